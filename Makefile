@@ -1,0 +1,35 @@
+# Thin wrapper over CMake. `make` builds, `make test` runs every test, `make demo` the main job.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+
+.PHONY: all build test demo debug asan bench clean deps
+
+all: build
+
+deps:
+	bash scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	bash scripts/fetch-test-models
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	$(BUILD)/bin/gaze demo
+
+asan:
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGAZE_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+debug:
+	cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-debug -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) build-asan build-debug

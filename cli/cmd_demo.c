@@ -1,0 +1,3 @@
+#include "cli.h"
+#include <stdio.h>
+int cmd_demo(int argc, char ** argv) { (void)argc; (void)argv; printf("demo: coming\n"); return 0; }

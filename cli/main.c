@@ -1,0 +1,38 @@
+// gaze CLI entry: `gaze <command> [args]`. Each command lives in cli/cmd_<name>.c.
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+struct cli_command {
+    const char * name;
+    int (*fn)(int argc, char ** argv);
+    const char * help;
+};
+
+static const struct cli_command commands[] = {
+    { "demo",  cmd_demo,  "attention of a synthetic example, as a terminal heatmap" },
+    { "bench", cmd_bench, "benchmarks: gaze bench attention|gemm [flags]" },
+};
+
+int cli_fail(enum gaze_status s) {
+    fprintf(stderr, "gaze: %s (%s)\n", gaze_last_error(), gaze_status_name(s));
+    return 1;
+}
+
+static void usage(FILE * f) {
+    fprintf(f, "usage: gaze <command> [args]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char ** argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "gaze: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

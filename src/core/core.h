@@ -1,0 +1,31 @@
+// Internal helpers shared by every layer: error reporting, checked arithmetic, aligned memory.
+#ifndef GAZE_CORE_H
+#define GAZE_CORE_H
+
+#include "gaze.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+// Records a message for gaze_last_error() and returns s, so callers write
+//   return gaze_error(GAZE_ERR_FORMAT, "%s: field %s at offset %zu: ...", path, ...);
+enum gaze_status gaze_error(enum gaze_status s, const char * fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// Internal invariants (never input validation): stay on in release builds, like GGML_ASSERT.
+#define GAZE_ASSERT(x) do { if (!(x)) { \
+    fprintf(stderr, "gaze: internal error %s:%d: %s\n", __FILE__, __LINE__, #x); abort(); } } while (0)
+
+#define GAZE_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define GAZE_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+// Checked arithmetic for sizes derived from files: true on overflow.
+static inline bool gaze_mul_ovf(size_t a, size_t b, size_t * r) { return __builtin_mul_overflow(a, b, r); }
+static inline bool gaze_add_ovf(size_t a, size_t b, size_t * r) { return __builtin_add_overflow(a, b, r); }
+static inline bool gaze_mul_ovf_i64(int64_t a, int64_t b, int64_t * r) { return __builtin_mul_overflow(a, b, r); }
+
+// 64-byte aligned allocations for SIMD buffers; free with gaze_free_aligned.
+void * gaze_alloc_aligned(size_t n);   // NULL on failure (and records GAZE_ERR_NOMEM)
+void   gaze_free_aligned(void * p);
+
+#endif
