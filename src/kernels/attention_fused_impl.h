@@ -1,0 +1,348 @@
+// The fused attention kernel and the probe, written once over a small vector vocabulary and
+// compiled per ISA by attention_fused_{avx512,avx2,scalar}.c. Not a header to include
+// elsewhere. The includer defines:
+//   FN(name)          name with the ISA suffix
+//   VL, vf            floats per vector, vector type
+//   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
+//   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
+//   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
+//   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
+//
+// Version 3 of the kernel lab (v1: reference, v2: scalar online softmax, never kept).
+// Layout trick: scores are computed transposed, St[key][query], by broadcasting K elements
+// against a packed Qᵀ panel (d × 64 queries, scale·log2e folded in). K and V are read in
+// place, nothing is packed per KV tile, and the softmax statistics (running max m, sum l)
+// are vectors over queries: no horizontal reductions anywhere. Work items are
+// (batch, head, 64-query block), heaviest first, claimed dynamically by OpenMP threads.
+
+#include <float.h>
+#include <omp.h>
+#include <string.h>
+
+#define O_MR 4   // query rows per P·V micro-kernel call
+#define S_MR 4   // keys per score micro-kernel call
+
+struct FN(attn_scratch) {
+    float * qt;      // [d, ATTN_BR]  Qᵀ panel, pre-scaled by scale·log2(e)
+    float * st;      // [ATTN_BC, ATTN_BR] scores, then probabilities, transposed
+    float * vp;      // [ATTN_BC, dpad] V tile, only when d is not a multiple of VL
+    float * oacc;    // [ATTN_BR, dpad] unnormalised output
+    float * m;       // [ATTN_BR] running max (log2 domain)
+    float * l;       // [ATTN_BR] running sum
+    float * alpha;   // [ATTN_BR] rescale factor of the current tile
+    float * lse2;    // [ATTN_BR] probe: lse in log2 units
+};
+
+static bool FN(scratch_init)(struct FN(attn_scratch) * s, int64_t d, int64_t dpad) {
+    memset(s, 0, sizeof *s);
+    s->qt    = gaze_alloc_aligned((size_t)d * ATTN_BR * sizeof(float));
+    s->st    = gaze_alloc_aligned((size_t)ATTN_BC * ATTN_BR * sizeof(float));
+    s->vp    = gaze_alloc_aligned((size_t)ATTN_BC * dpad * sizeof(float));
+    s->oacc  = gaze_alloc_aligned((size_t)ATTN_BR * dpad * sizeof(float));
+    s->m     = gaze_alloc_aligned(4 * ATTN_BR * sizeof(float));
+    if (!s->qt || !s->st || !s->vp || !s->oacc || !s->m) return false;
+    s->l = s->m + ATTN_BR;
+    s->alpha = s->l + ATTN_BR;
+    s->lse2 = s->alpha + ATTN_BR;
+    if (dpad != 0) memset(s->vp, 0, (size_t)ATTN_BC * dpad * sizeof(float));
+    return true;
+}
+
+static void FN(scratch_free)(struct FN(attn_scratch) * s) {
+    gaze_free_aligned(s->qt);
+    gaze_free_aligned(s->st);
+    gaze_free_aligned(s->vp);
+    gaze_free_aligned(s->oacc);
+    gaze_free_aligned(s->m);
+}
+
+// Packs rows of Q (query row i of the panel = q row rows[i], or r0 + i) transposed and scaled.
+// Panel rows past n are zero.
+static void FN(pack_qt)(float * qt, const float * qbase, int64_t qst, const int64_t * rows,
+                        int64_t r0, int64_t n, int64_t d, float scale) {
+    for (int64_t c = 0; c < d; c++) memset(qt + c * ATTN_BR + n, 0, (size_t)(ATTN_BR - n) * sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        const float * qi = qbase + (rows ? rows[i] : r0 + i) * qst;
+        for (int64_t c = 0; c < d; c++) qt[c * ATTN_BR + i] = qi[c] * scale;
+    }
+}
+
+// St[j, i] for keys j0 .. j0+R-1 and query vectors [iv, iv + S_NV): R keys broadcast against
+// S_NV query vectors, R·S_NV accumulators in registers.
+#define DEFINE_S_KERNEL(R)                                                                   \
+static inline void FN(s_kernel_##R)(const float * restrict qt, const float * restrict k,     \
+                                    int64_t kst, int64_t d, float * restrict st, int64_t iv) { \
+    vf acc[R][S_NV];                                                                         \
+    for (int r = 0; r < R; r++)                                                              \
+        for (int v = 0; v < S_NV; v++) acc[r][v] = V_ZERO();                                 \
+    for (int64_t c = 0; c < d; c++) {                                                        \
+        vf qv[S_NV];                                                                         \
+        for (int v = 0; v < S_NV; v++) qv[v] = V_LOAD(qt + c * ATTN_BR + (iv + v) * VL);     \
+        for (int r = 0; r < R; r++) {                                                        \
+            vf kb = V_SET1(k[r * kst + c]);                                                  \
+            for (int v = 0; v < S_NV; v++) acc[r][v] = V_FMA(kb, qv[v], acc[r][v]);          \
+        }                                                                                    \
+    }                                                                                        \
+    for (int r = 0; r < R; r++)                                                              \
+        for (int v = 0; v < S_NV; v++) V_STORE(st + r * ATTN_BR + (iv + v) * VL, acc[r][v]); \
+}
+DEFINE_S_KERNEL(S_MR)
+DEFINE_S_KERNEL(1)
+
+// Scores of the whole tile: n_k keys (rows of St), all ATTN_BR queries (columns).
+static void FN(tile_scores)(const float * qt, const float * k, int64_t kst, int64_t n_k,
+                            int64_t d, float * st) {
+    for (int64_t iv = 0; iv < ATTN_BR / VL; iv += S_NV) {
+        int64_t j = 0;
+        for (; j + S_MR <= n_k; j += S_MR) FN(s_kernel_S_MR)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+        for (; j < n_k; j++) FN(s_kernel_1)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+    }
+}
+
+// Masks (-inf) and biases a tile of scores. row(i) maps a panel column to its query row.
+static void FN(tile_mask)(const struct attn_plan * plan, float * st, enum attn_tile kind,
+                          int64_t b, int64_t h, const int64_t * rows, int64_t r0, int64_t n_rows,
+                          int64_t j0, int64_t n_k) {
+    const float bias_scale = (float)M_LOG2E;
+    for (int64_t j = 0; j < n_k; j++) {
+        float * sj = st + j * ATTN_BR;
+        for (int64_t i = 0; i < n_rows; i++) {
+            const int64_t qi = rows ? rows[i] : r0 + i;
+            if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, qi, j0 + j)) { sj[i] = -INFINITY; continue; }
+            if (plan->has_bias) sj[i] += bias_scale * attn_bias(plan, b, h, qi, j0 + j);
+        }
+    }
+}
+
+// Online softmax over one tile, vectorised across queries: updates m and l, stores the
+// per-query rescale factor alpha and turns St into unnormalised probabilities.
+static void FN(tile_softmax)(float * st, int64_t n_k, float * m, float * l, float * alpha) {
+    const vf lowest = V_SET1(-FLT_MAX);
+    for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
+        vf mx = V_SET1(-INFINITY);
+        for (int64_t j = 0; j < n_k; j++) mx = V_MAX(mx, V_LOAD(st + j * ATTN_BR + iv));
+        vf m_old = V_LOAD(m + iv);
+        vf m_new = V_MAX(m_old, mx);
+        // A row with nothing allowed so far keeps m = -inf; subtracting -FLT_MAX instead
+        // keeps every exponent -inf (so 0), never -inf - -inf = NaN.
+        vf m_safe = V_MAX(m_new, lowest);
+        vf a = V_EXP2(V_SUB(m_old, m_safe));
+        vf sum = V_ZERO();
+        for (int64_t j = 0; j < n_k; j++) {
+            vf p = V_EXP2(V_SUB(V_LOAD(st + j * ATTN_BR + iv), m_safe));
+            V_STORE(st + j * ATTN_BR + iv, p);
+            sum = V_ADD(sum, p);
+        }
+        V_STORE(l + iv, V_FMA(V_LOAD(l + iv), a, sum));
+        V_STORE(m + iv, m_new);
+        V_STORE(alpha + iv, a);
+    }
+}
+
+// oacc[r0 .. r0+3, c-vectors cv .. cv+NV) = alpha · oacc + Σ_j P[r, j] · V[j]
+#define DEFINE_PV_KERNEL(NV)                                                                 \
+static inline void FN(pv_kernel_##NV)(float * restrict oacc, int64_t dpad,                   \
+                                      const float * restrict st, const float * restrict alpha, \
+                                      const float * restrict vb, int64_t vst, int64_t n_k,   \
+                                      int64_t r0, int64_t cv) {                              \
+    vf acc[O_MR][NV];                                                                        \
+    for (int r = 0; r < O_MR; r++) {                                                         \
+        vf a = V_SET1(alpha[r0 + r]);                                                        \
+        for (int v = 0; v < NV; v++)                                                         \
+            acc[r][v] = V_MUL(V_LOAD(oacc + (r0 + r) * dpad + (cv + v) * VL), a);            \
+    }                                                                                        \
+    for (int64_t j = 0; j < n_k; j++) {                                                      \
+        vf vv[NV];                                                                           \
+        for (int v = 0; v < NV; v++) vv[v] = V_LOAD(vb + j * vst + (cv + v) * VL);           \
+        for (int r = 0; r < O_MR; r++) {                                                     \
+            vf p = V_SET1(st[j * ATTN_BR + r0 + r]);                                         \
+            for (int v = 0; v < NV; v++) acc[r][v] = V_FMA(p, vv[v], acc[r][v]);             \
+        }                                                                                    \
+    }                                                                                        \
+    for (int r = 0; r < O_MR; r++)                                                           \
+        for (int v = 0; v < NV; v++) V_STORE(oacc + (r0 + r) * dpad + (cv + v) * VL, acc[r][v]); \
+}
+DEFINE_PV_KERNEL(1)
+#if O_NV_MAX >= 2
+DEFINE_PV_KERNEL(2)
+#endif
+#if O_NV_MAX >= 3
+DEFINE_PV_KERNEL(3)
+#endif
+#if O_NV_MAX >= 4
+DEFINE_PV_KERNEL(4)
+#endif
+#if O_NV_MAX >= 5
+DEFINE_PV_KERNEL(5)
+#endif
+#if O_NV_MAX >= 6
+DEFINE_PV_KERNEL(6)
+#endif
+
+static void FN(tile_pv)(float * oacc, int64_t dpad, const float * st, const float * alpha,
+                        const float * vb, int64_t vst, int64_t n_k, int64_t n_rows) {
+    const int64_t nv = dpad / VL;
+    const int64_t n_chunks = (nv + O_NV_MAX - 1) / O_NV_MAX;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += O_MR) {
+        int64_t cv = 0;
+        for (int64_t ch = 0; ch < n_chunks; ch++) {
+            // balanced chunks: 8 vectors on a 6-wide kernel run as 4 + 4, not 6 + 2
+            int64_t w = (nv - cv + (n_chunks - ch) - 1) / (n_chunks - ch);
+            switch (w) {
+                case 1: FN(pv_kernel_1)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#if O_NV_MAX >= 2
+                case 2: FN(pv_kernel_2)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#endif
+#if O_NV_MAX >= 3
+                case 3: FN(pv_kernel_3)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#endif
+#if O_NV_MAX >= 4
+                case 4: FN(pv_kernel_4)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#endif
+#if O_NV_MAX >= 5
+                case 5: FN(pv_kernel_5)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#endif
+#if O_NV_MAX >= 6
+                case 6: FN(pv_kernel_6)(oacc, dpad, st, alpha, vb, vst, n_k, r0, cv); break;
+#endif
+                default: GAZE_ASSERT(0);
+            }
+            cv += w;
+        }
+    }
+}
+
+// One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles.
+static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
+                           int64_t b, int64_t h, int64_t i0, int64_t n_rows) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
+    const int64_t dpad = (d + VL - 1) / VL * VL;
+    const int64_t rows_pad = (n_rows + O_MR - 1) / O_MR * O_MR;
+    const float * qbase = plan->q.data + b * plan->q.sb + h * plan->q.sh;
+    const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+    const float * vbase = plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+
+    FN(pack_qt)(s->qt, qbase, plan->q.st, NULL, i0, n_rows, d, plan->scale_log2);
+    memset(s->oacc, 0, (size_t)ATTN_BR * dpad * sizeof(float));
+    for (int64_t i = 0; i < ATTN_BR; i++) { s->m[i] = -INFINITY; s->l[i] = 0.0f; }
+
+    for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+        const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+        enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
+        if (kind == ATTN_TILE_SKIP) continue;
+        FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
+        if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
+            FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
+        FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
+        const float * vb = vbase + j0 * plan->v.st;
+        int64_t vst = plan->v.st;
+        // Padding keys get P = 0, but 0 · NaN is NaN: their V rows must not be read at all.
+        const int32_t * vp = plan->valid_prefix ? plan->valid_prefix + b * (Tk + 1) : NULL;
+        const bool has_pad = kind == ATTN_TILE_PARTIAL && vp && vp[j0 + n_k] - vp[j0] != n_k;
+        if (dpad != d || has_pad) {   // copy the tile into a zero-padded panel
+            for (int64_t j = 0; j < n_k; j++) {
+                if (has_pad && !desc->mask.key_valid[b * Tk + j0 + j])
+                    memset(s->vp + j * dpad, 0, (size_t)d * sizeof(float));
+                else
+                    memcpy(s->vp + j * dpad, vb + j * vst, (size_t)d * sizeof(float));
+            }
+            vb = s->vp;
+            vst = dpad;
+        }
+        FN(tile_pv)(s->oacc, dpad, s->st, s->alpha, vb, vst, n_k, rows_pad);
+    }
+
+    float * obase = plan->o.data + b * plan->o.sb + h * plan->o.sh;
+    for (int64_t i = 0; i < n_rows; i++) {
+        const float l = s->l[i];
+        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+        float * oi = obase + (i0 + i) * plan->o.st;
+        const float * ai = s->oacc + i * dpad;
+        for (int64_t c = 0; c < d; c++) oi[c] = ai[c] * inv;
+        if (plan->lse)
+            plan->lse[(b * desc->Hq + h) * desc->Tq + i0 + i] =
+                l > 0.0f ? (s->m[i] + log2f(l)) * (float)M_LN2 : -INFINITY;
+    }
+}
+
+void FN(attn_fused)(const struct attn_plan * plan) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t n_qb = (desc->Tq + ATTN_BR - 1) / ATTN_BR;
+    const int64_t n_items = desc->B * desc->Hq * n_qb;
+    const int64_t dpad = (desc->d + VL - 1) / VL * VL;
+    int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
+    if (nt > n_items) nt = (int)n_items;
+
+    #pragma omp parallel num_threads(nt)
+    {
+        struct FN(attn_scratch) s;
+        bool ok = FN(scratch_init)(&s, desc->d, dpad);
+        GAZE_ASSERT(ok);   // a few hundred KiB per thread
+        // Causal rows near the end see the most keys: hand out the last query blocks first.
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < n_items; it++) {
+            const int64_t qb = n_qb - 1 - it % n_qb;
+            const int64_t bh = it / n_qb;
+            const int64_t i0 = qb * ATTN_BR;
+            FN(fused_item)(plan, &s, bh / desc->Hq, bh % desc->Hq, i0, GAZE_MIN(ATTN_BR, desc->Tq - i0));
+        }
+        FN(scratch_free)(&s);
+    }
+}
+
+// Probe: P[b, n, r, j] = 2^(St[j, r] - lse2[r]) for the chosen heads and rows, from the same
+// score micro-kernel as the fused pass, so its rows agree with the fused lse to rounding.
+void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int64_t * heads,
+                    int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t d = desc->d, Tk = desc->Tk;
+    const int64_t n_rb = (n_rows + ATTN_BR - 1) / ATTN_BR;
+    const int64_t n_items = desc->B * n_heads * n_rb;
+    int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
+    if (nt > n_items) nt = (int)n_items;
+
+    #pragma omp parallel num_threads(nt)
+    {
+        struct FN(attn_scratch) s;
+        bool ok = FN(scratch_init)(&s, d, VL);
+        GAZE_ASSERT(ok);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < n_items; it++) {
+            const int64_t rb = it % n_rb, n = (it / n_rb) % n_heads, b = it / (n_rb * n_heads);
+            const int64_t h = heads ? heads[n] : n, hk = h / plan->group;
+            const int64_t r0 = rb * ATTN_BR, nr = GAZE_MIN(ATTN_BR, n_rows - r0);
+            const int64_t * rl = rows ? rows + r0 : NULL;
+            int64_t lo = rl ? rl[0] : r0, hi = rl ? rl[0] : r0 + nr - 1;
+            for (int64_t i = 0; rl && i < nr; i++) { lo = GAZE_MIN(lo, rl[i]); hi = GAZE_MAX(hi, rl[i]); }
+
+            FN(pack_qt)(s.qt, plan->q.data + b * plan->q.sb + h * plan->q.sh, plan->q.st, rl, r0, nr, d,
+                        plan->scale_log2);
+            for (int64_t i = nr; i < ATTN_BR; i++) s.lse2[i] = INFINITY;
+            for (int64_t i = 0; i < nr; i++) {
+                float x = lse[(b * desc->Hq + h) * desc->Tq + (rl ? rl[i] : r0 + i)];
+                s.lse2[i] = x == -INFINITY ? INFINITY : x * (float)M_LOG2E;   // +inf: all zeros
+            }
+            const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+            float * pout = p + ((b * n_heads + n) * n_rows + r0) * Tk;
+            for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+                const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+                enum attn_tile kind = attn_tile_classify(plan, b, lo, hi + 1, j0, j0 + n_k);
+                if (kind == ATTN_TILE_SKIP) {
+                    for (int64_t i = 0; i < nr; i++) memset(pout + i * Tk + j0, 0, (size_t)n_k * sizeof(float));
+                    continue;
+                }
+                FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);
+                if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
+                    FN(tile_mask)(plan, s.st, kind, b, h, rl, r0, nr, j0, n_k);
+                for (int64_t j = 0; j < n_k; j++) {
+                    float * sj = s.st + j * ATTN_BR;
+                    for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
+                        V_STORE(sj + iv, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))));
+                    for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
+                }
+            }
+        }
+        FN(scratch_free)(&s);
+    }
+}
