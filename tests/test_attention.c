@@ -225,6 +225,32 @@ static void run_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t 
                 }
         CHECK(worst_sum <= 1e-5, "%s isa=%s: probe row sums off by %.3g", p.name, gaze_isa_name(isas[ii]), worst_sum);
         CHECK(worst_p <= 1e-5, "%s isa=%s: probe weights max abs err %.3g", p.name, gaze_isa_name(isas[ii]), worst_p);
+        // pre-softmax scores: -inf exactly where masked, else scale·q·k + bias
+        float * S = malloc(np * sizeof(float));
+        s = gaze_attention_scores(&p.desc, &p.q, &p.k, NULL, 0, NULL, 0, S);
+        CHECK(s == GAZE_OK, "%s: scores failed: %s", p.name, gaze_last_error());
+        double worst_s = 0;
+        for (int64_t b = 0; b < B && Tq * Tk <= 70000; b++)
+            for (int64_t h = 0; h < Hq; h++)
+                for (int64_t i = 0; i < Tq; i++)
+                    for (int64_t j = 0; j < Tk; j++) {
+                        float got = S[((b * Hq + h) * Tq + i) * Tk + j];
+                        double want = -INFINITY;
+                        if (test_allowed(&p, b, i, j)) {
+                            const float * qi = p.q.data + b * p.q.sb + h * p.q.sh + i * p.q.st;
+                            const float * kj = p.k.data + b * p.k.sb + (h / (Hq / Hkv)) * p.k.sh + j * p.k.st;
+                            double dot = 0;
+                            for (int64_t c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
+                            want = scale * dot;
+                            if (p.bias) want += p.bias[(h * Tq + i) * Tk + j];
+                            if (p.slopes) want -= p.slopes[h] * fabs((double)(i + p.desc.mask.q_offset - j));
+                        }
+                        double e = (want == -INFINITY) ? (got == -INFINITY ? 0 : INFINITY)
+                                                       : fabs(got - want) / (1 + fabs(want));
+                        if (!(e <= worst_s)) worst_s = isnan(e) ? INFINITY : e;
+                    }
+        CHECK(worst_s <= 1e-5, "%s isa=%s: scores err %.3g", p.name, gaze_isa_name(isas[ii]), worst_s);
+        free(S);
         double epv = rel_err(pv, o1, no);
         CHECK(epv <= 1e-5, "%s isa=%s: P·V vs fused O rel err %.3g", p.name, gaze_isa_name(isas[ii]), epv);
 

@@ -228,15 +228,16 @@ enum gaze_status gaze_attention_fused(const struct gaze_attn_desc * desc,
     return GAZE_OK;
 }
 
-enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
-                                      const struct gaze_view * q, const struct gaze_view * k,
-                                      const float * lse,
-                                      const int64_t * heads, int64_t n_heads,
-                                      const int64_t * rows, int64_t n_rows,
-                                      float * p) {
+// Shared by probe (lse given: weights) and scores (lse NULL: pre-softmax scores).
+static enum gaze_status probe_or_scores(const struct gaze_attn_desc * desc,
+                                        const struct gaze_view * q, const struct gaze_view * k,
+                                        const float * lse,
+                                        const int64_t * heads, int64_t n_heads,
+                                        const int64_t * rows, int64_t n_rows,
+                                        float * p) {
     enum gaze_status s = gaze_attn_check(desc, q, k, NULL, NULL);
     if (s) return s;
-    if (!lse || !p) return gaze_error(GAZE_ERR_INVALID_ARG, "attention probe: lse and p are required");
+    if (!p) return gaze_error(GAZE_ERR_INVALID_ARG, "attention probe: output buffer is NULL");
     if (!heads) n_heads = desc->Hq;
     if (!rows) n_rows = desc->Tq;
     if (n_heads < 1 || n_rows < 1)
@@ -258,4 +259,22 @@ enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
     }
     attn_plan_free(&plan);
     return GAZE_OK;
+}
+
+enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
+                                      const struct gaze_view * q, const struct gaze_view * k,
+                                      const float * lse,
+                                      const int64_t * heads, int64_t n_heads,
+                                      const int64_t * rows, int64_t n_rows,
+                                      float * p) {
+    if (!lse) return gaze_error(GAZE_ERR_INVALID_ARG, "attention probe: lse is required (from the fused pass)");
+    return probe_or_scores(desc, q, k, lse, heads, n_heads, rows, n_rows, p);
+}
+
+enum gaze_status gaze_attention_scores(const struct gaze_attn_desc * desc,
+                                       const struct gaze_view * q, const struct gaze_view * k,
+                                       const int64_t * heads, int64_t n_heads,
+                                       const int64_t * rows, int64_t n_rows,
+                                       float * s) {
+    return probe_or_scores(desc, q, k, NULL, heads, n_heads, rows, n_rows, s);
 }

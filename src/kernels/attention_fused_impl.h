@@ -293,6 +293,7 @@ void FN(attn_fused)(const struct attn_plan * plan) {
 
 // Probe: P[b, n, r, j] = 2^(St[j, r] - lse2[r]) for the chosen heads and rows, from the same
 // score micro-kernel as the fused pass, so its rows agree with the fused lse to rounding.
+// With lse == NULL it writes the scores themselves (scaled, biased, -inf where masked).
 void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int64_t * heads,
                     int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p) {
     const struct gaze_attn_desc * desc = plan->desc;
@@ -320,7 +321,7 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                         plan->scale_log2);
             for (int64_t i = nr; i < ATTN_BR; i++) s.lse2[i] = INFINITY;
             for (int64_t i = 0; i < nr; i++) {
-                float x = lse[(b * desc->Hq + h) * desc->Tq + (rl ? rl[i] : r0 + i)];
+                float x = lse ? lse[(b * desc->Hq + h) * desc->Tq + (rl ? rl[i] : r0 + i)] : 0.0f;
                 s.lse2[i] = x == -INFINITY ? INFINITY : x * (float)M_LOG2E;   // +inf: all zeros
             }
             const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
@@ -329,7 +330,8 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                 const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
                 enum attn_tile kind = attn_tile_classify(plan, b, lo, hi + 1, j0, j0 + n_k);
                 if (kind == ATTN_TILE_SKIP) {
-                    for (int64_t i = 0; i < nr; i++) memset(pout + i * Tk + j0, 0, (size_t)n_k * sizeof(float));
+                    for (int64_t i = 0; i < nr; i++)
+                        for (int64_t j = 0; j < n_k; j++) pout[i * Tk + j0 + j] = lse ? 0.0f : -INFINITY;
                     continue;
                 }
                 FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);
@@ -337,9 +339,13 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                     FN(tile_mask)(plan, s.st, kind, b, h, rl, r0, nr, j0, n_k);
                 for (int64_t j = 0; j < n_k; j++) {
                     float * sj = s.st + j * ATTN_BR;
-                    for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
-                        V_STORE(sj + iv, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))));
-                    for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
+                    if (lse) {
+                        for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
+                            V_STORE(sj + iv, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))));
+                        for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
+                    } else {   // raw scores, back in natural-log units
+                        for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i] * (float)M_LN2;
+                    }
                 }
             }
         }
