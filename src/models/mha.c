@@ -1,0 +1,99 @@
+// The multi-head attention layer: Q/K/V projections (gaze_linear_forward), RoPE, the fused
+// kernel over the (cached) keys, optional exact capture through the probe, O projection.
+#include "core/core.h"
+#include <string.h>
+
+size_t gaze_mha_scratch_floats(const struct gaze_mha * m, int64_t T) {
+    const size_t hq = (size_t)(m->n_heads * m->head_dim), hkv = (size_t)(m->n_kv_heads * m->head_dim);
+    // q [T, Hq·d], k and v [T, Hkv·d] (no cache), ctx [T, Hq·d], lse [Hq, T]
+    return (size_t)T * (2 * hq + 2 * hkv + (size_t)m->n_heads) + 64;
+}
+
+static enum gaze_status check_linear(const char * name, const struct gaze_linear * l, int64_t n_out, int64_t n_in) {
+    if (!l) return gaze_error(GAZE_ERR_INVALID_ARG, "mha: weight %s is NULL", name);
+    if (l->n_out != n_out || l->n_in != n_in)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "mha: weight %s is [%lld, %lld], expected [%lld, %lld]", name,
+                          (long long)l->n_out, (long long)l->n_in, (long long)n_out, (long long)n_in);
+    return GAZE_OK;
+}
+
+enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
+                                  const float * x, int64_t T, const int64_t * pos,
+                                  const struct gaze_attn_mask * mask,
+                                  struct gaze_kv_cache * cache,
+                                  struct gaze_mha_capture * cap,
+                                  float * out, float * scratch, int n_threads) {
+    if (!m || !x || !out || !scratch || T < 1)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "mha: NULL argument or T < 1");
+    const int64_t C = m->d_model, Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim;
+    if (C < 1 || Hq < 1 || Hkv < 1 || d < 1 || Hq % Hkv)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "mha: bad shape C=%lld Hq=%lld Hkv=%lld d=%lld",
+                          (long long)C, (long long)Hq, (long long)Hkv, (long long)d);
+    enum gaze_status s;
+    if ((s = check_linear("wq", m->wq, Hq * d, C)) || (s = check_linear("wk", m->wk, Hkv * d, C)) ||
+        (s = check_linear("wv", m->wv, Hkv * d, C)) || (s = check_linear("wo", m->wo, C, Hq * d)))
+        return s;
+    const int64_t n_past = cache ? cache->n_past : 0;
+    const int64_t Tk = n_past + T;
+    if (cache && (cache->n_past < 0 || Tk > cache->n_ctx))
+        return gaze_error(GAZE_ERR_LIMIT, "mha: KV cache full: %lld + %lld tokens > capacity %lld",
+                          (long long)n_past, (long long)T, (long long)cache->n_ctx);
+
+    float * q   = scratch;                    // [T, Hq·d]
+    float * ctx = q + T * Hq * d;             // [T, Hq·d]
+    float * lse = ctx + T * Hq * d;           // [Hq, T]
+    float * k   = lse + T * Hq;               // [Tk, Hkv·d] (cache rows when cached)
+    float * v   = k + T * Hkv * d;
+    if (cache) { k = cache->k + n_past * Hkv * d; v = cache->v + n_past * Hkv * d; }
+
+    if ((s = gaze_linear_forward(m->wq, x, T, q, n_threads)) ||
+        (s = gaze_linear_forward(m->wk, x, T, k, n_threads)) ||
+        (s = gaze_linear_forward(m->wv, x, T, v, n_threads)))
+        return s;
+    if (m->rope != GAZE_ROPE_NONE) {
+        int64_t stack_pos[256];
+        const int64_t * p = pos;
+        int64_t * owned = NULL;
+        if (!p) {
+            p = owned = T <= 256 ? stack_pos : malloc((size_t)T * sizeof *owned);
+            if (!owned) return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for positions");
+            for (int64_t t = 0; t < T; t++) owned[t] = n_past + t;
+        }
+        s = gaze_rope_apply(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_base);
+        if (!s) s = gaze_rope_apply(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_base);
+        if (owned != stack_pos) free(owned);
+        if (s) return s;
+    }
+
+    // All views are token-major: row t of head h starts at t·(H·d) + h·d.
+    const float * kall = cache ? cache->k : k, * vall = cache ? cache->v : v;
+    struct gaze_view vq = { q, 0, d, Hq * d }, vo = { ctx, 0, d, Hq * d };
+    struct gaze_view vk = { (float *)kall, 0, d, Hkv * d }, vv = { (float *)vall, 0, d, Hkv * d };
+    struct gaze_attn_desc desc = gaze_attn_desc_make(1, Hq, Hkv, T, Tk, d);
+    if (mask) desc.mask = *mask;
+    desc.mask.q_offset = n_past;
+    desc.scale = m->scale;
+    desc.n_threads = n_threads;
+    if ((s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, lse))) return s;
+
+    if (cap) {
+        const int64_t nh = cap->heads ? cap->n_heads : Hq;
+        if (cap->weights &&
+            (s = gaze_attention_probe(&desc, &vq, &vk, lse, cap->heads, nh, NULL, 0, cap->weights)))
+            return s;
+        if (cap->scores && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
+            return s;
+        for (int64_t n = 0; n < nh; n++) {
+            const int64_t h = cap->heads ? cap->heads[n] : n;
+            if (h < 0 || h >= Hq) return gaze_error(GAZE_ERR_INVALID_ARG, "mha: capture head %lld out of range", (long long)h);
+            for (int64_t t = 0; cap->q && t < T; t++)
+                memcpy(cap->q + (n * T + t) * d, q + t * Hq * d + h * d, (size_t)d * sizeof(float));
+            const int64_t hk = h / (Hq / Hkv);
+            for (int64_t t = 0; cap->k && t < Tk; t++)
+                memcpy(cap->k + (n * Tk + t) * d, kall + t * Hkv * d + hk * d, (size_t)d * sizeof(float));
+        }
+    }
+    if ((s = gaze_linear_forward(m->wo, ctx, T, out, n_threads))) return s;
+    if (cache) cache->n_past = Tk;
+    return GAZE_OK;
+}
