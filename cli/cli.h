@@ -4,8 +4,14 @@
 #include "gaze.h"
 
 int cmd_demo(int argc, char ** argv);
+int cmd_run(int argc, char ** argv);
+int cmd_show(int argc, char ** argv);
 int cmd_bench(int argc, char ** argv);
+int cmd_fetch(int argc, char ** argv);
+int cmd_info(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);
+// "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
+int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 #endif

@@ -11,7 +11,11 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
     { "demo",  cmd_demo,  "attention of a synthetic example, as a terminal heatmap" },
-    { "bench", cmd_bench, "benchmarks: gaze bench attention|gemm [flags]" },
+    { "bench", cmd_bench, "benchmarks: gaze bench attention [flags]" },
+    { "run",   cmd_run,   "run a model on text and save the captured attention: gaze run MODEL \"text\" -o run.safetensors" },
+    { "show",  cmd_show,  "terminal heatmap of a saved run or a live model: gaze show RUN | MODEL \"text\"" },
+    { "info",  cmd_info,  "describe a safetensors file, a run file or a model folder" },
+    { "fetch", cmd_fetch, "download a known model (minilm, smollm2) and print its path" },
 };
 
 int cli_fail(enum gaze_status s) {

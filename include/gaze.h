@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -525,6 +526,126 @@ enum gaze_status gaze_run_load(struct gaze_run * run, const char * path);
  * SECTION gguf: GGUF files and quantized tensor types (formats/gguf*, kernels/quant*)
  * ---------------------------------------------------------------------------------------- */
 
+#include <stdio.h>   // FILE, for gaze_gguf_print_info
+
+// Tensor types (enum gaze_type, SECTION linear): ggml block formats, bit-exact.
+// "Q4_1", ...; "unknown" for codes gaze does not know.
+const char * gaze_type_name(enum gaze_type type);
+int64_t gaze_type_block_size(enum gaze_type type);    // elements per block (1 for F32); 0 if unknown
+size_t  gaze_type_block_bytes(enum gaze_type type);   // bytes per block; 0 if unknown
+bool    gaze_type_supported(enum gaze_type type);     // readable, dequantizable, multipliable
+// Bytes of a row of n elements; 0 when unknown or n is not a multiple of the block size.
+size_t  gaze_type_row_bytes(enum gaze_type type, int64_t n);
+// Exact dequantization (ggml's formulas) of n elements (n % block size == 0): dst [n].
+enum gaze_status gaze_dequantize(enum gaze_type type, const void * src, float * dst, int64_t n);
+// Reference quantizer (ggml's *_ref for the 32-blocks; a simple one for Q4_K/Q6_K):
+// src [n] -> dst [n / block size blocks].
+enum gaze_status gaze_quantize(enum gaze_type type, const float * src, void * dst, int64_t n);
+
+// GGUF metadata value types (u32 codes of the format).
+enum gaze_gguf_type {
+    GAZE_GGUF_TYPE_INVALID = -1,
+    GAZE_GGUF_TYPE_UINT8   = 0,
+    GAZE_GGUF_TYPE_INT8    = 1,
+    GAZE_GGUF_TYPE_UINT16  = 2,
+    GAZE_GGUF_TYPE_INT16   = 3,
+    GAZE_GGUF_TYPE_UINT32  = 4,
+    GAZE_GGUF_TYPE_INT32   = 5,
+    GAZE_GGUF_TYPE_FLOAT32 = 6,
+    GAZE_GGUF_TYPE_BOOL    = 7,
+    GAZE_GGUF_TYPE_STRING  = 8,
+    GAZE_GGUF_TYPE_ARRAY   = 9,
+    GAZE_GGUF_TYPE_UINT64  = 10,
+    GAZE_GGUF_TYPE_INT64   = 11,
+    GAZE_GGUF_TYPE_FLOAT64 = 12,
+};
+
+#define GAZE_GGUF_MAX_DIMS          4
+#define GAZE_GGUF_MAX_NAME          64                  // tensor names are shorter than this
+#define GAZE_GGUF_MAX_STRING        ((size_t)64 << 20)  // longest string value accepted
+#define GAZE_GGUF_MAX_ALIGNMENT     ((size_t)1 << 20)
+#define GAZE_GGUF_DEFAULT_ALIGNMENT 32
+
+struct gaze_gguf;   // an open GGUF file (read-only mapping + parsed metadata)
+
+struct gaze_gguf_str {   // a string value: NUL-terminated copy; len is authoritative (may hold NULs)
+    const char * s;
+    size_t       len;
+};
+
+struct gaze_gguf_tensor {
+    const char *   name;        // NUL-terminated, 1..63 bytes, unique in the file
+    enum gaze_type type;
+    int32_t        n_dims;      // 1..4
+    int64_t        ne[4];       // elements per dim, innermost first (ggml): a PyTorch [out, in]
+                                // weight has ne = {in, out, 1, 1}; unused dims are 1
+    int64_t        n_elements;  // ne[0]·ne[1]·ne[2]·ne[3]
+    size_t         nbytes;      // (ne[0] / block) · block bytes · ne[1] · ne[2] · ne[3]
+    size_t         offset;      // from the start of the data section
+    const void *   data;        // [ne[3], ne[2], ne[1], ne[0]] in `type` blocks, in the mapping
+};
+
+// Opens and validates a GGUF v2/v3 file (mmap, read-only). Every structural check runs here:
+// a file that opens is safe to index. Errors: GAZE_ERR_IO, GAZE_ERR_FORMAT (message
+// "<file>: <field> at offset <n>: <what>"), GAZE_ERR_UNSUPPORTED (tensor type), GAZE_ERR_NOMEM.
+enum gaze_status gaze_gguf_open(const char * path, struct gaze_gguf ** out);
+// Same over a caller's buffer, which must outlive the object (fuzzing, tests). label names it
+// in messages.
+enum gaze_status gaze_gguf_open_buffer(const void * data, size_t size, const char * label,
+                                       struct gaze_gguf ** out);
+void gaze_gguf_free(struct gaze_gguf * g);
+
+const char * gaze_gguf_path(const struct gaze_gguf * g);
+uint32_t     gaze_gguf_version(const struct gaze_gguf * g);       // 2 or 3
+size_t       gaze_gguf_alignment(const struct gaze_gguf * g);     // general.alignment or 32
+size_t       gaze_gguf_data_offset(const struct gaze_gguf * g);   // file offset of tensor data
+size_t       gaze_gguf_file_size(const struct gaze_gguf * g);
+const char * gaze_gguf_type_name(enum gaze_gguf_type t);          // "UINT32", ...
+
+// Metadata by index (0 .. n_kv-1, file order) or key. find_key: index or -1.
+int64_t             gaze_gguf_n_kv(const struct gaze_gguf * g);
+int64_t             gaze_gguf_find_key(const struct gaze_gguf * g, const char * key);
+const char *        gaze_gguf_key(const struct gaze_gguf * g, int64_t i);
+enum gaze_gguf_type gaze_gguf_kv_type(const struct gaze_gguf * g, int64_t i);
+enum gaze_gguf_type gaze_gguf_kv_elem_type(const struct gaze_gguf * g, int64_t i);  // arrays
+int64_t             gaze_gguf_kv_count(const struct gaze_gguf * g, int64_t i);      // arrays; else 1
+
+// Typed getters. A missing key or a value of another type is GAZE_ERR_FORMAT naming the key,
+// its offset and both types. Integer getters accept any integer type whose value fits the
+// requested one (range-checked); get_f32 accepts FLOAT32 and FLOAT64.
+enum gaze_status gaze_gguf_get_u32(const struct gaze_gguf * g, const char * key, uint32_t * out);
+enum gaze_status gaze_gguf_get_i32(const struct gaze_gguf * g, const char * key, int32_t * out);
+enum gaze_status gaze_gguf_get_u64(const struct gaze_gguf * g, const char * key, uint64_t * out);
+enum gaze_status gaze_gguf_get_i64(const struct gaze_gguf * g, const char * key, int64_t * out);
+enum gaze_status gaze_gguf_get_f32(const struct gaze_gguf * g, const char * key, float * out);
+enum gaze_status gaze_gguf_get_bool(const struct gaze_gguf * g, const char * key, bool * out);
+// *s: NUL-terminated copy owned by g; *len (may be NULL) its length in bytes.
+enum gaze_status gaze_gguf_get_str(const struct gaze_gguf * g, const char * key,
+                                   const char ** s, size_t * len);
+// Arrays: element type and count (any array).
+enum gaze_status gaze_gguf_get_arr(const struct gaze_gguf * g, const char * key,
+                                   enum gaze_gguf_type * elem, int64_t * n);
+// ARRAY of STRING: *items [*n] owned by g.
+enum gaze_status gaze_gguf_get_arr_str(const struct gaze_gguf * g, const char * key,
+                                       const struct gaze_gguf_str ** items, int64_t * n);
+// Copy an array of integers (any integer element type, range-checked) or of FLOAT32/FLOAT64
+// into out [n]; n must equal the array's length.
+enum gaze_status gaze_gguf_get_arr_i32(const struct gaze_gguf * g, const char * key,
+                                       int32_t * out, int64_t n);
+enum gaze_status gaze_gguf_get_arr_i64(const struct gaze_gguf * g, const char * key,
+                                       int64_t * out, int64_t n);
+enum gaze_status gaze_gguf_get_arr_f32(const struct gaze_gguf * g, const char * key,
+                                       float * out, int64_t n);
+
+// Tensors by index (file order) or name (hash lookup). NULL when absent.
+int64_t gaze_gguf_n_tensors(const struct gaze_gguf * g);
+const struct gaze_gguf_tensor * gaze_gguf_tensor_at(const struct gaze_gguf * g, int64_t i);
+const struct gaze_gguf_tensor * gaze_gguf_find_tensor(const struct gaze_gguf * g, const char * name);
+
+// `gaze info model.gguf`: header, every metadata key (arrays summarised, strings escaped and
+// truncated), and a histogram of tensor types (count, elements, MiB, bits per weight).
+void gaze_gguf_print_info(const struct gaze_gguf * g, FILE * f);
+
 /* END SECTION gguf */
 
 /* ------------------------------------------------------------------------------------------
@@ -597,6 +718,91 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * tok,
                                        const struct gaze_encode_opts * opts,
                                        struct gaze_encoding * enc);
 
+/* ---- byte-level BPE (GGUF tokenizer.ggml.model = "gpt2"; text/bpe.c) ----------------------
+ * llama.cpp semantics (llama-vocab.cpp): special tokens (control, user-defined, unknown types)
+ * are cut out of the raw text first, longest first; the rest is split by the regexes of the
+ * pre-tokenizer named by tokenizer.ggml.pre (PCRE2, Unicode classes, \s = White_Space); each
+ * piece's bytes become GPT-2 byte tokens merged by rank (lowest first, leftmost on ties) in
+ * O(n log n). Pre-tokenizers: "smollm" (digits alone, then GPT-2), "llama3" (also "llama-v3",
+ * "llama-bpe"), "gpt-2" (also "gpt2"), "qwen2", "default"; any other name is refused. */
+
+enum gaze_bpe_token_type {            // tokenizer.ggml.token_type values
+    GAZE_BPE_TOKEN_TYPE_UNDEFINED    = 0,   // decodes to nothing
+    GAZE_BPE_TOKEN_TYPE_NORMAL       = 1,   // byte-level text ("Ġthe" = " the")
+    GAZE_BPE_TOKEN_TYPE_UNKNOWN      = 2,   // matched whole in text, like control
+    GAZE_BPE_TOKEN_TYPE_CONTROL      = 3,   // <|im_start|>: matched whole when parsing specials
+    GAZE_BPE_TOKEN_TYPE_USER_DEFINED = 4,   // matched whole in text always
+    GAZE_BPE_TOKEN_TYPE_UNUSED       = 5,   // decodes to nothing
+    GAZE_BPE_TOKEN_TYPE_BYTE         = 6,   // "<0xXX>": decodes to that byte
+};
+
+// The tokenizer metadata as plain arrays (a GGUF reader fills it from tokenizer.ggml.*). Only
+// read by gaze_bpe_init, which copies what it keeps. Every field is validated: counts, ids in
+// range, types, UTF-8 of every token, duplicate tokens, byte-token spelling, merges whose parts
+// or result are not tokens, duplicate merges, an unknown pre-tokenizer.
+struct gaze_bpe_vocab {
+    int64_t              n_tokens;      // V, 1 .. 2^31-1
+    const char * const * tokens;        // [V] token texts as stored ("Ġthe"), not NUL-terminated
+    const size_t *       token_lens;    // [V] byte lengths; NULL: tokens are NUL-terminated
+    const int32_t *      token_types;   // [V] enum gaze_bpe_token_type; NULL: all NORMAL
+    int64_t              n_merges;      // M
+    const char * const * merges;        // [M] "left right"; rank = index, lowest merges first
+    const size_t *       merge_lens;    // [M] byte lengths; NULL: NUL-terminated
+    const char *         pre;           // tokenizer.ggml.pre; NULL or "": refused
+    size_t               pre_len;       // 0: pre is NUL-terminated
+    int32_t              bos_id;        // -1: none
+    int32_t              eos_id;        // -1: none
+    int32_t              add_bos;       // 1 / 0; -1: not in the file (llama.cpp's default for
+                                        // the pre-tokenizer: true for llama3, else false)
+};
+
+struct gaze_bpe_encode_opts {           // zero-initialised: BOS as the vocab says, special
+                                        // tokens parsed, invalid UTF-8 refused, no limit
+    int64_t max_len;                    // > 0: more tokens is GAZE_ERR_LIMIT
+    bool    no_special;                 // true: no BOS (llama.cpp add_special = false)
+    bool    no_parse_special;           // true: control/unknown token texts are plain text
+                                        // (llama.cpp parse_special = false); user-defined
+                                        // tokens still match
+    bool    replace_invalid;            // true: each maximal ill-formed UTF-8 subpart becomes
+                                        // U+FFFD (as Python's decode(errors="replace"), so as
+                                        // HF sees it); offsets still index the input. false:
+                                        // GAZE_ERR_FORMAT naming the byte offset
+};
+
+struct gaze_bpe;                        // immutable after init except for an internal scratch
+                                        // that a concurrent encode bypasses: thread-safe
+
+enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab);
+void             gaze_bpe_free(struct gaze_bpe * bpe);
+
+// Tokenizes text[0..n) into enc (ids; offsets = byte ranges in text; type_ids 0; sequence_ids
+// 0, or -1 for the BOS, whose offsets are (0, 0)). opts may be NULL.
+enum gaze_status gaze_bpe_encode(const struct gaze_bpe * bpe, const char * text, size_t n,
+                                 const struct gaze_bpe_encode_opts * opts,
+                                 struct gaze_encoding * enc);
+
+// Concatenated bytes of ids[0..n) into a malloc'd, NUL-terminated *out (free() it; *out_len
+// excludes the NUL). Normal tokens go through the byte-level inverse; control, unknown and
+// user-defined tokens give their text (control/unknown nothing when skip_special); byte tokens
+// their byte. No space clean-up: decode(encode(x)) == x for valid UTF-8 x (BOS aside).
+enum gaze_status gaze_bpe_decode(const struct gaze_bpe * bpe, const int32_t * ids, int64_t n,
+                                 bool skip_special, char ** out, size_t * out_len);
+
+int32_t gaze_bpe_vocab_size(const struct gaze_bpe * bpe);
+// The bytes one token contributes to decoded text (may be part of a UTF-8 character; not
+// NUL-terminated). NULL when id is out of range.
+const char * gaze_bpe_token_piece(const struct gaze_bpe * bpe, int32_t id, size_t * len);
+// The token's text as stored in the vocab ("Ġthe"), NUL-terminated; NULL when out of range.
+const char * gaze_bpe_token(const struct gaze_bpe * bpe, int32_t id, size_t * len);
+// Id of the token whose stored text is s[0..n) ("<|im_end|>"), or -1.
+int32_t gaze_bpe_token_id(const struct gaze_bpe * bpe, const char * s, size_t n);
+// UNDEFINED when id is out of range.
+enum gaze_bpe_token_type gaze_bpe_token_type(const struct gaze_bpe * bpe, int32_t id);
+struct gaze_bpe_specials { int32_t bos, eos; bool add_bos; };   // ids -1 when absent
+struct gaze_bpe_specials gaze_bpe_specials(const struct gaze_bpe * bpe);
+const char * gaze_bpe_pre(const struct gaze_bpe * bpe);   // canonical pre-tokenizer name
+bool         gaze_bpe_jit(const struct gaze_bpe * bpe);   // regexes run JIT-compiled
+
 /* END SECTION text */
 
 /* ------------------------------------------------------------------------------------------
@@ -628,6 +834,81 @@ enum gaze_status gaze_model_fetch(const char * name, bool verbose, char * out, s
 enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_t n);
 
 /* END SECTION models */
+
+/* ------------------------------------------------------------------------------------------
+ * Models: load a model file or folder, tokenize, run, capture (models/model.c, bert.c, llama.c)
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_arch {
+    GAZE_ARCH_BERT  = 1,   // Hugging Face folder: config.json + model.safetensors + tokenizer
+    GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
+};
+
+struct gaze_model_info {
+    enum gaze_arch arch;
+    const char * arch_name;            // "bert", "llama"
+    const char * path;                 // what was loaded
+    int64_t n_vocab, n_embd, n_layers, n_heads, n_kv_heads, head_dim, n_ff;
+    int64_t n_ctx;                     // max positions (BERT) / context length (Llama)
+    bool    causal;
+};
+
+struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; one run at a time
+
+// path: a model folder (BERT), a .gguf file (Llama), or a fetched name (minilm, smollm2).
+enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path);
+void gaze_model_free(struct gaze_model * model);
+const struct gaze_model_info * gaze_model_info(const struct gaze_model * model);
+
+struct gaze_run_opts {                 // zero-initialised = capture every layer and head
+    const int64_t * layers;            // [n_layers] layers to capture; NULL = all
+    int64_t n_layers;
+    const int64_t * heads;             // [n_heads] query heads to capture; NULL = all
+    int64_t n_heads;
+    unsigned parts;                    // GAZE_RUN_PART_* bits; 0 = attention only
+    bool    no_capture;                // run without keeping anything (timing, embedding)
+    int64_t max_len;                   // truncate to this many tokens (with truncate)
+    bool    truncate;                  // longer than the model's positions: truncate, not fail
+    int64_t generate;                  // decoders: tokens to generate after the prompt
+    float   temperature;               // 0: greedy
+    float   top_p;                     // 0 or 1: off
+    uint64_t seed;
+    int     n_threads;                 // <= 0: gaze_default_threads()
+};
+
+// Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
+// with tokens, metadata, the captured tensors and, for encoders, the pooled embedding.
+enum gaze_status gaze_model_run(struct gaze_model * model, const char * text, const char * pair,
+                                const struct gaze_run_opts * opts, struct gaze_run * run);
+
+/* ------------------------------------------------------------------------------------------
+ * Rendering: terminal heatmaps (render/term.c)
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_term_color {
+    GAZE_TERM_COLOR_AUTO = 0,   // NO_COLOR set or TERM=dumb: none; COLORTERM=truecolor: 24-bit; else 256
+    GAZE_TERM_COLOR_NONE,       // ASCII ramp, no escape codes
+    GAZE_TERM_COLOR_256,
+    GAZE_TERM_COLOR_TRUE,
+};
+
+struct gaze_term_opts {          // zero-initialised = auto everything
+    int   width;                 // columns available; <= 0: the terminal's (or $COLUMNS, or 100)
+    int   max_rows;              // query rows before rows are averaged in blocks; <= 0: 64
+    enum gaze_term_color color;
+    float vmax;                  // value mapped to the top colour; <= 0: the matrix maximum
+    bool  log_scale;
+    int   top_k;                 // > 0: also list the top_k keys of every query (at most 16)
+    const char * title;
+};
+
+void gaze_colormap_viridis(float t, unsigned char rgb[3]);   // t in [0, 1]
+int  gaze_term_width(void);
+enum gaze_term_color gaze_term_color_auto(void);
+// Heatmap of w [Tq, Tk] with token labels (either may be NULL), fitted to the width.
+enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_t Tk,
+                                   const char * const * row_labels, const char * const * col_labels,
+                                   const struct gaze_term_opts * opts);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,255 @@
+// `gaze info PATH`: describes a safetensors file (tensors, dtypes, shapes, metadata), a gaze run
+// file (its gaze.* metadata and captured tensors, after full validation) or a Hugging Face model
+// folder (config summary and weights). Strings from files are printed with control characters
+// escaped, so a hostile file cannot drive the terminal.
+#include "cli.h"
+#include "formats/json.h"
+#include <string.h>
+#include <sys/stat.h>
+
+// Prints s (at most max bytes of it; 0 = all) with C0/DEL escaped as \xHH.
+static void put_safe(const char * s, size_t max) {
+    size_t n = strlen(s), lim = max && n > max ? max : n;
+    for (size_t i = 0; i < lim; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    if (lim < n) {
+        printf("... (%zu bytes)", n);
+    }
+}
+
+static void put_shape(const int64_t * shape, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) printf("%s%lld", i ? ", " : "", (long long)shape[i]);
+    printf("]");
+}
+
+static int is_float_dtype(enum gaze_dtype t) {
+    return t == GAZE_DTYPE_F32 || t == GAZE_DTYPE_F16 || t == GAZE_DTYPE_BF16 || t == GAZE_DTYPE_F64;
+}
+
+static void summary(const struct gaze_safetensors * st, const char * path) {
+    int64_t nt = gaze_safetensors_n_tensors(st), params = 0, counts[GAZE_DTYPE_COUNT] = { 0 };
+    size_t bytes = 0;
+    for (int64_t i = 0; i < nt; i++) {
+        const struct gaze_st_tensor * t = gaze_safetensors_tensor(st, i);
+        if (is_float_dtype(t->dtype)) params += t->n_elements;
+        bytes += t->n_bytes;
+        counts[t->dtype]++;
+    }
+    printf("%s: safetensors, %lld tensors, %lld float parameters, %zu bytes of data\n", path,
+           (long long)nt, (long long)params, bytes);
+    printf("  dtypes:");
+    for (int d = 0; d < GAZE_DTYPE_COUNT; d++)
+        if (counts[d]) printf(" %s x%lld", gaze_dtype_name((enum gaze_dtype)d), (long long)counts[d]);
+    printf("\n");
+}
+
+static void list_tensors(const struct gaze_safetensors * st) {
+    int64_t nt = gaze_safetensors_n_tensors(st);
+    printf("  tensors (data order):\n");
+    for (int64_t i = 0; i < nt; i++) {
+        const struct gaze_st_tensor * t = gaze_safetensors_tensor(st, i);
+        printf("    ");
+        put_safe(t->name, 200);
+        printf("  %s ", gaze_dtype_name(t->dtype));
+        put_shape(t->shape, t->n_dims);
+        printf("  %zu bytes\n", t->n_bytes);
+    }
+}
+
+static void list_metadata(const struct gaze_safetensors * st, bool full) {
+    int64_t nm = gaze_safetensors_n_metadata(st);
+    if (!nm) return;
+    printf("  metadata:\n");
+    for (int64_t i = 0; i < nm; i++) {
+        printf("    ");
+        put_safe(gaze_safetensors_metadata_key(st, i), 200);
+        printf(" = ");
+        put_safe(gaze_safetensors_metadata_value(st, i), full ? 0 : 160);
+        printf("\n");
+    }
+}
+
+static int info_run(const struct gaze_safetensors * st, const char * path, bool full) {
+    struct gaze_run run;
+    enum gaze_status s = gaze_run_load(&run, path);
+    if (s != GAZE_OK) return cli_fail(s);
+    printf("%s: gaze run (format %d)\n", path, GAZE_RUN_FORMAT_VERSION);
+    printf("  model:   ");
+    put_safe(run.model, 200);
+    printf(" (arch ");
+    put_safe(run.arch, 40);
+    printf(", %s)\n", run.causal ? "causal" : "bidirectional");
+    printf("  shape:   %lld layers, %lld heads (%lld kv)", (long long)run.n_layers,
+           (long long)run.n_heads, (long long)run.n_kv_heads);
+    if (run.d_head) printf(", d_head %lld", (long long)run.d_head);
+    if (run.n_embd) printf(", n_embd %lld", (long long)run.n_embd);
+    printf("\n");
+    if (run.text) { printf("  text:    \""); put_safe(run.text, full ? 0 : 200); printf("\"\n"); }
+    if (run.pair) { printf("  pair:    \""); put_safe(run.pair, full ? 0 : 200); printf("\"\n"); }
+    printf("  tokens:  %lld", (long long)run.T);
+    if (run.n_generated) printf(" (%lld generated)", (long long)run.n_generated);
+    printf("\n");
+    int64_t shown = full ? run.T : (run.T < 32 ? run.T : 32);
+    for (int64_t i = 0; i < shown; i++) {
+        printf("    %5lld  id %-7d", (long long)i, run.token_ids[i]);
+        if (run.offsets)
+            printf(" [%lld, %lld)", (long long)run.offsets[2 * i], (long long)run.offsets[2 * i + 1]);
+        printf("  \"");
+        put_safe(run.tokens[i], 80);
+        printf("\"\n");
+    }
+    if (shown < run.T) printf("    ... %lld more (--full lists all)\n", (long long)(run.T - shown));
+    printf("  captured: %lld layer(s)", (long long)run.n_cap_layers);
+    if (run.n_cap_layers) {
+        printf(" [");
+        for (int64_t i = 0; i < run.n_cap_layers; i++)
+            printf("%s%lld", i ? ", " : "", (long long)run.layers[i].index);
+        printf("]");
+    }
+    if (run.n_heads_cap == run.n_heads) printf(", all %lld heads", (long long)run.n_heads);
+    else printf(", %lld of %lld heads", (long long)run.n_heads_cap, (long long)run.n_heads);
+    if (run.Tq == run.T) printf(", all query rows\n");
+    else printf(", %lld of %lld query rows\n", (long long)run.Tq, (long long)run.T);
+    for (int64_t i = 0; i < run.n_extra; i++) {
+        printf("  extra:   ");
+        put_safe(run.extra_keys[i], 200);
+        printf(" = ");
+        put_safe(run.extra_values[i], full ? 0 : 160);
+        printf("\n");
+    }
+    list_tensors(st);
+    gaze_run_free(&run);
+    return 0;
+}
+
+static int info_safetensors(const char * path, bool full) {
+    struct gaze_safetensors * st;
+    enum gaze_status s = gaze_safetensors_open(&st, path);
+    if (s != GAZE_OK) return cli_fail(s);
+    int rc = 0;
+    if (gaze_safetensors_metadata(st, "gaze.format_version")) {
+        rc = info_run(st, path, full);
+    } else {
+        summary(st, path);
+        list_metadata(st, full);
+        list_tensors(st);
+    }
+    gaze_safetensors_free(st);
+    return rc;
+}
+
+static void cfg_int(const json_t * cfg, const char * key) {
+    json_t * v = json_object_get(cfg, key);
+    if (json_is_integer(v)) printf("  %-26s %lld\n", key, (long long)json_integer_value(v));
+}
+
+static int info_folder(const char * dir, bool full) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t * cfg;
+    enum gaze_status s = gaze_json_load_file(&cfg, path, 0, 0);
+    if (s != GAZE_OK) return cli_fail(s);
+    if (!json_is_object(cfg)) {
+        json_decref(cfg);
+        return cli_fail(gaze_error(GAZE_ERR_FORMAT, "%s: expected a JSON object", path));
+    }
+    printf("%s: model folder\n", dir);
+    const char * mt = NULL;
+    if (gaze_json_opt_string(cfg, "model_type", path, NULL, &mt) == GAZE_OK && mt) {
+        printf("  %-26s ", "model_type");
+        put_safe(mt, 80);
+        printf("\n");
+    }
+    json_t * arch = json_object_get(cfg, "architectures");
+    if (json_is_array(arch)) {
+        printf("  %-26s", "architectures");
+        for (size_t i = 0; i < json_array_size(arch) && i < 8; i++)
+            if (json_is_string(json_array_get(arch, i))) {
+                printf(" ");
+                put_safe(json_string_value(json_array_get(arch, i)), 80);
+            }
+        printf("\n");
+    }
+    static const char * const ints[] = {
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+        "intermediate_size", "max_position_embeddings", "vocab_size", "type_vocab_size",
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) cfg_int(cfg, ints[i]);
+    const char * act = NULL;
+    if (gaze_json_opt_string(cfg, "hidden_act", path, NULL, &act) == GAZE_OK && act) {
+        printf("  %-26s ", "hidden_act");
+        put_safe(act, 40);
+        printf("\n");
+    }
+    double eps;
+    if (gaze_json_opt_number(cfg, "layer_norm_eps", path, -1, &eps) == GAZE_OK && eps >= 0)
+        printf("  %-26s %g\n", "layer_norm_eps", eps);
+    if (gaze_json_opt_number(cfg, "rms_norm_eps", path, -1, &eps) == GAZE_OK && eps >= 0)
+        printf("  %-26s %g\n", "rms_norm_eps", eps);
+    json_decref(cfg);
+
+    static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json" };
+    printf("  files:");
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (stat(path, &sb) == 0) printf(" %s", files[i]);
+    }
+    printf("\n");
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        printf("  (no model.safetensors)\n");
+        return 0;
+    }
+    struct gaze_safetensors * st;
+    s = gaze_safetensors_open(&st, path);
+    if (s != GAZE_OK) return cli_fail(s);
+    summary(st, path);
+    if (full) list_tensors(st);
+    gaze_safetensors_free(st);
+    return 0;
+}
+
+int cmd_info(int argc, char ** argv) {
+    const char * target = NULL;
+    bool full = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--full")) full = true;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: gaze info PATH [--full]\n"
+                   "  PATH: a .safetensors file, a gaze run file, or a Hugging Face model folder\n"
+                   "  --full: list every token / tensor and print metadata values in full\n");
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "gaze info: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (target) {
+            fprintf(stderr, "gaze info: one PATH only\n");
+            return 2;
+        } else target = argv[i];
+    }
+    if (!target) {
+        fprintf(stderr, "usage: gaze info PATH [--full]\n");
+        return 2;
+    }
+    struct stat sb;
+    if (stat(target, &sb) != 0)
+        return cli_fail(gaze_error(GAZE_ERR_IO, "%s: no such file or folder", target));
+    if (S_ISDIR(sb.st_mode)) return info_folder(target, full);
+    FILE * f = fopen(target, "rb");
+    char magic[4] = { 0 };
+    if (f) {
+        size_t got = fread(magic, 1, 4, f);
+        (void)got;
+        fclose(f);
+    }
+    if (!memcmp(magic, "GGUF", 4))
+        return cli_fail(gaze_error(GAZE_ERR_UNSUPPORTED, "%s: GGUF files are not described by "
+                                   "`gaze info` yet", target));
+    return info_safetensors(target, full);
+}

@@ -1,0 +1,98 @@
+// gaze run MODEL "text": tokenizes, runs the model, captures attention (and Q/K/scores/hidden
+// on request) and writes one run file that every other command reads.
+#include "cli.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: gaze run MODEL \"text\" [-o run.safetensors] [--pair \"second sentence\"]\n"
+            "                [--layers 0,2-4] [--heads 0-3] [--capture attn,scores,q,k,hidden] [--f16]\n"
+            "                [--truncate] [--max-len N] [--generate N] [--temperature T] [--top-p P]\n"
+            "                [--seed S] [--threads N] [--quiet]\n"
+            "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n");
+    return 2;
+}
+
+static unsigned parse_parts(const char * s, bool * ok) {
+    unsigned parts = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    *ok = true;
+    for (char * tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (!strcmp(tok, "attn") || !strcmp(tok, "attention")) parts |= GAZE_RUN_PART_ATTN;
+        else if (!strcmp(tok, "scores")) parts |= GAZE_RUN_PART_SCORES;
+        else if (!strcmp(tok, "q")) parts |= GAZE_RUN_PART_Q;
+        else if (!strcmp(tok, "k")) parts |= GAZE_RUN_PART_K;
+        else if (!strcmp(tok, "hidden")) parts |= GAZE_RUN_PART_HIDDEN;
+        else if (!strcmp(tok, "all")) parts |= GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES | GAZE_RUN_PART_Q | GAZE_RUN_PART_K | GAZE_RUN_PART_HIDDEN;
+        else { fprintf(stderr, "gaze run: --capture: unknown part '%s' (attn, scores, q, k, hidden, all)\n", tok); *ok = false; }
+    }
+    return parts;
+}
+
+int cmd_run(int argc, char ** argv) {
+    const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL;
+    const char * layers_s = NULL, * heads_s = NULL;
+    struct gaze_run_opts opts = { 0 };
+    bool f16 = false, quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!v) return usage(); out = v; i++; }
+        else if (!strcmp(a, "--pair")) { if (!v) return usage(); pair = v; i++; }
+        else if (!strcmp(a, "--layers")) { if (!v) return usage(); layers_s = v; i++; }
+        else if (!strcmp(a, "--heads")) { if (!v) return usage(); heads_s = v; i++; }
+        else if (!strcmp(a, "--capture")) { if (!v) return usage(); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
+        else if (!strcmp(a, "--f16")) f16 = true;
+        else if (!strcmp(a, "--truncate")) opts.truncate = true;
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--max-len")) { if (!v) return usage(); opts.max_len = atoll(v); i++; }
+        else if (!strcmp(a, "--generate")) { if (!v) return usage(); opts.generate = atoll(v); i++; }
+        else if (!strcmp(a, "--temperature")) { if (!v) return usage(); opts.temperature = strtof(v, NULL); i++; }
+        else if (!strcmp(a, "--top-p")) { if (!v) return usage(); opts.top_p = strtof(v, NULL); i++; }
+        else if (!strcmp(a, "--seed")) { if (!v) return usage(); opts.seed = strtoull(v, NULL, 10); i++; }
+        else if (!strcmp(a, "--threads")) { if (!v) return usage(); opts.n_threads = atoi(v); i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze run: unknown flag '%s'\n", a); return usage(); }
+        else if (!model_path) model_path = a;
+        else if (!text) text = a;
+        else { fprintf(stderr, "gaze run: unexpected argument '%s'\n", a); return usage(); }
+    }
+    if (!model_path || !text) return usage();
+    if (opts.generate < 0 || opts.temperature < 0 || opts.top_p < 0 || opts.top_p > 1) {
+        fprintf(stderr, "gaze run: --generate must be >= 0, --temperature >= 0, --top-p in [0, 1]\n");
+        return 2;
+    }
+
+    struct gaze_model * model = NULL;
+    enum gaze_status s = gaze_model_load(&model, model_path);
+    if (s) return cli_fail(s);
+    const struct gaze_model_info * info = gaze_model_info(model);
+    int rc = 0;
+    int64_t * layers = NULL, * heads = NULL;
+    if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, info->n_layers, &layers, &opts.n_layers))) goto done;
+    if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
+    opts.layers = layers;
+    opts.heads = heads;
+
+    struct gaze_run run;
+    if ((s = gaze_model_run(model, text, pair, &opts, &run))) { rc = cli_fail(s); goto done; }
+    if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
+    if (!rc && !quiet) {
+        printf("%s (%s, %lld layers x %lld heads): %lld tokens", info->path, info->arch_name,
+               (long long)info->n_layers, (long long)info->n_heads, (long long)run.T);
+        if (run.n_generated) printf(" (%lld generated)", (long long)run.n_generated);
+        printf("\n");
+        for (int64_t t = 0; t < run.T; t++) printf("%s%s", t ? " " : "  ", run.tokens[t]);
+        printf("\n");
+        if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
+                        (long long)run.n_heads_cap, out);
+    }
+    gaze_run_free(&run);
+done:
+    free(layers);
+    free(heads);
+    gaze_model_free(model);
+    return rc;
+}

@@ -1,0 +1,304 @@
+// BERT encoders from Hugging Face folders (config.json, model.safetensors, tokenizer.json or
+// vocab.txt): post-LayerNorm transformer, absolute positions, exact erf GELU, and the
+// sentence-transformers embedding (mean pool over tokens, L2 normalise) as a by-product.
+#include "models/model.h"
+#include "formats/json.h"
+#include <stdio.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Weights
+ * ------------------------------------------------------------------------------------------- */
+
+struct bert_layer {
+    struct gaze_linear q, k, v, o;     // [C, C] each
+    struct gaze_linear ff_in;          // [F, C]
+    struct gaze_linear ff_out;         // [C, F]
+    const float * ln_attn_w;           // [C] attention.output.LayerNorm
+    const float * ln_attn_b;           // [C]
+    const float * ln_out_w;            // [C] output.LayerNorm
+    const float * ln_out_b;            // [C]
+};
+
+struct bert {
+    struct gaze_safetensors * st;
+    struct gaze_wordpiece *   tok;
+    int64_t C, L, H, d, F, n_vocab, n_pos, n_types;
+    float   eps;
+    const float * word_emb;            // [n_vocab, C]
+    const float * pos_emb;             // [n_pos, C]
+    const float * type_emb;            // [n_types, C]
+    const float * emb_ln_w;            // [C]
+    const float * emb_ln_b;            // [C]
+    struct bert_layer * layers;        // [L]
+    const char * prefix;               // "" or "bert."
+    float ** owned;                    // converted (non-F32 or unaligned) tensors to free
+    int64_t  n_owned;
+};
+
+static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
+                                 const struct gaze_run_opts * opts, struct gaze_run * run);
+
+static void bert_free(void * p) {
+    struct bert * b = p;
+    if (!b) return;
+    for (int64_t i = 0; i < b->n_owned; i++) gaze_free_aligned(b->owned[i]);
+    free(b->owned);
+    free(b->layers);
+    gaze_wordpiece_free(b->tok);
+    gaze_safetensors_free(b->st);
+    free(b);
+}
+
+// Finds prefix+name, checks its shape, and returns f32 data (mapped or converted).
+static enum gaze_status bert_tensor(struct bert * b, const char * name, int64_t d0, int64_t d1,
+                                    const float ** out) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", b->prefix, name);
+    const struct gaze_st_tensor * t = gaze_safetensors_find(b->st, full);
+    if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(b->st), full);
+    const int n_dims = d1 > 0 ? 2 : 1;
+    if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1))
+        return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape [%lld%s%lld], expected [%lld%s%lld]",
+                          gaze_safetensors_path(b->st), full, (long long)t->shape[0], t->n_dims > 1 ? ", " : "",
+                          t->n_dims > 1 ? (long long)t->shape[1] : 0LL, (long long)d0, n_dims == 2 ? ", " : "",
+                          n_dims == 2 ? (long long)d1 : 0LL);
+    float * owned = NULL;
+    enum gaze_status s = gaze_st_tensor_as_f32(t, out, &owned);
+    if (s) return s;
+    if (owned) {
+        float ** grown = realloc(b->owned, (size_t)(b->n_owned + 1) * sizeof *grown);
+        if (!grown) { gaze_free_aligned(owned); return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory"); }
+        b->owned = grown;
+        b->owned[b->n_owned++] = owned;
+    }
+    return GAZE_OK;
+}
+
+static enum gaze_status bert_linear(struct bert * b, const char * base, int64_t n_out, int64_t n_in,
+                                    struct gaze_linear * lin) {
+    char name[256];
+    const float * w, * bias;
+    enum gaze_status s;
+    snprintf(name, sizeof name, "%s.weight", base);
+    if ((s = bert_tensor(b, name, n_out, n_in, &w))) return s;
+    snprintf(name, sizeof name, "%s.bias", base);
+    if ((s = bert_tensor(b, name, n_out, 0, &bias))) return s;
+    *lin = (struct gaze_linear){ GAZE_TYPE_F32, n_out, n_in, w, bias };
+    return GAZE_OK;
+}
+
+static enum gaze_status bert_config(struct bert * b, const char * folder) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", folder);
+    json_t * cfg = NULL;
+    enum gaze_status s = gaze_json_load_file(&cfg, path, 1 << 20, 0);
+    if (s) return s;
+    const char * model_type = NULL, * act = NULL, * pos_type = NULL;
+    int64_t v;
+    double eps;
+    s = gaze_json_opt_string(cfg, "model_type", path, "", &model_type);
+    if (!s && strcmp(model_type, "bert") != 0)
+        s = gaze_error(GAZE_ERR_UNSUPPORTED,
+                       "%s: model_type \"%s\" is not supported; gaze runs BERT encoders from folders "
+                       "(model_type \"bert\") and Llama decoders from .gguf files", path, model_type);
+    if (!s) s = gaze_json_get_int_range(cfg, "hidden_size", path, 1, 1 << 16, &b->C);
+    if (!s) s = gaze_json_get_int_range(cfg, "num_attention_heads", path, 1, 1024, &b->H);
+    if (!s) s = gaze_json_get_int_range(cfg, "num_hidden_layers", path, 1, 1024, &b->L);
+    if (!s) s = gaze_json_get_int_range(cfg, "intermediate_size", path, 1, 1 << 18, &b->F);
+    if (!s) s = gaze_json_get_int_range(cfg, "vocab_size", path, 1, 1 << 24, &b->n_vocab);
+    if (!s) s = gaze_json_opt_int(cfg, "max_position_embeddings", path, 512, &b->n_pos);
+    if (!s) s = gaze_json_opt_int(cfg, "type_vocab_size", path, 2, &b->n_types);
+    if (!s) s = gaze_json_opt_number(cfg, "layer_norm_eps", path, 1e-12, &eps);
+    if (!s) s = gaze_json_opt_string(cfg, "hidden_act", path, "gelu", &act);
+    if (!s) s = gaze_json_opt_string(cfg, "position_embedding_type", path, "absolute", &pos_type);
+    if (!s && (b->n_pos < 1 || b->n_pos > (1 << 20) || b->n_types < 1 || b->n_types > 1024))
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: max_position_embeddings %lld or type_vocab_size %lld out of range",
+                       path, (long long)b->n_pos, (long long)b->n_types);
+    if (!s && b->C % b->H != 0)
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld",
+                       path, (long long)b->C, (long long)b->H);
+    if (!s && (b->C / b->H > 256))
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: head size %lld above 256", path, (long long)(b->C / b->H));
+    if (!s && strcmp(act, "gelu") != 0)
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (only \"gelu\", exact erf)", path, act);
+    if (!s && strcmp(pos_type, "absolute") != 0)
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: position_embedding_type \"%s\" is not supported (only \"absolute\")",
+                       path, pos_type);
+    if (!s && !(eps > 0 && eps < 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: layer_norm_eps %g out of range", path, eps);
+    (void)v;
+    b->eps = (float)eps;
+    b->d = b->C / b->H;
+    json_decref(cfg);
+    return s;
+}
+
+enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
+    struct bert * b = calloc(1, sizeof *b);
+    if (!b) return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+    enum gaze_status s = bert_config(b, folder);
+    char path[4096];
+    if (!s) {
+        snprintf(path, sizeof path, "%s/model.safetensors", folder);
+        s = gaze_safetensors_open(&b->st, path);
+    }
+    if (!s) s = gaze_wordpiece_init(&b->tok, folder);
+    if (!s && gaze_wordpiece_vocab_size(b->tok) > b->n_vocab)
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: tokenizer has %d tokens but vocab_size is %lld", folder,
+                       gaze_wordpiece_vocab_size(b->tok), (long long)b->n_vocab);
+    if (!s) {
+        b->prefix = gaze_safetensors_find(b->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+        s = bert_tensor(b, "embeddings.word_embeddings.weight", b->n_vocab, b->C, &b->word_emb);
+    }
+    if (!s) s = bert_tensor(b, "embeddings.position_embeddings.weight", b->n_pos, b->C, &b->pos_emb);
+    if (!s) s = bert_tensor(b, "embeddings.token_type_embeddings.weight", b->n_types, b->C, &b->type_emb);
+    if (!s) s = bert_tensor(b, "embeddings.LayerNorm.weight", b->C, 0, &b->emb_ln_w);
+    if (!s) s = bert_tensor(b, "embeddings.LayerNorm.bias", b->C, 0, &b->emb_ln_b);
+    if (!s && !(b->layers = calloc((size_t)b->L, sizeof *b->layers))) s = gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+    for (int64_t l = 0; l < b->L && !s; l++) {
+        struct bert_layer * ly = &b->layers[l];
+        char base[128];
+#define LIN(suffix, no, ni, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = bert_linear(b, base, no, ni, field); }
+#define VEC(suffix, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = bert_tensor(b, base, b->C, 0, field); }
+        LIN("attention.self.query", b->C, b->C, &ly->q)
+        LIN("attention.self.key", b->C, b->C, &ly->k)
+        LIN("attention.self.value", b->C, b->C, &ly->v)
+        LIN("attention.output.dense", b->C, b->C, &ly->o)
+        LIN("intermediate.dense", b->F, b->C, &ly->ff_in)
+        LIN("output.dense", b->C, b->F, &ly->ff_out)
+        VEC("attention.output.LayerNorm.weight", &ly->ln_attn_w)
+        VEC("attention.output.LayerNorm.bias", &ly->ln_attn_b)
+        VEC("output.LayerNorm.weight", &ly->ln_out_w)
+        VEC("output.LayerNorm.bias", &ly->ln_out_b)
+#undef LIN
+#undef VEC
+    }
+    if (s) { bert_free(b); return s; }
+    model->impl = b;
+    model->free_impl = bert_free;
+    model->info = (struct gaze_model_info){
+        .arch = GAZE_ARCH_BERT, .arch_name = "bert", .n_vocab = b->n_vocab, .n_embd = b->C,
+        .n_layers = b->L, .n_heads = b->H, .n_kv_heads = b->H, .head_dim = b->d, .n_ff = b->F,
+        .n_ctx = b->n_pos, .causal = false,
+    };
+    model->run = bert_run;
+    return GAZE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Forward pass
+ * ------------------------------------------------------------------------------------------- */
+
+// Metadata and tokens of the run (everything but the captured tensors).
+static enum gaze_status bert_run_header(struct gaze_model * model, const struct bert * b,
+                                        const struct gaze_encoding * enc, const char * text,
+                                        const char * pair, struct gaze_run * run) {
+    const int64_t T = enc->n_tokens;
+    const char ** toks = malloc((size_t)T * sizeof *toks);
+    if (!toks) return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+    for (int64_t t = 0; t < T; t++) {
+        toks[t] = gaze_wordpiece_token(b->tok, enc->ids[t]);
+        if (!toks[t]) toks[t] = "";
+    }
+    enum gaze_status s = gaze_run_set_tokens(run, T, toks, NULL, enc->ids, enc->offsets);
+    free(toks);
+    if (s) return s;
+    run->token_type_ids = malloc((size_t)T * sizeof(int32_t));
+    run->sequence_ids = malloc((size_t)T * sizeof(int8_t));
+    run->model = strdup(model->path);
+    run->arch = strdup("bert");
+    run->text = strdup(text);
+    run->pair = pair ? strdup(pair) : NULL;
+    if (!run->token_type_ids || !run->sequence_ids || !run->model || !run->arch || !run->text || (pair && !run->pair))
+        return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+    memcpy(run->token_type_ids, enc->type_ids, (size_t)T * sizeof(int32_t));
+    memcpy(run->sequence_ids, enc->sequence_ids, (size_t)T * sizeof(int8_t));
+    run->causal = false;
+    run->n_layers = b->L;
+    run->n_heads = run->n_kv_heads = b->H;
+    run->d_head = b->d;
+    run->n_embd = b->C;
+    return GAZE_OK;
+}
+
+static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
+                                 const struct gaze_run_opts * opts, struct gaze_run * run) {
+    struct bert * b = model->impl;
+    const int64_t C = b->C, F = b->F;
+    struct gaze_encoding enc;
+    memset(&enc, 0, sizeof enc);
+    struct gaze_encode_opts eo = { 0 };
+    eo.max_len = opts->max_len > 0 ? GAZE_MIN(opts->max_len, b->n_pos) : b->n_pos;
+    eo.truncation = (opts->truncate || opts->max_len > 0) ? GAZE_TRUNCATION_LONGEST_FIRST : GAZE_TRUNCATION_NONE;
+    gaze_run_init(run);
+    enum gaze_status s = gaze_wordpiece_encode(b->tok, text, strlen(text), pair, pair ? strlen(pair) : 0, &eo, &enc);
+    if (s == GAZE_ERR_LIMIT)
+        s = gaze_error(GAZE_ERR_LIMIT, "%s (the model has %lld positions; use --truncate to cut the input)",
+                       gaze_last_error(), (long long)b->n_pos);
+    if (s) { gaze_encoding_free(&enc); return s; }
+    const int64_t T = enc.n_tokens;
+    for (int64_t t = 0; t < T; t++)
+        if (enc.type_ids[t] < 0 || enc.type_ids[t] >= b->n_types || enc.ids[t] < 0 || enc.ids[t] >= b->n_vocab) {
+            gaze_encoding_free(&enc);
+            return gaze_error(GAZE_ERR_FORMAT, "bert: token %lld has id %d / type %d outside the model's tables",
+                              (long long)t, enc.ids[t], enc.type_ids[t]);
+        }
+
+    s = bert_run_header(model, b, &enc, text, pair, run);
+    if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
+
+    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f };
+    const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
+    float * buf = s ? NULL : gaze_alloc_aligned(((size_t)T * (2 * C + F) + mha_scratch + (size_t)C) * sizeof(float));
+    if (!s && !buf) s = GAZE_ERR_NOMEM;
+    float * x = buf, * y = x + T * C, * ff = y + T * C, * scratch = ff + T * F;
+
+    // embeddings: word + position + token type, LayerNorm
+    for (int64_t t = 0; t < T && !s; t++) {
+        const float * w = b->word_emb + (int64_t)enc.ids[t] * C, * p = b->pos_emb + t * C;
+        const float * ty = b->type_emb + (int64_t)enc.type_ids[t] * C;
+        for (int64_t c = 0; c < C; c++) x[t * C + c] = w[c] + p[c] + ty[c];
+    }
+    if (!s) gaze_layer_norm(x, x, T, C, b->emb_ln_w, b->emb_ln_b, b->eps);
+
+    for (int64_t l = 0; l < b->L && !s; l++) {
+        const struct bert_layer * ly = &b->layers[l];
+        mha.wq = &ly->q; mha.wk = &ly->k; mha.wv = &ly->v; mha.wo = &ly->o;
+        struct gaze_run_layer * cap_layer = NULL;
+        struct gaze_mha_capture cap = { 0 };
+        if (model_layer_wanted(opts, l)) {
+            unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+            if ((s = gaze_run_add_layer(run, l, parts, &cap_layer))) break;
+            cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
+                                             cap_layer->q, cap_layer->k };
+        }
+        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
+        gaze_add(x, y, y, T * C);
+        gaze_layer_norm(y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps);
+        if ((s = gaze_linear_forward(&ly->ff_in, x, T, ff, opts->n_threads))) break;
+        gaze_gelu_erf(ff, ff, T * F);
+        if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, opts->n_threads))) break;
+        gaze_add(x, y, y, T * C);
+        gaze_layer_norm(y, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps);
+        if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
+    }
+
+    // sentence-transformers embedding: mean over tokens, then L2 normalisation
+    if (!s) {
+        run->embedding = malloc((size_t)C * sizeof(float));
+        if (!run->embedding) s = gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+        else {
+            gaze_mean_pool(x, NULL, T, C, run->embedding);
+            gaze_l2_normalize(run->embedding, run->embedding, 1, C, 1e-12f);
+        }
+    }
+    gaze_free_aligned(buf);
+    gaze_encoding_free(&enc);
+    if (s) {
+        if (s == GAZE_ERR_NOMEM && !*gaze_last_error()) gaze_error(s, "bert: out of memory");
+        gaze_run_free(run);
+    }
+    return s;
+}
