@@ -10,7 +10,8 @@ static int usage(void) {
             "usage: gaze run MODEL \"text\" [-o run.safetensors] [--pair \"second sentence\"]\n"
             "                [--layers 0,2-4] [--heads 0-3] [--capture attn,scores,q,k,hidden] [--f16]\n"
             "                [--truncate] [--max-len N] [--generate N] [--temperature T] [--top-p P]\n"
-            "                [--seed S] [--threads N] [--quiet]\n"
+            "                [--seed S] [--threads N] [--exact] [--quiet]\n"
+            "  --exact: quantized models run on f32-dequantized weights (as transformers' GGUF loader)\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n");
     return 2;
 }
@@ -36,7 +37,7 @@ int cmd_run(int argc, char ** argv) {
     const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL;
     const char * layers_s = NULL, * heads_s = NULL;
     struct gaze_run_opts opts = { 0 };
-    bool f16 = false, quiet = false;
+    bool f16 = false, quiet = false, exact = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
@@ -48,6 +49,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--f16")) f16 = true;
         else if (!strcmp(a, "--truncate")) opts.truncate = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--exact")) exact = true;
         else if (!strcmp(a, "--max-len")) { if (!v) return usage(); opts.max_len = atoll(v); i++; }
         else if (!strcmp(a, "--generate")) { if (!v) return usage(); opts.generate = atoll(v); i++; }
         else if (!strcmp(a, "--temperature")) { if (!v) return usage(); opts.temperature = strtof(v, NULL); i++; }
@@ -68,6 +70,7 @@ int cmd_run(int argc, char ** argv) {
     struct gaze_model * model = NULL;
     enum gaze_status s = gaze_model_load(&model, model_path);
     if (s) return cli_fail(s);
+    if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
     const struct gaze_model_info * info = gaze_model_info(model);
     int rc = 0;
     int64_t * layers = NULL, * heads = NULL;

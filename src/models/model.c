@@ -74,3 +74,8 @@ enum gaze_status model_check_selection(const struct gaze_run_opts * o, int64_t n
         return gaze_error(GAZE_ERR_INVALID_ARG, "empty layer or head selection");
     return GAZE_OK;
 }
+
+enum gaze_status gaze_model_set_exact(struct gaze_model * m, bool exact) {
+    if (!m) return gaze_error(GAZE_ERR_INVALID_ARG, "model: NULL");
+    return m->set_exact ? m->set_exact(m, exact) : GAZE_OK;
+}
