@@ -6,9 +6,13 @@
 int cmd_demo(int argc, char ** argv);
 int cmd_run(int argc, char ** argv);
 int cmd_show(int argc, char ** argv);
+int cmd_plot(int argc, char ** argv);
 int cmd_bench(int argc, char ** argv);
 int cmd_fetch(int argc, char ** argv);
 int cmd_info(int argc, char ** argv);
+int cmd_heads(int argc, char ** argv);
+int cmd_rollout(int argc, char ** argv);
+int cmd_flow(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);

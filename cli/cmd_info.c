@@ -1,7 +1,7 @@
 // `gaze info PATH`: describes a safetensors file (tensors, dtypes, shapes, metadata), a gaze run
-// file (its gaze.* metadata and captured tensors, after full validation) or a Hugging Face model
-// folder (config summary and weights). Strings from files are printed with control characters
-// escaped, so a hostile file cannot drive the terminal.
+// file (its gaze.* metadata and captured tensors, after full validation), a Hugging Face model
+// folder (config summary and weights) or a GGUF file (gaze_gguf_print_info). Strings from files
+// are printed with control characters escaped, so a hostile file cannot drive the terminal.
 #include "cli.h"
 #include "formats/json.h"
 #include <string.h>
@@ -147,8 +147,10 @@ static void cfg_int(const json_t * cfg, const char * key) {
     if (json_is_integer(v)) printf("  %-26s %lld\n", key, (long long)json_integer_value(v));
 }
 
-static int info_folder(const char * dir, bool full) {
-    char path[4096];
+static int info_folder(const char * folder, bool full) {
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", folder);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = 0;
     snprintf(path, sizeof path, "%s/config.json", dir);
     json_t * cfg;
     enum gaze_status s = gaze_json_load_file(&cfg, path, 0, 0);
@@ -222,7 +224,7 @@ int cmd_info(int argc, char ** argv) {
         if (!strcmp(argv[i], "--full")) full = true;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: gaze info PATH [--full]\n"
-                   "  PATH: a .safetensors file, a gaze run file, or a Hugging Face model folder\n"
+                   "  PATH: a .safetensors file, a gaze run file, a .gguf file or a model folder\n"
                    "  --full: list every token / tensor and print metadata values in full\n");
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -248,8 +250,13 @@ int cmd_info(int argc, char ** argv) {
         (void)got;
         fclose(f);
     }
-    if (!memcmp(magic, "GGUF", 4))
-        return cli_fail(gaze_error(GAZE_ERR_UNSUPPORTED, "%s: GGUF files are not described by "
-                                   "`gaze info` yet", target));
+    if (!memcmp(magic, "GGUF", 4)) {
+        struct gaze_gguf * g;
+        enum gaze_status s = gaze_gguf_open(target, &g);
+        if (s != GAZE_OK) return cli_fail(s);
+        gaze_gguf_print_info(g, stdout);
+        gaze_gguf_free(g);
+        return 0;
+    }
     return info_safetensors(target, full);
 }

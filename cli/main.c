@@ -14,8 +14,12 @@ static const struct cli_command commands[] = {
     { "bench", cmd_bench, "benchmarks: gaze bench attention [flags]" },
     { "run",   cmd_run,   "run a model on text and save the captured attention: gaze run MODEL \"text\" -o run.safetensors" },
     { "show",  cmd_show,  "terminal heatmap of a saved run or a live model: gaze show RUN | MODEL \"text\"" },
-    { "info",  cmd_info,  "describe a safetensors file, a run file or a model folder" },
+    { "plot",  cmd_plot,  "figures (PNG, SVG, PDF): heatmap, model view, head view, bars: gaze plot RUN -o out.png" },
+    { "info",  cmd_info,  "describe a safetensors or GGUF file, a run file or a model folder" },
     { "fetch", cmd_fetch, "download a known model (minilm, smollm2) and print its path" },
+    { "heads", cmd_heads, "per-head metrics, detectors and labels: gaze heads RUN | MODEL \"text\"; gaze heads --induction MODEL" },
+    { "rollout", cmd_rollout, "attention rollout to an output token: gaze rollout RUN | MODEL \"text\" [--token I]" },
+    { "flow",  cmd_flow,  "attention flow (max-flow) to an output token: gaze flow RUN | MODEL \"text\" [--token I]" },
 };
 
 int cli_fail(enum gaze_status s) {

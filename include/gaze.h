@@ -223,7 +223,8 @@ size_t gaze_mha_scratch_floats(const struct gaze_mha * mha, int64_t T);
 // mask: causal/padding/window/... over the Tk keys (q_offset is set from the cache; key_valid,
 // if given, is [Tk]); NULL: no mask. cache: NULL for self-attention over x alone, else the
 // new K/V are appended at n_past and attention runs over all n_past + T keys (n_past is
-// advanced). Capture never changes out. scratch: gaze_mha_scratch_floats(mha, T) floats.
+// advanced). Capture never changes out. out may alias x. scratch: gaze_mha_scratch_floats(mha, T)
+// floats.
 enum gaze_status gaze_mha_forward(const struct gaze_mha * mha,
                                   const float * x, int64_t T, const int64_t * pos,
                                   const struct gaze_attn_mask * mask,
@@ -459,8 +460,11 @@ struct gaze_run_layer {                  // one captured layer; arrays are 64-by
     float * hidden;                      // [T, n_embd] residual stream after the layer, or NULL
 };
 
+// Everything a run points to is owned by it and released by gaze_run_free: strings and
+// integer arrays with free() (allocate them with malloc/strdup), float arrays with
+// gaze_free_aligned() (allocate them with gaze_alloc_aligned).
 struct gaze_run {
-    // the model (gaze.model, gaze.arch, gaze.causal, gaze.n_*); strings are malloc'd, owned
+    // the model (gaze.model, gaze.arch, gaze.causal, gaze.n_*)
     char *    model;                     // name or path of the model, UTF-8
     char *    arch;                      // "bert", "llama", ...
     bool      causal;                    // decoder: query i sees keys j <= position of i
@@ -495,7 +499,8 @@ struct gaze_run {
 void gaze_run_init(struct gaze_run * run);   // zeroes
 void gaze_run_free(struct gaze_run * run);   // frees everything it owns, zeroes
 // Copies the token list: strings tokens[i][0..lens[i]) (lens NULL: NUL-terminated) with
-// invalid UTF-8 replaced by U+FFFD, ids [T], offsets [T, 2] (may be NULL). Sets T.
+// invalid UTF-8 and NUL bytes replaced by U+FFFD, ids [T], offsets [T, 2] (may be NULL).
+// Sets T. token_type_ids / sequence_ids, when wanted, are set by the caller (malloc'd).
 enum gaze_status gaze_run_set_tokens(struct gaze_run * run, int64_t T,
                                      const char * const * tokens, const size_t * lens,
                                      const int32_t * ids, const int64_t * offsets);
@@ -519,6 +524,9 @@ enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label)
 enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, bool f16);
 // Reads and fully validates a run file into run (initialised here; left empty on failure).
 enum gaze_status gaze_run_load(struct gaze_run * run, const char * path);
+// Same from a safetensors image in memory (fuzzing, tests); label names it in messages.
+enum gaze_status gaze_run_load_buffer(struct gaze_run * run, const void * buf, size_t size,
+                                      const char * label);
 
 /* END SECTION formats */
 
@@ -776,7 +784,9 @@ enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_voc
 void             gaze_bpe_free(struct gaze_bpe * bpe);
 
 // Tokenizes text[0..n) into enc (ids; offsets = byte ranges in text; type_ids 0; sequence_ids
-// 0, or -1 for the BOS, whose offsets are (0, 0)). opts may be NULL.
+// 0, or -1 for the BOS, whose offsets are (0, 0)). opts may be NULL. A byte the vocab has no
+// token for (SmolLM2 lacks 21, e.g. 0x04, 0x1D) is dropped, as llama.cpp and HF do: no token's
+// offsets cover it. Texts over 64 MiB are GAZE_ERR_LIMIT.
 enum gaze_status gaze_bpe_encode(const struct gaze_bpe * bpe, const char * text, size_t n,
                                  const struct gaze_bpe_encode_opts * opts,
                                  struct gaze_encoding * enc);
@@ -859,6 +869,11 @@ struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; one r
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path);
 void gaze_model_free(struct gaze_model * model);
 const struct gaze_model_info * gaze_model_info(const struct gaze_model * model);
+// Quantized models (GGUF): exact = true dequantizes every weight to f32 once and multiplies in
+// f32, which reproduces transformers' GGUF loader (it dequantizes the same way) up to float
+// rounding; the default multiplies quantized weights by quantized activations, as llama.cpp
+// does (faster, ~1e-3 relative difference). No-op for f32 models.
+enum gaze_status gaze_model_set_exact(struct gaze_model * model, bool exact);
 
 struct gaze_run_opts {                 // zero-initialised = capture every layer and head
     const int64_t * layers;            // [n_layers] layers to capture; NULL = all
@@ -882,11 +897,342 @@ enum gaze_status gaze_model_run(struct gaze_model * model, const char * text, co
                                 const struct gaze_run_opts * opts, struct gaze_run * run);
 
 /* ------------------------------------------------------------------------------------------
+ * SECTION aggregate: attention transforms shared by every view (analysis/aggregate.c),
+ * palettes (render/palette.c) and figures: gaze plot -> PNG, SVG, PDF (render/plot.c)
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_head_reduce {
+    GAZE_HEAD_REDUCE_MEAN = 0,
+    GAZE_HEAD_REDUCE_MAX  = 1,
+};
+
+// out [Tq, Tk] = mean or max of w [H, Tq, Tk] over the heads sel [n_sel] (indices into H;
+// NULL: all H). out must not alias w.
+enum gaze_status gaze_attn_reduce_heads(const float * w, int64_t H, int64_t Tq, int64_t Tk,
+                                        const int64_t * sel, int64_t n_sel,
+                                        enum gaze_head_reduce how, float * out);
+
+// The group rule of Clark et al. (2019) that word aggregation, special-token hiding and block
+// views share: w [H, Tq, Tk] -> out [H, Gq, Gk] with
+//   out[h, a, b] = mean over rows i in group a of ( sum over keys j in group b of w[h, i, j] ),
+// so rows that sum to 1 still do. row_group [Tq] / col_group [Tk] hold group ids in [0, G) or
+// -1 (dropped). renormalize: each output row is divided by its sum (needed when keys were
+// dropped); a row with no weight left, or a group with no row, stays 0. out must not alias w.
+enum gaze_status gaze_attn_group(const float * w, int64_t H, int64_t Tq, int64_t Tk,
+                                 const int64_t * row_group, int64_t Gq,
+                                 const int64_t * col_group, int64_t Gk,
+                                 bool renormalize, float * out);
+
+// Hides tokens ([CLS], [SEP], BOS, ...): w [H, Tq, Tk] -> out [H, nq, nk] without the rows
+// with drop_q[i] != 0 and the columns with drop_k[j] != 0 (either may be NULL: none), rows
+// renormalised to sum to 1 when a column was dropped (an all-zero row stays zero). *nq, *nk
+// (may be NULL) receive the kept counts; out needs room for H·Tq·Tk floats at most.
+enum gaze_status gaze_attn_drop_tokens(const float * w, int64_t H, int64_t Tq, int64_t Tk,
+                                       const uint8_t * drop_q, const uint8_t * drop_k,
+                                       float * out, int64_t * nq, int64_t * nk);
+
+// out [ceil(Tq / bq), ceil(Tk / bk)] = mean of each bq × bk block of w [Tq, Tk] (edge blocks
+// average what they hold): how long inputs are drawn in a bounded number of cells.
+enum gaze_status gaze_attn_block_mean(const float * w, int64_t Tq, int64_t Tk, int64_t bq, int64_t bk,
+                                      float * out);
+
+// out [n] = a [n] - b [n] (out may alias a or b); *absmax (may be NULL) = max |out|, the
+// half-range of a symmetric diverging colour scale. Non-finite results: GAZE_ERR_NUMERIC.
+enum gaze_status gaze_attn_diff(const float * a, const float * b, int64_t n, float * out, float * absmax);
+
+// True for token texts that are special by spelling: [CLS] [SEP] [PAD] [MASK] <s> </s> <pad>
+// <mask> <bos> <eos> and <|...|> control tokens (<|im_start|>, <|endoftext|>, ...).
+bool gaze_token_is_special_text(const char * token);
+// special [T] = 1 for the run's special tokens: sequence_ids == -1 when the run has sequence
+// ids (encoders), otherwise gaze_token_is_special_text (decoders: BOS, chat markers).
+enum gaze_status gaze_run_special_tokens(const struct gaze_run * run, uint8_t * special);
+
+enum gaze_word_style {
+    GAZE_WORD_STYLE_AUTO      = 0,   // runs: WordPiece for arch "bert", else BPE; token lists:
+                                     // WordPiece when some token starts with "##", else BPE
+    GAZE_WORD_STYLE_WORDPIECE = 1,   // "##piece" continues the previous word (BERT)
+    GAZE_WORD_STYLE_BPE       = 2,   // a piece continues the previous word unless it starts
+                                     // with whitespace, "Ġ" or "▁", or the previous piece ends
+                                     // with whitespace (byte-level BPE, SentencePiece)
+    GAZE_WORD_STYLE_NONE      = 3,   // every token is a word of its own (hiding only)
+};
+
+struct gaze_words {                  // T tokens grouped into W words (contiguous runs of tokens)
+    int64_t   n_tokens;              // T
+    int64_t   n_words;               // W
+    char **   text;                  // [W] the pieces concatenated ("##" dropped), UTF-8
+    int64_t * first;                 // [W] first token of each word
+    int64_t * count;                 // [W] tokens in each word: word w = first[w] .. + count[w]-1
+    int64_t * token_word;            // [T] word of each token; -1 for a hidden special token
+};
+
+// Groups tokens [T] into words. special [T] (NULL: none): a special token is always a word of
+// its own, and with hide_special it is in no word (token_word -1). Initialises words.
+enum gaze_status gaze_words_init(struct gaze_words * words, const char * const * tokens, int64_t T,
+                                 const uint8_t * special, enum gaze_word_style style, bool hide_special);
+// The same for a run's tokens, with gaze_run_special_tokens.
+enum gaze_status gaze_words_from_run(struct gaze_words * words, const struct gaze_run * run,
+                                     enum gaze_word_style style, bool hide_special);
+void gaze_words_free(struct gaze_words * words);   // frees the arrays, zeroes the struct
+
+// Word-level attention: attn [H, Tq, Tk] with query rows at tokens q_rows [Tq] (NULL:
+// 0 .. Tq-1) and Tk = words->n_tokens keys -> out [H, W, W] by the group rule (to a word =
+// sum over its pieces, from a word = mean over its pieces); rows renormalised when special
+// tokens were hidden. A word with no captured query row gets a zero row.
+enum gaze_status gaze_attn_words(const float * attn, int64_t H, int64_t Tq, int64_t Tk,
+                                 const int64_t * q_rows, const struct gaze_words * words,
+                                 float * out);
+
+enum gaze_palette {
+    GAZE_PALETTE_VIRIDIS   = 0,      // sequential, colour-blind safe (the default)
+    GAZE_PALETTE_CIVIDIS   = 1,      // sequential, optimised for colour-vision deficiency
+    GAZE_PALETTE_MAGMA     = 2,      // sequential
+    GAZE_PALETTE_DIVERGING = 3,      // RdBu reversed: 0 blue, 0.5 near-white, 1 red
+    GAZE_PALETTE_COUNT
+};
+// t in [0, 1] (clamped; NaN -> 0) -> rgb, matplotlib's 256-entry tables.
+void         gaze_palette_rgb(enum gaze_palette p, float t, unsigned char rgb[3]);
+const char * gaze_palette_name(enum gaze_palette p);              // "viridis", ...
+bool         gaze_palette_from_name(const char * name, enum gaze_palette * out);
+// Qualitative colour of head i (Okabe–Ito, then 4 of Tol's muted; cycles after 12).
+void         gaze_head_rgb(int64_t i, unsigned char rgb[3]);
+
+enum gaze_plot_kind {
+    GAZE_PLOT_KIND_HEATMAP = 0,      // one head (or mean/max): labelled axes, colour bar
+    GAZE_PLOT_KIND_MODEL   = 1,      // grid of layers × heads thumbnails
+    GAZE_PLOT_KIND_HEAD    = 2,      // bertviz head view: lines query -> key, one colour a head
+    GAZE_PLOT_KIND_BARS    = 3,      // one query's attention (or opts.values) as a bar per token
+};
+
+enum gaze_plot_format {
+    GAZE_PLOT_FORMAT_AUTO = 0,       // from the path's extension (.png, .svg, .pdf)
+    GAZE_PLOT_FORMAT_PNG  = 1,
+    GAZE_PLOT_FORMAT_SVG  = 2,
+    GAZE_PLOT_FORMAT_PDF  = 3,
+};
+
+enum gaze_plot_heads {
+    GAZE_PLOT_HEADS_DEFAULT = 0,     // heatmap, bars: MEAN; model and head views: EACH
+    GAZE_PLOT_HEADS_ONE     = 1,     // the model head opts.head
+    GAZE_PLOT_HEADS_MEAN    = 2,     // mean over opts.heads
+    GAZE_PLOT_HEADS_MAX     = 3,     // max over opts.heads
+    GAZE_PLOT_HEADS_EACH    = 4,     // every head of opts.heads (model and head views)
+};
+
+#define GAZE_PLOT_MAX_PX 16384       // cap on each side of a figure (pixels, or points)
+
+struct gaze_plot_opts {              // start from gaze_plot_opts_make()
+    enum gaze_plot_kind   kind;
+    enum gaze_plot_format format;
+    int64_t layer;                   // model layer; -1: the last captured one
+    enum gaze_plot_heads  head_mode;
+    int64_t head;                    // model head for GAZE_PLOT_HEADS_ONE
+    const int64_t * heads;           // [n_heads] model heads to combine/show; NULL: all captured
+    int64_t n_heads;
+    int64_t query;                   // token index: head view draws only its lines, bars show its
+                                     // row; -1: every row (head view), the last non-special
+                                     // query (bars)
+    enum gaze_palette palette;
+    bool    log_scale;               // colour t = log(1 + 99·v/vmax) / log(100)
+    bool    hide_special;            // drop special tokens, rows renormalised
+    bool    words;                   // aggregate sub-word pieces into words
+    float   vmax;                    // top of the colour scale; <= 0: the data's maximum
+    const struct gaze_run * minus;   // heatmap, model view: plot run − minus (same tokens and
+                                     // captured rows), diverging palette, symmetric scale
+    const float * values;            // bars: [T] a value per token (e.g. rollout) instead of
+                                     // attention; NULL: attention
+    const char * values_name;        // bars: what values are, for the title ("rollout")
+    const char * title;              // NULL: "model · layer L · head H"
+    int     max_px;                  // cap per side; <= 0 or above GAZE_PLOT_MAX_PX: the cap.
+                                     // Longer inputs are drawn in blocks, and the figure says so
+};
+
+struct gaze_plot_info {              // what was drawn (tests read pixels with it)
+    int     width, height;           // figure size in pixels (PNG) or points (SVG, PDF)
+    double  grid_x, grid_y;          // heatmap: top-left corner of cell (0, 0)
+    double  cell_w, cell_h;          // heatmap: size of one cell
+    int64_t rows, cols;              // cells (heatmap), rows (head view, bars), layers × heads (model)
+    int64_t block_q, block_k;        // tokens (or words) per cell: 1, or more for long inputs
+    bool    embedded_image;          // SVG/PDF: cells embedded as one image (too many for shapes)
+};
+
+struct gaze_plot_opts gaze_plot_opts_make(void);   // heatmap, last layer, mean, viridis, auto format
+bool gaze_plot_kind_from_name(const char * name, enum gaze_plot_kind * out);   // heatmap|model|head|bars
+// "png", "svg", "pdf" (case-insensitive) from path's extension; GAZE_PLOT_FORMAT_AUTO if none.
+enum gaze_plot_format gaze_plot_format_from_path(const char * path);
+
+// Draws a figure of run and writes it to path atomically (a temporary file renamed over it).
+// Output is deterministic: the same run and options give byte-identical files (PDF creation
+// date fixed at 2000-01-01; SVG ids numbered in order). info may be NULL.
+enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
+                               const struct gaze_plot_opts * opts, struct gaze_plot_info * info);
+// The same into a malloc'd buffer *out [*n] (free() it); opts->format must not be AUTO.
+enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct gaze_plot_opts * opts,
+                                      unsigned char ** out, size_t * n, struct gaze_plot_info * info);
+
+/* END SECTION aggregate */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION analysis: per-head metrics, head detectors, induction protocol, rollout, flow
+ * (analysis/). Formulas: reference/interpretability.md; every sum runs in double.
+ *
+ * All functions read a struct gaze_run (a saved run or gaze_model_run's output). Query row r
+ * is token p = q_rows[r]; it sees key j when the run is not causal or j <= p: its n_r visible
+ * keys. Rows whose weights are all zero (fully masked) are left out of every mean.
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_metric {                  // per-head numbers; each is a mean over the query rows
+    GAZE_METRIC_ENTROPY = 0,        // nats, Clark et al.: A' = 0.9999·A + 0.0001/n_r over the
+                                    // n_r visible keys, -Σ A'·ln A'
+    GAZE_METRIC_ENTROPY_NORM,       // the row's entropy / ln n_r (rows with n_r > 1): 1 = uniform
+    GAZE_METRIC_MAX_WEIGHT,         // max_j A[r, j]
+    GAZE_METRIC_DISTANCE,           // Σ_j A[r, j]·|p - j|, in tokens
+    GAZE_METRIC_SELF,               // A[r, p]
+    GAZE_METRIC_PREV,               // A[r, p - 1] (0 for p = 0)
+    GAZE_METRIC_NEXT,               // A[r, p + 1]; NaN for causal runs (always 0 there)
+    GAZE_METRIC_CLS,                // mass on "[CLS]" keys; NaN when the run has none
+    GAZE_METRIC_SEP,                // mass on "[SEP]" keys; NaN when none
+    GAZE_METRIC_BOS,                // mass on key 0 when token 0 is a special token; else NaN
+    GAZE_METRIC_PUNCT,              // mass on punctuation keys (every code point of Unicode
+                                    // category P*, leading spaces/"##" ignored); NaN when none
+    GAZE_METRIC_SINK,               // Gu et al. α_0: mean attention to key 0 over the rows that
+                                    // see it (all rows); "sink" when > ε = 0.3
+    GAZE_METRIC_DET_PREV,           // TransformerLens detectors (struct gaze_detector_opts);
+    GAZE_METRIC_DET_DUP,            // NaN unless every row was captured (Tq = T > 1) and, for
+    GAZE_METRIC_DET_IND,            // mul, some attention remains after the exclusions
+    GAZE_METRIC_COUNT
+};
+const char * gaze_metric_name(enum gaze_metric m);   // "entropy", "entropy_norm", ...; "?" else
+// Exact name -> metric; false when unknown.
+bool gaze_metric_from_name(const char * name, enum gaze_metric * out);
+
+enum gaze_head_label {              // bit flags, from struct gaze_head_thresholds
+    GAZE_HEAD_LABEL_BROAD     = 1u << 0,   // entropy_norm > broad
+    GAZE_HEAD_LABEL_PREV      = 1u << 1,   // "previous-token": prev > positional
+    GAZE_HEAD_LABEL_NEXT      = 1u << 2,   // "next-token": next > positional
+    GAZE_HEAD_LABEL_SELF      = 1u << 3,   // "self": self > positional
+    GAZE_HEAD_LABEL_CLS       = 1u << 4,   // "cls": cls > special
+    GAZE_HEAD_LABEL_SEP       = 1u << 5,   // "sep": sep > special
+    GAZE_HEAD_LABEL_PUNCT     = 1u << 6,   // "punct": punct > special
+    GAZE_HEAD_LABEL_SINK      = 1u << 7,   // "sink": sink > sink threshold
+    GAZE_HEAD_LABEL_DUPLICATE = 1u << 8,   // "duplicate-token": det_dup > detector
+    GAZE_HEAD_LABEL_INDUCTION = 1u << 9,   // "induction": det_ind > detector
+};
+#define GAZE_HEAD_LABEL_COUNT 10
+const char * gaze_head_label_name(enum gaze_head_label label);   // "broad", "previous-token", ...
+
+struct gaze_head_thresholds {
+    double broad;        // 0.78: Clark's 3.8 nats "attends broadly" at his 128-token segments
+                         // (3.8 / ln 128), made length-independent
+    double positional;   // 0.5  (Clark: mean attention on the ±1 diagonal > 0.5)
+    double special;      // 0.6  (Clark: mean attention to [CLS]/[SEP]/punctuation > 0.6)
+    double sink;         // 0.3  (Gu et al. ε)
+    double detector;     // 0.4  (TransformerLens mul score: fraction of mass on the pattern)
+};
+struct gaze_head_thresholds gaze_head_thresholds_default(void);
+// Label bits of one head's metric values v [GAZE_METRIC_COUNT] (NaN never passes).
+unsigned gaze_head_labels(const double * v, const struct gaze_head_thresholds * th);
+// "broad,sink" into buf (always NUL-terminated); returns the length it needed.
+size_t gaze_head_labels_format(unsigned labels, char * buf, size_t n);
+
+// TransformerLens head_detector.py semantics. Patterns D over the run's token ids (BOS
+// included): previous-token D[i, i-1] = 1; duplicate-token D[i, j] = 1 iff t_i = t_j, j < i;
+// induction D[i, j] = 1 iff 1 <= j <= i and t_{j-1} = t_i.
+enum gaze_detector {
+    GAZE_DETECTOR_PREVIOUS_TOKEN = 0,
+    GAZE_DETECTOR_DUPLICATE_TOKEN,
+    GAZE_DETECTOR_INDUCTION,
+};
+enum gaze_detector_error {
+    GAZE_DETECTOR_ERROR_MUL = 0,     // Σ(P ⊙ D) / Σ P, after zeroing the excluded entries of P
+    GAZE_DETECTOR_ERROR_ABS,         // 1 - round(Σ|P - D| / T, 3), excluded entries not counted
+};
+struct gaze_detector_opts {          // zero-initialised = TransformerLens's defaults
+    enum gaze_detector_error error;
+    bool exclude_bos;                // drop column 0
+    bool exclude_current_token;      // drop the diagonal
+};
+// Score of one head's pattern p [T, T] (all rows) for tokens [T]. opts may be NULL.
+// NaN when T < 2 or (mul) nothing is left of P.
+double gaze_detector_score(const float * p, const int32_t * tokens, int64_t T,
+                           enum gaze_detector det, const struct gaze_detector_opts * opts);
+
+struct gaze_head_metrics {
+    int64_t  layer;                  // model layer
+    int64_t  head;                   // model query head
+    int64_t  kv_head;                // KV head it reads (GQA group); = head without GQA
+    double   v[GAZE_METRIC_COUNT];   // enum gaze_metric; NaN where not defined
+    unsigned labels;                 // enum gaze_head_label bits
+};
+
+// Metrics of every captured (layer, head) with attention: out [n_cap_layers · n_heads_cap],
+// layer-major (heads in run order). det, th: NULL = defaults. Layers without attention are
+// GAZE_ERR_INVALID_ARG. n_threads <= 0: gaze_default_threads().
+enum gaze_status gaze_head_metrics_compute(const struct gaze_run * run,
+                                           const struct gaze_detector_opts * det,
+                                           const struct gaze_head_thresholds * th,
+                                           struct gaze_head_metrics * out, int n_threads);
+
+// Induction score by the TransformerLens Main_Demo protocol: BOS + S random tokens + the same
+// S tokens (2S + 1 in all); per head, the mean of the attention diagonal at offset 1 - S
+// (query i to key i - S + 1, for i = S - 1 .. 2S: S + 2 entries, as TransformerLens takes it),
+// averaged over the batch. On one run (T = 2S + 1, all rows): scores [n_cap_layers, n_heads_cap].
+enum gaze_status gaze_induction_scores_run(const struct gaze_run * run, int64_t S, double * scores);
+
+struct gaze_induction_opts {        // zero-initialised = S 50, batch 4, seed 1
+    int64_t  seq_len;               // S, random tokens per half
+    int64_t  batch;                 // sequences averaged
+    uint64_t seed;
+    int      n_threads;
+};
+// Runs the protocol on a model: random tokens are drawn (seeded, without repeats inside a
+// half) from the vocabulary entries that are one space-led word and tokenize back to exactly
+// themselves, so the prompt text reproduces the intended ids; the BOS is the tokenizer's
+// (Llama) or [CLS] (BERT, which then also ends with [SEP]: the diagonal is unchanged).
+// scores [n_layers, n_heads]. ids_out, when not NULL, receives the first sequence's ids
+// [2S + 1 (+ 1 for BERT)].
+enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
+                                             const struct gaze_induction_opts * opts,
+                                             double * scores, int32_t * ids_out);
+
+// Rollout (Abnar & Zuidema 2020), per captured layer in order, over captured heads:
+//   F = fuse_h A_h (mean, max or min); optionally zero the lowest discard_ratio of F's visible
+//   entries, never those of key column 0 (the class / first token); Â = 0.5·F + 0.5·I with
+//   every row divided by its own sum; R = Â(L)·…·Â(1) (the newer layer on the left).
+enum gaze_head_fusion {
+    GAZE_HEAD_FUSION_MEAN = 0,
+    GAZE_HEAD_FUSION_MAX,
+    GAZE_HEAD_FUSION_MIN,
+};
+struct gaze_rollout_opts {          // zero-initialised = mean fusion, no discard
+    enum gaze_head_fusion fusion;
+    double discard_ratio;           // [0, 1): fraction of candidate entries zeroed per layer;
+                                    // the k = floor(ratio · n_candidates) smallest, ties by
+                                    // lower flat index first
+    int    n_threads;
+};
+// The residual-augmented, row-normalised matrix Â of captured layer li (0 .. n_cap_layers-1):
+// out [T, T]. Needs every row captured (Tq = T).
+enum gaze_status gaze_rollout_layer(const struct gaze_run * run, int64_t li,
+                                    const struct gaze_rollout_opts * opts, double * out);
+// R over all captured layers: out [T, T]; row i = attribution of output token i to inputs.
+enum gaze_status gaze_rollout(const struct gaze_run * run, const struct gaze_rollout_opts * opts,
+                              double * out);
+// Attention flow (same paper): nodes (l, k), l = 0..L over the captured layers, an edge
+// (l, i) -> (l-1, j) of capacity Â(l)[i, j] (Â as above); out [T]: the maximum flow from
+// (L, token) to each (0, j) (Dinic, in double), divided by their sum. One max-flow per key,
+// parallel over keys.
+enum gaze_status gaze_attention_flow(const struct gaze_run * run,
+                                     const struct gaze_rollout_opts * opts, int64_t token,
+                                     double * out);
+/* END SECTION analysis */
+
+/* ------------------------------------------------------------------------------------------
  * Rendering: terminal heatmaps (render/term.c)
  * ---------------------------------------------------------------------------------------- */
 
 enum gaze_term_color {
-    GAZE_TERM_COLOR_AUTO = 0,   // NO_COLOR set or TERM=dumb: none; COLORTERM=truecolor: 24-bit; else 256
+    GAZE_TERM_COLOR_AUTO = 0,   // NO_COLOR, TERM=dumb or not a TTY: none; COLORTERM=truecolor: 24-bit; else 256
     GAZE_TERM_COLOR_NONE,       // ASCII ramp, no escape codes
     GAZE_TERM_COLOR_256,
     GAZE_TERM_COLOR_TRUE,
