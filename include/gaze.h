@@ -650,6 +650,11 @@ int64_t gaze_gguf_n_tensors(const struct gaze_gguf * g);
 const struct gaze_gguf_tensor * gaze_gguf_tensor_at(const struct gaze_gguf * g, int64_t i);
 const struct gaze_gguf_tensor * gaze_gguf_find_tensor(const struct gaze_gguf * g, const char * name);
 
+// Optional full scan (touches every page of tensor data): float values and block scales
+// (d, m, dmin) that are NaN or Inf, as ggml_validate_row_data. GAZE_ERR_NUMERIC naming the
+// tensor, block and file offset.
+enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g);
+
 // `gaze info model.gguf`: header, every metadata key (arrays summarised, strings escaped and
 // truncated), and a histogram of tensor types (count, elements, MiB, bits per weight).
 void gaze_gguf_print_info(const struct gaze_gguf * g, FILE * f);
@@ -794,7 +799,8 @@ enum gaze_status gaze_bpe_encode(const struct gaze_bpe * bpe, const char * text,
 // Concatenated bytes of ids[0..n) into a malloc'd, NUL-terminated *out (free() it; *out_len
 // excludes the NUL). Normal tokens go through the byte-level inverse; control, unknown and
 // user-defined tokens give their text (control/unknown nothing when skip_special); byte tokens
-// their byte. No space clean-up: decode(encode(x)) == x for valid UTF-8 x (BOS aside).
+// their byte. No space clean-up: decode(encode(x)) == x for valid UTF-8 x (BOS and dropped
+// tokenless bytes aside).
 enum gaze_status gaze_bpe_decode(const struct gaze_bpe * bpe, const int32_t * ids, int64_t n,
                                  bool skip_special, char ** out, size_t * out_len);
 
