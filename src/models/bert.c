@@ -58,14 +58,23 @@ static enum gaze_status bert_tensor(struct bert * b, const char * name, int64_t 
     const struct gaze_st_tensor * t = gaze_safetensors_find(b->st, full);
     if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(b->st), full);
     const int n_dims = d1 > 0 ? 2 : 1;
-    if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1))
-        return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape [%lld%s%lld], expected [%lld%s%lld]",
-                          gaze_safetensors_path(b->st), full, (long long)t->shape[0], t->n_dims > 1 ? ", " : "",
-                          t->n_dims > 1 ? (long long)t->shape[1] : 0LL, (long long)d0, n_dims == 2 ? ", " : "",
-                          n_dims == 2 ? (long long)d1 : 0LL);
+    if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1)) {
+        char got[32 * GAZE_ST_MAX_DIMS] = "[", want[64];
+        for (int i = 0; i < t->n_dims; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+        strcat(got, "]");
+        if (n_dims == 2) snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
+        else snprintf(want, sizeof want, "[%lld]", (long long)d0);
+        return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape %s, expected %s",
+                          gaze_safetensors_path(b->st), full, got, want);
+    }
     float * owned = NULL;
     enum gaze_status s = gaze_st_tensor_as_f32(t, out, &owned);
-    if (s) return s;
+    if (s) {   // the converter's message names the tensor; add the file
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gaze_last_error());
+        return gaze_error(s, "%s: %s", gaze_safetensors_path(b->st), msg);
+    }
     if (owned) {
         float ** grown = realloc(b->owned, (size_t)(b->n_owned + 1) * sizeof *grown);
         if (!grown) { gaze_free_aligned(owned); return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory"); }
@@ -96,7 +105,7 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
     if (s) return s;
     const char * model_type = NULL, * act = NULL, * pos_type = NULL;
     int64_t v;
-    double eps;
+    double eps = 0;
     s = gaze_json_opt_string(cfg, "model_type", path, "", &model_type);
     if (!s && strcmp(model_type, "bert") != 0)
         s = gaze_error(GAZE_ERR_UNSUPPORTED,
@@ -128,7 +137,7 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
     if (!s && !(eps > 0 && eps < 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: layer_norm_eps %g out of range", path, eps);
     (void)v;
     b->eps = (float)eps;
-    b->d = b->C / b->H;
+    b->d = s ? 0 : b->C / b->H;   // H is unset (0) when an earlier field failed
     json_decref(cfg);
     return s;
 }
@@ -234,9 +243,12 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     eo.truncation = (opts->truncate || opts->max_len > 0) ? GAZE_TRUNCATION_LONGEST_FIRST : GAZE_TRUNCATION_NONE;
     gaze_run_init(run);
     enum gaze_status s = gaze_wordpiece_encode(b->tok, text, strlen(text), pair, pair ? strlen(pair) : 0, &eo, &enc);
-    if (s == GAZE_ERR_LIMIT)
+    if (s == GAZE_ERR_LIMIT) {   // copy first: the message buffer cannot be its own source
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gaze_last_error());
         s = gaze_error(GAZE_ERR_LIMIT, "%s (the model has %lld positions; use --truncate to cut the input)",
-                       gaze_last_error(), (long long)b->n_pos);
+                       msg, (long long)b->n_pos);
+    }
     if (s) { gaze_encoding_free(&enc); return s; }
     const int64_t T = enc.n_tokens;
     for (int64_t t = 0; t < T; t++)

@@ -7,22 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-// viridis, 9 control points (matplotlib's colormap sampled at 0, 1/8, ..., 1)
-static const unsigned char viridis[9][3] = {
-    { 68, 1, 84 }, { 71, 44, 122 }, { 59, 81, 139 }, { 44, 113, 142 }, { 33, 144, 141 },
-    { 39, 173, 129 }, { 92, 200, 99 }, { 170, 220, 50 }, { 253, 231, 37 },
-};
-
-void gaze_colormap_viridis(float t, unsigned char rgb[3]) {
-    if (!(t >= 0.0f)) t = 0.0f;   // NaN too
-    if (t > 1.0f) t = 1.0f;
-    float x = t * 8.0f;
-    int i = (int)x;
-    if (i >= 8) i = 7;
-    float f = x - (float)i;
-    for (int c = 0; c < 3; c++)
-        rgb[c] = (unsigned char)lrintf((1.0f - f) * viridis[i][c] + f * viridis[i + 1][c]);
-}
+// Colours come from gaze_colormap_viridis (render/palette.c, shared with the figures).
 
 int gaze_term_width(void) {
     struct winsize ws;
@@ -35,6 +20,7 @@ int gaze_term_width(void) {
 enum gaze_term_color gaze_term_color_auto(void) {
     const char * no = getenv("NO_COLOR");
     if (no && *no) return GAZE_TERM_COLOR_NONE;
+    if (!isatty(STDOUT_FILENO)) return GAZE_TERM_COLOR_NONE;   // pipes and logs get plain text
     const char * ct = getenv("COLORTERM");
     if (ct && (strstr(ct, "truecolor") || strstr(ct, "24bit"))) return GAZE_TERM_COLOR_TRUE;
     const char * term = getenv("TERM");
