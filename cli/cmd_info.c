@@ -224,7 +224,7 @@ int cmd_info(int argc, char ** argv) {
         if (!strcmp(argv[i], "--full")) full = true;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: gaze info PATH [--full]\n"
-                   "  PATH: a .safetensors file, a gaze run file, a .gguf file or a model folder\n"
+                   "  PATH: a .safetensors file, a gaze run file, a .gguf file, a model folder or a fetched name\n"
                    "  --full: list every token / tensor and print metadata values in full\n");
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -240,6 +240,12 @@ int cmd_info(int argc, char ** argv) {
         return 2;
     }
     struct stat sb;
+    char resolved[4096];
+    if (stat(target, &sb) != 0 && gaze_model_find(target)) {   // a fetched model name
+        enum gaze_status rs = gaze_model_resolve(target, resolved, sizeof resolved);
+        if (rs) return cli_fail(rs);
+        target = resolved;
+    }
     if (stat(target, &sb) != 0)
         return cli_fail(gaze_error(GAZE_ERR_IO, "%s: no such file or folder", target));
     if (S_ISDIR(sb.st_mode)) return info_folder(target, full);
