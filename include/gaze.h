@@ -279,7 +279,14 @@ struct gaze_linear {
     int64_t        n_in;     // K: input features
     const void *   weight;   // [n_out, n_in] in `type`, rows contiguous
     const float *  bias;     // [n_out] or NULL
+    const void *   prepared; // weights re-laid out for the kernels (gaze_linear_prepare), or NULL
 };
+
+// Re-lays out a quantized weight once for the fast kernels (worth it for generation, T = 1;
+// a copy of the weight). No-op for F32 or when this CPU has no packed kernel for the type.
+// Release with gaze_linear_release before the weight goes away.
+enum gaze_status gaze_linear_prepare(struct gaze_linear * lin);
+void gaze_linear_release(struct gaze_linear * lin);
 
 // y [T, n_out] = x [T, n_in] · Wᵀ + b. F32 weights run gaze_gemm_f32; other types go to the
 // quantized kernels (GAZE_ERR_UNSUPPORTED until those exist). n_threads as above.
@@ -1231,7 +1238,124 @@ enum gaze_status gaze_rollout(const struct gaze_run * run, const struct gaze_rol
 enum gaze_status gaze_attention_flow(const struct gaze_run * run,
                                      const struct gaze_rollout_opts * opts, int64_t token,
                                      double * out);
+// Jensen–Shannon divergence per head between runs a and b of the same shape (tokens, captured
+// rows, heads, layers): the mean over query rows of ½·KL(A‖M) + ½·KL(B‖M), M = ½(A + B), in
+// bits (log base 2, so in [0, 1]); rows all zero in both are skipped. out [n_cap_layers,
+// n_heads_cap].
+enum gaze_status gaze_head_jsd(const struct gaze_run * a, const struct gaze_run * b, double * out);
+
+// Per-head metric statistics over a corpus (gaze corpus / gaze merge): each document adds its
+// per-head values (from gaze_head_metrics_compute), memory stays flat in the corpus size. Mean
+// and spread by Welford's update; accumulators of disjoint shards merge exactly (Chan et al.).
+struct gaze_head_stats {
+    int64_t  n_layers, n_heads;      // L, H: every layer and query head of the model
+    int64_t  n_kv_heads;             // for GQA grouping in reports (0: unknown)
+    int64_t  n_docs;                 // documents added
+    int64_t  n_tokens;               // their tokens
+    int64_t  n_lines;                // lines read (documents plus skipped empty lines)
+    int64_t  next_line;              // resume point: first line not yet read (-1: merged)
+    bool     complete;               // the whole shard was read
+    int64_t  max_len;                // tokens kept per document (0: the model's limit)
+    struct gaze_detector_opts det;   // detector options the documents used
+    char *   model;                  // model path or name (malloc'd; NULL: unknown)
+    char *   source;                 // corpus file (malloc'd; NULL: unknown)
+    int64_t  n_shards;               // the corpus was split into n_shards (line k -> k mod n)
+    uint8_t * shards;                // [n_shards] 1 = this accumulator holds that shard
+    int64_t * count;                 // [L, H, GAZE_METRIC_COUNT] documents where it was defined
+    double *  mean;                  // [L, H, GAZE_METRIC_COUNT]
+    double *  m2;                    // [L, H, GAZE_METRIC_COUNT] sum of squared deviations
+};
+
+enum gaze_status gaze_head_stats_init(struct gaze_head_stats * st, int64_t n_layers, int64_t n_heads,
+                                      int64_t n_shards);
+void gaze_head_stats_free(struct gaze_head_stats * st);
+// One document: m [n] with layer/head in range (NaN values are not counted); n_tokens its length.
+enum gaze_status gaze_head_stats_add(struct gaze_head_stats * st, const struct gaze_head_metrics * m,
+                                     int64_t n, int64_t n_tokens);
+// into += from. Refused unless the shape, model, source, detector options, max_len and shard
+// count agree and no shard is in both.
+enum gaze_status gaze_head_stats_merge(struct gaze_head_stats * into, const struct gaze_head_stats * from);
+// Mean, and sample standard deviation (n - 1 in the denominator); NaN when undefined.
+double gaze_head_stats_mean(const struct gaze_head_stats * st, int64_t layer, int64_t head, enum gaze_metric m);
+double gaze_head_stats_std(const struct gaze_head_stats * st, int64_t layer, int64_t head, enum gaze_metric m);
+// JSON file ("format": "gaze.corpus", version 1), written atomically; load validates every
+// field (GAZE_ERR_FORMAT naming the file and field).
+enum gaze_status gaze_head_stats_save(const struct gaze_head_stats * st, const char * path);
+enum gaze_status gaze_head_stats_load(struct gaze_head_stats * st, const char * path);
+
+// A corpus pass: the model, reusable buffers and the statistics. Documents longer than max_len
+// tokens keep their first max_len (<= 0: the model's limit); decoders are cut at a token
+// boundary by the model's tokenizer, encoders by the model's truncation.
+struct gaze_corpus;
+enum gaze_status gaze_corpus_init(struct gaze_corpus ** out, struct gaze_model * model,
+                                  const struct gaze_detector_opts * det, int64_t max_len,
+                                  int64_t n_shards, int n_threads);
+void gaze_corpus_free(struct gaze_corpus * c);
+// Runs the model on one document text[0..n) and adds its per-head metrics.
+enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size_t n);
+// The statistics so far (owned by c; the caller sets source, shards, next_line, complete).
+struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
+
 /* END SECTION analysis */
+
+/* SECTION view ------------------------------------------------------------------------------
+ * Interactive viewer: gaze view -> one self-contained HTML file (render/html.c; the page's
+ * JS/CSS sources are render/viewer/, embedded by scripts/embed-assets).
+ *
+ * The page needs no network and no other file: the script and style are inline under a
+ * Content-Security-Policy of their SHA-256 hashes (default-src 'none'). Tokens and text travel
+ * in a <script type="application/json"> block with <, >, &, ', U+2028/9 and every non-ASCII
+ * character \u-escaped (the page is pure ASCII) and reach the screen only as text
+ * (textContent, canvas fillText). Attention travels as binary in a base64 data block:
+ *   f16: every captured weight as IEEE half (causal runs store only keys j <= query);
+ *   u8:  q = round(255·sqrt(w)) in a nibble code (q < 14: one nibble; 14 + next nibble;
+ *        15 + two nibbles), |error| <= sqrt(w)/255, about 4.6 bits a weight on SmolLM2;
+ *   summaries: when even u8 does not fit, every map as block means (<= 64 x 64, u8 sqrt)
+ *        and exact u8 (or f16) maps for whole layers while they fit (detail_layers first,
+ *        then spread over depth: first, last, middle, ...).
+ * Captured q/k ride along as f16 per layer while they fit (the page's query/key view).
+ * ---------------------------------------------------------------------------------------- */
+
+#define GAZE_HTML_MAX_BYTES_DEFAULT 40000000u   // page size cap (bytes) when opts leave it 0
+
+enum gaze_html_precision {
+    GAZE_HTML_PRECISION_AUTO = 0,   // f16 when every map fits the cap, else u8, else summaries
+    GAZE_HTML_PRECISION_F16  = 1,   // exact maps as f16 only (summaries for what does not fit)
+    GAZE_HTML_PRECISION_U8   = 2,   // exact maps as u8 even when f16 would fit
+};
+
+struct gaze_html_opts {             // zero-initialised = defaults
+    size_t  max_bytes;              // cap on the page size; 0: GAZE_HTML_MAX_BYTES_DEFAULT
+    enum gaze_html_precision precision;
+    const int64_t * detail_layers;  // [n_detail_layers] model layers kept exact first when not
+    int64_t n_detail_layers;        // every map fits; NULL: spread over depth
+    bool    no_qk;                  // leave captured q/k out
+    const char * title;             // NULL: the model name
+    const char * view;              // first view shown: "head" (default), "model", "heatmap",
+                                    // "qk", "steps" (the page's URL #view=... overrides)
+};
+
+struct gaze_html_info {             // what went into a page
+    size_t  bytes;                  // page size
+    size_t  payload_bytes;          // binary data before base64
+    int64_t n_maps;                 // (layer, head) attention maps in the run
+    int64_t n_exact;                // maps with every captured weight
+    int64_t n_summary;              // maps as block means only
+    int64_t n_qk;                   // maps with q/k
+    enum gaze_html_precision precision;   // encoding of the exact maps (F16 or U8)
+    int64_t block;                  // tokens per summary block side; 0 when no summaries
+};
+
+// The viewer page of run (layers without attention are left out) into a malloc'd, NUL-
+// terminated *out [*n] (free() it). opts and info may be NULL. GAZE_ERR_LIMIT when not even
+// the summaries fit max_bytes; GAZE_ERR_INVALID_ARG for a run with no attention.
+enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_html_opts * opts,
+                               char ** out, size_t * n, struct gaze_html_info * info);
+// The same written to path atomically (a temporary file renamed over it).
+enum gaze_status gaze_html_write(const struct gaze_run * run, const char * path,
+                                 const struct gaze_html_opts * opts, struct gaze_html_info * info);
+const char * gaze_html_precision_name(enum gaze_html_precision p);   // "auto", "f16", "u8"
+/* END SECTION view */
 
 /* ------------------------------------------------------------------------------------------
  * Rendering: terminal heatmaps (render/term.c)

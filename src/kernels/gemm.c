@@ -1,0 +1,346 @@
+// Dense f32 GEMM (C = A·Bᵀ or A·B, + bias, optionally accumulated) and the linear layer.
+//
+// Kernel lab (bench/gemm.c; full tables and commands in bench/results/gemm.md). GFLOP/s for
+// the model projection shapes (M = 128/512) on this 2-vCPU AMD EPYC (Zen 4) guest, measured
+// FMA peak 117 GFLOP/s per core; the machine was shared, 2T figures from a quiet moment:
+//   v1 naive triple loop (bench only)                                           ~2.5   1T
+//   v2 packed, static split of N over threads: 108-114 1T (92-97 % of peak), 215-222 2T,
+//      but a thread sharing its core with another process stalled the whole call (~19 2T)
+//   v3 = v2 with dynamic work items (below): same 1T/2T speed, degrades gracefully
+//   v4 + unpacked small-M path (dot products from the weight rows): M = 1: 18 → 50,
+//      M = 4: 55 → 107, M = 32: 100 → 109 (1T, N = K = 384)
+//   OpenBLAS 0.3.21 (Debian, same run): 97-107 1T, core "Cooperlake" auto-detected here.
+//
+// How it works (BLIS-style). Work items are blocks of C handed out dynamically; per item,
+// for each NC-column chunk and KC-deep slice, B is packed into NR-wide panels (NT packing
+// transposes 16×16 in registers), then each MR-row strip of A (read in place: its rows stay
+// in L1 across the strip) runs the micro-kernel over every panel (the packed block stays in
+// L2). Micro-kernels: AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), scalar 4×16.
+// Few rows of A (NT): no packing; 4 weight rows × up to 4 A rows of vector dot products.
+//
+// Shapes are [rows, cols], row-major, with leading dimensions in elements.
+#include "kernels/gemm.h"
+#include "kernels/quant.h"
+#include <omp.h>
+#include <pthread.h>
+#include <string.h>
+
+// Cache blocking. A B block (kc × nc floats) of at most 512 KiB lives in L2 (1-2 MiB per
+// core on the target CPUs); an A strip (mr × kc ≤ 12 KiB) plus one B panel row stream fit
+// L1. K is cut into equal slices so the last one is not a sliver.
+#define GEMM_KC_MAX 256
+#define GEMM_NC_MAX 512
+// Below this many multiply-adds a second thread costs more (fork/join) than it saves.
+#define GEMM_MIN_MACS_PER_THREAD (1 << 17)
+
+/* ------------------------------------------------------------------------------------------
+ * Portable scalar pieces (the reference path and the fallback for CPUs without AVX2)
+ * ---------------------------------------------------------------------------------------- */
+
+#define SC_MR 4
+#define SC_NR 16
+
+static void pack_nt_scalar(const float * b, int64_t ldb, int64_t n0, int64_t nc, int64_t k0,
+                           int64_t kc, float * bp) {
+    for (int64_t p = 0; p * SC_NR < nc; p++)
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t c = 0; c < SC_NR; c++) {
+                const int64_t n = p * SC_NR + c;
+                bp[(p * kc + k) * SC_NR + c] = n < nc ? b[(n0 + n) * ldb + k0 + k] : 0.0f;
+            }
+}
+
+static void pack_nn_scalar(const float * b, int64_t ldb, int64_t n0, int64_t nc, int64_t k0,
+                           int64_t kc, float * bp) {
+    for (int64_t p = 0; p * SC_NR < nc; p++)
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t c = 0; c < SC_NR; c++) {
+                const int64_t n = p * SC_NR + c;
+                bp[(p * kc + k) * SC_NR + c] = n < nc ? b[(k0 + k) * ldb + n0 + n] : 0.0f;
+            }
+}
+
+static void kernel_scalar(int64_t kc, const float * a, int64_t lda, const float * bp, float * c,
+                          int64_t ldc, int mr, int nc, const float * bias, bool load_c) {
+    float acc[SC_MR][SC_NR] = {{0}};
+    for (int64_t k = 0; k < kc; k++)
+        for (int r = 0; r < mr; r++) {
+            const float ar = a[r * lda + k];
+            for (int j = 0; j < SC_NR; j++) acc[r][j] += ar * bp[k * SC_NR + j];
+        }
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nc; j++) {
+            float v = acc[r][j];
+            if (bias) v += bias[j];
+            if (load_c) v += c[r * ldc + j];
+            c[r * ldc + j] = v;
+        }
+}
+
+static const struct gemm_isa gemm_isa_scalar = {
+    .name = "scalar", .mr = SC_MR, .nr = SC_NR,
+    .pack_nt = pack_nt_scalar, .pack_nn = pack_nn_scalar, .kernel = kernel_scalar,
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Per-thread scratch for packed B: allocated once per thread and reused by every call
+ * (allocating per call would page-fault half a MiB each time). Freed when a thread exits.
+ * ---------------------------------------------------------------------------------------- */
+
+static _Thread_local float * tl_scratch;       // [GEMM_KC_MAX · GEMM_NC_MAX]
+static pthread_key_t  g_scratch_key;
+static bool           g_scratch_key_ok;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_init(void) {
+    g_scratch_key_ok = pthread_key_create(&g_scratch_key, gaze_free_aligned) == 0;
+}
+
+static float * scratch_get(void) {
+    if (!tl_scratch) {
+        tl_scratch = gaze_alloc_aligned((size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
+        if (!tl_scratch) return NULL;
+        pthread_once(&g_scratch_once, scratch_key_init);
+        if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, tl_scratch);  // else: kept until exit
+    }
+    return tl_scratch;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Driver
+ * ---------------------------------------------------------------------------------------- */
+
+struct gemm_call {
+    const struct gemm_isa * isa;
+    gemm_pack_fn  pack;
+    int64_t       M, N, K;
+    const float * A;     int64_t lda;   // [M, K]
+    const float * B;     int64_t ldb;   // [N, K] or [K, N]
+    const float * bias;                 // [N] or NULL
+    float *       C;     int64_t ldc;   // [M, N]
+    bool          accumulate;
+    int64_t       kc_step;              // K slice depth (multiple of 16, <= GEMM_KC_MAX)
+};
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Computes C[m0:m1, n0:n1] with scratch bp. The loop order keeps the A strip in L1 while
+// it sweeps the packed B block, which stays in L2 for the whole block.
+static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64_t n0,
+                       int64_t n1, float * bp) {
+    const struct gemm_isa * isa = g->isa;
+    const int64_t MR = isa->mr, NR = isa->nr;
+    const int64_t n_chunks = ceil_div(n1 - n0, GEMM_NC_MAX);
+    const int64_t nc_step  = ceil_div(ceil_div(n1 - n0, n_chunks), NR) * NR;
+    for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        const int64_t nc = GAZE_MIN(nc_step, n1 - jc);
+        for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
+            const int64_t kc = GAZE_MIN(g->kc_step, g->K - pc);
+            const bool first = pc == 0;
+            g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
+            for (int64_t ic = m0; ic < m1; ic += MR) {
+                const int mr = (int)GAZE_MIN(MR, m1 - ic);
+                const float * a = g->A + ic * g->lda + pc;
+                for (int64_t jr = 0; jr < nc; jr += NR)
+                    isa->kernel(kc, a, g->lda, bp + jr * kc, g->C + ic * g->ldc + jc + jr, g->ldc,
+                                mr, (int)GAZE_MIN(NR, nc - jr),
+                                first && g->bias ? g->bias + jc + jr : NULL,
+                                !first || g->accumulate);
+            }
+        }
+    }
+}
+
+// Work items: blocks of rows × columns, handed out dynamically so that a thread slowed by
+// another process (this machine is shared) does less of the work instead of stalling the
+// call. Columns are cut first (each block's B is packed by the one thread that takes it);
+// rows only when there are too few column blocks, which repacks B once per row block.
+struct gemm_split {
+    int64_t rb, cb;       // rows and columns per item (multiples of mr and nr)
+    int64_t nrb, ncb;     // item counts along M and N
+};
+
+static struct gemm_split gemm_plan(const struct gemm_call * g, int nt) {
+    const int64_t MR = g->isa->mr, NR = g->isa->nr;
+    const int64_t np = ceil_div(g->N, NR), mp = ceil_div(g->M, MR);
+    struct gemm_split s;
+    int64_t ncb = GAZE_MAX(ceil_div(g->N, GEMM_NC_MAX), nt > 1 ? 3 * (int64_t)nt : 1);
+    ncb = GAZE_MIN(ncb, GAZE_MAX(np / 2, 1));            // keep >= 2 panels per block
+    ncb = GAZE_MAX(ncb, ceil_div(g->N, GEMM_NC_MAX));    // and <= GEMM_NC_MAX columns
+    s.cb  = ceil_div(np, ncb) * NR;
+    s.ncb = ceil_div(g->N, s.cb);
+    int64_t nrb = 1;
+    if (nt > 1 && s.ncb < 2 * (int64_t)nt)               // too few: split rows too, keeping
+        nrb = GAZE_MIN(ceil_div(3 * (int64_t)nt, s.ncb), // >= 4 strips per row block
+                       GAZE_MAX(mp / 4, 1));
+    s.rb  = ceil_div(mp, nrb) * MR;
+    s.nrb = ceil_div(g->M, s.rb);
+    return s;
+}
+
+static void gemm_item(const struct gemm_call * g, const struct gemm_split * s, int64_t it,
+                      float * bp) {
+    const int64_t jb = it / s->nrb, ib = it % s->nrb;   // row blocks of a column block adjacent
+    gemm_block(g, ib * s->rb, GAZE_MIN(g->M, (ib + 1) * s->rb),
+               jb * s->cb, GAZE_MIN(g->N, (jb + 1) * s->cb), bp);
+}
+
+// Inside our own parallel region: items are shared dynamically by the team. (Never as an
+// orphaned `omp for` on one thread: a caller's enclosing team would split our items.)
+// False if this thread could not get its scratch.
+static bool gemm_items_team(const struct gemm_call * g, const struct gemm_split * s) {
+    float * bp = NULL;
+    bool ok = true;
+    #pragma omp for schedule(dynamic, 1) nowait
+    for (int64_t it = 0; it < s->nrb * s->ncb; it++) {
+        if (!ok || (!bp && !(bp = scratch_get()))) { ok = false; continue; }
+        gemm_item(g, s, it, bp);
+    }
+    return ok;
+}
+
+// Few rows (NT only): dot products straight from the weight rows, B cut into row chunks.
+#define GEMM_SMALL_CHUNK 64
+static enum gaze_status gemm_small(const struct gemm_call * g, int nt) {
+    const int64_t chunks = ceil_div(g->N, GEMM_SMALL_CHUNK);
+    nt = (int)GAZE_MIN(nt, chunks);
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        const int64_t j0 = ch * GEMM_SMALL_CHUNK;
+        for (int64_t i0 = 0; i0 < g->M; i0 += g->isa->small_m)   // the B chunk stays in L2
+            g->isa->small_nt((int)GAZE_MIN(g->isa->small_m, g->M - i0),
+                             GAZE_MIN(GEMM_SMALL_CHUNK, g->N - j0), g->K, g->A + i0 * g->lda, g->lda,
+                             g->B + j0 * g->ldb, g->ldb, g->C + i0 * g->ldc + j0, g->ldc,
+                             g->bias ? g->bias + j0 : NULL, g->accumulate);
+    }
+    return GAZE_OK;
+}
+
+static const struct gemm_isa * gemm_isa_select(void) {
+    switch (gaze_isa_active()) {
+        case GAZE_ISA_AVX512: return &gemm_isa_avx512;
+        case GAZE_ISA_AVX2:   return &gemm_isa_avx2;
+        case GAZE_ISA_SCALAR: break;
+    }
+    return &gemm_isa_scalar;
+}
+
+// K = 0: the product is empty, so C = bias (or 0), or C += bias when accumulating.
+static void gemm_k0(int64_t M, int64_t N, const float * bias, float * C, int64_t ldc, bool acc) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            const float b = bias ? bias[j] : 0.0f;
+            C[i * ldc + j] = acc ? C[i * ldc + j] + b : b;
+        }
+}
+
+// Checks that a [rows, cols] matrix with row stride ld is addressable in int64.
+static bool extent_ok(int64_t rows, int64_t cols, int64_t ld) {
+    int64_t last;
+    return rows <= 0 || cols <= 0 ||
+           (!gaze_mul_ovf_i64(rows - 1, ld, &last) && last <= INT64_MAX - cols);
+}
+
+enum gaze_status gaze_gemm_f32(int64_t M, int64_t N, int64_t K,
+                               const float * A, int64_t lda,
+                               const float * B, int64_t ldb,
+                               const float * bias,
+                               float * C, int64_t ldc,
+                               unsigned flags, int n_threads) {
+    if (M < 0 || N < 0 || K < 0)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: negative shape M=%lld N=%lld K=%lld",
+                          (long long)M, (long long)N, (long long)K);
+    if (flags & ~(unsigned)(GAZE_GEMM_NN | GAZE_GEMM_ACCUMULATE))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: unknown flags 0x%x", flags);
+    if (M == 0 || N == 0) return GAZE_OK;
+    const bool nn = flags & GAZE_GEMM_NN, acc = flags & GAZE_GEMM_ACCUMULATE;
+    if (!C || ldc < N || !extent_ok(M, N, ldc))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: C is NULL or ldc=%lld is invalid for N=%lld",
+                          (long long)ldc, (long long)N);
+    if (K == 0) {
+        gemm_k0(M, N, bias, C, ldc, acc);
+        return GAZE_OK;
+    }
+    const int64_t b_rows = nn ? K : N, b_cols = nn ? N : K;
+    if (!A || lda < K || !extent_ok(M, K, lda))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: A is NULL or lda=%lld is invalid for K=%lld",
+                          (long long)lda, (long long)K);
+    if (!B || ldb < b_cols || !extent_ok(b_rows, b_cols, ldb))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: B is NULL or ldb=%lld is invalid for a [%lld, %lld] B",
+                          (long long)ldb, (long long)b_rows, (long long)b_cols);
+
+    struct gemm_call g = {
+        .isa = gemm_isa_select(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .bias = bias, .C = C, .ldc = ldc, .accumulate = acc,
+    };
+    g.pack = nn ? g.isa->pack_nn : g.isa->pack_nt;
+    g.kc_step = ceil_div(ceil_div(K, ceil_div(K, GEMM_KC_MAX)), 16) * 16;
+
+    int nt = n_threads > 0 ? n_threads : gaze_default_threads();
+    const double macs = (double)M * N * K;
+    if (macs < (double)nt * GEMM_MIN_MACS_PER_THREAD) nt = (int)GAZE_MAX(1.0, macs / GEMM_MIN_MACS_PER_THREAD);
+    if (!nn && g.isa->small_nt && M <= g.isa->small_rows) return gemm_small(&g, nt);
+    const struct gemm_split split = gemm_plan(&g, nt);
+    if (nt > split.nrb * split.ncb) nt = (int)(split.nrb * split.ncb);
+
+    bool ok = true;
+    if (nt <= 1) {
+        float * bp = scratch_get();
+        ok = bp != NULL;
+        for (int64_t it = 0; ok && it < split.nrb * split.ncb; it++) gemm_item(&g, &split, it, bp);
+    } else {
+        #pragma omp parallel num_threads(nt) reduction(&& : ok)
+        ok = gemm_items_team(&g, &split);
+    }
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "gemm: cannot allocate %zu bytes of packing scratch",
+                               (size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
+    return GAZE_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Linear layer
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_status gaze_linear_forward(const struct gaze_linear * lin, const float * x, int64_t T,
+                                     float * y, int n_threads) {
+    if (!lin || !lin->weight || lin->n_out <= 0 || lin->n_in <= 0 || T < 0 || (T > 0 && (!x || !y)))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "linear: missing weight/input/output or bad shape "
+                          "(n_out=%lld, n_in=%lld, T=%lld)", lin ? (long long)lin->n_out : 0LL,
+                          lin ? (long long)lin->n_in : 0LL, (long long)T);
+    switch (lin->type) {
+        case GAZE_TYPE_F32:
+            return gaze_gemm_f32(T, lin->n_out, lin->n_in, x, lin->n_in,
+                                 (const float *)lin->weight, lin->n_in, lin->bias,
+                                 y, lin->n_out, GAZE_GEMM_NT, n_threads);
+        case GAZE_TYPE_F16:  case GAZE_TYPE_BF16:
+        case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1:
+        case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K:
+        case GAZE_TYPE_Q8_K: {
+            enum gaze_status s = lin->prepared
+                ? gaze_quant_linear_forward_packed(lin->prepared, x, T, y, n_threads)
+                : gaze_quant_linear_forward(lin->weight, lin->type, lin->n_out, lin->n_in, x, T, y, n_threads);
+            if (s || !lin->bias) return s;
+            for (int64_t t = 0; t < T; t++) gaze_add(y + t * lin->n_out, lin->bias, y + t * lin->n_out, lin->n_out);
+            return GAZE_OK;
+        }
+    }
+    return gaze_error(GAZE_ERR_INVALID_ARG, "linear: unknown weight type %d", (int)lin->type);
+}
+
+enum gaze_status gaze_linear_prepare(struct gaze_linear * lin) {
+    if (!lin || !lin->weight) return gaze_error(GAZE_ERR_INVALID_ARG, "linear prepare: no weight");
+    if (lin->prepared || lin->type == GAZE_TYPE_F32) return GAZE_OK;
+    struct gaze_quant_packed * p = calloc(1, sizeof *p);
+    if (!p) return gaze_error(GAZE_ERR_NOMEM, "linear prepare: out of memory");
+    enum gaze_status s = gaze_quant_pack_init(p, lin->weight, lin->type, lin->n_out, lin->n_in);
+    if (s) { free(p); return s; }
+    lin->prepared = p;
+    return GAZE_OK;
+}
+
+void gaze_linear_release(struct gaze_linear * lin) {
+    if (!lin || !lin->prepared) return;
+    gaze_quant_pack_free((struct gaze_quant_packed *)lin->prepared);
+    free((void *)lin->prepared);
+    lin->prepared = NULL;
+}

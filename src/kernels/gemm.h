@@ -1,0 +1,57 @@
+// Internal plumbing of the linear SECTION (GEMM and elementwise ops): the ISA-specific
+// pieces behind one table or prototype each, so the blocking, threading and dispatch in
+// gemm.c and ops.c are written once.
+#ifndef GAZE_KERNELS_GEMM_H
+#define GAZE_KERNELS_GEMM_H
+
+#include "core/core.h"
+
+// Packs the block B(k0 .. k0+kc, n0 .. n0+nc) of the logical [K, N] right operand into
+// nr-wide column panels: bp[p·kc·nr + k·nr + c] = B(k0 + k, n0 + p·nr + c), zero past nc,
+// so the micro-kernel reads nr consecutive floats per k. bp is 64-byte aligned.
+//   NT: b is [N, K] (row n holds column n of the logical B; packing transposes)
+//   NN: b is [K, N]
+typedef void (*gemm_pack_fn)(const float * b, int64_t ldb, int64_t n0, int64_t nc,
+                             int64_t k0, int64_t kc, float * bp);
+
+// C[0:mr, 0:nc] (+)= a[mr, kc] · bp[kc, nr] (+ bias[0:nc]); 1 <= mr <= MR, 1 <= nc <= nr.
+// a has row stride lda; bp is one packed panel; load_c adds the existing C (later K blocks
+// and GAZE_GEMM_ACCUMULATE), otherwise C is overwritten without being read.
+typedef void (*gemm_kernel_fn)(int64_t kc, const float * a, int64_t lda, const float * bp,
+                               float * c, int64_t ldc, int mr, int nc, const float * bias,
+                               bool load_c);
+
+// NT form for few rows of A (1 <= m <= small_m), reading B [n, K] in place without packing:
+// C[0:m, 0:n] (+)= A[0:m, 0:K] · B[0:n, 0:K]ᵀ (+ bias[0:n]); load_c adds the existing C.
+typedef void (*gemm_small_fn)(int m, int64_t n, int64_t K, const float * a, int64_t lda,
+                              const float * b, int64_t ldb, float * c, int64_t ldc,
+                              const float * bias, bool load_c);
+
+struct gemm_isa {
+    const char *   name;
+    int            mr, nr;       // micro-tile: mr rows of A × nr columns of B
+    gemm_pack_fn   pack_nt;
+    gemm_pack_fn   pack_nn;
+    gemm_kernel_fn kernel;
+    gemm_small_fn  small_nt;     // NULL: few-row products take the packed path too
+    int            small_m;      // rows of A per small_nt call (its register tile)
+    int64_t        small_rows;   // NT products with M <= small_rows use small_nt (measured
+                                 // crossover against packing; bench/results/gemm.md)
+};
+
+extern const struct gemm_isa gemm_isa_avx512;   // 12 × 32, zmm
+extern const struct gemm_isa gemm_isa_avx2;     //  6 × 16, ymm
+
+// AVX-512 bodies of the elementwise and row ops (ops_avx512.c); ops.c calls them after
+// checking gaze_isa_active() and splits the work over threads. Same contracts as the public
+// functions in gaze.h, on one chunk [n] or one row [C].
+void ops_gelu_erf_avx512(const float * x, float * y, int64_t n);
+void ops_silu_avx512(const float * x, float * y, int64_t n);
+void ops_swiglu_avx512(const float * gate, const float * up, float * y, int64_t n);
+void ops_layer_norm_row_avx512(const float * x, float * y, int64_t C,
+                               const float * weight, const float * bias, float eps);
+void ops_rms_norm_row_avx512(const float * x, float * y, int64_t C, const float * weight, float eps);
+void ops_softmax_row_avx512(const float * x, float * y, int64_t C);
+void ops_l2_normalize_row_avx512(const float * x, float * y, int64_t C, float eps);
+
+#endif

@@ -1,0 +1,194 @@
+// GEMM and linear layer against a float64 reference: odd shapes, strided views, bias,
+// accumulation, NT and NN forms, every ISA path this CPU has, 1 and 2 threads.
+#include "check.h"
+#include "gaze.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t g_rng;
+static enum gaze_isa g_best_isa;
+static float frand(void) {   // uniform in [-1, 1)
+    g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
+    return (float)((g_rng >> 40) * (1.0 / (1 << 23)) - 1.0);
+}
+
+// ‖got − ref‖_F / ‖ref‖_F over an [M, N] view; +inf if any value is not finite, so NaN
+// can never pass a tolerance test.
+static double rel_err(const float * got, int64_t ldg, const double * ref, int64_t M, int64_t N) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            const double g = got[i * ldg + j], r = ref[i * N + j];
+            if (!isfinite(g)) return INFINITY;
+            num += (g - r) * (g - r);
+            den += r * r;
+        }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+struct gemm_case {
+    int64_t M, N, K, lda, ldb, ldc;
+    bool    nn, bias, acc;
+};
+
+// Runs one case on every ISA and thread count.
+static void run_case(const struct gemm_case * t) {
+    const int64_t b_rows = t->nn ? t->K : t->N;
+    float * A = malloc(sizeof(float) * (size_t)(t->M * t->lda + 1));
+    float * B = malloc(sizeof(float) * (size_t)(b_rows * t->ldb + 1));
+    float * bias = malloc(sizeof(float) * (size_t)t->N);
+    float * C0 = malloc(sizeof(float) * (size_t)(t->M * t->ldc));
+    float * C = malloc(sizeof(float) * (size_t)(t->M * t->ldc));
+    float * C1 = malloc(sizeof(float) * (size_t)(t->M * t->ldc));
+    double * ref = malloc(sizeof(double) * (size_t)(t->M * t->N));
+    for (int64_t i = 0; i < t->M * t->lda; i++) A[i] = frand();
+    for (int64_t i = 0; i < b_rows * t->ldb; i++) B[i] = frand();
+    for (int64_t j = 0; j < t->N; j++) bias[j] = frand();
+    for (int64_t i = 0; i < t->M * t->ldc; i++) C0[i] = t->acc ? frand() : NAN;   // overwritten unread
+    for (int64_t i = 0; i < t->M; i++)
+        for (int64_t j = 0; j < t->N; j++) {
+            double s = t->bias ? bias[j] : 0.0;
+            if (t->acc) s += C0[i * t->ldc + j];
+            for (int64_t k = 0; k < t->K; k++)
+                s += (double)A[i * t->lda + k] *
+                     (t->nn ? B[k * t->ldb + j] : B[j * t->ldb + k]);
+            ref[i * t->N + j] = s;
+        }
+    const unsigned flags = (t->nn ? GAZE_GEMM_NN : 0) | (t->acc ? GAZE_GEMM_ACCUMULATE : 0);
+    for (int isa = GAZE_ISA_SCALAR; isa <= GAZE_ISA_AVX512; isa++) {
+        if (gaze_set_isa((enum gaze_isa)isa) != GAZE_OK) continue;
+        for (int nt = 1; nt <= 2; nt++) {
+            float * out = nt == 1 ? C : C1;
+            memcpy(out, C0, sizeof(float) * (size_t)(t->M * t->ldc));
+            const float pad = -12345.0f;   // the gap between rows must stay untouched
+            for (int64_t i = 0; i < t->M; i++)
+                for (int64_t j = t->N; j < t->ldc; j++) out[i * t->ldc + j] = pad;
+            enum gaze_status st = gaze_gemm_f32(t->M, t->N, t->K, A, t->lda, B, t->ldb,
+                                                t->bias ? bias : NULL, out, t->ldc, flags, nt);
+            double err = rel_err(out, t->ldc, ref, t->M, t->N);
+            bool pad_ok = true;
+            for (int64_t i = 0; i < t->M; i++)
+                for (int64_t j = t->N; j < t->ldc; j++) pad_ok &= out[i * t->ldc + j] == pad;
+            CHECK(st == GAZE_OK && err <= 1e-5 && pad_ok,
+                  "%s nt=%d M=%lld N=%lld K=%lld lda=%lld ldb=%lld ldc=%lld nn=%d bias=%d acc=%d: "
+                  "status %s, rel err %.3g, padding %s", gaze_isa_name((enum gaze_isa)isa), nt,
+                  (long long)t->M, (long long)t->N, (long long)t->K, (long long)t->lda,
+                  (long long)t->ldb, (long long)t->ldc, t->nn, t->bias, t->acc,
+                  gaze_status_name(st), err, pad_ok ? "intact" : "overwritten");
+        }
+        // The thread split never changes the summation order: 1 and 2 threads agree exactly.
+        bool same = true;
+        for (int64_t i = 0; i < t->M; i++)
+            for (int64_t j = 0; j < t->N; j++) same &= C[i * t->ldc + j] == C1[i * t->ldc + j];
+        CHECK(same, "%s M=%lld N=%lld K=%lld: 1 and 2 threads differ",
+              gaze_isa_name((enum gaze_isa)isa), (long long)t->M, (long long)t->N, (long long)t->K);
+    }
+    gaze_set_isa(g_best_isa);
+    free(A); free(B); free(bias); free(C0); free(C); free(C1); free(ref);
+}
+
+static void test_shapes(void) {
+    static const int64_t dims[] = {1, 2, 7, 31, 33, 64, 65, 127};
+    const int nd = sizeof dims / sizeof dims[0];
+    int idx = 0;
+    for (int a = 0; a < nd; a++)
+        for (int b = 0; b < nd; b++)
+            for (int c = 0; c < nd; c++, idx++) {
+                // flags and strides rotate with the index so every combination is covered
+                struct gemm_case t = {
+                    .M = dims[a], .N = dims[b], .K = dims[c],
+                    .nn = idx % 2, .bias = (idx / 2) % 2, .acc = (idx / 4) % 2,
+                };
+                const bool strided = (idx / 8) % 2;
+                t.lda = dims[c] + (strided ? 3 : 0);
+                t.ldb = (t.nn ? dims[b] : dims[c]) + (strided ? 5 : 0);
+                t.ldc = dims[b] + (strided ? 2 : 0);
+                run_case(&t);
+            }
+    // the large dimensions of the list, and model-like shapes, each in several forms
+    static const int64_t big[][3] = {
+        {384, 65, 33}, {33, 384, 577}, {577, 33, 384}, {127, 577, 65}, {65, 127, 577},
+        {384, 384, 384}, {128, 577, 384}, {577, 64, 1536},
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        for (int v = 0; v < 3; v++) {
+            struct gemm_case t = {
+                .M = big[i][0], .N = big[i][1], .K = big[i][2],
+                .nn = v == 1, .bias = v != 1, .acc = v == 2,
+            };
+            t.lda = t.K + (v == 2 ? 7 : 0);
+            t.ldb = (t.nn ? t.N : t.K) + (v == 2 ? 1 : 0);
+            t.ldc = t.N + (v == 2 ? 3 : 0);
+            run_case(&t);
+        }
+}
+
+static void test_nan_fails(void) {
+    // the checker itself: one NaN makes the error infinite
+    float got[4] = {1, 2, NAN, 4};
+    double ref[4] = {1, 2, 3, 4};
+    CHECK(!(rel_err(got, 2, ref, 2, 2) <= 1e-5), "NaN passed the tolerance check");
+    // a NaN input propagates to its row instead of being hidden
+    float A[2 * 3] = {1, 2, 3, 4, NAN, 6}, B[2 * 3] = {1, 0, 0, 0, 1, 0}, C[4];
+    CHECK(gaze_gemm_f32(2, 2, 3, A, 3, B, 3, NULL, C, 2, 0, 1) == GAZE_OK, "status");
+    CHECK(C[0] == 1 && C[1] == 2 && isnan(C[2]) && isnan(C[3]), "NaN row: %g %g %g %g",
+          C[0], C[1], C[2], C[3]);
+}
+
+static void test_errors_and_edges(void) {
+    float A[4] = {1, 2, 3, 4}, B[4] = {1, 2, 3, 4}, C[4] = {9, 9, 9, 9}, bias[2] = {0.5f, -1};
+    CHECK(gaze_gemm_f32(-1, 2, 2, A, 2, B, 2, NULL, C, 2, 0, 1) == GAZE_ERR_INVALID_ARG, "negative M");
+    CHECK(gaze_gemm_f32(2, 2, 2, A, 1, B, 2, NULL, C, 2, 0, 1) == GAZE_ERR_INVALID_ARG, "lda < K");
+    CHECK(gaze_gemm_f32(2, 2, 2, A, 2, B, 1, NULL, C, 2, 0, 1) == GAZE_ERR_INVALID_ARG, "ldb < K");
+    CHECK(gaze_gemm_f32(2, 2, 2, A, 2, B, 2, NULL, C, 1, 0, 1) == GAZE_ERR_INVALID_ARG, "ldc < N");
+    CHECK(gaze_gemm_f32(2, 2, 2, A, 2, B, 2, NULL, C, 2, 1u << 7, 1) == GAZE_ERR_INVALID_ARG, "flags");
+    CHECK(gaze_gemm_f32(2, 2, 2, NULL, 2, B, 2, NULL, C, 2, 0, 1) == GAZE_ERR_INVALID_ARG, "A NULL");
+    CHECK(gaze_gemm_f32(INT64_MAX / 2, 2, 2, A, 4, B, 2, NULL, C, 2, 0, 1) == GAZE_ERR_INVALID_ARG,
+          "overflowing extent");
+    CHECK(gaze_gemm_f32(0, 2, 2, NULL, 2, NULL, 2, NULL, NULL, 2, 0, 1) == GAZE_OK, "M = 0 no-op");
+    CHECK(gaze_gemm_f32(2, 2, 0, NULL, 0, NULL, 0, bias, C, 2, 0, 1) == GAZE_OK &&
+          C[0] == 0.5f && C[1] == -1 && C[2] == 0.5f && C[3] == -1, "K = 0 gives the bias");
+    CHECK(gaze_gemm_f32(2, 2, 0, NULL, 0, NULL, 0, bias, C, 2, GAZE_GEMM_ACCUMULATE, 1) == GAZE_OK &&
+          C[0] == 1 && C[1] == -2, "K = 0 accumulates the bias");
+}
+
+static void test_linear(void) {
+    enum { T = 37, NI = 70, NO = 45 };
+    static float W[NO * NI], b[NO], x[T * NI], y[T * NO], y2[T * NO];
+    for (int i = 0; i < NO * NI; i++) W[i] = frand();
+    for (int i = 0; i < NO; i++) b[i] = frand();
+    for (int i = 0; i < T * NI; i++) x[i] = frand();
+    struct gaze_linear lin = { .type = GAZE_TYPE_F32, .n_out = NO, .n_in = NI, .weight = W, .bias = b };
+    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_OK, "linear f32");
+    CHECK(gaze_gemm_f32(T, NO, NI, x, NI, W, NI, b, y2, NO, GAZE_GEMM_NT, 0) == GAZE_OK, "gemm");
+    CHECK(memcmp(y, y2, sizeof y) == 0, "linear forward differs from gemm NT");
+    double maxd = 0;
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < NO; o++) {
+            double s = b[o];
+            for (int i = 0; i < NI; i++) s += (double)x[t * NI + i] * W[o * NI + i];
+            maxd = fmax(maxd, fabs(s - y[t * NO + o]));
+        }
+    CHECK(maxd < 1e-4, "linear vs double: max diff %g", maxd);
+    lin.type = GAZE_TYPE_Q4_1;
+    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_UNSUPPORTED, "Q4_1 not yet");
+    lin.type = (enum gaze_type)99;
+    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_INVALID_ARG, "unknown type");
+    lin.type = GAZE_TYPE_F32; lin.weight = NULL;
+    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_INVALID_ARG, "NULL weight");
+}
+
+int main(void) {
+    const char * s = getenv("GAZE_TEST_SEED");
+    g_rng = s ? strtoull(s, NULL, 0) : 0x9E3779B97F4A7C15ull;
+    if (!g_rng) g_rng = 1;
+    g_best_isa = gaze_isa_active();
+    printf("test_gemm: seed 0x%llx (set GAZE_TEST_SEED to change), best ISA %s\n",
+           (unsigned long long)g_rng, gaze_isa_name(gaze_isa_active()));
+    test_nan_fails();
+    test_errors_and_edges();
+    test_linear();
+    test_shapes();
+    return check_summary("test_gemm");
+}
