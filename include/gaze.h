@@ -196,6 +196,9 @@ struct gaze_mha {                      // one attention layer's shape and weight
     int64_t rope_dim;                  // rotated dims per head (<= d); 0 = d
     float   rope_base;                 // theta base, e.g. 10000
     float   scale;                     // 0: 1/sqrt(d)
+    const uint8_t * head_mask;         // [Hq] 0 = ablate this head's output; NULL: keep all
+    bool    ablate_mean;               // ablated heads output their mean over the T tokens
+                                       // (mean ablation) instead of zeros
 };
 
 struct gaze_kv_cache {                 // keys/values of earlier tokens, token-major
@@ -902,6 +905,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     float   top_p;                     // 0 or 1: off
     uint64_t seed;
     int     n_threads;                 // <= 0: gaze_default_threads()
+    // causal evidence (gaze ablate)
+    const uint8_t * head_mask;         // [n_layers, n_heads] 0 = ablate that head; NULL: none
+    bool    ablate_mean;               // mean- instead of zero-ablation
+    double * loss;                     // decoders: receives the mean next-token loss (nats)
+                                       // over the prompt; NULL: not computed
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)

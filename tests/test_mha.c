@@ -36,7 +36,7 @@ int main(void) {
     float * x = rnd_buf(T * C, 1.0f);
     struct gaze_linear lq = { GAZE_TYPE_F32, HQ * D, C, wq, bq }, lk = { GAZE_TYPE_F32, HKV * D, C, wk, NULL };
     struct gaze_linear lv = { GAZE_TYPE_F32, HKV * D, C, wv, NULL }, lo = { GAZE_TYPE_F32, C, HQ * D, wo, bo };
-    struct gaze_mha m = { C, HQ, HKV, D, &lq, &lk, &lv, &lo, GAZE_ROPE_NEOX, 0, 10000.0f, 0.0f };
+    struct gaze_mha m = { C, HQ, HKV, D, &lq, &lk, &lv, &lo, GAZE_ROPE_NEOX, 0, 10000.0f, 0.0f, NULL, false };
     struct gaze_attn_mask mask;
     memset(&mask, 0, sizeof mask);
     mask.causal = true; mask.window_left = mask.window_right = -1;
@@ -115,6 +115,35 @@ int main(void) {
     for (int i = 0; i < T * C; i++) { double e = fabs(out3[i] - out[i]); if (!(e <= worst_c)) worst_c = isnan(e) ? INFINITY : e; }
     CHECK(cache.n_past == T && worst_c < 1e-5, "KV-cache chunks differ from one pass by %.3g (n_past %lld)", worst_c, (long long)cache.n_past);
     CHECK(gaze_mha_forward(&m, x, 12, NULL, &mask, &cache, NULL, out3, scratch, 1) == GAZE_ERR_LIMIT, "cache overflow accepted");
+
+    // ablation: zeroing head 4's output equals zeroing its columns of W_o; keeping every head
+    // changes nothing; mean-ablating every head makes every output row the same
+    uint8_t keep[HQ] = { 1, 1, 1, 1, 0, 1 }, all[HQ] = { 1, 1, 1, 1, 1, 1 }, none[HQ] = { 0 };
+    float oa[T * C], ob[T * C];
+    struct gaze_mha ma = m;
+    ma.head_mask = all;
+    CHECK(gaze_mha_forward(&ma, x, T, NULL, &mask, NULL, NULL, oa, scratch, 2) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(memcmp(oa, out, sizeof oa) == 0, "an all-ones head mask changed the output");
+    ma.head_mask = keep;
+    CHECK(gaze_mha_forward(&ma, x, T, NULL, &mask, NULL, NULL, oa, scratch, 2) == GAZE_OK, "%s", gaze_last_error());
+    float * wo2 = malloc(C * HQ * D * sizeof(float));
+    memcpy(wo2, wo, C * HQ * D * sizeof(float));
+    for (int o = 0; o < C; o++) for (int c = 0; c < D; c++) wo2[o * HQ * D + 4 * D + c] = 0.0f;
+    struct gaze_linear lo2 = lo;
+    lo2.weight = wo2;
+    struct gaze_mha mb = m;
+    mb.wo = &lo2;
+    CHECK(gaze_mha_forward(&mb, x, T, NULL, &mask, NULL, NULL, ob, scratch, 2) == GAZE_OK, "%s", gaze_last_error());
+    double worst_a = 0, moved = 0;
+    for (int i = 0; i < T * C; i++) { double e = fabs(oa[i] - ob[i]); if (!(e <= worst_a)) worst_a = isnan(e) ? INFINITY : e; moved += fabs(oa[i] - out[i]); }
+    CHECK(worst_a < 1e-5 && moved > 1e-3, "zero-ablating head 4 != zeroing its W_o columns (%.3g), or changed nothing (%.3g)", worst_a, moved);
+    ma.head_mask = none;
+    ma.ablate_mean = true;
+    CHECK(gaze_mha_forward(&ma, x, T, NULL, &mask, NULL, NULL, oa, scratch, 2) == GAZE_OK, "%s", gaze_last_error());
+    double spread = 0;
+    for (int t = 1; t < T; t++) for (int o = 0; o < C; o++) spread = fmax(spread, fabs(oa[t * C + o] - oa[o]));
+    CHECK(spread < 1e-5, "mean-ablating every head leaves rows differing by %.3g", spread);
+    free(wo2);
 
     free(wq); free(wk); free(wv); free(wo); free(bq); free(bo); free(x); free(scratch);
     free(q); free(k); free(v); free(ctx); free(w_ref); free(cw); free(cs); free(cq); free(ck); free(kc); free(vc);

@@ -261,7 +261,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     s = bert_run_header(model, b, &enc, text, pair, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
 
-    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f };
+    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false };
     const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
     float * buf = s ? NULL : gaze_alloc_aligned(((size_t)T * (2 * C + F) + mha_scratch + (size_t)C) * sizeof(float));
     if (!s && !buf) s = GAZE_ERR_NOMEM;
@@ -278,6 +278,8 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     for (int64_t l = 0; l < b->L && !s; l++) {
         const struct bert_layer * ly = &b->layers[l];
         mha.wq = &ly->q; mha.wk = &ly->k; mha.wv = &ly->v; mha.wo = &ly->o;
+        mha.head_mask = opts->head_mask ? opts->head_mask + l * b->H : NULL;
+        mha.ablate_mean = opts->ablate_mean;
         struct gaze_run_layer * cap_layer = NULL;
         struct gaze_mha_capture cap = { 0 };
         if (model_layer_wanted(opts, l)) {

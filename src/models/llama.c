@@ -284,7 +284,7 @@ static void state_free(struct llama_state * st) {
 
 static enum gaze_status state_init(struct llama_state * st, const struct llama * m, int64_t T_max, int64_t n_ctx) {
     memset(st, 0, sizeof *st);
-    struct gaze_mha mha = { m->C, m->H, m->Hkv, m->d, 0, 0, 0, 0, GAZE_ROPE_INTERLEAVED, 0, 0, 0 };
+    struct gaze_mha mha = { m->C, m->H, m->Hkv, m->d, 0, 0, 0, 0, GAZE_ROPE_INTERLEAVED, 0, 0, 0, NULL, false };
     size_t n = (size_t)T_max * (size_t)(2 * m->C + 2 * m->F) + (size_t)m->V + gaze_mha_scratch_floats(&mha, T_max);
     size_t nkv = (size_t)m->L * 2 * (size_t)n_ctx * (size_t)(m->Hkv * m->d);
     st->x = gaze_alloc_aligned(n * sizeof(float));
@@ -320,7 +320,8 @@ struct llama_capture {
 // Runs T tokens (ids) through the model at positions n_past.. (the KV cache's n_past), leaving
 // the last token's logits in st->logits.
 static enum gaze_status llama_forward(const struct llama * m, struct llama_state * st, const int32_t * ids,
-                                      int64_t T, struct llama_capture * cap, int n_threads) {
+                                      int64_t T, struct llama_capture * cap, const struct gaze_run_opts * opts) {
+    const int n_threads = opts->n_threads;
     const int64_t C = m->C, F = m->F;
     enum gaze_status s;
     for (int64_t t = 0; t < T; t++) {
@@ -336,7 +337,8 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
     for (int64_t l = 0; l < m->L; l++) {
         const struct llama_layer * ly = &m->layers[l];
         struct gaze_mha mha = { C, m->H, m->Hkv, m->d, &ly->q, &ly->k, &ly->v, &ly->o,
-                                GAZE_ROPE_INTERLEAVED, m->rope_dim, m->rope_base, 0.0f };
+                                GAZE_ROPE_INTERLEAVED, m->rope_dim, m->rope_base, 0.0f,
+                                opts->head_mask ? opts->head_mask + l * m->H : NULL, opts->ablate_mean };
         gaze_rms_norm(st->x, st->h, T, C, ly->attn_norm, m->eps);
         struct gaze_mha_capture mc = { 0 };
         float * dst = cap && cap->attn ? cap->attn[l] : NULL;
@@ -362,6 +364,35 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
     }
     gaze_rms_norm(st->x + (T - 1) * C, st->h, 1, C, m->output_norm, m->eps);
     return gaze_linear_forward(&m->output, st->h, 1, st->logits, n_threads);
+}
+
+// Mean next-token loss over the prompt, -(1/(T-1)) Σ log p(ids[t+1] | ids[..t]), from the
+// residual stream the prompt pass left in st->x [T, C]. Logits go through in chunks.
+static enum gaze_status llama_loss(const struct llama * m, struct llama_state * st, const int32_t * ids,
+                                   int64_t T, int n_threads, double * loss) {
+    if (T < 2) { *loss = NAN; return GAZE_OK; }
+    enum { CHUNK = 32 };
+    float * h = gaze_alloc_aligned((size_t)CHUNK * (size_t)(m->C + m->V) * sizeof(float));
+    if (!h) return gaze_error(GAZE_ERR_NOMEM, "llama: out of memory for logits");
+    float * logits = h + CHUNK * m->C;
+    double nll = 0;
+    enum gaze_status s = GAZE_OK;
+    for (int64_t t0 = 0; t0 < T - 1 && !s; t0 += CHUNK) {
+        const int64_t n = GAZE_MIN(CHUNK, T - 1 - t0);
+        gaze_rms_norm(st->x + t0 * m->C, h, n, m->C, m->output_norm, m->eps);
+        if ((s = gaze_linear_forward(&m->output, h, n, logits, n_threads))) break;
+        for (int64_t i = 0; i < n; i++) {
+            const float * z = logits + i * m->V;
+            float mx = z[0];
+            for (int64_t v = 1; v < m->V; v++) mx = z[v] > mx ? z[v] : mx;
+            double sum = 0;
+            for (int64_t v = 0; v < m->V; v++) sum += exp((double)(z[v] - mx));
+            nll += (double)mx + log(sum) - (double)z[ids[t0 + i + 1]];
+        }
+    }
+    gaze_free_aligned(h);
+    if (!s) *loss = nll / (double)(T - 1);
+    return s;
 }
 
 // xorshift64*: reproducible sampling for a given seed.
@@ -457,7 +488,8 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
             goto done;
         }
     }
-    if ((s = llama_forward(m, &st, ids, T, capture ? &cap : NULL, opts->n_threads))) goto done;
+    if ((s = llama_forward(m, &st, ids, T, capture ? &cap : NULL, opts))) goto done;
+    if (opts->loss && (s = llama_loss(m, &st, ids, T, opts->n_threads, opts->loss))) goto done;
     uint64_t rng = opts->seed ? opts->seed : 0x9E3779B97F4A7C15ULL;
     int64_t n = T;
     const int32_t eos = gaze_bpe_specials(m->tok).eos;
@@ -468,7 +500,7 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
         n++;
         if (next == eos) break;
         if (n == T + gen && !capture) break;   // its own attention row is only needed for capture
-        if ((s = llama_forward(m, &st, &ids[n - 1], 1, capture ? &cap : NULL, opts->n_threads))) goto done;
+        if ((s = llama_forward(m, &st, &ids[n - 1], 1, capture ? &cap : NULL, opts))) goto done;
     }
 
     // the run: tokens as their text pieces, metadata, captured layers

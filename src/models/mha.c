@@ -76,6 +76,21 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     desc.n_threads = n_threads;
     if ((s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, lse))) return s;
 
+    // Ablation acts on what the head writes into the residual stream (its slice of ctx),
+    // after capture has what the head really computed.
+    for (int64_t h = 0; m->head_mask && h < Hq; h++) {
+        if (m->head_mask[h]) continue;
+        for (int64_t c = 0; c < d; c++) {
+            float mean = 0.0f;
+            if (m->ablate_mean) {
+                double acc = 0;
+                for (int64_t t = 0; t < T; t++) acc += ctx[t * Hq * d + h * d + c];
+                mean = (float)(acc / (double)T);
+            }
+            for (int64_t t = 0; t < T; t++) ctx[t * Hq * d + h * d + c] = mean;
+        }
+    }
+
     if (cap) {
         const int64_t nh = cap->heads ? cap->n_heads : Hq;
         if (cap->weights &&
