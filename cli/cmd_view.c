@@ -1,0 +1,132 @@
+// gaze view: one self-contained, offline HTML page to explore a run (head view, model view,
+// heatmap, query/key view, generation steps), from a saved run or a live model.
+#include "cli.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: gaze view RUN.safetensors -o OUT.html [flags]\n"
+            "       gaze view MODEL \"text\" -o OUT.html [--pair \"B\"] [--generate N] [--exact] [--threads N] [flags]\n"
+            "flags: [--max-mb M] [--precision auto|f16|u8] [--detail-layers 0,5-7] [--no-qk]\n"
+            "       [--title T] [--view head|model|heatmap|qk|steps] [--time]\n"
+            "  The page needs no network: open it from disk. Weights are exact (f16) when they fit\n"
+            "  --max-mb (default 40), else 8-bit; beyond that, block means for some layers, with the\n"
+            "  --detail-layers (then layers spread over depth) kept exact. A live model run captures\n"
+            "  attention and q/k of every layer and head (the query/key view) unless --no-qk.\n"
+            "  --time: print how long loading (or running) and writing the page took.\n");
+    return 2;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static bool is_run_file(const char * path) {
+    struct stat sb;
+    size_t n = strlen(path);
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n > 12 && !strcmp(path + n - 12, ".safetensors");
+}
+
+static bool parse_ll(const char * s, long long lo, long long hi, long long * out) {
+    char * end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+int cmd_view(int argc, char ** argv) {
+    const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL;
+    bool exact = false, timing = false;
+    long long generate = 0, threads = 0, max_mb = 0;
+    struct gaze_html_opts o = { 0 };
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        const bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--pair") || !strcmp(a, "--generate") ||
+                           !strcmp(a, "--threads") || !strcmp(a, "--max-mb") || !strcmp(a, "--precision") ||
+                           !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view");
+        if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(); }
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--pair")) pair = v;
+        else if (!strcmp(a, "--generate")) {
+            if (!parse_ll(v, 0, 1 << 20, &generate)) { fprintf(stderr, "gaze view: --generate: '%s' is not a token count\n", v); return 2; }
+        } else if (!strcmp(a, "--threads")) {
+            if (!parse_ll(v, 0, 4096, &threads)) { fprintf(stderr, "gaze view: --threads: '%s' is not a thread count\n", v); return 2; }
+        } else if (!strcmp(a, "--max-mb")) {
+            if (!parse_ll(v, 1, 4000, &max_mb)) { fprintf(stderr, "gaze view: --max-mb: '%s' is not in 1..4000\n", v); return 2; }
+        } else if (!strcmp(a, "--precision")) {
+            if (!strcmp(v, "auto")) o.precision = GAZE_HTML_PRECISION_AUTO;
+            else if (!strcmp(v, "f16")) o.precision = GAZE_HTML_PRECISION_F16;
+            else if (!strcmp(v, "u8")) o.precision = GAZE_HTML_PRECISION_U8;
+            else { fprintf(stderr, "gaze view: --precision: '%s' is not auto, f16 or u8\n", v); return 2; }
+        } else if (!strcmp(a, "--detail-layers")) detail_s = v;
+        else if (!strcmp(a, "--title")) o.title = v;
+        else if (!strcmp(a, "--view")) {
+            if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk or steps\n", v);
+                return 2;
+            }
+            o.view = v;
+        } else if (!strcmp(a, "--no-qk")) o.no_qk = true;
+        else if (!strcmp(a, "--exact")) exact = true;
+        else if (!strcmp(a, "--time")) timing = true;
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze view: unknown flag '%s'\n", a); return usage(); }
+        else if (!src) src = a;
+        else if (!text) text = a;
+        else { fprintf(stderr, "gaze view: unexpected argument '%s'\n", a); return usage(); }
+        if (takes) i++;
+    }
+    if (!src) return usage();
+    if (!out) { fprintf(stderr, "gaze view: give the output file with -o OUT.html\n"); return 2; }
+    o.max_bytes = (size_t)max_mb * 1000 * 1000;
+
+    struct gaze_run run;
+    gaze_run_init(&run);
+    enum gaze_status s;
+    const double t0 = now_ms();
+    int rc = 0;
+    int64_t * detail = NULL;
+    if (!text) {
+        if (!is_run_file(src)) { fprintf(stderr, "gaze view: %s is not a run file (*.safetensors); give MODEL \"text\"\n", src); return 2; }
+        if (pair || generate) { fprintf(stderr, "gaze view: --pair and --generate need MODEL \"text\", not a run file\n"); return 2; }
+        if ((s = gaze_run_load(&run, src))) return cli_fail(s);
+    } else {
+        struct gaze_model * model = NULL;
+        if ((s = gaze_model_load(&model, src))) return cli_fail(s);
+        if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
+        struct gaze_run_opts ropts = { 0 };
+        ropts.parts = GAZE_RUN_PART_ATTN | (o.no_qk ? 0u : (unsigned)(GAZE_RUN_PART_Q | GAZE_RUN_PART_K));
+        ropts.generate = generate;
+        ropts.n_threads = (int)threads;
+        s = gaze_model_run(model, text, pair, &ropts, &run);
+        gaze_model_free(model);
+        if (s) return cli_fail(s);
+    }
+    if (detail_s) {
+        if ((rc = cli_parse_index_list("--detail-layers", detail_s, run.n_layers, &detail, &o.n_detail_layers))) goto done;
+        o.detail_layers = detail;
+    }
+    struct gaze_html_info info;
+    const double t1 = now_ms();
+    if ((s = gaze_html_write(&run, out, &o, &info))) { rc = cli_fail(s); goto done; }
+    const double t2 = now_ms();
+    printf("wrote %s (%.1f MB): %lld maps, %lld exact (%s)", out, (double)info.bytes / 1e6, (long long)info.n_maps,
+           (long long)info.n_exact, gaze_html_precision_name(info.precision));
+    if (info.n_summary) printf(", %lld as block means of %lldx%lld tokens", (long long)info.n_summary, (long long)info.block, (long long)info.block);
+    if (info.n_qk) printf(", q/k for %lld", (long long)info.n_qk);
+    printf("\n");
+    if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens)\n", text ? "model run" : "load", t1 - t0, t2 - t1, (long long)run.T);
+done:
+    free(detail);
+    gaze_run_free(&run);
+    return rc;
+}

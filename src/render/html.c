@@ -1,0 +1,707 @@
+// gaze view: one self-contained HTML page of a run. Layout of the page:
+//   <meta http-equiv="Content-Security-Policy">  default-src 'none', script and style by hash
+//   <style>      the viewer's CSS (render/viewer/viewer.css, via viewer_assets.c)
+//   <script type="application/json" id="gaze-meta">   tokens, shapes, chunk table (ASCII JSON)
+//   <script type="application/octet-stream" id="gaze-data">  base64 of the binary payload
+//   <script>     the viewer (render/viewer/viewer.js)
+// Nothing from the run is ever written as markup: only the two data blocks carry it, and
+// neither can close its element (base64 has no '<'; the JSON escapes '<' and all non-ASCII).
+// Encodings and the size budget are described in include/gaze.h (SECTION view).
+#include "core/core.h"
+#include "render/sha256.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char gaze_viewer_js[];    // render/viewer_assets.c (generated)
+extern const char gaze_viewer_css[];
+
+#define SUMMARY_CELLS 64      // summary grids are at most this many blocks a side
+#define META_PER_MAP  64      // bytes of chunk table per map reserved in the size plan
+
+/* ---- growable string ------------------------------------------------------------------ */
+
+struct sbuf {
+    char * p;
+    size_t n, cap;
+    bool   oom;
+};
+
+static bool sb_reserve(struct sbuf * b, size_t more) {
+    if (b->oom) return false;
+    if (b->n + more + 1 <= b->cap) return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + more + 1) {
+        if (cap > SIZE_MAX / 2) { b->oom = true; return false; }
+        cap *= 2;
+    }
+    char * p = realloc(b->p, cap);
+    if (!p) { b->oom = true; return false; }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_put(struct sbuf * b, const char * s, size_t n) {
+    if (!sb_reserve(b, n)) return;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(struct sbuf * b, const char * s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(struct sbuf * b, const char * fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0) { b->oom = true; return; }
+    if ((size_t)k < sizeof tmp) { sb_put(b, tmp, (size_t)k); return; }
+    if (!sb_reserve(b, (size_t)k)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+// Next code point of s[0..n) at *i (advanced); malformed UTF-8 (overlong, surrogates, beyond
+// U+10FFFF, truncated) is one U+FFFD per bad byte. Runs are valid UTF-8 already; this keeps
+// the page safe even when handed a run that skipped the checks.
+static uint32_t utf8_next(const unsigned char * s, size_t n, size_t * i) {
+    const unsigned char c = s[*i];
+    if (c < 0x80) { (*i)++; return c; }
+    int len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c < 0xF0 ? 3 : 0) : c >= 0xC2 ? 2 : 0;
+    if (!len || *i + (size_t)len > n) { (*i)++; return 0xFFFD; }
+    uint32_t cp = c & (0x7F >> len);
+    for (int k = 1; k < len; k++) {
+        if ((s[*i + k] & 0xC0) != 0x80) { (*i)++; return 0xFFFD; }
+        cp = cp << 6 | (s[*i + k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        (*i)++;
+        return 0xFFFD;
+    }
+    *i += (size_t)len;
+    return cp;
+}
+
+// A JSON string that is safe inside a <script> element and pure ASCII: '"' and '\' escaped,
+// every control character, '<', '>', '&', '\'' and every non-ASCII code point as \uXXXX
+// (surrogate pairs above U+FFFF), so no "</script", "<!--", U+2028/2029 or raw byte remains.
+static void sb_json_str(struct sbuf * b, const char * s) {
+    sb_put(b, "\"", 1);
+    if (s) {
+        const unsigned char * u = (const unsigned char *)s;
+        const size_t n = strlen(s);
+        size_t i = 0;
+        while (i < n) {
+            const uint32_t cp = utf8_next(u, n, &i);
+            if (cp == '"') sb_put(b, "\\\"", 2);
+            else if (cp == '\\') sb_put(b, "\\\\", 2);
+            else if (cp >= 0x20 && cp < 0x7F && cp != '<' && cp != '>' && cp != '&' && cp != '\'') {
+                const char ch = (char)cp;
+                sb_put(b, &ch, 1);
+            } else if (cp < 0x10000) sb_printf(b, "\\u%04x", (unsigned)cp);
+            else {
+                const uint32_t v = cp - 0x10000;
+                sb_printf(b, "\\u%04x\\u%04x", (unsigned)(0xD800 + (v >> 10)), (unsigned)(0xDC00 + (v & 0x3FF)));
+            }
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void sb_json_i64s(struct sbuf * b, const int64_t * v, int64_t n) {
+    sb_put(b, "[", 1);
+    for (int64_t i = 0; i < n; i++) sb_printf(b, i ? ",%lld" : "%lld", (long long)v[i]);
+    sb_put(b, "]", 1);
+}
+
+/* ---- attention encodings ----------------------------------------------------------------- */
+
+static inline unsigned quant_sqrt(float w) {   // 255·sqrt(w) rounded, w clamped to [0, 1]
+    w = w > 0.0f ? w : 0.0f;                   // also NaN -> 0 (maxss, minss)
+    w = w < 1.0f ? w : 1.0f;
+    return (unsigned)(int)(255.0f * sqrtf(w) + 0.5f);
+}
+
+// codes [n] of one row
+static void quant_row(const float * __restrict w, int64_t n, uint8_t * __restrict codes) {
+    for (int64_t j = 0; j < n; j++) codes[j] = (uint8_t)quant_sqrt(w[j]);
+}
+
+struct nibw {                                  // nibble writer, high nibble first
+    uint8_t * p;
+    size_t    k;                               // nibbles written
+};
+
+static inline void nib_put(struct nibw * w, unsigned v) {
+    if (w->k & 1) w->p[w->k >> 1] |= (uint8_t)v;
+    else w->p[w->k >> 1] = (uint8_t)(v << 4);
+    w->k++;
+}
+
+static inline void nib_code(struct nibw * w, unsigned q) {
+    if (q < 14) nib_put(w, q);
+    else if (q < 30) { nib_put(w, 14); nib_put(w, q - 14); }
+    else { nib_put(w, 15); nib_put(w, q >> 4); nib_put(w, q & 15); }
+}
+
+// Keys stored for captured row r: all T, or 0..q_rows[r] when causal.
+static inline int64_t row_keys(const struct gaze_run * run, int64_t r) {
+    return run->causal ? GAZE_MIN(run->T, run->q_rows[r] + 1) : run->T;
+}
+
+// codes: scratch [T]
+static size_t map_u8_bytes(const struct gaze_run * run, const float * a, uint8_t * codes) {   // a [Tq, T]
+    size_t k = 0;
+    for (int64_t r = 0; r < run->Tq; r++) {
+        const int64_t n = row_keys(run, r);
+        quant_row(a + r * run->T, n, codes);
+        size_t kr = (size_t)n;
+        for (int64_t j = 0; j < n; j++) kr += (size_t)(codes[j] >= 14) + (size_t)(codes[j] >= 30);
+        k += kr;
+    }
+    return (k + 1) / 2;
+}
+
+static void map_u8_write(const struct gaze_run * run, const float * a, uint8_t * dst, uint8_t * codes) {
+    struct nibw w = { dst, 0 };
+    for (int64_t r = 0; r < run->Tq; r++) {
+        const int64_t n = row_keys(run, r);
+        quant_row(a + r * run->T, n, codes);
+        for (int64_t j = 0; j < n; j++) nib_code(&w, codes[j]);
+    }
+}
+
+static void map_f16_write(const struct gaze_run * run, const float * a, uint8_t * dst) {
+    size_t o = 0;
+    for (int64_t r = 0; r < run->Tq; r++) {
+        const float * row = a + r * run->T;
+        for (int64_t j = 0, n = row_keys(run, r); j < n; j++, o += 2) {
+            float w = row[j];
+            if (!(w >= 0)) w = 0;
+            if (w > 1) w = 1;
+            const uint16_t h = gaze_f32_to_f16(w);
+            dst[o] = (uint8_t)h;                 // little-endian, as the page's Uint16Array
+            dst[o + 1] = (uint8_t)(h >> 8);
+        }
+    }
+}
+
+static void vec_f16_write(const float * v, int64_t n, uint8_t * dst) {
+    for (int64_t i = 0; i < n; i++) {
+        float x = v[i];
+        if (!isfinite(x)) x = 0;
+        if (x > 65504.0f) x = 65504.0f;        // keep q·k finite in the page
+        if (x < -65504.0f) x = -65504.0f;
+        const uint16_t h = gaze_f32_to_f16(x);
+        dst[2 * i] = (uint8_t)h;
+        dst[2 * i + 1] = (uint8_t)(h >> 8);
+    }
+}
+
+static size_t align4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+/* ---- the plan: what goes into the payload ------------------------------------------------- */
+
+struct html_map {             // one (layer, head) attention map
+    const float * a;          // [Tq, T] in the run
+    const float * q;          // [Tq, d] or NULL
+    const float * k;          // [T, d] or NULL
+    int     enc;              // exact data: 0 none, 1 f16, 2 u8
+    size_t  exact_bytes;      // size of the exact data in enc
+    size_t  exact_off;
+    int64_t summary_off;      // -1: none
+    int64_t q_off, k_off;     // -1: none
+    bool    with_qk;          // chosen to carry q/k (placed with the offsets)
+};
+
+struct html_plan {
+    int64_t n_layers;         // viewable (attention) layers
+    int64_t * layer_ix;       // [n_layers] index into run->layers
+    int64_t Hc;
+    struct html_map * maps;   // [n_layers · Hc]
+    size_t  cells;            // stored weights per map
+    int     enc;              // 1 f16, 2 u8: the encoding of exact maps
+    int64_t block, nr, nc;    // summary grid (block 0: none)
+    size_t  payload;          // bytes
+};
+
+// Layers in the order they are kept exact when not all fit: first, last, then midpoints of
+// the gaps breadth-first, so any prefix is spread over depth.
+static void spread_order(int64_t L, int64_t * order) {
+    int64_t n = 0;
+    bool * taken = calloc((size_t)L, 1);
+    int64_t * qa = malloc((size_t)(2 * L + 2) * sizeof *qa), * qb = malloc((size_t)(2 * L + 2) * sizeof *qb);
+    if (!taken || !qa || !qb) {   // degrade to depth order; still a valid permutation
+        for (int64_t i = 0; i < L; i++) order[i] = i;
+        free(taken); free(qa); free(qb);
+        return;
+    }
+    order[n++] = 0;
+    taken[0] = true;
+    if (L > 1) { order[n++] = L - 1; taken[L - 1] = true; }
+    int64_t head = 0, tail = 0;
+    qa[tail] = 0; qb[tail++] = L - 1;
+    while (head < tail) {
+        const int64_t a = qa[head], b = qb[head++];
+        if (b - a < 2) continue;
+        const int64_t m = (a + b) / 2;
+        if (!taken[m]) { taken[m] = true; order[n++] = m; }
+        qa[tail] = a; qb[tail++] = m;
+        qa[tail] = m; qb[tail++] = b;
+    }
+    for (int64_t i = 0; i < L; i++) if (!taken[i]) order[n++] = i;
+    free(taken); free(qa); free(qb);
+}
+
+static void plan_free(struct html_plan * p) {
+    free(p->layer_ix);
+    free(p->maps);
+    memset(p, 0, sizeof *p);
+}
+
+static enum gaze_status plan_make(const struct gaze_run * run, const struct gaze_html_opts * o,
+                                  size_t budget, struct html_plan * p) {
+    memset(p, 0, sizeof *p);
+    const int64_t Hc = run->n_heads_cap, Tq = run->Tq, T = run->T, d = run->d_head;
+    p->Hc = Hc;
+    p->layer_ix = malloc((size_t)GAZE_MAX(run->n_cap_layers, 1) * sizeof *p->layer_ix);
+    if (!p->layer_ix) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+    for (int64_t li = 0; li < run->n_cap_layers; li++)
+        if (run->layers[li].attn) p->layer_ix[p->n_layers++] = li;
+    if (!p->n_layers) return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run has no attention captured (gaze run --capture attn)");
+    const int64_t M = p->n_layers * Hc;
+    p->maps = calloc((size_t)M, sizeof *p->maps);
+    if (!p->maps) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+    for (int64_t r = 0; r < Tq; r++) p->cells += (size_t)row_keys(run, r);
+    for (int64_t l = 0; l < p->n_layers; l++) {
+        const struct gaze_run_layer * ly = &run->layers[p->layer_ix[l]];
+        for (int64_t h = 0; h < Hc; h++) {
+            struct html_map * m = &p->maps[l * Hc + h];
+            m->a = ly->attn + h * Tq * T;
+            const bool qk = !o->no_qk && ly->q && ly->k && d > 0;
+            m->q = qk ? ly->q + h * Tq * d : NULL;
+            m->k = qk ? ly->k + h * T * d : NULL;
+            m->summary_off = m->q_off = m->k_off = -1;
+        }
+    }
+    const size_t f16_map = align4(2 * p->cells);
+    const size_t qk_map = d > 0 ? align4((size_t)(2 * Tq * d)) + align4((size_t)(2 * T * d)) : 0;
+    size_t total_f16 = 0, total_u8 = 0;
+    if (o->precision != GAZE_HTML_PRECISION_U8) total_f16 = f16_map * (size_t)M;
+    if (o->precision == GAZE_HTML_PRECISION_U8 || total_f16 > budget) {
+        const int nt = gaze_default_threads();
+        bool oom = false;
+        #pragma omp parallel num_threads(nt) reduction(||: oom)
+        {
+            uint8_t * codes = malloc((size_t)T);
+            oom = !codes;
+            #pragma omp for schedule(dynamic)
+            for (int64_t i = 0; i < M; i++) if (codes) p->maps[i].exact_bytes = align4(map_u8_bytes(run, p->maps[i].a, codes));
+            free(codes);
+        }
+        if (oom) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+        for (int64_t i = 0; i < M; i++) total_u8 += p->maps[i].exact_bytes;
+    }
+    size_t used = 0;
+    int64_t * order = malloc((size_t)p->n_layers * sizeof *order);
+    bool * exact_layer = calloc((size_t)p->n_layers, 1);
+    if (!order || !exact_layer) { free(order); free(exact_layer); return gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); }
+    if (o->precision != GAZE_HTML_PRECISION_U8 && total_f16 <= budget) {
+        p->enc = 1;
+        for (int64_t l = 0; l < p->n_layers; l++) exact_layer[l] = true;
+        used = total_f16;
+    } else if (o->precision != GAZE_HTML_PRECISION_F16 && total_u8 <= budget) {
+        p->enc = 2;
+        for (int64_t l = 0; l < p->n_layers; l++) exact_layer[l] = true;
+        used = total_u8;
+    } else {
+        // summaries for every map, then whole layers exact while they fit
+        p->enc = o->precision == GAZE_HTML_PRECISION_F16 ? 1 : 2;
+        const int64_t side = GAZE_MAX(Tq, T);
+        size_t sum_map = 0;
+        for (int64_t cells = SUMMARY_CELLS; ; cells /= 2) {
+            p->block = (side + cells - 1) / cells;
+            p->nr = (Tq + p->block - 1) / p->block;
+            p->nc = (T + p->block - 1) / p->block;
+            sum_map = align4((size_t)(p->nr * p->nc));
+            if (sum_map * (size_t)M <= budget) break;
+            if (cells <= 4) {
+                free(order); free(exact_layer);
+                return gaze_error(GAZE_ERR_LIMIT, "html: %lld maps do not fit %zu bytes even as %lldx%lld block summaries "
+                                  "(raise --max-mb or capture fewer layers/heads)",
+                                  (long long)M, budget, (long long)p->nr, (long long)p->nc);
+            }
+        }
+        used = sum_map * (size_t)M;
+        // layer priority: the asked ones in their order, then spread over depth
+        int64_t n = 0;
+        int64_t * spread = malloc((size_t)p->n_layers * sizeof *spread);
+        if (!spread) { free(order); free(exact_layer); return gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); }
+        bool * seen = exact_layer;   // reused as "already ordered" here, cleared after
+        for (int64_t k = 0; k < o->n_detail_layers && o->detail_layers; k++)
+            for (int64_t l = 0; l < p->n_layers; l++)
+                if (run->layers[p->layer_ix[l]].index == o->detail_layers[k] && !seen[l]) { seen[l] = true; order[n++] = l; }
+        spread_order(p->n_layers, spread);
+        for (int64_t k = 0; k < p->n_layers; k++) if (!seen[spread[k]]) { seen[spread[k]] = true; order[n++] = spread[k]; }
+        free(spread);
+        memset(exact_layer, 0, (size_t)p->n_layers);
+        for (int64_t k = 0; k < n; k++) {
+            const int64_t l = order[k];
+            size_t cost = 0;
+            for (int64_t h = 0; h < Hc; h++) cost += p->enc == 1 ? f16_map : p->maps[l * Hc + h].exact_bytes;
+            const size_t saved = sum_map * (size_t)Hc;   // an exact layer needs no summaries
+            if (used - saved + cost <= budget) { used = used - saved + cost; exact_layer[l] = true; }
+        }
+    }
+    if (p->enc == 1)
+        for (int64_t i = 0; i < M; i++) p->maps[i].exact_bytes = f16_map;
+    // q/k for exact layers while they fit, same order as above (or depth order)
+    if (qk_map) {
+        if (!p->block) spread_order(p->n_layers, order);   // else: the order chosen above
+        for (int64_t k = 0; k < p->n_layers; k++) {
+            const int64_t l = order[k];
+            if (!exact_layer[l] || !p->maps[l * Hc].q) continue;
+            if (used + qk_map * (size_t)Hc > budget) continue;
+            used += qk_map * (size_t)Hc;
+            for (int64_t h = 0; h < Hc; h++) p->maps[l * Hc + h].with_qk = true;
+        }
+    }
+    // offsets
+    size_t off = 0;
+    for (int64_t l = 0; l < p->n_layers; l++)
+        for (int64_t h = 0; h < Hc; h++) {
+            struct html_map * m = &p->maps[l * Hc + h];
+            if (exact_layer[l]) {
+                m->enc = p->enc;
+                m->exact_off = off;
+                off += m->exact_bytes;
+            } else {
+                m->enc = 0;
+                m->summary_off = (int64_t)off;
+                off += align4((size_t)(p->nr * p->nc));
+            }
+            if (m->with_qk) {
+                m->q_off = (int64_t)off;
+                off += align4((size_t)(2 * Tq * d));
+                m->k_off = (int64_t)off;
+                off += align4((size_t)(2 * T * d));
+            }
+        }
+    p->payload = off;
+    free(order);
+    free(exact_layer);
+    return GAZE_OK;
+}
+
+static enum gaze_status payload_write(const struct gaze_run * run, const struct html_plan * p, uint8_t * buf) {
+    const int64_t M = p->n_layers * p->Hc, Tq = run->Tq, T = run->T, d = run->d_head;
+    memset(buf, 0, p->payload);
+    float * tmp = NULL;
+    if (p->block) {
+        tmp = malloc((size_t)(p->nr * p->nc) * sizeof *tmp);
+        if (!tmp) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+    }
+    enum gaze_status st = GAZE_OK;
+    for (int64_t i = 0; i < M && !st; i++) {   // summaries (few, small): serial
+        const struct html_map * m = &p->maps[i];
+        if (m->summary_off < 0) continue;
+        if ((st = gaze_attn_block_mean(m->a, Tq, T, p->block, p->block, tmp))) break;
+        for (int64_t c = 0; c < p->nr * p->nc; c++) buf[m->summary_off + c] = (uint8_t)quant_sqrt(tmp[c]);
+    }
+    free(tmp);
+    if (st) return st;
+    const int nt = gaze_default_threads();
+    bool oom = false;
+    #pragma omp parallel num_threads(nt) reduction(||: oom)
+    {
+        uint8_t * codes = malloc((size_t)T);
+        oom = !codes;
+        #pragma omp for schedule(dynamic)
+        for (int64_t i = 0; i < M; i++) {
+            const struct html_map * m = &p->maps[i];
+            if (m->enc == 1) map_f16_write(run, m->a, buf + m->exact_off);
+            else if (m->enc == 2 && codes) map_u8_write(run, m->a, buf + m->exact_off, codes);
+            if (m->q_off >= 0) {
+                vec_f16_write(m->q, Tq * d, buf + m->q_off);
+                vec_f16_write(m->k, T * d, buf + m->k_off);
+            }
+        }
+        free(codes);
+    }
+    return oom ? gaze_error(GAZE_ERR_NOMEM, "html: out of memory") : GAZE_OK;
+}
+
+/* ---- metadata ------------------------------------------------------------------------------ */
+
+static void meta_words(struct sbuf * b, const struct gaze_words * w) {
+    sb_str(b, "{\"token_word\":");
+    sb_json_i64s(b, w->token_word, w->n_tokens);
+    sb_str(b, ",\"first\":");
+    sb_json_i64s(b, w->first, w->n_words);
+    sb_str(b, ",\"text\":[");
+    for (int64_t i = 0; i < w->n_words; i++) {
+        if (i) sb_put(b, ",", 1);
+        sb_json_str(b, w->text[i]);
+    }
+    sb_str(b, "]}");
+}
+
+static const char * view_name(const char * v) {
+    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps" };
+    for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++) if (!strcmp(v, known[i])) return known[i];
+    return "head";
+}
+
+// Everything but the chunk table (its size is bounded by META_PER_MAP per map).
+static enum gaze_status meta_head(const struct gaze_run * run, const struct gaze_html_opts * o, struct sbuf * b) {
+    const int64_t T = run->T;
+    uint8_t * special = malloc((size_t)T);
+    int64_t * tmp = calloc((size_t)T, sizeof *tmp);
+    struct gaze_words w0, w1;
+    char * title = NULL;
+    memset(&w0, 0, sizeof w0);
+    memset(&w1, 0, sizeof w1);
+    enum gaze_status s = GAZE_OK;
+    if (!special || !tmp) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto done; }
+    if ((s = gaze_run_special_tokens(run, special))) goto done;
+    // default title: the last component of the model's path ("minilm", "SmolLM2-...gguf")
+    if (run->model && (title = strdup(run->model))) {
+        size_t k = strlen(title);
+        while (k > 1 && title[k - 1] == '/') title[--k] = '\0';
+        const char * slash = strrchr(title, '/');
+        if (slash && slash[1]) memmove(title, slash + 1, strlen(slash + 1) + 1);
+    }
+    // word groups by the same rule as the C transforms (aggregate.c), shown and hidden specials
+    if ((s = gaze_words_from_run(&w0, run, GAZE_WORD_STYLE_AUTO, false))) goto done;
+    if ((s = gaze_words_from_run(&w1, run, GAZE_WORD_STYLE_AUTO, true))) goto done;
+    sb_str(b, "{\"format\":1,\"title\":");
+    sb_json_str(b, o->title ? o->title : title ? title : "gaze view");
+    sb_str(b, ",\"model\":");
+    sb_json_str(b, run->model);
+    sb_str(b, ",\"arch\":");
+    sb_json_str(b, run->arch);
+    sb_printf(b, ",\"causal\":%s,\"n_layers\":%lld,\"n_heads\":%lld,\"n_kv_heads\":%lld,\"d_head\":%lld",
+              run->causal ? "true" : "false", (long long)run->n_layers, (long long)run->n_heads,
+              (long long)run->n_kv_heads, (long long)run->d_head);
+    sb_printf(b, ",\"scale\":%.9g", run->d_head > 0 ? 1.0 / sqrt((double)run->d_head) : 0.0);
+    sb_str(b, ",\"text\":");
+    if (run->text) sb_json_str(b, run->text); else sb_str(b, "null");
+    sb_str(b, ",\"pair\":");
+    if (run->pair) sb_json_str(b, run->pair); else sb_str(b, "null");
+    sb_printf(b, ",\"T\":%lld,\"n_generated\":%lld,\"tokens\":[", (long long)T, (long long)run->n_generated);
+    for (int64_t t = 0; t < T; t++) {
+        if (t) sb_put(b, ",", 1);
+        sb_json_str(b, run->tokens[t]);
+    }
+    sb_str(b, "],\"ids\":");
+    for (int64_t t = 0; t < T; t++) tmp[t] = run->token_ids ? run->token_ids[t] : -1;
+    sb_json_i64s(b, tmp, T);
+    sb_str(b, ",\"special\":");
+    for (int64_t t = 0; t < T; t++) tmp[t] = special[t];
+    sb_json_i64s(b, tmp, T);
+    sb_str(b, ",\"seq\":");
+    if (run->sequence_ids) {
+        for (int64_t t = 0; t < T; t++) tmp[t] = run->sequence_ids[t];
+        sb_json_i64s(b, tmp, T);
+    } else sb_str(b, "null");
+    sb_str(b, ",\"types\":");
+    if (run->token_type_ids) {
+        for (int64_t t = 0; t < T; t++) tmp[t] = run->token_type_ids[t];
+        sb_json_i64s(b, tmp, T);
+    } else sb_str(b, "null");
+    sb_printf(b, ",\"Tq\":%lld,\"q_rows\":", (long long)run->Tq);
+    sb_json_i64s(b, run->q_rows, run->Tq);
+    sb_str(b, ",\"heads\":");
+    sb_json_i64s(b, run->heads, run->n_heads_cap);
+    sb_str(b, ",\"words\":");
+    meta_words(b, &w0);
+    sb_str(b, ",\"words_hidden\":");
+    meta_words(b, &w1);
+    sb_str(b, ",\"view\":");
+    sb_json_str(b, view_name(o->view));
+    if (b->oom) s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+done:
+    gaze_words_free(&w0);
+    gaze_words_free(&w1);
+    free(title);
+    free(special);
+    free(tmp);
+    return s;
+}
+
+static void meta_chunks(const struct gaze_run * run, const struct html_plan * p, struct sbuf * b) {
+    const int64_t M = p->n_layers * p->Hc;
+    sb_str(b, ",\"layers\":[");
+    for (int64_t l = 0; l < p->n_layers; l++) sb_printf(b, l ? ",%lld" : "%lld", (long long)run->layers[p->layer_ix[l]].index);
+    sb_printf(b, "],\"enc\":\"%s\",\"payload\":%zu,\"exact\":[", p->enc == 1 ? "f16" : "u8", p->payload);
+    for (int64_t i = 0; i < M; i++) {
+        const struct html_map * m = &p->maps[i];
+        if (m->enc) sb_printf(b, "%s[%d,%zu,%zu]", i ? "," : "", m->enc, m->exact_off, m->exact_bytes);
+        else sb_str(b, i ? ",0" : "0");
+    }
+    sb_str(b, "],\"summary\":");
+    if (p->block) {
+        sb_printf(b, "{\"block\":%lld,\"nr\":%lld,\"nc\":%lld,\"off\":[", (long long)p->block, (long long)p->nr, (long long)p->nc);
+        for (int64_t i = 0; i < M; i++) sb_printf(b, i ? ",%lld" : "%lld", (long long)p->maps[i].summary_off);
+        sb_str(b, "]}");
+    } else sb_str(b, "null");
+    sb_str(b, ",\"qk\":[");
+    for (int64_t i = 0; i < M; i++) {
+        const struct html_map * m = &p->maps[i];
+        if (m->q_off >= 0) sb_printf(b, "%s[%lld,%lld]", i ? "," : "", (long long)m->q_off, (long long)m->k_off);
+        else sb_str(b, i ? ",0" : "0");
+    }
+    sb_str(b, "]}");
+}
+
+/* ---- the page ------------------------------------------------------------------------------ */
+
+const char * gaze_html_precision_name(enum gaze_html_precision p) {
+    switch (p) {
+    case GAZE_HTML_PRECISION_AUTO: return "auto";
+    case GAZE_HTML_PRECISION_F16:  return "f16";
+    case GAZE_HTML_PRECISION_U8:   return "u8";
+    }
+    return "?";
+}
+
+static enum gaze_status run_shape_check(const struct gaze_run * run) {
+    if (!run || run->T < 1 || !run->tokens)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run has no tokens");
+    for (int64_t t = 0; t < run->T; t++)
+        if (!run->tokens[t]) return gaze_error(GAZE_ERR_INVALID_ARG, "html: token %lld is NULL", (long long)t);
+    if (run->Tq < 1 || !run->q_rows || run->n_heads_cap < 1 || !run->heads || run->n_cap_layers < 1 || !run->layers)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run has no attention captured (gaze run --capture attn)");
+    for (int64_t r = 0; r < run->Tq; r++)
+        if (run->q_rows[r] < 0 || run->q_rows[r] >= run->T || (r && run->q_rows[r] <= run->q_rows[r - 1]))
+            return gaze_error(GAZE_ERR_INVALID_ARG, "html: q_rows[%lld] = %lld is not increasing in [0, %lld)",
+                              (long long)r, (long long)run->q_rows[r], (long long)run->T);
+    int64_t cells;
+    if (gaze_mul_ovf_i64(run->Tq, run->T, &cells) || gaze_mul_ovf_i64(cells, run->n_heads_cap, &cells))
+        return gaze_error(GAZE_ERR_LIMIT, "html: the run's maps are too large");
+    if (run->n_generated < 0 || run->n_generated > run->T)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: n_generated %lld outside [0, T]", (long long)run->n_generated);
+    return GAZE_OK;
+}
+
+enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_html_opts * opts,
+                               char ** out, size_t * n, struct gaze_html_info * info) {
+    if (!out) return gaze_error(GAZE_ERR_INVALID_ARG, "html: NULL output");
+    *out = NULL;
+    if (n) *n = 0;
+    enum gaze_status s = run_shape_check(run);
+    if (s) return s;
+    struct gaze_html_opts o;
+    if (opts) o = *opts; else memset(&o, 0, sizeof o);
+    if ((int)o.precision < GAZE_HTML_PRECISION_AUTO || (int)o.precision > GAZE_HTML_PRECISION_U8)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: unknown precision %d", (int)o.precision);
+    const size_t max_bytes = o.max_bytes ? o.max_bytes : GAZE_HTML_MAX_BYTES_DEFAULT;
+    const char * js = gaze_viewer_js, * css = gaze_viewer_css;
+    char js_hash[45], css_hash[45];
+    gaze_sha256_base64(js, strlen(js), js_hash);
+    gaze_sha256_base64(css, strlen(css), css_hash);
+
+    struct sbuf meta = { 0 }, page = { 0 };
+    struct html_plan plan;
+    memset(&plan, 0, sizeof plan);
+    uint8_t * payload = NULL;
+    if ((s = meta_head(run, &o, &meta))) goto fail;
+    // what is fixed: page chrome, script, style, metadata, the chunk table (bounded)
+    int64_t n_maps_max = 0;
+    for (int64_t li = 0; li < run->n_cap_layers; li++) n_maps_max += run->layers[li].attn ? run->n_heads_cap : 0;
+    const size_t fixed = 2048 + strlen(js) + strlen(css) + meta.n + (size_t)n_maps_max * META_PER_MAP;
+    if (fixed >= max_bytes) {
+        s = gaze_error(GAZE_ERR_LIMIT, "html: the page without attention data needs %zu bytes, over the cap of %zu", fixed, max_bytes);
+        goto fail;
+    }
+    const size_t budget = (max_bytes - fixed) / 4 * 3;   // base64 makes 4 characters of 3 bytes
+    if ((s = plan_make(run, &o, budget, &plan))) goto fail;
+    meta_chunks(run, &plan, &meta);
+    if (meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+    if (!(payload = malloc(plan.payload ? plan.payload : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", plan.payload); goto fail; }
+    if ((s = payload_write(run, &plan, payload))) goto fail;
+
+    const size_t b64 = (plan.payload + 2) / 3 * 4;
+    if (!sb_reserve(&page, fixed + b64)) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+    sb_str(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-");
+    sb_str(&page, js_hash);
+    sb_str(&page, "'; style-src 'sha256-");
+    sb_str(&page, css_hash);
+    sb_str(&page, "'; img-src data:; base-uri 'none'; form-action 'none'\">\n"
+                  "<meta name=\"referrer\" content=\"no-referrer\">\n"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                  "<meta name=\"generator\" content=\"gaze view\">\n<title>gaze view</title>\n<style>");
+    sb_str(&page, css);
+    sb_str(&page, "</style>\n</head>\n<body>\n<div id=\"app\"></div>\n"
+                  "<noscript>This attention viewer needs JavaScript.</noscript>\n"
+                  "<script type=\"application/json\" id=\"gaze-meta\">");
+    sb_put(&page, meta.p, meta.n);
+    sb_str(&page, "</script>\n<script type=\"application/octet-stream\" id=\"gaze-data\">");
+    if (sb_reserve(&page, b64)) {
+        gaze_base64_encode(payload, plan.payload, page.p + page.n);
+        page.n += b64;
+        page.p[page.n] = '\0';
+    }
+    sb_str(&page, "</script>\n<script>");
+    sb_str(&page, js);
+    sb_str(&page, "</script>\n</body>\n</html>\n");
+    if (page.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+    if (page.n > max_bytes) {   // the plan reserves enough; this would be a bug in the plan
+        s = gaze_error(GAZE_ERR_LIMIT, "html: page of %zu bytes over the cap of %zu", page.n, max_bytes);
+        goto fail;
+    }
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->bytes = page.n;
+        info->payload_bytes = plan.payload;
+        info->n_maps = plan.n_layers * plan.Hc;
+        for (int64_t i = 0; i < info->n_maps; i++) {
+            info->n_exact += plan.maps[i].enc != 0;
+            info->n_summary += plan.maps[i].enc == 0;
+            info->n_qk += plan.maps[i].q_off >= 0;
+        }
+        info->precision = plan.enc == 1 ? GAZE_HTML_PRECISION_F16 : GAZE_HTML_PRECISION_U8;
+        info->block = plan.block;
+    }
+    *out = page.p;
+    if (n) *n = page.n;
+    free(meta.p);
+    free(payload);
+    plan_free(&plan);
+    return GAZE_OK;
+fail:
+    free(meta.p);
+    free(page.p);
+    free(payload);
+    plan_free(&plan);
+    return s;
+}
+
+enum gaze_status gaze_html_write(const struct gaze_run * run, const char * path,
+                                 const struct gaze_html_opts * opts, struct gaze_html_info * info) {
+    if (!path) return gaze_error(GAZE_ERR_INVALID_ARG, "html: NULL path");
+    char * page;
+    size_t n;
+    enum gaze_status s = gaze_html_run(run, opts, &page, &n, info);
+    if (s) return s;
+    static int counter = 0;   // distinct temporary names for concurrent writers in one process
+    char tmp[4096];
+    const int k = snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%d", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    if (k < 0 || (size_t)k >= sizeof tmp) { free(page); return gaze_error(GAZE_ERR_INVALID_ARG, "html: path too long"); }
+    FILE * f = fopen(tmp, "wb");
+    if (!f) { free(page); return gaze_error(GAZE_ERR_IO, "%s: cannot create", tmp); }
+    const bool ok = fwrite(page, 1, n, f) == n;
+    free(page);
+    if (fclose(f) != 0 || !ok) { remove(tmp); return gaze_error(GAZE_ERR_IO, "%s: write failed", tmp); }
+    if (rename(tmp, path) != 0) { remove(tmp); return gaze_error(GAZE_ERR_IO, "%s: cannot rename into place", path); }
+    return GAZE_OK;
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Checks one `gaze view` page as headless Chromium rendered it (tests/e2e_view.sh).
+
+usage: view_check.py DOM PAGE RUN [--expect NAME ...] [--hostile] [--max-tti MS]
+
+DOM is `chromium --dump-dom PAGE#selftest`, PAGE the HTML file, RUN the run file it was made
+from. The page's self-test drives the viewer (selectors, hover, toggles) and writes what it
+saw into <pre id="gaze-selftest">; this script
+  - requires every self-test check to pass (and the --expect ones to be present),
+  - re-derives every hovered weight from RUN by the C rules (special tokens hidden with rows
+    renormalised; TO a word = sum over its pieces, FROM a word = mean over its pieces), as the
+    page's encoding stores it (f16 rounding, or u8 code round(255·sqrt(w))), and compares it
+    with the tooltip text,
+  - checks the rendered DOM holds no element or attribute that the page does not make itself.
+Standard library only. Prints "view_check: N passed, M failed" and exits 1 on a failure.
+"""
+import html
+import json
+import math
+import re
+import struct
+import sys
+
+passed = 0
+failed = 0
+
+
+def ok(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, file=sys.stderr)
+    return cond
+
+
+class Run:
+    """Attention of a run file, read lazily with struct (no numpy)."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.buf = f.read()
+        (n,) = struct.unpack("<Q", self.buf[:8])
+        self.header = json.loads(self.buf[8:8 + n].decode("utf-8"))
+        self.base = 8 + n
+        self.meta = self.header.get("__metadata__", {})
+
+    def row(self, layer, head_ix, row, T):
+        t = self.header["attention.%d" % layer]
+        size = {"F32": 4, "F16": 2}[t["dtype"]]
+        _, tq, tk = t["shape"]
+        off = self.base + t["data_offsets"][0] + ((head_ix * tq + row) * tk) * size
+        fmt = "<%d%s" % (tk, "f" if size == 4 else "e")
+        return list(struct.unpack(fmt, self.buf[off:off + tk * size]))
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def stored(w, enc):
+    """The weight as the page stores it."""
+    w = min(max(w, 0.0), 1.0)
+    if enc == "f16":
+        return struct.unpack("<e", struct.pack("<e", w))[0]
+    q = int(f32(f32(255.0 * f32(math.sqrt(w))) + 0.5)) if w > 0 else 0
+    return (q / 255.0) ** 2
+
+
+TIP = re.compile(r'^layer (\d+) (?:head (\d+)|(mean|max) of (\d+) heads)\n'
+                 r'query .*\(#(\d+)(?:\u2013(\d+))?\)\n'
+                 r'key   .*\(#(\d+)(?:\u2013(\d+))?\)\n'
+                 r'weight (.*)$', re.S)
+
+
+SUMMARY = re.compile(r'^layer (\d+) head (\d+) \(block means\)\nqueries #(\d+)\u2013(\d+) \u2192 keys #(\d+)\u2013(\d+): \u2248([0-9.]+)$')
+
+
+def check_summary(p, run, meta):
+    m = SUMMARY.match(p["text"])
+    if not ok(m is not None, "summary probe: tooltip not understood: %r" % p["text"]):
+        return
+    layer, head = int(m.group(1)), meta["heads"].index(int(m.group(2)))
+    q0, q1, k0, k1 = (int(m.group(i)) for i in range(3, 7))
+    rows = [r for r, t in enumerate(meta["q_rows"]) if q0 <= t <= q1]
+    s = 0.0
+    for r in rows:
+        row = run.row(layer, head, r, meta["T"])
+        s += sum(row[k0:k1 + 1])
+    want = stored(s / (len(rows) * (k1 - k0 + 1)), "u8")
+    ok(abs(float(m.group(7)) - want) <= 5e-4 + 2e-6, "summary probe: shown %s, the run gives %.6f (layer %d head %d, "
+       "queries #%d-%d, keys #%d-%d)" % (m.group(7), want, layer, head, q0, q1, k0, k1))
+
+
+def check_probe(p, run, meta):
+    text = p["text"]
+    if p["mode"] == "summary":
+        return check_summary(p, run, meta)
+    m = TIP.match(text)
+    if not ok(m is not None, "probe %s/%s: tooltip not understood: %r" % (p["view"], p["mode"], text)):
+        return
+    layer = int(m.group(1))
+    heads = [meta["heads"].index(int(m.group(2)))] if m.group(2) else list(range(len(meta["heads"])))
+    if m.group(3):
+        ok(int(m.group(4)) == len(meta["heads"]), "probe: self-test expected every head selected")
+    q0, q1 = int(m.group(5)), int(m.group(6) or m.group(5))
+    k0, k1 = int(m.group(7)), int(m.group(8) or m.group(7))
+    shown = m.group(9)
+    enc = meta["enc"]
+    T, q_rows, special = meta["T"], meta["q_rows"], meta["special"]
+    hide = "hide" in p["mode"]
+    if shown.startswith("0 (masked"):
+        ok(meta["causal"] and k0 > q1, "probe %r: masked cell that is not after the query" % text)
+        return
+    exact = not shown.startswith("\u2248")
+    value = float(shown.lstrip("\u2248"))
+    ok(exact == (enc == "f16"), "probe %r: precision mark does not match the page's encoding %s" % (text, enc))
+    rows = [r for r, t in enumerate(q_rows) if q0 <= t <= q1]
+    keys = range(k0, k1 + 1)
+    visible = [j for j in range(T) if not (hide and special[j])]
+    # steps view: one query token's row, columns grouped, mean over heads
+    total, norm = 0.0, 0.0
+    for h in heads:
+        for r in rows:
+            row = [stored(w, enc) for w in run.row(layer, h, r, T)]
+            total += sum(row[j] for j in keys) / len(rows)
+            norm += sum(row[j] for j in visible) / len(rows)
+    total /= len(heads)
+    norm /= len(heads)
+    want = total / norm if hide and any(special) and norm > 0 else total
+    digits = 4 if exact else 3
+    tol = 0.5 * 10 ** -digits + 2e-6
+    ok(abs(value - want) <= tol, "probe %s/%s: shown %s, the run gives %.6f (layer %d, queries #%d-%d, keys #%d-%d)"
+       % (p["view"], p["mode"], shown, want, layer, q0, q1, k0, k1))
+
+
+def strip_bodies(dom):
+    """The DOM text without the bodies of <script> and <style> elements (code and data)."""
+    return re.sub(r"(<(script|style)\b[^>]*>).*?(</\2>)", r"\1\3", dom, flags=re.S | re.I)
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    dom_path, page_path, run_path = argv[1:4]
+    expect, hostile, max_tti = [], False, None
+    i = 4
+    while i < len(argv):
+        if argv[i] == "--expect":
+            expect.append(argv[i + 1]); i += 2
+        elif argv[i] == "--hostile":
+            hostile = True; i += 1
+        elif argv[i] == "--max-tti":
+            max_tti = float(argv[i + 1]); i += 2
+        else:
+            print("view_check: unknown argument " + argv[i], file=sys.stderr)
+            return 2
+    with open(dom_path, encoding="utf-8", errors="replace") as f:
+        dom = f.read()
+    with open(page_path, encoding="ascii") as f:
+        page = f.read()
+    mm = re.search(r'<script type="application/json" id="gaze-meta">(.*?)</script>', page, re.S)
+    meta = json.loads(mm.group(1))
+    run = Run(run_path)
+
+    k = dom.rfind('<pre id="gaze-selftest">')
+    if not ok(k >= 0, "%s: no self-test output in the DOM (the script did not run: CSP hash, syntax error?)" % page_path):
+        return finish()
+    res = json.loads(html.unescape(dom[k + len('<pre id="gaze-selftest">'):dom.find("</pre>", k)]))
+    if not ok("crashed" not in res, "self-test crashed: %s" % res.get("crashed")):
+        return finish()
+    for c in res["checks"]:
+        ok(c["ok"], "self-test check %s: %s" % (c["name"], c["detail"]))
+    names = {c["name"] for c in res["checks"]}
+    if any(meta["qk"]):   # q/k in the page: the query/key view must have been checked
+        expect += ["qk-softmax", "qk-view"]
+    for e in ["scripts", "no-injected-elements", "no-inline-handlers", "text-as-text", "first-render", "layer-select",
+              "head-toggle", "hide-special", "words", "head-hover", "model-click", "no-errors"] + expect:
+        ok(e in names, "self-test check %s did not run" % e)
+    ok(not res["errors"], "page errors: %s" % res["errors"])
+    ok(len(res["probes"]) >= 4, "only %d hover probes" % len(res["probes"]))
+    for p in res["probes"]:
+        check_probe(p, run, meta)
+    if not all(meta["exact"]):
+        ok(any(p["mode"] == "summary" for p in res["probes"]), "no summary cell was probed")
+    if max_tti is not None:
+        ok(res["tti_ms"] <= max_tti, "time to interactive %d ms > %d ms" % (res["tti_ms"], max_tti))
+    print("view_check: %s: T %d, %d maps (%d exact, %s), interactive after %d ms, model view %d ms"
+          % (page_path.rsplit("/", 1)[-1], res["T"], res["maps"], res["exact"], res["enc"], res["tti_ms"], res["model_view_ms"]))
+
+    # the rendered DOM: only the page's own elements, no handler attributes
+    body = strip_bodies(dom)
+    tags = re.findall(r"<([a-zA-Z][a-zA-Z0-9-]*)", body)
+    allowed = {"html", "head", "meta", "title", "style", "body", "div", "noscript", "script", "header", "h1", "p", "b",
+               "nav", "button", "span", "label", "select", "option", "input", "main", "canvas", "pre", "ul", "li"}
+    ok(set(tags) <= allowed, "unexpected elements in the DOM: %s" % sorted(set(tags) - allowed))
+    ok(tags.count("script") == 3, "%d script elements in the DOM, want 3" % tags.count("script"))
+    ok(re.search(r"<[^>]*\son[a-z]+\s*=", body, re.I) is None, "an on* attribute in the DOM")
+    if hostile:
+        ok("<img" not in body.lower() and "<svg" not in body.lower(), "hostile markup became an element")
+        ok("&lt;img src=x onerror=alert(2)&gt;" in body, "the hostile pair text is not shown as text")
+        ok("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in body, "the hostile text is not shown as text")
+    return finish()
+
+
+def finish():
+    print("view_check: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

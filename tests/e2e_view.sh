@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# `gaze view` end to end in a real browser (Debian's chromium, headless, no network):
+#   - pages of a real MiniLM sentence pair (f16, with q/k), the same under a size cap (block
+#     summaries + exact layers), a live `gaze view MODEL "text"`, SmolLM2 with generated tokens
+#     (the steps view), and two synthetic runs written by test_html --write-fixtures (hostile
+#     tokens; a causal decoder, u8; a run with a subset of heads and query rows);
+#   - each page is opened at #selftest: the viewer drives itself (layer select, head toggles,
+#     hide special tokens, words, pair filter, hover, thumbnail click, q/k softmax, steps slider)
+#     and writes what it saw into the DOM, which --dump-dom prints; tests/e2e/view_check.py
+#     recomputes every hovered weight from the run file and checks the DOM for injected markup;
+#   - screenshots are PNGs with real content (set GAZE_VIEW_SHOTS=DIR to keep them).
+# Needs $GAZE_BIN (ctest sets it), the fetched models and chromium (scripts/install-deps).
+set -u
+GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
+SRC=${GAZE_SOURCE_DIR:-.}
+TEST_HTML=$(dirname "$GAZE_BIN")/../tests/test_html
+pass=0
+fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+finish() { echo "e2e_view: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_view.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -x "$GAZE_BIN" ] || { bad "GAZE_BIN=$GAZE_BIN is not an executable (build first)"; finish; }
+[ -x "$TEST_HTML" ] || { bad "$TEST_HTML is missing (build the tests first)"; finish; }
+[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; finish; }
+models=${GAZE_HOME:-$HOME/.cache/gaze}/models
+[ -f "$models/minilm/model.safetensors" ] || { bad "MiniLM is not at $models/minilm (run scripts/fetch-test-models)"; finish; }
+
+# headless, sandbox off (root in CI), no GPU, a fresh profile each time, every host unreachable
+n_profile=0
+chrome() {
+    n_profile=$((n_profile + 1))
+    timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+        --no-default-browser-check --disable-extensions --disable-background-networking --disable-sync \
+        --disable-component-update --mute-audio --user-data-dir="$tmp/profile$n_profile" \
+        --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" "$@"
+}
+
+# view NAME ARGS...: gaze view ARGS -o $tmp/NAME.html, exit code 0 and a page written
+view() {
+    local name=$1
+    shift
+    if "$GAZE_BIN" view "$@" -o "$tmp/$name.html" >"$tmp/$name.view.out" 2>&1 && [ -s "$tmp/$name.html" ]; then
+        ok
+        sed 's/^/  /' "$tmp/$name.view.out"
+    else
+        bad "gaze view $name failed"; sed 's/^/    /' "$tmp/$name.view.out" >&2
+    fi
+}
+
+# check NAME RUN [view_check flags]: self-test in the browser, then the checker
+check() {
+    local name=$1 run=$2
+    shift 2
+    [ -s "$tmp/$name.html" ] || { bad "$name: no page to check"; return; }
+    chrome --virtual-time-budget=20000 --dump-dom "file://$tmp/$name.html#selftest" >"$tmp/$name.dom" 2>"$tmp/$name.chrome.err"
+    local rc=$?
+    [ $rc -eq 0 ] && ok || { bad "$name: chromium exited $rc"; tail -5 "$tmp/$name.chrome.err" >&2; }
+    if grep -E "Uncaught|Refused to (execute|apply|load)" "$tmp/$name.chrome.err" >&2; then bad "$name: console errors"; else ok; fi
+    python3 "$SRC/tests/e2e/view_check.py" "$tmp/$name.dom" "$tmp/$name.html" "$run" "$@" >"$tmp/$name.check" 2>&1
+    sed 's/^/  /' "$tmp/$name.check"
+    local line
+    line=$(grep -E '^view_check: [0-9]+ passed, [0-9]+ failed$' "$tmp/$name.check" | tail -1)
+    if [ -z "$line" ]; then bad "$name: view_check printed no summary"; return; fi
+    local p f
+    p=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\1/')
+    f=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\2/')
+    pass=$((pass + p))
+    fail=$((fail + f))
+}
+
+# shot NAME HASH: a screenshot that is a PNG with real content (many distinct colours)
+shot() {
+    local name=$1 hash=$2 png="$tmp/$1-${2//[^a-z0-9]/_}.png"
+    chrome --hide-scrollbars --window-size=1280,900 --virtual-time-budget=5000 --screenshot="$png" \
+        "file://$tmp/$name.html#$hash" >/dev/null 2>&1
+    if python3 - "$png" <<'EOF'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
+idat, pos = b"", 8
+while pos < len(data):
+    (n,) = struct.unpack(">I", data[pos:pos + 4]); kind = data[pos + 4:pos + 8]
+    if kind == b"IDAT": idat += data[pos + 8:pos + 8 + n]
+    pos += 12 + n
+raw = zlib.decompress(idat)
+bpp = {2: 3, 6: 4}[ctype]
+stride = w * bpp + 1
+colours = set()
+for y in range(0, h, 7):   # unfiltered bytes are enough to tell a blank page from a drawing
+    line = raw[y * stride + 1:(y + 1) * stride]
+    for x in range(0, w * bpp, bpp * 5):
+        colours.add(line[x:x + 3])
+assert w == 1280 and h == 900, "size %dx%d" % (w, h)
+assert len(colours) > 40, "only %d distinct colours: blank page?" % len(colours)
+EOF
+    then ok; else bad "$name: screenshot $hash is not a drawn page"; fi
+    [ -n "${GAZE_VIEW_SHOTS:-}" ] && mkdir -p "$GAZE_VIEW_SHOTS" && cp "$png" "$GAZE_VIEW_SHOTS/"
+}
+
+# 1. synthetic runs: hostile tokens (BERT-like pair, q/k) and a causal decoder with generation
+if "$TEST_HTML" --write-fixtures "$tmp" >"$tmp/fixtures.out" 2>&1; then ok; else bad "test_html --write-fixtures"; cat "$tmp/fixtures.out" >&2; fi
+view hostile "$tmp/hostile.safetensors"
+check hostile "$tmp/hostile.safetensors" --hostile --expect pair-filter
+view decoder "$tmp/decoder.safetensors" --precision u8 --view steps
+check decoder "$tmp/decoder.safetensors" --expect steps-slider
+view subset "$tmp/subset.safetensors"
+check subset "$tmp/subset.safetensors" --expect steps-slider
+
+# 2. MiniLM, a sentence pair with q/k; then a longer input under a 1 MB cap (summaries + exact layers)
+TEXT="The quick brown fox jumps over the lazy dog while the cat, unimpressed, keeps sleeping on the warm windowsill."
+PAIR="Where does the cat sleep?"
+if "$GAZE_BIN" run minilm "$TEXT" --pair "$PAIR" --capture attn,q,k -o "$tmp/minilm.safetensors" --quiet >"$tmp/run.out" 2>&1; then ok
+else bad "gaze run minilm"; cat "$tmp/run.out" >&2; fi
+view minilm "$tmp/minilm.safetensors"
+check minilm "$tmp/minilm.safetensors" --expect pair-filter --expect qk-view --max-tti 3000
+LONG=$(python3 -c "print(' '.join('word%d is here, and it counts.' % i for i in range(20)))")
+if "$GAZE_BIN" run minilm "$LONG" --capture attn -o "$tmp/long.safetensors" --quiet >"$tmp/run2.out" 2>&1; then ok
+else bad "gaze run minilm (long)"; cat "$tmp/run2.out" >&2; fi
+view capped "$tmp/long.safetensors" --max-mb 1
+grep -q "block means" "$tmp/capped.view.out" && ok || bad "capped: no block summaries reported"
+check capped "$tmp/long.safetensors"
+for h in "view=model" "view=heatmap&layer=5&head=3" "view=head&layer=2"; do shot minilm "$h"; done
+shot capped "view=model"
+shot capped "view=heatmap&layer=3&head=1"
+shot decoder "view=steps"
+
+# 3. the live path: MODEL "text" straight to a page
+view live minilm "Attention is all you need." --no-qk
+grep -q "Content-Security-Policy" "$tmp/live.html" 2>/dev/null && ok || bad "live: no CSP in the page"
+
+# 4. a real decoder with generated tokens (f32-dequantized weights: the exact path)
+if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+    if "$GAZE_BIN" run smollm2 "The capital of France is" --generate 6 --exact --capture attn,q,k -o "$tmp/smol.safetensors" --quiet \
+        >"$tmp/smol.out" 2>&1; then
+        ok
+        view smol "$tmp/smol.safetensors" --view steps
+        check smol "$tmp/smol.safetensors" --expect steps-slider
+        shot smol "view=steps"
+    else
+        bad "gaze run smollm2 --generate"; tail -3 "$tmp/smol.out" >&2
+    fi
+else
+    bad "SmolLM2 is not at $models/smollm2 (run scripts/fetch-test-models)"
+fi
+
+# 5. refusals: bad flags and inputs exit 1..127 with a message, never a crash
+for args in "view" "view $tmp/minilm.safetensors" "view $tmp/minilm.safetensors -o $tmp/x.html --precision f8" \
+            "view $tmp/minilm.safetensors -o $tmp/x.html --max-mb 0" "view $tmp/nope.safetensors -o $tmp/x.html" \
+            "view $tmp/minilm.safetensors -o /nonexistent-dir/x.html" "view $tmp/minilm.safetensors -o $tmp/x.html --detail-layers 9"; do
+    # shellcheck disable=SC2086
+    "$GAZE_BIN" $args >"$tmp/refuse.out" 2>&1
+    rc=$?
+    if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ -s "$tmp/refuse.out" ]; then ok; else bad "gaze $args: exit $rc"; fi
+done
+finish
