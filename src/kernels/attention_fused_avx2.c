@@ -14,6 +14,7 @@ typedef __m256 vf;
 #define V_ADD(a, b)    _mm256_add_ps(a, b)
 #define V_SUB(a, b)    _mm256_sub_ps(a, b)
 #define V_MAX(a, b)    _mm256_max_ps(a, b)
+#define V_MIN(a, b)    _mm256_min_ps(a, b)
 #define V_EXP2(x)      exp2_avx2(x)
 #define S_NV     2   // 4 keys × 2 query vectors: 8 of the 16 ymm registers
 #define O_NV_MAX 2

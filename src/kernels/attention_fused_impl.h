@@ -256,13 +256,15 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
     float * obase = plan->o.data + b * plan->o.sb + h * plan->o.sh;
     for (int64_t i = 0; i < n_rows; i++) {
         const float l = s->l[i];
-        const float inv = l > 0.0f ? 1.0f / l : 0.0f;
         float * oi = obase + (i0 + i) * plan->o.st;
         const float * ai = s->oacc + i * dpad;
-        for (int64_t c = 0; c < d; c++) oi[c] = ai[c] * inv;
+        // l == 0: nothing allowed, exact zeros even if 0 · NaN reached ai; a NaN l (NaN scores)
+        // stays NaN in o and lse rather than passing for a masked row
+        if (l == 0.0f) for (int64_t c = 0; c < d; c++) oi[c] = 0.0f;
+        else { const float inv = 1.0f / l; for (int64_t c = 0; c < d; c++) oi[c] = ai[c] * inv; }
         if (plan->lse)
             plan->lse[(b * desc->Hq + h) * desc->Tq + i0 + i] =
-                l > 0.0f ? (s->m[i] + log2f(l)) * (float)M_LN2 : -INFINITY;
+                l == 0.0f ? -INFINITY : (s->m[i] + log2f(l)) * (float)M_LN2;
     }
 }
 
@@ -325,6 +327,7 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                 s.lse2[i] = x == -INFINITY ? INFINITY : x * (float)M_LOG2E;   // +inf: all zeros
             }
             const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+            const vf one = V_SET1(1.0f);
             float * pout = p + ((b * n_heads + n) * n_rows + r0) * Tk;
             for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
                 const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
@@ -340,8 +343,9 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                 for (int64_t j = 0; j < n_k; j++) {
                     float * sj = s.st + j * ATTN_BR;
                     if (lse) {
+                        // exp(s - lse) <= 1 exactly; rounding of a dominant key can give 1 + ulp
                         for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
-                            V_STORE(sj + iv, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))));
+                            V_STORE(sj + iv, V_MIN(V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))), one));
                         for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
                     } else {   // raw scores, back in natural-log units
                         for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i] * (float)M_LN2;

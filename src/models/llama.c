@@ -246,6 +246,9 @@ enum gaze_status llama_load(struct gaze_model * model, const char * path) {
         if (!s) s = linear(m, T("ffn_down.weight"), m->F, m->C, &ly->down);
 #undef T
     }
+    // every float value and quantization block scale finite (ggml_validate_row_data): a NaN or Inf
+    // weight would otherwise turn every run into silent NaN
+    if (!s) s = gaze_gguf_check_data(m->gguf);
     if (!s) s = llama_prepare(m);
     if (s) { llama_free(m); return s; }
     model->impl = m;
@@ -305,16 +308,17 @@ static enum gaze_status state_init(struct llama_state * st, const struct llama *
     return GAZE_OK;
 }
 
-// Where the attention of one forward call goes: per captured layer, rows [row0, row0 + T) of
-// a [Hc, rows, keys] array (the prompt call writes straight into the run; generation steps
-// write their single row).
+// What the run keeps, accumulated over the prompt call and every generation step: full
+// [Hc, n_ctx, n_ctx] maps per captured layer (each call fills its rows), staged per call.
 struct llama_capture {
-    const struct gaze_run_opts * opts;
     const int64_t * heads;            // [Hc] or NULL = all
     int64_t Hc;
-    float ** attn;                    // [L] per layer destination or NULL
-    int64_t rows, keys;               // dimensions of each destination array
-    float * tmp;                      // [Hc, T, Tk] staging when strides differ
+    int64_t n_ctx;                    // rows and keys of the full arrays
+    float ** attn;                    // [L] -> [Hc, n_ctx, n_ctx] softmax weights, or NULL entries
+    float ** scores;                  // [L] -> [Hc, n_ctx, n_ctx] pre-softmax scores
+    float ** q;                       // [L] -> [Hc, n_ctx, d] queries after RoPE
+    float ** hidden;                  // [L] -> [n_ctx, C] residual stream after the layer
+    float * tmp_w, * tmp_s, * tmp_q;  // one call's [Hc, T, Tk] / [Hc, T, d]
 };
 
 // Runs T tokens (ids) through the model at positions n_past.. (the KV cache's n_past), leaving
@@ -341,18 +345,19 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
                                 opts->head_mask ? opts->head_mask + l * m->H : NULL, opts->ablate_mean };
         gaze_rms_norm(st->x, st->h, T, C, ly->attn_norm, m->eps);
         struct gaze_mha_capture mc = { 0 };
-        float * dst = cap && cap->attn ? cap->attn[l] : NULL;
-        if (dst) {
-            // direct when the destination rows are exactly this call's [Hc, T, Tk] block
-            bool direct = cap->rows == T && cap->keys == Tk;
-            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, direct ? dst : cap->tmp, NULL, NULL, NULL };
-        }
-        if ((s = gaze_mha_forward(&mha, st->h, T, NULL, &mask, &st->cache[l], dst ? &mc : NULL, st->h, st->scratch, n_threads)))
+        const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l]);
+        if (want)
+            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
+                                            cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL };
+        if ((s = gaze_mha_forward(&mha, st->h, T, NULL, &mask, &st->cache[l], want ? &mc : NULL, st->h, st->scratch, n_threads)))
             return s;
-        if (dst && mc.weights == cap->tmp)
-            for (int64_t h = 0; h < cap->Hc; h++)
-                for (int64_t t = 0; t < T; t++)
-                    memcpy(dst + (h * cap->rows + n_past + t) * cap->keys, cap->tmp + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
+        for (int64_t h = 0; want && h < cap->Hc; h++)
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t row = h * cap->n_ctx + n_past + t;
+                if (cap->attn[l]) memcpy(cap->attn[l] + row * cap->n_ctx, cap->tmp_w + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
+                if (cap->scores[l]) memcpy(cap->scores[l] + row * cap->n_ctx, cap->tmp_s + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
+                if (cap->q[l]) memcpy(cap->q[l] + row * m->d, cap->tmp_q + (h * T + t) * m->d, (size_t)m->d * sizeof(float));
+            }
         gaze_add(st->x, st->h, st->x, T * C);
         gaze_rms_norm(st->x, st->h, T, C, ly->ffn_norm, m->eps);
         if ((s = gaze_linear_forward(&ly->gate, st->h, T, st->gate, n_threads)) ||
@@ -361,6 +366,7 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
         gaze_swiglu(st->gate, st->up, st->gate, T * F);
         if ((s = gaze_linear_forward(&ly->down, st->gate, T, st->h, n_threads))) return s;
         gaze_add(st->x, st->h, st->x, T * C);
+        if (cap && cap->hidden[l]) memcpy(cap->hidden[l] + n_past * C, st->x, (size_t)(T * C) * sizeof(float));
     }
     gaze_rms_norm(st->x + (T - 1) * C, st->h, 1, C, m->output_norm, m->eps);
     return gaze_linear_forward(&m->output, st->h, 1, st->logits, n_threads);
@@ -465,26 +471,33 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     struct cand * work = malloc((size_t)m->V * sizeof *work);
     struct llama_state st;
     memset(&st, 0, sizeof st);
-    struct llama_capture cap = { opts, opts->heads, opts->heads ? opts->n_heads : m->H, NULL, 0, 0, NULL };
+    struct llama_capture cap = { opts->heads, opts->heads ? opts->n_heads : m->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
     if (!ids || !offs || !work) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory"); goto done; }
     memcpy(ids, enc.ids, (size_t)T * sizeof *ids);
     memcpy(offs, enc.offsets, (size_t)T * 2 * sizeof *offs);
     if ((s = state_init(&st, m, T, n_ctx))) goto done;
 
     if (capture) {
-        cap.attn = calloc((size_t)m->L, sizeof *cap.attn);
-        if (!cap.attn) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory"); goto done; }
-        cap.rows = cap.keys = n_ctx;
-        for (int64_t l = 0; l < m->L; l++)
-            if (model_layer_wanted(opts, l) &&
-                !(cap.attn[l] = calloc((size_t)(cap.Hc * n_ctx * n_ctx), sizeof(float)))) {
-                s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory for the attention of %lld tokens", (long long)n_ctx);
-                goto done;
-            }
-        // staging for calls whose rows are not the whole array: the prompt [Hc, T, T] and
-        // each generation step [Hc, 1, Tk]
-        if (gen > 0 && !(cap.tmp = malloc((size_t)(cap.Hc * GAZE_MAX(T * T, n_ctx)) * sizeof(float)))) {
-            s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory");
+        const int64_t Hc = cap.Hc, d = m->d;
+        float *** arrays[4] = { &cap.attn, &cap.scores, &cap.q, &cap.hidden };
+        for (int i = 0; i < 4; i++)
+            if (!(*arrays[i] = calloc((size_t)m->L, sizeof(float *)))) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory"); goto done; }
+        bool oom = false;
+        for (int64_t l = 0; l < m->L && !oom; l++) {
+            if (!model_layer_wanted(opts, l)) continue;
+            if (parts & GAZE_RUN_PART_ATTN) oom |= !(cap.attn[l] = calloc((size_t)(Hc * n_ctx * n_ctx), sizeof(float)));
+            if (parts & GAZE_RUN_PART_SCORES) oom |= !(cap.scores[l] = calloc((size_t)(Hc * n_ctx * n_ctx), sizeof(float)));
+            if (parts & GAZE_RUN_PART_Q) oom |= !(cap.q[l] = calloc((size_t)(Hc * n_ctx * d), sizeof(float)));
+            if (parts & GAZE_RUN_PART_HIDDEN) oom |= !(cap.hidden[l] = calloc((size_t)(n_ctx * m->C), sizeof(float)));
+        }
+        // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]
+        const size_t stage = (size_t)(Hc * GAZE_MAX(T * T, n_ctx));
+        cap.tmp_w = malloc(stage * sizeof(float));
+        cap.tmp_s = malloc(stage * sizeof(float));
+        cap.tmp_q = malloc((size_t)(Hc * T * d) * sizeof(float));
+        if (oom || !cap.tmp_w || !cap.tmp_s || !cap.tmp_q) {
+            s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory capturing %lld tokens", (long long)n_ctx);
             goto done;
         }
     }
@@ -529,28 +542,37 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     run->n_embd = m->C;
     run->n_generated = n - T;
     if (capture) {
-        if ((s = gaze_run_set_capture(run, opts->heads, cap.Hc, NULL, n))) goto done;
+        const int64_t Hc = cap.Hc, d = m->d;
+        if ((s = gaze_run_set_capture(run, opts->heads, Hc, NULL, n))) goto done;
         for (int64_t l = 0; l < m->L; l++) {
-            if (!cap.attn[l]) continue;
+            if (!model_layer_wanted(opts, l)) continue;
             struct gaze_run_layer * ly;
-            if ((s = gaze_run_add_layer(run, l, GAZE_RUN_PART_ATTN, &ly))) goto done;
-            // the last token's row exists only if it was fed (always, unless EOS stopped early)
-            for (int64_t h = 0; h < cap.Hc; h++)
+            if ((s = gaze_run_add_layer(run, l, parts, &ly))) goto done;
+            // n < n_ctx when EOS stopped generation; its row is then all zeros (never fed)
+            for (int64_t h = 0; h < Hc; h++)
                 for (int64_t i = 0; i < n; i++) {
-                    float * dst = ly->attn + (h * n + i) * n;
-                    memcpy(dst, cap.attn[l] + (h * n_ctx + i) * n_ctx, (size_t)n * sizeof(float));
-                    // the probe's exp(score - lse) can round to 1 + 1 ulp where one key takes
-                    // all the weight (row 0 always); run files require values in [0, 1]
-                    for (int64_t j = 0; j <= i && j < n; j++) if (dst[j] > 1.0f) dst[j] = 1.0f;
+                    const int64_t src = (h * n_ctx + i) * n_ctx, dst = (h * n + i) * n;
+                    if (ly->attn) memcpy(ly->attn + dst, cap.attn[l] + src, (size_t)n * sizeof(float));
+                    if (ly->scores) {
+                        memcpy(ly->scores + dst, cap.scores[l] + src, (size_t)n * sizeof(float));
+                        for (int64_t j = i + 1; j < n; j++) ly->scores[dst + j] = -INFINITY;
+                    }
+                    if (ly->q) memcpy(ly->q + (h * n + i) * d, cap.q[l] + (h * n_ctx + i) * d, (size_t)d * sizeof(float));
+                    if (ly->k) {   // the key head this query head reads, from the KV cache
+                        const int64_t hk = (opts->heads ? opts->heads[h] : h) / (m->H / m->Hkv);
+                        memcpy(ly->k + (h * n + i) * d, st.cache[l].k + i * m->Hkv * d + hk * d, (size_t)d * sizeof(float));
+                    }
                 }
-            free(cap.attn[l]);
-            cap.attn[l] = NULL;
+            if (ly->hidden) memcpy(ly->hidden, cap.hidden[l], (size_t)(n * m->C) * sizeof(float));
         }
     }
 done:
-    if (cap.attn) for (int64_t l = 0; l < m->L; l++) free(cap.attn[l]);
-    free(cap.attn);
-    free(cap.tmp);
+    for (int64_t l = 0; cap.attn && l < m->L; l++) free(cap.attn[l]);
+    for (int64_t l = 0; cap.scores && l < m->L; l++) free(cap.scores[l]);
+    for (int64_t l = 0; cap.q && l < m->L; l++) free(cap.q[l]);
+    for (int64_t l = 0; cap.hidden && l < m->L; l++) free(cap.hidden[l]);
+    free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
+    free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
     state_free(&st);
     free(ids);
     free(offs);
