@@ -1304,6 +1304,27 @@ enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size
 // The statistics so far (owned by c; the caller sets source, shards, next_line, complete).
 struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
 
+// Head importance by ablation through the real forward pass (gaze_run_opts.head_mask): every
+// head in turn is zeroed (or set to its mean over the tokens), the others kept.
+//   decoders: effect = next-token loss with the head ablated - baseline loss (nats; > 0: the
+//             head helps predict this input), baseline = the unablated loss;
+//   encoders: effect = 1 - cos(pooled embedding with the head ablated, unablated embedding),
+//             baseline = 1.
+// First checks that a mask keeping every head reproduces the unablated output bit for bit
+// (GAZE_ERR_NUMERIC if not). effect [n_layers, n_heads]; baseline may be NULL. Costs
+// n_layers · n_heads + 2 forward passes.
+struct gaze_ablate_opts {           // zero-initialised = zero ablation of every head
+    bool  mean;                     // mean- instead of zero-ablation
+    const int64_t * layers;         // [n_layers] only these layers' heads (others' effect NaN);
+    int64_t n_layers;               // NULL: all
+    int   n_threads;
+    void (*progress)(void * user, int64_t done, int64_t total);   // after each head; may be NULL
+    void * user;
+};
+enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text, const char * pair,
+                                   const struct gaze_ablate_opts * opts, double * baseline,
+                                   double * effect);
+
 /* END SECTION analysis */
 
 /* SECTION view ------------------------------------------------------------------------------
@@ -1317,7 +1338,7 @@ struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
  * (textContent, canvas fillText). Attention travels as binary in a base64 data block:
  *   f16: every captured weight as IEEE half (causal runs store only keys j <= query);
  *   u8:  q = round(255·sqrt(w)) in a nibble code (q < 14: one nibble; 14 + next nibble;
- *        15 + two nibbles), |error| <= sqrt(w)/255, about 4.6 bits a weight on SmolLM2;
+ *        15 + two nibbles), |error| <= sqrt(w)/255 + 1/510^2, ~4.6 bits a weight (SmolLM2);
  *   summaries: when even u8 does not fit, every map as block means (<= 64 x 64, u8 sqrt)
  *        and exact u8 (or f16) maps for whole layers while they fit (detail_layers first,
  *        then spread over depth: first, last, middle, ...).

@@ -1,0 +1,1324 @@
+// Figures of a run through cairo: heatmap (one head or mean/max, labelled axes, colour bar),
+// model view (layers × heads thumbnails), bertviz-style head view (lines query -> key, one
+// colour per head) and a bar strip of one query's attention; PNG, SVG or PDF.
+//
+// Layout is computed first on a 1×1 measuring surface with the same font options (unhinted
+// metrics, so every format measures text alike), then drawn once on the real surface. Long
+// inputs are drawn in blocks so each side stays under GAZE_PLOT_MAX_PX and labels readable;
+// the figure says so. Output is deterministic: fixed fonts and options, a fixed PDF date, and
+// SVG ids (which cairo numbers from process-wide counters) renumbered in document order.
+#include "core/core.h"
+#include <cairo.h>
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define FONT        "DejaVu Sans"
+#define MARGIN      16.0
+#define LABEL_CHARS 18        // longest token label, in characters, before "…"
+#define RECT_BUDGET 30000     // SVG/PDF: more cells than this are embedded as an image
+#define MIN_CELL    10        // heatmap cell side (px) below which tokens are blocked
+
+/* ---------------------------------------------------------------------------------------------
+ * Output buffer, labels, text
+ * ------------------------------------------------------------------------------------------- */
+
+struct buf { unsigned char * p; size_t n, cap; bool oom; };
+
+static cairo_status_t buf_write(void * closure, const unsigned char * data, unsigned int n) {
+    struct buf * b = closure;
+    if (b->oom) return CAIRO_STATUS_NO_MEMORY;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->n + n) cap *= 2;
+        unsigned char * p = realloc(b->p, cap);
+        if (!p) { b->oom = true; return CAIRO_STATUS_NO_MEMORY; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static size_t put(char * out, size_t o, size_t cap, const char * s) {
+    size_t n = strlen(s);
+    if (o + n < cap) { memcpy(out + o, s, n); o += n; }
+    out[o < cap ? o : cap - 1] = 0;
+    return o;
+}
+
+// Token text as a label: valid UTF-8 (bad bytes -> U+FFFD), control characters, line
+// separators and bidi overrides shown as escapes (\n, \x01, \u2028), at most max_chars
+// characters (then "…"); "" shows as "∅". Cairo refuses invalid UTF-8, and an escape is
+// more useful on a figure than an invisible or reordering character.
+static void label_text(const char * s, char * out, size_t cap, int max_chars) {
+    size_t o = 0;
+    int chars = 0;
+    out[0] = 0;
+    if (!s || !*s) { put(out, 0, cap, "∅"); return; }
+    const unsigned char * u = (const unsigned char *)s;
+    for (size_t i = 0; u[i];) {
+        if (chars >= max_chars) { o = put(out, o, cap, "…"); break; }
+        uint32_t cp = 0xFFFD;
+        size_t len = 1;
+        unsigned char c = u[i];
+        if (c < 0x80) cp = c;
+        else {
+            len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+            bool ok = len > 0;
+            for (size_t k = 1; ok && k < len; k++) ok = (u[i + k] >> 6) == 2;
+            if (ok) {
+                cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+                for (size_t k = 1; k < len; k++) cp = cp << 6 | (u[i + k] & 0x3F);
+                // overlong forms, surrogates and values past U+10FFFF are not UTF-8
+                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+                    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) ok = false;
+            }
+            if (!ok) { cp = 0xFFFD; len = 1; }
+        }
+        char tmp[16];
+        if (cp == '\n') snprintf(tmp, sizeof tmp, "\\n");
+        else if (cp == '\t') snprintf(tmp, sizeof tmp, "\\t");
+        else if (cp == '\r') snprintf(tmp, sizeof tmp, "\\r");
+        else if (cp < 0x20 || cp == 0x7F) snprintf(tmp, sizeof tmp, "\\x%02X", (unsigned)cp);
+        else if ((cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
+                 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F || cp == 0xFEFF)
+            snprintf(tmp, sizeof tmp, "\\u%04X", (unsigned)cp);
+        else if (cp == 0xFFFD) snprintf(tmp, sizeof tmp, "\xEF\xBF\xBD");
+        else { memcpy(tmp, s + i, len); tmp[len] = 0; }
+        o = put(out, o, cap, tmp);
+        i += len;
+        chars++;
+    }
+}
+
+// Labels for a list of strings, each sanitised; block > 1: the first of each block + "…".
+static char ** make_labels(const char * const * src, int64_t n, int64_t block) {
+    const int64_t nb = (n + block - 1) / block;
+    char ** lab = calloc((size_t)nb, sizeof *lab);
+    if (!lab) return NULL;
+    for (int64_t b = 0; b < nb; b++) {
+        char tmp[LABEL_CHARS * 8 + 16];
+        label_text(src[b * block], tmp, sizeof tmp - 4, LABEL_CHARS);
+        if (block > 1 && b * block + 1 < n && !strstr(tmp, "…")) strcat(tmp, "…");
+        if (!(lab[b] = strdup(tmp))) {
+            for (int64_t k = 0; k < b; k++) free(lab[k]);
+            free(lab);
+            return NULL;
+        }
+    }
+    return lab;
+}
+
+static void free_labels(char ** lab, int64_t n) {
+    if (lab) for (int64_t i = 0; i < n; i++) free(lab[i]);
+    free(lab);
+}
+
+static void setup_cr(cairo_t * cr) {
+    cairo_font_options_t * fo = cairo_font_options_create();
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_set_font_options(cr, fo);
+    cairo_font_options_destroy(fo);
+    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+}
+
+static void font(cairo_t * cr, double size, bool bold) {
+    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, size);
+}
+
+static double text_w(cairo_t * cr, const char * s) {
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    return e.x_advance;
+}
+
+static double max_text_w(cairo_t * cr, char * const * s, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) m = GAZE_MAX(m, text_w(cr, s[i]));
+    return m;
+}
+
+enum align { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT };
+
+// Text with its baseline at y, x at its left, centre or right end.
+static void text_at(cairo_t * cr, double x, double y, const char * s, enum align a) {
+    double w = a == ALIGN_LEFT ? 0 : text_w(cr, s);
+    cairo_move_to(cr, a == ALIGN_RIGHT ? x - w : a == ALIGN_CENTER ? x - w / 2 : x, y);
+    cairo_show_text(cr, s);
+}
+
+// Text centred vertically on y (single line, from the font's ascent/descent).
+static void text_mid(cairo_t * cr, double x, double y, const char * s, enum align a) {
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    text_at(cr, x, y + (fe.ascent - fe.descent) / 2, s, a);
+}
+
+static void rgb_of(const unsigned char c[3], double * r, double * g, double * b) {
+    *r = c[0] / 255.0; *g = c[1] / 255.0; *b = c[2] / 255.0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Data: the maps a figure shows, after head selection, hiding, words and differences
+ * ------------------------------------------------------------------------------------------- */
+
+struct maps {
+    int64_t S, nq, nk;        // S series (heads, or 1 when reduced) of nq rows × nk columns
+    float * m;                // [S, nq, nk]
+    int64_t * rword;          // [nq] word (index into the words) of each row
+};
+
+static void maps_free(struct maps * m) { free(m->m); free(m->rword); memset(m, 0, sizeof *m); }
+
+// Maps of one layer: hsel [nsel] are indices into the captured heads; reduce: MEAN/MAX fold
+// the series into one, else one series per head. Hiding and words go through the group rule
+// per head first, so each head's rows are renormalised before heads are combined.
+static enum gaze_status layer_maps(const struct gaze_run * run, const struct gaze_run_layer * ly,
+                                   const struct gaze_words * wd, const int64_t * hsel, int64_t nsel,
+                                   enum gaze_plot_heads reduce, struct maps * out) {
+    memset(out, 0, sizeof *out);
+    const int64_t Tq = run->Tq, T = run->T, W = wd->n_words;
+    int64_t * rowmap = malloc((size_t)GAZE_MAX(W, 1) * sizeof *rowmap);
+    int64_t * rg = malloc((size_t)Tq * sizeof *rg);
+    out->rword = malloc((size_t)GAZE_MAX(W, 1) * sizeof *out->rword);
+    if (!rowmap || !rg || !out->rword) { free(rowmap); free(rg); maps_free(out); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    for (int64_t w = 0; w < W; w++) rowmap[w] = -1;
+    int64_t nq = 0;
+    for (int64_t i = 0; i < Tq; i++) {
+        const int64_t w = wd->token_word[run->q_rows[i]];
+        if (w >= 0 && rowmap[w] < 0) { rowmap[w] = nq; out->rword[nq++] = w; }
+        rg[i] = w >= 0 ? rowmap[w] : -1;
+    }
+    free(rowmap);
+    bool hidden = false;
+    for (int64_t j = 0; j < T; j++) hidden |= wd->token_word[j] < 0;
+    if (nq < 1 || W < 1) {
+        free(rg);
+        maps_free(out);
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: nothing left to draw (every query or key token is hidden)");
+    }
+    const int64_t cells = nq * W;
+    float * g = malloc((size_t)(nsel * cells) * sizeof *g);
+    if (!g) { free(rg); maps_free(out); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for %lld maps", (long long)nsel); }
+    enum gaze_status s = GAZE_OK;
+    for (int64_t k = 0; k < nsel && !s; k++)
+        s = gaze_attn_group(ly->attn + hsel[k] * Tq * T, 1, Tq, T, rg, nq, wd->token_word, W, hidden, g + k * cells);
+    free(rg);
+    if (s) { free(g); maps_free(out); return s; }
+    out->nq = nq;
+    out->nk = W;
+    if (reduce == GAZE_PLOT_HEADS_MEAN || reduce == GAZE_PLOT_HEADS_MAX) {
+        float * r = malloc((size_t)cells * sizeof *r);
+        if (!r) { free(g); maps_free(out); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+        s = gaze_attn_reduce_heads(g, nsel, nq, W, NULL, 0,
+                                   reduce == GAZE_PLOT_HEADS_MAX ? GAZE_HEAD_REDUCE_MAX : GAZE_HEAD_REDUCE_MEAN, r);
+        free(g);
+        if (s) { free(r); maps_free(out); return s; }
+        out->m = r;
+        out->S = 1;
+    } else {
+        out->m = g;
+        out->S = nsel;
+    }
+    return GAZE_OK;
+}
+
+// Everything the options resolve to, checked once.
+struct plan {
+    const struct gaze_run * run;
+    struct gaze_plot_opts o;
+    enum gaze_plot_heads mode;
+    int64_t * hsel;            // [nsel] indices into the captured heads
+    int64_t * hsel_minus;      // [nsel] the same heads in opts.minus
+    int64_t nsel;
+    const struct gaze_run_layer ** layers;   // [n_layers] layers drawn
+    int64_t n_layers;
+    struct gaze_words wd;      // tokens -> words (or one word a token), hidden specials -1
+    uint8_t * special;         // [T]
+    char model[64];            // short model name for titles
+    int cap;                   // max side
+};
+
+static void plan_free(struct plan * p) {
+    free(p->hsel);
+    free(p->hsel_minus);
+    free(p->layers);
+    free(p->special);
+    gaze_words_free(&p->wd);
+}
+
+static void short_model(const char * path, char * out, size_t cap) {
+    const char * s = path && *path ? path : "model";
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && s[b - 1] != '/') b--;
+    char tmp[256];
+    size_t len = GAZE_MIN(n - b, sizeof tmp - 1);
+    memcpy(tmp, s + b, len);
+    tmp[len] = 0;
+    if (len > 5 && !strcasecmp(tmp + len - 5, ".gguf")) tmp[len - 5] = 0;
+    label_text(tmp, out, cap, 40);
+}
+
+static int64_t head_index(const struct gaze_run * run, int64_t head) {
+    for (int64_t h = 0; h < run->n_heads_cap; h++) if (run->heads[h] == head) return h;
+    return -1;
+}
+
+static void list_captured(const struct gaze_run * run, bool layers, char * out, size_t cap) {
+    size_t o = 0;
+    out[0] = 0;
+    const int64_t n = layers ? run->n_cap_layers : run->n_heads_cap;
+    for (int64_t i = 0; i < n && o + 24 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%lld", i ? " " : "", (long long)(layers ? run->layers[i].index : run->heads[i]));
+}
+
+static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, const struct gaze_plot_opts * opts) {
+    memset(p, 0, sizeof *p);
+    p->run = run;
+    p->o = *opts;
+    const struct gaze_plot_opts * o = &p->o;
+    if (!run || run->T < 1 || !run->tokens || run->Tq < 1 || !run->q_rows || run->n_heads_cap < 1 || !run->heads)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run has no tokens or no captured heads");
+    if ((int)o->kind < 0 || o->kind > GAZE_PLOT_KIND_BARS)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: unknown kind %d", (int)o->kind);
+    if ((int)o->palette < 0 || o->palette >= GAZE_PALETTE_COUNT)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: unknown palette %d", (int)o->palette);
+    if ((int)o->head_mode < 0 || o->head_mode > GAZE_PLOT_HEADS_EACH)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: unknown head mode %d", (int)o->head_mode);
+    if (!(o->vmax >= 0 || o->vmax < 0) || isinf(o->vmax))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: vmax must be finite");
+    p->cap = o->max_px > 0 && o->max_px < GAZE_PLOT_MAX_PX ? o->max_px : GAZE_PLOT_MAX_PX;
+    if (p->cap < 200) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: max_px %d is below 200", o->max_px);
+    for (int64_t i = 0; i < run->Tq; i++)
+        if (run->q_rows[i] < 0 || run->q_rows[i] >= run->T)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: q_rows[%lld] outside the tokens", (long long)i);
+    short_model(run->model, p->model, sizeof p->model);
+
+    // heads
+    p->mode = o->head_mode;
+    if (p->mode == GAZE_PLOT_HEADS_DEFAULT)
+        p->mode = o->kind == GAZE_PLOT_KIND_MODEL || o->kind == GAZE_PLOT_KIND_HEAD ? GAZE_PLOT_HEADS_EACH : GAZE_PLOT_HEADS_MEAN;
+    if (p->mode == GAZE_PLOT_HEADS_EACH && (o->kind == GAZE_PLOT_KIND_HEATMAP || o->kind == GAZE_PLOT_KIND_BARS))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: a %s shows one map: choose one head, mean or max",
+                          o->kind == GAZE_PLOT_KIND_HEATMAP ? "heatmap" : "bar strip");
+    char cap_list[512];
+    const int64_t * want = o->heads;
+    int64_t n_want = o->heads ? o->n_heads : run->n_heads_cap;
+    if (p->mode == GAZE_PLOT_HEADS_ONE) { want = &o->head; n_want = 1; }
+    if (n_want < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: no head selected");
+    p->hsel = malloc((size_t)n_want * sizeof *p->hsel);
+    p->hsel_minus = malloc((size_t)n_want * sizeof *p->hsel_minus);
+    if (!p->hsel || !p->hsel_minus) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    for (int64_t k = 0; k < n_want; k++) {
+        const int64_t head = want ? want[k] : run->heads[k];
+        p->hsel[k] = head_index(run, head);
+        if (p->hsel[k] < 0) {
+            list_captured(run, false, cap_list, sizeof cap_list);
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured (captured: %s)", (long long)head, cap_list);
+        }
+        if (o->minus && (p->hsel_minus[k] = o->minus->heads ? head_index(o->minus, head) : -1) < 0)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured in the run subtracted", (long long)head);
+    }
+    p->nsel = n_want;
+
+    // layers
+    p->layers = malloc((size_t)GAZE_MAX(run->n_cap_layers, 1) * sizeof *p->layers);
+    if (!p->layers) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    if (run->n_cap_layers < 1 || !run->layers) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run holds no captured layers");
+    if (o->kind == GAZE_PLOT_KIND_MODEL && o->layer < 0) {
+        for (int64_t l = 0; l < run->n_cap_layers; l++)
+            if (run->layers[l].attn) p->layers[p->n_layers++] = &run->layers[l];
+    } else {
+        const struct gaze_run_layer * ly = o->layer >= 0 ? gaze_run_find_layer(run, o->layer) : &run->layers[run->n_cap_layers - 1];
+        if (!ly || !ly->attn) {
+            list_captured(run, true, cap_list, sizeof cap_list);
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld has no captured attention (captured: %s)",
+                              (long long)o->layer, cap_list);
+        }
+        p->layers[p->n_layers++] = ly;
+    }
+    if (p->n_layers < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run holds no captured attention");
+
+    // the run subtracted: same tokens, rows and layers
+    if (o->minus) {
+        const struct gaze_run * m = o->minus;
+        if (o->kind != GAZE_PLOT_KIND_HEATMAP && o->kind != GAZE_PLOT_KIND_MODEL)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: differences are drawn as a heatmap or a model view");
+        bool same = m->T == run->T && m->Tq == run->Tq && m->token_ids && m->q_rows;
+        for (int64_t i = 0; same && i < run->T; i++) same = m->token_ids[i] == run->token_ids[i];
+        for (int64_t i = 0; same && i < run->Tq; i++) same = m->q_rows[i] == run->q_rows[i];
+        if (!same) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run subtracted has other tokens or query rows");
+        for (int64_t l = 0; l < p->n_layers; l++) {
+            const struct gaze_run_layer * ml = gaze_run_find_layer(m, p->layers[l]->index);
+            if (!ml || !ml->attn)
+                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld is not captured in the run subtracted",
+                                  (long long)p->layers[l]->index);
+        }
+    }
+    if (o->values) {
+        if (o->kind != GAZE_PLOT_KIND_BARS) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: values are drawn as bars");
+        for (int64_t i = 0; i < run->T; i++)
+            if (!isfinite(o->values[i])) return gaze_error(GAZE_ERR_NUMERIC, "plot: values[%lld] is not finite", (long long)i);
+    }
+    if (o->query < -1 || o->query >= run->T)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query %lld outside the %lld tokens", (long long)o->query, (long long)run->T);
+
+    // tokens -> words (one word a token unless aggregating), specials hidden on request
+    if (!(p->special = malloc((size_t)run->T))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    enum gaze_status s = gaze_run_special_tokens(run, p->special);
+    if (s) return s;
+    s = o->words ? gaze_words_from_run(&p->wd, run, GAZE_WORD_STYLE_AUTO, o->hide_special)
+                 : gaze_words_init(&p->wd, (const char * const *)run->tokens, run->T, p->special, GAZE_WORD_STYLE_NONE, o->hide_special);
+    if (s) return s;
+    if (o->query >= 0) {
+        if (p->wd.token_word[o->query] < 0)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query token %lld is a hidden special token", (long long)o->query);
+        bool captured = false;
+        for (int64_t i = 0; i < run->Tq; i++) captured |= p->wd.token_word[run->q_rows[i]] == p->wd.token_word[o->query];
+        if (!captured) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query token %lld has no captured attention row", (long long)o->query);
+    }
+    return GAZE_OK;
+}
+
+// Maps of layer l for the plan, minus the subtracted run's when asked (*absmax then set).
+static enum gaze_status plan_maps(const struct plan * p, int64_t l, struct maps * out) {
+    enum gaze_status s = layer_maps(p->run, p->layers[l], &p->wd, p->hsel, p->nsel, p->mode, out);
+    if (s || !p->o.minus) return s;
+    struct maps b;
+    const struct gaze_run_layer * ml = gaze_run_find_layer(p->o.minus, p->layers[l]->index);
+    if ((s = layer_maps(p->o.minus, ml, &p->wd, p->hsel_minus, p->nsel, p->mode, &b))) { maps_free(out); return s; }
+    if (b.nq != out->nq || b.nk != out->nk || b.S != out->S) s = gaze_error(GAZE_ERR_INVALID_ARG, "plot: the runs differ in shape");
+    else s = gaze_attn_diff(out->m, b.m, out->S * out->nq * out->nk, out->m, NULL);
+    maps_free(&b);
+    if (s) maps_free(out);
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Colour scale, cells, colour bar
+ * ------------------------------------------------------------------------------------------- */
+
+struct scale {
+    enum gaze_palette pal;
+    float vmax;
+    bool  log, diverging;
+};
+
+static float scale_t(const struct scale * sc, float v) {
+    float x = v / sc->vmax;
+    if (!(x == x)) x = 0;
+    if (sc->diverging) {
+        x = GAZE_MAX(-1.0f, GAZE_MIN(1.0f, x));
+        if (sc->log) x = copysignf(log1pf(99.0f * fabsf(x)) / logf(100.0f), x);
+        return 0.5f + 0.5f * x;
+    }
+    x = GAZE_MAX(0.0f, GAZE_MIN(1.0f, x));
+    return sc->log ? log1pf(99.0f * x) / logf(100.0f) : x;
+}
+
+static void scale_rgb(const struct scale * sc, float v, unsigned char rgb[3]) { gaze_palette_rgb(sc->pal, scale_t(sc, v), rgb); }
+
+static struct scale make_scale(const struct plan * p, const float * v, int64_t n) {
+    struct scale sc = { p->o.palette, p->o.vmax, p->o.log_scale, p->o.minus != NULL || p->o.palette == GAZE_PALETTE_DIVERGING };
+    if (p->o.minus && p->o.palette != GAZE_PALETTE_DIVERGING) sc.pal = GAZE_PALETTE_DIVERGING;
+    if (!(sc.vmax > 0)) {
+        float m = 0;
+        for (int64_t i = 0; i < n; i++) m = GAZE_MAX(m, sc.diverging ? fabsf(v[i]) : v[i]);
+        sc.vmax = m > 0 ? m : 1;
+    }
+    return sc;
+}
+
+// One image holding a cell grid vals [nr, nc], f × f pixels a cell.
+static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc, int f, const struct scale * sc) {
+    cairo_surface_t * img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(nc * f), (int)(nr * f));
+    if (cairo_surface_status(img)) return img;
+    cairo_surface_flush(img);
+    unsigned char * d = cairo_image_surface_get_data(img);
+    const int stride = cairo_image_surface_get_stride(img);
+    for (int64_t r = 0; r < nr; r++) {
+        uint32_t * row = (uint32_t *)(d + (size_t)(r * f) * (size_t)stride);
+        for (int64_t c = 0; c < nc; c++) {
+            unsigned char rgb[3];
+            scale_rgb(sc, vals[r * nc + c], rgb);
+            const uint32_t px = (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
+            for (int k = 0; k < f; k++) row[c * f + k] = px;
+        }
+        for (int k = 1; k < f; k++) memcpy(d + (size_t)(r * f + k) * (size_t)stride, row, (size_t)(nc * f) * 4);
+    }
+    cairo_surface_mark_dirty(img);
+    return img;
+}
+
+// Draws a grid of nr × nc cells of cw × ch at (x, y). Raster output: one image scaled with
+// nearest-neighbour filtering (exact cell colours). Vector output: rectangles (runs of equal
+// colour merged) unless as_image, then one embedded image upsampled to whole pixels a cell
+// so viewers that smooth images keep the cells sharp.
+static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, const float * vals, int64_t nr, int64_t nc,
+                                   double x, double y, double cw, double ch, const struct scale * sc) {
+    if (vector && !as_image) {
+        for (int64_t r = 0; r < nr; r++) {
+            for (int64_t c = 0; c < nc;) {
+                unsigned char rgb[3], next[3];
+                scale_rgb(sc, vals[r * nc + c], rgb);
+                int64_t e = c + 1;
+                while (e < nc) {
+                    scale_rgb(sc, vals[r * nc + e], next);
+                    if (memcmp(rgb, next, 3)) break;
+                    e++;
+                }
+                double rr, gg, bb;
+                rgb_of(rgb, &rr, &gg, &bb);
+                cairo_set_source_rgb(cr, rr, gg, bb);
+                cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw, ch);
+                cairo_fill(cr);
+                c = e;
+            }
+        }
+        return GAZE_OK;
+    }
+    int f = 1;
+    if (vector) {
+        f = (int)GAZE_MAX(1.0, floor(GAZE_MIN(cw, ch)));
+        while (f > 1 && (nr * f > 4096 || nc * f > 4096)) f--;
+    }
+    cairo_surface_t * img = cells_image(vals, nr, nc, f, sc);
+    if (cairo_surface_status(img)) {
+        cairo_surface_destroy(img);
+        return gaze_error(GAZE_ERR_NOMEM, "plot: cannot make a %lld x %lld image", (long long)nc, (long long)nr);
+    }
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, cw / f, ch / f);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_rectangle(cr, 0, 0, (double)(nc * f), (double)(nr * f));
+    cairo_fill(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+    return GAZE_OK;
+}
+
+static void tick_label(float v, char * out, size_t cap) {
+    if (v == 0) snprintf(out, cap, "0");
+    else snprintf(out, cap, "%.3g", v);
+}
+
+#define CBAR_W      14.0
+#define CBAR_TICK_W 54.0     // room for tick labels right of the bar
+
+// Vertical colour bar at (x, y), h tall, bottom = low; ticks linear or at decades (log).
+static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, double y, double h) {
+    cairo_pattern_t * grad = cairo_pattern_create_linear(0, y + h, 0, y);
+    for (int k = 0; k < 64; k++) {
+        unsigned char rgb[3];
+        const double t = k / 63.0;
+        gaze_palette_rgb(sc->pal, (float)t, rgb);
+        double r, g, b;
+        rgb_of(rgb, &r, &g, &b);
+        cairo_pattern_add_color_stop_rgb(grad, t, r, g, b);
+    }
+    cairo_rectangle(cr, x, y, CBAR_W, h);
+    cairo_set_source(cr, grad);
+    cairo_fill(cr);
+    cairo_pattern_destroy(grad);
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x + 0.5, y + 0.5, CBAR_W - 1, h - 1);
+    cairo_stroke(cr);
+    float ticks[9];
+    int n = 0;
+    if (sc->log) {
+        const float dec[4] = { 0, 0.01f, 0.1f, 1 };
+        for (int k = 0; k < 4; k++) {
+            if (sc->diverging && k > 0) ticks[n++] = -dec[k] * sc->vmax;
+            ticks[n++] = dec[k] * sc->vmax;
+        }
+    } else {
+        for (int k = sc->diverging ? -4 : 0; k <= 4; k += sc->diverging ? 2 : 1) ticks[n++] = sc->vmax * k / 4.0f;
+    }
+    font(cr, 9, false);
+    for (int k = 0; k < n; k++) {
+        const double ty = y + h - scale_t(sc, ticks[k]) * h;
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        cairo_move_to(cr, x + CBAR_W, ty);
+        cairo_line_to(cr, x + CBAR_W + 4, ty);
+        cairo_stroke(cr);
+        char lab[32];
+        tick_label(ticks[k], lab, sizeof lab);
+        text_mid(cr, x + CBAR_W + 6, ty, lab, ALIGN_LEFT);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Figure: surface creation, titles
+ * ------------------------------------------------------------------------------------------- */
+
+struct fig {
+    cairo_surface_t * surf;
+    cairo_t * cr;
+    enum gaze_plot_format fmt;
+    bool vector;
+    struct buf out;
+    int w, h;
+};
+
+static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
+    memset(f, 0, sizeof *f);
+    f->fmt = fmt;
+    f->vector = fmt != GAZE_PLOT_FORMAT_PNG;
+    f->w = (int)ceil(w);
+    f->h = (int)ceil(h);
+    if (f->w > cap || f->h > cap)
+        return gaze_error(GAZE_ERR_LIMIT, "plot: figure of %d x %d exceeds the %d limit", f->w, f->h, cap);
+    if (fmt == GAZE_PLOT_FORMAT_PNG) f->surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->w, f->h);
+    else if (fmt == GAZE_PLOT_FORMAT_SVG) {
+        f->surf = cairo_svg_surface_create_for_stream(buf_write, &f->out, f->w, f->h);
+        cairo_svg_surface_restrict_to_version(f->surf, CAIRO_SVG_VERSION_1_1);
+    } else {
+        f->surf = cairo_pdf_surface_create_for_stream(buf_write, &f->out, f->w, f->h);
+        // a fixed date: cairo stamps the current time otherwise, and the same figure must give
+        // the same bytes
+        cairo_pdf_surface_set_metadata(f->surf, CAIRO_PDF_METADATA_CREATE_DATE, "2000-01-01T00:00:00Z");
+        cairo_pdf_surface_set_metadata(f->surf, CAIRO_PDF_METADATA_CREATOR, "gaze");
+        if (title) cairo_pdf_surface_set_metadata(f->surf, CAIRO_PDF_METADATA_TITLE, title);
+    }
+    if (cairo_surface_status(f->surf)) {
+        cairo_surface_destroy(f->surf);
+        f->surf = NULL;
+        return gaze_error(GAZE_ERR_NOMEM, "plot: cannot create a %d x %d surface", f->w, f->h);
+    }
+    f->cr = cairo_create(f->surf);
+    setup_cr(f->cr);
+    cairo_set_source_rgb(f->cr, 1, 1, 1);
+    cairo_paint(f->cr);
+    return GAZE_OK;
+}
+
+static void fig_discard(struct fig * f) {
+    if (f->cr) cairo_destroy(f->cr);
+    if (f->surf) cairo_surface_destroy(f->surf);
+    free(f->out.p);
+    memset(f, 0, sizeof *f);
+}
+
+// SVG: cairo names surfaces, images and patterns from counters shared by the whole process,
+// so a second figure drawn in one process would differ from the first. Renumbers
+// "<prefix><digits>" ids (and their references) in order of first appearance.
+static bool svg_renumber(struct buf * b) {
+    static const char * const prefixes[] = { "surface", "image", "pattern", "source", "clip", "mask", "linear", "radial", "filter" };
+    enum { NP = sizeof prefixes / sizeof prefixes[0] };
+    struct { long long from; long long to; } * map = NULL;
+    size_t n_map = 0, cap_map = 0;
+    long long next[NP] = { 0 };
+    int * map_prefix = NULL;
+    struct buf o = { 0 };
+    bool ok = true;
+    for (size_t i = 0; i < b->n && ok;) {
+        bool done = false;
+        const unsigned char prev = i ? b->p[i - 1] : 0;
+        if (prev == '"' || prev == '#') {
+            for (int k = 0; k < NP && !done; k++) {
+                const size_t pl = strlen(prefixes[k]);
+                if (i + pl >= b->n || memcmp(b->p + i, prefixes[k], pl) || b->p[i + pl] < '0' || b->p[i + pl] > '9') continue;
+                size_t e = i + pl;
+                long long num = 0;
+                while (e < b->n && b->p[e] >= '0' && b->p[e] <= '9' && num < (1LL << 50)) num = num * 10 + (b->p[e++] - '0');
+                if (e < b->n && (b->p[e] == '"' || b->p[e] == ')')) {
+                    long long to = -1;
+                    for (size_t m = 0; m < n_map; m++) if (map_prefix[m] == k && map[m].from == num) to = map[m].to;
+                    if (to < 0) {
+                        if (n_map == cap_map) {
+                            cap_map = cap_map ? 2 * cap_map : 64;
+                            void * nm = realloc(map, cap_map * sizeof *map), * np = realloc(map_prefix, cap_map * sizeof *map_prefix);
+                            if (nm) map = nm;
+                            if (np) map_prefix = np;
+                            if (!nm || !np) { ok = false; break; }
+                        }
+                        to = ++next[k];
+                        map[n_map].from = num;
+                        map[n_map].to = to;
+                        map_prefix[n_map++] = k;
+                    }
+                    char tmp[64];
+                    int len = snprintf(tmp, sizeof tmp, "%s%lld", prefixes[k], to);
+                    ok = buf_write(&o, (const unsigned char *)tmp, (unsigned)len) == CAIRO_STATUS_SUCCESS;
+                    i = e;
+                    done = true;
+                }
+            }
+        }
+        if (!done && ok) ok = buf_write(&o, b->p + i++, 1) == CAIRO_STATUS_SUCCESS;
+    }
+    free(map);
+    free(map_prefix);
+    if (!ok) { free(o.p); return false; }
+    free(b->p);
+    *b = o;
+    return true;
+}
+
+static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n) {
+    cairo_status_t cs = cairo_status(f->cr);
+    cairo_destroy(f->cr);
+    f->cr = NULL;
+    if (cs == CAIRO_STATUS_SUCCESS && f->fmt == GAZE_PLOT_FORMAT_PNG)
+        cs = cairo_surface_write_to_png_stream(f->surf, buf_write, &f->out);
+    cairo_surface_finish(f->surf);
+    if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_status(f->surf);
+    cairo_surface_destroy(f->surf);
+    f->surf = NULL;
+    if (cs != CAIRO_STATUS_SUCCESS || f->out.oom) {
+        fig_discard(f);
+        return gaze_error(cs == CAIRO_STATUS_NO_MEMORY || cs == CAIRO_STATUS_SUCCESS ? GAZE_ERR_NOMEM : GAZE_ERR_IO,
+                          "plot: cairo: %s", cairo_status_to_string(cs));
+    }
+    if (f->fmt == GAZE_PLOT_FORMAT_SVG && !svg_renumber(&f->out)) { fig_discard(f); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    *out = f->out.p;
+    *n = f->out.n;
+    f->out.p = NULL;
+    return GAZE_OK;
+}
+
+// Title and the lines under it; returns the y where the figure's body starts.
+static double draw_titles(cairo_t * cr, const char * title, char lines[][200], int n_lines, double x) {
+    double y = MARGIN;
+    if (cr) {
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        font(cr, 14, true);
+        text_at(cr, x, y + 14, title, ALIGN_LEFT);
+    }
+    y += 22;
+    for (int i = 0; i < n_lines; i++) {
+        if (!lines[i][0]) continue;
+        if (cr) {
+            cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+            font(cr, 10.5, false);
+            text_at(cr, x, y + 11, lines[i], ALIGN_LEFT);
+        }
+        y += 15;
+    }
+    return y + 8;
+}
+
+static double titles_width(cairo_t * cr, const char * title, char lines[][200], int n_lines) {
+    font(cr, 14, true);
+    double w = text_w(cr, title);
+    font(cr, 10.5, false);
+    for (int i = 0; i < n_lines; i++) w = GAZE_MAX(w, text_w(cr, lines[i]));
+    return w;
+}
+
+static const char * heads_desc(const struct plan * p, char * out, size_t cap) {
+    if (p->mode == GAZE_PLOT_HEADS_ONE) snprintf(out, cap, "head %lld", (long long)p->run->heads[p->hsel[0]]);
+    else if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) {
+        const char * what = p->mode == GAZE_PLOT_HEADS_MEAN ? "mean" : "max";
+        if (p->nsel == 1) snprintf(out, cap, "head %lld", (long long)p->run->heads[p->hsel[0]]);
+        else if (!p->o.heads) snprintf(out, cap, "%s of %lld heads", what, (long long)p->nsel);
+        else {
+            size_t o = (size_t)snprintf(out, cap, "%s of heads ", what);
+            for (int64_t k = 0; k < p->nsel && o + 24 < cap; k++)
+                o += (size_t)snprintf(out + o, cap - o, "%s%lld", k ? "," : "", (long long)p->run->heads[p->hsel[k]]);
+        }
+    } else snprintf(out, cap, "%lld head%s", (long long)p->nsel, p->nsel > 1 ? "s" : "");
+    return out;
+}
+
+// "words · special tokens hidden · log scale", or "".
+static void transforms_desc(const struct plan * p, const struct scale * sc, char * out, size_t cap) {
+    out[0] = 0;
+    size_t o = 0;
+    const char * parts[6];
+    int n = 0;
+    if (p->o.words) parts[n++] = "sub-words merged into words (to: sum, from: mean)";
+    if (p->o.hide_special) parts[n++] = "special tokens hidden, rows renormalised";
+    if (sc && sc->log) parts[n++] = "log colour scale";
+    if (p->o.minus) parts[n++] = "difference: this run − the subtracted run";
+    for (int i = 0; i < n; i++) o = put(out, o, cap, i ? " · " : ""), o = put(out, o, cap, parts[i]);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Heatmap
+ * ------------------------------------------------------------------------------------------- */
+
+static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsigned char ** out, size_t * n,
+                                     struct gaze_plot_info * info) {
+    struct maps mp;
+    enum gaze_status s = plan_maps(p, 0, &mp);
+    if (s) return s;
+    const int64_t nq = mp.nq, nk = mp.nk;
+    const char ** rsrc = malloc((size_t)nq * sizeof *rsrc);
+    if (!rsrc) { maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    for (int64_t i = 0; i < nq; i++) rsrc[i] = p->wd.text[mp.rword[i]];
+
+    // Cells of MIN_CELL px or more and at most cap px a side: the room left by the labels
+    // (measured at their largest font, with the "…" a block label may get) sets the blocks.
+    char title[256], hd[128], lines[3][200];
+    if (p->o.title) label_text(p->o.title, title, sizeof title, 120);
+    else snprintf(title, sizeof title, "%s · layer %lld · %s", p->model, (long long)p->layers[0]->index, heads_desc(p, hd, sizeof hd));
+    const double axis = 16;   // "queries" / "keys" axis titles
+    const double top_max = MARGIN + 22 + 3 * 15 + 8;   // the titles with all 3 lines under them
+    double rl_max = 0, cl_max = 0;
+    font(mcr, 11, false);
+    {
+        char tmp[LABEL_CHARS * 8 + 16];
+        for (int64_t i = 0; i < nq; i++) { label_text(rsrc[i], tmp, sizeof tmp - 4, LABEL_CHARS); strcat(tmp, "…"); rl_max = GAZE_MAX(rl_max, text_w(mcr, tmp)); }
+        for (int64_t j = 0; j < nk; j++) { label_text(p->wd.text[j], tmp, sizeof tmp - 4, LABEL_CHARS); strcat(tmp, "…"); cl_max = GAZE_MAX(cl_max, text_w(mcr, tmp)); }
+    }
+    const double fixed_w = MARGIN + axis + rl_max + 8 + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
+    const double fixed_h = top_max + cl_max + 8 + axis + MARGIN;
+    const int64_t room_w = (int64_t)((p->cap - fixed_w) / MIN_CELL), room_h = (int64_t)((p->cap - fixed_h) / MIN_CELL);
+    if (room_w < 1 || room_h < 1) {
+        free(rsrc); maps_free(&mp);
+        return gaze_error(GAZE_ERR_LIMIT, "plot: a heatmap does not fit in %d px", p->cap);
+    }
+    const int64_t bq = (nq + room_h - 1) / room_h, bk = (nk + room_w - 1) / room_w;
+    const int64_t nr = (nq + bq - 1) / bq, nc = (nk + bk - 1) / bk;
+    float * vals = mp.m;
+    float * blocked = NULL;
+    if (bq > 1 || bk > 1) {
+        if (!(blocked = malloc((size_t)(nr * nc) * sizeof *blocked)) ||
+            (s = gaze_attn_block_mean(mp.m, nq, nk, bq, bk, blocked))) {
+            free(blocked); free(rsrc); maps_free(&mp);
+            return s ? s : gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+        }
+        vals = blocked;
+    }
+    int cs = (int)GAZE_MAX(MIN_CELL, GAZE_MIN(28, 720 / GAZE_MAX(nr, nc)));
+    cs = (int)GAZE_MIN(cs, GAZE_MIN((p->cap - fixed_w) / nc, (p->cap - fixed_h) / nr));
+    char ** rl = make_labels(rsrc, nq, bq), ** cl = make_labels((const char * const *)p->wd.text, nk, bk);
+    free(rsrc);
+    struct scale sc = make_scale(p, vals, nr * nc);
+    transforms_desc(p, &sc, lines[0], sizeof lines[0]);
+    lines[1][0] = 0;
+    if (bq > 1 || bk > 1)
+        snprintf(lines[1], sizeof lines[1], "%lld × %lld %s shown as %lld × %lld blocks: each cell is the mean of up to %lld × %lld weights",
+                 (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc, (long long)bq, (long long)bk);
+    snprintf(lines[2], sizeof lines[2], "rows: queries · columns: keys · %s", gaze_palette_name(sc.pal));
+    if (!rl || !cl) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
+
+    // layout
+    const double top = draw_titles(NULL, title, lines, 3, 0);
+    const double lab_font = GAZE_MIN(11.0, cs - 2.0);
+    font(mcr, lab_font, false);
+    const double rlw = max_text_w(mcr, rl, nr) + 8, clh = max_text_w(mcr, cl, nc) + 8;
+    const double gx = round(MARGIN + axis + rlw), gy = round(top);
+    const double gw = (double)(nc * cs), gh = (double)(nr * cs);
+    const double cb_h = GAZE_MIN(gh, 480);
+    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
+    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);   // a long title is cut
+    const double H = gy + gh + clh + axis + MARGIN;
+    struct fig f;
+    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    cairo_t * cr = f.cr;
+    draw_titles(cr, title, lines, 3, MARGIN);
+    const bool as_image = f.vector && nr * nc > RECT_BUDGET;
+    if ((s = draw_cells(cr, f.vector, as_image, vals, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, gx - 0.5, gy - 0.5, gw + 1, gh + 1);
+    cairo_stroke(cr);
+    // row labels (right-aligned), column labels (rotated, reading upwards to the grid)
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    font(cr, lab_font, false);
+    for (int64_t r = 0; r < nr; r++) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], ALIGN_RIGHT);
+    for (int64_t c = 0; c < nc; c++) {
+        cairo_save(cr);
+        cairo_translate(cr, gx + (c + 0.5) * cs, gy + gh + 4);
+        cairo_rotate(cr, -M_PI / 2);
+        text_mid(cr, 0, 0, cl[c], ALIGN_RIGHT);
+        cairo_restore(cr);
+    }
+    font(cr, 11, true);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    text_at(cr, gx + gw / 2, gy + gh + clh + axis, "keys", ALIGN_CENTER);
+    cairo_save(cr);
+    cairo_translate(cr, MARGIN + 12, gy + gh / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, "queries", ALIGN_CENTER);
+    cairo_restore(cr);
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h);
+    if (info) {
+        info->width = f.w; info->height = f.h;
+        info->grid_x = gx; info->grid_y = gy; info->cell_w = cs; info->cell_h = cs;
+        info->rows = nr; info->cols = nc; info->block_q = bq; info->block_k = bk;
+        info->embedded_image = as_image;
+    }
+    s = fig_end(&f, out, n);
+done:
+    free_labels(rl, nr);
+    free_labels(cl, nc);
+    free(blocked);
+    maps_free(&mp);
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Model view: layers × heads thumbnails on one colour scale
+ * ------------------------------------------------------------------------------------------- */
+
+static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigned char ** out, size_t * n,
+                                   struct gaze_plot_info * info) {
+    const int64_t L = p->n_layers;
+    const int64_t S = p->mode == GAZE_PLOT_HEADS_EACH ? p->nsel : 1;
+    const double gap = 6, lab_w = 40, head_h = 18;
+    const double top_guess = MARGIN + 22 + 3 * 15 + 8;
+    // thumbnail side: 100 px, up to 160 so inputs of that many tokens get a pixel each; less
+    // when the grid would pass the cap
+    double th = (double)GAZE_MIN(160, GAZE_MAX(100, p->wd.n_words));
+    th = GAZE_MIN(th, (p->cap - top_guess - head_h - MARGIN) / (double)L - gap);
+    th = GAZE_MIN(th, (p->cap - 2 * MARGIN - lab_w - 16 - CBAR_W - CBAR_TICK_W) / (double)S - gap);
+    th = floor(th);
+    if (th < 8) return gaze_error(GAZE_ERR_LIMIT, "plot: %lld layers x %lld heads do not fit in %d px", (long long)L, (long long)S, p->cap);
+    float * all = NULL;
+    int64_t nq = 0, nk = 0, bq = 1, bk = 1, nr = 0, nc = 0;
+    enum gaze_status s = GAZE_OK;
+    for (int64_t l = 0; l < L; l++) {
+        struct maps mp;
+        if ((s = plan_maps(p, l, &mp))) { free(all); return s; }
+        if (l == 0) {
+            nq = mp.nq; nk = mp.nk;
+            // whole pixels a cell when the map is small, else blocks of tokens a pixel
+            bq = (nq + (int64_t)th - 1) / (int64_t)th;
+            bk = (nk + (int64_t)th - 1) / (int64_t)th;
+            bq = bk = GAZE_MAX(bq, bk);
+            nr = (nq + bq - 1) / bq; nc = (nk + bk - 1) / bk;
+            all = malloc((size_t)(L * S * nr * nc) * sizeof *all);
+            if (!all) { maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the model view"); }
+        }
+        for (int64_t h = 0; h < S && !s; h++) {
+            float * dst = all + ((l * S + h) * nr) * nc;
+            if (bq == 1) memcpy(dst, mp.m + h * nq * nk, (size_t)(nq * nk) * sizeof *dst);
+            else s = gaze_attn_block_mean(mp.m + h * nq * nk, nq, nk, bq, bk, dst);
+        }
+        maps_free(&mp);
+        if (s) { free(all); return s; }
+    }
+    const int64_t cpx = GAZE_MAX(1, (int64_t)th / GAZE_MAX(nr, nc));   // pixels per cell
+    const double tw = (double)(nc * cpx), tht = (double)(nr * cpx);
+    struct scale sc = make_scale(p, all, L * S * nr * nc);
+    char title[256], hd[128], lines[3][200];
+    if (p->o.title) label_text(p->o.title, title, sizeof title, 120);
+    else snprintf(title, sizeof title, "%s · %lld layer%s × %s", p->model, (long long)L, L > 1 ? "s" : "", heads_desc(p, hd, sizeof hd));
+    transforms_desc(p, &sc, lines[0], sizeof lines[0]);
+    lines[1][0] = 0;
+    if (bq > 1)
+        snprintf(lines[1], sizeof lines[1], "each thumbnail: %lld × %lld %s as %lld × %lld blocks (block means)",
+                 (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc);
+    snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)", gaze_palette_name(sc.pal));
+    const double top = draw_titles(NULL, title, lines, 3, 0);
+    const double gx = MARGIN + lab_w, gy = round(top + head_h);
+    const double gw = S * (tw + gap) - gap, gh = L * (tht + gap) - gap;
+    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
+    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
+    const double H = gy + gh + MARGIN;
+    struct fig f;
+    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) { free(all); return s; }
+    cairo_t * cr = f.cr;
+    draw_titles(cr, title, lines, 3, MARGIN);
+    const bool as_image = f.vector && L * S * nr * nc > RECT_BUDGET;
+    font(cr, 10, false);
+    for (int64_t h = 0; h < S; h++) {
+        char lab[64];
+        if (p->mode == GAZE_PLOT_HEADS_EACH || p->mode == GAZE_PLOT_HEADS_ONE) snprintf(lab, sizeof lab, "H%lld", (long long)p->run->heads[p->hsel[h]]);
+        else snprintf(lab, sizeof lab, "%s", p->mode == GAZE_PLOT_HEADS_MAX ? "max" : "mean");
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_at(cr, gx + h * (tw + gap) + tw / 2, gy - 6, lab, ALIGN_CENTER);
+    }
+    for (int64_t l = 0; l < L && !s; l++) {
+        char lab[32];
+        snprintf(lab, sizeof lab, "L%lld", (long long)p->layers[l]->index);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        font(cr, 10, false);
+        text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, ALIGN_RIGHT);
+        for (int64_t h = 0; h < S && !s; h++)
+            s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, nr, nc,
+                           gx + h * (tw + gap), gy + l * (tht + gap), (double)cpx, (double)cpx, &sc);
+    }
+    free(all);
+    if (s) { fig_discard(&f); return s; }
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320));
+    if (info) {
+        info->width = f.w; info->height = f.h;
+        info->grid_x = gx; info->grid_y = gy; info->cell_w = (double)cpx; info->cell_h = (double)cpx;
+        info->rows = L; info->cols = S; info->block_q = bq; info->block_k = bk;
+        info->embedded_image = as_image;
+    }
+    return fig_end(&f, out, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Head view (bertviz): queries left, keys right, a line per weight, one colour per head
+ * ------------------------------------------------------------------------------------------- */
+
+// Row of the maps holding token tok (its word), or -1.
+static int64_t row_of_token(const struct plan * p, const struct maps * mp, int64_t tok) {
+    const int64_t w = p->wd.token_word[tok];
+    for (int64_t r = 0; r < mp->nq; r++) if (mp->rword[r] == w) return r;
+    return -1;
+}
+
+// Long inputs: groups of b rows/cols by the group rule (to a block: sum, from a block: mean),
+// so rows still sum to 1; labels are each block's first.
+static enum gaze_status block_maps(struct maps * mp, int64_t b) {
+    const int64_t nr = (mp->nq + b - 1) / b, nc = (mp->nk + b - 1) / b;
+    int64_t * rg = malloc((size_t)mp->nq * sizeof *rg), * cg = malloc((size_t)mp->nk * sizeof *cg);
+    float * m = malloc((size_t)(mp->S * nr * nc) * sizeof *m);
+    enum gaze_status s = !rg || !cg || !m ? gaze_error(GAZE_ERR_NOMEM, "plot: out of memory") : GAZE_OK;
+    if (!s) {
+        for (int64_t i = 0; i < mp->nq; i++) rg[i] = i / b;
+        for (int64_t j = 0; j < mp->nk; j++) cg[j] = j / b;
+        s = gaze_attn_group(mp->m, mp->S, mp->nq, mp->nk, rg, nr, cg, nc, false, m);
+    }
+    free(rg);
+    free(cg);
+    if (s) { free(m); return s; }
+    free(mp->m);
+    mp->m = m;
+    for (int64_t r = 0; r < nr; r++) mp->rword[r] = mp->rword[r * b];
+    mp->nq = nr;
+    mp->nk = nc;
+    return GAZE_OK;
+}
+
+static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned char ** out, size_t * n,
+                                  struct gaze_plot_info * info) {
+    struct maps mp;
+    enum gaze_status s = plan_maps(p, 0, &mp);
+    if (s) return s;
+    const double row_h = 16, lab_font = 11, gap = 240;
+    const double header_guess = MARGIN + 22 + 3 * 15 + 8 + 24 * 2 + 20;
+    const int64_t max_rows = GAZE_MAX(4, (int64_t)((p->cap - header_guess - MARGIN) / row_h));
+    const int64_t nq0 = mp.nq, nk0 = mp.nk;
+    const int64_t b = (GAZE_MAX(mp.nq, mp.nk) + max_rows - 1) / max_rows;
+    const int64_t q_row = p->o.query >= 0 ? row_of_token(p, &mp, p->o.query) : -1;
+    const char ** rsrc = malloc((size_t)mp.nq * sizeof *rsrc);
+    if (!rsrc) { maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    for (int64_t i = 0; i < mp.nq; i++) rsrc[i] = p->wd.text[mp.rword[i]];
+    char ** rl = make_labels(rsrc, mp.nq, b), ** cl = make_labels((const char * const *)p->wd.text, mp.nk, b);
+    free(rsrc);
+    if (!rl || !cl || (b > 1 && (s = block_maps(&mp, b)))) {
+        free_labels(rl, (nq0 + b - 1) / b); free_labels(cl, (nk0 + b - 1) / b); maps_free(&mp);
+        return s ? s : gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    }
+    const int64_t nr = mp.nq, nc = mp.nk, S = mp.S, qr = q_row >= 0 ? q_row / b : -1;
+    char title[256], hd[128], lines[3][200];
+    heads_desc(p, hd, sizeof hd);
+    if (p->o.title) label_text(p->o.title, title, sizeof title, 120);
+    else snprintf(title, sizeof title, "%s · layer %lld · %s", p->model, (long long)p->layers[0]->index, hd);
+    transforms_desc(p, NULL, lines[0], sizeof lines[0]);
+    lines[1][0] = 0;
+    if (b > 1)
+        snprintf(lines[1], sizeof lines[1], "%lld %s shown as %lld blocks of up to %lld (to a block: sum, from a block: mean)",
+                 (long long)GAZE_MAX(nq0, nk0), p->o.words ? "words" : "tokens", (long long)GAZE_MAX(nr, nc), (long long)b);
+    if (qr >= 0) snprintf(lines[2], sizeof lines[2], "left: query %s · right: keys · opacity = weight%s", rl[qr], S > 1 ? " / heads" : "");
+    else snprintf(lines[2], sizeof lines[2], "left: queries · right: keys · opacity = weight%s", S > 1 ? " / heads shown" : "");
+
+    // layout: titles, legend (wrapped), then the two token columns
+    font(mcr, lab_font, false);
+    const double rlw = max_text_w(mcr, rl, nr), clw = max_text_w(mcr, cl, nc);
+    const double xl = round(MARGIN + rlw + 6), xr = xl + gap;
+    double W = xr + 6 + clw + MARGIN;
+    W = GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
+    W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
+    const double top = draw_titles(NULL, title, lines, 3, 0);
+    // legend entries: a swatch and "head h", laid in rows of the figure width
+    font(mcr, 10, false);
+    double lx = MARGIN, ly = top;
+    for (int64_t h = 0; h < S; h++) {
+        char lab[160];
+        if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
+        else snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]);
+        const double ew = 16 + text_w(mcr, lab) + 14;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        lx += ew;
+    }
+    const double body = round(ly + 18 + 10);
+    const double H = body + GAZE_MAX(nr, nc) * row_h + MARGIN;
+    struct fig f;
+    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    cairo_t * cr = f.cr;
+    draw_titles(cr, title, lines, 3, MARGIN);
+    font(cr, 10, false);
+    lx = MARGIN; ly = top;
+    for (int64_t h = 0; h < S; h++) {
+        char lab[160];
+        unsigned char rgb[3] = { 0x33, 0x33, 0x33 };
+        if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
+        else { snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]); gaze_head_rgb(p->hsel[h], rgb); }
+        const double ew = 16 + text_w(cr, lab) + 14;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        double r, g, bb;
+        rgb_of(rgb, &r, &g, &bb);
+        cairo_set_source_rgb(cr, r, g, bb);
+        cairo_rectangle(cr, lx, ly + 2, 12, 12);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_mid(cr, lx + 16, ly + 8, lab, ALIGN_LEFT);
+        lx += ew;
+    }
+    // lines first, labels over them; alpha = weight / heads (bertviz: overlaps add to the mean)
+    cairo_set_line_width(cr, 2);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    const double min_alpha = 1.5 / 255;   // fainter lines are invisible: leave them out
+    for (int64_t h = 0; h < S; h++) {
+        unsigned char rgb[3] = { 0x33, 0x33, 0x33 };
+        if (p->mode != GAZE_PLOT_HEADS_MEAN && p->mode != GAZE_PLOT_HEADS_MAX) gaze_head_rgb(p->hsel[h], rgb);
+        double r, g, bb;
+        rgb_of(rgb, &r, &g, &bb);
+        for (int64_t i = 0; i < nr; i++) {
+            if (qr >= 0 && i != qr) continue;
+            for (int64_t j = 0; j < nc; j++) {
+                const double a = GAZE_MIN(1.0, mp.m[(h * nr + i) * nc + j] / (double)S);
+                if (!(a >= min_alpha)) continue;
+                cairo_set_source_rgba(cr, r, g, bb, a);
+                cairo_move_to(cr, xl + 4, body + (i + 0.5) * row_h);
+                cairo_line_to(cr, xr - 4, body + (j + 0.5) * row_h);
+                cairo_stroke(cr);
+            }
+        }
+    }
+    font(cr, lab_font, false);
+    for (int64_t i = 0; i < nr; i++) {
+        if (i == qr) {
+            cairo_set_source_rgb(cr, 1.0, 0.93, 0.6);
+            cairo_rectangle(cr, MARGIN, body + i * row_h, xl - MARGIN, row_h);
+            cairo_fill(cr);
+        }
+        cairo_set_source_rgb(cr, qr >= 0 && i != qr ? 0.55 : 0, qr >= 0 && i != qr ? 0.55 : 0, qr >= 0 && i != qr ? 0.55 : 0);
+        text_mid(cr, xl, body + (i + 0.5) * row_h, rl[i], ALIGN_RIGHT);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (int64_t j = 0; j < nc; j++) text_mid(cr, xr, body + (j + 0.5) * row_h, cl[j], ALIGN_LEFT);
+    if (info) {
+        info->width = f.w; info->height = f.h;
+        info->grid_x = xl; info->grid_y = body; info->cell_w = gap; info->cell_h = row_h;
+        info->rows = nr; info->cols = nc; info->block_q = b; info->block_k = b;
+        info->embedded_image = false;
+    }
+    s = fig_end(&f, out, n);
+done:
+    free_labels(rl, nr);
+    free_labels(cl, nc);
+    maps_free(&mp);
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Bars: one value per key token (a query's attention, or given values such as rollout)
+ * ------------------------------------------------------------------------------------------- */
+
+static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned char ** out, size_t * n,
+                                  struct gaze_plot_info * info) {
+    enum gaze_status s = GAZE_OK;
+    struct maps mp = { 0 };
+    const int64_t T = p->run->T, W = p->wd.n_words;
+    float * v = malloc((size_t)GAZE_MAX(W, 1) * sizeof *v);
+    if (!v) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    char what[256];
+    int64_t q_word = -1;
+    if (p->o.values) {
+        // values per token -> per word by the group rule as one row: sum over a word's pieces
+        bool nonneg = true, hidden = false;
+        for (int64_t j = 0; j < T; j++) { nonneg &= p->o.values[j] >= 0; hidden |= p->wd.token_word[j] < 0; }
+        const int64_t zero = 0;
+        s = gaze_attn_group(p->o.values, 1, 1, T, &zero, 1, p->wd.token_word, W, hidden && nonneg, v);
+        char name[64];
+        label_text(p->o.values_name ? p->o.values_name : "values", name, sizeof name, 40);
+        snprintf(what, sizeof what, "%s · %s", p->model, name);
+        if (p->o.query >= 0) q_word = p->wd.token_word[p->o.query];
+    } else {
+        if ((s = plan_maps(p, 0, &mp))) { free(v); return s; }
+        int64_t r = -1;
+        if (p->o.query >= 0) r = row_of_token(p, &mp, p->o.query);
+        else
+            for (int64_t i = mp.nq - 1; i >= 0 && r < 0; i--)
+                if (!p->special[p->wd.first[mp.rword[i]]]) r = i;
+        if (r < 0) r = mp.nq - 1;
+        memcpy(v, mp.m + r * mp.nk, (size_t)mp.nk * sizeof *v);
+        q_word = mp.rword[r];
+        char hd[128], ql[LABEL_CHARS * 8 + 8];
+        label_text(p->wd.text[q_word], ql, sizeof ql, LABEL_CHARS);
+        snprintf(what, sizeof what, "%s · layer %lld · %s · from “%s” (token %lld)", p->model,
+                 (long long)p->layers[0]->index, heads_desc(p, hd, sizeof hd), ql, (long long)p->wd.first[q_word]);
+    }
+    maps_free(&mp);
+    if (s) { free(v); return s; }
+    // long inputs: blocks of b words, summed
+    const double row_h = 16, bar_w = 360;
+    const double header_guess = MARGIN + 22 + 3 * 15 + 8;
+    const int64_t max_rows = GAZE_MAX(4, (int64_t)((p->cap - header_guess - MARGIN) / row_h));
+    const int64_t b = (W + max_rows - 1) / max_rows, nr = (W + b - 1) / b;
+    if (b > 1) {
+        for (int64_t r = 0; r < nr; r++) {
+            float acc = 0;
+            for (int64_t k = r * b; k < GAZE_MIN(W, (r + 1) * b); k++) acc += v[k];
+            v[r] = acc;
+        }
+    }
+    char ** lab = make_labels((const char * const *)p->wd.text, W, b);
+    if (!lab) { free(v); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    bool neg = false;
+    for (int64_t r = 0; r < nr; r++) neg |= v[r] < 0;
+    struct plan pp = *p;
+    if (neg) pp.o.palette = GAZE_PALETTE_DIVERGING;
+    struct scale sc = make_scale(&pp, v, nr);
+    if (neg) sc.diverging = true;
+    char title[256], lines[3][200];
+    if (p->o.title) label_text(p->o.title, title, sizeof title, 120);
+    else snprintf(title, sizeof title, "%s", what);
+    transforms_desc(p, &sc, lines[0], sizeof lines[0]);
+    lines[1][0] = 0;
+    if (b > 1) snprintf(lines[1], sizeof lines[1], "%lld %s shown as %lld blocks of up to %lld (sums)",
+                        (long long)W, p->o.words ? "words" : "tokens", (long long)nr, (long long)b);
+    snprintf(lines[2], sizeof lines[2], "bar length and colour (%s): value, scale 0 .. %.3g", gaze_palette_name(sc.pal), sc.vmax);
+    font(mcr, 11, false);
+    const double lw = max_text_w(mcr, lab, nr);
+    const double x0 = round(MARGIN + lw + 8);
+    double Wd = x0 + bar_w + 60 + MARGIN;
+    Wd = GAZE_MIN(GAZE_MAX(Wd, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), GAZE_MAX(p->cap, x0 + bar_w + 60 + MARGIN));
+    const double top = round(draw_titles(NULL, title, lines, 3, 0));
+    const double H = top + nr * row_h + MARGIN;
+    struct fig f;
+    if ((s = fig_begin(&f, p->o.format, Wd, H, p->cap, title))) { free(v); free_labels(lab, nr); return s; }
+    cairo_t * cr = f.cr;
+    draw_titles(cr, title, lines, 3, MARGIN);
+    const double zero_x = sc.diverging ? x0 + bar_w / 2 : x0;
+    const double span = sc.diverging ? bar_w / 2 : bar_w;
+    const int64_t q_row = q_word >= 0 ? q_word / b : -1;
+    for (int64_t r = 0; r < nr; r++) {
+        const double y = top + r * row_h;
+        if (r == q_row) {
+            cairo_set_source_rgb(cr, 1.0, 0.93, 0.6);
+            cairo_rectangle(cr, MARGIN, y, x0 - MARGIN - 2, row_h);
+            cairo_fill(cr);
+        }
+        unsigned char rgb[3];
+        scale_rgb(&sc, v[r], rgb);
+        double rr, gg, bb;
+        rgb_of(rgb, &rr, &gg, &bb);
+        const double len = GAZE_MIN(1.0, fabs(v[r]) / sc.vmax) * span;
+        cairo_set_source_rgb(cr, rr, gg, bb);
+        cairo_rectangle(cr, v[r] < 0 ? zero_x - len : zero_x, y + 2, len, row_h - 4);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        font(cr, 11, r == q_row);
+        text_mid(cr, x0 - 6, y + row_h / 2, lab[r], ALIGN_RIGHT);
+        char val[32];
+        snprintf(val, sizeof val, "%.3f", v[r]);
+        font(cr, 9, false);
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+        text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, ALIGN_LEFT);
+    }
+    cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+    cairo_set_line_width(cr, 1);
+    cairo_move_to(cr, round(zero_x) + 0.5, top);
+    cairo_line_to(cr, round(zero_x) + 0.5, top + nr * row_h);
+    cairo_stroke(cr);
+    if (info) {
+        info->width = f.w; info->height = f.h;
+        info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = row_h;
+        info->rows = nr; info->cols = 1; info->block_q = 1; info->block_k = b;
+        info->embedded_image = false;
+    }
+    free(v);
+    free_labels(lab, nr);
+    return fig_end(&f, out, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Entry points
+ * ------------------------------------------------------------------------------------------- */
+
+struct gaze_plot_opts gaze_plot_opts_make(void) {
+    struct gaze_plot_opts o;
+    memset(&o, 0, sizeof o);
+    o.layer = -1;
+    o.head = -1;
+    o.query = -1;
+    return o;
+}
+
+bool gaze_plot_kind_from_name(const char * name, enum gaze_plot_kind * out) {
+    static const char * const names[] = { "heatmap", "model", "head", "bars" };
+    for (int k = 0; name && k < 4; k++)
+        if (!strcmp(name, names[k])) { *out = (enum gaze_plot_kind)k; return true; }
+    return false;
+}
+
+enum gaze_plot_format gaze_plot_format_from_path(const char * path) {
+    const char * dot = path ? strrchr(path, '.') : NULL;
+    if (!dot || strchr(dot, '/')) return GAZE_PLOT_FORMAT_AUTO;
+    if (!strcasecmp(dot, ".png")) return GAZE_PLOT_FORMAT_PNG;
+    if (!strcasecmp(dot, ".svg")) return GAZE_PLOT_FORMAT_SVG;
+    if (!strcasecmp(dot, ".pdf")) return GAZE_PLOT_FORMAT_PDF;
+    return GAZE_PLOT_FORMAT_AUTO;
+}
+
+enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct gaze_plot_opts * opts,
+                                      unsigned char ** out, size_t * n, struct gaze_plot_info * info) {
+    if (!out || !n || !opts) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: NULL argument");
+    *out = NULL;
+    *n = 0;
+    if (info) memset(info, 0, sizeof *info);
+    if (opts->format < GAZE_PLOT_FORMAT_PNG || opts->format > GAZE_PLOT_FORMAT_PDF)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: choose an output format (png, svg, pdf)");
+    struct plan p;
+    enum gaze_status s = plan_init(&p, run, opts);
+    if (s) { plan_free(&p); return s; }
+    cairo_surface_t * ms = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cairo_t * mcr = cairo_create(ms);
+    setup_cr(mcr);
+    switch (p.o.kind) {
+    case GAZE_PLOT_KIND_HEATMAP: s = plot_heatmap(&p, mcr, out, n, info); break;
+    case GAZE_PLOT_KIND_MODEL:   s = plot_model(&p, mcr, out, n, info); break;
+    case GAZE_PLOT_KIND_HEAD:    s = plot_head(&p, mcr, out, n, info); break;
+    case GAZE_PLOT_KIND_BARS:    s = plot_bars(&p, mcr, out, n, info); break;
+    }
+    if (!s && cairo_status(mcr)) s = gaze_error(GAZE_ERR_NOMEM, "plot: cairo: %s", cairo_status_to_string(cairo_status(mcr)));
+    cairo_destroy(mcr);
+    cairo_surface_destroy(ms);
+    plan_free(&p);
+    if (s) { free(*out); *out = NULL; *n = 0; }
+    return s;
+}
+
+enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
+                               const struct gaze_plot_opts * opts, struct gaze_plot_info * info) {
+    if (!path || !opts) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: NULL argument");
+    struct gaze_plot_opts o = *opts;
+    if (o.format == GAZE_PLOT_FORMAT_AUTO) o.format = gaze_plot_format_from_path(path);
+    if (o.format == GAZE_PLOT_FORMAT_AUTO)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: %s: unknown output format (use .png, .svg or .pdf)", path);
+    unsigned char * buf;
+    size_t n;
+    enum gaze_status s = gaze_plot_run_buffer(run, &o, &buf, &n, info);
+    if (s) return s;
+    // write beside the target and rename, so a failure never leaves a partial figure
+    const size_t plen = strlen(path);
+    char * tmp = malloc(plen + 48);
+    if (!tmp) { free(buf); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    static int counter;
+    snprintf(tmp, plen + 48, "%s.tmp-%ld-%d", path, (long)getpid(), counter++);
+    FILE * f = fopen(tmp, "wb");
+    bool ok = f && fwrite(buf, 1, n, f) == n;
+    if (f && fclose(f) != 0) ok = false;
+    free(buf);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        free(tmp);
+        return gaze_error(GAZE_ERR_IO, "plot: cannot write %s", path);
+    }
+    free(tmp);
+    return GAZE_OK;
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `gaze plot` end to end on a real MiniLM run: every kind in every format (file written,
+# non-empty, right signature; SVG through xmllint; the same bytes when run twice), the
+# filters and transforms, a live model, and bad arguments: a non-zero exit code (2 for usage,
+# 1 for a bad file), a message, never a crash (exit >= 128) and no output file left behind.
+set -u
+BIN=${GAZE_BIN:-build/bin/gaze}
+MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# A figure: exit code 0, file non-empty with the format's signature.
+figure() {   # figure OUT ARGS...
+    local out=$1; shift
+    local msg rc
+    msg=$("$BIN" plot "$@" -o "$out" 2>&1); rc=$?
+    if [ "$rc" -ne 0 ]; then bad "plot $* -o $out: exit $rc: $msg"; return; fi
+    if [ ! -s "$out" ]; then bad "plot $* -o $out: no file"; return; fi
+    case "$out" in
+        *.png) if [ "$(head -c 8 "$out" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then ok; else bad "$out: not a PNG"; fi ;;
+        *.svg) if xmllint --noout "$out" 2>/dev/null; then ok; else bad "$out: xmllint refuses it"; fi ;;
+        *.pdf) if [ "$(head -c 5 "$out")" = "%PDF-" ]; then ok; else bad "$out: not a PDF"; fi ;;
+    esac
+}
+
+# A refused command: exit code want (1 or 2), a message on stderr, no crash, no file.
+refused() {   # refused WANT OUT ARGS...
+    local want=$1 out=$2; shift 2
+    local err rc
+    err=$("$BIN" plot "$@" -o "$out" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -ne "$want" ]; then bad "plot $*: exit $rc, want $want ($err)"; return; fi
+    if [ -z "$err" ]; then bad "plot $*: no message"; return; fi
+    if [ -e "$out" ]; then bad "plot $*: left $out behind"; return; fi
+    if ls "$out".tmp-* >/dev/null 2>&1; then bad "plot $*: left a temporary file"; return; fi
+    ok
+}
+
+if [ ! -d "$MODELS/minilm" ]; then
+    bad "MiniLM is not at $MODELS/minilm (run scripts/fetch-test-models)"
+    echo "e2e_plot: $pass passed, $fail failed"
+    exit 1
+fi
+TEXT="The quick brown fox jumps over the unbelievably lazy dog."
+if "$BIN" run "$MODELS/minilm" "$TEXT" -o "$tmp/run.safetensors" --quiet >/dev/null 2>&1; then ok; else bad "gaze run minilm"; fi
+run=$tmp/run.safetensors
+
+# 1. every kind in every format, deterministic across processes
+for kind in heatmap model head bars; do
+    for fmt in png svg pdf; do
+        figure "$tmp/$kind.$fmt" "$run" --kind "$kind"
+        "$BIN" plot "$run" --kind "$kind" -o "$tmp/again.$fmt" >/dev/null 2>&1
+        if cmp -s "$tmp/$kind.$fmt" "$tmp/again.$fmt"; then ok; else bad "$kind.$fmt differs between two runs"; fi
+    done
+done
+
+# 2. filters, transforms, palettes
+figure "$tmp/h1.png" "$run" --layer 2 --head 3
+figure "$tmp/h2.svg" "$run" --layer 0 --head max --log --palette magma
+figure "$tmp/h3.pdf" "$run" --heads 0,3,5 --head mean --palette cividis --hide-special --words
+figure "$tmp/h4.png" "$run" --kind head --heads 0,3,5 --query 3
+figure "$tmp/h5.svg" "$run" --kind head --head 7 --words --hide-special
+figure "$tmp/h6.png" "$run" --kind bars --query 4 --head 1 --palette diverging
+figure "$tmp/h7.pdf" "$run" --kind model --head mean --words
+figure "$tmp/h8.png" "$run" --kind model --layer 1 --heads 2-4
+figure "$tmp/h9.png" "$run" --diff "$run" --layer 3
+figure "$tmp/h10.svg" "$run" --kind model --diff "$run" --max-px 800
+figure "$tmp/h11.png" "$run" --title 'a <title> & "quotes"' --vmax 0.5
+out=$("$BIN" plot "$run" --max-px 300 -o "$tmp/small.png" 2>&1)
+if grep -q "blocks" <<<"$out"; then ok; else bad "--max-px 300 should draw blocks and say so: $out"; fi
+
+# 3. a live model, like gaze show
+figure "$tmp/live.png" "$MODELS/minilm" "Attention is all you need." --layer 1 --kind head
+
+# 4. bad arguments and files
+refused 2 "$tmp/x.png" "$run" --kind pie
+refused 2 "$tmp/x.png" "$run" --layer 99
+refused 2 "$tmp/x.png" "$run" --layer -1
+refused 2 "$tmp/x.png" "$run" --head 99
+refused 2 "$tmp/x.png" "$run" --head foo
+refused 2 "$tmp/x.png" "$run" --heads 0,99
+refused 2 "$tmp/x.png" "$run" --query 999
+refused 2 "$tmp/x.png" "$run" --query 0 --hide-special --kind bars
+refused 2 "$tmp/x.png" "$run" --palette jet
+refused 2 "$tmp/x.png" "$run" --max-px 10
+refused 2 "$tmp/x.png" "$run" --vmax -1
+refused 2 "$tmp/x.png" "$run" --bogus
+refused 2 "$tmp/x.png" "$run" --kind head --diff "$run"
+refused 2 "$tmp/x.gif" "$run"
+refused 2 "$tmp/x.png" "$tmp/missing.safetensors"
+printf 'not a safetensors file at all' > "$tmp/corrupt.safetensors"
+refused 1 "$tmp/x.png" "$tmp/corrupt.safetensors"
+"$BIN" run "$MODELS/minilm" "A different sentence." -o "$tmp/other.safetensors" --quiet >/dev/null 2>&1
+refused 2 "$tmp/x.png" "$run" --diff "$tmp/other.safetensors"
+err=$("$BIN" plot "$run" 2>&1); rc=$?
+if [ "$rc" -eq 2 ] && grep -q -- "-o" <<<"$err"; then ok; else bad "missing -o: exit $rc ($err)"; fi
+err=$("$BIN" plot "$run" -o "$tmp/no/such/dir/x.png" 2>&1); rc=$?
+if [ "$rc" -eq 1 ] && [ -n "$err" ]; then ok; else bad "unwritable output: exit $rc ($err)"; fi
+
+echo "e2e_plot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,552 @@
+// Figures (render/plot.c) of synthetic runs with known attention: pixels read back from the
+// PNG at known cells (identity head: diagonal = the palette's top colour, the rest its
+// bottom), head-view lines and bars where they must be; SVG that passes xmllint with hostile
+// tokens (markup, quotes, &, U+2028, control characters, invalid UTF-8); byte-identical
+// output for the same input in every format; bad options refused without a crash; palettes.
+#define _GNU_SOURCE   // memmem
+#include "check.h"
+#include "gaze.h"
+#include <cairo.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char g_dir[256];
+
+// Sanitizer builds: fontconfig's caches (under cairo's text) live until exit; not our leaks.
+const char * __lsan_default_suppressions(void);
+const char * __lsan_default_suppressions(void) { return "leak:libfontconfig\n"; }
+
+struct png { unsigned char * p; size_t n, at; };
+
+static cairo_status_t png_read(void * c, unsigned char * data, unsigned int n) {
+    struct png * b = c;
+    if (b->at + n > b->n) return CAIRO_STATUS_READ_ERROR;
+    memcpy(data, b->p + b->at, n);
+    b->at += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+// PNG bytes -> image surface (caller destroys); NULL when it does not decode.
+static cairo_surface_t * decode_png(unsigned char * p, size_t n) {
+    struct png b = { p, n, 0 };
+    cairo_surface_t * s = cairo_image_surface_create_from_png_stream(png_read, &b);
+    if (cairo_surface_status(s)) { cairo_surface_destroy(s); return NULL; }
+    return s;
+}
+
+static void pixel(cairo_surface_t * s, double x, double y, unsigned char rgb[3]) {
+    cairo_surface_flush(s);
+    const int xi = (int)x, yi = (int)y;
+    if (xi < 0 || yi < 0 || xi >= cairo_image_surface_get_width(s) || yi >= cairo_image_surface_get_height(s)) {
+        rgb[0] = rgb[1] = rgb[2] = 0xEE;   // outside: a colour no test expects
+        return;
+    }
+    const uint32_t px = *(const uint32_t *)(cairo_image_surface_get_data(s) + (size_t)yi * (size_t)cairo_image_surface_get_stride(s) + 4 * (size_t)xi);
+    rgb[0] = (unsigned char)(px >> 16);
+    rgb[1] = (unsigned char)(px >> 8);
+    rgb[2] = (unsigned char)px;
+}
+
+static bool same_rgb(const unsigned char a[3], const unsigned char b[3]) { return !memcmp(a, b, 3); }
+
+// T tokens, heads 0 and 1 captured at layer 0 (2 layers in the model): head 0 identity,
+// head 1 uniform; sequence ids -1 on the first and last token when specials.
+static void make_run(struct gaze_run * r, int64_t T, const char * const * tokens, bool specials, const char * arch) {
+    gaze_run_init(r);
+    r->model = strdup("/models/synthetic");
+    r->arch = strdup(arch);
+    r->n_layers = 2;
+    r->n_heads = 2;
+    r->n_kv_heads = 2;
+    int32_t * ids = malloc((size_t)T * sizeof *ids);
+    const char ** tok = malloc((size_t)T * sizeof *tok);
+    char (*buf)[24] = malloc((size_t)T * sizeof *buf);
+    for (int64_t i = 0; i < T; i++) {
+        ids[i] = (int32_t)(100 + i);
+        if (tokens) tok[i] = tokens[i];
+        else { snprintf(buf[i], sizeof buf[i], "t%lld", (long long)i); tok[i] = buf[i]; }
+    }
+    CHECK(gaze_run_set_tokens(r, T, tok, NULL, ids, NULL) == GAZE_OK, "tokens: %s", gaze_last_error());
+    free(ids); free(tok); free(buf);
+    if (specials) {
+        r->sequence_ids = calloc((size_t)T, 1);
+        r->sequence_ids[0] = r->sequence_ids[T - 1] = -1;
+    }
+    CHECK(gaze_run_set_capture(r, NULL, 2, NULL, T) == GAZE_OK, "capture: %s", gaze_last_error());
+    struct gaze_run_layer * l;
+    CHECK(gaze_run_add_layer(r, 0, GAZE_RUN_PART_ATTN, &l) == GAZE_OK, "layer: %s", gaze_last_error());
+    for (int64_t i = 0; i < T; i++)
+        for (int64_t j = 0; j < T; j++) {
+            l->attn[i * T + j] = i == j ? 1.0f : 0.0f;
+            l->attn[(T + i) * T + j] = 1.0f / (float)T;
+        }
+}
+
+static enum gaze_status render(const struct gaze_run * r, struct gaze_plot_opts o, enum gaze_plot_format fmt,
+                               unsigned char ** out, size_t * n, struct gaze_plot_info * info) {
+    o.format = fmt;
+    return gaze_plot_run_buffer(r, &o, out, n, info);
+}
+
+// Renders a heatmap PNG and checks every cell's centre against want(i, j).
+static void check_cells(const char * what, const struct gaze_run * r, struct gaze_plot_opts o,
+                        void (*want)(int64_t i, int64_t j, unsigned char rgb[3]), int64_t n_rows) {
+    unsigned char * png = NULL;
+    size_t n = 0;
+    struct gaze_plot_info info;
+    enum gaze_status s = render(r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info);
+    CHECK(s == GAZE_OK, "%s: render: %s", what, gaze_last_error());
+    if (s) return;
+    CHECK(n > 8 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8), "%s: PNG signature", what);
+    cairo_surface_t * img = decode_png(png, n);
+    CHECK(img != NULL, "%s: PNG decodes", what);
+    CHECK(info.rows == n_rows && info.cols == n_rows && info.block_q == 1, "%s: %lld x %lld cells (want %lld)", what,
+          (long long)info.rows, (long long)info.cols, (long long)n_rows);
+    CHECK(img && cairo_image_surface_get_width(img) == info.width && cairo_image_surface_get_height(img) == info.height,
+          "%s: size matches info", what);
+    int bad = 0;
+    for (int64_t i = 0; img && i < info.rows; i++)
+        for (int64_t j = 0; j < info.cols; j++) {
+            unsigned char got[3], exp[3];
+            pixel(img, info.grid_x + (j + 0.5) * info.cell_w, info.grid_y + (i + 0.5) * info.cell_h, got);
+            want(i, j, exp);
+            if (!same_rgb(got, exp) && bad++ < 4)
+                fprintf(stderr, "  %s cell (%lld, %lld): got %d,%d,%d want %d,%d,%d\n", what, (long long)i, (long long)j,
+                        got[0], got[1], got[2], exp[0], exp[1], exp[2]);
+        }
+    CHECK(bad == 0, "%s: %d cells with the wrong colour", what, bad);
+    if (img) cairo_surface_destroy(img);
+    free(png);
+}
+
+static enum gaze_palette g_pal;
+static void want_identity(int64_t i, int64_t j, unsigned char rgb[3]) { gaze_palette_rgb(g_pal, i == j ? 1.0f : 0.0f, rgb); }
+static void want_mean(int64_t i, int64_t j, unsigned char rgb[3]) {
+    // mean of identity and uniform over 6: diagonal 7/12 (the maximum), elsewhere 1/12
+    gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, i == j ? 1.0f : (1.0f / 12) / (7.0f / 12), rgb);
+}
+static void want_diff(int64_t i, int64_t j, unsigned char rgb[3]) {
+    // identity minus uniform over 6: diagonal +5/6 (the half-range), elsewhere -1/6
+    const float v = i == j ? 5.0f / 6 : -1.0f / 6, vmax = 5.0f / 6;
+    gaze_palette_rgb(GAZE_PALETTE_DIVERGING, 0.5f + 0.5f * (v / vmax), rgb);
+}
+
+static void test_heatmap_pixels(void) {
+    struct gaze_run r;
+    make_run(&r, 6, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    const enum gaze_palette pals[3] = { GAZE_PALETTE_VIRIDIS, GAZE_PALETTE_CIVIDIS, GAZE_PALETTE_MAGMA };
+    for (int k = 0; k < 3; k++) {
+        g_pal = o.palette = pals[k];
+        char what[64];
+        snprintf(what, sizeof what, "identity %s", gaze_palette_name(pals[k]));
+        check_cells(what, &r, o, want_identity, 6);
+    }
+    o.palette = g_pal = GAZE_PALETTE_VIRIDIS;
+    o.log_scale = true;
+    check_cells("identity log", &r, o, want_identity, 6);
+    o.log_scale = false;
+    o.head_mode = GAZE_PLOT_HEADS_MEAN;
+    check_cells("mean of identity and uniform", &r, o, want_mean, 6);
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+
+    // difference: identity minus a run whose head 0 is uniform
+    struct gaze_run u;
+    make_run(&u, 6, NULL, false, "bert");
+    memcpy(u.layers[0].attn, u.layers[0].attn + 36, 36 * sizeof(float));
+    o.minus = &u;
+    check_cells("difference", &r, o, want_diff, 6);
+    o.minus = NULL;
+    gaze_run_free(&u);
+
+    // hidden specials: 4 x 4 cells, identity stays identity
+    struct gaze_run sp;
+    const char * tok[6] = { "[CLS]", "play", "##ing", "ball", "##s", "[SEP]" };
+    make_run(&sp, 6, tok, true, "bert");
+    o.hide_special = true;
+    check_cells("hidden specials", &sp, o, want_identity, 4);
+    // words: playing, balls (specials hidden): identity stays identity on words
+    o.words = true;
+    check_cells("words", &sp, o, want_identity, 2);
+    o.hide_special = false;
+    check_cells("words with specials", &sp, o, want_identity, 4);
+    gaze_run_free(&sp);
+    gaze_run_free(&r);
+}
+
+static int xmllint(const unsigned char * p, size_t n, const char * name);
+
+// A run that captured only some query rows (1 and 3 of 6): 2 x 6 cells, row r's one at key
+// q_rows[r].
+static void test_subset_rows(void) {
+    struct gaze_run r;
+    gaze_run_init(&r);
+    r.model = strdup("m");
+    r.arch = strdup("llama");
+    r.n_layers = 1;
+    r.n_heads = 1;
+    r.n_kv_heads = 1;
+    const char * tok[6] = { "a", " b", " c", " d", " e", " f" };
+    const int32_t ids[6] = { 1, 2, 3, 4, 5, 6 };
+    const int64_t rows[2] = { 1, 3 };
+    struct gaze_run_layer * l = NULL;
+    CHECK(gaze_run_set_tokens(&r, 6, tok, NULL, ids, NULL) == GAZE_OK && gaze_run_set_capture(&r, NULL, 1, rows, 2) == GAZE_OK &&
+          gaze_run_add_layer(&r, 0, GAZE_RUN_PART_ATTN, &l) == GAZE_OK, "subset run: %s", gaze_last_error());
+    if (!l) { gaze_run_free(&r); return; }
+    l->attn[0 * 6 + 1] = 1;
+    l->attn[1 * 6 + 3] = 1;
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    unsigned char * png = NULL;
+    size_t n = 0;
+    struct gaze_plot_info info;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "subset rows: %s", gaze_last_error());
+    CHECK(info.rows == 2 && info.cols == 6, "subset rows: %lld x %lld cells", (long long)info.rows, (long long)info.cols);
+    cairo_surface_t * img = png ? decode_png(png, n) : NULL;
+    if (img) {
+        unsigned char got[3], top[3], bottom[3];
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, bottom);
+        int bad = 0;
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 6; j++) {
+                pixel(img, info.grid_x + (j + 0.5) * info.cell_w, info.grid_y + (i + 0.5) * info.cell_h, got);
+                bad += !same_rgb(got, j == rows[i] ? top : bottom);
+            }
+        CHECK(bad == 0, "subset rows: %d cells wrong", bad);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    o.kind = GAZE_PLOT_KIND_BARS;
+    o.query = 2;   // token 2 has no captured row
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, NULL) == GAZE_ERR_INVALID_ARG, "bars of an uncaptured row refused");
+    o.query = 3;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, NULL) == GAZE_OK, "bars of captured row 3: %s", gaze_last_error());
+    free(png);
+    gaze_run_free(&r);
+}
+
+// Long inputs: blocks, and the figure stays under the cap.
+static void test_long(void) {
+    struct gaze_run r;
+    make_run(&r, 700, NULL, false, "llama");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.max_px = 600;
+    const enum gaze_plot_kind kinds[4] = { GAZE_PLOT_KIND_HEATMAP, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEAD, GAZE_PLOT_KIND_BARS };
+    for (int k = 0; k < 4; k++) {
+        o.kind = kinds[k];
+        unsigned char * out = NULL;
+        size_t n = 0;
+        struct gaze_plot_info info;
+        enum gaze_status s = render(&r, o, GAZE_PLOT_FORMAT_PNG, &out, &n, &info);
+        CHECK(s == GAZE_OK, "long kind %d: %s", k, gaze_last_error());
+        CHECK(s || (info.width <= 600 && info.height <= 600), "long kind %d: %d x %d within 600", k, info.width, info.height);
+        CHECK(s || info.block_q > 1 || info.block_k > 1, "long kind %d: drawn in blocks", k);
+        cairo_surface_t * img = s ? NULL : decode_png(out, n);
+        CHECK(s || img, "long kind %d: PNG decodes", k);
+        if (img) cairo_surface_destroy(img);
+        free(out);
+    }
+    // SVG with cells embedded as images: still the same bytes twice in one process (cairo's
+    // image and surface ids come from process-wide counters; the renderer renumbers them)
+    o.kind = GAZE_PLOT_KIND_MODEL;
+    unsigned char * a = NULL, * b = NULL;
+    size_t na = 0, nb = 0;
+    struct gaze_plot_info ia;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_SVG, &a, &na, &ia) == GAZE_OK && render(&r, o, GAZE_PLOT_FORMAT_SVG, &b, &nb, NULL) == GAZE_OK,
+          "long model view SVG: %s", gaze_last_error());
+    CHECK(ia.embedded_image, "700 tokens: cells embedded as images in SVG");
+    CHECK(na > 0 && na == nb && !memcmp(a, b, na), "long model view SVG: two renders differ");
+    CHECK(a && xmllint(a, na, "long.svg") == 0, "long model view SVG passes xmllint");
+    free(a);
+    free(b);
+    // the default cap (16384) with 700 tokens: full resolution heatmap
+    o = gaze_plot_opts_make();
+    unsigned char * out = NULL;
+    size_t n = 0;
+    struct gaze_plot_info info;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &out, &n, &info) == GAZE_OK, "700 tokens: %s", gaze_last_error());
+    CHECK(info.block_q == 1 && info.width <= GAZE_PLOT_MAX_PX && info.height <= GAZE_PLOT_MAX_PX, "700 tokens at full resolution");
+    free(out);
+    gaze_run_free(&r);
+}
+
+static void test_head_view_and_bars(void) {
+    struct gaze_run r;
+    make_run(&r, 6, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.kind = GAZE_PLOT_KIND_HEAD;
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    o.query = 2;
+    unsigned char * png = NULL;
+    size_t n = 0;
+    struct gaze_plot_info info;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "head view: %s", gaze_last_error());
+    cairo_surface_t * img = png ? decode_png(png, n) : NULL;
+    CHECK(img != NULL, "head view PNG");
+    if (img) {
+        // identity, one head: a horizontal line of head 0's colour at row 2, none at row 3
+        unsigned char got[3], head0[3], white[3] = { 255, 255, 255 };
+        gaze_head_rgb(0, head0);
+        const double mid = info.grid_x + info.cell_w / 2;
+        pixel(img, mid, info.grid_y + 2.5 * info.cell_h, got);
+        CHECK(same_rgb(got, head0), "line of query 2: got %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, mid, info.grid_y + 3.5 * info.cell_h, got);
+        CHECK(same_rgb(got, white), "no line of query 3 (query filter): got %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    o.query = -1;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "head view, all rows");
+    img = png ? decode_png(png, n) : NULL;
+    if (img) {
+        unsigned char got[3], head0[3];
+        gaze_head_rgb(0, head0);
+        pixel(img, info.grid_x + info.cell_w / 2, info.grid_y + 3.5 * info.cell_h, got);
+        CHECK(same_rgb(got, head0), "line of query 3 without the filter: got %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+
+    // bars of given values: token 2 holds everything -> a full bar of the top colour
+    float vals[6] = { 0, 0, 1, 0, 0, 0 };
+    o = gaze_plot_opts_make();
+    o.kind = GAZE_PLOT_KIND_BARS;
+    o.values = vals;
+    o.values_name = "rollout";
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "bars: %s", gaze_last_error());
+    img = png ? decode_png(png, n) : NULL;
+    if (img) {
+        unsigned char got[3], top[3], white[3] = { 255, 255, 255 };
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        pixel(img, info.grid_x + 0.9 * info.cell_w, info.grid_y + 2.5 * info.cell_h, got);
+        CHECK(same_rgb(got, top), "full bar at token 2: got %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 0.5 * info.cell_w, info.grid_y + 1.5 * info.cell_h, got);
+        CHECK(same_rgb(got, white), "no bar at token 1: got %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    // bars of a query's attention: identity head, query 4 -> the bar at token 4
+    o.values = NULL;
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    o.query = 4;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "bars of query 4");
+    img = png ? decode_png(png, n) : NULL;
+    if (img) {
+        unsigned char got[3], top[3];
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        pixel(img, info.grid_x + 0.9 * info.cell_w, info.grid_y + 4.5 * info.cell_h, got);
+        CHECK(same_rgb(got, top), "bar at token 4: got %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    // model view: 1 layer x 2 heads
+    o = gaze_plot_opts_make();
+    o.kind = GAZE_PLOT_KIND_MODEL;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "model view");
+    CHECK(info.rows == 1 && info.cols == 2, "model view grid %lld x %lld", (long long)info.rows, (long long)info.cols);
+    img = png ? decode_png(png, n) : NULL;
+    if (img) {
+        // first thumbnail = identity: its (0, 0) cell is the top colour, (0, 1) the bottom
+        unsigned char got[3], top[3], bottom[3];
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, bottom);
+        pixel(img, info.grid_x + 0.5 * info.cell_w, info.grid_y + 0.5 * info.cell_h, got);
+        CHECK(same_rgb(got, top), "thumbnail (0, 0): got %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 1.5 * info.cell_w, info.grid_y + 0.5 * info.cell_h, got);
+        CHECK(same_rgb(got, bottom), "thumbnail (0, 1): got %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    gaze_run_free(&r);
+}
+
+static int xmllint(const unsigned char * p, size_t n, const char * name) {
+    char path[512], cmd[700];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE * f = fopen(path, "wb");
+    if (!f) return -1;
+    fwrite(p, 1, n, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", path);
+    return system(cmd);
+}
+
+static void test_hostile_svg(void) {
+    const char * tok[9] = {
+        "[CLS]", "</script>", "<img src=x onerror=alert(1)>", "\"quoted' & amp;", "line\xe2\x80\xa8sep",
+        "ctl\x01\x02\x1b[31m\x7f", "\xe2\x80\xae" "rtl", "\xc3\xa9t\xc3\xa9", "[SEP]",
+    };
+    struct gaze_run r;
+    make_run(&r, 9, tok, true, "bert");
+    // invalid UTF-8 straight into the run's token (a run from a buggy writer; load would
+    // refuse it, the renderer must not crash or emit it)
+    free(r.tokens[7]);
+    r.tokens[7] = strdup("bad\xff\xfe\xc3(x\xed\xa0\x80");
+    const enum gaze_plot_kind kinds[4] = { GAZE_PLOT_KIND_HEATMAP, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEAD, GAZE_PLOT_KIND_BARS };
+    for (int k = 0; k < 4; k++) {
+        for (int words = 0; words < 2; words++) {
+            struct gaze_plot_opts o = gaze_plot_opts_make();
+            o.kind = kinds[k];
+            o.words = words;
+            o.title = words ? "<title>&\"'\x01\xff</svg>" : NULL;
+            unsigned char * svg = NULL, * pdf = NULL;
+            size_t n = 0, np = 0;
+            enum gaze_status s = render(&r, o, GAZE_PLOT_FORMAT_SVG, &svg, &n, NULL);
+            CHECK(s == GAZE_OK, "hostile svg kind %d: %s", k, gaze_last_error());
+            if (!s) {
+                char name[64];
+                snprintf(name, sizeof name, "hostile%d%d.svg", k, words);
+                int rc = xmllint(svg, n, name);
+                CHECK(rc == 0, "xmllint on %s: exit %d", name, rc);
+                // text is drawn as glyphs: no token text, let alone markup, reaches the file
+                CHECK(!memmem(svg, n, "<img", 4) && !memmem(svg, n, "<script", 7) && !memmem(svg, n, "onerror", 7),
+                      "no injected markup in %s", name);
+            }
+            s = render(&r, o, GAZE_PLOT_FORMAT_PDF, &pdf, &np, NULL);
+            CHECK(s == GAZE_OK && np > 5 && !memcmp(pdf, "%PDF-", 5), "hostile pdf kind %d: %s", k, gaze_last_error());
+            free(svg);
+            free(pdf);
+        }
+    }
+    gaze_run_free(&r);
+}
+
+static void test_deterministic(void) {
+    struct gaze_run r;
+    const char * tok[5] = { "[CLS]", "a", "&b", "<c>", "[SEP]" };
+    make_run(&r, 5, tok, true, "bert");
+    const enum gaze_plot_format fmts[3] = { GAZE_PLOT_FORMAT_PNG, GAZE_PLOT_FORMAT_SVG, GAZE_PLOT_FORMAT_PDF };
+    for (int k = 0; k < 4; k++)
+        for (int f = 0; f < 3; f++) {
+            struct gaze_plot_opts o = gaze_plot_opts_make();
+            o.kind = (enum gaze_plot_kind)k;
+            unsigned char * a = NULL, * b = NULL;
+            size_t na = 0, nb = 0;
+            CHECK(render(&r, o, fmts[f], &a, &na, NULL) == GAZE_OK && render(&r, o, fmts[f], &b, &nb, NULL) == GAZE_OK,
+                  "render kind %d format %d: %s", k, f, gaze_last_error());
+            CHECK(na > 0 && na == nb && !memcmp(a, b, na), "kind %d format %d: two renders differ (%zu vs %zu bytes)", k, f, na, nb);
+            if (fmts[f] == GAZE_PLOT_FORMAT_PDF)
+                CHECK(na > 5 && !memcmp(a, "%PDF-", 5) && memmem(a, na, "/CreationDate (20000101", 23), "PDF header and fixed date");
+            if (fmts[f] == GAZE_PLOT_FORMAT_SVG) CHECK(na > 5 && memmem(a, na, "<svg", 4), "SVG root");
+            free(a);
+            free(b);
+        }
+    // gaze_plot_run writes the file atomically; the same bytes as the buffer
+    char path[512];
+    snprintf(path, sizeof path, "%s/fig.svg", g_dir);
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    CHECK(gaze_plot_run(&r, path, &o, NULL) == GAZE_OK, "plot to file: %s", gaze_last_error());
+    FILE * f = fopen(path, "rb");
+    CHECK(f != NULL, "file written");
+    if (f) {
+        char head[6] = { 0 };
+        CHECK(fread(head, 1, 5, f) == 5 && !strcmp(head, "<?xml"), "file is SVG");
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/fig.gif", g_dir);
+    CHECK(gaze_plot_run(&r, path, &o, NULL) == GAZE_ERR_INVALID_ARG, "unknown extension refused");
+    CHECK(access(path, F_OK) != 0, "nothing written for a refused format");
+    snprintf(path, sizeof path, "%s/no/such/dir/fig.png", g_dir);
+    CHECK(gaze_plot_run(&r, path, &o, NULL) == GAZE_ERR_IO, "unwritable path: GAZE_ERR_IO");
+    gaze_run_free(&r);
+}
+
+static void test_errors(void) {
+    struct gaze_run r, other;
+    make_run(&r, 6, NULL, true, "bert");
+    make_run(&other, 5, NULL, false, "bert");
+    unsigned char * out = NULL;
+    size_t n = 0;
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+#define REFUSED(setup, want, what) do { o = gaze_plot_opts_make(); setup; \
+        enum gaze_status s_ = render(&r, o, GAZE_PLOT_FORMAT_PNG, &out, &n, NULL); \
+        CHECK(s_ == (want) && out == NULL, "%s: got %s (%s)", what, gaze_status_name(s_), gaze_last_error()); \
+        free(out); out = NULL; } while (0)
+    REFUSED(o.layer = 1, GAZE_ERR_INVALID_ARG, "layer not captured");
+    REFUSED((o.head_mode = GAZE_PLOT_HEADS_ONE, o.head = 5), GAZE_ERR_INVALID_ARG, "head not captured");
+    REFUSED(o.query = 6, GAZE_ERR_INVALID_ARG, "query out of range");
+    REFUSED(o.query = -5, GAZE_ERR_INVALID_ARG, "negative query");
+    REFUSED((o.query = 0, o.hide_special = true, o.kind = GAZE_PLOT_KIND_BARS), GAZE_ERR_INVALID_ARG, "query is a hidden special");
+    REFUSED(o.head_mode = GAZE_PLOT_HEADS_EACH, GAZE_ERR_INVALID_ARG, "each head in a heatmap");
+    REFUSED(o.kind = (enum gaze_plot_kind)9, GAZE_ERR_INVALID_ARG, "unknown kind");
+    REFUSED(o.palette = (enum gaze_palette)9, GAZE_ERR_INVALID_ARG, "unknown palette");
+    REFUSED(o.minus = &other, GAZE_ERR_INVALID_ARG, "difference with other tokens");
+    REFUSED((o.minus = &r, o.kind = GAZE_PLOT_KIND_HEAD), GAZE_ERR_INVALID_ARG, "difference as a head view");
+    float vals[6] = { 0, 1, NAN, 0, 0, 0 };
+    REFUSED(o.values = vals, GAZE_ERR_INVALID_ARG, "values in a heatmap");
+    REFUSED((o.values = vals, o.kind = GAZE_PLOT_KIND_BARS), GAZE_ERR_NUMERIC, "NaN value");
+    REFUSED(o.max_px = 50, GAZE_ERR_INVALID_ARG, "max_px too small");
+    REFUSED((o.kind = GAZE_PLOT_KIND_HEAD, o.max_px = 200), GAZE_ERR_LIMIT, "head view wider than the cap");
+    int64_t bad_heads[1] = { 7 };
+    REFUSED((o.heads = bad_heads, o.n_heads = 1), GAZE_ERR_INVALID_ARG, "heads list not captured");
+    o = gaze_plot_opts_make();
+    CHECK(gaze_plot_run_buffer(&r, &o, &out, &n, NULL) == GAZE_ERR_INVALID_ARG, "buffer needs a format");
+    struct gaze_run empty;
+    gaze_run_init(&empty);
+    o.format = GAZE_PLOT_FORMAT_PNG;
+    CHECK(gaze_plot_run_buffer(&empty, &o, &out, &n, NULL) == GAZE_ERR_INVALID_ARG, "empty run refused");
+    // the same difference of a run with itself: all zeros draws fine (flat scale)
+    o.minus = &r;
+    CHECK(gaze_plot_run_buffer(&r, &o, &out, &n, NULL) == GAZE_OK, "difference with itself: %s", gaze_last_error());
+    free(out);
+    gaze_run_free(&r);
+    gaze_run_free(&other);
+}
+
+static void test_palettes(void) {
+    unsigned char c[3];
+    gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, c);
+    CHECK(c[0] == 68 && c[1] == 1 && c[2] == 84, "viridis(0) = %d,%d,%d", c[0], c[1], c[2]);
+    gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, c);
+    CHECK(c[0] == 253 && c[1] == 231 && c[2] == 37, "viridis(1) = %d,%d,%d", c[0], c[1], c[2]);
+    gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, NAN, c);
+    CHECK(c[0] == 68 && c[1] == 1 && c[2] == 84, "viridis(NaN) = bottom");
+    gaze_palette_rgb(GAZE_PALETTE_MAGMA, 1, c);
+    CHECK(c[0] == 252 && c[1] == 253 && c[2] == 191, "magma(1) = %d,%d,%d", c[0], c[1], c[2]);
+    gaze_palette_rgb(GAZE_PALETTE_CIVIDIS, 0, c);
+    CHECK(c[0] == 0 && c[1] == 34 && c[2] == 78, "cividis(0) = %d,%d,%d", c[0], c[1], c[2]);
+    unsigned char lo[3], mid[3], hi[3];
+    gaze_palette_rgb(GAZE_PALETTE_DIVERGING, 0, lo);
+    gaze_palette_rgb(GAZE_PALETTE_DIVERGING, 0.5f, mid);
+    gaze_palette_rgb(GAZE_PALETTE_DIVERGING, 1, hi);
+    CHECK(lo[2] > lo[0] && hi[0] > hi[2] && mid[0] > 240 && mid[1] > 240 && mid[2] > 240, "diverging: blue, white, red");
+    gaze_colormap_viridis(1, c);
+    CHECK(c[0] == 253 && c[1] == 231 && c[2] == 37, "the terminal's viridis is the same table");
+    enum gaze_palette p;
+    CHECK(gaze_palette_from_name("magma", &p) && p == GAZE_PALETTE_MAGMA && !gaze_palette_from_name("jet", &p), "names");
+    int distinct = 1;
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < i; j++) {
+            unsigned char a[3], b[3];
+            gaze_head_rgb(i, a);
+            gaze_head_rgb(j, b);
+            if (same_rgb(a, b)) distinct = 0;
+        }
+    CHECK(distinct, "12 distinct head colours");
+    enum gaze_plot_kind k;
+    CHECK(gaze_plot_kind_from_name("head", &k) && k == GAZE_PLOT_KIND_HEAD && !gaze_plot_kind_from_name("pie", &k), "kinds");
+    CHECK(gaze_plot_format_from_path("a/b.PDF") == GAZE_PLOT_FORMAT_PDF && gaze_plot_format_from_path("a.svg/x") == GAZE_PLOT_FORMAT_AUTO &&
+          gaze_plot_format_from_path("x") == GAZE_PLOT_FORMAT_AUTO, "formats from paths");
+}
+
+int main(void) {
+    snprintf(g_dir, sizeof g_dir, "/tmp/gaze-test-plot-XXXXXX");
+    if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
+    test_palettes();
+    test_heatmap_pixels();
+    test_head_view_and_bars();
+    test_subset_rows();
+    test_long();
+    test_hostile_svg();
+    test_deterministic();
+    test_errors();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    return check_summary("test_plot");
+}
