@@ -13,6 +13,11 @@ int cmd_info(int argc, char ** argv);
 int cmd_heads(int argc, char ** argv);
 int cmd_rollout(int argc, char ** argv);
 int cmd_flow(int argc, char ** argv);
+int cmd_diff(int argc, char ** argv);
+int cmd_corpus(int argc, char ** argv);
+int cmd_merge(int argc, char ** argv);
+int cmd_ablate(int argc, char ** argv);
+int cmd_view(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);

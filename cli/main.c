@@ -20,6 +20,11 @@ static const struct cli_command commands[] = {
     { "heads", cmd_heads, "per-head metrics, detectors and labels: gaze heads RUN | MODEL \"text\"; gaze heads --induction MODEL" },
     { "rollout", cmd_rollout, "attention rollout to an output token: gaze rollout RUN | MODEL \"text\" [--token I]" },
     { "flow",  cmd_flow,  "attention flow (max-flow) to an output token: gaze flow RUN | MODEL \"text\" [--token I]" },
+    { "diff",  cmd_diff,  "per-head Jensen-Shannon divergence of two runs: gaze diff A B | MODEL \"a\" \"b\" | MODEL_A MODEL_B \"text\"" },
+    { "corpus", cmd_corpus, "per-head metrics averaged over a text file, one document a line: gaze corpus MODEL file.txt [-o stats.json] [--shard i/n]" },
+    { "merge", cmd_merge, "combine gaze corpus shard files: gaze merge part0.json part1.json -o all.json" },
+    { "ablate", cmd_ablate, "head importance by ablating each head in the real forward pass: gaze ablate MODEL \"text\" [--mean]" },
+    { "view",  cmd_view,  "self-contained offline HTML viewer (head, model, heatmap, q/k, steps): gaze view RUN | MODEL \"text\" -o out.html" },
 };
 
 int cli_fail(enum gaze_status s) {

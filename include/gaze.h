@@ -1113,7 +1113,8 @@ enum gaze_metric {                  // per-head numbers; each is a mean over the
     GAZE_METRIC_NEXT,               // A[r, p + 1]; NaN for causal runs (always 0 there)
     GAZE_METRIC_CLS,                // mass on "[CLS]" keys; NaN when the run has none
     GAZE_METRIC_SEP,                // mass on "[SEP]" keys; NaN when none
-    GAZE_METRIC_BOS,                // mass on key 0 when token 0 is a special token; else NaN
+    GAZE_METRIC_BOS,                // mass on key 0 when token 0 is a special token other than
+                                    // [CLS] (a decoder's BOS); else NaN
     GAZE_METRIC_PUNCT,              // mass on punctuation keys (every code point of Unicode
                                     // category P*, leading spaces/"##" ignored); NaN when none
     GAZE_METRIC_SINK,               // Gu et al. α_0: mean attention to key 0 over the rows that

@@ -1,0 +1,49 @@
+// Shared by the analysis commands (gaze heads, rollout, flow): where the run comes from (a run
+// file, or MODEL "text" run live), token labels fitted to a column, per-token bars.
+#ifndef GAZE_ANALYSIS_CLI_H
+#define GAZE_ANALYSIS_CLI_H
+#include "cli.h"
+
+struct acli_source {
+    const char * src;      // RUN.safetensors, or a model (path or fetched name)
+    const char * text;     // with a model: the input; NULL for a run file
+    const char * pair;     // encoders: second sentence, or NULL
+    bool         exact;    // quantized models: f32-dequantized weights
+    int          n_threads;
+};
+
+// Parses the source flags shared by every analysis command at argv[*i] (--pair, --exact,
+// --threads); returns 1 when consumed (advancing *i past a value), 0 when not a source flag,
+// -1 when a value is missing.
+int  acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i);
+bool acli_is_run_file(const char * path);
+// Loads the run file or runs the model on text (every layer, head and row). CLI exit code.
+int  acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run);
+
+// Writes token s to f as exactly width display columns: control characters and newlines
+// escaped, long tokens cut with "…", short ones padded with spaces (width < 0: at most -width
+// columns, no padding).
+void acli_label(FILE * f, const char * s, int width);
+// One line per token: index, label, a bar of eighth blocks scaled to the maximum (width
+// columns), the value; mark (or -1) gets a '>' in front. ascii: '#' bars.
+void acli_bars(FILE * f, const double * v, int64_t T, const char * const * labels, int64_t mark,
+               int width, bool ascii);
+// --fusion mean|max|min; false when unknown.
+bool acli_parse_fusion(const char * v, enum gaze_head_fusion * f);
+const char * acli_fusion_name(enum gaze_head_fusion f);
+// --token I|first|cls|last (NULL: token 0 for encoders, the last token for decoders) -> *tok.
+// CLI exit code.
+int acli_parse_token(const char * cmd, const struct gaze_run * run, const char * s, int64_t * tok);
+enum acli_format { ACLI_FORMAT_TABLE = 0, ACLI_FORMAT_JSON, ACLI_FORMAT_CSV };
+
+// Terminal heatmap of v [L, H] (NaN drawn as 0): rows labelled by layers [L] ("L3"), columns
+// by heads [H] ("h2"); either may be NULL (0, 1, ...). CLI exit code.
+int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
+              const char * title);
+// Corpus statistics: table (mean ± std of the main metrics, labels from the means), JSON or CSV
+// (every metric's mean, std, count), or with grid >= 0 the layer × head grid of that metric's mean.
+int acli_print_stats(const struct gaze_head_stats * st, enum acli_format fmt, int grid,
+                     const struct gaze_head_thresholds * th);
+// Prints a double for JSON/CSV/tables: NaN as the given text ("-", "", "null").
+void acli_num(FILE * f, double v, int prec, int width, const char * nan_text);
+#endif

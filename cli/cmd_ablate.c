@@ -1,0 +1,138 @@
+// gaze ablate MODEL "text": causal head importance. Each head in turn is ablated (zero, or its
+// mean over the tokens) through the real forward pass; the change in next-token loss (decoders)
+// or in the pooled embedding (encoders) ranks the heads.
+#include "analysis_cli.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: gaze ablate MODEL \"text\" [--pair \"B\"] [--mean] [--layers 0,2-4] [--top K] [--json|--csv] [--grid] [--exact] [--threads N]\n"
+            "  decoders: effect = next-token loss over the input with the head ablated - unablated loss (nats)\n"
+            "  encoders: effect = 1 - cosine(pooled embedding with the head ablated, unablated embedding)\n"
+            "  --mean: replace the head's output by its mean over the tokens instead of zeros\n");
+    return 2;
+}
+
+struct bar { double t0, last; };
+
+static void on_progress(void * user, int64_t done, int64_t total) {
+    struct bar * b = user;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    if (b->t0 == 0) b->t0 = now;
+    if (done < total && now - b->last < 0.2) return;
+    b->last = now;
+    const int width = 30, fill = (int)((double)width * (double)done / (double)total);
+    fprintf(stderr, "\r[");
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
+    fprintf(stderr, "] %lld/%lld heads ablated%s", (long long)done, (long long)total, done == total ? "\n" : "");
+    fflush(stderr);
+}
+
+static const double * sort_v;
+static int cmp_desc(const void * a, const void * b) {
+    const double x = sort_v[*(const int64_t *)a], y = sort_v[*(const int64_t *)b];
+    if (x != y) return x > y ? -1 : 1;
+    return (*(const int64_t *)a > *(const int64_t *)b) - (*(const int64_t *)a < *(const int64_t *)b);
+}
+
+int cmd_ablate(int argc, char ** argv) {
+    struct acli_source src = { 0 };
+    struct gaze_ablate_opts ao = { 0 };
+    int top = 20;
+    const char * layers_s = NULL;
+    bool json = false, csv = false, grid = false;
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = acli_source_flag(&src, argc, argv, &i);
+        if (k < 0) return usage();
+        if (k > 0) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "--json")) json = true;
+        else if (!strcmp(a, "--csv")) csv = true;
+        else if (!strcmp(a, "--grid")) grid = true;
+        else if (!strcmp(a, "--mean")) ao.mean = true;
+        else if (!strcmp(a, "--layers")) { if (!v) return usage(); layers_s = v; i++; }
+        else if (!strcmp(a, "--top")) { if (!v) return usage(); top = atoi(v); i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze ablate: unknown flag '%s'\n", a); return usage(); }
+        else if (!src.src) src.src = a;
+        else if (!src.text) src.text = a;
+        else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(); }
+    }
+    if (!src.src || !src.text) return usage();
+    ao.n_threads = src.n_threads;
+    struct bar bar = { 0, 0 };
+    if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }
+
+    struct gaze_model * model = NULL;
+    enum gaze_status s = gaze_model_load(&model, src.src);
+    if (s) return cli_fail(s);
+    int rc = 0;
+    if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); gaze_model_free(model); return rc; }
+    const struct gaze_model_info * info = gaze_model_info(model);
+    const int64_t L = info->n_layers, H = info->n_heads, n = L * H;
+    const int64_t group = info->n_kv_heads > 0 && H % info->n_kv_heads == 0 ? H / info->n_kv_heads : 1;
+    double * eff = malloc((size_t)n * sizeof *eff), base = 0;
+    int64_t * order = malloc((size_t)n * sizeof *order), * layers = NULL;
+    if (!eff || !order) { fprintf(stderr, "gaze ablate: out of memory\n"); rc = 1; goto done; }
+    if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, L, &layers, &ao.n_layers))) goto done;
+    ao.layers = layers;
+    if ((s = gaze_ablate_heads(model, src.text, src.pair, &ao, &base, eff))) { rc = cli_fail(s); goto done; }
+    int64_t n_done = 0;   // ablated heads first, by effect; heads outside --layers are left out
+    for (int64_t k = 0; k < n; k++) if (!isnan(eff[k])) order[n_done++] = k;
+    sort_v = eff;
+    qsort(order, (size_t)n_done, sizeof *order, cmp_desc);
+    const char * what = info->causal ? "next-token loss change (nats)" : "1 - cosine of the pooled embedding";
+    if (json) {
+        json_t * o = json_object(), * heads = json_array();
+        json_object_set_new(o, "model", json_string(info->path));
+        json_object_set_new(o, "ablation", json_string(ao.mean ? "mean" : "zero"));
+        json_object_set_new(o, "measure", json_string(what));
+        if (info->causal) json_object_set_new(o, "baseline_loss", json_real(base));
+        for (int64_t r = 0; r < n_done; r++) {
+            const int64_t k = order[r];
+            json_t * e = json_object();
+            json_object_set_new(e, "rank", json_integer(r + 1));
+            json_object_set_new(e, "layer", json_integer(k / H));
+            json_object_set_new(e, "head", json_integer(k % H));
+            json_object_set_new(e, "kv_head", json_integer(k % H / group));
+            json_object_set_new(e, "effect", json_real(eff[k]));
+            json_array_append_new(heads, e);
+        }
+        json_object_set_new(o, "heads", heads);
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        putchar('\n');
+        json_decref(o);
+    } else if (csv) {
+        printf("rank,layer,head,kv_head,effect\n");
+        for (int64_t r = 0; r < n_done; r++)
+            printf("%lld,%lld,%lld,%lld,%.9g\n", (long long)(r + 1), (long long)(order[r] / H), (long long)(order[r] % H),
+                   (long long)(order[r] % H / group), eff[order[r]]);
+    } else if (grid) {
+        char title[160];
+        snprintf(title, sizeof title, "%s ablation: %s (rows: layers, columns: heads)", ao.mean ? "mean" : "zero", what);
+        rc = acli_grid(eff, L, H, NULL, NULL, title);
+    } else {
+        printf("%s: %s ablation of each of %lld heads; effect = %s", info->path, ao.mean ? "mean" : "zero", (long long)n_done, what);
+        if (info->causal) printf("; unablated loss %.4f nats", base);
+        printf("\n%5s %5s %4s%s %12s\n", "rank", "layer", "head", group > 1 ? "   kv" : "", "effect");
+        for (int64_t r = 0; r < n_done && r < top; r++) {
+            printf("%5lld %5lld %4lld", (long long)(r + 1), (long long)(order[r] / H), (long long)(order[r] % H));
+            if (group > 1) printf(" %4lld", (long long)(order[r] % H / group));
+            printf(" %12.6f\n", eff[order[r]]);
+        }
+        if (n_done > top) printf("(%lld more; --top N, --csv for all)\n", (long long)(n_done - top));
+    }
+done:
+    free(eff);
+    free(order);
+    free(layers);
+    gaze_model_free(model);
+    return rc;
+}

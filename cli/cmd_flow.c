@@ -1,0 +1,111 @@
+// gaze flow: attention flow (Abnar & Zuidema): the maximum flow from an output token down the
+// layer graph (capacities: the rollout matrices) to each input token, row-normalised, as
+// terminal bars (or JSON, CSV, a bar figure), with the time it took.
+#include "analysis_cli.h"
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: gaze flow RUN.safetensors [flags]\n"
+            "       gaze flow MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
+            "flags: [--token I|first|last] [--fusion mean|max|min] [--discard R] [--json|--csv]\n"
+            "       [--plot out.png|svg|pdf] [--ascii] [--threads N]\n"
+            "  one max-flow (Dinic) per input token over (layers + 1) x tokens nodes; capacities are the\n"
+            "  rollout matrices (see gaze rollout). Default output token: token 0 for encoders ([CLS]),\n"
+            "  the last token for decoders.\n");
+    return 2;
+}
+
+int cmd_flow(int argc, char ** argv) {
+    struct acli_source src = { 0 };
+    struct gaze_rollout_opts ro = { 0 };
+    const char * token_s = NULL, * plot = NULL;
+    bool json = false, csv = false, ascii = false;
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = acli_source_flag(&src, argc, argv, &i);
+        if (k < 0) return usage();
+        if (k > 0) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "--json")) json = true;
+        else if (!strcmp(a, "--csv")) csv = true;
+        else if (!strcmp(a, "--ascii")) ascii = true;
+        else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(); i++; }
+        else if (!strcmp(a, "--discard")) { if (!v) return usage(); ro.discard_ratio = atof(v); i++; }
+        else if (!strcmp(a, "--token")) { if (!v) return usage(); token_s = v; i++; }
+        else if (!strcmp(a, "--plot")) { if (!v) return usage(); plot = v; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze flow: unknown flag '%s'\n", a); return usage(); }
+        else if (!src.src) src.src = a;
+        else if (!src.text) src.text = a;
+        else { fprintf(stderr, "gaze flow: unexpected argument '%s'\n", a); return usage(); }
+    }
+    if (!src.src) return usage();
+    if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze flow: --discard must be in [0, 1)\n"); return 2; }
+    ro.n_threads = src.n_threads;
+
+    struct gaze_run run;
+    int rc = acli_load_run("flow", &src, &run);
+    if (rc) return rc;
+    const int64_t T = run.T;
+    int64_t tok;
+    double * F = NULL;
+    float * ff = NULL;
+    if ((rc = acli_parse_token("flow", &run, token_s, &tok))) goto done;
+    if (!(F = malloc((size_t)T * sizeof *F))) { fprintf(stderr, "gaze flow: out of memory\n"); rc = 1; goto done; }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum gaze_status s = gaze_attention_flow(&run, &ro, tok, F);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double ms = 1e3 * (double)(t1.tv_sec - t0.tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (s) { rc = cli_fail(s); goto done; }
+    if (plot) {
+        if (!(ff = malloc((size_t)T * sizeof *ff))) { rc = 1; goto done; }
+        for (int64_t j = 0; j < T; j++) ff[j] = (float)F[j];
+        struct gaze_plot_opts po = gaze_plot_opts_make();
+        po.kind = GAZE_PLOT_KIND_BARS;
+        po.values = ff;
+        po.values_name = "attention flow";
+        po.query = tok;
+        char title[256];
+        snprintf(title, sizeof title, "attention flow to token %lld (%s fusion, discard %g)", (long long)tok,
+                 acli_fusion_name(ro.fusion), ro.discard_ratio);
+        po.title = title;
+        if ((s = gaze_plot_run(&run, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
+    }
+    if (json) {
+        json_t * o = json_object(), * toks = json_array(), * vals = json_array();
+        json_object_set_new(o, "method", json_string("flow"));
+        json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
+        json_object_set_new(o, "fusion", json_string(acli_fusion_name(ro.fusion)));
+        json_object_set_new(o, "discard_ratio", json_real(ro.discard_ratio));
+        json_object_set_new(o, "layers", json_integer(run.n_cap_layers));
+        json_object_set_new(o, "token", json_integer(tok));
+        json_object_set_new(o, "milliseconds", json_real(ms));
+        for (int64_t j = 0; j < T; j++) {
+            json_array_append_new(toks, json_string(run.tokens[j]));
+            json_array_append_new(vals, json_real(F[j]));
+        }
+        json_object_set_new(o, "tokens", toks);
+        json_object_set_new(o, "values", vals);
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        putchar('\n');
+        json_decref(o);
+    } else if (csv) {
+        printf("index,value\n");
+        for (int64_t j = 0; j < T; j++) printf("%lld,%.9g\n", (long long)j, F[j]);
+    } else {
+        printf("attention flow to token %lld '", (long long)tok);
+        acli_label(stdout, run.tokens[tok], -24);
+        printf("' over %lld layers (%s fusion, discard %g): %lld max-flows in %.1f ms\n", (long long)run.n_cap_layers,
+               acli_fusion_name(ro.fusion), ro.discard_ratio, (long long)T, ms);
+        acli_bars(stdout, F, T, (const char * const *)run.tokens, tok, 40, ascii);
+    }
+done:
+    free(F);
+    free(ff);
+    gaze_run_free(&run);
+    return rc;
+}

@@ -1,0 +1,302 @@
+// gaze heads: a layer × head table of per-head metrics (entropy, surface statistics, sink score,
+// TransformerLens detectors) with labels, of a saved run or a live model; GQA heads grouped by
+// their KV head. `gaze heads --induction MODEL` runs the repeated-random-tokens protocol.
+#include "analysis_cli.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: gaze heads RUN.safetensors [flags]\n"
+            "       gaze heads MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
+            "       gaze heads --induction MODEL [--seq-len S] [--batch B] [--seed N] [--exact] [--json|--csv]\n"
+            "flags: [--json|--csv] [--layer L] [--sort METRIC] [--grid METRIC] [--threads N]\n"
+            "       detectors: [--error mul|abs] [--exclude-bos] [--exclude-current]\n"
+            "       label thresholds: [--broad X] [--positional X] [--special X] [--sink X] [--detector X]\n"
+            "metrics: entropy (nats, Clark smoothing) entropy_norm (/ ln of the visible keys) max_weight distance\n"
+            "         self prev next cls sep bos punct sink (Gu alpha_0) det_prev det_dup det_ind (TransformerLens)\n"
+            "causal runs: row i sees keys 0..i; entropy_norm divides by ln(i + 1), rows with one key left out\n");
+    return 2;
+}
+
+enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
+
+static const char * const short_names[GAZE_METRIC_COUNT] = {
+    "entropy", "ent/ln", "maxw", "dist", "self", "prev", "next", "cls", "sep", "bos", "punct",
+    "sink", "d.prev", "d.dup", "d.ind",
+};
+
+static json_t * jnum(double v) { return isnan(v) ? json_null() : json_real(v); }
+
+static json_t * jlabels(unsigned labels) {
+    json_t * a = json_array();
+    for (int b = 0; b < GAZE_HEAD_LABEL_COUNT; b++)
+        if (labels & (1u << b)) json_array_append_new(a, json_string(gaze_head_label_name(1u << b)));
+    return a;
+}
+
+static const struct gaze_head_metrics * sort_base;
+static enum gaze_metric sort_metric;
+static int cmp_metric(const void * a, const void * b) {
+    double x = sort_base[*(const int64_t *)a].v[sort_metric], y = sort_base[*(const int64_t *)b].v[sort_metric];
+    if (isnan(x) != isnan(y)) return isnan(x) ? 1 : -1;   // undefined last
+    if (x != y) return x > y ? -1 : 1;                    // descending
+    return (*(const int64_t *)a > *(const int64_t *)b) - (*(const int64_t *)a < *(const int64_t *)b);
+}
+
+// Table order: by layer, then KV group, then head (the run's order already is, for all heads).
+static int cmp_group(const void * a, const void * b) {
+    const struct gaze_head_metrics * x = &sort_base[*(const int64_t *)a], * y = &sort_base[*(const int64_t *)b];
+    if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
+    if (x->kv_head != y->kv_head) return x->kv_head < y->kv_head ? -1 : 1;
+    return (x->head > y->head) - (x->head < y->head);
+}
+
+static void print_table(const struct gaze_run * run, const struct gaze_head_metrics * m, const int64_t * order,
+                        int64_t n, bool gqa, bool sorted) {
+    printf("%5s %4s%s", "layer", "head", gqa ? "   kv" : "");
+    for (int k = 0; k < GAZE_METRIC_COUNT; k++) printf(" %7s", short_names[k]);
+    printf("  labels\n");
+    int64_t prev_layer = -1, prev_kv = -1;
+    for (int64_t r = 0; r < n; r++) {
+        const struct gaze_head_metrics * h = &m[order[r]];
+        if (!sorted && r > 0 && (h->layer != prev_layer || (gqa && h->kv_head != prev_kv))) printf("\n");
+        prev_layer = h->layer;
+        prev_kv = h->kv_head;
+        printf("%5lld %4lld", (long long)h->layer, (long long)h->head);
+        if (gqa) printf(" %4lld", (long long)h->kv_head);
+        for (int k = 0; k < GAZE_METRIC_COUNT; k++) { putchar(' '); acli_num(stdout, h->v[k], k <= GAZE_METRIC_ENTROPY || k == GAZE_METRIC_DISTANCE ? 2 : 3, 7, "-"); }
+        char lab[256];
+        gaze_head_labels_format(h->labels, lab, sizeof lab);
+        printf("  %s\n", lab);
+    }
+    (void)run;
+}
+
+static int run_induction(const char * model_path, struct gaze_induction_opts * io, bool exact, enum out_format fmt) {
+    struct gaze_model * model = NULL;
+    enum gaze_status s = gaze_model_load(&model, model_path);
+    if (s) return cli_fail(s);
+    if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
+    const struct gaze_model_info * info = gaze_model_info(model);
+    const int64_t L = info->n_layers, H = info->n_heads, LH = L * H;
+    const int64_t S = io->seq_len > 0 ? io->seq_len : 50, B = io->batch > 0 ? io->batch : 4;
+    const uint64_t seed = io->seed ? io->seed : 1;
+    double * sc = malloc((size_t)LH * sizeof *sc);
+    int32_t * ids = malloc((size_t)(2 * S + 2) * sizeof *ids);
+    if (!sc || !ids) { free(sc); free(ids); gaze_model_free(model); fprintf(stderr, "gaze heads: out of memory\n"); return 1; }
+    s = gaze_induction_scores_model(model, io, sc, ids);
+    int rc = s ? cli_fail(s) : 0;
+    const int64_t group = info->n_kv_heads > 0 && H % info->n_kv_heads == 0 ? H / info->n_kv_heads : 1;
+    if (!rc) {
+        double mx = -1, mean = 0;
+        int64_t arg = 0, n5 = 0;
+        for (int64_t k = 0; k < LH; k++) { mean += sc[k] / (double)LH; if (sc[k] > mx) { mx = sc[k]; arg = k; } n5 += sc[k] >= 0.5; }
+        if (fmt == OUT_JSON) {
+            json_t * o = json_object();
+            json_object_set_new(o, "model", json_string(info->path));
+            json_object_set_new(o, "protocol", json_string("BOS + S random tokens repeated twice; mean of the attention diagonal at offset 1 - S (TransformerLens)"));
+            json_object_set_new(o, "seq_len", json_integer(S));
+            json_object_set_new(o, "batch", json_integer(B));
+            json_object_set_new(o, "seed", json_integer((json_int_t)seed));
+            json_object_set_new(o, "n_layers", json_integer(L));
+            json_object_set_new(o, "n_heads", json_integer(H));
+            json_object_set_new(o, "n_kv_heads", json_integer(info->n_kv_heads));
+            json_object_set_new(o, "max", json_real(mx));
+            json_object_set_new(o, "max_layer", json_integer(arg / H));
+            json_object_set_new(o, "max_head", json_integer(arg % H));
+            json_t * g = json_array();
+            for (int64_t l = 0; l < L; l++) {
+                json_t * row = json_array();
+                for (int64_t h = 0; h < H; h++) json_array_append_new(row, json_real(sc[l * H + h]));
+                json_array_append_new(g, row);
+            }
+            json_object_set_new(o, "scores", g);
+            json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
+            putchar('\n');
+            json_decref(o);
+        } else if (fmt == OUT_CSV) {
+            printf("layer,head,kv_head,induction\n");
+            for (int64_t k = 0; k < LH; k++) printf("%lld,%lld,%lld,%.6f\n", (long long)(k / H), (long long)(k % H), (long long)(k % H / group), sc[k]);
+        } else {
+            printf("induction scores of %s: BOS + %lld random tokens twice, %lld sequences, seed %llu\n"
+                   "(mean attention from each repeated token to the token after its first copy; '*' >= 0.5)\n",
+                   info->path, (long long)S, (long long)B, (unsigned long long)seed);
+            printf("layer");
+            for (int64_t h = 0; h < H; h++) printf("%s  h%-4lld", group > 1 && h > 0 && h % group == 0 ? " |" : "", (long long)h);
+            printf("\n");
+            for (int64_t l = 0; l < L; l++) {
+                printf("%5lld", (long long)l);
+                for (int64_t h = 0; h < H; h++) printf("%s %5.3f%c", group > 1 && h > 0 && h % group == 0 ? " |" : "", sc[l * H + h], sc[l * H + h] >= 0.5 ? '*' : ' ');
+                printf("\n");
+            }
+            if (group > 1) printf("(columns grouped by shared KV head, %lld query heads each)\n", (long long)group);
+            printf("max %.4f at layer %lld head %lld; mean %.4f; %lld of %lld heads >= 0.5\n", mx,
+                   (long long)(arg / H), (long long)(arg % H), mean, (long long)n5, (long long)LH);
+        }
+    }
+    free(sc);
+    free(ids);
+    gaze_model_free(model);
+    return rc;
+}
+
+// The layer × head grid of one metric as a terminal heatmap.
+static int print_grid(const struct gaze_run * run, const struct gaze_head_metrics * m, enum gaze_metric metric) {
+    const int64_t L = run->n_cap_layers, H = run->n_heads_cap;
+    double * v = malloc((size_t)(L * H) * sizeof *v);
+    int64_t * li = malloc((size_t)L * sizeof *li);
+    int rc = 1;
+    if (v && li) {
+        for (int64_t k = 0; k < L * H; k++) v[k] = m[k].v[metric];
+        for (int64_t l = 0; l < L; l++) li[l] = run->layers[l].index;
+        char title[128];
+        snprintf(title, sizeof title, "%s per head (rows: layers, columns: heads)", gaze_metric_name(metric));
+        rc = acli_grid(v, L, H, li, run->heads, title);
+    }
+    free(v);
+    free(li);
+    return rc;
+}
+
+int cmd_heads(int argc, char ** argv) {
+    struct acli_source src = { 0 };
+    struct gaze_detector_opts det = { 0 };
+    struct gaze_head_thresholds th = gaze_head_thresholds_default();
+    struct gaze_induction_opts io = { 0 };
+    enum out_format fmt = OUT_TABLE;
+    const char * sort_s = NULL, * grid_s = NULL;
+    int64_t layer = -1;
+    bool induction = false;
+    for (int i = 1; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = acli_source_flag(&src, argc, argv, &i);
+        if (k < 0) return usage();
+        if (k > 0) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "--json")) fmt = OUT_JSON;
+        else if (!strcmp(a, "--csv")) fmt = OUT_CSV;
+        else if (!strcmp(a, "--induction")) induction = true;
+        else if (!strcmp(a, "--exclude-bos")) det.exclude_bos = true;
+        else if (!strcmp(a, "--exclude-current")) det.exclude_current_token = true;
+        else if (!v && a[0] == '-' && a[1] == '-') { fprintf(stderr, "gaze heads: %s needs a value or is unknown\n", a); return usage(); }
+        else if (!strcmp(a, "--error")) {
+            if (!strcmp(v, "mul")) det.error = GAZE_DETECTOR_ERROR_MUL;
+            else if (!strcmp(v, "abs")) det.error = GAZE_DETECTOR_ERROR_ABS;
+            else { fprintf(stderr, "gaze heads: --error is mul or abs\n"); return 2; }
+            i++;
+        }
+        else if (!strcmp(a, "--layer")) { layer = atoll(v); i++; }
+        else if (!strcmp(a, "--sort")) { sort_s = v; i++; }
+        else if (!strcmp(a, "--grid")) { grid_s = v; i++; }
+        else if (!strcmp(a, "--seq-len")) { io.seq_len = atoll(v); i++; }
+        else if (!strcmp(a, "--batch")) { io.batch = atoll(v); i++; }
+        else if (!strcmp(a, "--seed")) { io.seed = strtoull(v, NULL, 10); i++; }
+        else if (!strcmp(a, "--broad")) { th.broad = atof(v); i++; }
+        else if (!strcmp(a, "--positional")) { th.positional = atof(v); i++; }
+        else if (!strcmp(a, "--special")) { th.special = atof(v); i++; }
+        else if (!strcmp(a, "--sink")) { th.sink = atof(v); i++; }
+        else if (!strcmp(a, "--detector")) { th.detector = atof(v); i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze heads: unknown flag '%s'\n", a); return usage(); }
+        else if (!src.src) src.src = a;
+        else if (!src.text) src.text = a;
+        else { fprintf(stderr, "gaze heads: unexpected argument '%s'\n", a); return usage(); }
+    }
+    if (!src.src) return usage();
+    io.n_threads = src.n_threads;
+    if (induction) {
+        if (src.text) { fprintf(stderr, "gaze heads --induction: takes a model, not text (the prompt is random tokens)\n"); return 2; }
+        if (io.seq_len < 0 || io.batch < 0) { fprintf(stderr, "gaze heads: --seq-len and --batch must be positive\n"); return 2; }
+        return run_induction(src.src, &io, src.exact, fmt);
+    }
+    enum gaze_metric sort_m = GAZE_METRIC_ENTROPY, grid_m = GAZE_METRIC_ENTROPY;
+    if (sort_s && !gaze_metric_from_name(sort_s, &sort_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", sort_s); return usage(); }
+    if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", grid_s); return usage(); }
+
+    struct gaze_run run;
+    int rc = acli_load_run("heads", &src, &run);
+    if (rc) return rc;
+    const int64_t n = run.n_cap_layers * run.n_heads_cap;
+    struct gaze_head_metrics * m = calloc((size_t)(n ? n : 1), sizeof *m);
+    int64_t * order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (!m || !order) { fprintf(stderr, "gaze heads: out of memory\n"); rc = 1; goto done; }
+    enum gaze_status s = gaze_head_metrics_compute(&run, &det, &th, m, src.n_threads);
+    if (s) { rc = cli_fail(s); goto done; }
+    if (grid_s) { rc = print_grid(&run, m, grid_m); goto done; }
+    int64_t cnt = 0;
+    for (int64_t k = 0; k < n; k++) if (layer < 0 || m[k].layer == layer) order[cnt++] = k;
+    if (layer >= 0 && !cnt) { fprintf(stderr, "gaze heads: layer %lld is not in the run\n", (long long)layer); rc = 2; goto done; }
+    sort_base = m;
+    sort_metric = sort_m;
+    qsort(order, (size_t)cnt, sizeof *order, sort_s ? cmp_metric : cmp_group);
+    const bool gqa = run.n_kv_heads > 0 && run.n_kv_heads < run.n_heads;
+    int64_t n_sink = 0;
+    for (int64_t k = 0; k < n; k++) n_sink += (m[k].labels & GAZE_HEAD_LABEL_SINK) != 0;
+    const double sink_pct = 100.0 * (double)n_sink / (double)n;   // Gu et al. Sink_0 (this input)
+
+    if (fmt == OUT_JSON) {
+        json_t * o = json_object(), * heads = json_array();
+        json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
+        json_object_set_new(o, "arch", json_string(run.arch ? run.arch : ""));
+        json_object_set_new(o, "causal", json_boolean(run.causal));
+        json_object_set_new(o, "tokens", json_integer(run.T));
+        json_object_set_new(o, "n_layers", json_integer(run.n_layers));
+        json_object_set_new(o, "n_heads", json_integer(run.n_heads));
+        json_object_set_new(o, "n_kv_heads", json_integer(run.n_kv_heads));
+        json_t * d = json_object();
+        json_object_set_new(d, "error", json_string(det.error == GAZE_DETECTOR_ERROR_ABS ? "abs" : "mul"));
+        json_object_set_new(d, "exclude_bos", json_boolean(det.exclude_bos));
+        json_object_set_new(d, "exclude_current_token", json_boolean(det.exclude_current_token));
+        json_object_set_new(o, "detectors", d);
+        json_t * t = json_object();
+        json_object_set_new(t, "broad", json_real(th.broad));
+        json_object_set_new(t, "positional", json_real(th.positional));
+        json_object_set_new(t, "special", json_real(th.special));
+        json_object_set_new(t, "sink", json_real(th.sink));
+        json_object_set_new(t, "detector", json_real(th.detector));
+        json_object_set_new(o, "thresholds", t);
+        json_object_set_new(o, "sink_percent", json_real(sink_pct));
+        for (int64_t r = 0; r < cnt; r++) {
+            const struct gaze_head_metrics * h = &m[order[r]];
+            json_t * e = json_object();
+            json_object_set_new(e, "layer", json_integer(h->layer));
+            json_object_set_new(e, "head", json_integer(h->head));
+            json_object_set_new(e, "kv_head", json_integer(h->kv_head));
+            for (int k = 0; k < GAZE_METRIC_COUNT; k++) json_object_set_new(e, gaze_metric_name(k), jnum(h->v[k]));
+            json_object_set_new(e, "labels", jlabels(h->labels));
+            json_array_append_new(heads, e);
+        }
+        json_object_set_new(o, "heads", heads);
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        putchar('\n');
+        json_decref(o);
+    } else if (fmt == OUT_CSV) {
+        printf("layer,head,kv_head");
+        for (int k = 0; k < GAZE_METRIC_COUNT; k++) printf(",%s", gaze_metric_name(k));
+        printf(",labels\n");
+        for (int64_t r = 0; r < cnt; r++) {
+            const struct gaze_head_metrics * h = &m[order[r]];
+            printf("%lld,%lld,%lld", (long long)h->layer, (long long)h->head, (long long)h->kv_head);
+            for (int k = 0; k < GAZE_METRIC_COUNT; k++) { putchar(','); acli_num(stdout, h->v[k], 9, 0, ""); }
+            char lab[256];
+            gaze_head_labels_format(h->labels, lab, sizeof lab);
+            for (char * c = lab; *c; c++) if (*c == ',') *c = ';';
+            printf(",%s\n", lab);
+        }
+    } else {
+        printf("%s: %lld tokens, %lld layers x %lld heads%s", run.model ? run.model : "run", (long long)run.T,
+               (long long)run.n_cap_layers, (long long)run.n_heads_cap, run.causal ? ", causal" : "");
+        if (gqa) printf(", %lld KV heads (groups of %lld)", (long long)run.n_kv_heads, (long long)(run.n_heads / run.n_kv_heads));
+        printf("\ndetectors: %s%s%s\n", det.error == GAZE_DETECTOR_ERROR_ABS ? "abs" : "mul",
+               det.exclude_bos ? ", BOS excluded" : "", det.exclude_current_token ? ", current token excluded" : "");
+        print_table(&run, m, order, cnt, gqa, sort_s != NULL);
+        printf("sink heads (alpha_0 > %.2f): %lld of %lld = %.1f%%\n", th.sink, (long long)n_sink, (long long)n, sink_pct);
+    }
+done:
+    free(m);
+    free(order);
+    gaze_run_free(&run);
+    return rc;
+}
