@@ -105,7 +105,7 @@ static enum gaze_status linear(struct llama * m, const char * name, int64_t n_in
     const struct gaze_gguf_tensor * t;
     enum gaze_status s = find(m, name, n_in, n_out, &t);
     if (s) return s;
-    *lin = (struct gaze_linear){ t->type, n_out, n_in, t->data, NULL };
+    *lin = (struct gaze_linear){ .type = t->type, .n_out = n_out, .n_in = n_in, .weight = t->data };
     return GAZE_OK;
 }
 
@@ -228,7 +228,8 @@ enum gaze_status llama_load(struct gaze_model * model, const char * path) {
     if (!s) s = vec_f32(m, "output_norm.weight", m->C, &m->output_norm);
     if (!s) {
         if (gaze_gguf_find_tensor(m->gguf, "output.weight")) s = linear(m, "output.weight", m->C, m->V, &m->output);
-        else m->output = (struct gaze_linear){ m->tok_embd->type, m->V, m->C, m->tok_embd->data, NULL };   // tied
+        else m->output = (struct gaze_linear){ .type = m->tok_embd->type, .n_out = m->V, .n_in = m->C,
+                                                .weight = m->tok_embd->data };   // tied
     }
     if (!s && !(m->layers = calloc((size_t)m->L, sizeof *m->layers))) s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory");
     for (int64_t l = 0; l < m->L && !s; l++) {
@@ -366,6 +367,11 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
         gaze_swiglu(st->gate, st->up, st->gate, T * F);
         if ((s = gaze_linear_forward(&ly->down, st->gate, T, st->h, n_threads))) return s;
         gaze_add(st->x, st->h, st->x, T * C);
+        // finite weights can still overflow f32 (a hostile F16 file holds |w| up to 65504): refuse
+        // rather than hand back NaN attention and logits
+        bool finite = true;
+        for (int64_t i = 0; i < T * C; i++) finite &= isfinite(st->x[i]);
+        if (!finite) return gaze_error(GAZE_ERR_NUMERIC, "llama: layer %lld: activations overflowed to Inf/NaN", (long long)l);
         if (cap && cap->hidden[l]) memcpy(cap->hidden[l] + n_past * C, st->x, (size_t)(T * C) * sizeof(float));
     }
     gaze_rms_norm(st->x + (T - 1) * C, st->h, 1, C, m->output_norm, m->eps);
@@ -529,6 +535,12 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
         free(pieces);
         free(lens);
         if (s) goto done;
+    }
+    // sequence ids: -1 for special tokens (BOS, control tokens the prompt spelled), else 0
+    if (!(run->sequence_ids = malloc((size_t)n))) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory"); goto done; }
+    for (int64_t t = 0; t < n; t++) {
+        enum gaze_bpe_token_type ty = gaze_bpe_token_type(m->tok, ids[t]);
+        run->sequence_ids[t] = (ty == GAZE_BPE_TOKEN_TYPE_CONTROL || ty == GAZE_BPE_TOKEN_TYPE_UNKNOWN) ? -1 : 0;
     }
     run->model = strdup(model->path);
     run->arch = strdup("llama");
