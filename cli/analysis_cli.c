@@ -129,6 +129,10 @@ int acli_parse_token(const char * cmd, const struct gaze_run * run, const char *
     return 0;
 }
 
+static const char * g_grid_figure;   // --grid-plot PATH: the grid also goes to a figure
+
+void acli_set_grid_figure(const char * path) { g_grid_figure = path; }
+
 int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
               const char * title) {
     float * g = malloc((size_t)(L * H) * sizeof *g);
@@ -144,6 +148,11 @@ int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, co
     to.max_rows = (int)(L > 64 ? 64 : L);
     enum gaze_status s = gaze_term_heatmap(stdout, g, L, H, lp, lp + L, &to);
     if (s) rc = cli_fail(s);
+    if (!rc && g_grid_figure) {
+        for (int64_t k = 0; k < L * H; k++) g[k] = (float)v[k];   // NaN (undefined) cells drawn grey
+        if ((s = gaze_plot_grid(g, L, H, "layer", "head", title, GAZE_PALETTE_VIRIDIS, g_grid_figure))) rc = cli_fail(s);
+        else printf("grid figure -> %s\n", g_grid_figure);
+    }
 done:
     free(g);
     free(lab);

@@ -11,7 +11,7 @@
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: gaze ablate MODEL \"text\" [--pair \"B\"] [--mean] [--layers 0,2-4] [--top K] [--json|--csv] [--grid] [--exact] [--threads N]\n"
+            "usage: gaze ablate MODEL \"text\" [--pair \"B\"] [--mean] [--layers 0,2-4] [--top K] [--json|--csv] [--grid [--grid-plot out.png|svg|pdf]] [--exact] [--threads N]\n"
             "  decoders: effect = next-token loss over the input with the head ablated - unablated loss (nats)\n"
             "  encoders: effect = 1 - cosine(pooled embedding with the head ablated, unablated embedding)\n"
             "  --mean: replace the head's output by its mean over the tokens instead of zeros\n");
@@ -56,6 +56,7 @@ int cmd_ablate(int argc, char ** argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
+        else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) grid = true;
         else if (!strcmp(a, "--mean")) ao.mean = true;
         else if (!strcmp(a, "--layers")) { if (!v) return usage(); layers_s = v; i++; }

@@ -17,7 +17,7 @@ static int usage(void) {
     fprintf(stderr,
             "usage: gaze corpus MODEL file.txt|- [-o stats.json] [--shard i/n] [--resume] [--max-len N]\n"
             "                   [--limit LINES] [--checkpoint DOCS] [--exact] [--threads N]\n"
-            "                   [--error mul|abs] [--exclude-bos] [--exclude-current] [--json|--csv] [--grid METRIC] [--quiet]\n"
+            "                   [--error mul|abs] [--exclude-bos] [--exclude-current] [--json|--csv] [--grid METRIC [--grid-plot out.png|svg|pdf]] [--quiet]\n"
             "  each non-empty line is a document; per-head metrics (see gaze heads) are averaged over documents.\n"
             "  --max-len: tokens kept per document (default 512). -o: statistics file (gaze merge reads it),\n"
             "  written every --checkpoint documents (default 50), at the end and on Ctrl-C; --resume continues it.\n");
@@ -115,6 +115,7 @@ int cmd_corpus(int argc, char ** argv) {
         else if (!strcmp(a, "--max-len")) { max_len = atoll(v); i++; }
         else if (!strcmp(a, "--limit")) { limit = atoll(v); i++; }
         else if (!strcmp(a, "--checkpoint")) { checkpoint = atoll(v); i++; }
+        else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) { grid_s = v; i++; }
         else if (!strcmp(a, "--error")) {
             if (!strcmp(v, "mul")) det.error = GAZE_DETECTOR_ERROR_MUL;

@@ -12,7 +12,7 @@ static int usage(void) {
             "usage: gaze diff A.safetensors B.safetensors [flags]\n"
             "       gaze diff MODEL \"text a\" \"text b\" [flags]      (same token count)\n"
             "       gaze diff MODEL_A MODEL_B \"text\" [flags]         (same layers and heads)\n"
-            "flags: [--json|--csv] [--grid] [--top K] [--plot out.png --layer L [--head H]] [--exact] [--threads N]\n"
+            "flags: [--json|--csv] [--grid [--grid-plot out.png|svg|pdf]] [--top K] [--plot out.png --layer L [--head H]] [--exact] [--threads N]\n"
             "  per head: mean over query rows of JS(A_row, B_row) in bits (0 = identical, 1 = disjoint)\n"
             "  --plot: diverging heatmap of A - B for one layer (mean over heads unless --head)\n");
     return 2;
@@ -39,6 +39,7 @@ int cmd_diff(int argc, char ** argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
+        else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) grid = true;
         else if (!strcmp(a, "--top")) { if (!v) return usage(); top = atoi(v); i++; }
         else if (!strcmp(a, "--plot")) { if (!v) return usage(); plot = v; i++; }

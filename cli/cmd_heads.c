@@ -12,7 +12,7 @@ static int usage(void) {
             "usage: gaze heads RUN.safetensors [flags]\n"
             "       gaze heads MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
             "       gaze heads --induction MODEL [--seq-len S] [--batch B] [--seed N] [--exact] [--json|--csv]\n"
-            "flags: [--json|--csv] [--layer L] [--sort METRIC] [--grid METRIC] [--threads N]\n"
+            "flags: [--json|--csv] [--layer L] [--sort METRIC] [--grid METRIC [--grid-plot out.png|svg|pdf]] [--threads N]\n"
             "       detectors: [--error mul|abs] [--exclude-bos] [--exclude-current]\n"
             "       label thresholds: [--broad X] [--positional X] [--special X] [--sink X] [--detector X]\n"
             "metrics: entropy (nats, Clark smoothing) entropy_norm (/ ln of the visible keys) max_weight distance\n"
@@ -190,6 +190,7 @@ int cmd_heads(int argc, char ** argv) {
         }
         else if (!strcmp(a, "--layer")) { layer = atoll(v); i++; }
         else if (!strcmp(a, "--sort")) { sort_s = v; i++; }
+        else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) { grid_s = v; i++; }
         else if (!strcmp(a, "--seq-len")) { io.seq_len = atoll(v); i++; }
         else if (!strcmp(a, "--batch")) { io.batch = atoll(v); i++; }

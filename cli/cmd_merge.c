@@ -6,7 +6,7 @@
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: gaze merge PART.json... [-o merged.json] [--json|--csv] [--grid METRIC]\n"
+            "usage: gaze merge PART.json... [-o merged.json] [--json|--csv] [--grid METRIC [--grid-plot out.png|svg|pdf]]\n"
             "  the parts must come from the same model, corpus file, options and shard count, each shard once\n");
     return 2;
 }
@@ -23,6 +23,7 @@ int cmd_merge(int argc, char ** argv) {
         if (!strcmp(a, "--json")) fmt = ACLI_FORMAT_JSON;
         else if (!strcmp(a, "--csv")) fmt = ACLI_FORMAT_CSV;
         else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && v) { out = v; i++; }
+        else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid") && v) { grid_s = v; i++; }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze merge: unknown flag '%s' (or missing value)\n", a); free(parts); return usage(); }
         else parts[n_parts++] = a;

@@ -1088,6 +1088,11 @@ enum gaze_plot_format gaze_plot_format_from_path(const char * path);
 enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
                                const struct gaze_plot_opts * opts, struct gaze_plot_info * info);
 // The same into a malloc'd buffer *out [*n] (free() it); opts->format must not be AUTO.
+// A grid of values v [rows, cols] (e.g. a per-head metric: layers × heads) as a figure with
+// row/column indices, a colour bar and a title; NaN cells are grey. Format from the path.
+enum gaze_status gaze_plot_grid(const float * v, int64_t rows, int64_t cols, const char * row_name,
+                                const char * col_name, const char * title, enum gaze_palette palette,
+                                const char * path);
 enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct gaze_plot_opts * opts,
                                       unsigned char ** out, size_t * n, struct gaze_plot_info * info);
 

@@ -1293,18 +1293,9 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     return s;
 }
 
-enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
-                               const struct gaze_plot_opts * opts, struct gaze_plot_info * info) {
-    if (!path || !opts) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: NULL argument");
-    struct gaze_plot_opts o = *opts;
-    if (o.format == GAZE_PLOT_FORMAT_AUTO) o.format = gaze_plot_format_from_path(path);
-    if (o.format == GAZE_PLOT_FORMAT_AUTO)
-        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: %s: unknown output format (use .png, .svg or .pdf)", path);
-    unsigned char * buf;
-    size_t n;
-    enum gaze_status s = gaze_plot_run_buffer(run, &o, &buf, &n, info);
-    if (s) return s;
-    // write beside the target and rename, so a failure never leaves a partial figure
+// Writes buf [n] (freed here) beside path and renames it, so a failure never leaves a partial
+// figure.
+static enum gaze_status write_atomic(const char * path, unsigned char * buf, size_t n) {
     const size_t plen = strlen(path);
     char * tmp = malloc(plen + 48);
     if (!tmp) { free(buf); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
@@ -1321,4 +1312,76 @@ enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
     }
     free(tmp);
     return GAZE_OK;
+}
+
+enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
+                               const struct gaze_plot_opts * opts, struct gaze_plot_info * info) {
+    if (!path || !opts) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: NULL argument");
+    struct gaze_plot_opts o = *opts;
+    if (o.format == GAZE_PLOT_FORMAT_AUTO) o.format = gaze_plot_format_from_path(path);
+    if (o.format == GAZE_PLOT_FORMAT_AUTO)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: %s: unknown output format (use .png, .svg or .pdf)", path);
+    unsigned char * buf;
+    size_t n;
+    enum gaze_status s = gaze_plot_run_buffer(run, &o, &buf, &n, info);
+    if (s) return s;
+    return write_atomic(path, buf, n);
+}
+
+enum gaze_status gaze_plot_grid(const float * v, int64_t rows, int64_t cols, const char * row_name,
+                                const char * col_name, const char * title, enum gaze_palette palette,
+                                const char * path) {
+    if (!v || rows < 1 || cols < 1 || !path || !title)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot grid: empty grid or NULL argument");
+    enum gaze_plot_format fmt = gaze_plot_format_from_path(path);
+    if (fmt == GAZE_PLOT_FORMAT_AUTO)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: %s: unknown output format (use .png, .svg or .pdf)", path);
+    // colour range: [0, max] for sequential palettes, [-max|v|, max|v|] for the diverging one;
+    // NaN cells (undefined metrics) are drawn grey
+    struct scale sc = { palette, 0, false, palette == GAZE_PALETTE_DIVERGING };
+    for (int64_t i = 0; i < rows * cols; i++)
+        if (v[i] == v[i]) sc.vmax = GAZE_MAX(sc.vmax, sc.diverging ? fabsf(v[i]) : v[i]);
+    if (!(sc.vmax > 0)) sc.vmax = 1;
+    const double cell = GAZE_MAX(8.0, GAZE_MIN(28.0, 560.0 / (double)GAZE_MAX(rows, cols)));
+    const double x0 = MARGIN + 56, y0 = MARGIN + 40 + 18;
+    const double w = GAZE_MAX(x0 + cols * cell + 24 + CBAR_W + CBAR_TICK_W + MARGIN, 2 * MARGIN + 8.5 * (double)strlen(title));
+    const double h = y0 + rows * cell + MARGIN + 24;
+    struct fig f;
+    enum gaze_status s = fig_begin(&f, fmt, w, h, GAZE_PLOT_MAX_PX, title);
+    if (s) return s;
+    cairo_t * cr = f.cr;
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    font(cr, 14, true);
+    text_at(cr, MARGIN, MARGIN + 14, title, ALIGN_LEFT);
+    font(cr, 10, false);
+    char lab[64];
+    for (int64_t c = 0; c < cols; c++) {
+        if (cell < 14 && c % 2) continue;
+        snprintf(lab, sizeof lab, "%lld", (long long)c);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        text_at(cr, x0 + (c + 0.5) * cell, y0 - 6, lab, ALIGN_CENTER);
+    }
+    text_at(cr, x0 + cols * cell / 2, y0 - 22, col_name ? col_name : "", ALIGN_CENTER);
+    for (int64_t r = 0; r < rows; r++) {
+        if (cell < 14 && r % 2) continue;
+        snprintf(lab, sizeof lab, "%lld", (long long)r);
+        text_mid(cr, x0 - 6, y0 + (r + 0.5) * cell, lab, ALIGN_RIGHT);
+    }
+    text_mid(cr, MARGIN, y0 - 6, row_name ? row_name : "", ALIGN_LEFT);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+            const float x = v[r * cols + c];
+            unsigned char rgb[3] = { 200, 200, 200 };
+            if (x == x) scale_rgb(&sc, x, rgb);
+            double cr_, cg, cb;
+            rgb_of(rgb, &cr_, &cg, &cb);
+            cairo_set_source_rgb(cr, cr_, cg, cb);
+            cairo_rectangle(cr, x0 + c * cell, y0 + r * cell, cell, cell);
+            cairo_fill(cr);
+        }
+    draw_colorbar(cr, &sc, x0 + cols * cell + 24, y0, rows * cell);
+    unsigned char * buf;
+    size_t n;
+    if ((s = fig_end(&f, &buf, &n))) return s;
+    return write_atomic(path, buf, n);
 }
