@@ -269,7 +269,8 @@ static void run_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t 
                         double df = isnan(a) ? INFINITY : fabs((double)a - e);
                         if (df > worst_sub) worst_sub = df;
                     }
-        CHECK(worst_sub <= 1e-7, "%s: probe subset differs from full probe by %.3g", p.name, worst_sub);
+        // few rows take the row-at-a-time path (its own summation order): equal to rounding
+        CHECK(worst_sub <= 1e-6, "%s: probe subset differs from full probe by %.3g", p.name, worst_sub);
         free(Ps);
         free(pv);
         free(P);

@@ -15,9 +15,17 @@ typedef __m256 vf;
 #define V_SUB(a, b)    _mm256_sub_ps(a, b)
 #define V_MAX(a, b)    _mm256_max_ps(a, b)
 #define V_MIN(a, b)    _mm256_min_ps(a, b)
+#define V_REDUCE_ADD(v) hsum_avx2(v)
 #define V_EXP2(x)      exp2_avx2(x)
 #define S_NV     2   // 4 keys × 2 query vectors: 8 of the 16 ymm registers
 #define O_NV_MAX 2
+
+static inline float hsum_avx2(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+    return _mm_cvtss_f32(x);
+}
 
 // 2^x as in the AVX-512 version; 2^n is built in the exponent field (n >= -126 here).
 static inline __m256 exp2_avx2(__m256 x) {

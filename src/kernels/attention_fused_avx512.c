@@ -15,6 +15,7 @@ typedef __m512 vf;
 #define V_SUB(a, b)    _mm512_sub_ps(a, b)
 #define V_MAX(a, b)    _mm512_max_ps(a, b)
 #define V_MIN(a, b)    _mm512_min_ps(a, b)
+#define V_REDUCE_ADD(v) _mm512_reduce_add_ps(v)
 #define V_EXP2(x)      exp2_avx512(x)
 #define S_NV     4   // 4 keys × 4 query vectors: 16 accumulators
 #define O_NV_MAX 6   // 4 rows × 6 d-vectors: 24 accumulators + 6 V + 1 broadcast

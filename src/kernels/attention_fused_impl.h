@@ -5,6 +5,7 @@
 //   VL, vf            floats per vector, vector type
 //   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
 //   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
+//   V_REDUCE_ADD(v)   horizontal sum
 //   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
 //   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
 //
@@ -212,6 +213,79 @@ static void FN(tile_pv)(float * oacc, int64_t dpad, const float * st, const floa
     }
 }
 
+// Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
+// row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
+// and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
+// log; -inf when nothing is allowed). With lse_in given it is the probe instead: p [Tk] gets
+// 2^(s - lse2) and nothing else is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
+static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
+                         float * sc, float * acc, float * o_row, float * lse_out,
+                         const float * lse_in, float * p_row) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
+    const int64_t dv = d / VL * VL;                       // vectorised part of d
+    const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
+    const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+    const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+    const float sl = plan->scale_log2;
+    float lse2 = 0.0f;
+    if (p_row) lse2 = *lse_in == -INFINITY ? INFINITY : *lse_in * (float)M_LOG2E;
+    float m = -INFINITY, l = 0.0f;
+    for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
+    for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+        const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+        enum attn_tile kind = attn_tile_classify(plan, b, i, i + 1, j0, j0 + n_k);
+        if (kind == ATTN_TILE_SKIP) {
+            if (p_row) for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f;
+            continue;
+        }
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n_k; j++) {
+            const float * k = kbase + (j0 + j) * plan->k.st;
+            vf a = V_ZERO();
+            for (int64_t c = 0; c < dv; c += VL) a = V_FMA(V_LOAD(q + c), V_LOAD(k + c), a);
+            float dot = V_REDUCE_ADD(a);
+            for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
+            float x = dot * sl;
+            if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
+            else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
+            sc[j] = x;
+            if (x > mx || x != x) mx = x;
+        }
+        if (p_row) {   // probe: weights from the given lse, clamped to 1 like the panel path
+            for (int64_t j = 0; j < n_k; j++) {
+                float pj = exp2f(sc[j] - lse2);
+                p_row[j0 + j] = pj > 1.0f ? 1.0f : pj;
+            }
+            continue;
+        }
+        const float m_new = mx > m || mx != mx ? mx : m;
+        if (m_new == -INFINITY) continue;                 // nothing allowed yet
+        const float alpha = exp2f(m - m_new);             // m = -inf: 0
+        l *= alpha;
+        const vf va = V_SET1(alpha);
+        for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
+        for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
+        for (int64_t j = 0; j < n_k; j++) {
+            if (sc[j] == -INFINITY) continue;             // masked: V is never read
+            const float pj = exp2f(sc[j] - m_new);
+            l += pj;
+            const float * v = vbase + (j0 + j) * plan->v.st;
+            const vf vp = V_SET1(pj);
+            for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
+            for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
+        }
+        m = m_new;
+    }
+    if (p_row) return;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int64_t c = 0; c < d; c++) o_row[c] = acc[c] * inv;
+    if (lse_out) *lse_out = l > 0.0f ? (m + log2f(l)) * (float)M_LN2 : -INFINITY;
+}
+
+// Query blocks this small run row by row (see row_item).
+#define ATTN_ROW_MAX 4
+
 // One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles.
 static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
                            int64_t b, int64_t h, int64_t i0, int64_t n_rows) {
@@ -287,7 +361,14 @@ void FN(attn_fused)(const struct attn_plan * plan) {
             const int64_t qb = n_qb - 1 - it % n_qb;
             const int64_t bh = it / n_qb;
             const int64_t i0 = qb * ATTN_BR;
-            FN(fused_item)(plan, &s, bh / desc->Hq, bh % desc->Hq, i0, GAZE_MIN(ATTN_BR, desc->Tq - i0));
+            const int64_t b = bh / desc->Hq, h = bh % desc->Hq, nr = GAZE_MIN(ATTN_BR, desc->Tq - i0);
+            if (nr <= ATTN_ROW_MAX) {
+                for (int64_t i = i0; i < i0 + nr; i++)
+                    FN(row_item)(plan, b, h, i, s.st, s.oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
+                                 plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL);
+            } else {
+                FN(fused_item)(plan, &s, b, h, i0, nr);
+            }
         }
         FN(scratch_free)(&s);
     }
@@ -316,6 +397,14 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
             const int64_t h = heads ? heads[n] : n, hk = h / plan->group;
             const int64_t r0 = rb * ATTN_BR, nr = GAZE_MIN(ATTN_BR, n_rows - r0);
             const int64_t * rl = rows ? rows + r0 : NULL;
+            if (nr <= ATTN_ROW_MAX && lse) {
+                for (int64_t r = 0; r < nr; r++) {
+                    const int64_t i = rl ? rl[r] : r0 + r;
+                    FN(row_item)(plan, b, h, i, s.st, NULL, NULL, NULL, lse + (b * desc->Hq + h) * desc->Tq + i,
+                                 p + ((b * n_heads + n) * n_rows + r0 + r) * Tk);
+                }
+                continue;
+            }
             int64_t lo = rl ? rl[0] : r0, hi = rl ? rl[0] : r0 + nr - 1;
             for (int64_t i = 0; rl && i < nr; i++) { lo = GAZE_MIN(lo, rl[i]); hi = GAZE_MAX(hi, rl[i]); }
 
@@ -343,9 +432,10 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
                 for (int64_t j = 0; j < n_k; j++) {
                     float * sj = s.st + j * ATTN_BR;
                     if (lse) {
-                        // exp(s - lse) <= 1 exactly; rounding of a dominant key can give 1 + ulp
+                        // exp(s - lse) <= 1 exactly; rounding of a dominant key can give 1 + ulp.
+                        // min(1, x) in this order keeps a NaN (NaN lse) a NaN on every ISA.
                         for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
-                            V_STORE(sj + iv, V_MIN(V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv))), one));
+                            V_STORE(sj + iv, V_MIN(one, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv)))));
                         for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
                     } else {   // raw scores, back in natural-log units
                         for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i] * (float)M_LN2;

@@ -15,6 +15,7 @@ typedef float vf;
 #define V_SUB(a, b)    ((a) - (b))
 #define V_MAX(a, b)    scalar_max(a, b)
 #define V_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define V_REDUCE_ADD(v) (v)
 #define V_EXP2(x)      exp2f(x)
 #define S_NV     8
 #define O_NV_MAX 6
