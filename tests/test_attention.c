@@ -419,6 +419,11 @@ int main(void) {
         run_case(seed++, 1, 4, 4, 63, 200, 32, masks[mi], true);
         run_case(seed++, 1, 2, 2, 300, 300, 128, masks[mi], false);
     }
+    // few query rows take the row-at-a-time path: every mask kind there too
+    for (size_t mi = 0; mi < sizeof masks / sizeof masks[0]; mi++) {
+        run_case(seed++, 2, 3, 1, 3, 300, 64, masks[mi] | M_OFFSET, true);
+        run_case(seed++, 1, 4, 2, 4, 130, 80, masks[mi], true);
+    }
     for (uint64_t s = 100; s < 103; s++) test_permutation(s);
     test_numerics();
     test_errors();
