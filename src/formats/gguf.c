@@ -824,7 +824,7 @@ enum gaze_status gaze_gguf_get_arr_str(const struct gaze_gguf * g, const char * 
     if (st) return st;
     if (kv->type != GAZE_GGUF_TYPE_ARRAY || kv->elem != GAZE_GGUF_TYPE_STRING)
         return wrong_type(g, kv, "ARRAY of STRING");
-    *items = g->strs + kv->str0;
+    *items = kv->n ? g->strs + kv->str0 : NULL;   // a file with no strings has strs == NULL (NULL + 0 is UB)
     *n = kv->n;
     return GAZE_OK;
 }

@@ -4,6 +4,7 @@
 #include "formats/json.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -92,8 +93,9 @@ static bool has_f16c(void) {
     static int cached = -1;
     int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (c < 0) {
-        __builtin_cpu_init();
-        c = __builtin_cpu_supports("f16c") ? 1 : 0;
+        // CPUID.1:ECX.F16C[bit 29]: clang 14 has no __builtin_cpu_supports("f16c")
+        unsigned a, b, cx, d;
+        c = __get_cpuid(1, &a, &b, &cx, &d) && (cx & bit_F16C) ? 1 : 0;
         __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
     }
     return c && gaze_isa_active() >= GAZE_ISA_AVX2;

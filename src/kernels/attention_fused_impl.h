@@ -324,7 +324,24 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
             vb = s->vp;
             vst = dpad;
         }
-        FN(tile_pv)(s->oacc, dpad, s->st, s->alpha, vb, vst, n_k, rows_pad);
+        // A masked element has P = 0, but 0 · NaN = NaN: when a partial tile's V holds a
+        // non-finite value, accumulate only the allowed elements (rare; speed is no concern).
+        bool v_finite = true;
+        for (int64_t j = 0; kind == ATTN_TILE_PARTIAL && j < n_k && v_finite; j++)
+            for (int64_t c = 0; c < d; c++) v_finite &= isfinite(vb[j * vst + c]);
+        if (v_finite) {
+            FN(tile_pv)(s->oacc, dpad, s->st, s->alpha, vb, vst, n_k, rows_pad);
+        } else {
+            for (int64_t r = 0; r < rows_pad; r++) {
+                float * o = s->oacc + r * dpad;
+                for (int64_t c = 0; c < d; c++) o[c] *= s->alpha[r];
+                for (int64_t j = 0; j < n_k; j++) {
+                    const float pj = s->st[j * ATTN_BR + r];
+                    if (pj == 0.0f) continue;
+                    for (int64_t c = 0; c < d; c++) o[c] += pj * vb[j * vst + c];
+                }
+            }
+        }
     }
 
     float * obase = plan->o.data + b * plan->o.sb + h * plan->o.sh;

@@ -41,7 +41,7 @@ enum gaze_status gaze_attention_reference(const struct gaze_attn_desc * desc,
                 double dot = 0;
                 for (int64_t c = 0; c < d; c++) dot += (double)qi[c] * (double)kj[c];
                 s[j] = scale * dot + (plan.has_bias ? attn_bias(&plan, b, h, i, j) : 0.0);
-                if (s[j] > m) m = s[j];
+                if (s[j] > m || s[j] != s[j]) m = s[j];   // NaN wins: a NaN row is NaN, not "masked"
             }
             float * oi = o->data + b * o->sb + h * o->sh + i * o->st;
             if (m == -INFINITY) {   // fully masked row: zeros, lse = -inf

@@ -3,6 +3,7 @@
 // sentence-transformers embedding (mean pool over tokens, L2 normalise) as a by-product.
 #include "models/model.h"
 #include "formats/json.h"
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,15 @@ static enum gaze_status bert_tensor(struct bert * b, const char * name, int64_t 
         b->owned = grown;
         b->owned[b->n_owned++] = owned;
     }
+    // a NaN or Inf weight would turn every run into silent NaN: refuse it here
+    const float * f = *out;
+    bool finite = true;
+    for (int64_t i = 0; i < t->n_elements; i++) finite &= isfinite(f[i]);
+    if (!finite)
+        for (int64_t i = 0; i < t->n_elements; i++)
+            if (!isfinite(f[i]))
+                return gaze_error(GAZE_ERR_NUMERIC, "%s: tensor %s holds a non-finite value (%g) at element %lld",
+                                  gaze_safetensors_path(b->st), full, (double)f[i], (long long)i);
     return GAZE_OK;
 }
 
@@ -296,6 +306,10 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, opts->n_threads))) break;
         gaze_add(x, y, y, T * C);
         gaze_layer_norm(y, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps);
+        // finite but huge weights can still overflow f32: refuse rather than return NaN
+        bool finite = true;
+        for (int64_t i = 0; i < T * C; i++) finite &= isfinite(x[i]);
+        if (!finite) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
         if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
     }
 

@@ -1,0 +1,112 @@
+// Llama benchmark driver: loads a GGUF model once and times, in-process, prompt processing and
+// greedy generation through gaze_model_run, with capture off and with full capture (every
+// layer and head: the prompt's attention and each generated token's row).
+//
+//   prompt time      = run(prompt, generate 0)
+//   generation time  = run(prompt, generate G) - run(prompt, generate 0), per generated token
+// (the same split llama.cpp's perf counters make: prompt eval, then single-token decodes over
+// the growing context). Each repetition runs the four configurations back to back; the best
+// (minimum) time of each is reported, as the machine may be shared. Tokenization and run
+// allocation are inside the timings (a few ms).
+//
+//   build/bench/bench_llama MODEL.gguf PROMPT_FILE [--gen 128] [--reps 3] [--threads 2] [--exact] [--json]
+#include "gaze.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char * read_file(const char * path) {
+    FILE * f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char * s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
+    if (s) s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+struct timing { double t; int64_t T, n_gen; };
+
+static int timed_run(struct gaze_model * m, const char * text, int64_t gen, bool capture, int threads,
+                     struct timing * out) {
+    struct gaze_run_opts o = { 0 };
+    o.generate = gen;
+    o.no_capture = !capture;
+    o.n_threads = threads;
+    struct gaze_run run;
+    double t0 = now_s();
+    enum gaze_status s = gaze_model_run(m, text, NULL, &o, &run);
+    double t = now_s() - t0;
+    if (s) { fprintf(stderr, "bench_llama: run: %s\n", gaze_last_error()); return 1; }
+    if (!out->t || t < out->t) out->t = t;
+    out->T = run.T - run.n_generated;
+    out->n_gen = run.n_generated;
+    gaze_run_free(&run);
+    return 0;
+}
+
+int main(int argc, char ** argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s MODEL.gguf PROMPT_FILE [--gen N] [--reps N] [--threads N] [--exact] [--json]\n", argv[0]);
+        return 2;
+    }
+    int64_t gen = 128;
+    int reps = 3, threads = 2;
+    bool exact = false, json = false;
+    for (int i = 3; i < argc; i++) {
+        const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--gen") && v) { gen = atoll(v); i++; }
+        else if (!strcmp(a, "--reps") && v) { reps = atoi(v); i++; }
+        else if (!strcmp(a, "--threads") && v) { threads = atoi(v); i++; }
+        else if (!strcmp(a, "--exact")) exact = true;
+        else if (!strcmp(a, "--json")) json = true;
+        else { fprintf(stderr, "bench_llama: unknown argument %s\n", a); return 2; }
+    }
+    char * text = read_file(argv[2]);
+    if (!text) { fprintf(stderr, "bench_llama: cannot read %s\n", argv[2]); return 2; }
+    struct gaze_model * m = NULL;
+    double t0 = now_s();
+    if (gaze_model_load(&m, argv[1]) != GAZE_OK) { fprintf(stderr, "bench_llama: %s\n", gaze_last_error()); return 1; }
+    if (exact && gaze_model_set_exact(m, true) != GAZE_OK) { fprintf(stderr, "bench_llama: %s\n", gaze_last_error()); return 1; }
+    const double t_load = now_s() - t0;
+
+    // warm-up: page in the weights, let the CPU clock settle
+    struct timing warm = { 0 };
+    if (timed_run(m, "The quick brown fox jumps over the lazy dog.", 4, false, threads, &warm)) return 1;
+    struct timing pp_off = { 0 }, all_off = { 0 }, pp_cap = { 0 }, all_cap = { 0 };
+    for (int r = 0; r < reps; r++) {
+        if (timed_run(m, text, 0, false, threads, &pp_off) || timed_run(m, text, gen, false, threads, &all_off) ||
+            timed_run(m, text, 0, true, threads, &pp_cap) || timed_run(m, text, gen, true, threads, &all_cap))
+            return 1;
+    }
+    const double tg_off = all_off.t - pp_off.t, tg_cap = all_cap.t - pp_cap.t;
+    const int64_t T = pp_off.T, G = all_off.n_gen;
+    if (G != gen || all_cap.n_gen != gen)
+        fprintf(stderr, "bench_llama: warning: EOS after %lld of %lld generated tokens\n", (long long)G, (long long)gen);
+    const char * mode = exact ? "exact (f32 weights)" : "default (quantized)";
+    if (json) {
+        printf("{\"mode\": \"%s\", \"isa\": \"%s\", \"threads\": %d, \"reps\": %d, \"load_s\": %.4f, \"prompt_tokens\": %lld, "
+               "\"gen_tokens\": %lld, \"pp_off_s\": %.6f, \"pp_cap_s\": %.6f, \"tg_off_s\": %.6f, \"tg_cap_s\": %.6f}\n",
+               exact ? "exact" : "quantized", gaze_isa_name(gaze_isa_active()), threads, reps, t_load, (long long)T,
+               (long long)G, pp_off.t, pp_cap.t, tg_off, tg_cap);
+    } else {
+        printf("gaze %s, %s, %d threads, best of %d; load %.2f s\n", mode, gaze_isa_name(gaze_isa_active()), threads, reps, t_load);
+        printf("  prompt %lld tokens:     capture off %8.3f s %8.1f tok/s | full capture %8.3f s %8.1f tok/s (x%.2f)\n",
+               (long long)T, pp_off.t, (double)T / pp_off.t, pp_cap.t, (double)T / pp_cap.t, pp_cap.t / pp_off.t);
+        printf("  generation %lld tokens: capture off %8.3f s %8.1f tok/s | full capture %8.3f s %8.1f tok/s (x%.2f)\n",
+               (long long)G, tg_off, (double)G / tg_off, tg_cap, (double)G / tg_cap, tg_cap / tg_off);
+    }
+    gaze_model_free(m);
+    free(text);
+    return 0;
+}
