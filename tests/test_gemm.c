@@ -171,8 +171,39 @@ static void test_linear(void) {
             maxd = fmax(maxd, fabs(s - y[t * NO + o]));
         }
     CHECK(maxd < 1e-4, "linear vs double: max diff %g", maxd);
-    lin.type = GAZE_TYPE_Q4_1;
-    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_UNSUPPORTED, "Q4_1 not yet");
+    // quantized weights go to the quant kernels, with the bias added, raw and prepared alike
+    {
+        enum { QI = 64 };
+        static float Wq[NO * QI], xq[T * QI], ref[T * NO], yq[T * NO], yp[T * NO];
+        static unsigned char blocks[NO * (QI / 32) * 20];
+        uint32_t r = 12345;   // its own generator: the shared one feeds the cases below
+        for (int i = 0; i < NO * QI; i++) { r = r * 1664525u + 1013904223u; Wq[i] = (float)(r >> 8) / 8388608.0f - 1.0f; }
+        for (int i = 0; i < T * QI; i++) { r = r * 1664525u + 1013904223u; xq[i] = (float)(r >> 8) / 8388608.0f - 1.0f; }
+        CHECK(gaze_quantize(GAZE_TYPE_Q4_1, Wq, blocks, NO * QI) == GAZE_OK, "%s", gaze_last_error());
+        CHECK(gaze_dequantize(GAZE_TYPE_Q4_1, blocks, Wq, NO * QI) == GAZE_OK, "%s", gaze_last_error());
+        for (int t = 0; t < T; t++)
+            for (int o = 0; o < NO; o++) {
+                double sum = b[o];
+                for (int i = 0; i < QI; i++) sum += (double)xq[t * QI + i] * Wq[o * QI + i];
+                ref[t * NO + o] = (float)sum;
+            }
+        struct gaze_linear ql = { GAZE_TYPE_Q4_1, NO, QI, blocks, b, NULL };
+        CHECK(gaze_linear_forward(&ql, xq, T, yq, 0) == GAZE_OK, "%s", gaze_last_error());
+        CHECK(gaze_linear_prepare(&ql) == GAZE_OK, "%s", gaze_last_error());
+        CHECK(gaze_linear_forward(&ql, xq, T, yp, 0) == GAZE_OK, "%s", gaze_last_error());
+        gaze_linear_release(&ql);
+        double num = 0, den = 0, dpp = 0;
+        for (int i = 0; i < T * NO; i++) {
+            num += (yq[i] - ref[i]) * (double)(yq[i] - ref[i]);
+            den += (double)ref[i] * ref[i];
+            dpp = fmax(dpp, fabs(yq[i] - yp[i]));
+        }
+        // activations are quantized to 8 bits (as llama.cpp): ~1e-2 relative at most
+        CHECK(sqrt(num / den) < 0.02, "Q4_1 linear vs dequantized f32: rel err %g", sqrt(num / den));
+        CHECK(dpp < 1e-4, "prepared Q4_1 weights differ from raw by %g", dpp);
+    }
+    lin.type = GAZE_TYPE_Q8_1;   // an activation-only type: not a weight format
+    CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_UNSUPPORTED, "Q8_1 weights accepted");
     lin.type = (enum gaze_type)99;
     CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_INVALID_ARG, "unknown type");
     lin.type = GAZE_TYPE_F32; lin.weight = NULL;
