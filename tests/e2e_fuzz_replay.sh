@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The fuzz targets in CI (issue 7, R2/R3 of reliability.md): builds every libFuzzer target with
 # clang (ASan + UBSan), replays every committed input once (tests/fuzz/corpus/*, regressions/*),
-# then fuzzes each target for a short time ($GAZE_FUZZ_E2E_SECONDS, default 6) from its corpus.
+# then fuzzes each target from its corpus with seed 1 for $GAZE_FUZZ_E2E_RUNS inputs (default
+# 2000; fuzz_render a twentieth), $GAZE_FUZZ_E2E_SECONDS (default 120) being only a safety cap.
 # Any crash, sanitizer report, leak, timeout or out-of-memory fails the test. A missing clang or
-# libFuzzer runtime is a FAILURE, never a skip (Debian: clang, libclang-rt-14-dev, libomp-14-dev).
+# libFuzzer runtime is a FAILURE, never a skip (Debian: clang, libclang-rt-14-dev, libomp-14-dev,
+# libxml2-dev).
 # The WordPiece target needs $GAZE_HOME/models/minilm (scripts/fetch-test-models).
 set -uo pipefail
 ROOT="${GAZE_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
@@ -27,7 +29,7 @@ export GAZE_FUZZ_WORK="$work"
 
 fail=0
 if ! command -v clang >/dev/null; then
-    echo "FAIL: clang not found: the fuzz targets cannot be built (install clang, libclang-rt-14-dev, libomp-14-dev)" >&2
+    echo "FAIL: clang not found: the fuzz targets cannot be built (install clang, libclang-rt-14-dev, libomp-14-dev, libxml2-dev)" >&2
     echo "e2e_fuzz_replay: 0 passed, 1 failed"
     exit 1
 fi

@@ -2,7 +2,8 @@
 #   make -f tests/fuzz/fuzz.mk B=build-fuzz -j2
 # The library is compiled once into $(B)/obj (incremental through -MMD dependency files) and
 # archived; each target links against it. clang only: -fsanitize=fuzzer needs libFuzzer
-# (Debian: clang-14, libclang-rt-14-dev) and OpenMP needs libomp (libomp-14-dev).
+# (Debian: clang-14, libclang-rt-14-dev), OpenMP needs libomp (libomp-14-dev) and fuzz_render
+# parses HTML and SVG with libxml2 (libxml2-dev).
 B       ?= build-fuzz
 CC      := clang
 SRC     := src
