@@ -169,6 +169,9 @@ def main():
                          "threads that wait for a descheduled peer dominate: use passive there")
     ap.add_argument("--python", default=sys.executable, help="python with torch + transformers (default: this one)")
     ap.add_argument("--write", metavar="MD", help="write the report (markdown) to this file")
+    ap.add_argument("--baseline-build", metavar="DIR",
+                    help="also time the in-process bench of another build (e.g. of the previous commit) in the "
+                         "same interleaved rounds, and report the before/after ratio")
     a = ap.parse_args()
     a.repeats = max(a.repeats, 10)
 
@@ -195,9 +198,15 @@ def main():
         env["OMP_WAIT_POLICY"] = a.omp_wait_policy
     else:
         env.pop("OMP_WAIT_POLICY", None)
+    base, base_ready = None, None
+    if a.baseline_build:
+        base_bench = os.path.join(a.baseline_build, "bench", "bench_bert")
+        if not os.access(base_bench, os.X_OK):
+            sys.exit("%s missing: build the baseline first" % base_bench)
+        base, base_ready = start([base_bench] + gz_cmd[1:], env)
     gz, gz_ready = start(gz_cmd, env)
     hf, hf_ready = start(hf_cmd, env)
-    for label, line in (("gaze", gz_ready), ("hf", hf_ready)):
+    for label, line in (("gaze", gz_ready), ("hf", hf_ready)) + ((("baseline", base_ready),) if base else ()):
         T = int(line.split()[1].split("=")[1])
         if T != a.tokens:
             sys.exit("%s tokenized the text into %d tokens, not %d" % (label, T, a.tokens))
@@ -205,11 +214,16 @@ def main():
         time_cli(cli_cmd, env)
 
     t_gz, t_hf, t_cli, c_gz, c_hf, c_cli, rss_cli = [], [], [], [], [], [], []
+    t_base, c_base = [], []
     for r in range(a.repeats):
-        order = ["gz", "hf", "cli"]
-        order = order[r % 3:] + order[:r % 3]
+        order = ["gz", "hf", "cli"] + (["base"] if base else [])
+        order = order[r % len(order):] + order[:r % len(order)]
         for who in order:
-            if who == "gz":
+            if who == "base":
+                ms, cpu = time_worker(base)
+                t_base.append(ms)
+                c_base.append(cpu)
+            elif who == "gz":
                 ms, cpu = time_worker(gz)
                 t_gz.append(ms)
                 c_gz.append(cpu)
@@ -224,6 +238,7 @@ def main():
                 rss_cli.append(rss)
     gz_rss, gz_self = stop(gz)
     hf_rss, hf_self = stop(hf)
+    base_rss = stop(base)[0] if base else 0
     load1 = os.getloadavg()
     run_size = os.path.getsize(out_file)
 
@@ -285,6 +300,15 @@ def main():
       (med["gz"], min(t_gz), tps["gz"], speed, mib(gz_rss), mem))
     P("| gaze run (CLI, whole process) | %.2f | %.2f | %.0f | %.2fx | %.1f | %.2f |" %
       (med["cli"], min(t_cli), tps["cli"], speed_cli, mib(max(rss_cli)), mem_cli))
+    if base:
+        bmed = statistics.median(t_base)
+        P("| gaze baseline (`%s`, in-process) | %.2f | %.2f | %.0f | %.2fx | %.1f | %.2f |" %
+          (a.baseline_build, bmed, min(t_base), a.tokens / (bmed * 1e-3), med["hf"] / bmed, mib(base_rss),
+           base_rss / hf_rss))
+        P("")
+        P("Before/after (same rounds): gaze in-process %.2f ms vs baseline %.2f ms = %.2fx faster; "
+          "CPU time %.2f vs %.2f ms." % (med["gz"], bmed, bmed / med["gz"], statistics.median(c_gz),
+                                         statistics.median(c_base)))
     P("")
     ok_speed, ok_mem = speed >= 2.0, mem <= 0.5
     P("Bar (issue 3): gaze >= 2x faster than HF: **%s** (%.2fx in-process, %.2fx for the whole CLI process "
@@ -308,6 +332,8 @@ def main():
     P("- gaze in-process: " + ", ".join("%.2f" % x for x in t_gz))
     P("- HF: " + ", ".join("%.2f" % x for x in t_hf))
     P("- gaze CLI: " + ", ".join("%.1f" % x for x in t_cli))
+    if base:
+        P("- gaze baseline: " + ", ".join("%.2f" % x for x in t_base))
     P("")
     P("## Notes")
     P("")

@@ -8,6 +8,9 @@
 // types side by side, each extra core type loads a private copy of the library (copied to
 // /tmp, so the dynamic loader treats it as a different object) after setting the variable.
 //
+// "packed" is the same product through a gaze_linear prepared once (gaze_linear_prepare), as the
+// models run their F32 weights: no per-call packing of W.
+//
 //   build/bench/bench_gemm [--reps N] [--naive-reps N] [--shapes MxNxK,...] [--no-blas]
 //                          [--blas-core NAME]...     (default: the CPU's choice and SKYLAKEX)
 #define _GNU_SOURCE
@@ -142,12 +145,18 @@ static void naive_nt(int M, int N, int K, const float * A, const float * W, floa
         }
 }
 
-enum { C_GAZE512_1, C_GAZE512_2, C_GAZE2_1, C_GAZE2_2, C_NAIVE, C_BLAS0 };
+// gaze packed: the weight prepared once (gaze_linear_prepare, AVX-512 panels), as models run it
+enum { C_GAZE512_1, C_GAZE512_2, C_PACK512_1, C_PACK512_2, C_GAZE2_1, C_GAZE2_2, C_NAIVE, C_BLAS0 };
 
 static double run_one(int c, const struct shape * s, const float * A, const float * W, float * C,
-                      struct blas * blas) {
+                      struct blas * blas, const struct gaze_linear * packed) {
     const double t0 = now_s();
     switch (c) {
+        case C_PACK512_1: case C_PACK512_2:
+            gaze_set_isa(GAZE_ISA_AVX512);
+            if (gaze_linear_forward(packed, A, s->M, C, c == C_PACK512_1 ? 1 : 2))
+                fprintf(stderr, "linear failed: %s\n", gaze_last_error());
+            break;
         case C_GAZE512_1: case C_GAZE512_2: case C_GAZE2_1: case C_GAZE2_2: {
             gaze_set_isa(c <= C_GAZE512_2 ? GAZE_ISA_AVX512 : GAZE_ISA_AVX2);
             const int nt = (c == C_GAZE512_1 || c == C_GAZE2_1) ? 1 : 2;
@@ -226,9 +235,10 @@ int main(int argc, char ** argv) {
     printf("# CPU best ISA %s; measured FMA peak (24 zmm chains): %.1f GFLOP/s on 1 thread, %.1f on 2\n",
            gaze_isa_name(gaze_isa_active()), have512 ? fma_peak(1) : NAN, have512 ? fma_peak(2) : NAN);
     for (int b = 0; b < n_blas; b++) printf("# blas %d: %s\n", b, blas[b].label);
-    printf("\n| M×N×K | what | gaze avx512 1T | gaze avx512 2T | gaze avx2 1T | gaze avx2 2T | naive 1T |");
+    printf("\n| M×N×K | what | gaze avx512 1T | gaze avx512 2T | packed avx512 1T | packed avx512 2T | "
+           "gaze avx2 1T | gaze avx2 2T | naive 1T |");
     for (int b = 0; b < n_blas; b++) printf(" blas%d 1T | blas%d 2T |", b, b);
-    printf("\n|---|---|---:|---:|---:|---:|---:|");
+    printf("\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (int b = 0; b < n_blas; b++) printf("---:|---:|");
     printf("\n");
 
@@ -241,14 +251,19 @@ int main(int argc, char ** argv) {
         if (!A || !W || !C) { fprintf(stderr, "out of memory\n"); return 1; }
         for (size_t i = 0; i < (size_t)s->M * s->K; i++) A[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
         for (size_t i = 0; i < (size_t)s->N * s->K; i++) W[i] = (float)((i * 40503u) % 1000) / 1000 - 0.5f;
+        struct gaze_linear lin = { .type = GAZE_TYPE_F32, .n_out = s->N, .n_in = s->K, .weight = W };
+        if (have512) {
+            gaze_set_isa(GAZE_ISA_AVX512);
+            if (gaze_linear_prepare(&lin)) { fprintf(stderr, "prepare: %s\n", gaze_last_error()); return 1; }
+        }
         int n_samples[16] = {0};
         for (int rep = 0; rep <= reps; rep++)          // rep 0 is the warm-up
             for (int c = 0; c < n_cont; c++) {
                 if (c == C_NAIVE && rep > naive_reps) continue;
-                if (c >= C_GAZE512_1 && c <= C_GAZE512_2 && !have512) continue;
+                if (c >= C_GAZE512_1 && c <= C_PACK512_2 && !have512) continue;
                 if (c >= C_GAZE2_1 && c <= C_GAZE2_2 && gaze_set_isa(GAZE_ISA_AVX2) != GAZE_OK) continue;
-                if (c != C_NAIVE) run_one(c, s, A, W, C, blas);   // untimed: wakes threads, warms caches
-                const double t = run_one(c, s, A, W, C, blas);
+                if (c != C_NAIVE) run_one(c, s, A, W, C, blas, &lin);   // untimed: wakes threads, warms caches
+                const double t = run_one(c, s, A, W, C, blas, &lin);
                 if (rep > 0) samples[c * (reps + 1) + n_samples[c]++] = t;
             }
         const double flop = 2.0 * s->M * s->N * s->K;
@@ -259,6 +274,7 @@ int main(int argc, char ** argv) {
         }
         printf("\n");
         fflush(stdout);
+        gaze_linear_release(&lin);
         gaze_free_aligned(A); gaze_free_aligned(W); gaze_free_aligned(C);
         gaze_set_isa(have512 ? GAZE_ISA_AVX512 : GAZE_ISA_AVX2);
     }

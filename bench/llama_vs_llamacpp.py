@@ -14,6 +14,17 @@ tokenize it to exactly --prompt-tokens tokens), greedy decoding, the best of --r
 One command (after building and creating the venv of tests/reference/requirements-llama.txt):
   /tmp/venv-llama/bin/python bench/llama_vs_llamacpp.py [--build build] [--mode quantized|exact|both]
       [--threads 2] [--reps 3] [--prompt-tokens 512] [--gen 128] [--gguf PATH]
+
+Native llama.cpp (--native-bench PATH/llama-bench): the wheel is AVX2-only, so this mode compares
+against a llama.cpp built for this CPU (GGML_NATIVE=ON; how to build it:
+tests/reference/requirements-llama-native.txt). llama.cpp is timed by its own llama-bench:
+pp = `-p P -n 0` (one P-token batch on an empty cache), tg = `-p 0 -n G -d P` (G single-token
+decodes after a P-token context, as gaze's generation figure), -r --reps, best repetition; for
+each thread count of --threads-list, interleaved llama.cpp / gaze / llama.cpp. The wheel is still
+used to build the exact P-token prompt text for gaze (llama-bench feeds random token ids; the cost
+of a forward pass does not depend on them). OMP_WAIT_POLICY=passive is set for both sides.
+  OMP_WAIT_POLICY=passive /tmp/venv-llama/bin/python bench/llama_vs_llamacpp.py --build build \
+      --native-bench /tmp/llnative/.../build/bin/llama-bench --threads-list 1,2
 """
 import argparse
 import json
@@ -116,6 +127,88 @@ def make_prompt(ll, n_tokens):
     return text, ids
 
 
+def llama_bench(exe, gguf, threads, reps, args):
+    """Best tokens/s of one llama-bench test (the max over its repetitions) and its JSON record."""
+    cmd = [exe, "-m", gguf, "-t", str(threads), "-r", str(reps), "-o", "json"] + args
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.strip()[-2000:]}")
+    rec = json.loads(r.stdout)[0]
+    return max(rec["samples_ts"]), rec
+
+
+def native_system_info(exe):
+    """llama_print_system_info() of the libllama next to llama-bench (a no-argument C call), in a
+    child process: this one already holds the wheel's libggml-cpu.so.0, which the native
+    libllama would bind to instead of its own (same SONAME)."""
+    d = os.path.dirname(os.path.abspath(exe))
+    for name in ("libllama.so", os.path.join("..", "src", "libllama.so")):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            code = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
+                    "lib.llama_print_system_info.restype = ctypes.c_char_p; "
+                    "print(lib.llama_print_system_info().decode())")
+            r = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
+            return r.stdout.strip() or r.stderr.strip()
+    return "(libllama.so not found next to llama-bench)"
+
+
+def run_gaze(args, prompt_file, threads, mode, n_prompt):
+    cmd = [os.path.join(args.build, "bench", "bench_llama"), args.gguf, prompt_file, "--gen", str(args.gen),
+           "--reps", str(args.reps), "--threads", str(threads), "--json"]
+    if mode == "exact":
+        cmd.append("--exact")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"gaze {mode}: {r.stderr.strip()}")
+    g = json.loads(r.stdout.strip().splitlines()[-1])
+    assert g["prompt_tokens"] == n_prompt, (g["prompt_tokens"], n_prompt)
+    return g
+
+
+def main_native(args):
+    os.environ["OMP_WAIT_POLICY"] = "passive"
+    ll = LlamaCpp(args.gguf, n_ctx=args.prompt_tokens + args.gen + 16, n_threads=1, n_batch=512)
+    text, ids = make_prompt(ll, args.prompt_tokens)
+    P, G = len(ids), args.gen
+    exe = args.native_bench
+    _, rec = llama_bench(exe, args.gguf, 1, 1, ["-p", "16", "-n", "0"])   # warm-up, build info
+    print(f"model {args.gguf}\nllama.cpp native: {exe}\n  build_commit {rec.get('build_commit')} "
+          f"build_number {rec.get('build_number')}; cpu_info {rec.get('cpu_info')}; backends {rec.get('backends')}\n"
+          f"  system_info: {native_system_info(exe)}\nprompt {P} tokens, generation {G} tokens after it; "
+          f"best of {args.reps}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}", flush=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        fh.write(text)
+        prompt_file = fh.name
+    rows = []
+    try:
+        for nt in [int(t) for t in args.threads_list.split(",")]:
+            lc_pp = lc_tg = 0.0
+            gz = None
+            for phase in range(3):   # llama.cpp, gaze, llama.cpp
+                if phase == 1:
+                    gz = run_gaze(args, prompt_file, nt, "quantized", P)
+                    continue
+                pp, _ = llama_bench(exe, args.gguf, nt, args.reps, ["-p", str(P), "-n", "0", "-d", "0"])
+                tg, _ = llama_bench(exe, args.gguf, nt, args.reps, ["-p", "0", "-n", str(G), "-d", str(P)])
+                lc_pp, lc_tg = max(lc_pp, pp), max(lc_tg, tg)
+            g_pp, g_tg = P / gz["pp_off_s"], gz["gen_tokens"] / gz["tg_off_s"]
+            g_ppc, g_tgc = P / gz["pp_cap_s"], gz["gen_tokens"] / gz["tg_cap_s"]
+            rows.append((nt, lc_pp, lc_tg, g_pp, g_tg, g_ppc, g_tgc))
+            print(f"  threads {nt}: llama.cpp pp {lc_pp:.1f} tg {lc_tg:.1f}; gaze pp {g_pp:.1f} tg {g_tg:.1f}", flush=True)
+    finally:
+        os.unlink(prompt_file)
+    print()
+    print(f"| threads | llama.cpp native pp{P} tok/s | gaze pp{P} tok/s | gaze/llama.cpp | "
+          f"llama.cpp native tg{G} tok/s | gaze tg{G} tok/s | gaze/llama.cpp | gaze full capture pp / tg tok/s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for nt, lp, lt, gp, gt, gpc, gtc in rows:
+        print(f"| {nt} | {lp:.1f} | {gp:.1f} | {gp / lp:.2f}x | {lt:.1f} | {gt:.1f} | {gt / lt:.2f}x | {gpc:.1f} / {gtc:.1f} |")
+    ll.lib.llama_free(ll.ctx)
+    ll.lib.llama_model_free(ll.model)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gguf", default=DEFAULT_GGUF)
@@ -125,7 +218,11 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--gen", type=int, default=128)
+    ap.add_argument("--native-bench", help="llama-bench of a native llama.cpp build: compare against it")
+    ap.add_argument("--threads-list", default="1,2", help="thread counts of the --native-bench comparison")
     args = ap.parse_args()
+    if args.native_bench:
+        return main_native(args)
 
     ll = LlamaCpp(args.gguf, n_ctx=args.prompt_tokens + args.gen + 16, n_threads=args.threads, n_batch=512)
     text, ids = make_prompt(ll, args.prompt_tokens)

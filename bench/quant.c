@@ -2,7 +2,10 @@
 // output head) at T = 1 (generation: GB/s of weights streamed) and T = 512 (prompt: GFLOP/s),
 // against a dequantize-then-f32 baseline (the same shapes with f32 weights) in the same run.
 // Also composes the per-token cost of the 30 blocks + head into tokens/s equivalents.
-//   build/bench/bench_quant [n_threads] [time_scale] [cpu]
+// Second part ("types"): every weight type with a product (F32 .. Q6_K) on one [1536, 1536]
+// product at T = 1 (GB/s of weights) and T = 64 (GFLOP/s) on each ISA path (gaze_set_isa),
+// the scalar kernel as the baseline of the same run.
+//   build/bench/bench_quant [n_threads] [time_scale] [cpu|wall] [all|smollm2|types]
 #include "gaze.h"
 #include "kernels/quant.h"
 #include <stdio.h>
@@ -48,10 +51,82 @@ static double time_call(const struct gaze_quant_packed * pk, const void * w, enu
 
 struct shape { const char * name; int64_t n_in, n_out; int per_layer; enum gaze_type t; };
 
+// Per-type kernel comparison: scalar vs AVX2 vs AVX-512 on the raw-block product.
+static void bench_types(int nt, double min_s) {
+    const enum gaze_type types[] = { GAZE_TYPE_F32, GAZE_TYPE_F16, GAZE_TYPE_BF16, GAZE_TYPE_Q8_0,
+                                     GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1, GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1,
+                                     GAZE_TYPE_Q4_K, GAZE_TYPE_Q6_K };
+    const int64_t n_in = 1536, n_out = 1536, Ts[2] = { 1, 64 };
+    const enum gaze_isa best = gaze_isa_active();
+    enum gaze_isa isas[3];
+    int ni = 0;
+    isas[ni++] = GAZE_ISA_SCALAR;
+    if (best >= GAZE_ISA_AVX2) isas[ni++] = GAZE_ISA_AVX2;
+    if (best >= GAZE_ISA_AVX512) isas[ni++] = GAZE_ISA_AVX512;
+    printf("\nper type: [%lld, %lld] weights, raw blocks (gaze_quant_linear_forward), threads %d;\n"
+           "T=1: GB/s of (raw) weights streamed, T=%lld: GFLOP/s; xN = speed-up over scalar in this run;\n"
+           "packed: gaze_quant_pack_init layout (raw blocks where the type has none)\n\n",
+           (long long)n_out, (long long)n_in, nt, (long long)Ts[1]);
+    printf("%-5s %3s", "type", "T");
+    for (int i = 0; i < ni; i++) printf(" | %8s us %9s", gaze_isa_name(isas[i]), "rate");
+    printf(" | %8s us %9s\n", "packed", "rate");
+    float * row = malloc((size_t)n_in * 4);
+    uint64_t seed = 7;
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        const enum gaze_type t = types[k];
+        const size_t rb = gaze_type_row_bytes(t, n_in);
+        uint8_t * w = gaze_alloc_aligned(rb * (size_t)n_out);
+        for (int64_t r = 0; r < n_out; r++) {
+            for (int64_t i = 0; i < n_in; i++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                row[i] = ((float)(seed >> 40) / 16777216.0f - 0.5f) * 0.1f;
+            }
+            gaze_quantize(t, row, w + (size_t)r * rb, n_in);
+        }
+        for (int j = 0; j < 2; j++) {
+            const int64_t T = Ts[j];
+            float * x = gaze_alloc_aligned((size_t)(T * n_in) * 4);
+            float * y = gaze_alloc_aligned((size_t)(T * n_out) * 4);
+            for (int64_t i = 0; i < T * n_in; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+            printf("%-5s %3lld", gaze_type_name(t), (long long)T);
+            double base = 0;
+            for (int i = 0; i < ni; i++) {
+                gaze_set_isa(isas[i]);
+                // the scalar kernel is slow: one timed window per run is enough
+                const double tm = time_call(NULL, w, t, n_out, n_in, x, T, y, nt, i == 0 ? min_s * 0.2 : min_s);
+                if (i == 0) base = tm;
+                const double rate = T == 1 ? (double)(rb * (size_t)n_out) / tm * 1e-9 : 2.0 * n_in * n_out * T / tm * 1e-9;
+                printf(" | %11.1f %5.1f", tm * 1e6, rate);
+                if (i > 0) printf(" x%-5.1f", base / tm); else printf("       ");
+            }
+            gaze_set_isa(best);
+            // pre-packed weights (gaze_quant_pack_init, the model's path) on the best ISA
+            struct gaze_quant_packed pk;
+            gaze_quant_pack_init(&pk, w, t, n_out, n_in);
+            const double tp = time_call(&pk, w, t, n_out, n_in, x, T, y, nt, min_s);
+            gaze_quant_pack_free(&pk);
+            printf(" | %11.1f %5.1f x%-5.1f\n", tp * 1e6,
+                   T == 1 ? (double)(rb * (size_t)n_out) / tp * 1e-9 : 2.0 * n_in * n_out * T / tp * 1e-9, base / tp);
+            fflush(stdout);
+            gaze_free_aligned(x);
+            gaze_free_aligned(y);
+        }
+        gaze_free_aligned(w);
+    }
+    free(row);
+}
+
 int main(int argc, char ** argv) {
     const int nt = argc > 1 ? atoi(argv[1]) : gaze_default_threads();
     const double min_s = argc > 2 ? atof(argv[2]) * 0.05 : 0.05;
     if (argc > 3 && !strcmp(argv[3], "cpu")) g_clock = CLOCK_PROCESS_CPUTIME_ID;
+    const char * what = argc > 4 ? argv[4] : "all";
+    if (!strcmp(what, "types")) {
+        printf("gaze bench_quant: isa %s (avx512 quant kernel %s), %s time\n", gaze_isa_name(gaze_isa_active()),
+               quant_avx512_usable() ? "on" : "off", g_clock == CLOCK_MONOTONIC ? "wall" : "process CPU");
+        bench_types(nt, min_s);
+        return 0;
+    }
     const struct shape shapes[] = {
         { "attn_q/attn_output 576->576", 576, 576, 2, GAZE_TYPE_Q4_1 },
         { "attn_k/attn_v 576->192", 576, 192, 2, GAZE_TYPE_Q4_1 },
@@ -120,5 +195,6 @@ int main(int argc, char ** argv) {
         const double gen = 30 * layer[m][0] + head[m], pp = 30 * layer[m][1] + head[m];
         printf("  %-13s generation (T=1) %7.1f tok/s   prompt (T=512) %7.1f tok/s\n", names[m], 1 / gen, 512 / pp);
     }
+    if (!strcmp(what, "all")) bench_types(nt, min_s);
     return 0;
 }

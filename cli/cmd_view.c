@@ -8,16 +8,45 @@
 #include <sys/stat.h>
 #include <time.h>
 
+// "mean,max" or "all" -> bits 1 << GAZE_HEAD_FUSION_*; false when a name is unknown
+static bool parse_fusions(const char * v, unsigned * bits) {
+    *bits = 0;
+    if (!strcmp(v, "all")) { *bits = 7u; return true; }
+    char buf[64];
+    if (strlen(v) >= sizeof buf) return false;
+    strcpy(buf, v);
+    for (char * save = NULL, * t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "mean")) *bits |= 1u << GAZE_HEAD_FUSION_MEAN;
+        else if (!strcmp(t, "max")) *bits |= 1u << GAZE_HEAD_FUSION_MAX;
+        else if (!strcmp(t, "min")) *bits |= 1u << GAZE_HEAD_FUSION_MIN;
+        else return false;
+    }
+    return *bits != 0;
+}
+
+static bool parse_fusion(const char * v, enum gaze_head_fusion * f) {
+    unsigned b;
+    if (!parse_fusions(v, &b) || (b & (b - 1)) || !strcmp(v, "all")) return false;
+    *f = b == 1u ? GAZE_HEAD_FUSION_MEAN : b == 2u ? GAZE_HEAD_FUSION_MAX : GAZE_HEAD_FUSION_MIN;
+    return true;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: gaze view RUN.safetensors -o OUT.html [flags]\n"
             "       gaze view MODEL \"text\" -o OUT.html [--pair \"B\"] [--generate N] [--exact] [--threads N] [flags]\n"
             "flags: [--max-mb M] [--precision auto|f16|u8] [--detail-layers 0,5-7] [--no-qk]\n"
-            "       [--title T] [--view head|model|heatmap|qk|steps] [--time]\n"
+            "       [--title T] [--view head|model|heatmap|qk|steps|rollout] [--time]\n"
+            "       [--no-rollout] [--fusions all|mean,max,min] [--discard R] [--flow-token LIST|first|last|all|none]\n"
+            "       [--flow-fusion mean|max|min]\n"
             "  The page needs no network: open it from disk. Weights are exact (f16) when they fit\n"
             "  --max-mb (default 40), else 8-bit; beyond that, block means for some layers, with the\n"
             "  --detail-layers (then layers spread over depth) kept exact. A live model run captures\n"
             "  attention and q/k of every layer and head (the query/key view) unless --no-qk.\n"
+            "  Rollout / flow panel: rollout of every output token (all three head fusions when\n"
+            "  layers x T^3 <= 1e9, else mean; --fusions to choose) and attention flow (one max-flow per\n"
+            "  input token) for --flow-token LIST (default: [CLS] / token 0 for encoders, the last token\n"
+            "  for decoders, only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token).\n"
             "  --time: print how long loading (or running) and writing the page took.\n");
     return 2;
 }
@@ -44,7 +73,7 @@ static bool parse_ll(const char * s, long long lo, long long hi, long long * out
 }
 
 int cmd_view(int argc, char ** argv) {
-    const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL;
+    const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL;
     bool exact = false, timing = false;
     long long generate = 0, threads = 0, max_mb = 0;
     struct gaze_html_opts o = { 0 };
@@ -53,7 +82,9 @@ int cmd_view(int argc, char ** argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
         const bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--pair") || !strcmp(a, "--generate") ||
                            !strcmp(a, "--threads") || !strcmp(a, "--max-mb") || !strcmp(a, "--precision") ||
-                           !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view");
+                           !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view") ||
+                           !strcmp(a, "--fusions") || !strcmp(a, "--discard") || !strcmp(a, "--flow-token") ||
+                           !strcmp(a, "--flow-fusion");
         if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--pair")) pair = v;
@@ -71,12 +102,26 @@ int cmd_view(int argc, char ** argv) {
         } else if (!strcmp(a, "--detail-layers")) detail_s = v;
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--view")) {
-            if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps")) {
-                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk or steps\n", v);
+            if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps") &&
+                strcmp(v, "rollout")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps or rollout\n", v);
                 return 2;
             }
             o.view = v;
-        } else if (!strcmp(a, "--no-qk")) o.no_qk = true;
+        } else if (!strcmp(a, "--fusions")) {
+            if (!parse_fusions(v, &o.rollout_fusions)) { fprintf(stderr, "gaze view: --fusions: '%s' is not all or a list of mean, max, min\n", v); return 2; }
+        } else if (!strcmp(a, "--flow-fusion")) {
+            if (!parse_fusion(v, &o.flow_fusion)) { fprintf(stderr, "gaze view: --flow-fusion: '%s' is not mean, max or min\n", v); return 2; }
+        } else if (!strcmp(a, "--discard")) {
+            char * end;
+            o.rollout_discard = strtod(v, &end);
+            if (end == v || *end || !(o.rollout_discard >= 0 && o.rollout_discard < 1)) {
+                fprintf(stderr, "gaze view: --discard: '%s' is not in [0, 1)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--flow-token")) flow_s = v;
+        else if (!strcmp(a, "--no-rollout")) o.no_rollout = true;
+        else if (!strcmp(a, "--no-qk")) o.no_qk = true;
         else if (!strcmp(a, "--exact")) exact = true;
         else if (!strcmp(a, "--time")) timing = true;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze view: unknown flag '%s'\n", a); return usage(); }
@@ -94,7 +139,7 @@ int cmd_view(int argc, char ** argv) {
     enum gaze_status s;
     const double t0 = now_ms();
     int rc = 0;
-    int64_t * detail = NULL;
+    int64_t * detail = NULL, * flow = NULL, flow_one = 0;
     if (!text) {
         if (!is_run_file(src)) { fprintf(stderr, "gaze view: %s is not a run file (*.safetensors); give MODEL \"text\"\n", src); return 2; }
         if (pair || generate) { fprintf(stderr, "gaze view: --pair and --generate need MODEL \"text\", not a run file\n"); return 2; }
@@ -115,6 +160,19 @@ int cmd_view(int argc, char ** argv) {
         if ((rc = cli_parse_index_list("--detail-layers", detail_s, run.n_layers, &detail, &o.n_detail_layers))) goto done;
         o.detail_layers = detail;
     }
+    o.n_threads = (int)threads;
+    if (flow_s) {
+        if (!strcmp(flow_s, "all")) o.flow_all = true;
+        else if (!strcmp(flow_s, "none")) o.no_flow = true;
+        else if (!strcmp(flow_s, "first") || !strcmp(flow_s, "last")) {
+            flow_one = !strcmp(flow_s, "first") ? 0 : run.T - 1;
+            o.flow_tokens = &flow_one;
+            o.n_flow_tokens = 1;
+        } else {
+            if ((rc = cli_parse_index_list("--flow-token", flow_s, run.T, &flow, &o.n_flow_tokens))) goto done;
+            o.flow_tokens = flow;
+        }
+    }
     struct gaze_html_info info;
     const double t1 = now_ms();
     if ((s = gaze_html_write(&run, out, &o, &info))) { rc = cli_fail(s); goto done; }
@@ -123,10 +181,14 @@ int cmd_view(int argc, char ** argv) {
            (long long)info.n_exact, gaze_html_precision_name(info.precision));
     if (info.n_summary) printf(", %lld as block means of %lldx%lld tokens", (long long)info.n_summary, (long long)info.block, (long long)info.block);
     if (info.n_qk) printf(", q/k for %lld", (long long)info.n_qk);
+    if (info.n_rollout_fusions) printf(", rollout (%d fusion%s), flow for %lld token%s", info.n_rollout_fusions,
+                                       info.n_rollout_fusions > 1 ? "s" : "", (long long)info.n_flow, info.n_flow == 1 ? "" : "s");
     printf("\n");
-    if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens)\n", text ? "model run" : "load", t1 - t0, t2 - t1, (long long)run.T);
+    if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens; of which rollout %.1f ms, flow %.1f ms)\n", text ? "model run" : "load",
+                       t1 - t0, t2 - t1, (long long)run.T, info.rollout_ms, info.flow_ms);
 done:
     free(detail);
+    free(flow);
     gaze_run_free(&run);
     return rc;
 }

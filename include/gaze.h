@@ -136,10 +136,12 @@ enum gaze_status gaze_attention_fused(const struct gaze_attn_desc * desc,
                                       const struct gaze_view * v, const struct gaze_view * o,
                                       float * lse);
 
-// 3. Exact weights for chosen rows, from the fused pass's lse:
-//    P[b, heads[n], rows[r], j] = exp(score(i, j) - lse[b, h, i]) (0 where masked).
-//    heads: n_heads query-head indices (NULL = all Hq); rows: n_rows query rows (NULL = all Tq).
-//    p [B, n_heads, n_rows, Tk]. Rows of P sum to 1; P·V reproduces the fused O.
+// 3. Exact weights for chosen rows: P[b, heads[n], rows[r], j] = exp(score(i, j) - lse(i))
+//    (0 where masked), with the same score kernel and online softmax as the fused pass. Each
+//    row keeps its max and sum apart instead of one f32 lse (which holds m + log l only to
+//    ulp(m)), so rows sum to 1 at any finite score magnitude. lse: the fused pass's, or NULL;
+//    not read. heads: n_heads query-head indices (NULL = all Hq); rows: n_rows query rows
+//    (NULL = all Tq). p [B, n_heads, n_rows, Tk]. P·V reproduces the fused O.
 enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
                                       const struct gaze_view * q, const struct gaze_view * k,
                                       const float * lse,
@@ -260,6 +262,8 @@ enum gaze_gemm_flags {
     GAZE_GEMM_NT         = 0,        // B is [N, K] (a PyTorch weight): C = A · Bᵀ   (default)
     GAZE_GEMM_NN         = 1u << 0,  // B is [K, N]:                    C = A · B
     GAZE_GEMM_ACCUMULATE = 1u << 1,  // C += A·B(ᵀ) (+ bias) instead of C = ...
+    GAZE_GEMM_GELU       = 1u << 2,  // then C = gelu_erf(C) (as gaze_gelu_erf), fused into
+                                     // the blocks while they are in cache
 };
 
 // C [M, N] = A [M, K] · Bᵀ (+ bias [N]), f32 in and out, f32 accumulation (per K block of
@@ -285,9 +289,12 @@ struct gaze_linear {
     const void *   prepared; // weights re-laid out for the kernels (gaze_linear_prepare), or NULL
 };
 
-// Re-lays out a quantized weight once for the fast kernels (worth it for generation, T = 1;
-// a copy of the weight). No-op for F32 or when this CPU has no packed kernel for the type.
-// Release with gaze_linear_release before the weight goes away.
+// Re-lays out a weight once for the fast kernels (a copy of the weight; the original is no
+// longer read unless gaze_set_isa later picks another ISA, so a mapped file's pages can be
+// dropped). F32: the GEMM's packed panels for the active ISA (no per-call packing; same
+// results as unprepared). Quantized: worth it for generation (T = 1); no-op when this CPU
+// has no packed kernel for the type. Release with gaze_linear_release before the weight goes
+// away, and while lin->type is still the type it was prepared with.
 enum gaze_status gaze_linear_prepare(struct gaze_linear * lin);
 void gaze_linear_release(struct gaze_linear * lin);
 
@@ -298,6 +305,21 @@ enum gaze_status gaze_linear_forward(const struct gaze_linear * lin,
                                      int64_t T,
                                      float * y,              // [T, n_out]
                                      int n_threads);
+// Same with epilogue flags: GAZE_GEMM_ACCUMULATE (y += x · Wᵀ + b, e.g. onto the residual;
+// F32 weights only) and/or GAZE_GEMM_GELU (y = gelu_erf(...)). Other flags: INVALID_ARG.
+enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin,
+                                        const float * x,     // [T, n_in]
+                                        int64_t T,
+                                        float * y,           // [T, n_out]
+                                        unsigned flags, int n_threads);
+// ys[i] = x · lins[i]ᵀ + b for n <= 8 linears that read the same x (e.g. Q, K, V): prepared
+// F32 weights of equal n_in share one thread team and schedule (results equal to separate
+// calls); otherwise they run one after the other.
+enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * const * lins,
+                                          const float * x,   // [T, n_in]
+                                          int64_t T,
+                                          float * const * ys, // n × [T, lins[i]->n_out]
+                                          int n_threads);
 
 // Elementwise and row ops of the BERT and Llama forward passes. All are infallible on valid
 // pointers (sizes <= 0 do nothing), take x and y that may be the same buffer (in place),
@@ -1367,8 +1389,29 @@ struct gaze_html_opts {             // zero-initialised = defaults
     bool    no_qk;                  // leave captured q/k out
     const char * title;             // NULL: the model name
     const char * view;              // first view shown: "head" (default), "model", "heatmap",
-                                    // "qk", "steps" (the page's URL #view=... overrides)
+                                    // "qk", "steps", "rollout" (the page's URL #view=... overrides)
+    // Rollout / flow panel (SECTION analysis: gaze_rollout, gaze_attention_flow), computed here
+    // and embedded as f16 of v·2^15 (normal down to 1.9e-9; a decoder's rollout spans 1..1e-9):
+    // rollout of every output token, flow of some. Needs every query row
+    // and every captured layer's attention; otherwise the page says why and shows no panel data.
+    // It takes at most a tenth of max_bytes: beyond that one fusion only, then none (said why).
+    bool    no_rollout;             // leave rollout and flow out
+    unsigned rollout_fusions;       // bit 1 << GAZE_HEAD_FUSION_* per fusion embedded; 0: auto,
+                                    // all three when layers·T^3 <= GAZE_HTML_ROLLOUT_ALL_WORK,
+                                    // else mean only (each fusion is a chain of T x T products)
+    double  rollout_discard;        // discard ratio of rollout and flow, [0, 1)
+    enum gaze_head_fusion flow_fusion;   // head fusion of the flow capacities
+    const int64_t * flow_tokens;    // [n_flow_tokens] output tokens whose flow is embedded (one
+    int64_t n_flow_tokens;          // max-flow per input token each); NULL: the default token
+                                    // (0 for encoders, T-1 for causal runs) when layers·T^3 <=
+                                    // GAZE_HTML_FLOW_AUTO_WORK, else none
+    bool    flow_all;               // flow of every output token (T times the work of one)
+    bool    no_flow;                // rollout only
+    int     n_threads;              // for rollout and flow; <= 0: gaze_default_threads()
 };
+#define GAZE_HTML_ROLLOUT_ALL_WORK 1e9   // layers·T^3 up to which all three fusions are embedded
+#define GAZE_HTML_FLOW_AUTO_WORK   5e7   // layers·T^3 up to which the default token's flow is
+                                         // computed unasked (MiniLM, 128 tokens: 1.3e7, ~0.1 s)
 
 struct gaze_html_info {             // what went into a page
     size_t  bytes;                  // page size
@@ -1379,6 +1422,9 @@ struct gaze_html_info {             // what went into a page
     int64_t n_qk;                   // maps with q/k
     enum gaze_html_precision precision;   // encoding of the exact maps (F16 or U8)
     int64_t block;                  // tokens per summary block side; 0 when no summaries
+    int     n_rollout_fusions;      // rollout matrices embedded (0: none)
+    int64_t n_flow;                 // output tokens with flow embedded
+    double  rollout_ms, flow_ms;    // time spent computing them
 };
 
 // The viewer page of run (layers without attention are left out) into a malloc'd, NUL-

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `gaze plot` end to end on a real MiniLM run: every kind in every format (file written,
-# non-empty, right signature; SVG through xmllint; the same bytes when run twice), the
+# non-empty, right signature; SVG through xmllint; the same bytes when run twice), text as
+# text (SVG <text>, PDF text through pdftotext, CJK tokens included), the
 # filters and transforms, a live model, and bad arguments: a non-zero exit code (2 for usage,
 # 1 for a bad file), a message, never a crash (exit >= 128) and no output file left behind.
 set -u
@@ -74,6 +75,30 @@ if grep -q "blocks" <<<"$out"; then ok; else bad "--max-px 300 should draw block
 
 # 3. a live model, like gaze show
 figure "$tmp/live.png" "$MODELS/minilm" "Attention is all you need." --layer 1 --kind head
+
+# 3b. text is real text: SVG <text> elements hold the tokens, title and axis names (no glyph
+# outlines); the PDF's text extracts; CJK tokens (日 and 本 are in MiniLM's vocabulary) too
+"$BIN" run "$MODELS/minilm" "The cat sat on 日本 mats." -o "$tmp/cjk.safetensors" --quiet >/dev/null 2>&1 || bad "gaze run minilm (CJK)"
+figure "$tmp/cjk.svg" "$tmp/cjk.safetensors"
+figure "$tmp/cjk.pdf" "$tmp/cjk.safetensors"
+for want in '>minilm · layer 5 · mean of 12 heads</text>' '>queries</text>' '>keys</text>' '>cat</text>' '>日</text>' '>本</text>' '>[CLS]</text>'; do
+    if grep -qF -- "$want" "$tmp/cjk.svg"; then ok; else bad "cjk.svg lacks $want"; fi
+done
+if grep -q '<symbol\|glyph' "$tmp/cjk.svg"; then bad "cjk.svg draws text as glyph outlines"; else ok; fi
+if [ "$(grep -c '<text' "$tmp/heatmap.svg")" -ge 30 ]; then ok; else bad "heatmap.svg: too few <text> elements"; fi
+if grep -qF '>jumps</text>' "$tmp/heatmap.svg" && grep -qF '>lazy</text>' "$tmp/bars.svg" && grep -qF '>fox</text>' "$tmp/head.svg"; then ok
+else bad "MiniLM figures' SVG lacks token labels as text"; fi
+if command -v pdftotext >/dev/null; then
+    txt=$(pdftotext -enc UTF-8 "$tmp/cjk.pdf" - 2>&1)
+    for want in 'minilm · layer 5' queries keys cat 日 本; do
+        if grep -qF -- "$want" <<<"$txt"; then ok; else bad "cjk.pdf text lacks $want"; fi
+    done
+    if pdftotext "$tmp/bars.pdf" - 2>/dev/null | grep -q "unbelievably\|lazy"; then ok; else bad "bars.pdf text lacks the tokens"; fi
+else
+    bad "pdftotext missing (poppler-utils, scripts/install-deps)"
+fi
+"$BIN" plot "$tmp/cjk.safetensors" -o "$tmp/cjk2.svg" >/dev/null 2>&1
+if cmp -s "$tmp/cjk.svg" "$tmp/cjk2.svg"; then ok; else bad "cjk.svg differs between two runs"; fi
 
 # 4. bad arguments and files
 refused 2 "$tmp/x.png" "$run" --kind pie

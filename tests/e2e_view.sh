@@ -5,9 +5,11 @@
 #     (the steps view), and two synthetic runs written by test_html --write-fixtures (hostile
 #     tokens; a causal decoder, u8; a run with a subset of heads and query rows);
 #   - each page is opened at #selftest: the viewer drives itself (layer select, head toggles,
-#     hide special tokens, words, pair filter, hover, thumbnail click, q/k softmax, steps slider)
-#     and writes what it saw into the DOM, which --dump-dom prints; tests/e2e/view_check.py
-#     recomputes every hovered weight from the run file and checks the DOM for injected markup;
+#     hide special tokens, words, pair filter, hover, thumbnail click, q/k softmax, steps slider,
+#     the rollout / flow panel's output-token select and click) and writes what it saw into the
+#     DOM, which --dump-dom prints; tests/e2e/view_check.py recomputes every hovered weight from
+#     the run file, every hovered rollout / flow value with `gaze rollout --json --all` and
+#     `gaze flow --json`, and checks the DOM for injected markup;
 #   - screenshots are PNGs with real content (set GAZE_VIEW_SHOTS=DIR to keep them).
 # Needs $GAZE_BIN (ctest sets it), the fetched models and chromium (scripts/install-deps).
 set -u
@@ -61,7 +63,7 @@ check() {
     local rc=$?
     [ $rc -eq 0 ] && ok || { bad "$name: chromium exited $rc"; tail -5 "$tmp/$name.chrome.err" >&2; }
     if grep -E "Uncaught|Refused to (execute|apply|load)" "$tmp/$name.chrome.err" >&2; then bad "$name: console errors"; else ok; fi
-    python3 "$SRC/tests/e2e/view_check.py" "$tmp/$name.dom" "$tmp/$name.html" "$run" "$@" >"$tmp/$name.check" 2>&1
+    python3 "$SRC/tests/e2e/view_check.py" "$tmp/$name.dom" "$tmp/$name.html" "$run" --gaze "$GAZE_BIN" "$@" >"$tmp/$name.check" 2>&1
     sed 's/^/  /' "$tmp/$name.check"
     local line
     line=$(grep -E '^view_check: [0-9]+ passed, [0-9]+ failed$' "$tmp/$name.check" | tail -1)
@@ -107,8 +109,11 @@ EOF
 if "$TEST_HTML" --write-fixtures "$tmp" >"$tmp/fixtures.out" 2>&1; then ok; else bad "test_html --write-fixtures"; cat "$tmp/fixtures.out" >&2; fi
 view hostile "$tmp/hostile.safetensors"
 check hostile "$tmp/hostile.safetensors" --hostile --expect pair-filter
-view decoder "$tmp/decoder.safetensors" --precision u8 --view steps
+view decoder "$tmp/decoder.safetensors" --precision u8 --view steps --flow-token all
+grep -q "flow for 17 tokens" "$tmp/decoder.view.out" && ok || bad "decoder: --flow-token all did not embed the flow of all 17 tokens"
 check decoder "$tmp/decoder.safetensors" --expect steps-slider
+view decoder2 "$tmp/decoder.safetensors" --fusions max --discard 0.2 --flow-token 3,9 --flow-fusion min
+check decoder2 "$tmp/decoder.safetensors"
 view subset "$tmp/subset.safetensors"
 check subset "$tmp/subset.safetensors" --expect steps-slider
 
@@ -125,7 +130,7 @@ else bad "gaze run minilm (long)"; cat "$tmp/run2.out" >&2; fi
 view capped "$tmp/long.safetensors" --max-mb 1
 grep -q "block means" "$tmp/capped.view.out" && ok || bad "capped: no block summaries reported"
 check capped "$tmp/long.safetensors"
-for h in "view=model" "view=heatmap&layer=5&head=3" "view=head&layer=2"; do shot minilm "$h"; done
+for h in "view=model" "view=heatmap&layer=5&head=3" "view=head&layer=2" "view=rollout" "view=rollout&token=9&hide&fusion=max"; do shot minilm "$h"; done
 shot capped "view=model"
 shot capped "view=heatmap&layer=3&head=1"
 shot decoder "view=steps"
@@ -142,6 +147,7 @@ if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
         view smol "$tmp/smol.safetensors" --view steps
         check smol "$tmp/smol.safetensors" --expect steps-slider
         shot smol "view=steps"
+        shot smol "view=rollout"
     else
         bad "gaze run smollm2 --generate"; tail -3 "$tmp/smol.out" >&2
     fi
@@ -152,6 +158,8 @@ fi
 # 5. refusals: bad flags and inputs exit 1..127 with a message, never a crash
 for args in "view" "view $tmp/minilm.safetensors" "view $tmp/minilm.safetensors -o $tmp/x.html --precision f8" \
             "view $tmp/minilm.safetensors -o $tmp/x.html --max-mb 0" "view $tmp/nope.safetensors -o $tmp/x.html" \
+            "view $tmp/minilm.safetensors -o $tmp/x.html --flow-token 999" "view $tmp/minilm.safetensors -o $tmp/x.html --discard 1" \
+            "view $tmp/minilm.safetensors -o $tmp/x.html --fusions avg" "view $tmp/minilm.safetensors -o $tmp/x.html --flow-fusion all" \
             "view $tmp/minilm.safetensors -o /nonexistent-dir/x.html" "view $tmp/minilm.safetensors -o $tmp/x.html --detail-layers 9"; do
     # shellcheck disable=SC2086
     "$GAZE_BIN" $args >"$tmp/refuse.out" 2>&1

@@ -368,6 +368,100 @@ static void test_numerics(void) {
     gaze_set_isa(GAZE_ISA_AVX512);
 }
 
+// Scores of magnitude 1e3 .. 1e30, both signs (hostile weights, RESULTS.md F5/N6): the probe's
+// rows sum to 1 and equal the float64 softmax, and O stays right. scale is chosen so that
+// scale·log2(e) is exactly 1 in f32 and every score q·k = ±A + δ is exact in f32, so the
+// float64 oracle sees the very scores the kernel does; δ moves in steps of max(ulp(A), 1/16),
+// so rows have weights spread over a few keys (small A) or exact ties (huge A). An f32
+// lse = m + log l cannot hold such rows (ulp(lse) / lse ~ 6e-8, so ~6e-5 error at 1e3).
+// Tq = 67: rows 0..63 take the 64-row panel path, rows 64..66 the row-at-a-time path.
+static void test_huge_scores(void) {
+    const int64_t Tq = 67, Tk = 150, d = 16, H = 2;
+    float scale = (float)(1.0 / M_LOG2E);
+    for (int k = 0; k < 64 && scale * (float)M_LOG2E != 1.0f; k++)
+        scale = nextafterf(scale, scale * (float)M_LOG2E > 1.0f ? 0.0f : 1.0f);
+    CHECK(scale * (float)M_LOG2E == 1.0f, "no f32 scale with scale·log2(e) == 1 near ln 2");
+    const float mags[] = { 1e3f, 1e4f, 1e5f, 2.7e5f, 1e6f, 1e7f, 1e9f, 1e15f, 1e22f, 1e30f };
+    float * q = calloc((size_t)(H * Tq * d), sizeof(float)), * kk = calloc((size_t)(Tk * d), sizeof(float));
+    float * v = malloc((size_t)(Tk * d) * sizeof(float)), * o = malloc((size_t)(H * Tq * d) * sizeof(float));
+    float * lse = malloc((size_t)(H * Tq) * sizeof(float));
+    float * P = malloc((size_t)(H * Tq * Tk) * sizeof(float)), * P0 = malloc((size_t)(H * Tq * Tk) * sizeof(float));
+    double * w = malloc((size_t)Tk * sizeof(double));
+    rng_state = 77;
+    for (int64_t i = 0; i < Tk * d; i++) v[i] = rndn();
+    int n_cases = 0;
+    for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
+        if (gaze_set_isa(isas[ii]) != GAZE_OK) continue;
+        for (size_t mi = 0; mi < sizeof mags / sizeof mags[0]; mi++)
+            for (int causal = 0; causal < 2; causal++) {
+                const float A = mags[mi];
+                const float g = fmaxf(nextafterf(A, INFINITY) - A, 1.0f / 16.0f);   // exact step of δ
+                for (int64_t h = 0; h < H; h++)
+                    for (int64_t i = 0; i < Tq; i++) {   // q = [±A, 1 or 2, 0 ...]
+                        q[(h * Tq + i) * d + 0] = (i + h) % 2 ? -A : A;
+                        q[(h * Tq + i) * d + 1] = i % 3 == 0 ? 2.0f : 1.0f;
+                    }
+                for (int64_t j = 0; j < Tk; j++) {      // k = [±1, δ, 0 ...], δ = -(0..12)·g
+                    kk[j * d + 0] = j % 11 == 5 ? -1.0f : 1.0f;
+                    kk[j * d + 1] = -(float)((j * 7) % 13) * g;
+                }
+                struct gaze_attn_desc desc = gaze_attn_desc_make(1, H, 1, Tq, Tk, d);
+                desc.scale = scale;
+                desc.mask.causal = causal;
+                desc.mask.q_offset = Tk - Tq;
+                desc.n_threads = 2;
+                struct gaze_view vq = { q, H * Tq * d, Tq * d, d }, vk = { kk, Tk * d, Tk * d, d };
+                struct gaze_view vv = { v, Tk * d, Tk * d, d }, vo = { o, H * Tq * d, Tq * d, d };
+                CHECK(gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, lse) == GAZE_OK, "fused: %s", gaze_last_error());
+                CHECK(gaze_attention_probe(&desc, &vq, &vk, lse, NULL, 0, NULL, 0, P) == GAZE_OK, "probe: %s", gaze_last_error());
+                CHECK(gaze_attention_probe(&desc, &vq, &vk, NULL, NULL, 0, NULL, 0, P0) == GAZE_OK, "probe without lse: %s",
+                      gaze_last_error());
+                double worst_sum = 0, worst_p = 0, worst_o = 0;
+                for (int64_t h = 0; h < H; h++)
+                    for (int64_t i = 0; i < Tq; i++) {
+                        const float * qi = q + (h * Tq + i) * d;
+                        const int64_t n_allowed = causal ? i + desc.mask.q_offset + 1 : Tk;
+                        double mx = -INFINITY, sum_w = 0;
+                        for (int64_t j = 0; j < n_allowed; j++) {   // exact in f32 and in float64
+                            w[j] = (double)qi[0] * kk[j * d] + (double)qi[1] * kk[j * d + 1];
+                            if (w[j] > mx) mx = w[j];
+                        }
+                        for (int64_t j = 0; j < n_allowed; j++) sum_w += (w[j] = exp((double)scale * (w[j] - mx)));
+                        const float * row = P + (h * Tq + i) * Tk;
+                        double sum = 0, err_p = 0;
+                        for (int64_t j = 0; j < Tk; j++) {
+                            const double want = j < n_allowed ? w[j] / sum_w : 0.0;
+                            sum += row[j];
+                            const double e = fabs(row[j] - want) / (want + 1e-30);
+                            if (!(e <= err_p)) err_p = isnan(e) ? INFINITY : e;
+                        }
+                        if (!(fabs(sum - 1.0) <= worst_sum)) worst_sum = isnan(sum) ? INFINITY : fabs(sum - 1.0);
+                        if (!(err_p <= worst_p)) worst_p = err_p;
+                        for (int64_t c = 0; c < d; c++) {
+                            double want = 0;
+                            for (int64_t j = 0; j < n_allowed; j++) want += w[j] / sum_w * v[j * d + c];
+                            const double e = fabs(o[(h * Tq + i) * d + c] - want) / (1.0 + fabs(want));
+                            if (!(e <= worst_o)) worst_o = isnan(e) ? INFINITY : e;
+                        }
+                    }
+                bool same = !memcmp(P, P0, (size_t)(H * Tq * Tk) * sizeof(float));
+                const char * isa = gaze_isa_name(isas[ii]);
+                CHECK(worst_sum <= 2e-6, "isa=%s |score| %g causal=%d: probe rows sum to 1 +- %.3g", isa, (double)A, causal,
+                      worst_sum);
+                CHECK(worst_p <= 1e-5, "isa=%s |score| %g causal=%d: probe vs float64 weights rel err %.3g", isa,
+                      (double)A, causal, worst_p);
+                CHECK(worst_o <= 1e-5, "isa=%s |score| %g causal=%d: fused O vs float64 err %.3g", isa, (double)A, causal,
+                      worst_o);
+                CHECK(same, "isa=%s |score| %g causal=%d: probe with and without lse differ", isa, (double)A, causal);
+                n_cases++;
+            }
+    }
+    if (gaze_set_isa(GAZE_ISA_AVX512) != GAZE_OK && gaze_set_isa(GAZE_ISA_AVX2) != GAZE_OK)
+        gaze_set_isa(GAZE_ISA_SCALAR);
+    printf("huge scores: %d ISA x magnitude x mask cases\n", n_cases);
+    free(q); free(kk); free(v); free(o); free(lse); free(P); free(P0); free(w);
+}
+
 static void test_errors(void) {
     struct gaze_attn_desc desc = gaze_attn_desc_make(1, 3, 2, 4, 4, 64);
     float buf[3 * 4 * 64];
@@ -426,6 +520,7 @@ int main(void) {
     }
     for (uint64_t s = 100; s < 103; s++) test_permutation(s);
     test_numerics();
+    test_huge_scores();
     test_errors();
     return check_summary("test_attention");
 }

@@ -210,6 +210,130 @@ static void test_linear(void) {
     CHECK(gaze_linear_forward(&lin, x, T, y, 0) == GAZE_ERR_INVALID_ARG, "NULL weight");
 }
 
+// Max |a - b| over n, +inf when any value is not finite.
+static double max_diff(const float * a, const float * b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(a[i]) || !isfinite(b[i])) return INFINITY;
+        m = fmax(m, fabs((double)a[i] - b[i]));
+    }
+    return m;
+}
+
+// F32 weights prepared once (packed panels, gaze_linear_prepare) against the unprepared GEMM
+// and a float64 reference, on every ISA, with the GELU and ACCUMULATE epilogues, the shared
+// schedule of gaze_linear_forward_many, and the fallback when another ISA is forced later.
+// Shapes: M, N, K off the tiles (12×32 / 6×16 / 4×16), M = 1, K over one 256-deep slice,
+// N over one 512-wide block.
+static void test_prepared_f32(void) {
+    static const int64_t shapes[][3] = {
+        {1, 1, 1}, {1, 45, 70}, {1, 384, 384}, {3, 33, 17}, {13, 31, 65}, {37, 45, 70},
+        {65, 100, 300}, {70, 600, 40}, {128, 384, 384}, {5, 17, 513}, {97, 129, 257},
+    };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float * W = malloc(sizeof(float) * (size_t)(N * K)), * bias = malloc(sizeof(float) * (size_t)N);
+        float * x = malloc(sizeof(float) * (size_t)(M * K)), * R = malloc(sizeof(float) * (size_t)(M * N));
+        float * y0 = malloc(sizeof(float) * (size_t)(M * N)), * y1 = malloc(sizeof(float) * (size_t)(M * N));
+        float * y2 = malloc(sizeof(float) * (size_t)(M * N));
+        double * ref = malloc(sizeof(double) * (size_t)(M * N));
+        for (int64_t i = 0; i < N * K; i++) W[i] = frand();
+        for (int64_t i = 0; i < N; i++) bias[i] = frand();
+        for (int64_t i = 0; i < M * K; i++) x[i] = frand();
+        for (int64_t i = 0; i < M * N; i++) R[i] = frand();
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double sum = bias[j];
+                for (int64_t k = 0; k < K; k++) sum += (double)x[i * K + k] * W[j * K + k];
+                ref[i * N + j] = sum;
+            }
+        for (int isa = GAZE_ISA_SCALAR; isa <= GAZE_ISA_AVX512; isa++) {
+            if (gaze_set_isa((enum gaze_isa)isa) != GAZE_OK) continue;
+            const char * in = gaze_isa_name((enum gaze_isa)isa);
+            struct gaze_linear lin = { .type = GAZE_TYPE_F32, .n_out = N, .n_in = K, .weight = W, .bias = bias };
+            CHECK(gaze_linear_forward(&lin, x, M, y0, 1) == GAZE_OK, "%s", gaze_last_error());
+            CHECK(gaze_linear_prepare(&lin) == GAZE_OK && lin.prepared, "%s prepare: %s", in, gaze_last_error());
+            CHECK(gaze_linear_prepare(&lin) == GAZE_OK, "prepare twice is a no-op");
+            for (int nt = 1; nt <= 2; nt++) {
+                float * out = nt == 1 ? y1 : y2;
+                for (int64_t i = 0; i < M * N; i++) out[i] = NAN;   // overwritten unread
+                CHECK(gaze_linear_forward(&lin, x, M, out, nt) == GAZE_OK, "%s", gaze_last_error());
+                const double err = rel_err(out, N, ref, M, N);
+                CHECK(err <= 1e-5, "%s prepared nt=%d M=%lld N=%lld K=%lld: rel err %.3g", in, nt,
+                      (long long)M, (long long)N, (long long)K, err);
+            }
+            CHECK(memcmp(y1, y2, sizeof(float) * (size_t)(M * N)) == 0,
+                  "%s prepared M=%lld N=%lld K=%lld: 1 and 2 threads differ", in, (long long)M, (long long)N, (long long)K);
+            // the packed panels feed the same micro-kernel with the same K slices: bit for bit
+            // the unprepared result wherever that one packs too (no few-row path)
+            if (isa == GAZE_ISA_SCALAR || M > 64)
+                CHECK(memcmp(y0, y1, sizeof(float) * (size_t)(M * N)) == 0,
+                      "%s M=%lld N=%lld K=%lld: prepared differs from unprepared by %g", in, (long long)M,
+                      (long long)N, (long long)K, max_diff(y0, y1, M * N));
+            else
+                CHECK(max_diff(y0, y1, M * N) < 1e-4, "%s: prepared vs unprepared %g", in, max_diff(y0, y1, M * N));
+            // GELU epilogue: exactly gaze_gelu_erf of the plain result
+            gaze_gelu_erf(y1, y0, M * N);
+            CHECK(gaze_linear_forward_ex(&lin, x, M, y2, GAZE_GEMM_GELU, 2) == GAZE_OK, "%s", gaze_last_error());
+            CHECK(memcmp(y0, y2, sizeof(float) * (size_t)(M * N)) == 0, "%s M=%lld N=%lld K=%lld: fused GELU "
+                  "differs from gaze_gelu_erf by %g", in, (long long)M, (long long)N, (long long)K, max_diff(y0, y2, M * N));
+            // ACCUMULATE onto a residual: R + x·Wᵀ + b
+            memcpy(y2, R, sizeof(float) * (size_t)(M * N));
+            CHECK(gaze_linear_forward_ex(&lin, x, M, y2, GAZE_GEMM_ACCUMULATE, 2) == GAZE_OK, "%s", gaze_last_error());
+            for (int64_t i = 0; i < M * N; i++) y0[i] = y2[i] - R[i];
+            CHECK(rel_err(y0, N, ref, M, N) <= 1e-5, "%s accumulate: rel err %.3g", in, rel_err(y0, N, ref, M, N));
+            // several linears over one x in one team: equal to separate calls, prepared or not
+            {
+                struct gaze_linear plain = lin;
+                plain.prepared = NULL;
+                const struct gaze_linear * lins[3] = { &lin, &lin, &plain };
+                float * ys[3] = { y0, y2, R };
+                CHECK(gaze_linear_forward_many(2, lins, x, M, ys, 2) == GAZE_OK, "%s", gaze_last_error());
+                CHECK(memcmp(y0, y1, sizeof(float) * (size_t)(M * N)) == 0 &&
+                      memcmp(y2, y1, sizeof(float) * (size_t)(M * N)) == 0, "%s: linear many differs", in);
+                CHECK(gaze_linear_forward_many(3, lins, x, M, ys, 2) == GAZE_OK, "%s", gaze_last_error());
+                CHECK(memcmp(y0, y1, sizeof(float) * (size_t)(M * N)) == 0 && rel_err(R, N, ref, M, N) <= 1e-5,
+                      "%s: linear many (mixed) differs", in);
+            }
+            // packed for this ISA, run under every other one: the original weight is used
+            for (int other = GAZE_ISA_SCALAR; other <= GAZE_ISA_AVX512; other++) {
+                if (other == isa || gaze_set_isa((enum gaze_isa)other) != GAZE_OK) continue;
+                CHECK(gaze_linear_forward(&lin, x, M, y2, 2) == GAZE_OK && rel_err(y2, N, ref, M, N) <= 1e-5,
+                      "packed for %s, run under %s: rel err %.3g", in, gaze_isa_name((enum gaze_isa)other),
+                      rel_err(y2, N, ref, M, N));
+            }
+            gaze_set_isa((enum gaze_isa)isa);
+            gaze_linear_release(&lin);
+            CHECK(lin.prepared == NULL, "release clears prepared");
+            gaze_linear_release(&lin);   // twice: no-op
+        }
+        gaze_set_isa(g_best_isa);
+        free(W); free(bias); free(x); free(R); free(y0); free(y1); free(y2); free(ref);
+    }
+    // GELU on the plain GEMM (few-row and packed paths, K = 0) and flag checks
+    {
+        enum { M = 70, N = 33, K = 19 };
+        static float A[M * K], B[N * K], b[N], c0[M * N], c1[M * N];
+        for (int i = 0; i < M * K; i++) A[i] = 3 * frand();
+        for (int i = 0; i < N * K; i++) B[i] = frand();
+        for (int i = 0; i < N; i++) b[i] = frand();
+        for (int m = 1; m <= M; m += M - 1)
+            for (int k = 0; k <= K; k += K) {
+                CHECK(gaze_gemm_f32(m, N, k, A, K, B, K, b, c0, N, 0, 2) == GAZE_OK, "%s", gaze_last_error());
+                gaze_gelu_erf(c0, c0, m * N);
+                CHECK(gaze_gemm_f32(m, N, k, A, K, B, K, b, c1, N, GAZE_GEMM_GELU, 2) == GAZE_OK, "%s", gaze_last_error());
+                CHECK(memcmp(c0, c1, sizeof(float) * (size_t)(m * N)) == 0, "gemm GELU M=%d K=%d differs by %g",
+                      m, k, max_diff(c0, c1, m * N));
+            }
+        struct gaze_linear l = { .type = GAZE_TYPE_F32, .n_out = N, .n_in = K, .weight = B, .bias = b };
+        CHECK(gaze_linear_forward_ex(&l, A, M, c1, GAZE_GEMM_NN, 1) == GAZE_ERR_INVALID_ARG, "NN on a linear");
+        CHECK(gaze_linear_forward_many(9, NULL, A, M, NULL, 1) == GAZE_ERR_INVALID_ARG, "too many linears");
+        struct gaze_linear bad = l;
+        bad.n_in = 0;
+        CHECK(gaze_linear_prepare(&bad) == GAZE_ERR_INVALID_ARG && !bad.prepared, "prepare with n_in = 0");
+    }
+}
+
 int main(void) {
     const char * s = getenv("GAZE_TEST_SEED");
     g_rng = s ? strtoull(s, NULL, 0) : 0x9E3779B97F4A7C15ull;
@@ -220,6 +344,7 @@ int main(void) {
     test_nan_fails();
     test_errors_and_edges();
     test_linear();
+    test_prepared_f32();
     test_shapes();
     return check_summary("test_gemm");
 }

@@ -3,7 +3,10 @@
 // exactly the three expected <script> elements and one <style>, never a hostile string as
 // markup, and CSP hashes that match the inline script and style; the JSON block round-trips
 // every token; the payload decodes (f16 bit-exact, u8 within its bound, summaries = block
-// means) under every size tier; errors for impossible caps and runs without attention.
+// means) under every size tier; errors for impossible caps and runs without attention; the
+// rollout / flow block decodes to gaze_rollout's and gaze_attention_flow's values (f16 of the
+// double, bit for bit) for encoder and causal runs, every fusion, chosen flow tokens; runs
+// that cannot have rollout (query-row subsets) and --no-rollout say why.
 //
 // `test_html --write-fixtures DIR` writes the synthetic runs (hostile.safetensors: a BERT-like
 // pair; decoder.safetensors: a causal run with generated tokens) for tests/e2e_view.sh.
@@ -381,6 +384,56 @@ static int64_t check_payload(const char * label, const struct page * p, const st
     return seen;
 }
 
+// The rollout block: every embedded fusion's matrix and every flow vector decode to the f16 of
+// 2^15 times what gaze_rollout / gaze_attention_flow return for the same options, bit for bit.
+// Returns values checked.
+static int64_t check_rollout(const char * label, const struct page * p, const struct gaze_run * run,
+                             const struct gaze_html_opts * o) {
+    json_t * ro = json_object_get(p->meta, "rollout");
+    json_t * fus = json_object_get(ro, "fusions"), * offs = json_object_get(ro, "off");
+    json_t * flow = json_object_get(ro, "flow");
+    CHECK(json_is_array(fus) && json_array_size(fus) >= 1 && json_array_size(offs) == json_array_size(fus) && json_is_object(flow),
+          "%s: no rollout block", label);
+    if (!json_is_array(fus) || !json_is_object(flow) || !p->data) return 0;
+    const int64_t T = run->T;
+    CHECK(json_integer_value(json_object_get(ro, "layers")) == run->n_cap_layers, "%s: rollout layers", label);
+    CHECK(json_integer_value(json_object_get(ro, "default")) == (run->causal ? T - 1 : 0), "%s: default output token", label);
+    const double scale = json_number_value(json_object_get(ro, "scale"));   // values are f16 of v·scale
+    CHECK(scale == 32768.0, "%s: rollout scale %g, want 2^15", label, scale);
+    double * R = malloc((size_t)(T * T) * sizeof *R);
+    int64_t bad = 0, n = 0;
+    struct gaze_rollout_opts ro_o = { 0 };
+    ro_o.discard_ratio = o ? o->rollout_discard : 0;
+    for (size_t k = 0; k < json_array_size(fus); k++) {
+        const char * f = json_string_value(json_array_get(fus, k));
+        ro_o.fusion = !strcmp(f, "mean") ? GAZE_HEAD_FUSION_MEAN : !strcmp(f, "max") ? GAZE_HEAD_FUSION_MAX : GAZE_HEAD_FUSION_MIN;
+        CHECK(gaze_rollout(run, &ro_o, R) == GAZE_OK, "%s: gaze_rollout: %s", label, gaze_last_error());
+        size_t off = (size_t)json_integer_value(json_array_get(offs, k));
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0; j < (run->causal ? i + 1 : T); j++, off += 2, n++) {
+                if (off + 2 > p->n_data) { bad++; continue; }
+                if (dec_f16(p->data + off) != gaze_f16_to_f32(gaze_f32_to_f16((float)(R[i * T + j] * scale)))) bad++;
+            }
+        // what a causal page leaves out is exactly zero
+        for (int64_t i = 0; run->causal && i < T; i++)
+            for (int64_t j = i + 1; j < T; j++) if (R[i * T + j] != 0) bad++;
+    }
+    json_t * toks = json_object_get(flow, "tokens");
+    const size_t foff = (size_t)json_integer_value(json_object_get(flow, "off"));
+    ro_o.fusion = o ? o->flow_fusion : GAZE_HEAD_FUSION_MEAN;
+    for (size_t k = 0; k < json_array_size(toks); k++) {
+        const int64_t t = json_integer_value(json_array_get(toks, k));
+        CHECK(gaze_attention_flow(run, &ro_o, t, R) == GAZE_OK, "%s: gaze_attention_flow: %s", label, gaze_last_error());
+        for (int64_t j = 0; j < T; j++, n++) {
+            const size_t at = foff + 2 * ((size_t)k * (size_t)T + (size_t)j);
+            if (at + 2 > p->n_data || dec_f16(p->data + at) != gaze_f16_to_f32(gaze_f32_to_f16((float)(R[j] * scale)))) bad++;
+        }
+    }
+    free(R);
+    CHECK(bad == 0, "%s: %lld of %lld rollout / flow values decode wrong", label, (long long)bad, (long long)n);
+    return n;
+}
+
 /* ---- tests ------------------------------------------------------------------------------------- */
 
 static void test_sha256(void) {
@@ -549,7 +602,9 @@ static void test_decoder_tiers(void) {
     struct page p;
     struct gaze_html_info f16, u8, sm;
     size_t bytes_f16 = 0, bytes_u8 = 0;
-    if (make_page(&run, NULL, &p, &f16)) {
+    struct gaze_html_opts o = { 0 };
+    o.no_rollout = true;   // the tiers are about the attention; rollout is tested on its own
+    if (make_page(&run, &o, &p, &f16)) {
         check_page("decoder f16", &p);
         check_meta_text("decoder f16", &p, &run);
         check_payload("decoder f16", &p, &run);
@@ -562,7 +617,6 @@ static void test_decoder_tiers(void) {
     }
     page_free(&p);
     // a cap that f16 misses but u8 fits: AUTO falls back to u8 for every map
-    struct gaze_html_opts o = { 0 };
     o.max_bytes = bytes_f16 - 1000;
     if (make_page(&run, &o, &p, &u8)) {
         check_page("decoder auto->u8", &p);
@@ -600,6 +654,26 @@ static void test_decoder_tiers(void) {
     page_free(&p);
     o.detail_layers = NULL;
     o.n_detail_layers = 0;
+    // rollout takes at most a tenth of the cap: three matrices are 160.8 KB of base64, so under
+    // 1.5 MB the mean only (53.6 KB), under 400 KB none (said why)
+    o.no_rollout = false;
+    o.no_flow = true;
+    o.max_bytes = 1500000;
+    if (make_page(&run, &o, &p, &sm)) {
+        check_page("decoder rollout share", &p);
+        CHECK(sm.n_rollout_fusions == 1 && sm.n_exact == 24, "rollout under a 1.5 MB cap: %d fusions, %lld exact maps",
+              sm.n_rollout_fusions, (long long)sm.n_exact);
+        check_rollout("decoder rollout share", &p, &run, &o);
+    }
+    page_free(&p);
+    o.max_bytes = 400000;
+    if (make_page(&run, &o, &p, &sm)) {
+        check_page("decoder rollout over its share", &p);
+        const char * why = json_string_value(json_object_get(json_object_get(p.meta, "rollout"), "why"));
+        CHECK(sm.n_rollout_fusions == 0 && why && strstr(why, "tenth"), "rollout over its share: %d fusions, why %s",
+              sm.n_rollout_fusions, why ? why : "(null)");
+    }
+    page_free(&p);
     // forced f16 under the same cap: summaries + f16 layers
     o.precision = GAZE_HTML_PRECISION_F16;
     o.max_bytes = bytes_u8;
@@ -641,6 +715,108 @@ static void test_subset(void) {
         json_t * heads = json_object_get(p.meta, "heads"), * rows = json_object_get(p.meta, "q_rows");
         CHECK(json_array_size(heads) == 2 && json_integer_value(json_array_get(heads, 1)) == 3, "subset: heads");
         CHECK((int64_t)json_array_size(rows) == run.Tq && run.Tq < run.T, "subset: q_rows");
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+}
+
+static json_t * flow_tokens(const struct page * p) {
+    return json_object_get(json_object_get(json_object_get(p->meta, "rollout"), "flow"), "tokens");
+}
+
+static void test_rollout(void) {
+    struct gaze_run run;
+    struct page p;
+    struct gaze_html_info info;
+    // encoder: all three fusions (small), flow of [CLS] by default
+    CHECK(make_run(&run, &HOSTILE_RUN) == GAZE_OK, "hostile run: %s", gaze_last_error());
+    if (make_page(&run, NULL, &p, &info)) {
+        check_page("rollout encoder", &p);
+        CHECK(info.n_rollout_fusions == 3 && info.n_flow == 1, "encoder: %d fusions, %lld flow tokens", info.n_rollout_fusions,
+              (long long)info.n_flow);
+        CHECK(json_array_size(flow_tokens(&p)) == 1 && json_integer_value(json_array_get(flow_tokens(&p), 0)) == 0,
+              "encoder: flow of token 0 by default");
+        CHECK(check_rollout("rollout encoder", &p, &run, NULL) == 3 * N_HOSTILE * N_HOSTILE + N_HOSTILE, "encoder: values checked");
+    }
+    page_free(&p);
+    // chosen flow tokens (unsorted, repeated), one fusion, discard, max-fused flow
+    struct gaze_html_opts o = { 0 };
+    const int64_t want[] = { 7, 2, 7, 19 };
+    o.flow_tokens = want;
+    o.n_flow_tokens = 4;
+    o.rollout_fusions = 1u << GAZE_HEAD_FUSION_MIN;
+    o.rollout_discard = 0.25;
+    o.flow_fusion = GAZE_HEAD_FUSION_MAX;
+    if (make_page(&run, &o, &p, &info)) {
+        check_page("rollout chosen", &p);
+        json_t * ft = flow_tokens(&p);
+        CHECK(json_array_size(ft) == 3 && json_integer_value(json_array_get(ft, 0)) == 2 && json_integer_value(json_array_get(ft, 2)) == 19,
+              "chosen flow tokens not sorted and unique");
+        CHECK(info.n_rollout_fusions == 1, "one fusion asked");
+        check_rollout("rollout chosen", &p, &run, &o);
+    }
+    page_free(&p);
+    // refusals: a flow token outside the run, a bad discard ratio
+    char * out;
+    size_t n;
+    const int64_t far[] = { N_HOSTILE };
+    o.flow_tokens = far;
+    o.n_flow_tokens = 1;
+    CHECK(gaze_html_run(&run, &o, &out, &n, NULL) == GAZE_ERR_INVALID_ARG, "flow token outside the run accepted");
+    o.flow_tokens = NULL;
+    o.n_flow_tokens = 0;
+    o.rollout_discard = 1.0;
+    CHECK(gaze_html_run(&run, &o, &out, &n, NULL) == GAZE_ERR_INVALID_ARG, "discard ratio 1 accepted");
+    // --no-rollout: the page says so and carries no rollout bytes
+    memset(&o, 0, sizeof o);
+    o.no_rollout = true;
+    struct gaze_html_info with;
+    if (make_page(&run, NULL, &p, &with)) page_free(&p);
+    if (make_page(&run, &o, &p, &info)) {
+        check_page("no rollout", &p);
+        const char * why = json_string_value(json_object_get(json_object_get(p.meta, "rollout"), "why"));
+        CHECK(why && strstr(why, "--no-rollout"), "no-rollout page: why = %s", why ? why : "(null)");
+        CHECK(info.n_rollout_fusions == 0 && info.payload_bytes + (3 * N_HOSTILE * N_HOSTILE * 2 + 3) / 4 * 4 + (2 * N_HOSTILE + 3) / 4 * 4 ==
+              with.payload_bytes, "no-rollout payload %zu vs %zu", info.payload_bytes, with.payload_bytes);
+        check_payload("no rollout", &p, &run);
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+    // causal: lower-triangular storage, every token's flow
+    CHECK(make_run(&run, &DECODER_RUN) == GAZE_OK, "decoder run: %s", gaze_last_error());
+    memset(&o, 0, sizeof o);
+    o.flow_all = true;
+    if (make_page(&run, &o, &p, &info)) {
+        check_page("rollout causal", &p);
+        CHECK(info.n_flow == N_DECODER && info.n_rollout_fusions == 3, "causal: flow of %lld tokens", (long long)info.n_flow);
+        CHECK(check_rollout("rollout causal", &p, &run, &o) == 3 * N_DECODER * (N_DECODER + 1) / 2 + N_DECODER * N_DECODER,
+              "causal: values checked");
+        check_payload("rollout causal", &p, &run);
+    }
+    page_free(&p);
+    // the work caps: a long causal run gets mean only and no flow unasked
+    struct synth big = DECODER_RUN;
+    big.T = 700;
+    big.L = 3;
+    big.H = 1;
+    big.qk = false;
+    gaze_run_free(&run);
+    CHECK(make_run(&run, &big) == GAZE_OK, "long decoder run: %s", gaze_last_error());
+    if (make_page(&run, NULL, &p, &info)) {
+        check_page("rollout long", &p);
+        json_t * ro = json_object_get(p.meta, "rollout");
+        CHECK(info.n_rollout_fusions == 1 && info.n_flow == 0 && json_is_true(json_object_get(json_object_get(ro, "flow"), "skipped")),
+              "long run (3 x 700^3 = 1.03e9 > both caps): %d fusions, %lld flow tokens", info.n_rollout_fusions, (long long)info.n_flow);
+        (void)ro;
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+    // a run with a subset of query rows cannot have rollout: the page says why
+    CHECK(make_run(&run, &SUBSET_RUN) == GAZE_OK, "subset run: %s", gaze_last_error());
+    if (make_page(&run, NULL, &p, &info)) {
+        check_page("rollout subset", &p);
+        const char * why = json_string_value(json_object_get(json_object_get(p.meta, "rollout"), "why"));
+        CHECK(why && strstr(why, "every query row") && info.n_rollout_fusions == 0, "subset: why = %s", why ? why : "(null)");
     }
     page_free(&p);
     gaze_run_free(&run);
@@ -691,6 +867,7 @@ int main(int argc, char ** argv) {
     test_hostile_pages();
     test_decoder_tiers();
     test_subset();
+    test_rollout();
     test_write();
     return check_summary("test_html");
 }

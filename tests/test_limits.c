@@ -5,7 +5,8 @@
 //     probe and scores;
 //   - NaN and ±inf in model weights (BERT safetensors, Llama GGUF matrices): refused at load
 //     (GAZE_ERR_NUMERIC naming the tensor) or at run, never a run holding NaN; finite weights
-//     whose attention scores overflow f32: GAZE_ERR_NUMERIC from the run;
+//     whose attention scores overflow f32: GAZE_ERR_NUMERIC from the run; finite scores up to
+//     1e27 run and their captured rows still sum to 1;
 //   - JSON nesting far past the cap in tokenizer.json and config.json: GAZE_ERR_LIMIT, no stack
 //     overflow; the BPE input-size cap; over-long vocab.txt lines;
 //   - tokenizer worst cases at 10^6 characters ('a', '_', random CJK) complete with sane output
@@ -456,6 +457,54 @@ static void test_llama_weights(void) {
     expect_poison_refused_ex("Llama, attn_q/attn_k x 1e20 (scores overflow)", path, "attn_q", "the cat sat", true);
 }
 
+// Finite query/key weights scaled until the attention scores reach 1e4 .. 1e30 (RESULTS.md
+// F5/N6): the run succeeds, its captured rows sum to 1 (gaze_run_check) and hold only finite
+// weights. Before the probe kept the row max and sum apart, rows past |score| ~ 1e5 lost
+// their normalisation (an f32 lse = m + log l) and the run failed its own check.
+static double run_max_abs_score(const struct gaze_run * r) {
+    double mx = 0;
+    for (int64_t l = 0; l < r->n_cap_layers; l++)
+        for (int64_t i = 0; r->layers[l].scores && i < r->n_heads_cap * r->Tq * r->T; i++)
+            if (isfinite(r->layers[l].scores[i]) && fabs(r->layers[l].scores[i]) > mx) mx = fabs(r->layers[l].scores[i]);
+    return mx;
+}
+
+static void expect_huge_scores_hold(const char * what, const char * path, const char * text, double min_score) {
+    struct gaze_model * m = NULL;
+    CHECK(gaze_model_load(&m, path) == GAZE_OK, "%s: load: %s", what, gaze_last_error());
+    if (!m) return;
+    struct gaze_run r;
+    struct gaze_run_opts o = { .parts = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES };
+    enum gaze_status s = gaze_model_run(m, text, NULL, &o, &r);
+    CHECK(s == GAZE_OK, "%s: run: %s", what, gaze_last_error());
+    if (s == GAZE_OK) {
+        const double mx = run_max_abs_score(&r);
+        CHECK(mx >= min_score, "%s: max |score| %g, below the %g the case is about", what, mx, min_score);
+        CHECK(run_finite(&r), "%s: captured weights not finite", what);
+        CHECK(gaze_run_check(&r, "run") == GAZE_OK, "%s (max |score| %g): %s", what, mx, gaze_last_error());
+        gaze_run_free(&r);
+    }
+    gaze_model_free(m);
+}
+
+static void test_huge_scores(void) {
+    // q and k each scale with qk_scale, so scores scale with its square
+    static const struct { float qk_scale; double min_score; } cases[] = {
+        { 3e2f, 1e4 }, { 3e3f, 1e6 }, { 1e6f, 1e11 }, { 1e14f, 1e27 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[512], what[128];
+        snprintf(path, sizeof path, "%s/llama-huge-%zu.gguf", g_tmp, i);
+        write_llama_scaled(path, NULL, 0, cases[i].qk_scale);
+        snprintf(what, sizeof what, "Llama, attn_q/attn_k x %g", (double)cases[i].qk_scale);
+        expect_huge_scores_hold(what, path, "the cat sat on the mat", cases[i].min_score);
+        snprintf(path, sizeof path, "%s/bert-huge-%zu", g_tmp, i);
+        write_bert_scaled(path, NULL, 0, cases[i].qk_scale);
+        snprintf(what, sizeof what, "BERT, query/key weights x %g", (double)cases[i].qk_scale);
+        expect_huge_scores_hold(what, path, "the cat sat on the mat.", cases[i].min_score);
+    }
+}
+
 /* ---- JSON depth and size caps through the real loaders ------------------------------------- */
 
 static void test_depth_caps(void) {
@@ -642,6 +691,7 @@ int main(void) {
     test_softmax_rows();
     test_bert_weights();
     test_llama_weights();
+    test_huge_scores();
     test_depth_caps();
     test_tokenizer_worst_cases();
     rm_tree(g_tmp);

@@ -34,8 +34,8 @@ int main(void) {
     float * wq = rnd_buf(HQ * D * C, 0.2f), * wk = rnd_buf(HKV * D * C, 0.2f), * wv = rnd_buf(HKV * D * C, 0.2f);
     float * wo = rnd_buf(C * HQ * D, 0.2f), * bq = rnd_buf(HQ * D, 0.1f), * bo = rnd_buf(C, 0.1f);
     float * x = rnd_buf(T * C, 1.0f);
-    struct gaze_linear lq = { GAZE_TYPE_F32, HQ * D, C, wq, bq }, lk = { GAZE_TYPE_F32, HKV * D, C, wk, NULL };
-    struct gaze_linear lv = { GAZE_TYPE_F32, HKV * D, C, wv, NULL }, lo = { GAZE_TYPE_F32, C, HQ * D, wo, bo };
+    struct gaze_linear lq = { GAZE_TYPE_F32, HQ * D, C, wq, bq, NULL }, lk = { GAZE_TYPE_F32, HKV * D, C, wk, NULL, NULL };
+    struct gaze_linear lv = { GAZE_TYPE_F32, HKV * D, C, wv, NULL, NULL }, lo = { GAZE_TYPE_F32, C, HQ * D, wo, bo, NULL };
     struct gaze_mha m = { C, HQ, HKV, D, &lq, &lk, &lv, &lo, GAZE_ROPE_NEOX, 0, 10000.0f, 0.0f, NULL, false };
     struct gaze_attn_mask mask;
     memset(&mask, 0, sizeof mask);

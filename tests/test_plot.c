@@ -1,8 +1,10 @@
 // Figures (render/plot.c) of synthetic runs with known attention: pixels read back from the
 // PNG at known cells (identity head: diagonal = the palette's top colour, the rest its
 // bottom), head-view lines and bars where they must be; SVG that passes xmllint with hostile
-// tokens (markup, quotes, &, U+2028, control characters, invalid UTF-8); byte-identical
-// output for the same input in every format; bad options refused without a crash; palettes.
+// tokens (markup, quotes, &, U+2028, control characters, invalid UTF-8) as escaped <text>
+// and nothing injected; text is real text (SVG <text>, PDF text through pdftotext) and CJK
+// labels are real glyphs in the PNG; byte-identical output for the same input in every
+// format; bad options refused without a crash; palettes.
 #define _GNU_SOURCE   // memmem
 #include "check.h"
 #include "gaze.h"
@@ -376,13 +378,49 @@ static int xmllint(const unsigned char * p, size_t n, const char * name) {
     return system(cmd);
 }
 
+// Output of a command (popen), NUL-terminated, or NULL when it cannot run; *rc its exit status.
+static char * command_output(const char * cmd, int * rc) {
+    FILE * p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t n = 0, cap = 1 << 16;
+    char * out = malloc(cap);
+    size_t got;
+    while (out && (got = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 == cap) { char * o = realloc(out, cap *= 2); if (!o) { free(out); out = NULL; } else out = o; }
+    }
+    *rc = pclose(p);
+    if (out) out[n] = 0;
+    return out;
+}
+
+// Counts of what an SVG must never hold: script, foreignObject, img or iframe elements and
+// on* attributes, as xmllint's XPath sees them (-1: xmllint failed).
+static int svg_injected(const char * path) {
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "xmllint --xpath 'count(//*[local-name()=\"script\" or local-name()=\"foreignObject\" or "
+             "local-name()=\"img\" or local-name()=\"iframe\"]) + count(//@*[starts-with(local-name(), \"on\")])' '%s'", path);
+    int rc = 0;
+    char * out = command_output(cmd, &rc);
+    int n = out && rc == 0 ? atoi(out) : -1;
+    free(out);
+    return n;
+}
+
+static int count_of(const unsigned char * p, size_t n, const char * needle) {
+    int c = 0;
+    const size_t k = strlen(needle);
+    for (const unsigned char * at = p; (at = memmem(at, n - (size_t)(at - p), needle, k)); at += k) c++;
+    return c;
+}
+
 static void test_hostile_svg(void) {
-    const char * tok[9] = {
+    const char * tok[11] = {
         "[CLS]", "</script>", "<img src=x onerror=alert(1)>", "\"quoted' & amp;", "line\xe2\x80\xa8sep",
-        "ctl\x01\x02\x1b[31m\x7f", "\xe2\x80\xae" "rtl", "\xc3\xa9t\xc3\xa9", "[SEP]",
+        "ctl\x01\x02\x1b[31m\x7f", "\xe2\x80\xae" "rtl", "\xc3\xa9t\xc3\xa9", "</text><script>", "]]>", "[SEP]",
     };
     struct gaze_run r;
-    make_run(&r, 9, tok, true, "bert");
+    make_run(&r, 11, tok, true, "bert");
     // invalid UTF-8 straight into the run's token (a run from a buggy writer; load would
     // refuse it, the renderer must not crash or emit it)
     free(r.tokens[7]);
@@ -403,9 +441,25 @@ static void test_hostile_svg(void) {
                 snprintf(name, sizeof name, "hostile%d%d.svg", k, words);
                 int rc = xmllint(svg, n, name);
                 CHECK(rc == 0, "xmllint on %s: exit %d", name, rc);
-                // text is drawn as glyphs: no token text, let alone markup, reaches the file
-                CHECK(!memmem(svg, n, "<img", 4) && !memmem(svg, n, "<script", 7) && !memmem(svg, n, "onerror", 7),
-                      "no injected markup in %s", name);
+                char path[512];
+                snprintf(path, sizeof path, "%s/%s", g_dir, name);
+                const int inj = svg_injected(path);
+                CHECK(inj == 0, "%s: %d injected elements or on* attributes (-1: xmllint failed)", name, inj);
+                CHECK(!memmem(svg, n, "<img", 4) && !memmem(svg, n, "<script", 7) && !memmem(svg, n, "]]>", 3),
+                      "no raw markup in %s", name);
+                // the tokens are there as text, escaped (labels show controls as escapes and
+                // stop at 18 characters); the model view has no token labels
+                if (!words && kinds[k] != GAZE_PLOT_KIND_MODEL) {
+                    const char * want[] = { ">&lt;/script&gt;</text>", ">&lt;img src=x onerror\xe2\x80\xa6</text>",
+                                            ">&quot;quoted&apos; &amp; amp;</text>", ">line\\u2028sep</text>",
+                                            ">&lt;/text&gt;&lt;script&gt;</text>", ">]]&gt;</text>",
+                                            ">bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd(x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd</text>" };
+                    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++)
+                        CHECK(memmem(svg, n, want[w], strlen(want[w])) != NULL, "%s lacks the text %s", name, want[w]);
+                } else if (words) {
+                    const char * t = ">&lt;title&gt;&amp;&quot;&apos;\\x01\xef\xbf\xbd&lt;/svg&gt;</text>";
+                    CHECK(memmem(svg, n, t, strlen(t)) != NULL, "%s: the hostile title as escaped text", name);
+                }
             }
             s = render(&r, o, GAZE_PLOT_FORMAT_PDF, &pdf, &np, NULL);
             CHECK(s == GAZE_OK && np > 5 && !memcmp(pdf, "%PDF-", 5), "hostile pdf kind %d: %s", k, gaze_last_error());
@@ -416,10 +470,167 @@ static void test_hostile_svg(void) {
     gaze_run_free(&r);
 }
 
+// Ink (dark pixels) of a region of an image, as a mask with its bounding box.
+struct ink {
+    int n, x0, y0, x1, y1;    // pixel count; bounding box [x0, x1] × [y0, y1]
+    unsigned char m[48][256]; // [y, x]
+};
+
+static void ink_of(cairo_surface_t * img, int x, int y, int w, int h, struct ink * k) {
+    memset(k, 0, sizeof *k);
+    k->x0 = k->y0 = 1 << 20;
+    k->x1 = k->y1 = -1;
+    for (int j = 0; j < h && j < 48; j++)
+        for (int i = 0; i < w && i < 256; i++) {
+            unsigned char c[3];
+            pixel(img, x + i, y + j, c);
+            if (c[0] + c[1] + c[2] >= 3 * 128) continue;
+            k->m[j][i] = 1;
+            k->n++;
+            k->x0 = k->x0 < i ? k->x0 : i; k->x1 = k->x1 > i ? k->x1 : i;
+            k->y0 = k->y0 < j ? k->y0 : j; k->y1 = k->y1 > j ? k->y1 : j;
+        }
+}
+
+// s drawn black on white with cairo's own text API in one font face (no fallback), its ink;
+// placed as the figures place a label (right end on a whole pixel, centred vertically on one
+// by DejaVu Sans' ascent and descent) so antialiasing falls alike.
+static void ink_ref(const char * face, const char * s, double size, struct ink * k) {
+    cairo_surface_t * img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 256, 48);
+    cairo_t * cr = cairo_create(img);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_font_options_t * fo = cairo_font_options_create();
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_set_font_options(cr, fo);
+    cairo_font_options_destroy(fo);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, size);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    cairo_select_font_face(cr, face, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, s, &te);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, 200 - te.x_advance, 24 + (fe.ascent - fe.descent) / 2);
+    cairo_show_text(cr, s);
+    cairo_destroy(cr);
+    ink_of(img, 0, 0, 256, 48, k);
+    cairo_surface_destroy(img);
+}
+
+// How well two inks match, 0..1: the best, over shifts of a pixel around their boxes' centres
+// aligned, of the smaller of the fractions of a's pixels that are ink in b and of b's that are
+// ink in a. A different glyph or a missing-glyph box stays far below a glyph drawn again.
+static double ink_match(const struct ink * a, const struct ink * b) {
+    if (a->n == 0 || b->n == 0) return 0;
+    const int cx = (int)lround((b->x0 + b->x1 - a->x0 - a->x1) / 2.0), cy = (int)lround((b->y0 + b->y1 - a->y0 - a->y1) / 2.0);
+    double best = 0;
+    for (int dy = cy - 1; dy <= cy + 1; dy++)
+        for (int dx = cx - 1; dx <= cx + 1; dx++) {
+            int hit = 0;
+            for (int y = 0; y < 48; y++)
+                for (int x = 0; x < 256; x++) {
+                    const int qx = x + dx, qy = y + dy;
+                    hit += a->m[y][x] && qx >= 0 && qy >= 0 && qx < 256 && qy < 48 && b->m[qy][qx];
+                }
+            const double fa = (double)hit / a->n, fb = (double)hit / b->n, m = fa < fb ? fa : fb;
+            if (m > best) best = m;
+        }
+    return best;
+}
+
+// Text is real text: the SVG holds every label, title and axis title as <text> (no glyph
+// outlines), the PDF's text extracts with pdftotext, and CJK labels in the PNG are the CJK
+// font's glyphs (cairo's own text API has no font fallback: they were missing-glyph boxes).
+static void test_text(void) {
+    const char * tok[8] = { "[CLS]", "fox", "&b", "<c>", "\xe7\x8c\xab", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+                            "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4", "[SEP]" };   // 猫 日本語 한국어
+    const char * esc[8] = { "[CLS]", "fox", "&amp;b", "&lt;c&gt;", tok[4], tok[5], tok[6], "[SEP]" };
+    struct gaze_run r;
+    make_run(&r, 8, tok, true, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    unsigned char * svg = NULL;
+    size_t n = 0;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_SVG, &svg, &n, NULL) == GAZE_OK, "text svg: %s", gaze_last_error());
+    if (svg) {
+        char want[128];
+        for (int t = 0; t < 8; t++) {
+            snprintf(want, sizeof want, ">%s</text>", esc[t]);
+            const int c = count_of(svg, n, want);
+            CHECK(c == 2, "heatmap SVG: token %d as <text> %d times, want 2 (row and column)", t, c);
+        }
+        const char * fixed[] = { ">synthetic \xc2\xb7 layer 0 \xc2\xb7 mean of 2 heads</text>", ">queries</text>", ">keys</text>",
+                                 ">rows: queries \xc2\xb7 columns: keys \xc2\xb7 viridis</text>" };
+        for (int k = 0; k < 4; k++) CHECK(count_of(svg, n, fixed[k]) == 1, "heatmap SVG lacks %s", fixed[k]);
+        CHECK(!memmem(svg, n, "<symbol", 7) && !memmem(svg, n, "glyph", 5), "heatmap SVG holds glyph outlines");
+        CHECK(xmllint(svg, n, "text.svg") == 0, "text.svg passes xmllint");
+        free(svg);
+    }
+
+    // PDF: the text extracts
+    const enum gaze_plot_kind kinds[2] = { GAZE_PLOT_KIND_HEATMAP, GAZE_PLOT_KIND_BARS };
+    for (int k = 0; k < 2; k++) {
+        o = gaze_plot_opts_make();
+        o.kind = kinds[k];
+        unsigned char * pdf = NULL;
+        CHECK(render(&r, o, GAZE_PLOT_FORMAT_PDF, &pdf, &n, NULL) == GAZE_OK, "text pdf: %s", gaze_last_error());
+        if (!pdf) continue;
+        char path[512], cmd[700];
+        snprintf(path, sizeof path, "%s/text%d.pdf", g_dir, k);
+        FILE * f = fopen(path, "wb");
+        if (f) { fwrite(pdf, 1, n, f); fclose(f); }
+        free(pdf);
+        snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 '%s' - 2>&1", path);
+        int rc = -1;
+        char * txt = command_output(cmd, &rc);
+        CHECK(txt && rc == 0, "pdftotext (poppler-utils, scripts/install-deps) on %s: exit %d", path, rc);
+        for (int t = 0; txt && rc == 0 && t < 8; t++) CHECK(strstr(txt, tok[t]) != NULL, "PDF kind %d: token %d not in its text", k, t);
+        CHECK(txt && strstr(txt, "synthetic \xc2\xb7 layer 0"), "PDF kind %d: title not in its text", k);
+        free(txt);
+    }
+
+    // PNG: bar labels (11 px, right-aligned) of the CJK tokens against the CJK font's glyphs
+    float vals[8] = { 0 };
+    o = gaze_plot_opts_make();
+    o.kind = GAZE_PLOT_KIND_BARS;
+    o.values = vals;
+    unsigned char * png = NULL;
+    struct gaze_plot_info info;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, &info) == GAZE_OK, "text png: %s", gaze_last_error());
+    cairo_surface_t * img = png ? decode_png(png, n) : NULL;
+    CHECK(img != NULL, "text png decodes");
+    if (img) {
+        struct ink lab, ref;
+        const int lx = 2, lw = (int)info.grid_x - 4 - lx;
+        for (int t = 1; t < 7; t++) {
+            ink_of(img, lx, (int)(info.grid_y + t * info.cell_h), lw, (int)info.cell_h, &lab);
+            ink_ref(t < 4 ? "DejaVu Sans" : "WenQuanYi Micro Hei", tok[t], 11, &ref);
+            const double m = ink_match(&lab, &ref);
+            CHECK(m > 0.8, "label of token %d matches its glyphs by %.2f (want > 0.8; fonts-wqy-microhei installed?)", t, m);
+            if (t == 4) {
+                // the measure tells glyphs apart: 犬 is not 猫, and cairo's own text (no
+                // fallback) draws a missing-glyph box
+                ink_ref("WenQuanYi Micro Hei", "\xe7\x8a\xac", 11, &ref);
+                const double other = ink_match(&lab, &ref);
+                ink_ref("DejaVu Sans", tok[t], 11, &ref);
+                const double box = ink_match(&lab, &ref);
+                CHECK(other < 0.5 && box < 0.5, "glyph match does not discriminate: other glyph %.2f, missing-glyph box %.2f", other, box);
+                fprintf(stderr, "  CJK label match: %.2f (other glyph %.2f, missing-glyph box %.2f)\n", m, other, box);
+            }
+        }
+        cairo_surface_destroy(img);
+    }
+    free(png);
+    gaze_run_free(&r);
+}
+
 static void test_deterministic(void) {
     struct gaze_run r;
-    const char * tok[5] = { "[CLS]", "a", "&b", "<c>", "[SEP]" };
-    make_run(&r, 5, tok, true, "bert");
+    const char * tok[6] = { "[CLS]", "a", "&b", "<c>", "\xe7\x8c\xab", "[SEP]" };
+    make_run(&r, 6, tok, true, "bert");
     const enum gaze_plot_format fmts[3] = { GAZE_PLOT_FORMAT_PNG, GAZE_PLOT_FORMAT_SVG, GAZE_PLOT_FORMAT_PDF };
     for (int k = 0; k < 4; k++)
         for (int f = 0; f < 3; f++) {
@@ -543,10 +754,11 @@ int main(void) {
     test_subset_rows();
     test_long();
     test_hostile_svg();
+    test_text();
     test_deterministic();
     test_errors();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    if (!getenv("GAZE_TEST_KEEP") && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
     return check_summary("test_plot");
 }

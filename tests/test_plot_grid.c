@@ -1,11 +1,17 @@
 // The layer × head grid figure (gaze_plot_grid): cell colours read back from the PNG are the
-// palette's bottom colour at 0, its top colour at the maximum, grey for NaN; SVG is valid XML.
+// palette's bottom colour at 0, its top colour at the maximum, grey for NaN; SVG is valid XML
+// with its text as escaped <text> elements.
 #include "check.h"
 #include "gaze.h"
 #include <cairo.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+// Sanitizer builds: fontconfig's font patterns (held by pango's font map until exit) are not
+// our leaks.
+const char * __lsan_default_suppressions(void);
+const char * __lsan_default_suppressions(void) { return "leak:libfontconfig\n"; }
 
 // The pixel colour at the centre of the cell (r, c), found by scanning for the grid: the
 // figure puts cells in a square lattice; we locate them through the known NaN cell colour.
@@ -65,6 +71,28 @@ int main(void) {
           "%s", gaze_last_error());
     snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", svg);
     CHECK(system(cmd) == 0, "xmllint rejects %s", svg);
+    // text is real text: the title (escaped), axis names and indices as <text> elements
+    FILE * f = fopen(svg, "rb");
+    char doc[1 << 16];
+    const size_t nd = f ? fread(doc, 1, sizeof doc - 1, f) : 0;
+    if (f) fclose(f);
+    doc[nd] = 0;
+    const char * want[] = { ">test &lt;grid&gt; &amp; &quot;metric&quot;</text>", ">layer</text>", ">head</text>", ">0</text>",
+                            ">1</text>", ">2</text>" };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) CHECK(strstr(doc, want[k]) != NULL, "grid SVG lacks %s", want[k]);
+    CHECK(!strstr(doc, "<symbol") && !strstr(doc, "<grid>"), "grid SVG: glyph outlines or raw markup");
+    // raw text (no label escaping on this path): controls, line separators and invalid UTF-8
+    // each become U+FFFD, the rest escaped; still valid XML
+    CHECK(gaze_plot_grid(v, 2, 3, "layer", "head", "a\xe2\x80\xa8" "b\x01\xff]]>\n", GAZE_PALETTE_VIRIDIS, svg) == GAZE_OK,
+          "%s", gaze_last_error());
+    CHECK(system(cmd) == 0, "xmllint rejects %s with a raw hostile title", svg);
+    f = fopen(svg, "rb");
+    const size_t nd2 = f ? fread(doc, 1, sizeof doc - 1, f) : 0;
+    if (f) fclose(f);
+    doc[nd2] = 0;
+    CHECK(strstr(doc, ">a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd]]&gt;\xef\xbf\xbd</text>") != NULL, "grid SVG: raw title not cleaned");
+    CHECK(gaze_plot_grid(v, 2, 3, "layer", "head", "a\xe2\x80\xa8" "b\x01\xff]]>\n", GAZE_PALETTE_VIRIDIS, png) == GAZE_OK,
+          "PNG with a raw hostile title: %s", gaze_last_error());
     CHECK(gaze_plot_grid(v, 2, 3, "layer", "head", "t", GAZE_PALETTE_VIRIDIS, "/tmp/x.bmp") == GAZE_ERR_INVALID_ARG,
           "unknown extension accepted");
     CHECK(gaze_plot_grid(v, 0, 3, "layer", "head", "t", GAZE_PALETTE_VIRIDIS, png) == GAZE_ERR_INVALID_ARG, "empty grid accepted");

@@ -74,15 +74,17 @@ static inline float attn_bias(const struct attn_plan * plan, int64_t b, int64_t 
 }
 
 // Per-ISA implementations (attention_fused_{avx512,avx2,scalar}.c, one shared source:
-// attention_fused_impl.h). Both run the whole problem, threads included.
+// attention_fused_impl.h). Each runs the whole problem, threads included.
 void attn_fused_avx512(const struct attn_plan * plan);
 void attn_fused_avx2(const struct attn_plan * plan);
 void attn_fused_scalar(const struct attn_plan * plan);
-void attn_probe_avx512(const struct attn_plan * plan, const float * lse, const int64_t * heads,
+// Probe: weights = true gives softmax weights, false the scores (see attn_probe in the impl);
+// false when out of memory.
+bool attn_probe_avx512(const struct attn_plan * plan, bool weights, const int64_t * heads,
                        int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p);
-void attn_probe_avx2(const struct attn_plan * plan, const float * lse, const int64_t * heads,
+bool attn_probe_avx2(const struct attn_plan * plan, bool weights, const int64_t * heads,
                      int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p);
-void attn_probe_scalar(const struct attn_plan * plan, const float * lse, const int64_t * heads,
+bool attn_probe_scalar(const struct attn_plan * plan, bool weights, const int64_t * heads,
                        int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p);
 
 #endif

@@ -31,7 +31,6 @@ struct FN(attn_scratch) {
     float * m;       // [ATTN_BR] running max (log2 domain)
     float * l;       // [ATTN_BR] running sum
     float * alpha;   // [ATTN_BR] rescale factor of the current tile
-    float * lse2;    // [ATTN_BR] probe: lse in log2 units
 };
 
 static bool FN(scratch_init)(struct FN(attn_scratch) * s, int64_t d, int64_t dpad) {
@@ -40,11 +39,10 @@ static bool FN(scratch_init)(struct FN(attn_scratch) * s, int64_t d, int64_t dpa
     s->st    = gaze_alloc_aligned((size_t)ATTN_BC * ATTN_BR * sizeof(float));
     s->vp    = gaze_alloc_aligned((size_t)ATTN_BC * dpad * sizeof(float));
     s->oacc  = gaze_alloc_aligned((size_t)ATTN_BR * dpad * sizeof(float));
-    s->m     = gaze_alloc_aligned(4 * ATTN_BR * sizeof(float));
+    s->m     = gaze_alloc_aligned(3 * ATTN_BR * sizeof(float));
     if (!s->qt || !s->st || !s->vp || !s->oacc || !s->m) return false;
     s->l = s->m + ATTN_BR;
     s->alpha = s->l + ATTN_BR;
-    s->lse2 = s->alpha + ATTN_BR;
     if (dpad != 0) memset(s->vp, 0, (size_t)ATTN_BC * dpad * sizeof(float));
     return true;
 }
@@ -213,14 +211,36 @@ static void FN(tile_pv)(float * oacc, int64_t dpad, const float * st, const floa
     }
 }
 
+// Probe rows are written tile by tile as 2^(s - mt[t]), mt[t] the row's running max after
+// tile t; the weight is 2^(s - m) / l = that · 2^(mt[t] - m) / l, with m and l the row's final
+// max and sum. m and l stay apart (never folded into one f32 lse = m + log l, which holds the
+// normalisation only to ulp(m): 0.03 at |s| ~ 2.7e5), so rows sum to 1 at any finite score
+// magnitude. mt[t · mst] for tile t; mt = -inf: nothing allowed there yet, the tile is zeros.
+static void FN(probe_normalise)(float * p, int64_t Tk, const float * mt, int64_t mst, float m, float l) {
+    if (l == 0.0f) return;                      // nothing allowed: the row is already zeros
+    const float inv = 1.0f / l;                 // NaN l (NaN scores): the row becomes NaN
+    for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
+        const float mtt = mt[t * mst];
+        if (mtt == -INFINITY) continue;
+        const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+        const float f = exp2f(mtt - m) * inv;
+        const vf vfac = V_SET1(f);
+        float * pj = p + j0;
+        int64_t j = 0;
+        for (; j + VL <= n_k; j += VL) V_STORE(pj + j, V_MUL(V_LOAD(pj + j), vfac));
+        for (; j < n_k; j++) pj[j] *= f;
+    }
+}
+
 // Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
 // row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
 // and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
-// log; -inf when nothing is allowed). With lse_in given it is the probe instead: p [Tk] gets
-// 2^(s - lse2) and nothing else is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
+// log; -inf when nothing is allowed). With p_row given it is the probe instead: p [Tk] gets
+// the row's weights (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) and nothing else
+// is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
 static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
                          float * sc, float * acc, float * o_row, float * lse_out,
-                         const float * lse_in, float * p_row) {
+                         float * p_row, float * mt) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const int64_t dv = d / VL * VL;                       // vectorised part of d
@@ -228,15 +248,13 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
     const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
     const float sl = plan->scale_log2;
-    float lse2 = 0.0f;
-    if (p_row) lse2 = *lse_in == -INFINITY ? INFINITY : *lse_in * (float)M_LOG2E;
     float m = -INFINITY, l = 0.0f;
     for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
-    for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+    for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
         enum attn_tile kind = attn_tile_classify(plan, b, i, i + 1, j0, j0 + n_k);
         if (kind == ATTN_TILE_SKIP) {
-            if (p_row) for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f;
+            if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
             continue;
         }
         float mx = -INFINITY;
@@ -252,17 +270,23 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
             sc[j] = x;
             if (x > mx || x != x) mx = x;
         }
-        if (p_row) {   // probe: weights from the given lse, clamped to 1 like the panel path
-            for (int64_t j = 0; j < n_k; j++) {
-                float pj = exp2f(sc[j] - lse2);
-                p_row[j0 + j] = pj > 1.0f ? 1.0f : pj;
-            }
+        const float m_new = mx > m || mx != mx ? mx : m;
+        if (m_new == -INFINITY) {                         // nothing allowed yet
+            if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
             continue;
         }
-        const float m_new = mx > m || mx != mx ? mx : m;
-        if (m_new == -INFINITY) continue;                 // nothing allowed yet
         const float alpha = exp2f(m - m_new);             // m = -inf: 0
         l *= alpha;
+        m = m_new;
+        if (p_row) {   // probe: 2^(s - running max), rescaled once the row is done
+            for (int64_t j = 0; j < n_k; j++) {
+                const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
+                p_row[j0 + j] = pj;
+                l += pj;
+            }
+            mt[t] = m_new;
+            continue;
+        }
         const vf va = V_SET1(alpha);
         for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
         for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
@@ -275,9 +299,8 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
             for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
             for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
         }
-        m = m_new;
     }
-    if (p_row) return;
+    if (p_row) { FN(probe_normalise)(p_row, Tk, mt, 1, m, l); return; }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int64_t c = 0; c < d; c++) o_row[c] = acc[c] * inv;
     if (lse_out) *lse_out = l > 0.0f ? (m + log2f(l)) * (float)M_LN2 : -INFINITY;
@@ -391,35 +414,40 @@ void FN(attn_fused)(const struct attn_plan * plan) {
     }
 }
 
-// Probe: P[b, n, r, j] = 2^(St[j, r] - lse2[r]) for the chosen heads and rows, from the same
-// score micro-kernel as the fused pass, so its rows agree with the fused lse to rounding.
-// With lse == NULL it writes the scores themselves (scaled, biased, -inf where masked).
-void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int64_t * heads,
+// Probe (weights = true): P[b, n, r, j] = softmax over j of the scores of row rows[r] of head
+// heads[n], from the same score micro-kernel and base-2 online softmax as the fused pass, so
+// P·V reproduces its O to rounding. Each row is normalised by its own max and sum, kept apart
+// (see probe_normalise). weights = false: the scores themselves (scaled, biased, -inf where
+// masked). False when the scratch cannot be allocated.
+bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t * heads,
                     int64_t n_heads, const int64_t * rows, int64_t n_rows, float * p) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk;
     const int64_t n_rb = (n_rows + ATTN_BR - 1) / ATTN_BR;
     const int64_t n_items = desc->B * n_heads * n_rb;
+    const int64_t n_tiles = (Tk + ATTN_BC - 1) / ATTN_BC;
     int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
     if (nt > n_items) nt = (int)n_items;
+    // per thread: running max of every row of a panel after every key tile, [n_tiles, ATTN_BR]
+    float * mt_all = weights ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
+    if (weights && !mt_all) return false;
 
     #pragma omp parallel num_threads(nt)
     {
         struct FN(attn_scratch) s;
         bool ok = FN(scratch_init)(&s, d, VL);
         GAZE_ASSERT(ok);
+        float * mt = weights ? mt_all + (size_t)omp_get_thread_num() * (size_t)n_tiles * ATTN_BR : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < n_items; it++) {
             const int64_t rb = it % n_rb, n = (it / n_rb) % n_heads, b = it / (n_rb * n_heads);
             const int64_t h = heads ? heads[n] : n, hk = h / plan->group;
             const int64_t r0 = rb * ATTN_BR, nr = GAZE_MIN(ATTN_BR, n_rows - r0);
             const int64_t * rl = rows ? rows + r0 : NULL;
-            if (nr <= ATTN_ROW_MAX && lse) {
-                for (int64_t r = 0; r < nr; r++) {
-                    const int64_t i = rl ? rl[r] : r0 + r;
-                    FN(row_item)(plan, b, h, i, s.st, NULL, NULL, NULL, lse + (b * desc->Hq + h) * desc->Tq + i,
-                                 p + ((b * n_heads + n) * n_rows + r0 + r) * Tk);
-                }
+            float * pout = p + ((b * n_heads + n) * n_rows + r0) * Tk;
+            if (nr <= ATTN_ROW_MAX && weights) {
+                for (int64_t r = 0; r < nr; r++)
+                    FN(row_item)(plan, b, h, rl ? rl[r] : r0 + r, s.st, NULL, NULL, NULL, pout + r * Tk, mt);
                 continue;
             }
             int64_t lo = rl ? rl[0] : r0, hi = rl ? rl[0] : r0 + nr - 1;
@@ -427,39 +455,37 @@ void FN(attn_probe)(const struct attn_plan * plan, const float * lse, const int6
 
             FN(pack_qt)(s.qt, plan->q.data + b * plan->q.sb + h * plan->q.sh, plan->q.st, rl, r0, nr, d,
                         plan->scale_log2);
-            for (int64_t i = nr; i < ATTN_BR; i++) s.lse2[i] = INFINITY;
-            for (int64_t i = 0; i < nr; i++) {
-                float x = lse ? lse[(b * desc->Hq + h) * desc->Tq + (rl ? rl[i] : r0 + i)] : 0.0f;
-                s.lse2[i] = x == -INFINITY ? INFINITY : x * (float)M_LOG2E;   // +inf: all zeros
-            }
+            for (int64_t i = 0; i < ATTN_BR; i++) { s.m[i] = -INFINITY; s.l[i] = 0.0f; }
             const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
-            const vf one = V_SET1(1.0f);
-            float * pout = p + ((b * n_heads + n) * n_rows + r0) * Tk;
-            for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+            for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
                 const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
                 enum attn_tile kind = attn_tile_classify(plan, b, lo, hi + 1, j0, j0 + n_k);
                 if (kind == ATTN_TILE_SKIP) {
                     for (int64_t i = 0; i < nr; i++)
-                        for (int64_t j = 0; j < n_k; j++) pout[i * Tk + j0 + j] = lse ? 0.0f : -INFINITY;
+                        for (int64_t j = 0; j < n_k; j++) pout[i * Tk + j0 + j] = weights ? 0.0f : -INFINITY;
+                    for (int64_t i = 0; weights && i < ATTN_BR; i++) mt[t * ATTN_BR + i] = -INFINITY;
                     continue;
                 }
                 FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);
                 if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
                     FN(tile_mask)(plan, s.st, kind, b, h, rl, r0, nr, j0, n_k);
-                for (int64_t j = 0; j < n_k; j++) {
-                    float * sj = s.st + j * ATTN_BR;
-                    if (lse) {
-                        // exp(s - lse) <= 1 exactly; rounding of a dominant key can give 1 + ulp.
-                        // min(1, x) in this order keeps a NaN (NaN lse) a NaN on every ISA.
-                        for (int64_t iv = 0; iv < ATTN_BR; iv += VL)
-                            V_STORE(sj + iv, V_MIN(one, V_EXP2(V_SUB(V_LOAD(sj + iv), V_LOAD(s.lse2 + iv)))));
-                        for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i];
-                    } else {   // raw scores, back in natural-log units
-                        for (int64_t i = 0; i < nr; i++) pout[i * Tk + j0 + j] = sj[i] * (float)M_LN2;
-                    }
+                if (weights) {   // St becomes 2^(s - running max); m and l as in the fused pass
+                    FN(tile_softmax)(s.st, n_k, s.m, s.l, s.alpha);
+                    memcpy(mt + t * ATTN_BR, s.m, ATTN_BR * sizeof(float));
+                }
+                // transpose into the rows of P: strided reads from the L1-resident tile,
+                // contiguous writes
+                const float unit = weights ? 1.0f : (float)M_LN2;   // raw scores in natural-log units
+                for (int64_t i = 0; i < nr; i++) {
+                    float * pi = pout + i * Tk + j0;
+                    for (int64_t j = 0; j < n_k; j++) pi[j] = s.st[j * ATTN_BR + i] * unit;
                 }
             }
+            for (int64_t i = 0; weights && i < nr; i++)
+                FN(probe_normalise)(pout + i * Tk, Tk, mt + i, ATTN_BR, s.m[i], s.l[i]);
         }
         FN(scratch_free)(&s);
     }
+    gaze_free_aligned(mt_all);
+    return true;
 }

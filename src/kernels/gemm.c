@@ -17,6 +17,9 @@
 // in L1 across the strip) runs the micro-kernel over every panel (the packed block stays in
 // L2). Micro-kernels: AVX-512 12×32 (24 zmm accumulators), AVX2 6×16 (12 ymm), scalar 4×16.
 // Few rows of A (NT): no packing; 4 weight rows × up to 4 A rows of vector dot products.
+// Weights prepared once (gaze_linear_prepare, F32) are packed over their whole depth at load,
+// so model runs skip the packing step (~11 % of a MiniLM run on 1 thread); GAZE_GEMM_GELU
+// applies the activation to each finished strip while it is in L1.
 //
 // Shapes are [rows, cols], row-major, with leading dimensions in elements.
 #include "kernels/gemm.h"
@@ -116,16 +119,26 @@ struct gemm_call {
     int64_t       M, N, K;
     const float * A;     int64_t lda;   // [M, K]
     const float * B;     int64_t ldb;   // [N, K] or [K, N]
+    const float * packed;               // [ceil(N / nr), K, nr] B packed once, or NULL
     const float * bias;                 // [N] or NULL
     float *       C;     int64_t ldc;   // [M, N]
     bool          accumulate;
+    bool          gelu;                 // GELU epilogue on the finished C
     int64_t       kc_step;              // K slice depth (multiple of 16, <= GEMM_KC_MAX)
 };
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Computes C[m0:m1, n0:n1] with scratch bp. The loop order keeps the A strip in L1 while
-// it sweeps the packed B block, which stays in L2 for the whole block.
+// Epilogue on the finished rows [i0, i0 + mr) × columns [j0, j0 + n) of C while they are
+// still in L1: each element is final here (every K slice added), so this equals a later pass.
+static void gemm_epilogue(const struct gemm_call * g, int64_t i0, int64_t mr, int64_t j0, int64_t n) {
+    if (!g->gelu) return;
+    for (int64_t r = 0; r < mr; r++) ops_gelu_erf_span(g->C + (i0 + r) * g->ldc + j0, n);
+}
+
+// Computes C[m0:m1, n0:n1], packing B into scratch bp (unless B is prepacked; bp unused).
+// The loop order keeps the A strip in L1 while it sweeps the B block, which stays in L2 for
+// the whole block.
 static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64_t n0,
                        int64_t n1, float * bp) {
     const struct gemm_isa * isa = g->isa;
@@ -136,16 +149,26 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
         const int64_t nc = GAZE_MIN(nc_step, n1 - jc);
         for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
             const int64_t kc = GAZE_MIN(g->kc_step, g->K - pc);
-            const bool first = pc == 0;
-            g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
+            const bool first = pc == 0, last = pc + kc >= g->K;
+            const float * blk;        // panel jr / NR of this block starts at blk + jr / NR · pstride
+            int64_t pstride;
+            if (g->packed) {          // jc is a multiple of NR: whole panels
+                blk = g->packed + (jc / NR) * g->K * NR + pc * NR;
+                pstride = g->K * NR;
+            } else {
+                g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
+                blk = bp;
+                pstride = kc * NR;
+            }
             for (int64_t ic = m0; ic < m1; ic += MR) {
                 const int mr = (int)GAZE_MIN(MR, m1 - ic);
                 const float * a = g->A + ic * g->lda + pc;
                 for (int64_t jr = 0; jr < nc; jr += NR)
-                    isa->kernel(kc, a, g->lda, bp + jr * kc, g->C + ic * g->ldc + jc + jr, g->ldc,
-                                mr, (int)GAZE_MIN(NR, nc - jr),
+                    isa->kernel(kc, a, g->lda, blk + (jr / NR) * pstride, g->C + ic * g->ldc + jc + jr,
+                                g->ldc, mr, (int)GAZE_MIN(NR, nc - jr),
                                 first && g->bias ? g->bias + jc + jr : NULL,
                                 !first || g->accumulate);
+                if (last) gemm_epilogue(g, ic, mr, jc, nc);
             }
         }
     }
@@ -193,7 +216,7 @@ static bool gemm_items_team(const struct gemm_call * g, const struct gemm_split 
     bool ok = true;
     #pragma omp for schedule(dynamic, 1) nowait
     for (int64_t it = 0; it < s->nrb * s->ncb; it++) {
-        if (!ok || (!bp && !(bp = scratch_get()))) { ok = false; continue; }
+        if (!ok || (!g->packed && !bp && !(bp = scratch_get()))) { ok = false; continue; }
         gemm_item(g, s, it, bp);
     }
     return ok;
@@ -207,11 +230,14 @@ static enum gaze_status gemm_small(const struct gemm_call * g, int nt) {
     #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
     for (int64_t ch = 0; ch < chunks; ch++) {
         const int64_t j0 = ch * GEMM_SMALL_CHUNK;
-        for (int64_t i0 = 0; i0 < g->M; i0 += g->isa->small_m)   // the B chunk stays in L2
-            g->isa->small_nt((int)GAZE_MIN(g->isa->small_m, g->M - i0),
-                             GAZE_MIN(GEMM_SMALL_CHUNK, g->N - j0), g->K, g->A + i0 * g->lda, g->lda,
-                             g->B + j0 * g->ldb, g->ldb, g->C + i0 * g->ldc + j0, g->ldc,
-                             g->bias ? g->bias + j0 : NULL, g->accumulate);
+        for (int64_t i0 = 0; i0 < g->M; i0 += g->isa->small_m) {   // the B chunk stays in L2
+            const int m = (int)GAZE_MIN(g->isa->small_m, g->M - i0);
+            const int64_t n = GAZE_MIN(GEMM_SMALL_CHUNK, g->N - j0);
+            g->isa->small_nt(m, n, g->K, g->A + i0 * g->lda, g->lda, g->B + j0 * g->ldb, g->ldb,
+                             g->C + i0 * g->ldc + j0, g->ldc, g->bias ? g->bias + j0 : NULL,
+                             g->accumulate);
+            gemm_epilogue(g, i0, m, j0, n);
+        }
     }
     return GAZE_OK;
 }
@@ -226,12 +252,40 @@ static const struct gemm_isa * gemm_isa_select(void) {
 }
 
 // K = 0: the product is empty, so C = bias (or 0), or C += bias when accumulating.
-static void gemm_k0(int64_t M, int64_t N, const float * bias, float * C, int64_t ldc, bool acc) {
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) {
-            const float b = bias ? bias[j] : 0.0f;
-            C[i * ldc + j] = acc ? C[i * ldc + j] + b : b;
+static void gemm_k0(const struct gemm_call * g) {
+    for (int64_t i = 0; i < g->M; i++) {
+        float * c = g->C + i * g->ldc;
+        for (int64_t j = 0; j < g->N; j++) {
+            const float b = g->bias ? g->bias[j] : 0.0f;
+            c[j] = g->accumulate ? c[j] + b : b;
         }
+        gemm_epilogue(g, i, 1, 0, g->N);
+    }
+}
+
+// Runs a validated call with K > 0 on up to n_threads threads.
+static enum gaze_status gemm_run(struct gemm_call * g, int n_threads) {
+    g->kc_step = ceil_div(ceil_div(g->K, ceil_div(g->K, GEMM_KC_MAX)), 16) * 16;
+    int nt = n_threads > 0 ? n_threads : gaze_default_threads();
+    const double macs = (double)g->M * g->N * g->K;
+    if (macs < (double)nt * GEMM_MIN_MACS_PER_THREAD) nt = (int)GAZE_MAX(1.0, macs / GEMM_MIN_MACS_PER_THREAD);
+    if (!g->packed && g->pack == g->isa->pack_nt && g->isa->small_nt && g->M <= g->isa->small_rows)
+        return gemm_small(g, nt);
+    const struct gemm_split split = gemm_plan(g, nt);
+    if (nt > split.nrb * split.ncb) nt = (int)(split.nrb * split.ncb);
+
+    bool ok = true;
+    if (nt <= 1) {
+        float * bp = g->packed ? NULL : scratch_get();
+        ok = g->packed || bp;
+        for (int64_t it = 0; ok && it < split.nrb * split.ncb; it++) gemm_item(g, &split, it, bp);
+    } else {
+        #pragma omp parallel num_threads(nt) reduction(&& : ok)
+        ok = gemm_items_team(g, &split);
+    }
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "gemm: cannot allocate %zu bytes of packing scratch",
+                               (size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
+    return GAZE_OK;
 }
 
 // Checks that a [rows, cols] matrix with row stride ld is addressable in int64.
@@ -250,15 +304,19 @@ enum gaze_status gaze_gemm_f32(int64_t M, int64_t N, int64_t K,
     if (M < 0 || N < 0 || K < 0)
         return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: negative shape M=%lld N=%lld K=%lld",
                           (long long)M, (long long)N, (long long)K);
-    if (flags & ~(unsigned)(GAZE_GEMM_NN | GAZE_GEMM_ACCUMULATE))
+    if (flags & ~(unsigned)(GAZE_GEMM_NN | GAZE_GEMM_ACCUMULATE | GAZE_GEMM_GELU))
         return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: unknown flags 0x%x", flags);
     if (M == 0 || N == 0) return GAZE_OK;
     const bool nn = flags & GAZE_GEMM_NN, acc = flags & GAZE_GEMM_ACCUMULATE;
     if (!C || ldc < N || !extent_ok(M, N, ldc))
         return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: C is NULL or ldc=%lld is invalid for N=%lld",
                           (long long)ldc, (long long)N);
+    struct gemm_call g = {
+        .isa = gemm_isa_select(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
+        .bias = bias, .C = C, .ldc = ldc, .accumulate = acc, .gelu = flags & GAZE_GEMM_GELU,
+    };
     if (K == 0) {
-        gemm_k0(M, N, bias, C, ldc, acc);
+        gemm_k0(&g);
         return GAZE_OK;
     }
     const int64_t b_rows = nn ? K : N, b_cols = nn ? N : K;
@@ -268,68 +326,154 @@ enum gaze_status gaze_gemm_f32(int64_t M, int64_t N, int64_t K,
     if (!B || ldb < b_cols || !extent_ok(b_rows, b_cols, ldb))
         return gaze_error(GAZE_ERR_INVALID_ARG, "gemm: B is NULL or ldb=%lld is invalid for a [%lld, %lld] B",
                           (long long)ldb, (long long)b_rows, (long long)b_cols);
-
-    struct gemm_call g = {
-        .isa = gemm_isa_select(), .M = M, .N = N, .K = K, .A = A, .lda = lda, .B = B, .ldb = ldb,
-        .bias = bias, .C = C, .ldc = ldc, .accumulate = acc,
-    };
     g.pack = nn ? g.isa->pack_nn : g.isa->pack_nt;
-    g.kc_step = ceil_div(ceil_div(K, ceil_div(K, GEMM_KC_MAX)), 16) * 16;
-
-    int nt = n_threads > 0 ? n_threads : gaze_default_threads();
-    const double macs = (double)M * N * K;
-    if (macs < (double)nt * GEMM_MIN_MACS_PER_THREAD) nt = (int)GAZE_MAX(1.0, macs / GEMM_MIN_MACS_PER_THREAD);
-    if (!nn && g.isa->small_nt && M <= g.isa->small_rows) return gemm_small(&g, nt);
-    const struct gemm_split split = gemm_plan(&g, nt);
-    if (nt > split.nrb * split.ncb) nt = (int)(split.nrb * split.ncb);
-
-    bool ok = true;
-    if (nt <= 1) {
-        float * bp = scratch_get();
-        ok = bp != NULL;
-        for (int64_t it = 0; ok && it < split.nrb * split.ncb; it++) gemm_item(&g, &split, it, bp);
-    } else {
-        #pragma omp parallel num_threads(nt) reduction(&& : ok)
-        ok = gemm_items_team(&g, &split);
-    }
-    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "gemm: cannot allocate %zu bytes of packing scratch",
-                               (size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
-    return GAZE_OK;
+    return gemm_run(&g, n_threads);
 }
 
 /* ------------------------------------------------------------------------------------------
  * Linear layer
  * ---------------------------------------------------------------------------------------- */
 
-enum gaze_status gaze_linear_forward(const struct gaze_linear * lin, const float * x, int64_t T,
-                                     float * y, int n_threads) {
+// y = x · Wᵀ + b from the weight packed at load: the same blocking and threading as
+// gaze_gemm_f32, minus the per-call packing of B.
+static enum gaze_status linear_packed(const struct gemm_packed * p, const struct gaze_linear * lin,
+                                      const float * x, int64_t T, float * y, unsigned flags,
+                                      int n_threads) {
+    struct gemm_call g = {
+        .isa = p->isa, .M = T, .N = lin->n_out, .K = lin->n_in, .A = x, .lda = lin->n_in,
+        .packed = p->data, .bias = lin->bias, .C = y, .ldc = lin->n_out,
+        .accumulate = flags & GAZE_GEMM_ACCUMULATE, .gelu = flags & GAZE_GEMM_GELU,
+    };
+    return gemm_run(&g, n_threads);
+}
+
+enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin, const float * x, int64_t T,
+                                        float * y, unsigned flags, int n_threads) {
     if (!lin || !lin->weight || lin->n_out <= 0 || lin->n_in <= 0 || T < 0 || (T > 0 && (!x || !y)))
         return gaze_error(GAZE_ERR_INVALID_ARG, "linear: missing weight/input/output or bad shape "
                           "(n_out=%lld, n_in=%lld, T=%lld)", lin ? (long long)lin->n_out : 0LL,
                           lin ? (long long)lin->n_in : 0LL, (long long)T);
+    if (flags & ~(unsigned)(GAZE_GEMM_ACCUMULATE | GAZE_GEMM_GELU))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "linear: flags 0x%x (only ACCUMULATE and GELU apply)", flags);
+    if (T == 0) return GAZE_OK;
     switch (lin->type) {
-        case GAZE_TYPE_F32:
+        case GAZE_TYPE_F32: {
+            const struct gemm_packed * p = lin->prepared;
+            if (p && p->isa == gemm_isa_select() && p->n == lin->n_out && p->k == lin->n_in)
+                return linear_packed(p, lin, x, T, y, flags, n_threads);
             return gaze_gemm_f32(T, lin->n_out, lin->n_in, x, lin->n_in,
                                  (const float *)lin->weight, lin->n_in, lin->bias,
-                                 y, lin->n_out, GAZE_GEMM_NT, n_threads);
+                                 y, lin->n_out, GAZE_GEMM_NT | flags, n_threads);
+        }
         case GAZE_TYPE_F16:  case GAZE_TYPE_BF16:
         case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1:
         case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K:
         case GAZE_TYPE_Q8_K: {
+            if (flags & GAZE_GEMM_ACCUMULATE)   // the quant kernels overwrite y
+                return gaze_error(GAZE_ERR_UNSUPPORTED, "linear: ACCUMULATE needs f32 weights");
             enum gaze_status s = lin->prepared
                 ? gaze_quant_linear_forward_packed(lin->prepared, x, T, y, n_threads)
                 : gaze_quant_linear_forward(lin->weight, lin->type, lin->n_out, lin->n_in, x, T, y, n_threads);
-            if (s || !lin->bias) return s;
-            for (int64_t t = 0; t < T; t++) gaze_add(y + t * lin->n_out, lin->bias, y + t * lin->n_out, lin->n_out);
+            if (s) return s;
+            if (lin->bias)
+                for (int64_t t = 0; t < T; t++) gaze_add(y + t * lin->n_out, lin->bias, y + t * lin->n_out, lin->n_out);
+            if (flags & GAZE_GEMM_GELU) gaze_gelu_erf(y, y, T * lin->n_out);
             return GAZE_OK;
         }
     }
     return gaze_error(GAZE_ERR_INVALID_ARG, "linear: unknown weight type %d", (int)lin->type);
 }
 
+enum gaze_status gaze_linear_forward(const struct gaze_linear * lin, const float * x, int64_t T,
+                                     float * y, int n_threads) {
+    return gaze_linear_forward_ex(lin, x, T, y, 0, n_threads);
+}
+
+// Prepared F32 linears over one x: every product's work items in one dynamic schedule, so the
+// team forks and joins once (e.g. Q, K and V) and a thread that finishes one product's items
+// early takes the next product's.
+#define LINEAR_MANY_MAX 8
+enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * const * lins, const float * x,
+                                          int64_t T, float * const * ys, int n_threads) {
+    if (n < 0 || n > LINEAR_MANY_MAX || (n > 0 && (!lins || !ys)))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "linear many: %d products (at most %d)", n, LINEAR_MANY_MAX);
+    const struct gemm_isa * isa = gemm_isa_select();
+    bool fused = T > 0;
+    for (int i = 0; i < n && fused; i++) {
+        const struct gemm_packed * p = lins[i] ? lins[i]->prepared : NULL;
+        fused = p && lins[i]->weight && lins[i]->type == GAZE_TYPE_F32 && p->isa == isa &&
+                p->n == lins[i]->n_out && p->k == lins[i]->n_in && lins[i]->n_in == lins[0]->n_in &&
+                x && ys[i];
+    }
+    if (!fused) {   // unprepared, quantized or mixed: one after the other
+        for (int i = 0; i < n; i++) {
+            enum gaze_status s = gaze_linear_forward(lins[i], x, T, ys[i], n_threads);
+            if (s) return s;
+        }
+        return GAZE_OK;
+    }
+    struct gemm_call g[LINEAR_MANY_MAX];
+    struct gemm_split sp[LINEAR_MANY_MAX];
+    int64_t first[LINEAR_MANY_MAX + 1] = { 0 };   // item range of product i: [first[i], first[i + 1])
+    int nt = n_threads > 0 ? n_threads : gaze_default_threads();
+    double macs = 0;
+    for (int i = 0; i < n; i++) macs += (double)T * lins[i]->n_out * lins[i]->n_in;
+    if (macs < (double)nt * GEMM_MIN_MACS_PER_THREAD) nt = (int)GAZE_MAX(1.0, macs / GEMM_MIN_MACS_PER_THREAD);
+    for (int i = 0; i < n; i++) {
+        const struct gaze_linear * l = lins[i];
+        g[i] = (struct gemm_call){
+            .isa = isa, .M = T, .N = l->n_out, .K = l->n_in, .A = x, .lda = l->n_in,
+            .packed = ((const struct gemm_packed *)l->prepared)->data, .bias = l->bias,
+            .C = ys[i], .ldc = l->n_out,
+        };
+        g[i].kc_step = ceil_div(ceil_div(g[i].K, ceil_div(g[i].K, GEMM_KC_MAX)), 16) * 16;
+        sp[i] = gemm_plan(&g[i], nt);
+        first[i + 1] = first[i] + sp[i].nrb * sp[i].ncb;
+    }
+    if (nt > first[n]) nt = (int)first[n];
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+    for (int64_t it = 0; it < first[n]; it++) {
+        int i = 0;
+        while (it >= first[i + 1]) i++;
+        gemm_item(&g[i], &sp[i], it - first[i], NULL);
+    }
+    return GAZE_OK;
+}
+
+// F32: the weight in the micro-kernel's panels for the active ISA (a copy of the weight).
+static enum gaze_status linear_prepare_f32(struct gaze_linear * lin) {
+    const struct gemm_isa * isa = gemm_isa_select();
+    const int64_t nr = isa->nr, panels = ceil_div(lin->n_out, nr);
+    int64_t floats;
+    if (gaze_mul_ovf_i64(panels * nr, lin->n_in, &floats) || floats > (int64_t)(SIZE_MAX / sizeof(float)))
+        return gaze_error(GAZE_ERR_LIMIT, "linear prepare: [%lld, %lld] weight too large",
+                          (long long)lin->n_out, (long long)lin->n_in);
+    struct gemm_packed * p = calloc(1, sizeof *p);
+    float * data = gaze_alloc_aligned((size_t)floats * sizeof(float));
+    if (!p || !data) {
+        free(p);
+        gaze_free_aligned(data);
+        return gaze_error(GAZE_ERR_NOMEM, "linear prepare: out of memory (%lld floats)", (long long)floats);
+    }
+    *p = (struct gemm_packed){ isa, lin->n_out, lin->n_in, data };
+    // Whole panels (of the full depth K) per task; load time only.
+    const int64_t per = 8;
+    #pragma omp parallel for schedule(dynamic, 1) if (panels > 2 * per)
+    for (int64_t p0 = 0; p0 < panels; p0 += per) {
+        const int64_t n0 = p0 * nr, nc = GAZE_MIN(per * nr, lin->n_out - n0);
+        isa->pack_nt((const float *)lin->weight, lin->n_in, n0, nc, 0, lin->n_in, data + p0 * lin->n_in * nr);
+    }
+    lin->prepared = p;
+    return GAZE_OK;
+}
+
 enum gaze_status gaze_linear_prepare(struct gaze_linear * lin) {
     if (!lin || !lin->weight) return gaze_error(GAZE_ERR_INVALID_ARG, "linear prepare: no weight");
-    if (lin->prepared || lin->type == GAZE_TYPE_F32) return GAZE_OK;
+    if (lin->n_out <= 0 || lin->n_in <= 0)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "linear prepare: bad shape [%lld, %lld]",
+                          (long long)lin->n_out, (long long)lin->n_in);
+    if (lin->prepared) return GAZE_OK;
+    if (lin->type == GAZE_TYPE_F32) return linear_prepare_f32(lin);
     struct gaze_quant_packed * p = calloc(1, sizeof *p);
     if (!p) return gaze_error(GAZE_ERR_NOMEM, "linear prepare: out of memory");
     enum gaze_status s = gaze_quant_pack_init(p, lin->weight, lin->type, lin->n_out, lin->n_in);
@@ -340,7 +484,11 @@ enum gaze_status gaze_linear_prepare(struct gaze_linear * lin) {
 
 void gaze_linear_release(struct gaze_linear * lin) {
     if (!lin || !lin->prepared) return;
-    gaze_quant_pack_free((struct gaze_quant_packed *)lin->prepared);
+    if (lin->type == GAZE_TYPE_F32) {
+        gaze_free_aligned(((struct gemm_packed *)lin->prepared)->data);
+    } else {
+        gaze_quant_pack_free((struct gaze_quant_packed *)lin->prepared);
+    }
     free((void *)lin->prepared);
     lin->prepared = NULL;
 }

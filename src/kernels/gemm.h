@@ -42,10 +42,24 @@ struct gemm_isa {
 extern const struct gemm_isa gemm_isa_avx512;   // 12 × 32, zmm
 extern const struct gemm_isa gemm_isa_avx2;     //  6 × 16, ymm
 
+// An F32 weight W [N, K] packed once by gaze_linear_prepare into the panels the micro-kernel
+// reads, over the whole depth: data[(p·K + k)·nr + c] = W[p·nr + c, k], zero past N (what
+// pack_nt writes for n0 = 0, nc = N, k0 = 0, kc = K). A K slice of panel p starts at
+// data + p·K·nr + k0·nr. Only the ISA it was packed for reads it (its nr); under another
+// ISA (gaze_set_isa) the linear layer multiplies the original weight.
+struct gemm_packed {
+    const struct gemm_isa * isa;
+    int64_t n, k;                // N, K
+    float * data;                // [ceil(N / nr), K, nr], 64-byte aligned
+};
+
 // AVX-512 bodies of the elementwise and row ops (ops_avx512.c); ops.c calls them after
 // checking gaze_isa_active() and splits the work over threads. Same contracts as the public
 // functions in gaze.h, on one chunk [n] or one row [C].
 void ops_gelu_erf_avx512(const float * x, float * y, int64_t n);
+// In place on x [n], on the calling thread, AVX-512 or scalar: the GEMM's GELU epilogue. Same
+// values as gaze_gelu_erf, element for element.
+void ops_gelu_erf_span(float * x, int64_t n);
 void ops_silu_avx512(const float * x, float * y, int64_t n);
 void ops_swiglu_avx512(const float * gate, const float * up, float * y, int64_t n);
 void ops_layer_norm_row_avx512(const float * x, float * y, int64_t C,

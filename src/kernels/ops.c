@@ -85,6 +85,12 @@ static void l2_normalize_row_scalar(const float * x, float * y, int64_t C, float
 
 /* ---- public entry points: pick the body, split over threads ---- */
 
+void ops_gelu_erf_span(float * x, int64_t n) {
+    if (n <= 0) return;
+    if (use_avx512()) ops_gelu_erf_avx512(x, x, n);
+    else gelu_erf_scalar(x, x, n);
+}
+
 void gaze_gelu_erf(const float * x, float * y, int64_t n) {
     if (n <= 0) return;
     void (*f)(const float *, float *, int64_t) = use_avx512() ? ops_gelu_erf_avx512 : gelu_erf_scalar;

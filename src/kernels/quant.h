@@ -66,6 +66,20 @@ static inline float quant_bf16_to_f32(uint16_t h) {
 }
 uint16_t quant_f32_to_bf16(float f);
 
+// The 8 six-bit scales (out[0..7]) and mins (out[8..15]) of a Q4_K super-block, unpacked from
+// its 12 scale bytes with word operations (the order q4k_scale_min gives).
+static inline void quant_q4k_scales(const uint8_t s[12], uint8_t out[16]) {
+    uint32_t u[4];
+    memcpy(u, s, 12);
+    const uint32_t m6 = 0x3F3F3F3Fu, m4 = 0x0F0F0F0Fu, m2 = 0x03030303u;
+    u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4);
+    const uint32_t mins_lo = u[1] & m6;
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);
+    u[2] = mins_lo;
+    u[0] &= m6;
+    memcpy(out, u, 16);
+}
+
 // ---- quantized activations --------------------------------------------------------------------
 
 // Activations x [T, n_in] quantized for one weight type. For 32-block weight types:
@@ -120,8 +134,9 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 // Weights repacked once (at model load) for the AVX-512 VNNI kernel: 16-row groups whose codes
 // are interleaved so that one vpdpbusd serves 16 rows × 4 inputs (layout in quant_avx512.c).
 // Worth it for generation (T = 1), where the raw-block kernel spends most of its time
-// unpacking; prompts (T >= 3) repack on the fly anyway. On CPUs without AVX-512 VNNI/VBMI, or
-// for types the packed kernel does not cover (F16/BF16/F32, K-quants), nothing is copied and
+// unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q6_K) use their own
+// group layout (quant_k_avx512.c, 1.4x / 1.5x the raw bytes). On CPUs without AVX-512
+// VNNI/VBMI, or for types the packed kernel does not cover (F16/BF16/F32), nothing is copied and
 // forward_packed runs gaze_quant_linear_forward on the raw blocks.
 struct gaze_quant_packed {
     enum gaze_type type;
@@ -152,6 +167,21 @@ bool quant_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
 bool quant_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
                        const struct quant_act * act, float * y, int64_t ldy,
                        int64_t r0, int64_t r1);
+// K-quant (Q4_K, Q6_K) kernels, bit-identical to the scalar oracle; false for other types.
+bool quant_k_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
+                       const struct quant_act * act, float * y, int64_t ldy,
+                       int64_t r0, int64_t r1);
+bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
+                         const struct quant_act * act, float * y, int64_t ldy,
+                         int64_t r0, int64_t r1);
+// K-quant 16-row group packing for prompts (quant_k_avx512.c): bytes per super-block of a
+// group, the packing and the kernel (called through the quant_pack_* entry points below).
+size_t quant_k_pack_sb_bytes(enum gaze_type t);
+void   quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
+                                 int64_t g, uint8_t * dst);
+void   quant_k_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
+                                  const struct quant_act * act, float * y, int64_t ldy,
+                                  int64_t g0, int64_t g1, int64_t n_out);
 // Packed layout (AVX-512 only): bytes of a 16-row × 32-input block group (0: type not
 // packable); packing of group g (rows 16g .. 16g+15, zero past n_out) into dst [n_in/32 ·
 // blk bytes]; the kernel over groups [g0, g1) with pk pointing at group g0.

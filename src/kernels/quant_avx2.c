@@ -195,6 +195,6 @@ bool quant_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
     case GAZE_TYPE_F32:  rows_f32(wb, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_F16:  rows_f16(wb, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_BF16: rows_bf16(wb, rb, act, y, ldy, r0, r1); return true;
-    default: return false;   // K-quants: scalar
+    default: return quant_k_rows_avx2(w, type, n_in, act, y, ldy, r0, r1);   // K-quants
     }
 }

@@ -275,7 +275,7 @@ bool quant_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
     case GAZE_TYPE_F32:  rows_f32(wb, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_F16:  rows_f16(wb, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_BF16: rows_bf16(wb, rb, act, y, ldy, r0, r1); return true;
-    default: return false;   // K-quants: lower ISA
+    default: return quant_k_rows_avx512(w, type, n_in, act, y, ldy, r0, r1);   // K-quants
     }
 }
 
@@ -296,6 +296,7 @@ size_t quant_pack_blk_bytes(enum gaze_type t) {
     case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: return 256 + 64;
     case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1: return 256 + 64 + 64;
     case GAZE_TYPE_Q8_0: return 512 + 64;
+    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K: return quant_k_pack_sb_bytes(t) / 8;   // per 32 inputs
     default: return 0;
     }
 }
@@ -312,6 +313,10 @@ static void wr32(uint8_t * p, uint32_t v) { memcpy(p, &v, 4); }
 // (low nibble) and k+16 (high nibble).
 void quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
                              int64_t g, uint8_t * dst) {
+    if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q6_K) {
+        quant_k_pack_group_avx512(w, t, n_out, n_in, g, dst);
+        return;
+    }
     const int64_t nb = n_in / QK32;
     const int B = blk_bytes(t);
     const size_t rb = (size_t)nb * (size_t)B, bb = quant_pack_blk_bytes(t), cb = codes_bytes(t);
@@ -455,6 +460,7 @@ void quant_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type 
     case GAZE_TYPE_Q5_0: prows_q5_0(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
     case GAZE_TYPE_Q5_1: prows_q5_1(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
     case GAZE_TYPE_Q8_0: prows_q8_0(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
+    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K: quant_k_packed_rows_avx512(pk, gbytes, type, act, y, ldy, g0, g1, n_out); break;
     default: GAZE_ASSERT(0);
     }
 }

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Weights
@@ -35,6 +37,8 @@ struct bert {
     const char * prefix;               // "" or "bert."
     float ** owned;                    // converted (non-F32 or unaligned) tensors to free
     int64_t  n_owned;
+    float *  work;                     // [work_floats] activations and scratch, kept across
+    size_t   work_floats;              // runs (one run at a time per model)
 };
 
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
@@ -43,6 +47,12 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
 static void bert_free(void * p) {
     struct bert * b = p;
     if (!b) return;
+    for (int64_t l = 0; b->layers && l < b->L; l++) {
+        struct bert_layer * ly = &b->layers[l];
+        struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
+        for (int i = 0; i < 6; i++) gaze_linear_release(lins[i]);
+    }
+    gaze_free_aligned(b->work);
     for (int64_t i = 0; i < b->n_owned; i++) gaze_free_aligned(b->owned[i]);
     free(b->owned);
     free(b->layers);
@@ -76,6 +86,15 @@ static enum gaze_status bert_tensor(struct bert * b, const char * name, int64_t 
         snprintf(msg, sizeof msg, "%s", gaze_last_error());
         return gaze_error(s, "%s: %s", gaze_safetensors_path(b->st), msg);
     }
+    if (!owned && n_dims == 1) {
+        // vectors (biases, LayerNorm) get their own copy: runs then read no page of the file
+        // near the linear weights, whose pages bert_drop_mapped_weights dropped (a read there
+        // would map back up to a whole huge page around it)
+        if (!(owned = gaze_alloc_aligned((size_t)d0 * sizeof(float))))
+            return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+        memcpy(owned, *out, (size_t)d0 * sizeof(float));
+        *out = owned;
+    }
     if (owned) {
         float ** grown = realloc(b->owned, (size_t)(b->n_owned + 1) * sizeof *grown);
         if (!grown) { gaze_free_aligned(owned); return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory"); }
@@ -103,8 +122,32 @@ static enum gaze_status bert_linear(struct bert * b, const char * base, int64_t 
     if ((s = bert_tensor(b, name, n_out, n_in, &w))) return s;
     snprintf(name, sizeof name, "%s.bias", base);
     if ((s = bert_tensor(b, name, n_out, 0, &bias))) return s;
-    *lin = (struct gaze_linear){ GAZE_TYPE_F32, n_out, n_in, w, bias };
-    return GAZE_OK;
+    *lin = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = n_out, .n_in = n_in, .weight = w, .bias = bias };
+    return gaze_linear_prepare(lin);   // packed once for the GEMM: no per-run packing
+}
+
+// Drops this process's mapping of the pages that lie wholly inside a mapped weight.
+static void drop_pages(const void * p, size_t bytes) {
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    const uintptr_t w = (uintptr_t)p, pg = (uintptr_t)page;
+    const uintptr_t lo = (w + pg - 1) & ~(pg - 1), hi = (w + bytes) & ~(pg - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);   // advisory: failure is harmless
+}
+
+// The packed copies replace the file's pages of the linear weights in memory: those pages are
+// dropped from this process after each layer and again once every tensor has been read (a
+// later read of a neighbour can map them back), and are re-read from the file only if another
+// ISA is forced later. So each weight is resident once, not twice (peak RSS included).
+// Converted (owned) weights are kept as they are.
+static void bert_drop_layer_weights(const struct bert * b, const struct bert_layer * ly) {
+    const struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
+    for (int i = 0; i < 6; i++) {
+        bool owned = false;
+        for (int64_t j = 0; j < b->n_owned; j++) owned |= (const void *)b->owned[j] == lins[i]->weight;
+        if (!owned && lins[i]->prepared)
+            drop_pages(lins[i]->weight, (size_t)(lins[i]->n_out * lins[i]->n_in) * sizeof(float));
+    }
 }
 
 static enum gaze_status bert_config(struct bert * b, const char * folder) {
@@ -191,10 +234,14 @@ enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
         VEC("attention.output.LayerNorm.bias", &ly->ln_attn_b)
         VEC("output.LayerNorm.weight", &ly->ln_out_w)
         VEC("output.LayerNorm.bias", &ly->ln_out_b)
+        // drop as we go too (keeps the load's peak down); the final pass after the loop
+        // drops again what reading later tensors mapped back
+        if (!s) bert_drop_layer_weights(b, ly);
 #undef LIN
 #undef VEC
     }
     if (s) { bert_free(b); return s; }
+    for (int64_t l = 0; l < b->L; l++) bert_drop_layer_weights(b, &b->layers[l]);
     model->impl = b;
     model->free_impl = bert_free;
     model->info = (struct gaze_model_info){
@@ -273,8 +320,14 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
 
     struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false };
     const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
-    float * buf = s ? NULL : gaze_alloc_aligned(((size_t)T * (2 * C + F) + mha_scratch + (size_t)C) * sizeof(float));
-    if (!s && !buf) s = GAZE_ERR_NOMEM;
+    const size_t need = (size_t)T * (2 * C + F) + mha_scratch + (size_t)C;
+    if (!s && need > b->work_floats) {   // grown, never shrunk: later runs touch no new pages
+        gaze_free_aligned(b->work);
+        b->work_floats = 0;
+        if (!(b->work = gaze_alloc_aligned(need * sizeof(float)))) s = GAZE_ERR_NOMEM;
+        else b->work_floats = need;
+    }
+    float * buf = s ? NULL : b->work;
     float * x = buf, * y = x + T * C, * ff = y + T * C, * scratch = ff + T * F;
 
     // embeddings: word + position + token type, LayerNorm
@@ -301,11 +354,10 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
         gaze_add(x, y, y, T * C);
         gaze_layer_norm(y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps);
-        if ((s = gaze_linear_forward(&ly->ff_in, x, T, ff, opts->n_threads))) break;
-        gaze_gelu_erf(ff, ff, T * F);
-        if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, opts->n_threads))) break;
-        gaze_add(x, y, y, T * C);
-        gaze_layer_norm(y, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps);
+        // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
+        if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
+        if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
+        gaze_layer_norm(x, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps);
         // finite but huge weights can still overflow f32: refuse rather than return NaN
         bool finite = true;
         for (int64_t i = 0; i < T * C; i++) finite &= isfinite(x[i]);
@@ -322,7 +374,6 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
             gaze_l2_normalize(run->embedding, run->embedding, 1, C, 1e-12f);
         }
     }
-    gaze_free_aligned(buf);
     gaze_encoding_free(&enc);
     if (s) {
         if (s == GAZE_ERR_NOMEM && !*gaze_last_error()) gaze_error(s, "bert: out of memory");

@@ -46,10 +46,9 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     float * v   = k + T * Hkv * d;
     if (cache) { k = cache->k + n_past * Hkv * d; v = cache->v + n_past * Hkv * d; }
 
-    if ((s = gaze_linear_forward(m->wq, x, T, q, n_threads)) ||
-        (s = gaze_linear_forward(m->wk, x, T, k, n_threads)) ||
-        (s = gaze_linear_forward(m->wv, x, T, v, n_threads)))
-        return s;
+    const struct gaze_linear * qkv[3] = { m->wq, m->wk, m->wv };
+    float * qkv_out[3] = { q, k, v };
+    if ((s = gaze_linear_forward_many(3, qkv, x, T, qkv_out, n_threads))) return s;
     if (m->rope != GAZE_ROPE_NONE) {
         int64_t stack_pos[256];
         const int64_t * p = pos;

@@ -6,7 +6,9 @@
 //   <script>     the viewer (render/viewer/viewer.js)
 // Nothing from the run is ever written as markup: only the two data blocks carry it, and
 // neither can close its element (base64 has no '<'; the JSON escapes '<' and all non-ASCII).
-// Encodings and the size budget are described in include/gaze.h (SECTION view).
+// Encodings and the size budget are described in include/gaze.h (SECTION view). The payload
+// ends with the rollout / flow panel's data (rollout_make below), computed here by the
+// analysis functions and sized before the attention plan, which gets what is left.
 #include "core/core.h"
 #include "render/sha256.h"
 #include <math.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 extern const char gaze_viewer_js[];    // render/viewer_assets.c (generated)
@@ -439,6 +442,158 @@ static enum gaze_status payload_write(const struct gaze_run * run, const struct 
     return oom ? gaze_error(GAZE_ERR_NOMEM, "html: out of memory") : GAZE_OK;
 }
 
+/* ---- rollout and flow (the rollout / flow panel) ------------------------------------------ */
+
+// Computed before the attention plan: their bytes come off its budget. Values v in [0, 1] are
+// stored as the f16 (LE) of v·2^15 (RO_SCALE): the same 11 bits of precision, but normal down
+// to 1.9e-9 instead of 6.1e-5 (a decoder's rollout puts ~1 on its first token and 1e-7..1e-9
+// on the rest). Rollout rows hold keys 0..i for causal runs (R is lower triangular there), all
+// T otherwise; flow vectors hold all T.
+#define RO_SCALE 32768.0
+struct html_rollout {
+    char      why[240];       // why there is no rollout ("" when there is)
+    int       fusions[3];     // enum gaze_head_fusion of each embedded matrix, in order
+    int       n_fusions;
+    int64_t * flow_tok;       // [n_flow] ascending
+    int64_t   n_flow;
+    int64_t   deflt;          // default output token
+    bool      flow_skipped;   // no flow tokens asked and the default one was over the work cap
+    size_t    cells;          // stored values per rollout matrix
+    size_t    bytes;          // data size (a multiple of 4)
+    uint8_t * data;           // [bytes]: matrices [n_fusions][cells], then flows [n_flow, T]
+    double    rollout_ms, flow_ms;
+};
+
+static double html_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void rollout_free(struct html_rollout * r) {
+    free(r->flow_tok);
+    free(r->data);
+    memset(r, 0, sizeof *r);
+}
+
+static void f16_put(uint8_t * dst, double v) {   // v in [0, 1] (else clamped, NaN -> 0) as f16 of v·RO_SCALE
+    const uint16_t h = gaze_f32_to_f16(v > 0 && v <= 1 ? (float)(v * RO_SCALE) : v > 1 ? (float)RO_SCALE : 0.0f);
+    dst[0] = (uint8_t)h;
+    dst[1] = (uint8_t)(h >> 8);
+}
+
+// share: the most page bytes (base64) the rollout may take; beyond it only the first fusion is
+// kept, and beyond that nothing: the attention maps come first.
+static enum gaze_status rollout_make(const struct gaze_run * run, const struct gaze_html_opts * o, size_t share,
+                                     struct html_rollout * r) {
+    memset(r, 0, sizeof *r);
+    const int64_t T = run->T, L = run->n_cap_layers;
+    r->deflt = run->causal ? T - 1 : 0;
+    if (o->no_rollout) { snprintf(r->why, sizeof r->why, "left out (gaze view --no-rollout)"); return GAZE_OK; }
+    if (!(o->rollout_discard >= 0 && o->rollout_discard < 1))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: rollout discard ratio %g outside [0, 1)", o->rollout_discard);
+    if ((unsigned)o->flow_fusion > GAZE_HEAD_FUSION_MIN || (o->rollout_fusions & ~7u))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: unknown head fusion");
+    // rollout and flow need every query row and every captured layer's attention
+    if (run->Tq != T) {
+        snprintf(r->why, sizeof r->why, "needs the attention of every query row; this run captured %lld of %lld",
+                 (long long)run->Tq, (long long)T);
+        return GAZE_OK;
+    }
+    for (int64_t l = 0; l < L; l++)
+        if (!run->layers[l].attn) {
+            snprintf(r->why, sizeof r->why, "needs attention in every captured layer; layer %lld has none",
+                     (long long)run->layers[l].index);
+            return GAZE_OK;
+        }
+    const double work = (double)L * (double)T * (double)T * (double)T;
+    unsigned fus = o->rollout_fusions ? o->rollout_fusions
+                 : work <= GAZE_HTML_ROLLOUT_ALL_WORK ? 7u : 1u << GAZE_HEAD_FUSION_MEAN;
+    for (int f = 0; f < 3; f++) if (fus & (1u << f)) r->fusions[r->n_fusions++] = f;
+    // flow tokens: asked, all, or the default one when cheap
+    if (!o->no_flow) {
+        const int64_t n = o->flow_all ? T : o->flow_tokens && o->n_flow_tokens > 0 ? o->n_flow_tokens
+                        : work <= GAZE_HTML_FLOW_AUTO_WORK ? 1 : 0;
+        r->flow_skipped = !o->flow_all && !(o->flow_tokens && o->n_flow_tokens > 0) && n == 0;
+        if (n > 0 && !(r->flow_tok = malloc((size_t)n * sizeof *r->flow_tok))) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t t = o->flow_all ? i : o->flow_tokens && o->n_flow_tokens > 0 ? o->flow_tokens[i] : r->deflt;
+            if (t < 0 || t >= T) return gaze_error(GAZE_ERR_INVALID_ARG, "html: flow token %lld outside 0..%lld", (long long)t, (long long)(T - 1));
+            // insertion into ascending order, duplicates dropped
+            int64_t k = r->n_flow;
+            while (k > 0 && r->flow_tok[k - 1] > t) k--;
+            if (k > 0 && r->flow_tok[k - 1] == t) continue;
+            memmove(r->flow_tok + k + 1, r->flow_tok + k, (size_t)(r->n_flow - k) * sizeof *r->flow_tok);
+            r->flow_tok[k] = t;
+            r->n_flow++;
+        }
+    }
+    for (int64_t i = 0; i < T; i++) r->cells += (size_t)(run->causal ? i + 1 : T);
+    size_t mat_bytes, flow_bytes;
+    if (gaze_mul_ovf(r->cells, 2 * (size_t)r->n_fusions, &mat_bytes) || gaze_mul_ovf((size_t)r->n_flow, 2 * (size_t)T, &flow_bytes))
+        return gaze_error(GAZE_ERR_LIMIT, "html: rollout of %lld tokens is too large", (long long)T);
+    r->bytes = align4(mat_bytes) + align4(flow_bytes);
+    if (r->bytes / 3 * 4 > share && r->n_fusions > 1) {
+        r->n_fusions = 1;
+        mat_bytes = 2 * r->cells;
+        r->bytes = align4(mat_bytes) + align4(flow_bytes);
+    }
+    if (r->bytes / 3 * 4 > share) {
+        snprintf(r->why, sizeof r->why, "left out: its %zu bytes would take over a tenth of the page's size cap (--max-mb)", r->bytes);
+        r->n_fusions = 0;
+        r->n_flow = 0;
+        r->bytes = 0;
+        return GAZE_OK;
+    }
+    double * R = malloc((size_t)T * (size_t)T * sizeof *R);
+    if (!(r->data = calloc(r->bytes ? r->bytes : 1, 1)) || !R) { free(R); return gaze_error(GAZE_ERR_NOMEM, "html: out of memory for the rollout"); }
+    struct gaze_rollout_opts ro = { 0 };
+    ro.discard_ratio = o->rollout_discard;
+    ro.n_threads = o->n_threads;
+    enum gaze_status s = GAZE_OK;
+    double t0 = html_now_ms();
+    for (int k = 0; k < r->n_fusions && !s; k++) {
+        ro.fusion = (enum gaze_head_fusion)r->fusions[k];
+        if ((s = gaze_rollout(run, &ro, R))) break;
+        uint8_t * d = r->data + 2 * r->cells * (size_t)k;
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0, n = run->causal ? i + 1 : T; j < n; j++, d += 2) f16_put(d, R[i * T + j]);
+    }
+    r->rollout_ms = html_now_ms() - t0;
+    t0 = html_now_ms();
+    ro.fusion = o->flow_fusion;
+    for (int64_t k = 0; k < r->n_flow && !s; k++) {
+        if ((s = gaze_attention_flow(run, &ro, r->flow_tok[k], R))) break;
+        uint8_t * d = r->data + align4(mat_bytes) + 2 * (size_t)T * (size_t)k;
+        for (int64_t j = 0; j < T; j++) f16_put(d + 2 * j, R[j]);
+    }
+    r->flow_ms = html_now_ms() - t0;
+    free(R);
+    return s;
+}
+
+// ,"rollout":{...} with off the payload offset of the data; or {"why": ...}.
+static void meta_rollout(const struct gaze_run * run, const struct gaze_html_opts * o, const struct html_rollout * r,
+                         size_t off, struct sbuf * b) {
+    static const char * const names[3] = { "mean", "max", "min" };
+    sb_str(b, ",\"rollout\":{");
+    if (r->why[0] || !r->n_fusions) {
+        sb_str(b, "\"why\":");
+        sb_json_str(b, r->why[0] ? r->why : "no head fusion asked");
+        sb_str(b, "}");
+        return;
+    }
+    sb_printf(b, "\"layers\":%lld,\"discard\":%.9g,\"default\":%lld,\"scale\":%.1f,\"fusions\":[", (long long)run->n_cap_layers,
+              o->rollout_discard, (long long)r->deflt, RO_SCALE);
+    for (int k = 0; k < r->n_fusions; k++) sb_printf(b, k ? ",\"%s\"" : "\"%s\"", names[r->fusions[k]]);
+    sb_str(b, "],\"off\":[");
+    for (int k = 0; k < r->n_fusions; k++) sb_printf(b, k ? ",%zu" : "%zu", off + 2 * r->cells * (size_t)k);
+    sb_printf(b, "],\"flow\":{\"fusion\":\"%s\",\"skipped\":%s,\"off\":%zu,\"tokens\":", names[o->flow_fusion],
+              r->flow_skipped ? "true" : "false", off + align4(2 * r->cells * (size_t)r->n_fusions));
+    sb_json_i64s(b, r->flow_tok, r->n_flow);
+    sb_str(b, "}}");
+}
+
 /* ---- metadata ------------------------------------------------------------------------------ */
 
 static void meta_words(struct sbuf * b, const struct gaze_words * w) {
@@ -455,7 +610,7 @@ static void meta_words(struct sbuf * b, const struct gaze_words * w) {
 }
 
 static const char * view_name(const char * v) {
-    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps" };
+    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout" };
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++) if (!strcmp(v, known[i])) return known[i];
     return "head";
 }
@@ -611,23 +766,31 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
 
     struct sbuf meta = { 0 }, page = { 0 };
     struct html_plan plan;
+    struct html_rollout ro;
     memset(&plan, 0, sizeof plan);
     uint8_t * payload = NULL;
+    if ((s = rollout_make(run, &o, max_bytes / 10, &ro))) goto fail;
     if ((s = meta_head(run, &o, &meta))) goto fail;
     // what is fixed: page chrome, script, style, metadata, the chunk table (bounded)
     int64_t n_maps_max = 0;
     for (int64_t li = 0; li < run->n_cap_layers; li++) n_maps_max += run->layers[li].attn ? run->n_heads_cap : 0;
-    const size_t fixed = 2048 + strlen(js) + strlen(css) + meta.n + (size_t)n_maps_max * META_PER_MAP;
+    size_t fixed = 2048 + strlen(js) + strlen(css) + meta.n + (size_t)n_maps_max * META_PER_MAP;
+    fixed += 512 + 24 * (size_t)ro.n_flow;   // the rollout's entry in the metadata
+    fixed += ro.bytes ? (ro.bytes + 2) / 3 * 4 + 4 : 0;
     if (fixed >= max_bytes) {
         s = gaze_error(GAZE_ERR_LIMIT, "html: the page without attention data needs %zu bytes, over the cap of %zu", fixed, max_bytes);
         goto fail;
     }
     const size_t budget = (max_bytes - fixed) / 4 * 3;   // base64 makes 4 characters of 3 bytes
     if ((s = plan_make(run, &o, budget, &plan))) goto fail;
+    const size_t ro_off = plan.payload;   // a multiple of 4: every piece is
+    plan.payload += ro.bytes;
+    meta_rollout(run, &o, &ro, ro_off, &meta);
     meta_chunks(run, &plan, &meta);
     if (meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
     if (!(payload = malloc(plan.payload ? plan.payload : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", plan.payload); goto fail; }
     if ((s = payload_write(run, &plan, payload))) goto fail;
+    if (ro.bytes) memcpy(payload + ro_off, ro.data, ro.bytes);
 
     const size_t b64 = (plan.payload + 2) / 3 * 4;
     if (!sb_reserve(&page, fixed + b64)) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
@@ -671,18 +834,24 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
         }
         info->precision = plan.enc == 1 ? GAZE_HTML_PRECISION_F16 : GAZE_HTML_PRECISION_U8;
         info->block = plan.block;
+        info->n_rollout_fusions = ro.n_fusions;
+        info->n_flow = ro.n_flow;
+        info->rollout_ms = ro.rollout_ms;
+        info->flow_ms = ro.flow_ms;
     }
     *out = page.p;
     if (n) *n = page.n;
     free(meta.p);
     free(payload);
     plan_free(&plan);
+    rollout_free(&ro);
     return GAZE_OK;
 fail:
     free(meta.p);
     free(page.p);
     free(payload);
     plan_free(&plan);
+    rollout_free(&ro);
     return s;
 }
 

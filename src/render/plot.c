@@ -7,7 +7,10 @@
 // inputs are drawn in blocks so each side stays under GAZE_PLOT_MAX_PX and labels readable;
 // the figure says so. Output is deterministic: fixed fonts and options, a fixed PDF date, and
 // SVG ids (which cairo numbers from process-wide counters) renumbered in document order.
+// All text goes through render/plot_text.c: pango with font fallback (CJK labels get real
+// glyphs, PDF text is selectable), and in SVG <text> elements rather than glyph outlines.
 #include "core/core.h"
+#include "render/plot_text.h"
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -16,7 +19,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define FONT        "DejaVu Sans"
 #define MARGIN      16.0
 #define LABEL_CHARS 18        // longest token label, in characters, before "…"
 #define RECT_BUDGET 30000     // SVG/PDF: more cells than this are embedded as an image
@@ -119,26 +121,12 @@ static void free_labels(char ** lab, int64_t n) {
     free(lab);
 }
 
-static void setup_cr(cairo_t * cr) {
-    cairo_font_options_t * fo = cairo_font_options_create();
-    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
-    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-    cairo_set_font_options(cr, fo);
-    cairo_font_options_destroy(fo);
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-}
+// Every piece of text goes through render/plot_text.c (pango; recorded as <text> in SVG).
+static bool setup_cr(cairo_t * cr, struct gaze_plot_svg_text * rec) { return gaze_plot_text_attach(cr, rec); }
 
-static void font(cairo_t * cr, double size, bool bold) {
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
-}
+static void font(cairo_t * cr, double size, bool bold) { gaze_plot_text_font(cr, size, bold); }
 
-static double text_w(cairo_t * cr, const char * s) {
-    cairo_text_extents_t e;
-    cairo_text_extents(cr, s, &e);
-    return e.x_advance;
-}
+static double text_w(cairo_t * cr, const char * s) { return gaze_plot_text_width(cr, s); }
 
 static double max_text_w(cairo_t * cr, char * const * s, int64_t n) {
     double m = 0;
@@ -146,20 +134,16 @@ static double max_text_w(cairo_t * cr, char * const * s, int64_t n) {
     return m;
 }
 
-enum align { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT };
-
 // Text with its baseline at y, x at its left, centre or right end.
-static void text_at(cairo_t * cr, double x, double y, const char * s, enum align a) {
-    double w = a == ALIGN_LEFT ? 0 : text_w(cr, s);
-    cairo_move_to(cr, a == ALIGN_RIGHT ? x - w : a == ALIGN_CENTER ? x - w / 2 : x, y);
-    cairo_show_text(cr, s);
+static void text_at(cairo_t * cr, double x, double y, const char * s, enum gaze_plot_align a) {
+    gaze_plot_text_draw(cr, x, y, s, a);
 }
 
-// Text centred vertically on y (single line, from the font's ascent/descent).
-static void text_mid(cairo_t * cr, double x, double y, const char * s, enum align a) {
-    cairo_font_extents_t fe;
-    cairo_font_extents(cr, &fe);
-    text_at(cr, x, y + (fe.ascent - fe.descent) / 2, s, a);
+// Text centred vertically on y (single line, from the primary font's ascent/descent).
+static void text_mid(cairo_t * cr, double x, double y, const char * s, enum gaze_plot_align a) {
+    double asc, desc;
+    gaze_plot_text_extents(cr, &asc, &desc);
+    text_at(cr, x, y + (asc - desc) / 2, s, a);
 }
 
 static void rgb_of(const unsigned char c[3], double * r, double * g, double * b) {
@@ -556,7 +540,7 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
         cairo_stroke(cr);
         char lab[32];
         tick_label(ticks[k], lab, sizeof lab);
-        text_mid(cr, x + CBAR_W + 6, ty, lab, ALIGN_LEFT);
+        text_mid(cr, x + CBAR_W + 6, ty, lab, GAZE_PLOT_ALIGN_LEFT);
     }
 }
 
@@ -570,8 +554,11 @@ struct fig {
     enum gaze_plot_format fmt;
     bool vector;
     struct buf out;
+    struct gaze_plot_svg_text text;   // SVG: the figure's text, spliced in at the end
     int w, h;
 };
+
+static void fig_discard(struct fig * f);
 
 static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
     memset(f, 0, sizeof *f);
@@ -599,7 +586,10 @@ static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, dou
         return gaze_error(GAZE_ERR_NOMEM, "plot: cannot create a %d x %d surface", f->w, f->h);
     }
     f->cr = cairo_create(f->surf);
-    setup_cr(f->cr);
+    if (cairo_status(f->cr) || !setup_cr(f->cr, fmt == GAZE_PLOT_FORMAT_SVG ? &f->text : NULL)) {
+        fig_discard(f);
+        return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the figure's text");
+    }
     cairo_set_source_rgb(f->cr, 1, 1, 1);
     cairo_paint(f->cr);
     return GAZE_OK;
@@ -609,6 +599,7 @@ static void fig_discard(struct fig * f) {
     if (f->cr) cairo_destroy(f->cr);
     if (f->surf) cairo_surface_destroy(f->surf);
     free(f->out.p);
+    gaze_plot_svg_text_free(&f->text);
     memset(f, 0, sizeof *f);
 }
 
@@ -683,7 +674,14 @@ static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n
         return gaze_error(cs == CAIRO_STATUS_NO_MEMORY || cs == CAIRO_STATUS_SUCCESS ? GAZE_ERR_NOMEM : GAZE_ERR_IO,
                           "plot: cairo: %s", cairo_status_to_string(cs));
     }
-    if (f->fmt == GAZE_PLOT_FORMAT_SVG && !svg_renumber(&f->out)) { fig_discard(f); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
+    // text goes in after renumbering, so a token that looks like an id is never rewritten
+    if (f->fmt == GAZE_PLOT_FORMAT_SVG &&
+        (!svg_renumber(&f->out) || !gaze_plot_svg_text_splice(&f->text, &f->out.p, &f->out.n))) {
+        fig_discard(f);
+        return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    }
+    f->out.cap = f->out.n;
+    gaze_plot_svg_text_free(&f->text);
     *out = f->out.p;
     *n = f->out.n;
     f->out.p = NULL;
@@ -696,7 +694,7 @@ static double draw_titles(cairo_t * cr, const char * title, char lines[][200], i
     if (cr) {
         cairo_set_source_rgb(cr, 0, 0, 0);
         font(cr, 14, true);
-        text_at(cr, x, y + 14, title, ALIGN_LEFT);
+        text_at(cr, x, y + 14, title, GAZE_PLOT_ALIGN_LEFT);
     }
     y += 22;
     for (int i = 0; i < n_lines; i++) {
@@ -704,7 +702,7 @@ static double draw_titles(cairo_t * cr, const char * title, char lines[][200], i
         if (cr) {
             cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
             font(cr, 10.5, false);
-            text_at(cr, x, y + 11, lines[i], ALIGN_LEFT);
+            text_at(cr, x, y + 11, lines[i], GAZE_PLOT_ALIGN_LEFT);
         }
         y += 15;
     }
@@ -831,21 +829,21 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
     // row labels (right-aligned), column labels (rotated, reading upwards to the grid)
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, lab_font, false);
-    for (int64_t r = 0; r < nr; r++) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], ALIGN_RIGHT);
+    for (int64_t r = 0; r < nr; r++) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], GAZE_PLOT_ALIGN_RIGHT);
     for (int64_t c = 0; c < nc; c++) {
         cairo_save(cr);
         cairo_translate(cr, gx + (c + 0.5) * cs, gy + gh + 4);
         cairo_rotate(cr, -M_PI / 2);
-        text_mid(cr, 0, 0, cl[c], ALIGN_RIGHT);
+        text_mid(cr, 0, 0, cl[c], GAZE_PLOT_ALIGN_RIGHT);
         cairo_restore(cr);
     }
     font(cr, 11, true);
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-    text_at(cr, gx + gw / 2, gy + gh + clh + axis, "keys", ALIGN_CENTER);
+    text_at(cr, gx + gw / 2, gy + gh + clh + axis, "keys", GAZE_PLOT_ALIGN_CENTER);
     cairo_save(cr);
     cairo_translate(cr, MARGIN + 12, gy + gh / 2);
     cairo_rotate(cr, -M_PI / 2);
-    text_at(cr, 0, 0, "queries", ALIGN_CENTER);
+    text_at(cr, 0, 0, "queries", GAZE_PLOT_ALIGN_CENTER);
     cairo_restore(cr);
     draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h);
     if (info) {
@@ -933,14 +931,14 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
         if (p->mode == GAZE_PLOT_HEADS_EACH || p->mode == GAZE_PLOT_HEADS_ONE) snprintf(lab, sizeof lab, "H%lld", (long long)p->run->heads[p->hsel[h]]);
         else snprintf(lab, sizeof lab, "%s", p->mode == GAZE_PLOT_HEADS_MAX ? "max" : "mean");
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_at(cr, gx + h * (tw + gap) + tw / 2, gy - 6, lab, ALIGN_CENTER);
+        text_at(cr, gx + h * (tw + gap) + tw / 2, gy - 6, lab, GAZE_PLOT_ALIGN_CENTER);
     }
     for (int64_t l = 0; l < L && !s; l++) {
         char lab[32];
         snprintf(lab, sizeof lab, "L%lld", (long long)p->layers[l]->index);
         cairo_set_source_rgb(cr, 0, 0, 0);
         font(cr, 10, false);
-        text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, ALIGN_RIGHT);
+        text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, GAZE_PLOT_ALIGN_RIGHT);
         for (int64_t h = 0; h < S && !s; h++)
             s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, nr, nc,
                            gx + h * (tw + gap), gy + l * (tht + gap), (double)cpx, (double)cpx, &sc);
@@ -1064,7 +1062,7 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
         cairo_rectangle(cr, lx, ly + 2, 12, 12);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_mid(cr, lx + 16, ly + 8, lab, ALIGN_LEFT);
+        text_mid(cr, lx + 16, ly + 8, lab, GAZE_PLOT_ALIGN_LEFT);
         lx += ew;
     }
     // lines first, labels over them; alpha = weight / heads (bertviz: overlaps add to the mean)
@@ -1096,10 +1094,10 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
             cairo_fill(cr);
         }
         cairo_set_source_rgb(cr, qr >= 0 && i != qr ? 0.55 : 0, qr >= 0 && i != qr ? 0.55 : 0, qr >= 0 && i != qr ? 0.55 : 0);
-        text_mid(cr, xl, body + (i + 0.5) * row_h, rl[i], ALIGN_RIGHT);
+        text_mid(cr, xl, body + (i + 0.5) * row_h, rl[i], GAZE_PLOT_ALIGN_RIGHT);
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
-    for (int64_t j = 0; j < nc; j++) text_mid(cr, xr, body + (j + 0.5) * row_h, cl[j], ALIGN_LEFT);
+    for (int64_t j = 0; j < nc; j++) text_mid(cr, xr, body + (j + 0.5) * row_h, cl[j], GAZE_PLOT_ALIGN_LEFT);
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = xl; info->grid_y = body; info->cell_w = gap; info->cell_h = row_h;
@@ -1213,12 +1211,12 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
         font(cr, 11, r == q_row);
-        text_mid(cr, x0 - 6, y + row_h / 2, lab[r], ALIGN_RIGHT);
+        text_mid(cr, x0 - 6, y + row_h / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
         char val[32];
         snprintf(val, sizeof val, "%.3f", v[r]);
         font(cr, 9, false);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, ALIGN_LEFT);
+        text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, GAZE_PLOT_ALIGN_LEFT);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     cairo_set_line_width(cr, 1);
@@ -1278,8 +1276,8 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     if (s) { plan_free(&p); return s; }
     cairo_surface_t * ms = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
     cairo_t * mcr = cairo_create(ms);
-    setup_cr(mcr);
-    switch (p.o.kind) {
+    if (cairo_status(mcr) || !setup_cr(mcr, NULL)) s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for text");
+    else switch (p.o.kind) {
     case GAZE_PLOT_KIND_HEATMAP: s = plot_heatmap(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_MODEL:   s = plot_model(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_HEAD:    s = plot_head(&p, mcr, out, n, info); break;
@@ -1352,22 +1350,22 @@ enum gaze_status gaze_plot_grid(const float * v, int64_t rows, int64_t cols, con
     cairo_t * cr = f.cr;
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, 14, true);
-    text_at(cr, MARGIN, MARGIN + 14, title, ALIGN_LEFT);
+    text_at(cr, MARGIN, MARGIN + 14, title, GAZE_PLOT_ALIGN_LEFT);
     font(cr, 10, false);
     char lab[64];
     for (int64_t c = 0; c < cols; c++) {
         if (cell < 14 && c % 2) continue;
         snprintf(lab, sizeof lab, "%lld", (long long)c);
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-        text_at(cr, x0 + (c + 0.5) * cell, y0 - 6, lab, ALIGN_CENTER);
+        text_at(cr, x0 + (c + 0.5) * cell, y0 - 6, lab, GAZE_PLOT_ALIGN_CENTER);
     }
-    text_at(cr, x0 + cols * cell / 2, y0 - 22, col_name ? col_name : "", ALIGN_CENTER);
+    text_at(cr, x0 + cols * cell / 2, y0 - 22, col_name ? col_name : "", GAZE_PLOT_ALIGN_CENTER);
     for (int64_t r = 0; r < rows; r++) {
         if (cell < 14 && r % 2) continue;
         snprintf(lab, sizeof lab, "%lld", (long long)r);
-        text_mid(cr, x0 - 6, y0 + (r + 0.5) * cell, lab, ALIGN_RIGHT);
+        text_mid(cr, x0 - 6, y0 + (r + 0.5) * cell, lab, GAZE_PLOT_ALIGN_RIGHT);
     }
-    text_mid(cr, MARGIN, y0 - 6, row_name ? row_name : "", ALIGN_LEFT);
+    text_mid(cr, MARGIN, y0 - 6, row_name ? row_name : "", GAZE_PLOT_ALIGN_LEFT);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++) {
             const float x = v[r * cols + c];

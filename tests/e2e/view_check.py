@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks one `gaze view` page as headless Chromium rendered it (tests/e2e_view.sh).
 
-usage: view_check.py DOM PAGE RUN [--expect NAME ...] [--hostile] [--max-tti MS]
+usage: view_check.py DOM PAGE RUN [--expect NAME ...] [--hostile] [--max-tti MS] [--gaze BIN]
 
 DOM is `chromium --dump-dom PAGE#selftest`, PAGE the HTML file, RUN the run file it was made
 from. The page's self-test drives the viewer (selectors, hover, toggles) and writes what it
@@ -11,6 +11,10 @@ saw into <pre id="gaze-selftest">; this script
     renormalised; TO a word = sum over its pieces, FROM a word = mean over its pieces), as the
     page's encoding stores it (f16 rounding, or u8 code round(255·sqrt(w))), and compares it
     with the tooltip text,
+  - compares every hovered rollout / flow value of the rollout panel with `gaze rollout --json
+    --all` and `gaze flow --json --token T` on RUN (--gaze BIN; default build/bin/gaze), under
+    the same rules (output word = mean of its tokens' rows, input word = sum, hidden special
+    inputs dropped and the row renormalised), within the page's f16 rounding (of v * 2^15),
   - checks the rendered DOM holds no element or attribute that the page does not make itself.
 Standard library only. Prints "view_check: N passed, M failed" and exits 1 on a failure.
 """
@@ -19,6 +23,7 @@ import json
 import math
 import re
 import struct
+import subprocess
 import sys
 
 passed = 0
@@ -135,6 +140,74 @@ def check_probe(p, run, meta):
        % (p["view"], p["mode"], shown, want, layer, q0, q1, k0, k1))
 
 
+RO_TIP = re.compile(r'^output .*\(#(\d+)(?:\u2013(\d+))?(?:, hidden)?\)\n'
+                    r'input  .*\(#(\d+)(?:\u2013(\d+))?\)\n'
+                    r'rollout \((mean|max|min) fusion, (\d+) captured layers?\) (\S+)\n'
+                    r'flow(?: \((mean|max|min) fusion\) (\S+)| not in this page for this output)$')
+
+
+class Analysis:
+    """Rollout matrices and flow vectors of RUN, from the gaze CLI (cached)."""
+
+    def __init__(self, gaze, run_path, discard):
+        self.gaze, self.run, self.discard = gaze, run_path, discard
+        self.ro, self.fl = {}, {}
+
+    def _json(self, args):
+        out = subprocess.run([self.gaze] + args + [self.run, "--json", "--discard", repr(self.discard)],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    def rollout(self, fusion):
+        if fusion not in self.ro:
+            d = self._json(["rollout", "--all", "--fusion", fusion])
+            T = len(d["tokens"])
+            self.ro[fusion] = [d["matrix"][i * T:(i + 1) * T] for i in range(T)]
+        return self.ro[fusion]
+
+    def flow(self, fusion, t):
+        if (fusion, t) not in self.fl:
+            self.fl[(fusion, t)] = self._json(["flow", "--fusion", fusion, "--token", str(t)])["values"]
+        return self.fl[(fusion, t)]
+
+
+n_flow_checked = 0
+
+
+def check_rollout_probe(p, an, meta):
+    global n_flow_checked
+    m = RO_TIP.match(p["text"])
+    if not ok(m is not None, "rollout probe %s: tooltip not understood: %r" % (p["mode"], p["text"])):
+        return
+    q0 = int(m.group(1)); q1 = int(m.group(2) or q0)
+    k0 = int(m.group(3)); k1 = int(m.group(4) or k0)
+    fusion, layers = m.group(5), int(m.group(6))
+    ok(layers == meta["rollout"]["layers"], "rollout probe: %d layers, the page has %d" % (layers, meta["rollout"]["layers"]))
+    special, T = meta["special"], meta["T"]
+    hide = "hide" in p["mode"]
+    visible = [j for j in range(T) if not (hide and special[j])]
+
+    def want(rows):
+        total = sum(sum(r[k0:k1 + 1]) for r in rows) / len(rows)
+        norm = sum(sum(r[j] for j in visible) for r in rows) / len(rows)
+        return total / norm if hide and any(special) and norm > 0 else total
+
+    def close(shown, w, what):
+        v = float(shown)
+        # f16 of w * 2^15 (11 bits, subnormal steps of 1.8e-12) and 4 significant digits shown
+        ok(abs(v - w) <= 1.6e-3 * abs(w) + 2e-12, "rollout probe %s: %s shown %s, gaze gives %.7g (output #%d-%d, input #%d-%d)"
+           % (p["mode"], what, shown, w, q0, q1, k0, k1))
+
+    R = an.rollout(fusion)
+    close(m.group(7), want([R[t] for t in range(q0, q1 + 1)]), "rollout (%s)" % fusion)
+    if m.group(8):
+        close(m.group(9), want([an.flow(m.group(8), t) for t in range(q0, q1 + 1)]), "flow (%s)" % m.group(8))
+        n_flow_checked += 1
+    else:
+        ok(any(t not in meta["rollout"]["flow"]["tokens"] for t in range(q0, q1 + 1)),
+           "rollout probe: flow said missing for output #%d-%d, which the page has" % (q0, q1))
+
+
 def strip_bodies(dom):
     """The DOM text without the bodies of <script> and <style> elements (code and data)."""
     return re.sub(r"(<(script|style)\b[^>]*>).*?(</\2>)", r"\1\3", dom, flags=re.S | re.I)
@@ -145,13 +218,15 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     dom_path, page_path, run_path = argv[1:4]
-    expect, hostile, max_tti = [], False, None
+    expect, hostile, max_tti, gaze = [], False, None, "build/bin/gaze"
     i = 4
     while i < len(argv):
         if argv[i] == "--expect":
             expect.append(argv[i + 1]); i += 2
         elif argv[i] == "--hostile":
             hostile = True; i += 1
+        elif argv[i] == "--gaze":
+            gaze = argv[i + 1]; i += 2
         elif argv[i] == "--max-tti":
             max_tti = float(argv[i + 1]); i += 2
         else:
@@ -180,15 +255,32 @@ def main(argv):
               "head-toggle", "hide-special", "words", "head-hover", "model-click", "no-errors"] + expect:
         ok(e in names, "self-test check %s did not run" % e)
     ok(not res["errors"], "page errors: %s" % res["errors"])
+    ro = meta.get("rollout") or {}
+    if "fusions" in ro:
+        for e in ["rollout-panel", "rollout-select", "rollout-click", "rollout-flow-default"]:
+            ok(e in names, "self-test check %s did not run" % e)
+    else:
+        ok("rollout-why" in names, "self-test check rollout-why did not run (the page has no rollout: %s)" % ro.get("why"))
     ok(len(res["probes"]) >= 4, "only %d hover probes" % len(res["probes"]))
+    an = Analysis(gaze, run_path, ro.get("discard", 0))
+    n_ro = 0
     for p in res["probes"]:
-        check_probe(p, run, meta)
+        if p["view"] == "rollout":
+            check_rollout_probe(p, an, meta)
+            n_ro += 1
+        else:
+            check_probe(p, run, meta)
+    if "fusions" in ro:
+        ok(n_ro >= 3 * (1 + len(ro["fusions"])), "only %d rollout probes" % n_ro)
+        if ro["flow"]["tokens"]:
+            ok(n_flow_checked >= 2, "only %d flow values checked" % n_flow_checked)
     if not all(meta["exact"]):
         ok(any(p["mode"] == "summary" for p in res["probes"]), "no summary cell was probed")
     if max_tti is not None:
         ok(res["tti_ms"] <= max_tti, "time to interactive %d ms > %d ms" % (res["tti_ms"], max_tti))
-    print("view_check: %s: T %d, %d maps (%d exact, %s), interactive after %d ms, model view %d ms"
-          % (page_path.rsplit("/", 1)[-1], res["T"], res["maps"], res["exact"], res["enc"], res["tti_ms"], res["model_view_ms"]))
+    print("view_check: %s: T %d, %d maps (%d exact, %s), interactive after %d ms, model view %d ms, %d rollout probes "
+          "(%d with flow)" % (page_path.rsplit("/", 1)[-1], res["T"], res["maps"], res["exact"], res["enc"], res["tti_ms"],
+                             res["model_view_ms"], n_ro, n_flow_checked))
 
     # the rendered DOM: only the page's own elements, no handler attributes
     body = strip_bodies(dom)

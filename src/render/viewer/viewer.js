@@ -2,12 +2,14 @@
 // Plain JS, no libraries, no network. It reads two data blocks written by render/html.c:
 //   #gaze-meta  JSON: tokens, shapes, word groups, and where each map lies in the payload;
 //   #gaze-data  base64 payload: attention maps (f16, or u8 sqrt-quantised in a nibble code, or
-//               u8 block-mean summaries) and q/k vectors (f16).
+//               u8 block-mean summaries), q/k vectors (f16), and the rollout / flow panel's
+//               rollout matrices and flow vectors (f16 of v * 2^15).
 // Token text reaches the screen only through textContent and canvas fillText: never markup.
 // Transforms follow the C rules (analysis/aggregate.c): hidden special tokens drop their rows
 // and columns and rows are renormalised; a word's attention TO is the sum over its pieces and
 // FROM is the mean over its pieces. Open the page with #selftest to run the built-in checks
-// (results go into a pre element with id gaze-selftest); #view=model&layer=2&head=3 picks a view.
+// (results go into a pre element with id gaze-selftest); #view=model&layer=2&head=3 picks a view
+// (#view=rollout&token=5&fusion=max: the rollout / flow panel for output token 5).
 (function () {
 'use strict';
 
@@ -226,6 +228,7 @@ function qkOf(li, hi) {   // {q: [Tq, d], k: [T, d]} or null
 const state = {
   view: 'head', layer: 0, sel: new Set(), focus: 'mean', pair: 'all', hide: false, words: false,
   step: Math.max(0, nGen - 1), qtok: -1, hoverL: -1, hoverR: -1, scale: causal ? 'log' : 'linear',
+  rtok: 0, fusion: 'mean',
 };
 for (let h = 0; h < Hc; h++) state.sel.add(h);
 
@@ -355,7 +358,8 @@ header.append(h1, sub, textP);
 
 const nav = el('nav');
 const tabs = {};
-const tabDefs = [['head', 'Head view'], ['model', 'Model view'], ['heatmap', 'Heatmap'], ['qk', 'Query / key'], ['steps', 'Steps']];
+const tabDefs = [['head', 'Head view'], ['model', 'Model view'], ['heatmap', 'Heatmap'], ['qk', 'Query / key'], ['steps', 'Steps'],
+                 ['rollout', 'Rollout / flow']];
 for (const [id, label] of tabDefs) {
   const b = el('button', null, label);
   b.type = 'button';
@@ -476,11 +480,11 @@ function syncControls() {
   for (const id in tabs) tabs[id].classList.toggle('on', id === state.view);
   scaleSel.value = state.scale;
   const v = state.view;
-  headsBox.classList.toggle('hidden', v === 'qk' || v === 'model');
+  headsBox.classList.toggle('hidden', v === 'qk' || v === 'model' || v === 'rollout');
   focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk');
-  layerLab.classList.toggle('hidden', v === 'model');
-  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps');
-  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps');
+  layerLab.classList.toggle('hidden', v === 'model' || v === 'rollout');
+  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout');
+  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout');
   hideLab.classList.toggle('hidden', v === 'qk');
   wordsLab.classList.toggle('hidden', v === 'qk');
 }
@@ -995,6 +999,187 @@ function renderSteps() {
   stage.appendChild(list);
 }
 
+/* ---- rollout / flow: what each input token contributes to an output token through all layers -- */
+
+// Computed in C (gaze_rollout, gaze_attention_flow) and stored as f16 of v * RO.scale (2^15, so
+// values down to 1.9e-9 keep 11 bits: a decoder's rollout spans 1 to 1e-9): rollout rows of every
+// output token for each embedded head fusion (causal runs: keys 0..i), flow vectors for the
+// output tokens in RO.flow.tokens. Words and hidden special tokens follow the attention rules:
+// an output word is the mean of its tokens' rows, an input word the sum of its tokens' values,
+// rows renormalised over the visible inputs when special tokens are hidden.
+const RO = meta.rollout && meta.rollout.fusions ? meta.rollout : null;
+if (RO) { state.rtok = RO.default; state.fusion = RO.fusions[0]; }
+function roRow(fusion, t) {   // Float32Array [T] of output token t
+  const fi = RO.fusions.indexOf(fusion);
+  if (fi < 0) return null;
+  return cacheGet('R' + fi + ':' + t, () => {
+    const n = causal ? t + 1 : T, start = causal ? t * (t + 1) / 2 : t * T, out = new Float32Array(T);
+    const u = new Uint16Array(bytes.buffer, bytes.byteOffset + RO.off[fi] + 2 * start, n);
+    for (let j = 0; j < n; j++) out[j] = F16[u[j]] / RO.scale;
+    return out;
+  });
+}
+function flowRow(t) {
+  const k = RO.flow.tokens.indexOf(t);
+  if (k < 0) return null;
+  const u = new Uint16Array(bytes.buffer, bytes.byteOffset + RO.flow.off + 2 * T * k, T), out = new Float32Array(T);
+  for (let j = 0; j < T; j++) out[j] = F16[u[j]] / RO.scale;
+  return out;
+}
+function unitTokens(u) { const v = []; for (let t = U.first[u]; t <= U.last[u]; t++) if (U.col[t] === u) v.push(t); return v; }
+function roUnits(get, toks) {   // values over the units for output tokens toks (mean), or null when one lacks data
+  const out = new Float64Array(U.C);
+  for (const t of toks) {
+    const row = get(t);
+    if (!row) return null;
+    for (let j = 0; j < T; j++) { const b = U.col[j]; if (b >= 0) out[b] += row[j] / toks.length; }
+  }
+  if (U.hidden) { let s = 0; for (let b = 0; b < U.C; b++) s += out[b]; if (s > 0) for (let b = 0; b < U.C; b++) out[b] /= s; }
+  return out;
+}
+// The output: state.rtok's unit, or that token alone when it is a hidden special token (hiding
+// applies to the inputs; [CLS] stays the usual output of an encoder).
+function roOut() {
+  const u = U.col[state.rtok];
+  if (u >= 0) return { u, toks: unitTokens(u), text: unitText(u) };
+  return { u: -1, toks: [state.rtok], text: '"' + disp(tokens[state.rtok]) + '" (#' + state.rtok + ', hidden)' };
+}
+function roLayers() { return RO.layers + ' captured layer' + (RO.layers > 1 ? 's' : ''); }
+function roFmt(v) { return v === 0 ? '0' : v.toPrecision(4); }
+// bar length in [0, 1] of v against top: linear, square root, or log over 8 decades (rollout
+// of a decoder puts ~1 on its first token and 1e-7..1e-9 on the others)
+function roBar(v, top) {
+  if (!(v > 0) || !(top > 0)) return 0;
+  const x = v / top;
+  if (state.scale === 'sqrt') return Math.min(1, Math.sqrt(x));
+  if (state.scale === 'log') return clamp(1 + Math.log10(x) / 8, 0, 1);
+  return Math.min(1, x);
+}
+let roGeom = null;
+function renderRollout() {
+  if (!RO) {
+    setNote('Rollout and flow are not in this page: ' + (meta.rollout && meta.rollout.why ? meta.rollout.why : 'not computed') + '.');
+    return;
+  }
+  const out = roOut(), uo = out.u, fusion = state.fusion, last = Math.max(...out.toks);
+  const ro = roUnits((t) => roRow(fusion, t), out.toks), fl = roUnits(flowRow, out.toks);
+  const flowTok = RO.flow.tokens;
+  // controls: output token and head fusion
+  const box = el('div', 'steps');
+  const sel = el('select');
+  sel.id = 'ro-token';
+  for (let t = 0; t < T; t++) {   // one option a unit (at its first token) and a hidden token
+    const u = U.col[t];
+    if (u >= 0 && U.first[u] !== t) continue;
+    const toks = u >= 0 ? unitTokens(u) : [t];
+    const o = el('option', null, (u >= 0 ? tokenRange(u) + ' ' + U.labels[u] : '#' + t + ' ' + disp(tokens[t]) + ' (hidden)') +
+                 (toks.every((x) => flowTok.includes(x)) ? '  (flow)' : ''));
+    o.value = String(t);
+    sel.appendChild(o);
+  }
+  sel.value = String(out.toks[0]);
+  sel.addEventListener('change', () => { state.rtok = sel.value | 0; rerender(); });
+  const fsel = el('select');
+  fsel.id = 'ro-fusion';
+  for (const f of RO.fusions) { const o = el('option', null, f); o.value = f; fsel.appendChild(o); }
+  fsel.value = fusion;
+  fsel.addEventListener('change', () => { state.fusion = fsel.value; rerender(); });
+  const l1 = el('label', null, 'Output token '), l2 = el('label', null, 'Head fusion ');
+  l1.appendChild(sel);
+  l2.appendChild(fsel);
+  box.append(l1, l2);
+  stage.appendChild(box);
+  const cap = el('div', 'sub', 'How much each input ' + (state.words ? 'word' : 'token') + ' contributes to output ' + out.text +
+                 ' through the ' + roLayers() + (RO.layers < meta.n_layers ? ' (of ' + meta.n_layers + ')' : '') + ' (heads fused by ' + fusion + ', 0.5\u00b7A + 0.5\u00b7I, rows renormalised' +
+                 (RO.discard > 0 ? ', lowest ' + RO.discard + ' discarded' : '') + '). Rollout: the product of the layers; flow: the ' +
+                 'maximum flow through the layer graph (' + RO.flow.fusion + ' fusion), normalised. Bars: ' +
+                 (state.scale === 'log' ? 'log over 8 decades' : state.scale) + ', scaled to the largest input other than the output ' +
+                 'itself (longer bars clipped, notched). Click a token to make it the output.');
+  cap.id = 'ro-caption';
+  stage.appendChild(cap);
+  if (!fl) {
+    setNote('Attention flow is in this page for ' + (flowTok.length ? flowTok.length + ' output token' + (flowTok.length > 1 ? 's' : '') +
+            ' (' + flowTok.slice(0, 12).map((t) => '#' + t).join(', ') + (flowTok.length > 12 ? ', \u2026' : '') + ')' : 'no output token') +
+            (RO.flow.skipped ? ': too slow to compute unasked at this size' : '') +
+            '; each costs one max-flow per input token. gaze view --flow-token LIST (or all) adds more.');
+  }
+  // bars scaled to the largest input other than the output itself (an encoder's [CLS] keeps
+  // half of its own rollout); the output's bar is clipped and marked when longer
+  let mr = 0, mf = 0;
+  for (let b = 0; b < U.C; b++) if (b !== uo || U.C === 1) { if (ro[b] > mr) mr = ro[b]; if (fl && fl[b] > mf) mf = fl[b]; }
+  // a strip over the input text, coloured by rollout
+  const chips = el('div', 'chips strip');
+  chips.id = 'ro-chips';
+  const tipOf = (b) => 'output ' + out.text + '\ninput  ' + unitText(b) + '\nrollout (' + fusion + ' fusion, ' + roLayers() + ') ' +
+                       roFmt(ro[b]) + '\nflow' + (fl ? ' (' + RO.flow.fusion + ' fusion) ' + roFmt(fl[b]) : ' not in this page for this output');
+  for (let b = 0; b < U.C; b++) {
+    const ch = el('span', 'chip', U.labels[b]), c = rgbOf(VIRIDIS, roBar(ro[b], mr));
+    if (causal && U.first[b] > last) { ch.style.background = '#eceef1'; ch.style.color = '#8a939e'; }   // after the output
+    else {
+      ch.style.background = css(c);
+      ch.style.color = (c[0] * 0.3 + c[1] * 0.59 + c[2] * 0.11) > 140 ? '#000' : '#fff';
+    }
+    if (b === uo) ch.classList.add('cur');
+    ch.addEventListener('mousemove', (ev) => showTip(ev, tipOf(b)));
+    ch.addEventListener('mouseleave', hideTip);
+    ch.addEventListener('click', () => { state.rtok = U.first[b]; rerender(); });
+    chips.appendChild(ch);
+  }
+  stage.appendChild(chips);
+  // bars: one row per input unit, rollout and flow side by side
+  const probe = newCanvas(10, 10)[1];
+  const rowH = Math.max(4, Math.min(U.C > 200 ? 13 : 16, Math.floor(30000 / Math.max(1, U.C))));
+  const wi = 44, wl = labelWidth(probe, range(U.C), U.labels), BW = 240, top = 24;
+  const xL = wi + wl, xR = xL + 10, xF = xR + BW + 70;
+  const W = xF + BW + 70, H = top + U.C * rowH + 8;
+  const [c, ctx] = newCanvas(W, H);
+  c.id = 'ro-canvas';
+  let hov = -1;
+  function draw() {
+    ctx.clearRect(0, 0, W, H);
+    ctx.fillStyle = '#5b6470';
+    ctx.textAlign = 'left';
+    ctx.fillText('rollout (' + fusion + ')', xR, 10);
+    ctx.fillText(fl ? 'flow (' + RO.flow.fusion + ')' : 'flow: not in this page', xF, 10);
+    ctx.textAlign = 'right';
+    ctx.fillText('input', xL - 4, 10);
+    for (let b = 0; b < U.C; b++) {
+      const y = top + b * rowH, after = causal && U.first[b] > last;
+      if (b === uo || b === hov) { ctx.fillStyle = b === uo ? '#fde8c8' : '#eef1f4'; ctx.fillRect(0, y, W, rowH); }
+      const bh = Math.max(1, rowH - 4);
+      ctx.fillStyle = '#0072b2';
+      ctx.fillRect(xR, y + 2, BW * roBar(ro[b], mr), bh);
+      if (fl) { ctx.fillStyle = '#d55e00'; ctx.fillRect(xF, y + 2, BW * roBar(fl[b], mf), bh); }
+      ctx.fillStyle = '#fff';   // clipped: a notch at the end
+      if (ro[b] > mr && mr > 0) ctx.fillRect(xR + BW - 6, y + 2, 2, bh);
+      if (fl && fl[b] > mf && mf > 0) ctx.fillRect(xF + BW - 6, y + 2, 2, bh);
+      if (rowH < 8) continue;
+      ctx.textAlign = 'right';
+      ctx.fillStyle = '#8a939e';
+      ctx.fillText(String(U.first[b]), wi - 6, y + rowH / 2);
+      ctx.fillStyle = U.special[b] || after ? '#8a939e' : '#1b1f24';
+      ctx.fillText(U.labels[b], xL - 4, y + rowH / 2);
+      ctx.textAlign = 'left';
+      ctx.fillStyle = '#1b1f24';
+      if (!after) {
+        ctx.fillText(roFmt(ro[b]), xR + BW + 4, y + rowH / 2);
+        if (fl) ctx.fillText(roFmt(fl[b]), xF + BW + 4, y + rowH / 2);
+      }
+    }
+  }
+  draw();
+  const hit = (ev) => { const [, y] = canvasPos(ev, c), b = Math.floor((y - top) / rowH); return b >= 0 && b < U.C ? b : -1; };
+  c.addEventListener('mousemove', (ev) => {
+    const b = hit(ev);
+    if (b < 0) hideTip(); else showTip(ev, tipOf(b));
+    if (b !== hov) { hov = b; draw(); }
+  });
+  c.addEventListener('mouseleave', () => { hideTip(); hov = -1; draw(); });
+  c.addEventListener('click', (ev) => { const b = hit(ev); if (b >= 0) { state.rtok = U.first[b]; rerender(); } });
+  stage.appendChild(c);
+  roGeom = { c, top, rowH, uo, out, ro, fl };
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------------- */
 
 function setView(v) {
@@ -1014,12 +1199,13 @@ function render() {
   hideTip();
   setNote('');
   stage.textContent = '';
-  headCanvas = modelGeom = heatGeom = null;
+  headCanvas = modelGeom = heatGeom = roGeom = null;
   if (state.view === 'head') renderHead();
   else if (state.view === 'model') renderModel();
   else if (state.view === 'heatmap') renderHeatmap();
   else if (state.view === 'qk') renderQK();
   else if (state.view === 'steps') renderSteps();
+  else if (state.view === 'rollout') renderRollout();
 }
 
 // #view=model&layer=2&head=3&hide&words&pair=AB: the first view (layer and head are model numbers)
@@ -1034,6 +1220,9 @@ const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
   if (['linear', 'sqrt', 'log'].includes(hash.get('scale'))) state.scale = hash.get('scale');
   if (hash.has('hide')) state.hide = true;
   if (hash.has('words')) state.words = true;
+  const rt = parseInt(hash.get('token'), 10);
+  if (rt >= 0 && rt < T) state.rtok = rt;
+  if (RO && RO.fusions.includes(hash.get('fusion'))) state.fusion = hash.get('fusion');
   if (['AA', 'AB', 'BA', 'BB'].includes(hash.get('pair'))) state.pair = hash.get('pair');
   buildUnits();
   setView(want);
@@ -1207,6 +1396,60 @@ function selftest() {
       ch.dispatchEvent(new MouseEvent('mousemove', { clientX: Math.round(r.left + 2), clientY: Math.round(r.top + 2), bubbles: true }));
       probes.push({ view: 'steps', mode: 'tokens', text: tip.classList.contains('hidden') ? '' : tip.textContent });
     }
+  }
+  // rollout / flow panel: selecting an output token changes the bars; hovered values are
+  // checked by the e2e checker against `gaze rollout --json` and `gaze flow --json`
+  if (RO) {
+    state.hide = state.words = false;
+    buildUnits();
+    state.rtok = RO.default;
+    state.fusion = RO.fusions[0];
+    setView('rollout');
+    check('rollout-panel', state.view === 'rollout' && $('ro-canvas') && $('ro-token') && $('ro-chips') &&
+          $('ro-chips').childNodes.length === U.C, U.C);
+    const rowY = (b) => roGeom.top + (b + 0.5) * roGeom.rowH;
+    const probeRo = (mode) => {   // the strongest input, the first, the output itself
+      const g = roGeom;
+      let best = 0;
+      for (let b = 0; b < U.C; b++) if (g.ro[b] > g.ro[best]) best = b;
+      for (const b of new Set([best, 0, Math.max(0, g.uo)])) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
+    };
+    probeRo('tokens');
+    check('rollout-flow-default', RO.flow.skipped || (roGeom.fl !== null) === RO.flow.tokens.includes(RO.default), RO.flow.tokens.join(','));
+    const s0 = canvasSig(), t0 = state.rtok, sel = $('ro-token');
+    const other = U.first[(Math.max(0, roGeom.uo) + Math.max(1, U.C >> 1)) % U.C];
+    sel.value = String(other);
+    sel.dispatchEvent(new Event('change'));
+    check('rollout-select', state.rtok === other && state.rtok !== t0 && canvasSig() !== s0, t0 + '->' + state.rtok);
+    probeRo('tokens');
+    const r = roGeom.c.getBoundingClientRect(), s1 = canvasSig();
+    roGeom.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(r.left + 60), clientY: Math.round(r.top + rowY(1)) }));
+    check('rollout-click', state.rtok === U.first[1] && canvasSig() !== s1, state.rtok);
+    for (const f of RO.fusions.slice(1)) {
+      const fs = $('ro-fusion');
+      fs.value = f;
+      fs.dispatchEvent(new Event('change'));
+      probeRo('tokens');
+    }
+    state.fusion = RO.fusions[0];
+    if (RO.flow.tokens.length) {   // a token with flow, whichever it is
+      state.rtok = RO.flow.tokens[RO.flow.tokens.length >> 1];
+      setView('rollout');
+      probeRo('tokens');
+    }
+    state.rtok = RO.default;
+    for (const [mode, hide, words] of [['hide', true, false], ['words+hide', true, true], ['words', false, true]]) {
+      state.hide = hide;
+      state.words = words;
+      buildUnits();
+      setView('rollout');
+      probeRo(mode);
+    }
+    state.hide = state.words = false;
+    buildUnits();
+  } else {
+    setView('rollout');
+    check('rollout-why', !note.classList.contains('hidden') && note.textContent.indexOf('not in this page') >= 0, note.textContent);
   }
   // the heaviest view, timed
   const t1 = performance.now();
