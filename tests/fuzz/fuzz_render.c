@@ -194,6 +194,16 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
 
     check_html(&r, &benign);
     check_svg(&r, flags);
+    // A running count for the campaign record (issue 7 asks for 10^5 hostile tokens through the
+    // views): libFuzzer's SIGINT exit skips atexit, so it is printed as it grows.
+    static unsigned long long n_inputs, n_tokens, next_report = 1000;
+    n_inputs++;
+    n_tokens += (unsigned long long)T;
+    if (n_inputs >= next_report) {
+        fprintf(stderr, "fuzz_render: %llu inputs, %llu hostile tokens rendered (HTML + SVG + terminal)\n",
+                n_inputs, n_tokens);
+        next_report += 1000;
+    }
     struct gaze_term_opts to = { .width = 100, .color = GAZE_TERM_COLOR_256, .top_k = 2, .title = r.model };
     enum gaze_status s = gaze_term_heatmap(g_null, r.layers[0].attn, T, T, (const char * const *)r.tokens,
                                            (const char * const *)r.tokens, &to);
