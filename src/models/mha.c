@@ -5,8 +5,8 @@
 
 size_t gaze_mha_scratch_floats(const struct gaze_mha * m, int64_t T) {
     const size_t hq = (size_t)(m->n_heads * m->head_dim), hkv = (size_t)(m->n_kv_heads * m->head_dim);
-    // q [T, Hq·d], k and v [T, Hkv·d] (no cache), ctx [T, Hq·d], lse [Hq, T]
-    return (size_t)T * (2 * hq + 2 * hkv + (size_t)m->n_heads) + 64;
+    // q [T, Hq·d], k and v [T, Hkv·d] (no cache), ctx [T, Hq·d]
+    return (size_t)T * (2 * hq + 2 * hkv) + 64;
 }
 
 static enum gaze_status check_linear(const char * name, const struct gaze_linear * l, int64_t n_out, int64_t n_in) {
@@ -41,8 +41,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
 
     float * q   = scratch;                    // [T, Hq·d]
     float * ctx = q + T * Hq * d;             // [T, Hq·d]
-    float * lse = ctx + T * Hq * d;           // [Hq, T]
-    float * k   = lse + T * Hq;               // [Tk, Hkv·d] (cache rows when cached)
+    float * k   = ctx + T * Hq * d;           // [Tk, Hkv·d] (cache rows when cached)
     float * v   = k + T * Hkv * d;
     if (cache) { k = cache->k + n_past * Hkv * d; v = cache->v + n_past * Hkv * d; }
 
@@ -73,7 +72,8 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     desc.mask.q_offset = n_past;
     desc.scale = m->scale;
     desc.n_threads = n_threads;
-    if ((s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, lse))) return s;
+    // No lse: the probe keeps each row's max and sum itself (gaze.h).
+    if ((s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL))) return s;
 
     // Ablation acts on what the head writes into the residual stream (its slice of ctx),
     // after capture has what the head really computed.
@@ -93,7 +93,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     if (cap) {
         const int64_t nh = cap->heads ? cap->n_heads : Hq;
         if (cap->weights &&
-            (s = gaze_attention_probe(&desc, &vq, &vk, lse, cap->heads, nh, NULL, 0, cap->weights)))
+            (s = gaze_attention_probe(&desc, &vq, &vk, NULL, cap->heads, nh, NULL, 0, cap->weights)))
             return s;
         if (cap->scores && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
             return s;
