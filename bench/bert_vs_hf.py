@@ -167,6 +167,9 @@ def main():
                     help="OMP_WAIT_POLICY for every contender (gaze and torch both use OpenMP). Default: "
                          "unset (the runtimes' default, spinning). On a loaded shared machine, spinning "
                          "threads that wait for a descheduled peer dominate: use passive there")
+    ap.add_argument("--settle-ms", type=float, default=300,
+                    help="pause before each timed run, so the previous contender's idle OpenMP threads "
+                         "(which spin for a while after a parallel region) have stopped (default 300)")
     ap.add_argument("--python", default=sys.executable, help="python with torch + transformers (default: this one)")
     ap.add_argument("--write", metavar="MD", help="write the report (markdown) to this file")
     ap.add_argument("--baseline-build", metavar="DIR",
@@ -219,6 +222,7 @@ def main():
         order = ["gz", "hf", "cli"] + (["base"] if base else [])
         order = order[r % len(order):] + order[:r % len(order)]
         for who in order:
+            time.sleep(a.settle_ms / 1e3)
             if who == "base":
                 ms, cpu = time_worker(base)
                 t_base.append(ms)

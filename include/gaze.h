@@ -149,6 +149,15 @@ enum gaze_status gaze_attention_probe(const struct gaze_attn_desc * desc,
                                       const int64_t * rows, int64_t n_rows,
                                       float * p);
 
+// 2 + 3 in one pass, for capture: the fused pass that also writes the probe's weights of every
+//    head and row, p [B, Hq, Tq, Tk]. o and lse are bit-identical to gaze_attention_fused's,
+//    p to gaze_attention_probe's (heads = rows = NULL): the same operations on the same tiles,
+//    with the scores and softmax computed once instead of twice.
+enum gaze_status gaze_attention_fused_probe(const struct gaze_attn_desc * desc,
+                                            const struct gaze_view * q, const struct gaze_view * k,
+                                            const struct gaze_view * v, const struct gaze_view * o,
+                                            float * lse, float * p);
+
 // Pre-softmax scores for chosen rows (same selection and layout as the probe):
 // s [B, n_heads, n_rows, Tk] = scale·q·k + bias, -inf where masked (the query/key view).
 enum gaze_status gaze_attention_scores(const struct gaze_attn_desc * desc,
@@ -329,6 +338,12 @@ enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * cons
 // (biased variance, as torch.nn.LayerNorm). weight, bias: [C] or NULL (1 and 0).
 void gaze_layer_norm(const float * x, float * y, int64_t T, int64_t C,   // x, y [T, C]
                      const float * weight, const float * bias, float eps);
+// y = LayerNorm(x + r) (r NULL: of x) as gaze_add then gaze_layer_norm, bit for bit, on
+// n_threads (0 = default) threads; y may alias x or r. Returns the number of rows of y that
+// hold an Inf or NaN (0 when all is finite), so a model can refuse an overflowed layer.
+int64_t gaze_add_layer_norm(const float * x, const float * r, float * y,   // [T, C]
+                            int64_t T, int64_t C, const float * weight, const float * bias,
+                            float eps, int n_threads);
 // y[t] = x[t] / sqrt(mean(x[t]²) + eps) · weight (Llama RMSNorm). weight: [C] or NULL.
 void gaze_rms_norm(const float * x, float * y, int64_t T, int64_t C,     // x, y [T, C]
                    const float * weight, float eps);

@@ -223,6 +223,21 @@ static void run_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t 
                     double target = lr == -INFINITY ? 0.0 : 1.0;
                     if (!(fabs(sum - target) <= worst_sum)) worst_sum = isnan(sum) ? INFINITY : fabs(sum - target);
                 }
+        // the fused pass with the probe riding on it: both outputs bit-identical, any threads
+        for (int nt = 1; nt <= 2; nt++) {
+            float * Pf = malloc(np * sizeof(float)), * of = malloc(no * sizeof(float)), * lf = malloc(nl * sizeof(float));
+            memset(Pf, 0xff, np * sizeof(float));   // NaN-fill: every weight must be written
+            memset(of, 0xff, no * sizeof(float));
+            struct gaze_view vof = { of, Hq * Tq * d, Tq * d, d };
+            p.desc.n_threads = nt;
+            s = gaze_attention_fused_probe(&p.desc, &p.q, &p.k, &p.v, &vof, lf, Pf);
+            CHECK(s == GAZE_OK, "%s: fused probe failed: %s", p.name, gaze_last_error());
+            CHECK(!memcmp(of, o1, no * sizeof(float)) && !memcmp(lf, l1, nl * sizeof(float)),
+                  "%s isa=%s threads=%d: fused probe changed o or lse", p.name, gaze_isa_name(isas[ii]), nt);
+            CHECK(!memcmp(Pf, P, np * sizeof(float)), "%s isa=%s threads=%d: fused probe weights differ from the probe's",
+                  p.name, gaze_isa_name(isas[ii]), nt);
+            free(Pf); free(of); free(lf);
+        }
         CHECK(worst_sum <= 1e-5, "%s isa=%s: probe row sums off by %.3g", p.name, gaze_isa_name(isas[ii]), worst_sum);
         CHECK(worst_p <= 1e-5, "%s isa=%s: probe weights max abs err %.3g", p.name, gaze_isa_name(isas[ii]), worst_p);
         // pre-softmax scores: -inf exactly where masked, else scale·q·k + bias
@@ -475,6 +490,10 @@ static void test_errors(void) {
     desc = gaze_attn_desc_make(1, 1, 1, 4, 4, 64);
     struct gaze_view bad = { buf, 256, 256, 32 };   // rows overlap
     CHECK(gaze_attention_fused(&desc, &bad, &v, &v, &v, NULL) == GAZE_ERR_INVALID_ARG, "overlapping stride accepted");
+    CHECK(gaze_attention_fused_probe(&desc, &v, &v, &v, &v, NULL, NULL) == GAZE_ERR_INVALID_ARG &&
+          strstr(gaze_last_error(), "NULL"), "fused probe without p: %s", gaze_last_error());
+    CHECK(gaze_attention_fused_probe(&desc, &bad, &v, &v, &v, NULL, buf) == GAZE_ERR_INVALID_ARG,
+          "fused probe: overlapping stride accepted");
     int32_t rows[2] = { 0, 1 }, cols[1] = { 5 };
     desc.mask.sparse_rows = rows; desc.mask.sparse_cols = cols;
     desc.mask.sparse_block_q = 4; desc.mask.sparse_block_k = 4;

@@ -152,6 +152,39 @@ static void test_norms(const char * isa) {
         gaze_layer_norm(x, y, T, C, w, b, 1e-5f);
         gaze_layer_norm(z, z, T, C, w, b, 1e-5f);
         CHECK(memcmp(y, z, sizeof(float) * T * C) == 0, "%s layer norm in place differs", isa);
+        // residual add + layer norm: bit for bit gaze_add then gaze_layer_norm, any threads,
+        // aliased or not; counts the rows that hold Inf/NaN
+        {
+            float * r = malloc(sizeof(float) * T * C), * want = malloc(sizeof(float) * T * C);
+            float * got = malloc(sizeof(float) * T * C), * sum = malloc(sizeof(float) * T * C);
+            for (int64_t i = 0; i < T * C; i++) r[i] = (float)(4.0 * urand() - 2.0);
+            gaze_add(x, r, sum, T * C);
+            gaze_layer_norm(sum, want, T, C, w, b, 1e-12f);
+            for (int nt = 1; nt <= 2; nt++) {
+                memset(got, 0xff, sizeof(float) * T * C);
+                int64_t bad = gaze_add_layer_norm(x, r, got, T, C, w, b, 1e-12f, nt);
+                CHECK(bad == 0 && !memcmp(got, want, sizeof(float) * T * C),
+                      "%s add+layer norm C=%lld threads=%d: differs from add then norm (bad rows %lld)", isa,
+                      (long long)C, nt, (long long)bad);
+                memcpy(got, r, sizeof(float) * T * C);   // y aliases r
+                gaze_add_layer_norm(x, got, got, T, C, w, b, 1e-12f, nt);
+                CHECK(!memcmp(got, want, sizeof(float) * T * C), "%s add+layer norm into r differs", isa);
+                memcpy(got, sum, sizeof(float) * T * C);  // no residual, in place
+                gaze_add_layer_norm(got, NULL, got, T, C, w, b, 1e-12f, nt);
+                CHECK(!memcmp(got, want, sizeof(float) * T * C), "%s layer norm (r = NULL) differs", isa);
+            }
+            if (T >= 4) {
+                memcpy(got, sum, sizeof(float) * T * C);
+                got[1 * C] = INFINITY;                  // row 1: Inf in, NaN out
+                got[3 * C + C - 1] = NAN;               // row 3
+                int64_t bad = gaze_add_layer_norm(got, NULL, got, T, C, w, b, 1e-12f, 2);
+                CHECK(bad == 2, "%s add+layer norm: %lld non-finite rows reported, expected 2", isa, (long long)bad);
+                float big[2] = { 3e38f, 3e38f }, out[2];   // the add itself overflows
+                CHECK(gaze_add_layer_norm(big, big, out, 1, 2, NULL, NULL, 1e-5f, 1) == 1,
+                      "%s add+layer norm: overflowing sum not reported", isa);
+            }
+            free(r); free(want); free(got); free(sum);
+        }
         // l2 normalise: unit norm, zero row stays zero
         for (int64_t i = 0; i < C; i++) x[4 * C + i] = 0.0f;
         gaze_l2_normalize(x, y, T, C, 1e-12f);
@@ -169,6 +202,27 @@ static void test_norms(const char * isa) {
               (long long)C, worst, zero_ok ? "ok" : "not zero");
         free(x); free(y); free(w); free(b); free(z);
     }
+}
+
+// Big enough to split over 2 threads (the small shapes above stay on one).
+static void test_add_layer_norm_threads(const char * isa) {
+    const int64_t T = 130, C = 384;
+    float * x = malloc(sizeof(float) * T * C), * r = malloc(sizeof(float) * T * C), * w = malloc(sizeof(float) * C);
+    float * want = malloc(sizeof(float) * T * C), * got = malloc(sizeof(float) * T * C);
+    fill(x, T * C, 3.0, false);
+    fill(r, T * C, 1.0, false);
+    for (int64_t i = 0; i < C; i++) w[i] = (float)(0.5 + urand());
+    gaze_add(x, r, want, T * C);
+    gaze_layer_norm(want, want, T, C, w, NULL, 1e-12f);
+    for (int nt = 1; nt <= 2; nt++) {
+        memcpy(got, x, sizeof(float) * T * C);
+        got[(T - 1) * C + 7] = INFINITY;   // last row: the second thread's
+        int64_t bad = gaze_add_layer_norm(got, r, got, T, C, w, NULL, 1e-12f, nt);
+        CHECK(bad == 1 && !memcmp(got, want, sizeof(float) * (T - 1) * C),
+              "%s add+layer norm T=%lld threads=%d: %lld bad rows (1 expected) or values differ", isa,
+              (long long)T, nt, (long long)bad);
+    }
+    free(x); free(r); free(w); free(want); free(got);
 }
 
 static void test_softmax(const char * isa) {
@@ -251,6 +305,7 @@ int main(void) {
         if (gaze_set_isa((enum gaze_isa)isa) != GAZE_OK) continue;
         const char * name = gaze_isa_name((enum gaze_isa)isa);
         test_elementwise(name);
+        test_add_layer_norm_threads(name);
         for (int nt = 1; nt <= 2; nt++) {
             gaze_set_default_threads(nt);
             test_norms(name);

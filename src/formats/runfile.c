@@ -2,6 +2,7 @@
 // run in memory; save runs it before writing and load runs it after reading, so every command
 // that reads runs sees only runs that passed the same checks.
 #include "formats/json.h"
+#include "formats/runfile.h"
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
@@ -165,8 +166,8 @@ enum gaze_status gaze_run_set_capture(struct gaze_run * run, const int64_t * hea
     return GAZE_OK;
 }
 
-enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
-                                    struct gaze_run_layer ** out) {
+static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned parts,
+                                  struct gaze_run_layer ** out, bool zero) {
     *out = NULL;
     if (!run->heads) {
         enum gaze_status s = gaze_run_set_capture(run, NULL, 0, NULL, 0);
@@ -204,12 +205,24 @@ enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsign
             for (int q = 0; q < p; q++) { gaze_free_aligned(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
             return GAZE_ERR_NOMEM;
         }
-        memset(a, 0, bytes);
+        if (zero) memset(a, 0, bytes);
         *part_ptr(l, p) = a;
     }
     run->n_cap_layers++;
     *out = l;
     return GAZE_OK;
+}
+
+enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
+                                    struct gaze_run_layer ** out) {
+    return add_layer(run, index, parts, out, true);
+}
+
+// For a forward pass that writes every element of the arrays itself: the pages are first
+// touched by its (threaded) writers, not by a single-threaded memset (~1 MiB per BERT layer).
+enum gaze_status run_add_layer_unzeroed(struct gaze_run * run, int64_t index, unsigned parts,
+                                        struct gaze_run_layer ** out) {
+    return add_layer(run, index, parts, out, false);
 }
 
 enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value) {

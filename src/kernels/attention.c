@@ -210,22 +210,41 @@ double gaze_attn_useful_flops(const struct gaze_attn_desc * desc) {
     return 4.0 * (double)desc->Hq * (double)desc->d * pairs;
 }
 
-enum gaze_status gaze_attention_fused(const struct gaze_attn_desc * desc,
-                                      const struct gaze_view * q, const struct gaze_view * k,
-                                      const struct gaze_view * v, const struct gaze_view * o,
-                                      float * lse) {
+static enum gaze_status fused(const struct gaze_attn_desc * desc,
+                              const struct gaze_view * q, const struct gaze_view * k,
+                              const struct gaze_view * v, const struct gaze_view * o,
+                              float * lse, float * p) {
     enum gaze_status s = gaze_attn_check(desc, q, k, v, o);
     if (s) return s;
     if (!v || !o) return gaze_error(GAZE_ERR_INVALID_ARG, "attention: v and o are required");
     struct attn_plan plan;
     if ((s = attn_plan_init(&plan, desc, q, k, v, o, lse))) return s;
+    plan.p = p;
+    bool ok;
     switch (gaze_isa_active()) {
-        case GAZE_ISA_AVX512: attn_fused_avx512(&plan); break;
-        case GAZE_ISA_AVX2:   attn_fused_avx2(&plan); break;
-        default:              attn_fused_scalar(&plan); break;
+        case GAZE_ISA_AVX512: ok = attn_fused_avx512(&plan); break;
+        case GAZE_ISA_AVX2:   ok = attn_fused_avx2(&plan); break;
+        default:              ok = attn_fused_scalar(&plan); break;
     }
     attn_plan_free(&plan);
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "attention: out of memory for probe row statistics (Tk = %lld)",
+                               (long long)desc->Tk);
     return GAZE_OK;
+}
+
+enum gaze_status gaze_attention_fused(const struct gaze_attn_desc * desc,
+                                      const struct gaze_view * q, const struct gaze_view * k,
+                                      const struct gaze_view * v, const struct gaze_view * o,
+                                      float * lse) {
+    return fused(desc, q, k, v, o, lse, NULL);
+}
+
+enum gaze_status gaze_attention_fused_probe(const struct gaze_attn_desc * desc,
+                                            const struct gaze_view * q, const struct gaze_view * k,
+                                            const struct gaze_view * v, const struct gaze_view * o,
+                                            float * lse, float * p) {
+    if (!p) return gaze_error(GAZE_ERR_INVALID_ARG, "attention fused probe: output buffer is NULL");
+    return fused(desc, q, k, v, o, lse, p);
 }
 
 // Shared by probe (weights) and scores (pre-softmax scores).

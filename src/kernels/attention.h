@@ -22,6 +22,7 @@ struct attn_plan {
     const struct gaze_attn_desc * desc;
     struct gaze_view q, k, v, o;
     float *   lse;            // [B, Hq, Tq] or NULL
+    float *   p;              // fused pass only: probe weights [B, Hq, Tq, Tk] too, or NULL
     float     scale;          // natural-log domain scale (1/sqrt(d) by default)
     float     scale_log2;     // scale · log2(e): the kernels work in base 2
     int64_t   group;          // Hq / Hkv
@@ -75,9 +76,10 @@ static inline float attn_bias(const struct attn_plan * plan, int64_t b, int64_t 
 
 // Per-ISA implementations (attention_fused_{avx512,avx2,scalar}.c, one shared source:
 // attention_fused_impl.h). Each runs the whole problem, threads included.
-void attn_fused_avx512(const struct attn_plan * plan);
-void attn_fused_avx2(const struct attn_plan * plan);
-void attn_fused_scalar(const struct attn_plan * plan);
+// attn_fused_*: false only when plan->p is set and its scratch cannot be allocated.
+bool attn_fused_avx512(const struct attn_plan * plan);
+bool attn_fused_avx2(const struct attn_plan * plan);
+bool attn_fused_scalar(const struct attn_plan * plan);
 // Probe: weights = true gives softmax weights, false the scores (see attn_probe in the impl);
 // false when out of memory.
 bool attn_probe_avx512(const struct attn_plan * plan, bool weights, const int64_t * heads,

@@ -309,9 +309,21 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
 // Query blocks this small run row by row (see row_item).
 #define ATTN_ROW_MAX 4
 
-// One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles.
+// Writes rows [0, n_rows) of the probe's tile: P row i, keys j0 .. j0+n_k, from St (strided
+// reads from the L1-resident tile, contiguous writes); unit scales the values.
+static void FN(tile_to_rows)(float * pout, int64_t Tk, const float * st, int64_t n_rows, int64_t j0,
+                             int64_t n_k, float unit) {
+    for (int64_t i = 0; i < n_rows; i++) {
+        float * pi = pout + i * Tk + j0;
+        for (int64_t j = 0; j < n_k; j++) pi[j] = st[j * ATTN_BR + i] * unit;
+    }
+}
+
+// One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles. With plan->p, the
+// item's probe rows are written too (mt: [n_tiles, ATTN_BR] scratch): each tile's
+// probabilities and running max exactly as attn_probe computes them, from the same St.
 static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                           int64_t b, int64_t h, int64_t i0, int64_t n_rows) {
+                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const int64_t dpad = (d + VL - 1) / VL * VL;
@@ -320,18 +332,28 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
     const float * vbase = plan->v.data + b * plan->v.sb + hk * plan->v.sh;
 
+    float * pout = plan->p ? plan->p + ((b * desc->Hq + h) * desc->Tq + i0) * Tk : NULL;
+
     FN(pack_qt)(s->qt, qbase, plan->q.st, NULL, i0, n_rows, d, plan->scale_log2);
     memset(s->oacc, 0, (size_t)ATTN_BR * dpad * sizeof(float));
     for (int64_t i = 0; i < ATTN_BR; i++) { s->m[i] = -INFINITY; s->l[i] = 0.0f; }
 
-    for (int64_t j0 = 0; j0 < Tk; j0 += ATTN_BC) {
+    for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
         enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
-        if (kind == ATTN_TILE_SKIP) continue;
+        if (kind == ATTN_TILE_SKIP) {
+            for (int64_t i = 0; pout && i < n_rows; i++) memset(pout + i * Tk + j0, 0, (size_t)n_k * sizeof(float));
+            for (int64_t i = 0; pout && i < ATTN_BR; i++) mt[t * ATTN_BR + i] = -INFINITY;
+            continue;
+        }
         FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
         if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
             FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
         FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
+        if (pout) {
+            memcpy(mt + t * ATTN_BR, s->m, ATTN_BR * sizeof(float));
+            FN(tile_to_rows)(pout, Tk, s->st, n_rows, j0, n_k, 1.0f);
+        }
         const float * vb = vbase + j0 * plan->v.st;
         int64_t vst = plan->v.st;
         // Padding keys get P = 0, but 0 · NaN is NaN: their V rows must not be read at all.
@@ -379,22 +401,30 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
         if (plan->lse)
             plan->lse[(b * desc->Hq + h) * desc->Tq + i0 + i] =
                 l == 0.0f ? -INFINITY : (s->m[i] + log2f(l)) * (float)M_LN2;
+        if (pout) FN(probe_normalise)(pout + i * Tk, Tk, mt + i, ATTN_BR, s->m[i], l);
     }
 }
 
-void FN(attn_fused)(const struct attn_plan * plan) {
+// With plan->p: also the probe's weights of every head and row (see gaze_attention_fused_probe).
+// False when that scratch cannot be allocated.
+bool FN(attn_fused)(const struct attn_plan * plan) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t n_qb = (desc->Tq + ATTN_BR - 1) / ATTN_BR;
     const int64_t n_items = desc->B * desc->Hq * n_qb;
     const int64_t dpad = (desc->d + VL - 1) / VL * VL;
+    const int64_t n_tiles = (desc->Tk + ATTN_BC - 1) / ATTN_BC;
     int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
     if (nt > n_items) nt = (int)n_items;
+    // per thread, probe only: running max of every row after every key tile, [n_tiles, ATTN_BR]
+    float * mt_all = plan->p ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
+    if (plan->p && !mt_all) return false;
 
     #pragma omp parallel num_threads(nt)
     {
         struct FN(attn_scratch) s;
         bool ok = FN(scratch_init)(&s, desc->d, dpad);
         GAZE_ASSERT(ok);   // a few hundred KiB per thread
+        float * mt = mt_all ? mt_all + (size_t)omp_get_thread_num() * (size_t)n_tiles * ATTN_BR : NULL;
         // Causal rows near the end see the most keys: hand out the last query blocks first.
         #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < n_items; it++) {
@@ -403,15 +433,21 @@ void FN(attn_fused)(const struct attn_plan * plan) {
             const int64_t i0 = qb * ATTN_BR;
             const int64_t b = bh / desc->Hq, h = bh % desc->Hq, nr = GAZE_MIN(ATTN_BR, desc->Tq - i0);
             if (nr <= ATTN_ROW_MAX) {
-                for (int64_t i = i0; i < i0 + nr; i++)
+                for (int64_t i = i0; i < i0 + nr; i++) {
                     FN(row_item)(plan, b, h, i, s.st, s.oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
                                  plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL);
+                    if (plan->p)   // the probe's own row pass (a few rows: nothing to share)
+                        FN(row_item)(plan, b, h, i, s.st, NULL, NULL, NULL,
+                                     plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk, mt);
+                }
             } else {
-                FN(fused_item)(plan, &s, b, h, i0, nr);
+                FN(fused_item)(plan, &s, b, h, i0, nr, mt);
             }
         }
         FN(scratch_free)(&s);
     }
+    gaze_free_aligned(mt_all);
+    return true;
 }
 
 // Probe (weights = true): P[b, n, r, j] = softmax over j of the scores of row rows[r] of head
@@ -473,13 +509,8 @@ bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t *
                     FN(tile_softmax)(s.st, n_k, s.m, s.l, s.alpha);
                     memcpy(mt + t * ATTN_BR, s.m, ATTN_BR * sizeof(float));
                 }
-                // transpose into the rows of P: strided reads from the L1-resident tile,
-                // contiguous writes
-                const float unit = weights ? 1.0f : (float)M_LN2;   // raw scores in natural-log units
-                for (int64_t i = 0; i < nr; i++) {
-                    float * pi = pout + i * Tk + j0;
-                    for (int64_t j = 0; j < n_k; j++) pi[j] = s.st[j * ATTN_BR + i] * unit;
-                }
+                // raw scores in natural-log units
+                FN(tile_to_rows)(pout, Tk, s.st, nr, j0, n_k, weights ? 1.0f : (float)M_LN2);
             }
             for (int64_t i = 0; weights && i < nr; i++)
                 FN(probe_normalise)(pout + i * Tk, Tk, mt + i, ATTN_BR, s.m[i], s.l[i]);

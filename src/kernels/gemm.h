@@ -64,6 +64,8 @@ void ops_silu_avx512(const float * x, float * y, int64_t n);
 void ops_swiglu_avx512(const float * gate, const float * up, float * y, int64_t n);
 void ops_layer_norm_row_avx512(const float * x, float * y, int64_t C,
                                const float * weight, const float * bias, float eps);
+bool ops_add_layer_norm_row_avx512(const float * x, const float * r, float * y, int64_t C,
+                                   const float * weight, const float * bias, float eps);
 void ops_rms_norm_row_avx512(const float * x, float * y, int64_t C, const float * weight, float eps);
 void ops_softmax_row_avx512(const float * x, float * y, int64_t C);
 void ops_l2_normalize_row_avx512(const float * x, float * y, int64_t C, float eps);

@@ -4,6 +4,7 @@
 #include "kernels/gemm.h"
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 // Elementwise ops are cut into chunks of this many elements (a multiple of 16, so only the
 // last chunk has a vector tail); a thread is worth its fork/join cost above ~32k elements of
@@ -141,6 +142,43 @@ void gaze_layer_norm(const float * x, float * y, int64_t T, int64_t C,
         if (v) ops_layer_norm_row_avx512(x + t * C, y + t * C, C, weight, bias, eps);
         else   layer_norm_row_scalar(x + t * C, y + t * C, C, weight, bias, eps);
     }
+}
+
+// Rows are independent: split them over the caller's threads once a row block is worth a
+// fork (~1 µs with the team spinning) — BERT's 128 × 384 LayerNorms were serial under
+// ops_threads' element threshold, with the other core idle.
+#define LN_MIN_PER_THREAD (1 << 13)
+int64_t gaze_add_layer_norm(const float * x, const float * r, float * y, int64_t T, int64_t C,
+                            const float * weight, const float * bias, float eps, int n_threads) {
+    if (T <= 0 || C <= 0) return 0;
+    const bool v = use_avx512();
+    int nt = n_threads > 0 ? n_threads : gaze_default_threads();
+    if (omp_in_parallel()) nt = 1;
+    nt = (int)GAZE_MAX(1, GAZE_MIN((int64_t)nt, T * C / LN_MIN_PER_THREAD));
+    int64_t bad = 0;
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static) reduction(+ : bad)
+    for (int64_t t = 0; t < T; t++) {
+        const float * xt = x + t * C;
+        float * yt = y + t * C;
+        if (v) {
+            bad += !ops_add_layer_norm_row_avx512(xt, r ? r + t * C : NULL, yt, C, weight, bias, eps);
+            continue;
+        }
+        if (r) {   // the sum goes through y (the same f32 adds as gaze_add), then in place
+            const float * rt = r + t * C;
+            for (int64_t c = 0; c < C; c++) yt[c] = xt[c] + rt[c];
+            xt = yt;
+        }
+        layer_norm_row_scalar(xt, yt, C, weight, bias, eps);
+        uint32_t all = 0;   // exponent bits all ones: inf or NaN
+        for (int64_t c = 0; c < C; c++) {
+            uint32_t u;
+            memcpy(&u, yt + c, sizeof u);
+            all |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+        }
+        bad += all;
+    }
+    return bad;
 }
 
 void gaze_rms_norm(const float * x, float * y, int64_t T, int64_t C, const float * weight, float eps) {

@@ -164,6 +164,26 @@ void ops_layer_norm_row_avx512(const float * x, float * y, int64_t C,
     }
 }
 
+// y = LayerNorm(x + r) (r may be NULL): the sum goes through y with the same f32 adds as
+// gaze_add, then the row above in place. False when y holds an Inf or NaN.
+bool ops_add_layer_norm_row_avx512(const float * x, const float * r, float * y, int64_t C,
+                                   const float * weight, const float * bias, float eps) {
+    if (r) {
+        for (int64_t i = 0; i < C; i += 16) {
+            const __mmask16 m = C - i >= 16 ? 0xFFFF : tail_mask(C - i);
+            _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, r + i)));
+        }
+        x = y;
+    }
+    ops_layer_norm_row_avx512(x, y, C, weight, bias, eps);
+    __mmask16 bad = 0;   // fpclass 0x99: QNaN, SNaN, +Inf, -Inf
+    for (int64_t i = 0; i < C; i += 16) {
+        const __mmask16 m = C - i >= 16 ? 0xFFFF : tail_mask(C - i);
+        bad |= _mm512_mask_fpclass_ps_mask(m, _mm512_maskz_loadu_ps(m, y + i), 0x99);
+    }
+    return !bad;
+}
+
 // y = (x · rsqrt(mean(x²) + eps)) · w, HF Llama's order.
 void ops_rms_norm_row_avx512(const float * x, float * y, int64_t C, const float * weight, float eps) {
     float s, ss;

@@ -3,6 +3,7 @@
 // sentence-transformers embedding (mean pool over tokens, L2 normalise) as a by-product.
 #include "models/model.h"
 #include "formats/json.h"
+#include "formats/runfile.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -336,7 +337,8 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         const float * ty = b->type_emb + (int64_t)enc.type_ids[t] * C;
         for (int64_t c = 0; c < C; c++) x[t * C + c] = w[c] + p[c] + ty[c];
     }
-    if (!s) gaze_layer_norm(x, x, T, C, b->emb_ln_w, b->emb_ln_b, b->eps);
+    if (!s && gaze_add_layer_norm(x, NULL, x, T, C, b->emb_ln_w, b->emb_ln_b, b->eps, opts->n_threads))
+        s = gaze_error(GAZE_ERR_NUMERIC, "bert: embeddings overflowed to Inf/NaN");
 
     for (int64_t l = 0; l < b->L && !s; l++) {
         const struct bert_layer * ly = &b->layers[l];
@@ -347,21 +349,19 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         struct gaze_mha_capture cap = { 0 };
         if (model_layer_wanted(opts, l)) {
             unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
-            if ((s = gaze_run_add_layer(run, l, parts, &cap_layer))) break;
+            // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
+            if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer))) break;
             cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
                                              cap_layer->q, cap_layer->k };
         }
         if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
-        gaze_add(x, y, y, T * C);
-        gaze_layer_norm(y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps);
-        // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
-        if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
-        if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
-        gaze_layer_norm(x, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps);
         // finite but huge weights can still overflow f32: refuse rather than return NaN
-        bool finite = true;
-        for (int64_t i = 0; i < T * C; i++) finite &= isfinite(x[i]);
-        if (!finite) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
+        int64_t bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps, opts->n_threads);
+        // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
+        if (!bad && (s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
+        if (!bad && (s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
+        if (!bad) bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, opts->n_threads);
+        if (bad) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
         if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
     }
 

@@ -72,8 +72,15 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     desc.mask.q_offset = n_past;
     desc.scale = m->scale;
     desc.n_threads = n_threads;
+    // Weights of every head: the probe rides on the fused pass (scores computed once; both
+    // outputs bit-identical to the separate kernels, so capture does not change ctx).
     // No lse: the probe keeps each row's max and sum itself (gaze.h).
-    if ((s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL))) return s;
+    const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
+    bool all_heads = cap && cap->weights && n_cap == Hq;
+    for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
+    if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
+    else s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL);
+    if (s) return s;
 
     // Ablation acts on what the head writes into the residual stream (its slice of ctx),
     // after capture has what the head really computed.
@@ -92,7 +99,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
 
     if (cap) {
         const int64_t nh = cap->heads ? cap->n_heads : Hq;
-        if (cap->weights &&
+        if (cap->weights && !all_heads &&
             (s = gaze_attention_probe(&desc, &vq, &vk, NULL, cap->heads, nh, NULL, 0, cap->weights)))
             return s;
         if (cap->scores && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
