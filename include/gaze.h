@@ -61,6 +61,9 @@ enum gaze_status gaze_set_isa(enum gaze_isa isa);
 // Threads used by parallel kernels when a call passes n_threads <= 0. Default: physical cores.
 int  gaze_default_threads(void);
 void gaze_set_default_threads(int n);
+// Captured arrays of freed runs are kept (up to 64 MiB) for the next run, which then skips
+// faulting fresh pages in; this hands them back to the system.
+void gaze_release_memory(void);
 
 /* ------------------------------------------------------------------------------------------
  * Attention

@@ -3,6 +3,7 @@
 // must reject with a message naming the field.
 #include "check.h"
 #include "formats/json.h"
+#include <stdint.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -500,7 +501,56 @@ static void test_hostile(void) {
     unlink(base);
 }
 
+// Recycled run arrays: a freed block is handed to the next request it fits (not one that
+// would waste more than half of it), aligned, with room for the whole request; nothing is
+// kept under AddressSanitizer, so use-after-free is still caught there.
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+static void test_recycle(void) {
+    gaze_release_memory();
+    const size_t n = (size_t)1 << 20;
+    unsigned char * a = gaze_alloc_recycled(n);
+    CHECK(a && ((uintptr_t)a & 63) == 0, "recycled block not 64-byte aligned");
+    memset(a, 0x5a, n);
+    gaze_free_recycled(a);
+    unsigned char * b = gaze_alloc_recycled(n - 100000);   // fits: reused
+#ifdef TEST_ASAN
+    const bool want_reuse = false;
+#else
+    const bool want_reuse = true;
+#endif
+    CHECK((b == a) == want_reuse, "block %s reused", want_reuse ? "not" : "wrongly");
+    memset(b, 1, n - 100000);                               // the whole request is writable
+    unsigned char * c = gaze_alloc_recycled(n / 4);         // kept blocks are all in use or too big
+    CHECK(c && c != b, "a block in use was handed out again");
+    gaze_free_recycled(c);
+    gaze_free_recycled(b);
+    unsigned char * d = gaze_alloc_recycled(n / 3);         // the 1 MiB block would waste > half
+    CHECK(d != b, "a block more than twice the request was reused");
+    memset(d, 2, n / 3);
+    gaze_free_recycled(d);
+    gaze_free_recycled(NULL);
+    unsigned char * big = gaze_alloc_recycled((size_t)80 << 20);   // above the 64 MiB cap: not kept
+    CHECK(big != NULL, "80 MiB allocation failed");
+    big[0] = big[((size_t)80 << 20) - 1] = 1;
+    gaze_free_recycled(big);
+    unsigned char * big2 = gaze_alloc_recycled((size_t)80 << 20);
+    CHECK(big2 != NULL, "80 MiB allocation failed");
+    gaze_free_recycled(big2);
+    gaze_release_memory();
+    unsigned char * e = gaze_alloc_recycled(n);             // after release: a fresh block
+    CHECK(e != NULL, "allocation after gaze_release_memory failed");
+    gaze_free_recycled(e);
+    gaze_release_memory();
+}
+
 int main(void) {
+    test_recycle();
     snprintf(g_dir, sizeof g_dir, "/tmp/gaze_test_run_XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
     printf("seed %llu\n", (unsigned long long)g_rng);

@@ -71,7 +71,7 @@ void gaze_run_free(struct gaze_run * run) {
     free(run->q_rows);
     free(run->heads);
     for (int64_t i = 0; i < run->n_cap_layers; i++)
-        for (int p = 0; p < N_PARTS; p++) gaze_free_aligned(*part_ptr(&run->layers[i], p));
+        for (int p = 0; p < N_PARTS; p++) gaze_free_recycled(*part_ptr(&run->layers[i], p));
     free(run->layers);
     gaze_free_aligned(run->embedding);
     for (int64_t i = 0; i < run->n_extra; i++) { free(run->extra_keys[i]); free(run->extra_values[i]); }
@@ -196,13 +196,13 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
         int rank = part_shape(run, p, dims);
         size_t bytes;
         if (!shape_elems(dims, rank, &n) || gaze_mul_ovf((size_t)n, sizeof(float), &bytes)) {
-            for (int q = 0; q < p; q++) { gaze_free_aligned(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
+            for (int q = 0; q < p; q++) { gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
             return gaze_error(GAZE_ERR_LIMIT, "run: layer %lld: %s array too large", (long long)index,
                               g_part_prefix[p]);
         }
-        float * a = gaze_alloc_aligned(bytes);
+        float * a = gaze_alloc_recycled(bytes);
         if (!a) {
-            for (int q = 0; q < p; q++) { gaze_free_aligned(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
+            for (int q = 0; q < p; q++) { gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
             return GAZE_ERR_NOMEM;
         }
         if (zero) memset(a, 0, bytes);
@@ -661,18 +661,23 @@ static enum gaze_status tensor_shape_is(const struct run_load * L, const struct 
                       t->name, got, want);
 }
 
-// Reads a float tensor (F32/F16/BF16) of the given shape into a new aligned f32 array.
+// Reads a float tensor (F32/F16/BF16) of the given shape into a new aligned f32 array
+// (recycled: a layer part, freed with gaze_free_recycled).
 static enum gaze_status read_floats(const struct run_load * L, const struct gaze_st_tensor * t,
-                                    const int64_t * dims, int rank, float ** out) {
+                                    const int64_t * dims, int rank, bool recycled, float ** out) {
     if (t->dtype != GAZE_DTYPE_F32 && t->dtype != GAZE_DTYPE_F16 && t->dtype != GAZE_DTYPE_BF16)
         return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s: dtype %s, expected F32, F16 or BF16", L->path,
                           t->name, gaze_dtype_name(t->dtype));
     enum gaze_status s = tensor_shape_is(L, t, dims, rank);
     if (s != GAZE_OK) return s;
-    float * a = gaze_alloc_aligned((size_t)t->n_elements * sizeof(float));
+    const size_t bytes = (size_t)t->n_elements * sizeof(float);
+    float * a = recycled ? gaze_alloc_recycled(bytes) : gaze_alloc_aligned(bytes);
     if (!a) return GAZE_ERR_NOMEM;
     s = gaze_st_tensor_to_f32(t, a, t->n_elements);
-    if (s != GAZE_OK) { gaze_free_aligned(a); return s; }
+    if (s != GAZE_OK) {
+        if (recycled) gaze_free_recycled(a); else gaze_free_aligned(a);
+        return s;
+    }
     *out = a;
     return GAZE_OK;
 }
@@ -881,14 +886,14 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
             if (part == 4 && run->n_embd == 0 && t->n_dims == 2) run->n_embd = t->shape[1];
             int64_t dims[3];
             int rank = part_shape(run, part, dims);
-            s = read_floats(L, t, dims, rank, part_ptr(&run->layers[li], part));
+            s = read_floats(L, t, dims, rank, true, part_ptr(&run->layers[li], part));
         }
     if (s != GAZE_OK) return s;
     const struct gaze_st_tensor * te = gaze_safetensors_find(L->st, "embedding");
     if (te) {
         if (run->n_embd == 0 && te->n_dims == 1) run->n_embd = te->shape[0];
         int64_t dims[1] = { run->n_embd };
-        s = read_floats(L, te, dims, 1, &run->embedding);
+        s = read_floats(L, te, dims, 1, false, &run->embedding);
         if (s != GAZE_OK) return s;
     }
 

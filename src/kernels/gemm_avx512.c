@@ -86,6 +86,10 @@ void kernel_mr(const int mr, int64_t kc, const float * restrict a, int64_t lda,
     for (int r = 0; r < mr; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; k++) {
+        // B streams from DRAM on a strip's first pass (a model's weights outgrow L3): fetch
+        // 32 steps (4 KiB) ahead, on into the next panel; +1-3 % on MiniLM's shapes
+        _mm_prefetch((const char *)(bp + (k + 32) * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(bp + (k + 32) * NR + 16), _MM_HINT_T0);
         const __m512 b0 = _mm512_load_ps(bp + k * NR);
         const __m512 b1 = _mm512_load_ps(bp + k * NR + 16);
 #pragma GCC unroll 12
