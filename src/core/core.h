@@ -27,6 +27,8 @@ static inline bool gaze_mul_ovf_i64(int64_t a, int64_t b, int64_t * r) { return 
 // 64-byte aligned allocations for SIMD buffers; free with gaze_free_aligned.
 void * gaze_alloc_aligned(size_t n);   // NULL on failure (and records GAZE_ERR_NOMEM)
 void   gaze_free_aligned(void * p);
+// Long-lived buffers (prepacked weights): on huge pages when >= 2 MiB; free with gaze_free_aligned.
+void * gaze_alloc_large(size_t n);
 // The same for the big arrays of a run (captured tensors): freed blocks are kept and reused by
 // later runs (core/recycle.c). Free only with gaze_free_recycled.
 void * gaze_alloc_recycled(size_t n);  // NULL on failure (and records GAZE_ERR_NOMEM)

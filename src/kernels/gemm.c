@@ -458,7 +458,7 @@ static enum gaze_status linear_prepare_f32(struct gaze_linear * lin) {
         return gaze_error(GAZE_ERR_LIMIT, "linear prepare: [%lld, %lld] weight too large",
                           (long long)lin->n_out, (long long)lin->n_in);
     struct gemm_packed * p = calloc(1, sizeof *p);
-    float * data = gaze_alloc_aligned((size_t)floats * sizeof(float));
+    float * data = gaze_alloc_large((size_t)floats * sizeof(float));
     if (!p || !data) {
         free(p);
         gaze_free_aligned(data);

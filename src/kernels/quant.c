@@ -891,7 +891,7 @@ enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void *
     if (gaze_mul_ovf(bb, (size_t)(n_in / QK32), &p->group_bytes) ||
         gaze_mul_ovf(p->group_bytes, (size_t)groups, &total))
         return gaze_error(GAZE_ERR_INVALID_ARG, "quant pack: shape too large");
-    p->data = gaze_alloc_aligned(total);
+    p->data = gaze_alloc_large(total);
     if (!p->data) return GAZE_ERR_NOMEM;
     #pragma omp parallel for schedule(static) if (groups >= 8)
     for (int64_t g = 0; g < groups; g++)
