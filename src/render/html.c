@@ -314,8 +314,9 @@ static enum gaze_status plan_make(const struct gaze_run * run, const struct gaze
         for (int64_t i = 0; i < M; i++) total_u8 += p->maps[i].exact_bytes;
     }
     size_t used = 0;
-    int64_t * order = malloc((size_t)p->n_layers * sizeof *order);
-    bool * exact_layer = calloc((size_t)p->n_layers, 1);
+    const size_t n_lay = p->n_layers > 0 ? (size_t)p->n_layers : 0;   // (tells GCC it is not negative)
+    int64_t * order = malloc(n_lay * sizeof *order);
+    bool * exact_layer = calloc(n_lay, 1);
     if (!order || !exact_layer) { free(order); free(exact_layer); return gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); }
     if (o->precision != GAZE_HTML_PRECISION_U8 && total_f16 <= budget) {
         p->enc = 1;
@@ -355,7 +356,7 @@ static enum gaze_status plan_make(const struct gaze_run * run, const struct gaze
         spread_order(p->n_layers, spread);
         for (int64_t k = 0; k < p->n_layers; k++) if (!seen[spread[k]]) { seen[spread[k]] = true; order[n++] = spread[k]; }
         free(spread);
-        memset(exact_layer, 0, (size_t)p->n_layers);
+        memset(exact_layer, 0, n_lay);
         for (int64_t k = 0; k < n; k++) {
             const int64_t l = order[k];
             size_t cost = 0;
