@@ -33,9 +33,10 @@ import sys
 import tempfile
 import time
 
-HF_WORKER = r'''
-import os, resource, sys, time
-folder, threads, text_file, warmup = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+# Both HF contenders start the same way: argv = folder, threads, text file, then their own.
+HF_SETUP = r'''
+import json, os, resource, sys, time
+folder, threads, text_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 import torch
 torch.set_num_threads(threads)
 import transformers
@@ -43,6 +44,10 @@ from transformers import AutoTokenizer, BertModel
 tok = AutoTokenizer.from_pretrained(folder)
 model = BertModel.from_pretrained(folder, attn_implementation="eager", add_pooling_layer=False).eval()
 text = open(text_file, encoding="utf-8").read()
+'''
+
+HF_WORKER = HF_SETUP + r'''
+warmup = int(sys.argv[4])
 
 def run():
     c0, t0 = time.process_time(), time.perf_counter()
@@ -68,16 +73,9 @@ print("maxrss_kib %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flus
 
 # The job `gaze run` does, done with HF in a fresh Python process: load, tokenize, forward with
 # output_attentions, write every layer's attention and the tokens to a safetensors file.
-HF_CLI = r'''
-import json, sys
-folder, threads, text_file, out_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-import torch
-torch.set_num_threads(threads)
-from transformers import AutoTokenizer, BertModel
+HF_CLI = HF_SETUP + r'''
+out_path = sys.argv[4]
 from safetensors.torch import save_file
-tok = AutoTokenizer.from_pretrained(folder)
-model = BertModel.from_pretrained(folder, attn_implementation="eager", add_pooling_layer=False).eval()
-text = open(text_file, encoding="utf-8").read()
 with torch.inference_mode():
     enc = tok(text, return_tensors="pt")
     out = model(**enc, output_attentions=True)

@@ -319,6 +319,15 @@ static void FN(tile_to_rows)(float * pout, int64_t Tk, const float * st, int64_t
     }
 }
 
+// A skipped tile in rows [0, n_rows) of the probe's output: keys j0 .. j0+n_k get `fill` (0 for
+// weights, -inf for scores); mt (NULL for scores) records that no row has a max there yet.
+static void FN(tile_skip_rows)(float * pout, int64_t Tk, int64_t n_rows, int64_t j0, int64_t n_k,
+                               float fill, float * mt) {
+    for (int64_t i = 0; i < n_rows; i++)
+        for (int64_t j = 0; j < n_k; j++) pout[i * Tk + j0 + j] = fill;
+    for (int64_t i = 0; mt && i < ATTN_BR; i++) mt[i] = -INFINITY;
+}
+
 // One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles. With plan->p, the
 // item's probe rows are written too (mt: [n_tiles, ATTN_BR] scratch): each tile's
 // probabilities and running max exactly as attn_probe computes them, from the same St.
@@ -342,8 +351,7 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
         enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
         if (kind == ATTN_TILE_SKIP) {
-            for (int64_t i = 0; pout && i < n_rows; i++) memset(pout + i * Tk + j0, 0, (size_t)n_k * sizeof(float));
-            for (int64_t i = 0; pout && i < ATTN_BR; i++) mt[t * ATTN_BR + i] = -INFINITY;
+            if (pout) FN(tile_skip_rows)(pout, Tk, n_rows, j0, n_k, 0.0f, mt + t * ATTN_BR);
             continue;
         }
         FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
@@ -497,9 +505,8 @@ bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t *
                 const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
                 enum attn_tile kind = attn_tile_classify(plan, b, lo, hi + 1, j0, j0 + n_k);
                 if (kind == ATTN_TILE_SKIP) {
-                    for (int64_t i = 0; i < nr; i++)
-                        for (int64_t j = 0; j < n_k; j++) pout[i * Tk + j0 + j] = weights ? 0.0f : -INFINITY;
-                    for (int64_t i = 0; weights && i < ATTN_BR; i++) mt[t * ATTN_BR + i] = -INFINITY;
+                    FN(tile_skip_rows)(pout, Tk, nr, j0, n_k, weights ? 0.0f : -INFINITY,
+                                       weights ? mt + t * ATTN_BR : NULL);
                     continue;
                 }
                 FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);

@@ -4,7 +4,6 @@
 #include "kernels/gemm.h"
 #include <math.h>
 #include <omp.h>
-#include <string.h>
 
 // Elementwise ops are cut into chunks of this many elements (a multiple of 16, so only the
 // last chunk has a vector tail); a thread is worth its fork/join cost above ~32k elements of
@@ -132,18 +131,6 @@ void gaze_add(const float * a, const float * b, float * y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
-void gaze_layer_norm(const float * x, float * y, int64_t T, int64_t C,
-                     const float * weight, const float * bias, float eps) {
-    if (T <= 0 || C <= 0) return;
-    const bool v = use_avx512();
-    const int nt = ops_threads(T * C / 4);
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t t = 0; t < T; t++) {
-        if (v) ops_layer_norm_row_avx512(x + t * C, y + t * C, C, weight, bias, eps);
-        else   layer_norm_row_scalar(x + t * C, y + t * C, C, weight, bias, eps);
-    }
-}
-
 // Rows are independent: split them over the caller's threads once a row block is worth a
 // fork (~1 µs with the team spinning) — BERT's 128 × 384 LayerNorms were serial under
 // ops_threads' element threshold, with the other core idle.
@@ -170,15 +157,16 @@ int64_t gaze_add_layer_norm(const float * x, const float * r, float * y, int64_t
             xt = yt;
         }
         layer_norm_row_scalar(xt, yt, C, weight, bias, eps);
-        uint32_t all = 0;   // exponent bits all ones: inf or NaN
-        for (int64_t c = 0; c < C; c++) {
-            uint32_t u;
-            memcpy(&u, yt + c, sizeof u);
-            all |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-        }
-        bad += all;
+        bool finite = true;
+        for (int64_t c = 0; c < C; c++) finite &= isfinite(yt[c]);
+        bad += !finite;
     }
     return bad;
+}
+
+void gaze_layer_norm(const float * x, float * y, int64_t T, int64_t C,
+                     const float * weight, const float * bias, float eps) {
+    (void)gaze_add_layer_norm(x, NULL, y, T, C, weight, bias, eps, 0);
 }
 
 void gaze_rms_norm(const float * x, float * y, int64_t T, int64_t C, const float * weight, float eps) {

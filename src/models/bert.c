@@ -357,10 +357,12 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
         // finite but huge weights can still overflow f32: refuse rather than return NaN
         int64_t bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps, opts->n_threads);
-        // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
-        if (!bad && (s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
-        if (!bad && (s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
-        if (!bad) bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, opts->n_threads);
+        if (!bad) {
+            // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
+            if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
+            bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, opts->n_threads);
+        }
         if (bad) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
         if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
     }

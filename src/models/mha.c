@@ -98,7 +98,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     }
 
     if (cap) {
-        const int64_t nh = cap->heads ? cap->n_heads : Hq;
+        const int64_t nh = n_cap;
         if (cap->weights && !all_heads &&
             (s = gaze_attention_probe(&desc, &vq, &vk, NULL, cap->heads, nh, NULL, 0, cap->weights)))
             return s;
