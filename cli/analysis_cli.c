@@ -12,26 +12,27 @@ int acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i) {
     const char * a = argv[*i], * v = *i + 1 < argc ? argv[*i + 1] : NULL;
     if (!strcmp(a, "--exact")) { s->exact = true; return 1; }
     if (!strcmp(a, "--pair")) { if (!v) return -1; s->pair = v; (*i)++; return 1; }
-    if (!strcmp(a, "--threads")) { if (!v) return -1; s->n_threads = atoi(v); (*i)++; return 1; }
+    if (!strcmp(a, "--threads")) {
+        if (cli_int32(s->cmd, a, v, 0, 4096, &s->n_threads)) return -2;
+        (*i)++;
+        return 1;
+    }
+    if (!strcmp(a, "-f") && !s->no_file) { if (!v) return -1; s->text_file = v; (*i)++; return 1; }
     return 0;
 }
 
-bool acli_is_run_file(const char * path) {
-    struct stat sb;
-    size_t n = strlen(path);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n > 12 && !strcmp(path + n - 12, ".safetensors");
+int acli_source_text(struct acli_source * s) {
+    return cli_text_source(s->cmd, s->text_file, &s->text, &s->text_owned);
 }
+
+bool acli_is_run_file(const char * path) { return cli_is_run_file(path); }
 
 int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run) {
     enum gaze_status st;
     gaze_run_init(run);
     if (!s->text) {
-        struct stat sb;
-        if (stat(s->src, &sb) != 0) { fprintf(stderr, "gaze %s: %s: no such file\n", cmd, s->src); return 2; }
-        if (!acli_is_run_file(s->src)) {
-            fprintf(stderr, "gaze %s: %s is not a run file (*.safetensors); for a model give MODEL \"text\"\n", cmd, s->src);
-            return 2;
-        }
+        int rc = cli_need_run_file(cmd, s->src);
+        if (rc) return rc;
         return (st = gaze_run_load(run, s->src)) ? cli_fail(st) : 0;
     }
     struct gaze_model * model = NULL;
@@ -42,6 +43,31 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
     st = gaze_model_run(model, s->text, s->pair, &opts, run);
     gaze_model_free(model);
     return st ? cli_fail(st) : 0;
+}
+
+int acli_need_full_run(const char * cmd, const struct gaze_run * run) {
+    if (run->n_cap_layers < 1 || run->n_heads_cap < 1) {
+        fprintf(stderr, "gaze %s: the run holds no captured attention; make it with gaze run MODEL \"text\" -o FILE\n", cmd);
+        return 2;
+    }
+    if (run->Tq != run->T) {
+        fprintf(stderr, "gaze %s: needs the attention of every query row, and this run holds %lld of its %lld rows; "
+                "run the model again capturing every row (or give MODEL \"text\")\n", cmd, (long long)run->Tq, (long long)run->T);
+        return 2;
+    }
+    bool all = run->n_cap_layers == run->n_layers;
+    for (int64_t l = 0; all && l < run->n_cap_layers; l++) all = run->layers[l].index == l && run->layers[l].attn;
+    if (!all) {
+        fprintf(stderr, "gaze %s: multiplies the attention of every layer, and this run holds %lld of %lld layers (", cmd,
+                (long long)run->n_cap_layers, (long long)run->n_layers);
+        for (int64_t l = 0; l < run->n_cap_layers; l++) fprintf(stderr, "%s%lld", l ? " " : "", (long long)run->layers[l].index);
+        fprintf(stderr, "); run the model again without --layers (or give MODEL \"text\")\n");
+        return 2;
+    }
+    if (run->n_heads_cap < run->n_heads)
+        fprintf(stderr, "gaze %s: note: the run holds %lld of %lld heads; heads are fused over those only\n", cmd,
+                (long long)run->n_heads_cap, (long long)run->n_heads);
+    return 0;
 }
 
 void acli_label(FILE * f, const char * s, int width) {

@@ -5,20 +5,31 @@
 #include "cli.h"
 
 struct acli_source {
+    const char * cmd;      // "heads", ...: names the command in messages
+    bool         no_file;  // -f FILE is not a source flag of this command
     const char * src;      // RUN.safetensors, or a model (path or fetched name)
     const char * text;     // with a model: the input; NULL for a run file
+    const char * text_file; // -f FILE ('-': stdin): the input read from a file
+    char *       text_owned; // the text read from text_file (acli_source_text); free it
     const char * pair;     // encoders: second sentence, or NULL
     bool         exact;    // quantized models: f32-dequantized weights
     int          n_threads;
 };
 
 // Parses the source flags shared by every analysis command at argv[*i] (--pair, --exact,
-// --threads); returns 1 when consumed (advancing *i past a value), 0 when not a source flag,
-// -1 when a value is missing.
+// --threads, and -f FILE unless s->no_file); returns 1 when consumed (advancing *i past a
+// value), 0 when not a source flag, -1 when a value is missing, -2 when a value is invalid
+// (the message printed: exit 2).
 int  acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i);
+// After parsing: reads -f FILE into s->text (refusing a text given twice). CLI exit code.
+int  acli_source_text(struct acli_source * s);
 bool acli_is_run_file(const char * path);
 // Loads the run file or runs the model on text (every layer, head and row). CLI exit code.
 int  acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run);
+
+// Rollout and flow: the run must hold every layer and every query row (a note when only some
+// heads). CLI exit code, the reason printed.
+int  acli_need_full_run(const char * cmd, const struct gaze_run * run);
 
 // Writes token s to f as exactly width display columns: control characters and newlines
 // escaped, long tokens cut with "…", short ones padded with spaces (width < 0: at most -width

@@ -1,9 +1,173 @@
-// Small argument helpers shared by the subcommands.
+// Small argument helpers shared by the subcommands: strict numbers (every numeric flag goes
+// through cli_int / cli_u64 / cli_double, so "2x", "abc", "1,2" and out-of-range values are
+// refused the same way everywhere), index lists, run-file recognition, text from a file.
 #include "cli.h"
+#include "text/utf8.h"
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+// strtoll / strtod skip leading spaces and accept an empty tail check by the caller; a flag's
+// value must be the number and nothing else.
+static bool starts_number(const char * s) {
+    return s && *s && !(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v');
+}
+
+static void range_text(char * buf, size_t n, int64_t lo, int64_t hi) {
+    if (hi == INT64_MAX) snprintf(buf, n, ">= %lld", (long long)lo);
+    else snprintf(buf, n, "in %lld..%lld", (long long)lo, (long long)hi);
+}
+
+int cli_int(const char * cmd, const char * flag, const char * s, int64_t lo, int64_t hi, int64_t * out) {
+    char range[64];
+    range_text(range, sizeof range, lo, hi);
+    if (!s) { fprintf(stderr, "gaze %s: %s needs a value (an integer %s)\n", cmd, flag, range); return 2; }
+    char * end;
+    errno = 0;
+    long long v = starts_number(s) ? strtoll(s, &end, 10) : 0;
+    if (!starts_number(s) || end == s || *end || errno == ERANGE || v < lo || v > hi) {
+        fprintf(stderr, "gaze %s: %s: '%s' is not an integer %s\n", cmd, flag, s, range);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_int32(const char * cmd, const char * flag, const char * s, int lo, int hi, int * out) {
+    int64_t v;
+    int rc = cli_int(cmd, flag, s, lo, hi, &v);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+int cli_u64(const char * cmd, const char * flag, const char * s, uint64_t * out) {
+    char * end;
+    errno = 0;
+    unsigned long long v = starts_number(s) && s[0] != '-' ? strtoull(s, &end, 10) : 0;
+    if (!starts_number(s) || s[0] == '-' || end == s || *end || errno == ERANGE) {
+        fprintf(stderr, "gaze %s: %s: '%s' is not an integer in 0..%llu\n", cmd, flag, s ? s : "",
+                (unsigned long long)UINT64_MAX);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_double(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open,
+               double * out) {
+    char range[96];
+    const bool lo_open = open & CLI_OPEN_LO, hi_open = open & CLI_OPEN_HI;
+    if (isinf(hi)) snprintf(range, sizeof range, "%s %g", lo_open ? ">" : ">=", lo);
+    else snprintf(range, sizeof range, "in %c%g, %g%c", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    char * end;
+    errno = 0;
+    double v = starts_number(s) ? strtod(s, &end) : 0;
+    if (!starts_number(s) || end == s || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi ||
+        (lo_open && v == lo) || (hi_open && v == hi)) {
+        fprintf(stderr, "gaze %s: %s: '%s' is not a number %s\n", cmd, flag, s ? s : "", range);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_float(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open, float * out) {
+    double v;
+    int rc = cli_double(cmd, flag, s, lo, hi, open, &v);
+    if (!rc) *out = (float)v;
+    return rc;
+}
+
+bool cli_is_run_file(const char * path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return false;
+    struct gaze_safetensors * st;
+    if (gaze_safetensors_open(&st, path) != GAZE_OK) { gaze_clear_error(); return false; }
+    const bool run = gaze_safetensors_metadata(st, "gaze.format_version") != NULL;
+    gaze_safetensors_free(st);
+    return run;
+}
+
+int cli_need_run_file(const char * cmd, const char * path) {
+    struct stat sb;
+    const bool exists = stat(path, &sb) == 0;
+    if (!exists && !gaze_model_find(path)) {
+        fprintf(stderr, "gaze %s: %s: no such file (%s)\n", cmd, path, strerror(errno));
+        return 2;
+    }
+    if (exists && cli_is_run_file(path)) return 0;
+    if (!exists || S_ISDIR(sb.st_mode) || gaze_model_find(path))
+        fprintf(stderr, "gaze %s: %s is a model, not a run file: give MODEL \"text\" (or -f FILE)\n", cmd, path);
+    else
+        fprintf(stderr, "gaze %s: %s is not a gaze run file (no safetensors header with gaze metadata); "
+                "make one with gaze run MODEL \"text\" -o FILE, or give MODEL \"text\"\n", cmd, path);
+    return 2;
+}
+
+int cli_read_text(const char * cmd, const char * path, char ** out) {
+    *out = NULL;
+    const bool std_in = !strcmp(path, "-");
+    FILE * f = std_in ? stdin : fopen(path, "rb");
+    if (!f) { fprintf(stderr, "gaze %s: -f %s: cannot open: %s\n", cmd, path, strerror(errno)); return 2; }
+    size_t cap = 1 << 16, n = 0;
+    char * buf = malloc(cap);
+    int rc = 0;
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > CLI_MAX_TEXT_BYTES) {
+                fprintf(stderr, "gaze %s: -f %s: text is over the limit of %d MiB\n", cmd, path, CLI_MAX_TEXT_BYTES >> 20);
+                rc = 2;
+                break;
+            }
+            char * g = realloc(buf, cap * 2);
+            if (!g) break;
+            buf = g;
+            cap *= 2;
+        }
+        size_t k = fread(buf + n, 1, cap - 1 - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    if (!buf) { fprintf(stderr, "gaze %s: -f %s: out of memory\n", cmd, path); rc = 1; }
+    else if (!rc && ferror(f)) { fprintf(stderr, "gaze %s: -f %s: read error: %s\n", cmd, path, strerror(errno)); rc = 1; }
+    if (!std_in) fclose(f);
+    if (rc) { free(buf); return rc; }
+    buf[n] = '\0';
+    // One trailing newline ends the file, it is not part of the text (as `$(cat file)` would drop it).
+    if (n && buf[n - 1] == '\n') buf[--n] = '\0';
+    if (n && buf[n - 1] == '\r') buf[--n] = '\0';
+    if (memchr(buf, '\0', n)) {
+        fprintf(stderr, "gaze %s: -f %s: the text contains a NUL byte at offset %zu (binary file?)\n", cmd, path,
+                (size_t)((char *)memchr(buf, '\0', n) - buf));
+        free(buf);
+        return 2;
+    }
+    const size_t bad = gaze_utf8_first_invalid(buf, n);
+    if (bad < n) {
+        fprintf(stderr, "gaze %s: -f %s: not UTF-8 text: invalid byte 0x%02x at offset %zu\n", cmd, path,
+                (unsigned)(unsigned char)buf[bad], bad);
+        free(buf);
+        return 2;
+    }
+    if (!n) { fprintf(stderr, "gaze %s: -f %s: the text is empty\n", cmd, path); free(buf); return 2; }
+    *out = buf;
+    return 0;
+}
+
+int cli_text_source(const char * cmd, const char * file, const char ** text, char ** owned) {
+    *owned = NULL;
+    if (!file) return 0;
+    if (*text) {
+        fprintf(stderr, "gaze %s: give the text either as an argument or with -f FILE, not both\n", cmd);
+        return 2;
+    }
+    int rc = cli_read_text(cmd, file, owned);
+    if (!rc) *text = *owned;
+    return rc;
+}
 
 // "0,2-4,7" -> [0, 2, 3, 4, 7] (sorted, deduplicated), every value in [0, limit).
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n) {

@@ -23,4 +23,31 @@ int cmd_view(int argc, char ** argv);
 int cli_fail(enum gaze_status s);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
+
+// Strict numbers for every numeric flag (no atoi/atof in cli/): the whole value must be the
+// number, in range. On failure they print "gaze CMD: FLAG: 'S' is not an integer in LO..HI" (or
+// "a number in [LO, HI)") and return the exit code 2; 0 when *out was set. hi == INT64_MAX
+// reads ">= lo"; an infinite hi reads ">= lo" / "> lo".
+enum { CLI_OPEN_LO = 1u, CLI_OPEN_HI = 2u };   // cli_double: the bound itself is excluded
+int cli_int(const char * cmd, const char * flag, const char * s, int64_t lo, int64_t hi, int64_t * out);
+int cli_int32(const char * cmd, const char * flag, const char * s, int lo, int hi, int * out);
+int cli_u64(const char * cmd, const char * flag, const char * s, uint64_t * out);
+int cli_double(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open,
+               double * out);
+int cli_float(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open, float * out);
+
+// A gaze run file by its content (a safetensors header with gaze.format_version metadata), not by
+// its name.
+bool cli_is_run_file(const char * path);
+// 0 when path is a run file; else prints why not ("no such file", "is a model: give MODEL
+// \"text\"", "not a gaze run file") and returns 2.
+int cli_need_run_file(const char * cmd, const char * path);
+
+// Text given with -f FILE ("-": stdin), for inputs longer than argv allows: at most
+// CLI_MAX_TEXT_BYTES, valid UTF-8, no NUL byte, not empty; one trailing newline dropped.
+#define CLI_MAX_TEXT_BYTES (64 << 20)
+int cli_read_text(const char * cmd, const char * path, char ** out);
+// With file set: reads it into *owned (free it) and points *text at it; refuses a text given
+// both ways. Without: leaves *text. CLI exit code.
+int cli_text_source(const char * cmd, const char * file, const char ** text, char ** owned);
 #endif

@@ -9,13 +9,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static int usage(void) {
-    fprintf(stderr,
-            "usage: gaze ablate MODEL \"text\" [--pair \"B\"] [--mean] [--layers 0,2-4] [--top K] [--json|--csv] [--grid [--grid-plot out.png|svg|pdf]] [--exact] [--threads N]\n"
+static int usage(FILE * f) {
+    fprintf(f,
+            "usage: gaze ablate MODEL \"text\" [flags]\n"
+            "       gaze ablate MODEL -f FILE|- [flags]\n"
             "  decoders: effect = next-token loss over the input with the head ablated - unablated loss (nats)\n"
             "  encoders: effect = 1 - cosine(pooled embedding with the head ablated, unablated embedding)\n"
-            "  --mean: replace the head's output by its mean over the tokens instead of zeros\n");
-    return 2;
+            "  -f FILE           read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"        encoders: the second sentence of a pair (default: none)\n"
+            "  --mean            replace the head's output by its mean over the tokens (default: by zeros)\n"
+            "  --layers 0,2-4    ablate the heads of these layers only (default: every layer)\n"
+            "  --top K           heads listed in the table, >= 0 (default: 20)\n"
+            "  --json, --csv     every head, machine-readable (default: a table of the top K)\n"
+            "  --grid            the effects as a layer x head heatmap\n"
+            "  --grid-plot FILE  also draw that grid to FILE (.png, .svg or .pdf)\n"
+            "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n");
+    return f == stdout ? 0 : 2;
 }
 
 struct bar { double t0, last; };
@@ -43,7 +53,7 @@ static int cmp_desc(const void * a, const void * b) {
 }
 
 int cmd_ablate(int argc, char ** argv) {
-    struct acli_source src = { 0 };
+    struct acli_source src = { .cmd = "ablate" };
     struct gaze_ablate_opts ao = { 0 };
     int top = 20;
     const char * layers_s = NULL;
@@ -51,31 +61,33 @@ int cmd_ablate(int argc, char ** argv) {
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) grid = true;
         else if (!strcmp(a, "--mean")) ao.mean = true;
-        else if (!strcmp(a, "--layers")) { if (!v) return usage(); layers_s = v; i++; }
-        else if (!strcmp(a, "--top")) { if (!v) return usage(); top = atoi(v); i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze ablate: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--layers")) { if (!v) return usage(stderr); layers_s = v; i++; }
+        else if (!strcmp(a, "--top")) { if (cli_int32("ablate", a, v, 0, INT32_MAX, &top)) return 2; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze ablate: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!src.text) src.text = a;
-        else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!src.src || !src.text) return usage();
+    if (!src.src || (!src.text && !src.text_file)) return usage(stderr);
+    if (acli_source_text(&src)) return 2;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };
     if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }
 
     struct gaze_model * model = NULL;
     enum gaze_status s = gaze_model_load(&model, src.src);
-    if (s) return cli_fail(s);
+    if (s) { free(src.text_owned); return cli_fail(s); }
     int rc = 0;
-    if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); gaze_model_free(model); return rc; }
+    if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); gaze_model_free(model); free(src.text_owned); return rc; }
     const struct gaze_model_info * info = gaze_model_info(model);
     const int64_t L = info->n_layers, H = info->n_heads, n = L * H;
     const int64_t group = info->n_kv_heads > 0 && H % info->n_kv_heads == 0 ? H / info->n_kv_heads : 1;
@@ -134,6 +146,7 @@ done:
     free(eff);
     free(order);
     free(layers);
+    free(src.text_owned);
     gaze_model_free(model);
     return rc;
 }

@@ -13,15 +13,28 @@
 
 #define CORPUS_MAX_LINE ((size_t)16 << 20)   // longer lines are skipped, not read into memory whole
 
-static int usage(void) {
-    fprintf(stderr,
-            "usage: gaze corpus MODEL file.txt|- [-o stats.json] [--shard i/n] [--resume] [--max-len N]\n"
-            "                   [--limit LINES] [--checkpoint DOCS] [--exact] [--threads N]\n"
-            "                   [--error mul|abs] [--exclude-bos] [--exclude-current] [--json|--csv] [--grid METRIC [--grid-plot out.png|svg|pdf]] [--quiet]\n"
-            "  each non-empty line is a document; per-head metrics (see gaze heads) are averaged over documents.\n"
-            "  --max-len: tokens kept per document (default 512). -o: statistics file (gaze merge reads it),\n"
-            "  written every --checkpoint documents (default 50), at the end and on Ctrl-C; --resume continues it.\n");
-    return 2;
+static int usage(FILE * f) {
+    fprintf(f,
+            "usage: gaze corpus MODEL file.txt|- [flags]\n"
+            "  each non-empty line of the file ('-': standard input) is a document; per-head metrics\n"
+            "  (see gaze heads) are averaged over documents and printed.\n"
+            "  -o, --out FILE     also save the statistics to FILE (JSON; gaze merge and --resume read it),\n"
+            "                     every --checkpoint documents, at the end and on Ctrl-C (default: not saved)\n"
+            "  --checkpoint N     documents between saves to -o, >= 1 (default: 50)\n"
+            "  --resume           continue the -o FILE of an interrupted run (needs a corpus file, not stdin)\n"
+            "  --shard i/n        take lines k with k mod n = i, for parallel runs (default: 0/1, every line)\n"
+            "  --max-len N        tokens kept per document, >= 0 (default: 512; 0 = the model's limit)\n"
+            "  --limit LINES      stop after LINES lines, >= 0 (default: the whole file)\n"
+            "  --exact            quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --threads N        worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --error mul|abs    detector score (default: mul)\n"
+            "  --exclude-bos      leave attention to the first token out of the detectors (default: kept)\n"
+            "  --exclude-current  leave the diagonal out of the detectors (default: kept)\n"
+            "  --json, --csv      machine-readable statistics (default: a table)\n"
+            "  --grid METRIC      the layer x head grid of one metric's mean as a heatmap\n"
+            "  --grid-plot FILE   also draw that grid to FILE (.png, .svg or .pdf)\n"
+            "  -q, --quiet        no progress bar or summary line (errors and warnings still shown)\n");
+    return f == stdout ? 0 : 2;
 }
 
 static volatile sig_atomic_t interrupted = 0;
@@ -91,30 +104,31 @@ static int64_t count_lines(const char * path) {
 }
 
 int cmd_corpus(int argc, char ** argv) {
-    struct acli_source src = { 0 };
+    struct acli_source src = { .cmd = "corpus", .no_file = true };
     struct gaze_detector_opts det = { 0 };
     const char * file = NULL, * out = NULL, * shard_s = NULL, * grid_s = NULL;
     int64_t max_len = 512, limit = -1, checkpoint = 50, shard = 0, n_shards = 1;
-    bool resume = false, quiet = false;
+    bool resume = false, quiet = false, checkpoint_set = false;
     enum acli_format fmt = ACLI_FORMAT_TABLE;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) fmt = ACLI_FORMAT_JSON;
         else if (!strcmp(a, "--csv")) fmt = ACLI_FORMAT_CSV;
         else if (!strcmp(a, "--resume")) resume = true;
-        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--exclude-bos")) det.exclude_bos = true;
         else if (!strcmp(a, "--exclude-current")) det.exclude_current_token = true;
-        else if (a[0] == '-' && a[1] && !v) { fprintf(stderr, "gaze corpus: %s needs a value or is unknown\n", a); return usage(); }
+        else if (a[0] == '-' && a[1] && !v) { fprintf(stderr, "gaze corpus: %s needs a value or is unknown\n", a); return usage(stderr); }
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) { out = v; i++; }
         else if (!strcmp(a, "--shard")) { shard_s = v; i++; }
-        else if (!strcmp(a, "--max-len")) { max_len = atoll(v); i++; }
-        else if (!strcmp(a, "--limit")) { limit = atoll(v); i++; }
-        else if (!strcmp(a, "--checkpoint")) { checkpoint = atoll(v); i++; }
+        else if (!strcmp(a, "--max-len")) { if (cli_int("corpus", a, v, 0, INT32_MAX, &max_len)) return 2; i++; }
+        else if (!strcmp(a, "--limit")) { if (cli_int("corpus", a, v, 0, INT64_MAX, &limit)) return 2; i++; }
+        else if (!strcmp(a, "--checkpoint")) { if (cli_int("corpus", a, v, 1, INT64_MAX, &checkpoint)) return 2; checkpoint_set = true; i++; }
         else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) { grid_s = v; i++; }
         else if (!strcmp(a, "--error")) {
@@ -123,24 +137,32 @@ int cmd_corpus(int argc, char ** argv) {
             else { fprintf(stderr, "gaze corpus: --error is mul or abs\n"); return 2; }
             i++;
         }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze corpus: unknown flag '%s'\n", a); return usage(); }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze corpus: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!file) file = a;
-        else { fprintf(stderr, "gaze corpus: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze corpus: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!src.src || !file) return usage();
+    if (!src.src || !file) return usage(stderr);
     if (shard_s) {
-        char * end;
-        shard = strtoll(shard_s, &end, 10);
-        if (*end != '/' || (n_shards = strtoll(end + 1, &end, 10)) < 1 || *end || shard < 0 || shard >= n_shards) {
-            fprintf(stderr, "gaze corpus: --shard i/n with 0 <= i < n, e.g. 0/4\n");
+        char i_s[32], n_s[32];
+        const char * slash = strchr(shard_s, '/');
+        const size_t ni = slash ? (size_t)(slash - shard_s) : 0;
+        if (!slash || ni >= sizeof i_s || strlen(slash + 1) >= sizeof n_s) {
+            fprintf(stderr, "gaze corpus: --shard: '%s' is not i/n (0 <= i < n), e.g. 0/4\n", shard_s);
             return 2;
         }
+        memcpy(i_s, shard_s, ni);
+        i_s[ni] = '\0';
+        strcpy(n_s, slash + 1);
+        if (cli_int("corpus", "--shard n", n_s, 1, 1 << 20, &n_shards) || cli_int("corpus", "--shard i", i_s, 0, n_shards - 1, &shard))
+            return 2;
     }
-    if (max_len < 0 || checkpoint < 1) { fprintf(stderr, "gaze corpus: --max-len >= 0, --checkpoint >= 1\n"); return 2; }
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze corpus: unknown metric '%s'\n", grid_s); return 2; }
     if (resume && (!out || !strcmp(file, "-"))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
+    if (checkpoint_set && !out) { fprintf(stderr, "gaze corpus: --checkpoint sets how often -o FILE is written: give -o FILE too\n"); return 2; }
+    // Never silent: the statistics are printed, but without -o they cannot be merged or resumed.
+    if (!out) fprintf(stderr, "gaze corpus: statistics printed only, not saved (give -o FILE to keep them for gaze merge or --resume)\n");
 
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;

@@ -7,15 +7,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze diff A.safetensors B.safetensors [flags]\n"
             "       gaze diff MODEL \"text a\" \"text b\" [flags]      (same token count)\n"
             "       gaze diff MODEL_A MODEL_B \"text\" [flags]         (same layers and heads)\n"
-            "flags: [--json|--csv] [--grid [--grid-plot out.png|svg|pdf]] [--top K] [--plot out.png --layer L [--head H]] [--exact] [--threads N]\n"
             "  per head: mean over query rows of JS(A_row, B_row) in bits (0 = identical, 1 = disjoint)\n"
-            "  --plot: diverging heatmap of A - B for one layer (mean over heads unless --head)\n");
-    return 2;
+            "  --json, --csv     machine-readable output (default: a layer x head table and the top heads)\n"
+            "  --grid            the table as a terminal heatmap\n"
+            "  --grid-plot FILE  also draw that grid to FILE (.png, .svg or .pdf)\n"
+            "  --top K           how many of the most different heads to list, >= 0 (default: 10)\n"
+            "  --plot FILE       diverging heatmap of A - B for one layer to FILE (.png, .svg or .pdf)\n"
+            "  --layer L         with --plot: the layer drawn (default: the last captured layer)\n"
+            "  --head H          with --plot: one head (default: the mean over heads)\n"
+            "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  (the texts are arguments: -f is not taken here, as diff needs two of them)\n");
+    return f == stdout ? 0 : 2;
 }
 
 static bool is_model(const char * s) {
@@ -26,7 +34,7 @@ static bool is_model(const char * s) {
 }
 
 int cmd_diff(int argc, char ** argv) {
-    struct acli_source sa = { 0 };
+    struct acli_source sa = { .cmd = "diff", .no_file = true };
     const char * pos[3] = { NULL, NULL, NULL }, * plot = NULL;
     int n_pos = 0, top = 10;
     bool json = false, csv = false, grid = false;
@@ -34,23 +42,25 @@ int cmd_diff(int argc, char ** argv) {
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&sa, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) grid = true;
-        else if (!strcmp(a, "--top")) { if (!v) return usage(); top = atoi(v); i++; }
-        else if (!strcmp(a, "--plot")) { if (!v) return usage(); plot = v; i++; }
-        else if (!strcmp(a, "--layer")) { if (!v) return usage(); layer = atoll(v); i++; }
-        else if (!strcmp(a, "--head")) { if (!v) return usage(); head = atoll(v); i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze diff: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--top")) { if (cli_int32("diff", a, v, 0, INT32_MAX, &top)) return 2; i++; }
+        else if (!strcmp(a, "--plot")) { if (!v) return usage(stderr); plot = v; i++; }
+        else if (!strcmp(a, "--layer")) { if (cli_int("diff", a, v, 0, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2; i++; }
+        else if (!strcmp(a, "--head")) { if (cli_int("diff", a, v, 0, GAZE_RUN_MAX_HEADS - 1, &head)) return 2; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze diff: unknown flag '%s'\n", a); return usage(stderr); }
         else if (n_pos < 3) pos[n_pos++] = a;
-        else { fprintf(stderr, "gaze diff: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze diff: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (n_pos < 2) return usage();
+    if (n_pos < 2) return usage(stderr);
     if (sa.pair) { fprintf(stderr, "gaze diff: --pair is not supported here\n"); return 2; }
+    if (!plot && (layer >= 0 || head >= 0)) { fprintf(stderr, "gaze diff: --layer and --head choose what --plot draws: give --plot FILE too\n"); return 2; }
     struct acli_source sb = sa;
     if (n_pos == 2) {              // two run files
         sa.src = pos[0];

@@ -7,52 +7,64 @@
 #include <string.h>
 #include <time.h>
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze flow RUN.safetensors [flags]\n"
-            "       gaze flow MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
-            "flags: [--token I|first|last] [--fusion mean|max|min] [--discard R] [--json|--csv]\n"
-            "       [--plot out.png|svg|pdf] [--ascii] [--threads N]\n"
+            "       gaze flow MODEL \"text\" | MODEL -f FILE|- [--pair \"B\"] [--exact] [flags]\n"
+            "  -f FILE          read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
+            "  --exact          quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --token I        output token: an index, first (= cls) or last (default: token 0 for\n"
+            "                   encoders ([CLS]), the last token for decoders)\n"
+            "  --fusion F       how heads are fused per layer: mean, max or min (default: mean)\n"
+            "  --discard R      zero the lowest fraction R of each layer's entries, R in [0, 1) (default: 0)\n"
+            "  --json, --csv    machine-readable output (default: bars on the terminal)\n"
+            "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
+            "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
+            "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  one max-flow (Dinic) per input token over (layers + 1) x tokens nodes; capacities are the\n"
-            "  rollout matrices (see gaze rollout). Default output token: token 0 for encoders ([CLS]),\n"
-            "  the last token for decoders.\n");
-    return 2;
+            "  rollout matrices (see gaze rollout). Needs every layer and every query row of the run.\n");
+    return f == stdout ? 0 : 2;
 }
 
 int cmd_flow(int argc, char ** argv) {
-    struct acli_source src = { 0 };
+    struct acli_source src = { .cmd = "flow" };
     struct gaze_rollout_opts ro = { 0 };
     const char * token_s = NULL, * plot = NULL;
     bool json = false, csv = false, ascii = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--ascii")) ascii = true;
-        else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(); i++; }
-        else if (!strcmp(a, "--discard")) { if (!v) return usage(); ro.discard_ratio = atof(v); i++; }
-        else if (!strcmp(a, "--token")) { if (!v) return usage(); token_s = v; i++; }
-        else if (!strcmp(a, "--plot")) { if (!v) return usage(); plot = v; i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze flow: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(stderr); i++; }
+        else if (!strcmp(a, "--discard")) { if (cli_double("flow", a, v, 0, 1, CLI_OPEN_HI, &ro.discard_ratio)) return 2; i++; }
+        else if (!strcmp(a, "--token")) { if (!v) return usage(stderr); token_s = v; i++; }
+        else if (!strcmp(a, "--plot")) { if (!v) return usage(stderr); plot = v; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze flow: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!src.text) src.text = a;
-        else { fprintf(stderr, "gaze flow: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze flow: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!src.src) return usage();
-    if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze flow: --discard must be in [0, 1)\n"); return 2; }
+    if (!src.src) return usage(stderr);
     ro.n_threads = src.n_threads;
+    int rc = acli_source_text(&src);
+    if (rc) return rc;
 
     struct gaze_run run;
-    int rc = acli_load_run("flow", &src, &run);
+    rc = acli_load_run("flow", &src, &run);
+    free(src.text_owned);
     if (rc) return rc;
     const int64_t T = run.T;
     int64_t tok;
     double * F = NULL;
     float * ff = NULL;
+    if ((rc = acli_need_full_run("flow", &run))) goto done;
     if ((rc = acli_parse_token("flow", &run, token_s, &tok))) goto done;
     if (!(F = malloc((size_t)T * sizeof *F))) { fprintf(stderr, "gaze flow: out of memory\n"); rc = 1; goto done; }
     struct timespec t0, t1;

@@ -7,18 +7,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze heads RUN.safetensors [flags]\n"
-            "       gaze heads MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
+            "       gaze heads MODEL \"text\" | MODEL -f FILE|- [--pair \"B\"] [--exact] [flags]\n"
             "       gaze heads --induction MODEL [--seq-len S] [--batch B] [--seed N] [--exact] [--json|--csv]\n"
-            "flags: [--json|--csv] [--layer L] [--sort METRIC] [--grid METRIC [--grid-plot out.png|svg|pdf]] [--threads N]\n"
-            "       detectors: [--error mul|abs] [--exclude-bos] [--exclude-current]\n"
-            "       label thresholds: [--broad X] [--positional X] [--special X] [--sink X] [--detector X]\n"
+            "  -f FILE           read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"        encoders: the second sentence of a pair (default: none)\n"
+            "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --json, --csv     machine-readable output (default: a table)\n"
+            "  --layer L         only layer L (default: every captured layer)\n"
+            "  --sort METRIC     order by METRIC, highest first (default: by layer and head)\n"
+            "  --grid METRIC     the layer x head grid of one metric as a heatmap instead of the table\n"
+            "  --grid-plot FILE  also draw that grid to FILE (.png, .svg or .pdf)\n"
+            "  detectors (TransformerLens):\n"
+            "  --error mul|abs   detector score: mass on the pattern (mul) or 1 - mean |A - D| (abs) (default: mul)\n"
+            "  --exclude-bos     leave attention to the first token out of the detector scores (default: kept)\n"
+            "  --exclude-current leave the diagonal out of the detector scores (default: kept)\n"
+            "  label thresholds, each a fraction in [0, 1]:\n"
+            "  --broad X         'broad' when entropy_norm > X (default: 0.78)\n"
+            "  --positional X    'prev'/'next'/'self' when that mean attention > X (default: 0.5)\n"
+            "  --special X       'cls'/'sep'/'punct' when that mean attention > X (default: 0.6)\n"
+            "  --sink X          'sink' when the attention to token 0 > X (default: 0.3)\n"
+            "  --detector X      'duplicate-token'/'induction' when that detector score > X (default: 0.4)\n"
+            "  --induction: BOS + S random tokens twice, B sequences (default: S 50, B 4, seed 1)\n"
             "metrics: entropy (nats, Clark smoothing) entropy_norm (/ ln of the visible keys) max_weight distance\n"
             "         self prev next cls sep bos punct sink (Gu alpha_0) det_prev det_dup det_ind (TransformerLens)\n"
             "causal runs: row i sees keys 0..i; entropy_norm divides by ln(i + 1), rows with one key left out\n");
-    return 2;
+    return f == stdout ? 0 : 2;
 }
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
@@ -162,7 +179,7 @@ static int print_grid(const struct gaze_run * run, const struct gaze_head_metric
 }
 
 int cmd_heads(int argc, char ** argv) {
-    struct acli_source src = { 0 };
+    struct acli_source src = { .cmd = "heads" };
     struct gaze_detector_opts det = { 0 };
     struct gaze_head_thresholds th = gaze_head_thresholds_default();
     struct gaze_induction_opts io = { 0 };
@@ -170,54 +187,59 @@ int cmd_heads(int argc, char ** argv) {
     const char * sort_s = NULL, * grid_s = NULL;
     int64_t layer = -1;
     bool induction = false;
+    const char * induction_flag = NULL;   // an --induction-only flag given
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) fmt = OUT_JSON;
         else if (!strcmp(a, "--csv")) fmt = OUT_CSV;
         else if (!strcmp(a, "--induction")) induction = true;
         else if (!strcmp(a, "--exclude-bos")) det.exclude_bos = true;
         else if (!strcmp(a, "--exclude-current")) det.exclude_current_token = true;
-        else if (!v && a[0] == '-' && a[1] == '-') { fprintf(stderr, "gaze heads: %s needs a value or is unknown\n", a); return usage(); }
+        else if (!v && a[0] == '-' && a[1] == '-') { fprintf(stderr, "gaze heads: %s needs a value or is unknown\n", a); return usage(stderr); }
         else if (!strcmp(a, "--error")) {
             if (!strcmp(v, "mul")) det.error = GAZE_DETECTOR_ERROR_MUL;
             else if (!strcmp(v, "abs")) det.error = GAZE_DETECTOR_ERROR_ABS;
             else { fprintf(stderr, "gaze heads: --error is mul or abs\n"); return 2; }
             i++;
         }
-        else if (!strcmp(a, "--layer")) { layer = atoll(v); i++; }
+        else if (!strcmp(a, "--layer")) { if (cli_int("heads", a, v, 0, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2; i++; }
         else if (!strcmp(a, "--sort")) { sort_s = v; i++; }
         else if (!strcmp(a, "--grid-plot") && v) { acli_set_grid_figure(v); i++; }
         else if (!strcmp(a, "--grid")) { grid_s = v; i++; }
-        else if (!strcmp(a, "--seq-len")) { io.seq_len = atoll(v); i++; }
-        else if (!strcmp(a, "--batch")) { io.batch = atoll(v); i++; }
-        else if (!strcmp(a, "--seed")) { io.seed = strtoull(v, NULL, 10); i++; }
-        else if (!strcmp(a, "--broad")) { th.broad = atof(v); i++; }
-        else if (!strcmp(a, "--positional")) { th.positional = atof(v); i++; }
-        else if (!strcmp(a, "--special")) { th.special = atof(v); i++; }
-        else if (!strcmp(a, "--sink")) { th.sink = atof(v); i++; }
-        else if (!strcmp(a, "--detector")) { th.detector = atof(v); i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze heads: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--seq-len")) { if (cli_int("heads", a, v, 1, 1 << 20, &io.seq_len)) return 2; induction_flag = a; i++; }
+        else if (!strcmp(a, "--batch")) { if (cli_int("heads", a, v, 1, 1 << 20, &io.batch)) return 2; induction_flag = a; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_u64("heads", a, v, &io.seed)) return 2; induction_flag = a; i++; }
+        else if (!strcmp(a, "--broad")) { if (cli_double("heads", a, v, 0, 1, 0, &th.broad)) return 2; i++; }
+        else if (!strcmp(a, "--positional")) { if (cli_double("heads", a, v, 0, 1, 0, &th.positional)) return 2; i++; }
+        else if (!strcmp(a, "--special")) { if (cli_double("heads", a, v, 0, 1, 0, &th.special)) return 2; i++; }
+        else if (!strcmp(a, "--sink")) { if (cli_double("heads", a, v, 0, 1, 0, &th.sink)) return 2; i++; }
+        else if (!strcmp(a, "--detector")) { if (cli_double("heads", a, v, 0, 1, 0, &th.detector)) return 2; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze heads: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!src.text) src.text = a;
-        else { fprintf(stderr, "gaze heads: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze heads: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!src.src) return usage();
+    if (!src.src) return usage(stderr);
     io.n_threads = src.n_threads;
     if (induction) {
-        if (src.text) { fprintf(stderr, "gaze heads --induction: takes a model, not text (the prompt is random tokens)\n"); return 2; }
-        if (io.seq_len < 0 || io.batch < 0) { fprintf(stderr, "gaze heads: --seq-len and --batch must be positive\n"); return 2; }
+        if (src.text || src.text_file) { fprintf(stderr, "gaze heads --induction: takes a model, not text (the prompt is random tokens)\n"); return 2; }
         return run_induction(src.src, &io, src.exact, fmt);
     }
+    if (induction_flag) { fprintf(stderr, "gaze heads: %s applies to --induction only\n", induction_flag); return 2; }
     enum gaze_metric sort_m = GAZE_METRIC_ENTROPY, grid_m = GAZE_METRIC_ENTROPY;
-    if (sort_s && !gaze_metric_from_name(sort_s, &sort_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", sort_s); return usage(); }
-    if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", grid_s); return usage(); }
+    if (sort_s && !gaze_metric_from_name(sort_s, &sort_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", sort_s); return usage(stderr); }
+    if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze heads: unknown metric '%s'\n", grid_s); return usage(stderr); }
+    int rc = acli_source_text(&src);
+    if (rc) return rc;
 
     struct gaze_run run;
-    int rc = acli_load_run("heads", &src, &run);
+    rc = acli_load_run("heads", &src, &run);
+    free(src.text_owned);
     if (rc) return rc;
     const int64_t n = run.n_cap_layers * run.n_heads_cap;
     struct gaze_head_metrics * m = calloc((size_t)(n ? n : 1), sizeof *m);

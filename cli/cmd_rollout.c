@@ -6,16 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze rollout RUN.safetensors [flags]\n"
-            "       gaze rollout MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
-            "flags: [--fusion mean|max|min] [--discard R] [--token I|first|last] [--all] [--json|--csv]\n"
-            "       [--plot out.png|svg|pdf] [--ascii] [--threads N]\n"
+            "       gaze rollout MODEL \"text\" | MODEL -f FILE|- [--pair \"B\"] [--exact] [flags]\n"
+            "  -f FILE          read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
+            "  --exact          quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --token I        output token: an index, first (= cls) or last (default: token 0 for\n"
+            "                   encoders ([CLS]), the last token for decoders)\n"
+            "  --fusion F       how heads are fused per layer: mean, max or min (default: mean)\n"
+            "  --discard R      zero the lowest fraction R of each layer's entries, R in [0, 1) (default: 0)\n"
+            "  --all            every output token: a heatmap (or the full matrix with --json/--csv)\n"
+            "  --json, --csv    machine-readable output (default: bars on the terminal)\n"
+            "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
+            "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
+            "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  per layer: heads fused, the lowest R of the entries zeroed (never attention to token 0),\n"
-            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Default output token: token 0 for\n"
-            "  encoders ([CLS]), the last token for decoders.\n");
-    return 2;
+            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Needs every layer and every\n"
+            "  query row of the run (gaze run without --layers).\n");
+    return f == stdout ? 0 : 2;
 }
 
 static void json_values(json_t * o, const char * key, const double * v, int64_t n) {
@@ -25,36 +35,40 @@ static void json_values(json_t * o, const char * key, const double * v, int64_t 
 }
 
 int cmd_rollout(int argc, char ** argv) {
-    struct acli_source src = { 0 };
+    struct acli_source src = { .cmd = "rollout" };
     struct gaze_rollout_opts ro = { 0 };
     const char * token_s = NULL, * plot = NULL;
     bool all = false, json = false, csv = false, ascii = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
-        if (k < 0) return usage();
+        if (k == -2) return 2;
+        if (k < 0) return usage(stderr);
         if (k > 0) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--all")) all = true;
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--ascii")) ascii = true;
-        else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(); i++; }
-        else if (!strcmp(a, "--discard")) { if (!v) return usage(); ro.discard_ratio = atof(v); i++; }
-        else if (!strcmp(a, "--token")) { if (!v) return usage(); token_s = v; i++; }
-        else if (!strcmp(a, "--plot")) { if (!v) return usage(); plot = v; i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze rollout: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(stderr); i++; }
+        else if (!strcmp(a, "--discard")) { if (cli_double("rollout", a, v, 0, 1, CLI_OPEN_HI, &ro.discard_ratio)) return 2; i++; }
+        else if (!strcmp(a, "--token")) { if (!v) return usage(stderr); token_s = v; i++; }
+        else if (!strcmp(a, "--plot")) { if (!v) return usage(stderr); plot = v; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze rollout: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!src.text) src.text = a;
-        else { fprintf(stderr, "gaze rollout: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze rollout: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!src.src) return usage();
-    if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze rollout: --discard must be in [0, 1)\n"); return 2; }
+    if (!src.src) return usage(stderr);
     ro.n_threads = src.n_threads;
+    int rc = acli_source_text(&src);
+    if (rc) return rc;
 
     struct gaze_run run;
-    int rc = acli_load_run("rollout", &src, &run);
+    rc = acli_load_run("rollout", &src, &run);
+    free(src.text_owned);
     if (rc) return rc;
+    if ((rc = acli_need_full_run("rollout", &run))) goto out;
     const int64_t T = run.T;
     int64_t tok;
     if ((rc = acli_parse_token("rollout", &run, token_s, &tok))) goto out;

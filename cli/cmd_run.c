@@ -2,18 +2,37 @@
 // on request) and writes one run file that every other command reads.
 #include "cli.h"
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int usage(void) {
-    fprintf(stderr,
-            "usage: gaze run MODEL \"text\" [-o run.safetensors] [--pair \"second sentence\"]\n"
-            "                [--layers 0,2-4] [--heads 0-3] [--capture attn,scores,q,k,hidden] [--f16]\n"
-            "                [--truncate] [--max-len N] [--generate N] [--temperature T] [--top-p P]\n"
-            "                [--seed S] [--threads N] [--exact] [--quiet]\n"
-            "  --exact: quantized models run on f32-dequantized weights (as transformers' GGUF loader)\n"
-            "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n");
-    return 2;
+static int usage(FILE * f) {
+    fprintf(f,
+            "usage: gaze run MODEL \"text\" [flags]\n"
+            "       gaze run MODEL -f FILE|- [flags]\n"
+            "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n"
+            "  -f FILE          read the text from FILE ('-': standard input), for inputs longer than a\n"
+            "                   command line allows; UTF-8, at most 64 MiB, one trailing newline dropped\n"
+            "  -o, --out FILE   save the run (captured attention, and what --capture adds) to FILE; without\n"
+            "                   it nothing is saved and gaze run says so\n"
+            "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
+            "  --layers 0,2-4   layers to capture (default: every layer)\n"
+            "  --heads 0-3      query heads to capture (default: every head)\n"
+            "  --capture LIST   what to save: attn, scores, q, k, hidden or all, comma-separated (default: attn)\n"
+            "  --f16            store the tensors as float16 (half the size; default: float32)\n"
+            "  --truncate       cut an input longer than the model takes: encoders keep the first tokens,\n"
+            "                   decoders the last ones (default: refuse it with an error)\n"
+            "  --max-len N      encoders: keep at most N tokens, special tokens included (implies\n"
+            "                   truncation; default: the model's position count)\n"
+            "  --generate N     decoders: generate N tokens after the prompt (default: 0)\n"
+            "  --temperature T  with --generate: sampling temperature, >= 0 (default: 0 = greedy decoding)\n"
+            "  --top-p P        with --generate and T > 0: nucleus sampling, in [0, 1] (default: off)\n"
+            "  --seed S         with --generate and T > 0: sampling seed (default: a fixed seed)\n"
+            "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --exact          quantized models: multiply f32-dequantized weights, as transformers' GGUF\n"
+            "                   loader (default: quantized arithmetic, as llama.cpp)\n"
+            "  -q, --quiet      print nothing but errors and warnings\n");
+    return f == stdout ? 0 : 2;
 }
 
 static unsigned parse_parts(const char * s, bool * ok) {
@@ -34,46 +53,67 @@ static unsigned parse_parts(const char * s, bool * ok) {
 }
 
 int cmd_run(int argc, char ** argv) {
-    const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL;
+    const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL, * file = NULL;
     const char * layers_s = NULL, * heads_s = NULL;
     struct gaze_run_opts opts = { 0 };
-    bool f16 = false, quiet = false, exact = false;
+    bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
-        if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!v) return usage(); out = v; i++; }
-        else if (!strcmp(a, "--pair")) { if (!v) return usage(); pair = v; i++; }
-        else if (!strcmp(a, "--layers")) { if (!v) return usage(); layers_s = v; i++; }
-        else if (!strcmp(a, "--heads")) { if (!v) return usage(); heads_s = v; i++; }
-        else if (!strcmp(a, "--capture")) { if (!v) return usage(); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!v) return usage(stderr); out = v; i++; }
+        else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
+        else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
+        else if (!strcmp(a, "--layers")) { if (!v) return usage(stderr); layers_s = v; i++; }
+        else if (!strcmp(a, "--heads")) { if (!v) return usage(stderr); heads_s = v; i++; }
+        else if (!strcmp(a, "--capture")) { if (!v) return usage(stderr); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
         else if (!strcmp(a, "--f16")) f16 = true;
         else if (!strcmp(a, "--truncate")) opts.truncate = true;
-        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--exact")) exact = true;
-        else if (!strcmp(a, "--max-len")) { if (!v) return usage(); opts.max_len = atoll(v); i++; }
-        else if (!strcmp(a, "--generate")) { if (!v) return usage(); opts.generate = atoll(v); i++; }
-        else if (!strcmp(a, "--temperature")) { if (!v) return usage(); opts.temperature = strtof(v, NULL); i++; }
-        else if (!strcmp(a, "--top-p")) { if (!v) return usage(); opts.top_p = strtof(v, NULL); i++; }
-        else if (!strcmp(a, "--seed")) { if (!v) return usage(); opts.seed = strtoull(v, NULL, 10); i++; }
-        else if (!strcmp(a, "--threads")) { if (!v) return usage(); opts.n_threads = atoi(v); i++; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze run: unknown flag '%s'\n", a); return usage(); }
+        else if (!strcmp(a, "--max-len")) { if (cli_int("run", a, v, 1, INT32_MAX, &opts.max_len)) return 2; i++; }
+        else if (!strcmp(a, "--generate")) { if (cli_int("run", a, v, 0, 1 << 20, &opts.generate)) return 2; i++; }
+        else if (!strcmp(a, "--temperature")) { if (cli_float("run", a, v, 0, 1e6, 0, &opts.temperature)) return 2; temp_set = true; i++; }
+        else if (!strcmp(a, "--top-p")) { if (cli_float("run", a, v, 0, 1, 0, &opts.top_p)) return 2; top_p_set = true; i++; }
+        else if (!strcmp(a, "--seed")) { if (cli_u64("run", a, v, &opts.seed)) return 2; seed_set = true; i++; }
+        else if (!strcmp(a, "--threads")) { if (cli_int32("run", a, v, 0, 4096, &opts.n_threads)) return 2; i++; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze run: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!model_path) model_path = a;
         else if (!text) text = a;
-        else { fprintf(stderr, "gaze run: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze run: unexpected argument '%s'\n", a); return usage(stderr); }
     }
-    if (!model_path || !text) return usage();
-    if (opts.generate < 0 || opts.temperature < 0 || opts.top_p < 0 || opts.top_p > 1) {
-        fprintf(stderr, "gaze run: --generate must be >= 0, --temperature >= 0, --top-p in [0, 1]\n");
+    if (!model_path || (!text && !file)) return usage(stderr);
+    // Sampling flags only mean something when tokens are generated and sampled.
+    if ((temp_set || top_p_set || seed_set) && !opts.generate) {
+        fprintf(stderr, "gaze run: %s applies to generation: give --generate N too\n",
+                temp_set ? "--temperature" : top_p_set ? "--top-p" : "--seed");
         return 2;
     }
+    if ((top_p_set || seed_set) && !(opts.temperature > 0)) {
+        fprintf(stderr, "gaze run: %s applies to sampling, and decoding is greedy: give --temperature T > 0 too\n",
+                top_p_set ? "--top-p" : "--seed");
+        return 2;
+    }
+    char * text_buf = NULL;
+    if (cli_text_source("run", file, &text, &text_buf)) return 2;
 
     struct gaze_model * model = NULL;
     enum gaze_status s = gaze_model_load(&model, model_path);
-    if (s) return cli_fail(s);
-    if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
+    if (s) { free(text_buf); return cli_fail(s); }
     const struct gaze_model_info * info = gaze_model_info(model);
     int rc = 0;
     int64_t * layers = NULL, * heads = NULL;
+    if (exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); goto done; }
+    if (info->causal && (pair || opts.max_len)) {
+        fprintf(stderr, "gaze run: %s is for encoders; %s is a decoder (%s)\n", pair ? "--pair" : "--max-len", model_path,
+                pair ? "give one prompt" : "--truncate keeps the last tokens that fit its context");
+        rc = 2;
+        goto done;
+    }
+    if (!info->causal && opts.generate) {
+        fprintf(stderr, "gaze run: --generate is for decoders; %s is an encoder (it reads the text, it does not continue it)\n", model_path);
+        rc = 2;
+        goto done;
+    }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, info->n_layers, &layers, &opts.n_layers))) goto done;
     if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
     opts.layers = layers;
@@ -92,10 +132,13 @@ int cmd_run(int argc, char ** argv) {
         if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
                         (long long)run.n_heads_cap, out);
     }
+    // Never silent: without -o the captured tensors are dropped, even with --quiet.
+    if (!rc && !out) fprintf(stderr, "gaze run: nothing saved (give -o FILE to keep the run for gaze show, plot, view, ...)\n");
     gaze_run_free(&run);
 done:
     free(layers);
     free(heads);
+    free(text_buf);
     gaze_model_free(model);
     return rc;
 }

@@ -27,8 +27,10 @@ static const struct cli_command commands[] = {
     { "view",  cmd_view,  "self-contained offline HTML viewer (head, model, heatmap, q/k, steps): gaze view RUN | MODEL \"text\" -o out.html" },
 };
 
+// The message is for people: the library's sentence, without the status enum's name.
 int cli_fail(enum gaze_status s) {
-    fprintf(stderr, "gaze: %s (%s)\n", gaze_last_error(), gaze_status_name(s));
+    (void)s;
+    fprintf(stderr, "gaze: %s\n", gaze_last_error());
     return 1;
 }
 
@@ -36,6 +38,21 @@ static void usage(FILE * f) {
     fprintf(f, "usage: gaze <command> [args]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\ngaze help COMMAND (or gaze COMMAND --help) describes a command's flags and their defaults.\n");
+}
+
+// gaze help [COMMAND]: the overview, or the command's own --help (stdout, exit 0).
+static int help(int argc, char ** argv) {
+    if (argc < 3) { usage(stdout); return 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[2], commands[i].name)) {
+            static char flag[] = "--help";
+            char * args[] = { argv[2], flag, NULL };
+            return commands[i].fn(2, args);
+        }
+    fprintf(stderr, "gaze help: unknown command '%s'\n", argv[2]);
+    usage(stderr);
+    return 2;
 }
 
 int main(int argc, char ** argv) {
@@ -43,6 +60,7 @@ int main(int argc, char ** argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "help")) return help(argc, argv);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "gaze: unknown command '%s'\n", argv[1]);
