@@ -169,6 +169,14 @@ int cli_text_source(const char * cmd, const char * file, const char ** text, cha
     return rc;
 }
 
+int cli_fail_cmd(const char * cmd, int rc) {
+    const char * m = gaze_last_error();
+    const size_t n = strlen(cmd);
+    if (!strncmp(m, cmd, n) && m[n] == ':' && m[n + 1] == ' ') m += n + 2;   // "plot: ..." under gaze plot
+    fprintf(stderr, "gaze %s: %s\n", cmd, m);
+    return rc;
+}
+
 // "0,2-4,7" -> [0, 2, 3, 4, 7] (sorted, deduplicated), every value in [0, limit).
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n) {
     *out = NULL;

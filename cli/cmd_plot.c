@@ -13,81 +13,79 @@
 const char * __lsan_default_suppressions(void);
 const char * __lsan_default_suppressions(void) { return "leak:libfontconfig\n"; }
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze plot RUN.safetensors -o OUT.{png,svg,pdf} [flags]\n"
-            "       gaze plot MODEL \"text\" -o OUT.{png,svg,pdf} [--pair \"B\"] [--exact] [flags]\n"
-            "flags: [--kind heatmap|model|head|bars] [--layer L] [--head H|mean|max] [--heads 0,3,5]\n"
-            "       [--query I] [--palette viridis|cividis|magma|diverging] [--log] [--vmax V]\n"
-            "       [--hide-special] [--words] [--diff OTHER.safetensors] [--title T] [--max-px N]\n"
-            "  heatmap: one head or the mean/max over heads; model: layers x heads thumbnails;\n"
-            "  head: lines from queries (left) to keys (right), one colour a head; bars: one query's\n"
-            "  attention (default: the last non-special token). --diff: this run minus another run\n"
-            "  with the same tokens (diverging palette).\n");
-    return 2;
-}
-
-static bool is_run_file(const char * path) {
-    struct stat sb;
-    size_t n = strlen(path);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n > 12 && !strcmp(path + n - 12, ".safetensors");
-}
-
-// Whole decimal integer in [lo, hi], else false.
-static bool parse_int(const char * s, long long lo, long long hi, long long * out) {
-    char * end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return false;
-    *out = v;
-    return true;
+            "       gaze plot MODEL \"text\" | MODEL -f FILE|- -o OUT.{png,svg,pdf} [--pair \"B\"] [--exact] [flags]\n"
+            "  -o, --out FILE      the figure to write; .png, .svg or .pdf (required)\n"
+            "  -f FILE             read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"          encoders: the second sentence of a pair (default: none)\n"
+            "  --exact             quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --kind K            heatmap: one head or the mean/max over heads; model: layers x heads\n"
+            "                      thumbnails; head: lines from queries (left) to keys (right), one colour a\n"
+            "                      head; bars: one query's attention (default: heatmap)\n"
+            "  --layer L           layer drawn, -1 = the last (default: -1, the last captured layer; every\n"
+            "                      layer for --kind model)\n"
+            "  --head H|mean|max   one head, or the mean or max over heads (default: mean)\n"
+            "  --heads 0,3,5       heads drawn by --kind head / model (default: every captured head)\n"
+            "  --query I           bars: the query token (default: the last non-special token)\n"
+            "  --palette P         viridis, cividis, magma or diverging (default: viridis; diverging with --diff)\n"
+            "  --log               logarithmic colour scale (default: linear)\n"
+            "  --vmax V            value mapped to the top colour, > 0 (default: the maximum drawn)\n"
+            "  --hide-special      leave out special tokens ([CLS], [SEP], <s>, ...) (default: shown)\n"
+            "  --words             merge subword tokens into words (default: tokens)\n"
+            "  --diff OTHER        draw this run minus OTHER, a run with the same tokens (diverging palette)\n"
+            "  --title T           figure title (default: \"model · layer L · head H\")\n"
+            "  --max-px N          cap on each side in pixels (points for SVG/PDF), 200..%d (default: the\n"
+            "                      largest); longer inputs are drawn in blocks, and the figure says so\n",
+            GAZE_PLOT_MAX_PX);
+    return f == stdout ? 0 : 2;
 }
 
 int cmd_plot(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * head_s = NULL, * heads_s = NULL;
-    const char * diff = NULL;
+    const char * diff = NULL, * file = NULL;
     bool exact = false;
-    long long layer = -1, query = -1, max_px = 0;
+    int64_t layer = -1, query = -1, max_px = 0;
     struct gaze_plot_opts o = gaze_plot_opts_make();
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--kind") || !strcmp(a, "--layer") ||
                      !strcmp(a, "--head") || !strcmp(a, "--heads") || !strcmp(a, "--query") || !strcmp(a, "--palette") ||
                      !strcmp(a, "--vmax") || !strcmp(a, "--diff") || !strcmp(a, "--title") || !strcmp(a, "--max-px") ||
-                     !strcmp(a, "--pair");
-        if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(); }
+                     !strcmp(a, "--pair") || !strcmp(a, "-f");
+        if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "-f")) file = v;
         else if (!strcmp(a, "--kind")) {
             if (!gaze_plot_kind_from_name(v, &o.kind)) { fprintf(stderr, "gaze plot: --kind: '%s' is not heatmap, model, head or bars\n", v); return 2; }
         } else if (!strcmp(a, "--layer")) {
-            if (!parse_int(v, 0, GAZE_RUN_MAX_LAYERS - 1, &layer)) { fprintf(stderr, "gaze plot: --layer: '%s' is not a layer number\n", v); return 2; }
+            if (cli_int("plot", a, v, -1, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2;
         } else if (!strcmp(a, "--head")) head_s = v;
         else if (!strcmp(a, "--heads")) heads_s = v;
         else if (!strcmp(a, "--query")) {
-            if (!parse_int(v, 0, INT64_MAX / 2, &query)) { fprintf(stderr, "gaze plot: --query: '%s' is not a token index\n", v); return 2; }
+            if (cli_int("plot", a, v, 0, INT64_MAX / 2, &query)) return 2;
         } else if (!strcmp(a, "--palette")) {
             if (!gaze_palette_from_name(v, &o.palette)) { fprintf(stderr, "gaze plot: --palette: '%s' is not viridis, cividis, magma or diverging\n", v); return 2; }
         } else if (!strcmp(a, "--vmax")) {
-            char * end;
-            o.vmax = strtof(v, &end);
-            if (end == v || *end || !(o.vmax > 0) || o.vmax > 1e30f) { fprintf(stderr, "gaze plot: --vmax: '%s' is not a positive number\n", v); return 2; }
+            if (cli_float("plot", a, v, 0, 1e30, CLI_OPEN_LO, &o.vmax)) return 2;
         } else if (!strcmp(a, "--diff")) diff = v;
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--max-px")) {
-            if (!parse_int(v, 200, GAZE_PLOT_MAX_PX, &max_px)) { fprintf(stderr, "gaze plot: --max-px: '%s' is not in 200..%d\n", v, GAZE_PLOT_MAX_PX); return 2; }
+            if (cli_int("plot", a, v, 200, GAZE_PLOT_MAX_PX, &max_px)) return 2;
         } else if (!strcmp(a, "--pair")) pair = v;
         else if (!strcmp(a, "--log")) o.log_scale = true;
         else if (!strcmp(a, "--hide-special")) o.hide_special = true;
         else if (!strcmp(a, "--words")) o.words = true;
         else if (!strcmp(a, "--exact")) exact = true;
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze plot: unknown flag '%s'\n", a); return usage(); }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze plot: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src) src = a;
         else if (!text) text = a;
-        else { fprintf(stderr, "gaze plot: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze plot: unexpected argument '%s'\n", a); return usage(stderr); }
         if (takes) i++;
     }
-    if (!src) return usage();
+    if (!src) return usage(stderr);
     if (!out) { fprintf(stderr, "gaze plot: give the output file with -o OUT.png|svg|pdf\n"); return 2; }
     if (gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_AUTO) {
         fprintf(stderr, "gaze plot: %s: the output must end in .png, .svg or .pdf\n", out);
@@ -97,11 +95,11 @@ int cmd_plot(int argc, char ** argv) {
     o.query = query;
     o.max_px = (int)max_px;
     if (head_s) {
-        long long h;
+        int64_t h;
         if (!strcmp(head_s, "mean")) o.head_mode = GAZE_PLOT_HEADS_MEAN;
         else if (!strcmp(head_s, "max")) o.head_mode = GAZE_PLOT_HEADS_MAX;
-        else if (parse_int(head_s, 0, GAZE_RUN_MAX_HEADS - 1, &h)) { o.head_mode = GAZE_PLOT_HEADS_ONE; o.head = h; }
-        else { fprintf(stderr, "gaze plot: --head: '%s' is not a head number, mean or max\n", head_s); return 2; }
+        else if (!cli_int("plot", "--head", head_s, 0, GAZE_RUN_MAX_HEADS - 1, &h)) { o.head_mode = GAZE_PLOT_HEADS_ONE; o.head = h; }
+        else { fprintf(stderr, "gaze plot: --head takes one head number, mean or max\n"); return 2; }
     }
 
     struct gaze_run run, other;
@@ -110,24 +108,28 @@ int cmd_plot(int argc, char ** argv) {
     enum gaze_status s;
     int rc = 0;
     int64_t * heads = NULL;
-    if (!text && is_run_file(src)) {
+    char * text_buf = NULL;
+    if (cli_text_source("plot", file, &text, &text_buf)) return 2;
+    if (!text) {
+        if ((rc = cli_need_run_file("plot", src))) return rc;
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
-        if (!text) { fprintf(stderr, "gaze plot: %s is not a run file; give MODEL \"text\"\n", src); return 2; }
         struct gaze_model * model = NULL;
-        if ((s = gaze_model_load(&model, src))) return cli_fail(s);
-        if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
+        if ((s = gaze_model_load(&model, src))) { free(text_buf); return cli_fail(s); }
+        if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); free(text_buf); return cli_fail(s); }
         // capture only the layer drawn (the last one unless --layer), every layer for the model view
         struct gaze_run_opts ropts = { 0 };
         int64_t one = layer >= 0 ? layer : gaze_model_info(model)->n_layers - 1;
         if (one >= gaze_model_info(model)->n_layers) {
-            fprintf(stderr, "gaze plot: --layer %lld: the model has %lld layers\n", layer, (long long)gaze_model_info(model)->n_layers);
+            fprintf(stderr, "gaze plot: --layer %lld: the model has %lld layers\n", (long long)layer, (long long)gaze_model_info(model)->n_layers);
             gaze_model_free(model);
+            free(text_buf);
             return 2;
         }
         if (o.kind != GAZE_PLOT_KIND_MODEL || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
         s = gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
+        free(text_buf);
         if (s) return cli_fail(s);
     }
     if (heads_s) {
@@ -141,8 +143,7 @@ int cmd_plot(int argc, char ** argv) {
     struct gaze_plot_info info;
     if ((s = gaze_plot_run(&run, out, &o, &info))) {
         // option mistakes (head or layer not captured, ...) are usage errors
-        fprintf(stderr, "gaze plot: %s\n", gaze_last_error());
-        rc = s == GAZE_ERR_INVALID_ARG ? 2 : 1;
+        rc = cli_fail_cmd("plot", s == GAZE_ERR_INVALID_ARG ? 2 : 1);
         goto done;
     }
     printf("wrote %s (%d x %d%s", out, info.width, info.height, gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG ? " px" : " pt");

@@ -6,56 +6,71 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze show RUN.safetensors [flags]\n"
-            "       gaze show MODEL \"text\" [--pair \"B\"] [flags]\n"
-            "flags: [--layer L] [--head H|mean|max] [--top K] [--log] [--no-color|--color] [--width N]\n");
-    return 2;
-}
-
-static bool is_run_file(const char * path) {
-    struct stat sb;
-    size_t n = strlen(path);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n > 12 && !strcmp(path + n - 12, ".safetensors");
+            "       gaze show MODEL \"text\" | MODEL -f FILE|- [--pair \"B\"] [flags]\n"
+            "  -f FILE        read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"     encoders: the second sentence of a pair (default: none)\n"
+            "  --layer L      layer to draw, -1 = the last (default: -1, the last captured layer)\n"
+            "  --head H       one head H, or mean or max over the heads (default: mean)\n"
+            "  --top K        also list the K most attended keys of each query, 0..16 (default: 3)\n"
+            "  --log          logarithmic colour scale (default: linear)\n"
+            "  --color        24-bit colour; --no-color: none (default: from the terminal)\n"
+            "  --width N      columns to fit, 0 = the terminal's (default: 0; else $COLUMNS, or 100)\n");
+    return f == stdout ? 0 : 2;
 }
 
 int cmd_show(int argc, char ** argv) {
-    const char * src = NULL, * text = NULL, * pair = NULL, * head_s = "mean";
+    const char * src = NULL, * text = NULL, * pair = NULL, * head_s = "mean", * file = NULL;
     int64_t layer = -1;
     struct gaze_term_opts topts = { 0 };
     topts.top_k = 3;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
-        if (!strcmp(a, "--layer")) { if (!v) return usage(); layer = atoll(v); i++; }
-        else if (!strcmp(a, "--head")) { if (!v) return usage(); head_s = v; i++; }
-        else if (!strcmp(a, "--pair")) { if (!v) return usage(); pair = v; i++; }
-        else if (!strcmp(a, "--top")) { if (!v) return usage(); topts.top_k = atoi(v); i++; }
-        else if (!strcmp(a, "--width")) { if (!v) return usage(); topts.width = atoi(v); i++; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
+        if (!strcmp(a, "--layer")) { if (cli_int("show", a, v, -1, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2; i++; }
+        else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
+        else if (!strcmp(a, "--head")) { if (!v) return usage(stderr); head_s = v; i++; }
+        else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
+        else if (!strcmp(a, "--top")) { if (cli_int32("show", a, v, 0, 16, &topts.top_k)) return 2; i++; }
+        else if (!strcmp(a, "--width")) { if (cli_int32("show", a, v, 0, 100000, &topts.width)) return 2; i++; }
         else if (!strcmp(a, "--log")) topts.log_scale = true;
         else if (!strcmp(a, "--no-color")) topts.color = GAZE_TERM_COLOR_NONE;
         else if (!strcmp(a, "--color")) topts.color = GAZE_TERM_COLOR_TRUE;
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze show: unknown flag '%s'\n", a); return usage(); }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze show: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src) src = a;
         else if (!text) text = a;
-        else return usage();
+        else return usage(stderr);
     }
-    if (!src) return usage();
+    if (!src) return usage(stderr);
+    int64_t head_one = -1;
+    if (strcmp(head_s, "mean") && strcmp(head_s, "max")) {
+        int64_t h;
+        if (cli_int("show", "--head", head_s, 0, GAZE_RUN_MAX_HEADS - 1, &h)) {
+            fprintf(stderr, "gaze show: --head takes one head number, mean or max\n");
+            return 2;
+        }
+        head_one = h;
+    }
+    char * text_buf = NULL;
+    if (cli_text_source("show", file, &text, &text_buf)) return 2;
 
     struct gaze_run run;
     enum gaze_status s;
-    if (!text && is_run_file(src)) {
+    if (!text) {
+        int rc0 = cli_need_run_file("show", src);
+        if (rc0) return rc0;
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
-        if (!text) { fprintf(stderr, "gaze show: %s is not a run file; give MODEL \"text\"\n", src); return 2; }
         struct gaze_model * model = NULL;
-        if ((s = gaze_model_load(&model, src))) return cli_fail(s);
+        if ((s = gaze_model_load(&model, src))) { free(text_buf); return cli_fail(s); }
         struct gaze_run_opts opts = { 0 };
         int64_t one = layer;
         if (layer >= 0) { opts.layers = &one; opts.n_layers = 1; }
         s = gaze_model_run(model, text, pair, &opts, &run);
         gaze_model_free(model);
+        free(text_buf);
         if (s) return cli_fail(s);
     }
     int rc = 0;
@@ -81,7 +96,7 @@ int cmd_show(int argc, char ** argv) {
             }
         snprintf(title, sizeof title, "%s  layer %lld, %s over %lld heads", run.model, (long long)ly->index, head_s, (long long)Hc);
     } else {
-        int64_t head = atoll(head_s), idx = -1;
+        int64_t head = head_one, idx = -1;
         for (int64_t h = 0; h < Hc; h++) if (run.heads[h] == head) idx = h;
         if (idx < 0) { fprintf(stderr, "gaze show: head %s was not captured\n", head_s); free(w); rc = 2; goto done; }
         memcpy(w, ly->attn + idx * Tq * T, (size_t)(Tq * T) * sizeof *w);

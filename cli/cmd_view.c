@@ -31,24 +31,36 @@ static bool parse_fusion(const char * v, enum gaze_head_fusion * f) {
     return true;
 }
 
-static int usage(void) {
-    fprintf(stderr,
+static int usage(FILE * f) {
+    fprintf(f,
             "usage: gaze view RUN.safetensors -o OUT.html [flags]\n"
-            "       gaze view MODEL \"text\" -o OUT.html [--pair \"B\"] [--generate N] [--exact] [--threads N] [flags]\n"
-            "flags: [--max-mb M] [--precision auto|f16|u8] [--detail-layers 0,5-7] [--no-qk]\n"
-            "       [--title T] [--view head|model|heatmap|qk|steps|rollout] [--time]\n"
-            "       [--no-rollout] [--fusions all|mean,max,min] [--discard R] [--flow-token LIST|first|last|all|none]\n"
-            "       [--flow-fusion mean|max|min]\n"
-            "  The page needs no network: open it from disk. Weights are exact (f16) when they fit\n"
-            "  --max-mb (default 40), else 8-bit; beyond that, block means for some layers, with the\n"
-            "  --detail-layers (then layers spread over depth) kept exact. A live model run captures\n"
-            "  attention and q/k of every layer and head (the query/key view) unless --no-qk.\n"
-            "  Rollout / flow panel: rollout of every output token (all three head fusions when\n"
-            "  layers x T^3 <= 1e9, else mean; --fusions to choose) and attention flow (one max-flow per\n"
-            "  input token) for --flow-token LIST (default: [CLS] / token 0 for encoders, the last token\n"
-            "  for decoders, only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token).\n"
-            "  --time: print how long loading (or running) and writing the page took.\n");
-    return 2;
+            "       gaze view MODEL \"text\" | MODEL -f FILE|- -o OUT.html [flags]\n"
+            "  The page needs no network: open it from disk.\n"
+            "  -o, --out FILE        the HTML page to write (required)\n"
+            "  -f FILE               read the text from FILE ('-': standard input)\n"
+            "  --pair \"B\"            encoders: the second sentence of a pair (default: none)\n"
+            "  --generate N          decoders: generate N tokens and show the steps (default: 0)\n"
+            "  --exact               quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --threads N           worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --max-mb M            page size budget in MB, 1..4000 (default: 40): weights are exact (f16)\n"
+            "                        when they fit, else 8-bit; beyond that, block means for some layers\n"
+            "  --precision P         auto, f16 or u8 (default: auto, as above)\n"
+            "  --detail-layers LIST  layers kept exact when blocks are needed, e.g. 0,5-7 (default: layers\n"
+            "                        spread over depth)\n"
+            "  --no-qk               leave out the query/key view (default: a live model run captures q/k of\n"
+            "                        every layer and head)\n"
+            "  --title T             page title (default: the model's name)\n"
+            "  --view V              panel shown first: head, model, heatmap, qk, steps or rollout (default: head)\n"
+            "  --no-rollout          leave out the rollout / flow panel (default: included)\n"
+            "  --fusions LIST        rollout head fusions: all or mean,max,min (default: all three when\n"
+            "                        layers x T^3 <= 1e9, else mean)\n"
+            "  --discard R           rollout: zero the lowest fraction R of entries, in [0, 1) (default: 0)\n"
+            "  --flow-token LIST     attention flow for these output tokens: indices, first, last, all or\n"
+            "                        none (default: [CLS] / token 0 for encoders, the last token for decoders,\n"
+            "                        only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token)\n"
+            "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
+            "  --time                print how long loading (or running) and writing the page took\n");
+    return f == stdout ? 0 : 2;
 }
 
 static double now_ms(void) {
@@ -57,43 +69,29 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static bool is_run_file(const char * path) {
-    struct stat sb;
-    size_t n = strlen(path);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && n > 12 && !strcmp(path + n - 12, ".safetensors");
-}
-
-static bool parse_ll(const char * s, long long lo, long long hi, long long * out) {
-    char * end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 int cmd_view(int argc, char ** argv) {
-    const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL;
+    const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL, * file = NULL;
     bool exact = false, timing = false;
-    long long generate = 0, threads = 0, max_mb = 0;
+    int64_t generate = 0, threads = 0, max_mb = 0;
     struct gaze_html_opts o = { 0 };
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage();
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         const bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--pair") || !strcmp(a, "--generate") ||
                            !strcmp(a, "--threads") || !strcmp(a, "--max-mb") || !strcmp(a, "--precision") ||
                            !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view") ||
                            !strcmp(a, "--fusions") || !strcmp(a, "--discard") || !strcmp(a, "--flow-token") ||
-                           !strcmp(a, "--flow-fusion");
-        if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(); }
+                           !strcmp(a, "--flow-fusion") || !strcmp(a, "-f");
+        if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "-f")) file = v;
         else if (!strcmp(a, "--pair")) pair = v;
         else if (!strcmp(a, "--generate")) {
-            if (!parse_ll(v, 0, 1 << 20, &generate)) { fprintf(stderr, "gaze view: --generate: '%s' is not a token count\n", v); return 2; }
+            if (cli_int("view", a, v, 0, 1 << 20, &generate)) return 2;
         } else if (!strcmp(a, "--threads")) {
-            if (!parse_ll(v, 0, 4096, &threads)) { fprintf(stderr, "gaze view: --threads: '%s' is not a thread count\n", v); return 2; }
+            if (cli_int("view", a, v, 0, 4096, &threads)) return 2;
         } else if (!strcmp(a, "--max-mb")) {
-            if (!parse_ll(v, 1, 4000, &max_mb)) { fprintf(stderr, "gaze view: --max-mb: '%s' is not in 1..4000\n", v); return 2; }
+            if (cli_int("view", a, v, 1, 4000, &max_mb)) return 2;
         } else if (!strcmp(a, "--precision")) {
             if (!strcmp(v, "auto")) o.precision = GAZE_HTML_PRECISION_AUTO;
             else if (!strcmp(v, "f16")) o.precision = GAZE_HTML_PRECISION_F16;
@@ -113,27 +111,25 @@ int cmd_view(int argc, char ** argv) {
         } else if (!strcmp(a, "--flow-fusion")) {
             if (!parse_fusion(v, &o.flow_fusion)) { fprintf(stderr, "gaze view: --flow-fusion: '%s' is not mean, max or min\n", v); return 2; }
         } else if (!strcmp(a, "--discard")) {
-            char * end;
-            o.rollout_discard = strtod(v, &end);
-            if (end == v || *end || !(o.rollout_discard >= 0 && o.rollout_discard < 1)) {
-                fprintf(stderr, "gaze view: --discard: '%s' is not in [0, 1)\n", v);
-                return 2;
-            }
+            if (cli_double("view", a, v, 0, 1, CLI_OPEN_HI, &o.rollout_discard)) return 2;
         } else if (!strcmp(a, "--flow-token")) flow_s = v;
         else if (!strcmp(a, "--no-rollout")) o.no_rollout = true;
         else if (!strcmp(a, "--no-qk")) o.no_qk = true;
         else if (!strcmp(a, "--exact")) exact = true;
         else if (!strcmp(a, "--time")) timing = true;
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze view: unknown flag '%s'\n", a); return usage(); }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze view: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src) src = a;
         else if (!text) text = a;
-        else { fprintf(stderr, "gaze view: unexpected argument '%s'\n", a); return usage(); }
+        else { fprintf(stderr, "gaze view: unexpected argument '%s'\n", a); return usage(stderr); }
         if (takes) i++;
     }
-    if (!src) return usage();
+    if (!src) return usage(stderr);
     if (!out) { fprintf(stderr, "gaze view: give the output file with -o OUT.html\n"); return 2; }
     o.max_bytes = (size_t)max_mb * 1000 * 1000;
 
+    char * text_buf = NULL;
+    if (cli_text_source("view", file, &text, &text_buf)) return 2;
+    const bool live = text != NULL;
     struct gaze_run run;
     gaze_run_init(&run);
     enum gaze_status s;
@@ -141,19 +137,27 @@ int cmd_view(int argc, char ** argv) {
     int rc = 0;
     int64_t * detail = NULL, * flow = NULL, flow_one = 0;
     if (!text) {
-        if (!is_run_file(src)) { fprintf(stderr, "gaze view: %s is not a run file (*.safetensors); give MODEL \"text\"\n", src); return 2; }
+        if ((rc = cli_need_run_file("view", src))) return rc;
         if (pair || generate) { fprintf(stderr, "gaze view: --pair and --generate need MODEL \"text\", not a run file\n"); return 2; }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
         struct gaze_model * model = NULL;
-        if ((s = gaze_model_load(&model, src))) return cli_fail(s);
-        if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
+        if ((s = gaze_model_load(&model, src))) { free(text_buf); return cli_fail(s); }
+        if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); free(text_buf); return cli_fail(s); }
+        if (gaze_model_info(model)->causal ? pair != NULL : generate > 0) {
+            fprintf(stderr, "gaze view: %s\n", pair ? "--pair is for encoders; this model is a decoder (give one prompt)"
+                                                   : "--generate is for decoders; this model is an encoder");
+            gaze_model_free(model);
+            free(text_buf);
+            return 2;
+        }
         struct gaze_run_opts ropts = { 0 };
         ropts.parts = GAZE_RUN_PART_ATTN | (o.no_qk ? 0u : (unsigned)(GAZE_RUN_PART_Q | GAZE_RUN_PART_K));
         ropts.generate = generate;
         ropts.n_threads = (int)threads;
         s = gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
+        free(text_buf);
         if (s) return cli_fail(s);
     }
     if (detail_s) {
@@ -184,7 +188,7 @@ int cmd_view(int argc, char ** argv) {
     if (info.n_rollout_fusions) printf(", rollout (%d fusion%s), flow for %lld token%s", info.n_rollout_fusions,
                                        info.n_rollout_fusions > 1 ? "s" : "", (long long)info.n_flow, info.n_flow == 1 ? "" : "s");
     printf("\n");
-    if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens; of which rollout %.1f ms, flow %.1f ms)\n", text ? "model run" : "load",
+    if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens; of which rollout %.1f ms, flow %.1f ms)\n", live ? "model run" : "load",
                        t1 - t0, t2 - t1, (long long)run.T, info.rollout_ms, info.flow_ms);
 done:
     free(detail);

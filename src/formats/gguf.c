@@ -473,7 +473,8 @@ static enum gaze_status parse(struct gaze_gguf * g) {
     if (g->size == 0) return ferr(&c, GAZE_ERR_FORMAT, "header.magic at offset 0: file is empty");
     if ((st = need(&c, 4, "header.magic"))) return st;
     if (memcmp(g->base, "GGUF", 4) != 0)
-        return ferr(&c, GAZE_ERR_FORMAT, "header.magic at offset 0: expected \"GGUF\" (47 47 55 46), got %02x %02x %02x %02x",
+        return ferr(&c, GAZE_ERR_FORMAT, "not a GGUF file (bad magic: header.magic at offset 0 is %02x %02x %02x %02x, "
+                    "expected \"GGUF\" = 47 47 55 46)",
                     g->base[0], g->base[1], g->base[2], g->base[3]);
     c.off = 4;
     uint32_t version;

@@ -105,8 +105,17 @@ bool gaze_json_too_deep(const char * buf, size_t len, int max_depth, size_t * of
     return false;
 }
 
-enum gaze_status gaze_json_load_buffer(json_t ** out, const char * buf, size_t len,
-                                       const char * label, size_t base_offset, int max_depth) {
+// jansson's parse error ends with "near '<token>'", up to 20 bytes as read. A JSON file named
+// by path may not be what it claims (a config.json symlinked to a private file such as
+// /etc/shadow): for files the message keeps the offset, line and column and drops the quoted
+// bytes (buffers, e.g. a safetensors header, keep them: the user gave that file itself).
+static void error_text(const char * text, char * out, size_t n) {
+    const char * near = strstr(text, " near '");
+    snprintf(out, n, "%.*s", (int)(near ? (size_t)(near - text) : strlen(text)), text);
+}
+
+static enum gaze_status load_buffer(json_t ** out, const char * buf, size_t len, const char * label,
+                                    size_t base_offset, int max_depth, bool quote) {
     *out = NULL;
     if (max_depth <= 0) max_depth = GAZE_JSON_MAX_DEPTH_DEFAULT;
     size_t bad;
@@ -123,12 +132,20 @@ enum gaze_status gaze_json_load_buffer(json_t ** out, const char * buf, size_t l
         enum json_error_code code = json_error_code(&err);
         if (code == json_error_out_of_memory)
             return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory parsing JSON", label);
+        char text[JSON_ERROR_TEXT_LENGTH];
+        if (quote) snprintf(text, sizeof text, "%s", err.text);
+        else error_text(err.text, text, sizeof text);
         return gaze_error(GAZE_ERR_FORMAT, "%s: invalid JSON at offset %zu (line %d, column %d): %s",
                           label, base_offset + (size_t)(err.position > 0 ? err.position : 0),
-                          err.line, err.column, err.text);
+                          err.line, err.column, text);
     }
     *out = root;
     return GAZE_OK;
+}
+
+enum gaze_status gaze_json_load_buffer(json_t ** out, const char * buf, size_t len,
+                                       const char * label, size_t base_offset, int max_depth) {
+    return load_buffer(out, buf, len, label, base_offset, max_depth, true);
 }
 
 enum gaze_status gaze_json_load_file(json_t ** out, const char * path, size_t max_bytes,
@@ -182,7 +199,7 @@ enum gaze_status gaze_json_load_file(json_t ** out, const char * path, size_t ma
         st = gaze_error(GAZE_ERR_LIMIT, "%s: over the JSON size limit of %zu bytes", path, max_bytes);
     if (st == GAZE_OK) {
         size_t skip = (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) ? 3 : 0;   // UTF-8 BOM
-        st = gaze_json_load_buffer(out, buf + skip, len - skip, path, skip, max_depth);
+        st = load_buffer(out, buf + skip, len - skip, path, skip, max_depth, false);
     }
     free(buf);
     return st;
