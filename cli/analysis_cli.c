@@ -30,6 +30,11 @@ bool acli_is_run_file(const char * path) { return cli_is_run_file(path); }
 int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run) {
     enum gaze_status st;
     gaze_run_init(run);
+    if (!s->text && (s->pair || s->exact)) {
+        fprintf(stderr, "gaze %s: %s applies to a model run (MODEL \"text\"), not to a saved run\n", cmd,
+                s->pair ? "--pair" : "--exact");
+        return 2;
+    }
     if (!s->text) {
         int rc = cli_need_run_file(cmd, s->src);
         if (rc) return rc;
@@ -145,19 +150,28 @@ int acli_parse_token(const char * cmd, const struct gaze_run * run, const char *
     if (!s) return 0;
     if (!strcmp(s, "last")) { *tok = T - 1; return 0; }
     if (!strcmp(s, "first") || !strcmp(s, "cls")) { *tok = 0; return 0; }
-    char * end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || v < 0 || v >= T) {
-        fprintf(stderr, "gaze %s: --token %s outside 0..%lld (or first, last)\n", cmd, s, (long long)(T - 1));
+    if (cli_int(cmd, "--token", s, 0, T - 1, tok)) {
+        fprintf(stderr, "gaze %s: --token takes a token index of this run, first (= cls) or last\n", cmd);
         return 2;
     }
-    *tok = v;
     return 0;
 }
 
 static const char * g_grid_figure;   // --grid-plot PATH: the grid also goes to a figure
 
 void acli_set_grid_figure(const char * path) { g_grid_figure = path; }
+
+int acli_check_grid(const char * cmd, bool grid, bool machine) {
+    if (g_grid_figure && !grid) {
+        fprintf(stderr, "gaze %s: --grid-plot draws the --grid: give --grid too\n", cmd);
+        return 2;
+    }
+    if (grid && machine) {
+        fprintf(stderr, "gaze %s: --grid is a terminal heatmap, --json/--csv a table for scripts: choose one\n", cmd);
+        return 2;
+    }
+    return 0;
+}
 
 int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
               const char * title) {

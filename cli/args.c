@@ -172,6 +172,7 @@ int cli_text_source(const char * cmd, const char * file, const char ** text, cha
 int cli_fail_cmd(const char * cmd, int rc) {
     const char * m = gaze_last_error();
     const size_t n = strlen(cmd);
+    if (!strncmp(m, "gaze ", 5) && !strncmp(m + 5, cmd, n) && m[5 + n] == ':' && m[6 + n] == ' ') m += 5;
     if (!strncmp(m, cmd, n) && m[n] == ':' && m[n + 1] == ' ') m += n + 2;   // "plot: ..." under gaze plot
     fprintf(stderr, "gaze %s: %s\n", cmd, m);
     return rc;
@@ -213,7 +214,8 @@ int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64
     free(seen);
     return 0;
 bad:
-    fprintf(stderr, "gaze: %s: cannot parse '%s' (expected e.g. 0,2-4)\n", flag, s);
+    fprintf(stderr, "gaze: %s: cannot parse '%s' (expected a list like 0,2-4 of indices in 0..%lld)\n", flag, s,
+            (long long)(limit - 1));
     free(seen);
     return 2;
 }

@@ -78,6 +78,7 @@ int cmd_ablate(int argc, char ** argv) {
         else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!src.src || (!src.text && !src.text_file)) return usage(stderr);
+    if (acli_check_grid("ablate", grid, json || csv)) return 2;
     if (acli_source_text(&src)) return 2;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };

@@ -143,6 +143,7 @@ int cmd_corpus(int argc, char ** argv) {
         else { fprintf(stderr, "gaze corpus: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!src.src || !file) return usage(stderr);
+    if (acli_check_grid("corpus", grid_s != NULL, fmt != ACLI_FORMAT_TABLE)) return 2;
     if (shard_s) {
         char i_s[32], n_s[32];
         const char * slash = strchr(shard_s, '/');

@@ -35,6 +35,7 @@ int cmd_merge(int argc, char ** argv) {
     }
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (!n_parts) { free(parts); return usage(stderr); }
+    if (acli_check_grid("merge", grid_s != NULL, fmt != ACLI_FORMAT_TABLE)) { free(parts); return 2; }
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze merge: unknown metric '%s'\n", grid_s); free(parts); return 2; }
     struct gaze_head_stats acc, part;
     enum gaze_status s = gaze_head_stats_load(&acc, parts[0]);

@@ -112,6 +112,10 @@ int cmd_plot(int argc, char ** argv) {
     if (cli_text_source("plot", file, &text, &text_buf)) return 2;
     if (!text) {
         if ((rc = cli_need_run_file("plot", src))) return rc;
+        if (pair || exact) {
+            fprintf(stderr, "gaze plot: %s applies to a model run (MODEL \"text\"), not to a saved run\n", pair ? "--pair" : "--exact");
+            return 2;
+        }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
         struct gaze_model * model = NULL;

@@ -61,6 +61,7 @@ int cmd_show(int argc, char ** argv) {
     if (!text) {
         int rc0 = cli_need_run_file("show", src);
         if (rc0) return rc0;
+        if (pair) { fprintf(stderr, "gaze show: --pair applies to a model run (MODEL \"text\"), not to a saved run\n"); return 2; }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
         struct gaze_model * model = NULL;

@@ -138,7 +138,7 @@ int cmd_view(int argc, char ** argv) {
     int64_t * detail = NULL, * flow = NULL, flow_one = 0;
     if (!text) {
         if ((rc = cli_need_run_file("view", src))) return rc;
-        if (pair || generate) { fprintf(stderr, "gaze view: --pair and --generate need MODEL \"text\", not a run file\n"); return 2; }
+        if (pair || generate || exact) { fprintf(stderr, "gaze view: --pair, --generate and --exact need MODEL \"text\", not a run file\n"); return 2; }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
         struct gaze_model * model = NULL;

@@ -1,5 +1,6 @@
 // gaze_model_*: picks the architecture from what the path is (folder → BERT, .gguf → Llama).
 #include "models/model.h"
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -15,7 +16,8 @@ enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
     enum gaze_status s = gaze_model_resolve(path, resolved, sizeof resolved);
     if (s) return s;
     struct stat sb;
-    if (stat(resolved, &sb) != 0) return gaze_error(GAZE_ERR_IO, "%s: no such file or folder", resolved);
+    if (stat(resolved, &sb) != 0)
+        return gaze_error(GAZE_ERR_IO, "%s: %s", resolved, errno == ENOENT ? "no such file or folder" : strerror(errno));
     struct gaze_model * m = calloc(1, sizeof *m);
     if (!m || !(m->path = strdup(resolved))) { free(m); return gaze_error(GAZE_ERR_NOMEM, "model: out of memory"); }
     if (S_ISDIR(sb.st_mode)) s = bert_load(m, resolved);

@@ -199,7 +199,7 @@ static enum gaze_status fetch_into(const struct gaze_model_entry * e, const char
     FILE * f = fopen(req, "w");
     if (!f) return gaze_error(GAZE_ERR_IO, "%s: %s", req, strerror(errno));
     fprintf(f, "%s==%s --hash=sha256:%s\n", e->package, e->version, pin_of(e->name));
-    if (fclose(f) != 0) return gaze_error(GAZE_ERR_IO, "%s: write failed", req);
+    if (fclose(f) != 0) return gaze_error(GAZE_ERR_IO, "%s: write failed: %s", req, strerror(errno));
 
     const char * py = getenv("GAZE_PYTHON");
     char * pip_argv[] = { (char *)(py && *py ? py : "python3"), "-m", "pip", "download", "--no-deps",
