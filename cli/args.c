@@ -81,14 +81,22 @@ int cli_float(const char * cmd, const char * flag, const char * s, double lo, do
     return rc;
 }
 
+// 1: a run file, 0: a safetensors file without gaze metadata, -1: not a readable safetensors
+// file (the library's reason in gaze_last_error()).
+static int run_file_kind(const char * path) {
+    struct gaze_safetensors * st;
+    if (gaze_safetensors_open(&st, path) != GAZE_OK) return -1;
+    const int run = gaze_safetensors_metadata(st, "gaze.format_version") != NULL;
+    gaze_safetensors_free(st);
+    return run;
+}
+
 bool cli_is_run_file(const char * path) {
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return false;
-    struct gaze_safetensors * st;
-    if (gaze_safetensors_open(&st, path) != GAZE_OK) { gaze_clear_error(); return false; }
-    const bool run = gaze_safetensors_metadata(st, "gaze.format_version") != NULL;
-    gaze_safetensors_free(st);
-    return run;
+    const int k = run_file_kind(path);
+    gaze_clear_error();
+    return k == 1;
 }
 
 int cli_need_run_file(const char * cmd, const char * path) {
@@ -98,12 +106,24 @@ int cli_need_run_file(const char * cmd, const char * path) {
         fprintf(stderr, "gaze %s: %s: no such file (%s)\n", cmd, path, strerror(errno));
         return 2;
     }
-    if (exists && cli_is_run_file(path)) return 0;
-    if (!exists || S_ISDIR(sb.st_mode) || gaze_model_find(path))
-        fprintf(stderr, "gaze %s: %s is a model, not a run file: give MODEL \"text\" (or -f FILE)\n", cmd, path);
+    char magic[4] = { 0 };
+    FILE * f = exists && S_ISREG(sb.st_mode) ? fopen(path, "rb") : NULL;
+    if (f) {
+        if (fread(magic, 1, 4, f) != 4) memset(magic, 0, 4);
+        fclose(f);
+    }
+    if (!exists || S_ISDIR(sb.st_mode) || !memcmp(magic, "GGUF", 4)) {
+        fprintf(stderr, "gaze %s: %s is a model, not a run file: give MODEL \"text\" (or MODEL -f FILE)\n", cmd, path);
+        return 2;
+    }
+    const int k = run_file_kind(path);
+    if (k == 1) return 0;
+    if (k == 0)
+        fprintf(stderr, "gaze %s: %s is a safetensors file without gaze metadata (model weights?), not a run file; "
+                "make one with gaze run MODEL \"text\" -o FILE\n", cmd, path);
     else
-        fprintf(stderr, "gaze %s: %s is not a gaze run file (no safetensors header with gaze metadata); "
-                "make one with gaze run MODEL \"text\" -o FILE, or give MODEL \"text\"\n", cmd, path);
+        fprintf(stderr, "gaze %s: not a gaze run file: %s\n", cmd, gaze_last_error());
+    gaze_clear_error();
     return 2;
 }
 
