@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "text/utf8.h"
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,10 @@ int cli_double(const char * cmd, const char * flag, const char * s, double lo, d
 int cli_float(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open, float * out) {
     double v;
     int rc = cli_double(cmd, flag, s, lo, hi, open, &v);
+    if (!rc && !isfinite((float)v)) {
+        fprintf(stderr, "gaze %s: %s: '%s' is too large (the largest is %g)\n", cmd, flag, s, (double)FLT_MAX);
+        return 2;
+    }
     if (!rc) *out = (float)v;
     return rc;
 }

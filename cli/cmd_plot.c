@@ -3,6 +3,7 @@
 // differences between two runs.
 #include "cli.h"
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ int cmd_plot(int argc, char ** argv) {
         } else if (!strcmp(a, "--palette")) {
             if (!gaze_palette_from_name(v, &o.palette)) { fprintf(stderr, "gaze plot: --palette: '%s' is not viridis, cividis, magma or diverging\n", v); return 2; }
         } else if (!strcmp(a, "--vmax")) {
-            if (cli_float("plot", a, v, 0, 1e30, CLI_OPEN_LO, &o.vmax)) return 2;
+            if (cli_float("plot", a, v, 0, INFINITY, CLI_OPEN_LO, &o.vmax)) return 2;
         } else if (!strcmp(a, "--diff")) diff = v;
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--max-px")) {

@@ -1,6 +1,7 @@
 // gaze run MODEL "text": tokenizes, runs the model, captures attention (and Q/K/scores/hidden
 // on request) and writes one run file that every other command reads.
 #include "cli.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,7 +73,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--exact")) exact = true;
         else if (!strcmp(a, "--max-len")) { if (cli_int("run", a, v, 1, INT32_MAX, &opts.max_len)) return 2; i++; }
         else if (!strcmp(a, "--generate")) { if (cli_int("run", a, v, 0, 1 << 20, &opts.generate)) return 2; i++; }
-        else if (!strcmp(a, "--temperature")) { if (cli_float("run", a, v, 0, 1e6, 0, &opts.temperature)) return 2; temp_set = true; i++; }
+        else if (!strcmp(a, "--temperature")) { if (cli_float("run", a, v, 0, INFINITY, 0, &opts.temperature)) return 2; temp_set = true; i++; }
         else if (!strcmp(a, "--top-p")) { if (cli_float("run", a, v, 0, 1, 0, &opts.top_p)) return 2; top_p_set = true; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_u64("run", a, v, &opts.seed)) return 2; seed_set = true; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_int32("run", a, v, 0, 4096, &opts.n_threads)) return 2; i++; }
