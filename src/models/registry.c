@@ -292,6 +292,8 @@ enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_
                               e->name, path, e->name);
     }
     if (exists(name_or_path)) return copy_out(name_or_path, out, n);
+    if (errno != ENOENT)   // the path is there but cannot be reached: say why (permission, not a folder, ...)
+        return gaze_error(GAZE_ERR_IO, "%s: %s", name_or_path, strerror(errno));
     return gaze_error(GAZE_ERR_IO, "%s: no such file or folder, and not a model name (`gaze fetch` lists them)",
                       name_or_path);
 }
