@@ -238,7 +238,9 @@ int cmd_info(int argc, char ** argv) {
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: gaze info PATH [--full]\n"
                    "  PATH: a .safetensors file, a gaze run file, a .gguf file, a model folder or a fetched name\n"
-                   "  --full: list every token / tensor and print metadata values in full\n");
+                   "  --full: list every token / tensor and print metadata values in full (default: the first\n"
+                   "          32 tokens, a model folder's tensors left out, values cut at 160 bytes)\n"
+                   "  exit code 1 when PATH cannot be read or is not a usable model or run\n");
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "gaze info: unknown option '%s'\n", argv[i]);
