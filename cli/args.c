@@ -129,7 +129,7 @@ int cli_need_run_file(const char * cmd, const char * path) {
     else
         fprintf(stderr, "gaze %s: not a gaze run file: %s\n", cmd, gaze_last_error());
     gaze_clear_error();
-    return 2;
+    return k == 0 ? 2 : 1;   // a model where a run goes is a usage error; a damaged file is not
 }
 
 int cli_read_text(const char * cmd, const char * path, char ** out) {

@@ -42,8 +42,8 @@ int cli_float(const char * cmd, const char * flag, const char * s, double lo, do
 // A gaze run file by its content (a safetensors header with gaze.format_version metadata), not by
 // its name.
 bool cli_is_run_file(const char * path);
-// 0 when path is a run file; else prints why not ("no such file", "is a model: give MODEL
-// \"text\"", "not a gaze run file") and returns 2.
+// 0 when path is a run file; else prints why not and returns 2 ("no such file", "is a model:
+// give MODEL \"text\"", weights without gaze metadata) or 1 (a damaged file: the reader's error).
 int cli_need_run_file(const char * cmd, const char * path);
 
 // Text given with -f FILE ("-": stdin), for inputs longer than argv allows: at most

@@ -25,8 +25,8 @@ static int usage(FILE * f) {
             "  --kind K            heatmap: one head or the mean/max over heads; model: layers x heads\n"
             "                      thumbnails; head: lines from queries (left) to keys (right), one colour a\n"
             "                      head; bars: one query's attention (default: heatmap)\n"
-            "  --layer L           layer drawn, -1 = the last (default: -1, the last captured layer; every\n"
-            "                      layer for --kind model)\n"
+            "  --layer L           layer drawn (default: the last captured layer; every layer for --kind\n"
+            "                      model)\n"
             "  --head H|mean|max   one head, or the mean or max over heads (default: mean)\n"
             "  --heads 0,3,5       heads drawn by --kind head / model (default: every captured head)\n"
             "  --query I           bars: the query token (default: the last non-special token)\n"
@@ -62,7 +62,7 @@ int cmd_plot(int argc, char ** argv) {
         else if (!strcmp(a, "--kind")) {
             if (!gaze_plot_kind_from_name(v, &o.kind)) { fprintf(stderr, "gaze plot: --kind: '%s' is not heatmap, model, head or bars\n", v); return 2; }
         } else if (!strcmp(a, "--layer")) {
-            if (cli_int("plot", a, v, -1, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2;
+            if (cli_int("plot", a, v, 0, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2;
         } else if (!strcmp(a, "--head")) head_s = v;
         else if (!strcmp(a, "--heads")) heads_s = v;
         else if (!strcmp(a, "--query")) {

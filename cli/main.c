@@ -30,7 +30,8 @@ static const struct cli_command commands[] = {
 // The message is for people: the library's sentence, without the status enum's name.
 int cli_fail(enum gaze_status s) {
     (void)s;
-    fprintf(stderr, "gaze: %s\n", gaze_last_error());
+    const char * m = gaze_last_error();
+    fprintf(stderr, "%s%s\n", strncmp(m, "gaze ", 5) ? "gaze: " : "", m);   // "gaze fetch: ..." as is
     return 1;
 }
 

@@ -70,7 +70,7 @@ check rollout_missing 2 "no such file" rollout "$tmp/nothing"
 check heads_weights 2 "without gaze metadata" heads "$MODELS/minilm/model.safetensors"
 check show_model 2 "is a model, not a run file" show minilm
 printf 'not a safetensors file' >"$tmp/junk.safetensors"
-check show_junk 2 "not a gaze run file" show "$tmp/junk.safetensors"
+check show_junk 1 "not a gaze run file" show "$tmp/junk.safetensors"
 
 # 3. Options that do not apply.
 check generate_encoder 2 "--generate is for decoders" run minilm "hi" --generate 3
