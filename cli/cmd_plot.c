@@ -2,12 +2,10 @@
 // head view, bar strip; palettes, log scale, special-token hiding, word aggregation,
 // differences between two runs.
 #include "cli.h"
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 // Sanitizer builds: fontconfig (under cairo's text) keeps its caches until exit, which
 // LeakSanitizer reports as leaks; they are not ours. LSan reads this hook from the program.

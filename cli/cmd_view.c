@@ -1,11 +1,9 @@
 // gaze view: one self-contained, offline HTML page to explore a run (head view, model view,
 // heatmap, query/key view, generation steps), from a saved run or a live model.
 #include "cli.h"
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 // "mean,max" or "all" -> bits 1 << GAZE_HEAD_FUSION_*; false when a name is unknown
