@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-// strtoll / strtod skip leading spaces and accept an empty tail check by the caller; a flag's
-// value must be the number and nothing else.
+// strtoll / strtod skip leading white space and stop at the first bad character; a flag's value
+// must be the number and nothing else, so the start and the end are checked here.
 static bool starts_number(const char * s) {
     return s && *s && !(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v');
 }
@@ -45,11 +45,12 @@ int cli_int32(const char * cmd, const char * flag, const char * s, int lo, int h
 }
 
 int cli_u64(const char * cmd, const char * flag, const char * s, uint64_t * out) {
+    if (!s) { fprintf(stderr, "gaze %s: %s needs a value (an integer >= 0)\n", cmd, flag); return 2; }
     char * end;
     errno = 0;
     unsigned long long v = starts_number(s) && s[0] != '-' ? strtoull(s, &end, 10) : 0;
     if (!starts_number(s) || s[0] == '-' || end == s || *end || errno == ERANGE) {
-        fprintf(stderr, "gaze %s: %s: '%s' is not an integer in 0..%llu\n", cmd, flag, s ? s : "",
+        fprintf(stderr, "gaze %s: %s: '%s' is not an integer in 0..%llu\n", cmd, flag, s,
                 (unsigned long long)UINT64_MAX);
         return 2;
     }
@@ -63,12 +64,13 @@ int cli_double(const char * cmd, const char * flag, const char * s, double lo, d
     const bool lo_open = open & CLI_OPEN_LO, hi_open = open & CLI_OPEN_HI;
     if (isinf(hi)) snprintf(range, sizeof range, "%s %g", lo_open ? ">" : ">=", lo);
     else snprintf(range, sizeof range, "in %c%g, %g%c", lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    if (!s) { fprintf(stderr, "gaze %s: %s needs a value (a number %s)\n", cmd, flag, range); return 2; }
     char * end;
     errno = 0;
     double v = starts_number(s) ? strtod(s, &end) : 0;
     if (!starts_number(s) || end == s || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi ||
         (lo_open && v == lo) || (hi_open && v == hi)) {
-        fprintf(stderr, "gaze %s: %s: '%s' is not a number %s\n", cmd, flag, s ? s : "", range);
+        fprintf(stderr, "gaze %s: %s: '%s' is not a number %s\n", cmd, flag, s, range);
         return 2;
     }
     *out = v;
@@ -107,8 +109,9 @@ bool cli_is_run_file(const char * path) {
 int cli_need_run_file(const char * cmd, const char * path) {
     struct stat sb;
     const bool exists = stat(path, &sb) == 0;
+    const int e = errno;
     if (!exists && !gaze_model_find(path)) {
-        fprintf(stderr, "gaze %s: %s: no such file (%s)\n", cmd, path, strerror(errno));
+        fprintf(stderr, "gaze %s: %s: %s\n", cmd, path, e == ENOENT ? "no such file" : strerror(e));
         return 2;
     }
     char magic[4] = { 0 };
