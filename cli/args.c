@@ -142,24 +142,22 @@ int cli_read_text(const char * cmd, const char * path, char ** out) {
     if (!f) { fprintf(stderr, "gaze %s: -f %s: cannot open: %s\n", cmd, path, strerror(errno)); return 2; }
     size_t cap = 1 << 16, n = 0;
     char * buf = malloc(cap);
-    int rc = 0;
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap > CLI_MAX_TEXT_BYTES) {
-                fprintf(stderr, "gaze %s: -f %s: text is over the limit of %d MiB\n", cmd, path, CLI_MAX_TEXT_BYTES >> 20);
-                rc = 2;
-                break;
-            }
+    int rc = buf ? 0 : 1;
+    while (!rc) {
+        if (n + 1 >= cap) {   // grow; the last byte is kept for the NUL
             char * g = realloc(buf, cap * 2);
-            if (!g) break;
+            if (!g) { rc = 1; break; }
             buf = g;
             cap *= 2;
         }
         size_t k = fread(buf + n, 1, cap - 1 - n, f);
         n += k;
-        if (k == 0) break;
+        if (n > CLI_MAX_TEXT_BYTES) {
+            fprintf(stderr, "gaze %s: -f %s: the text is over the limit of %d MiB\n", cmd, path, CLI_MAX_TEXT_BYTES >> 20);
+            rc = 2;
+        } else if (k == 0) break;
     }
-    if (!buf) { fprintf(stderr, "gaze %s: -f %s: out of memory\n", cmd, path); rc = 1; }
+    if (rc == 1) fprintf(stderr, "gaze %s: -f %s: out of memory\n", cmd, path);
     else if (!rc && ferror(f)) { fprintf(stderr, "gaze %s: -f %s: read error: %s\n", cmd, path, strerror(errno)); rc = 1; }
     if (!std_in) fclose(f);
     if (rc) { free(buf); return rc; }

@@ -66,6 +66,10 @@ check missing 2 "cannot open: No such file or directory" rollout minilm -f "$tmp
 check twice 2 "either as an argument or with -f FILE, not both" run minilm "hi" -f "$tmp/t.txt"
 check twice_show 2 "not both" show minilm "hi" -f "$tmp/t.txt"
 check folder 2 "-f $tmp" run minilm -f "$tmp"
+truncate -s 65M "$tmp/huge.txt"
+check too_large 2 "the text is over the limit of 64 MiB" run minilm -f "$tmp/huge.txt"
+out=$("$BIN" run minilm -f - <"$tmp/huge.txt" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -qF "over the limit of 64 MiB" <<<"$out"; then ok; else bad "too large on stdin: rc $rc: $(head -c 200 <<<"$out")"; fi
 
 echo "e2e_cli_textfile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
