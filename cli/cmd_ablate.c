@@ -79,6 +79,7 @@ int cmd_ablate(int argc, char ** argv) {
     }
     if (!src.src || (!src.text && !src.text_file)) return usage(stderr);
     if (acli_check_grid("ablate", grid, json || csv)) return 2;
+    if (json && csv) { fprintf(stderr, "gaze ablate: --json and --csv are two formats: choose one\n"); return 2; }
     if (acli_source_text(&src)) return 2;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };

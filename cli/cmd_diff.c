@@ -59,6 +59,7 @@ int cmd_diff(int argc, char ** argv) {
         else { fprintf(stderr, "gaze diff: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (n_pos < 2) return usage(stderr);
+    if (json && csv) { fprintf(stderr, "gaze diff: --json and --csv are two formats: choose one\n"); return 2; }
     if (acli_check_grid("diff", grid, json || csv)) return 2;
     if (sa.pair) { fprintf(stderr, "gaze diff: --pair is not supported here\n"); return 2; }
     if (!plot && (layer >= 0 || head >= 0)) { fprintf(stderr, "gaze diff: --layer and --head choose what --plot draws: give --plot FILE too\n"); return 2; }

@@ -52,6 +52,8 @@ int cmd_flow(int argc, char ** argv) {
         else { fprintf(stderr, "gaze flow: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!src.src) return usage(stderr);
+    if (json && csv) { fprintf(stderr, "gaze flow: --json and --csv are two formats: choose one\n"); return 2; }
+    if (ascii && (json || csv)) { fprintf(stderr, "gaze flow: --ascii draws the bars: it does not apply with --json or --csv\n"); return 2; }
     ro.n_threads = src.n_threads;
     int rc = acli_source_text(&src);
     if (rc) return rc;

@@ -60,6 +60,8 @@ int cmd_rollout(int argc, char ** argv) {
         else { fprintf(stderr, "gaze rollout: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!src.src) return usage(stderr);
+    if (json && csv) { fprintf(stderr, "gaze rollout: --json and --csv are two formats: choose one\n"); return 2; }
+    if (ascii && (json || csv || all)) { fprintf(stderr, "gaze rollout: --ascii draws the bars: it does not apply with --json, --csv or --all\n"); return 2; }
     ro.n_threads = src.n_threads;
     int rc = acli_source_text(&src);
     if (rc) return rc;

@@ -83,6 +83,7 @@ int cmd_run(int argc, char ** argv) {
         else { fprintf(stderr, "gaze run: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!model_path || (!text && !file)) return usage(stderr);
+    if (f16 && !out) { fprintf(stderr, "gaze run: --f16 sets how -o FILE stores the tensors: give -o FILE too\n"); return 2; }
     // Sampling flags only mean something when tokens are generated and sampled.
     if ((temp_set || top_p_set || seed_set) && !opts.generate) {
         fprintf(stderr, "gaze run: %s applies to generation: give --generate N too\n",

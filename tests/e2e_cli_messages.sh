@@ -87,6 +87,9 @@ check gridplot_no_grid 2 "--grid-plot draws the --grid" heads "$tmp/run.bin" --g
 check grid_and_json 2 "choose one" heads "$tmp/run.bin" --grid entropy --json
 check diff_layer_no_plot 2 "give --plot FILE too" diff "$tmp/run.bin" "$tmp/run" --layer 2
 check checkpoint_no_out 2 "--checkpoint" corpus minilm "$tmp/corpus.txt" --checkpoint 5
+check f16_no_out 2 "--f16 sets how -o FILE stores" run minilm "hi" --f16
+check json_and_csv 2 "choose one" rollout "$tmp/run.bin" --json --csv
+check ascii_json 2 "--ascii draws the bars" flow "$tmp/run.bin" --ascii --json
 check induction_flag 2 "--seq-len applies to --induction" heads "$tmp/run.bin" --seq-len 10
 
 # 4. Messages: no enum names, no doubled prefix, errno text.
