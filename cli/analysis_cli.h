@@ -40,6 +40,8 @@ enum acli_format { ACLI_FORMAT_TABLE = 0, ACLI_FORMAT_JSON, ACLI_FORMAT_CSV };
 // by heads [H] ("h2"); either may be NULL (0, 1, ...). CLI exit code.
 // Also draw every grid printed by acli_grid into this figure (.png/.svg/.pdf); NULL: off.
 void acli_set_grid_figure(const char * path);
+// cli_output_check of that figure (before any work). CLI exit code.
+int acli_check_grid_figure(const char * cmd);
 int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
               const char * title);
 // Corpus statistics: table (mean ± std of the main metrics, labels from the means), JSON or CSV

@@ -21,6 +21,12 @@ int cmd_view(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);
+// Before any long work: whether the output path (NULL: none) can be written; prints
+// "gaze CMD: cannot create PATH: reason" and returns the exit code 1 if not. For standard output
+// ("-") it moves messages printed on stdout to stderr (gaze_output_claim_stdout).
+int cli_output_check(const char * cmd, const char * path);
+// SIGINT/SIGTERM remove temporary output files, print "gaze: interrupted", exit 128 + signal.
+void cli_install_signal_handlers(void);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 #endif

@@ -67,6 +67,7 @@ int cmd_ablate(int argc, char ** argv) {
         else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(); }
     }
     if (!src.src || !src.text) return usage();
+    if (acli_check_grid_figure("ablate")) return 1;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };
     if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }

@@ -140,7 +140,8 @@ int cmd_corpus(int argc, char ** argv) {
     if (max_len < 0 || checkpoint < 1) { fprintf(stderr, "gaze corpus: --max-len >= 0, --checkpoint >= 1\n"); return 2; }
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze corpus: unknown metric '%s'\n", grid_s); return 2; }
-    if (resume && (!out || !strcmp(file, "-"))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
+    if (resume && (!out || !strcmp(file, "-") || gaze_output_is_stdout(out))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
+    if (cli_output_check("corpus", out) || acli_check_grid_figure("corpus")) return 1;
 
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;

@@ -46,6 +46,8 @@ int cmd_flow(int argc, char ** argv) {
     if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze flow: --discard must be in [0, 1)\n"); return 2; }
     ro.n_threads = src.n_threads;
 
+    if (cli_output_check("flow", plot)) return 1;
+
     struct gaze_run run;
     int rc = acli_load_run("flow", &src, &run);
     if (rc) return rc;

@@ -52,6 +52,8 @@ int cmd_rollout(int argc, char ** argv) {
     if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze rollout: --discard must be in [0, 1)\n"); return 2; }
     ro.n_threads = src.n_threads;
 
+    if (cli_output_check("rollout", plot)) return 1;
+
     struct gaze_run run;
     int rc = acli_load_run("rollout", &src, &run);
     if (rc) return rc;

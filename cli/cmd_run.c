@@ -67,6 +67,8 @@ int cmd_run(int argc, char ** argv) {
         return 2;
     }
 
+    if (cli_output_check("run", out)) return 1;
+
     struct gaze_model * model = NULL;
     enum gaze_status s = gaze_model_load(&model, model_path);
     if (s) return cli_fail(s);

@@ -132,6 +132,7 @@ int cmd_view(int argc, char ** argv) {
     }
     if (!src) return usage();
     if (!out) { fprintf(stderr, "gaze view: give the output file with -o OUT.html\n"); return 2; }
+    if (cli_output_check("view", out)) return 1;
     o.max_bytes = (size_t)max_mb * 1000 * 1000;
 
     struct gaze_run run;

@@ -28,7 +28,8 @@ static const struct cli_command commands[] = {
 };
 
 int cli_fail(enum gaze_status s) {
-    fprintf(stderr, "gaze: %s (%s)\n", gaze_last_error(), gaze_status_name(s));
+    (void)s;   // the message says what failed; the status name is for programs, not people
+    fprintf(stderr, "gaze: %s\n", gaze_last_error());
     return 1;
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char ** argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    cli_install_signal_handlers();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "gaze: unknown command '%s'\n", argv[1]);

@@ -1,0 +1,41 @@
+// Output files in the CLI: the check every writing command makes before loading or running a
+// model, standard output as a destination ("-"), and cleanup of temporaries on Ctrl-C/SIGTERM.
+#include "cli.h"
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_output_check(const char * cmd, const char * path) {
+    if (!path) return 0;
+    enum gaze_status s = gaze_output_check(path);
+    // data on stdout: every message (summaries, tables) goes to stderr instead
+    if (!s && gaze_output_is_stdout(path)) s = gaze_output_claim_stdout();
+    if (!s) return 0;
+    fprintf(stderr, "gaze %s: %s\n", cmd, gaze_last_error());
+    return 1;
+}
+
+static volatile sig_atomic_t g_tty;   // stderr is a terminal: end a progress line first
+
+// Only async-signal-safe calls: unlink (inside gaze_output_remove_temps), write, _exit.
+static void on_signal(int sig) {
+    gaze_output_remove_temps();
+    static const char intr[] = "\ngaze: interrupted\n", term[] = "\ngaze: terminated\n";
+    const char * m = sig == SIGINT ? intr : term;
+    const size_t n = sig == SIGINT ? sizeof intr - 1 : sizeof term - 1;
+    (void)!write(STDERR_FILENO, m + !g_tty, n - !g_tty);
+    _exit(128 + sig);
+}
+
+void cli_install_signal_handlers(void) {
+    g_tty = isatty(STDERR_FILENO);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
