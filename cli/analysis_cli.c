@@ -132,7 +132,7 @@ int acli_parse_token(const char * cmd, const struct gaze_run * run, const char *
 static const char * g_grid_figure;   // --grid-plot PATH: the grid also goes to a figure
 
 void acli_set_grid_figure(const char * path) { g_grid_figure = path; }
-int acli_check_grid_figure(const char * cmd) { return cli_output_check(cmd, g_grid_figure); }
+int acli_check_grid_figure(const char * cmd) { return cli_figure_check(cmd, g_grid_figure); }
 
 int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
               const char * title) {

@@ -25,6 +25,8 @@ int cli_fail(enum gaze_status s);
 // "gaze CMD: cannot create PATH: reason" and returns the exit code 1 if not. For standard output
 // ("-") it moves messages printed on stdout to stderr (gaze_output_claim_stdout).
 int cli_output_check(const char * cmd, const char * path);
+// The same for a figure, whose format comes from its name (.png, .svg, .pdf; else exit code 2).
+int cli_figure_check(const char * cmd, const char * path);
 // SIGINT/SIGTERM remove temporary output files, print "gaze: interrupted", exit 128 + signal.
 void cli_install_signal_handlers(void);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.

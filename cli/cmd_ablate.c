@@ -67,7 +67,8 @@ int cmd_ablate(int argc, char ** argv) {
         else { fprintf(stderr, "gaze ablate: unexpected argument '%s'\n", a); return usage(); }
     }
     if (!src.src || !src.text) return usage();
-    if (acli_check_grid_figure("ablate")) return 1;
+    int frc = acli_check_grid_figure("ablate");
+    if (frc) return frc;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };
     if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }

@@ -141,7 +141,9 @@ int cmd_corpus(int argc, char ** argv) {
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze corpus: unknown metric '%s'\n", grid_s); return 2; }
     if (resume && (!out || !strcmp(file, "-") || gaze_output_is_stdout(out))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
-    if (cli_output_check("corpus", out) || acli_check_grid_figure("corpus")) return 1;
+    int frc = cli_output_check("corpus", out);
+    if (frc || (frc = acli_check_grid_figure("corpus"))) return frc;
+    if (gaze_output_is_stdout(out)) checkpoint = INT64_MAX;   // one JSON document on stdout, at the end
 
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;

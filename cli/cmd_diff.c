@@ -51,7 +51,8 @@ int cmd_diff(int argc, char ** argv) {
     }
     if (n_pos < 2) return usage();
     if (sa.pair) { fprintf(stderr, "gaze diff: --pair is not supported here\n"); return 2; }
-    if (acli_check_grid_figure("diff") || cli_output_check("diff", plot)) return 1;
+    int frc = acli_check_grid_figure("diff");
+    if (frc || (frc = cli_figure_check("diff", plot))) return frc;
     struct acli_source sb = sa;
     if (n_pos == 2) {              // two run files
         sa.src = pos[0];

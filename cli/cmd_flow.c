@@ -46,10 +46,11 @@ int cmd_flow(int argc, char ** argv) {
     if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze flow: --discard must be in [0, 1)\n"); return 2; }
     ro.n_threads = src.n_threads;
 
-    if (cli_output_check("flow", plot)) return 1;
+    int rc;
+    if ((rc = cli_figure_check("flow", plot))) return rc;
 
     struct gaze_run run;
-    int rc = acli_load_run("flow", &src, &run);
+    rc = acli_load_run("flow", &src, &run);
     if (rc) return rc;
     const int64_t T = run.T;
     int64_t tok;

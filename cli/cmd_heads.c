@@ -206,7 +206,8 @@ int cmd_heads(int argc, char ** argv) {
         else { fprintf(stderr, "gaze heads: unexpected argument '%s'\n", a); return usage(); }
     }
     if (!src.src) return usage();
-    if (acli_check_grid_figure("heads")) return 1;
+    int frc = acli_check_grid_figure("heads");
+    if (frc) return frc;
     io.n_threads = src.n_threads;
     if (induction) {
         if (src.text) { fprintf(stderr, "gaze heads --induction: takes a model, not text (the prompt is random tokens)\n"); return 2; }

@@ -31,7 +31,7 @@ int cmd_merge(int argc, char ** argv) {
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (!n_parts) { free(parts); return usage(); }
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze merge: unknown metric '%s'\n", grid_s); free(parts); return 2; }
-    if (cli_output_check("merge", out) || acli_check_grid_figure("merge")) { free(parts); return 1; }
+    if ((rc = cli_output_check("merge", out)) || (rc = acli_check_grid_figure("merge"))) { free(parts); return rc; }
     struct gaze_head_stats acc, part;
     enum gaze_status s = gaze_head_stats_load(&acc, parts[0]);
     if (s) { free(parts); return cli_fail(s); }

@@ -52,10 +52,11 @@ int cmd_rollout(int argc, char ** argv) {
     if (!(ro.discard_ratio >= 0 && ro.discard_ratio < 1)) { fprintf(stderr, "gaze rollout: --discard must be in [0, 1)\n"); return 2; }
     ro.n_threads = src.n_threads;
 
-    if (cli_output_check("rollout", plot)) return 1;
+    int rc;
+    if ((rc = cli_figure_check("rollout", plot))) return rc;
 
     struct gaze_run run;
-    int rc = acli_load_run("rollout", &src, &run);
+    rc = acli_load_run("rollout", &src, &run);
     if (rc) return rc;
     const int64_t T = run.T;
     int64_t tok;

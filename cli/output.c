@@ -16,6 +16,14 @@ int cli_output_check(const char * cmd, const char * path) {
     return 1;
 }
 
+int cli_figure_check(const char * cmd, const char * path) {
+    if (path && gaze_plot_format_from_path(path) == GAZE_PLOT_FORMAT_AUTO) {
+        fprintf(stderr, "gaze %s: %s: a figure must end in .png, .svg or .pdf\n", cmd, path);
+        return 2;
+    }
+    return cli_output_check(cmd, path);
+}
+
 static volatile sig_atomic_t g_tty;   // stderr is a terminal: end a progress line first
 
 // Only async-signal-safe calls: unlink (inside gaze_output_remove_temps), write, _exit.
