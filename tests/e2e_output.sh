@@ -74,6 +74,10 @@ check 'grep -q "captured" "$tmp/stdout.err"' "run -o -: the summary is not on st
 check '[ ! -e ./- ] && [ ! -e "$tmp/-" ]' "run -o -: a file named - was written"
 G run minilm "hello world" -o /dev/stdout >"$tmp/devstdout.st" 2>/dev/null
 check 'is_run "$tmp/devstdout.st"' "run -o /dev/stdout: stdout is not a valid run file"
+G run minilm "hello world" -o /dev/fd/3 --quiet 3>"$tmp/fd3.st"
+check 'is_run "$tmp/fd3.st"' "run -o /dev/fd/3: the open file did not get the run file"
+G run minilm "hello world" -o /dev/stderr --quiet 2>&1 >/dev/null | cat >"$tmp/stderr.st"
+check 'is_run "$tmp/stderr.st"' "run -o /dev/stderr (a pipe): no run file"
 G view minilm "hello world" -o - >"$tmp/stdout.html" 2>"$tmp/view.err"
 check '[ $? -eq 0 ]' "view -o -: exit code"
 check '[ "$(head -c 15 "$tmp/stdout.html")" = "<!DOCTYPE html>" ] && tail -c 20 "$tmp/stdout.html" | grep -q "</html>"' \

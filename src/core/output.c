@@ -82,7 +82,13 @@ enum gaze_status gaze_output_claim_stdout(void) {
 
 // Follows path's symlinks, each hop relative to its link's folder, to the name that will be
 // written. realpath() cannot do it: a dangling link (to a file not made yet) is a valid target.
+// A target that is no regular file or folder (device, FIFO, and what the links under /proc
+// lead to: /dev/stderr -> /proc/self/fd/2 -> "pipe:[…]", not a path) is written in place:
+// *target is then NULL and the caller opens path itself, as the kernel follows it.
 static enum gaze_status resolve(const char * path, char ** target, struct stat * st, bool * exists) {
+    *target = NULL;
+    *exists = stat(path, st) == 0;
+    if (*exists && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) return GAZE_OK;
     char * cur = strdup(path);
     if (!cur) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
     for (int hop = 0;; hop++) {
@@ -93,6 +99,7 @@ static enum gaze_status resolve(const char * path, char ** target, struct stat *
             return gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(e));
         }
         if (!S_ISLNK(st->st_mode)) { *exists = true; *target = cur; return GAZE_OK; }
+        if (!strncmp(cur, "/proc/", 6) || !strncmp(cur, "/dev/fd/", 8)) { *exists = false; free(cur); return GAZE_OK; }
         char link[PATH_MAX];
         const ssize_t k = hop < 40 ? readlink(cur, link, sizeof link - 1) : -1;
         if (k < 0) {
@@ -195,13 +202,25 @@ enum gaze_status gaze_output_open(struct gaze_output ** out, const char * path) 
     bool exists;
     enum gaze_status s = resolve(path, &o->target, &st, &exists);
     if (s) return fail(o, s);
+    if (!o->target) {
+        // Devices and FIFOs are streams (renaming over /dev/null would replace it); a regular
+        // file met here was reached through /proc (/dev/fd/N): it is that open file's
+        o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (o->fd < 0 || fstat(o->fd, &st) != 0)
+            return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
+        o->close_fd = true;
+        o->regular = S_ISREG(st.st_mode);
+        if (o->regular && ftruncate(o->fd, 0) != 0)
+            return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
+        *out = o;
+        return GAZE_OK;
+    }
     if (exists && S_ISDIR(st.st_mode))
         return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(EISDIR)));
-    if (exists && (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
-        // Devices and FIFOs are streams (renaming over /dev/null would replace it); a file
-        // with other hard links is rewritten so that every name keeps seeing it.
-        o->regular = o->linked = S_ISREG(st.st_mode);
-        o->fd = open(o->target, O_WRONLY | O_CLOEXEC | O_NOCTTY | (o->regular ? O_TRUNC : 0));
+    if (exists && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        // a file with other hard links is rewritten so that every name keeps seeing it
+        o->regular = o->linked = true;
+        o->fd = open(o->target, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_TRUNC);
         if (o->fd < 0) return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
         o->close_fd = true;
         *out = o;
@@ -291,6 +310,11 @@ enum gaze_status gaze_output_check(const char * path) {
     char * target;
     enum gaze_status s = resolve(path, &target, &st, &exists);
     if (s) return s;
+    if (!target) {   // written in place (see resolve)
+        if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0)
+            s = gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        return s;
+    }
     if (exists && S_ISDIR(st.st_mode)) s = gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(EISDIR));
     else if (exists && faccessat(AT_FDCWD, target, W_OK, AT_EACCESS) != 0)
         s = gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno));
