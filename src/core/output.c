@@ -204,11 +204,12 @@ enum gaze_status gaze_output_open(struct gaze_output ** out, const char * path) 
     if (s) return fail(o, s);
     if (!o->target) {
         // Devices and FIFOs are streams (renaming over /dev/null would replace it); a regular
-        // file met here was reached through /proc (/dev/fd/N): it is that open file's
+        // file met here was named through /proc (/dev/fd/N): an open file, rewritten in place
         o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (o->fd < 0 || fstat(o->fd, &st) != 0)
-            return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
+        if (o->fd < 0) return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
         o->close_fd = true;
+        if (fstat(o->fd, &st) != 0)
+            return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));
         o->regular = S_ISREG(st.st_mode);
         if (o->regular && ftruncate(o->fd, 0) != 0)
             return fail(o, gaze_error(GAZE_ERR_IO, "cannot write %s: %s", path, strerror(errno)));

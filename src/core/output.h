@@ -1,7 +1,8 @@
 // Writing an output file safely (core/output.c): every writer of the library (run files, HTML,
 // figures, corpus statistics) goes through this stream, so they all treat targets alike:
 //   - "-" (and /dev/stdout, /dev/fd/1) is standard output, written in place;
-//   - a device, FIFO or other non-regular file is opened and written in place, never replaced;
+//   - a device, FIFO or other non-regular file is opened and written in place, never replaced,
+//     and so is an open file named through /proc or /dev/fd (/dev/stderr, /dev/fd/3);
 //   - a symlink is followed and its target replaced;
 //   - a regular file is replaced atomically: a temporary PATH.tmp-PID-N beside the real target,
 //     given the old file's mode and owner, fsync'd, then renamed over it;
