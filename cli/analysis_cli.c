@@ -159,6 +159,7 @@ int acli_parse_token(const char * cmd, const struct gaze_run * run, const char *
 static const char * g_grid_figure;   // --grid-plot PATH: the grid also goes to a figure
 
 void acli_set_grid_figure(const char * path) { g_grid_figure = path; }
+int acli_check_grid_figure(const char * cmd) { return cli_figure_check(cmd, g_grid_figure); }
 
 int acli_check_grid(const char * cmd, bool grid, bool machine) {
     if (g_grid_figure && !grid) {

@@ -53,6 +53,8 @@ enum acli_format { ACLI_FORMAT_TABLE = 0, ACLI_FORMAT_JSON, ACLI_FORMAT_CSV };
 void acli_set_grid_figure(const char * path);
 // --grid-plot without --grid, or --grid with --json/--csv: refused (exit 2, message printed).
 int acli_check_grid(const char * cmd, bool grid, bool machine);
+// cli_output_check of that figure (before any work). CLI exit code.
+int acli_check_grid_figure(const char * cmd);
 int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, const int64_t * heads,
               const char * title);
 // Corpus statistics: table (mean ± std of the main metrics, labels from the means), JSON or CSV

@@ -24,6 +24,14 @@ int cli_fail(enum gaze_status s);
 // Prints "gaze CMD: <message>" for the last library error, without the message's own "CMD: "
 // prefix (no "gaze plot: plot: ..."), and returns rc.
 int cli_fail_cmd(const char * cmd, int rc);
+// Before any long work: whether the output path (NULL: none) can be written; prints
+// "gaze CMD: cannot create PATH: reason" and returns the exit code 1 if not. For standard output
+// ("-") it moves messages printed on stdout to stderr (gaze_output_claim_stdout).
+int cli_output_check(const char * cmd, const char * path);
+// The same for a figure, whose format comes from its name (.png, .svg, .pdf; else exit code 2).
+int cli_figure_check(const char * cmd, const char * path);
+// SIGINT/SIGTERM remove temporary output files, print "gaze: interrupted", exit 128 + signal.
+void cli_install_signal_handlers(void);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 

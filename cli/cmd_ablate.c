@@ -81,6 +81,8 @@ int cmd_ablate(int argc, char ** argv) {
     if (acli_check_grid("ablate", grid, json || csv)) return 2;
     if (json && csv) { fprintf(stderr, "gaze ablate: --json and --csv are two formats: choose one\n"); return 2; }
     if (acli_source_text(&src)) return 2;
+    int frc = acli_check_grid_figure("ablate");
+    if (frc) return frc;
     ao.n_threads = src.n_threads;
     struct bar bar = { 0, 0 };
     if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }

@@ -160,10 +160,13 @@ int cmd_corpus(int argc, char ** argv) {
     }
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze corpus: unknown metric '%s'\n", grid_s); return 2; }
-    if (resume && (!out || !strcmp(file, "-"))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
+    if (resume && (!out || !strcmp(file, "-") || gaze_output_is_stdout(out))) { fprintf(stderr, "gaze corpus: --resume needs -o FILE and a corpus file (not stdin)\n"); return 2; }
     if (checkpoint_set && !out) { fprintf(stderr, "gaze corpus: --checkpoint sets how often -o FILE is written: give -o FILE too\n"); return 2; }
     // Never silent: the statistics are printed, but without -o they cannot be merged or resumed.
     if (!out) fprintf(stderr, "gaze corpus: statistics printed only, not saved (give -o FILE to keep them for gaze merge or --resume)\n");
+    int frc = cli_output_check("corpus", out);
+    if (frc || (frc = acli_check_grid_figure("corpus"))) return frc;
+    if (gaze_output_is_stdout(out)) checkpoint = INT64_MAX;   // one JSON document on stdout, at the end
 
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;

@@ -63,6 +63,8 @@ int cmd_diff(int argc, char ** argv) {
     if (acli_check_grid("diff", grid, json || csv)) return 2;
     if (sa.pair) { fprintf(stderr, "gaze diff: --pair is not supported here\n"); return 2; }
     if (!plot && (layer >= 0 || head >= 0)) { fprintf(stderr, "gaze diff: --layer and --head choose what --plot draws: give --plot FILE too\n"); return 2; }
+    int frc = acli_check_grid_figure("diff");
+    if (frc || (frc = cli_figure_check("diff", plot))) return frc;
     struct acli_source sb = sa;
     if (n_pos == 2) {              // two run files
         sa.src = pos[0];

@@ -58,6 +58,8 @@ int cmd_flow(int argc, char ** argv) {
     int rc = acli_source_text(&src);
     if (rc) return rc;
 
+    if ((rc = cli_figure_check("flow", plot))) return rc;
+
     struct gaze_run run;
     rc = acli_load_run("flow", &src, &run);
     free(src.text_owned);

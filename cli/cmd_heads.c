@@ -226,6 +226,8 @@ int cmd_heads(int argc, char ** argv) {
     }
     if (!src.src) return usage(stderr);
     if (acli_check_grid("heads", grid_s != NULL, fmt != OUT_TABLE)) return 2;
+    int frc = acli_check_grid_figure("heads");
+    if (frc) return frc;
     io.n_threads = src.n_threads;
     if (induction) {
         if (src.text || src.text_file) { fprintf(stderr, "gaze heads --induction: takes a model, not text (the prompt is random tokens)\n"); return 2; }

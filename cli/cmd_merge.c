@@ -37,6 +37,7 @@ int cmd_merge(int argc, char ** argv) {
     if (!n_parts) { free(parts); return usage(stderr); }
     if (acli_check_grid("merge", grid_s != NULL, fmt != ACLI_FORMAT_TABLE)) { free(parts); return 2; }
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze merge: unknown metric '%s'\n", grid_s); free(parts); return 2; }
+    if ((rc = cli_output_check("merge", out)) || (rc = acli_check_grid_figure("merge"))) { free(parts); return rc; }
     struct gaze_head_stats acc, part;
     enum gaze_status s = gaze_head_stats_load(&acc, parts[0]);
     if (s) { free(parts); return cli_fail(s); }

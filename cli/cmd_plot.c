@@ -90,6 +90,7 @@ int cmd_plot(int argc, char ** argv) {
         fprintf(stderr, "gaze plot: %s: the output must end in .png, .svg or .pdf\n", out);
         return 2;
     }
+    if (cli_output_check("plot", out)) return 1;
     o.layer = layer;
     o.query = query;
     o.max_px = (int)max_px;

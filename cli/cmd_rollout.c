@@ -66,6 +66,8 @@ int cmd_rollout(int argc, char ** argv) {
     int rc = acli_source_text(&src);
     if (rc) return rc;
 
+    if ((rc = cli_figure_check("rollout", plot))) return rc;
+
     struct gaze_run run;
     rc = acli_load_run("rollout", &src, &run);
     free(src.text_owned);

@@ -98,6 +98,8 @@ int cmd_run(int argc, char ** argv) {
     char * text_buf = NULL;
     if (cli_text_source("run", file, &text, &text_buf)) return 2;
 
+    if (cli_output_check("run", out)) return 1;
+
     struct gaze_model * model = NULL;
     enum gaze_status s = gaze_model_load(&model, model_path);
     if (s) { free(text_buf); return cli_fail(s); }

@@ -123,6 +123,7 @@ int cmd_view(int argc, char ** argv) {
     }
     if (!src) return usage(stderr);
     if (!out) { fprintf(stderr, "gaze view: give the output file with -o OUT.html\n"); return 2; }
+    if (cli_output_check("view", out)) return 1;
     o.max_bytes = (size_t)max_mb * 1000 * 1000;
 
     char * text_buf = NULL;

@@ -62,6 +62,7 @@ int main(int argc, char ** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "help")) return help(argc, argv);
+    cli_install_signal_handlers();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "gaze: unknown command '%s'\n", argv[1]);

@@ -66,6 +66,30 @@ void gaze_set_default_threads(int n);
 void gaze_release_memory(void);
 
 /* ------------------------------------------------------------------------------------------
+ * Output files (core/output.c): every file gaze writes goes through one helper. "-",
+ * /dev/stdout and other non-regular targets (devices, FIFOs) are written in place, never
+ * replaced; a symlink's target is replaced; a regular file is replaced atomically (a temporary
+ * PATH.tmp-PID-N beside it, renamed over it) keeping its mode and owner, or rewritten in place
+ * when it has other hard links (so they keep seeing it). Leftover temporaries of dead processes
+ * are removed on the next write to that path.
+ * ---------------------------------------------------------------------------------------- */
+
+// Whether path could be written now (folder exists and accepts a new file, not a directory, not
+// read-only), without touching the target: call it before long work. The message names the
+// path and the system's reason ("cannot create out/x.html: No such file or directory").
+enum gaze_status gaze_output_check(const char * path);
+// Writes buf [n] to path as above.
+enum gaze_status gaze_output_write_file(const char * path, const void * buf, size_t n);
+// True for "-", /dev/stdout, /dev/fd/1 and /proc/self/fd/1.
+bool gaze_output_is_stdout(const char * path);
+// For programs that print messages on stdout and may also write a file there: moves the data
+// to a private copy of fd 1 and points fd 1 at stderr, so messages never mix into the data.
+enum gaze_status gaze_output_claim_stdout(void);
+// Removes the temporary files of writes in progress. Async-signal-safe: for SIGINT/SIGTERM
+// handlers (the handler then exits).
+void gaze_output_remove_temps(void);
+
+/* ------------------------------------------------------------------------------------------
  * Attention
  *
  * Q [B, Hq, Tq, d], K and V [B, Hkv, Tk, d], O [B, Hq, Tq, d]. Hq must be a multiple of Hkv;

@@ -163,19 +163,12 @@ enum gaze_status gaze_head_stats_save(const struct gaze_head_stats * st, const c
     json_object_set_new(o, "count", cnt);     // [n_layers, n_heads, metrics], row-major
     json_object_set_new(o, "mean", jarr_d(st->mean, n));
     json_object_set_new(o, "m2", jarr_d(st->m2, n));
-    // atomic: a temporary file in the same folder renamed over path
-    size_t tl = strlen(path) + 64;
-    char * tmp = malloc(tl);
-    enum gaze_status s = GAZE_OK;
-    if (!tmp) { json_decref(o); return gaze_error(GAZE_ERR_NOMEM, "corpus: out of memory"); }
-    snprintf(tmp, tl, "%s.tmp-%d", path, (int)getpid());
-    if (json_dump_file(o, tmp, JSON_COMPACT | JSON_REAL_PRECISION(17)) != 0)
-        s = gaze_error(GAZE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-    else if (rename(tmp, path) != 0)
-        s = gaze_error(GAZE_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    if (s) remove(tmp);
-    free(tmp);
+    // written through the shared output helper (core/output.h): atomic for a regular file
+    char * text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(o);
+    if (!text) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
+    enum gaze_status s = gaze_output_write_file(path, text, strlen(text));
+    free(text);
     return s;
 }
 

@@ -2,6 +2,7 @@
 // The reader re-implements the reference validator (safetensors tensor.rs) plus the additions
 // listed in reference/formats.md §3.4; nothing in the file is trusted before it is checked.
 #include "formats/json.h"
+#include "core/output.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <cpuid.h>
@@ -858,20 +859,6 @@ enum gaze_status gaze_st_writer_set_metadata(struct gaze_st_writer * w, const ch
     return GAZE_OK;
 }
 
-static enum gaze_status write_all(int fd, const void * buf, size_t n, const char * path) {
-    const uint8_t * p = buf;
-    while (n) {
-        ssize_t r = write(fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return gaze_error(GAZE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return GAZE_OK;
-}
-
 enum gaze_status gaze_st_writer_finish(struct gaze_st_writer * w) {
     const char * path = w->path;
     if (w->finished) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: writer already finished", path);
@@ -911,43 +898,22 @@ enum gaze_status gaze_st_writer_finish(struct gaze_st_writer * w) {
                           padded, GAZE_ST_MAX_HEADER);
     }
 
-    // Temp file in the same directory (rename is atomic only within one file system).
-    static int counter;
-    size_t tlen = strlen(path) + 64;
-    char * tmp = malloc(tlen);
-    if (!tmp) { free(text); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path); }
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tlen, "%s.tmp-%d-%d", path, (int)getpid(),
-                 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        enum gaze_status s = gaze_error(GAZE_ERR_IO, "%s: cannot create %s: %s", path, tmp,
-                                        strerror(errno));
-        free(tmp); free(text);
-        return s;
-    }
+    struct gaze_output * out;
+    enum gaze_status s = gaze_output_open(&out, path);
+    if (s != GAZE_OK) { free(text); return s; }
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
-    enum gaze_status s = write_all(fd, len8, 8, path);
-    if (s == GAZE_OK) s = write_all(fd, text, hlen, path);
+    s = gaze_output_write(out, len8, 8);
+    if (s == GAZE_OK) s = gaze_output_write(out, text, hlen);
     if (s == GAZE_OK && padded > hlen) {
         char spaces[8] = "        ";
-        s = write_all(fd, spaces, padded - hlen, path);
+        s = gaze_output_write(out, spaces, padded - hlen);
     }
     for (int64_t i = 0; i < w->n && s == GAZE_OK; i++)
-        if (w->entries[i].n_bytes) s = write_all(fd, w->entries[i].data, w->entries[i].n_bytes, path);
-    if (s == GAZE_OK && fsync(fd) != 0)
-        s = gaze_error(GAZE_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
-    if (close(fd) != 0 && s == GAZE_OK)
-        s = gaze_error(GAZE_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-    if (s == GAZE_OK && rename(tmp, path) != 0)
-        s = gaze_error(GAZE_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-    if (s != GAZE_OK) unlink(tmp);
-    else w->finished = true;
-    free(tmp);
+        if (w->entries[i].n_bytes) s = gaze_output_write(out, w->entries[i].data, w->entries[i].n_bytes);
+    if (s == GAZE_OK) s = gaze_output_commit(out);
+    else gaze_output_abort(out);
+    if (s == GAZE_OK) w->finished = true;
     free(text);
     return s;
 }

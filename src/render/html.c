@@ -863,15 +863,7 @@ enum gaze_status gaze_html_write(const struct gaze_run * run, const char * path,
     size_t n;
     enum gaze_status s = gaze_html_run(run, opts, &page, &n, info);
     if (s) return s;
-    static int counter = 0;   // distinct temporary names for concurrent writers in one process
-    char tmp[4096];
-    const int k = snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%d", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    if (k < 0 || (size_t)k >= sizeof tmp) { free(page); return gaze_error(GAZE_ERR_INVALID_ARG, "html: path too long"); }
-    FILE * f = fopen(tmp, "wb");
-    if (!f) { free(page); return gaze_error(GAZE_ERR_IO, "%s: cannot create", tmp); }
-    const bool ok = fwrite(page, 1, n, f) == n;
+    s = gaze_output_write_file(path, page, n);
     free(page);
-    if (fclose(f) != 0 || !ok) { remove(tmp); return gaze_error(GAZE_ERR_IO, "%s: write failed", tmp); }
-    if (rename(tmp, path) != 0) { remove(tmp); return gaze_error(GAZE_ERR_IO, "%s: cannot rename into place", path); }
-    return GAZE_OK;
+    return s;
 }

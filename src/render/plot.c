@@ -1291,25 +1291,12 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     return s;
 }
 
-// Writes buf [n] (freed here) beside path and renames it, so a failure never leaves a partial
-// figure.
+// Writes buf [n] (freed here) through the shared output helper (core/output.h): atomic for a
+// regular file, so a failure never leaves a partial figure; streamed to stdout or a device.
 static enum gaze_status write_atomic(const char * path, unsigned char * buf, size_t n) {
-    const size_t plen = strlen(path);
-    char * tmp = malloc(plen + 48);
-    if (!tmp) { free(buf); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); }
-    static int counter;
-    snprintf(tmp, plen + 48, "%s.tmp-%ld-%d", path, (long)getpid(), counter++);
-    FILE * f = fopen(tmp, "wb");
-    bool ok = f && fwrite(buf, 1, n, f) == n;
-    if (f && fclose(f) != 0) ok = false;
+    enum gaze_status s = gaze_output_write_file(path, buf, n);
     free(buf);
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        free(tmp);
-        return gaze_error(GAZE_ERR_IO, "plot: cannot write %s", path);
-    }
-    free(tmp);
-    return GAZE_OK;
+    return s;
 }
 
 enum gaze_status gaze_plot_run(const struct gaze_run * run, const char * path,
