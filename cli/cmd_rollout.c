@@ -11,10 +11,14 @@ static int usage(void) {
             "usage: gaze rollout RUN.safetensors [flags]\n"
             "       gaze rollout MODEL \"text\" [--pair \"B\"] [--exact] [flags]\n"
             "flags: [--fusion mean|max|min] [--discard R] [--token I|first|last] [--all] [--json|--csv]\n"
-            "       [--plot out.png|svg|pdf] [--ascii] [--threads N]\n"
+            "       [--plot out.png|svg|pdf] [--ascii] [--threads N] [--sink-aware]\n"
             "  per layer: heads fused, the lowest R of the entries zeroed (never attention to token 0),\n"
             "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Default output token: token 0 for\n"
-            "  encoders ([CLS]), the last token for decoders.\n");
+            "  encoders ([CLS]), the last token for decoders.\n"
+            "  --sink-aware (or --exclude-sink): a display variant for decoders, whose rollout collapses onto\n"
+            "  token 0 (the attention sink, Xiao et al. 2024): each fused layer's column 0 is left out of rows\n"
+            "  1.. and those rows renormalised before the residual, so the bars rank the other tokens. When\n"
+            "  the plain rollout puts %.0f %% or more on token 0, the bars of both are shown.\n", 100 * ACLI_SINK_COLLAPSE);
     return 2;
 }
 
@@ -39,6 +43,7 @@ int cmd_rollout(int argc, char ** argv) {
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--ascii")) ascii = true;
+        else if (!strcmp(a, "--sink-aware") || !strcmp(a, "--exclude-sink")) ro.sink_aware = true;
         else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(); i++; }
         else if (!strcmp(a, "--discard")) { if (!v) return usage(); ro.discard_ratio = atof(v); i++; }
         else if (!strcmp(a, "--token")) { if (!v) return usage(); token_s = v; i++; }
@@ -58,12 +63,23 @@ int cmd_rollout(int argc, char ** argv) {
     const int64_t T = run.T;
     int64_t tok;
     if ((rc = acli_parse_token("rollout", &run, token_s, &tok))) goto out;
-    double * R = malloc((size_t)(T * T) * sizeof *R);
+    double * R = malloc((size_t)(T * T) * sizeof *R), * sink = NULL;
     float * rf = NULL;
     if (!R) { fprintf(stderr, "gaze rollout: out of memory\n"); rc = 1; goto out; }
     enum gaze_status s = gaze_rollout(&run, &ro, R);
     if (s) { rc = cli_fail(s); goto done; }
     const double * row = R + tok * T;
+    // a decoder's rollout piles onto token 0 (the attention sink): say so, and give the
+    // sink-aware variant beside it so the other tokens are readable
+    const double collapsed = ro.sink_aware ? 0 : acli_sink_collapse(row, T, tok);
+    if (collapsed > 0) {
+        struct gaze_rollout_opts so = ro;
+        so.sink_aware = true;
+        if (!(sink = malloc((size_t)(T * T) * sizeof *sink))) { rc = 1; goto done; }
+        if ((s = gaze_rollout(&run, &so, sink))) { rc = cli_fail(s); goto done; }
+        fprintf(stderr, "gaze rollout: rollout collapsed onto token 0 (attention sink): %.1f %% of the mass; %s\n", 100 * collapsed,
+                json || csv || all ? "rerun with --sink-aware for the other tokens" : "showing --sink-aware too");
+    }
     if (plot) {
         rf = malloc((size_t)T * sizeof *rf);
         if (!rf) { rc = 1; goto done; }
@@ -74,7 +90,9 @@ int cmd_rollout(int argc, char ** argv) {
         po.values_name = "rollout";
         po.query = tok;
         char title[256];
-        snprintf(title, sizeof title, "rollout to token %lld (%s fusion, discard %g)", (long long)tok, acli_fusion_name(ro.fusion), ro.discard_ratio);
+        snprintf(title, sizeof title, "rollout to token %lld (%s fusion, discard %g%s)%s", (long long)tok, acli_fusion_name(ro.fusion),
+                 ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out" : "",
+                 collapsed > 0 ? " · collapsed onto token 0 (attention sink): see --sink-aware" : "");
         po.title = title;
         if ((s = gaze_plot_run(&run, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
     }
@@ -84,7 +102,9 @@ int cmd_rollout(int argc, char ** argv) {
         json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
         json_object_set_new(o, "fusion", json_string(acli_fusion_name(ro.fusion)));
         json_object_set_new(o, "discard_ratio", json_real(ro.discard_ratio));
+        json_object_set_new(o, "sink_aware", json_boolean(ro.sink_aware));
         json_object_set_new(o, "layers", json_integer(run.n_cap_layers));
+        if (!all) json_object_set_new(o, "sink_collapsed", json_boolean(collapsed > 0));
         json_t * toks = json_array();
         for (int64_t j = 0; j < T; j++) json_array_append_new(toks, json_string(run.tokens[j]));
         json_object_set_new(o, "tokens", toks);
@@ -114,12 +134,17 @@ int cmd_rollout(int argc, char ** argv) {
     } else {
         printf("rollout to token %lld '", (long long)tok);
         acli_label(stdout, run.tokens[tok], -24);
-        printf("' over %lld layers (%s fusion, discard %g, residual 0.5)\n", (long long)run.n_cap_layers,
-               acli_fusion_name(ro.fusion), ro.discard_ratio);
+        printf("' over %lld layers (%s fusion, discard %g, residual 0.5%s)\n", (long long)run.n_cap_layers,
+               acli_fusion_name(ro.fusion), ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out of each layer" : "");
         acli_bars(stdout, row, T, (const char * const *)run.tokens, tok, 40, ascii);
+        if (collapsed > 0) {
+            printf("sink-aware rollout (display variant: token 0 left out of each layer, rows renormalised):\n");
+            acli_bars(stdout, sink + tok * T, T, (const char * const *)run.tokens, tok, 40, ascii);
+        }
     }
 done:
     free(R);
+    free(sink);
     free(rf);
 out:
     gaze_run_free(&run);

@@ -1277,6 +1277,12 @@ struct gaze_rollout_opts {          // zero-initialised = mean fusion, no discar
                                     // the k = floor(ratio · n_candidates) smallest, ties by
                                     // lower flat index first
     int    n_threads;
+    bool   sink_aware;              // display variant for decoders whose rollout collapses onto
+                                    // token 0 (the attention sink, Xiao et al. 2024): per layer,
+                                    // after fusion, F[i, 0] = 0 for rows i >= 1 and each such
+                                    // row divided by its remaining sum (left as 0 when nothing
+                                    // remains), then discard and residual as usual. Token 0 then
+                                    // gets no rollout from the other tokens: the bars rank the rest.
 };
 // The residual-augmented, row-normalised matrix Â of captured layer li (0 .. n_cap_layers-1):
 // out [T, T]. Needs every row captured (Tq = T).
