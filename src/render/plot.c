@@ -228,6 +228,8 @@ struct plan {
     struct gaze_words wd;      // tokens -> words (or one word a token), hidden specials -1
     uint8_t * special;         // [T]
     char model[64];            // short model name for titles
+    struct { int64_t tok; const char * label; } marks[2];   // boundaries: first generated token,
+    int n_marks;                                          // first token of sentence B
     int cap;                   // max side
 };
 
@@ -357,6 +359,15 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     if (o->query < -1 || o->query >= run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query %lld outside the %lld tokens", (long long)o->query, (long long)run->T);
 
+    // boundaries worth a line: prompt | generation (--generate), sentence A | B (--pair)
+    if (run->n_generated > 0 && run->n_generated < run->T) {
+        p->marks[p->n_marks].tok = run->T - run->n_generated;
+        p->marks[p->n_marks++].label = "generated";
+    }
+    if (run->pair && run->sequence_ids)
+        for (int64_t t = 1; t < run->T; t++)
+            if (run->sequence_ids[t] == 1) { p->marks[p->n_marks].tok = t; p->marks[p->n_marks++].label = "B"; break; }
+
     // tokens -> words (one word a token unless aggregating), specials hidden on request
     if (!(p->special = malloc((size_t)run->T))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
     enum gaze_status s = gaze_run_special_tokens(run, p->special);
@@ -386,6 +397,54 @@ static enum gaze_status plan_maps(const struct plan * p, int64_t l, struct maps 
     maps_free(&b);
     if (s) maps_free(out);
     return s;
+}
+
+// Causal mask of maps mp drawn in blocks of bq rows × bk columns: out [nr, nc] (malloc'd), 1
+// where every key of the block comes after every query of it (the viewer's rule: a word's
+// first token after the row word's last token). NULL with *err false when the run is not
+// causal; *err true when out of memory.
+static uint8_t * causal_mask(const struct plan * p, const struct maps * mp, int64_t bq, int64_t bk, bool * err) {
+    *err = false;
+    if (!p->run->causal) return NULL;
+    const int64_t nr = (mp->nq + bq - 1) / bq, nc = (mp->nk + bk - 1) / bk;
+    uint8_t * m = malloc((size_t)(nr * nc));
+    if (!m) { *err = true; return NULL; }
+    for (int64_t r = 0; r < nr; r++) {
+        const int64_t w = mp->rword[GAZE_MIN(mp->nq, (r + 1) * bq) - 1];
+        const int64_t last = p->wd.first[w] + p->wd.count[w] - 1;
+        for (int64_t c = 0; c < nc; c++) m[r * nc + c] = p->wd.first[c * bk] > last;
+    }
+    return m;
+}
+
+#define MASK_LEGEND "grey, hatched: masked (key after the query)"
+
+// Where boundary token tok falls among n units (words, or rows: rword [n] words) whose first
+// tokens increase: the index of the first unit at or after it; -1 when at the start or past
+// the end (nothing to separate).
+static int64_t mark_index(const struct plan * p, int64_t tok, const int64_t * rword, int64_t n) {
+    for (int64_t u = 0; u < n; u++)
+        if (p->wd.first[rword ? rword[u] : u] >= tok) return u > 0 ? u : -1;
+    return -1;
+}
+
+#define MARK_RGB 0.835, 0.369, 0.0   // Okabe–Ito vermillion: boundary lines and their labels
+#define MARK_H   12.0               // room above a grid for the boundary labels
+
+// A boundary line from (x0, y0) to (x1, y1), 2 units wide, and its label at (lx, ly).
+static void draw_mark(cairo_t * cr, double x0, double y0, double x1, double y1, const char * label, double lx, double ly,
+                      enum gaze_plot_align a) {
+    cairo_save(cr);
+    cairo_set_source_rgb(cr, MARK_RGB);
+    cairo_set_line_width(cr, 2);
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
+    cairo_stroke(cr);
+    if (label) {
+        font(cr, 8, true);
+        text_at(cr, lx, ly, label, a);
+    }
+    cairo_restore(cr);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -423,8 +482,17 @@ static struct scale make_scale(const struct plan * p, const float * v, int64_t n
     return sc;
 }
 
+// Masked cells (a causal run's keys after the query) are drawn as the viewer draws them: a
+// neutral grey outside every colour map, here hatched as well, so they never read as weight 0.
+static const unsigned char MASK_RGB[3] = { 236, 238, 241 }, HATCH_RGB[3] = { 178, 184, 192 };
+
+static void cell_rgb(const struct scale * sc, const float * vals, const uint8_t * mask, int64_t i, unsigned char rgb[3]) {
+    if (mask && mask[i]) memcpy(rgb, MASK_RGB, 3);
+    else scale_rgb(sc, vals[i], rgb);
+}
+
 // One image holding a cell grid vals [nr, nc], f × f pixels a cell.
-static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc, int f, const struct scale * sc) {
+static cairo_surface_t * cells_image(const float * vals, const uint8_t * mask, int64_t nr, int64_t nc, int f, const struct scale * sc) {
     cairo_surface_t * img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(nc * f), (int)(nr * f));
     if (cairo_surface_status(img)) return img;
     cairo_surface_flush(img);
@@ -434,7 +502,7 @@ static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc,
         uint32_t * row = (uint32_t *)(d + (size_t)(r * f) * (size_t)stride);
         for (int64_t c = 0; c < nc; c++) {
             unsigned char rgb[3];
-            scale_rgb(sc, vals[r * nc + c], rgb);
+            cell_rgb(sc, vals, mask, r * nc + c, rgb);
             const uint32_t px = (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
             for (int k = 0; k < f; k++) row[c * f + k] = px;
         }
@@ -444,31 +512,67 @@ static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc,
     return img;
 }
 
-// Draws a grid of nr × nc cells of cw × ch at (x, y). Raster output: one image scaled with
-// nearest-neighbour filtering (exact cell colours). Vector output: rectangles (runs of equal
-// colour merged) unless as_image, then one embedded image upsampled to whole pixels a cell
-// so viewers that smooth images keep the cells sharp.
-static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, const float * vals, int64_t nr, int64_t nc,
-                                   double x, double y, double cw, double ch, const struct scale * sc) {
+// Diagonal hatching over the masked cells of a grid (the grey under it is drawn with the cells).
+static void hatch_masked(cairo_t * cr, const uint8_t * mask, int64_t nr, int64_t nc, double x, double y, double cw, double ch) {
+    bool any = false;
+    cairo_save(cr);
+    cairo_new_path(cr);
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t c = 0; c < nc;) {
+            if (!mask[r * nc + c]) { c++; continue; }
+            int64_t e = c + 1;
+            while (e < nc && mask[r * nc + e]) e++;
+            cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw, ch);
+            any = true;
+            c = e;
+        }
+    if (any) {
+        cairo_clip(cr);
+        double rr, gg, bb;
+        rgb_of(HATCH_RGB, &rr, &gg, &bb);
+        cairo_set_source_rgb(cr, rr, gg, bb);
+        cairo_set_line_width(cr, 1);
+        const double w = nc * cw, h = nr * ch, step = 5;
+        for (double d = -h; d < w; d += step) {
+            cairo_move_to(cr, x + d, y + h);
+            cairo_line_to(cr, x + d + h, y);
+        }
+        cairo_stroke(cr);
+    }
+    cairo_restore(cr);
+}
+
+// Draws a grid of nr × nc cells of cw × ch at (x, y); mask [nr, nc] (or NULL) marks masked
+// cells (grey, hatched). Raster output: one image scaled with nearest-neighbour filtering
+// (exact cell colours). Vector output: rectangles (runs of equal colour merged) unless
+// as_image, then one embedded image upsampled to whole pixels a cell so viewers that smooth
+// images keep the cells sharp. Each rectangle reaches half a unit into its right and lower
+// neighbours, which are drawn after it and cover the overlap: browsers anti-alias the shared
+// edge of two abutting shapes at fractional zoom into a pale hairline, an overlapped edge
+// never shows.
+static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, const float * vals, const uint8_t * mask,
+                                   int64_t nr, int64_t nc, double x, double y, double cw, double ch, const struct scale * sc) {
     if (vector && !as_image) {
         for (int64_t r = 0; r < nr; r++) {
             for (int64_t c = 0; c < nc;) {
                 unsigned char rgb[3], next[3];
-                scale_rgb(sc, vals[r * nc + c], rgb);
+                cell_rgb(sc, vals, mask, r * nc + c, rgb);
                 int64_t e = c + 1;
                 while (e < nc) {
-                    scale_rgb(sc, vals[r * nc + e], next);
-                    if (memcmp(rgb, next, 3)) break;
+                    cell_rgb(sc, vals, mask, r * nc + e, next);
+                    if (memcmp(rgb, next, 3) || (mask && mask[r * nc + e] != mask[r * nc + c])) break;
                     e++;
                 }
                 double rr, gg, bb;
                 rgb_of(rgb, &rr, &gg, &bb);
                 cairo_set_source_rgb(cr, rr, gg, bb);
-                cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw, ch);
+                const double ox = e < nc ? 0.5 : 0, oy = r + 1 < nr ? 0.5 : 0;
+                cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw + ox, ch + oy);
                 cairo_fill(cr);
                 c = e;
             }
         }
+        if (mask) hatch_masked(cr, mask, nr, nc, x, y, cw, ch);
         return GAZE_OK;
     }
     int f = 1;
@@ -476,7 +580,7 @@ static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, con
         f = (int)GAZE_MAX(1.0, floor(GAZE_MIN(cw, ch)));
         while (f > 1 && (nr * f > 4096 || nc * f > 4096)) f--;
     }
-    cairo_surface_t * img = cells_image(vals, nr, nc, f, sc);
+    cairo_surface_t * img = cells_image(vals, mask, nr, nc, f, sc);
     if (cairo_surface_status(img)) {
         cairo_surface_destroy(img);
         return gaze_error(GAZE_ERR_NOMEM, "plot: cannot make a %lld x %lld image", (long long)nc, (long long)nr);
@@ -490,12 +594,53 @@ static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, con
     cairo_fill(cr);
     cairo_restore(cr);
     cairo_surface_destroy(img);
+    if (mask && !vector) hatch_masked(cr, mask, nr, nc, x, y, cw, ch);
     return GAZE_OK;
 }
 
-static void tick_label(float v, char * out, size_t cap) {
-    if (v == 0) snprintf(out, cap, "0");
-    else snprintf(out, cap, "%.3g", v);
+// Round colour-bar ticks into ticks [cap]: linear scales get the multiples of a step of 1, 2,
+// 2.5 or 5 × 10^k in [0, vmax] (at most 6; mirrored when diverging), *decimals set for the
+// step; log scales get the decades 10^k in [vmax / 300, vmax] (with their 2× and 5× when
+// fewer than 3 fit), never 0, which a log axis does not have (*decimals = -1: "1e-3" style).
+static int nice_ticks(const struct scale * sc, float * ticks, int cap, int * decimals) {
+    const double vmax = sc->vmax;
+    int n = 0;
+    if (sc->log) {
+        *decimals = -1;
+        const double lo = vmax / 300;
+        for (int pass = 0; pass < 2 && n < 3; pass++) {
+            n = 0;
+            static const double mult[3] = { 1, 2, 5 };
+            for (int e = (int)floor(log10(vmax)); e >= (int)floor(log10(lo)) - 1; e--)
+                for (int m = 2; m >= 0; m--) {
+                    if (!pass && m) continue;
+                    const double v = mult[m] * pow(10, e);
+                    if (v > vmax * (1 + 1e-6) || v < lo || n + 2 > cap) continue;
+                    ticks[n++] = (float)v;
+                    if (sc->diverging) ticks[n++] = (float)-v;
+                }
+        }
+        return n;
+    }
+    const double mag = pow(10, floor(log10(vmax / 4)));
+    static const double mult[5] = { 1, 2, 2.5, 5, 10 };
+    double step = 10 * mag;
+    int mi = 4;
+    for (int m = 0; m < 5; m++) if (vmax / (mult[m] * mag) <= 5 + 1e-9) { step = mult[m] * mag; mi = m; break; }
+    *decimals = GAZE_MAX(0, (int)-floor(log10(step) + 1e-9) + (mi == 2 ? 1 : 0));
+    for (int k = 0; k * step <= vmax * (1 + 1e-6) && n + 2 <= cap; k++) {
+        ticks[n++] = (float)(k * step);
+        if (sc->diverging && k) ticks[n++] = (float)(-k * step);
+    }
+    return n;
+}
+
+static void tick_label(float v, int decimals, char * out, size_t cap) {
+    if (decimals >= 0) { snprintf(out, cap, "%.*f", decimals, v); return; }
+    const double a = fabs(v);
+    if (a >= 0.01 && a < 1e4) { snprintf(out, cap, "%g", v); return; }
+    const int e = (int)floor(log10(a) + 1e-9);
+    snprintf(out, cap, "%s%ge%d", v < 0 ? "−" : "", round(a / pow(10, e)), e);
 }
 
 #define CBAR_W      14.0
@@ -520,17 +665,9 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x + 0.5, y + 0.5, CBAR_W - 1, h - 1);
     cairo_stroke(cr);
-    float ticks[9];
-    int n = 0;
-    if (sc->log) {
-        const float dec[4] = { 0, 0.01f, 0.1f, 1 };
-        for (int k = 0; k < 4; k++) {
-            if (sc->diverging && k > 0) ticks[n++] = -dec[k] * sc->vmax;
-            ticks[n++] = dec[k] * sc->vmax;
-        }
-    } else {
-        for (int k = sc->diverging ? -4 : 0; k <= 4; k += sc->diverging ? 2 : 1) ticks[n++] = sc->vmax * k / 4.0f;
-    }
+    float ticks[24];
+    int decimals;
+    const int n = nice_ticks(sc, ticks, 24, &decimals);
     font(cr, 9, false);
     for (int k = 0; k < n; k++) {
         const double ty = y + h - scale_t(sc, ticks[k]) * h;
@@ -539,7 +676,7 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
         cairo_line_to(cr, x + CBAR_W + 4, ty);
         cairo_stroke(cr);
         char lab[32];
-        tick_label(ticks[k], lab, sizeof lab);
+        tick_label(ticks[k], decimals, lab, sizeof lab);
         text_mid(cr, x + CBAR_W + 6, ty, lab, GAZE_PLOT_ALIGN_LEFT);
     }
 }
@@ -796,21 +933,24 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
     cs = (int)GAZE_MIN(cs, GAZE_MIN((p->cap - fixed_w) / nc, (p->cap - fixed_h) / nr));
     char ** rl = make_labels(rsrc, nq, bq), ** cl = make_labels((const char * const *)p->wd.text, nk, bk);
     free(rsrc);
+    bool mask_err;
+    uint8_t * mask = causal_mask(p, &mp, bq, bk, &mask_err);
     struct scale sc = make_scale(p, vals, nr * nc);
     transforms_desc(p, &sc, lines[0], sizeof lines[0]);
     lines[1][0] = 0;
     if (bq > 1 || bk > 1)
         snprintf(lines[1], sizeof lines[1], "%lld × %lld %s shown as %lld × %lld blocks: each cell is the mean of up to %lld × %lld weights",
                  (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc, (long long)bq, (long long)bk);
-    snprintf(lines[2], sizeof lines[2], "rows: queries · columns: keys · %s", gaze_palette_name(sc.pal));
-    if (!rl || !cl) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
+    snprintf(lines[2], sizeof lines[2], "rows: queries · columns: keys · %s%s", gaze_palette_name(sc.pal),
+             mask ? " · " MASK_LEGEND : "");
+    if (!rl || !cl || mask_err) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
 
     // layout
     const double top = draw_titles(NULL, title, lines, 3, 0);
     const double lab_font = GAZE_MIN(11.0, cs - 2.0);
     font(mcr, lab_font, false);
     const double rlw = max_text_w(mcr, rl, nr) + 8, clh = max_text_w(mcr, cl, nc) + 8;
-    const double gx = round(MARGIN + axis + rlw), gy = round(top);
+    const double gx = round(MARGIN + axis + rlw), gy = round(top + (p->n_marks ? MARK_H : 0));
     const double gw = (double)(nc * cs), gh = (double)(nr * cs);
     const double cb_h = GAZE_MIN(gh, 480);
     double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
@@ -821,11 +961,19 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
     cairo_t * cr = f.cr;
     draw_titles(cr, title, lines, 3, MARGIN);
     const bool as_image = f.vector && nr * nc > RECT_BUDGET;
-    if ((s = draw_cells(cr, f.vector, as_image, vals, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
+    if ((s = draw_cells(cr, f.vector, as_image, vals, mask, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, gx - 0.5, gy - 0.5, gw + 1, gh + 1);
     cairo_stroke(cr);
+    for (int m = 0; m < p->n_marks; m++) {   // a line between the cells at each boundary
+        const int64_t c = mark_index(p, p->marks[m].tok, NULL, nk), r = mark_index(p, p->marks[m].tok, mp.rword, nq);
+        if (c > 0) {
+            const double x = gx + (double)c / (double)bk * cs;
+            draw_mark(cr, x, gy - 3, x, gy + gh, p->marks[m].label, x + 2, gy - 3, GAZE_PLOT_ALIGN_LEFT);
+        }
+        if (r > 0) draw_mark(cr, gx, gy + (double)r / (double)bq * cs, gx + gw, gy + (double)r / (double)bq * cs, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT);
+    }
     // row labels (right-aligned), column labels (rotated, reading upwards to the grid)
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, lab_font, false);
@@ -856,6 +1004,7 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
 done:
     free_labels(rl, nr);
     free_labels(cl, nc);
+    free(mask);
     free(blocked);
     maps_free(&mp);
     return s;
@@ -879,6 +1028,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     th = floor(th);
     if (th < 8) return gaze_error(GAZE_ERR_LIMIT, "plot: %lld layers x %lld heads do not fit in %d px", (long long)L, (long long)S, p->cap);
     float * all = NULL;
+    uint8_t * mask = NULL;
     int64_t nq = 0, nk = 0, bq = 1, bk = 1, nr = 0, nc = 0;
     enum gaze_status s = GAZE_OK;
     for (int64_t l = 0; l < L; l++) {
@@ -892,7 +1042,9 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
             bq = bk = GAZE_MAX(bq, bk);
             nr = (nq + bq - 1) / bq; nc = (nk + bk - 1) / bk;
             all = malloc((size_t)(L * S * nr * nc) * sizeof *all);
-            if (!all) { maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the model view"); }
+            bool mask_err;
+            mask = causal_mask(p, &mp, bq, bk, &mask_err);
+            if (!all || mask_err) { free(all); free(mask); maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the model view"); }
         }
         for (int64_t h = 0; h < S && !s; h++) {
             float * dst = all + ((l * S + h) * nr) * nc;
@@ -900,7 +1052,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
             else s = gaze_attn_block_mean(mp.m + h * nq * nk, nq, nk, bq, bk, dst);
         }
         maps_free(&mp);
-        if (s) { free(all); return s; }
+        if (s) { free(all); free(mask); return s; }
     }
     const int64_t cpx = GAZE_MAX(1, (int64_t)th / GAZE_MAX(nr, nc));   // pixels per cell
     const double tw = (double)(nc * cpx), tht = (double)(nr * cpx);
@@ -913,7 +1065,8 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     if (bq > 1)
         snprintf(lines[1], sizeof lines[1], "each thumbnail: %lld × %lld %s as %lld × %lld blocks (block means)",
                  (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc);
-    snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)", gaze_palette_name(sc.pal));
+    snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)%s", gaze_palette_name(sc.pal),
+             mask ? " · " MASK_LEGEND : "");
     const double top = draw_titles(NULL, title, lines, 3, 0);
     const double gx = MARGIN + lab_w, gy = round(top + head_h);
     const double gw = S * (tw + gap) - gap, gh = L * (tht + gap) - gap;
@@ -921,7 +1074,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
     const double H = gy + gh + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) { free(all); return s; }
+    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) { free(all); free(mask); return s; }
     cairo_t * cr = f.cr;
     draw_titles(cr, title, lines, 3, MARGIN);
     const bool as_image = f.vector && L * S * nr * nc > RECT_BUDGET;
@@ -940,10 +1093,11 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
         font(cr, 10, false);
         text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, GAZE_PLOT_ALIGN_RIGHT);
         for (int64_t h = 0; h < S && !s; h++)
-            s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, nr, nc,
+            s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, mask, nr, nc,
                            gx + h * (tw + gap), gy + l * (tht + gap), (double)cpx, (double)cpx, &sc);
     }
     free(all);
+    free(mask);
     if (s) { fig_discard(&f); return s; }
     draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320));
     if (info) {
@@ -1098,6 +1252,15 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     for (int64_t j = 0; j < nc; j++) text_mid(cr, xr, body + (j + 0.5) * row_h, cl[j], GAZE_PLOT_ALIGN_LEFT);
+    for (int m = 0; m < p->n_marks; m++) {   // boundaries: a line under each column of labels
+        // rows: mp.rword holds each block's first word now
+        const int64_t r = mark_index(p, p->marks[m].tok, mp.rword, nr), c = mark_index(p, p->marks[m].tok, NULL, nk0);
+        if (r > 0) draw_mark(cr, MARGIN, body + r * row_h, xl, body + r * row_h, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT);
+        if (c > 0) {
+            const double y = body + (double)c / (double)b * row_h;
+            draw_mark(cr, xr, y, W - MARGIN, y, p->marks[m].label, W - MARGIN, y - 2, GAZE_PLOT_ALIGN_RIGHT);
+        }
+    }
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = xl; info->grid_y = body; info->cell_w = gap; info->cell_h = row_h;
@@ -1223,6 +1386,12 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
     cairo_move_to(cr, round(zero_x) + 0.5, top);
     cairo_line_to(cr, round(zero_x) + 0.5, top + nr * row_h);
     cairo_stroke(cr);
+    for (int m = 0; m < p->n_marks; m++) {
+        const int64_t r = mark_index(p, p->marks[m].tok, NULL, W);
+        if (r <= 0) continue;
+        const double y = top + (double)r / (double)b * row_h;
+        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, x0 + bar_w + 4, y + 4, GAZE_PLOT_ALIGN_LEFT);
+    }
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = row_h;
