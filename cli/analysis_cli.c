@@ -99,7 +99,8 @@ void acli_bars(FILE * f, const double * v, int64_t T, const char * const * label
 }
 
 void acli_value(FILE * f, double v) {
-    if (v != 0 && fabs(v) < 1e-3) fprintf(f, "%.3e", v);
+    if (v == 0) fputs("0", f);
+    else if (fabs(v) < 1e-3) fprintf(f, "%.3e", v);
     else fprintf(f, "%.4f", v);
 }
 

@@ -14,7 +14,9 @@ static int usage(void) {
             "       gaze diff MODEL_A MODEL_B \"text\" [flags]         (same layers and heads)\n"
             "flags: [--json|--csv] [--grid [--grid-plot out.png|svg|pdf]] [--top K] [--plot out.png --layer L [--head H]] [--exact] [--threads N]\n"
             "  per head: mean over query rows of JS(A_row, B_row) in bits (0 = identical, 1 = disjoint)\n"
-            "  --plot: diverging heatmap of A - B for one layer (mean over heads unless --head)\n");
+            "  --plot: diverging heatmap of A - B for one layer (mean over heads unless --head); drawn for\n"
+            "  every pair the table accepts (A's token labels; layers and heads paired by position when\n"
+            "  the runs captured different ones); --layer and --head must then be captured in both\n");
     return 2;
 }
 

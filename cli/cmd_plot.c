@@ -23,7 +23,11 @@ static int usage(void) {
             "  heatmap: one head or the mean/max over heads; model: layers x heads thumbnails;\n"
             "  head: lines from queries (left) to keys (right), one colour a head; bars: one query's\n"
             "  attention (default: the last non-special token). --diff: this run minus another run\n"
-            "  with the same tokens (diverging palette).\n");
+            "  with the same token count and captured rows (diverging palette; this run's labels; layers\n"
+            "  and heads paired by position when the two runs captured different ones).\n"
+            "  Masked cells (a decoder's keys after the query) are grey and hatched; lines mark the\n"
+            "  prompt | generated and sentence A | B boundaries. A head view of more than 6 heads shows\n"
+            "  the 6 with most attention off token 0 (from --query when given) unless --heads.\n");
     return 2;
 }
 
@@ -149,6 +153,7 @@ int cmd_plot(int argc, char ** argv) {
     if (info.block_q > 1 || info.block_k > 1)
         printf("; long input drawn in blocks of %lld", (long long)(info.block_q > info.block_k ? info.block_q : info.block_k));
     printf(")\n");
+    if (info.note[0]) fprintf(stderr, "gaze plot: %s\n", info.note);
 done:
     free(heads);
     gaze_run_free(&run);

@@ -79,6 +79,16 @@ int cmd_rollout(int argc, char ** argv) {
         if ((s = gaze_rollout(&run, &so, sink))) { rc = cli_fail(s); goto done; }
         fprintf(stderr, "gaze rollout: rollout collapsed onto token 0 (attention sink): %.1f %% of the mass; %s\n", 100 * collapsed,
                 json || csv || all ? "rerun with --sink-aware for the other tokens" : "showing --sink-aware too");
+        // a deep causal product drifts to the earliest tokens: the sink-aware row may pile onto
+        // token 1 in turn; say so rather than let it pass for an explanation
+        const double * sr = sink + tok * T;
+        int64_t top = 1;
+        double ssum = 0;
+        for (int64_t j = 0; j < T; j++) { ssum += sr[j]; if (j != tok && sr[j] > sr[top]) top = j; }
+        if (top != tok && ssum > 0 && sr[top] / ssum >= 0.9)
+            fprintf(stderr, "gaze rollout: the sink-aware rollout still puts %.1f %% on token %lld: over %lld layers the product "
+                    "concentrates on the earliest tokens; read the ranking of the rest\n", 100 * sr[top] / ssum, (long long)top,
+                    (long long)run.n_cap_layers);
     }
     if (plot) {
         rf = malloc((size_t)T * sizeof *rf);

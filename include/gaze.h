@@ -1115,6 +1115,8 @@ struct gaze_plot_info {              // what was drawn (tests read pixels with i
     int64_t rows, cols;              // cells (heatmap), rows (head view, bars), layers × heads (model)
     int64_t block_q, block_k;        // tokens (or words) per cell: 1, or more for long inputs
     bool    embedded_image;          // SVG/PDF: cells embedded as one image (too many for shapes)
+    char    note[240];               // a choice the figure made on its own (e.g. which heads a
+                                     // head view shows), for the user; "" when none
 };
 
 struct gaze_plot_opts gaze_plot_opts_make(void);   // heatmap, last layer, mean, viridis, auto format

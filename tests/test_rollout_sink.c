@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { T = 7, L = 3, H = 2 };
+enum { T = 7, L = 10, H = 2 };
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
 static double urand(void) {
@@ -129,7 +129,19 @@ int main(void) {
         CHECK(gaze_run_save(&run, path, false) == GAZE_OK, "save: %s", gaze_last_error());
         int rc;
         const char * cmds[2] = { "rollout", "flow" };
-        for (int c = 0; c < 2; c++) {
+        // rollout collapses here; flow (a bottleneck, not a product) keeps 47 % on token 0 and
+        // must not claim a collapse
+        CHECK(F[0] < 0.9, "plain flow to token 0: %g", F[0]);
+        snprintf(args, sizeof args, "flow %s", path);
+        char * fo = run_cli(args, &rc);
+        CHECK(rc == 0 && fo && !strstr(fo, "collapsed") && !strstr(fo, "sink-aware"), "%s: exit %d:\n%s", args, rc, fo ? fo : "");
+        free(fo);
+        snprintf(args, sizeof args, "flow %s --sink-aware", path);
+        fo = run_cli(args, &rc);
+        CHECK(rc == 0 && fo && strstr(fo, "sink-aware: token 0 left out of each layer") && strstr(fo, "<s>") &&
+              strstr(strstr(fo, "<s>"), " 0\n"), "%s: exit %d:\n%s", args, rc, fo ? fo : "");
+        free(fo);
+        for (int c = 0; c < 1; c++) {
             snprintf(args, sizeof args, "%s %s", cmds[c], path);
             char * out = run_cli(args, &rc);
             CHECK(rc == 0 && out, "%s: exit %d", args, rc);
@@ -138,7 +150,7 @@ int main(void) {
                   "%s: no collapse note in:\n%s", args, out);
             CHECK(strstr(out, c ? "sink-aware flow" : "sink-aware rollout") != NULL, "%s: no sink-aware bars in:\n%s", args, out);
             CHECK(strstr(out, "e-0") != NULL, "%s: no value in scientific notation in:\n%s", args, out);
-            CHECK(!strstr(out, " 0.0000\n"), "%s: a nonzero value printed as 0.0000:\n%s", args, out);
+            CHECK(!strstr(out, " 0.0000\n"), "%s: a value printed as 0.0000:\n%s", args, out);
             free(out);
         }
         snprintf(args, sizeof args, "rollout %s --sink-aware --json", path);
@@ -147,13 +159,13 @@ int main(void) {
         const char * v = out ? strstr(out, "\"values\":[") : NULL;
         int bad = 0;
         for (int j = 0; v && j < T; j++) {
-            v = strchr(v, j ? ',' : '[');
+            v = j ? strchr(v + 1, ',') : strchr(v, '[');
             double x = v ? strtod(v + 1, NULL) : NAN;
             if (!(fabs(x - S[(T - 1) * T + j]) < 1e-8)) bad++;
         }
         CHECK(v && bad == 0, "%s: %d values differ from the library", args, bad);
         free(out);
-        remove(path);
+        if (!getenv("GAZE_TEST_KEEP")) remove(path);
     }
     gaze_run_free(&run);
     return check_summary("rollout_sink");

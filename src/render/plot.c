@@ -23,6 +23,7 @@
 #define LABEL_CHARS 18        // longest token label, in characters, before "…"
 #define RECT_BUDGET 30000     // SVG/PDF: more cells than this are embedded as an image
 #define MIN_CELL    10        // heatmap cell side (px) below which tokens are blocked
+#define HEAD_VIEW_MAX 6       // heads a head view shows unless told which
 
 /* ---------------------------------------------------------------------------------------------
  * Output buffer, labels, text
@@ -222,6 +223,8 @@ struct plan {
     enum gaze_plot_heads mode;
     int64_t * hsel;            // [nsel] indices into the captured heads
     int64_t * hsel_minus;      // [nsel] the same heads in opts.minus
+    const struct gaze_run_layer ** minus_layers;   // [n_layers] the layers of opts.minus subtracted
+    bool minus_heads_by_pos, minus_layers_by_pos, minus_other_tokens;   // how the runs were paired
     int64_t nsel;
     const struct gaze_run_layer ** layers;   // [n_layers] layers drawn
     int64_t n_layers;
@@ -230,12 +233,15 @@ struct plan {
     char model[64];            // short model name for titles
     struct { int64_t tok; const char * label; } marks[2];   // boundaries: first generated token,
     int n_marks;                                          // first token of sentence B
+    int64_t heads_of;          // head view cut to the strongest heads: of how many; 0: not cut
+    char note[240];            // for gaze_plot_info.note
     int cap;                   // max side
 };
 
 static void plan_free(struct plan * p) {
     free(p->hsel);
     free(p->hsel_minus);
+    free(p->minus_layers);
     free(p->layers);
     free(p->special);
     gaze_words_free(&p->wd);
@@ -312,8 +318,16 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
             list_captured(run, false, cap_list, sizeof cap_list);
             return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured (captured: %s)", (long long)head, cap_list);
         }
-        if (o->minus && (p->hsel_minus[k] = o->minus->heads ? head_index(o->minus, head) : -1) < 0)
-            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured in the run subtracted", (long long)head);
+        if (o->minus && (p->hsel_minus[k] = o->minus->heads ? head_index(o->minus, head) : -1) < 0) {
+            // every captured head, as gaze diff's table compares them: by position when the two
+            // runs captured different heads of the same count
+            if (!want && o->minus->n_heads_cap == run->n_heads_cap) { p->hsel_minus[k] = k; p->minus_heads_by_pos = true; }
+            else {
+                list_captured(o->minus, false, cap_list, sizeof cap_list);
+                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured in the run subtracted (captured there: %s)",
+                                  (long long)head, cap_list);
+            }
+        }
     }
     p->nsel = n_want;
 
@@ -335,20 +349,33 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     }
     if (p->n_layers < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run holds no captured attention");
 
-    // the run subtracted: same tokens, rows and layers
+    // the run subtracted: what gaze diff's table accepts (the same token count and captured
+    // rows, as many heads and layers); other token ids are drawn with this run's labels, other
+    // captured layers and heads paired by position, as the table pairs them
     if (o->minus) {
         const struct gaze_run * m = o->minus;
         if (o->kind != GAZE_PLOT_KIND_HEATMAP && o->kind != GAZE_PLOT_KIND_MODEL)
             return gaze_error(GAZE_ERR_INVALID_ARG, "plot: differences are drawn as a heatmap or a model view");
-        bool same = m->T == run->T && m->Tq == run->Tq && m->token_ids && m->q_rows;
-        for (int64_t i = 0; same && i < run->T; i++) same = m->token_ids[i] == run->token_ids[i];
+        bool same = m->T == run->T && m->Tq == run->Tq && m->q_rows;
         for (int64_t i = 0; same && i < run->Tq; i++) same = m->q_rows[i] == run->q_rows[i];
-        if (!same) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run subtracted has other tokens or query rows");
+        if (!same)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: a difference needs the same token count and captured query rows in both runs "
+                              "(this run: %lld tokens, %lld rows; the run subtracted: %lld tokens, %lld rows)",
+                              (long long)run->T, (long long)run->Tq, (long long)m->T, (long long)m->Tq);
+        for (int64_t i = 0; i < run->T; i++) p->minus_other_tokens |= !m->token_ids || m->token_ids[i] != run->token_ids[i];
+        if (!(p->minus_layers = malloc((size_t)p->n_layers * sizeof *p->minus_layers))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
         for (int64_t l = 0; l < p->n_layers; l++) {
             const struct gaze_run_layer * ml = gaze_run_find_layer(m, p->layers[l]->index);
-            if (!ml || !ml->attn)
-                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld is not captured in the run subtracted",
-                                  (long long)p->layers[l]->index);
+            if ((!ml || !ml->attn) && m->n_cap_layers == run->n_cap_layers) {
+                ml = &m->layers[p->layers[l] - run->layers];
+                p->minus_layers_by_pos = true;
+            }
+            if (!ml || !ml->attn) {
+                list_captured(m, true, cap_list, sizeof cap_list);
+                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld is not captured in the run subtracted (captured there: %s)",
+                                  (long long)p->layers[l]->index, cap_list);
+            }
+            p->minus_layers[l] = ml;
         }
     }
     if (o->values) {
@@ -358,6 +385,41 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     }
     if (o->query < -1 || o->query >= run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query %lld outside the %lld tokens", (long long)o->query, (long long)run->T);
+
+    // a head view of many heads is a tangle of colours: by default it keeps the HEAD_VIEW_MAX
+    // heads with the most attention off the first token (the attention sink of decoders) from
+    // the query token (every captured row when none), and says which
+    if (o->kind == GAZE_PLOT_KIND_HEAD && p->mode == GAZE_PLOT_HEADS_EACH && !o->heads && p->nsel > HEAD_VIEW_MAX) {
+        const struct gaze_run_layer * ly = p->layers[0];
+        double * score = calloc((size_t)p->nsel, sizeof *score);
+        if (!score) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+        for (int64_t k = 0; k < p->nsel; k++)
+            for (int64_t i = 0; i < run->Tq; i++) {
+                if (o->query >= 0 && run->q_rows[i] != o->query) continue;
+                const float * row = ly->attn + (p->hsel[k] * run->Tq + i) * run->T;
+                for (int64_t j = 1; j < run->T; j++) score[k] += row[j];
+            }
+        // selection sort of the top HEAD_VIEW_MAX (ties: lower head first), then back in head order
+        for (int64_t a = 0; a < HEAD_VIEW_MAX; a++) {
+            int64_t best = a;
+            for (int64_t k = a + 1; k < p->nsel; k++) if (score[k] > score[best]) best = k;
+            const double ts = score[a]; score[a] = score[best]; score[best] = ts;
+            const int64_t th = p->hsel[a]; p->hsel[a] = p->hsel[best]; p->hsel[best] = th;
+        }
+        free(score);
+        for (int64_t a = 1; a < HEAD_VIEW_MAX; a++)
+            for (int64_t k = a; k > 0 && p->hsel[k - 1] > p->hsel[k]; k--) { const int64_t t = p->hsel[k]; p->hsel[k] = p->hsel[k - 1]; p->hsel[k - 1] = t; }
+        p->heads_of = p->nsel;
+        p->nsel = HEAD_VIEW_MAX;
+        size_t at = (size_t)snprintf(p->note, sizeof p->note, "head view: heads ");
+        for (int64_t k = 0; k < p->nsel && at + 24 < sizeof p->note; k++)
+            at += (size_t)snprintf(p->note + at, sizeof p->note - at, "%s%lld", k ? "," : "", (long long)run->heads[p->hsel[k]]);
+        if (o->query >= 0)
+            snprintf(p->note + at, sizeof p->note - at, " of %lld: most attention off token 0 from token %lld (--heads to choose)",
+                     (long long)p->heads_of, (long long)o->query);
+        else
+            snprintf(p->note + at, sizeof p->note - at, " of %lld: most attention off token 0 (--heads to choose)", (long long)p->heads_of);
+    }
 
     // boundaries worth a line: prompt | generation (--generate), sentence A | B (--pair)
     if (run->n_generated > 0 && run->n_generated < run->T) {
@@ -390,7 +452,7 @@ static enum gaze_status plan_maps(const struct plan * p, int64_t l, struct maps 
     enum gaze_status s = layer_maps(p->run, p->layers[l], &p->wd, p->hsel, p->nsel, p->mode, out);
     if (s || !p->o.minus) return s;
     struct maps b;
-    const struct gaze_run_layer * ml = gaze_run_find_layer(p->o.minus, p->layers[l]->index);
+    const struct gaze_run_layer * ml = p->minus_layers[l];
     if ((s = layer_maps(p->o.minus, ml, &p->wd, p->hsel_minus, p->nsel, p->mode, &b))) { maps_free(out); return s; }
     if (b.nq != out->nq || b.nk != out->nk || b.S != out->S) s = gaze_error(GAZE_ERR_INVALID_ARG, "plot: the runs differ in shape");
     else s = gaze_attn_diff(out->m, b.m, out->S * out->nq * out->nk, out->m, NULL);
@@ -865,7 +927,8 @@ static const char * heads_desc(const struct plan * p, char * out, size_t cap) {
             for (int64_t k = 0; k < p->nsel && o + 24 < cap; k++)
                 o += (size_t)snprintf(out + o, cap - o, "%s%lld", k ? "," : "", (long long)p->run->heads[p->hsel[k]]);
         }
-    } else snprintf(out, cap, "%lld head%s", (long long)p->nsel, p->nsel > 1 ? "s" : "");
+    } else if (p->heads_of) snprintf(out, cap, "%lld of %lld heads (most attention off token 0)", (long long)p->nsel, (long long)p->heads_of);
+    else snprintf(out, cap, "%lld head%s", (long long)p->nsel, p->nsel > 1 ? "s" : "");
     return out;
 }
 
@@ -873,12 +936,14 @@ static const char * heads_desc(const struct plan * p, char * out, size_t cap) {
 static void transforms_desc(const struct plan * p, const struct scale * sc, char * out, size_t cap) {
     out[0] = 0;
     size_t o = 0;
-    const char * parts[6];
+    const char * parts[8];
     int n = 0;
     if (p->o.words) parts[n++] = "sub-words merged into words (to: sum, from: mean)";
     if (p->o.hide_special) parts[n++] = "special tokens hidden, rows renormalised";
     if (sc && sc->log) parts[n++] = "log colour scale";
     if (p->o.minus) parts[n++] = "difference: this run − the subtracted run";
+    if (p->minus_other_tokens) parts[n++] = "tokens differ: this run's shown";
+    if (p->minus_layers_by_pos || p->minus_heads_by_pos) parts[n++] = "layers/heads paired by position";
     for (int i = 0; i < n; i++) o = put(out, o, cap, i ? " · " : ""), o = put(out, o, cap, parts[i]);
 }
 
@@ -1452,6 +1517,7 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     case GAZE_PLOT_KIND_HEAD:    s = plot_head(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_BARS:    s = plot_bars(&p, mcr, out, n, info); break;
     }
+    if (!s && info) snprintf(info->note, sizeof info->note, "%s", p.note);
     if (!s && cairo_status(mcr)) s = gaze_error(GAZE_ERR_NOMEM, "plot: cairo: %s", cairo_status_to_string(cairo_status(mcr)));
     cairo_destroy(mcr);
     cairo_surface_destroy(ms);
