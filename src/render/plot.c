@@ -428,7 +428,7 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     }
     if (run->pair && run->sequence_ids)
         for (int64_t t = 1; t < run->T; t++)
-            if (run->sequence_ids[t] == 1) { p->marks[p->n_marks].tok = t; p->marks[p->n_marks++].label = "B"; break; }
+            if (run->sequence_ids[t] == 1) { p->marks[p->n_marks].tok = t; p->marks[p->n_marks++].label = "sentence B"; break; }
 
     // tokens -> words (one word a token unless aggregating), specials hidden on request
     if (!(p->special = malloc((size_t)run->T))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
@@ -661,7 +661,7 @@ static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, con
 }
 
 // Round colour-bar ticks into ticks [cap]: linear scales get the multiples of a step of 1, 2,
-// 2.5 or 5 × 10^k in [0, vmax] (at most 6; mirrored when diverging), *decimals set for the
+// 2.5 or 5 × 10^k in [0, vmax] (at most 7; mirrored when diverging), *decimals set for the
 // step; log scales get the decades 10^k in [vmax / 300, vmax] (with their 2× and 5× when
 // fewer than 3 fit), never 0, which a log axis does not have (*decimals = -1: "1e-3" style).
 static int nice_ticks(const struct scale * sc, float * ticks, int cap, int * decimals) {
@@ -688,7 +688,7 @@ static int nice_ticks(const struct scale * sc, float * ticks, int cap, int * dec
     static const double mult[5] = { 1, 2, 2.5, 5, 10 };
     double step = 10 * mag;
     int mi = 4;
-    for (int m = 0; m < 5; m++) if (vmax / (mult[m] * mag) <= 5 + 1e-9) { step = mult[m] * mag; mi = m; break; }
+    for (int m = 0; m < 5; m++) if (vmax / (mult[m] * mag) < 6 + 1e-9) { step = mult[m] * mag; mi = m; break; }
     *decimals = GAZE_MAX(0, (int)-floor(log10(step) + 1e-9) + (mi == 2 ? 1 : 0));
     for (int k = 0; k * step <= vmax * (1 + 1e-6) && n + 2 <= cap; k++) {
         ticks[n++] = (float)(k * step);
@@ -698,10 +698,11 @@ static int nice_ticks(const struct scale * sc, float * ticks, int cap, int * dec
 }
 
 static void tick_label(float v, int decimals, char * out, size_t cap) {
+    if (v == 0) { snprintf(out, cap, "0"); return; }
     if (decimals >= 0) { snprintf(out, cap, "%.*f", decimals, v); return; }
-    const double a = fabs(v);
-    if (a >= 0.01 && a < 1e4) { snprintf(out, cap, "%g", v); return; }
-    const int e = (int)floor(log10(a) + 1e-9);
+    const double a = fabs(v);   // ticks are floats: 0.01f is 0.0099999998
+    if (a >= 0.01 * (1 - 1e-6) && a < 1e4) { snprintf(out, cap, "%g", v); return; }
+    const int e = (int)floor(log10(a) + 1e-6);
     snprintf(out, cap, "%s%ge%d", v < 0 ? "−" : "", round(a / pow(10, e)), e);
 }
 
@@ -1441,7 +1442,9 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         font(cr, 11, r == q_row);
         text_mid(cr, x0 - 6, y + row_h / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
         char val[32];
-        snprintf(val, sizeof val, "%.3f", v[r]);
+        // small values (a decoder's rollout: 1e-7 ..) in scientific notation, not "0.000"
+        if (v[r] != 0 && fabsf(v[r]) < 1e-3f) snprintf(val, sizeof val, "%.2e", v[r]);
+        else snprintf(val, sizeof val, "%.3f", v[r]);
         font(cr, 9, false);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
         text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, GAZE_PLOT_ALIGN_LEFT);
@@ -1455,7 +1458,7 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         const int64_t r = mark_index(p, p->marks[m].tok, NULL, W);
         if (r <= 0) continue;
         const double y = top + (double)r / (double)b * row_h;
-        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, x0 + bar_w + 4, y + 4, GAZE_PLOT_ALIGN_LEFT);
+        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, MARGIN, y - 3, GAZE_PLOT_ALIGN_LEFT);
     }
     if (info) {
         info->width = f.w; info->height = f.h;
