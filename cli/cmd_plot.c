@@ -20,6 +20,7 @@ static int usage(void) {
             "flags: [--kind heatmap|model|head|bars] [--layer L] [--head H|mean|max] [--heads 0,3,5]\n"
             "       [--query I] [--palette viridis|cividis|magma|diverging] [--log] [--vmax V]\n"
             "       [--hide-special] [--words] [--diff OTHER.safetensors] [--title T] [--max-px N]\n"
+            "       [--width 3.25in|6.75in|234pt|8cm] [--dpi N]\n"
             "  heatmap: one head or the mean/max over heads; model: layers x heads thumbnails;\n"
             "  head: lines from queries (left) to keys (right), one colour a head; bars: one query's\n"
             "  attention (default: the last non-special token). --diff: this run minus another run\n"
@@ -27,7 +28,10 @@ static int usage(void) {
             "  and heads paired by position when the two runs captured different ones).\n"
             "  Masked cells (a decoder's keys after the query) are grey and hatched; lines mark the\n"
             "  prompt | generated and sentence A | B boundaries. A head view of more than 6 heads shows\n"
-            "  the 6 with most attention off token 0 (from --query when given) unless --heads.\n");
+            "  the 6 with most attention off token 0 (from --query when given) unless --heads.\n"
+            "  --width: size for print (one column 3.25in, two 6.75in; units in, pt, cm, mm): the figure is\n"
+            "  scaled to that width, text kept at %.0f pt or more (token labels thinned, titles wrapped);\n"
+            "  --dpi: PNG pixels per inch (default 300 with --width, else one pixel a point).\n", GAZE_PLOT_MIN_FONT_PT);
     return 2;
 }
 
@@ -47,6 +51,21 @@ static bool parse_int(const char * s, long long lo, long long hi, long long * ou
     return true;
 }
 
+// A length with its unit (3.25in, 234pt, 8cm, 80mm) in points, within 0.5 in .. 100 in.
+static bool parse_length_pt(const char * s, double * out) {
+    char * end;
+    errno = 0;
+    const double v = strtod(s, &end);
+    double k = 0;
+    if (!strcmp(end, "in")) k = 72;
+    else if (!strcmp(end, "pt")) k = 1;
+    else if (!strcmp(end, "cm")) k = 72 / 2.54;
+    else if (!strcmp(end, "mm")) k = 72 / 25.4;
+    if (end == s || errno || !k || !(v * k >= 36 && v * k <= 7200)) return false;
+    *out = v * k;
+    return true;
+}
+
 int cmd_plot(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * head_s = NULL, * heads_s = NULL;
     const char * diff = NULL;
@@ -59,7 +78,7 @@ int cmd_plot(int argc, char ** argv) {
         bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--kind") || !strcmp(a, "--layer") ||
                      !strcmp(a, "--head") || !strcmp(a, "--heads") || !strcmp(a, "--query") || !strcmp(a, "--palette") ||
                      !strcmp(a, "--vmax") || !strcmp(a, "--diff") || !strcmp(a, "--title") || !strcmp(a, "--max-px") ||
-                     !strcmp(a, "--pair");
+                     !strcmp(a, "--pair") || !strcmp(a, "--width") || !strcmp(a, "--dpi");
         if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--kind")) {
@@ -80,6 +99,13 @@ int cmd_plot(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--max-px")) {
             if (!parse_int(v, 200, GAZE_PLOT_MAX_PX, &max_px)) { fprintf(stderr, "gaze plot: --max-px: '%s' is not in 200..%d\n", v, GAZE_PLOT_MAX_PX); return 2; }
+        } else if (!strcmp(a, "--width")) {
+            if (!parse_length_pt(v, &o.width_pt)) { fprintf(stderr, "gaze plot: --width: '%s' is not a width such as 3.25in, 6.75in, 234pt or 8cm (0.5in .. 100in)\n", v); return 2; }
+        } else if (!strcmp(a, "--dpi")) {
+            char * end;
+            errno = 0;
+            o.dpi = strtod(v, &end);
+            if (end == v || *end || errno || !(o.dpi >= 36 && o.dpi <= 2400)) { fprintf(stderr, "gaze plot: --dpi: '%s' is not in 36..2400\n", v); return 2; }
         } else if (!strcmp(a, "--pair")) pair = v;
         else if (!strcmp(a, "--log")) o.log_scale = true;
         else if (!strcmp(a, "--hide-special")) o.hide_special = true;
@@ -95,6 +121,10 @@ int cmd_plot(int argc, char ** argv) {
     if (!out) { fprintf(stderr, "gaze plot: give the output file with -o OUT.png|svg|pdf\n"); return 2; }
     if (gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_AUTO) {
         fprintf(stderr, "gaze plot: %s: the output must end in .png, .svg or .pdf\n", out);
+        return 2;
+    }
+    if (o.dpi > 0 && gaze_plot_format_from_path(out) != GAZE_PLOT_FORMAT_PNG) {
+        fprintf(stderr, "gaze plot: --dpi applies to PNG output; %s is sized by --width alone\n", out);
         return 2;
     }
     o.layer = layer;
@@ -152,6 +182,10 @@ int cmd_plot(int argc, char ** argv) {
     printf("wrote %s (%d x %d%s", out, info.width, info.height, gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG ? " px" : " pt");
     if (info.block_q > 1 || info.block_k > 1)
         printf("; long input drawn in blocks of %lld", (long long)(info.block_q > info.block_k ? info.block_q : info.block_k));
+    if (o.width_pt > 0) printf("; %.2f in wide", o.width_pt / 72);
+    if (o.width_pt > 0 || o.dpi > 0)
+        if (gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG) printf(" at %g dpi", o.dpi > 0 ? o.dpi : 300);
+    if (info.label_every > 1) printf("; every %lld%s token label shown", (long long)info.label_every, info.label_every == 2 ? "nd" : info.label_every == 3 ? "rd" : "th");
     printf(")\n");
     if (info.note[0]) fprintf(stderr, "gaze plot: %s\n", info.note);
 done:

@@ -1045,6 +1045,95 @@ static void test_svg_seams(void) {
     gaze_run_free(&r);
 }
 
+// Smallest text of an SVG in points: font-size times the scale of its transform.
+static double svg_min_font_pt(const char * svg) {
+    double mn = 1e9;
+    for (const char * t = strstr(svg, "<text "); t; t = strstr(t + 1, "<text ")) {
+        const char * e = strchr(t, '>');
+        const char * fs = strstr(t, "font-size=\""), * tr = strstr(t, "transform=\"matrix(");
+        if (!e || !fs || fs > e) continue;
+        double size = atof(fs + 11), k = 1;
+        if (tr && tr < e) {
+            double a, b;
+            if (sscanf(tr + 18, "%lf %lf", &a, &b) == 2) k = sqrt(a * a + b * b);
+        }
+        if (size * k < mn) mn = size * k;
+    }
+    return mn;
+}
+
+// Sized for print: --width 3.25in gives a 234 pt PDF/SVG and 975 px at 300 dpi (or the dpi
+// asked); cells stay where info says once scaled; no text under GAZE_PLOT_MIN_FONT_PT; token
+// labels thinned when they would overlap.
+static void test_print_size(void) {
+    struct gaze_run r;
+    make_run(&r, 40, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    o.width_pt = 234;
+    struct gaze_plot_info info;
+    unsigned char * out = NULL;
+    size_t n = 0;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PDF, &out, &n, &info) == GAZE_OK && info.width == 234, "PDF 3.25 in wide: %d pt", info.width);
+    free(out);
+    char * svg = render_svg(&r, o, &info);
+    CHECK(svg && info.width == 234 && strstr(svg, "width=\"234pt\""), "SVG 3.25 in wide: %d pt", info.width);
+    const double mn = svg ? svg_min_font_pt(svg) : 0;
+    CHECK(mn >= GAZE_PLOT_MIN_FONT_PT - 0.01, "smallest text %.2f pt (want >= %.0f)", mn, GAZE_PLOT_MIN_FONT_PT);
+    CHECK(info.label_every >= 2, "40 labels in a column figure thinned: every %lld", (long long)info.label_every);
+    int labels = 0;
+    for (const char * t = svg; t && (t = strstr(t, ">t")); t++) labels += t[2] >= '0' && t[2] <= '9';
+    CHECK(labels > 0 && labels <= 2 * (40 / info.label_every + 1), "%d token labels drawn (every %lld of 40, rows and columns)", labels,
+          (long long)info.label_every);
+    free(svg);
+    cairo_surface_t * img = render_png(&r, o, &info);
+    CHECK(img && info.width == 975 && cairo_image_surface_get_width(img) == 975, "PNG at 300 dpi: %d px", info.width);
+    if (img) {   // identity: the diagonal has the top colour, scaled coordinates
+        unsigned char got[3], top[3], low[3];
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, low);
+        int bad = 0;
+        for (int64_t i = 0; i < 40; i += 7) {
+            pixel(img, (info.grid_x + (i + 0.5) * info.cell_w) * info.scale, (info.grid_y + (i + 0.5) * info.cell_h) * info.scale, got);
+            bad += !same_rgb(got, top);
+            pixel(img, (info.grid_x + ((i + 3) % 40 + 0.5) * info.cell_w) * info.scale, (info.grid_y + (i + 0.5) * info.cell_h) * info.scale, got);
+            bad += !same_rgb(got, low);
+        }
+        CHECK(bad == 0, "scaled PNG: %d cells off", bad);
+        cairo_surface_destroy(img);
+    }
+    o.dpi = 150;
+    img = render_png(&r, o, &info);
+    CHECK(img && info.width == 488, "PNG at 150 dpi: %d px", info.width);
+    if (img) cairo_surface_destroy(img);
+    o.width_pt = 0;   // --dpi alone: the natural size, 150/72 pixels a point
+    o.dpi = 144;
+    struct gaze_plot_info base;
+    cairo_surface_t * a = render_png(&r, (struct gaze_plot_opts){ .kind = o.kind, .layer = -1, .head_mode = o.head_mode, .head = 0, .query = -1 }, &base);
+    img = render_png(&r, o, &info);
+    CHECK(img && info.width == 2 * base.width && fabs(info.scale - 2) < 1e-9, "PNG at 144 dpi: %d px, natural %d", info.width, base.width);
+    if (img) cairo_surface_destroy(img);
+    if (a) cairo_surface_destroy(a);
+    o.dpi = 0;   // bars and the other kinds: sized too, text readable
+    const enum gaze_plot_kind kinds[3] = { GAZE_PLOT_KIND_BARS, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEATMAP };
+    for (int k = 0; k < 3; k++) {
+        struct gaze_run small;
+        make_run(&small, 8, NULL, false, "bert");
+        struct gaze_plot_opts q = gaze_plot_opts_make();
+        q.kind = kinds[k];
+        q.width_pt = 486;
+        q.head_mode = kinds[k] == GAZE_PLOT_KIND_MODEL ? GAZE_PLOT_HEADS_DEFAULT : GAZE_PLOT_HEADS_MEAN;
+        svg = render_svg(&small, q, &info);
+        const double m2 = svg ? svg_min_font_pt(svg) : 0;
+        CHECK(svg && info.width == 486 && m2 >= GAZE_PLOT_MIN_FONT_PT - 0.01, "kind %d at 6.75 in: %d pt, smallest text %.2f pt",
+              (int)kinds[k], info.width, m2);
+        free(svg);
+        gaze_run_free(&small);
+    }
+    gaze_run_free(&r);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/gaze-test-plot-XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
@@ -1063,6 +1152,7 @@ int main(void) {
     test_many_heads();
     test_diff_pairs();
     test_svg_seams();
+    test_print_size();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (!getenv("GAZE_TEST_KEEP") && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);

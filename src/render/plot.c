@@ -495,7 +495,7 @@ static int64_t mark_index(const struct plan * p, int64_t tok, const int64_t * rw
 
 // A boundary line from (x0, y0) to (x1, y1), 2 units wide, and its label at (lx, ly).
 static void draw_mark(cairo_t * cr, double x0, double y0, double x1, double y1, const char * label, double lx, double ly,
-                      enum gaze_plot_align a) {
+                      enum gaze_plot_align a, double ts) {
     cairo_save(cr);
     cairo_set_source_rgb(cr, MARK_RGB);
     cairo_set_line_width(cr, 2);
@@ -503,7 +503,7 @@ static void draw_mark(cairo_t * cr, double x0, double y0, double x1, double y1, 
     cairo_line_to(cr, x1, y1);
     cairo_stroke(cr);
     if (label) {
-        font(cr, 8, true);
+        font(cr, ts > 1 ? 9 * ts : 8, true);
         text_at(cr, lx, ly, label, a);
     }
     cairo_restore(cr);
@@ -710,7 +710,7 @@ static void tick_label(float v, int decimals, char * out, size_t cap) {
 #define CBAR_TICK_W 54.0     // room for tick labels right of the bar
 
 // Vertical colour bar at (x, y), h tall, bottom = low; ticks linear or at decades (log).
-static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, double y, double h) {
+static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, double y, double h, double ts) {
     cairo_pattern_t * grad = cairo_pattern_create_linear(0, y + h, 0, y);
     for (int k = 0; k < 64; k++) {
         unsigned char rgb[3];
@@ -731,7 +731,7 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
     float ticks[24];
     int decimals;
     const int n = nice_ticks(sc, ticks, 24, &decimals);
-    font(cr, 9, false);
+    font(cr, 9 * ts, false);
     for (int k = 0; k < n; k++) {
         const double ty = y + h - scale_t(sc, ticks[k]) * h;
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
@@ -760,12 +760,14 @@ struct fig {
 
 static void fig_discard(struct fig * f);
 
-static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
+// A figure of w × h units drawn at scale output pixels (PNG) or points a unit.
+static enum gaze_status fig_begin_scaled(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title,
+                                         double scale) {
     memset(f, 0, sizeof *f);
     f->fmt = fmt;
     f->vector = fmt != GAZE_PLOT_FORMAT_PNG;
-    f->w = (int)ceil(w);
-    f->h = (int)ceil(h);
+    f->w = (int)ceil(w * scale - 1e-6);
+    f->h = (int)ceil(h * scale - 1e-6);
     if (f->w > cap || f->h > cap)
         return gaze_error(GAZE_ERR_LIMIT, "plot: figure of %d x %d exceeds the %d limit", f->w, f->h, cap);
     if (fmt == GAZE_PLOT_FORMAT_PNG) f->surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->w, f->h);
@@ -792,7 +794,12 @@ static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, dou
     }
     cairo_set_source_rgb(f->cr, 1, 1, 1);
     cairo_paint(f->cr);
+    if (scale != 1) cairo_scale(f->cr, scale, scale);
     return GAZE_OK;
+}
+
+static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
+    return fig_begin_scaled(f, fmt, w, h, cap, title, 1);
 }
 
 static void fig_discard(struct fig * f) {
@@ -888,7 +895,77 @@ static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n
     return GAZE_OK;
 }
 
-// Title and the lines under it; returns the y where the figure's body starts.
+static double draw_titles(cairo_t * cr, const char * title, char lines[][200], int n_lines, double x);
+
+// Size for print (opts.width_pt, opts.dpi): s_pt points a layout unit, out output pixels or
+// points a unit, text (fonts and the room they take) × ts so the smallest (9 units, the tick
+// labels) stays at GAZE_PLOT_MIN_FONT_PT, titles wrapped within maxw (0: not wrapped).
+struct sizing { double s_pt, out, ts, maxw; };
+
+static struct sizing sizing_for(const struct plan * p, double W) {
+    struct sizing z = { 1, 1, 1, 0 };
+    if (p->o.width_pt > 0) {
+        z.s_pt = p->o.width_pt / W;
+        z.ts = GAZE_MAX(1.0, GAZE_PLOT_MIN_FONT_PT / (9.0 * z.s_pt));
+        z.maxw = W - 2 * MARGIN;
+    }
+    const double dpi = p->o.dpi > 0 ? p->o.dpi : p->o.width_pt > 0 ? 300 : 72;
+    z.out = z.s_pt * (p->o.format == GAZE_PLOT_FORMAT_PNG ? dpi / 72 : 1);
+    return z;
+}
+
+// s split at its " · " separators into lines of at most maxw at the current font of m.
+static int wrap_text(cairo_t * m, const char * s, double maxw, char out[][256], int cap) {
+    static const char sep[] = " \xC2\xB7 ";
+    int n = 0;
+    out[0][0] = 0;
+    for (const char * p = s; *p && n < cap;) {
+        const char * e = strstr(p, sep);
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        char cand[512];
+        if (out[n][0]) snprintf(cand, sizeof cand, "%s%s%.*s", out[n], sep, (int)len, p);
+        else snprintf(cand, sizeof cand, "%.*s", (int)len, p);
+        if (out[n][0] && text_w(m, cand) > maxw && n + 1 < cap) {
+            n++;
+            snprintf(out[n], 256, "%.*s", (int)len, p);
+        } else {
+            const size_t cl = GAZE_MIN(strlen(cand), (size_t)255);
+            memcpy(out[n], cand, cl);
+            out[n][cl] = 0;
+        }
+        p += len;
+        if (e) p += strlen(sep);
+    }
+    return out[0][0] ? n + 1 : 0;
+}
+
+// Title and the lines under it, fonts × ts, each wrapped within maxw when maxw > 0 (measured
+// on m); draws when cr is not NULL; returns the y where the figure's body starts.
+static double draw_titles_ex(cairo_t * cr, cairo_t * m, const char * title, char lines[][200], int n_lines, double x,
+                             double ts, double maxw) {
+    if (ts == 1 && maxw <= 0) return draw_titles(cr, title, lines, n_lines, x);
+    double y = MARGIN;
+    char wrapped[8][256];
+    for (int i = -1; i < n_lines; i++) {
+        const char * t = i < 0 ? title : lines[i];
+        if (!t[0]) continue;
+        const double size = i < 0 ? 14 : 10.5, step = i < 0 ? 22 : 15;
+        font(m, size * ts, i < 0);
+        const int nw = maxw > 0 ? wrap_text(m, t, maxw, wrapped, 8) : 1;
+        if (maxw <= 0) snprintf(wrapped[0], sizeof wrapped[0], "%s", t);
+        for (int k = 0; k < nw; k++) {
+            if (cr) {
+                if (i < 0) cairo_set_source_rgb(cr, 0, 0, 0);
+                else cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+                font(cr, size * ts, i < 0);
+                text_at(cr, x, y + (i < 0 ? 14 : 11) * ts, wrapped[k], GAZE_PLOT_ALIGN_LEFT);
+            }
+            y += step * ts;
+        }
+    }
+    return y + 8 * ts;
+}
+
 static double draw_titles(cairo_t * cr, const char * title, char lines[][200], int n_lines, double x) {
     double y = MARGIN;
     if (cr) {
@@ -1011,21 +1088,37 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
              mask ? " · " MASK_LEGEND : "");
     if (!rl || !cl || mask_err) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
 
-    // layout
-    const double top = draw_titles(NULL, title, lines, 3, 0);
-    const double lab_font = GAZE_MIN(11.0, cs - 2.0);
-    font(mcr, lab_font, false);
-    const double rlw = max_text_w(mcr, rl, nr) + 8, clh = max_text_w(mcr, cl, nc) + 8;
-    const double gx = round(MARGIN + axis + rlw), gy = round(top + (p->n_marks ? MARK_H : 0));
+    // layout. Sized for print, the figure is scaled to the width asked: the token labels keep
+    // GAZE_PLOT_MIN_FONT_PT (every k-th drawn when they would overlap), the other text is
+    // enlarged by z.ts and the titles wrapped; the widths depend on the scale and the scale on
+    // the widths, so a few rounds settle them.
     const double gw = (double)(nc * cs), gh = (double)(nr * cs);
+    double lab_font = GAZE_MIN(11.0, cs - 2.0), rlw = 0, clh = 0, W = 0;
+    int64_t every = 1;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(GAZE_MIN(11.0, cs - 2.0), GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            every = (int64_t)ceil(lab_font * 1.15 / cs - 1e-9);
+        }
+        font(mcr, lab_font, false);
+        rlw = clh = 0;
+        for (int64_t r = 0; r < nr; r += every) rlw = GAZE_MAX(rlw, text_w(mcr, rl[r]));
+        for (int64_t c = 0; c < nc; c += every) clh = GAZE_MAX(clh, text_w(mcr, cl[c]));
+        rlw += 8;
+        clh += 8;
+        W = round(MARGIN + axis * z.ts + rlw) + gw + 16 + CBAR_W + CBAR_TICK_W * z.ts + MARGIN;
+        if (p->o.width_pt > 0) z = sizing_for(p, W);
+    }
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double gx = round(MARGIN + axis * z.ts + rlw), gy = round(top + (p->n_marks ? MARK_H * z.ts : 0));
     const double cb_h = GAZE_MIN(gh, 480);
-    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
-    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);   // a long title is cut
-    const double H = gy + gh + clh + axis + MARGIN;
+    if (p->o.width_pt <= 0) W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);   // a long title is cut
+    const double H = gy + gh + clh + axis * z.ts + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) goto done;
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const bool as_image = f.vector && nr * nc > RECT_BUDGET;
     if ((s = draw_cells(cr, f.vector, as_image, vals, mask, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
@@ -1036,35 +1129,37 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
         const int64_t c = mark_index(p, p->marks[m].tok, NULL, nk), r = mark_index(p, p->marks[m].tok, mp.rword, nq);
         if (c > 0) {
             const double x = gx + (double)c / (double)bk * cs;
-            draw_mark(cr, x, gy - 3, x, gy + gh, p->marks[m].label, x + 2, gy - 3, GAZE_PLOT_ALIGN_LEFT);
+            draw_mark(cr, x, gy - 3, x, gy + gh, p->marks[m].label, x + 2, gy - 3, GAZE_PLOT_ALIGN_LEFT, z.ts);
         }
-        if (r > 0) draw_mark(cr, gx, gy + (double)r / (double)bq * cs, gx + gw, gy + (double)r / (double)bq * cs, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT);
+        if (r > 0) draw_mark(cr, gx, gy + (double)r / (double)bq * cs, gx + gw, gy + (double)r / (double)bq * cs, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT, 1);
     }
     // row labels (right-aligned), column labels (rotated, reading upwards to the grid)
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, lab_font, false);
-    for (int64_t r = 0; r < nr; r++) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], GAZE_PLOT_ALIGN_RIGHT);
-    for (int64_t c = 0; c < nc; c++) {
+    for (int64_t r = 0; r < nr; r += every) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], GAZE_PLOT_ALIGN_RIGHT);
+    for (int64_t c = 0; c < nc; c += every) {
         cairo_save(cr);
         cairo_translate(cr, gx + (c + 0.5) * cs, gy + gh + 4);
         cairo_rotate(cr, -M_PI / 2);
         text_mid(cr, 0, 0, cl[c], GAZE_PLOT_ALIGN_RIGHT);
         cairo_restore(cr);
     }
-    font(cr, 11, true);
+    font(cr, 11 * z.ts, true);
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-    text_at(cr, gx + gw / 2, gy + gh + clh + axis, "keys", GAZE_PLOT_ALIGN_CENTER);
+    text_at(cr, gx + gw / 2, gy + gh + clh + axis * z.ts, "keys", GAZE_PLOT_ALIGN_CENTER);
     cairo_save(cr);
-    cairo_translate(cr, MARGIN + 12, gy + gh / 2);
+    cairo_translate(cr, MARGIN + 12 * z.ts, gy + gh / 2);
     cairo_rotate(cr, -M_PI / 2);
     text_at(cr, 0, 0, "queries", GAZE_PLOT_ALIGN_CENTER);
     cairo_restore(cr);
-    draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h);
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h, z.ts);
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = gx; info->grid_y = gy; info->cell_w = cs; info->cell_h = cs;
         info->rows = nr; info->cols = nc; info->block_q = bq; info->block_k = bk;
         info->embedded_image = as_image;
+        info->scale = z.out;
+        info->label_every = every;
     }
     s = fig_end(&f, out, n);
 done:
@@ -1133,18 +1228,24 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
                  (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc);
     snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)%s", gaze_palette_name(sc.pal),
              mask ? " · " MASK_LEGEND : "");
-    const double top = draw_titles(NULL, title, lines, 3, 0);
-    const double gx = MARGIN + lab_w, gy = round(top + head_h);
     const double gw = S * (tw + gap) - gap, gh = L * (tht + gap) - gap;
-    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
-    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
+    double W = MARGIN + lab_w + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
+    struct sizing z = sizing_for(p, W);
+    if (p->o.width_pt > 0)   // sized for print: text × z.ts (labels, ticks), titles wrapped
+        for (int round_ = 0; round_ < 4; round_++) {
+            W = MARGIN + lab_w * z.ts + gw + 16 + CBAR_W + CBAR_TICK_W * z.ts + MARGIN;
+            z = sizing_for(p, W);
+        }
+    else W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double gx = MARGIN + lab_w * z.ts, gy = round(top + head_h * z.ts);
     const double H = gy + gh + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) { free(all); free(mask); return s; }
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) { free(all); free(mask); return s; }
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const bool as_image = f.vector && L * S * nr * nc > RECT_BUDGET;
-    font(cr, 10, false);
+    font(cr, 10 * z.ts, false);
     for (int64_t h = 0; h < S; h++) {
         char lab[64];
         if (p->mode == GAZE_PLOT_HEADS_EACH || p->mode == GAZE_PLOT_HEADS_ONE) snprintf(lab, sizeof lab, "H%lld", (long long)p->run->heads[p->hsel[h]]);
@@ -1156,7 +1257,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
         char lab[32];
         snprintf(lab, sizeof lab, "L%lld", (long long)p->layers[l]->index);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        font(cr, 10, false);
+        font(cr, 10 * z.ts, false);
         text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, GAZE_PLOT_ALIGN_RIGHT);
         for (int64_t h = 0; h < S && !s; h++)
             s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, mask, nr, nc,
@@ -1165,12 +1266,14 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     free(all);
     free(mask);
     if (s) { fig_discard(&f); return s; }
-    draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320));
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320), z.ts);
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = gx; info->grid_y = gy; info->cell_w = (double)cpx; info->cell_h = (double)cpx;
         info->rows = L; info->cols = S; info->block_q = bq; info->block_k = bk;
         info->embedded_image = as_image;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     return fig_end(&f, out, n);
 }
@@ -1249,7 +1352,9 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     double W = xr + 6 + clw + MARGIN;
     W = GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
     W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
-    const double top = draw_titles(NULL, title, lines, 3, 0);
+    if (p->o.width_pt > 0) W = GAZE_MAX(xr + 6 + clw + MARGIN, 420);   // titles wrap instead
+    const struct sizing z = sizing_for(p, W);
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
     // legend entries: a swatch and "head h", laid in rows of the figure width
     font(mcr, 10, false);
     double lx = MARGIN, ly = top;
@@ -1264,9 +1369,9 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     const double body = round(ly + 18 + 10);
     const double H = body + GAZE_MAX(nr, nc) * row_h + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) goto done;
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     font(cr, 10, false);
     lx = MARGIN; ly = top;
     for (int64_t h = 0; h < S; h++) {
@@ -1321,10 +1426,10 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     for (int m = 0; m < p->n_marks; m++) {   // boundaries: a line under each column of labels
         // rows: mp.rword holds each block's first word now
         const int64_t r = mark_index(p, p->marks[m].tok, mp.rword, nr), c = mark_index(p, p->marks[m].tok, NULL, nk0);
-        if (r > 0) draw_mark(cr, MARGIN, body + r * row_h, xl, body + r * row_h, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT);
+        if (r > 0) draw_mark(cr, MARGIN, body + r * row_h, xl, body + r * row_h, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT, 1);
         if (c > 0) {
             const double y = body + (double)c / (double)b * row_h;
-            draw_mark(cr, xr, y, W - MARGIN, y, p->marks[m].label, W - MARGIN, y - 2, GAZE_PLOT_ALIGN_RIGHT);
+            draw_mark(cr, xr, y, W - MARGIN, y, p->marks[m].label, W - MARGIN, y - 2, GAZE_PLOT_ALIGN_RIGHT, z.ts);
         }
     }
     if (info) {
@@ -1332,6 +1437,8 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
         info->grid_x = xl; info->grid_y = body; info->cell_w = gap; info->cell_h = row_h;
         info->rows = nr; info->cols = nc; info->block_q = b; info->block_k = b;
         info->embedded_image = false;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     s = fig_end(&f, out, n);
 done:
@@ -1409,25 +1516,36 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
     if (b > 1) snprintf(lines[1], sizeof lines[1], "%lld %s shown as %lld blocks of up to %lld (sums)",
                         (long long)W, p->o.words ? "words" : "tokens", (long long)nr, (long long)b);
     snprintf(lines[2], sizeof lines[2], "bar length and colour (%s): value, scale 0 .. %.3g", gaze_palette_name(sc.pal), sc.vmax);
-    font(mcr, 11, false);
-    const double lw = max_text_w(mcr, lab, nr);
-    const double x0 = round(MARGIN + lw + 8);
-    double Wd = x0 + bar_w + 60 + MARGIN;
-    Wd = GAZE_MIN(GAZE_MAX(Wd, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), GAZE_MAX(p->cap, x0 + bar_w + 60 + MARGIN));
-    const double top = round(draw_titles(NULL, title, lines, 3, 0));
-    const double H = top + nr * row_h + MARGIN;
+    // sized for print: labels at GAZE_PLOT_MIN_FONT_PT or more, rows as tall as they need
+    double lab_font = 11, lw = 0, x0 = 0, Wd = 0, rh = row_h;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(11.0, GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            rh = GAZE_MAX(row_h, ceil(lab_font * 1.35));
+        }
+        font(mcr, lab_font, false);
+        lw = max_text_w(mcr, lab, nr);
+        x0 = round(MARGIN + lw + 8);
+        Wd = x0 + bar_w + 60 * z.ts + MARGIN;
+        if (p->o.width_pt > 0) z = sizing_for(p, Wd);
+    }
+    if (p->o.width_pt <= 0)
+        Wd = GAZE_MIN(GAZE_MAX(Wd, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), GAZE_MAX(p->cap, x0 + bar_w + 60 + MARGIN));
+    const double top = round(draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw));
+    const double H = top + nr * rh + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, Wd, H, p->cap, title))) { free(v); free_labels(lab, nr); return s; }
+    if ((s = fig_begin_scaled(&f, p->o.format, Wd, H, p->cap, title, z.out))) { free(v); free_labels(lab, nr); return s; }
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const double zero_x = sc.diverging ? x0 + bar_w / 2 : x0;
     const double span = sc.diverging ? bar_w / 2 : bar_w;
     const int64_t q_row = q_word >= 0 ? q_word / b : -1;
     for (int64_t r = 0; r < nr; r++) {
-        const double y = top + r * row_h;
+        const double y = top + r * rh;
         if (r == q_row) {
             cairo_set_source_rgb(cr, 1.0, 0.93, 0.6);
-            cairo_rectangle(cr, MARGIN, y, x0 - MARGIN - 2, row_h);
+            cairo_rectangle(cr, MARGIN, y, x0 - MARGIN - 2, rh);
             cairo_fill(cr);
         }
         unsigned char rgb[3];
@@ -1436,35 +1554,37 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         rgb_of(rgb, &rr, &gg, &bb);
         const double len = GAZE_MIN(1.0, fabs(v[r]) / sc.vmax) * span;
         cairo_set_source_rgb(cr, rr, gg, bb);
-        cairo_rectangle(cr, v[r] < 0 ? zero_x - len : zero_x, y + 2, len, row_h - 4);
+        cairo_rectangle(cr, v[r] < 0 ? zero_x - len : zero_x, y + 2, len, rh - 4);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        font(cr, 11, r == q_row);
-        text_mid(cr, x0 - 6, y + row_h / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
+        font(cr, lab_font, r == q_row);
+        text_mid(cr, x0 - 6, y + rh / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
         char val[32];
         // small values (a decoder's rollout: 1e-7 ..) in scientific notation, not "0.000"
         if (v[r] != 0 && fabsf(v[r]) < 1e-3f) snprintf(val, sizeof val, "%.2e", v[r]);
         else snprintf(val, sizeof val, "%.3f", v[r]);
-        font(cr, 9, false);
+        font(cr, 9 * z.ts, false);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, GAZE_PLOT_ALIGN_LEFT);
+        text_mid(cr, x0 + bar_w + 6, y + rh / 2, val, GAZE_PLOT_ALIGN_LEFT);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     cairo_set_line_width(cr, 1);
     cairo_move_to(cr, round(zero_x) + 0.5, top);
-    cairo_line_to(cr, round(zero_x) + 0.5, top + nr * row_h);
+    cairo_line_to(cr, round(zero_x) + 0.5, top + nr * rh);
     cairo_stroke(cr);
     for (int m = 0; m < p->n_marks; m++) {
         const int64_t r = mark_index(p, p->marks[m].tok, NULL, W);
         if (r <= 0) continue;
-        const double y = top + (double)r / (double)b * row_h;
-        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, MARGIN, y - 3, GAZE_PLOT_ALIGN_LEFT);
+        const double y = top + (double)r / (double)b * rh;
+        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, MARGIN, y - 3, GAZE_PLOT_ALIGN_LEFT, z.ts);
     }
     if (info) {
         info->width = f.w; info->height = f.h;
-        info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = row_h;
+        info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = rh;
         info->rows = nr; info->cols = 1; info->block_q = 1; info->block_k = b;
         info->embedded_image = false;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     free(v);
     free_labels(lab, nr);
@@ -1615,7 +1735,7 @@ enum gaze_status gaze_plot_grid(const float * v, int64_t rows, int64_t cols, con
             cairo_rectangle(cr, x0 + c * cell, y0 + r * cell, cell, cell);
             cairo_fill(cr);
         }
-    draw_colorbar(cr, &sc, x0 + cols * cell + 24, y0, rows * cell);
+    draw_colorbar(cr, &sc, x0 + cols * cell + 24, y0, rows * cell, 1);
     unsigned char * buf;
     size_t n;
     if ((s = fig_end(&f, &buf, &n))) return s;
