@@ -53,6 +53,10 @@ int cmd_diff(int argc, char ** argv) {
     }
     if (n_pos < 2) return usage();
     if (sa.pair) { fprintf(stderr, "gaze diff: --pair is not supported here\n"); return 2; }
+    if (plot && gaze_plot_format_from_path(plot) == GAZE_PLOT_FORMAT_AUTO) {
+        fprintf(stderr, "gaze diff: --plot %s: the figure must end in .png, .svg or .pdf\n", plot);
+        return 2;
+    }
     struct acli_source sb = sa;
     if (n_pos == 2) {              // two run files
         sa.src = pos[0];
@@ -69,6 +73,19 @@ int cmd_diff(int argc, char ** argv) {
     int rc = acli_load_run("diff", &sa, &ra);
     if (rc) return rc;
     if ((rc = acli_load_run("diff", &sb, &rb))) { gaze_run_free(&ra); return rc; }
+    if (plot && (layer >= 0 || head >= 0)) {   // what the figure needs, before any work
+        bool in_a = false, in_b = false;
+        for (int64_t h = 0; head >= 0 && h < ra.n_heads_cap; h++) in_a |= ra.heads[h] == head;
+        for (int64_t h = 0; head >= 0 && h < rb.n_heads_cap; h++) in_b |= rb.heads[h] == head;
+        if (layer >= 0 && !gaze_run_find_layer(&ra, layer)) {
+            fprintf(stderr, "gaze diff: --plot needs --layer %lld captured in %s\n", (long long)layer, sa.text ? "the first run" : sa.src);
+            rc = 2;
+        } else if (head >= 0 && !(in_a && in_b)) {
+            fprintf(stderr, "gaze diff: --plot needs --head %lld captured in both runs (%s)\n", (long long)head, in_a ? "not in the second" : "not in the first");
+            rc = 2;
+        }
+        if (rc) { gaze_run_free(&ra); gaze_run_free(&rb); return rc; }
+    }
     const int64_t L = ra.n_cap_layers, H = ra.n_heads_cap, n = L * H;
     double * d = malloc((size_t)(n ? n : 1) * sizeof *d);
     int64_t * order = malloc((size_t)(n ? n : 1) * sizeof *order);
@@ -126,7 +143,9 @@ int cmd_diff(int argc, char ** argv) {
         po.layer = layer;
         if (head >= 0) { po.head_mode = GAZE_PLOT_HEADS_ONE; po.head = head; }
         po.minus = &rb;
-        if ((s = gaze_plot_run(&ra, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
+        struct gaze_plot_info info;
+        if ((s = gaze_plot_run(&ra, plot, &po, &info))) { rc = cli_fail(s); goto done; }
+        fprintf(json || csv ? stderr : stdout, "wrote %s (A - B, layer %lld)\n", plot, (long long)(layer >= 0 ? layer : ra.layers[L - 1].index));
     }
 done:
     free(d);
