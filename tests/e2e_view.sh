@@ -145,7 +145,7 @@ if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
         >"$tmp/smol.out" 2>&1; then
         ok
         view smol "$tmp/smol.safetensors" --view steps
-        check smol "$tmp/smol.safetensors" --expect steps-slider --expect rollout-numbers
+        check smol "$tmp/smol.safetensors" --expect steps-slider --expect rollout-numbers --expect rollout-sink-note
         shot smol "view=steps"
         shot smol "view=rollout"
     else

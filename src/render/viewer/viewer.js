@@ -1100,6 +1100,18 @@ function renderRollout() {
                  'itself (longer bars clipped, notched). Click a token to make it the output.');
   cap.id = 'ro-caption';
   stage.appendChild(cap);
+  {   // a decoder's rollout piles onto its first token (the attention sink): say so, not "broken"
+    let sum = 0;
+    for (let b = 0; b < U.C; b++) sum += ro[b];
+    const first = U.col[0];
+    if (causal && first >= 0 && first !== uo && sum > 0 && ro[first] / sum >= 0.99) {
+      const sink = el('div', 'sub', 'Rollout collapsed onto token 0 (attention sink): ' + (100 * ro[first] / sum).toFixed(1) +
+                      ' % of the mass. The other values are tiny but ordered (log bars, scientific notation); ' +
+                      '`gaze rollout --sink-aware` leaves the sink out of every layer (a display variant).');
+      sink.id = 'ro-sink';
+      stage.appendChild(sink);
+    }
+  }
   if (!fl) {
     setNote('Attention flow is in this page for ' + (flowTok.length ? flowTok.length + ' output token' + (flowTok.length > 1 ? 's' : '') +
             ' (' + flowTok.slice(0, 12).map((t) => '#' + t).join(', ') + (flowTok.length > 12 ? ', \u2026' : '') + ')' : 'no output token') +
@@ -1433,6 +1445,10 @@ function selftest() {
           worst = Math.max(worst, g.ctx.measureText(roNum(v)).width - g.NW);
           if (v > 0 && v < 1e-3 && roNum(v).indexOf('e') < 0) tiny = false;
         }
+      let sum = 0;
+      for (let b = 0; b < U.C; b++) sum += g.ro[b];
+      const f0 = U.col[0], coll = causal && f0 >= 0 && f0 !== g.uo && sum > 0 && g.ro[f0] / sum >= 0.99;
+      check('rollout-sink-note', coll === !!$('ro-sink'), String(coll));
       check('rollout-numbers', worst <= 0 && g.xR + g.BW + 8 + g.NW < g.xF && tiny && roNum(1.234e-7) === '1.23e-7',
             'overflow ' + worst.toFixed(1) + ' px');
     }
