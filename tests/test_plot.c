@@ -1116,14 +1116,14 @@ static void test_print_size(void) {
     if (img) cairo_surface_destroy(img);
     if (a) cairo_surface_destroy(a);
     o.dpi = 0;   // bars and the other kinds: sized too, text readable
-    const enum gaze_plot_kind kinds[3] = { GAZE_PLOT_KIND_BARS, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEATMAP };
-    for (int k = 0; k < 3; k++) {
+    const enum gaze_plot_kind kinds[4] = { GAZE_PLOT_KIND_BARS, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEATMAP, GAZE_PLOT_KIND_HEAD };
+    for (int k = 0; k < 4; k++) {
         struct gaze_run small;
         make_run(&small, 8, NULL, false, "bert");
         struct gaze_plot_opts q = gaze_plot_opts_make();
         q.kind = kinds[k];
         q.width_pt = 486;
-        q.head_mode = kinds[k] == GAZE_PLOT_KIND_MODEL ? GAZE_PLOT_HEADS_DEFAULT : GAZE_PLOT_HEADS_MEAN;
+        q.head_mode = kinds[k] == GAZE_PLOT_KIND_MODEL || kinds[k] == GAZE_PLOT_KIND_HEAD ? GAZE_PLOT_HEADS_DEFAULT : GAZE_PLOT_HEADS_MEAN;
         svg = render_svg(&small, q, &info);
         const double m2 = svg ? svg_min_font_pt(svg) : 0;
         CHECK(svg && info.width == 486 && m2 >= GAZE_PLOT_MIN_FONT_PT - 0.01, "kind %d at 6.75 in: %d pt, smallest text %.2f pt",

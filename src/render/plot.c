@@ -1317,7 +1317,8 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     struct maps mp;
     enum gaze_status s = plan_maps(p, 0, &mp);
     if (s) return s;
-    const double row_h = 16, lab_font = 11, gap = 240;
+    double row_h = 16, lab_font = 11;
+    const double gap = 240;
     const double header_guess = MARGIN + 22 + 3 * 15 + 8 + 24 * 2 + 20;
     const int64_t max_rows = GAZE_MAX(4, (int64_t)((p->cap - header_guess - MARGIN) / row_h));
     const int64_t nq0 = mp.nq, nk0 = mp.nk;
@@ -1346,48 +1347,62 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     else snprintf(lines[2], sizeof lines[2], "left: queries · right: keys · opacity = weight%s", S > 1 ? " / heads shown" : "");
 
     // layout: titles, legend (wrapped), then the two token columns
-    font(mcr, lab_font, false);
-    const double rlw = max_text_w(mcr, rl, nr), clw = max_text_w(mcr, cl, nc);
-    const double xl = round(MARGIN + rlw + 6), xr = xl + gap;
-    double W = xr + 6 + clw + MARGIN;
-    W = GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
-    W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
-    if (p->o.width_pt > 0) W = GAZE_MAX(xr + 6 + clw + MARGIN, 420);   // titles wrap instead
-    const struct sizing z = sizing_for(p, W);
+    // sized for print: token labels at GAZE_PLOT_MIN_FONT_PT or more, rows as tall as they
+    // need, the legend × z.ts, titles wrapped (a few rounds: the scale depends on the widths)
+    double rlw = 0, clw = 0, xl = 0, xr = 0, W = 0;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(11.0, GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            row_h = GAZE_MAX(16.0, ceil(lab_font * 1.35));
+        }
+        font(mcr, lab_font, false);
+        rlw = max_text_w(mcr, rl, nr);
+        clw = max_text_w(mcr, cl, nc);
+        xl = round(MARGIN + rlw + 6);
+        xr = xl + gap;
+        W = GAZE_MAX(xr + 6 + clw + MARGIN, 420);
+        if (p->o.width_pt > 0) z = sizing_for(p, W);   // titles wrap instead of widening
+    }
+    if (p->o.width_pt <= 0) {
+        W = GAZE_MAX(xr + 6 + clw + MARGIN, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
+        W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
+    }
     const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double lg = z.ts;   // legend scale
     // legend entries: a swatch and "head h", laid in rows of the figure width
-    font(mcr, 10, false);
+    font(mcr, 10 * lg, false);
     double lx = MARGIN, ly = top;
     for (int64_t h = 0; h < S; h++) {
         char lab[160];
         if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
         else snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]);
-        const double ew = 16 + text_w(mcr, lab) + 14;
-        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        const double ew = 16 * lg + text_w(mcr, lab) + 14 * lg;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18 * lg; }
         lx += ew;
     }
-    const double body = round(ly + 18 + 10);
+    const double body = round(ly + 18 * lg + 10);
     const double H = body + GAZE_MAX(nr, nc) * row_h + MARGIN;
     struct fig f;
     if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) goto done;
     cairo_t * cr = f.cr;
     draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
-    font(cr, 10, false);
+    font(cr, 10 * lg, false);
     lx = MARGIN; ly = top;
     for (int64_t h = 0; h < S; h++) {
         char lab[160];
         unsigned char rgb[3] = { 0x33, 0x33, 0x33 };
         if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
         else { snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]); gaze_head_rgb(p->hsel[h], rgb); }
-        const double ew = 16 + text_w(cr, lab) + 14;
-        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        const double ew = 16 * lg + text_w(cr, lab) + 14 * lg;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18 * lg; }
         double r, g, bb;
         rgb_of(rgb, &r, &g, &bb);
         cairo_set_source_rgb(cr, r, g, bb);
-        cairo_rectangle(cr, lx, ly + 2, 12, 12);
+        cairo_rectangle(cr, lx, ly + 2, 12 * lg, 12 * lg);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_mid(cr, lx + 16, ly + 8, lab, GAZE_PLOT_ALIGN_LEFT);
+        text_mid(cr, lx + 16 * lg, ly + 8 * lg, lab, GAZE_PLOT_ALIGN_LEFT);
         lx += ew;
     }
     // lines first, labels over them; alpha = weight / heads (bertviz: overlaps add to the mean)
