@@ -6,6 +6,7 @@
 // collapsed, shows both, and prints small values in scientific notation.
 #include "check.h"
 #include "gaze.h"
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,75 @@ static char * run_cli(const char * args, int * rc) {
     return buf;
 }
 
+// The numpy/networkx fixture (tests/reference/gen_rollout_sink_fixture.py): every fusion, with
+// and without discard, rollout and flow, a decoder and an encoder case.
+static void test_fixture(void) {
+    const char * root = getenv("GAZE_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/analysis/rollout_sink.json", root ? root : ".");
+    json_error_t err;
+    json_t * doc = json_load_file(path, 0, &err);
+    CHECK(doc != NULL, "fixture %s: %s", path, err.text);
+    if (!doc) return;
+    json_t * cases = json_object_get(doc, "cases");
+    CHECK(json_array_size(cases) == 2, "fixture: %zu cases", json_array_size(cases));
+    for (size_t ci = 0; ci < json_array_size(cases); ci++) {
+        json_t * c = json_array_get(cases, ci);
+        const char * name = json_string_value(json_object_get(c, "name"));
+        const int64_t Lc = json_integer_value(json_object_get(c, "L")), Hc = json_integer_value(json_object_get(c, "H")),
+                      Tc = json_integer_value(json_object_get(c, "T"));
+        json_t * attn = json_object_get(c, "attn");
+        struct gaze_run r;
+        gaze_run_init(&r);
+        r.model = strdup("fixture");
+        r.arch = strdup(json_is_true(json_object_get(c, "causal")) ? "llama" : "bert");
+        r.causal = json_is_true(json_object_get(c, "causal"));
+        r.n_layers = Lc; r.n_heads = Hc; r.n_kv_heads = Hc;
+        const char ** toks = malloc((size_t)Tc * sizeof *toks);
+        int32_t * ids = malloc((size_t)Tc * sizeof *ids);
+        for (int64_t i = 0; i < Tc; i++) { toks[i] = "t"; ids[i] = (int32_t)i; }
+        gaze_run_set_tokens(&r, Tc, toks, NULL, ids, NULL);
+        free(toks);
+        free(ids);
+        gaze_run_set_capture(&r, NULL, Hc, NULL, Tc);
+        CHECK((int64_t)json_array_size(attn) == Lc * Hc * Tc * Tc, "%s: attention size", name);
+        for (int64_t l = 0; l < Lc; l++) {
+            struct gaze_run_layer * ly;
+            gaze_run_add_layer(&r, l, GAZE_RUN_PART_ATTN, &ly);
+            for (int64_t k = 0; k < Hc * Tc * Tc; k++) ly->attn[k] = (float)json_number_value(json_array_get(attn, (size_t)(l * Hc * Tc * Tc + k)));
+        }
+        double * R = malloc((size_t)(Tc * Tc) * sizeof *R);
+        const char * key;
+        json_t * want;
+        json_object_foreach(json_object_get(c, "rollout"), key, want) {
+            char fu[8];
+            double ratio;
+            if (sscanf(key, "%7[a-z],%lf", fu, &ratio) != 2) { CHECK(0, "%s: key %s", name, key); continue; }
+            struct gaze_rollout_opts o = { 0 };
+            o.fusion = !strcmp(fu, "max") ? GAZE_HEAD_FUSION_MAX : !strcmp(fu, "min") ? GAZE_HEAD_FUSION_MIN : GAZE_HEAD_FUSION_MEAN;
+            o.discard_ratio = ratio;
+            o.sink_aware = true;
+            CHECK(gaze_rollout(&r, &o, R) == GAZE_OK, "%s %s: %s", name, key, gaze_last_error());
+            double worst = 0;
+            for (int64_t k = 0; k < Tc * Tc; k++) worst = fmax(worst, fabs(R[k] - json_number_value(json_array_get(want, (size_t)k))));
+            CHECK(worst <= 1e-9, "%s sink-aware rollout %s: max |diff| %.3g from numpy", name, key, worst);
+        }
+        json_t * fl = json_object_get(c, "flow");
+        const int64_t tok = json_integer_value(json_object_get(fl, "token"));
+        struct gaze_rollout_opts o = { 0 };
+        o.sink_aware = true;
+        CHECK(gaze_attention_flow(&r, &o, tok, R) == GAZE_OK, "%s flow: %s", name, gaze_last_error());
+        double worst = 0;
+        for (int64_t j = 0; j < Tc; j++) worst = fmax(worst, fabs(R[j] - json_number_value(json_array_get(json_object_get(fl, "mean,0"), (size_t)j))));
+        CHECK(worst <= 1e-7, "%s sink-aware flow: max |diff| %.3g from networkx", name, worst);
+        free(R);
+        gaze_run_free(&r);
+    }
+    json_decref(doc);
+}
+
 int main(void) {
+    test_fixture();
     struct gaze_run run;
     make_sink_run(&run);
     double R[T * T], S[T * T], ref[T * T], F[T], FS[T];
