@@ -1543,6 +1543,8 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         lw = max_text_w(mcr, lab, nr);
         x0 = round(MARGIN + lw + 8);
         Wd = x0 + bar_w + 60 * z.ts + MARGIN;
+        font(mcr, z.ts > 1 ? 9 * z.ts : 8, true);   // boundary labels go right of the values
+        for (int m = 0; m < p->n_marks; m++) Wd = GAZE_MAX(Wd, x0 + bar_w + 60 * z.ts + text_w(mcr, p->marks[m].label) + MARGIN);
         if (p->o.width_pt > 0) z = sizing_for(p, Wd);
     }
     if (p->o.width_pt <= 0)
@@ -1591,7 +1593,7 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         const int64_t r = mark_index(p, p->marks[m].tok, NULL, W);
         if (r <= 0) continue;
         const double y = top + (double)r / (double)b * rh;
-        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, MARGIN, y - 3, GAZE_PLOT_ALIGN_LEFT, z.ts);
+        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, x0 + bar_w + 60 * z.ts, y + 3 * z.ts, GAZE_PLOT_ALIGN_LEFT, z.ts);
     }
     if (info) {
         info->width = f.w; info->height = f.h;
