@@ -963,7 +963,7 @@ static void test_diff_pairs(void) {
     CHECK(gaze_run_save(&b, path, true) == GAZE_OK, "save f16: %s", gaze_last_error());
     gaze_run_init(&b16);
     CHECK(gaze_run_load(&b16, path) == GAZE_OK, "load f16: %s", gaze_last_error());
-    double jsd[1];
+    double jsd[2];   // [1 layer, 2 heads]
     CHECK(gaze_head_jsd(&a, &b16, jsd) == GAZE_OK, "the table accepts the pair: %s", gaze_last_error());
     struct gaze_plot_opts o = gaze_plot_opts_make();
     o.minus = &b16;   // mean of (identity, uniform) − uniform = (identity − uniform) / 2
