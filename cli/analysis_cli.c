@@ -122,8 +122,23 @@ void acli_bars(FILE * f, const double * v, int64_t T, const char * const * label
         for (long u = 0; u + 8 <= units; u += 8, cols++) fputs(ascii ? "#" : "\xe2\x96\x88", f);
         if (units % 8) { fputs(ascii ? "+" : eighth[units % 8], f); cols++; }
         for (; cols < width; cols++) fputc(' ', f);
-        fprintf(f, " %.4f\n", v[t]);
+        fputc(' ', f);
+        acli_value(f, v[t]);
+        fputc('\n', f);
     }
+}
+
+void acli_value(FILE * f, double v) {
+    if (v == 0) fputs("0", f);
+    else if (fabs(v) < 1e-3) fprintf(f, "%.3e", v);
+    else fprintf(f, "%.4f", v);
+}
+
+double acli_sink_collapse(const double * v, int64_t T, int64_t tok) {
+    if (T < 2 || tok == 0) return 0;
+    double sum = 0;
+    for (int64_t j = 0; j < T; j++) sum += v[j];
+    return sum > 0 && v[0] / sum >= ACLI_SINK_COLLAPSE ? v[0] / sum : 0;
 }
 
 void acli_num(FILE * f, double v, int prec, int width, const char * nan_text) {

@@ -63,4 +63,10 @@ int acli_print_stats(const struct gaze_head_stats * st, enum acli_format fmt, in
                      const struct gaze_head_thresholds * th);
 // Prints a double for JSON/CSV/tables: NaN as the given text ("-", "", "null").
 void acli_num(FILE * f, double v, int prec, int width, const char * nan_text);
+// A bar value: fixed point from 1e-3 up, scientific below (a decoder's rollout spans 1 .. 1e-9).
+void acli_value(FILE * f, double v);
+// Share of row v [T] on token 0 when it is at least GAZE_SINK_COLLAPSE and token 0 is not the
+// output itself (rollout or flow collapsed onto the attention sink), else 0.
+#define ACLI_SINK_COLLAPSE 0.99
+double acli_sink_collapse(const double * v, int64_t T, int64_t tok);
 #endif

@@ -245,3 +245,28 @@ bad:
     free(seen);
     return 2;
 }
+
+int cli_length_pt(const char * cmd, const char * flag, const char * s, double * out) {
+    static const struct { const char * unit; double pt; } units[] = {
+        { "in", 72 }, { "pt", 1 }, { "cm", 72 / 2.54 }, { "mm", 72 / 25.4 },
+    };
+    const size_t n = s ? strlen(s) : 0;
+    for (size_t u = 0; n > 2 && n < 64 && u < sizeof units / sizeof units[0]; u++) {
+        if (strcmp(s + n - 2, units[u].unit)) continue;
+        char num[64];
+        memcpy(num, s, n - 2);
+        num[n - 2] = '\0';
+        char * end;
+        errno = 0;
+        const double v = starts_number(num) ? strtod(num, &end) : 0;
+        if (starts_number(num) && end != num && !*end && errno != ERANGE && v * units[u].pt >= 36 &&
+            v * units[u].pt <= 7200) {
+            *out = v * units[u].pt;
+            return 0;
+        }
+        break;
+    }
+    fprintf(stderr, "gaze %s: %s: '%s' is not a width such as 3.25in, 6.75in, 234pt or 8cm (0.5in .. 100in)\n",
+            cmd, flag, s ? s : "");
+    return 2;
+}

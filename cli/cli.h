@@ -45,6 +45,8 @@ int cli_int32(const char * cmd, const char * flag, const char * s, int lo, int h
 int cli_u64(const char * cmd, const char * flag, const char * s, uint64_t * out);
 int cli_double(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open,
                double * out);
+// A length with its unit (3.25in, 234pt, 8cm, 80mm) in points, 0.5 in .. 100 in.
+int cli_length_pt(const char * cmd, const char * flag, const char * s, double * out);
 int cli_float(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open, float * out);
 
 // A gaze run file by its content (a safetensors header with gaze.format_version metadata), not by

@@ -17,7 +17,9 @@ static int usage(FILE * f) {
             "  --grid            the table as a terminal heatmap\n"
             "  --grid-plot FILE  also draw that grid to FILE (.png, .svg or .pdf)\n"
             "  --top K           how many of the most different heads to list, >= 0 (default: 10)\n"
-            "  --plot FILE       diverging heatmap of A - B for one layer to FILE (.png, .svg or .pdf)\n"
+            "  --plot FILE       diverging heatmap of A - B for one layer to FILE (.png, .svg or .pdf); drawn\n"
+            "                    for every pair the table accepts (A's token labels; layers and heads paired\n"
+            "                    by position when the runs captured different ones)\n"
             "  --layer L         with --plot: the layer drawn (default: the last captured layer)\n"
             "  --head H          with --plot: one head (default: the mean over heads)\n"
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
@@ -81,6 +83,19 @@ int cmd_diff(int argc, char ** argv) {
     int rc = acli_load_run("diff", &sa, &ra);
     if (rc) return rc;
     if ((rc = acli_load_run("diff", &sb, &rb))) { gaze_run_free(&ra); return rc; }
+    if (plot && (layer >= 0 || head >= 0)) {   // what the figure needs, before any work
+        bool in_a = false, in_b = false;
+        for (int64_t h = 0; head >= 0 && h < ra.n_heads_cap; h++) in_a |= ra.heads[h] == head;
+        for (int64_t h = 0; head >= 0 && h < rb.n_heads_cap; h++) in_b |= rb.heads[h] == head;
+        if (layer >= 0 && !gaze_run_find_layer(&ra, layer)) {
+            fprintf(stderr, "gaze diff: --plot needs --layer %lld captured in %s\n", (long long)layer, sa.text ? "the first run" : sa.src);
+            rc = 2;
+        } else if (head >= 0 && !(in_a && in_b)) {
+            fprintf(stderr, "gaze diff: --plot needs --head %lld captured in both runs (%s)\n", (long long)head, in_a ? "not in the second" : "not in the first");
+            rc = 2;
+        }
+        if (rc) { gaze_run_free(&ra); gaze_run_free(&rb); return rc; }
+    }
     const int64_t L = ra.n_cap_layers, H = ra.n_heads_cap, n = L * H;
     double * d = malloc((size_t)(n ? n : 1) * sizeof *d);
     int64_t * order = malloc((size_t)(n ? n : 1) * sizeof *order);
@@ -138,7 +153,9 @@ int cmd_diff(int argc, char ** argv) {
         po.layer = layer;
         if (head >= 0) { po.head_mode = GAZE_PLOT_HEADS_ONE; po.head = head; }
         po.minus = &rb;
-        if ((s = gaze_plot_run(&ra, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
+        struct gaze_plot_info info;
+        if ((s = gaze_plot_run(&ra, plot, &po, &info))) { rc = cli_fail(s); goto done; }
+        fprintf(json || csv ? stderr : stdout, "wrote %s (A - B, layer %lld)\n", plot, (long long)(layer >= 0 ? layer : ra.layers[L - 1].index));
     }
 done:
     free(d);

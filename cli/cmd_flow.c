@@ -22,8 +22,11 @@ static int usage(FILE * f) {
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --sink-aware     (or --exclude-sink) capacities from the sink-aware rollout matrices (token 0\n"
+            "                   left out of each layer, rows renormalised; a display variant, shown beside\n"
+            "                   the plain flow when that puts %.0f %% or more on token 0) (default: off)\n"
             "  one max-flow (Dinic) per input token over (layers + 1) x tokens nodes; capacities are the\n"
-            "  rollout matrices (see gaze rollout). Needs every layer and every query row of the run.\n");
+            "  rollout matrices (see gaze rollout). Needs every layer and every query row of the run.\n", 100 * ACLI_SINK_COLLAPSE);
     return f == stdout ? 0 : 2;
 }
 
@@ -42,6 +45,7 @@ int cmd_flow(int argc, char ** argv) {
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--ascii")) ascii = true;
+        else if (!strcmp(a, "--sink-aware") || !strcmp(a, "--exclude-sink")) ro.sink_aware = true;
         else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(stderr); i++; }
         else if (!strcmp(a, "--discard")) { if (cli_double("flow", a, v, 0, 1, CLI_OPEN_HI, &ro.discard_ratio)) return 2; i++; }
         else if (!strcmp(a, "--token")) { if (!v) return usage(stderr); token_s = v; i++; }
@@ -66,7 +70,7 @@ int cmd_flow(int argc, char ** argv) {
     if (rc) return rc;
     const int64_t T = run.T;
     int64_t tok;
-    double * F = NULL;
+    double * F = NULL, * sink = NULL;
     float * ff = NULL;
     if ((rc = acli_need_full_run("flow", &run))) goto done;
     if ((rc = acli_parse_token("flow", &run, token_s, &tok))) goto done;
@@ -77,6 +81,15 @@ int cmd_flow(int argc, char ** argv) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     const double ms = 1e3 * (double)(t1.tv_sec - t0.tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (s) { rc = cli_fail(s); goto done; }
+    const double collapsed = ro.sink_aware ? 0 : acli_sink_collapse(F, T, tok);
+    if (collapsed > 0) {
+        struct gaze_rollout_opts so = ro;
+        so.sink_aware = true;
+        if (!(sink = malloc((size_t)T * sizeof *sink))) { rc = 1; goto done; }
+        if ((s = gaze_attention_flow(&run, &so, tok, sink))) { rc = cli_fail(s); goto done; }
+        fprintf(stderr, "gaze flow: flow collapsed onto token 0 (attention sink): %.1f %% of the mass; %s\n", 100 * collapsed,
+                json || csv ? "rerun with --sink-aware for the other tokens" : "showing --sink-aware too");
+    }
     if (plot) {
         if (!(ff = malloc((size_t)T * sizeof *ff))) { rc = 1; goto done; }
         for (int64_t j = 0; j < T; j++) ff[j] = (float)F[j];
@@ -86,8 +99,9 @@ int cmd_flow(int argc, char ** argv) {
         po.values_name = "attention flow";
         po.query = tok;
         char title[256];
-        snprintf(title, sizeof title, "attention flow to token %lld (%s fusion, discard %g)", (long long)tok,
-                 acli_fusion_name(ro.fusion), ro.discard_ratio);
+        snprintf(title, sizeof title, "attention flow to token %lld (%s fusion, discard %g%s)%s", (long long)tok,
+                 acli_fusion_name(ro.fusion), ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out" : "",
+                 collapsed > 0 ? " · collapsed onto token 0 (attention sink): see --sink-aware" : "");
         po.title = title;
         if ((s = gaze_plot_run(&run, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
     }
@@ -97,6 +111,8 @@ int cmd_flow(int argc, char ** argv) {
         json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
         json_object_set_new(o, "fusion", json_string(acli_fusion_name(ro.fusion)));
         json_object_set_new(o, "discard_ratio", json_real(ro.discard_ratio));
+        json_object_set_new(o, "sink_aware", json_boolean(ro.sink_aware));
+        json_object_set_new(o, "sink_collapsed", json_boolean(collapsed > 0));
         json_object_set_new(o, "layers", json_integer(run.n_cap_layers));
         json_object_set_new(o, "token", json_integer(tok));
         json_object_set_new(o, "milliseconds", json_real(ms));
@@ -115,12 +131,17 @@ int cmd_flow(int argc, char ** argv) {
     } else {
         printf("attention flow to token %lld '", (long long)tok);
         acli_label(stdout, run.tokens[tok], -24);
-        printf("' over %lld layers (%s fusion, discard %g): %lld max-flows in %.1f ms\n", (long long)run.n_cap_layers,
-               acli_fusion_name(ro.fusion), ro.discard_ratio, (long long)T, ms);
+        printf("' over %lld layers (%s fusion, discard %g%s): %lld max-flows in %.1f ms\n", (long long)run.n_cap_layers,
+               acli_fusion_name(ro.fusion), ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out of each layer" : "", (long long)T, ms);
         acli_bars(stdout, F, T, (const char * const *)run.tokens, tok, 40, ascii);
+        if (collapsed > 0) {
+            printf("sink-aware flow (display variant: token 0 left out of each layer, rows renormalised):\n");
+            acli_bars(stdout, sink, T, (const char * const *)run.tokens, tok, 40, ascii);
+        }
     }
 done:
     free(F);
+    free(sink);
     free(ff);
     gaze_run_free(&run);
     return rc;

@@ -35,11 +35,20 @@ static int usage(FILE * f) {
             "  --words             merge subword tokens into words (default: tokens)\n"
             "  --diff OTHER        draw this run minus OTHER, a run with the same tokens (diverging palette)\n"
             "  --title T           figure title (default: \"model · layer L · head H\")\n"
+            "  --width W           size for print: 3.25in (one column), 6.75in (two), or pt, cm, mm; the\n"
+            "                      figure is scaled to W, text kept at >= %.0f pt (token labels thinned,\n"
+            "                      titles wrapped) (default: natural size, one pixel a point)\n"
+            "  --dpi N             PNG pixels per inch, 36..2400 (default: 300 with --width, else 72)\n"
             "  --max-px N          cap on each side in pixels (points for SVG/PDF), 200..%d (default: the\n"
-            "                      largest); longer inputs are drawn in blocks, and the figure says so\n",
-            GAZE_PLOT_MAX_PX);
+            "                      largest); longer inputs are drawn in blocks, and the figure says so\n"
+            "  Masked cells (a decoder's keys after the query) are grey and hatched; lines mark the\n"
+            "  prompt | generated and sentence A | B boundaries. A head view of more than 6 heads shows\n"
+            "  the 6 with most attention off token 0 (from --query when given) unless --heads.\n"
+            "  --diff pairs layers and heads by position when the two runs captured different ones.\n",
+            GAZE_PLOT_MIN_FONT_PT, GAZE_PLOT_MAX_PX);
     return f == stdout ? 0 : 2;
 }
+
 
 int cmd_plot(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * head_s = NULL, * heads_s = NULL;
@@ -53,7 +62,7 @@ int cmd_plot(int argc, char ** argv) {
         bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--kind") || !strcmp(a, "--layer") ||
                      !strcmp(a, "--head") || !strcmp(a, "--heads") || !strcmp(a, "--query") || !strcmp(a, "--palette") ||
                      !strcmp(a, "--vmax") || !strcmp(a, "--diff") || !strcmp(a, "--title") || !strcmp(a, "--max-px") ||
-                     !strcmp(a, "--pair") || !strcmp(a, "-f");
+                     !strcmp(a, "--pair") || !strcmp(a, "-f") || !strcmp(a, "--width") || !strcmp(a, "--dpi");
         if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "-f")) file = v;
@@ -73,6 +82,10 @@ int cmd_plot(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--max-px")) {
             if (cli_int("plot", a, v, 200, GAZE_PLOT_MAX_PX, &max_px)) return 2;
+        } else if (!strcmp(a, "--width")) {
+            if (cli_length_pt("plot", a, v, &o.width_pt)) return 2;
+        } else if (!strcmp(a, "--dpi")) {
+            if (cli_double("plot", a, v, 36, 2400, 0, &o.dpi)) return 2;
         } else if (!strcmp(a, "--pair")) pair = v;
         else if (!strcmp(a, "--log")) o.log_scale = true;
         else if (!strcmp(a, "--hide-special")) o.hide_special = true;
@@ -91,6 +104,10 @@ int cmd_plot(int argc, char ** argv) {
         return 2;
     }
     if (cli_output_check("plot", out)) return 1;
+    if (o.dpi > 0 && gaze_plot_format_from_path(out) != GAZE_PLOT_FORMAT_PNG) {
+        fprintf(stderr, "gaze plot: --dpi applies to PNG output; %s is sized by --width alone\n", out);
+        return 2;
+    }
     o.layer = layer;
     o.query = query;
     o.max_px = (int)max_px;
@@ -153,7 +170,12 @@ int cmd_plot(int argc, char ** argv) {
     printf("wrote %s (%d x %d%s", out, info.width, info.height, gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG ? " px" : " pt");
     if (info.block_q > 1 || info.block_k > 1)
         printf("; long input drawn in blocks of %lld", (long long)(info.block_q > info.block_k ? info.block_q : info.block_k));
+    if (o.width_pt > 0) printf("; %.2f in wide", o.width_pt / 72);
+    if (o.width_pt > 0 || o.dpi > 0)
+        if (gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG) printf(" at %g dpi", o.dpi > 0 ? o.dpi : 300);
+    if (info.label_every > 1) printf("; every %lld%s token label shown", (long long)info.label_every, info.label_every == 2 ? "nd" : info.label_every == 3 ? "rd" : "th");
     printf(")\n");
+    if (info.note[0]) fprintf(stderr, "gaze plot: %s\n", info.note);
 done:
     free(heads);
     gaze_run_free(&run);

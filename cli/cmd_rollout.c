@@ -22,9 +22,14 @@ static int usage(FILE * f) {
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --sink-aware     (or --exclude-sink) a display variant for decoders, whose rollout collapses\n"
+            "                   onto token 0 (the attention sink, Xiao et al. 2024): each fused layer's column 0\n"
+            "                   is left out of rows 1.. and those rows renormalised before the residual, so the\n"
+            "                   bars rank the other tokens; shown beside the plain bars when the plain rollout\n"
+            "                   puts %.0f %% or more on token 0 (default: off)\n"
             "  per layer: heads fused, the lowest R of the entries zeroed (never attention to token 0),\n"
             "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Needs every layer and every\n"
-            "  query row of the run (gaze run without --layers).\n");
+            "  query row of the run (gaze run without --layers).\n", 100 * ACLI_SINK_COLLAPSE);
     return f == stdout ? 0 : 2;
 }
 
@@ -50,6 +55,7 @@ int cmd_rollout(int argc, char ** argv) {
         else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--csv")) csv = true;
         else if (!strcmp(a, "--ascii")) ascii = true;
+        else if (!strcmp(a, "--sink-aware") || !strcmp(a, "--exclude-sink")) ro.sink_aware = true;
         else if (!strcmp(a, "--fusion")) { if (!v || !acli_parse_fusion(v, &ro.fusion)) return usage(stderr); i++; }
         else if (!strcmp(a, "--discard")) { if (cli_double("rollout", a, v, 0, 1, CLI_OPEN_HI, &ro.discard_ratio)) return 2; i++; }
         else if (!strcmp(a, "--token")) { if (!v) return usage(stderr); token_s = v; i++; }
@@ -76,12 +82,33 @@ int cmd_rollout(int argc, char ** argv) {
     const int64_t T = run.T;
     int64_t tok;
     if ((rc = acli_parse_token("rollout", &run, token_s, &tok))) goto out;
-    double * R = malloc((size_t)(T * T) * sizeof *R);
+    double * R = malloc((size_t)(T * T) * sizeof *R), * sink = NULL;
     float * rf = NULL;
     if (!R) { fprintf(stderr, "gaze rollout: out of memory\n"); rc = 1; goto out; }
     enum gaze_status s = gaze_rollout(&run, &ro, R);
     if (s) { rc = cli_fail(s); goto done; }
     const double * row = R + tok * T;
+    // a decoder's rollout piles onto token 0 (the attention sink): say so, and give the
+    // sink-aware variant beside it so the other tokens are readable
+    const double collapsed = ro.sink_aware ? 0 : acli_sink_collapse(row, T, tok);
+    if (collapsed > 0) {
+        struct gaze_rollout_opts so = ro;
+        so.sink_aware = true;
+        if (!(sink = malloc((size_t)(T * T) * sizeof *sink))) { rc = 1; goto done; }
+        if ((s = gaze_rollout(&run, &so, sink))) { rc = cli_fail(s); goto done; }
+        fprintf(stderr, "gaze rollout: rollout collapsed onto token 0 (attention sink): %.1f %% of the mass; %s\n", 100 * collapsed,
+                json || csv || all ? "rerun with --sink-aware for the other tokens" : "showing --sink-aware too");
+        // a deep causal product drifts to the earliest tokens: the sink-aware row may pile onto
+        // token 1 in turn; say so rather than let it pass for an explanation
+        const double * sr = sink + tok * T;
+        int64_t top = 1;
+        double ssum = 0;
+        for (int64_t j = 0; j < T; j++) { ssum += sr[j]; if (j != tok && sr[j] > sr[top]) top = j; }
+        if (top != tok && ssum > 0 && sr[top] / ssum >= 0.9)
+            fprintf(stderr, "gaze rollout: the sink-aware rollout still puts %.1f %% on token %lld: over %lld layers the product "
+                    "concentrates on the earliest tokens; read the ranking of the rest\n", 100 * sr[top] / ssum, (long long)top,
+                    (long long)run.n_cap_layers);
+    }
     if (plot) {
         rf = malloc((size_t)T * sizeof *rf);
         if (!rf) { rc = 1; goto done; }
@@ -92,7 +119,9 @@ int cmd_rollout(int argc, char ** argv) {
         po.values_name = "rollout";
         po.query = tok;
         char title[256];
-        snprintf(title, sizeof title, "rollout to token %lld (%s fusion, discard %g)", (long long)tok, acli_fusion_name(ro.fusion), ro.discard_ratio);
+        snprintf(title, sizeof title, "rollout to token %lld (%s fusion, discard %g%s)%s", (long long)tok, acli_fusion_name(ro.fusion),
+                 ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out" : "",
+                 collapsed > 0 ? " · collapsed onto token 0 (attention sink): see --sink-aware" : "");
         po.title = title;
         if ((s = gaze_plot_run(&run, plot, &po, NULL))) { rc = cli_fail(s); goto done; }
     }
@@ -102,7 +131,9 @@ int cmd_rollout(int argc, char ** argv) {
         json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
         json_object_set_new(o, "fusion", json_string(acli_fusion_name(ro.fusion)));
         json_object_set_new(o, "discard_ratio", json_real(ro.discard_ratio));
+        json_object_set_new(o, "sink_aware", json_boolean(ro.sink_aware));
         json_object_set_new(o, "layers", json_integer(run.n_cap_layers));
+        if (!all) json_object_set_new(o, "sink_collapsed", json_boolean(collapsed > 0));
         json_t * toks = json_array();
         for (int64_t j = 0; j < T; j++) json_array_append_new(toks, json_string(run.tokens[j]));
         json_object_set_new(o, "tokens", toks);
@@ -132,12 +163,17 @@ int cmd_rollout(int argc, char ** argv) {
     } else {
         printf("rollout to token %lld '", (long long)tok);
         acli_label(stdout, run.tokens[tok], -24);
-        printf("' over %lld layers (%s fusion, discard %g, residual 0.5)\n", (long long)run.n_cap_layers,
-               acli_fusion_name(ro.fusion), ro.discard_ratio);
+        printf("' over %lld layers (%s fusion, discard %g, residual 0.5%s)\n", (long long)run.n_cap_layers,
+               acli_fusion_name(ro.fusion), ro.discard_ratio, ro.sink_aware ? ", sink-aware: token 0 left out of each layer" : "");
         acli_bars(stdout, row, T, (const char * const *)run.tokens, tok, 40, ascii);
+        if (collapsed > 0) {
+            printf("sink-aware rollout (display variant: token 0 left out of each layer, rows renormalised):\n");
+            acli_bars(stdout, sink + tok * T, T, (const char * const *)run.tokens, tok, 40, ascii);
+        }
     }
 done:
     free(R);
+    free(sink);
     free(rf);
 out:
     gaze_run_free(&run);

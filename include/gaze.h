@@ -1130,7 +1130,14 @@ struct gaze_plot_opts {              // start from gaze_plot_opts_make()
     const char * title;              // NULL: "model · layer L · head H"
     int     max_px;                  // cap per side; <= 0 or above GAZE_PLOT_MAX_PX: the cap.
                                      // Longer inputs are drawn in blocks, and the figure says so
+    double  width_pt;                // > 0: size for print, the figure scaled to this width in
+                                     // points (3.25 in = 234 pt a column, 6.75 in = 486 pt a page);
+                                     // text kept at GAZE_PLOT_MIN_FONT_PT or more (token labels
+                                     // thinned, titles wrapped). <= 0: natural size
+    double  dpi;                     // PNG pixels per inch (72 pt); <= 0: 300 with width_pt,
+                                     // else one pixel a point as before. SVG/PDF ignore it
 };
+#define GAZE_PLOT_MIN_FONT_PT 6.0    // smallest text of a figure sized with width_pt
 
 struct gaze_plot_info {              // what was drawn (tests read pixels with it)
     int     width, height;           // figure size in pixels (PNG) or points (SVG, PDF)
@@ -1139,6 +1146,11 @@ struct gaze_plot_info {              // what was drawn (tests read pixels with i
     int64_t rows, cols;              // cells (heatmap), rows (head view, bars), layers × heads (model)
     int64_t block_q, block_k;        // tokens (or words) per cell: 1, or more for long inputs
     bool    embedded_image;          // SVG/PDF: cells embedded as one image (too many for shapes)
+    double  scale;                   // output pixels (PNG) or points per unit of the fields
+                                     // above (grid_x ... cell_h): 1 unless width_pt or dpi
+    int64_t label_every;             // heatmap: every k-th token label drawn (1: all)
+    char    note[240];               // a choice the figure made on its own (e.g. which heads a
+                                     // head view shows), for the user; "" when none
 };
 
 struct gaze_plot_opts gaze_plot_opts_make(void);   // heatmap, last layer, mean, viridis, auto format
@@ -1301,6 +1313,12 @@ struct gaze_rollout_opts {          // zero-initialised = mean fusion, no discar
                                     // the k = floor(ratio · n_candidates) smallest, ties by
                                     // lower flat index first
     int    n_threads;
+    bool   sink_aware;              // display variant for decoders whose rollout collapses onto
+                                    // token 0 (the attention sink, Xiao et al. 2024): per layer,
+                                    // after fusion, F[i, 0] = 0 for rows i >= 1 and each such
+                                    // row divided by its remaining sum (left as 0 when nothing
+                                    // remains), then discard and residual as usual. Token 0 then
+                                    // gets no rollout from the other tokens: the bars rank the rest.
 };
 // The residual-augmented, row-normalised matrix Â of captured layer li (0 .. n_cap_layers-1):
 // out [T, T]. Needs every row captured (Tq = T).

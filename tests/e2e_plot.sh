@@ -125,5 +125,45 @@ if [ "$rc" -eq 2 ] && grep -q -- "-o" <<<"$err"; then ok; else bad "missing -o: 
 err=$("$BIN" plot "$run" -o "$tmp/no/such/dir/x.png" 2>&1); rc=$?
 if [ "$rc" -eq 1 ] && [ -n "$err" ]; then ok; else bad "unwritable output: exit $rc ($err)"; fi
 
+# 5. figures for a paper: sized for print, masked cells and boundaries named, diffs of every
+# pair gaze diff's table accepts
+png_width() { od -An -tu1 -j16 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }
+figure "$tmp/w.pdf" "$run" --width 3.25in
+if pdfinfo "$tmp/w.pdf" 2>/dev/null | grep -q "Page size: *234 x"; then ok; else bad "--width 3.25in: PDF not 234 pt wide: $(pdfinfo "$tmp/w.pdf" 2>&1 | grep 'Page size')"; fi
+figure "$tmp/w.png" "$run" --width 6.75in --dpi 200
+if [ "$(png_width "$tmp/w.png")" = 1350 ]; then ok; else bad "--width 6.75in --dpi 200: PNG $(png_width "$tmp/w.png") px wide, want 1350"; fi
+figure "$tmp/w2.png" "$run" --width 8cm
+if [ "$(png_width "$tmp/w2.png")" = 945 ]; then ok; else bad "--width 8cm: PNG $(png_width "$tmp/w2.png") px wide, want 945 (300 dpi)"; fi
+refused 2 "$tmp/x.png" "$run" --width 3.25
+refused 2 "$tmp/x.png" "$run" --width 0.1in
+refused 2 "$tmp/x.png" "$run" --dpi 10
+refused 2 "$tmp/x.svg" "$run" --dpi 300
+if [ -f "$MODELS/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+    "$BIN" run smollm2 "The capital of France is" --generate 3 -o "$tmp/smol.safetensors" --quiet >/dev/null 2>&1 || bad "gaze run smollm2 --generate"
+    figure "$tmp/smol.svg" "$tmp/smol.safetensors"
+    for want in '>generated</text>' 'masked (key after the query)'; do
+        if grep -qF -- "$want" "$tmp/smol.svg"; then ok; else bad "smol.svg lacks $want"; fi
+    done
+    err=$("$BIN" plot "$tmp/smol.safetensors" --kind head -o "$tmp/smolhead.svg" 2>&1 >/dev/null)
+    if grep -q "of 9: most attention off token 0" <<<"$err" && grep -qF "6 of 9 heads" "$tmp/smolhead.svg"; then ok
+    else bad "head view of 9 heads: stderr '$err'"; fi
+    out=$("$BIN" rollout "$tmp/smol.safetensors" 2>&1)
+    if grep -q "collapsed onto token 0 (attention sink)" <<<"$out" && grep -q "sink-aware rollout" <<<"$out" && grep -q "e-0" <<<"$out"; then ok
+    else bad "rollout on SmolLM2: no collapse note, sink-aware bars or scientific values: $out"; fi
+else
+    bad "SmolLM2 is not at $MODELS/smollm2 (run scripts/fetch-test-models)"
+fi
+# two texts of the same length, one run saved as f16: the table and the figure both
+"$BIN" run "$MODELS/minilm" "The cat sat on the mat." -o "$tmp/da.safetensors" --quiet >/dev/null 2>&1
+"$BIN" run "$MODELS/minilm" "The dog lay on the rug." -o "$tmp/db.safetensors" --f16 --quiet >/dev/null 2>&1
+out=$("$BIN" diff "$tmp/da.safetensors" "$tmp/db.safetensors" --plot "$tmp/d.png" 2>&1); rc=$?
+if [ "$rc" -eq 0 ] && [ -s "$tmp/d.png" ] && grep -q "wrote $tmp/d.png" <<<"$out"; then ok; else bad "diff --plot, other tokens, f16: exit $rc: $out"; fi
+figure "$tmp/d2.svg" "$tmp/da.safetensors" --diff "$tmp/db.safetensors"
+if grep -qF "tokens differ" "$tmp/d2.svg"; then ok; else bad "d2.svg does not say the tokens differ"; fi
+out=$("$BIN" diff "$tmp/da.safetensors" "$tmp/db.safetensors" --plot "$tmp/d.gif" 2>&1); rc=$?
+if [ "$rc" -eq 2 ] && ! grep -q "Jensen" <<<"$out"; then ok; else bad "diff --plot x.gif: exit $rc, want 2 before any work: $out"; fi
+out=$("$BIN" diff "$tmp/da.safetensors" "$tmp/db.safetensors" --plot "$tmp/d3.png" --layer 42 2>&1); rc=$?
+if [ "$rc" -eq 2 ] && grep -q "needs --layer 42" <<<"$out" && ! grep -q "Jensen" <<<"$out"; then ok; else bad "diff --plot --layer 42: exit $rc: $out"; fi
+
 echo "e2e_plot: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

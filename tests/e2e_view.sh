@@ -111,7 +111,7 @@ view hostile "$tmp/hostile.safetensors"
 check hostile "$tmp/hostile.safetensors" --hostile --expect pair-filter
 view decoder "$tmp/decoder.safetensors" --precision u8 --view steps --flow-token all
 grep -q "flow for 17 tokens" "$tmp/decoder.view.out" && ok || bad "decoder: --flow-token all did not embed the flow of all 17 tokens"
-check decoder "$tmp/decoder.safetensors" --expect steps-slider
+check decoder "$tmp/decoder.safetensors" --expect steps-slider --expect rollout-numbers
 view decoder2 "$tmp/decoder.safetensors" --fusions max --discard 0.2 --flow-token 3,9 --flow-fusion min
 check decoder2 "$tmp/decoder.safetensors"
 view subset "$tmp/subset.safetensors"
@@ -145,7 +145,7 @@ if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
         >"$tmp/smol.out" 2>&1; then
         ok
         view smol "$tmp/smol.safetensors" --view steps
-        check smol "$tmp/smol.safetensors" --expect steps-slider
+        check smol "$tmp/smol.safetensors" --expect steps-slider --expect rollout-numbers --expect rollout-sink-note
         shot smol "view=steps"
         shot smol "view=rollout"
     else

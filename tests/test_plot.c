@@ -745,6 +745,395 @@ static void test_palettes(void) {
           gaze_plot_format_from_path("x") == GAZE_PLOT_FORMAT_AUTO, "formats from paths");
 }
 
+/* ---- figures ready for a paper: masks, ticks, boundaries, many heads, diffs, SVG seams ------- */
+
+static bool neutral_grey(const unsigned char c[3]) {
+    int mx = c[0], mn = c[0];
+    for (int k = 1; k < 3; k++) { if (c[k] > mx) mx = c[k]; if (c[k] < mn) mn = c[k]; }
+    return mn >= 150 && mx - mn <= 16;
+}
+
+// PNG of a render, decoded (NULL on failure); *info filled.
+static cairo_surface_t * render_png(const struct gaze_run * r, struct gaze_plot_opts o, struct gaze_plot_info * info) {
+    unsigned char * png = NULL;
+    size_t n = 0;
+    enum gaze_status s = render(r, o, GAZE_PLOT_FORMAT_PNG, &png, &n, info);
+    CHECK(s == GAZE_OK, "render: %s", gaze_last_error());
+    cairo_surface_t * img = s ? NULL : decode_png(png, n);
+    free(png);
+    return img;
+}
+
+static char * render_svg(const struct gaze_run * r, struct gaze_plot_opts o, struct gaze_plot_info * info) {
+    unsigned char * svg = NULL;
+    size_t n = 0;
+    enum gaze_status s = render(r, o, GAZE_PLOT_FORMAT_SVG, &svg, &n, info);
+    CHECK(s == GAZE_OK, "render svg: %s", gaze_last_error());
+    if (s) return NULL;
+    char * z = malloc(n + 1);
+    memcpy(z, svg, n);
+    z[n] = 0;
+    free(svg);
+    return z;
+}
+
+// A causal run: masked cells (keys after the query) are neutral grey (hatched), never the
+// palette's colour of 0, in the heatmap and the model view, and the legend says so.
+static void test_masked(void) {
+    struct gaze_run r;
+    make_run(&r, 6, NULL, false, "llama");
+    r.causal = true;
+    for (int64_t i = 0; i < 6; i++)   // uniform head made causal: 1/(i+1) on keys 0..i
+        for (int64_t j = 0; j < 6; j++) r.layers[0].attn[(6 + i) * 6 + j] = j <= i ? 1.0f / (float)(i + 1) : 0.0f;
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    struct gaze_plot_info info;
+    cairo_surface_t * img = render_png(&r, o, &info);
+    int bad_masked = 0, bad_live = 0;
+    unsigned char zero[3], got[3];
+    gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, zero);
+    for (int64_t i = 0; img && i < 6; i++)
+        for (int64_t j = 0; j < 6; j++) {
+            pixel(img, info.grid_x + (j + 0.5) * info.cell_w, info.grid_y + (i + 0.5) * info.cell_h, got);
+            if (j > i && (!neutral_grey(got) || same_rgb(got, zero))) {
+                if (bad_masked++ < 3) fprintf(stderr, "  masked cell (%lld, %lld): %d,%d,%d\n", (long long)i, (long long)j, got[0], got[1], got[2]);
+            }
+            if (j < i && !same_rgb(got, zero)) bad_live++;   // identity: unmasked zeros keep the palette's 0
+        }
+    CHECK(img && bad_masked == 0, "heatmap: %d masked cells not neutral grey", bad_masked);
+    CHECK(img && bad_live == 0, "heatmap: %d unmasked zeros lost the palette's colour", bad_live);
+    if (img) cairo_surface_destroy(img);
+    char * svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, "masked (key after the query)"), "heatmap legend names the masked cells");
+    free(svg);
+    o.kind = GAZE_PLOT_KIND_MODEL;
+    o.head_mode = GAZE_PLOT_HEADS_DEFAULT;
+    img = render_png(&r, o, &info);
+    if (img) {   // thumbnail of head 0: cell (0, 5) masked, (5, 0) a zero
+        pixel(img, info.grid_x + 5.5 * info.cell_w, info.grid_y + 0.5 * info.cell_h, got);
+        CHECK(neutral_grey(got), "model view: masked cell %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 0.5 * info.cell_w, info.grid_y + 5.5 * info.cell_h, got);
+        CHECK(same_rgb(got, zero), "model view: unmasked zero %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    gaze_run_free(&r);
+}
+
+// Colour-bar ticks at round values: 0, 0.1, ... 0.5 for a top of 7/12; decades on a log bar,
+// and no 0 there.
+static void test_ticks(void) {
+    struct gaze_run r;
+    make_run(&r, 6, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_MEAN;   // top 7/12 = 0.583
+    struct gaze_plot_info info;
+    char * svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, ">0</text>") && strstr(svg, ">0.1</text>") && strstr(svg, ">0.3</text>") && strstr(svg, ">0.5</text>"),
+          "linear ticks 0, 0.1 .. 0.5");
+    CHECK(svg && !strstr(svg, ">0.146</text>") && !strstr(svg, ">0.583</text>"), "no unround ticks (vmax/4 steps)");
+    free(svg);
+    o.log_scale = true;
+    svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, ">0.1</text>") && strstr(svg, ">0.01</text>"), "log ticks at decades");
+    CHECK(svg && !strstr(svg, ">0</text>"), "no 0 tick on a log colour bar");
+    free(svg);
+    o.vmax = 0.05f;   // small values: 1e-3 style below 0.01
+    svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, ">0.01</text>") && strstr(svg, ">1e-3</text>") && !strstr(svg, ">0</text>"), "log ticks 0.01, 1e-3");
+    free(svg);
+    gaze_run_free(&r);
+}
+
+static const unsigned char MARK[3] = { 213, 94, 0 };
+
+// Lines between the cells at the sentence A | B boundary (--pair) and the prompt | generated
+// boundary (--generate), with their labels.
+static void test_marks(void) {
+    struct gaze_run r;
+    const char * tok[6] = { "[CLS]", "a", "b", "[SEP]", "c", "[SEP]" };
+    make_run(&r, 6, tok, false, "bert");
+    r.pair = strdup("c");
+    r.sequence_ids = malloc(6);
+    const int8_t sid[6] = { -1, 0, 0, -1, 1, -1 };
+    memcpy(r.sequence_ids, sid, 6);
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    struct gaze_plot_info info;
+    cairo_surface_t * img = render_png(&r, o, &info);
+    unsigned char got[3];
+    if (img) {   // vertical line at key 4 (row 1: cells (1,3) and (1,4) are both 0), horizontal at row 4
+        pixel(img, info.grid_x + 4 * info.cell_w, info.grid_y + 1.5 * info.cell_h, got);
+        CHECK(same_rgb(got, MARK), "A|B column line: %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 1.5 * info.cell_w, info.grid_y + 4 * info.cell_h, got);
+        CHECK(same_rgb(got, MARK), "A|B row line: %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 3 * info.cell_w, info.grid_y + 1.5 * info.cell_h, got);
+        CHECK(!same_rgb(got, MARK), "no line elsewhere");
+        cairo_surface_destroy(img);
+    }
+    char * svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, ">sentence B</text>"), "A|B boundary labelled");
+    free(svg);
+    gaze_run_free(&r);
+
+    make_run(&r, 6, NULL, false, "llama");
+    r.causal = true;
+    r.n_generated = 2;
+    img = render_png(&r, o, &info);
+    if (img) {
+        pixel(img, info.grid_x + 0.5 * info.cell_w, info.grid_y + 4 * info.cell_h, got);
+        CHECK(same_rgb(got, MARK), "prompt|generated row line: %d,%d,%d", got[0], got[1], got[2]);
+        pixel(img, info.grid_x + 4 * info.cell_w, info.grid_y + 5.5 * info.cell_h, got);
+        CHECK(same_rgb(got, MARK), "prompt|generated column line: %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    svg = render_svg(&r, o, &info);
+    CHECK(svg && strstr(svg, ">generated</text>"), "generation boundary labelled");
+    free(svg);
+    o.kind = GAZE_PLOT_KIND_BARS;   // bars: a line between the rows of tokens 3 and 4
+    o.head_mode = GAZE_PLOT_HEADS_MEAN;
+    img = render_png(&r, o, &info);
+    if (img) {
+        pixel(img, info.grid_x + 0.9 * info.cell_w, info.grid_y + 4 * info.cell_h, got);
+        CHECK(same_rgb(got, MARK), "bars: prompt|generated line: %d,%d,%d", got[0], got[1], got[2]);
+        cairo_surface_destroy(img);
+    }
+    gaze_run_free(&r);
+}
+
+// A head view of 12 heads keeps the 6 with most attention off token 0 and says which.
+static void test_many_heads(void) {
+    struct gaze_run r;
+    gaze_run_init(&r);
+    r.model = strdup("m");
+    r.arch = strdup("llama");
+    r.causal = true;
+    r.n_layers = 1; r.n_heads = 12; r.n_kv_heads = 12;
+    const char * tok[5] = { "<s>", "a", "b", "c", "d" };
+    const int32_t ids[5] = { 1, 2, 3, 4, 5 };
+    gaze_run_set_tokens(&r, 5, tok, NULL, ids, NULL);
+    gaze_run_set_capture(&r, NULL, 12, NULL, 5);
+    struct gaze_run_layer * l;
+    gaze_run_add_layer(&r, 0, GAZE_RUN_PART_ATTN, &l);
+    // head h: weight w_h off token 0, on key i (the query itself); odd heads the most
+    for (int64_t h = 0; h < 12; h++)
+        for (int64_t i = 0; i < 5; i++) {
+            const float w = i ? (h % 2 ? 0.5f + 0.04f * (float)h : 0.02f * (float)h) : 0;
+            l->attn[(h * 5 + i) * 5 + 0] = 1 - w;
+            if (i) l->attn[(h * 5 + i) * 5 + i] = w;
+        }
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.kind = GAZE_PLOT_KIND_HEAD;
+    struct gaze_plot_info info;
+    char * svg = render_svg(&r, o, &info);
+    CHECK(!strncmp(info.note, "head view: heads 1,3,5,7,9,11 of 12: most attention off token 0", 63), "note: '%s'", info.note);
+    CHECK(svg && strstr(svg, "6 of 12 heads (most attention off token 0)"), "the title says which heads");
+    CHECK(svg && strstr(svg, ">head 11</text>") && !strstr(svg, ">head 10</text>"), "legend: the 6 heads shown");
+    free(svg);
+    const int64_t mine[2] = { 0, 2 };
+    o.heads = mine;
+    o.n_heads = 2;
+    svg = render_svg(&r, o, &info);
+    CHECK(svg && info.note[0] == 0 && strstr(svg, ">head 2</text>"), "--heads: shown as asked, no note");
+    free(svg);
+    gaze_run_free(&r);
+}
+
+// gaze diff's table pairs runs of the same token count and rows whatever their token ids,
+// captured layers and heads; the difference figure draws all of those (here one saved as f16).
+static void test_diff_pairs(void) {
+    struct gaze_run a, b, b16;
+    make_run(&a, 6, NULL, false, "bert");
+    a.n_heads = 4; a.n_kv_heads = 4;
+    const char * other[6] = { "x0", "x1", "x2", "x3", "x4", "x5" };
+    gaze_run_init(&b);
+    b.model = strdup("/models/synthetic");
+    b.arch = strdup("bert");
+    b.n_layers = 2; b.n_heads = 4; b.n_kv_heads = 4;
+    const int32_t ids[6] = { 7, 8, 9, 10, 11, 12 };
+    gaze_run_set_tokens(&b, 6, other, NULL, ids, NULL);
+    const int64_t heads[2] = { 2, 3 };
+    gaze_run_set_capture(&b, heads, 2, NULL, 6);
+    struct gaze_run_layer * l;
+    gaze_run_add_layer(&b, 1, GAZE_RUN_PART_ATTN, &l);
+    for (int k = 0; k < 2 * 36; k++) l->attn[k] = 1.0f / 6;
+    char path[300];
+    snprintf(path, sizeof path, "%s/b16.safetensors", g_dir);
+    CHECK(gaze_run_save(&b, path, true) == GAZE_OK, "save f16: %s", gaze_last_error());
+    gaze_run_init(&b16);
+    CHECK(gaze_run_load(&b16, path) == GAZE_OK, "load f16: %s", gaze_last_error());
+    double jsd[2];   // [1 layer, 2 heads]
+    CHECK(gaze_head_jsd(&a, &b16, jsd) == GAZE_OK, "the table accepts the pair: %s", gaze_last_error());
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.minus = &b16;   // mean of (identity, uniform) − uniform = (identity − uniform) / 2
+    check_cells("difference, other tokens/heads/layer, f16", &a, o, want_diff, 6);
+    struct gaze_plot_info info;
+    char * svg = render_svg(&a, o, &info);
+    CHECK(svg && strstr(svg, "tokens differ: this run") && strstr(svg, "paired by position"), "the caption says how the runs were paired");
+    free(svg);
+    o.head_mode = GAZE_PLOT_HEADS_ONE;   // one head: it must be in both runs, and the error says what is there
+    o.head = 0;
+    unsigned char * out = NULL;
+    size_t n = 0;
+    CHECK(render(&a, o, GAZE_PLOT_FORMAT_PNG, &out, &n, &info) == GAZE_ERR_INVALID_ARG && strstr(gaze_last_error(), "captured there: 2 3"),
+          "head 0 missing in B: %s", gaze_last_error());
+    free(out);
+    gaze_run_free(&a);
+    gaze_run_free(&b);
+    gaze_run_free(&b16);
+}
+
+// SVG heatmaps in a browser at a fractional zoom: no pale hairline between cells. Headless
+// chromium renders the figure at 1.37× and the pixels on every row boundary inside a uniform
+// area must keep the cells' colour.
+static void test_svg_seams(void) {
+    const char * chrome = NULL;
+    static const char * const cands[] = { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" };
+    for (size_t k = 0; k < 3; k++) if (access(cands[k], X_OK) == 0) chrome = cands[k];
+    if (!chrome) { CHECK(0, "chromium is not installed (scripts/install-deps installs it)"); return; }
+    struct gaze_run r;
+    make_run(&r, 12, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 1;   // uniform: one colour over the whole grid
+    struct gaze_plot_info info;
+    char * svg = render_svg(&r, o, &info);
+    char svg_path[300], png_path[300], cmd[1400];
+    snprintf(svg_path, sizeof svg_path, "%s/seams.svg", g_dir);
+    snprintf(png_path, sizeof png_path, "%s/seams.png", g_dir);
+    FILE * f = fopen(svg_path, "w");
+    if (f && svg) { fputs(svg, f); fclose(f); }
+    free(svg);
+    // the SVG's size is in pt (cairo): a browser shows 1 pt as 4/3 CSS px, times the zoom
+    const double zoom = 1.37, z = zoom * 4.0 / 3.0;
+    snprintf(cmd, sizeof cmd, "'%s' --headless --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=%.2f "
+             "--window-size=%d,%d --screenshot='%s' 'file://%s' >/dev/null 2>&1", chrome, zoom, (int)ceil(info.width * 4.0 / 3),
+             (int)ceil(info.height * 4.0 / 3), png_path, svg_path);
+    CHECK(system(cmd) == 0, "chromium screenshot");
+    FILE * pf = fopen(png_path, "rb");
+    unsigned char * buf = NULL;
+    size_t n = 0;
+    if (pf) {
+        fseek(pf, 0, SEEK_END);
+        n = (size_t)ftell(pf);
+        rewind(pf);
+        buf = malloc(n);
+        if (fread(buf, 1, n, pf) != n) n = 0;
+        fclose(pf);
+    }
+    cairo_surface_t * img = n ? decode_png(buf, n) : NULL;
+    free(buf);
+    CHECK(img != NULL, "chromium's screenshot decodes");
+    if (!img) { gaze_run_free(&r); return; }
+    unsigned char want[3], got[3];
+    pixel(img, (info.grid_x + 0.5 * info.cell_w) * z, (info.grid_y + 0.5 * info.cell_h) * z, want);
+    int seams = 0;
+    for (int64_t b = 1; b < info.rows; b++) {   // every row and column boundary, away from the edges
+        const double yb = (info.grid_y + b * info.cell_h) * z, xb = (info.grid_x + b * info.cell_w) * z;
+        for (int d = -1; d <= 1; d++) {
+            pixel(img, (info.grid_x + 0.5 * info.cell_w) * z + 3, yb + d, got);
+            if (abs(got[0] - want[0]) + abs(got[1] - want[1]) + abs(got[2] - want[2]) > 6 && seams++ < 4)
+                fprintf(stderr, "  seam at row boundary %lld (y %.1f%+d): %d,%d,%d vs %d,%d,%d\n", (long long)b, yb, d, got[0], got[1], got[2], want[0], want[1], want[2]);
+            pixel(img, xb + d, (info.grid_y + 0.5 * info.cell_h) * z + 3, got);
+            if (abs(got[0] - want[0]) + abs(got[1] - want[1]) + abs(got[2] - want[2]) > 6 && seams++ < 4)
+                fprintf(stderr, "  seam at column boundary %lld (x %.1f%+d): %d,%d,%d\n", (long long)b, xb, d, got[0], got[1], got[2]);
+        }
+    }
+    CHECK(seams == 0, "%d seam pixels between SVG cells at %.2f× in chromium", seams, zoom);
+    cairo_surface_destroy(img);
+    gaze_run_free(&r);
+}
+
+// Smallest text of an SVG in points: font-size times the scale of its transform.
+static double svg_min_font_pt(const char * svg) {
+    double mn = 1e9;
+    for (const char * t = strstr(svg, "<text "); t; t = strstr(t + 1, "<text ")) {
+        const char * e = strchr(t, '>');
+        const char * fs = strstr(t, "font-size=\""), * tr = strstr(t, "transform=\"matrix(");
+        if (!e || !fs || fs > e) continue;
+        double size = atof(fs + 11), k = 1;
+        if (tr && tr < e) {
+            double a, b;
+            if (sscanf(tr + 18, "%lf %lf", &a, &b) == 2) k = sqrt(a * a + b * b);
+        }
+        if (size * k < mn) mn = size * k;
+    }
+    return mn;
+}
+
+// Sized for print: --width 3.25in gives a 234 pt PDF/SVG and 975 px at 300 dpi (or the dpi
+// asked); cells stay where info says once scaled; no text under GAZE_PLOT_MIN_FONT_PT; token
+// labels thinned when they would overlap.
+static void test_print_size(void) {
+    struct gaze_run r;
+    make_run(&r, 40, NULL, false, "bert");
+    struct gaze_plot_opts o = gaze_plot_opts_make();
+    o.head_mode = GAZE_PLOT_HEADS_ONE;
+    o.head = 0;
+    o.width_pt = 234;
+    struct gaze_plot_info info;
+    unsigned char * out = NULL;
+    size_t n = 0;
+    CHECK(render(&r, o, GAZE_PLOT_FORMAT_PDF, &out, &n, &info) == GAZE_OK && info.width == 234, "PDF 3.25 in wide: %d pt", info.width);
+    free(out);
+    char * svg = render_svg(&r, o, &info);
+    CHECK(svg && info.width == 234 && strstr(svg, "width=\"234pt\""), "SVG 3.25 in wide: %d pt", info.width);
+    const double mn = svg ? svg_min_font_pt(svg) : 0;
+    CHECK(mn >= GAZE_PLOT_MIN_FONT_PT - 0.01, "smallest text %.2f pt (want >= %.0f)", mn, GAZE_PLOT_MIN_FONT_PT);
+    CHECK(info.label_every >= 2, "40 labels in a column figure thinned: every %lld", (long long)info.label_every);
+    int labels = 0;
+    for (const char * t = svg; t && (t = strstr(t, ">t")); t++) labels += t[2] >= '0' && t[2] <= '9';
+    CHECK(labels > 0 && labels <= 2 * (40 / info.label_every + 1), "%d token labels drawn (every %lld of 40, rows and columns)", labels,
+          (long long)info.label_every);
+    free(svg);
+    cairo_surface_t * img = render_png(&r, o, &info);
+    CHECK(img && info.width == 975 && cairo_image_surface_get_width(img) == 975, "PNG at 300 dpi: %d px", info.width);
+    if (img) {   // identity: the diagonal has the top colour, scaled coordinates
+        unsigned char got[3], top[3], low[3];
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 1, top);
+        gaze_palette_rgb(GAZE_PALETTE_VIRIDIS, 0, low);
+        int bad = 0;
+        for (int64_t i = 0; i < 40; i += 7) {
+            pixel(img, (info.grid_x + (i + 0.5) * info.cell_w) * info.scale, (info.grid_y + (i + 0.5) * info.cell_h) * info.scale, got);
+            bad += !same_rgb(got, top);
+            pixel(img, (info.grid_x + ((i + 3) % 40 + 0.5) * info.cell_w) * info.scale, (info.grid_y + (i + 0.5) * info.cell_h) * info.scale, got);
+            bad += !same_rgb(got, low);
+        }
+        CHECK(bad == 0, "scaled PNG: %d cells off", bad);
+        cairo_surface_destroy(img);
+    }
+    o.dpi = 150;
+    img = render_png(&r, o, &info);
+    CHECK(img && info.width == 488, "PNG at 150 dpi: %d px", info.width);
+    if (img) cairo_surface_destroy(img);
+    o.width_pt = 0;   // --dpi alone: the natural size, 150/72 pixels a point
+    o.dpi = 144;
+    struct gaze_plot_info base;
+    cairo_surface_t * a = render_png(&r, (struct gaze_plot_opts){ .kind = o.kind, .layer = -1, .head_mode = o.head_mode, .head = 0, .query = -1 }, &base);
+    img = render_png(&r, o, &info);
+    CHECK(img && info.width == 2 * base.width && fabs(info.scale - 2) < 1e-9, "PNG at 144 dpi: %d px, natural %d", info.width, base.width);
+    if (img) cairo_surface_destroy(img);
+    if (a) cairo_surface_destroy(a);
+    o.dpi = 0;   // bars and the other kinds: sized too, text readable
+    const enum gaze_plot_kind kinds[4] = { GAZE_PLOT_KIND_BARS, GAZE_PLOT_KIND_MODEL, GAZE_PLOT_KIND_HEATMAP, GAZE_PLOT_KIND_HEAD };
+    for (int k = 0; k < 4; k++) {
+        struct gaze_run small;
+        make_run(&small, 8, NULL, false, "bert");
+        struct gaze_plot_opts q = gaze_plot_opts_make();
+        q.kind = kinds[k];
+        q.width_pt = 486;
+        q.head_mode = kinds[k] == GAZE_PLOT_KIND_MODEL || kinds[k] == GAZE_PLOT_KIND_HEAD ? GAZE_PLOT_HEADS_DEFAULT : GAZE_PLOT_HEADS_MEAN;
+        svg = render_svg(&small, q, &info);
+        const double m2 = svg ? svg_min_font_pt(svg) : 0;
+        CHECK(svg && info.width == 486 && m2 >= GAZE_PLOT_MIN_FONT_PT - 0.01, "kind %d at 6.75 in: %d pt, smallest text %.2f pt",
+              (int)kinds[k], info.width, m2);
+        free(svg);
+        gaze_run_free(&small);
+    }
+    gaze_run_free(&r);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/gaze-test-plot-XXXXXX");
     if (!mkdtemp(g_dir)) { perror("mkdtemp"); return 1; }
@@ -757,6 +1146,13 @@ int main(void) {
     test_text();
     test_deterministic();
     test_errors();
+    test_masked();
+    test_ticks();
+    test_marks();
+    test_many_heads();
+    test_diff_pairs();
+    test_svg_seams();
+    test_print_size();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (!getenv("GAZE_TEST_KEEP") && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);

@@ -2,7 +2,9 @@
 // heads fused by mean/max/min, the lowest entries discarded except attention to the first
 // token, the residual mixed in as 0.5·A + 0.5·I and every row divided by its own sum (the
 // reference code divides by a broadcast [N] vector: columns, not rows). Formulas:
-// reference/interpretability.md §1.
+// reference/interpretability.md §1. The sink-aware variant (a display aid for decoders, whose
+// rollout piles onto the first token, the attention sink of reference/interpretability.md §6)
+// drops key column 0 from each fused layer and renormalises the rows before the residual.
 #include "analysis/analysis.h"
 #include <math.h>
 #include <string.h>
@@ -46,6 +48,16 @@ enum gaze_status gaze_rollout_layer(const struct gaze_run * run, int64_t li,
         }
         out[i] = opts->fusion == GAZE_HEAD_FUSION_MEAN ? f / (double)H : f;
     }
+    // sink-aware display variant: the first key's column left out of every row that has other
+    // visible keys, the rest renormalised (rows with nothing else left become 0: residual only).
+    // Row 0 (the sink itself) keeps its weights.
+    if (opts->sink_aware)
+        for (int64_t i = 1; i < T; i++) {
+            double * row = out + i * T, sum = 0;
+            row[0] = 0;
+            for (int64_t j = 1; j < T; j++) sum += row[j];
+            for (int64_t j = 1; j < T; j++) row[j] = sum > 0 ? row[j] / sum : 0;
+        }
     // discard: candidates are the visible entries outside key column 0
     if (opts->discard_ratio > 0 && T > 1) {
         int64_t n_cand = 0;

@@ -23,6 +23,7 @@
 #define LABEL_CHARS 18        // longest token label, in characters, before "…"
 #define RECT_BUDGET 30000     // SVG/PDF: more cells than this are embedded as an image
 #define MIN_CELL    10        // heatmap cell side (px) below which tokens are blocked
+#define HEAD_VIEW_MAX 6       // heads a head view shows unless told which
 
 /* ---------------------------------------------------------------------------------------------
  * Output buffer, labels, text
@@ -222,18 +223,25 @@ struct plan {
     enum gaze_plot_heads mode;
     int64_t * hsel;            // [nsel] indices into the captured heads
     int64_t * hsel_minus;      // [nsel] the same heads in opts.minus
+    const struct gaze_run_layer ** minus_layers;   // [n_layers] the layers of opts.minus subtracted
+    bool minus_heads_by_pos, minus_layers_by_pos, minus_other_tokens;   // how the runs were paired
     int64_t nsel;
     const struct gaze_run_layer ** layers;   // [n_layers] layers drawn
     int64_t n_layers;
     struct gaze_words wd;      // tokens -> words (or one word a token), hidden specials -1
     uint8_t * special;         // [T]
     char model[64];            // short model name for titles
+    struct { int64_t tok; const char * label; } marks[2];   // boundaries: first generated token,
+    int n_marks;                                          // first token of sentence B
+    int64_t heads_of;          // head view cut to the strongest heads: of how many; 0: not cut
+    char note[240];            // for gaze_plot_info.note
     int cap;                   // max side
 };
 
 static void plan_free(struct plan * p) {
     free(p->hsel);
     free(p->hsel_minus);
+    free(p->minus_layers);
     free(p->layers);
     free(p->special);
     gaze_words_free(&p->wd);
@@ -310,8 +318,16 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
             list_captured(run, false, cap_list, sizeof cap_list);
             return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured (captured: %s)", (long long)head, cap_list);
         }
-        if (o->minus && (p->hsel_minus[k] = o->minus->heads ? head_index(o->minus, head) : -1) < 0)
-            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured in the run subtracted", (long long)head);
+        if (o->minus && (p->hsel_minus[k] = o->minus->heads ? head_index(o->minus, head) : -1) < 0) {
+            // every captured head, as gaze diff's table compares them: by position when the two
+            // runs captured different heads of the same count
+            if (!want && o->minus->n_heads_cap == run->n_heads_cap) { p->hsel_minus[k] = k; p->minus_heads_by_pos = true; }
+            else {
+                list_captured(o->minus, false, cap_list, sizeof cap_list);
+                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: head %lld was not captured in the run subtracted (captured there: %s)",
+                                  (long long)head, cap_list);
+            }
+        }
     }
     p->nsel = n_want;
 
@@ -333,20 +349,33 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     }
     if (p->n_layers < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run holds no captured attention");
 
-    // the run subtracted: same tokens, rows and layers
+    // the run subtracted: what gaze diff's table accepts (the same token count and captured
+    // rows, as many heads and layers); other token ids are drawn with this run's labels, other
+    // captured layers and heads paired by position, as the table pairs them
     if (o->minus) {
         const struct gaze_run * m = o->minus;
         if (o->kind != GAZE_PLOT_KIND_HEATMAP && o->kind != GAZE_PLOT_KIND_MODEL)
             return gaze_error(GAZE_ERR_INVALID_ARG, "plot: differences are drawn as a heatmap or a model view");
-        bool same = m->T == run->T && m->Tq == run->Tq && m->token_ids && m->q_rows;
-        for (int64_t i = 0; same && i < run->T; i++) same = m->token_ids[i] == run->token_ids[i];
+        bool same = m->T == run->T && m->Tq == run->Tq && m->q_rows;
         for (int64_t i = 0; same && i < run->Tq; i++) same = m->q_rows[i] == run->q_rows[i];
-        if (!same) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: the run subtracted has other tokens or query rows");
+        if (!same)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "plot: a difference needs the same token count and captured query rows in both runs "
+                              "(this run: %lld tokens, %lld rows; the run subtracted: %lld tokens, %lld rows)",
+                              (long long)run->T, (long long)run->Tq, (long long)m->T, (long long)m->Tq);
+        for (int64_t i = 0; i < run->T; i++) p->minus_other_tokens |= !m->token_ids || m->token_ids[i] != run->token_ids[i];
+        if (!(p->minus_layers = malloc((size_t)p->n_layers * sizeof *p->minus_layers))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
         for (int64_t l = 0; l < p->n_layers; l++) {
             const struct gaze_run_layer * ml = gaze_run_find_layer(m, p->layers[l]->index);
-            if (!ml || !ml->attn)
-                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld is not captured in the run subtracted",
-                                  (long long)p->layers[l]->index);
+            if ((!ml || !ml->attn) && m->n_cap_layers == run->n_cap_layers) {
+                ml = &m->layers[p->layers[l] - run->layers];
+                p->minus_layers_by_pos = true;
+            }
+            if (!ml || !ml->attn) {
+                list_captured(m, true, cap_list, sizeof cap_list);
+                return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld is not captured in the run subtracted (captured there: %s)",
+                                  (long long)p->layers[l]->index, cap_list);
+            }
+            p->minus_layers[l] = ml;
         }
     }
     if (o->values) {
@@ -356,6 +385,50 @@ static enum gaze_status plan_init(struct plan * p, const struct gaze_run * run, 
     }
     if (o->query < -1 || o->query >= run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query %lld outside the %lld tokens", (long long)o->query, (long long)run->T);
+
+    // a head view of many heads is a tangle of colours: by default it keeps the HEAD_VIEW_MAX
+    // heads with the most attention off the first token (the attention sink of decoders) from
+    // the query token (every captured row when none), and says which
+    if (o->kind == GAZE_PLOT_KIND_HEAD && p->mode == GAZE_PLOT_HEADS_EACH && !o->heads && p->nsel > HEAD_VIEW_MAX) {
+        const struct gaze_run_layer * ly = p->layers[0];
+        double * score = calloc((size_t)p->nsel, sizeof *score);
+        if (!score) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+        for (int64_t k = 0; k < p->nsel; k++)
+            for (int64_t i = 0; i < run->Tq; i++) {
+                if (o->query >= 0 && run->q_rows[i] != o->query) continue;
+                const float * row = ly->attn + (p->hsel[k] * run->Tq + i) * run->T;
+                for (int64_t j = 1; j < run->T; j++) score[k] += row[j];
+            }
+        // selection sort of the top HEAD_VIEW_MAX (ties: lower head first), then back in head order
+        for (int64_t a = 0; a < HEAD_VIEW_MAX; a++) {
+            int64_t best = a;
+            for (int64_t k = a + 1; k < p->nsel; k++) if (score[k] > score[best]) best = k;
+            const double ts = score[a]; score[a] = score[best]; score[best] = ts;
+            const int64_t th = p->hsel[a]; p->hsel[a] = p->hsel[best]; p->hsel[best] = th;
+        }
+        free(score);
+        for (int64_t a = 1; a < HEAD_VIEW_MAX; a++)
+            for (int64_t k = a; k > 0 && p->hsel[k - 1] > p->hsel[k]; k--) { const int64_t t = p->hsel[k]; p->hsel[k] = p->hsel[k - 1]; p->hsel[k - 1] = t; }
+        p->heads_of = p->nsel;
+        p->nsel = HEAD_VIEW_MAX;
+        size_t at = (size_t)snprintf(p->note, sizeof p->note, "head view: heads ");
+        for (int64_t k = 0; k < p->nsel && at + 24 < sizeof p->note; k++)
+            at += (size_t)snprintf(p->note + at, sizeof p->note - at, "%s%lld", k ? "," : "", (long long)run->heads[p->hsel[k]]);
+        if (o->query >= 0)
+            snprintf(p->note + at, sizeof p->note - at, " of %lld: most attention off token 0 from token %lld (--heads to choose)",
+                     (long long)p->heads_of, (long long)o->query);
+        else
+            snprintf(p->note + at, sizeof p->note - at, " of %lld: most attention off token 0 (--heads to choose)", (long long)p->heads_of);
+    }
+
+    // boundaries worth a line: prompt | generation (--generate), sentence A | B (--pair)
+    if (run->n_generated > 0 && run->n_generated < run->T) {
+        p->marks[p->n_marks].tok = run->T - run->n_generated;
+        p->marks[p->n_marks++].label = "generated";
+    }
+    if (run->pair && run->sequence_ids)
+        for (int64_t t = 1; t < run->T; t++)
+            if (run->sequence_ids[t] == 1) { p->marks[p->n_marks].tok = t; p->marks[p->n_marks++].label = "sentence B"; break; }
 
     // tokens -> words (one word a token unless aggregating), specials hidden on request
     if (!(p->special = malloc((size_t)run->T))) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
@@ -379,13 +452,61 @@ static enum gaze_status plan_maps(const struct plan * p, int64_t l, struct maps 
     enum gaze_status s = layer_maps(p->run, p->layers[l], &p->wd, p->hsel, p->nsel, p->mode, out);
     if (s || !p->o.minus) return s;
     struct maps b;
-    const struct gaze_run_layer * ml = gaze_run_find_layer(p->o.minus, p->layers[l]->index);
+    const struct gaze_run_layer * ml = p->minus_layers[l];
     if ((s = layer_maps(p->o.minus, ml, &p->wd, p->hsel_minus, p->nsel, p->mode, &b))) { maps_free(out); return s; }
     if (b.nq != out->nq || b.nk != out->nk || b.S != out->S) s = gaze_error(GAZE_ERR_INVALID_ARG, "plot: the runs differ in shape");
     else s = gaze_attn_diff(out->m, b.m, out->S * out->nq * out->nk, out->m, NULL);
     maps_free(&b);
     if (s) maps_free(out);
     return s;
+}
+
+// Causal mask of maps mp drawn in blocks of bq rows × bk columns: out [nr, nc] (malloc'd), 1
+// where every key of the block comes after every query of it (the viewer's rule: a word's
+// first token after the row word's last token). NULL with *err false when the run is not
+// causal; *err true when out of memory.
+static uint8_t * causal_mask(const struct plan * p, const struct maps * mp, int64_t bq, int64_t bk, bool * err) {
+    *err = false;
+    if (!p->run->causal) return NULL;
+    const int64_t nr = (mp->nq + bq - 1) / bq, nc = (mp->nk + bk - 1) / bk;
+    uint8_t * m = malloc((size_t)(nr * nc));
+    if (!m) { *err = true; return NULL; }
+    for (int64_t r = 0; r < nr; r++) {
+        const int64_t w = mp->rword[GAZE_MIN(mp->nq, (r + 1) * bq) - 1];
+        const int64_t last = p->wd.first[w] + p->wd.count[w] - 1;
+        for (int64_t c = 0; c < nc; c++) m[r * nc + c] = p->wd.first[c * bk] > last;
+    }
+    return m;
+}
+
+#define MASK_LEGEND "grey, hatched: masked (key after the query)"
+
+// Where boundary token tok falls among n units (words, or rows: rword [n] words) whose first
+// tokens increase: the index of the first unit at or after it; -1 when at the start or past
+// the end (nothing to separate).
+static int64_t mark_index(const struct plan * p, int64_t tok, const int64_t * rword, int64_t n) {
+    for (int64_t u = 0; u < n; u++)
+        if (p->wd.first[rword ? rword[u] : u] >= tok) return u > 0 ? u : -1;
+    return -1;
+}
+
+#define MARK_RGB 0.835, 0.369, 0.0   // Okabe–Ito vermillion: boundary lines and their labels
+#define MARK_H   12.0               // room above a grid for the boundary labels
+
+// A boundary line from (x0, y0) to (x1, y1), 2 units wide, and its label at (lx, ly).
+static void draw_mark(cairo_t * cr, double x0, double y0, double x1, double y1, const char * label, double lx, double ly,
+                      enum gaze_plot_align a, double ts) {
+    cairo_save(cr);
+    cairo_set_source_rgb(cr, MARK_RGB);
+    cairo_set_line_width(cr, 2);
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
+    cairo_stroke(cr);
+    if (label) {
+        font(cr, ts > 1 ? 9 * ts : 8, true);
+        text_at(cr, lx, ly, label, a);
+    }
+    cairo_restore(cr);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -423,8 +544,17 @@ static struct scale make_scale(const struct plan * p, const float * v, int64_t n
     return sc;
 }
 
+// Masked cells (a causal run's keys after the query) are drawn as the viewer draws them: a
+// neutral grey outside every colour map, here hatched as well, so they never read as weight 0.
+static const unsigned char MASK_RGB[3] = { 236, 238, 241 }, HATCH_RGB[3] = { 178, 184, 192 };
+
+static void cell_rgb(const struct scale * sc, const float * vals, const uint8_t * mask, int64_t i, unsigned char rgb[3]) {
+    if (mask && mask[i]) memcpy(rgb, MASK_RGB, 3);
+    else scale_rgb(sc, vals[i], rgb);
+}
+
 // One image holding a cell grid vals [nr, nc], f × f pixels a cell.
-static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc, int f, const struct scale * sc) {
+static cairo_surface_t * cells_image(const float * vals, const uint8_t * mask, int64_t nr, int64_t nc, int f, const struct scale * sc) {
     cairo_surface_t * img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(nc * f), (int)(nr * f));
     if (cairo_surface_status(img)) return img;
     cairo_surface_flush(img);
@@ -434,7 +564,7 @@ static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc,
         uint32_t * row = (uint32_t *)(d + (size_t)(r * f) * (size_t)stride);
         for (int64_t c = 0; c < nc; c++) {
             unsigned char rgb[3];
-            scale_rgb(sc, vals[r * nc + c], rgb);
+            cell_rgb(sc, vals, mask, r * nc + c, rgb);
             const uint32_t px = (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
             for (int k = 0; k < f; k++) row[c * f + k] = px;
         }
@@ -444,31 +574,67 @@ static cairo_surface_t * cells_image(const float * vals, int64_t nr, int64_t nc,
     return img;
 }
 
-// Draws a grid of nr × nc cells of cw × ch at (x, y). Raster output: one image scaled with
-// nearest-neighbour filtering (exact cell colours). Vector output: rectangles (runs of equal
-// colour merged) unless as_image, then one embedded image upsampled to whole pixels a cell
-// so viewers that smooth images keep the cells sharp.
-static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, const float * vals, int64_t nr, int64_t nc,
-                                   double x, double y, double cw, double ch, const struct scale * sc) {
+// Diagonal hatching over the masked cells of a grid (the grey under it is drawn with the cells).
+static void hatch_masked(cairo_t * cr, const uint8_t * mask, int64_t nr, int64_t nc, double x, double y, double cw, double ch) {
+    bool any = false;
+    cairo_save(cr);
+    cairo_new_path(cr);
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t c = 0; c < nc;) {
+            if (!mask[r * nc + c]) { c++; continue; }
+            int64_t e = c + 1;
+            while (e < nc && mask[r * nc + e]) e++;
+            cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw, ch);
+            any = true;
+            c = e;
+        }
+    if (any) {
+        cairo_clip(cr);
+        double rr, gg, bb;
+        rgb_of(HATCH_RGB, &rr, &gg, &bb);
+        cairo_set_source_rgb(cr, rr, gg, bb);
+        cairo_set_line_width(cr, 1);
+        const double w = nc * cw, h = nr * ch, step = 5;
+        for (double d = -h; d < w; d += step) {
+            cairo_move_to(cr, x + d, y + h);
+            cairo_line_to(cr, x + d + h, y);
+        }
+        cairo_stroke(cr);
+    }
+    cairo_restore(cr);
+}
+
+// Draws a grid of nr × nc cells of cw × ch at (x, y); mask [nr, nc] (or NULL) marks masked
+// cells (grey, hatched). Raster output: one image scaled with nearest-neighbour filtering
+// (exact cell colours). Vector output: rectangles (runs of equal colour merged) unless
+// as_image, then one embedded image upsampled to whole pixels a cell so viewers that smooth
+// images keep the cells sharp. Each rectangle reaches half a unit into its right and lower
+// neighbours, which are drawn after it and cover the overlap: browsers anti-alias the shared
+// edge of two abutting shapes at fractional zoom into a pale hairline, an overlapped edge
+// never shows.
+static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, const float * vals, const uint8_t * mask,
+                                   int64_t nr, int64_t nc, double x, double y, double cw, double ch, const struct scale * sc) {
     if (vector && !as_image) {
         for (int64_t r = 0; r < nr; r++) {
             for (int64_t c = 0; c < nc;) {
                 unsigned char rgb[3], next[3];
-                scale_rgb(sc, vals[r * nc + c], rgb);
+                cell_rgb(sc, vals, mask, r * nc + c, rgb);
                 int64_t e = c + 1;
                 while (e < nc) {
-                    scale_rgb(sc, vals[r * nc + e], next);
-                    if (memcmp(rgb, next, 3)) break;
+                    cell_rgb(sc, vals, mask, r * nc + e, next);
+                    if (memcmp(rgb, next, 3) || (mask && mask[r * nc + e] != mask[r * nc + c])) break;
                     e++;
                 }
                 double rr, gg, bb;
                 rgb_of(rgb, &rr, &gg, &bb);
                 cairo_set_source_rgb(cr, rr, gg, bb);
-                cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw, ch);
+                const double ox = e < nc ? 0.5 : 0, oy = r + 1 < nr ? 0.5 : 0;
+                cairo_rectangle(cr, x + c * cw, y + r * ch, (e - c) * cw + ox, ch + oy);
                 cairo_fill(cr);
                 c = e;
             }
         }
+        if (mask) hatch_masked(cr, mask, nr, nc, x, y, cw, ch);
         return GAZE_OK;
     }
     int f = 1;
@@ -476,7 +642,7 @@ static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, con
         f = (int)GAZE_MAX(1.0, floor(GAZE_MIN(cw, ch)));
         while (f > 1 && (nr * f > 4096 || nc * f > 4096)) f--;
     }
-    cairo_surface_t * img = cells_image(vals, nr, nc, f, sc);
+    cairo_surface_t * img = cells_image(vals, mask, nr, nc, f, sc);
     if (cairo_surface_status(img)) {
         cairo_surface_destroy(img);
         return gaze_error(GAZE_ERR_NOMEM, "plot: cannot make a %lld x %lld image", (long long)nc, (long long)nr);
@@ -490,19 +656,61 @@ static enum gaze_status draw_cells(cairo_t * cr, bool vector, bool as_image, con
     cairo_fill(cr);
     cairo_restore(cr);
     cairo_surface_destroy(img);
+    if (mask && !vector) hatch_masked(cr, mask, nr, nc, x, y, cw, ch);
     return GAZE_OK;
 }
 
-static void tick_label(float v, char * out, size_t cap) {
-    if (v == 0) snprintf(out, cap, "0");
-    else snprintf(out, cap, "%.3g", v);
+// Round colour-bar ticks into ticks [cap]: linear scales get the multiples of a step of 1, 2,
+// 2.5 or 5 × 10^k in [0, vmax] (at most 7; mirrored when diverging), *decimals set for the
+// step; log scales get the decades 10^k in [vmax / 300, vmax] (with their 2× and 5× when
+// fewer than 3 fit), never 0, which a log axis does not have (*decimals = -1: "1e-3" style).
+static int nice_ticks(const struct scale * sc, float * ticks, int cap, int * decimals) {
+    const double vmax = sc->vmax;
+    int n = 0;
+    if (sc->log) {
+        *decimals = -1;
+        const double lo = vmax / 300;
+        for (int pass = 0; pass < 2 && n < 3; pass++) {
+            n = 0;
+            static const double mult[3] = { 1, 2, 5 };
+            for (int e = (int)floor(log10(vmax)); e >= (int)floor(log10(lo)) - 1; e--)
+                for (int m = 2; m >= 0; m--) {
+                    if (!pass && m) continue;
+                    const double v = mult[m] * pow(10, e);
+                    if (v > vmax * (1 + 1e-6) || v < lo || n + 2 > cap) continue;
+                    ticks[n++] = (float)v;
+                    if (sc->diverging) ticks[n++] = (float)-v;
+                }
+        }
+        return n;
+    }
+    const double mag = pow(10, floor(log10(vmax / 4)));
+    static const double mult[5] = { 1, 2, 2.5, 5, 10 };
+    double step = 10 * mag;
+    int mi = 4;
+    for (int m = 0; m < 5; m++) if (vmax / (mult[m] * mag) < 6 + 1e-9) { step = mult[m] * mag; mi = m; break; }
+    *decimals = GAZE_MAX(0, (int)-floor(log10(step) + 1e-9) + (mi == 2 ? 1 : 0));
+    for (int k = 0; k * step <= vmax * (1 + 1e-6) && n + 2 <= cap; k++) {
+        ticks[n++] = (float)(k * step);
+        if (sc->diverging && k) ticks[n++] = (float)(-k * step);
+    }
+    return n;
+}
+
+static void tick_label(float v, int decimals, char * out, size_t cap) {
+    if (v == 0) { snprintf(out, cap, "0"); return; }
+    if (decimals >= 0) { snprintf(out, cap, "%.*f", decimals, v); return; }
+    const double a = fabs(v);   // ticks are floats: 0.01f is 0.0099999998
+    if (a >= 0.01 * (1 - 1e-6) && a < 1e4) { snprintf(out, cap, "%g", v); return; }
+    const int e = (int)floor(log10(a) + 1e-6);
+    snprintf(out, cap, "%s%ge%d", v < 0 ? "−" : "", round(a / pow(10, e)), e);
 }
 
 #define CBAR_W      14.0
 #define CBAR_TICK_W 54.0     // room for tick labels right of the bar
 
 // Vertical colour bar at (x, y), h tall, bottom = low; ticks linear or at decades (log).
-static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, double y, double h) {
+static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, double y, double h, double ts) {
     cairo_pattern_t * grad = cairo_pattern_create_linear(0, y + h, 0, y);
     for (int k = 0; k < 64; k++) {
         unsigned char rgb[3];
@@ -520,18 +728,10 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x + 0.5, y + 0.5, CBAR_W - 1, h - 1);
     cairo_stroke(cr);
-    float ticks[9];
-    int n = 0;
-    if (sc->log) {
-        const float dec[4] = { 0, 0.01f, 0.1f, 1 };
-        for (int k = 0; k < 4; k++) {
-            if (sc->diverging && k > 0) ticks[n++] = -dec[k] * sc->vmax;
-            ticks[n++] = dec[k] * sc->vmax;
-        }
-    } else {
-        for (int k = sc->diverging ? -4 : 0; k <= 4; k += sc->diverging ? 2 : 1) ticks[n++] = sc->vmax * k / 4.0f;
-    }
-    font(cr, 9, false);
+    float ticks[24];
+    int decimals;
+    const int n = nice_ticks(sc, ticks, 24, &decimals);
+    font(cr, 9 * ts, false);
     for (int k = 0; k < n; k++) {
         const double ty = y + h - scale_t(sc, ticks[k]) * h;
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
@@ -539,7 +739,7 @@ static void draw_colorbar(cairo_t * cr, const struct scale * sc, double x, doubl
         cairo_line_to(cr, x + CBAR_W + 4, ty);
         cairo_stroke(cr);
         char lab[32];
-        tick_label(ticks[k], lab, sizeof lab);
+        tick_label(ticks[k], decimals, lab, sizeof lab);
         text_mid(cr, x + CBAR_W + 6, ty, lab, GAZE_PLOT_ALIGN_LEFT);
     }
 }
@@ -560,12 +760,14 @@ struct fig {
 
 static void fig_discard(struct fig * f);
 
-static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
+// A figure of w × h units drawn at scale output pixels (PNG) or points a unit.
+static enum gaze_status fig_begin_scaled(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title,
+                                         double scale) {
     memset(f, 0, sizeof *f);
     f->fmt = fmt;
     f->vector = fmt != GAZE_PLOT_FORMAT_PNG;
-    f->w = (int)ceil(w);
-    f->h = (int)ceil(h);
+    f->w = (int)ceil(w * scale - 1e-6);
+    f->h = (int)ceil(h * scale - 1e-6);
     if (f->w > cap || f->h > cap)
         return gaze_error(GAZE_ERR_LIMIT, "plot: figure of %d x %d exceeds the %d limit", f->w, f->h, cap);
     if (fmt == GAZE_PLOT_FORMAT_PNG) f->surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, f->w, f->h);
@@ -592,7 +794,12 @@ static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, dou
     }
     cairo_set_source_rgb(f->cr, 1, 1, 1);
     cairo_paint(f->cr);
+    if (scale != 1) cairo_scale(f->cr, scale, scale);
     return GAZE_OK;
+}
+
+static enum gaze_status fig_begin(struct fig * f, enum gaze_plot_format fmt, double w, double h, int cap, const char * title) {
+    return fig_begin_scaled(f, fmt, w, h, cap, title, 1);
 }
 
 static void fig_discard(struct fig * f) {
@@ -688,7 +895,77 @@ static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n
     return GAZE_OK;
 }
 
-// Title and the lines under it; returns the y where the figure's body starts.
+static double draw_titles(cairo_t * cr, const char * title, char lines[][200], int n_lines, double x);
+
+// Size for print (opts.width_pt, opts.dpi): s_pt points a layout unit, out output pixels or
+// points a unit, text (fonts and the room they take) × ts so the smallest (9 units, the tick
+// labels) stays at GAZE_PLOT_MIN_FONT_PT, titles wrapped within maxw (0: not wrapped).
+struct sizing { double s_pt, out, ts, maxw; };
+
+static struct sizing sizing_for(const struct plan * p, double W) {
+    struct sizing z = { 1, 1, 1, 0 };
+    if (p->o.width_pt > 0) {
+        z.s_pt = p->o.width_pt / W;
+        z.ts = GAZE_MAX(1.0, GAZE_PLOT_MIN_FONT_PT / (9.0 * z.s_pt));
+        z.maxw = W - 2 * MARGIN;
+    }
+    const double dpi = p->o.dpi > 0 ? p->o.dpi : p->o.width_pt > 0 ? 300 : 72;
+    z.out = z.s_pt * (p->o.format == GAZE_PLOT_FORMAT_PNG ? dpi / 72 : 1);
+    return z;
+}
+
+// s split at its " · " separators into lines of at most maxw at the current font of m.
+static int wrap_text(cairo_t * m, const char * s, double maxw, char out[][256], int cap) {
+    static const char sep[] = " \xC2\xB7 ";
+    int n = 0;
+    out[0][0] = 0;
+    for (const char * p = s; *p && n < cap;) {
+        const char * e = strstr(p, sep);
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        char cand[512];
+        if (out[n][0]) snprintf(cand, sizeof cand, "%s%s%.*s", out[n], sep, (int)len, p);
+        else snprintf(cand, sizeof cand, "%.*s", (int)len, p);
+        if (out[n][0] && text_w(m, cand) > maxw && n + 1 < cap) {
+            n++;
+            snprintf(out[n], 256, "%.*s", (int)len, p);
+        } else {
+            const size_t cl = GAZE_MIN(strlen(cand), (size_t)255);
+            memcpy(out[n], cand, cl);
+            out[n][cl] = 0;
+        }
+        p += len;
+        if (e) p += strlen(sep);
+    }
+    return out[0][0] ? n + 1 : 0;
+}
+
+// Title and the lines under it, fonts × ts, each wrapped within maxw when maxw > 0 (measured
+// on m); draws when cr is not NULL; returns the y where the figure's body starts.
+static double draw_titles_ex(cairo_t * cr, cairo_t * m, const char * title, char lines[][200], int n_lines, double x,
+                             double ts, double maxw) {
+    if (ts == 1 && maxw <= 0) return draw_titles(cr, title, lines, n_lines, x);
+    double y = MARGIN;
+    char wrapped[8][256];
+    for (int i = -1; i < n_lines; i++) {
+        const char * t = i < 0 ? title : lines[i];
+        if (!t[0]) continue;
+        const double size = i < 0 ? 14 : 10.5, step = i < 0 ? 22 : 15;
+        font(m, size * ts, i < 0);
+        const int nw = maxw > 0 ? wrap_text(m, t, maxw, wrapped, 8) : 1;
+        if (maxw <= 0) snprintf(wrapped[0], sizeof wrapped[0], "%s", t);
+        for (int k = 0; k < nw; k++) {
+            if (cr) {
+                if (i < 0) cairo_set_source_rgb(cr, 0, 0, 0);
+                else cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+                font(cr, size * ts, i < 0);
+                text_at(cr, x, y + (i < 0 ? 14 : 11) * ts, wrapped[k], GAZE_PLOT_ALIGN_LEFT);
+            }
+            y += step * ts;
+        }
+    }
+    return y + 8 * ts;
+}
+
 static double draw_titles(cairo_t * cr, const char * title, char lines[][200], int n_lines, double x) {
     double y = MARGIN;
     if (cr) {
@@ -728,7 +1005,8 @@ static const char * heads_desc(const struct plan * p, char * out, size_t cap) {
             for (int64_t k = 0; k < p->nsel && o + 24 < cap; k++)
                 o += (size_t)snprintf(out + o, cap - o, "%s%lld", k ? "," : "", (long long)p->run->heads[p->hsel[k]]);
         }
-    } else snprintf(out, cap, "%lld head%s", (long long)p->nsel, p->nsel > 1 ? "s" : "");
+    } else if (p->heads_of) snprintf(out, cap, "%lld of %lld heads (most attention off token 0)", (long long)p->nsel, (long long)p->heads_of);
+    else snprintf(out, cap, "%lld head%s", (long long)p->nsel, p->nsel > 1 ? "s" : "");
     return out;
 }
 
@@ -736,12 +1014,14 @@ static const char * heads_desc(const struct plan * p, char * out, size_t cap) {
 static void transforms_desc(const struct plan * p, const struct scale * sc, char * out, size_t cap) {
     out[0] = 0;
     size_t o = 0;
-    const char * parts[6];
+    const char * parts[8];
     int n = 0;
     if (p->o.words) parts[n++] = "sub-words merged into words (to: sum, from: mean)";
     if (p->o.hide_special) parts[n++] = "special tokens hidden, rows renormalised";
     if (sc && sc->log) parts[n++] = "log colour scale";
     if (p->o.minus) parts[n++] = "difference: this run − the subtracted run";
+    if (p->minus_other_tokens) parts[n++] = "tokens differ: this run's shown";
+    if (p->minus_layers_by_pos || p->minus_heads_by_pos) parts[n++] = "layers/heads paired by position";
     for (int i = 0; i < n; i++) o = put(out, o, cap, i ? " · " : ""), o = put(out, o, cap, parts[i]);
 }
 
@@ -796,66 +1076,96 @@ static enum gaze_status plot_heatmap(const struct plan * p, cairo_t * mcr, unsig
     cs = (int)GAZE_MIN(cs, GAZE_MIN((p->cap - fixed_w) / nc, (p->cap - fixed_h) / nr));
     char ** rl = make_labels(rsrc, nq, bq), ** cl = make_labels((const char * const *)p->wd.text, nk, bk);
     free(rsrc);
+    bool mask_err;
+    uint8_t * mask = causal_mask(p, &mp, bq, bk, &mask_err);
     struct scale sc = make_scale(p, vals, nr * nc);
     transforms_desc(p, &sc, lines[0], sizeof lines[0]);
     lines[1][0] = 0;
     if (bq > 1 || bk > 1)
         snprintf(lines[1], sizeof lines[1], "%lld × %lld %s shown as %lld × %lld blocks: each cell is the mean of up to %lld × %lld weights",
                  (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc, (long long)bq, (long long)bk);
-    snprintf(lines[2], sizeof lines[2], "rows: queries · columns: keys · %s", gaze_palette_name(sc.pal));
-    if (!rl || !cl) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
+    snprintf(lines[2], sizeof lines[2], "rows: queries · columns: keys · %s%s", gaze_palette_name(sc.pal),
+             mask ? " · " MASK_LEGEND : "");
+    if (!rl || !cl || mask_err) { s = gaze_error(GAZE_ERR_NOMEM, "plot: out of memory"); goto done; }
 
-    // layout
-    const double top = draw_titles(NULL, title, lines, 3, 0);
-    const double lab_font = GAZE_MIN(11.0, cs - 2.0);
-    font(mcr, lab_font, false);
-    const double rlw = max_text_w(mcr, rl, nr) + 8, clh = max_text_w(mcr, cl, nc) + 8;
-    const double gx = round(MARGIN + axis + rlw), gy = round(top);
+    // layout. Sized for print, the figure is scaled to the width asked: the token labels keep
+    // GAZE_PLOT_MIN_FONT_PT (every k-th drawn when they would overlap), the other text is
+    // enlarged by z.ts and the titles wrapped; the widths depend on the scale and the scale on
+    // the widths, so a few rounds settle them.
     const double gw = (double)(nc * cs), gh = (double)(nr * cs);
+    double lab_font = GAZE_MIN(11.0, cs - 2.0), rlw = 0, clh = 0, W = 0;
+    int64_t every = 1;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(GAZE_MIN(11.0, cs - 2.0), GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            every = (int64_t)ceil(lab_font * 1.15 / cs - 1e-9);
+        }
+        font(mcr, lab_font, false);
+        rlw = clh = 0;
+        for (int64_t r = 0; r < nr; r += every) rlw = GAZE_MAX(rlw, text_w(mcr, rl[r]));
+        for (int64_t c = 0; c < nc; c += every) clh = GAZE_MAX(clh, text_w(mcr, cl[c]));
+        rlw += 8;
+        clh += 8;
+        W = round(MARGIN + axis * z.ts + rlw) + gw + 16 + CBAR_W + CBAR_TICK_W * z.ts + MARGIN;
+        if (p->o.width_pt > 0) z = sizing_for(p, W);
+    }
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double gx = round(MARGIN + axis * z.ts + rlw), gy = round(top + (p->n_marks ? MARK_H * z.ts : 0));
     const double cb_h = GAZE_MIN(gh, 480);
-    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
-    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);   // a long title is cut
-    const double H = gy + gh + clh + axis + MARGIN;
+    if (p->o.width_pt <= 0) W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);   // a long title is cut
+    const double H = gy + gh + clh + axis * z.ts + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) goto done;
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const bool as_image = f.vector && nr * nc > RECT_BUDGET;
-    if ((s = draw_cells(cr, f.vector, as_image, vals, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
+    if ((s = draw_cells(cr, f.vector, as_image, vals, mask, nr, nc, gx, gy, cs, cs, &sc))) { fig_discard(&f); goto done; }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, gx - 0.5, gy - 0.5, gw + 1, gh + 1);
     cairo_stroke(cr);
+    for (int m = 0; m < p->n_marks; m++) {   // a line between the cells at each boundary
+        const int64_t c = mark_index(p, p->marks[m].tok, NULL, nk), r = mark_index(p, p->marks[m].tok, mp.rword, nq);
+        if (c > 0) {
+            const double x = gx + (double)c / (double)bk * cs;
+            draw_mark(cr, x, gy - 3, x, gy + gh, p->marks[m].label, x + 2, gy - 3, GAZE_PLOT_ALIGN_LEFT, z.ts);
+        }
+        if (r > 0) draw_mark(cr, gx, gy + (double)r / (double)bq * cs, gx + gw, gy + (double)r / (double)bq * cs, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT, 1);
+    }
     // row labels (right-aligned), column labels (rotated, reading upwards to the grid)
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, lab_font, false);
-    for (int64_t r = 0; r < nr; r++) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], GAZE_PLOT_ALIGN_RIGHT);
-    for (int64_t c = 0; c < nc; c++) {
+    for (int64_t r = 0; r < nr; r += every) text_mid(cr, gx - 4, gy + (r + 0.5) * cs, rl[r], GAZE_PLOT_ALIGN_RIGHT);
+    for (int64_t c = 0; c < nc; c += every) {
         cairo_save(cr);
         cairo_translate(cr, gx + (c + 0.5) * cs, gy + gh + 4);
         cairo_rotate(cr, -M_PI / 2);
         text_mid(cr, 0, 0, cl[c], GAZE_PLOT_ALIGN_RIGHT);
         cairo_restore(cr);
     }
-    font(cr, 11, true);
+    font(cr, 11 * z.ts, true);
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
-    text_at(cr, gx + gw / 2, gy + gh + clh + axis, "keys", GAZE_PLOT_ALIGN_CENTER);
+    text_at(cr, gx + gw / 2, gy + gh + clh + axis * z.ts, "keys", GAZE_PLOT_ALIGN_CENTER);
     cairo_save(cr);
-    cairo_translate(cr, MARGIN + 12, gy + gh / 2);
+    cairo_translate(cr, MARGIN + 12 * z.ts, gy + gh / 2);
     cairo_rotate(cr, -M_PI / 2);
     text_at(cr, 0, 0, "queries", GAZE_PLOT_ALIGN_CENTER);
     cairo_restore(cr);
-    draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h);
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, cb_h, z.ts);
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = gx; info->grid_y = gy; info->cell_w = cs; info->cell_h = cs;
         info->rows = nr; info->cols = nc; info->block_q = bq; info->block_k = bk;
         info->embedded_image = as_image;
+        info->scale = z.out;
+        info->label_every = every;
     }
     s = fig_end(&f, out, n);
 done:
     free_labels(rl, nr);
     free_labels(cl, nc);
+    free(mask);
     free(blocked);
     maps_free(&mp);
     return s;
@@ -879,6 +1189,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     th = floor(th);
     if (th < 8) return gaze_error(GAZE_ERR_LIMIT, "plot: %lld layers x %lld heads do not fit in %d px", (long long)L, (long long)S, p->cap);
     float * all = NULL;
+    uint8_t * mask = NULL;
     int64_t nq = 0, nk = 0, bq = 1, bk = 1, nr = 0, nc = 0;
     enum gaze_status s = GAZE_OK;
     for (int64_t l = 0; l < L; l++) {
@@ -892,7 +1203,9 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
             bq = bk = GAZE_MAX(bq, bk);
             nr = (nq + bq - 1) / bq; nc = (nk + bk - 1) / bk;
             all = malloc((size_t)(L * S * nr * nc) * sizeof *all);
-            if (!all) { maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the model view"); }
+            bool mask_err;
+            mask = causal_mask(p, &mp, bq, bk, &mask_err);
+            if (!all || mask_err) { free(all); free(mask); maps_free(&mp); return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory for the model view"); }
         }
         for (int64_t h = 0; h < S && !s; h++) {
             float * dst = all + ((l * S + h) * nr) * nc;
@@ -900,7 +1213,7 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
             else s = gaze_attn_block_mean(mp.m + h * nq * nk, nq, nk, bq, bk, dst);
         }
         maps_free(&mp);
-        if (s) { free(all); return s; }
+        if (s) { free(all); free(mask); return s; }
     }
     const int64_t cpx = GAZE_MAX(1, (int64_t)th / GAZE_MAX(nr, nc));   // pixels per cell
     const double tw = (double)(nc * cpx), tht = (double)(nr * cpx);
@@ -913,19 +1226,26 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
     if (bq > 1)
         snprintf(lines[1], sizeof lines[1], "each thumbnail: %lld × %lld %s as %lld × %lld blocks (block means)",
                  (long long)nq, (long long)nk, p->o.words ? "words" : "tokens", (long long)nr, (long long)nc);
-    snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)", gaze_palette_name(sc.pal));
-    const double top = draw_titles(NULL, title, lines, 3, 0);
-    const double gx = MARGIN + lab_w, gy = round(top + head_h);
+    snprintf(lines[2], sizeof lines[2], "rows: layers · columns: heads · one colour scale (%s)%s", gaze_palette_name(sc.pal),
+             mask ? " · " MASK_LEGEND : "");
     const double gw = S * (tw + gap) - gap, gh = L * (tht + gap) - gap;
-    double W = gx + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
-    W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
+    double W = MARGIN + lab_w + gw + 16 + CBAR_W + CBAR_TICK_W + MARGIN;
+    struct sizing z = sizing_for(p, W);
+    if (p->o.width_pt > 0)   // sized for print: text × z.ts (labels, ticks), titles wrapped
+        for (int round_ = 0; round_ < 4; round_++) {
+            W = MARGIN + lab_w * z.ts + gw + 16 + CBAR_W + CBAR_TICK_W * z.ts + MARGIN;
+            z = sizing_for(p, W);
+        }
+    else W = GAZE_MIN(GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), p->cap);
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double gx = MARGIN + lab_w * z.ts, gy = round(top + head_h * z.ts);
     const double H = gy + gh + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) { free(all); return s; }
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) { free(all); free(mask); return s; }
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const bool as_image = f.vector && L * S * nr * nc > RECT_BUDGET;
-    font(cr, 10, false);
+    font(cr, 10 * z.ts, false);
     for (int64_t h = 0; h < S; h++) {
         char lab[64];
         if (p->mode == GAZE_PLOT_HEADS_EACH || p->mode == GAZE_PLOT_HEADS_ONE) snprintf(lab, sizeof lab, "H%lld", (long long)p->run->heads[p->hsel[h]]);
@@ -937,20 +1257,23 @@ static enum gaze_status plot_model(const struct plan * p, cairo_t * mcr, unsigne
         char lab[32];
         snprintf(lab, sizeof lab, "L%lld", (long long)p->layers[l]->index);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        font(cr, 10, false);
+        font(cr, 10 * z.ts, false);
         text_mid(cr, gx - 6, gy + l * (tht + gap) + tht / 2, lab, GAZE_PLOT_ALIGN_RIGHT);
         for (int64_t h = 0; h < S && !s; h++)
-            s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, nr, nc,
+            s = draw_cells(cr, f.vector, as_image, all + ((l * S + h) * nr) * nc, mask, nr, nc,
                            gx + h * (tw + gap), gy + l * (tht + gap), (double)cpx, (double)cpx, &sc);
     }
     free(all);
+    free(mask);
     if (s) { fig_discard(&f); return s; }
-    draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320));
+    draw_colorbar(cr, &sc, gx + gw + 16, gy, GAZE_MIN(gh, 320), z.ts);
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = gx; info->grid_y = gy; info->cell_w = (double)cpx; info->cell_h = (double)cpx;
         info->rows = L; info->cols = S; info->block_q = bq; info->block_k = bk;
         info->embedded_image = as_image;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     return fig_end(&f, out, n);
 }
@@ -994,7 +1317,8 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     struct maps mp;
     enum gaze_status s = plan_maps(p, 0, &mp);
     if (s) return s;
-    const double row_h = 16, lab_font = 11, gap = 240;
+    double row_h = 16, lab_font = 11;
+    const double gap = 240;
     const double header_guess = MARGIN + 22 + 3 * 15 + 8 + 24 * 2 + 20;
     const int64_t max_rows = GAZE_MAX(4, (int64_t)((p->cap - header_guess - MARGIN) / row_h));
     const int64_t nq0 = mp.nq, nk0 = mp.nk;
@@ -1023,46 +1347,62 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     else snprintf(lines[2], sizeof lines[2], "left: queries · right: keys · opacity = weight%s", S > 1 ? " / heads shown" : "");
 
     // layout: titles, legend (wrapped), then the two token columns
-    font(mcr, lab_font, false);
-    const double rlw = max_text_w(mcr, rl, nr), clw = max_text_w(mcr, cl, nc);
-    const double xl = round(MARGIN + rlw + 6), xr = xl + gap;
-    double W = xr + 6 + clw + MARGIN;
-    W = GAZE_MAX(W, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
-    W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
-    const double top = draw_titles(NULL, title, lines, 3, 0);
+    // sized for print: token labels at GAZE_PLOT_MIN_FONT_PT or more, rows as tall as they
+    // need, the legend × z.ts, titles wrapped (a few rounds: the scale depends on the widths)
+    double rlw = 0, clw = 0, xl = 0, xr = 0, W = 0;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(11.0, GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            row_h = GAZE_MAX(16.0, ceil(lab_font * 1.35));
+        }
+        font(mcr, lab_font, false);
+        rlw = max_text_w(mcr, rl, nr);
+        clw = max_text_w(mcr, cl, nc);
+        xl = round(MARGIN + rlw + 6);
+        xr = xl + gap;
+        W = GAZE_MAX(xr + 6 + clw + MARGIN, 420);
+        if (p->o.width_pt > 0) z = sizing_for(p, W);   // titles wrap instead of widening
+    }
+    if (p->o.width_pt <= 0) {
+        W = GAZE_MAX(xr + 6 + clw + MARGIN, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN);
+        W = GAZE_MIN(GAZE_MAX(W, 420), GAZE_MAX(p->cap, xr + 6 + clw + MARGIN));
+    }
+    const double top = draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw);
+    const double lg = z.ts;   // legend scale
     // legend entries: a swatch and "head h", laid in rows of the figure width
-    font(mcr, 10, false);
+    font(mcr, 10 * lg, false);
     double lx = MARGIN, ly = top;
     for (int64_t h = 0; h < S; h++) {
         char lab[160];
         if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
         else snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]);
-        const double ew = 16 + text_w(mcr, lab) + 14;
-        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        const double ew = 16 * lg + text_w(mcr, lab) + 14 * lg;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18 * lg; }
         lx += ew;
     }
-    const double body = round(ly + 18 + 10);
+    const double body = round(ly + 18 * lg + 10);
     const double H = body + GAZE_MAX(nr, nc) * row_h + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, W, H, p->cap, title))) goto done;
+    if ((s = fig_begin_scaled(&f, p->o.format, W, H, p->cap, title, z.out))) goto done;
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
-    font(cr, 10, false);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
+    font(cr, 10 * lg, false);
     lx = MARGIN; ly = top;
     for (int64_t h = 0; h < S; h++) {
         char lab[160];
         unsigned char rgb[3] = { 0x33, 0x33, 0x33 };
         if (p->mode == GAZE_PLOT_HEADS_MEAN || p->mode == GAZE_PLOT_HEADS_MAX) snprintf(lab, sizeof lab, "%s", hd);
         else { snprintf(lab, sizeof lab, "head %lld", (long long)p->run->heads[p->hsel[h]]); gaze_head_rgb(p->hsel[h], rgb); }
-        const double ew = 16 + text_w(cr, lab) + 14;
-        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18; }
+        const double ew = 16 * lg + text_w(cr, lab) + 14 * lg;
+        if (lx + ew > W - MARGIN && lx > MARGIN) { lx = MARGIN; ly += 18 * lg; }
         double r, g, bb;
         rgb_of(rgb, &r, &g, &bb);
         cairo_set_source_rgb(cr, r, g, bb);
-        cairo_rectangle(cr, lx, ly + 2, 12, 12);
+        cairo_rectangle(cr, lx, ly + 2, 12 * lg, 12 * lg);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_mid(cr, lx + 16, ly + 8, lab, GAZE_PLOT_ALIGN_LEFT);
+        text_mid(cr, lx + 16 * lg, ly + 8 * lg, lab, GAZE_PLOT_ALIGN_LEFT);
         lx += ew;
     }
     // lines first, labels over them; alpha = weight / heads (bertviz: overlaps add to the mean)
@@ -1098,11 +1438,22 @@ static enum gaze_status plot_head(const struct plan * p, cairo_t * mcr, unsigned
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
     for (int64_t j = 0; j < nc; j++) text_mid(cr, xr, body + (j + 0.5) * row_h, cl[j], GAZE_PLOT_ALIGN_LEFT);
+    for (int m = 0; m < p->n_marks; m++) {   // boundaries: a line under each column of labels
+        // rows: mp.rword holds each block's first word now
+        const int64_t r = mark_index(p, p->marks[m].tok, mp.rword, nr), c = mark_index(p, p->marks[m].tok, NULL, nk0);
+        if (r > 0) draw_mark(cr, MARGIN, body + r * row_h, xl, body + r * row_h, NULL, 0, 0, GAZE_PLOT_ALIGN_LEFT, 1);
+        if (c > 0) {
+            const double y = body + (double)c / (double)b * row_h;
+            draw_mark(cr, xr, y, W - MARGIN, y, p->marks[m].label, W - MARGIN, y - 2, GAZE_PLOT_ALIGN_RIGHT, z.ts);
+        }
+    }
     if (info) {
         info->width = f.w; info->height = f.h;
         info->grid_x = xl; info->grid_y = body; info->cell_w = gap; info->cell_h = row_h;
         info->rows = nr; info->cols = nc; info->block_q = b; info->block_k = b;
         info->embedded_image = false;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     s = fig_end(&f, out, n);
 done:
@@ -1180,25 +1531,38 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
     if (b > 1) snprintf(lines[1], sizeof lines[1], "%lld %s shown as %lld blocks of up to %lld (sums)",
                         (long long)W, p->o.words ? "words" : "tokens", (long long)nr, (long long)b);
     snprintf(lines[2], sizeof lines[2], "bar length and colour (%s): value, scale 0 .. %.3g", gaze_palette_name(sc.pal), sc.vmax);
-    font(mcr, 11, false);
-    const double lw = max_text_w(mcr, lab, nr);
-    const double x0 = round(MARGIN + lw + 8);
-    double Wd = x0 + bar_w + 60 + MARGIN;
-    Wd = GAZE_MIN(GAZE_MAX(Wd, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), GAZE_MAX(p->cap, x0 + bar_w + 60 + MARGIN));
-    const double top = round(draw_titles(NULL, title, lines, 3, 0));
-    const double H = top + nr * row_h + MARGIN;
+    // sized for print: labels at GAZE_PLOT_MIN_FONT_PT or more, rows as tall as they need
+    double lab_font = 11, lw = 0, x0 = 0, Wd = 0, rh = row_h;
+    struct sizing z = sizing_for(p, 1);
+    for (int round_ = 0; round_ < (p->o.width_pt > 0 ? 6 : 1); round_++) {
+        if (p->o.width_pt > 0) {
+            lab_font = GAZE_MAX(11.0, GAZE_PLOT_MIN_FONT_PT / z.s_pt);
+            rh = GAZE_MAX(row_h, ceil(lab_font * 1.35));
+        }
+        font(mcr, lab_font, false);
+        lw = max_text_w(mcr, lab, nr);
+        x0 = round(MARGIN + lw + 8);
+        Wd = x0 + bar_w + 60 * z.ts + MARGIN;
+        font(mcr, z.ts > 1 ? 9 * z.ts : 8, true);   // boundary labels go right of the values
+        for (int m = 0; m < p->n_marks; m++) Wd = GAZE_MAX(Wd, x0 + bar_w + 60 * z.ts + text_w(mcr, p->marks[m].label) + MARGIN);
+        if (p->o.width_pt > 0) z = sizing_for(p, Wd);
+    }
+    if (p->o.width_pt <= 0)
+        Wd = GAZE_MIN(GAZE_MAX(Wd, MARGIN + titles_width(mcr, title, lines, 3) + MARGIN), GAZE_MAX(p->cap, x0 + bar_w + 60 + MARGIN));
+    const double top = round(draw_titles_ex(NULL, mcr, title, lines, 3, 0, z.ts, z.maxw));
+    const double H = top + nr * rh + MARGIN;
     struct fig f;
-    if ((s = fig_begin(&f, p->o.format, Wd, H, p->cap, title))) { free(v); free_labels(lab, nr); return s; }
+    if ((s = fig_begin_scaled(&f, p->o.format, Wd, H, p->cap, title, z.out))) { free(v); free_labels(lab, nr); return s; }
     cairo_t * cr = f.cr;
-    draw_titles(cr, title, lines, 3, MARGIN);
+    draw_titles_ex(cr, mcr, title, lines, 3, MARGIN, z.ts, z.maxw);
     const double zero_x = sc.diverging ? x0 + bar_w / 2 : x0;
     const double span = sc.diverging ? bar_w / 2 : bar_w;
     const int64_t q_row = q_word >= 0 ? q_word / b : -1;
     for (int64_t r = 0; r < nr; r++) {
-        const double y = top + r * row_h;
+        const double y = top + r * rh;
         if (r == q_row) {
             cairo_set_source_rgb(cr, 1.0, 0.93, 0.6);
-            cairo_rectangle(cr, MARGIN, y, x0 - MARGIN - 2, row_h);
+            cairo_rectangle(cr, MARGIN, y, x0 - MARGIN - 2, rh);
             cairo_fill(cr);
         }
         unsigned char rgb[3];
@@ -1207,27 +1571,37 @@ static enum gaze_status plot_bars(const struct plan * p, cairo_t * mcr, unsigned
         rgb_of(rgb, &rr, &gg, &bb);
         const double len = GAZE_MIN(1.0, fabs(v[r]) / sc.vmax) * span;
         cairo_set_source_rgb(cr, rr, gg, bb);
-        cairo_rectangle(cr, v[r] < 0 ? zero_x - len : zero_x, y + 2, len, row_h - 4);
+        cairo_rectangle(cr, v[r] < 0 ? zero_x - len : zero_x, y + 2, len, rh - 4);
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        font(cr, 11, r == q_row);
-        text_mid(cr, x0 - 6, y + row_h / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
+        font(cr, lab_font, r == q_row);
+        text_mid(cr, x0 - 6, y + rh / 2, lab[r], GAZE_PLOT_ALIGN_RIGHT);
         char val[32];
-        snprintf(val, sizeof val, "%.3f", v[r]);
-        font(cr, 9, false);
+        // small values (a decoder's rollout: 1e-7 ..) in scientific notation, not "0.000"
+        if (v[r] != 0 && fabsf(v[r]) < 1e-3f) snprintf(val, sizeof val, "%.2e", v[r]);
+        else snprintf(val, sizeof val, "%.3f", v[r]);
+        font(cr, 9 * z.ts, false);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-        text_mid(cr, x0 + bar_w + 6, y + row_h / 2, val, GAZE_PLOT_ALIGN_LEFT);
+        text_mid(cr, x0 + bar_w + 6, y + rh / 2, val, GAZE_PLOT_ALIGN_LEFT);
     }
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     cairo_set_line_width(cr, 1);
     cairo_move_to(cr, round(zero_x) + 0.5, top);
-    cairo_line_to(cr, round(zero_x) + 0.5, top + nr * row_h);
+    cairo_line_to(cr, round(zero_x) + 0.5, top + nr * rh);
     cairo_stroke(cr);
+    for (int m = 0; m < p->n_marks; m++) {
+        const int64_t r = mark_index(p, p->marks[m].tok, NULL, W);
+        if (r <= 0) continue;
+        const double y = top + (double)r / (double)b * rh;
+        draw_mark(cr, MARGIN, y, x0 + bar_w, y, p->marks[m].label, x0 + bar_w + 60 * z.ts, y + 3 * z.ts, GAZE_PLOT_ALIGN_LEFT, z.ts);
+    }
     if (info) {
         info->width = f.w; info->height = f.h;
-        info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = row_h;
+        info->grid_x = zero_x; info->grid_y = top; info->cell_w = span; info->cell_h = rh;
         info->rows = nr; info->cols = 1; info->block_q = 1; info->block_k = b;
         info->embedded_image = false;
+        info->scale = z.out;
+        info->label_every = 1;
     }
     free(v);
     free_labels(lab, nr);
@@ -1283,6 +1657,7 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     case GAZE_PLOT_KIND_HEAD:    s = plot_head(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_BARS:    s = plot_bars(&p, mcr, out, n, info); break;
     }
+    if (!s && info) snprintf(info->note, sizeof info->note, "%s", p.note);
     if (!s && cairo_status(mcr)) s = gaze_error(GAZE_ERR_NOMEM, "plot: cairo: %s", cairo_status_to_string(cairo_status(mcr)));
     cairo_destroy(mcr);
     cairo_surface_destroy(ms);
@@ -1364,7 +1739,7 @@ enum gaze_status gaze_plot_grid(const float * v, int64_t rows, int64_t cols, con
             cairo_rectangle(cr, x0 + c * cell, y0 + r * cell, cell, cell);
             cairo_fill(cr);
         }
-    draw_colorbar(cr, &sc, x0 + cols * cell + 24, y0, rows * cell);
+    draw_colorbar(cr, &sc, x0 + cols * cell + 24, y0, rows * cell, 1);
     unsigned char * buf;
     size_t n;
     if ((s = fig_end(&f, &buf, &n))) return s;

@@ -1046,6 +1046,9 @@ function roOut() {
 }
 function roLayers() { return RO.layers + ' captured layer' + (RO.layers > 1 ? 's' : ''); }
 function roFmt(v) { return v === 0 ? '0' : v.toPrecision(4); }
+// a bar's number: 4 significant digits from 1e-3 up, scientific below (at most 8 characters:
+// a decoder's rollout spans 1 .. 1e-9, and "0.00001234" would run into the next bars)
+function roNum(v) { return v === 0 ? '0' : Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3); }
 // bar length in [0, 1] of v against top: linear, square root, or log over 8 decades (rollout
 // of a decoder puts ~1 on its first token and 1e-7..1e-9 on the others)
 function roBar(v, top) {
@@ -1097,6 +1100,18 @@ function renderRollout() {
                  'itself (longer bars clipped, notched). Click a token to make it the output.');
   cap.id = 'ro-caption';
   stage.appendChild(cap);
+  {   // a decoder's rollout piles onto its first token (the attention sink): say so, not "broken"
+    let sum = 0;
+    for (let b = 0; b < U.C; b++) sum += ro[b];
+    const first = U.col[0];
+    if (causal && first >= 0 && first !== uo && sum > 0 && ro[first] / sum >= 0.99) {
+      const sink = el('div', 'sub', 'Rollout collapsed onto token 0 (attention sink): ' + (100 * ro[first] / sum).toFixed(1) +
+                      ' % of the mass. The other values are tiny but ordered (log bars, scientific notation); ' +
+                      '`gaze rollout --sink-aware` leaves the sink out of every layer (a display variant).');
+      sink.id = 'ro-sink';
+      stage.appendChild(sink);
+    }
+  }
   if (!fl) {
     setNote('Attention flow is in this page for ' + (flowTok.length ? flowTok.length + ' output token' + (flowTok.length > 1 ? 's' : '') +
             ' (' + flowTok.slice(0, 12).map((t) => '#' + t).join(', ') + (flowTok.length > 12 ? ', \u2026' : '') + ')' : 'no output token') +
@@ -1130,8 +1145,16 @@ function renderRollout() {
   const probe = newCanvas(10, 10)[1];
   const rowH = Math.max(4, Math.min(U.C > 200 ? 13 : 16, Math.floor(30000 / Math.max(1, U.C))));
   const wi = 44, wl = labelWidth(probe, range(U.C), U.labels), BW = 240, top = 24;
-  const xL = wi + wl, xR = xL + 10, xF = xR + BW + 70;
-  const W = xF + BW + 70, H = top + U.C * rowH + 8;
+  // the numbers sit in their own column right of each bar, right-aligned, as wide as the
+  // widest of them, so they never reach into the next bars
+  let NW = probe.measureText('0.000').width;
+  for (let b = 0; b < U.C; b++) {
+    NW = Math.max(NW, probe.measureText(roNum(ro[b])).width);
+    if (fl) NW = Math.max(NW, probe.measureText(roNum(fl[b])).width);
+  }
+  NW = Math.ceil(NW);
+  const xL = wi + wl, xR = xL + 10, xF = xR + BW + 8 + NW + 16;
+  const W = xF + BW + 8 + NW + 8, H = top + U.C * rowH + 8;
   const [c, ctx] = newCanvas(W, H);
   c.id = 'ro-canvas';
   let hov = -1;
@@ -1159,11 +1182,10 @@ function renderRollout() {
       ctx.fillText(String(U.first[b]), wi - 6, y + rowH / 2);
       ctx.fillStyle = U.special[b] || after ? '#8a939e' : '#1b1f24';
       ctx.fillText(U.labels[b], xL - 4, y + rowH / 2);
-      ctx.textAlign = 'left';
       ctx.fillStyle = '#1b1f24';
       if (!after) {
-        ctx.fillText(roFmt(ro[b]), xR + BW + 4, y + rowH / 2);
-        if (fl) ctx.fillText(roFmt(fl[b]), xF + BW + 4, y + rowH / 2);
+        ctx.fillText(roNum(ro[b]), xR + BW + 8 + NW, y + rowH / 2);
+        if (fl) ctx.fillText(roNum(fl[b]), xF + BW + 8 + NW, y + rowH / 2);
       }
     }
   }
@@ -1177,7 +1199,7 @@ function renderRollout() {
   c.addEventListener('mouseleave', () => { hideTip(); hov = -1; draw(); });
   c.addEventListener('click', (ev) => { const b = hit(ev); if (b >= 0) { state.rtok = U.first[b]; rerender(); } });
   stage.appendChild(c);
-  roGeom = { c, top, rowH, uo, out, ro, fl };
+  roGeom = { c, top, rowH, uo, out, ro, fl, xR, xF, BW, NW, ctx };
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------------- */
@@ -1415,6 +1437,21 @@ function selftest() {
       for (const b of new Set([best, 0, Math.max(0, g.uo)])) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
     };
     probeRo('tokens');
+    {   // every bar's number fits its column, which ends before the next bars; tiny values in e-notation
+      const g = roGeom;
+      let worst = 0, tiny = true;
+      for (let b = 0; b < U.C; b++)
+        for (const v of g.fl ? [g.ro[b], g.fl[b]] : [g.ro[b]]) {
+          worst = Math.max(worst, g.ctx.measureText(roNum(v)).width - g.NW);
+          if (v > 0 && v < 1e-3 && roNum(v).indexOf('e') < 0) tiny = false;
+        }
+      let sum = 0;
+      for (let b = 0; b < U.C; b++) sum += g.ro[b];
+      const f0 = U.col[0], coll = causal && f0 >= 0 && f0 !== g.uo && sum > 0 && g.ro[f0] / sum >= 0.99;
+      check('rollout-sink-note', coll === !!$('ro-sink'), String(coll));
+      check('rollout-numbers', worst <= 0 && g.xR + g.BW + 8 + g.NW < g.xF && tiny && roNum(1.234e-7) === '1.23e-7',
+            'overflow ' + worst.toFixed(1) + ' px');
+    }
     check('rollout-flow-default', RO.flow.skipped || (roGeom.fl !== null) === RO.flow.tokens.includes(RO.default), RO.flow.tokens.join(','));
     const s0 = canvasSig(), t0 = state.rtok, sel = $('ro-token');
     const other = U.first[(Math.max(0, roGeom.uo) + Math.max(1, U.C >> 1)) % U.C];
