@@ -23,7 +23,7 @@ static int usage(FILE * f) {
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  one max-flow (Dinic) per input token over (layers + 1) x tokens nodes; capacities are the\n"
-            "  rollout matrices (see gaze rollout). Needs every layer and every query row of the run.\n");
+            "  rollout matrices (see gaze rollout). Needs every query row of the run.\n");
     return f == stdout ? 0 : 2;
 }
 

@@ -23,8 +23,8 @@ static int usage(FILE * f) {
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  per layer: heads fused, the lowest R of the entries zeroed (never attention to token 0),\n"
-            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Needs every layer and every\n"
-            "  query row of the run (gaze run without --layers).\n");
+            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1) over the captured layers. Needs\n"
+            "  every query row of the run.\n");
     return f == stdout ? 0 : 2;
 }
 
