@@ -59,14 +59,15 @@ int acli_need_full_run(const char * cmd, const struct gaze_run * run) {
                 "run the model again capturing every row (or give MODEL \"text\")\n", cmd, (long long)run->Tq, (long long)run->T);
         return 2;
     }
+    // Fewer layers is a rollout to an earlier depth (the viewer draws those too), or one that
+    // skips layers: computed, but never silently.
     bool all = run->n_cap_layers == run->n_layers;
-    for (int64_t l = 0; all && l < run->n_cap_layers; l++) all = run->layers[l].index == l && run->layers[l].attn;
+    for (int64_t l = 0; all && l < run->n_cap_layers; l++) all = run->layers[l].index == l;
     if (!all) {
-        fprintf(stderr, "gaze %s: multiplies the attention of every layer, and this run holds %lld of %lld layers (", cmd,
-                (long long)run->n_cap_layers, (long long)run->n_layers);
+        fprintf(stderr, "gaze %s: note: the run holds %lld of %lld layers (", cmd, (long long)run->n_cap_layers,
+                (long long)run->n_layers);
         for (int64_t l = 0; l < run->n_cap_layers; l++) fprintf(stderr, "%s%lld", l ? " " : "", (long long)run->layers[l].index);
-        fprintf(stderr, "); run the model again without --layers (or give MODEL \"text\")\n");
-        return 2;
+        fprintf(stderr, "): the result goes through those only; for every layer run the model again without --layers\n");
     }
     if (run->n_heads_cap < run->n_heads)
         fprintf(stderr, "gaze %s: note: the run holds %lld of %lld heads; heads are fused over those only\n", cmd,

@@ -27,8 +27,8 @@ bool acli_is_run_file(const char * path);
 // Loads the run file or runs the model on text (every layer, head and row). CLI exit code.
 int  acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run);
 
-// Rollout and flow: the run must hold every layer and every query row (a note when only some
-// heads). CLI exit code, the reason printed.
+// Rollout and flow: the run must hold every query row (else exit 2, saying so); a note on stderr
+// when it holds only some layers or heads. CLI exit code.
 int  acli_need_full_run(const char * cmd, const struct gaze_run * run);
 
 // Writes token s to f as exactly width display columns: control characters and newlines

@@ -26,7 +26,7 @@ static int usage(FILE * f) {
             "                   left out of each layer, rows renormalised; a display variant, shown beside\n"
             "                   the plain flow when that puts %.0f %% or more on token 0) (default: off)\n"
             "  one max-flow (Dinic) per input token over (layers + 1) x tokens nodes; capacities are the\n"
-            "  rollout matrices (see gaze rollout). Needs every layer and every query row of the run.\n", 100 * ACLI_SINK_COLLAPSE);
+            "  rollout matrices (see gaze rollout). Needs every query row of the run.\n", 100 * ACLI_SINK_COLLAPSE);
     return f == stdout ? 0 : 2;
 }
 

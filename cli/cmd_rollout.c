@@ -28,8 +28,8 @@ static int usage(FILE * f) {
             "                   bars rank the other tokens; shown beside the plain bars when the plain rollout\n"
             "                   puts %.0f %% or more on token 0 (default: off)\n"
             "  per layer: heads fused, the lowest R of the entries zeroed (never attention to token 0),\n"
-            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1). Needs every layer and every\n"
-            "  query row of the run (gaze run without --layers).\n", 100 * ACLI_SINK_COLLAPSE);
+            "  0.5·A + 0.5·I, rows divided by their sums; R = Â(L)···Â(1) over the captured layers. Needs\n"
+            "  every query row of the run.\n", 100 * ACLI_SINK_COLLAPSE);
     return f == stdout ? 0 : 2;
 }
 

@@ -9,7 +9,8 @@
 #   and the system's reason (errno text) where a system call failed;
 # - gaze info on an unusable model folder exits non-zero; a .gguf with a bad magic is reported as
 #   "not a GGUF file"; a config.json symlinked to another file does not echo that file's bytes;
-# - rollout / flow on a run without every query row or layer say what they need.
+# - rollout / flow on a run without every query row say what they need (exit 2); without every
+#   layer they say which layers the result goes through.
 # Needs $GAZE_BIN (ctest sets it) and the fetched models (minilm, smollm2).
 set -u
 BIN=${GAZE_BIN:-build/bin/gaze}
@@ -117,7 +118,7 @@ check run_symlink_config 1 "invalid JSON" run "$tmp/linked" "hi"
 lacks run_symlink_config "rootsecret" err
 
 # 6. Rollout / flow on a run without every query row (a run file written with Python's standard
-#    library, as another tool would) or without every layer.
+#    library, as another tool would): refused; without every layer: computed, with a note.
 python3 - "$tmp" <<'EOF'
 import json, struct, sys
 d = sys.argv[1]
@@ -141,8 +142,8 @@ EOF
 check rollout_partial_rows 2 "needs the attention of every query row, and this run holds 2 of its 4 rows" rollout "$tmp/partial.safetensors"
 lacks rollout_partial_rows "out of memory" err
 check flow_partial_rows 2 "every query row" flow "$tmp/partial.safetensors"
-check rollout_partial_layers 2 "this run holds 1 of 6 layers (5)" rollout "$tmp/r5.safetensors"
-check flow_partial_layers 2 "run the model again without --layers" flow "$tmp/r5.safetensors"
+check rollout_partial_layers 0 "note: the run holds 1 of 6 layers (5)" rollout "$tmp/r5.safetensors"
+check flow_partial_layers 0 "run the model again without --layers" flow "$tmp/r5.safetensors"
 
 echo "e2e_cli_messages: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
