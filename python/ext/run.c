@@ -255,10 +255,12 @@ static PyObject * run_plot(PyObject * self, PyObject * args, PyObject * kw) {
     long long layer = -1, query = -1;
     int log_scale = 0, hide_special = 0, words = 0, max_px = 0;
     float vmax = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O&zsLOOLspppfziOOz:_plot", kwlist, PyUnicode_FSConverter, &path_obj,
+    PyObject * path_arg = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OzsLOOLspppfziOOz:_plot", kwlist, &path_arg,
                                      &format, &kind, &layer, &head, &heads_obj, &query, &palette, &log_scale,
                                      &hide_special, &words, &vmax, &title, &max_px, &minus, &values, &values_name))
         return NULL;
+    if (path_arg != Py_None && !PyUnicode_FSConverter(path_arg, &path_obj)) return NULL;
     const struct gaze_run * r = RUN(self);
     struct gaze_plot_opts po = gaze_plot_opts_make();
     PyObject * result = NULL;
