@@ -46,3 +46,18 @@ def test_bit_for_bit(name, args, kw, tmp_path, request):
     assert n >= 8
     if run.embedding is not None:
         assert same_bits(loaded.embedding, run.embedding)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_plot_and_view_match_cli(minilm, tmp_path, fmt):
+    text = "The cat sat on the mat because it was tired."
+    f = tmp_path / "run.safetensors"
+    cli("run", "minilm", text, "-o", str(f), "--quiet")
+    run = gaze.load(f)
+    out = tmp_path / f"cli.{fmt}"
+    cli("plot", str(f), "-o", str(out), "--kind", "heatmap", "--layer", "2", "--head", "3", "--hide-special")
+    fig = run.plot("heatmap", format=fmt, layer=2, head=3, hide_special=True)
+    assert fig.data == out.read_bytes()
+    page = tmp_path / "cli.html"
+    cli("view", str(f), "-o", str(page))
+    assert run.html() == page.read_text(encoding="ascii")
