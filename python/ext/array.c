@@ -98,7 +98,7 @@ static PyType_Slot array_slots[] = {
     { 0, NULL },
 };
 static PyType_Spec array_spec = {
-    "gaze._core.Array", sizeof(ArrayObject), 0, Py_TPFLAGS_DEFAULT, array_slots,
+    "gaze._core.Array", sizeof(ArrayObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, array_slots,
 };
 
 int gz_array_type_init(PyObject * module) {

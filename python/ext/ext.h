@@ -6,6 +6,8 @@
 #define GAZE_PY_EXT_H
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdlib.h>
+#include <string.h>
 #include "gaze.h"
 
 // Model: owns a struct gaze_model. n_running counts runs in flight (changed with the GIL held),

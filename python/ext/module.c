@@ -67,7 +67,8 @@ int gz_index_list(PyObject * seq, int64_t limit, const char * what, int64_t ** o
     *out = NULL;
     *n = 0;
     if (!seq || seq == Py_None) return 0;
-    PyObject * list = PyLong_Check(seq) ? PyTuple_Pack(1, seq) : PySequence_Tuple(seq);
+    // ints and anything with __index__ (numpy integers), alone or in a sequence (numpy arrays too)
+    PyObject * list = PyIndex_Check(seq) ? PyTuple_Pack(1, seq) : PySequence_Tuple(seq);
     if (!list) {
         PyErr_Clear();
         gz_raise_invalid("%s: expected an int or a sequence of ints", what);
@@ -77,9 +78,10 @@ int gz_index_list(PyObject * seq, int64_t limit, const char * what, int64_t ** o
     int64_t * v = malloc((size_t)(k > 0 ? k : 1) * sizeof *v);
     if (!v) { Py_DECREF(list); PyErr_NoMemory(); return -1; }
     for (Py_ssize_t i = 0; i < k; i++) {
-        PyObject * item = PyTuple_GetItem(list, i);
-        long long x = PyLong_Check(item) ? PyLong_AsLongLong(item) : -1;
-        if (!PyLong_Check(item) || (x == -1 && PyErr_Occurred())) {
+        PyObject * item = PyNumber_Index(PyTuple_GetItem(list, i));
+        long long x = item ? PyLong_AsLongLong(item) : -1;
+        Py_XDECREF(item);
+        if (!item || (x == -1 && PyErr_Occurred())) {
             PyErr_Clear();
             Py_DECREF(list); free(v);
             gz_raise_invalid("%s: item %zd is not an int", what, i);
@@ -182,7 +184,8 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "gaze._core", "C binding of libgaze (see the gaze package).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "gaze._core", "C binding of libgaze (see the gaze package).", -1,
+    NULL, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__core(void) {

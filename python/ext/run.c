@@ -366,7 +366,8 @@ static PyType_Slot run_slots[] = {
     { Py_tp_getset, run_getset },
     { 0, NULL },
 };
-static PyType_Spec run_spec = { "gaze._core.Run", sizeof(RunObject), 0, Py_TPFLAGS_DEFAULT, run_slots };
+static PyType_Spec run_spec = { "gaze._core.Run", sizeof(RunObject), 0,
+                                Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, run_slots };
 
 int gz_run_type_init(PyObject * module) {
     g_run_type = PyType_FromSpec(&run_spec);

@@ -37,7 +37,7 @@ def test_run_encoder(minilm):
 
 
 def test_pair_and_selection(minilm):
-    run = minilm.run("A man plays guitar.", pair="Someone makes music.", layers=[0, -1], heads=[1, 3],
+    run = minilm.run("A man plays guitar.", pair="Someone makes music.", layers=[0, -1], heads=np.array([1, 3]),
                      capture=("attn", "scores", "q", "k", "hidden"))
     assert run.pair == "Someone makes music."
     assert run.layers == (0, 5) and run.heads == (1, 3)
