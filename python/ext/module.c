@@ -68,7 +68,8 @@ int gz_index_list(PyObject * seq, int64_t limit, const char * what, int64_t ** o
     *n = 0;
     if (!seq || seq == Py_None) return 0;
     // ints and anything with __index__ (numpy integers), alone or in a sequence (numpy arrays too)
-    PyObject * list = PyIndex_Check(seq) ? PyTuple_Pack(1, seq) : PySequence_Tuple(seq);
+    const bool one = PyLong_Check(seq) || (PyIndex_Check(seq) && !PySequence_Check(seq));   // ndarrays have __index__
+    PyObject * list = one ? PyTuple_Pack(1, seq) : PySequence_Tuple(seq);
     if (!list) {
         PyErr_Clear();
         gz_raise_invalid("%s: expected an int or a sequence of ints", what);
