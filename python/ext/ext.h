@@ -67,4 +67,5 @@ int  gz_array_type_init(PyObject * module);
 int  gz_corpus_type_init(PyObject * module);
 PyObject * gz_run_wrap(const struct gaze_run * run, double c_seconds);   // steals run's contents
 extern PyMethodDef gz_analysis_methods[];
+extern PyMethodDef gz_run_methods[];
 #endif

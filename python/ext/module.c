@@ -192,7 +192,8 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__core(void) {
     PyObject * m = PyModule_Create(&module_def);
     if (!m) return NULL;
-    if (PyModule_AddFunctions(m, module_methods) || PyModule_AddFunctions(m, gz_analysis_methods)) goto fail;
+    if (PyModule_AddFunctions(m, module_methods) || PyModule_AddFunctions(m, gz_analysis_methods) ||
+        PyModule_AddFunctions(m, gz_run_methods)) goto fail;
     for (int i = 0; i < N_STATUS; i++) {
         char qual[96];
         snprintf(qual, sizeof qual, "gaze.%s", g_error_spec[i].name);

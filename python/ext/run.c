@@ -375,3 +375,83 @@ int gz_run_type_init(PyObject * module) {
     Py_INCREF(g_run_type);
     return PyModule_AddObject(module, "Run", g_run_type);
 }
+
+// run_from_arrays(tokens, ids, layers, attentions, model, arch, causal, n_layers, n_heads, n_kv_heads,
+//                 text, pair) -> Run: a run built from attention computed elsewhere (every head and
+// query row of the given layers: attentions[i] is float32 [n_heads, T, T] of model layer
+// layers[i]), checked by gaze_run_check like a loaded file, so every analysis and view accepts it.
+static PyObject * py_run_from_arrays(PyObject * self, PyObject * args, PyObject * kw) {
+    static char * kwlist[] = { "tokens", "ids", "layers", "attentions", "model", "arch", "causal", "n_layers",
+                               "n_heads", "n_kv_heads", "text", "pair", NULL };
+    PyObject * tokens_obj, * ids_obj, * layers_obj, * attn_obj;
+    const char * model = "", * arch = "", * text = NULL, * pair = NULL;
+    int causal = 0;
+    long long n_layers = 0, n_heads = 0, n_kv_heads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOsspLLLzz:run_from_arrays", kwlist, &tokens_obj, &ids_obj,
+                                     &layers_obj, &attn_obj, &model, &arch, &causal, &n_layers, &n_heads,
+                                     &n_kv_heads, &text, &pair))
+        return NULL;
+    PyObject * toks = PySequence_Tuple(tokens_obj), * atts = PySequence_Tuple(attn_obj);
+    int64_t * layers = NULL, n_sel = 0;
+    const char ** strs = NULL;
+    Py_buffer ids = { 0 };
+    struct gaze_run run;
+    gaze_run_init(&run);
+    PyObject * result = NULL;
+    if (!toks || !atts || gz_index_list(layers_obj, n_layers, "layers", &layers, &n_sel)) goto out;
+    const int64_t T = PyTuple_Size(toks);
+    if (PyTuple_Size(atts) != n_sel) { gz_raise_invalid("%zd attention arrays for %lld layers", PyTuple_Size(atts), (long long)n_sel); goto out; }
+    if (PyObject_GetBuffer(ids_obj, &ids, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) goto out;
+    if (ids.itemsize != 4 || !ids.format || strcmp(ids.format, "i") || ids.len != 4 * (Py_ssize_t)T) {
+        gz_raise_invalid("ids: expected %lld int32 values (one per token)", (long long)T);
+        goto out;
+    }
+    if (!(strs = calloc((size_t)(T > 0 ? T : 1), sizeof *strs))) { PyErr_NoMemory(); goto out; }
+    for (int64_t t = 0; t < T; t++) {
+        PyObject * s = PyTuple_GetItem(toks, (Py_ssize_t)t);
+        if (!PyUnicode_Check(s) || !(strs[t] = PyUnicode_AsUTF8AndSize(s, NULL))) {
+            PyErr_Clear();
+            gz_raise_invalid("tokens: item %lld is not a str", (long long)t);
+            goto out;
+        }
+    }
+    run.n_layers = n_layers;
+    run.n_heads = n_heads;
+    run.n_kv_heads = n_kv_heads;
+    run.causal = causal;
+    if (!(run.model = strdup(model)) || !(run.arch = strdup(arch)) || (text && !(run.text = strdup(text))) ||
+        (pair && !(run.pair = strdup(pair)))) { PyErr_NoMemory(); goto out; }
+    enum gaze_status s = gaze_run_set_tokens(&run, T, strs, NULL, ids.buf, NULL);
+    if (!s) s = gaze_run_set_capture(&run, NULL, n_heads, NULL, T);
+    if (s) { gz_raise(s); goto out; }
+    for (int64_t i = 0; i < n_sel; i++) {
+        Py_buffer a;
+        if (PyObject_GetBuffer(PyTuple_GetItem(atts, (Py_ssize_t)i), &a, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) goto out;
+        const bool ok = a.itemsize == 4 && a.format && !strcmp(a.format, "f") && a.len == (Py_ssize_t)(4 * n_heads * T * T);
+        struct gaze_run_layer * ly = NULL;
+        if (ok && !(s = gaze_run_add_layer(&run, layers[i], GAZE_RUN_PART_ATTN, &ly))) memcpy(ly->attn, a.buf, (size_t)a.len);
+        PyBuffer_Release(&a);
+        if (!ok) { gz_raise_invalid("attentions[%lld]: expected float32 [%lld, %lld, %lld]", (long long)i, n_heads, (long long)T, (long long)T); goto out; }
+        if (s) { gz_raise(s); goto out; }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    s = gaze_run_check(&run, "run_from_arrays");
+    Py_END_ALLOW_THREADS
+    if (s) { gz_raise(s); goto out; }
+    result = gz_run_wrap(&run, 0.0);
+    gaze_run_init(&run);   // owned by the Run now
+out:
+    gaze_run_free(&run);
+    if (ids.obj) PyBuffer_Release(&ids);
+    free(strs);
+    free(layers);
+    Py_XDECREF(toks);
+    Py_XDECREF(atts);
+    return result;
+}
+
+PyMethodDef gz_run_methods[] = {
+    { "run_from_arrays", (PyCFunction)(void (*)(void))py_run_from_arrays, METH_VARARGS | METH_KEYWORDS,
+      "A Run from attention arrays computed elsewhere (see gaze.Run.from_arrays)." },
+    { NULL },
+};

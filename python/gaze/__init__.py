@@ -34,11 +34,12 @@ from ._run import Run, load
 from ._model import Model
 from .analysis import Corpus, ablate, corpus, diff, flow, heads, induction, metric_names, rollout
 from .display import Figure, Viewer
+from .hf import from_attentions, from_transformers
 
 __all__ = [
     "Model", "Run", "load",
     "heads", "rollout", "flow", "ablate", "diff", "corpus", "Corpus", "induction", "metric_names",
-    "Viewer", "Figure",
+    "Viewer", "Figure", "from_attentions", "from_transformers",
     "GazeError", "InvalidArgumentError", "GazeIOError", "FormatError", "UnsupportedError",
     "OutOfMemoryError", "LimitError", "NetworkError", "NumericError",
     "default_threads", "set_threads", "isa", "release_memory", "registry", "fetch", "resolve",
