@@ -69,3 +69,25 @@ def test_no_copy_of_a_large_run(minilm):
     # and the analysis results are views of their result buffers, not copies
     r = gaze.rollout(run)
     assert r.base.obj.owner is not None and isinstance(r.base.obj.owner, bytearray)
+
+
+def test_no_leak_across_many_runs(minilm):
+    """Every object the binding makes is released: RSS stays flat over many runs, views, analyses,
+    renders and raised errors (the library recycles run arrays, so a leak would show as growth)."""
+    def work():
+        r = minilm.run("The cat sat on the mat.", capture="all", layers=[0, -1], heads=np.array([1, 2]))
+        r.attention(-1); r.q(0); r.tokens; r.offsets; r.embedding; r._repr_html_()
+        gaze.heads(r, frame=False); gaze.rollout(r); gaze.flow(r)
+        r.plot(format="svg"); r.html(rollout=False)
+        for bad in (lambda: r.scores(3), lambda: minilm.run("x", layers=[99])):
+            with pytest.raises(gaze.GazeError):
+                bad()
+
+    for _ in range(30):
+        work()
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(150):
+        work()
+    gc.collect()
+    assert rss_bytes() - before < 2e6
