@@ -8,6 +8,7 @@ import pytest
 import gaze
 from gaze import _core
 
+MEDIUM = " ".join(["The cat sat on the mat because it was tired."] * 6)   # 62 tokens: ~0.3 MB a run
 LONG = " ".join(["The quick brown fox jumps over the lazy dog near the river bank."] * 20)
 
 
@@ -75,7 +76,7 @@ def test_no_leak_across_many_runs(minilm):
     """Every object the binding makes is released: RSS stays flat over many runs, views, analyses,
     renders and raised errors (the library recycles run arrays, so a leak would show as growth)."""
     def work():
-        r = minilm.run("The cat sat on the mat.", capture="all", layers=[0, -1], heads=np.array([1, 2]), threads=1)
+        r = minilm.run(MEDIUM, capture="all", layers=[0, -1], heads=np.array([1, 2]), threads=1)
         r.attention(-1); r.q(0); r.tokens; r.offsets; r.embedding; r._repr_html_()
         gaze.heads(r, frame=False); gaze.rollout(r); gaze.flow(r)
         r.plot(format="svg"); r.html(rollout=False)
@@ -83,11 +84,11 @@ def test_no_leak_across_many_runs(minilm):
             with pytest.raises(gaze.GazeError):
                 bad()
 
-    for _ in range(20):
+    for _ in range(10):
         work()
     gc.collect()
     before = rss_bytes()
-    for _ in range(80):
+    for _ in range(40):   # a leaked run would add ~0.4 MB each: 17 MB
         work()
     gc.collect()
     assert rss_bytes() - before < 2e6
