@@ -8,7 +8,7 @@ import pytest
 import gaze
 from gaze import _core
 
-MEDIUM = " ".join(["The cat sat on the mat because it was tired."] * 6)   # 62 tokens: ~0.3 MB a run
+MEDIUM = " ".join(["The cat sat on the mat because it was tired."] * 6)   # 68 tokens
 LONG = " ".join(["The quick brown fox jumps over the lazy dog near the river bank."] * 20)
 
 
