@@ -23,27 +23,29 @@ SAN=()
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$BUILD/CMakeCache.txt")
 hasre "$version" '^[0-9]+\.[0-9]+\.[0-9]+$' "project version in CMakeCache.txt"
 major=${version%%.*}
+LIB=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$BUILD/CMakeCache.txt")   # lib, or lib/<multiarch> for /usr
+LIB=${LIB:-lib}
 
 # 1. Install into the prefix; every file where it belongs.
 out=$(cmake --install "$BUILD" --prefix "$P" 2>&1); rc=$?
 expect "$rc" 0 "cmake --install exit code"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20
-export PKG_CONFIG_PATH=$P/lib/pkgconfig
+export PKG_CONFIG_PATH=$P/$LIB/pkgconfig
 libdir=$(pkg-config --variable=libdir gaze 2>&1)
-expect "$(readlink -f "$libdir")" "$(readlink -f "$P/lib")" "pkg-config libdir"
-for f in bin/gaze lib/libgaze.a "lib/libgaze.so.$version" include/gaze.h lib/pkgconfig/gaze.pc \
+expect "$(readlink -f "$libdir")" "$(readlink -f "$P/$LIB")" "pkg-config libdir"
+for f in bin/gaze "$LIB/libgaze.a" "$LIB/libgaze.so.$version" include/gaze.h "$LIB/pkgconfig/gaze.pc" \
          share/man/man1/gaze.1 share/bash-completion/completions/gaze; do
     if [ -f "$P/$f" ]; then ok; else bad "not installed: $f"; fi
 done
-expect "$(readlink "$P/lib/libgaze.so.$major")" "libgaze.so.$version" "libgaze.so.$major link"
-expect "$(readlink "$P/lib/libgaze.so")" "libgaze.so.$major" "libgaze.so link"
+expect "$(readlink "$P/$LIB/libgaze.so.$major")" "libgaze.so.$version" "libgaze.so.$major link"
+expect "$(readlink "$P/$LIB/libgaze.so")" "libgaze.so.$major" "libgaze.so link"
 expect "$(pkg-config --modversion gaze 2>&1)" "$version" "pkg-config --modversion"
 has "$(pkg-config --print-requires-private gaze 2>&1)" "jansson" "Requires.private"
 has "$(pkg-config --print-requires-private gaze 2>&1)" "pangocairo" "Requires.private"
 has "$(pkg-config --static --libs gaze 2>&1)" "-lgomp" "Libs.private (OpenMP)"
 
 # 2. The shared library: SONAME, and nothing but gaze_* exported (and only what gaze.h declares).
-so=$P/lib/libgaze.so.$version
+so=$P/$LIB/libgaze.so.$version
 has "$(readelf -d "$so" 2>&1)" "Library soname: [libgaze.so.$major]" "SONAME"
 syms=$(nm -D --defined-only "$so" | awk '{ print $3 }')
 has "$syms" "gaze_model_load" "gaze_model_load exported"
@@ -74,11 +76,11 @@ expect "$rc" 0 "cc hello.c \$(pkg-config --cflags --libs gaze)"
 [ -n "$out" ] && bad "compiler output: $out"
 has "$(readelf -d "$tmp/hello" 2>&1)" "Shared library: [libgaze.so.$major]" "hello needs libgaze.so.$major"
 text="The cat sat on the mat."
-dyn=$(LD_LIBRARY_PATH=$P/lib "$tmp/hello" "$text" 2>&1); rc=$?
+dyn=$(LD_LIBRARY_PATH=$P/$LIB "$tmp/hello" "$text" 2>&1); rc=$?
 expect "$rc" 0 "hello exit code"
 expect "$(head -n 1 <<<"$dyn")" "gaze $version: layer 2, head 5, 9 tokens" "hello header"
 # Statically, through Requires.private / Libs.private.
-out=$(cc "${SAN[@]}" "$SRC/examples/hello.c" $(pkg-config --cflags gaze) "$P/lib/libgaze.a" \
+out=$(cc "${SAN[@]}" "$SRC/examples/hello.c" $(pkg-config --cflags gaze) "$P/$LIB/libgaze.a" \
       $(pkg-config --static --libs gaze | sed -E 's/(^| )-lgaze( |$)/ /') -o "$tmp/hello_static" 2>&1); rc=$?
 expect "$rc" 0 "static link with pkg-config --static"
 [ -n "$out" ] && bad "compiler output (static): $out"
