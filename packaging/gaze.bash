@@ -68,6 +68,7 @@ _gaze() {
     fi
     case $cmd in
         fetch) COMPREPLY=($(compgen -W "$(_gaze_models "$bin")" -- "$cur")) ;;
+        help)  COMPREPLY=($(compgen -W "$(_gaze_commands "$bin")" -- "$cur")) ;;
         bench) (( COMP_CWORD == 2 )) && COMPREPLY=($(compgen -W "attention" -- "$cur")) ;;
         run|show|plot|view|heads|rollout|flow|diff|corpus|ablate|info)
             # a model name, a run file, a model folder or .gguf file, a text file (corpus)
