@@ -53,6 +53,13 @@ asan:
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS) -E '^e2e_fuzz_replay$$'
 
+# gaze, libgaze (.so and .a), gaze.h, gaze.pc, the man page and the bash completion under
+# PREFIX; `make install PREFIX=~/.local` puts gaze on PATH (~/.local/bin).
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
 debug:
 	cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-debug -j $(JOBS)

@@ -9,6 +9,17 @@ struct cli_command {
     const char * help;
 };
 
+// First line "gaze X.Y.Z" alone, for scripts; then the kernels' ISA this CPU gets.
+static int cmd_version(int argc, char ** argv) {
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: gaze version | gaze --version\n\n"
+               "Prints \"gaze X.Y.Z\", then the instruction set the kernels use here (GAZE_ISA lowers it).\n");
+        return 0;
+    }
+    printf("gaze %s\nisa: %s\n", gaze_version(), gaze_isa_name(gaze_isa_active()));
+    return 0;
+}
+
 static const struct cli_command commands[] = {
     { "demo",  cmd_demo,  "attention of a synthetic example, as a terminal heatmap" },
     { "bench", cmd_bench, "benchmarks: gaze bench attention [flags]" },
@@ -25,6 +36,7 @@ static const struct cli_command commands[] = {
     { "merge", cmd_merge, "combine gaze corpus shard files: gaze merge part0.json part1.json -o all.json" },
     { "ablate", cmd_ablate, "head importance by ablating each head in the real forward pass: gaze ablate MODEL \"text\" [--mean]" },
     { "view",  cmd_view,  "self-contained offline HTML viewer (head, model, heatmap, q/k, steps): gaze view RUN | MODEL \"text\" -o out.html" },
+    { "version", cmd_version, "print the version and the instruction set in use (also gaze --version)" },
 };
 
 // The message is for people: the library's sentence, without the status enum's name.
@@ -61,6 +73,7 @@ int main(int argc, char ** argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "--version")) return cmd_version(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help")) return help(argc, argv);
     cli_install_signal_handlers();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -20,6 +20,9 @@
 extern "C" {
 #endif
 
+// libgaze.so is built with -fvisibility=hidden: exactly what this header declares is exported.
+#pragma GCC visibility push(default)
+
 /* ------------------------------------------------------------------------------------------
  * Status and errors
  * ---------------------------------------------------------------------------------------- */
@@ -41,6 +44,8 @@ const char * gaze_status_name(enum gaze_status s);   // "GAZE_ERR_FORMAT", ...
 // failing gaze call on this thread.
 const char * gaze_last_error(void);
 void         gaze_clear_error(void);
+// The library's version, "MAJOR.MINOR.PATCH" (CMake's project version; SONAME libgaze.so.MAJOR).
+const char * gaze_version(void);
 
 /* ------------------------------------------------------------------------------------------
  * CPU features and threads
@@ -1526,6 +1531,8 @@ enum gaze_term_color gaze_term_color_auto(void);
 enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_t Tk,
                                    const char * const * row_labels, const char * const * col_labels,
                                    const struct gaze_term_opts * opts);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
