@@ -16,7 +16,7 @@ static int usage(FILE * f) {
             "  --exact          quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --token I        output token: an index, first (= cls) or last (default: token 0 for\n"
             "                   encoders ([CLS]), the last token for decoders)\n"
-            "  --fusion F       how heads are fused per layer: mean, max or min (default: mean)\n"
+            "  --fusion mean|max|min  how heads are fused per layer (default: mean)\n"
             "  --discard R      zero the lowest fraction R of each layer's entries, R in [0, 1) (default: 0)\n"
             "  --json, --csv    machine-readable output (default: bars on the terminal)\n"
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
