@@ -21,6 +21,9 @@ int cmd_view(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);
+// s (a token, model name, path, ...) escaped for the terminal (gaze_term_escape), for printf
+// arguments: valid until eight more calls; at most 1023 bytes. "" for NULL.
+const char * cli_safe(const char * s);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 #endif

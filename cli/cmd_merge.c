@@ -37,7 +37,7 @@ int cmd_merge(int argc, char ** argv) {
     for (int i = 1; i < n_parts && !rc; i++) {
         if ((s = gaze_head_stats_load(&part, parts[i]))) { rc = cli_fail(s); break; }
         if ((s = gaze_head_stats_merge(&acc, &part))) {
-            fprintf(stderr, "gaze merge: %s: %s (%s)\n", parts[i], gaze_last_error(), gaze_status_name(s));
+            fprintf(stderr, "gaze merge: %s: %s (%s)\n", cli_safe(parts[i]), gaze_last_error(), gaze_status_name(s));
             rc = 1;
         }
         gaze_head_stats_free(&part);

@@ -1485,6 +1485,24 @@ enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_
                                    const char * const * row_labels, const char * const * col_labels,
                                    const struct gaze_term_opts * opts);
 
+// Terminal-safe text (core/escape.c): every print of text that came from a file (tokens, model
+// names, metadata, shard and file names, error messages) goes through these. Valid UTF-8 passes
+// unchanged except: \n \t \r and the other C0 controls and DEL (\x1b), the C1 controls
+// U+0080..U+009F (CSI, OSC, ...), the bidi marks, embeddings, overrides and isolates (U+061C,
+// U+200E/F, U+202A..E, U+2066..9), U+2028/9, U+FEFF and U+FFF9..B, written as \uXXXX; invalid
+// UTF-8 bytes are written \xHH. n == GAZE_TERM_NUL: s is NUL-terminated; s NULL: "".
+#define GAZE_TERM_NUL ((size_t)-1)
+// Into out [cap] (always NUL-terminated when cap > 0, cut only between escapes/characters);
+// returns the length the whole escaped text needs, as snprintf does.
+size_t gaze_term_escape(char * out, size_t cap, const char * s, size_t n);
+void   gaze_term_fputs(FILE * f, const char * s);   // the same written to f, no length limit
+// A token as every output shows it (text/display.c; the viewer's disp() mirrors it): leading
+// spaces (and a leading "Ġ" or "▁") as ␣, newlines as ↵, tabs as ⇥, other controls escaped as
+// above, invalid bytes as U+FFFD, "" as ∅; at most max_cols display columns (<= 0: no limit),
+// cut with "…". Into out [cap] (NUL-terminated); returns the display columns written.
+int    gaze_token_display(char * out, size_t cap, const char * token, int max_cols);
+int    gaze_text_columns(const char * s);           // display columns of UTF-8 text (CJK: 2)
+
 #ifdef __cplusplus
 }
 #endif
