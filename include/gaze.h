@@ -1475,6 +1475,13 @@ struct gaze_term_opts {          // zero-initialised = auto everything
     bool  log_scale;
     int   top_k;                 // > 0: also list the top_k keys of every query (at most 16)
     const char * title;
+    // Token index of each row [Tq] / column [Tk] (a window or hidden specials leave gaps); NULL:
+    // 0, 1, ... Long inputs (more than 24 columns, or rows averaged in blocks) and any given
+    // index get numbered labels: rows "12 cat" or "12-19 \"the cat sat…\"", columns by index
+    // (digits stacked), and a legend of what each column number holds.
+    const int64_t * row_index;
+    const int64_t * col_index;
+    const char * note;           // lines printed under the title (escaped as gaze_term_fputs)
 };
 
 void gaze_colormap_viridis(float t, unsigned char rgb[3]);   // t in [0, 1]
@@ -1484,6 +1491,10 @@ enum gaze_term_color gaze_term_color_auto(void);
 enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_t Tk,
                                    const char * const * row_labels, const char * const * col_labels,
                                    const struct gaze_term_opts * opts);
+// The attention sink of w [Tq, Tk]: the key column whose mean weight over the rows is at least
+// 0.3 and 3 times any other column's ([CLS], BOS); its index, or -1 when no column dominates.
+// *share (may be NULL): that mean weight.
+int64_t gaze_term_sink_column(const float * w, int64_t Tq, int64_t Tk, float * share);
 
 // Terminal-safe text (core/escape.c): every print of text that came from a file (tokens, model
 // names, metadata, shard and file names, error messages) goes through these. Valid UTF-8 passes
