@@ -1508,7 +1508,7 @@ int64_t gaze_term_sink_column(const float * w, int64_t Tq, int64_t Tk, float * s
 size_t gaze_term_escape(char * out, size_t cap, const char * s, size_t n);
 void   gaze_term_fputs(FILE * f, const char * s);   // the same written to f, no length limit
 // A token as every output shows it (text/display.c; the viewer's disp() mirrors it): leading
-// spaces (and a leading "Ġ" or "▁") as ␣, newlines as ↵, tabs as ⇥, other controls escaped as
+// spaces (and SentencePiece's "▁") as ␣, newlines as ↵, tabs as ⇥, other controls escaped as
 // above, invalid bytes as U+FFFD, "" as ∅; at most max_cols display columns (<= 0: no limit),
 // cut with "…". Into out [cap] (NUL-terminated); returns the display columns written.
 int    gaze_token_display(char * out, size_t cap, const char * token, int max_cols);

@@ -41,13 +41,15 @@ int gaze_token_display(char * out, size_t cap, const char * tok, int max_cols) {
         char piece[12];
         const char * p = piece;
         int k, w;
-        if (cp == '\n' || cp == 0x010A) { p = "\xE2\x86\xB5"; k = 3; w = 1; }                  // ↵ (Ċ: GPT-2's newline byte)
-        else if (cp == '\t' || cp == 0x0109) { p = "\xE2\x87\xA5"; k = 3; w = 1; }             // ⇥ (ĉ: its tab byte)
-        else if (lead && (cp == ' ' || cp == 0x0120 || cp == 0x2581)) { p = "\xE2\x90\xA3"; k = 3; w = 1; }  // ␣ (Ġ, ▁)
+        // (Runs hold decoded text, so GPT-2's byte spellings "Ġ" "Ċ" are real letters there,
+        // Maltese ones, and stay; SentencePiece's "▁" word mark is no letter.)
+        if (cp == '\n') { p = "\xE2\x86\xB5"; k = 3; w = 1; }                                  // ↵
+        else if (cp == '\t') { p = "\xE2\x87\xA5"; k = 3; w = 1; }                             // ⇥
+        else if (lead && (cp == ' ' || cp == 0x2581)) { p = "\xE2\x90\xA3"; k = 3; w = 1; }    // ␣
         else if ((k = gaze_term_escape_cp(cp, piece)) > 0) w = k;
         else if (cp == 0xFFFD && len == 1) { p = "\xEF\xBF\xBD"; k = 3; w = 1; }
         else { p = (const char *)u + i; k = len; w = cp_columns(cp); }
-        if (cp != ' ' && cp != 0x0120 && cp != 0x2581) lead = false;
+        if (cp != ' ' && cp != 0x2581) lead = false;
         // room for "…" unless this is the last character
         const bool last = i + (size_t)len >= n;
         if (cols + w > max_cols - (last ? 0 : 1) || o + (size_t)k + 4 > cap) {
