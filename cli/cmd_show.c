@@ -143,7 +143,7 @@ int cmd_show(int argc, char ** argv) {
     if (!text && is_run_file(src)) {
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
-        if (!text) { fprintf(stderr, "gaze show: %s is not a run file; give MODEL \"text\"\n", src); return 2; }
+        if (!text) { fprintf(stderr, "gaze show: %s is not a run file; give MODEL \"text\"\n", cli_safe(src)); return 2; }
         struct gaze_model * model = NULL;
         if ((s = gaze_model_load(&model, src))) return cli_fail(s);
         struct gaze_run_opts opts = { 0 };
