@@ -120,9 +120,19 @@ EOF
 run merge_bad "$BIN" merge "$tmp/s0.json" "$tmp/s1x${H}.json"
 run run_bad "$BIN" run "$B" "hello"
 run show_missing "$BIN" show "$tmp/none${H}.safetensors"
+# a GGUF whose metadata strings (name, a token list) carry the same
+python3 - "$tmp/h.gguf" "$H" <<'EOF2'
+import struct, sys
+h = sys.argv[2].encode("utf-8", "surrogateescape")
+def s(b): return struct.pack("<Q", len(b)) + b
+kv = s(b"general.name") + struct.pack("<I", 8) + s(b"evil" + h)
+kv += s(b"tokenizer.ggml.tokens") + struct.pack("<II", 9, 8) + struct.pack("<Q", 2) + s(b"a" + h) + s(b"b")
+open(sys.argv[1], "wb").write(b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + kv)
+EOF2
+run info_gguf "$BIN" info "$tmp/h.gguf"
 
 # Every command ran (exit codes: the refusals are meant to fail, the rest to succeed).
-for n in run show show_live heads heads_json rollout rollout_heat rollout_json flow diff diff_live info_run info_model plot view ablate corpus0 corpus1 merge merge_json; do
+for n in run show show_live heads heads_json rollout rollout_heat rollout_json flow diff diff_live info_run info_model info_gguf plot view ablate corpus0 corpus1 merge merge_json; do
     if [ "$(cat "$tmp/rc.$n")" = 0 ]; then ok; else bad "$n: exit code $(cat "$tmp/rc.$n")"; head -5 "$tmp/out.$n"; fi
 done
 for n in merge_bad run_bad show_missing; do

@@ -55,10 +55,10 @@ static size_t put(char * out, size_t o, size_t cap, const char * s) {
 
 // Token text as a label, as every output shows tokens (gaze_token_display: ␣ ↵ ⇥ for
 // whitespace, controls, line separators and bidi overrides escaped, bad bytes -> U+FFFD, "" -> ∅),
-// at most max_chars columns (then "…"). Cairo refuses invalid UTF-8, and an escape is more
-// useful on a figure than an invisible or reordering character.
+// max_chars columns and then "…". Cairo refuses invalid UTF-8, and an escape is more useful on
+// a figure than an invisible or reordering character.
 static void label_text(const char * s, char * out, size_t cap, int max_chars) {
-    gaze_token_display(out, cap, s, max_chars);
+    gaze_token_display(out, cap, s, max_chars + 1);
 }
 
 // Labels for a list of strings, each sanitised; block > 1: the first of each block + "…".
