@@ -58,10 +58,12 @@ static int show_map(const struct gaze_run * run, const float * w, const char * t
     size_t o = 0;
     if (from > 0 || to < T - 1)
         o += (size_t)snprintf(note + o, sizeof note - o, "tokens %lld..%lld of %lld%s\n", (long long)from, (long long)to, (long long)T,
-                              hide_special || renorm ? "" : " (weights are those of the full rows)");
-    if (hide_special)
+                              n_hidden || renorm ? "" : " (weights are those of the full rows)");
+    if (hide_special && n_hidden)
         o += (size_t)snprintf(note + o, sizeof note - o, "%lld special token%s hidden: rows renormalised over the keys shown\n",
                               (long long)n_hidden, n_hidden == 1 ? "" : "s");
+    else if (hide_special)
+        o += (size_t)snprintf(note + o, sizeof note - o, "no special token to hide\n");
     char tok[64];
     if (sink >= 0) gaze_token_display(tok, sizeof tok, run->tokens[kcol[sink]], 16);
     if (sink >= 0 && renorm) {
@@ -81,7 +83,7 @@ static int show_map(const struct gaze_run * run, const float * w, const char * t
         o += (size_t)snprintf(note + o, sizeof note - o, "no sink key (no column holds 30%% of the weight): rows renormalised over the keys shown\n");
     }
     if (nk < 1) { fprintf(stderr, "gaze show: no key left after leaving out the sink\n"); rc = 2; goto done; }
-    if (hide_special || renorm)
+    if (n_hidden || renorm)
         for (int64_t r = 0; r < nq; r++) {
             double sum = 0;
             for (int64_t c = 0; c < nk; c++) sum += v[r * nk + c];
