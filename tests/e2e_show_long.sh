@@ -49,13 +49,13 @@ has full "columns:"
 hasre full "(^|  )0 \[CLS\]  1 the  2 cat  3 sat"                          # the legend: number -> token
 hasre full "  $((T - 1)) \[SEP\]"
 hasre full '^ +1111111111'                                                 # numbered columns (tens digits)
-hasre full '^0-1 "\[CLS\] the" '                                           # row blocks: range and tokens
-hasre full '^[0-9]+-[0-9]+ "[a-z ,.]+'
+hasre full '^ +0-1 "\[CLS\] the" '                                           # row blocks: range and tokens
+hasre full '^ *[0-9]+-[0-9]+ "[a-z ,.]+'
 has full "(${T} queries x ${T} keys in"
 has full "scale: ' ' 0, '.' 1/8"                                           # --no-color: the ramp explained
 has full "'@' 1 of"
 has full "top attended keys per query:"
-hasre full '^5 the +-> '
+hasre full '^ +5 the +-> '
 
 # 2. --from/--to: a window of rows and columns, numbered by the tokens' own indices.
 "$BIN" show "$tmp/m.safetensors" --no-color --width 160 --from 10 --to 40 --top 0 >"$tmp/win" 2>&1 || bad "show --from/--to"
@@ -65,7 +65,7 @@ hasre win '^40 the '
 lacks win "  9 was"
 lacks win "  41 house"
 hasre win '^columns:  10 tired  11 \.'
-if [ "$(grep -cE '^[0-9]+ ' "$tmp/win")" -eq 31 ]; then ok; else bad "window: $(grep -cE '^[0-9]+ ' "$tmp/win") rows, want 31"; fi
+if [ "$(grep -cE '^ *[0-9]+ [^0-9 ]' "$tmp/win")" -eq 31 ]; then ok; else bad "window: $(grep -cE '^ *[0-9]+ [^0-9 ]' "$tmp/win") rows, want 31"; fi
 "$BIN" show "$tmp/m.safetensors" --no-color --from 50 --to 20 >"$tmp/empty" 2>&1; rc=$?
 [ $rc -eq 2 ] && ok || bad "--from after --to: exit code $rc, want 2"
 has empty "no token in that window"

@@ -141,8 +141,9 @@ static void test_heatmap_120(void) {
     CHECK(terminal_safe(strstr(buf, "hostile")) || !strchr(buf, 0x1b), "title escaped");
     CHECK(!strchr(buf, 0x1b), "escape byte in --no-color output");
     CHECK(strstr(buf, "columns:") && strstr(buf, "  0 [CLS]") && strstr(buf, "  119 word119"), "legend maps numbers to tokens");
-    CHECK(strstr(buf, "\n0-1 \"[CLS] word1\""), "block label names its range and tokens");
-    CHECK(strstr(buf, "\n2-3 \"word2ing3\""), "WordPiece pieces joined in block labels");
+    CHECK(strstr(buf, "\n    0-1 \"[CLS] word1\""), "block label names its range and tokens");
+    CHECK(strstr(buf, "\n    2-3 \"word2ing3\""), "WordPiece pieces joined in block labels");
+    CHECK(strstr(buf, "\n  5 word5 ") && strstr(buf, "\n119 word119 "), "top-k rows: index right-aligned, token");
     CHECK(strstr(buf, "'@' 1 of"), "ASCII ramp explained");
     free(buf);
 

@@ -86,22 +86,27 @@ static void join_tokens(char * out, size_t cap, const char * const * labels, int
     out[o] = 0;   // (a character cut at cap shows as U+FFFD, past the label's width anyway)
 }
 
-// "12 cat" (one token) or "12-19 "the cat sat…"" (a block): the token indices idx[a..b) and
-// their labels, in at most text_cols columns of text after the index.
+// "12 cat" (one token) or "12-19 "the cat sat…"" (a block): the token indices idx[a..b)
+// (right-aligned in idx_w columns) and their labels, in at most text_cols columns of text.
+// Returns the display columns written.
 static int block_label(char * out, size_t cap, const char * const * labels, const int64_t * idx, int64_t a, int64_t b,
-                       bool wordpiece, int text_cols) {
-    char joined[1024], shown[512];
+                       bool wordpiece, int idx_w, int text_cols) {
+    char joined[1024], shown[512], range[48];
     long long first = idx ? idx[a] : a, last = idx ? idx[b - 1] : b - 1;
+    int c;
     if (b - a == 1) {
-        int c = gaze_token_display(shown, sizeof shown, labels ? labels[a] : "", text_cols);
-        int n = snprintf(out, cap, "%lld %s", first, shown);
-        return n < 0 ? 0 : digits(first) + 1 + c;
+        snprintf(range, sizeof range, "%lld", first);
+        c = gaze_token_display(shown, sizeof shown, labels ? labels[a] : "", text_cols);
+    } else {
+        snprintf(range, sizeof range, "%lld-%lld", first, last);
+        join_tokens(joined, sizeof joined, labels, a, b, wordpiece);
+        c = labels ? gaze_token_display(shown, sizeof shown, joined, text_cols - 2) : 0;
     }
-    join_tokens(joined, sizeof joined, labels, a, b, wordpiece);
-    int c = labels ? gaze_token_display(shown, sizeof shown, joined, text_cols - 2) : 0;
-    if (labels) snprintf(out, cap, "%lld-%lld \"%s\"", first, last, shown);
-    else snprintf(out, cap, "%lld-%lld", first, last);
-    return digits(first) + 1 + digits(last) + (labels ? 3 + c : 0);
+    const int rw = GAZE_MAX(idx_w, (int)strlen(range));
+    if (b - a == 1) snprintf(out, cap, "%*s %s", rw, range, shown);
+    else if (labels) { snprintf(out, cap, "%*s \"%s\"", rw, range, shown); c += 2; }
+    else { snprintf(out, cap, "%*s", rw, range); c = -1; }
+    return rw + 1 + c;
 }
 
 int64_t gaze_term_sink_column(const float * w, int64_t Tq, int64_t Tk, float * share) {
@@ -218,7 +223,7 @@ enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_
         if (!numbered) put_label(f, row_labels ? row_labels[a] : "", label_w, true);
         else {
             char lab[1200];
-            int cols = block_label(lab, sizeof lab, row_labels, o.row_index, a, b, wordpiece, text_w);
+            int cols = block_label(lab, sizeof lab, row_labels, o.row_index, a, b, wordpiece, bq > 1 ? 2 * dr + 1 : dr, text_w);
             fprintf(f, "%s%*s", lab, GAZE_MAX(0, label_w - cols), "");
         }
         fputs("  ", f);
@@ -248,7 +253,7 @@ enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_
         for (int64_t c = 0; c < nc; c++) {
             char lab[1200];
             const int64_t a = c * bk, b = GAZE_MIN(Tk, a + bk);
-            int cols = block_label(lab, sizeof lab, col_labels, o.col_index, a, b, wordpiece, bk > 1 ? 24 : 16);
+            int cols = block_label(lab, sizeof lab, col_labels, o.col_index, a, b, wordpiece, 0, bk > 1 ? 24 : 16);
             if (at + 2 + cols > o.width) { fputs("\n", f); at = 0; }
             fprintf(f, "  %s", lab);
             at += 2 + cols;
@@ -262,7 +267,7 @@ enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_
         for (int64_t i = 0; i < Tq; i++) {
             if (numbered) {
                 char lab[1200];
-                int cols = block_label(lab, sizeof lab, row_labels, o.row_index, i, i + 1, wordpiece, 14);
+                int cols = block_label(lab, sizeof lab, row_labels, o.row_index, i, i + 1, wordpiece, dr, 14);
                 fprintf(f, "%s%*s", lab, GAZE_MAX(0, dr + 15 - cols), "");
             } else put_label(f, row_labels ? row_labels[i] : "", label_w, true);
             fputs(" ->", f);
