@@ -65,7 +65,7 @@ hasre win '^40 the '
 lacks win "  9 was"
 lacks win "  41 house"
 hasre win '^columns:  10 tired  11 \.'
-if [ "$(grep -cE '^ *[0-9]+ [^0-9 ]' "$tmp/win")" -eq 31 ]; then ok; else bad "window: $(grep -cE '^ *[0-9]+ [^0-9 ]' "$tmp/win") rows, want 31"; fi
+if [ "$(grep -cE '^[0-9]+ [^0-9 ]' "$tmp/win")" -eq 31 ]; then ok; else bad "window: $(grep -cE '^[0-9]+ [^0-9 ]' "$tmp/win") rows, want 31"; fi
 "$BIN" show "$tmp/m.safetensors" --no-color --from 50 --to 20 >"$tmp/empty" 2>&1; rc=$?
 [ $rc -eq 2 ] && ok || bad "--from after --to: exit code $rc, want 2"
 has empty "no token in that window"
