@@ -151,8 +151,47 @@ static void test_heatmap_120(void) {
     CHECK(gaze_term_sink_column(w, T, T, NULL) == -1, "uniform attention has no sink");
 }
 
+// Random byte strings (biased to the bytes that start controls and multi-byte sequences): the
+// escaped and displayed forms are always terminal-safe, the writer and the buffer agree, and
+// a short buffer holds a prefix of the full escape.
+static void test_random(void) {
+    static const unsigned char pick[] = { 0x1b, 0x07, 0x0a, 0x7f, 0x9b, 0xc2, 0xe2, 0x80, 0x81, 0xae, 0xa6, 0xf0,
+                                          0x9f, 0xed, 0xa0, 0xff, 'a', ' ', '[', 0xd8, 0x9c, 0xef, 0xbb, 0xbf };
+    uint32_t x = 12345;
+    int unsafe = 0, mismatch = 0, badprefix = 0;
+    for (int it = 0; it < 20000; it++) {
+        char in[48], full[512], cut[9], disp[512];
+        size_t n = 0;
+        x = x * 1664525u + 1013904223u;
+        const size_t len = (x >> 24) % 40;
+        for (; n < len; n++) {
+            x = x * 1664525u + 1013904223u;
+            unsigned char c = (x >> 28) < 12 ? pick[(x >> 16) % sizeof pick] : (unsigned char)(x >> 8);
+            in[n] = (char)(c ? c : 'z');
+        }
+        in[n] = 0;
+        size_t need = gaze_term_escape(full, sizeof full, in, GAZE_TERM_NUL);
+        unsafe += !terminal_safe(full);
+        gaze_token_display(disp, sizeof disp, in, 1 + (int)(x % 30));
+        unsafe += !terminal_safe(disp);
+        char * buf = NULL;
+        size_t bl = 0;
+        FILE * f = open_memstream(&buf, &bl);
+        gaze_term_fputs(f, in);
+        fclose(f);
+        mismatch += need != strlen(full) || !buf || strcmp(buf, full);
+        free(buf);
+        gaze_term_escape(cut, sizeof cut, in, GAZE_TERM_NUL);
+        badprefix += strncmp(cut, full, strlen(cut)) != 0 || !terminal_safe(cut);
+    }
+    CHECK(unsafe == 0, "%d unsafe outputs", unsafe);
+    CHECK(mismatch == 0, "%d writer/buffer mismatches", mismatch);
+    CHECK(badprefix == 0, "%d cut outputs not a safe prefix", badprefix);
+}
+
 int main(void) {
     test_escape();
+    test_random();
     test_display();
     test_heatmap_120();
     return check_summary("test_term");
