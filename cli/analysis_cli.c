@@ -46,6 +46,7 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
 void acli_label(FILE * f, const char * s, int width) {
     const bool pad = width >= 0;
     if (!pad) width = -width;
+    if (width == 0) return;
     char buf[256];
     int cols = gaze_token_display(buf, sizeof buf, s, width);
     fputs(buf, f);
