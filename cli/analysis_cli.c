@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 int acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i) {
@@ -78,32 +79,9 @@ int acli_need_full_run(const char * cmd, const struct gaze_run * run) {
 void acli_label(FILE * f, const char * s, int width) {
     const bool pad = width >= 0;
     if (!pad) width = -width;
+    if (width == 0) return;
     char buf[256];
-    int cols = 0;
-    size_t o = 0;
-    const utf8proc_uint8_t * p = (const utf8proc_uint8_t *)(s ? s : "");
-    utf8proc_ssize_t left = (utf8proc_ssize_t)strlen((const char *)p);
-    while (left > 0 && o + 8 < sizeof buf) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(p, left, &c);
-        if (k <= 0) { c = 0xFFFD; k = 1; }
-        char esc[8] = { 0 };
-        int w;
-        if (c == '\n') { strcpy(esc, "\\n"); w = 2; }
-        else if (c == '\t') { strcpy(esc, "\\t"); w = 2; }
-        else if (c < 0x20 || c == 0x7F) { strcpy(esc, "?"); w = 1; }
-        else { w = utf8proc_charwidth(c); if (w < 0) w = 1; }
-        if (cols + w > width - (left > k ? 1 : 0)) {   // leave room for the ellipsis
-            if (cols + 1 <= width) { memcpy(buf + o, "\xe2\x80\xa6", 3); o += 3; cols++; }
-            break;
-        }
-        if (esc[0]) { memcpy(buf + o, esc, strlen(esc)); o += strlen(esc); }
-        else { memcpy(buf + o, p, (size_t)k); o += (size_t)k; }
-        cols += w;
-        p += k;
-        left -= k;
-    }
-    buf[o] = '\0';
+    int cols = gaze_token_display(buf, sizeof buf, s, width);
     fputs(buf, f);
     for (; pad && cols < width; cols++) fputc(' ', f);
 }
@@ -207,7 +185,7 @@ int acli_grid(const double * v, int64_t L, int64_t H, const int64_t * layers, co
     if (!rc && g_grid_figure) {
         for (int64_t k = 0; k < L * H; k++) g[k] = (float)v[k];   // NaN (undefined) cells drawn grey
         if ((s = gaze_plot_grid(g, L, H, "layer", "head", title, GAZE_PALETTE_VIRIDIS, g_grid_figure))) rc = cli_fail(s);
-        else printf("grid figure -> %s\n", g_grid_figure);
+        else printf("grid figure -> %s\n", cli_safe(g_grid_figure));
     }
 done:
     free(g);
@@ -275,7 +253,7 @@ int acli_print_stats(const struct gaze_head_stats * st, enum acli_format fmt, in
             json_array_append_new(heads, e);
         }
         json_object_set_new(o, "heads", heads);
-        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
         return 0;
@@ -285,7 +263,7 @@ int acli_print_stats(const struct gaze_head_stats * st, enum acli_format fmt, in
                                               GAZE_METRIC_PUNCT, GAZE_METRIC_DET_DUP, GAZE_METRIC_DET_IND };
     const int n_shown = (int)(sizeof shown / sizeof shown[0]);
     printf("%s: %lld documents, %lld tokens%s (mean ± std over documents; labels from the means)\n",
-           st->model ? st->model : "model", (long long)st->n_docs, (long long)st->n_tokens, st->complete ? "" : ", INCOMPLETE");
+           st->model ? cli_safe(st->model) : "model", (long long)st->n_docs, (long long)st->n_tokens, st->complete ? "" : ", INCOMPLETE");
     printf("%5s %4s%s", "layer", "head", group > 1 ? "   kv" : "");
     for (int i = 0; i < n_shown; i++) printf(" %14s", gaze_metric_name(shown[i]));
     printf("  labels\n");

@@ -32,6 +32,9 @@ int cli_output_check(const char * cmd, const char * path);
 int cli_figure_check(const char * cmd, const char * path);
 // SIGINT/SIGTERM remove temporary output files, print "gaze: interrupted", exit 128 + signal.
 void cli_install_signal_handlers(void);
+// s (a token, model name, path, ...) escaped for the terminal (gaze_term_escape), for printf
+// arguments: valid until eight more calls; at most 1023 bytes. "" for NULL.
+const char * cli_safe(const char * s);
 // "0,2-4" -> sorted unique indices in [0, limit); returns a CLI exit code (0 ok), prints errors.
 int cli_parse_index_list(const char * flag, const char * s, int64_t limit, int64_t ** out, int64_t * n);
 

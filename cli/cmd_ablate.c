@@ -123,7 +123,7 @@ int cmd_ablate(int argc, char ** argv) {
             json_array_append_new(heads, e);
         }
         json_object_set_new(o, "heads", heads);
-        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (csv) {
@@ -136,7 +136,7 @@ int cmd_ablate(int argc, char ** argv) {
         snprintf(title, sizeof title, "%s ablation: %s (rows: layers, columns: heads)", ao.mean ? "mean" : "zero", what);
         rc = acli_grid(eff, L, H, NULL, NULL, title);
     } else {
-        printf("%s: %s ablation of each of %lld heads; effect = %s", info->path, ao.mean ? "mean" : "zero", (long long)n_done, what);
+        printf("%s: %s ablation of each of %lld heads; effect = %s", cli_safe(info->path), ao.mean ? "mean" : "zero", (long long)n_done, what);
         if (info->causal) printf("; unablated loss %.4f nats", base);
         printf("\n%5s %5s %4s%s %12s\n", "rank", "layer", "head", group > 1 ? "   kv" : "", "effect");
         for (int64_t r = 0; r < n_done && r < top; r++) {

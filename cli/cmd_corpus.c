@@ -207,7 +207,7 @@ int cmd_corpus(int argc, char ** argv) {
     const bool tty = !quiet && isatty(STDERR_FILENO);
     const int64_t total = tty && strcmp(file, "-") ? count_lines(file) : -1;
     in = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-    if (!in) { fprintf(stderr, "gaze corpus: %s: %s\n", file, strerror(errno)); rc = 1; goto done; }
+    if (!in) { fprintf(stderr, "gaze corpus: %s: %s\n", cli_safe(file), strerror(errno)); rc = 1; goto done; }
     struct sigaction sa = { 0 };
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -239,7 +239,7 @@ int cmd_corpus(int argc, char ** argv) {
         if (out && (st->n_docs - docs0) % checkpoint == 0 && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
         if (tty && now_s() - last_bar > 0.2) { progress(idx + 1, total, st->n_docs, t0); last_bar = now_s(); }
     }
-    if (ferror(in)) { fprintf(stderr, "gaze corpus: %s: read error: %s\n", file, strerror(errno)); rc = 1; }
+    if (ferror(in)) { fprintf(stderr, "gaze corpus: %s: read error: %s\n", cli_safe(file), strerror(errno)); rc = 1; }
     st->complete = !interrupted && !rc && (limit < 0 || feof(in));
     if (tty) { progress(k, total, st->n_docs, t0); fputc('\n', stderr); }
     if (out && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }

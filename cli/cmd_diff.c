@@ -118,7 +118,7 @@ int cmd_diff(int argc, char ** argv) {
             json_array_append_new(rows, e);
         }
         json_object_set_new(o, "heads", rows);
-        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (csv) {

@@ -122,7 +122,7 @@ int cmd_flow(int argc, char ** argv) {
         }
         json_object_set_new(o, "tokens", toks);
         json_object_set_new(o, "values", vals);
-        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (csv) {

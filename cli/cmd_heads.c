@@ -131,7 +131,7 @@ static int run_induction(const char * model_path, struct gaze_induction_opts * i
                 json_array_append_new(g, row);
             }
             json_object_set_new(o, "scores", g);
-            json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6));
+            json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6) | JSON_ENSURE_ASCII);
             putchar('\n');
             json_decref(o);
         } else if (fmt == OUT_CSV) {
@@ -140,7 +140,7 @@ static int run_induction(const char * model_path, struct gaze_induction_opts * i
         } else {
             printf("induction scores of %s: BOS + %lld random tokens twice, %lld sequences, seed %llu\n"
                    "(mean attention from each repeated token to the token after its first copy; '*' >= 0.5)\n",
-                   info->path, (long long)S, (long long)B, (unsigned long long)seed);
+                   cli_safe(info->path), (long long)S, (long long)B, (unsigned long long)seed);
             printf("layer");
             for (int64_t h = 0; h < H; h++) printf("%s  h%-4lld", group > 1 && h > 0 && h % group == 0 ? " |" : "", (long long)h);
             printf("\n");
@@ -295,7 +295,7 @@ int cmd_heads(int argc, char ** argv) {
             json_array_append_new(heads, e);
         }
         json_object_set_new(o, "heads", heads);
-        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (fmt == OUT_CSV) {
@@ -312,7 +312,7 @@ int cmd_heads(int argc, char ** argv) {
             printf(",%s\n", lab);
         }
     } else {
-        printf("%s: %lld tokens, %lld layers x %lld heads%s", run.model ? run.model : "run", (long long)run.T,
+        printf("%s: %lld tokens, %lld layers x %lld heads%s", run.model ? cli_safe(run.model) : "run", (long long)run.T,
                (long long)run.n_cap_layers, (long long)run.n_heads_cap, run.causal ? ", causal" : "");
         if (gqa) printf(", %lld KV heads (groups of %lld)", (long long)run.n_kv_heads, (long long)(run.n_heads / run.n_kv_heads));
         printf("\ndetectors: %s%s%s\n", det.error == GAZE_DETECTOR_ERROR_ABS ? "abs" : "mul",

@@ -8,14 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-// Prints s (at most max bytes of it; 0 = all) with C0/DEL escaped as \xHH.
+// Prints s (at most max bytes of it, cut at a character; 0 = all) through gaze_term_fputs.
 static void put_safe(const char * s, size_t max) {
     size_t n = strlen(s), lim = max && n > max ? max : n;
-    for (size_t i = 0; i < lim; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F) printf("\\x%02x", c);
-        else putchar(c);
-    }
+    while (lim < n && lim > 0 && ((unsigned char)s[lim] & 0xC0) == 0x80) lim--;
+    char * head = strndup(s, lim);
+    gaze_term_fputs(stdout, head ? head : "");
+    free(head);
     if (lim < n) {
         printf("... (%zu bytes)", n);
     }
@@ -40,7 +39,7 @@ static void summary(const struct gaze_safetensors * st, const char * path) {
         bytes += t->n_bytes;
         counts[t->dtype]++;
     }
-    printf("%s: safetensors, %lld tensors, %lld float parameters, %zu bytes of data\n", path,
+    printf("%s: safetensors, %lld tensors, %lld float parameters, %zu bytes of data\n", cli_safe(path),
            (long long)nt, (long long)params, bytes);
     printf("  dtypes:");
     for (int d = 0; d < GAZE_DTYPE_COUNT; d++)
@@ -78,7 +77,7 @@ static int info_run(const struct gaze_safetensors * st, const char * path, bool 
     struct gaze_run run;
     enum gaze_status s = gaze_run_load(&run, path);
     if (s != GAZE_OK) return cli_fail(s);
-    printf("%s: gaze run (format %d)\n", path, GAZE_RUN_FORMAT_VERSION);
+    printf("%s: gaze run (format %d)\n", cli_safe(path), GAZE_RUN_FORMAT_VERSION);
     printf("  model:   ");
     put_safe(run.model, 200);
     printf(" (arch ");
@@ -99,8 +98,9 @@ static int info_run(const struct gaze_safetensors * st, const char * path, bool 
         printf("    %5lld  id %-7d", (long long)i, run.token_ids[i]);
         if (run.offsets)
             printf(" [%lld, %lld)", (long long)run.offsets[2 * i], (long long)run.offsets[2 * i + 1]);
-        printf("  \"");
-        put_safe(run.tokens[i], 80);
+        char tok[512];
+        gaze_token_display(tok, sizeof tok, run.tokens[i], 80);
+        printf("  \"%s", tok);
         printf("\"\n");
     }
     if (shown < run.T) printf("    ... %lld more (--full lists all)\n", (long long)(run.T - shown));
@@ -166,7 +166,7 @@ static int info_folder(const char * folder, bool full) {
         json_decref(cfg);
         return cli_fail(gaze_error(GAZE_ERR_FORMAT, "%s: expected a JSON object", path));
     }
-    printf("%s: model folder\n", dir);
+    printf("%s: model folder\n", cli_safe(dir));
     const char * mt = NULL;
     if (gaze_json_opt_string(cfg, "model_type", path, NULL, &mt) == GAZE_OK && mt) {
         printf("  %-26s ", "model_type");

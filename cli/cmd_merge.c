@@ -44,7 +44,7 @@ int cmd_merge(int argc, char ** argv) {
     for (int i = 1; i < n_parts && !rc; i++) {
         if ((s = gaze_head_stats_load(&part, parts[i]))) { rc = cli_fail(s); break; }
         if ((s = gaze_head_stats_merge(&acc, &part))) {
-            fprintf(stderr, "gaze merge: %s: %s\n", parts[i], gaze_last_error());
+            fprintf(stderr, "gaze merge: %s: %s\n", cli_safe(parts[i]), gaze_last_error());
             rc = 1;
         }
         gaze_head_stats_free(&part);

@@ -139,7 +139,7 @@ int cmd_rollout(int argc, char ** argv) {
         json_object_set_new(o, "tokens", toks);
         if (all) json_values(o, "matrix", R, T * T);   // [T, T] row-major: row i = output token i
         else { json_object_set_new(o, "token", json_integer(tok)); json_values(o, "values", row, T); }
-        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (csv) {

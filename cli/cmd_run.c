@@ -127,14 +127,14 @@ int cmd_run(int argc, char ** argv) {
     if ((s = gaze_model_run(model, text, pair, &opts, &run))) { rc = cli_fail(s); goto done; }
     if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
     if (!rc && !quiet) {
-        printf("%s (%s, %lld layers x %lld heads): %lld tokens", info->path, info->arch_name,
+        printf("%s (%s, %lld layers x %lld heads): %lld tokens", cli_safe(info->path), cli_safe(info->arch_name),
                (long long)info->n_layers, (long long)info->n_heads, (long long)run.T);
         if (run.n_generated) printf(" (%lld generated)", (long long)run.n_generated);
         printf("\n");
-        for (int64_t t = 0; t < run.T; t++) printf("%s%s", t ? " " : "  ", run.tokens[t]);
+        for (int64_t t = 0; t < run.T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.tokens[t]); }
         printf("\n");
         if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
-                        (long long)run.n_heads_cap, out);
+                        (long long)run.n_heads_cap, cli_safe(out));
     }
     // Never silent: without -o the captured tensors are dropped, even with --quiet.
     if (!rc && !out) fprintf(stderr, "gaze run: nothing saved (give -o FILE to keep the run for gaze show, plot, view, ...)\n");

@@ -16,13 +16,97 @@ static int usage(FILE * f) {
             "  --top K        also list the K most attended keys of each query, 0..16 (default: 3)\n"
             "  --log          logarithmic colour scale (default: linear)\n"
             "  --color        24-bit colour; --no-color: none (default: from the terminal)\n"
-            "  --width N      columns to fit, 0 = the terminal's (default: 0; else $COLUMNS, or 100)\n");
+            "  --width N      columns to fit, 0 = the terminal's (default: 0; else $COLUMNS, or 100)\n"
+            "  --from I, --to J  only tokens I..J, rows and columns; weights stay those of the full rows\n"
+            "                 (default: every token)\n"
+            "  --hide-special leave out [CLS], [SEP], BOS, ...; rows renormalised over the keys shown\n"
+            "                 (default: shown)\n"
+            "  --scale linear|log|renorm  colours on w (linear), log(1 + 99 w/max) (log), or with the sink\n"
+            "                 key (a column holding most of the weight, e.g. [CLS] or BOS) left out and\n"
+            "                 rows renormalised over the other keys (renorm) (default: linear)\n"
+            "  --rows N       query rows before rows are averaged in blocks (default: 64)\n");
     return f == stdout ? 0 : 2;
+}
+
+// Keys and query rows inside --from/--to and not hidden, the sink note (or the sink left out
+// under --scale renorm), then the heatmap with the tokens' own indices as labels.
+static int show_map(const struct gaze_run * run, const float * w, const char * title, int64_t from, int64_t to,
+                    bool hide_special, bool renorm, struct gaze_term_opts * topts) {
+    const int64_t T = run->T, Tq = run->Tq;
+    if (to < 0 || to >= T) to = T - 1;
+    if (from > to) {
+        fprintf(stderr, "gaze show: --from %lld --to %lld: no token in that window (the run has %lld tokens)\n",
+                (long long)from, (long long)to, (long long)T);
+        return 2;
+    }
+    uint8_t * special = calloc((size_t)T, 1);
+    int64_t * kcol = malloc((size_t)T * sizeof *kcol), * krow = malloc((size_t)Tq * sizeof *krow);
+    float * v = malloc((size_t)(Tq * T) * sizeof *v);
+    const char ** rl = malloc((size_t)Tq * sizeof *rl), ** cl = malloc((size_t)T * sizeof *cl);
+    char note[1024] = "";
+    int rc = 0;
+    enum gaze_status s;
+    if (!special || !kcol || !krow || !v || !rl || !cl) { fprintf(stderr, "gaze show: out of memory\n"); rc = 1; goto done; }
+    if (hide_special && (s = gaze_run_special_tokens(run, special))) { rc = cli_fail(s); goto done; }
+    int64_t nk = 0, nq = 0, n_hidden = 0;
+    for (int64_t j = from; j <= to; j++) { if (special[j]) n_hidden++; else kcol[nk++] = j; }
+    for (int64_t i = 0; i < Tq; i++)
+        if (run->q_rows[i] >= from && run->q_rows[i] <= to && !special[run->q_rows[i]]) krow[nq++] = i;
+    if (nk < 1 || nq < 1) { fprintf(stderr, "gaze show: no token left to show (window %lld..%lld%s)\n", (long long)from, (long long)to, hide_special ? ", specials hidden" : ""); rc = 2; goto done; }
+    for (int64_t r = 0; r < nq; r++)
+        for (int64_t c = 0; c < nk; c++) v[r * nk + c] = w[krow[r] * T + kcol[c]];
+    float share;
+    int64_t sink = gaze_term_sink_column(v, nq, nk, &share);
+    size_t o = 0;
+    if (from > 0 || to < T - 1)
+        o += (size_t)snprintf(note + o, sizeof note - o, "tokens %lld..%lld of %lld%s\n", (long long)from, (long long)to, (long long)T,
+                              n_hidden || renorm ? "" : " (weights are those of the full rows)");
+    if (hide_special && n_hidden)
+        o += (size_t)snprintf(note + o, sizeof note - o, "%lld special token%s hidden: rows renormalised over the keys shown\n",
+                              (long long)n_hidden, n_hidden == 1 ? "" : "s");
+    else if (hide_special)
+        o += (size_t)snprintf(note + o, sizeof note - o, "no special token to hide\n");
+    char tok[64];
+    if (sink >= 0) gaze_token_display(tok, sizeof tok, run->tokens[kcol[sink]], 16);
+    if (sink >= 0 && renorm) {
+        o += (size_t)snprintf(note + o, sizeof note - o, "key %lld \"%s\" (the sink, %.0f%% of the weight shown) left out: rows renormalised over the other keys\n",
+                              (long long)kcol[sink], tok, 100.0 * share);
+        for (int64_t r = 0; r < nq; r++) {
+            float * row = v + r * nk;
+            memmove(row - r, row, (size_t)sink * sizeof *row);   // compact: rows of nk - 1
+            memmove(row - r + sink, row + sink + 1, (size_t)(nk - sink - 1) * sizeof *row);
+        }
+        memmove(kcol + sink, kcol + sink + 1, (size_t)(nk - sink - 1) * sizeof *kcol);
+        nk--;
+    } else if (sink >= 0 && !topts->log_scale) {
+        o += (size_t)snprintf(note + o, sizeof note - o, "note: key %lld \"%s\" takes %.0f%% of the weight shown (an attention sink) and flattens "
+                              "the rest: --scale log or --scale renorm shows it\n", (long long)kcol[sink], tok, 100.0 * share);
+    } else if (renorm) {
+        o += (size_t)snprintf(note + o, sizeof note - o, "no sink key (no column holds 30%% of the weight): rows renormalised over the keys shown\n");
+    }
+    if (nk < 1) { fprintf(stderr, "gaze show: no key left after leaving out the sink\n"); rc = 2; goto done; }
+    if (n_hidden || renorm)
+        for (int64_t r = 0; r < nq; r++) {
+            double sum = 0;
+            for (int64_t c = 0; c < nk; c++) sum += v[r * nk + c];
+            if (sum > 0) for (int64_t c = 0; c < nk; c++) v[r * nk + c] = (float)(v[r * nk + c] / sum);
+        }
+    if (o > 0 && note[o - 1] == '\n') note[o - 1] = 0;
+    for (int64_t r = 0; r < nq; r++) { krow[r] = run->q_rows[krow[r]]; rl[r] = run->tokens[krow[r]]; }
+    for (int64_t c = 0; c < nk; c++) cl[c] = run->tokens[kcol[c]];
+    topts->title = title;
+    topts->note = note[0] ? note : NULL;
+    if (nk != T || nq != Tq || from > 0) { topts->row_index = krow; topts->col_index = kcol; }
+    if ((s = gaze_term_heatmap(stdout, v, nq, nk, rl, cl, topts))) rc = cli_fail(s);
+done:
+    free(special); free(kcol); free(krow); free(v); free(rl); free(cl);
+    return rc;
 }
 
 int cmd_show(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * head_s = "mean", * file = NULL;
-    int64_t layer = -1;
+    int64_t layer = -1, from = 0, to = -1;
+    bool hide_special = false, renorm = false;
     struct gaze_term_opts topts = { 0 };
     topts.top_k = 3;
     for (int i = 1; i < argc; i++) {
@@ -35,6 +119,17 @@ int cmd_show(int argc, char ** argv) {
         else if (!strcmp(a, "--top")) { if (cli_int32("show", a, v, 0, 16, &topts.top_k)) return 2; i++; }
         else if (!strcmp(a, "--width")) { if (cli_int32("show", a, v, 0, 100000, &topts.width)) return 2; i++; }
         else if (!strcmp(a, "--log")) topts.log_scale = true;
+        else if (!strcmp(a, "--from")) { if (cli_int("show", a, v, 0, INT64_MAX, &from)) return 2; i++; }
+        else if (!strcmp(a, "--to")) { if (cli_int("show", a, v, 0, INT64_MAX, &to)) return 2; i++; }
+        else if (!strcmp(a, "--rows")) { if (cli_int32("show", a, v, 1, 1 << 20, &topts.max_rows)) return 2; i++; }
+        else if (!strcmp(a, "--hide-special")) hide_special = true;
+        else if (!strcmp(a, "--scale")) {
+            if (!v) return usage(stderr);
+            if (!strcmp(v, "log")) topts.log_scale = true;
+            else if (!strcmp(v, "renorm")) renorm = true;
+            else if (strcmp(v, "linear")) { fprintf(stderr, "gaze show: --scale: '%s' is not linear, log or renorm\n", cli_safe(v)); return 2; }
+            i++;
+        }
         else if (!strcmp(a, "--no-color")) topts.color = GAZE_TERM_COLOR_NONE;
         else if (!strcmp(a, "--color")) topts.color = GAZE_TERM_COLOR_TRUE;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze show: unknown flag '%s'\n", a); return usage(stderr); }
@@ -94,21 +189,15 @@ int cmd_show(int argc, char ** argv) {
                 float x = ly->attn[h * Tq * T + i];
                 w[i] = mx ? (h == 0 || x > w[i] ? x : w[i]) : w[i] + x / (float)Hc;
             }
-        snprintf(title, sizeof title, "%s  layer %lld, %s over %lld heads", run.model, (long long)ly->index, head_s, (long long)Hc);
+        snprintf(title, sizeof title, "%s  layer %lld, %s over %lld heads", run.model ? run.model : "run", (long long)ly->index, head_s, (long long)Hc);
     } else {
         int64_t head = head_one, idx = -1;
         for (int64_t h = 0; h < Hc; h++) if (run.heads[h] == head) idx = h;
         if (idx < 0) { fprintf(stderr, "gaze show: head %s was not captured\n", head_s); free(w); rc = 2; goto done; }
         memcpy(w, ly->attn + idx * Tq * T, (size_t)(Tq * T) * sizeof *w);
-        snprintf(title, sizeof title, "%s  layer %lld, head %lld", run.model, (long long)ly->index, (long long)head);
+        snprintf(title, sizeof title, "%s  layer %lld, head %lld", run.model ? run.model : "run", (long long)ly->index, (long long)head);
     }
-    const char ** rows = malloc((size_t)Tq * sizeof *rows);
-    if (rows) {
-        for (int64_t i = 0; i < Tq; i++) rows[i] = run.tokens[run.q_rows[i]];
-        topts.title = title;
-        if ((s = gaze_term_heatmap(stdout, w, Tq, T, rows, (const char * const *)run.tokens, &topts))) rc = cli_fail(s);
-    }
-    free(rows);
+    if ((rc = show_map(&run, w, title, from, to, hide_special, renorm, &topts))) { free(w); goto done; }
     free(w);
 done:
     gaze_run_free(&run);

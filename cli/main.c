@@ -47,6 +47,14 @@ int cli_fail(enum gaze_status s) {
     return 1;
 }
 
+const char * cli_safe(const char * s) {
+    static char ring[8][1024];   // eight arguments of one printf at most
+    static unsigned next;
+    char * b = ring[next++ % 8];
+    gaze_term_escape(b, sizeof ring[0], s, GAZE_TERM_NUL);
+    return b;
+}
+
 static void usage(FILE * f) {
     fprintf(f, "usage: gaze <command> [args]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -78,7 +86,7 @@ int main(int argc, char ** argv) {
     cli_install_signal_handlers();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "gaze: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "gaze: unknown command '%s'\n", cli_safe(argv[1]));
     usage(stderr);
     return 2;
 }

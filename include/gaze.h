@@ -1522,6 +1522,13 @@ struct gaze_term_opts {          // zero-initialised = auto everything
     bool  log_scale;
     int   top_k;                 // > 0: also list the top_k keys of every query (at most 16)
     const char * title;
+    // Token index of each row [Tq] / column [Tk] (a window or hidden specials leave gaps); NULL:
+    // 0, 1, ... Long inputs (more than 24 columns, or rows averaged in blocks) and any given
+    // index get numbered labels: rows "12 cat" or "12-19 \"the cat sat…\"", columns by index
+    // (digits stacked), and a legend of what each column number holds.
+    const int64_t * row_index;
+    const int64_t * col_index;
+    const char * note;           // lines printed under the title (escaped as gaze_term_fputs)
 };
 
 void gaze_colormap_viridis(float t, unsigned char rgb[3]);   // t in [0, 1]
@@ -1531,6 +1538,28 @@ enum gaze_term_color gaze_term_color_auto(void);
 enum gaze_status gaze_term_heatmap(FILE * f, const float * w, int64_t Tq, int64_t Tk,
                                    const char * const * row_labels, const char * const * col_labels,
                                    const struct gaze_term_opts * opts);
+// The attention sink of w [Tq, Tk]: the key column whose mean weight over the rows is at least
+// 0.3 and 3 times any other column's ([CLS], BOS); its index, or -1 when no column dominates.
+// *share (may be NULL): that mean weight.
+int64_t gaze_term_sink_column(const float * w, int64_t Tq, int64_t Tk, float * share);
+
+// Terminal-safe text (core/escape.c): every print of text that came from a file (tokens, model
+// names, metadata, shard and file names, error messages) goes through these. Valid UTF-8 passes
+// unchanged except: \n \t \r and the other C0 controls and DEL (\x1b), the C1 controls
+// U+0080..U+009F (CSI, OSC, ...), the bidi marks, embeddings, overrides and isolates (U+061C,
+// U+200E/F, U+202A..E, U+2066..9), U+2028/9, U+FEFF and U+FFF9..B, written as \uXXXX; invalid
+// UTF-8 bytes are written \xHH. n == GAZE_TERM_NUL: s is NUL-terminated; s NULL: "".
+#define GAZE_TERM_NUL ((size_t)-1)
+// Into out [cap] (always NUL-terminated when cap > 0, cut only between escapes/characters);
+// returns the length the whole escaped text needs, as snprintf does.
+size_t gaze_term_escape(char * out, size_t cap, const char * s, size_t n);
+void   gaze_term_fputs(FILE * f, const char * s);   // the same written to f, no length limit
+// A token as every output shows it (text/display.c; the viewer's disp() mirrors it): leading
+// spaces (and SentencePiece's "▁") as ␣, newlines as ↵, tabs as ⇥, other controls escaped as
+// above, invalid bytes as U+FFFD, "" as ∅; at most max_cols display columns (<= 0: no limit),
+// cut with "…". Into out [cap] (NUL-terminated); returns the display columns written.
+int    gaze_token_display(char * out, size_t cap, const char * token, int max_cols);
+int    gaze_text_columns(const char * s);           // display columns of UTF-8 text (CJK: 2)
 
 #pragma GCC visibility pop
 

@@ -16,6 +16,14 @@ enum gaze_status gaze_error(enum gaze_status s, const char * fmt, ...)
 #define GAZE_ASSERT(x) do { if (!(x)) { \
     fprintf(stderr, "gaze: internal error %s:%d: %s\n", __FILE__, __LINE__, #x); abort(); } } while (0)
 
+// Strict UTF-8 (RFC 3629) decoding of the code point at s[i] (i < n): its byte length 1..4 and
+// *cp, or 0 when the bytes at i do not start a valid sequence (core/escape.c; text/utf8.h too).
+int gaze_utf8_decode(const uint8_t * s, size_t n, size_t i, uint32_t * cp);
+
+// cp as gaze_term_escape writes it when it must not reach a terminal raw (\n, \x1b,
+// \u202E): the escape's length, or 0 when cp is safe as it is.
+int gaze_term_escape_cp(uint32_t cp, char out[12]);
+
 #define GAZE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define GAZE_MAX(a, b) ((a) > (b) ? (a) : (b))
 

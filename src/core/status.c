@@ -21,22 +21,15 @@ const char * gaze_status_name(enum gaze_status s) {
 }
 
 enum gaze_status gaze_error(enum gaze_status s, const char * fmt, ...) {
-    // Formatted apart from g_msg (an argument may be gaze_last_error() itself), then copied with
-    // control bytes written \xHH: messages quote file content (tokens, keys, JSON near an error),
-    // and a crafted file must not put terminal escape sequences on the user's screen.
+    // Formatted apart from g_msg (an argument may be gaze_last_error() itself), then copied
+    // through gaze_term_escape (core/escape.c): messages quote file content (tokens, keys, JSON
+    // near an error), and a crafted file must not put terminal controls on the user's screen.
     char buf[sizeof g_msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    size_t o = 0;
-    for (const char * p = buf; *p && o + 1 < sizeof g_msg; p++) {
-        const unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f) g_msg[o++] = (char)c;
-        else if (o + 5 < sizeof g_msg) o += (size_t)snprintf(g_msg + o, sizeof g_msg - o, "\\x%02x", c);
-        else break;
-    }
-    g_msg[o] = 0;
+    gaze_term_escape(g_msg, sizeof g_msg, buf, GAZE_TERM_NUL);
     return s;
 }
 

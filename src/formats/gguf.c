@@ -934,13 +934,18 @@ enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g) {
 
 static void print_escaped(FILE * f, const char * s, size_t len, size_t max) {
     fputc('"', f);
-    for (size_t i = 0; i < len && i < max; i++) {
+    // terminal controls escaped as gaze_term_escape does (C1 and bidi controls too)
+    const size_t n = GAZE_MIN(len, max);
+    for (size_t i = 0, k; i < n; i += k) {
         const unsigned char ch = (unsigned char)s[i];
+        uint32_t cp;
+        char esc[12];
+        int m = gaze_utf8_decode((const uint8_t *)s, n, i, &cp);
+        k = m > 0 ? (size_t)m : 1;
         if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch == '\n') fputs("\\n", f);
-        else if (ch == '\t') fputs("\\t", f);
-        else if (ch < 0x20 || ch == 0x7F) fprintf(f, "\\x%02x", ch);
-        else fputc(ch, f);
+        else if (m == 0) fprintf(f, "\\x%02x", ch);
+        else if (gaze_term_escape_cp(cp, esc)) fputs(esc, f);
+        else fwrite(s + i, 1, k, f);
     }
     fputc('"', f);
     if (len > max) fprintf(f, "... (%zu bytes)", len);
@@ -964,7 +969,9 @@ static void print_scalar(FILE * f, enum gaze_gguf_type t, const uint8_t * p, int
 
 void gaze_gguf_print_info(const struct gaze_gguf * g, FILE * f) {
     if (!g || !f) return;
-    fprintf(f, "file:        %s\n", g->path);
+    fputs("file:        ", f);
+    gaze_term_fputs(f, g->path);
+    fputc('\n', f);
     fprintf(f, "format:      GGUF v%u, %zu bytes, alignment %zu, data at offset %zu\n",
             g->version, g->size, g->alignment, g->data_offset);
     fprintf(f, "metadata:    %lld keys\n", (long long)g->n_kv);

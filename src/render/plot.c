@@ -54,49 +54,12 @@ static size_t put(char * out, size_t o, size_t cap, const char * s) {
     return o;
 }
 
-// Token text as a label: valid UTF-8 (bad bytes -> U+FFFD), control characters, line
-// separators and bidi overrides shown as escapes (\n, \x01, \u2028), at most max_chars
-// characters (then "…"); "" shows as "∅". Cairo refuses invalid UTF-8, and an escape is
-// more useful on a figure than an invisible or reordering character.
+// Token text as a label, as every output shows tokens (gaze_token_display: ␣ ↵ ⇥ for
+// whitespace, controls, line separators and bidi overrides escaped, bad bytes -> U+FFFD, "" -> ∅),
+// max_chars columns and then "…". Cairo refuses invalid UTF-8, and an escape is more useful on
+// a figure than an invisible or reordering character.
 static void label_text(const char * s, char * out, size_t cap, int max_chars) {
-    size_t o = 0;
-    int chars = 0;
-    out[0] = 0;
-    if (!s || !*s) { put(out, 0, cap, "∅"); return; }
-    const unsigned char * u = (const unsigned char *)s;
-    for (size_t i = 0; u[i];) {
-        if (chars >= max_chars) { o = put(out, o, cap, "…"); break; }
-        uint32_t cp = 0xFFFD;
-        size_t len = 1;
-        unsigned char c = u[i];
-        if (c < 0x80) cp = c;
-        else {
-            len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-            bool ok = len > 0;
-            for (size_t k = 1; ok && k < len; k++) ok = (u[i + k] >> 6) == 2;
-            if (ok) {
-                cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
-                for (size_t k = 1; k < len; k++) cp = cp << 6 | (u[i + k] & 0x3F);
-                // overlong forms, surrogates and values past U+10FFFF are not UTF-8
-                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-                    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) ok = false;
-            }
-            if (!ok) { cp = 0xFFFD; len = 1; }
-        }
-        char tmp[16];
-        if (cp == '\n') snprintf(tmp, sizeof tmp, "\\n");
-        else if (cp == '\t') snprintf(tmp, sizeof tmp, "\\t");
-        else if (cp == '\r') snprintf(tmp, sizeof tmp, "\\r");
-        else if (cp < 0x20 || cp == 0x7F) snprintf(tmp, sizeof tmp, "\\x%02X", (unsigned)cp);
-        else if ((cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
-                 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F || cp == 0xFEFF)
-            snprintf(tmp, sizeof tmp, "\\u%04X", (unsigned)cp);
-        else if (cp == 0xFFFD) snprintf(tmp, sizeof tmp, "\xEF\xBF\xBD");
-        else { memcpy(tmp, s + i, len); tmp[len] = 0; }
-        o = put(out, o, cap, tmp);
-        i += len;
-        chars++;
-    }
+    gaze_token_display(out, cap, s, max_chars + 1);
 }
 
 // Labels for a list of strings, each sanitised; block > 1: the first of each block + "…".

@@ -2,36 +2,7 @@
 #include "text/utf8.h"
 #include "core/core.h"
 
-int gaze_utf8_decode(const uint8_t * s, size_t n, size_t i, uint32_t * cp) {
-    uint8_t b0 = s[i];
-    if (b0 < 0x80) { *cp = b0; return 1; }
-    size_t left = n - i;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        if (left < 2 || (s[i + 1] & 0xC0) != 0x80) return 0;
-        *cp = ((uint32_t)(b0 & 0x1F) << 6) | (s[i + 1] & 0x3F);
-        return 2;
-    }
-    if (b0 >= 0xE0 && b0 <= 0xEF) {
-        if (left < 3) return 0;
-        uint8_t b1 = s[i + 1], b2 = s[i + 2];
-        uint8_t lo = b0 == 0xE0 ? 0xA0 : 0x80;   // no overlong forms
-        uint8_t hi = b0 == 0xED ? 0x9F : 0xBF;   // no surrogates
-        if (b1 < lo || b1 > hi || (b2 & 0xC0) != 0x80) return 0;
-        *cp = ((uint32_t)(b0 & 0x0F) << 12) | ((uint32_t)(b1 & 0x3F) << 6) | (b2 & 0x3F);
-        return 3;
-    }
-    if (b0 >= 0xF0 && b0 <= 0xF4) {
-        if (left < 4) return 0;
-        uint8_t b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
-        uint8_t lo = b0 == 0xF0 ? 0x90 : 0x80;   // no overlong forms
-        uint8_t hi = b0 == 0xF4 ? 0x8F : 0xBF;   // nothing above U+10FFFF
-        if (b1 < lo || b1 > hi || (b2 & 0xC0) != 0x80 || (b3 & 0xC0) != 0x80) return 0;
-        *cp = ((uint32_t)(b0 & 0x07) << 18) | ((uint32_t)(b1 & 0x3F) << 12) |
-              ((uint32_t)(b2 & 0x3F) << 6) | (b3 & 0x3F);
-        return 4;
-    }
-    return 0;   // continuation byte, C0/C1 (overlong), F5..FF
-}
+// gaze_utf8_decode is in core/escape.c: error messages and terminal output need it below text/.
 
 int gaze_utf8_encode(uint32_t cp, char out[4]) {
     if (cp < 0x80) { out[0] = (char)cp; return 1; }

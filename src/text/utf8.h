@@ -7,7 +7,7 @@
 #include "gaze.h"
 
 // Decodes the code point starting at s[i] (i < n). Returns its byte length 1..4 and sets *cp,
-// or 0 when the bytes at i do not start a valid sequence.
+// or 0 when the bytes at i do not start a valid sequence. (Defined in core/escape.c.)
 int gaze_utf8_decode(const uint8_t * s, size_t n, size_t i, uint32_t * cp);
 
 // Writes cp (a valid scalar value) to out; returns the byte length 1..4.

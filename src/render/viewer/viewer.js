@@ -97,15 +97,17 @@ function disp(s, max) {
   for (const ch of String(s)) {
     const c = ch.codePointAt(0);
     let r;
+    // the mapping of gaze_token_display (src/text/display.c), shared by every output
     if (c === 10) r = '\u21b5';
     else if (c === 9) r = '\u21e5';
-    else if (c < 32) r = String.fromCodePoint(0x2400 + c);
-    else if (c === 127) r = '\u2421';
-    else if (c >= 0x80 && c < 0xa0) r = '\ufffd';
-    else if (c === 0x2028 || c === 0x2029) r = '\u2424';
-    else if (c === 32 && lead) r = '\u2423';
+    else if (lead && (c === 32 || c === 0x2581)) r = '\u2423';
+    else if (c === 13) r = '\\r';
+    else if (c < 32 || c === 127) r = '\\x' + c.toString(16).padStart(2, '0');
+    else if ((c >= 0x80 && c < 0xa0) || c === 0x61c || c === 0x200e || c === 0x200f || (c >= 0x202a && c <= 0x202e) ||
+             (c >= 0x2066 && c <= 0x2069) || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0xfff9 && c <= 0xfffb))
+      r = '\\u' + c.toString(16).toUpperCase().padStart(4, '0');
     else r = ch;
-    if (c !== 32) lead = false;
+    if (c !== 32 && c !== 0x2581) lead = false;
     if (n === max) { out += '\u2026'; break; }
     out += r;
     n++;
