@@ -30,7 +30,7 @@ int cli_int(const char * cmd, const char * flag, const char * s, int64_t lo, int
     errno = 0;
     long long v = starts_number(s) ? strtoll(s, &end, 10) : 0;
     if (!starts_number(s) || end == s || *end || errno == ERANGE || v < lo || v > hi) {
-        fprintf(stderr, "gaze %s: %s: '%s' is not an integer %s\n", cmd, flag, s, range);
+        fprintf(stderr, "gaze %s: %s: '%s' is not an integer %s\n", cmd, flag, cli_safe(s), range);
         return 2;
     }
     *out = v;
@@ -50,7 +50,7 @@ int cli_u64(const char * cmd, const char * flag, const char * s, uint64_t * out)
     errno = 0;
     unsigned long long v = starts_number(s) && s[0] != '-' ? strtoull(s, &end, 10) : 0;
     if (!starts_number(s) || s[0] == '-' || end == s || *end || errno == ERANGE) {
-        fprintf(stderr, "gaze %s: %s: '%s' is not an integer in 0..%llu\n", cmd, flag, s,
+        fprintf(stderr, "gaze %s: %s: '%s' is not an integer in 0..%llu\n", cmd, flag, cli_safe(s),
                 (unsigned long long)UINT64_MAX);
         return 2;
     }
@@ -70,7 +70,7 @@ int cli_double(const char * cmd, const char * flag, const char * s, double lo, d
     double v = starts_number(s) ? strtod(s, &end) : 0;
     if (!starts_number(s) || end == s || *end || errno == ERANGE || !isfinite(v) || v < lo || v > hi ||
         (lo_open && v == lo) || (hi_open && v == hi)) {
-        fprintf(stderr, "gaze %s: %s: '%s' is not a number %s\n", cmd, flag, s, range);
+        fprintf(stderr, "gaze %s: %s: '%s' is not a number %s\n", cmd, flag, cli_safe(s), range);
         return 2;
     }
     *out = v;
@@ -81,7 +81,7 @@ int cli_float(const char * cmd, const char * flag, const char * s, double lo, do
     double v;
     int rc = cli_double(cmd, flag, s, lo, hi, open, &v);
     if (!rc && !isfinite((float)v)) {
-        fprintf(stderr, "gaze %s: %s: '%s' is too large (the largest is %g)\n", cmd, flag, s, (double)FLT_MAX);
+        fprintf(stderr, "gaze %s: %s: '%s' is too large (the largest is %g)\n", cmd, flag, cli_safe(s), (double)FLT_MAX);
         return 2;
     }
     if (!rc) *out = (float)v;
@@ -111,7 +111,7 @@ int cli_need_run_file(const char * cmd, const char * path) {
     const bool exists = stat(path, &sb) == 0;
     const int e = errno;
     if (!exists && !gaze_model_find(path)) {
-        fprintf(stderr, "gaze %s: %s: %s\n", cmd, path, e == ENOENT ? "no such file" : strerror(e));
+        fprintf(stderr, "gaze %s: %s: %s\n", cmd, cli_safe(path), e == ENOENT ? "no such file" : strerror(e));
         return 2;
     }
     char magic[4] = { 0 };
@@ -121,14 +121,14 @@ int cli_need_run_file(const char * cmd, const char * path) {
         fclose(f);
     }
     if (!exists || S_ISDIR(sb.st_mode) || !memcmp(magic, "GGUF", 4)) {
-        fprintf(stderr, "gaze %s: %s is a model, not a run file: give MODEL \"text\" (or MODEL -f FILE)\n", cmd, path);
+        fprintf(stderr, "gaze %s: %s is a model, not a run file: give MODEL \"text\" (or MODEL -f FILE)\n", cmd, cli_safe(path));
         return 2;
     }
     const int k = run_file_kind(path);
     if (k == 1) return 0;
     if (k == 0)
         fprintf(stderr, "gaze %s: %s is a safetensors file without gaze metadata (model weights?), not a run file; "
-                "make one with gaze run MODEL \"text\" -o FILE\n", cmd, path);
+                "make one with gaze run MODEL \"text\" -o FILE\n", cmd, cli_safe(path));
     else
         fprintf(stderr, "gaze %s: not a gaze run file: %s\n", cmd, gaze_last_error());
     gaze_clear_error();
@@ -139,7 +139,7 @@ int cli_read_text(const char * cmd, const char * path, char ** out) {
     *out = NULL;
     const bool std_in = !strcmp(path, "-");
     FILE * f = std_in ? stdin : fopen(path, "rb");
-    if (!f) { fprintf(stderr, "gaze %s: -f %s: cannot open: %s\n", cmd, path, strerror(errno)); return 2; }
+    if (!f) { fprintf(stderr, "gaze %s: -f %s: cannot open: %s\n", cmd, cli_safe(path), strerror(errno)); return 2; }
     size_t cap = 1 << 16, n = 0;
     char * buf = malloc(cap);
     int rc = buf ? 0 : 1;
@@ -153,12 +153,12 @@ int cli_read_text(const char * cmd, const char * path, char ** out) {
         size_t k = fread(buf + n, 1, cap - 1 - n, f);
         n += k;
         if (n > CLI_MAX_TEXT_BYTES) {
-            fprintf(stderr, "gaze %s: -f %s: the text is over the limit of %d MiB\n", cmd, path, CLI_MAX_TEXT_BYTES >> 20);
+            fprintf(stderr, "gaze %s: -f %s: the text is over the limit of %d MiB\n", cmd, cli_safe(path), CLI_MAX_TEXT_BYTES >> 20);
             rc = 2;
         } else if (k == 0) break;
     }
-    if (rc == 1) fprintf(stderr, "gaze %s: -f %s: out of memory\n", cmd, path);
-    else if (!rc && ferror(f)) { fprintf(stderr, "gaze %s: -f %s: read error: %s\n", cmd, path, strerror(errno)); rc = 1; }
+    if (rc == 1) fprintf(stderr, "gaze %s: -f %s: out of memory\n", cmd, cli_safe(path));
+    else if (!rc && ferror(f)) { fprintf(stderr, "gaze %s: -f %s: read error: %s\n", cmd, cli_safe(path), strerror(errno)); rc = 1; }
     if (!std_in) fclose(f);
     if (rc) { free(buf); return rc; }
     buf[n] = '\0';
@@ -166,19 +166,19 @@ int cli_read_text(const char * cmd, const char * path, char ** out) {
     if (n && buf[n - 1] == '\n') buf[--n] = '\0';
     if (n && buf[n - 1] == '\r') buf[--n] = '\0';
     if (memchr(buf, '\0', n)) {
-        fprintf(stderr, "gaze %s: -f %s: the text contains a NUL byte at offset %zu (binary file?)\n", cmd, path,
+        fprintf(stderr, "gaze %s: -f %s: the text contains a NUL byte at offset %zu (binary file?)\n", cmd, cli_safe(path),
                 (size_t)((char *)memchr(buf, '\0', n) - buf));
         free(buf);
         return 2;
     }
     const size_t bad = gaze_utf8_first_invalid(buf, n);
     if (bad < n) {
-        fprintf(stderr, "gaze %s: -f %s: not UTF-8 text: invalid byte 0x%02x at offset %zu\n", cmd, path,
+        fprintf(stderr, "gaze %s: -f %s: not UTF-8 text: invalid byte 0x%02x at offset %zu\n", cmd, cli_safe(path),
                 (unsigned)(unsigned char)buf[bad], bad);
         free(buf);
         return 2;
     }
-    if (!n) { fprintf(stderr, "gaze %s: -f %s: the text is empty\n", cmd, path); free(buf); return 2; }
+    if (!n) { fprintf(stderr, "gaze %s: -f %s: the text is empty\n", cmd, cli_safe(path)); free(buf); return 2; }
     *out = buf;
     return 0;
 }

@@ -155,7 +155,7 @@ int cmd_diff(int argc, char ** argv) {
         po.minus = &rb;
         struct gaze_plot_info info;
         if ((s = gaze_plot_run(&ra, plot, &po, &info))) { rc = cli_fail(s); goto done; }
-        fprintf(json || csv ? stderr : stdout, "wrote %s (A - B, layer %lld)\n", plot, (long long)(layer >= 0 ? layer : ra.layers[L - 1].index));
+        fprintf(json || csv ? stderr : stdout, "wrote %s (A - B, layer %lld)\n", cli_safe(plot), (long long)(layer >= 0 ? layer : ra.layers[L - 1].index));
     }
 done:
     free(d);

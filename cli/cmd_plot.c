@@ -169,7 +169,7 @@ int cmd_plot(int argc, char ** argv) {
         rc = cli_fail_cmd("plot", s == GAZE_ERR_INVALID_ARG ? 2 : 1);
         goto done;
     }
-    printf("wrote %s (%d x %d%s", out, info.width, info.height, gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG ? " px" : " pt");
+    printf("wrote %s (%d x %d%s", cli_safe(out), info.width, info.height, gaze_plot_format_from_path(out) == GAZE_PLOT_FORMAT_PNG ? " px" : " pt");
     if (info.block_q > 1 || info.block_k > 1)
         printf("; long input drawn in blocks of %lld", (long long)(info.block_q > info.block_k ? info.block_q : info.block_k));
     if (o.width_pt > 0) printf("; %.2f in wide", o.width_pt / 72);

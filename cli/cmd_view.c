@@ -180,7 +180,7 @@ int cmd_view(int argc, char ** argv) {
     const double t1 = now_ms();
     if ((s = gaze_html_write(&run, out, &o, &info))) { rc = cli_fail(s); goto done; }
     const double t2 = now_ms();
-    printf("wrote %s (%.1f MB): %lld maps, %lld exact (%s)", out, (double)info.bytes / 1e6, (long long)info.n_maps,
+    printf("wrote %s (%.1f MB): %lld maps, %lld exact (%s)", cli_safe(out), (double)info.bytes / 1e6, (long long)info.n_maps,
            (long long)info.n_exact, gaze_html_precision_name(info.precision));
     if (info.n_summary) printf(", %lld as block means of %lldx%lld tokens", (long long)info.n_summary, (long long)info.block, (long long)info.block);
     if (info.n_qk) printf(", q/k for %lld", (long long)info.n_qk);
