@@ -157,7 +157,7 @@ int cmd_corpus(int argc, char ** argv) {
                   old.shards[shard] && old.next_line >= 0 && old.model && !strcmp(old.model, st->model) &&
                   old.source && !strcmp(old.source, file) && old.max_len == st->max_len &&
                   !memcmp(&old.det, &st->det, sizeof det) &&
-                  old.input_size == st->input_size && old.input_hash == st->input_hash &&
+                  (old.input_size < 0 || (old.input_size == st->input_size && old.input_hash == st->input_hash)) &&
                   (old.next_offset >= 0 || n_shards == 1);   // an older gaze's shards were line-modulo
         int64_t others = 0;
         for (int64_t i = 0; i < n_shards; i++) others += i != shard && old.shards[i];

@@ -11,15 +11,9 @@
 static int env_int(const char * name, int64_t lo, int64_t hi, int64_t * out) {
     const char * v = getenv(name);
     if (!v || !*v) return 1;
-    char * e = NULL;
-    const long long x = strtoll(v, &e, 10);
-    if (*e || x < lo || x > hi) {
-        fprintf(stderr, "gaze corpus: --shard auto: %s='%s' is not an integer in %lld..%lld\n", name, v, (long long)lo,
-                (long long)hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    char flag[64];
+    snprintf(flag, sizeof flag, "--shard auto: %s", name);
+    return cli_int("corpus", flag, v, lo, hi, out) ? -1 : 0;
 }
 
 int cli_shard_parse(const char * s, int64_t * index, int64_t * n, char * from, size_t from_size) {

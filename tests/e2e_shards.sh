@@ -5,7 +5,7 @@
 # each shard records its byte range [i*size/n, (i+1)*size/n) and the input's identity; the merge
 # of the shards equals the unsharded run to 1e-9; merge refuses duplicate, missing, unfinished,
 # mixed-count and other-input shards, naming them (--allow-partial merges anyway); a shard
-# resumes at its recorded byte offset; files of an older gaze still merge, with a note.
+# resumes at its recorded byte offset; files of an older gaze still merge (with a note) and resume.
 # Needs $GAZE_BIN, python3 and the fetched MiniLM.
 set -u
 GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
@@ -145,6 +145,18 @@ for src, dst in (("all.json", "old.json"),):
 EOF
 "$GAZE_BIN" merge old.json -o oldm.json --json >/dev/null 2>m7
 check '[ $? -eq 0 ] && err m7 "old.json records no input identity" && same all.json oldm.json' "older file: merged with a note"
+
+# an older gaze's unfinished unsharded file (a line count, no byte offset) resumes by line count
+C -q --limit 5 -o lr.json >/dev/null
+python3 - <<'EOF2'
+import json
+d = json.load(open("lr.json"))
+for k in ("split", "input_size", "input_hash", "range_begin", "range_end", "next_offset", "shard_from"):
+    d.pop(k, None)
+json.dump(d, open("lr.json", "w"))
+EOF2
+C -q --resume -o lr.json >/dev/null 2>m8
+check '[ $? -eq 0 ] && same all.json lr.json' "older unfinished file: resumed by line count ($(cat m8))"
 
 echo "e2e_shards: $pass passed, $fail failed"
 [ $fail -eq 0 ]
