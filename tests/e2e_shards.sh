@@ -126,6 +126,11 @@ mkdir other && sed 's/cat/cow/' c.txt >other/c.txt
 "$GAZE_BIN" merge part-1.json other-2.json part-3.json part-4.json >/dev/null 2>m5
 check '[ $? -eq 1 ] && err m5 "part-1.json and other-2.json were computed on different inputs"' "another input's shard refused"
 
+python3 -c "
+import json; d = json.load(open('part-2.json')); d['model'] = '/elsewhere/other-model'; json.dump(d, open('model-2.json', 'w'))"
+"$GAZE_BIN" merge part-1.json model-2.json part-3.json part-4.json >/dev/null 2>m9
+check '[ $? -eq 1 ] && err m9 "model-2.json: merge: different model"' "another model's shard refused"
+
 # --- a shard stopped by --limit resumes at its byte offset; unfinished shards are refused
 C -q --shard 2/4 --limit 3 -o r.json >/dev/null
 check '[ "$(field r.json complete)" = False ] && [ "$(field r.json next_offset)" -gt "$(field r.json range_begin)" ]' "--limit 3: unfinished, offset recorded"
