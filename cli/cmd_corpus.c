@@ -138,8 +138,6 @@ int cmd_corpus(int argc, char ** argv) {
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;
     struct gaze_text_shard * ts = NULL;
-    char * line = NULL;
-    size_t line_cap = 0;
     int rc = 0;
     enum gaze_status s = gaze_model_load(&model, src.src);
     if (s) return cli_fail(s);
@@ -201,22 +199,15 @@ int cmd_corpus(int argc, char ** argv) {
     size_t len;
     bool too_long, at_end = false;
     while (!interrupted && (limit < 0 || k < limit)) {
-        const char * text;
-        if ((s = gaze_text_shard_next(ts, CORPUS_MAX_LINE, &text, &len, &at, &too_long))) { rc = cli_fail(s); break; }
-        if (!text) { at_end = true; break; }
-        if (len + 1 > line_cap) {
-            char * g = realloc(line, len + 1);
-            if (!g) { fprintf(stderr, "gaze corpus: out of memory for a %zu-byte line\n", len); rc = 1; break; }
-            line = g;
-            line_cap = len + 1;
-        }
-        memcpy(line, text, len + 1);
+        const char * line;   // owned by ts until the next line
+        if ((s = gaze_text_shard_next(ts, CORPUS_MAX_LINE, &line, &len, &at, &too_long))) { rc = cli_fail(s); break; }
+        if (!line) { at_end = true; break; }
         const int64_t idx = k++;
         if (idx < st->next_line) continue;          // resumed (older file): done before
         st->next_line = idx + 1;
         gaze_text_shard_range(ts, NULL, NULL, NULL, &st->next_offset, NULL);
         st->n_lines++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
         bool blank = true;
         for (size_t i = 0; i < len && blank; i++) blank = line[i] == ' ' || line[i] == '\t';
         if (blank && !too_long) continue;
@@ -246,7 +237,6 @@ report:
     if (!rc && st->n_docs > 0) rc = acli_print_stats(st, fmt, grid_s ? (int)grid_m : -1, NULL);
     if (!rc && interrupted) rc = 130;
 done:
-    free(line);
     gaze_text_shard_free(ts);
     gaze_corpus_free(corpus);
     gaze_model_free(model);
