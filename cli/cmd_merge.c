@@ -12,7 +12,7 @@ static int usage(FILE * f) {
             "  combines gaze corpus -o files of disjoint shards (same model, corpus file, options and shard\n"
             "  count, each shard once) and prints the merged statistics. Refused (exit 1) when shards are\n"
             "  missing or unfinished, given twice, or of another input, model or shard count.\n"
-            "  --allow-partial   merge anyway when shards are missing or unfinished (with a warning)\n"
+            "  --allow-partial   merge anyway when shards are missing or unfinished, with a warning (default: refuse)\n"
             "  -o, --out FILE    also save the merged statistics to FILE (default: not saved)\n"
             "  --json, --csv     machine-readable statistics (default: a table)\n"
             "  --grid METRIC     the layer x head grid of one metric's mean as a heatmap\n"
