@@ -69,4 +69,9 @@ void acli_value(FILE * f, double v);
 // output itself (rollout or flow collapsed onto the attention sink), else 0.
 #define ACLI_SINK_COLLAPSE 0.99
 double acli_sink_collapse(const double * v, int64_t T, int64_t tok);
+
+// gaze corpus --shard S: "i/n", or "auto" from GAZE_SHARD/GAZE_SHARDS, else a Slurm job array
+// (SLURM_ARRAY_TASK_ID - MIN) / STEP of COUNT (cli/shard.c). from gets what chose it
+// ("--shard", "GAZE_SHARD", "SLURM_ARRAY_TASK_ID"). CLI exit code (2: message printed).
+int cli_shard_parse(const char * s, int64_t * index, int64_t * n, char * from, size_t from_size);
 #endif

@@ -1,7 +1,8 @@
 // gaze corpus MODEL file.txt: per-head metrics averaged over a corpus, one line = one document,
 // streamed (memory flat in the corpus size). A progress bar on a terminal only; checkpoints to
-// -o every N documents and on Ctrl-C, so a run can stop and --resume; --shard i/n takes lines
-// k with k mod n = i, and `gaze merge` combines the shards' files.
+// -o every N documents and on Ctrl-C, so a run can stop and --resume; --shard i/n (or auto, from
+// a Slurm job array) reads only the i-th of n line-aligned byte ranges of the file, and
+// `gaze merge` combines the shards' files.
 #include "analysis_cli.h"
 #include <errno.h>
 #include <math.h>
@@ -22,7 +23,9 @@ static int usage(FILE * f) {
             "                     every --checkpoint documents, at the end and on Ctrl-C (default: not saved)\n"
             "  --checkpoint N     documents between saves to -o, >= 1 (default: 50)\n"
             "  --resume           continue the -o FILE of an interrupted run (needs a corpus file, not stdin)\n"
-            "  --shard i/n        take lines k with k mod n = i, for parallel runs (default: 0/1, every line)\n"
+            "  --shard i/n|auto   read only the lines starting in bytes [i*size/n, (i+1)*size/n) of the file, for\n"
+            "                     parallel runs (gaze merge joins them); auto: from GAZE_SHARD/GAZE_SHARDS, else\n"
+            "                     SLURM_ARRAY_TASK_ID/COUNT (a job array); --limit counts the shard's lines (default: 0/1)\n"
             "  --max-len N        tokens kept per document, >= 0 (default: 512; 0 = the model's limit)\n"
             "  --limit LINES      stop after LINES lines, >= 0 (default: the whole file)\n"
             "  --exact            quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
@@ -57,36 +60,6 @@ static void progress(int64_t done, int64_t total, int64_t docs, double t0) {
         fprintf(stderr, "\r%lld lines, %lld docs, %.1f docs/s ", (long long)done, (long long)docs, rate);
     }
     fflush(stderr);
-}
-
-// Reads one line into *buf (NUL-terminated, without the newline). A line longer than max bytes
-// is consumed but not kept (*too_long, length 0), so memory stays bounded. -1 at the end.
-static ssize_t read_line(FILE * f, char ** buf, size_t * cap, size_t max, bool * too_long) {
-    size_t n = 0;
-    bool any = false;
-    int c;
-    *too_long = false;
-    if (!*buf) {
-        if (!(*buf = malloc(4096))) return -1;
-        *cap = 4096;
-    }
-    while ((c = getc(f)) != EOF) {
-        any = true;
-        if (c == '\n') break;
-        if (*too_long) continue;
-        if (n >= max) { *too_long = true; continue; }
-        if (n + 1 >= *cap) {
-            char * g = realloc(*buf, 2 * *cap);
-            if (!g) { *too_long = true; continue; }
-            *buf = g;
-            *cap *= 2;
-        }
-        (*buf)[n++] = (char)c;
-    }
-    if (!any) return -1;
-    if (*too_long) n = 0;
-    (*buf)[n] = '\0';
-    return (ssize_t)n;
 }
 
 static int64_t count_lines(const char * path) {
@@ -144,19 +117,13 @@ int cmd_corpus(int argc, char ** argv) {
     }
     if (!src.src || !file) return usage(stderr);
     if (acli_check_grid("corpus", grid_s != NULL, fmt != ACLI_FORMAT_TABLE)) return 2;
-    if (shard_s) {
-        char i_s[32], n_s[32];
-        const char * slash = strchr(shard_s, '/');
-        const size_t ni = slash ? (size_t)(slash - shard_s) : 0;
-        if (!slash || ni >= sizeof i_s || strlen(slash + 1) >= sizeof n_s) {
-            fprintf(stderr, "gaze corpus: --shard: '%s' is not i/n (0 <= i < n), e.g. 0/4\n", shard_s);
-            return 2;
-        }
-        memcpy(i_s, shard_s, ni);
-        i_s[ni] = '\0';
-        strcpy(n_s, slash + 1);
-        if (cli_int("corpus", "--shard n", n_s, 1, 1 << 20, &n_shards) || cli_int("corpus", "--shard i", i_s, 0, n_shards - 1, &shard))
-            return 2;
+    char shard_from[32] = "";
+    if (shard_s && cli_shard_parse(shard_s, &shard, &n_shards, shard_from, sizeof shard_from)) return 2;
+    if (n_shards > 1 && !strcmp(file, "-")) {
+        // byte ranges need a file to seek in; reading all of stdin in every job would defeat them
+        fprintf(stderr, "gaze corpus: --shard %lld/%lld needs a corpus file: standard input cannot be split into byte ranges\n",
+                (long long)shard, (long long)n_shards);
+        return 2;
     }
     enum gaze_metric grid_m = GAZE_METRIC_ENTROPY;
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze corpus: unknown metric '%s'\n", grid_s); return 2; }
@@ -170,9 +137,7 @@ int cmd_corpus(int argc, char ** argv) {
 
     struct gaze_model * model = NULL;
     struct gaze_corpus * corpus = NULL;
-    FILE * in = NULL;
-    char * line = NULL;
-    size_t line_cap = 0;
+    struct gaze_text_shard * ts = NULL;
     int rc = 0;
     enum gaze_status s = gaze_model_load(&model, src.src);
     if (s) return cli_fail(s);
@@ -181,17 +146,21 @@ int cmd_corpus(int argc, char ** argv) {
     struct gaze_head_stats * st = gaze_corpus_stats(corpus);
     if (!(st->source = strdup(file))) { rc = 1; goto done; }
     st->shards[shard] = 1;
+    snprintf(st->shard_from, sizeof st->shard_from, "%s", shard_from);
+    if (strcmp(file, "-") && (s = gaze_file_fingerprint(file, &st->input_size, &st->input_hash))) { rc = cli_fail(s); goto done; }
     if (resume && access(out, F_OK) == 0) {
         struct gaze_head_stats old;
         if ((s = gaze_head_stats_load(&old, out))) { rc = cli_fail(s); goto done; }
         bool ok = old.n_layers == st->n_layers && old.n_heads == st->n_heads && old.n_shards == n_shards &&
                   old.shards[shard] && old.next_line >= 0 && old.model && !strcmp(old.model, st->model) &&
                   old.source && !strcmp(old.source, file) && old.max_len == st->max_len &&
-                  !memcmp(&old.det, &st->det, sizeof det);
+                  !memcmp(&old.det, &st->det, sizeof det) &&
+                  (old.input_size < 0 || (old.input_size == st->input_size && old.input_hash == st->input_hash)) &&
+                  (old.next_offset >= 0 || n_shards == 1);   // an older gaze's shards were line-modulo
         int64_t others = 0;
         for (int64_t i = 0; i < n_shards; i++) others += i != shard && old.shards[i];
         if (!ok || others) {
-            fprintf(stderr, "gaze corpus: %s was made with another model, corpus, shard or options; cannot resume it\n", out);
+            fprintf(stderr, "gaze corpus: %s was made with another model, corpus (or its contents changed), shard or options; cannot resume it\n", out);
             gaze_head_stats_free(&old);
             rc = 2;
             goto done;
@@ -199,15 +168,23 @@ int cmd_corpus(int argc, char ** argv) {
         // keep the loaded statistics: swap them into the corpus accumulator
         struct gaze_head_stats tmp = *st;
         *st = old;
+        snprintf(st->shard_from, sizeof st->shard_from, "%s", tmp.shard_from);
+        st->input_size = tmp.input_size;   // an older gaze's file gains the identity
+        st->input_hash = tmp.input_hash;
         gaze_head_stats_free(&tmp);
         if (st->complete) { if (!quiet) fprintf(stderr, "gaze corpus: %s is complete already\n", out); goto report; }
         if (!quiet) fprintf(stderr, "gaze corpus: resuming %s at line %lld (%lld documents so far)\n", out,
                             (long long)st->next_line, (long long)st->n_docs);
     }
     const bool tty = !quiet && isatty(STDERR_FILENO);
-    const int64_t total = tty && strcmp(file, "-") ? count_lines(file) : -1;
-    in = strcmp(file, "-") ? fopen(file, "rb") : stdin;
-    if (!in) { fprintf(stderr, "gaze corpus: %s: %s\n", cli_safe(file), strerror(errno)); rc = 1; goto done; }
+    const int64_t total = tty && strcmp(file, "-") && n_shards == 1 ? count_lines(file) : -1;
+    s = strcmp(file, "-") ? gaze_text_shard_open(&ts, file, shard, n_shards, st->next_offset)
+                          : gaze_text_shard_open_stream(&ts, stdin, "standard input", 0, 1, -1);
+    if (s) { rc = cli_fail(s); goto done; }
+    gaze_text_shard_range(ts, &st->range_begin, &st->range_end, NULL, NULL, NULL);
+    if (shard_s && !quiet)
+        fprintf(stderr, "gaze corpus: shard %lld/%lld (from %s): bytes %lld..%lld of %s\n", (long long)shard, (long long)n_shards,
+                shard_from, (long long)st->range_begin, (long long)st->range_end, cli_safe(file));
     struct sigaction sa = { 0 };
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -215,32 +192,41 @@ int cmd_corpus(int argc, char ** argv) {
 
     const double t0 = now_s();
     const int64_t docs0 = st->n_docs;
-    int64_t k = 0, warned = 0, skipped = 0;
+    // resumed at a recorded byte offset: the lines before it are not read again; an older
+    // gaze's unsharded file recorded only a line count: those lines are read and skipped
+    int64_t k = st->next_offset >= 0 ? st->next_line : 0, warned = 0, skipped = 0, at = 0;
     double last_bar = 0;
-    ssize_t len;
-    bool too_long;
-    while (!interrupted && (limit < 0 || k < limit) && (len = read_line(in, &line, &line_cap, CORPUS_MAX_LINE, &too_long)) >= 0) {
+    size_t len;
+    bool too_long, at_end = false;
+    while (!interrupted && (limit < 0 || k < limit)) {
+        const char * line;   // owned by ts until the next line
+        if ((s = gaze_text_shard_next(ts, CORPUS_MAX_LINE, &line, &len, &at, &too_long))) { rc = cli_fail(s); break; }
+        if (!line) { at_end = true; break; }
         const int64_t idx = k++;
-        if (idx < st->next_line) continue;          // resumed: done before
+        if (idx < st->next_line) continue;          // resumed (older file): done before
         st->next_line = idx + 1;
-        if (idx % n_shards != shard) continue;      // another shard's line
+        gaze_text_shard_range(ts, NULL, NULL, NULL, &st->next_offset, NULL);
         st->n_lines++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
         bool blank = true;
-        for (ssize_t i = 0; i < len && blank; i++) blank = line[i] == ' ' || line[i] == '\t';
+        for (size_t i = 0; i < len && blank; i++) blank = line[i] == ' ' || line[i] == '\t';
         if (blank && !too_long) continue;
         if (too_long || (s = gaze_corpus_add(corpus, line, (size_t)len))) {
             skipped++;
             if (warned++ < 10)
-                fprintf(stderr, "%sgaze corpus: line %lld skipped: %s\n", tty ? "\n" : "", (long long)(idx + 1),
-                        too_long ? "longer than 16 MiB" : gaze_last_error());
+                fprintf(stderr, n_shards > 1 ? "%sgaze corpus: line at byte %lld skipped: %s\n" : "%sgaze corpus: line %lld skipped: %s\n",
+                        tty ? "\n" : "", (long long)(n_shards > 1 ? at : idx + 1), too_long ? "longer than 16 MiB" : gaze_last_error());
             continue;
         }
         if (out && (st->n_docs - docs0) % checkpoint == 0 && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
         if (tty && now_s() - last_bar > 0.2) { progress(idx + 1, total, st->n_docs, t0); last_bar = now_s(); }
     }
-    if (ferror(in)) { fprintf(stderr, "gaze corpus: %s: read error: %s\n", cli_safe(file), strerror(errno)); rc = 1; }
-    st->complete = !interrupted && !rc && (limit < 0 || feof(in));
+    if (!at_end && !interrupted && !rc) {   // stopped by --limit: done if no line is left
+        const char * text;
+        gaze_text_shard_next(ts, 0, &text, &len, NULL, &too_long);
+        at_end = !text;
+    }
+    st->complete = !interrupted && !rc && at_end;
     if (tty) { progress(k, total, st->n_docs, t0); fputc('\n', stderr); }
     if (out && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
     if (!quiet)
@@ -251,8 +237,7 @@ report:
     if (!rc && st->n_docs > 0) rc = acli_print_stats(st, fmt, grid_s ? (int)grid_m : -1, NULL);
     if (!rc && interrupted) rc = 130;
 done:
-    free(line);
-    if (in && in != stdin) fclose(in);
+    gaze_text_shard_free(ts);
     gaze_corpus_free(corpus);
     gaze_model_free(model);
     return rc;

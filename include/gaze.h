@@ -1354,14 +1354,19 @@ struct gaze_head_stats {
     int64_t  n_docs;                 // documents added
     int64_t  n_tokens;               // their tokens
     int64_t  n_lines;                // lines read (documents plus skipped empty lines)
-    int64_t  next_line;              // resume point: first line not yet read (-1: merged)
+    int64_t  next_line;              // resume point: lines of the shard read so far (-1: merged)
     bool     complete;               // the whole shard was read
     int64_t  max_len;                // tokens kept per document (0: the model's limit)
     struct gaze_detector_opts det;   // detector options the documents used
     char *   model;                  // model path or name (malloc'd; NULL: unknown)
     char *   source;                 // corpus file (malloc'd; NULL: unknown)
-    int64_t  n_shards;               // the corpus was split into n_shards (line k -> k mod n)
+    int64_t  n_shards;               // the corpus was split into n_shards (byte ranges, gaze_text_shard)
     uint8_t * shards;                // [n_shards] 1 = this accumulator holds that shard
+    int64_t  input_size;             // corpus file's bytes (-1: unknown: stdin or an older gaze)
+    uint64_t input_hash;             // its gaze_file_fingerprint hash (when input_size >= 0)
+    int64_t  range_begin, range_end; // one shard's byte range of the corpus file (-1: none/merged)
+    int64_t  next_offset;            // resume point: byte offset of the next line (-1: not recorded)
+    char     shard_from[32];         // what chose the shard: "--shard", "SLURM_ARRAY_TASK_ID", ...
     int64_t * count;                 // [L, H, GAZE_METRIC_COUNT] documents where it was defined
     double *  mean;                  // [L, H, GAZE_METRIC_COUNT]
     double *  m2;                    // [L, H, GAZE_METRIC_COUNT] sum of squared deviations
@@ -1373,8 +1378,8 @@ void gaze_head_stats_free(struct gaze_head_stats * st);
 // One document: m [n] with layer/head in range (NaN values are not counted); n_tokens its length.
 enum gaze_status gaze_head_stats_add(struct gaze_head_stats * st, const struct gaze_head_metrics * m,
                                      int64_t n, int64_t n_tokens);
-// into += from. Refused unless the shape, model, source, detector options, max_len and shard
-// count agree and no shard is in both.
+// into += from. Refused unless the shape, model, source, input identity (when both know it),
+// detector options, max_len and shard count agree and no shard is in both.
 enum gaze_status gaze_head_stats_merge(struct gaze_head_stats * into, const struct gaze_head_stats * from);
 // Mean, and sample standard deviation (n - 1 in the denominator); NaN when undefined.
 double gaze_head_stats_mean(const struct gaze_head_stats * st, int64_t layer, int64_t head, enum gaze_metric m);
@@ -1396,6 +1401,32 @@ void gaze_corpus_free(struct gaze_corpus * c);
 enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size_t n);
 // The statistics so far (owned by c; the caller sets source, shards, next_line, complete).
 struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
+
+// Line-aligned byte-range shards of a text file: shard index of n_shards holds the lines whose
+// first byte lies in [index·size/n_shards, (index+1)·size/n_shards), so every line is in exactly
+// one shard, and a shard reads only its bytes plus the rest of its last line. Lines end at '\n'
+// (a '\r' before it is kept: the caller strips it); a last line without '\n' counts. from: the
+// byte offset of a line to start at (resuming; -1: the shard's start). A stream that is not a
+// regular file (a pipe) is read from its start as the only shard (n_shards > 1 refused).
+struct gaze_text_shard;
+enum gaze_status gaze_text_shard_open(struct gaze_text_shard ** out, const char * path, int64_t index,
+                                      int64_t n_shards, int64_t from);
+// f is borrowed (not closed); name is used in messages.
+enum gaze_status gaze_text_shard_open_stream(struct gaze_text_shard ** out, FILE * f, const char * name,
+                                             int64_t index, int64_t n_shards, int64_t from);
+void gaze_text_shard_free(struct gaze_text_shard * s);
+// The next line of the shard: *line NUL-terminated without its '\n' (owned by s, valid until the
+// next call), *len its bytes, *offset (may be NULL) its first byte. A line longer than max_line
+// bytes is consumed but not kept (*too_long, *len 0). At the end of the shard *line is NULL.
+enum gaze_status gaze_text_shard_next(struct gaze_text_shard * s, size_t max_line, const char ** line,
+                                      size_t * len, int64_t * offset, bool * too_long);
+// The shard's byte range [begin, end) and the file's size (-1, -1 for a stream), the offset of
+// the next line to read, and the bytes read so far. Any pointer may be NULL.
+void gaze_text_shard_range(const struct gaze_text_shard * s, int64_t * begin, int64_t * end, int64_t * size,
+                           int64_t * next, int64_t * consumed);
+// A file's identity for gaze merge: its size and a 64-bit FNV-1a hash of its first and last
+// 64 KiB and its size (cheap on huge files; tells apart the corpora people actually mix up).
+enum gaze_status gaze_file_fingerprint(const char * path, int64_t * size, uint64_t * hash);
 
 // Head importance by ablation through the real forward pass (gaze_run_opts.head_mask): every
 // head in turn is zeroed (or set to its mean over the tokens), the others kept.

@@ -28,6 +28,7 @@ enum gaze_status gaze_head_stats_init(struct gaze_head_stats * st, int64_t n_lay
     st->n_layers = n_layers;
     st->n_heads = n_heads;
     st->n_shards = n_shards;
+    st->input_size = st->range_begin = st->range_end = st->next_offset = -1;
     const size_t n = cells(st);
     st->count = calloc(n, sizeof *st->count);
     st->mean = calloc(n, sizeof *st->mean);
@@ -92,6 +93,15 @@ enum gaze_status gaze_head_stats_merge(struct gaze_head_stats * into, const stru
     if (into->n_shards != from->n_shards)
         return gaze_error(GAZE_ERR_INVALID_ARG, "merge: split into %lld vs %lld shards", (long long)into->n_shards,
                           (long long)from->n_shards);
+    // an older gaze split by line index modulo n: its shards do not tile the file with byte ranges
+    if (into->n_shards > 1 && (into->input_size < 0) != (from->input_size < 0))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "merge: one file has line-modulo shards (an older gaze), the other byte-range "
+                          "shards: rerun the old shards");
+    if (into->input_size >= 0 && from->input_size >= 0 &&
+        (into->input_size != from->input_size || into->input_hash != from->input_hash))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "merge: different corpus contents (%lld bytes, hash %016llx vs %lld bytes, "
+                          "hash %016llx)", (long long)into->input_size, (unsigned long long)into->input_hash,
+                          (long long)from->input_size, (unsigned long long)from->input_hash);
     for (int64_t i = 0; i < into->n_shards; i++)
         if (into->shards[i] && from->shards[i])
             return gaze_error(GAZE_ERR_INVALID_ARG, "merge: shard %lld/%lld is in both (it would count twice)",
@@ -111,6 +121,9 @@ enum gaze_status gaze_head_stats_merge(struct gaze_head_stats * into, const stru
     into->n_lines += from->n_lines;
     into->complete = into->complete && from->complete;
     into->next_line = -1;   // a merge is not resumable line by line
+    into->next_offset = into->range_begin = into->range_end = -1;
+    if (into->input_size < 0) into->input_size = from->input_size, into->input_hash = from->input_hash;
+    snprintf(into->shard_from, sizeof into->shard_from, "merge");
     return GAZE_OK;
 }
 
@@ -152,6 +165,19 @@ enum gaze_status gaze_head_stats_save(const struct gaze_head_stats * st, const c
     json_object_set_new(o, "n_shards", json_integer(st->n_shards));
     for (int64_t i = 0; i < st->n_shards; i++) if (st->shards[i]) json_array_append_new(shards, json_integer(i));
     json_object_set_new(o, "shards", shards);
+    if (st->input_size >= 0) {   // the corpus file's identity and this shard's bytes, for gaze merge
+        char h[24];
+        snprintf(h, sizeof h, "%016llx", (unsigned long long)st->input_hash);
+        json_object_set_new(o, "split", json_string("bytes"));
+        json_object_set_new(o, "input_size", json_integer(st->input_size));
+        json_object_set_new(o, "input_hash", json_string(h));
+    }
+    if (st->range_begin >= 0) {
+        json_object_set_new(o, "range_begin", json_integer(st->range_begin));
+        json_object_set_new(o, "range_end", json_integer(st->range_end));
+    }
+    if (st->next_offset >= 0) json_object_set_new(o, "next_offset", json_integer(st->next_offset));
+    if (st->shard_from[0]) json_object_set_new(o, "shard_from", json_string(st->shard_from));
     json_object_set_new(o, "n_docs", json_integer(st->n_docs));
     json_object_set_new(o, "n_tokens", json_integer(st->n_tokens));
     json_object_set_new(o, "n_lines", json_integer(st->n_lines));
@@ -238,6 +264,26 @@ enum gaze_status gaze_head_stats_load(struct gaze_head_stats * st, const char * 
     st->det.exclude_bos = b;
     if ((s = gaze_json_opt_bool(o, "exclude_current_token", path, false, &b))) goto fail;
     st->det.exclude_current_token = b;
+    const char * split = NULL, * hash = NULL, * from = NULL;
+    if ((s = gaze_json_opt_string(o, "split", path, NULL, &split)) || (s = gaze_json_opt_string(o, "input_hash", path, NULL, &hash)) ||
+        (s = gaze_json_opt_string(o, "shard_from", path, "", &from)) ||
+        (s = gaze_json_opt_int(o, "input_size", path, -1, &st->input_size)) ||
+        (s = gaze_json_opt_int(o, "range_begin", path, -1, &st->range_begin)) ||
+        (s = gaze_json_opt_int(o, "range_end", path, -1, &st->range_end)) ||
+        (s = gaze_json_opt_int(o, "next_offset", path, -1, &st->next_offset)))
+        goto fail;
+    if (split && strcmp(split, "bytes")) { s = gaze_error(GAZE_ERR_FORMAT, "%s: field split: \"%s\" (this gaze knows \"bytes\")", path, split); goto fail; }
+    if (st->input_size >= 0) {
+        char * e = NULL;
+        st->input_hash = hash ? strtoull(hash, &e, 16) : 0;
+        if (!hash || !*hash || *e || strlen(hash) != 16) { s = gaze_error(GAZE_ERR_FORMAT, "%s: field input_hash: expected 16 hex digits", path); goto fail; }
+    }
+    if (st->range_begin > st->range_end || (st->input_size >= 0 && st->range_end > st->input_size)) {
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: fields range_begin/range_end: %lld..%lld not a byte range of the input", path,
+                       (long long)st->range_begin, (long long)st->range_end);
+        goto fail;
+    }
+    snprintf(st->shard_from, sizeof st->shard_from, "%s", from);
     if (strcmp(err, "mul") && strcmp(err, "abs")) { s = gaze_error(GAZE_ERR_FORMAT, "%s: field detector_error: \"%s\" (mul or abs)", path, err); goto fail; }
     st->det.error = strcmp(err, "abs") ? GAZE_DETECTOR_ERROR_MUL : GAZE_DETECTOR_ERROR_ABS;
     if ((s = gaze_json_get_array(o, "shards", path, &shards))) goto fail;
