@@ -1,6 +1,7 @@
 // gaze run MODEL "text": tokenizes, runs the model, captures attention (and Q/K/scores/hidden
 // on request) and writes one run file that every other command reads.
 #include "cli.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,23 @@ static int usage(void) {
             "usage: gaze run MODEL \"text\" [-o run.safetensors] [--pair \"second sentence\"]\n"
             "                [--layers 0,2-4] [--heads 0-3] [--capture attn,scores,q,k,hidden] [--f16]\n"
             "                [--truncate] [--max-len N] [--generate N] [--temperature T] [--top-p P]\n"
-            "                [--seed S] [--threads N] [--exact] [--quiet]\n"
+            "                [--seed S] [--threads N] [--exact] [--max-memory SIZE] [--quiet]\n"
+            "  --max-memory: what the run may allocate, e.g. 512M, 4G (default: half the machine's memory)\n"
             "  --exact: quantized models run on f32-dequantized weights (as transformers' GGUF loader)\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n");
     return 2;
+}
+
+// SIZE: bytes with an optional K, M, G or T suffix (powers of 1024); 0 on anything else.
+static int64_t parse_size(const char * s) {
+    char * end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0)) return 0;
+    const char * u = "KMGT", * at = *end ? strchr(u, *end & ~0x20) : NULL;
+    if (*end && (!at || (end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB")))) return 0;
+    for (const char * q = u; at && q <= at; q++) v *= 1024;
+    return v < 1 || v > 9.2e18 ? 0 : (int64_t)v;
 }
 
 static unsigned parse_parts(const char * s, bool * ok) {
@@ -56,6 +70,13 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--top-p")) { if (!v) return usage(); opts.top_p = strtof(v, NULL); i++; }
         else if (!strcmp(a, "--seed")) { if (!v) return usage(); opts.seed = strtoull(v, NULL, 10); i++; }
         else if (!strcmp(a, "--threads")) { if (!v) return usage(); opts.n_threads = atoi(v); i++; }
+        else if (!strcmp(a, "--max-memory")) {
+            if (!v || !(opts.max_memory = parse_size(v))) {
+                fprintf(stderr, "gaze run: --max-memory needs a size such as 512M or 4G\n");
+                return 2;
+            }
+            i++;
+        }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze run: unknown flag '%s'\n", a); return usage(); }
         else if (!model_path) model_path = a;
         else if (!text) text = a;
