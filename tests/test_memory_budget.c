@@ -98,6 +98,44 @@ int main(void) {
     } else {
         printf("default-budget check not run: this machine has %.0f GB\n", (double)pages * (double)page / 1e9);
     }
+    // capture buffers handed to the run: a generation that stops at EOS before --generate (its
+    // arrays closed up in place from n_ctx to n rows) equals one asked for exactly that many
+    static const char chat[] = "<|im_start|>user\nSay hi.<|im_end|>\n<|im_start|>assistant\n";
+    const int64_t layers2[2] = { 0, 29 };
+    struct gaze_run_opts og = { 0 };
+    og.n_threads = 1;
+    og.layers = layers2; og.n_layers = 2;
+    og.parts = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES | GAZE_RUN_PART_Q | GAZE_RUN_PART_K | GAZE_RUN_PART_HIDDEN;
+    og.generate = 48;
+    struct gaze_run a, b;
+    s = gaze_model_run(llama, chat, NULL, &og, &a);
+    CHECK(s == GAZE_OK, "eos run: %s", gaze_last_error());
+    if (!s) {
+        CHECK(a.n_generated < 48, "the chat did not end at EOS (%lld generated): the compaction is not exercised",
+              (long long)a.n_generated);
+        CHECK(gaze_run_check(&a, "eos run") == GAZE_OK, "%s", gaze_last_error());
+        og.generate = a.n_generated;
+        s = gaze_model_run(llama, chat, NULL, &og, &b);
+        CHECK(s == GAZE_OK, "exact run: %s", gaze_last_error());
+        if (!s) {
+            bool same = a.T == b.T && a.n_cap_layers == b.n_cap_layers;
+            const int64_t T = a.T, H = a.n_heads_cap, d = a.d_head;
+            const char * what = "shape";
+            for (int64_t l = 0; same && l < a.n_cap_layers; l++) {
+                const struct gaze_run_layer * x = &a.layers[l], * y = &b.layers[l];
+                if (memcmp(x->attn, y->attn, (size_t)(H * T * T) * sizeof(float))) { same = false; what = "attention"; }
+                else if (memcmp(x->scores, y->scores, (size_t)(H * T * T) * sizeof(float))) { same = false; what = "scores"; }
+                else if (memcmp(x->q, y->q, (size_t)(H * T * d) * sizeof(float))) { same = false; what = "q"; }
+                else if (memcmp(x->k, y->k, (size_t)(H * T * d) * sizeof(float))) { same = false; what = "k"; }
+                else if (memcmp(x->hidden, y->hidden, (size_t)(T * a.n_embd) * sizeof(float))) { same = false; what = "hidden"; }
+            }
+            CHECK(same, "a run stopped by EOS differs from one asked for its length (T %lld / %lld): %s",
+                  (long long)a.T, (long long)b.T, what);
+            gaze_run_free(&b);
+        }
+        gaze_run_free(&a);
+    }
+
     free(text);
     gaze_model_free(bert);
     gaze_model_free(llama);

@@ -614,8 +614,10 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
             struct gaze_run_layer * ly;
             if ((s = run_add_layer_given(run, l, parts, given, &ly))) goto done;
             cap.attn[l] = cap.scores[l] = cap.q[l] = cap.hidden[l] = NULL;   // the run's now
+            // the key head this query head reads, from the KV cache; a trailing EOS was never fed,
+            // so its cache row was never written: zeros, like its attention row
             for (int64_t h = 0; ly->k && h < Hc; h++)
-                for (int64_t i = 0; i < n; i++) {   // the key head this query head reads, from the KV cache
+                for (int64_t i = 0; i < GAZE_MIN(n, st.cache[l].n_past); i++) {
                     const int64_t hk = (opts->heads ? opts->heads[h] : h) / (m->H / m->Hkv);
                     memcpy(ly->k + (h * n + i) * d, st.cache[l].k + i * m->Hkv * d + hk * d, (size_t)d * sizeof(float));
                 }
