@@ -100,6 +100,12 @@ int main(void) {
         stream_ok &= gaze_hash_final(&st) == gaze_hash(msg, i + 1);
     }
     CHECK(stream_ok, "streaming hash differs from the one-shot hash");
+    uint64_t words[16][4];
+    const size_t mlen = strlen(msg);
+    gaze_hash_words(msg, mlen, words);
+    bool prefix_ok = true;
+    for (size_t i = 0; i <= mlen; i++) prefix_ok &= gaze_hash_prefix(words, msg, i) == gaze_hash(msg, i);
+    CHECK(prefix_ok, "gaze_hash_prefix differs from the one-shot hash");
     uint8_t le[8] = { 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
     CHECK(gaze_hash_u64(0x1122334455667788ULL) == gaze_hash(le, 8), "gaze_hash_u64 is not the hash of its 8 bytes");
     // keyed per process: a child process hashes the same string differently

@@ -95,6 +95,36 @@ uint64_t gaze_hash(const void * data, size_t n) {
     return gaze_hash_final(&st);
 }
 
+static inline uint64_t load_le(const uint8_t * p) {
+    uint64_t m;
+    memcpy(&m, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    m = __builtin_bswap64(m);
+#endif
+    return m;
+}
+
+void gaze_hash_words(const void * data, size_t n, uint64_t (*v)[4]) {
+    struct gaze_hash_state st;
+    gaze_hash_begin(&st);
+    memcpy(v[0], st.v, sizeof st.v);
+    const uint8_t * p = data;
+    for (size_t k = 0; 8 * (k + 1) <= n; k++) {
+        memcpy(v[k + 1], v[k], sizeof v[k]);
+        compress(v[k + 1], load_le(p + 8 * k));
+    }
+}
+
+uint64_t gaze_hash_prefix(const uint64_t (*v)[4], const void * data, size_t len) {
+    struct gaze_hash_state st;
+    memcpy(st.v, v[len / 8], sizeof st.v);
+    const uint8_t * p = (const uint8_t *)data + (len & ~(size_t)7);
+    st.tail = 0;
+    for (size_t i = 0; i < (len & 7); i++) st.tail |= (uint64_t)p[i] << (8 * i);
+    st.len = len;
+    return gaze_hash_final(&st);
+}
+
 uint64_t gaze_hash_u64(uint64_t x) {   // = gaze_hash of x's 8 little-endian bytes
     struct gaze_hash_state st;
     gaze_hash_begin(&st);

@@ -20,6 +20,13 @@ void     gaze_hash_begin(struct gaze_hash_state * st);
 void     gaze_hash_update(struct gaze_hash_state * st, const void * data, size_t n);
 uint64_t gaze_hash_final(const struct gaze_hash_state * st);
 
+// Hashes of many prefixes of one string s[0..n) (WordPiece's longest match, which tries
+// several lengths from one start): gaze_hash_words fills v[k], k = 0..n/8, with the state
+// after the first k 8-byte words; gaze_hash_prefix(v, s, len) for len <= n then equals
+// gaze_hash(s, len) at the cost of one word and the finalisation.
+void     gaze_hash_words(const void * s, size_t n, uint64_t (*v)[4]);
+uint64_t gaze_hash_prefix(const uint64_t (*v)[4], const void * s, size_t len);
+
 // Probes made while building tables, on this thread: tests check loads stay linear with it.
 extern _Thread_local uint64_t gaze_hash_probes;
 #endif

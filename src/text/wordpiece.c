@@ -78,8 +78,9 @@ struct gaze_wordpiece {
 };
 
 /* ------------------------------------------------------------------------------------------
- * Vocabulary hash (core/hash.c, keyed: a vocabulary cannot be made to collide; streaming,
- * so "##" + piece hashes without building strings)
+ * Vocabulary hash (core/hash.c, keyed: a vocabulary cannot be made to collide). Lookups take
+ * the hash of prefix || piece from the caller (the longest match hashes many prefixes of one
+ * string, each from the states of its whole 8-byte words)
  * ---------------------------------------------------------------------------------------- */
 
 static inline const char * tok_str(const struct gaze_wordpiece * t, int32_t id) {
@@ -813,7 +814,8 @@ struct wp_work {         // per-call scratch, grown by doubling (never per token
     size_t     cap_w;
     uint32_t * wpos;        // [cap_pos] byte position of each char of the word, and the end
     size_t     cap_pos;
-    struct gaze_hash_state * hashes;   // [max_token_len + 1] hash states of every prefix of one start
+    char *     hbuf;        // [max_token_len + 8] prefix || the bytes that can follow one start
+    uint64_t (*hwords)[4];  // [max_token_len / 8 + 2] its hash states (gaze_hash_words)
     struct wp_toks a, b;
 };
 
@@ -903,10 +905,6 @@ static enum gaze_status wordpiece_word(const struct gaze_wordpiece * t, struct w
     w->wpos[nc] = nb;
 
     int64_t first = out->n;
-    struct gaze_hash_state h_none, h_pre;
-    gaze_hash_begin(&h_none);
-    h_pre = h_none;
-    gaze_hash_update(&h_pre, t->prefix, t->prefix_len);
     size_t start = 0;
     while (start < nc) {
         size_t plen = start > 0 ? t->prefix_len : 0;
@@ -915,17 +913,16 @@ static enum gaze_status wordpiece_word(const struct gaze_wordpiece * t, struct w
         uint32_t limit = t->max_token_len - (uint32_t)plen;
         uint32_t b0 = w->wpos[start];
         uint32_t avail = nb - b0 < limit ? nb - b0 : limit;
-        w->hashes[0] = start > 0 ? h_pre : h_none;
-        for (uint32_t k = 0; k < avail; k++) {   // finalised only for the lengths tried below
-            w->hashes[k + 1] = w->hashes[k];
-            gaze_hash_update(&w->hashes[k + 1], w->wbytes + b0 + k, 1);
-        }
+        // every length tried below hashes a prefix of prefix || bytes: its 8-byte words once
+        memcpy(w->hbuf, t->prefix, plen);
+        memcpy(w->hbuf + plen, w->wbytes + b0, avail);
+        gaze_hash_words(w->hbuf, plen + avail, w->hwords);
         size_t end = nc;
         while (end > start && w->wpos[end] - b0 > avail) end--;
         int32_t id = -1;
         for (; end > start; end--) {
             uint32_t len = w->wpos[end] - b0;
-            id = vocab_find(t, gaze_hash_final(&w->hashes[len]), t->prefix, plen, w->wbytes + b0, len);
+            id = vocab_find(t, gaze_hash_prefix(w->hwords, w->hbuf, plen + len), t->prefix, plen, w->wbytes + b0, len);
             if (id >= 0) break;
         }
         if (id < 0) goto unk;
@@ -1053,8 +1050,9 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * t,
         return gaze_error(GAZE_ERR_UNSUPPORTED, "tokenizer: its post-processor has no template for sentence pairs");
 
     struct wp_work w = { 0 };
-    w.hashes = malloc(((size_t)t->max_token_len + 1) * sizeof *w.hashes);
-    if (!w.hashes) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
+    w.hbuf = malloc((size_t)t->max_token_len + 8);
+    w.hwords = malloc(((size_t)t->max_token_len / 8 + 2) * sizeof *w.hwords);
+    if (!w.hbuf || !w.hwords) { free(w.hbuf); free(w.hwords); return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory"); }
     if ((s = encode_input(t, &w, &w.a, text ? text : "", n))) goto done;
     if (pair && (s = encode_input(t, &w, &w.b, pair, n_pair))) goto done;
 
@@ -1098,7 +1096,7 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * t,
         }
     }
 done:
-    free(w.ch); free(w.wbytes); free(w.wpos); free(w.hashes);
+    free(w.ch); free(w.wbytes); free(w.wpos); free(w.hbuf); free(w.hwords);
     free(w.a.ids); free(w.a.off); free(w.b.ids); free(w.b.off);
     if (s) enc->n_tokens = 0;
     return s;
