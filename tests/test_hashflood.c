@@ -163,8 +163,26 @@ int main(void) {
     bool prefix_ok = true;
     for (size_t i = 0; i <= mlen; i++) prefix_ok &= gaze_hash_prefix(words, msg, i) == gaze_hash(msg, i);
     CHECK(prefix_ok, "gaze_hash_prefix differs from the one-shot hash");
-    uint8_t le[8] = { 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
-    CHECK(gaze_hash_u64(0x1122334455667788ULL) == gaze_hash(le, 8), "gaze_hash_u64 is not the hash of its 8 bytes");
+    // integer keys crafted for the old BPE merge hash ((k * φ) ^ (k >> 31)): keys equal in their
+    // low 13 bits and zero in bits 31..43 shared the low 13 bits, hence a slot of a 8192 table
+    {
+        enum { N = 4096 };
+        uint64_t first = 0, slots[64] = { 0 };
+        bool old_same = true;
+        for (uint64_t i = 0; i < N; i++) {
+            const uint64_t key = i << 44 | 7;
+            const uint64_t old = (key * 0x9E3779B97F4A7C15ULL) ^ (key >> 31);
+            if (i == 0) first = old & 0x1fff;
+            old_same &= (old & 0x1fff) == first;
+            slots[gaze_hash_u64(key) & 63]++;
+        }
+        uint64_t worst = 0;
+        for (int i = 0; i < 64; i++) worst = slots[i] > worst ? slots[i] : worst;
+        printf("merge keys: old hash put all %d in one slot of 8192: %s; keyed: fullest of 64 slots %llu (mean %d)\n",
+               N, old_same ? "yes" : "no", (unsigned long long)worst, N / 64);
+        CHECK(old_same, "the crafted merge keys did not collide under the old hash");
+        CHECK(worst < 3 * N / 64, "keyed integer hash: %llu of %d keys in one of 64 slots", (unsigned long long)worst, N);
+    }
     // keyed per process: a child process hashes the same string differently
     char self[4096], cmd[4200];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 static uint64_t       g_key[2];
+static unsigned __int128 g_mul, g_add;   // gaze_hash_u64's a and b
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 _Thread_local uint64_t gaze_hash_probes;
 
 static void key_init(void) {
-    uint8_t k[16];
+    uint8_t k[48];
     size_t got = 0;
     while (got < sizeof k) {   // getrandom never returns short for <= 256 bytes once seeded
         ssize_t r = getrandom(k + got, sizeof k - got, 0);
@@ -31,7 +32,9 @@ static void key_init(void) {
         uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16) ^ (uintptr_t)&ts;
         for (size_t i = got; i < sizeof k; i++) { x ^= x >> 12; x ^= x << 25; x ^= x >> 27; k[i] = (uint8_t)((x * 2685821657736338717ULL) >> 56); }
     }
-    memcpy(g_key, k, sizeof k);
+    memcpy(g_key, k, 16);
+    memcpy(&g_mul, k + 16, 16);
+    memcpy(&g_add, k + 32, 16);
 }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -125,10 +128,12 @@ uint64_t gaze_hash_prefix(const uint64_t (*v)[4], const void * data, size_t len)
     return gaze_hash_final(&st);
 }
 
-uint64_t gaze_hash_u64(uint64_t x) {   // = gaze_hash of x's 8 little-endian bytes
-    struct gaze_hash_state st;
-    gaze_hash_begin(&st);
-    compress(st.v, x);
-    st.len = 8;
-    return gaze_hash_final(&st);
+// Integer keys (BPE merge pairs, looked up for every merge while encoding) take a cheaper
+// keyed hash with a proof instead of SipHash's ~5 rounds: multiply-add-shift (Dietzfelbinger
+// 1996), h(x) = ((a·x + b) mod 2^(64+l)) >> 64 with a, b random, is strongly universal for any
+// l <= 64 output bits, i.e. the low l bits of the high word of a·x + b: two distinct keys share
+// a table slot with probability 2^-l whatever keys a file chose.
+uint64_t gaze_hash_u64(uint64_t x) {
+    pthread_once(&g_key_once, key_init);
+    return (uint64_t)((g_mul * x + g_add) >> 64);
 }

@@ -1,11 +1,13 @@
-// Keyed hash for every table built from file contents (core/hash.c): SipHash-1-3 under a
-// per-process random key, so no file can pick names that collide.
+// Keyed hashes for every table built from file contents (core/hash.c): SipHash-1-3 for
+// strings, multiply-add-shift for 64-bit integers, under one per-process random key, so no
+// file can pick names or ids that collide.
 #ifndef GAZE_CORE_HASH_H
 #define GAZE_CORE_HASH_H
 #include <stddef.h>
 #include <stdint.h>
 
 uint64_t gaze_hash(const void * data, size_t n);
+// 64-bit integer keys: a keyed strongly universal hash (multiply-add-shift), much cheaper.
 uint64_t gaze_hash_u64(uint64_t x);
 
 // Streaming form, for the hashes of every prefix of a string (WordPiece's longest match):
