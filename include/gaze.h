@@ -563,6 +563,8 @@ enum gaze_status gaze_run_set_capture(struct gaze_run * run, const int64_t * hea
 enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
                                     struct gaze_run_layer ** out);
 // Sets an extra metadata entry (replaces a previous one); reserved gaze.* keys are refused.
+// Each call compares the key with the entries already set (gaze_run_load adds a file's keys,
+// distinct by construction, in one linear pass).
 enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value);
 const struct gaze_run_layer * gaze_run_find_layer(const struct gaze_run * run, int64_t index);
 
