@@ -304,14 +304,18 @@ static enum gaze_status bert_run_header(struct gaze_model * model, const struct 
     return GAZE_OK;
 }
 
-// Takes a free workspace of at least need floats: the largest kept one, grown (never shrunk,
-// so later runs touch no new pages) when too small. Empty (p NULL) when out of memory.
+// Takes a free workspace of at least need floats: the smallest kept one that fits (so the
+// big ones stay free for long inputs on other threads), else the largest, grown (never
+// shrunk, so later runs touch no new pages). Empty (p NULL) when out of memory.
 static struct bert_work work_take(struct bert * b, size_t need) {
     struct bert_work w = { 0 };
     pthread_mutex_lock(&b->work_lock);
     int best = -1;
-    for (int i = 0; i < b->n_work; i++)
-        if (best < 0 || b->work[i].floats > b->work[best].floats) best = i;
+    for (int i = 0; i < b->n_work; i++) {
+        const size_t f = b->work[i].floats, bf = best >= 0 ? b->work[best].floats : 0;
+        const bool fits = f >= need, best_fits = best >= 0 && bf >= need;
+        if (best < 0 || (fits && (!best_fits || f < bf)) || (!fits && !best_fits && f > bf)) best = i;
+    }
     if (best >= 0) {
         w = b->work[best];
         b->work[best] = b->work[--b->n_work];
