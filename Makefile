@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test pytest demo debug asan bench clean deps
+.PHONY: all build test pytest demo debug asan tsan bench clean deps
 
 all: build
 
@@ -60,9 +60,20 @@ PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# ThreadSanitizer on the one test that shares models between threads (tests/test_threads.c);
+# only the library, the CLI (to fetch the models) and that test are built. libgomp is not
+# instrumented, so its barriers look like races: OpenMP runs one thread per model call here
+# (GAZE_THREADS=1, OMP_NUM_THREADS=1; the test asks for 1 too) and the threads are gaze's.
+tsan:
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAZE_TSAN=ON
+	cmake --build build-tsan -j $(JOBS) --target gaze_cli test_threads
+	GAZE_BIN=$(CURDIR)/build-tsan/bin/gaze bash scripts/fetch-test-models
+	cd build-tsan && GAZE_THREADS=1 OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --output-on-failure -R '^test_threads$$'
+
 debug:
 	cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=Debug
 	cmake --build build-debug -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) build-asan build-debug
+	rm -rf $(BUILD) build-asan build-tsan build-debug

@@ -270,3 +270,20 @@ int cli_length_pt(const char * cmd, const char * flag, const char * s, double * 
             cmd, flag, s ? s : "");
     return 2;
 }
+
+int cli_size(const char * cmd, const char * flag, const char * s, int64_t * out) {
+    char * end = NULL;
+    errno = 0;
+    double v = s && starts_number(s) ? strtod(s, &end) : 0;
+    bool ok = end && end != s && !errno && v > 0;
+    const char * u = "KMGT", * at = ok && *end ? strchr(u, *end & ~0x20) : NULL;
+    if (ok && *end && (!at || (end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB")))) ok = false;
+    for (const char * q = u; ok && at && q <= at; q++) v *= 1024;
+    if (!ok || v < 1 || v > 9.2e18) {
+        fprintf(stderr, "gaze %s: %s: '%s' is not a size such as 512M or 4G (bytes, or K, M, G, T)\n", cmd, flag,
+                s ? cli_safe(s) : "");
+        return 2;
+    }
+    *out = (int64_t)v;
+    return 0;
+}

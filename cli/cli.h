@@ -50,6 +50,8 @@ int cli_double(const char * cmd, const char * flag, const char * s, double lo, d
                double * out);
 // A length with its unit (3.25in, 234pt, 8cm, 80mm) in points, 0.5 in .. 100 in.
 int cli_length_pt(const char * cmd, const char * flag, const char * s, double * out);
+// A byte size: 1048576, 512K, 512M, 4G, 1T (powers of 1024; an optional B or iB after the unit).
+int cli_size(const char * cmd, const char * flag, const char * s, int64_t * out);
 int cli_float(const char * cmd, const char * flag, const char * s, double lo, double hi, unsigned open, float * out);
 
 // A gaze run file by its content (a safetensors header with gaze.format_version metadata), not by

@@ -30,12 +30,16 @@ static int usage(FILE * f) {
             "  --top-p P        with --generate and T > 0: nucleus sampling, in [0, 1] (default: off)\n"
             "  --seed S         with --generate and T > 0: sampling seed (default: a fixed seed)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --max-memory SIZE  what the run may allocate (capture, KV cache, work buffers), e.g. 512M,\n"
+            "                   4G; refused before any work when the estimate is larger (default: half\n"
+            "                   the machine's memory)\n"
             "  --exact          quantized models: multiply f32-dequantized weights, as transformers' GGUF\n"
             "                   loader (default: quantized arithmetic, as llama.cpp)\n"
             "  -q, --quiet      print nothing but errors and warnings\n");
     return f == stdout ? 0 : 2;
 }
 
+// SIZE: bytes with an optional K, M, G or T suffix (powers of 1024); 0 on anything else.
 static unsigned parse_parts(const char * s, bool * ok) {
     unsigned parts = 0;
     char buf[256];
@@ -77,6 +81,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--top-p")) { if (cli_float("run", a, v, 0, 1, 0, &opts.top_p)) return 2; top_p_set = true; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_u64("run", a, v, &opts.seed)) return 2; seed_set = true; i++; }
         else if (!strcmp(a, "--threads")) { if (cli_int32("run", a, v, 0, 4096, &opts.n_threads)) return 2; i++; }
+        else if (!strcmp(a, "--max-memory")) { if (cli_size("run", a, v, &opts.max_memory)) return 2; i++; }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze run: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!model_path) model_path = a;
         else if (!text) text = a;

@@ -592,6 +592,8 @@ enum gaze_status gaze_run_set_capture(struct gaze_run * run, const int64_t * hea
 enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
                                     struct gaze_run_layer ** out);
 // Sets an extra metadata entry (replaces a previous one); reserved gaze.* keys are refused.
+// Each call compares the key with the entries already set (gaze_run_load adds a file's keys,
+// distinct by construction, in one linear pass).
 enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value);
 const struct gaze_run_layer * gaze_run_find_layer(const struct gaze_run * run, int64_t index);
 
@@ -948,7 +950,7 @@ struct gaze_model_info {
     bool    causal;
 };
 
-struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; one run at a time
+struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; shared by threads (gaze_model_run)
 
 // path: a model folder (BERT), a .gguf file (Llama), or a fetched name (minilm, smollm2).
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path);
@@ -979,10 +981,24 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     bool    ablate_mean;               // mean- instead of zero-ablation
     double * loss;                     // decoders: receives the mean next-token loss (nats)
                                        // over the prompt; NULL: not computed
+    int64_t max_memory;                // bytes the run may allocate (capture, KV cache, work
+                                       // buffers; weights aside), estimated before any compute:
+                                       // above it the run is GAZE_ERR_LIMIT. 0: half of the
+                                       // machine's memory (physical RAM, or the cgroup limit if
+                                       // lower); < 0: no limit
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
 // with tokens, metadata, the captured tensors and, for encoders, the pooled embedding.
+//
+// Threads: any number of threads may run one model at once (each with its own run and opts);
+// results are bit for bit those of the same call made alone. Each run takes its own work
+// buffers (a BERT model keeps up to 8 for reuse, so a loop on one thread allocates none after
+// its first run; Llama's KV cache and activations belong to the run). gaze_model_set_exact
+// waits for the runs in flight and holds new ones until the weights are swapped;
+// gaze_model_free must not overlap any call on the model. gaze_last_error() is per thread.
+// Process-wide settings (gaze_set_isa, gaze_set_default_threads) are read, not locked, by
+// runs: changing them while runs are in flight is safe but a call may mix both settings.
 enum gaze_status gaze_model_run(struct gaze_model * model, const char * text, const char * pair,
                                 const struct gaze_run_opts * opts, struct gaze_run * run);
 

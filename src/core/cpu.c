@@ -51,7 +51,8 @@ enum gaze_status gaze_set_isa(enum gaze_isa isa) {
 }
 
 int gaze_default_threads(void) {
-    if (g_threads > 0) return g_threads;
+    const int set = __atomic_load_n(&g_threads, __ATOMIC_RELAXED);   // runs on other threads read it
+    if (set > 0) return set;
     const char * env = getenv("GAZE_THREADS");
     int n = env ? atoi(env) : 0;
     if (n <= 0) n = omp_get_num_procs();   // this machine: 2 vCPUs, 1 thread per core
@@ -59,4 +60,4 @@ int gaze_default_threads(void) {
     return n;
 }
 
-void gaze_set_default_threads(int n) { g_threads = n > 0 ? n : 0; }
+void gaze_set_default_threads(int n) { __atomic_store_n(&g_threads, n > 0 ? n : 0, __ATOMIC_RELAXED); }

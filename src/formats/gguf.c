@@ -5,6 +5,7 @@
 // Memory: every table grows with what was actually parsed (never sized by a declared count),
 // and every string copy is bounded by the bytes it occupies in the file, so a small file
 // cannot make the reader allocate more than a small multiple of its own size.
+#include "core/hash.h"
 #include "formats/json.h"
 #include "kernels/quant.h"
 #include <errno.h>
@@ -388,11 +389,8 @@ static enum gaze_status parse_tensor(struct gaze_gguf * g, struct cur * c, int64
     return GAZE_OK;
 }
 
-static uint64_t hash_str(const char * s, size_t n) {
-    uint64_t h = 1469598103934665603ull;   // FNV-1a
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
+// Keyed (core/hash.c): names chosen to collide cannot make the index quadratic.
+static uint64_t hash_str(const char * s, size_t n) { return gaze_hash(s, n); }
 
 // Builds an open-addressing index over n names; returns the index of the first duplicate
 // (>= 0) or -1. names(i) gives the i-th (pointer, length).
@@ -400,6 +398,8 @@ static enum gaze_status build_hash(int64_t n, int64_t ** table, size_t * cap,
                                    const char * (*name)(const struct gaze_gguf *, int64_t, size_t *),
                                    const struct gaze_gguf * g, int64_t * dup) {
     size_t c = 16;
+    if (n < 0 || (uint64_t)n > (SIZE_MAX / sizeof(int64_t)) / 4)   // counts were checked against the file size
+        return gaze_error(GAZE_ERR_LIMIT, "gguf: %lld names are too many to index", (long long)n);
     while (c < (size_t)n * 2) c *= 2;
     int64_t * t = malloc(c * sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "gguf: out of memory");
@@ -409,6 +409,7 @@ static enum gaze_status build_hash(int64_t n, int64_t ** table, size_t * cap,
         size_t len;
         const char * s = name(g, i, &len);
         for (size_t h = hash_str(s, len) & (c - 1);; h = (h + 1) & (c - 1)) {
+            gaze_hash_probes++;
             if (t[h] < 0) { t[h] = i; break; }
             size_t l2;
             const char * s2 = name(g, t[h], &l2);

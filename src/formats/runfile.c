@@ -166,8 +166,10 @@ enum gaze_status gaze_run_set_capture(struct gaze_run * run, const int64_t * hea
     return GAZE_OK;
 }
 
+// given: NULL, or [N_PARTS] arrays the caller allocated (gaze_alloc_recycled, the part's shape)
+// that the run takes over on success; parts without one are allocated here.
 static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned parts,
-                                  struct gaze_run_layer ** out, bool zero) {
+                                  struct gaze_run_layer ** out, bool zero, float * const * given) {
     *out = NULL;
     if (!run->heads) {
         enum gaze_status s = gaze_run_set_capture(run, NULL, 0, NULL, 0);
@@ -196,16 +198,16 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
         int rank = part_shape(run, p, dims);
         size_t bytes;
         if (!shape_elems(dims, rank, &n) || gaze_mul_ovf((size_t)n, sizeof(float), &bytes)) {
-            for (int q = 0; q < p; q++) { gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
+            for (int q = 0; q < p; q++) { if (!given || !given[q]) gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
             return gaze_error(GAZE_ERR_LIMIT, "run: layer %lld: %s array too large", (long long)index,
                               g_part_prefix[p]);
         }
-        float * a = gaze_alloc_recycled(bytes);
+        float * a = given && given[p] ? given[p] : gaze_alloc_recycled(bytes);
         if (!a) {
-            for (int q = 0; q < p; q++) { gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
+            for (int q = 0; q < p; q++) { if (!given || !given[q]) gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
             return GAZE_ERR_NOMEM;
         }
-        if (zero) memset(a, 0, bytes);
+        if (zero && !(given && given[p])) memset(a, 0, bytes);
         *part_ptr(l, p) = a;
     }
     run->n_cap_layers++;
@@ -215,17 +217,25 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
 
 enum gaze_status gaze_run_add_layer(struct gaze_run * run, int64_t index, unsigned parts,
                                     struct gaze_run_layer ** out) {
-    return add_layer(run, index, parts, out, true);
+    return add_layer(run, index, parts, out, true, NULL);
 }
 
 // For a forward pass that writes every element of the arrays itself: the pages are first
 // touched by its (threaded) writers, not by a single-threaded memset (~1 MiB per BERT layer).
 enum gaze_status run_add_layer_unzeroed(struct gaze_run * run, int64_t index, unsigned parts,
                                         struct gaze_run_layer ** out) {
-    return add_layer(run, index, parts, out, false);
+    return add_layer(run, index, parts, out, false, NULL);
 }
 
-enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value) {
+enum gaze_status run_add_layer_given(struct gaze_run * run, int64_t index, unsigned parts,
+                                     float * const given[5], struct gaze_run_layer ** out) {
+    return add_layer(run, index, parts, out, true, given);
+}
+
+// scan: look for the key first (gaze_run_set_extra). The loader passes false: a file's
+// metadata keys are already distinct (the header is a JSON object), and scanning each new key
+// against all before it made a run file of 100k keys take 15-40 s to open.
+static enum gaze_status set_extra(struct gaze_run * run, const char * key, const char * value, bool scan) {
     if (!key || !*key || !value)
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: extra metadata needs a key and a value");
     if (is_reserved(key))
@@ -234,22 +244,34 @@ enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, con
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: metadata %s: invalid UTF-8", key);
     char * v = strdup(value);
     if (!v) return gaze_error(GAZE_ERR_NOMEM, "run: out of memory");
-    for (int64_t i = 0; i < run->n_extra; i++)
+    for (int64_t i = 0; scan && i < run->n_extra; i++)
         if (!strcmp(run->extra_keys[i], key)) {
             free(run->extra_values[i]);
             run->extra_values[i] = v;
             return GAZE_OK;
         }
     char * k = strdup(key);
-    char ** nk = realloc(run->extra_keys, (size_t)(run->n_extra + 1) * sizeof *nk);
-    if (nk) run->extra_keys = nk;
-    char ** nv = nk ? realloc(run->extra_values, (size_t)(run->n_extra + 1) * sizeof *nv) : NULL;
-    if (nv) run->extra_values = nv;
-    if (!k || !nk || !nv) { free(k); free(v); return gaze_error(GAZE_ERR_NOMEM, "run: out of memory"); }
-    run->extra_keys[run->n_extra] = k;
-    run->extra_values[run->n_extra] = v;
-    run->n_extra++;
+    // capacity doubles: it is the next power of two >= n_extra (at least 8), so the arrays
+    // grow when n_extra reaches one
+    const int64_t n = run->n_extra;
+    bool ok = k != NULL;
+    if (ok && (n == 0 || (n >= 8 && (n & (n - 1)) == 0))) {
+        const size_t cap = n ? 2 * (size_t)n : 8;
+        char ** nk = realloc(run->extra_keys, cap * sizeof *nk);
+        if (nk) run->extra_keys = nk;
+        char ** nv = nk ? realloc(run->extra_values, cap * sizeof *nv) : NULL;
+        if (nv) run->extra_values = nv;
+        ok = nk && nv;
+    }
+    if (!ok) { free(k); free(v); return gaze_error(GAZE_ERR_NOMEM, "run: out of memory"); }
+    run->extra_keys[n] = k;
+    run->extra_values[n] = v;
+    run->n_extra = n + 1;
     return GAZE_OK;
+}
+
+enum gaze_status gaze_run_set_extra(struct gaze_run * run, const char * key, const char * value) {
+    return set_extra(run, key, value, true);
 }
 
 const struct gaze_run_layer * gaze_run_find_layer(const struct gaze_run * run, int64_t index) {
@@ -901,7 +923,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
     for (int64_t i = 0; i < gaze_safetensors_n_metadata(L->st) && s == GAZE_OK; i++) {
         const char * k = gaze_safetensors_metadata_key(L->st, i);
         if (strcmp(k, "gaze.format_version") && !is_reserved(k))
-            s = gaze_run_set_extra(run, k, gaze_safetensors_metadata_value(L->st, i));
+            s = set_extra(run, k, gaze_safetensors_metadata_value(L->st, i), false);
     }
     if (s != GAZE_OK) return s;
     return gaze_run_check(run, L->path);

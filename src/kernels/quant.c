@@ -6,6 +6,7 @@
 #include "kernels/quant.h"
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 
 // ---- half / bfloat16 ---------------------------------------------------------------------------
 
@@ -760,8 +761,20 @@ bool quant_rows_scalar(const void * w, enum gaze_type type, int64_t n_in,
 
 // Grow-only per-thread scratch (slot 0: quantized activations, slot 1: a packed weight group):
 // no allocation once warmed up.
+// Freed when its thread exits (a pthread key's destructor), as gemm.c's: a model run from
+// many short-lived threads would otherwise leak one scratch per thread.
 static _Thread_local void * g_scratch[2];
 static _Thread_local size_t g_scratch_size[2];
+static pthread_key_t  g_scratch_key;
+static bool           g_scratch_key_ok;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_release(void * unused) {
+    (void)unused;
+    for (int i = 0; i < 2; i++) { gaze_free_aligned(g_scratch[i]); g_scratch[i] = NULL; g_scratch_size[i] = 0; }
+}
+
+static void scratch_key_init(void) { g_scratch_key_ok = pthread_key_create(&g_scratch_key, scratch_release) == 0; }
 
 static void * scratch_get(int slot, size_t n) {
     if (n <= g_scratch_size[slot]) return g_scratch[slot];
@@ -770,6 +783,8 @@ static void * scratch_get(int slot, size_t n) {
     gaze_free_aligned(g_scratch[slot]);
     g_scratch[slot] = p;
     g_scratch_size[slot] = n;
+    pthread_once(&g_scratch_once, scratch_key_init);
+    if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, g_scratch);   // any non-NULL value: the destructor runs
     return p;
 }
 

@@ -5,6 +5,7 @@
 #include "formats/json.h"
 #include "formats/runfile.h"
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,6 +25,13 @@ struct bert_layer {
     const float * ln_out_b;            // [C]
 };
 
+#define BERT_WORK_KEPT 8              // workspaces kept for concurrent runs (more are freed)
+
+struct bert_work {
+    float * p;                         // [floats]
+    size_t  floats;
+};
+
 struct bert {
     struct gaze_safetensors * st;
     struct gaze_wordpiece *   tok;
@@ -38,8 +46,12 @@ struct bert {
     const char * prefix;               // "" or "bert."
     float ** owned;                    // converted (non-F32 or unaligned) tensors to free
     int64_t  n_owned;
-    float *  work;                     // [work_floats] activations and scratch, kept across
-    size_t   work_floats;              // runs (one run at a time per model)
+    // Workspaces (activations and scratch) kept across runs: a run takes a free one (growing
+    // it if it is too small) and gives it back, so runs on several threads never share one and
+    // a run on one thread allocates nothing once the first run has grown it.
+    pthread_mutex_t  work_lock;
+    struct bert_work work[BERT_WORK_KEPT];   // free workspaces
+    int              n_work;
 };
 
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
@@ -53,7 +65,8 @@ static void bert_free(void * p) {
         struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
         for (int i = 0; i < 6; i++) gaze_linear_release(lins[i]);
     }
-    gaze_free_aligned(b->work);
+    for (int i = 0; i < b->n_work; i++) gaze_free_aligned(b->work[i].p);
+    pthread_mutex_destroy(&b->work_lock);
     for (int64_t i = 0; i < b->n_owned; i++) gaze_free_aligned(b->owned[i]);
     free(b->owned);
     free(b->layers);
@@ -199,6 +212,7 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
 enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
     struct bert * b = calloc(1, sizeof *b);
     if (!b) return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
+    pthread_mutex_init(&b->work_lock, NULL);
     enum gaze_status s = bert_config(b, folder);
     char path[4096];
     if (!s) {
@@ -290,6 +304,40 @@ static enum gaze_status bert_run_header(struct gaze_model * model, const struct 
     return GAZE_OK;
 }
 
+// Takes a free workspace of at least need floats: the smallest kept one that fits (so the
+// big ones stay free for long inputs on other threads), else the largest, grown (never
+// shrunk, so later runs touch no new pages). Empty (p NULL) when out of memory.
+static struct bert_work work_take(struct bert * b, size_t need) {
+    struct bert_work w = { 0 };
+    pthread_mutex_lock(&b->work_lock);
+    int best = -1;
+    for (int i = 0; i < b->n_work; i++) {
+        const size_t f = b->work[i].floats, bf = best >= 0 ? b->work[best].floats : 0;
+        const bool fits = f >= need, best_fits = best >= 0 && bf >= need;
+        if (best < 0 || (fits && (!best_fits || f < bf)) || (!fits && !best_fits && f > bf)) best = i;
+    }
+    if (best >= 0) {
+        w = b->work[best];
+        b->work[best] = b->work[--b->n_work];
+    }
+    pthread_mutex_unlock(&b->work_lock);
+    if (w.floats < need) {
+        gaze_free_aligned(w.p);
+        w.p = gaze_alloc_aligned(need * sizeof(float));
+        w.floats = w.p ? need : 0;
+    }
+    return w;
+}
+
+static void work_give(struct bert * b, struct bert_work w) {
+    if (!w.p) return;
+    pthread_mutex_lock(&b->work_lock);
+    const bool kept = b->n_work < BERT_WORK_KEPT;
+    if (kept) b->work[b->n_work++] = w;
+    pthread_mutex_unlock(&b->work_lock);
+    if (!kept) gaze_free_aligned(w.p);
+}
+
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
                                  const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct bert * b = model->impl;
@@ -322,13 +370,17 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false };
     const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
     const size_t need = (size_t)T * (2 * C + F) + mha_scratch + (size_t)C;
-    if (!s && need > b->work_floats) {   // grown, never shrunk: later runs touch no new pages
-        gaze_free_aligned(b->work);
-        b->work_floats = 0;
-        if (!(b->work = gaze_alloc_aligned(need * sizeof(float)))) s = GAZE_ERR_NOMEM;
-        else b->work_floats = need;
+    if (!s) {   // what the run will hold, before any of it is allocated
+        const int64_t Hc = opts->heads ? opts->n_heads : b->H;
+        const double cap = model_capture_bytes(opts, b->L, Hc, T, b->d, C), work_b = (double)need * sizeof(float);
+        char what[160], x[32], y[32];
+        snprintf(what, sizeof what, "%lld tokens: captured arrays %s, work buffers %s", (long long)T,
+                 model_format_bytes(cap, x, sizeof x), model_format_bytes(work_b, y, sizeof y));
+        s = model_check_memory("bert", opts, cap + work_b, what);
     }
-    float * buf = s ? NULL : b->work;
+    struct bert_work work = { 0 };
+    if (!s && !(work = work_take(b, need)).p) s = GAZE_ERR_NOMEM;
+    float * buf = s ? NULL : work.p;
     float * x = buf, * y = x + T * C, * ff = y + T * C, * scratch = ff + T * F;
 
     // embeddings: word + position + token type, LayerNorm
@@ -376,6 +428,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
             gaze_l2_normalize(run->embedding, run->embedding, 1, C, 1e-12f);
         }
     }
+    work_give(b, work);
     gaze_encoding_free(&enc);
     if (s) {
         if (s == GAZE_ERR_NOMEM && !*gaze_last_error()) gaze_error(s, "bert: out of memory");

@@ -3,6 +3,7 @@
 // prompt processing, greedy or temperature/top-p sampling, and capture of the prompt's
 // attention plus the attention of every generated token over its context.
 #include "models/model.h"
+#include "formats/runfile.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -444,6 +445,40 @@ static int32_t sample(const float * logits, int64_t V, float temperature, float 
     return work[n - 1].id;
 }
 
+// A zeroed capture array of n floats from the run allocator (core/recycle.c), so the run can own it.
+static float * cap_alloc(size_t n) {
+    size_t bytes;
+    if (gaze_mul_ovf(n, sizeof(float), &bytes)) return NULL;
+    float * p = gaze_alloc_recycled(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+// The bytes llama_run will hold for a prompt of T tokens and n_ctx in all, weights aside,
+// against the budget: captured arrays, their per-call staging, KV cache and activations.
+static enum gaze_status llama_check_memory(const struct llama * m, const struct gaze_run_opts * opts, int64_t T,
+                                           int64_t n_ctx) {
+    const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+    const double Hc = (double)(opts->heads ? opts->n_heads : m->H), f = sizeof(float);
+    double cap = 0, stage = 0;
+    if (!opts->no_capture) {
+        cap = model_capture_bytes(opts, m->L, (int64_t)Hc, n_ctx, m->d, m->C);
+        const double one = Hc * (double)GAZE_MAX(T * T, n_ctx) * f;
+        stage = (parts & GAZE_RUN_PART_ATTN ? one : 0) + (parts & GAZE_RUN_PART_SCORES ? one : 0) +
+                (parts & GAZE_RUN_PART_Q ? Hc * (double)(T * m->d) * f : 0);
+    }
+    struct gaze_mha mha = { m->C, m->H, m->Hkv, m->d, 0, 0, 0, 0, GAZE_ROPE_INTERLEAVED, 0, 0, 0, NULL, false };
+    const double kv = (double)m->L * 2 * (double)n_ctx * (double)(m->Hkv * m->d) * f;
+    const double act = ((double)T * (double)(2 * m->C + 2 * m->F) + (double)m->V +
+                        (double)gaze_mha_scratch_floats(&mha, T)) * f + (double)m->V * sizeof(struct cand) +
+                       (opts->loss ? 32.0 * (double)(m->C + m->V) * f : 0);
+    char what[200], a[32], b[32], c[32];
+    snprintf(what, sizeof what, "%lld tokens: captured arrays %s, KV cache %s, activations and staging %s",
+             (long long)n_ctx, model_format_bytes(cap, a, sizeof a), model_format_bytes(kv, b, sizeof b),
+             model_format_bytes(act + stage, c, sizeof c));
+    return model_check_memory("llama", opts, cap + stage + kv + act, what);
+}
+
 static enum gaze_status llama_run(struct gaze_model * model, const char * text, const char * pair,
                                   const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct llama * m = model->impl;
@@ -480,6 +515,7 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     struct llama_capture cap = { opts->heads, opts->heads ? opts->n_heads : m->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
     if (!ids || !offs || !work) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory"); goto done; }
+    if ((s = llama_check_memory(m, opts, T, n_ctx))) goto done;
     memcpy(ids, enc.ids, (size_t)T * sizeof *ids);
     memcpy(offs, enc.offsets, (size_t)T * 2 * sizeof *offs);
     if ((s = state_init(&st, m, T, n_ctx))) goto done;
@@ -492,16 +528,18 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
         bool oom = false;
         for (int64_t l = 0; l < m->L && !oom; l++) {
             if (!model_layer_wanted(opts, l)) continue;
-            if (parts & GAZE_RUN_PART_ATTN) oom |= !(cap.attn[l] = calloc((size_t)(Hc * n_ctx * n_ctx), sizeof(float)));
-            if (parts & GAZE_RUN_PART_SCORES) oom |= !(cap.scores[l] = calloc((size_t)(Hc * n_ctx * n_ctx), sizeof(float)));
-            if (parts & GAZE_RUN_PART_Q) oom |= !(cap.q[l] = calloc((size_t)(Hc * n_ctx * d), sizeof(float)));
-            if (parts & GAZE_RUN_PART_HIDDEN) oom |= !(cap.hidden[l] = calloc((size_t)(n_ctx * m->C), sizeof(float)));
+            // the run's own kind of array (zeroed: rows a step never wrote stay 0), handed to it at the end
+            if (parts & GAZE_RUN_PART_ATTN) oom |= !(cap.attn[l] = cap_alloc((size_t)(Hc * n_ctx * n_ctx)));
+            if (parts & GAZE_RUN_PART_SCORES) oom |= !(cap.scores[l] = cap_alloc((size_t)(Hc * n_ctx * n_ctx)));
+            if (parts & GAZE_RUN_PART_Q) oom |= !(cap.q[l] = cap_alloc((size_t)(Hc * n_ctx * d)));
+            if (parts & GAZE_RUN_PART_HIDDEN) oom |= !(cap.hidden[l] = cap_alloc((size_t)(n_ctx * m->C)));
         }
-        // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]
+        // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]; only
+        // for the parts captured
         const size_t stage = (size_t)(Hc * GAZE_MAX(T * T, n_ctx));
-        cap.tmp_w = malloc(stage * sizeof(float));
-        cap.tmp_s = malloc(stage * sizeof(float));
-        cap.tmp_q = malloc((size_t)(Hc * T * d) * sizeof(float));
+        cap.tmp_w = malloc((parts & GAZE_RUN_PART_ATTN ? stage : 1) * sizeof(float));
+        cap.tmp_s = malloc((parts & GAZE_RUN_PART_SCORES ? stage : 1) * sizeof(float));
+        cap.tmp_q = malloc((parts & GAZE_RUN_PART_Q ? (size_t)(Hc * T * d) : 1) * sizeof(float));
         if (oom || !cap.tmp_w || !cap.tmp_s || !cap.tmp_q) {
             s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory capturing %lld tokens", (long long)n_ctx);
             goto done;
@@ -558,31 +596,38 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
         if ((s = gaze_run_set_capture(run, opts->heads, Hc, NULL, n))) goto done;
         for (int64_t l = 0; l < m->L; l++) {
             if (!model_layer_wanted(opts, l)) continue;
-            struct gaze_run_layer * ly;
-            if ((s = gaze_run_add_layer(run, l, parts, &ly))) goto done;
-            // n < n_ctx when EOS stopped generation; its row is then all zeros (never fed)
+            // the capture buffers become the run's arrays, not copied (a copy doubled the peak).
+            // n < n_ctx when EOS stopped generation: rows [Hc, n_ctx, n_ctx] close up in place to
+            // [Hc, n, n] (each destination lies at or before its source); the EOS row is all
+            // zeros (never fed)
             for (int64_t h = 0; h < Hc; h++)
                 for (int64_t i = 0; i < n; i++) {
                     const int64_t src = (h * n_ctx + i) * n_ctx, dst = (h * n + i) * n;
-                    if (ly->attn) memcpy(ly->attn + dst, cap.attn[l] + src, (size_t)n * sizeof(float));
-                    if (ly->scores) {
-                        memcpy(ly->scores + dst, cap.scores[l] + src, (size_t)n * sizeof(float));
-                        for (int64_t j = i + 1; j < n; j++) ly->scores[dst + j] = -INFINITY;
+                    if (cap.attn[l]) memmove(cap.attn[l] + dst, cap.attn[l] + src, (size_t)n * sizeof(float));
+                    if (cap.scores[l]) {
+                        memmove(cap.scores[l] + dst, cap.scores[l] + src, (size_t)n * sizeof(float));
+                        for (int64_t j = i + 1; j < n; j++) cap.scores[l][dst + j] = -INFINITY;
                     }
-                    if (ly->q) memcpy(ly->q + (h * n + i) * d, cap.q[l] + (h * n_ctx + i) * d, (size_t)d * sizeof(float));
-                    if (ly->k) {   // the key head this query head reads, from the KV cache
-                        const int64_t hk = (opts->heads ? opts->heads[h] : h) / (m->H / m->Hkv);
-                        memcpy(ly->k + (h * n + i) * d, st.cache[l].k + i * m->Hkv * d + hk * d, (size_t)d * sizeof(float));
-                    }
+                    if (cap.q[l]) memmove(cap.q[l] + (h * n + i) * d, cap.q[l] + (h * n_ctx + i) * d, (size_t)d * sizeof(float));
                 }
-            if (ly->hidden) memcpy(ly->hidden, cap.hidden[l], (size_t)(n * m->C) * sizeof(float));
+            float * given[5] = { cap.attn[l], cap.scores[l], cap.q[l], NULL, cap.hidden[l] };
+            struct gaze_run_layer * ly;
+            if ((s = run_add_layer_given(run, l, parts, given, &ly))) goto done;
+            cap.attn[l] = cap.scores[l] = cap.q[l] = cap.hidden[l] = NULL;   // the run's now
+            // the key head this query head reads, from the KV cache; a trailing EOS was never fed,
+            // so its cache row was never written: zeros, like its attention row
+            for (int64_t h = 0; ly->k && h < Hc; h++)
+                for (int64_t i = 0; i < GAZE_MIN(n, st.cache[l].n_past); i++) {
+                    const int64_t hk = (opts->heads ? opts->heads[h] : h) / (m->H / m->Hkv);
+                    memcpy(ly->k + (h * n + i) * d, st.cache[l].k + i * m->Hkv * d + hk * d, (size_t)d * sizeof(float));
+                }
         }
     }
 done:
-    for (int64_t l = 0; cap.attn && l < m->L; l++) free(cap.attn[l]);
-    for (int64_t l = 0; cap.scores && l < m->L; l++) free(cap.scores[l]);
-    for (int64_t l = 0; cap.q && l < m->L; l++) free(cap.q[l]);
-    for (int64_t l = 0; cap.hidden && l < m->L; l++) free(cap.hidden[l]);
+    for (int64_t l = 0; cap.attn && l < m->L; l++) gaze_free_recycled(cap.attn[l]);
+    for (int64_t l = 0; cap.scores && l < m->L; l++) gaze_free_recycled(cap.scores[l]);
+    for (int64_t l = 0; cap.q && l < m->L; l++) gaze_free_recycled(cap.q[l]);
+    for (int64_t l = 0; cap.hidden && l < m->L; l++) gaze_free_recycled(cap.hidden[l]);
     free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
     free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
     state_free(&st);

@@ -1,8 +1,10 @@
 // gaze_model_*: picks the architecture from what the path is (folder → BERT, .gguf → Llama).
 #include "models/model.h"
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static bool has_suffix(const char * s, const char * suf) {
     size_t n = strlen(s), m = strlen(suf);
@@ -20,6 +22,11 @@ enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
         return gaze_error(GAZE_ERR_IO, "%s: %s", resolved, errno == ENOENT ? "no such file or folder" : strerror(errno));
     struct gaze_model * m = calloc(1, sizeof *m);
     if (!m || !(m->path = strdup(resolved))) { free(m); return gaze_error(GAZE_ERR_NOMEM, "model: out of memory"); }
+    if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+        free(m->path);
+        free(m);
+        return gaze_error(GAZE_ERR_NOMEM, "model: cannot create its lock");
+    }
     if (S_ISDIR(sb.st_mode)) s = bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = llama_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
@@ -34,6 +41,7 @@ enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
 void gaze_model_free(struct gaze_model * m) {
     if (!m) return;
     if (m->impl && m->free_impl) m->free_impl(m->impl);
+    pthread_rwlock_destroy(&m->lock);
     free(m->path);
     free(m);
 }
@@ -47,7 +55,10 @@ enum gaze_status gaze_model_run(struct gaze_model * m, const char * text, const 
     if (!opts) opts = &defaults;
     enum gaze_status s = model_check_selection(opts, m->info.n_layers, m->info.n_heads);
     if (s) return s;
-    return m->run(m, text, pair, opts, run);
+    pthread_rwlock_rdlock(&m->lock);
+    s = m->run(m, text, pair, opts, run);
+    pthread_rwlock_unlock(&m->lock);
+    return s;
 }
 
 bool model_layer_wanted(const struct gaze_run_opts * o, int64_t layer) {
@@ -79,5 +90,100 @@ enum gaze_status model_check_selection(const struct gaze_run_opts * o, int64_t n
 
 enum gaze_status gaze_model_set_exact(struct gaze_model * m, bool exact) {
     if (!m) return gaze_error(GAZE_ERR_INVALID_ARG, "model: NULL");
-    return m->set_exact ? m->set_exact(m, exact) : GAZE_OK;
+    if (!m->set_exact) return GAZE_OK;
+    pthread_rwlock_wrlock(&m->lock);
+    enum gaze_status s = m->set_exact(m, exact);
+    pthread_rwlock_unlock(&m->lock);
+    return s;
+}
+
+const char * model_format_bytes(double bytes, char * buf, size_t n) {
+    static const char * const unit[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB" };
+    int u = 0;
+    while (bytes >= 1024 && u < 5) { bytes /= 1024; u++; }
+    snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+    return buf;
+}
+
+// The cgroup v2 limit of this process (memory.max), or -1 when there is none or it cannot be read.
+static int64_t cgroup_limit(void) {
+    FILE * f = fopen("/proc/self/cgroup", "r");   // "0::/path" on cgroup v2
+    char line[4096], path[4200];
+    int64_t best = -1;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "0::", 3) != 0) continue;
+        line[strcspn(line, "\n")] = 0;
+        // the limit of every ancestor applies: take the smallest on the way up to the root
+        char * cg = line + 3;
+        for (;;) {
+            snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", strcmp(cg, "/") ? cg : "");
+            FILE * m = fopen(path, "r");
+            if (m) {
+                char v[64] = "";
+                if (fgets(v, sizeof v, m) && strncmp(v, "max", 3) != 0) {
+                    long long x = atoll(v);
+                    if (x > 0 && (best < 0 || x < best)) best = x;
+                }
+                fclose(m);
+            }
+            char * slash = strrchr(cg, '/');
+            if (!slash || !strcmp(cg, "/")) break;
+            if (slash == cg) slash[1] = 0;   // "/a" -> "/"
+            else *slash = 0;
+        }
+    }
+    fclose(f);
+    // cgroup v1 (and a namespaced v2 root): the container's own limit; "unlimited" reads as a
+    // huge number, which the caller's min with physical RAM ignores
+    FILE * m = fopen("/sys/fs/cgroup/memory/memory.limit_in_bytes", "r");
+    if (m) {
+        char v[64] = "";
+        if (fgets(v, sizeof v, m)) {
+            long long x = atoll(v);
+            if (x > 0 && (best < 0 || x < best)) best = x;
+        }
+        fclose(m);
+    }
+    return best;
+}
+
+int64_t model_memory_budget(const struct gaze_run_opts * opts, int64_t * machine) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    int64_t mem = pages > 0 && page > 0 ? (int64_t)pages * page : 0;
+    const int64_t cg = cgroup_limit();
+    if (cg > 0 && (mem <= 0 || cg < mem)) mem = cg;
+    if (machine) *machine = mem;
+    if (opts->max_memory) return opts->max_memory;
+    return mem > 0 ? mem / 2 : -1;
+}
+
+enum gaze_status model_check_memory(const char * arch, const struct gaze_run_opts * opts, double need,
+                                    const char * what) {
+    int64_t machine;
+    const int64_t budget = model_memory_budget(opts, &machine);
+    if (budget < 0 || need <= (double)budget) return GAZE_OK;
+    char a[32], b[32], c[32], d[48];
+    return gaze_error(GAZE_ERR_LIMIT,
+                      "%s: this run needs about %s (%s), above the memory budget of %s (%s); capture "
+                      "less (--layers, --heads, --capture attn), give a shorter input (--max-len, "
+                      "--truncate), or raise the budget (--max-memory SIZE)",
+                      arch, model_format_bytes(need, a, sizeof a), what, model_format_bytes((double)budget, b, sizeof b),
+                      opts->max_memory ? "set by max_memory" :
+                      (snprintf(d, sizeof d, "half of %s", model_format_bytes((double)machine, c, sizeof c)), d));
+}
+
+double model_capture_bytes(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T, int64_t d,
+                           int64_t C) {
+    const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+    const double t = (double)T, h = (double)Hc;
+    double per = 0;   // floats per captured layer
+    if (parts & GAZE_RUN_PART_ATTN) per += h * t * t;
+    if (parts & GAZE_RUN_PART_SCORES) per += h * t * t;
+    if (parts & GAZE_RUN_PART_Q) per += h * t * (double)d;
+    if (parts & GAZE_RUN_PART_K) per += h * t * (double)d;
+    if (parts & GAZE_RUN_PART_HIDDEN) per += t * (double)C;
+    int64_t n = 0;
+    for (int64_t l = 0; l < L; l++) n += model_layer_wanted(opts, l);
+    return (double)n * per * sizeof(float);
 }

@@ -13,6 +13,7 @@
 // tests/test_bpe.c on fixtures from tests/reference/gen_bpe_fixtures.py.
 #define _GNU_SOURCE   // memmem
 #include "core/core.h"
+#include "core/hash.h"
 #include "text/bpe.h"
 #include "text/utf8.h"
 #include <pcre2.h>
@@ -197,13 +198,10 @@ static bool grow(void * pp, size_t * cap, size_t need, size_t elem) {
     return true;
 }
 
-static uint64_t hash_bytes(const char * s, size_t n) {   // FNV-1a, 64-bit
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 0x100000001b3ULL; }
-    return h ^ (h >> 29);
-}
+// Keyed (core/hash.c): a vocabulary or merge list cannot be made to collide.
+static uint64_t hash_bytes(const char * s, size_t n) { return gaze_hash(s, n); }
 
-static uint64_t hash_pair(uint64_t key) { return (key * 0x9E3779B97F4A7C15ULL) ^ (key >> 31); }
+static uint64_t hash_pair(uint64_t key) { return gaze_hash_u64(key); }
 
 static inline const char * tok_text(const struct gaze_bpe * b, int32_t id, size_t * len) {
     *len = b->text_off[id + 1] - b->text_off[id] - 1;
@@ -328,6 +326,7 @@ static enum gaze_status init_tokens(struct gaze_bpe * b, const struct gaze_bpe_v
         if (!len) continue;
         uint64_t h = hash_bytes(dst, len) & b->tok_mask;
         for (;; h = (h + 1) & b->tok_mask) {
+            gaze_hash_probes++;
             int32_t o = b->tok_hash[h];
             if (o < 0) { b->tok_hash[h] = i; break; }
             size_t olen;
@@ -429,7 +428,8 @@ static enum gaze_status init_merges(struct gaze_bpe * b, const struct gaze_bpe_v
         }
         uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)r;
         uint64_t h = hash_pair(key) & b->merge_mask;
-        while (b->merge[h].key != UINT64_MAX && b->merge[h].key != key) h = (h + 1) & b->merge_mask;
+        gaze_hash_probes++;
+        while (b->merge[h].key != UINT64_MAX && b->merge[h].key != key) { h = (h + 1) & b->merge_mask; gaze_hash_probes++; }
         if (b->merge[h].key == key) {
             st = gaze_error(GAZE_ERR_FORMAT, "bpe vocab: merges[%lld] \"%s\" duplicates merges[%d]", (long long)m,
                             show(sa, sizeof sa, s, len), b->merge[h].rank);

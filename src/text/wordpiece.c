@@ -18,6 +18,7 @@
 // (matters only for marks that survive accent stripping). Categories come from utf8proc,
 // corrected to tokenizers' older tables (wp_not_punct and friends).
 #include "core/core.h"
+#include "core/hash.h"
 #include "text/utf8.h"
 
 #include <errno.h>
@@ -77,16 +78,10 @@ struct gaze_wordpiece {
 };
 
 /* ------------------------------------------------------------------------------------------
- * Vocabulary hash (FNV-1a 64; streaming, so "##" + piece hashes without building strings)
+ * Vocabulary hash (core/hash.c, keyed: a vocabulary cannot be made to collide). Lookups take
+ * the hash of prefix || piece from the caller (the longest match hashes many prefixes of one
+ * string, each from the states of its whole 8-byte words)
  * ---------------------------------------------------------------------------------------- */
-
-#define FNV_OFF   0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static inline uint64_t fnv_step(uint64_t h, const uint8_t * s, size_t n) {
-    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= FNV_PRIME; }
-    return h;
-}
 
 static inline const char * tok_str(const struct gaze_wordpiece * t, int32_t id) {
     return t->arena + t->str_off[id];
@@ -107,16 +102,17 @@ static int32_t vocab_find(const struct gaze_wordpiece * t, uint64_t h,
 
 static void vocab_insert(struct gaze_wordpiece * t, int32_t id) {
     const char * s = tok_str(t, id);
-    uint64_t h = fnv_step(FNV_OFF, (const uint8_t *)s, t->str_len[id]);
+    uint64_t h = gaze_hash(s, t->str_len[id]);
     size_t mask = t->n_slots - 1, i = (size_t)h & mask;
-    while (t->slot_id[i] >= 0) i = (i + 1) & mask;
+    gaze_hash_probes++;
+    while (t->slot_id[i] >= 0) { i = (i + 1) & mask; gaze_hash_probes++; }
     t->slot_id[i] = id;
     t->slot_hash[i] = (uint32_t)(h >> 32);
 }
 
 int32_t gaze_wordpiece_token_id(const struct gaze_wordpiece * t, const char * s, size_t n) {
     if (!t || (!s && n)) return -1;
-    return vocab_find(t, fnv_step(FNV_OFF, (const uint8_t *)s, n), "", 0, s, n);
+    return vocab_find(t, gaze_hash(s, n), "", 0, s, n);
 }
 
 int32_t gaze_wordpiece_vocab_size(const struct gaze_wordpiece * t) { return t ? t->n_vocab : 0; }
@@ -818,7 +814,8 @@ struct wp_work {         // per-call scratch, grown by doubling (never per token
     size_t     cap_w;
     uint32_t * wpos;        // [cap_pos] byte position of each char of the word, and the end
     size_t     cap_pos;
-    uint64_t * hashes;      // [max_token_len + 1] streaming hashes of one start
+    char *     hbuf;        // [max_token_len + 8] prefix || the bytes that can follow one start
+    uint64_t (*hwords)[4];  // [max_token_len / 8 + 2] its hash states (gaze_hash_words)
     struct wp_toks a, b;
 };
 
@@ -908,7 +905,6 @@ static enum gaze_status wordpiece_word(const struct gaze_wordpiece * t, struct w
     w->wpos[nc] = nb;
 
     int64_t first = out->n;
-    uint64_t h_pre = fnv_step(FNV_OFF, (const uint8_t *)t->prefix, t->prefix_len);
     size_t start = 0;
     while (start < nc) {
         size_t plen = start > 0 ? t->prefix_len : 0;
@@ -917,18 +913,16 @@ static enum gaze_status wordpiece_word(const struct gaze_wordpiece * t, struct w
         uint32_t limit = t->max_token_len - (uint32_t)plen;
         uint32_t b0 = w->wpos[start];
         uint32_t avail = nb - b0 < limit ? nb - b0 : limit;
-        uint64_t h = start > 0 ? h_pre : FNV_OFF;
-        w->hashes[0] = h;
-        for (uint32_t k = 0; k < avail; k++) {
-            h ^= (uint8_t)w->wbytes[b0 + k]; h *= FNV_PRIME;
-            w->hashes[k + 1] = h;
-        }
+        // every length tried below hashes a prefix of prefix || bytes: its 8-byte words once
+        memcpy(w->hbuf, t->prefix, plen);
+        memcpy(w->hbuf + plen, w->wbytes + b0, avail);
+        gaze_hash_words(w->hbuf, plen + avail, w->hwords);
         size_t end = nc;
         while (end > start && w->wpos[end] - b0 > avail) end--;
         int32_t id = -1;
         for (; end > start; end--) {
             uint32_t len = w->wpos[end] - b0;
-            id = vocab_find(t, w->hashes[len], t->prefix, plen, w->wbytes + b0, len);
+            id = vocab_find(t, gaze_hash_prefix(w->hwords, w->hbuf, plen + len), t->prefix, plen, w->wbytes + b0, len);
             if (id >= 0) break;
         }
         if (id < 0) goto unk;
@@ -1056,8 +1050,9 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * t,
         return gaze_error(GAZE_ERR_UNSUPPORTED, "tokenizer: its post-processor has no template for sentence pairs");
 
     struct wp_work w = { 0 };
-    w.hashes = malloc(((size_t)t->max_token_len + 1) * sizeof *w.hashes);
-    if (!w.hashes) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
+    w.hbuf = malloc((size_t)t->max_token_len + 8);
+    w.hwords = malloc(((size_t)t->max_token_len / 8 + 2) * sizeof *w.hwords);
+    if (!w.hbuf || !w.hwords) { free(w.hbuf); free(w.hwords); return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory"); }
     if ((s = encode_input(t, &w, &w.a, text ? text : "", n))) goto done;
     if (pair && (s = encode_input(t, &w, &w.b, pair, n_pair))) goto done;
 
@@ -1101,7 +1096,7 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * t,
         }
     }
 done:
-    free(w.ch); free(w.wbytes); free(w.wpos); free(w.hashes);
+    free(w.ch); free(w.wbytes); free(w.wpos); free(w.hbuf); free(w.hwords);
     free(w.a.ids); free(w.a.off); free(w.b.ids); free(w.b.off);
     if (s) enc->n_tokens = 0;
     return s;
