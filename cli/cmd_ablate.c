@@ -2,12 +2,11 @@
 // mean over the tokens) through the real forward pass; the change in next-token loss (decoders)
 // or in the pooled embedding (encoders) ranks the heads.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static int usage(void) {
     fprintf(stderr,
@@ -16,23 +15,6 @@ static int usage(void) {
             "  encoders: effect = 1 - cosine(pooled embedding with the head ablated, unablated embedding)\n"
             "  --mean: replace the head's output by its mean over the tokens instead of zeros\n");
     return 2;
-}
-
-struct bar { double t0, last; };
-
-static void on_progress(void * user, int64_t done, int64_t total) {
-    struct bar * b = user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    const double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    if (b->t0 == 0) b->t0 = now;
-    if (done < total && now - b->last < 0.2) return;
-    b->last = now;
-    const int width = 30, fill = (int)((double)width * (double)done / (double)total);
-    fprintf(stderr, "\r[");
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
-    fprintf(stderr, "] %lld/%lld heads ablated%s", (long long)done, (long long)total, done == total ? "\n" : "");
-    fflush(stderr);
 }
 
 static const double * sort_v;
@@ -68,11 +50,12 @@ int cmd_ablate(int argc, char ** argv) {
     }
     if (!src.src || !src.text) return usage();
     ao.n_threads = src.n_threads;
-    struct bar bar = { 0, 0 };
-    if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze ablate", false);
+    ao.progress = cli_progress_hook(&bar);
 
     struct gaze_model * model = NULL;
-    enum gaze_status s = gaze_model_load(&model, src.src);
+    enum gaze_status s = cli_model_load(&model, src.src, "ablate", false);
     if (s) return cli_fail(s);
     int rc = 0;
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); gaze_model_free(model); return rc; }
@@ -84,7 +67,9 @@ int cmd_ablate(int argc, char ** argv) {
     if (!eff || !order) { fprintf(stderr, "gaze ablate: out of memory\n"); rc = 1; goto done; }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, L, &layers, &ao.n_layers))) goto done;
     ao.layers = layers;
-    if ((s = gaze_ablate_heads(model, src.text, src.pair, &ao, &base, eff))) { rc = cli_fail(s); goto done; }
+    s = gaze_ablate_heads(model, src.text, src.pair, &ao, &base, eff);
+    cli_progress_clear(&bar);
+    if (s) { rc = cli_fail(s); goto done; }
     int64_t n_done = 0;   // ablated heads first, by effect; heads outside --layers are left out
     for (int64_t k = 0; k < n; k++) if (!isnan(eff[k])) order[n_done++] = k;
     sort_v = eff;

@@ -3,6 +3,7 @@
 // -o every N documents and on Ctrl-C, so a run can stop and --resume; --shard i/n takes lines
 // k with k mod n = i, and `gaze merge` combines the shards' files.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -31,19 +32,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void progress(int64_t done, int64_t total, int64_t docs, double t0) {
-    const double rate = (double)docs / fmax(now_s() - t0, 1e-9);
-    if (total > 0) {
-        const int width = 30, fill = (int)((double)width * (double)done / (double)total);
-        fprintf(stderr, "\r[");
-        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
-        fprintf(stderr, "] %lld/%lld lines, %lld docs, %.1f docs/s ", (long long)done, (long long)total, (long long)docs, rate);
-    } else {
-        fprintf(stderr, "\r%lld lines, %lld docs, %.1f docs/s ", (long long)done, (long long)docs, rate);
-    }
-    fflush(stderr);
 }
 
 // Reads one line into *buf (NUL-terminated, without the newline). A line longer than max bytes
@@ -148,7 +136,7 @@ int cmd_corpus(int argc, char ** argv) {
     char * line = NULL;
     size_t line_cap = 0;
     int rc = 0;
-    enum gaze_status s = gaze_model_load(&model, src.src);
+    enum gaze_status s = cli_model_load(&model, src.src, "corpus", quiet);
     if (s) return cli_fail(s);
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); goto done; }
     if ((s = gaze_corpus_init(&corpus, model, &det, max_len, n_shards, src.n_threads))) { rc = cli_fail(s); goto done; }
@@ -178,7 +166,9 @@ int cmd_corpus(int argc, char ** argv) {
         if (!quiet) fprintf(stderr, "gaze corpus: resuming %s at line %lld (%lld documents so far)\n", out,
                             (long long)st->next_line, (long long)st->n_docs);
     }
-    const bool tty = !quiet && isatty(STDERR_FILENO);
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze corpus", quiet);
+    const bool tty = bar.on;
     const int64_t total = tty && strcmp(file, "-") ? count_lines(file) : -1;
     in = strcmp(file, "-") ? fopen(file, "rb") : stdin;
     if (!in) { fprintf(stderr, "gaze corpus: %s: %s\n", file, strerror(errno)); rc = 1; goto done; }
@@ -190,7 +180,6 @@ int cmd_corpus(int argc, char ** argv) {
     const double t0 = now_s();
     const int64_t docs0 = st->n_docs;
     int64_t k = 0, warned = 0, skipped = 0;
-    double last_bar = 0;
     ssize_t len;
     bool too_long;
     while (!interrupted && (limit < 0 || k < limit) && (len = read_line(in, &line, &line_cap, CORPUS_MAX_LINE, &too_long)) >= 0) {
@@ -205,17 +194,21 @@ int cmd_corpus(int argc, char ** argv) {
         if (blank && !too_long) continue;
         if (too_long || (s = gaze_corpus_add(corpus, line, (size_t)len))) {
             skipped++;
+            cli_progress_clear(&bar);
             if (warned++ < 10)
-                fprintf(stderr, "%sgaze corpus: line %lld skipped: %s\n", tty ? "\n" : "", (long long)(idx + 1),
+                fprintf(stderr, "gaze corpus: line %lld skipped: %s\n", (long long)(idx + 1),
                         too_long ? "longer than 16 MiB" : gaze_last_error());
             continue;
         }
         if (out && (st->n_docs - docs0) % checkpoint == 0 && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
-        if (tty && now_s() - last_bar > 0.2) { progress(idx + 1, total, st->n_docs, t0); last_bar = now_s(); }
+        if (tty) {   // throttled by the helper; the count of documents rides along
+            snprintf(bar.note, sizeof bar.note, "%lld docs", (long long)st->n_docs);
+            cli_progress_update(&bar, idx + 1, total, "lines");
+        }
     }
     if (ferror(in)) { fprintf(stderr, "gaze corpus: %s: read error: %s\n", file, strerror(errno)); rc = 1; }
     st->complete = !interrupted && !rc && (limit < 0 || feof(in));
-    if (tty) { progress(k, total, st->n_docs, t0); fputc('\n', stderr); }
+    cli_progress_clear(&bar);
     if (out && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
     if (!quiet)
         fprintf(stderr, "gaze corpus: %lld documents added (%lld in all, %lld tokens), %lld lines skipped, %.1f s%s%s\n",

@@ -1,6 +1,7 @@
 // gaze run MODEL "text": tokenizes, runs the model, captures attention (and Q/K/scores/hidden
 // on request) and writes one run file that every other command reads.
 #include "cli.h"
+#include "progress.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,28 @@ static unsigned parse_parts(const char * s, bool * ok) {
         else { fprintf(stderr, "gaze run: --capture: unknown part '%s' (attn, scores, q, k, hidden, all)\n", tok); *ok = false; }
     }
     return parts;
+}
+
+// TODO(h3): use gaze terminal sanitiser
+// Writes generated text s[0..n) (whole UTF-8 characters) to f with control characters escaped
+// (\xNN, C1 as \u00NN) except newline and tab, so a model cannot drive the terminal.
+static void put_text(FILE * f, const char * s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) fprintf(f, "\\x%02x", c);
+        else if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9F)
+            fprintf(f, "\\u%04x", (unsigned char)s[++i]);
+        else fputc(c, f);
+    }
+}
+
+// The generation stream (gaze_run_opts.on_token): each token's text on stdout as it comes.
+struct stream { bool any, newline; };
+static void on_token(void * user, int64_t step, int32_t id, const char * text, size_t len) {
+    struct stream * st = user;
+    put_text(stdout, text, len);
+    fflush(stdout);
+    if (len) { st->any = true; st->newline = text[len - 1] == '\n'; }
 }
 
 int cmd_run(int argc, char ** argv) {
@@ -68,7 +91,7 @@ int cmd_run(int argc, char ** argv) {
     }
 
     struct gaze_model * model = NULL;
-    enum gaze_status s = gaze_model_load(&model, model_path);
+    enum gaze_status s = cli_model_load(&model, model_path, "run", quiet);
     if (s) return cli_fail(s);
     if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
     const struct gaze_model_info * info = gaze_model_info(model);
@@ -79,8 +102,14 @@ int cmd_run(int argc, char ** argv) {
     opts.layers = layers;
     opts.heads = heads;
 
+    // the generated text as it is produced, to stdout even when piped (what `| cat` wants to
+    // see); the summary follows it
+    struct stream stream = { false, false };
+    if (!quiet && opts.generate > 0) { opts.on_token = on_token; opts.on_token_user = &stream; }
     struct gaze_run run;
-    if ((s = gaze_model_run(model, text, pair, &opts, &run))) { rc = cli_fail(s); goto done; }
+    s = gaze_model_run(model, text, pair, &opts, &run);
+    if (stream.any && !stream.newline) putchar('\n');
+    if (s) { rc = cli_fail(s); goto done; }
     if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
     if (!rc && !quiet) {
         printf("%s (%s, %lld layers x %lld heads): %lld tokens", info->path, info->arch_name,

@@ -135,6 +135,8 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
     memset(scores, 0, (size_t)(info->n_layers * info->n_heads) * sizeof *scores);
     struct gaze_run_opts ro = { 0 };
     ro.n_threads = opts ? opts->n_threads : 0;
+    const struct gaze_progress * pr = opts ? &opts->progress : NULL;
+    gaze_progress_report(pr, 0, B, "sequences");
     for (int64_t b = 0; b < B; b++) {
         // S distinct random words, twice
         memset(used, 0, (size_t)n_cand);
@@ -163,6 +165,7 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
         for (int64_t k = 0; k < info->n_layers * info->n_heads; k++) scores[k] += one[k] / (double)B;
         if (b == 0 && ids_out) memcpy(ids_out, ids, (size_t)T * sizeof *ids);
         gaze_run_free(&run);
+        gaze_progress_report(pr, b + 1, B, "sequences");
     }
 done:
     gaze_run_free(&run);

@@ -11,6 +11,7 @@ struct gaze_model {
     enum gaze_status (*run)(struct gaze_model * model, const char * text, const char * pair,
                             const struct gaze_run_opts * opts, struct gaze_run * run);
     enum gaze_status (*set_exact)(struct gaze_model * model, bool exact);   // NULL: f32 already
+    const struct gaze_progress * load_progress;   // while the loader runs; NULL: none
 };
 
 // Architecture loaders: fill model->info, impl, free_impl and run.
