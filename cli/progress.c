@@ -55,7 +55,10 @@ void cli_progress_update(struct cli_progress * p, int64_t done, int64_t total, c
     const double dt = now - p->t0, rate = dt > 0 ? (double)(done - p->done0) / dt : 0;
     char line[512], r[32], eta[32];
     size_t len = 0;
+    const int max = columns() - 1;   // one row: a wrapped line cannot be redrawn with \r
     append(line, sizeof line, &len, "%s: ", p->label);
+    // the bar goes first when the columns are short: the counts, rate and ETA matter more
+    const size_t bar_at = len;
     if (total > 0) {
         enum { BAR = 20 };
         const int fill = (int)((double)BAR * (double)(done < total ? done : total) / (double)total);
@@ -72,8 +75,10 @@ void cli_progress_update(struct cli_progress * p, int64_t done, int64_t total, c
         append(line, sizeof line, &len, "  ETA %s", eta);
     }
     if (p->note[0]) append(line, sizeof line, &len, "  %s", p->note);
-    // one row: never wrap (a wrapped line cannot be redrawn with \r)
-    const int max = columns() - 1;
+    if ((int)len > max && total > 0) {   // drop "[####    ] " (20 + 3 columns)
+        memmove(line + bar_at, line + bar_at + 23, len - bar_at - 23 + 1);
+        len -= 23;
+    }
     int w = (int)len;
     if (w > max) w = max;
     fprintf(stderr, "\r%.*s%*s", w, line, p->width > w ? p->width - w : 0, "");

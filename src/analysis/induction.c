@@ -110,6 +110,8 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
     int64_t n_cand = 0;
     struct gaze_run run;
     gaze_run_init(&run);
+    const struct gaze_progress * pr = opts ? &opts->progress : NULL;
+    gaze_progress_report(pr, 0, B, "sequences");   // before the vocabulary scan, which takes a while
     if (s || (s = candidates(&tok, &cand, &n_cand))) goto done;
     if (n_cand < S) {
         s = gaze_error(GAZE_ERR_UNSUPPORTED, "induction: only %lld vocabulary words tokenize back to themselves; "
@@ -135,8 +137,6 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
     memset(scores, 0, (size_t)(info->n_layers * info->n_heads) * sizeof *scores);
     struct gaze_run_opts ro = { 0 };
     ro.n_threads = opts ? opts->n_threads : 0;
-    const struct gaze_progress * pr = opts ? &opts->progress : NULL;
-    gaze_progress_report(pr, 0, B, "sequences");
     for (int64_t b = 0; b < B; b++) {
         // S distinct random words, twice
         memset(used, 0, (size_t)n_cand);
