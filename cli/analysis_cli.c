@@ -1,5 +1,6 @@
 // Helpers of the analysis commands: the run to analyse, token labels, per-token bars.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
         return (st = gaze_run_load(run, s->src)) ? cli_fail(st) : 0;
     }
     struct gaze_model * model = NULL;
-    if ((st = gaze_model_load(&model, s->src))) return cli_fail(st);
+    if ((st = cli_model_load(&model, s->src, cmd, false))) return cli_fail(st);
     if (s->exact && (st = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(st); }
     struct gaze_run_opts opts = { 0 };
     opts.n_threads = s->n_threads;

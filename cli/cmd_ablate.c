@@ -2,12 +2,11 @@
 // mean over the tokens) through the real forward pass; the change in next-token loss (decoders)
 // or in the pooled embedding (encoders) ranks the heads.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static int usage(FILE * f) {
     fprintf(f,
@@ -26,23 +25,6 @@ static int usage(FILE * f) {
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n");
     return f == stdout ? 0 : 2;
-}
-
-struct bar { double t0, last; };
-
-static void on_progress(void * user, int64_t done, int64_t total) {
-    struct bar * b = user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    const double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    if (b->t0 == 0) b->t0 = now;
-    if (done < total && now - b->last < 0.2) return;
-    b->last = now;
-    const int width = 30, fill = (int)((double)width * (double)done / (double)total);
-    fprintf(stderr, "\r[");
-    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
-    fprintf(stderr, "] %lld/%lld heads ablated%s", (long long)done, (long long)total, done == total ? "\n" : "");
-    fflush(stderr);
 }
 
 static const double * sort_v;
@@ -84,11 +66,12 @@ int cmd_ablate(int argc, char ** argv) {
     int frc = acli_check_grid_figure("ablate");
     if (frc) return frc;
     ao.n_threads = src.n_threads;
-    struct bar bar = { 0, 0 };
-    if (isatty(STDERR_FILENO)) { ao.progress = on_progress; ao.user = &bar; }
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze ablate", false);
+    ao.progress = cli_progress_hook(&bar);
 
     struct gaze_model * model = NULL;
-    enum gaze_status s = gaze_model_load(&model, src.src);
+    enum gaze_status s = cli_model_load(&model, src.src, "ablate", false);
     if (s) { free(src.text_owned); return cli_fail(s); }
     int rc = 0;
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); gaze_model_free(model); free(src.text_owned); return rc; }
@@ -100,7 +83,9 @@ int cmd_ablate(int argc, char ** argv) {
     if (!eff || !order) { fprintf(stderr, "gaze ablate: out of memory\n"); rc = 1; goto done; }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, L, &layers, &ao.n_layers))) goto done;
     ao.layers = layers;
-    if ((s = gaze_ablate_heads(model, src.text, src.pair, &ao, &base, eff))) { rc = cli_fail(s); goto done; }
+    s = gaze_ablate_heads(model, src.text, src.pair, &ao, &base, eff);
+    cli_progress_clear(&bar);
+    if (s) { rc = cli_fail(s); goto done; }
     int64_t n_done = 0;   // ablated heads first, by effect; heads outside --layers are left out
     for (int64_t k = 0; k < n; k++) if (!isnan(eff[k])) order[n_done++] = k;
     sort_v = eff;

@@ -4,6 +4,7 @@
 // a Slurm job array) reads only the i-th of n line-aligned byte ranges of the file, and
 // `gaze merge` combines the shards' files.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -47,19 +48,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void progress(int64_t done, int64_t total, int64_t docs, double t0) {
-    const double rate = (double)docs / fmax(now_s() - t0, 1e-9);
-    if (total > 0) {
-        const int width = 30, fill = (int)((double)width * (double)done / (double)total);
-        fprintf(stderr, "\r[");
-        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
-        fprintf(stderr, "] %lld/%lld lines, %lld docs, %.1f docs/s ", (long long)done, (long long)total, (long long)docs, rate);
-    } else {
-        fprintf(stderr, "\r%lld lines, %lld docs, %.1f docs/s ", (long long)done, (long long)docs, rate);
-    }
-    fflush(stderr);
 }
 
 static int64_t count_lines(const char * path) {
@@ -139,7 +127,7 @@ int cmd_corpus(int argc, char ** argv) {
     struct gaze_corpus * corpus = NULL;
     struct gaze_text_shard * ts = NULL;
     int rc = 0;
-    enum gaze_status s = gaze_model_load(&model, src.src);
+    enum gaze_status s = cli_model_load(&model, src.src, "corpus", quiet);
     if (s) return cli_fail(s);
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); goto done; }
     if ((s = gaze_corpus_init(&corpus, model, &det, max_len, n_shards, src.n_threads))) { rc = cli_fail(s); goto done; }
@@ -176,7 +164,9 @@ int cmd_corpus(int argc, char ** argv) {
         if (!quiet) fprintf(stderr, "gaze corpus: resuming %s at line %lld (%lld documents so far)\n", out,
                             (long long)st->next_line, (long long)st->n_docs);
     }
-    const bool tty = !quiet && isatty(STDERR_FILENO);
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze corpus", quiet);
+    const bool tty = bar.on;
     const int64_t total = tty && strcmp(file, "-") && n_shards == 1 ? count_lines(file) : -1;
     s = strcmp(file, "-") ? gaze_text_shard_open(&ts, file, shard, n_shards, st->next_offset)
                           : gaze_text_shard_open_stream(&ts, stdin, "standard input", 0, 1, -1);
@@ -195,7 +185,6 @@ int cmd_corpus(int argc, char ** argv) {
     // resumed at a recorded byte offset: the lines before it are not read again; an older
     // gaze's unsharded file recorded only a line count: those lines are read and skipped
     int64_t k = st->next_offset >= 0 ? st->next_line : 0, warned = 0, skipped = 0, at = 0;
-    double last_bar = 0;
     size_t len;
     bool too_long, at_end = false;
     while (!interrupted && (limit < 0 || k < limit)) {
@@ -213,13 +202,17 @@ int cmd_corpus(int argc, char ** argv) {
         if (blank && !too_long) continue;
         if (too_long || (s = gaze_corpus_add(corpus, line, (size_t)len))) {
             skipped++;
+            cli_progress_clear(&bar);
             if (warned++ < 10)
-                fprintf(stderr, n_shards > 1 ? "%sgaze corpus: line at byte %lld skipped: %s\n" : "%sgaze corpus: line %lld skipped: %s\n",
-                        tty ? "\n" : "", (long long)(n_shards > 1 ? at : idx + 1), too_long ? "longer than 16 MiB" : gaze_last_error());
+                fprintf(stderr, n_shards > 1 ? "gaze corpus: line at byte %lld skipped: %s\n" : "gaze corpus: line %lld skipped: %s\n",
+                        (long long)(n_shards > 1 ? at : idx + 1), too_long ? "longer than 16 MiB" : gaze_last_error());
             continue;
         }
         if (out && (st->n_docs - docs0) % checkpoint == 0 && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
-        if (tty && now_s() - last_bar > 0.2) { progress(idx + 1, total, st->n_docs, t0); last_bar = now_s(); }
+        if (tty) {   // throttled by the helper; the count of documents rides along
+            snprintf(bar.note, sizeof bar.note, "%lld docs", (long long)st->n_docs);
+            cli_progress_update(&bar, idx + 1, total, "lines");
+        }
     }
     if (!at_end && !interrupted && !rc) {   // stopped by --limit: done if no line is left
         const char * text;
@@ -227,7 +220,7 @@ int cmd_corpus(int argc, char ** argv) {
         at_end = !text;
     }
     st->complete = !interrupted && !rc && at_end;
-    if (tty) { progress(k, total, st->n_docs, t0); fputc('\n', stderr); }
+    cli_progress_clear(&bar);
     if (out && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
     if (!quiet)
         fprintf(stderr, "gaze corpus: %lld documents added (%lld in all, %lld tokens), %lld lines skipped, %.1f s%s%s\n",

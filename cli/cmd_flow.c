@@ -2,6 +2,7 @@
 // layer graph (capacities: the rollout matrices) to each input token, row-normalised, as
 // terminal bars (or JSON, CSV, a bar figure), with the time it took.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,10 +76,14 @@ int cmd_flow(int argc, char ** argv) {
     if ((rc = acli_need_full_run("flow", &run))) goto done;
     if ((rc = acli_parse_token("flow", &run, token_s, &tok))) goto done;
     if (!(F = malloc((size_t)T * sizeof *F))) { fprintf(stderr, "gaze flow: out of memory\n"); rc = 1; goto done; }
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze flow", false);
+    ro.progress = cli_progress_hook(&bar);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     enum gaze_status s = gaze_attention_flow(&run, &ro, tok, F);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    cli_progress_clear(&bar);
     const double ms = 1e3 * (double)(t1.tv_sec - t0.tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (s) { rc = cli_fail(s); goto done; }
     const double collapsed = ro.sink_aware ? 0 : acli_sink_collapse(F, T, tok);

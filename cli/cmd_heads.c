@@ -2,6 +2,7 @@
 // TransformerLens detectors) with labels, of a saved run or a live model; GQA heads grouped by
 // their KV head. `gaze heads --induction MODEL` runs the repeated-random-tokens protocol.
 #include "analysis_cli.h"
+#include "progress.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -94,17 +95,21 @@ static void print_table(const struct gaze_run * run, const struct gaze_head_metr
 
 static int run_induction(const char * model_path, struct gaze_induction_opts * io, bool exact, enum out_format fmt) {
     struct gaze_model * model = NULL;
-    enum gaze_status s = gaze_model_load(&model, model_path);
+    enum gaze_status s = cli_model_load(&model, model_path, "heads", false);
     if (s) return cli_fail(s);
     if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(s); }
     const struct gaze_model_info * info = gaze_model_info(model);
     const int64_t L = info->n_layers, H = info->n_heads, LH = L * H;
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze heads --induction", false);
+    io->progress = cli_progress_hook(&bar);
     const int64_t S = io->seq_len > 0 ? io->seq_len : 50, B = io->batch > 0 ? io->batch : 4;
     const uint64_t seed = io->seed ? io->seed : 1;
     double * sc = malloc((size_t)LH * sizeof *sc);
     int32_t * ids = malloc((size_t)(2 * S + 2) * sizeof *ids);
     if (!sc || !ids) { free(sc); free(ids); gaze_model_free(model); fprintf(stderr, "gaze heads: out of memory\n"); return 1; }
     s = gaze_induction_scores_model(model, io, sc, ids);
+    cli_progress_clear(&bar);
     int rc = s ? cli_fail(s) : 0;
     const int64_t group = info->n_kv_heads > 0 && H % info->n_kv_heads == 0 ? H / info->n_kv_heads : 1;
     if (!rc) {

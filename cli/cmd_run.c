@@ -2,6 +2,7 @@
 // on request) and writes one run file that every other command reads.
 #include "cli.h"
 #include <math.h>
+#include "progress.h"
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,35 @@ static unsigned parse_parts(const char * s, bool * ok) {
     return parts;
 }
 
+// Writes generated text s[0..n) (whole UTF-8 characters) to f through the terminal sanitiser
+// (gaze_term_escape: C0, DEL, C1, bidi controls made visible), newlines and tabs kept as they
+// are, so the text reads as text and a model cannot drive the terminal.
+static void put_text(FILE * f, const char * s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != '\n' && s[j] != '\t') j++;
+        if (j > i) {
+            char buf[1024];
+            const size_t need = gaze_term_escape(buf, sizeof buf, s + i, j - i);
+            char * big = need < sizeof buf ? NULL : malloc(need + 1);
+            if (big) gaze_term_escape(big, need + 1, s + i, j - i);
+            fputs(big ? big : buf, f);
+            free(big);
+        }
+        if (j < n) fputc(s[j], f);
+        i = j + 1;
+    }
+}
+
+// The generation stream (gaze_run_opts.on_token): each token's text on stdout as it comes.
+struct stream { bool any, newline; };
+static void on_token(void * user, int64_t step, int32_t id, const char * text, size_t len) {
+    struct stream * st = user;
+    put_text(stdout, text, len);
+    fflush(stdout);
+    if (len) { st->any = true; st->newline = text[len - 1] == '\n'; }
+}
+
 int cmd_run(int argc, char ** argv) {
     const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL, * file = NULL;
     const char * layers_s = NULL, * heads_s = NULL;
@@ -106,7 +136,7 @@ int cmd_run(int argc, char ** argv) {
     if (cli_output_check("run", out)) return 1;
 
     struct gaze_model * model = NULL;
-    enum gaze_status s = gaze_model_load(&model, model_path);
+    enum gaze_status s = cli_model_load(&model, model_path, "run", quiet);
     if (s) { free(text_buf); return cli_fail(s); }
     const struct gaze_model_info * info = gaze_model_info(model);
     int rc = 0;
@@ -128,8 +158,14 @@ int cmd_run(int argc, char ** argv) {
     opts.layers = layers;
     opts.heads = heads;
 
+    // the generated text as it is produced, to stdout even when piped (what `| cat` wants to
+    // see); the summary follows it
+    struct stream stream = { false, false };
+    if (!quiet && opts.generate > 0) { opts.on_token = on_token; opts.on_token_user = &stream; }
     struct gaze_run run;
-    if ((s = gaze_model_run(model, text, pair, &opts, &run))) { rc = cli_fail(s); goto done; }
+    s = gaze_model_run(model, text, pair, &opts, &run);
+    if (stream.any && !stream.newline) putchar('\n');
+    if (s) { rc = cli_fail(s); goto done; }
     if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
     if (!rc && !quiet) {
         printf("%s (%s, %lld layers x %lld heads): %lld tokens", cli_safe(info->path), cli_safe(info->arch_name),

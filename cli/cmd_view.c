@@ -1,6 +1,8 @@
 // gaze view: one self-contained, offline HTML page to explore a run (head view, model view,
 // heatmap, query/key view, generation steps), from a saved run or a live model.
 #include "cli.h"
+#include "progress.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +143,7 @@ int cmd_view(int argc, char ** argv) {
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
     } else {
         struct gaze_model * model = NULL;
-        if ((s = gaze_model_load(&model, src))) { free(text_buf); return cli_fail(s); }
+        if ((s = cli_model_load(&model, src, "view", false))) { free(text_buf); return cli_fail(s); }
         if (exact && (s = gaze_model_set_exact(model, true))) { gaze_model_free(model); free(text_buf); return cli_fail(s); }
         if (gaze_model_info(model)->causal ? pair != NULL : generate > 0) {
             fprintf(stderr, "gaze view: %s\n", pair ? "--pair is for encoders; this model is a decoder (give one prompt)"
@@ -177,8 +179,13 @@ int cmd_view(int argc, char ** argv) {
         }
     }
     struct gaze_html_info info;
+    struct cli_progress bar;
+    cli_progress_init(&bar, "gaze view: attention flow", false);
+    o.progress = cli_progress_hook(&bar);
     const double t1 = now_ms();
-    if ((s = gaze_html_write(&run, out, &o, &info))) { rc = cli_fail(s); goto done; }
+    s = gaze_html_write(&run, out, &o, &info);
+    cli_progress_clear(&bar);
+    if (s) { rc = cli_fail(s); goto done; }
     const double t2 = now_ms();
     printf("wrote %s (%.1f MB): %lld maps, %lld exact (%s)", cli_safe(out), (double)info.bytes / 1e6, (long long)info.n_maps,
            (long long)info.n_exact, gaze_html_precision_name(info.precision));

@@ -48,6 +48,19 @@ void         gaze_clear_error(void);
 const char * gaze_version(void);
 
 /* ------------------------------------------------------------------------------------------
+ * Progress of long calls
+ * ---------------------------------------------------------------------------------------- */
+
+// Calls that can take seconds (ablation, the induction protocol, attention flow, loading a
+// large model) report how far they are through fn: done of total items, what names them
+// ("heads", "max-flows", "MiB"). Always on the calling thread, done never decreasing, the
+// last call with done == total on success. fn NULL (zero-initialised): nothing is reported.
+struct gaze_progress {
+    void (*fn)(void * user, int64_t done, int64_t total, const char * what);
+    void * user;
+};
+
+/* ------------------------------------------------------------------------------------------
  * CPU features and threads
  * ---------------------------------------------------------------------------------------- */
 
@@ -735,6 +748,8 @@ const struct gaze_gguf_tensor * gaze_gguf_find_tensor(const struct gaze_gguf * g
 // (d, m, dmin) that are NaN or Inf, as ggml_validate_row_data. GAZE_ERR_NUMERIC naming the
 // tensor, block and file offset.
 enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g);
+// The same, reporting the tensor bytes checked so far ("bytes"); progress may be NULL.
+enum gaze_status gaze_gguf_check_data_progress(const struct gaze_gguf * g, const struct gaze_progress * progress);
 
 // `gaze info model.gguf`: header, every metadata key (arrays summarised, strings escaped and
 // truncated), and a histogram of tensor types (count, elements, MiB, bits per weight).
@@ -885,6 +900,21 @@ enum gaze_status gaze_bpe_encode(const struct gaze_bpe * bpe, const char * text,
 enum gaze_status gaze_bpe_decode(const struct gaze_bpe * bpe, const int32_t * ids, int64_t n,
                                  bool skip_special, char ** out, size_t * out_len);
 
+// Streaming decode (generation): token ids in one at a time, printable text out. The bytes of a
+// character split across tokens (byte tokens, byte-level pieces of an emoji) are held until it
+// is complete, so every chunk is valid UTF-8; an ill-formed sequence comes out as U+FFFD per
+// maximal subpart (as Python's errors="replace"). Control and unknown tokens (BOS, EOS) give
+// nothing. For ids whose decode (skip_special) is valid UTF-8, the chunks concatenate to it.
+struct gaze_bpe_stream;
+enum gaze_status gaze_bpe_stream_init(struct gaze_bpe_stream ** out, const struct gaze_bpe * bpe);
+void             gaze_bpe_stream_free(struct gaze_bpe_stream * st);
+// *text [*len] (not NUL-terminated; may be empty): what token id completes. Valid until the
+// next call on st.
+enum gaze_status gaze_bpe_stream_push(struct gaze_bpe_stream * st, int32_t id, const char ** text,
+                                      size_t * len);
+// End of the text: the bytes still held (an unfinished character) as U+FFFD; empty if none.
+enum gaze_status gaze_bpe_stream_finish(struct gaze_bpe_stream * st, const char ** text, size_t * len);
+
 int32_t gaze_bpe_vocab_size(const struct gaze_bpe * bpe);
 // The bytes one token contributes to decoded text (may be part of a UTF-8 character; not
 // NUL-terminated). NULL when id is out of range.
@@ -954,6 +984,10 @@ struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; share
 
 // path: a model folder (BERT), a .gguf file (Llama), or a fetched name (minilm, smollm2).
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path);
+// The same, reporting how far loading is (GGUF: MiB of weights checked, then prepared); NULL:
+// nothing. Models that load in well under a second may report nothing.
+enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char * path,
+                                          const struct gaze_progress * progress);
 void gaze_model_free(struct gaze_model * model);
 const struct gaze_model_info * gaze_model_info(const struct gaze_model * model);
 // Quantized models (GGUF): exact = true dequantizes every weight to f32 once and multiplies in
@@ -986,6 +1020,12 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
                                        // above it the run is GAZE_ERR_LIMIT. 0: half of the
                                        // machine's memory (physical RAM, or the cgroup limit if
                                        // lower); < 0: no limit
+    // decoders with generate > 0: called as each token is sampled (step 0, 1, ...), before the
+    // next is computed, with the text it completes (gaze_bpe_stream: valid UTF-8, possibly
+    // empty, none for EOS). Bytes of an unfinished character left at the end come in one last
+    // call with id -1 (as U+FFFD). NULL: none.
+    void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
+    void *  on_token_user;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
@@ -1308,6 +1348,7 @@ struct gaze_induction_opts {        // zero-initialised = S 50, batch 4, seed 1
     int64_t  batch;                 // sequences averaged
     uint64_t seed;
     int      n_threads;
+    struct gaze_progress progress;  // sequences run so far ("sequences"), from 0
 };
 // Runs the protocol on a model: random tokens are drawn (seeded, without repeats inside a
 // half) from the vocabulary entries that are one space-led word and tokenize back to exactly
@@ -1340,6 +1381,7 @@ struct gaze_rollout_opts {          // zero-initialised = mean fusion, no discar
                                     // row divided by its remaining sum (left as 0 when nothing
                                     // remains), then discard and residual as usual. Token 0 then
                                     // gets no rollout from the other tokens: the bars rank the rest.
+    struct gaze_progress progress;  // gaze_attention_flow: max-flows done ("max-flows")
 };
 // The residual-augmented, row-normalised matrix Â of captured layer li (0 .. n_cap_layers-1):
 // out [T, T]. Needs every row captured (Tq = T).
@@ -1458,8 +1500,7 @@ struct gaze_ablate_opts {           // zero-initialised = zero ablation of every
     const int64_t * layers;         // [n_layers] only these layers' heads (others' effect NaN);
     int64_t n_layers;               // NULL: all
     int   n_threads;
-    void (*progress)(void * user, int64_t done, int64_t total);   // after each head; may be NULL
-    void * user;
+    struct gaze_progress progress;  // heads ablated so far ("heads"), from 0
 };
 enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text, const char * pair,
                                    const struct gaze_ablate_opts * opts, double * baseline,
@@ -1520,6 +1561,7 @@ struct gaze_html_opts {             // zero-initialised = defaults
     bool    flow_all;               // flow of every output token (T times the work of one)
     bool    no_flow;                // rollout only
     int     n_threads;              // for rollout and flow; <= 0: gaze_default_threads()
+    struct gaze_progress progress;  // the flows' max-flows, all tokens together ("max-flows")
 };
 #define GAZE_HTML_ROLLOUT_ALL_WORK 1e9   // layers·T^3 up to which all three fusions are embedded
 #define GAZE_HTML_FLOW_AUTO_WORK   5e7   // layers·T^3 up to which the default token's flow is

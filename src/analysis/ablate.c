@@ -64,6 +64,7 @@ enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text,
     if (baseline) *baseline = decoder ? l0 : 1.0;
     int64_t total = 0, done = 0;
     for (int64_t l = 0; l < L; l++) total += wanted(opts, l) ? H : 0;
+    gaze_progress_report(&opts->progress, 0, total, "heads");
     for (int64_t k = 0; k < L * H; k++) {
         effect[k] = NAN;
         if (!wanted(opts, k / H)) continue;
@@ -78,7 +79,7 @@ enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text,
             for (int64_t c = 0; c < C; c++) dot += (double)e0[c] * (double)e1[c];
             effect[k] = 1.0 - dot;   // both embeddings are L2-normalised
         }
-        if (opts->progress) opts->progress(opts->user, ++done, total);
+        gaze_progress_report(&opts->progress, ++done, total, "heads");
     }
 done:
     free(mask);

@@ -4,6 +4,7 @@
 // Formulas: reference/interpretability.md §2.
 #include "analysis/analysis.h"
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 // Residual capacities below this are treated as zero: capacities are row-normalised (<= 1)
@@ -119,7 +120,10 @@ enum gaze_status gaze_attention_flow(const struct gaze_run * run,
     for (int64_t l = 0; l < L; l++)
         if ((s = gaze_rollout_layer(run, l, opts, cap + l * T * T))) { gaze_free_aligned(cap); return s; }
     const int n_threads = opts && opts->n_threads > 0 ? opts->n_threads : gaze_default_threads();
+    const struct gaze_progress * pr = opts ? &opts->progress : NULL;
     bool nomem = false;
+    int64_t n_done = 0;
+    gaze_progress_report(pr, 0, T, "max-flows");
     #pragma omp parallel num_threads(n_threads)
     {
         void * work = gaze_alloc_aligned(work_bytes);
@@ -128,12 +132,19 @@ enum gaze_status gaze_attention_flow(const struct gaze_run * run,
             nomem = true;
         }
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t j = 0; j < T; j++)
+        for (int64_t j = 0; j < T; j++) {
             out[j] = work ? analysis_layered_max_flow(cap, L, T, token, j, work) : 0;
+            int64_t d;
+            #pragma omp atomic capture
+            d = ++n_done;
+            // the callback runs on the calling thread only (thread 0 of the team), never at once
+            if (omp_get_thread_num() == 0) gaze_progress_report(pr, d, T, "max-flows");
+        }
         gaze_free_aligned(work);
     }
     gaze_free_aligned(cap);
     if (nomem) return gaze_error(GAZE_ERR_NOMEM, "flow: out of memory for the flow graph");
+    gaze_progress_report(pr, T, T, "max-flows");
     double sum = 0;
     for (int64_t j = 0; j < T; j++) sum += out[j];
     if (sum > 0) for (int64_t j = 0; j < T; j++) out[j] /= sum;

@@ -110,6 +110,8 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
     int64_t n_cand = 0;
     struct gaze_run run;
     gaze_run_init(&run);
+    const struct gaze_progress * pr = opts ? &opts->progress : NULL;
+    gaze_progress_report(pr, 0, B, "sequences");   // before the vocabulary scan, which takes a while
     if (s || (s = candidates(&tok, &cand, &n_cand))) goto done;
     if (n_cand < S) {
         s = gaze_error(GAZE_ERR_UNSUPPORTED, "induction: only %lld vocabulary words tokenize back to themselves; "
@@ -163,6 +165,7 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
         for (int64_t k = 0; k < info->n_layers * info->n_heads; k++) scores[k] += one[k] / (double)B;
         if (b == 0 && ids_out) memcpy(ids_out, ids, (size_t)T * sizeof *ids);
         gaze_run_free(&run);
+        gaze_progress_report(pr, b + 1, B, "sequences");
     }
 done:
     gaze_run_free(&run);

@@ -32,6 +32,12 @@ static inline bool gaze_mul_ovf(size_t a, size_t b, size_t * r) { return __built
 static inline bool gaze_add_ovf(size_t a, size_t b, size_t * r) { return __builtin_add_overflow(a, b, r); }
 static inline bool gaze_mul_ovf_i64(int64_t a, int64_t b, int64_t * r) { return __builtin_mul_overflow(a, b, r); }
 
+// struct gaze_progress: reports when the caller asked for it (p or p->fn NULL: nothing).
+static inline void gaze_progress_report(const struct gaze_progress * p, int64_t done, int64_t total,
+                                        const char * what) {
+    if (p && p->fn) p->fn(p->user, done, total, what);
+}
+
 // 64-byte aligned allocations for SIMD buffers; free with gaze_free_aligned.
 void * gaze_alloc_aligned(size_t n);   // NULL on failure (and records GAZE_ERR_NOMEM)
 void   gaze_free_aligned(void * p);

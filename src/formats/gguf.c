@@ -900,10 +900,17 @@ static bool f16_bad(const uint8_t * p) { uint16_t h; memcpy(&h, p, 2); return (h
 static bool bf16_bad(const uint8_t * p) { uint16_t h; memcpy(&h, p, 2); return (h & 0x7F80) == 0x7F80; }
 static bool f32_bad(const uint8_t * p) { uint32_t u; memcpy(&u, p, 4); return (u & 0x7F800000u) == 0x7F800000u; }
 
-enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g) {
+enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g) { return gaze_gguf_check_data_progress(g, NULL); }
+
+enum gaze_status gaze_gguf_check_data_progress(const struct gaze_gguf * g, const struct gaze_progress * progress) {
     if (!g) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_gguf_check_data: NULL");
+    int64_t total = 0, done = 0;   // a file's tensor bytes fit: each was checked against its size
+    for (int64_t i = 0; i < g->n_tensors; i++) total += (int64_t)g->tensors[i].nbytes;
+    gaze_progress_report(progress, 0, total, "bytes");
     for (int64_t i = 0; i < g->n_tensors; i++) {
         const struct gaze_gguf_tensor * t = &g->tensors[i];
+        if (i > 0) gaze_progress_report(progress, done, total, "bytes");
+        done += (int64_t)t->nbytes;
         const struct quant_traits * tr = quant_traits_get(t->type);
         const uint8_t * p = t->data;
         const size_t nblk = t->nbytes / tr->size;
@@ -928,6 +935,7 @@ enum gaze_status gaze_gguf_check_data(const struct gaze_gguf * g) {
                                   tr->blck == 1 ? "value" : "block scale");
         }
     }
+    gaze_progress_report(progress, total, total, "bytes");
     return GAZE_OK;
 }
 

@@ -4,6 +4,7 @@
 // attention plus the attention of every generated token over its context.
 #include "models/model.h"
 #include "formats/runfile.h"
+#include "kernels/quant.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,11 +43,29 @@ static enum gaze_status llama_set_exact(struct gaze_model * model, bool exact);
 
 static struct gaze_linear * layer_linear(struct llama_layer * ly, int i);
 
+// Loading progress in MiB: every tensor's data checked (gaze_gguf_check_data), then every
+// linear weight prepared; on a large file each takes seconds.
+struct load_progress { const struct gaze_progress * outer; int64_t base, total; };
+static void load_progress_fn(void * user, int64_t done, int64_t total, const char * what) {
+    const struct load_progress * lp = user;
+    gaze_progress_report(lp->outer, (lp->base + done) >> 20, lp->total >> 20, "MiB");
+}
+static int64_t linear_bytes(const struct gaze_linear * lin) {
+    const struct quant_traits * tr = quant_traits_get(lin->type);
+    return tr && tr->blck > 0 ? lin->n_out * (lin->n_in / tr->blck) * (int64_t)tr->size : 0;
+}
+
 // Quantized weights re-laid out once for the kernels (generation is 3x faster with it).
-static enum gaze_status llama_prepare(struct llama * m) {
+static enum gaze_status llama_prepare(struct llama * m, struct load_progress * lp) {
     enum gaze_status s = gaze_linear_prepare(&m->output);
-    for (int64_t l = 0; l < m->L && !s; l++)
-        for (int i = 0; i < 7 && !s; i++) s = gaze_linear_prepare(layer_linear(&m->layers[l], i));
+    int64_t done = linear_bytes(&m->output);
+    for (int64_t l = 0; l < m->L && !s; l++) {
+        for (int i = 0; i < 7 && !s; i++) {
+            s = gaze_linear_prepare(layer_linear(&m->layers[l], i));
+            done += linear_bytes(layer_linear(&m->layers[l], i));
+        }
+        if (lp) load_progress_fn(lp, done, 0, NULL);
+    }
     return s;
 }
 
@@ -250,8 +269,18 @@ enum gaze_status llama_load(struct gaze_model * model, const char * path) {
     }
     // every float value and quantization block scale finite (ggml_validate_row_data): a NaN or Inf
     // weight would otherwise turn every run into silent NaN
-    if (!s) s = gaze_gguf_check_data(m->gguf);
-    if (!s) s = llama_prepare(m);
+    struct load_progress lp = { model->load_progress, 0, 0 }, * lpp = model->load_progress && !s ? &lp : NULL;
+    int64_t data_bytes = 0;
+    if (lpp) {   // the bytes checked, then the bytes prepared
+        for (int64_t i = 0; i < gaze_gguf_n_tensors(m->gguf); i++) data_bytes += (int64_t)gaze_gguf_tensor_at(m->gguf, i)->nbytes;
+        lp.total = data_bytes + linear_bytes(&m->output);
+        for (int64_t l = 0; l < m->L; l++)
+            for (int i = 0; i < 7; i++) lp.total += linear_bytes(layer_linear(&m->layers[l], i));
+    }
+    struct gaze_progress check = { load_progress_fn, &lp };
+    if (!s) s = gaze_gguf_check_data_progress(m->gguf, lpp ? &check : NULL);
+    lp.base = data_bytes;
+    if (!s) s = llama_prepare(m, lpp);
     if (s) { llama_free(m); return s; }
     model->impl = m;
     model->free_impl = llama_free;
@@ -479,6 +508,16 @@ static enum gaze_status llama_check_memory(const struct llama * m, const struct 
     return model_check_memory("llama", opts, cap + stage + kv + act, what);
 }
 
+// gaze_run_opts.on_token: the text generated token id completes; id -1: the held end of the text.
+static enum gaze_status emit_token(struct gaze_bpe_stream * ds, const struct gaze_run_opts * o, int64_t step,
+                                   int32_t id) {
+    const char * text;
+    size_t len;
+    enum gaze_status s = id >= 0 ? gaze_bpe_stream_push(ds, id, &text, &len) : gaze_bpe_stream_finish(ds, &text, &len);
+    if (!s && (id >= 0 || len)) o->on_token(o->on_token_user, step, id, text, len);
+    return s;
+}
+
 static enum gaze_status llama_run(struct gaze_model * model, const char * text, const char * pair,
                                   const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct llama * m = model->impl;
@@ -510,6 +549,7 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     int32_t * ids = malloc((size_t)n_ctx * sizeof *ids);
     int64_t * offs = malloc((size_t)n_ctx * 2 * sizeof *offs);
     struct cand * work = malloc((size_t)m->V * sizeof *work);
+    struct gaze_bpe_stream * ds = NULL;   // the generated text for opts->on_token
     struct llama_state st;
     memset(&st, 0, sizeof st);
     struct llama_capture cap = { opts->heads, opts->heads ? opts->n_heads : m->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
@@ -550,15 +590,18 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     uint64_t rng = opts->seed ? opts->seed : 0x9E3779B97F4A7C15ULL;
     int64_t n = T;
     const int32_t eos = gaze_bpe_specials(m->tok).eos;
+    if (opts->on_token && gen > 0 && (s = gaze_bpe_stream_init(&ds, m->tok))) goto done;
     while (n < T + gen) {
         int32_t next = sample(st.logits, m->V, opts->temperature, opts->top_p, &rng, work);
         ids[n] = next;
         offs[2 * n] = offs[2 * n + 1] = 0;   // generated: not in the input text
         n++;
+        if (ds && (s = emit_token(ds, opts, n - 1 - T, next))) goto done;
         if (next == eos) break;
         if (n == T + gen && !capture) break;   // its own attention row is only needed for capture
         if ((s = llama_forward(m, &st, &ids[n - 1], 1, capture ? &cap : NULL, opts))) goto done;
     }
+    if (ds && (s = emit_token(ds, opts, n - T, -1))) goto done;
 
     // the run: tokens as their text pieces, metadata, captured layers
     {
@@ -631,6 +674,7 @@ done:
     free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
     free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
     state_free(&st);
+    gaze_bpe_stream_free(ds);
     free(ids);
     free(offs);
     free(work);

@@ -12,6 +12,11 @@ static bool has_suffix(const char * s, const char * suf) {
 }
 
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
+    return gaze_model_load_progress(out, path, NULL);
+}
+
+enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char * path,
+                                          const struct gaze_progress * progress) {
     if (!out || !path) return gaze_error(GAZE_ERR_INVALID_ARG, "model: NULL argument");
     *out = NULL;
     char resolved[4096];
@@ -27,11 +32,13 @@ enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
         free(m);
         return gaze_error(GAZE_ERR_NOMEM, "model: cannot create its lock");
     }
+    m->load_progress = progress;
     if (S_ISDIR(sb.st_mode)) s = bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = llama_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
                         "%s: not a model: expected a Hugging Face folder (BERT: config.json, model.safetensors, "
                         "tokenizer.json) or a .gguf file (Llama)", resolved);
+    m->load_progress = NULL;
     if (s) { gaze_model_free(m); return s; }
     m->info.path = m->path;
     *out = m;

@@ -15,6 +15,7 @@ struct gaze_model {
     // Runs (any number at once) hold it for reading; gaze_model_set_exact, which swaps the
     // weights under them, for writing: it waits for the runs in flight.
     pthread_rwlock_t lock;
+    const struct gaze_progress * load_progress;   // while the loader runs; NULL: none
 };
 
 // Architecture loaders: fill model->info, impl, free_impl and run.

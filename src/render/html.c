@@ -485,6 +485,14 @@ static void f16_put(uint8_t * dst, double v) {   // v in [0, 1] (else clamped, N
 
 // share: the most page bytes (base64) the rollout may take; beyond it only the first fusion is
 // kept, and beyond that nothing: the attention maps come first.
+// The flows of several output tokens as one count for the caller's progress: flow k's done
+// max-flows come after the k·T of the flows before it.
+struct flow_progress { const struct gaze_progress * outer; int64_t k, n_flow; };
+static void flow_progress_fn(void * user, int64_t done, int64_t total, const char * what) {
+    const struct flow_progress * f = user;
+    gaze_progress_report(f->outer, f->k * total + done, f->n_flow * total, what);
+}
+
 static enum gaze_status rollout_make(const struct gaze_run * run, const struct gaze_html_opts * o, size_t share,
                                      struct html_rollout * r) {
     memset(r, 0, sizeof *r);
@@ -563,7 +571,10 @@ static enum gaze_status rollout_make(const struct gaze_run * run, const struct g
     r->rollout_ms = html_now_ms() - t0;
     t0 = html_now_ms();
     ro.fusion = o->flow_fusion;
+    struct flow_progress fp = { &o->progress, 0, r->n_flow };
+    if (o->progress.fn) ro.progress = (struct gaze_progress){ flow_progress_fn, &fp };
     for (int64_t k = 0; k < r->n_flow && !s; k++) {
+        fp.k = k;
         if ((s = gaze_attention_flow(run, &ro, r->flow_tok[k], R))) break;
         uint8_t * d = r->data + align4(mat_bytes) + 2 * (size_t)T * (size_t)k;
         for (int64_t j = 0; j < T; j++) f16_put(d + 2 * j, R[j]);
