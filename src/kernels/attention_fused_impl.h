@@ -361,7 +361,7 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
     #pragma omp parallel num_threads(nt)
     {
         float sc[ATTN_BC];
-        #pragma omp for schedule(dynamic, 1)
+        #pragma omp for schedule(dynamic, 1) nowait   // the region's end is the barrier
         for (int64_t it = 0; it < n_items; it++) {
             const int64_t c = it % n_chunks, bk = it / n_chunks, b = bk / desc->Hkv, hk = bk % desc->Hkv;
             const int64_t t0 = c * n_tiles / n_chunks, t1 = (c + 1) * n_tiles / n_chunks;
@@ -392,7 +392,10 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
                 }
             }
         }
-        #pragma omp for schedule(static)
+    }
+    // The merge is n_rows · n_chunks · d flops: serial, sparing a second barrier, which costs
+    // more than the merge when threads are descheduled.
+    {
         for (int64_t row = 0; row < n_rows; row++) {
             const int64_t i = row % Tq, h = (row / Tq) % desc->Hq, b = row / (Tq * desc->Hq);
             const float * pr = part + row * n_chunks * stride;
@@ -423,12 +426,14 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
 }
 
 // Should this call split the keys? plan->split_kv: 0 never, 1 whenever the shape allows,
-// else (-1) automatically: decoding rows, long keys, and heads × rows few for the threads.
+// else (-1) automatically: decoding rows, long keys, and heads × rows few for the threads
+// (measured on a loaded 2-core machine, bench/results/attention.md).
 static bool FN(use_split_kv)(const struct attn_plan * plan, int nt) {
     const struct gaze_attn_desc * desc = plan->desc;
     if (plan->p || desc->Tq > ATTN_ROW_MAX || plan->split_kv == 0) return false;   // probe: unchanged path
     if (plan->split_kv == 1) return true;
-    return nt > 1 && desc->Tk >= ATTN_SPLITKV_MIN_TK && desc->B * desc->Hq * desc->Tq < ATTN_SPLITKV_MAX_ROWS * nt;
+    // one thread: only GQA gains (each K/V tile read once for the group), not plain heads
+    return (nt > 1 || plan->group > 1) && desc->Tk >= ATTN_SPLITKV_MIN_TK && desc->B * desc->Hq * desc->Tq < ATTN_SPLITKV_MAX_ROWS * nt;
 }
 
 // Writes rows [0, n_rows) of the probe's tile: P row i, keys j0 .. j0+n_k, from St (strided
