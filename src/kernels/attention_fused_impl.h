@@ -333,7 +333,7 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
 // idle (1 KV head) or unbalanced (9 heads on 2 threads), so the keys are cut into n_chunks
 // runs of whole tiles and each work item (b, kv head, chunk) runs every query row of that
 // kv head's group over its chunk: each K/V tile is read once, while L1-hot, for the whole
-// GQA group. An item leaves a partial (max m, sum l, unnormalised o) per row; a second pass
+// GQA group. An item leaves a partial (max m, sum l, unnormalised o) per row; a serial pass
 // merges the chunks of a row in chunk order: m = max m_c, l = Σ l_c·2^(m_c - m),
 // o = Σ o_c·2^(m_c - m) / l. Chunking depends only on the shape and the thread count and
 // the merge order is fixed, so results are bit-stable for a thread count, whatever the
