@@ -8,7 +8,7 @@
 //
 // --serve: after loading and warm-up prints "ready T=<tokens>", then for every line "run" on
 // stdin times one run and prints "ms <milliseconds>"; "quit" (or EOF) exits. Otherwise prints
-// the median of --repeats runs. Always ends with "maxrss_kib <peak RSS>" (getrusage).
+// the median of --repeats runs. Always ends with "maxrss_kib <peak RSS>" (VmHWM: this process only).
 #include "gaze.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +44,17 @@ static char * read_text(const char * path) {
     return s;
 }
 
+// This process's own peak RSS in KiB: VmHWM of /proc/self/status. getrusage's ru_maxrss
+// survives exec, so under bert_vs_hf.py it would report the Python parent's peak (torch and
+// the HF model) as gaze's; ru_maxrss only where /proc is missing.
 static long maxrss_kib(void) {
+    FILE * f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) { kib = strtol(line + 6, NULL, 10); break; }
+    if (f) fclose(f);
+    if (kib >= 0) return kib;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;   // KiB on Linux

@@ -14,10 +14,28 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+// This process's own peak RSS: VmHWM of /proc/self/status. getrusage's ru_maxrss survives
+// exec, so a process started from a large one (a Python harness) would report the parent's
+// peak; VmHWM belongs to this address space. ru_maxrss only where /proc is missing.
 static double peak_rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
+    FILE * f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) { kib = strtol(line + 6, NULL, 10); break; }
+    if (f) fclose(f);
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = ru.ru_maxrss;
+    }
+    return (double)kib / 1024.0;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0); where not permitted VmHWM stays as is.
+static void reset_peak_rss(void) {
+    FILE * f = fopen("/proc/self/clear_refs", "w");
+    if (f) { fputs("5", f); fclose(f); }
 }
 
 static double current_rss_mib(void) {
@@ -99,6 +117,7 @@ static int bench_attention(int argc, char ** argv) {
         fprintf(stderr, "gaze bench attention: unknown flag '%s'\n", a);
         return usage_attention(stderr);
     }
+    reset_peak_rss();
     if (o.Hkv <= 0) o.Hkv = o.H;
     if (o.Tk <= 0) o.Tk = o.T;
     struct gaze_attn_desc desc = gaze_attn_desc_make(o.B, o.H, o.Hkv, o.T, o.Tk, o.d);

@@ -501,6 +501,79 @@ static void test_errors(void) {
           strstr(gaze_last_error(), "sparse_cols"), "bad sparse layout: %s", gaze_last_error());
 }
 
+// Split-KV decoding: few query rows over long keys, the keys cut across threads and merged.
+// Forced on ($GAZE_ATTN_SPLIT_KV=1) it must match the float64 reference on 1..4 threads for
+// every mask, be bit-identical run to run for a thread count, and differ in bits from the
+// head split (=0), which shows it ran; left automatic on 2 threads it must be the one chosen.
+static void splitkv_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t Tq, int64_t Tk,
+                         int64_t d, int flags) {
+    struct problem p;
+    problem_init(&p, seed, B, Hq, Hkv, Tq, Tk, d, flags, 1.0f);
+    size_t no = (size_t)(B * Hq * Tq * d), nl = (size_t)(B * Hq * Tq);
+    float * oref = malloc(no * sizeof(float)), * lref = malloc(nl * sizeof(float));
+    float * o1 = malloc(no * sizeof(float)), * l1 = malloc(nl * sizeof(float));
+    float * o2 = malloc(no * sizeof(float)), * l2 = malloc(nl * sizeof(float));
+    struct gaze_view vr = { oref, Hq * Tq * d, Tq * d, d };
+    struct gaze_view v1 = { o1, Hq * Tq * d, Tq * d, d }, v2 = { o2, Hq * Tq * d, Tq * d, d };
+    CHECK(gaze_attention_reference(&p.desc, &p.q, &p.k, &p.v, &vr, lref) == GAZE_OK, "%s: reference", p.name);
+    for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
+        if (gaze_set_isa(isas[ii]) != GAZE_OK) continue;
+        if (isas[ii] == GAZE_ISA_SCALAR && Tk > 5000) continue;   // slow: the smaller problems only
+        const char * isa = gaze_isa_name(isas[ii]);
+        for (int nt = 1; nt <= 4; nt++) {
+            p.desc.n_threads = nt;
+            setenv("GAZE_ATTN_SPLIT_KV", "1", 1);
+            memset(o1, 0xff, no * sizeof(float));
+            CHECK(gaze_attention_fused(&p.desc, &p.q, &p.k, &p.v, &v1, l1) == GAZE_OK, "%s: split", p.name);
+            double e = rel_err(o1, oref, no), el = lse_err(l1, lref, nl);
+            CHECK(e <= 1e-5, "%s isa=%s threads=%d: split vs reference rel err %.3g", p.name, isa, nt, e);
+            CHECK(el <= 1e-5, "%s isa=%s threads=%d: split lse err %.3g", p.name, isa, nt, el);
+            bool same = true;
+            for (int rep = 0; rep < 3 && same; rep++) {
+                memset(o2, 0xff, no * sizeof(float));
+                CHECK(gaze_attention_fused(&p.desc, &p.q, &p.k, &p.v, &v2, l2) == GAZE_OK, "%s: split", p.name);
+                same = !memcmp(o1, o2, no * sizeof(float)) && !memcmp(l1, l2, nl * sizeof(float));
+            }
+            CHECK(same, "%s isa=%s threads=%d: split not bit-identical across runs", p.name, isa, nt);
+            if (nt == 2 && !(flags & M_WINDOW)) {   // a window leaves one tile: no split to see
+                setenv("GAZE_ATTN_SPLIT_KV", "0", 1);
+                CHECK(gaze_attention_fused(&p.desc, &p.q, &p.k, &p.v, &v2, l2) == GAZE_OK, "%s: heads", p.name);
+                CHECK(memcmp(o1, o2, no * sizeof(float)) != 0, "%s isa=%s: split ran as the head split", p.name, isa);
+                unsetenv("GAZE_ATTN_SPLIT_KV");
+                CHECK(gaze_attention_fused(&p.desc, &p.q, &p.k, &p.v, &v2, l2) == GAZE_OK, "%s: auto", p.name);
+                CHECK(!memcmp(o1, o2, no * sizeof(float)), "%s isa=%s: auto did not choose the split", p.name, isa);
+            }
+        }
+    }
+    unsetenv("GAZE_ATTN_SPLIT_KV");
+    if (gaze_set_isa(GAZE_ISA_AVX512) != GAZE_OK && gaze_set_isa(GAZE_ISA_AVX2) != GAZE_OK)
+        gaze_set_isa(GAZE_ISA_SCALAR);
+    free(oref); free(lref); free(o1); free(l1); free(o2); free(l2);
+    problem_free(&p);
+}
+
+// Rows with no allowed key in any chunk: zeros and lse = -inf, never NaN, on every split.
+static void splitkv_empty_rows(void) {
+    struct problem p;
+    problem_init(&p, 77, 2, 3, 1, 1, 5000, 64, M_PAD, 1.0f);
+    memset(p.key_valid + 5000, 0, 5000);            // batch 1: no valid key at all
+    float o[2 * 3 * 64], l[6];
+    struct gaze_view vo = { o, 3 * 64, 64, 64 };
+    setenv("GAZE_ATTN_SPLIT_KV", "1", 1);
+    for (int nt = 1; nt <= 4; nt++) {
+        p.desc.n_threads = nt;
+        memset(o, 0xff, sizeof o);
+        CHECK(gaze_attention_fused(&p.desc, &p.q, &p.k, &p.v, &vo, l) == GAZE_OK, "empty rows");
+        bool zeros = true, finite = true;
+        for (int x = 0; x < 3 * 64; x++) { zeros &= o[3 * 64 + x] == 0.0f; finite &= isfinite(o[x]); }
+        CHECK(zeros, "threads=%d: a row with nothing allowed is not zeros", nt);
+        CHECK(finite, "threads=%d: batch 0 rows not finite", nt);
+        CHECK(isinf(l[3]) && l[3] < 0 && isinf(l[5]) && l[5] < 0, "threads=%d: empty row lse %g", nt, l[3]);
+    }
+    unsetenv("GAZE_ATTN_SPLIT_KV");
+    problem_free(&p);
+}
+
 int main(void) {
     printf("test_attention: ISA %s\n", gaze_isa_name(gaze_isa_active()));
     uint64_t seed = 1;
@@ -537,6 +610,15 @@ int main(void) {
         run_case(seed++, 2, 3, 1, 3, 300, 64, masks[mi] | M_OFFSET, true);
         run_case(seed++, 1, 4, 2, 4, 130, 80, masks[mi], true);
     }
+    // split-KV decoding: SmolLM2-like GQA 9/3, one KV head, batches, 1..4 rows, every mask
+    const int64_t Tks[] = { 4096, 5000, 32768 };
+    for (size_t a = 0; a < 3; a++) {
+        splitkv_case(seed++, 1, 9, 3, 1, Tks[a], 64, M_CAUSAL | M_OFFSET);
+        splitkv_case(seed++, 2, 4, 1, 3, Tks[a], 80, M_STRIDED);
+    }
+    for (size_t mi = 0; mi < sizeof masks / sizeof masks[0]; mi++)
+        splitkv_case(seed++, 1, 4, 1, 2, 5000, 64, masks[mi] | M_OFFSET);
+    splitkv_empty_rows();
     for (uint64_t s = 100; s < 103; s++) test_permutation(s);
     test_numerics();
     test_huge_scores();

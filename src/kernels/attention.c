@@ -1,6 +1,7 @@
 // Attention front door: argument checks, the per-call plan (mask tables), tile
 // classification, FLOP counts, and dispatch of the fused and probe kernels to an ISA.
 #include "kernels/attention.h"
+#include <stdlib.h>
 #include <string.h>
 
 struct gaze_attn_desc gaze_attn_desc_make(int64_t B, int64_t Hq, int64_t Hkv,
@@ -98,6 +99,9 @@ enum gaze_status attn_plan_init(struct attn_plan * plan, const struct gaze_attn_
     const struct gaze_attn_mask * m = &desc->mask;
     plan->has_bias = m->bias || m->alibi_slopes;
     plan->has_local = m->window_left >= 0 || m->window_right >= 0 || m->sparse_rows;
+    // Read per call, so a benchmark can compare the split against the head split in one run.
+    const char * split = getenv("GAZE_ATTN_SPLIT_KV");
+    plan->split_kv = split && split[0] == '0' ? 0 : split && split[0] == '1' ? 1 : -1;
     if (m->key_valid) {
         plan->valid_prefix = malloc((size_t)desc->B * (size_t)(desc->Tk + 1) * sizeof(int32_t));
         if (!plan->valid_prefix) goto nomem;

@@ -33,7 +33,13 @@ struct attn_plan {
     int32_t * gk_prefix;      // [Tk + 1]: global key columns before j; NULL = none
     uint8_t * sparse_map;     // [n_sq, n_sk] dense copy of the CSR layout; NULL = dense
     int64_t   n_sq, n_sk;     // layout blocks along queries and keys
+    int       split_kv;       // $GAZE_ATTN_SPLIT_KV: 0 never split keys, 1 always (<= 4 rows), -1 auto
 };
+
+// Split-KV decoding (attention_fused_impl.h) is chosen automatically for query blocks of
+// <= 4 rows when Tk >= ATTN_SPLITKV_MIN_TK and B·Hq·Tq < ATTN_SPLITKV_MAX_ROWS · threads.
+#define ATTN_SPLITKV_MIN_TK   4096
+#define ATTN_SPLITKV_MAX_ROWS 16
 
 // Builds the look-up tables (after gaze_attn_check). Frees with attn_plan_free.
 enum gaze_status attn_plan_init(struct attn_plan * plan, const struct gaze_attn_desc * desc,

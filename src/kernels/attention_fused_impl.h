@@ -232,6 +232,50 @@ static void FN(probe_normalise)(float * p, int64_t Tk, const float * mt, int64_t
     }
 }
 
+// Scores of one row against keys j0 .. j0+n_k (base 2, masked to -inf, biased) into sc;
+// returns their max (NaN when a score is NaN). Shared by row_item and the split-KV pass.
+static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
+                            const float * q, const float * kbase, int64_t j0, int64_t n_k,
+                            enum attn_tile kind, float * sc) {
+    const int64_t d = plan->desc->d, dv = d / VL * VL;   // dv: vectorised part of d
+    const float sl = plan->scale_log2;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n_k; j++) {
+        const float * k = kbase + (j0 + j) * plan->k.st;
+        vf a = V_ZERO();
+        for (int64_t c = 0; c < dv; c += VL) a = V_FMA(V_LOAD(q + c), V_LOAD(k + c), a);
+        float dot = V_REDUCE_ADD(a);
+        for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
+        float x = dot * sl;
+        if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
+        else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
+        sc[j] = x;
+        if (x > mx || x != x) mx = x;
+    }
+    return mx;
+}
+
+// One tile of a row's online softmax after its scores: rescales acc and l by alpha (the old
+// max against m_new) and adds 2^(sc - m_new)·V of the allowed keys.
+static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64_t j0, int64_t n_k,
+                       const float * sc, float m_new, float alpha, float * acc, float * l) {
+    const int64_t d = plan->desc->d, dv = d / VL * VL;
+    float ls = *l * alpha;
+    const vf va = V_SET1(alpha);
+    for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
+    for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
+    for (int64_t j = 0; j < n_k; j++) {
+        if (sc[j] == -INFINITY) continue;             // masked: V is never read
+        const float pj = exp2f(sc[j] - m_new);
+        ls += pj;
+        const float * v = vbase + (j0 + j) * plan->v.st;
+        const vf vp = V_SET1(pj);
+        for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
+        for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
+    }
+    *l = ls;
+}
+
 // Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
 // row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
 // and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
@@ -243,11 +287,9 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
                          float * p_row, float * mt) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
-    const int64_t dv = d / VL * VL;                       // vectorised part of d
     const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
     const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
-    const float sl = plan->scale_log2;
     float m = -INFINITY, l = 0.0f;
     for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
     for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
@@ -257,48 +299,26 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
             if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
             continue;
         }
-        float mx = -INFINITY;
-        for (int64_t j = 0; j < n_k; j++) {
-            const float * k = kbase + (j0 + j) * plan->k.st;
-            vf a = V_ZERO();
-            for (int64_t c = 0; c < dv; c += VL) a = V_FMA(V_LOAD(q + c), V_LOAD(k + c), a);
-            float dot = V_REDUCE_ADD(a);
-            for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
-            float x = dot * sl;
-            if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
-            else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
-            sc[j] = x;
-            if (x > mx || x != x) mx = x;
-        }
+        const float mx = FN(row_scores)(plan, b, h, i, q, kbase, j0, n_k, kind, sc);
         const float m_new = mx > m || mx != mx ? mx : m;
         if (m_new == -INFINITY) {                         // nothing allowed yet
             if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
             continue;
         }
         const float alpha = exp2f(m - m_new);             // m = -inf: 0
-        l *= alpha;
-        m = m_new;
         if (p_row) {   // probe: 2^(s - running max), rescaled once the row is done
+            l *= alpha;
             for (int64_t j = 0; j < n_k; j++) {
                 const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
                 p_row[j0 + j] = pj;
                 l += pj;
             }
             mt[t] = m_new;
+            m = m_new;
             continue;
         }
-        const vf va = V_SET1(alpha);
-        for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
-        for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
-        for (int64_t j = 0; j < n_k; j++) {
-            if (sc[j] == -INFINITY) continue;             // masked: V is never read
-            const float pj = exp2f(sc[j] - m_new);
-            l += pj;
-            const float * v = vbase + (j0 + j) * plan->v.st;
-            const vf vp = V_SET1(pj);
-            for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
-            for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
-        }
+        FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, alpha, acc, &l);
+        m = m_new;
     }
     if (p_row) { FN(probe_normalise)(p_row, Tk, mt, 1, m, l); return; }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
@@ -308,6 +328,113 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
 
 // Query blocks this small run row by row (see row_item).
 #define ATTN_ROW_MAX 4
+
+// Split-KV decoding (flash-decoding). With few query rows the head split leaves threads
+// idle (1 KV head) or unbalanced (9 heads on 2 threads), so the keys are cut into n_chunks
+// runs of whole tiles and each work item (b, kv head, chunk) runs every query row of that
+// kv head's group over its chunk: each K/V tile is read once, while L1-hot, for the whole
+// GQA group. An item leaves a partial (max m, sum l, unnormalised o) per row; a serial pass
+// merges the chunks of a row in chunk order: m = max m_c, l = Σ l_c·2^(m_c - m),
+// o = Σ o_c·2^(m_c - m) / l. Chunking depends only on the shape and the thread count and
+// the merge order is fixed, so results are bit-stable for a thread count, whatever the
+// scheduling. Every mask works (the same classification and element mask as row_item).
+// False when the partials cannot be allocated (the caller then takes the head split).
+static int64_t FN(gcd)(int64_t a, int64_t b) { while (b) { int64_t t = a % b; a = b; b = t; } return a; }
+
+static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t d = desc->d, Tq = desc->Tq, Tk = desc->Tk, G = plan->group;
+    const int64_t dpad = (d + VL - 1) / VL * VL, stride = dpad + 2;   // o, then m, l
+    const int64_t n_tiles = (Tk + ATTN_BC - 1) / ATTN_BC;
+    const int64_t units = desc->B * desc->Hkv;
+    // Items a multiple of nt (equal shares), at least 4 per thread for slack under load,
+    // each chunk at least 2 tiles.
+    const int64_t base = nt / FN(gcd)(units, nt);
+    int64_t n_chunks = base;
+    while (units * n_chunks < 4 * (int64_t)nt) n_chunks += base;
+    n_chunks = GAZE_MAX(1, GAZE_MIN(n_chunks, n_tiles / 2));
+    const int64_t n_rows = desc->B * desc->Hq * Tq, n_items = units * n_chunks;
+    float * part = gaze_alloc_aligned((size_t)n_rows * (size_t)n_chunks * (size_t)stride * sizeof(float));
+    if (!part) return false;
+    if (nt > n_items) nt = (int)n_items;
+
+    #pragma omp parallel num_threads(nt)
+    {
+        float sc[ATTN_BC];
+        #pragma omp for schedule(dynamic, 1) nowait   // the region's end is the barrier
+        for (int64_t it = 0; it < n_items; it++) {
+            const int64_t c = it % n_chunks, bk = it / n_chunks, b = bk / desc->Hkv, hk = bk % desc->Hkv;
+            const int64_t t0 = c * n_tiles / n_chunks, t1 = (c + 1) * n_tiles / n_chunks;
+            const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+            const float * vbase = plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+            // rows of the group: h = hk·G + g, query row i; partial at ((b·Hq + h)·Tq + i, c)
+            float * row0 = part + ((b * desc->Hq + hk * G) * Tq * n_chunks + c) * stride;
+            for (int64_t r = 0; r < G * Tq; r++) {
+                float * pr = row0 + r * n_chunks * stride;
+                for (int64_t x = 0; x < dpad; x++) pr[x] = 0.0f;
+                pr[dpad] = -INFINITY;
+                pr[dpad + 1] = 0.0f;
+            }
+            for (int64_t t = t0; t < t1; t++) {
+                const int64_t j0 = t * ATTN_BC, n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+                for (int64_t r = 0; r < G * Tq; r++) {
+                    const int64_t h = hk * G + r / Tq, i = r % Tq;
+                    enum attn_tile kind = attn_tile_classify(plan, b, i, i + 1, j0, j0 + n_k);
+                    if (kind == ATTN_TILE_SKIP) continue;
+                    float * pr = row0 + r * n_chunks * stride;
+                    const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
+                    const float mx = FN(row_scores)(plan, b, h, i, q, kbase, j0, n_k, kind, sc);
+                    const float m = pr[dpad];
+                    const float m_new = mx > m || mx != mx ? mx : m;
+                    if (m_new == -INFINITY) continue;     // nothing allowed yet
+                    FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, exp2f(m - m_new), pr, &pr[dpad + 1]);
+                    pr[dpad] = m_new;
+                }
+            }
+        }
+    }
+    // The merge is n_rows · n_chunks · d flops: serial, sparing a second barrier, which costs
+    // more than the merge when threads are descheduled.
+    {
+        for (int64_t row = 0; row < n_rows; row++) {
+            const int64_t i = row % Tq, h = (row / Tq) % desc->Hq, b = row / (Tq * desc->Hq);
+            const float * pr = part + row * n_chunks * stride;
+            float m = -INFINITY, l = 0.0f;
+            for (int64_t ch = 0; ch < n_chunks; ch++) {
+                const float mc = pr[ch * stride + dpad];
+                if (mc > m || mc != mc) m = mc;
+            }
+            float * o_row = plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st;
+            for (int64_t x = 0; x < d; x++) o_row[x] = 0.0f;
+            if (m != -INFINITY) {
+                for (int64_t ch = 0; ch < n_chunks; ch++) {
+                    const float * pc = pr + ch * stride;
+                    if (pc[dpad] == -INFINITY) continue;  // nothing allowed in this chunk
+                    const float f = exp2f(pc[dpad] - m);
+                    l += pc[dpad + 1] * f;
+                    for (int64_t x = 0; x < d; x++) o_row[x] += pc[x] * f;
+                }
+                const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+                for (int64_t x = 0; x < d; x++) o_row[x] *= inv;
+            }
+            if (plan->lse)
+                plan->lse[row] = l > 0.0f ? (m + log2f(l)) * (float)M_LN2 : -INFINITY;
+        }
+    }
+    gaze_free_aligned(part);
+    return true;
+}
+
+// Should this call split the keys? plan->split_kv: 0 never, 1 whenever the shape allows,
+// else (-1) automatically: decoding rows, long keys, and heads × rows few for the threads
+// (measured on a loaded 2-core machine, bench/results/attention.md).
+static bool FN(use_split_kv)(const struct attn_plan * plan, int nt) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    if (plan->p || desc->Tq > ATTN_ROW_MAX || plan->split_kv == 0) return false;   // probe: unchanged path
+    if (plan->split_kv == 1) return true;
+    // one thread: only GQA gains (each K/V tile read once for the group), not plain heads
+    return (nt > 1 || plan->group > 1) && desc->Tk >= ATTN_SPLITKV_MIN_TK && desc->B * desc->Hq * desc->Tq < ATTN_SPLITKV_MAX_ROWS * nt;
+}
 
 // Writes rows [0, n_rows) of the probe's tile: P row i, keys j0 .. j0+n_k, from St (strided
 // reads from the L1-resident tile, contiguous writes); unit scales the values.
@@ -422,6 +549,7 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
     const int64_t dpad = (desc->d + VL - 1) / VL * VL;
     const int64_t n_tiles = (desc->Tk + ATTN_BC - 1) / ATTN_BC;
     int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
+    if (FN(use_split_kv)(plan, nt) && FN(attn_split_kv)(plan, nt)) return true;
     if (nt > n_items) nt = (int)n_items;
     // per thread, probe only: running max of every row after every key tile, [n_tiles, ATTN_BR]
     float * mt_all = plan->p ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
