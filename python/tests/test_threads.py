@@ -73,9 +73,6 @@ def test_two_threads_one_decoder(smollm2):
             assert_same_runs(seq[i], [r])
 
 
-@pytest.mark.xfail(strict=True, reason="BERT models share one activation buffer per model (bert.c: "
-                   "struct bert.work, 'one run at a time per model'); concurrent runs of one model race until "
-                   "gaze_model_run is made thread-safe for one model (helper h2's branch). Remove this "
                    "marker when that lands.")
 def test_two_threads_one_encoder(minilm):
     kw = dict(capture=("attn", "hidden"))
