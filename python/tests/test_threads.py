@@ -73,7 +73,6 @@ def test_two_threads_one_decoder(smollm2):
             assert_same_runs(seq[i], [r])
 
 
-                   "marker when that lands.")
 def test_two_threads_one_encoder(minilm):
     kw = dict(capture=("attn", "hidden"))
     texts = [TEXTS[0], TEXTS[0].upper().replace("CAT", "DOG")]   # same length: no buffer regrowth
