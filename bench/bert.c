@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 static double clock_ms(clockid_t id) {
@@ -42,22 +41,6 @@ static char * read_text(const char * path) {
     if (s) s[n] = 0;
     fclose(f);
     return s;
-}
-
-// This process's own peak RSS in KiB: VmHWM of /proc/self/status. getrusage's ru_maxrss
-// survives exec, so under bert_vs_hf.py it would report the Python parent's peak (torch and
-// the HF model) as gaze's; ru_maxrss only where /proc is missing.
-static long maxrss_kib(void) {
-    FILE * f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) { kib = strtol(line + 6, NULL, 10); break; }
-    if (f) fclose(f);
-    if (kib >= 0) return kib;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;   // KiB on Linux
 }
 
 // One timed run; returns wall milliseconds (or -1 on failure, message printed); *cpu: CPU ms.
@@ -136,6 +119,6 @@ int main(int argc, char ** argv) {
     }
     gaze_model_free(m);
     free(text);
-    printf("maxrss_kib %ld\n", maxrss_kib());
+    printf("maxrss_kib %ld\n", (long)gaze_peak_rss_kib());
     return 0;
 }

@@ -5,37 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-// This process's own peak RSS: VmHWM of /proc/self/status. getrusage's ru_maxrss survives
-// exec, so a process started from a large one (a Python harness) would report the parent's
-// peak; VmHWM belongs to this address space. ru_maxrss only where /proc is missing.
-static double peak_rss_mib(void) {
-    FILE * f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) { kib = strtol(line + 6, NULL, 10); break; }
-    if (f) fclose(f);
-    if (kib < 0) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        kib = ru.ru_maxrss;
-    }
-    return (double)kib / 1024.0;
-}
-
-// Resets VmHWM to the current RSS (Linux >= 4.0); where not permitted VmHWM stays as is.
-static void reset_peak_rss(void) {
-    FILE * f = fopen("/proc/self/clear_refs", "w");
-    if (f) { fputs("5", f); fclose(f); }
 }
 
 static double current_rss_mib(void) {
@@ -117,7 +92,7 @@ static int bench_attention(int argc, char ** argv) {
         fprintf(stderr, "gaze bench attention: unknown flag '%s'\n", a);
         return usage_attention(stderr);
     }
-    reset_peak_rss();
+    gaze_peak_rss_reset();
     if (o.Hkv <= 0) o.Hkv = o.H;
     if (o.Tk <= 0) o.Tk = o.T;
     struct gaze_attn_desc desc = gaze_attn_desc_make(o.B, o.H, o.Hkv, o.T, o.Tk, o.d);
@@ -148,7 +123,7 @@ static int bench_attention(int argc, char ** argv) {
     const double rss_inputs = current_rss_mib();
     double ms = 1e3 * time_fused(&desc, &q, &k, &v, &out, o.repeat, &st);
     if (st) return cli_fail(st);
-    const double peak = peak_rss_mib();
+    const double peak = (double)gaze_peak_rss_kib() / 1024.0;
     const double extra = peak - rss_inputs > 0 ? peak - rss_inputs : 0;
 
     const bool sparse = o.window > 0;

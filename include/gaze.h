@@ -82,6 +82,10 @@ void gaze_set_default_threads(int n);
 // Captured arrays of freed runs are kept (up to 64 MiB) for the next run, which then skips
 // faulting fresh pages in; this hands them back to the system.
 void gaze_release_memory(void);
+// This process's peak resident memory in KiB (VmHWM: its own address space, not a parent's
+// before exec), and a reset of that peak to the current size where Linux permits (benchmarks).
+int64_t gaze_peak_rss_kib(void);
+void    gaze_peak_rss_reset(void);
 
 /* ------------------------------------------------------------------------------------------
  * Output files (core/output.c): every file gaze writes goes through one helper. "-",
