@@ -3,11 +3,8 @@
 # ru_maxrss survives exec, so launched from a parent that has touched ~300 MB it used to
 # report the parent's 300+ MiB; VmHWM of /proc/self/status does not carry over.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_bench_peak
 
 args=(bench attention --seq 64 --kv-seq 64 --heads 2 --dim 32 --repeat 2 --no-ref --json)
 # The parent writes 300 MiB (every page touched), then becomes gaze with exec.
@@ -29,5 +26,4 @@ peak2=$(sed -n 's/.*"peak_mib":\([0-9.]*\).*/\1/p' <<<"$out")
 if [ -n "$peak2" ] && awk -v p="$peak2" 'BEGIN { exit !(p > 0 && p < 100) }'; then ok
 else bad "direct peak_mib = '$peak2'"; fi
 
-echo "e2e_bench_peak: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+e2e_finish

@@ -3,13 +3,8 @@
 # to stdout with exit code 0 for every command (bench too), and say each flag's default; usage
 # mistakes still go to stderr with exit code 2. -q is accepted wherever --quiet is.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_cli_help
 
 commands="demo bench run show plot info fetch heads rollout flow diff corpus merge ablate view"
 
@@ -65,7 +60,6 @@ rc=$?
 if [ $rc -eq 2 ] && grep -q "unknown command" "$tmp/err"; then ok; else bad "gaze help frobnicate: rc $rc"; fi
 
 # -q is --quiet
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
 if [ -d "$MODELS/minilm" ]; then
     out=$("$BIN" run minilm "the cat" -q -o "$tmp/r.safetensors" 2>&1); rc=$?
     if [ $rc -eq 0 ] && [ -z "$out" ] && [ -s "$tmp/r.safetensors" ]; then ok; else bad "run -q: rc $rc, output '$out'"; fi
@@ -76,5 +70,4 @@ else
     bad "minilm is not fetched ($MODELS/minilm): run scripts/fetch-test-models"
 fi
 
-echo "e2e_cli_help: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -13,14 +13,8 @@
 #   layer they say which layers the result goes through.
 # Needs $GAZE_BIN (ctest sets it) and the fetched models (minilm, smollm2).
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_cli_messages
 
 # check NAME WANT_RC WANT_SUBSTRING ARGS...: exit code and a substring of stderr; stderr never
 # carries an enum name or a doubled command prefix, and a failure never crashes.
@@ -37,11 +31,7 @@ check() {
 }
 lacks() { if grep -qF -- "$2" "$tmp/$3"; then bad "$1: $3 has '$2'"; else ok; fi; }
 
-if [ ! -d "$MODELS/minilm" ] || [ ! -d "$MODELS/smollm2" ]; then
-    bad "models not fetched under $MODELS: run scripts/fetch-test-models"
-    echo "e2e_cli_messages: $pass passed, $fail failed"
-    exit 1
-fi
+e2e_need_model minilm smollm2
 
 # 1. Never silent without -o.
 check run_no_out 0 "nothing saved (give -o FILE" run minilm "the cat sat"
@@ -145,5 +135,4 @@ check flow_partial_rows 2 "every query row" flow "$tmp/partial.safetensors"
 check rollout_partial_layers 0 "note: the run holds 1 of 6 layers (5)" rollout "$tmp/r5.safetensors"
 check flow_partial_layers 0 "run the model again without --layers" flow "$tmp/r5.safetensors"
 
-echo "e2e_cli_messages: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

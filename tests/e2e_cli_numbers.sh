@@ -6,14 +6,9 @@
 # behaviour back (2x read as 2, abc as 0).
 # Needs $GAZE_BIN (ctest sets it) and the fetched minilm model for the live cases.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_cli_numbers
 SRC=${GAZE_SOURCE_DIR:-.}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # refuse NAME WANT_SUBSTRING ARGS...: exit 2, stderr names the flag / range, nothing on stdout
 refuse() {
@@ -81,7 +76,6 @@ refuse bench_window       "--window: '-1' is not an integer"            bench at
 refuse bench_batch        "--batch: '99999999999999999999' is not an integer" bench attention --batch 99999999999999999999
 
 # Accepted forms still work: --layer -1 is the last layer, --discard 0.5, a seed.
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
 if [ -d "$MODELS/minilm" ]; then
     out=$("$BIN" show minilm "the cat sat" --layer -1 --head 3 --top 0 --width 80 --no-color 2>&1); rc=$?
     if [ $rc -eq 0 ] && grep -qF "layer 5, head 3" <<<"$out"; then ok; else bad "show --layer -1 (last): rc $rc: $(head -c 300 <<<"$out")"; fi
@@ -97,5 +91,4 @@ if [ -z "$hits" ]; then ok; else bad "atoi/atof left in cli/: $hits"; fi
 hits=$(grep -nE '\bstrto(f|d|ld|l|ll|ul|ull|imax|umax)\s*\(' "$SRC"/cli/*.c | grep -v '^[^:]*cli/args\.c:')
 if [ -z "$hits" ]; then ok; else bad "strto* outside cli/args.c: $hits"; fi
 
-echo "e2e_cli_numbers: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -6,20 +6,10 @@
 # the same tokens.
 # Needs $GAZE_BIN (ctest sets it) and the fetched minilm model.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_cli_textfile
 
-if [ ! -d "$MODELS/minilm" ]; then
-    bad "minilm is not fetched ($MODELS/minilm): run scripts/fetch-test-models"
-    echo "e2e_cli_textfile: $pass passed, $fail failed"
-    exit 1
-fi
+e2e_need_model minilm
 
 # check NAME WANT_RC WANT_SUBSTRING(stdout+stderr) ARGS...
 check() {
@@ -71,5 +61,4 @@ check too_large 2 "the text is over the limit of 64 MiB" run minilm -f "$tmp/hug
 out=$("$BIN" run minilm -f - <"$tmp/huge.txt" 2>&1); rc=$?
 if [ $rc -eq 2 ] && grep -qF "over the limit of 64 MiB" <<<"$out"; then ok; else bad "too large on stdin: rc $rc: $(head -c 200 <<<"$out")"; fi
 
-echo "e2e_cli_textfile: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

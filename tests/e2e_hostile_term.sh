@@ -6,15 +6,9 @@
 # command; all their output (stdout and stderr, piped, so gaze adds no colours) must hold no
 # ESC byte, no C1 control, no bidi control and no line/paragraph separator.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-if [ ! -f "$MODELS/minilm/model.safetensors" ]; then echo "e2e_hostile_term: MiniLM missing (scripts/fetch-test-models)"; exit 1; fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap '[ -n "${GAZE_KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_hostile_term
+e2e_need_model minilm
 
 # The hostile text: CSI 2J (clear screen), OSC 52 (clipboard), OSC 0 (title), C1 CSI and OSC,
 # RLO/LRI bidi controls, RLM, a line separator.
@@ -162,5 +156,4 @@ sys.exit(1 if found else 0)
 EOF
 if [ $? -eq 0 ]; then ok; else bad "raw terminal controls in the output (above)"; fi
 
-echo "e2e_hostile_term: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -3,17 +3,11 @@
 # library (what a numpy user's tools would produce), and malformed files: exit code 1 with the
 # message on stderr, never a crash (exit >= 128) and never raw control bytes on the terminal.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_info
 expect() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
 has() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: output lacks '$2'"; printf '%s\n' "$1" | head -20; fi; }
 hasre() { if grep -qE -- "$2" <<<"$1"; then ok; else bad "$3: output lacks /$2/"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # 1. The real model file and folder.
 out=$("$BIN" info "$MODELS/minilm/model.safetensors" 2>&1); rc=$?
@@ -104,5 +98,4 @@ has "$err" "gaze: $tmp/m.gguf: " "truncated gguf names the file"
 out=$("$BIN" info "$MODELS/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" 2>&1); expect "$?" 0 "gguf model"
 has "$out" "llama" "gguf architecture"
 
-echo "e2e_info: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -7,15 +7,11 @@
 set -u
 SRC=${GAZE_SOURCE_DIR:-$PWD}
 BUILD=${GAZE_BUILD_DIR:-$SRC/build}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_install
 expect() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
 has() { if grep -qF -- "$2" <<<"$1"; then ok; else bad "$3: output lacks '$2'"; printf '%s\n' "$1" | head -20; fi; }
 hasre() { if grep -qE -- "$2" <<<"$1"; then ok; else bad "$3: output lacks /$2/"; printf '%s\n' "$1" | head -20; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 P=$tmp/prefix
 SAN=()
 [ "${GAZE_SANITIZE:-OFF}" = ON ] && SAN=(-fsanitize=address,undefined)
@@ -149,5 +145,4 @@ expect "$(complete_words gaze fetch s)" "smollm2 " "complete 'gaze fetch s'"
 has "$(complete_words gaze run m)" "minilm" "complete 'gaze run m'"
 expect "$(complete_words gaze plot r.safetensors -o "$tmp/fig")" "$tmp/figure.svg " "complete -o FILE"
 
-echo "e2e_install: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

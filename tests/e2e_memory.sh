@@ -3,13 +3,8 @@
 # computing anything, with the estimate and the ways out in the message; accepts K/M/G sizes and
 # rejects malformed ones. Needs $GAZE_BIN (ctest sets it) and the fetched smollm2.
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_memory.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_memory stderr
 
 prompt=$(for i in $(seq 40); do printf 'The quick brown fox jumps over the lazy dog near the river bank. '; done)
 
@@ -36,5 +31,4 @@ for v in 10X abc -5 0 ""; do
     if [ $rc -eq 2 ] && grep -q "max-memory" "$tmp/bad.out"; then ok; else bad "--max-memory '$v': exit $rc"; fi
 done
 
-echo "e2e_memory: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+e2e_finish

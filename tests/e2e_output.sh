@@ -5,27 +5,10 @@
 # cannot be written is refused before any model is loaded, leftovers of killed runs go, and
 # Ctrl-C leaves no temporary file. Needs $GAZE_BIN and the fetched models (minilm, smollm2).
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_output.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-
-if [ ! -x "$GAZE_BIN" ]; then
-    echo "FAIL: GAZE_BIN=$GAZE_BIN is not an executable (build first)" >&2
-    echo "e2e_output: 0 passed, 1 failed"
-    exit 1
-fi
-models=${GAZE_HOME:-$HOME/.cache/gaze}/models
-if [ ! -f "$models/minilm/model.safetensors" ]; then
-    echo "FAIL: MiniLM is not at $models/minilm (run scripts/fetch-test-models)" >&2
-    echo "e2e_output: 0 passed, 1 failed"
-    exit 1
-fi
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_output stderr
+e2e_need_bin
+e2e_need_model minilm
 G() { "$GAZE_BIN" "$@"; }
 is_run() { G info "$1" 2>/dev/null | grep -q 'gaze run'; }
 no_temps() { [ -z "$(find "$tmp" -name '*.tmp-*' -print -quit)" ]; }
@@ -155,5 +138,4 @@ check 'python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$tmp/stats.js
 check no_temps "corpus SIGINT: temporary left"
 set +m
 
-echo "e2e_output: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+e2e_finish

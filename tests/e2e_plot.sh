@@ -5,14 +5,8 @@
 # filters and transforms, a live model, and bad arguments: a non-zero exit code (2 for usage,
 # 1 for a bad file), a message, never a crash (exit >= 128) and no output file left behind.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_plot
 
 # A figure: exit code 0, file non-empty with the format's signature.
 figure() {   # figure OUT ARGS...
@@ -40,11 +34,7 @@ refused() {   # refused WANT OUT ARGS...
     ok
 }
 
-if [ ! -d "$MODELS/minilm" ]; then
-    bad "MiniLM is not at $MODELS/minilm (run scripts/fetch-test-models)"
-    echo "e2e_plot: $pass passed, $fail failed"
-    exit 1
-fi
+e2e_need_model minilm
 TEXT="The quick brown fox jumps over the unbelievably lazy dog."
 if "$BIN" run "$MODELS/minilm" "$TEXT" -o "$tmp/run.safetensors" --quiet >/dev/null 2>&1; then ok; else bad "gaze run minilm"; fi
 run=$tmp/run.safetensors
@@ -165,5 +155,4 @@ if [ "$rc" -eq 2 ] && ! grep -q "Jensen" <<<"$out"; then ok; else bad "diff --pl
 out=$("$BIN" diff "$tmp/da.safetensors" "$tmp/db.safetensors" --plot "$tmp/d3.png" --layer 42 2>&1); rc=$?
 if [ "$rc" -eq 2 ] && grep -q "needs --layer 42" <<<"$out" && ! grep -q "Jensen" <<<"$out"; then ok; else bad "diff --plot --layer 42: exit $rc: $out"; fi
 
-echo "e2e_plot: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

@@ -6,28 +6,13 @@
 # stream is exactly the generated tokens' text as the run file records them; --quiet stops it.
 # Needs $GAZE_BIN (ctest sets it), `script` (bsdutils) and the fetched minilm and smollm2.
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_progress.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_progress stderr
 show() { sed 's/^/    /' "$1" | tr '\r' '\n' | head -${2:-12} >&2; }
 
-finish() {
-    echo "e2e_progress: $pass passed, $fail failed"
-    [ $fail -eq 0 ]
-    exit $?
-}
-
-if [ ! -x "$GAZE_BIN" ]; then bad "GAZE_BIN=$GAZE_BIN is not an executable (build first)"; finish; fi
-if ! command -v script >/dev/null; then bad "'script' (util-linux, Debian bsdutils) is not installed: scripts/install-deps"; finish; fi
-models=${GAZE_HOME:-$HOME/.cache/gaze}/models
-for m in minilm smollm2; do
-    if [ ! -d "$models/$m" ]; then bad "$m is not at $models/$m (run scripts/fetch-test-models)"; finish; fi
-done
+e2e_need_bin
+if ! command -v script >/dev/null; then bad "'script' (util-linux, Debian bsdutils) is not installed: scripts/install-deps"; e2e_finish; fi
+e2e_need_model minilm smollm2
 GAZE_BIN=$(cd "$(dirname "$GAZE_BIN")" && pwd)/$(basename "$GAZE_BIN")
 q() { printf '%q ' "$@"; }   # a command line for script -c, each argument quoted
 
@@ -131,4 +116,4 @@ progress gentty "gaze run: loading" MiB      # loading a GGUF: MiB checked and p
 # nothing but the stream before the summary on stdout when piped (the loading line is stderr's)
 if [ ! -s "$tmp/gen.err" ]; then ok; else bad "run piped: stderr not empty"; show "$tmp/gen.err"; fi
 
-finish
+e2e_finish

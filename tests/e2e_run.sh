@@ -4,14 +4,8 @@
 # bad invocations exit non-zero with a message, never a crash (exit code < 128).
 # Needs $GAZE_BIN (ctest sets it) and the fetched model ($GAZE_HOME/models/minilm).
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_run.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_run stderr
 
 # run NAME WANT_RC CMD...: runs CMD, stdout+stderr into $tmp/NAME.out, checks the exit code
 # (WANT_RC "0", or "nz" = non-zero without a crash)
@@ -35,17 +29,8 @@ has() {
     if grep -qF -- "$2" "$tmp/$1.out"; then ok; else bad "$1: output lacks '$2'"; sed 's/^/    /' "$tmp/$1.out" | head -20 >&2; fi
 }
 
-if [ ! -x "$GAZE_BIN" ]; then
-    echo "FAIL: GAZE_BIN=$GAZE_BIN is not an executable (build first)" >&2
-    echo "e2e_run: 0 passed, 1 failed"
-    exit 1
-fi
-models=${GAZE_HOME:-$HOME/.cache/gaze}/models
-if [ ! -f "$models/minilm/model.safetensors" ]; then
-    echo "FAIL: MiniLM is not at $models/minilm (run scripts/fetch-test-models)" >&2
-    echo "e2e_run: 0 passed, 1 failed"
-    exit 1
-fi
+e2e_need_bin
+e2e_need_model minilm
 
 # Python checker: parses a safetensors file by hand and asserts on tensors and metadata.
 cat >"$tmp/check.py" <<'EOF'
@@ -146,7 +131,7 @@ has info_run "attention.5  F32 [12, 12, 12]"
 run show 0 "$G" show "$tmp/r.safetensors" --no-color --layer 2 --head 3
 has show "layer 2, head 3"; has show "[CLS]"; has show "top attended keys"
 if grep -q $'\x1b' "$tmp/show.out"; then bad "show --no-color printed escape codes"; else ok; fi
-run info_model 0 "$G" info "$models/minilm"
+run info_model 0 "$G" info "$MODELS/minilm"
 has info_model "384"
 
 # 2. a sentence pair
@@ -189,5 +174,4 @@ mkdir -p "$tmp/notbert" && printf '{"model_type": "gpt2"}' >"$tmp/notbert/config
 run not_bert nz "$G" run "$tmp/notbert" "hi" && has not_bert "gpt2"
 run unknown_cmd nz "$G" frobnicate
 
-echo "e2e_run: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

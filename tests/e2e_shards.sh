@@ -8,26 +8,11 @@
 # resumes at its recorded byte offset; files of an older gaze still merge (with a note) and resume.
 # Needs $GAZE_BIN, python3 and the fetched MiniLM.
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
-pass=0
-fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_shards.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_shards stderr
 
-if [ ! -x "$GAZE_BIN" ]; then
-    echo "FAIL: GAZE_BIN=$GAZE_BIN is not an executable (build first)" >&2
-    echo "e2e_shards: 0 passed, 1 failed"
-    exit 1
-fi
-models=${GAZE_HOME:-$HOME/.cache/gaze}/models
-if [ ! -f "$models/minilm/model.safetensors" ]; then
-    echo "FAIL: MiniLM is not at $models/minilm (run scripts/fetch-test-models)" >&2
-    echo "e2e_shards: 0 passed, 1 failed"
-    exit 1
-fi
+e2e_need_bin
+e2e_need_model minilm
 GAZE_BIN=$(cd "$(dirname "$GAZE_BIN")" && pwd)/$(basename "$GAZE_BIN")
 # no scheduler variables from the environment this test runs in
 unset GAZE_SHARD GAZE_SHARDS SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_ARRAY_TASK_MAX SLURM_ARRAY_TASK_STEP
@@ -163,5 +148,4 @@ EOF2
 C -q --resume -o lr.json >/dev/null 2>m8
 check '[ $? -eq 0 ] && same all.json lr.json' "older unfinished file: resumed by line count ($(cat m8))"
 
-echo "e2e_shards: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+e2e_finish

@@ -5,20 +5,12 @@
 # (SmolLM2: BOS-like first token) and --scale renorm, whitespace shown as ␣ in the labels, and
 # the ASCII ramp explained under --no-color.
 set -u
-BIN=${GAZE_BIN:-build/bin/gaze}
-MODELS=${GAZE_HOME:-$HOME/.cache/gaze}/models
-for m in minilm/model.safetensors smollm2/SmolLM2-135M-Instruct.Q4_1.gguf; do
-    if [ ! -f "$MODELS/$m" ]; then echo "e2e_show_long: $m missing (scripts/fetch-test-models)"; exit 1; fi
-done
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_show_long
+e2e_need_model minilm smollm2
 has() { if grep -qF -- "$2" "$tmp/$1"; then ok; else bad "$1: output lacks '$2'"; head -12 "$tmp/$1"; fi; }
 hasre() { if grep -qE -- "$2" "$tmp/$1"; then ok; else bad "$1: output lacks /$2/"; head -12 "$tmp/$1"; fi; }
 lacks() { if grep -qF -- "$2" "$tmp/$1"; then bad "$1: output has '$2'"; else ok; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # Display columns of the widest line (East Asian wide characters count 2), ESC-free output.
 widest() {
@@ -101,5 +93,4 @@ has log "(log: log(1 + 99 w/max) / log 100)"
 lacks short "columns:"
 hasre short '^ +\[CLS\]  '
 
-echo "e2e_show_long: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+e2e_finish

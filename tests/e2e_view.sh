@@ -13,24 +13,16 @@
 #   - screenshots are PNGs with real content (set GAZE_VIEW_SHOTS=DIR to keep them).
 # Needs $GAZE_BIN (ctest sets it), the fetched models and chromium (scripts/install-deps).
 set -u
-GAZE_BIN=${GAZE_BIN:-build/bin/gaze}
+. "$(dirname "$0")/lib/e2e.sh"
+e2e_init e2e_view stderr
 SRC=${GAZE_SOURCE_DIR:-.}
 TEST_HTML=$(dirname "$GAZE_BIN")/../tests/test_html
-pass=0
-fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-finish() { echo "e2e_view: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gaze_e2e_view.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-[ -x "$GAZE_BIN" ] || { bad "GAZE_BIN=$GAZE_BIN is not an executable (build first)"; finish; }
-[ -x "$TEST_HTML" ] || { bad "$TEST_HTML is missing (build the tests first)"; finish; }
-[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; finish; }
-models=${GAZE_HOME:-$HOME/.cache/gaze}/models
-[ -f "$models/minilm/model.safetensors" ] || { bad "MiniLM is not at $models/minilm (run scripts/fetch-test-models)"; finish; }
+e2e_need_bin
+[ -x "$TEST_HTML" ] || { bad "$TEST_HTML is missing (build the tests first)"; e2e_finish; }
+[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; e2e_finish; }
+e2e_need_model minilm
 
 # headless, sandbox off (root in CI), no GPU, a fresh profile each time, every host unreachable
 n_profile=0
@@ -140,7 +132,7 @@ view live minilm "Attention is all you need." --no-qk
 grep -q "Content-Security-Policy" "$tmp/live.html" 2>/dev/null && ok || bad "live: no CSP in the page"
 
 # 4. a real decoder with generated tokens (f32-dequantized weights: the exact path)
-if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+if [ -f "$MODELS/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
     if "$GAZE_BIN" run smollm2 "The capital of France is" --generate 6 --exact --capture attn,q,k -o "$tmp/smol.safetensors" --quiet \
         >"$tmp/smol.out" 2>&1; then
         ok
@@ -152,7 +144,7 @@ if [ -f "$models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
         bad "gaze run smollm2 --generate"; tail -3 "$tmp/smol.out" >&2
     fi
 else
-    bad "SmolLM2 is not at $models/smollm2 (run scripts/fetch-test-models)"
+    bad "SmolLM2 is not at $MODELS/smollm2 (run scripts/fetch-test-models)"
 fi
 
 # 5. refusals: bad flags and inputs exit 1..127 with a message, never a crash
@@ -166,4 +158,4 @@ for args in "view" "view $tmp/minilm.safetensors" "view $tmp/minilm.safetensors 
     rc=$?
     if [ $rc -ge 1 ] && [ $rc -lt 128 ] && [ -s "$tmp/refuse.out" ]; then ok; else bad "gaze $args: exit $rc"; fi
 done
-finish
+e2e_finish
