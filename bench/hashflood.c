@@ -46,33 +46,9 @@ static double load_vocab(const char * text, size_t n) {
     return best;
 }
 
-// A minimal valid run (2 tokens, one layer, one head) with the given metadata keys, saved to path.
+// flood_save_run, or exit: the benchmark has nothing to measure without its inputs.
 static void write_run(const char * path, const char * keys, int64_t n, size_t len) {
-    struct gaze_run r;
-    gaze_run_init(&r);
-    r.model = strdup("flood");
-    r.arch = strdup("bert");
-    r.text = strdup("a b");
-    r.n_layers = r.n_heads = r.n_kv_heads = r.d_head = r.n_embd = 1;
-    const char * toks[2] = { "a", "b" };
-    int32_t ids[2] = { 1, 2 };
-    int64_t offs[4] = { 0, 1, 2, 3 };
-    struct gaze_run_layer * l;
-    if (gaze_run_set_tokens(&r, 2, toks, NULL, ids, offs) || gaze_run_add_layer(&r, 0, GAZE_RUN_PART_ATTN, &l)) {
-        fprintf(stderr, "run: %s\n", gaze_last_error());
-        exit(1);
-    }
-    l->attn[0] = l->attn[1] = l->attn[2] = l->attn[3] = 0.5f;
-    // set directly (gaze_run_set_extra checks each key against the earlier ones)
-    r.extra_keys = malloc((size_t)n * sizeof *r.extra_keys);
-    r.extra_values = malloc((size_t)n * sizeof *r.extra_values);
-    for (int64_t i = 0; i < n; i++) {
-        r.extra_keys[i] = strndup(keys + i * (int64_t)(len + 1), len);
-        r.extra_values[i] = strdup("1");
-    }
-    r.n_extra = n;
-    if (gaze_run_save(&r, path, false)) { fprintf(stderr, "save: %s\n", gaze_last_error()); exit(1); }
-    gaze_run_free(&r);
+    if (flood_save_run(path, keys, n, len)) { fprintf(stderr, "run %s: %s\n", path, gaze_last_error()); exit(1); }
 }
 
 static double load_run(const char * path, int64_t n) {

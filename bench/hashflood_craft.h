@@ -6,6 +6,7 @@
 // Shared by bench/hashflood.c and tests/test_hashflood.c.
 #ifndef GAZE_BENCH_HASHFLOOD_CRAFT_H
 #define GAZE_BENCH_HASHFLOOD_CRAFT_H
+#include "gaze.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -121,5 +122,38 @@ static inline char * flood_vocab(const char * names, int64_t count, size_t len, 
     *q = 0;
     *size = (size_t)(q - p);
     return p;
+}
+// A minimal valid run file (2 tokens, one layer, one head) at path whose metadata holds the
+// count keys of names[count][len + 1] (value "1" each). The keys are set directly, not through
+// gaze_run_set_extra (which checks each key against the earlier ones): what is measured is the
+// load. GAZE_OK, or the failing call's status (gaze_last_error says why).
+static inline enum gaze_status flood_save_run(const char * path, const char * names, int64_t count, size_t len) {
+    struct gaze_run r;
+    gaze_run_init(&r);
+    r.model = strdup("flood");
+    r.arch = strdup("bert");
+    r.text = strdup("a b");
+    r.n_layers = r.n_heads = r.n_kv_heads = r.d_head = r.n_embd = 1;
+    const char * toks[2] = { "a", "b" };
+    int32_t ids[2] = { 1, 2 };
+    int64_t offs[4] = { 0, 1, 2, 3 };
+    struct gaze_run_layer * l;
+    enum gaze_status s = gaze_run_set_tokens(&r, 2, toks, NULL, ids, offs);
+    if (!s) s = gaze_run_add_layer(&r, 0, GAZE_RUN_PART_ATTN, &l);
+    if (!s) {
+        l->attn[0] = l->attn[1] = l->attn[2] = l->attn[3] = 0.5f;
+        r.extra_keys = calloc((size_t)count, sizeof *r.extra_keys);
+        r.extra_values = calloc((size_t)count, sizeof *r.extra_values);
+        if (!r.extra_keys || !r.extra_values) s = GAZE_ERR_NOMEM;
+        for (int64_t i = 0; !s && i < count; i++) {
+            r.extra_keys[i] = strndup(names + i * (int64_t)(len + 1), len);
+            r.extra_values[i] = strdup("1");
+            r.n_extra = i + 1;
+            if (!r.extra_keys[i] || !r.extra_values[i]) s = GAZE_ERR_NOMEM;
+        }
+    }
+    if (!s) s = gaze_run_save(&r, path, false);
+    gaze_run_free(&r);
+    return s;
 }
 #endif

@@ -58,30 +58,14 @@ static double time_vocab(const char * text, size_t size, uint64_t * probes) {
 
 // A minimal run with n metadata keys sharing a long prefix, saved to path.
 static void write_run(const char * path, int64_t n) {
-    struct gaze_run r;
-    gaze_run_init(&r);
-    r.model = strdup("flood");
-    r.arch = strdup("bert");
-    r.text = strdup("a b");
-    r.n_layers = r.n_heads = r.n_kv_heads = r.d_head = r.n_embd = 1;
-    const char * toks[2] = { "a", "b" };
-    int32_t ids[2] = { 1, 2 };
-    int64_t offs[4] = { 0, 1, 2, 3 };
-    struct gaze_run_layer * l;
-    CHECK(gaze_run_set_tokens(&r, 2, toks, NULL, ids, offs) == GAZE_OK && gaze_run_add_layer(&r, 0, GAZE_RUN_PART_ATTN, &l) == GAZE_OK,
-          "run: %s", gaze_last_error());
-    l->attn[0] = l->attn[1] = l->attn[2] = l->attn[3] = 0.5f;
-    r.extra_keys = malloc((size_t)n * sizeof *r.extra_keys);   // set directly: the test is the load
-    r.extra_values = malloc((size_t)n * sizeof *r.extra_values);
-    for (int64_t i = 0; i < n; i++) {
-        char k[80];
-        snprintf(k, sizeof k, "user.a-long-shared-prefix-of-metadata-keys.%08lld", (long long)i);
-        r.extra_keys[i] = strdup(k);
-        r.extra_values[i] = strdup("1");
-    }
-    r.n_extra = n;
-    CHECK(gaze_run_save(&r, path, false) == GAZE_OK, "save: %s", gaze_last_error());
-    gaze_run_free(&r);
+    static const char fmt[] = "user.a-long-shared-prefix-of-metadata-keys.%08lld";
+    const size_t len = sizeof fmt - 1 - 6 + 8;   // "%08lld" (6 bytes) prints 8 digits for n < 10^8
+    char * keys = malloc((size_t)n * (len + 1));
+    CHECK(keys != NULL, "out of memory");
+    if (!keys) return;
+    for (int64_t i = 0; i < n; i++) snprintf(keys + i * (int64_t)(len + 1), len + 1, fmt, (long long)i);
+    CHECK(flood_save_run(path, keys, n, len) == GAZE_OK, "run: %s", gaze_last_error());
+    free(keys);
 }
 
 // Best of 3 CPU seconds to load path (which holds n extras).
