@@ -68,4 +68,6 @@ int cli_read_text(const char * cmd, const char * path, char ** out);
 // With file set: reads it into *owned (free it) and points *text at it; refuses a text given
 // both ways. Without: leaves *text. CLI exit code.
 int cli_text_source(const char * cmd, const char * file, const char ** text, char ** owned);
+// Seconds on the monotonic clock (cli/progress.c): for the times commands print.
+double cli_now(void);
 #endif

@@ -5,13 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double current_rss_mib(void) {
     FILE * f = fopen("/proc/self/statm", "r");
@@ -62,9 +55,9 @@ static double time_fused(const struct gaze_attn_desc * desc, struct gaze_view * 
     double * t = malloc((size_t)repeat * sizeof *t);
     *st = gaze_attention_fused(desc, q, k, v, o, NULL);
     for (int64_t r = 0; r < repeat && *st == GAZE_OK; r++) {
-        double t0 = now_s();
+        double t0 = cli_now();
         *st = gaze_attention_fused(desc, q, k, v, o, NULL);
-        t[r] = now_s() - t0;
+        t[r] = cli_now() - t0;
     }
     qsort(t, (size_t)repeat, sizeof *t, cmp_double);
     double med = t[repeat / 2];
@@ -145,9 +138,9 @@ static int bench_attention(int argc, char ** argv) {
         float * rb = malloc(nq * sizeof(float));
         if (rb) {
             struct gaze_view ro = { rb, o.H * o.T * o.d, o.T * o.d, o.d };
-            double t0 = now_s();
+            double t0 = cli_now();
             st = gaze_attention_reference(&desc, &q, &k, &v, &ro, NULL);
-            ref_ms = 1e3 * (now_s() - t0);
+            ref_ms = 1e3 * (cli_now() - t0);
             if (st) return cli_fail(st);
             ref_gflops = flops / (ref_ms * 1e-3) / 1e9;
             free(rb);

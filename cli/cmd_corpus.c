@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CORPUS_MAX_LINE ((size_t)16 << 20)   // longer lines are skipped, not read into memory whole
@@ -43,12 +42,6 @@ static int usage(FILE * f) {
 
 static volatile sig_atomic_t interrupted = 0;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int64_t count_lines(const char * path) {
     FILE * f = fopen(path, "rb");
@@ -180,7 +173,7 @@ int cmd_corpus(int argc, char ** argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    const double t0 = now_s();
+    const double t0 = cli_now();
     const int64_t docs0 = st->n_docs;
     // resumed at a recorded byte offset: the lines before it are not read again; an older
     // gaze's unsharded file recorded only a line count: those lines are read and skipped
@@ -224,7 +217,7 @@ int cmd_corpus(int argc, char ** argv) {
     if (out && (s = gaze_head_stats_save(st, out))) { rc = cli_fail(s); goto done; }
     if (!quiet)
         fprintf(stderr, "gaze corpus: %lld documents added (%lld in all, %lld tokens), %lld lines skipped, %.1f s%s%s\n",
-                (long long)(st->n_docs - docs0), (long long)st->n_docs, (long long)st->n_tokens, (long long)skipped, now_s() - t0, interrupted ? " (interrupted: partial results" : "",
+                (long long)(st->n_docs - docs0), (long long)st->n_docs, (long long)st->n_tokens, (long long)skipped, cli_now() - t0, interrupted ? " (interrupted: partial results" : "",
                 interrupted ? (out ? ", saved; --resume continues)" : ")") : "");
 report:
     if (!rc && st->n_docs > 0) rc = acli_print_stats(st, fmt, grid_s ? (int)grid_m : -1, NULL);

@@ -6,7 +6,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int usage(FILE * f) {
     fprintf(f,
@@ -79,12 +78,10 @@ int cmd_flow(int argc, char ** argv) {
     struct cli_progress bar;
     cli_progress_init(&bar, "gaze flow", false);
     ro.progress = cli_progress_hook(&bar);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = cli_now();
     enum gaze_status s = gaze_attention_flow(&run, &ro, tok, F);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double ms = 1e3 * (cli_now() - t0);
     cli_progress_clear(&bar);
-    const double ms = 1e3 * (double)(t1.tv_sec - t0.tv_sec) + 1e-6 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (s) { rc = cli_fail(s); goto done; }
     const double collapsed = ro.sink_aware ? 0 : acli_sink_collapse(F, T, tok);
     if (collapsed > 0) {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 // "mean,max" or "all" -> bits 1 << GAZE_HEAD_FUSION_*; false when a name is unknown
 static bool parse_fusions(const char * v, unsigned * bits) {
@@ -61,12 +60,6 @@ static int usage(FILE * f) {
             "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
             "  --time                print how long loading (or running) and writing the page took\n");
     return f == stdout ? 0 : 2;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int cmd_view(int argc, char ** argv) {
@@ -134,7 +127,7 @@ int cmd_view(int argc, char ** argv) {
     struct gaze_run run;
     gaze_run_init(&run);
     enum gaze_status s;
-    const double t0 = now_ms();
+    const double t0 = 1e3 * cli_now();
     int rc = 0;
     int64_t * detail = NULL, * flow = NULL, flow_one = 0;
     if (!text) {
@@ -182,11 +175,11 @@ int cmd_view(int argc, char ** argv) {
     struct cli_progress bar;
     cli_progress_init(&bar, "gaze view: attention flow", false);
     o.progress = cli_progress_hook(&bar);
-    const double t1 = now_ms();
+    const double t1 = 1e3 * cli_now();
     s = gaze_html_write(&run, out, &o, &info);
     cli_progress_clear(&bar);
     if (s) { rc = cli_fail(s); goto done; }
-    const double t2 = now_ms();
+    const double t2 = 1e3 * cli_now();
     printf("wrote %s (%.1f MB): %lld maps, %lld exact (%s)", cli_safe(out), (double)info.bytes / 1e6, (long long)info.n_maps,
            (long long)info.n_exact, gaze_html_precision_name(info.precision));
     if (info.n_summary) printf(", %lld as block means of %lldx%lld tokens", (long long)info.n_summary, (long long)info.block, (long long)info.block);

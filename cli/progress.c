@@ -7,7 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
+// Seconds on the monotonic clock: every timing the CLI prints.
+double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -45,7 +46,7 @@ static void append(char * buf, size_t cap, size_t * len, const char * fmt, ...) 
 
 void cli_progress_update(struct cli_progress * p, int64_t done, int64_t total, const char * what) {
     if (!p || !p->on) return;
-    const double now = now_s();
+    const double now = cli_now();
     if (!p->started) { p->started = true; p->t0 = now; p->done0 = done; }
     // the first call draws at once (something shows from the start), the last so the counts
     // end right; in between at most 10 lines a second
