@@ -225,24 +225,12 @@ static PyObject * corpus_add(PyObject * self, PyObject * arg) {
 
 // _stats() -> (dict of counts, mean Array [L, H, M], std Array [L, H, M], count Array [L, H, M])
 static PyObject * corpus_stats(PyObject * self, PyObject * noargs) {
-    const struct gaze_head_stats * st = gaze_corpus_stats(((CorpusObject *)self)->corpus);
-    const int64_t L = st->n_layers, H = st->n_heads, M = GAZE_METRIC_COUNT, n = L * H * M;
-    void * md, * sd, * cd;
-    PyObject * mean = gz_bytearray((Py_ssize_t)(n * 8), &md), * std = gz_bytearray((Py_ssize_t)(n * 8), &sd),
-             * count = gz_bytearray((Py_ssize_t)(n * 8), &cd);
-    if (!mean || !std || !count) { Py_XDECREF(mean); Py_XDECREF(std); Py_XDECREF(count); return NULL; }
-    for (int64_t l = 0; l < L; l++)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t k = 0; k < M; k++) {
-                const int64_t i = (l * H + h) * M + k;
-                ((double *)md)[i] = gaze_head_stats_mean(st, l, h, (enum gaze_metric)k);
-                ((double *)sd)[i] = gaze_head_stats_std(st, l, h, (enum gaze_metric)k);
-                ((int64_t *)cd)[i] = st->count[i];
-            }
-    int64_t shape[3] = { L, H, M };
-    return Py_BuildValue("({s:L,s:L,s:L}NNN)", "n_docs", (long long)st->n_docs, "n_tokens", (long long)st->n_tokens,
-                         "n_kv_heads", (long long)st->n_kv_heads, export(mean, md, "d", 8, 3, shape),
-                         export(std, sd, "d", 8, 3, shape), export(count, cd, "q", 8, 3, shape));
+    return gz_stats_arrays(gaze_corpus_stats(((CorpusObject *)self)->corpus));
+}
+
+// stats() -> Stats: a copy of the statistics so far, to merge with others or send elsewhere.
+static PyObject * corpus_stats_copy(PyObject * self, PyObject * noargs) {
+    return gz_stats_copy(gaze_corpus_stats(((CorpusObject *)self)->corpus));
 }
 
 // save(path): the statistics as a gaze.corpus JSON file (what `gaze merge` and `gaze corpus` read).
@@ -259,6 +247,7 @@ static PyObject * corpus_save(PyObject * self, PyObject * args) {
 static PyMethodDef corpus_methods[] = {
     { "add", corpus_add, METH_O, "add(text): runs the model on one document and adds its per-head metrics." },
     { "_stats", corpus_stats, METH_NOARGS, "Counts, and mean/std/count arrays [L, H, metrics]." },
+    { "stats", corpus_stats_copy, METH_NOARGS, "stats() -> Stats: a copy of the statistics so far." },
     { "save", corpus_save, METH_VARARGS, "save(path): writes the statistics (gaze.corpus JSON)." },
     { NULL },
 };

@@ -65,6 +65,11 @@ int  gz_model_type_init(PyObject * module);
 int  gz_run_type_init(PyObject * module);
 int  gz_array_type_init(PyObject * module);
 int  gz_corpus_type_init(PyObject * module);
+int  gz_stats_type_init(PyObject * module);
+// stats.c: a new Stats holding a copy of st; the (counts, mean, std, count) tuple of _stats().
+PyObject * gz_stats_copy(const struct gaze_head_stats * st);
+PyObject * gz_stats_arrays(const struct gaze_head_stats * st);
+extern PyMethodDef gz_stats_methods[];
 PyObject * gz_run_wrap(const struct gaze_run * run, double c_seconds);   // steals run's contents
 extern PyMethodDef gz_analysis_methods[];
 extern PyMethodDef gz_run_methods[];

@@ -193,7 +193,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     PyObject * m = PyModule_Create(&module_def);
     if (!m) return NULL;
     if (PyModule_AddFunctions(m, module_methods) || PyModule_AddFunctions(m, gz_analysis_methods) ||
-        PyModule_AddFunctions(m, gz_run_methods)) goto fail;
+        PyModule_AddFunctions(m, gz_run_methods) || PyModule_AddFunctions(m, gz_stats_methods)) goto fail;
     for (int i = 0; i < N_STATUS; i++) {
         char qual[96];
         snprintf(qual, sizeof qual, "gaze.%s", g_error_spec[i].name);
@@ -210,7 +210,8 @@ PyMODINIT_FUNC PyInit__core(void) {
     PyObject * st = PyDict_New();   // status name -> exception class
     for (int i = 1; st && i < N_STATUS; i++) PyDict_SetItemString(st, gaze_status_name(i), g_errors[i]);
     if (!st || PyModule_AddObject(m, "errors_by_status", st)) goto fail;
-    if (gz_array_type_init(m) || gz_run_type_init(m) || gz_model_type_init(m) || gz_corpus_type_init(m)) goto fail;
+    if (gz_array_type_init(m) || gz_run_type_init(m) || gz_model_type_init(m) || gz_corpus_type_init(m) ||
+        gz_stats_type_init(m)) goto fail;
     if (PyModule_AddIntConstant(m, "RUN_FORMAT_VERSION", GAZE_RUN_FORMAT_VERSION)) goto fail;
     return m;
 fail:

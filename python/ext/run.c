@@ -377,19 +377,20 @@ int gz_run_type_init(PyObject * module) {
 }
 
 // run_from_arrays(tokens, ids, layers, attentions, model, arch, causal, n_layers, n_heads, n_kv_heads,
-//                 text, pair) -> Run: a run built from attention computed elsewhere (every head and
-// query row of the given layers: attentions[i] is float32 [n_heads, T, T] of model layer
-// layers[i]), checked by gaze_run_check like a loaded file, so every analysis and view accepts it.
+//                 text, pair, extra=None) -> Run: a run built from attention computed elsewhere
+// (every head and query row of the given layers: attentions[i] is float32 [n_heads, T, T] of
+// model layer layers[i]), checked by gaze_run_check like a loaded file, so every analysis and
+// view accepts it. extra: str -> str metadata kept in the run (where the weights came from).
 static PyObject * py_run_from_arrays(PyObject * self, PyObject * args, PyObject * kw) {
     static char * kwlist[] = { "tokens", "ids", "layers", "attentions", "model", "arch", "causal", "n_layers",
-                               "n_heads", "n_kv_heads", "text", "pair", NULL };
-    PyObject * tokens_obj, * ids_obj, * layers_obj, * attn_obj;
+                               "n_heads", "n_kv_heads", "text", "pair", "extra", NULL };
+    PyObject * tokens_obj, * ids_obj, * layers_obj, * attn_obj, * extra = Py_None;
     const char * model = "", * arch = "", * text = NULL, * pair = NULL;
     int causal = 0;
     long long n_layers = 0, n_heads = 0, n_kv_heads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOsspLLLzz:run_from_arrays", kwlist, &tokens_obj, &ids_obj,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOOsspLLLzz|O:run_from_arrays", kwlist, &tokens_obj, &ids_obj,
                                      &layers_obj, &attn_obj, &model, &arch, &causal, &n_layers, &n_heads,
-                                     &n_kv_heads, &text, &pair))
+                                     &n_kv_heads, &text, &pair, &extra))
         return NULL;
     PyObject * toks = PySequence_Tuple(tokens_obj), * atts = PySequence_Tuple(attn_obj);
     int64_t * layers = NULL, n_sel = 0;
@@ -424,6 +425,17 @@ static PyObject * py_run_from_arrays(PyObject * self, PyObject * args, PyObject 
     enum gaze_status s = gaze_run_set_tokens(&run, T, strs, NULL, ids.buf, NULL);
     if (!s) s = gaze_run_set_capture(&run, NULL, n_heads, NULL, T);
     if (s) { gz_raise(s); goto out; }
+    if (extra != Py_None) {
+        PyObject * key, * val;
+        Py_ssize_t pos = 0;
+        if (!PyDict_Check(extra)) { gz_raise_invalid("extra: expected a dict of str to str"); goto out; }
+        while (PyDict_Next(extra, &pos, &key, &val)) {
+            const char * k = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, NULL) : NULL;
+            const char * v = PyUnicode_Check(val) ? PyUnicode_AsUTF8AndSize(val, NULL) : NULL;
+            if (!k || !v) { PyErr_Clear(); gz_raise_invalid("extra: expected a dict of str to str"); goto out; }
+            if ((s = gaze_run_set_extra(&run, k, v))) { gz_raise(s); goto out; }
+        }
+    }
     for (int64_t i = 0; i < n_sel; i++) {
         Py_buffer a;
         if (PyObject_GetBuffer(PyTuple_GetItem(atts, (Py_ssize_t)i), &a, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)) goto out;

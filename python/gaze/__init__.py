@@ -32,13 +32,15 @@ from ._core import (
 )
 from ._run import Run, load
 from ._model import Model
-from .analysis import Corpus, ablate, corpus, diff, flow, heads, induction, metric_names, rollout
+from .analysis import (Corpus, CorpusStats, ablate, corpus, corpus_stats, diff, flow, heads, induction, metric_names,
+                       rollout)
 from .display import Figure, Viewer
 from .hf import from_attentions, from_transformers
 
 __all__ = [
     "Model", "Run", "load",
-    "heads", "rollout", "flow", "ablate", "diff", "corpus", "Corpus", "induction", "metric_names",
+    "heads", "rollout", "flow", "ablate", "diff", "corpus", "corpus_stats", "Corpus", "CorpusStats", "induction",
+    "metric_names",
     "Viewer", "Figure", "from_attentions", "from_transformers",
     "GazeError", "InvalidArgumentError", "GazeIOError", "FormatError", "UnsupportedError",
     "OutOfMemoryError", "LimitError", "NetworkError", "NumericError",

@@ -3,7 +3,7 @@ statistics. Matrices come back as numpy arrays; tables as pandas DataFrames when
 installed (``frame=None``, the default), else as numpy structured arrays (``frame=False``)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -103,26 +103,10 @@ def induction(model: Model, *, seq_len: int = 50, batch: int = 4, seed: int = 1,
     return _view(model._c.induction(seq_len, batch, seed, threads))
 
 
-class Corpus:
-    """Per-head statistics over many documents (``gaze corpus``), memory flat in the corpus size.
+class _StatsView:
+    """What corpus statistics show, for :class:`Corpus` and :class:`CorpusStats` (``_c._stats()``)."""
 
-    ``add(text)`` runs the model on one document (the GIL released) and adds its per-head metrics;
-    ``frame()`` gives mean, std and count per (layer, head) and metric; ``save(path)`` writes the
-    gaze.corpus JSON that ``gaze merge`` reads. ``max_len``: tokens kept per document (0: the
-    model's limit).
-    """
-
-    def __init__(self, model: Model, *, max_len: int = 0, error: str = "mul", exclude_bos: bool = False,
-                 exclude_current: bool = False, threads: int = 0) -> None:
-        self._c = _core.Corpus(model._c, max_len, error, exclude_bos, exclude_current, threads)
-
-    def add(self, text: str) -> None:
-        self._c.add(text)
-
-    def extend(self, texts: Iterable[str]) -> "Corpus":
-        for t in texts:
-            self._c.add(t)
-        return self
+    __slots__ = ()
 
     @property
     def n_docs(self) -> int:
@@ -150,15 +134,123 @@ class Corpus:
         return _table(cols, frame, counts)
 
     def save(self, path) -> None:
+        """Writes the gaze.corpus JSON file (what ``gaze merge`` and ``gaze corpus --resume`` read)."""
         import os
         self._c.save(os.fspath(path))
 
 
-def corpus(model: Model, texts: Iterable[str], *, max_len: int = 0, frame: Optional[bool] = None,
+class CorpusStats(_StatsView):
+    """Corpus statistics without a model: what :meth:`Corpus.stats` copies out, what
+    :meth:`load` reads (a ``gaze corpus -o`` / ``gaze merge -o`` file), what the Ray engine of
+    :func:`corpus_stats` returns. :meth:`merge` is the library's exact merge (the one ``gaze
+    merge`` uses); pickling goes through :meth:`state`, a dict of plain values.
+
+    ``report``: how the statistics were made (engine, documents, skipped ones, batches, retries).
+    """
+
+    __slots__ = ("_c", "report")
+
+    def __init__(self, core: "_core.Stats", report: Optional[dict] = None) -> None:
+        self._c = core
+        self.report = report or {}
+
+    @classmethod
+    def load(cls, path) -> "CorpusStats":
+        import os
+        return cls(_core.stats_load(os.fspath(path)))
+
+    @classmethod
+    def from_state(cls, state: dict, report: Optional[dict] = None) -> "CorpusStats":
+        return cls(_core.Stats(state), report)
+
+    def state(self) -> dict:
+        return self._c.state()
+
+    def __reduce__(self):
+        return (CorpusStats.from_state, (self._c.state(), self.report))
+
+    def merge(self, other: "CorpusStats") -> "CorpusStats":
+        """Adds ``other`` (statistics of other documents of the same model and options) in place."""
+        self._c.merge(other._c)
+        return self
+
+    def __repr__(self) -> str:
+        st = self._c.state()
+        return (f"<gaze.CorpusStats {st['model']!r}: {st['n_docs']} documents, {st['n_tokens']} tokens, "
+                f"{st['n_layers']} x {st['n_heads']} heads>")
+
+
+class Corpus(_StatsView):
+    """Per-head statistics over many documents (``gaze corpus``), memory flat in the corpus size.
+
+    ``add(text)`` runs the model on one document (the GIL released) and adds its per-head metrics;
+    ``frame()`` gives mean, std and count per (layer, head) and metric; ``save(path)`` writes the
+    gaze.corpus JSON that ``gaze merge`` reads. ``max_len``: tokens kept per document (0: the
+    model's limit).
+    """
+
+    def __init__(self, model: Model, *, max_len: int = 0, error: str = "mul", exclude_bos: bool = False,
+                 exclude_current: bool = False, threads: int = 0) -> None:
+        self._c = _core.Corpus(model._c, max_len, error, exclude_bos, exclude_current, threads)
+
+    def add(self, text: str) -> None:
+        self._c.add(text)
+
+    def extend(self, texts: Iterable[str]) -> "Corpus":
+        for t in texts:
+            self._c.add(t)
+        return self
+
+    def stats(self) -> CorpusStats:
+        """A copy of the statistics so far, to merge with others or send to another process."""
+        return CorpusStats(self._c.stats())
+
+
+def corpus_stats(model: Union[Model, str], source: Any, *, engine: str = "local", max_len: int = 0,
+                 text_field: str = "text", error: str = "mul", exclude_bos: bool = False,
+                 exclude_current: bool = False, threads: int = 0, batch_size: int = 32,
+                 workers: Optional[int] = None, address: Optional[str] = None,
+                 on_batch: Optional[Callable[[dict], None]] = None, max_retries: int = 3) -> CorpusStats:
+    """Per-head statistics of ``model`` over the documents of ``source`` (see :func:`corpus`),
+    as a :class:`CorpusStats` whose ``report`` accounts for every document id.
+
+    ``engine="local"``: this process, one document at a time. ``engine="ray"``: batches of
+    ``batch_size`` documents run in Ray actors (``workers`` of them, default one per CPU of the
+    cluster at ``address``, each loading the model once, ``threads`` kernel threads each, default
+    1); each batch's statistics are merged exactly once by the library's exact merge, a batch
+    whose worker died is run again (up to ``max_retries`` times), so the result equals the
+    local engine's (and ``gaze corpus``'s) to rounding. ``on_batch(info)`` is called after each
+    merged batch (batch, documents, worker pid and node, merged and retried counts).
+    """
+    from . import _docs
+    opts = dict(max_len=max_len, error=error, exclude_bos=exclude_bos, exclude_current=exclude_current)
+    if engine == "ray":
+        from ._ray import ray_corpus_stats
+        return ray_corpus_stats(model, source, text_field=text_field, threads=threads or 1, batch_size=batch_size,
+                                workers=workers, address=address, on_batch=on_batch, max_retries=max_retries, **opts)
+    if engine != "local":
+        raise _core.InvalidArgumentError(f"corpus: engine {engine!r} (local, ray)")
+    m = model if isinstance(model, Model) else Model(model)
+    c = Corpus(m, threads=threads, **opts)
+    report = _docs.new_report("local", batch_size=0, workers=1)
+    for _, ids, texts, records in _docs.batches(source, 256, text_field=text_field):
+        added, skipped = _docs.add_documents(c._c, ids, texts)
+        _docs.account(report, ids, added, skipped, records)
+    return _docs.finish(c.stats(), report, source)
+
+
+def corpus(model: Union[Model, str], source: Any, *, engine: str = "local", frame: Optional[bool] = None,
            path=None, **opts: Any) -> Table:
-    """Per-head statistics of ``model`` over ``texts`` (one document each): :meth:`Corpus.frame`.
-    ``path``: also write the gaze.corpus JSON there."""
-    c = Corpus(model, max_len=max_len, **opts).extend(texts)
+    """Per-head statistics of ``model`` over the documents of ``source``: :meth:`Corpus.frame`.
+
+    ``source``: an iterable of document strings, a path (str or os.PathLike: a text file, one
+    document per non-blank line as in ``gaze corpus``; ``.jsonl``: the ``text_field`` of each
+    record) or a list of os.PathLike paths, or a Hugging Face ``datasets.Dataset`` (its
+    ``text_field`` column). Documents the library refuses are skipped with a warning, as ``gaze
+    corpus`` skips them. ``engine``: "local" or "ray" (:func:`corpus_stats` has the options).
+    ``path``: also write the gaze.corpus JSON there.
+    """
+    st = corpus_stats(model, source, engine=engine, **opts)
     if path is not None:
-        c.save(path)
-    return c.frame(frame)
+        st.save(path)
+    return st.frame(frame)
