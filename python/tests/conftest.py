@@ -11,6 +11,11 @@ import gaze
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
+def pytest_configure(config) -> None:
+    # `make pytest` deselects these (-m "not hf": CI has no torch); `make pytest-hf` runs them
+    config.addinivalue_line("markers", "hf: needs torch and transformers (make pytest-hf)")
+
+
 def gaze_bin() -> str:
     b = os.environ.get("GAZE_BIN") or str(REPO / "build" / "bin" / "gaze")
     if not os.access(b, os.X_OK):
