@@ -1,7 +1,7 @@
 """Documents for corpus statistics, each with a stable id: the lines of text files (the rules of
-``gaze corpus``: a line is a document, a trailing CR is dropped, lines of only spaces and tabs are
-not documents), the records of JSONL files, the rows of a Hugging Face ``datasets.Dataset``, or
-any iterable of strings. Ids count every record read, blank ones included, across all files in
+``gaze corpus``: a line is a document, a trailing CR is dropped), the records of JSONL files, the
+rows of a Hugging Face ``datasets.Dataset``, or any iterable of strings; a blank one (only spaces
+and tabs) is no document, as ``gaze corpus`` skips blank lines. Ids count every record read, blank ones included, across all files in
 order, so that a distributed run can account for each document exactly once."""
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _blank(text: str) -> bool:
 
 def documents(source: Source, *, text_field: str = "text") -> Iterator[tuple[int, Optional[str]]]:
     """(id, text) for every record of ``source``; text None for a record that is no document
-    (a blank line, or a line longer than 16 MiB, which ``gaze corpus`` skips too).
+    (blank: only spaces and tabs; or a line longer than 16 MiB), which ``gaze corpus`` skips too.
 
     ``source``: a path (str or os.PathLike) or a list of os.PathLike paths (``.jsonl`` /
     ``.ndjson``: one JSON object per line, its ``text_field`` is the document; other files: one
@@ -63,12 +63,13 @@ def documents(source: Source, *, text_field: str = "text") -> Iterator[tuple[int
     if paths is None:
         if _is_dataset(source):
             for i, row in enumerate(source):
-                yield i, _text_of(row, text_field, f"dataset row {i}")
+                text = _text_of(row, text_field, f"dataset row {i}")
+                yield i, None if _blank(text) else text
         else:
             for i, text in enumerate(source):
                 if not isinstance(text, str):
                     raise TypeError(f"document {i}: expected a str, got {type(text).__name__}")
-                yield i, text
+                yield i, None if _blank(text) else text
         return
     i = 0
     for p in paths:

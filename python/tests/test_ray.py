@@ -1,7 +1,8 @@
 """The Ray engine of gaze.corpus on a real Ray cluster: a head and a second node, one CPU each, on
 127.0.0.1 inside private network and PID namespaces (scripts/ray-loopback), one worker killed
 mid-job. The statistics must equal the single-process `gaze corpus` to 1e-9 and every document
-be merged exactly once. Also: the corpus sources (text, JSONL) and the exact merge from Python."""
+be merged exactly once. Also: the corpus sources (text, JSONL, datasets.Dataset, strings) and the exact merge from
+Python."""
 import json
 import os
 import pathlib
@@ -84,6 +85,13 @@ def test_sources_and_exact_merge(minilm, tmp_path):
     (tmp_path / "b.txt").write_text("\n".join(lines[17:]) + "\n")
     assert_same_stats(gaze.corpus_stats(minilm, [tmp_path / "a.txt", tmp_path / "b.txt"]), ref)
     docs = [l for l in lines if l.strip()]
+    # a Hugging Face dataset, blank rows included (not documents, as blank lines)
+    import datasets
+    ds = datasets.Dataset.from_dict({"body": lines, "n": list(range(len(lines)))})
+    st = gaze.corpus_stats(minilm, ds, text_field="body")
+    assert st.report["records"] == 40 and st.report["added"] == n
+    assert_same_stats(st, ref)
+    assert_same_stats(gaze.corpus_stats(minilm, lines), ref)   # strings, blank ones too
     a, b = gaze.Corpus(minilm).extend(docs[:9]).stats(), gaze.Corpus(minilm).extend(docs[9:]).stats()
     b2 = gaze.CorpusStats.from_state(b.state())   # what travels between processes
     assert_same_stats(a.merge(b2), ref)
