@@ -36,8 +36,8 @@ pytest: build $(VENV)/.deps
 	GAZE_BIN=$(CURDIR)/$(BUILD)/bin/gaze $(VENV)/bin/python -m pytest -p no:cacheprovider -m "not hf" python/tests
 
 # gaze.from_transformers against transformers itself (the `hf` tests): torch and transformers
-# (python/requirements-hf.txt; PyPI's torch is the CUDA build, a 906 MB wheel plus the nvidia-* wheels it pulls, which is
-# why CI runs test_hf_fixture.py, recorded transformers outputs, instead).
+# (python/requirements-hf.txt). PyPI's torch is the CUDA build (a 906 MB wheel plus the nvidia-*
+# wheels it pulls), which is why CI runs test_hf_fixture.py (recorded transformers outputs) instead.
 pytest-hf: build $(VENV)/.deps
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r python/requirements-hf.txt
 	$(PY_INSTALL)

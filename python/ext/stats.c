@@ -64,6 +64,7 @@ PyObject * gz_stats_copy(const struct gaze_head_stats * src) {
     uint8_t * shards = st->shards;
     *st = *src;
     st->count = count, st->mean = mean, st->m2 = m2, st->shards = shards;
+    st->model = st->source = NULL;   // never src's: copies below
     const size_t n = (size_t)(src->n_layers * src->n_heads * GAZE_METRIC_COUNT);
     memcpy(count, src->count, n * sizeof *count);
     memcpy(mean, src->mean, n * sizeof *mean);
