@@ -1,8 +1,9 @@
 """Documents for corpus statistics, each with a stable id: the lines of text files (the rules of
 ``gaze corpus``: a line is a document, a trailing CR is dropped), the records of JSONL files, the
 rows of a Hugging Face ``datasets.Dataset``, or any iterable of strings; a blank one (only spaces
-and tabs) is no document, as ``gaze corpus`` skips blank lines. Ids count every record read, blank ones included, across all files in
-order, so that a distributed run can account for each document exactly once."""
+and tabs) is no document, as ``gaze corpus`` skips blank lines. Ids count every record read,
+blank ones included, across all files in order, so that a distributed run can account for each
+document exactly once."""
 from __future__ import annotations
 
 import json
@@ -77,6 +78,8 @@ def documents(source: Source, *, text_field: str = "text") -> Iterator[tuple[int
         with open(p, "rb") as f:
             for n, raw in enumerate(f, 1):
                 if len(raw) > MAX_LINE:
+                    import warnings
+                    warnings.warn(f"gaze corpus: {p}:{n} skipped: longer than 16 MiB", stacklevel=2)
                     yield i, None
                     i += 1
                     continue
