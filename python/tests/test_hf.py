@@ -47,3 +47,18 @@ def test_padding_ignored_by_the_model_is_refused(tmp_path):
         gaze.hf.runs_from_batch(att, [len(e["input_ids"]) for e in encs], [e["input_ids"] for e in encs],
                                 [tok.convert_ids_to_tokens(e["input_ids"]) for e in encs])
 
+
+
+def test_minilm_through_transformers_equals_gaze(minilm):
+    """The fetched MiniLM folder loaded by transformers, a padded batch with a pair: the runs match
+    gaze's own forward pass (tokens exactly, attention to float32 rounding)."""
+    import transformers as tr
+    path = minilm.info["path"]
+    model = tr.BertModel.from_pretrained(path, attn_implementation="eager").eval()
+    tok = tr.AutoTokenizer.from_pretrained(path)
+    texts, pairs = ["The cat sat on the mat because it was tired.", "A man plays guitar."], ["It slept.", None]
+    for run, t, p in zip(gaze.from_transformers(model, tok, texts, pairs), texts, pairs):
+        own = minilm.run(t, p)
+        assert run.tokens == own.tokens and not run.causal and run.pair == p
+        for l in own.layers:
+            np.testing.assert_allclose(run.attention(l), own.attention(l), rtol=0, atol=1e-5)
