@@ -16,7 +16,14 @@ def test_from_attentions_equals_the_original(minilm, tmp_path):
     h1, h2 = gaze.heads(built, frame=False), gaze.heads(run, frame=False)
     np.testing.assert_array_equal(h1["entropy"], h2["entropy"])
     built.save(tmp_path / "b.safetensors")
-    assert gaze.load(tmp_path / "b.safetensors").tokens == run.tokens
+    loaded = gaze.load(tmp_path / "b.safetensors")
+    assert loaded.tokens == run.tokens
+    # the file says the weights came from elsewhere
+    assert "not computed by gaze" in loaded.extra["attention.source"] and run.extra == {}
+    tagged = gaze.from_attentions([run.attention(0)], run.tokens, metadata={"attention.source": "mine", "k": "v"})
+    assert tagged.extra == {"attention.source": "mine", "k": "v"}
+    with pytest.raises(gaze.GazeError, match="gaze.model"):
+        gaze.from_attentions([run.attention(0)], run.tokens, metadata={"gaze.model": "x"})
     # a subset of layers, 4-D arrays as transformers returns them
     two = gaze.from_attentions([run.attention(1)[None], run.attention(4)[None]], run.tokens, layers=[1, 4],
                                n_layers=6)
