@@ -311,6 +311,7 @@ enum gaze_type {
     GAZE_TYPE_Q8_0 = 8,
     GAZE_TYPE_Q8_1 = 9,
     GAZE_TYPE_Q4_K = 12,
+    GAZE_TYPE_Q5_K = 13,
     GAZE_TYPE_Q6_K = 14,
     GAZE_TYPE_Q8_K = 15,
     GAZE_TYPE_BF16 = 30,

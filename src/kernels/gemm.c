@@ -376,7 +376,7 @@ enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin, const fl
         }
         case GAZE_TYPE_F16:  case GAZE_TYPE_BF16:
         case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1:
-        case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K:
+        case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q5_K: case GAZE_TYPE_Q6_K:
         case GAZE_TYPE_Q8_K: {
             if (flags & GAZE_GEMM_ACCUMULATE)   // the quant kernels overwrite y
                 return gaze_error(GAZE_ERR_UNSUPPORTED, "linear: ACCUMULATE needs f32 weights");

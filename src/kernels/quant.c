@@ -166,6 +166,26 @@ static void deq_q4_k(const void * vx, float * y, int64_t n) {
     }
 }
 
+// Q5_K: Q4_K plus a fifth bit per code in qh (bit 2c of qh[l] for element 64c + l, bit 2c + 1
+// for 64c + 32 + l).
+static void deq_q5_k(const void * vx, float * y, int64_t n) {
+    const struct block_q5_k * x = vx;
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        const float d = H2F(x[b].d), dmin = H2F(x[b].dmin);
+        const uint8_t * q = x[b].qs;
+        const uint8_t * qh = x[b].qh;
+        for (int c = 0; c < 4; c++, q += 32) {
+            int sc1, mn1, sc2, mn2;
+            q4k_scale_min(2 * c, x[b].scales, &sc1, &mn1);
+            q4k_scale_min(2 * c + 1, x[b].scales, &sc2, &mn2);
+            const float d1 = d * (float)sc1, m1 = dmin * (float)mn1;
+            const float d2 = d * (float)sc2, m2 = dmin * (float)mn2;
+            for (int l = 0; l < 32; l++) *y++ = d1 * (float)((q[l] & 0x0F) + ((qh[l] >> (2 * c)) & 1) * 16) - m1;
+            for (int l = 0; l < 32; l++) *y++ = d2 * (float)((q[l] >> 4) + ((qh[l] >> (2 * c + 1)) & 1) * 16) - m2;
+        }
+    }
+}
+
 static void deq_q6_k(const void * vx, float * y, int64_t n) {
     const struct block_q6_k * x = vx;
     for (int64_t b = 0; b < n / QK_K; b++) {
@@ -309,52 +329,73 @@ static void qnt_q8_1(const float * x, void * vy, int64_t n) {
     }
 }
 
-// Q4_K: per 32-element sub-block an affine range [min(0, lo), hi] on 15 steps; the sub-block
-// scales and mins are themselves quantized to 6 bits against the super-block's d and dmin.
-// Simpler than ggml's iterative search, same format; used for round-trip tests only.
+// Q4_K / Q5_K: per 32-element sub-block an affine range [min(0, lo), hi] on nmax steps (15 or
+// 31); the sub-block scales and mins are themselves quantized to 6 bits against the
+// super-block's d and dmin. Simpler than ggml's iterative search, same format; used for
+// round-trip tests only. Fills d, dmin, the 12 scale bytes and the codes L[256].
+static void qnt_k_affine(const float * x, int nmax, uint16_t * dd, uint16_t * dm, uint8_t scales[12],
+                         uint8_t L[QK_K]) {
+    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 8; j++) {
+        float lo = 0.0f, hi = -INFINITY;
+        for (int l = 0; l < 32; l++) { lo = fminf(lo, x[32 * j + l]); hi = fmaxf(hi, x[32 * j + l]); }
+        scale[j] = (hi - lo) / (float)nmax;
+        mins[j] = -lo;
+        max_scale = fmaxf(max_scale, scale[j]);
+        max_min = fmaxf(max_min, mins[j]);
+    }
+    const float d = max_scale / 63.0f, dmin = max_min / 63.0f;
+    *dd = quant_f32_to_f16(d);
+    *dm = quant_f32_to_f16(dmin);
+    const float dq = H2F(*dd), dmq = H2F(*dm);
+    uint8_t ls[8], lm[8];
+    for (int j = 0; j < 8; j++) {
+        ls[j] = (uint8_t)GAZE_MIN(63, dq > 0 ? (int)lrintf(scale[j] / dq) : 0);
+        lm[j] = (uint8_t)GAZE_MIN(63, dmq > 0 ? (int)lrintf(mins[j] / dmq) : 0);
+    }
+    memset(scales, 0, 12);
+    for (int j = 0; j < 8; j++) {   // inverse of q4k_scale_min
+        if (j < 4) {
+            scales[j] |= ls[j];
+            scales[j + 4] |= lm[j];
+        } else {
+            scales[j + 4] = (uint8_t)((ls[j] & 0x0F) | (lm[j] & 0x0F) << 4);
+            scales[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
+            scales[j] |= (uint8_t)((lm[j] >> 4) << 6);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+        const float sd = dq * (float)ls[j], sm = dmq * (float)lm[j];
+        for (int l = 0; l < 32; l++) {
+            int q = sd > 0 ? (int)lrintf((x[32 * j + l] + sm) / sd) : 0;
+            L[32 * j + l] = (uint8_t)GAZE_MAX(0, GAZE_MIN(nmax, q));
+        }
+    }
+}
+
 static void qnt_q4_k(const float * x, void * vy, int64_t n) {
     struct block_q4_k * y = vy;
     for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
-        float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
-        for (int j = 0; j < 8; j++) {
-            float lo = 0.0f, hi = -INFINITY;
-            for (int l = 0; l < 32; l++) { lo = fminf(lo, x[32 * j + l]); hi = fmaxf(hi, x[32 * j + l]); }
-            scale[j] = (hi - lo) / 15.0f;
-            mins[j] = -lo;
-            max_scale = fmaxf(max_scale, scale[j]);
-            max_min = fmaxf(max_min, mins[j]);
-        }
-        const float d = max_scale / 63.0f, dmin = max_min / 63.0f;
-        y[b].d = quant_f32_to_f16(d);
-        y[b].dmin = quant_f32_to_f16(dmin);
-        const float dq = H2F(y[b].d), dmq = H2F(y[b].dmin);
-        uint8_t ls[8], lm[8];
-        for (int j = 0; j < 8; j++) {
-            ls[j] = (uint8_t)GAZE_MIN(63, dq > 0 ? (int)lrintf(scale[j] / dq) : 0);
-            lm[j] = (uint8_t)GAZE_MIN(63, dmq > 0 ? (int)lrintf(mins[j] / dmq) : 0);
-        }
-        memset(y[b].scales, 0, 12);
-        for (int j = 0; j < 8; j++) {   // inverse of q4k_scale_min
-            if (j < 4) {
-                y[b].scales[j] |= ls[j];
-                y[b].scales[j + 4] |= lm[j];
-            } else {
-                y[b].scales[j + 4] = (uint8_t)((ls[j] & 0x0F) | (lm[j] & 0x0F) << 4);
-                y[b].scales[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
-                y[b].scales[j] |= (uint8_t)((lm[j] >> 4) << 6);
-            }
-        }
         uint8_t L[QK_K];
-        for (int j = 0; j < 8; j++) {
-            const float sd = dq * (float)ls[j], sm = dmq * (float)lm[j];
-            for (int l = 0; l < 32; l++) {
-                int q = sd > 0 ? (int)lrintf((x[32 * j + l] + sm) / sd) : 0;
-                L[32 * j + l] = (uint8_t)GAZE_MAX(0, GAZE_MIN(15, q));
-            }
-        }
+        qnt_k_affine(x, 15, &y[b].d, &y[b].dmin, y[b].scales, L);
         for (int c = 0; c < 4; c++)
             for (int l = 0; l < 32; l++)
                 y[b].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | L[64 * c + 32 + l] << 4);
+    }
+}
+
+static void qnt_q5_k(const float * x, void * vy, int64_t n) {
+    struct block_q5_k * y = vy;
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
+        uint8_t L[QK_K];
+        qnt_k_affine(x, 31, &y[b].d, &y[b].dmin, y[b].scales, L);
+        memset(y[b].qh, 0, sizeof y[b].qh);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                const int q0 = L[64 * c + l], q1 = L[64 * c + 32 + l];
+                y[b].qs[32 * c + l] = (uint8_t)((q0 & 0x0F) | (q1 & 0x0F) << 4);
+                y[b].qh[l] |= (uint8_t)((q0 >> 4) << (2 * c) | (q1 >> 4) << (2 * c + 1));
+            }
     }
 }
 
@@ -413,7 +454,7 @@ static const struct quant_traits g_traits[QUANT_TYPE_CODES] = {
     T_(10, "Q2_K",    256, 84,  false, NULL, NULL),
     T_(11, "Q3_K",    256, 110, false, NULL, NULL),
     T_(12, "Q4_K",    256, 144, true,  deq_q4_k, qnt_q4_k),
-    T_(13, "Q5_K",    256, 176, false, NULL, NULL),
+    T_(13, "Q5_K",    256, 176, true,  deq_q5_k, qnt_q5_k),
     T_(14, "Q6_K",    256, 210, true,  deq_q6_k, qnt_q6_k),
     T_(15, "Q8_K",    256, 292, true,  deq_q8_k, qnt_q8_k),
     T_(16, "IQ2_XXS", 256, 66,  false, NULL, NULL),
@@ -560,7 +601,9 @@ void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y) {
     }
 }
 
-static bool is_k_type(enum gaze_type t) { return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q6_K; }
+static bool is_k_type(enum gaze_type t) {
+    return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K || t == GAZE_TYPE_Q6_K;
+}
 static bool is_float_type(enum gaze_type t) {
     return t == GAZE_TYPE_F32 || t == GAZE_TYPE_F16 || t == GAZE_TYPE_BF16;
 }
@@ -681,6 +724,31 @@ static float dot_q4k_q8k(const struct block_q4_k * x, const struct block_q8_k * 
     return sum;
 }
 
+// Q5_K: dot_q4k_q8k with 5-bit codes (the same sums, the same operation order).
+static float dot_q5k_q8k(const struct block_q5_k * x, const struct block_q8_k * y, int64_t nb) {
+    float sum = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t sumi = 0, summ = 0;
+        for (int c = 0; c < 4; c++) {
+            int sc1, mn1, sc2, mn2;
+            q4k_scale_min(2 * c, x[b].scales, &sc1, &mn1);
+            q4k_scale_min(2 * c + 1, x[b].scales, &sc2, &mn2);
+            int32_t i1 = 0, i2 = 0;
+            for (int l = 0; l < 32; l++) {
+                const int u1 = (x[b].qs[32 * c + l] & 0x0F) | ((x[b].qh[l] >> (2 * c)) & 1) << 4;
+                const int u2 = (x[b].qs[32 * c + l] >> 4) | ((x[b].qh[l] >> (2 * c + 1)) & 1) << 4;
+                i1 += u1 * y[b].qs[64 * c + l];
+                i2 += u2 * y[b].qs[64 * c + 32 + l];
+            }
+            sumi += sc1 * i1 + sc2 * i2;
+            summ += mn1 * (y[b].bsums[4 * c] + y[b].bsums[4 * c + 1]) +
+                    mn2 * (y[b].bsums[4 * c + 2] + y[b].bsums[4 * c + 3]);
+        }
+        sum += H2F(x[b].d) * y[b].d * (float)sumi - H2F(x[b].dmin) * y[b].d * (float)summ;
+    }
+    return sum;
+}
+
 static float dot_q6k_q8k(const struct block_q6_k * x, const struct block_q8_k * y, int64_t nb) {
     float sum = 0.0f;
     for (int64_t b = 0; b < nb; b++) {
@@ -737,6 +805,7 @@ float quant_dot_row_ref(const void * w, enum gaze_type type, const struct quant_
         return sum;
     }
     if (type == GAZE_TYPE_Q4_K) return dot_q4k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
+    if (type == GAZE_TYPE_Q5_K) return dot_q5k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
     if (type == GAZE_TYPE_Q6_K) return dot_q6k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
     const int8_t * xq = act->qs + t * act->ld_qs;
     const float * xd = act->d + t * act->nb;
@@ -841,7 +910,8 @@ static enum gaze_status linear_run(const void * raw, const uint8_t * packed, siz
 
     const bool pk_ok = packed_kernel_active() && quant_pack_blk_bytes(type) > 0;
     const bool use_packed = pk_ok && packed;
-    const bool on_the_fly = pk_ok && !packed && T >= ONTHEFLY_MIN_T;
+    // Q5_K has no raw-block SIMD kernel: repack on the fly for any T
+    const bool on_the_fly = pk_ok && !packed && (T >= ONTHEFLY_MIN_T || type == GAZE_TYPE_Q5_K);
     const size_t fly_bytes = quant_pack_blk_bytes(type) * (size_t)(n_in / QK32);
     const enum gaze_isa isa = gaze_isa_active();
     rows_fn fns[3];

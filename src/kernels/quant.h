@@ -26,6 +26,7 @@ struct block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; };
 struct block_q8_0 { uint16_t d; int8_t qs[QK32]; };
 struct block_q8_1 { uint16_t d, s; int8_t qs[QK32]; };          // s = d·Σqs
 struct block_q4_k { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+struct block_q5_k { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
 struct block_q6_k { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
 struct block_q8_k { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };   // bsums: Σ of 16 qs
 
@@ -36,6 +37,7 @@ _Static_assert(sizeof(struct block_q5_1) == 24,  "block_q5_1 size");
 _Static_assert(sizeof(struct block_q8_0) == 34,  "block_q8_0 size");
 _Static_assert(sizeof(struct block_q8_1) == 36,  "block_q8_1 size");
 _Static_assert(sizeof(struct block_q4_k) == 144, "block_q4_K size");
+_Static_assert(sizeof(struct block_q5_k) == 176, "block_q5_K size");
 _Static_assert(sizeof(struct block_q6_k) == 210, "block_q6_K size");
 _Static_assert(sizeof(struct block_q8_k) == 292, "block_q8_K size");
 

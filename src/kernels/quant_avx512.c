@@ -296,7 +296,7 @@ size_t quant_pack_blk_bytes(enum gaze_type t) {
     case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: return 256 + 64;
     case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1: return 256 + 64 + 64;
     case GAZE_TYPE_Q8_0: return 512 + 64;
-    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K: return quant_k_pack_sb_bytes(t) / 8;   // per 32 inputs
+    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q5_K: case GAZE_TYPE_Q6_K: return quant_k_pack_sb_bytes(t) / 8;   // per 32 inputs
     default: return 0;
     }
 }
@@ -313,7 +313,7 @@ static void wr32(uint8_t * p, uint32_t v) { memcpy(p, &v, 4); }
 // (low nibble) and k+16 (high nibble).
 void quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
                              int64_t g, uint8_t * dst) {
-    if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q6_K) {
+    if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K || t == GAZE_TYPE_Q6_K) {
         quant_k_pack_group_avx512(w, t, n_out, n_in, g, dst);
         return;
     }
@@ -460,7 +460,7 @@ void quant_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type 
     case GAZE_TYPE_Q5_0: prows_q5_0(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
     case GAZE_TYPE_Q5_1: prows_q5_1(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
     case GAZE_TYPE_Q8_0: prows_q8_0(pk, gbytes, act, y, ldy, g0, g1, n_out); break;
-    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K: quant_k_packed_rows_avx512(pk, gbytes, type, act, y, ldy, g0, g1, n_out); break;
+    case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q5_K: case GAZE_TYPE_Q6_K: quant_k_packed_rows_avx512(pk, gbytes, type, act, y, ldy, g0, g1, n_out); break;
     default: GAZE_ASSERT(0);
     }
 }

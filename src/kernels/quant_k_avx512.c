@@ -1,4 +1,4 @@
-// AVX-512 VNNI products of K-quant weights (Q4_K, Q6_K) with Q8_K activations, bit-identical
+// AVX-512 VNNI products of K-quant weights (Q4_K, Q5_K, Q6_K; Q5_K packed only) with Q8_K activations, bit-identical
 // to the scalar oracle (dot_q4k_q8k / dot_q6k_q8k in quant.c).
 //
 // Per super-block (256 inputs) of a (row, token) pair the integer sums are exact: vpmaddubsw
@@ -264,10 +264,28 @@ bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
 //         sc [16][16] s32, d [16] f32                                     (5184 bytes, 1.5× raw)
 // Rows past n_out are zero (d = 0, masked at the store). gaze_quant_pack_init keeps this layout
 // for generation too (fewer instructions per weight byte than the raw-block kernel above).
-AI size_t kp_codes(enum gaze_type t) { return t == GAZE_TYPE_Q4_K ? 2048 : 4096; }
+//   Q5_K: the Q4_K layout of the low four bits, then 32 pairs of u64 masks of the fifth bits
+//         (pair m: inputs 8m..8m+3, then 8m+4..8m+7; bit 4r+i), then Q4_K's sc, mn, d, dmin
+//                                                                         (3712 bytes, 1.3× raw)
+// "codes" below covers the nibbles and, for Q5_K, the masks.
+AI size_t kp_codes(enum gaze_type t) { return t == GAZE_TYPE_Q4_K ? 2048 : t == GAZE_TYPE_Q5_K ? 2560 : 4096; }
 
 size_t quant_k_pack_sb_bytes(enum gaze_type t) {
-    return t == GAZE_TYPE_Q4_K ? 2048 + 512 + 512 + 128 : t == GAZE_TYPE_Q6_K ? 4096 + 1024 + 64 : 0;
+    switch (t) {
+    case GAZE_TYPE_Q4_K: return 2048 + 512 + 512 + 128;
+    case GAZE_TYPE_Q5_K: return 2560 + 512 + 512 + 128;
+    case GAZE_TYPE_Q6_K: return 4096 + 1024 + 64;
+    default:             return 0;
+    }
+}
+
+// The 256 codes u (0..31) of a Q5_K super-block in input order, its scales and mins.
+AI void q5k_codes(const struct block_q5_k * x, uint8_t u[QK_K]) {
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            u[64 * c + l]      = (uint8_t)((x->qs[32 * c + l] & 0x0F) | ((x->qh[l] >> (2 * c)) & 1) << 4);
+            u[64 * c + 32 + l] = (uint8_t)((x->qs[32 * c + l] >> 4) | ((x->qh[l] >> (2 * c + 1)) & 1) << 4);
+        }
 }
 
 void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
@@ -283,25 +301,40 @@ void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
             const size_t cb = kp_codes(t);
             int32_t * sc = (int32_t *)(o + cb);
             float * dv;
-            if (t == GAZE_TYPE_Q4_K) {
-                const struct block_q4_k * x = (const struct block_q4_k *)row + b;
-                for (int c = 0; c < 4; c++) {
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                    const __m256i lo4 = _mm256_set1_epi8(0x0F);
-                    _mm256_store_si256((__m256i *)(u + 64 * c), _mm256_and_si256(q, lo4));
-                    _mm256_store_si256((__m256i *)(u + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+            if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K) {
+                const uint8_t * scales;
+                uint16_t d16, dm16;
+                if (t == GAZE_TYPE_Q4_K) {
+                    const struct block_q4_k * x = (const struct block_q4_k *)row + b;
+                    for (int c = 0; c < 4; c++) {
+                        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+                        const __m256i lo4 = _mm256_set1_epi8(0x0F);
+                        _mm256_store_si256((__m256i *)(u + 64 * c), _mm256_and_si256(q, lo4));
+                        _mm256_store_si256((__m256i *)(u + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+                    }
+                    scales = x->scales; d16 = x->d; dm16 = x->dmin;
+                } else {
+                    const struct block_q5_k * x = (const struct block_q5_k *)row + b;
+                    q5k_codes(x, u);
+                    scales = x->scales; d16 = x->d; dm16 = x->dmin;
+                    uint64_t * mk = (uint64_t *)(o + 2048);
+                    for (int m = 0; m < 32; m++)
+                        for (int i = 0; i < 4; i++) {
+                            mk[2 * m]     |= (uint64_t)(u[8 * m + i] >> 4) << (4 * r + i);
+                            mk[2 * m + 1] |= (uint64_t)(u[8 * m + 4 + i] >> 4) << (4 * r + i);
+                        }
                 }
                 uint8_t sm[16];
-                quant_q4k_scales(x->scales, sm);
+                quant_q4k_scales(scales, sm);
                 for (int j = 0; j < 8; j++) { sc[16 * j + r] = sm[j]; sc[128 + 16 * j + r] = sm[8 + j]; }
                 dv = (float *)(o + cb + 1024);
-                dv[r] = f16(x->d);
-                dv[16 + r] = f16(x->dmin);
+                dv[r] = f16(d16);
+                dv[16 + r] = f16(dm16);
                 for (int m = 0; m < 32; m++) {
                     uint32_t lo, hi;
                     memcpy(&lo, u + 8 * m, 4);
                     memcpy(&hi, u + 8 * m + 4, 4);
-                    lo |= hi << 4;
+                    lo = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
                     memcpy(o + 64 * m + 4 * r, &lo, 4);
                 }
                 continue;
@@ -327,7 +360,8 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     const int64_t nbk = a->n_in / QK_K;
     const size_t sb = quant_k_pack_sb_bytes(t), cb = kp_codes(t);
     const __m512i lo4 = _mm512_set1_epi8(0x0F);
-    const int ng = t == GAZE_TYPE_Q4_K ? 8 : 16, zg = 4;   // scale groups, zmm per scale group
+    const bool nib = t != GAZE_TYPE_Q6_K;                    // Q4_K, Q5_K: nibble codes and mins
+    const int ng = nib ? 8 : 16, zg = 4;                      // scale groups, zmm per scale group
     __m512 sum[G][C];
     for (int g = 0; g < G; g++)
         for (int c = 0; c < C; c++) sum[g][c] = _mm512_setzero_ps();
@@ -343,7 +377,7 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
             __m512i s0[G][C], s1[G][C];
             for (int g = 0; g < G; g++)
                 for (int c = 0; c < C; c++) { s0[g][c] = _mm512_setzero_si512(); s1[g][c] = _mm512_setzero_si512(); }
-            if (t == GAZE_TYPE_Q4_K) {   // nibbles: zmm m gives inputs 8m..8m+3 and 8m+4..8m+7
+            if (nib) {   // nibbles: zmm m gives inputs 8m..8m+3 and 8m+4..8m+7
                 for (int i = 0; i < zg; i++) {
                     __m512i X0[C], X1[C];
                     for (int c = 0; c < C; c++) {
@@ -352,7 +386,14 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
                     }
                     for (int g = 0; g < G; g++) {
                         const __m512i v = _mm512_load_si512(o[g] + 64 * (zg * j + i));
-                        const __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+                        __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+                        if (t == GAZE_TYPE_Q5_K) {   // + 16 where the fifth bit is set
+                            __mmask64 ml, mh;
+                            memcpy(&ml, o[g] + 2048 + 16 * (zg * j + i), 8);
+                            memcpy(&mh, o[g] + 2048 + 16 * (zg * j + i) + 8, 8);
+                            wl = _mm512_mask_add_epi8(wl, ml, wl, _mm512_set1_epi8(16));
+                            wh = _mm512_mask_add_epi8(wh, mh, wh, _mm512_set1_epi8(16));
+                        }
                         for (int c = 0; c < C; c++) {
                             s0[g][c] = _mm512_dpbusd_epi32(s0[g][c], wl, X0[c]);
                             s1[g][c] = _mm512_dpbusd_epi32(s1[g][c], wh, X1[c]);
@@ -388,7 +429,7 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
         }
         for (int g = 0; g < G; g++) {
             const __m512 D = _mm512_load_ps(o[g] + cb + 1024);
-            if (t == GAZE_TYPE_Q4_K) {
+            if (nib) {
                 const __m512 DM = _mm512_load_ps(o[g] + cb + 1024 + 64);
                 __m512i summ[C];
                 for (int c = 0; c < C; c++) summ[c] = _mm512_setzero_si512();
@@ -443,12 +484,14 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     }
 
 DEFINE_KPROWS(kprows_q4k, GAZE_TYPE_Q4_K)
+DEFINE_KPROWS(kprows_q5k, GAZE_TYPE_Q5_K)
 DEFINE_KPROWS(kprows_q6k, GAZE_TYPE_Q6_K)
 
 void quant_k_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
                                 const struct quant_act * act, float * y, int64_t ldy,
                                 int64_t g0, int64_t g1, int64_t n_out) {
     if (type == GAZE_TYPE_Q4_K) kprows_q4k(pk, gbytes, act, y, ldy, g0, g1, n_out);
+    else if (type == GAZE_TYPE_Q5_K) kprows_q5k(pk, gbytes, act, y, ldy, g0, g1, n_out);
     else kprows_q6k(pk, gbytes, act, y, ldy, g0, g1, n_out);
 }
 
