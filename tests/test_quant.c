@@ -447,8 +447,10 @@ static void test_packed(void) {
             for (int nt = 1; nt <= 2; nt++) {
                 CHECK(gaze_quant_linear_forward_packed(&p, x, T, y, nt) == GAZE_OK, "packed forward");
                 int bad = 0;
-                for (int64_t i = 0; i < T * n_out; i++)   // K-quants: bitwise
-                    if (is_kq(t) ? !same_bits(y[i], f2u(ref[i])) : !(fabsf(y[i] - ref[i]) <= 2e-5f * (fabsf(ref[i]) + 1.0f))) bad++;
+                // K-quants, and every quantized type once packed: bitwise (F16: the raw path)
+                const bool bitwise = is_kq(t) || (p.data != NULL && t != GAZE_TYPE_F16);
+                for (int64_t i = 0; i < T * n_out; i++)
+                    if (bitwise ? !same_bits(y[i], f2u(ref[i])) : !(fabsf(y[i] - ref[i]) <= 2e-5f * (fabsf(ref[i]) + 1.0f))) bad++;
                 CHECK(bad == 0, "packed %s [%lld,%lld] T=%lld threads=%d: %d outputs differ (packed data: %s)",
                       gaze_type_name(t), (long long)n_out, (long long)n_in, (long long)T, nt, bad, p.data ? "yes" : "no");
             }

@@ -136,8 +136,8 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 // Weights repacked once (at model load) for the AVX-512 VNNI kernel: 16-row groups whose codes
 // are interleaved so that one vpdpbusd serves 16 rows × 4 inputs (layout in quant_avx512.c).
 // Worth it for generation (T = 1), where the raw-block kernel spends most of its time
-// unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q6_K) use their own
-// group layout (quant_k_avx512.c, 1.4x / 1.5x the raw bytes). On CPUs without AVX-512
+// unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q5_K, Q6_K) use their own
+// group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On CPUs without AVX-512
 // VNNI/VBMI, or for types the packed kernel does not cover (F16/BF16/F32), nothing is copied and
 // forward_packed runs gaze_quant_linear_forward on the raw blocks.
 struct gaze_quant_packed {

@@ -259,22 +259,24 @@ bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
 // horizontal reductions, and the f32 epilogue runs on 16 rows at once (same per-lane operation
 // order as the oracle, so still bit-identical). Layout of one super-block of a group:
 //   Q4_K: codes [32][16 rows][4] u8: zmm m, lane r byte i = code(r, 8m+i) | code(r, 8m+4+i) << 4;
-//         sc [8][16] s32, mn [8][16] s32, d [16] f32, dmin [16] f32      (3200 bytes, 1.4× raw)
+//         sc [8][16] u8, mn [8][16] u8, d [16] f16, dmin [16] f16        (2368 bytes, 1.03× raw)
 //   Q6_K: codes [64][16 rows][4] u8: zmm j, lane r = row r's q + 32 of inputs 4j .. 4j+3;
-//         sc [16][16] s32, d [16] f32                                     (5184 bytes, 1.5× raw)
+//         sc [16][16] s8, d [16] f16, 32 bytes of padding                 (4416 bytes, 1.31× raw)
+// Scales as bytes and d as f16 (widened in the kernel, exactly) keep the bytes a generated token
+// streams close to the file's: generation is bound by them.
 // Rows past n_out are zero (d = 0, masked at the store). gaze_quant_pack_init keeps this layout
 // for generation too (fewer instructions per weight byte than the raw-block kernel above).
 //   Q5_K: the Q4_K layout of the low four bits, then 32 pairs of u64 masks of the fifth bits
 //         (pair m: inputs 8m..8m+3, then 8m+4..8m+7; bit 4r+i), then Q4_K's sc, mn, d, dmin
-//                                                                         (3712 bytes, 1.3× raw)
+//                                                                         (2880 bytes, 1.02× raw)
 // "codes" below covers the nibbles and, for Q5_K, the masks.
 AI size_t kp_codes(enum gaze_type t) { return t == GAZE_TYPE_Q4_K ? 2048 : t == GAZE_TYPE_Q5_K ? 2560 : 4096; }
 
 size_t quant_k_pack_sb_bytes(enum gaze_type t) {
     switch (t) {
-    case GAZE_TYPE_Q4_K: return 2048 + 512 + 512 + 128;
-    case GAZE_TYPE_Q5_K: return 2560 + 512 + 512 + 128;
-    case GAZE_TYPE_Q6_K: return 4096 + 1024 + 64;
+    case GAZE_TYPE_Q4_K: return 2048 + 128 + 128 + 64;
+    case GAZE_TYPE_Q5_K: return 2560 + 128 + 128 + 64;
+    case GAZE_TYPE_Q6_K: return 4096 + 256 + 32 + 32;   // padded to 64-byte super-blocks
     default:             return 0;
     }
 }
@@ -299,8 +301,8 @@ void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
             uint8_t * o = dst + (size_t)b * sb;
             _Alignas(64) uint8_t u[QK_K];
             const size_t cb = kp_codes(t);
-            int32_t * sc = (int32_t *)(o + cb);
-            float * dv;
+            uint8_t * sc = o + cb;
+            uint16_t * dv = (uint16_t *)(o + cb + 256);   // after the scale bytes
             if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K) {
                 const uint8_t * scales;
                 uint16_t d16, dm16;
@@ -327,9 +329,8 @@ void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
                 uint8_t sm[16];
                 quant_q4k_scales(scales, sm);
                 for (int j = 0; j < 8; j++) { sc[16 * j + r] = sm[j]; sc[128 + 16 * j + r] = sm[8 + j]; }
-                dv = (float *)(o + cb + 1024);
-                dv[r] = f16(d16);
-                dv[16 + r] = f16(dm16);
+                dv[r] = d16;
+                dv[16 + r] = dm16;
                 for (int m = 0; m < 32; m++) {
                     uint32_t lo, hi;
                     memcpy(&lo, u + 8 * m, 4);
@@ -341,9 +342,8 @@ void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
             } else {
                 const struct block_q6_k * x = (const struct block_q6_k *)row + b;
                 for (int k = 0; k < 4; k++) _mm512_store_si512(u + 64 * k, q6k_codes(x, k));
-                for (int j = 0; j < 16; j++) sc[16 * j + r] = x->scales[j];
-                dv = (float *)(o + cb + 1024);
-                dv[r] = f16(x->d);
+                for (int j = 0; j < 16; j++) sc[16 * j + r] = (uint8_t)x->scales[j];
+                dv[r] = x->d;
             }
             for (int j = 0; j < 64; j++) memcpy(o + 64 * j + 4 * r, u + 4 * j, 4);   // Q6_K
         }
@@ -418,7 +418,8 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
                 }
             }
             for (int g = 0; g < G; g++) {
-                const __m512i SC = _mm512_load_si512(o[g] + cb + 64 * j);
+                const __m128i sc8 = _mm_load_si128((const __m128i *)(o[g] + cb + 16 * j));
+                const __m512i SC = nib ? _mm512_cvtepu8_epi32(sc8) : _mm512_cvtepi8_epi32(sc8);
                 for (int c = 0; c < C; c++) {
                     __m512i v = _mm512_add_epi32(s0[g][c], s1[g][c]);
                     if (t == GAZE_TYPE_Q6_K)   // Σ q·x = Σ u·x − 32·bsum
@@ -428,13 +429,13 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
             }
         }
         for (int g = 0; g < G; g++) {
-            const __m512 D = _mm512_load_ps(o[g] + cb + 1024);
+            const __m512 D = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(o[g] + cb + 256)));   // exact
             if (nib) {
-                const __m512 DM = _mm512_load_ps(o[g] + cb + 1024 + 64);
+                const __m512 DM = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(o[g] + cb + 256 + 32)));
                 __m512i summ[C];
                 for (int c = 0; c < C; c++) summ[c] = _mm512_setzero_si512();
                 for (int j = 0; j < 8; j++) {
-                    const __m512i MN = _mm512_load_si512(o[g] + cb + 512 + 64 * j);
+                    const __m512i MN = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(o[g] + cb + 128 + 16 * j)));
                     for (int c = 0; c < C; c++)
                         summ[c] = _mm512_add_epi32(summ[c], _mm512_mullo_epi32(MN,
                                       _mm512_set1_epi32(yk[c]->bsums[2 * j] + yk[c]->bsums[2 * j + 1])));
