@@ -470,6 +470,53 @@ static void test_packed(void) {
     printf("packed cases: %d\n", n);
 }
 
+// Several prepared quantized linears of one x (q, k, v) through gaze_linear_forward_many: one
+// parallel region, x quantized once per kind; the same bits as one gaze_linear_forward each,
+// for mixed 32-block and K types, T = 1 and T = 5, 1 and 2 threads.
+static void test_forward_many(void) {
+    const enum gaze_type sets[][3] = { { GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_0, GAZE_TYPE_Q8_0 },
+                                       { GAZE_TYPE_Q4_K, GAZE_TYPE_Q8_0, GAZE_TYPE_Q6_K },
+                                       { GAZE_TYPE_Q5_K, GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1 } };
+    const int64_t n_in = 512, n_out[3] = { 80, 33, 17 };
+    int n = 0;
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        struct gaze_linear lin[3];
+        const struct gaze_linear * lp[3];
+        void * w[3];
+        for (int i = 0; i < 3; i++) {
+            w[i] = make_weights(sets[k][i], n_out[i], n_in);
+            lin[i] = (struct gaze_linear){ .type = sets[k][i], .n_out = n_out[i], .n_in = n_in, .weight = w[i] };
+            CHECK(gaze_linear_prepare(&lin[i]) == GAZE_OK, "prepare %s", gaze_type_name(sets[k][i]));
+            lp[i] = &lin[i];
+        }
+        for (int64_t T = 1; T <= 5; T += 4) {
+            float * x = malloc((size_t)(T * n_in) * 4);
+            for (int64_t i = 0; i < T * n_in; i++) x[i] = rnd_normal();
+            float * ref[3], * got[3];
+            for (int i = 0; i < 3; i++) {
+                ref[i] = malloc((size_t)(T * n_out[i]) * 4);
+                got[i] = malloc((size_t)(T * n_out[i]) * 4);
+                CHECK(gaze_linear_forward(&lin[i], x, T, ref[i], 1) == GAZE_OK, "forward");
+            }
+            for (int nt = 1; nt <= 2; nt++) {
+                for (int i = 0; i < 3; i++) for (int64_t j = 0; j < T * n_out[i]; j++) got[i][j] = NAN;
+                CHECK(gaze_linear_forward_many(3, lp, x, T, got, nt) == GAZE_OK, "forward_many: %s", gaze_last_error());
+                int bad = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int64_t j = 0; j < T * n_out[i]; j++) bad += !same_bits(got[i][j], f2u(ref[i][j]));
+                CHECK(bad == 0, "forward_many %s/%s/%s T=%lld threads=%d: %d outputs differ from one call each",
+                      gaze_type_name(sets[k][0]), gaze_type_name(sets[k][1]), gaze_type_name(sets[k][2]),
+                      (long long)T, nt, bad);
+                n++;
+            }
+            for (int i = 0; i < 3; i++) { free(ref[i]); free(got[i]); }
+            free(x);
+        }
+        for (int i = 0; i < 3; i++) { gaze_linear_release(&lin[i]); free(w[i]); }
+    }
+    printf("forward_many cases: %d\n", n);
+}
+
 // The AVX-512 activation quantizer is bit-identical to the scalar one.
 static void test_act_quant(void) {
     if (!(gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable())) {
@@ -529,6 +576,7 @@ int main(void) {
     test_linear_errors();
     test_linear();
     test_packed();
+    test_forward_many();
     test_act_quant();
     return check_summary("test_quant");
 }

@@ -910,8 +910,7 @@ static enum gaze_status linear_run(const void * raw, const uint8_t * packed, siz
 
     const bool pk_ok = packed_kernel_active() && quant_pack_blk_bytes(type) > 0;
     const bool use_packed = pk_ok && packed;
-    // Q5_K has no raw-block SIMD kernel: repack on the fly for any T
-    const bool on_the_fly = pk_ok && !packed && (T >= ONTHEFLY_MIN_T || type == GAZE_TYPE_Q5_K);
+    const bool on_the_fly = pk_ok && !packed && T >= ONTHEFLY_MIN_T;
     const size_t fly_bytes = quant_pack_blk_bytes(type) * (size_t)(n_in / QK32);
     const enum gaze_isa isa = gaze_isa_active();
     rows_fn fns[3];
@@ -1002,4 +1001,60 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
     // the packed data is only valid for the kernel that made it (ISA lowered since: raw path)
     const uint8_t * pk = packed_kernel_active() ? p->data : NULL;
     return linear_run(p->raw, pk, p->group_bytes, p->type, p->n_out, p->n_in, x, T, y, n_threads);
+}
+
+// Several packed products of one x in one parallel region: x is quantized once per activation
+// kind (Q8 32-blocks, Q8_K), and the threads split the products' 16-row groups between them,
+// weighted by bytes, so a thread that finishes one product's groups goes on with the next
+// without a barrier in between (q, k and v of a generated token: one fork/join instead of
+// three, one activation quantization instead of three). Same per-output kernels, so the same
+// bits as one call per product.
+bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
+                                      int64_t T, float * const * ys, int n_threads) {
+    enum { MAXP = 8 };
+    if (n <= 0 || n > MAXP || T <= 0 || !packed_kernel_active()) return false;
+    const int64_t n_in = ps[0]->n_in;
+    double work = 0, wsum = 0;
+    double wcum[MAXP + 1] = { 0 };
+    int64_t groups[MAXP];
+    enum gaze_type act_type[2] = { GAZE_TYPE_F32, GAZE_TYPE_F32 };   // [0]: a 32-block type, [1]: a K type
+    for (int i = 0; i < n; i++) {
+        const struct gaze_quant_packed * p = ps[i];
+        if (!p->data || p->n_in != n_in || p->n_out <= 0 || quant_pack_blk_bytes(p->type) == 0) return false;
+        act_type[is_k_type(p->type)] = p->type;
+        groups[i] = (p->n_out + 15) / 16;
+        wsum += (double)groups[i] * (double)p->group_bytes;
+        wcum[i + 1] = wsum;
+        work += (double)p->n_out * (double)n_in * (double)T;
+    }
+    if (n_threads <= 0) n_threads = gaze_default_threads();
+    int nt = work < 1.5e5 ? 1 : n_threads;
+    // the activations of both kinds in one scratch slot
+    struct quant_act act[2];
+    size_t need[2] = { 0, 0 };
+    for (int k = 0; k < 2; k++)
+        if (act_type[k] != GAZE_TYPE_F32) need[k] = quant_act_bytes(act_type[k], T, n_in);
+    uint8_t * mem = scratch_get(0, need[0] + need[1] + 64);
+    if (!mem) return false;
+    for (int k = 0; k < 2; k++)
+        if (need[k]) quant_act_init(&act[k], act_type[k], x, T, n_in, mem + (k ? need[0] : 0), nt);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = omp_get_thread_num(), ntt = omp_get_num_threads();
+        const double lo = wsum * tid / ntt, hi = wsum * (tid + 1) / ntt;
+        for (int i = 0; i < n; i++) {
+            if (wcum[i + 1] <= lo || wcum[i] >= hi) continue;
+            const struct gaze_quant_packed * p = ps[i];
+            // this thread's groups of product i: those whose start lies in [lo, hi)
+            const double gb = (double)p->group_bytes;
+            int64_t g0 = (int64_t)ceil((lo - wcum[i]) / gb), g1 = (int64_t)ceil((hi - wcum[i]) / gb);
+            g0 = GAZE_MAX(0, GAZE_MIN(groups[i], g0));
+            g1 = GAZE_MAX(0, GAZE_MIN(groups[i], g1));
+            if (tid == ntt - 1) g1 = groups[i];
+            if (g1 > g0)
+                quant_packed_rows_avx512(p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
+                                         &act[is_k_type(p->type)], ys[i], p->n_out, g0, g1, p->n_out);
+        }
+    }
+    return true;
 }

@@ -156,6 +156,12 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
                                                   const float * x /* [T, n_in] */, int64_t T,
                                                   float * y /* [T, n_out] */, int n_threads);
 
+// ys[i] [T, ps[i]->n_out] = x [T, n_in] · W_iᵀ for n <= 8 packed weights of one n_in, in one
+// parallel region with x quantized once per activation kind. Returns false (nothing done) when
+// the packed kernel is not active or a weight is not packed: the caller runs them one by one.
+bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
+                                      int64_t T, float * const * ys, int n_threads);
+
 // ---- per-ISA kernels (called after gaze_isa_active() checks) ------------------------------------
 
 // Computes rows [r0, r1) of y for all T tokens. Returns false when this ISA has no kernel for

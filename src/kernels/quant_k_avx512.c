@@ -472,11 +472,15 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     }
 }
 
-// One group per tile (G = 2 sharing the T = 1 broadcasts measured slower: register pressure).
+// Generation (T = 1): two groups per tile; prompts: one group × 4 tokens.
 #define DEFINE_KPROWS(NAME, TYPE)                                                                 \
     static void NAME(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,    \
                      int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {                        \
-        for (int64_t g = g0; g < g1; g++) {                                                                     \
+        int64_t g = g0;                                                                           \
+        if (a->T == 1) {   /* two groups share each broadcast activation word */                \
+            for (; g + 2 <= g1; g += 2) ktile(TYPE, 2, 1, pk + (size_t)(g - g0) * gbytes, gbytes, a, 0, 16 * g, n_out, y, ldy); \
+        }                                                                                         \
+        for (; g < g1; g++) {                                                                     \
             const uint8_t * p = pk + (size_t)(g - g0) * gbytes;                                  \
             int64_t t = 0;                                                                        \
             for (; t + 4 <= a->T; t += 4) ktile(TYPE, 1, 4, p, gbytes, a, t, 16 * g, n_out, y, ldy); \
