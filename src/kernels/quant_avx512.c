@@ -362,6 +362,8 @@ void quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, in
 
 AI __m512i bcast4(const int8_t * p) { int32_t v; memcpy(&v, p, 4); return _mm512_set1_epi32(v); }
 
+#define PF_BLOCKS 8   // prefetch distance of the generation tiles, in 32-input blocks
+
 // G consecutive groups (16·G rows from `rows0`) × C tokens from t0. For each block: integer
 // dots into two accumulators per (group, token) (two short dependency chains), then
 // acc += cvt(I)·(d_w·d_x) + m'_w·(d_x·Σq_x).
@@ -382,6 +384,14 @@ AI void ptile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
         xs[c] = a->s + (t0 + c) * nb;
     }
     for (int64_t b = 0; b < nb; b++) {
+        // Generation streams every weight once, from the last-level cache or DRAM: ask for each
+        // group's block PF_BLOCKS ahead (~10-20 % more tokens/s in bench_quant decode). Past the
+        // group's end it touches the next group or, at the very end, a line beyond the weights:
+        // prefetches never fault.
+        if (C == 1)
+            for (int g = 0; g < G; g++)
+                for (size_t l = 0; l < bb; l += 64)
+                    _mm_prefetch((const char *)(pk + (size_t)g * gbytes + (size_t)(b + PF_BLOCKS) * bb + l), _MM_HINT_T0);
         __m512i I0[G][C], I1[G][C];
         for (int g = 0; g < G; g++)
             for (int c = 0; c < C; c++) { I0[g][c] = _mm512_setzero_si512(); I1[g][c] = _mm512_setzero_si512(); }

@@ -368,6 +368,9 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     for (int64_t b = 0; b < nbk; b++) {
         const uint8_t * o[G];
         for (int g = 0; g < G; g++) o[g] = pk + (size_t)g * gbytes + (size_t)b * sb;
+        if (C == 1)   // generation: the next super-block of each group (see quant_avx512.c's ptile)
+            for (int g = 0; g < G; g++)
+                for (size_t l = 0; l < sb; l += 64) _mm_prefetch((const char *)(o[g] + sb + l), _MM_HINT_T0);
         const struct block_q8_k * yk[C];
         for (int c = 0; c < C; c++) yk[c] = a->k + (t0 + c) * nbk + b;
         __m512i acc[G][C];
