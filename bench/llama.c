@@ -74,6 +74,9 @@ int main(int argc, char ** argv) {
         else if (!strcmp(a, "--no-capture")) with_capture = false;
         else { fprintf(stderr, "bench_llama: unknown argument %s\n", a); return 2; }
     }
+    // every part of gaze on `threads` threads, also the calls that take no thread count
+    // (elementwise ops, packing at load), so "1 thread" means one, as for llama-bench -t 1
+    gaze_set_default_threads(threads);
     char * text = read_file(argv[2]);
     if (!text) { fprintf(stderr, "bench_llama: cannot read %s\n", argv[2]); return 2; }
     struct gaze_model * m = NULL;

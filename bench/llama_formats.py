@@ -11,7 +11,8 @@ prompt, llama.cpp generation, gaze, per repetition), best of --reps:
                       run(prompt, generate G) - run(prompt, generate 0), per token)
 
 The OpenMP wait policy is left at its default on both sides (OMP_WAIT_POLICY is removed from
-the environment): never run more threads than free cores.
+the environment): never run more threads than free cores. gaze runs with OMP_NUM_THREADS and
+GAZE_THREADS set to the thread count, so no part of it uses more threads than llama-bench -t.
 
 Bandwidth yardstick: "MB/tok" is the bytes of weights one generated token reads, from the GGUF
 itself (every 2-D weight once; the tied embedding once, as the output head; norms and the one
@@ -147,6 +148,8 @@ def main():
         if not os.access(exe, os.X_OK):
             raise SystemExit(f"missing executable {exe}")
     threads = [int(t) for t in args.threads.split(",")]
+    # gaze: the OpenMP team of the few regions that take no thread count (RoPE) sized as -t too
+    genv = {nt: dict(env, OMP_NUM_THREADS=str(nt), GAZE_THREADS=str(nt)) for nt in threads}
     formats = args.formats.split(",")
     os.makedirs(args.workdir, exist_ok=True)
 
@@ -179,7 +182,7 @@ def main():
                 pp, _ = llama_bench(lbench, path, nt, ["-p", str(args.prompt), "-n", "0"], env)
                 tg, _ = llama_bench(lbench, path, nt, ["-p", "0", "-n", str(args.gen), "-d", str(args.prompt)], env)
                 g = json.loads(run([gbench, path, prompt_file, "--gen", str(args.gen), "--reps", "1",
-                                    "--threads", str(nt), "--json", "--no-capture"], env))
+                                    "--threads", str(nt), "--json", "--no-capture"], genv[nt]))
                 if g["prompt_tokens"] != args.prompt or g["gen_tokens"] != args.gen:
                     print(f"warning: gaze ran {g['prompt_tokens']} prompt / {g['gen_tokens']} generated tokens",
                           file=sys.stderr)

@@ -1,4 +1,4 @@
-// AVX-512 VNNI products of K-quant weights (Q4_K, Q5_K, Q6_K; Q5_K packed only) with Q8_K activations, bit-identical
+// AVX-512 VNNI products of K-quant weights (Q4_K, Q5_K, Q6_K) with Q8_K activations, bit-identical
 // to the scalar oracle (dot_q4k_q8k / dot_q6k_q8k in quant.c).
 //
 // Per super-block (256 inputs) of a (row, token) pair the integer sums are exact: vpmaddubsw
@@ -65,6 +65,20 @@ AI __m512i q4k_codes(const struct block_q4_k * x, int k) {
     return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
 
+// Q5_K chunk k: the Q4_K codes of its qs plus the fifth bits, inputs in the same order: bit
+// 2c of qh[l] for input 64c + l, 2c + 1 for 64c + 32 + l (chunk k holds c = 2(k >> 1) and
+// c + 1 in its two 256-bit halves, low nibbles for even k).
+AI __m512i q5k_chunk(const struct block_q5_k * x, int k) {
+    const __m512i q = _mm512_loadu_si512(x->qs + 64 * (k >> 1));
+    const __m512i v = (k & 1) ? _mm512_srli_epi16(q, 4) : q;
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
+    const __m512i H = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+    const int s0 = 4 * (k >> 1) + (k & 1);
+    const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)s0), _mm256_set1_epi16((short)(s0 + 2)), 1);
+    const __m512i hb = _mm512_and_si512(_mm512_srlv_epi16(H, sh), _mm512_set1_epi8(1));
+    return _mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi8(0x0F)), _mm512_slli_epi16(hb, 4));
+}
+
 AI __m512i q4k_act(const int8_t * q, int k) {   // inputs of chunk k, in the codes' order
     const int o = 128 * (k >> 1) + 32 * (k & 1);
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(q + o))),
@@ -76,9 +90,11 @@ AI __m512i q4k_scale_idx(int k) {   // words 0..15: scale of sub-block a, 16..31
     return _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16((short)sub[k][0]), _mm512_set1_epi16((short)sub[k][1]));
 }
 
-AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const struct quant_act * a,
-                 int64_t t0, int64_t r0, float * y, int64_t ldy) {
+// Q4_K, or Q5_K (t): the blocks share d, dmin and the scale bytes at the same offsets.
+AI void tile_q45k(enum gaze_type t, const int R, const int C, const uint8_t * w, size_t rb,
+                  const struct quant_act * a, int64_t t0, int64_t r0, float * y, int64_t ldy) {
     const int64_t nbk = a->n_in / QK_K;
+    const size_t bsz = t == GAZE_TYPE_Q5_K ? sizeof(struct block_q5_k) : sizeof(struct block_q4_k);
     float sum[R][C];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) sum[r][c] = 0.0f;
@@ -88,7 +104,7 @@ AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const s
         struct q4k_row p[R];
         const struct block_q4_k * xr[R];
         for (int r = 0; r < R; r++) {
-            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb) + b;
+            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb + (size_t)b * bsz);
             q4k_row_prep(xr[r], &p[r]);
         }
         __m512i acc[R][C];
@@ -99,7 +115,7 @@ AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const s
             for (int c = 0; c < C; c++) X[c] = q4k_act(yk[c][b].qs, k);
             const __m512i idx = q4k_scale_idx(k);
             for (int r = 0; r < R; r++) {
-                const __m512i W = q4k_codes(xr[r], k);
+                const __m512i W = t == GAZE_TYPE_Q5_K ? q5k_chunk((const struct block_q5_k *)xr[r], k) : q4k_codes(xr[r], k);
                 const __m512i S = _mm512_permutexvar_epi16(idx, p[r].sw);
                 for (int c = 0; c < C; c++)
                     acc[r][c] = _mm512_dpwssd_epi32(acc[r][c], _mm512_maddubs_epi16(W, X[c]), S);
@@ -238,7 +254,10 @@ AI void tile_q6k(const int R, const int C, const uint8_t * w, size_t rb, const s
         }                                                                                         \
     }
 
-DEFINE_KROWS(rows_q4k, tile_q4k)
+#define TILE_Q4K(...) tile_q45k(GAZE_TYPE_Q4_K, __VA_ARGS__)
+#define TILE_Q5K(...) tile_q45k(GAZE_TYPE_Q5_K, __VA_ARGS__)
+DEFINE_KROWS(rows_q4k, TILE_Q4K)
+DEFINE_KROWS(rows_q5k, TILE_Q5K)
 DEFINE_KROWS(rows_q6k, tile_q6k)
 
 bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
@@ -247,6 +266,7 @@ bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
     const size_t rb = gaze_type_row_bytes(type, n_in);
     switch (type) {
     case GAZE_TYPE_Q4_K: rows_q4k(w, rb, act, y, ldy, r0, r1); return true;
+    case GAZE_TYPE_Q5_K: rows_q5k(w, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_Q6_K: rows_q6k(w, rb, act, y, ldy, r0, r1); return true;
     default: return false;
     }
