@@ -373,7 +373,8 @@ enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin,
                                         unsigned flags, int n_threads);
 // ys[i] = x · lins[i]ᵀ + b for n <= 8 linears that read the same x (e.g. Q, K, V): prepared
 // F32 weights of equal n_in share one thread team and schedule (results equal to separate
-// calls); otherwise they run one after the other.
+// calls), as do prepared quantized weights without bias (x quantized once per activation
+// kind; bit-identical to separate calls); otherwise they run one after the other.
 enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * const * lins,
                                           const float * x,   // [T, n_in]
                                           int64_t T,
