@@ -5,7 +5,9 @@
 // Second part ("types"): every weight type with a product (F32 .. Q6_K) on one [1536, 1536]
 // product at T = 1 (GB/s of weights) and T = 64 (GFLOP/s) on each ISA path (gaze_set_isa),
 // the scalar kernel as the baseline of the same run.
-//   build/bench/bench_quant [n_threads] [time_scale] [cpu|wall] [all|smollm2|types]
+// Third part ("decode", only when asked): the linear part of one generated token over 30 layers'
+// own weights per format (bench_decode).
+//   build/bench/bench_quant [n_threads] [time_scale] [cpu|wall] [all|smollm2|types|decode]
 #include "gaze.h"
 #include "kernels/quant.h"
 #include <stdio.h>
@@ -55,7 +57,7 @@ struct shape { const char * name; int64_t n_in, n_out; int per_layer; enum gaze_
 static void bench_types(int nt, double min_s) {
     const enum gaze_type types[] = { GAZE_TYPE_F32, GAZE_TYPE_F16, GAZE_TYPE_BF16, GAZE_TYPE_Q8_0,
                                      GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1, GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1,
-                                     GAZE_TYPE_Q4_K, GAZE_TYPE_Q6_K };
+                                     GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
     const int64_t n_in = 1536, n_out = 1536, Ts[2] = { 1, 64 };
     const enum gaze_isa best = gaze_isa_active();
     enum gaze_isa isas[3];
@@ -116,11 +118,95 @@ static void bench_types(int nt, double min_s) {
     free(row);
 }
 
+// "decode": the linear part of one generated token as the model runs it: 30 layers' own packed
+// weights (distinct memory, so they stream from the last-level cache or DRAM as in a model run,
+// not from L2) + the Q8_0 tied head, T = 1, for each weight format. Types follow llama-quantize
+// on SmolLM2 (576-wide rows cannot hold 256-blocks: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0
+// there). MB/tok: the file's bytes of these weights; GB/s = MB/tok x tok/s.
+static void bench_decode(int nt, double min_s) {
+    const enum gaze_type types[] = { GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1, GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1,
+                                     GAZE_TYPE_Q8_0, GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
+    enum { L = 30, NM = 7 };
+    const int64_t shp[NM][2] = { { 576, 576 }, { 576, 192 }, { 576, 192 }, { 576, 576 },
+                                 { 576, 1536 }, { 576, 1536 }, { 1536, 576 } };   // n_in, n_out
+    printf("\ndecode: 30 layers x 7 products + Q8_0 head [49152, 576], T = 1, packed, threads %d\n", nt);
+    printf("%-5s | %9s %8s %8s\n", "type", "tok/s", "MB/tok", "GB/s");
+    uint64_t seed = 3;
+    float * row = malloc(1536 * 4);
+    float * x = gaze_alloc_aligned(1536 * 4), * y = gaze_alloc_aligned(49152 * 4);
+    for (int64_t i = 0; i < 1536; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    struct gaze_quant_packed head;
+    const size_t hrb = gaze_type_row_bytes(GAZE_TYPE_Q8_0, 576);
+    uint8_t * hw = gaze_alloc_aligned(hrb * 49152);
+    for (int64_t r = 0; r < 49152; r++) {
+        for (int64_t i = 0; i < 576; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            row[i] = ((float)(seed >> 40) / 16777216.0f - 0.5f) * 0.1f;
+        }
+        gaze_quantize(GAZE_TYPE_Q8_0, row, hw + (size_t)r * hrb, 576);
+    }
+    gaze_quant_pack_init(&head, hw, GAZE_TYPE_Q8_0, 49152, 576);
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        struct gaze_quant_packed * pk = calloc(L * NM, sizeof *pk);
+        uint8_t * w[NM];
+        double bytes = (double)(hrb * 49152);
+        for (int m = 0; m < NM; m++) {
+            enum gaze_type t = types[k];
+            if (shp[m][0] % 256 && t == GAZE_TYPE_Q4_K) t = GAZE_TYPE_Q5_0;
+            if (shp[m][0] % 256 && t == GAZE_TYPE_Q5_K) t = GAZE_TYPE_Q5_1;
+            if (shp[m][0] % 256 && t == GAZE_TYPE_Q6_K) t = GAZE_TYPE_Q8_0;
+            const size_t rb = gaze_type_row_bytes(t, shp[m][0]), mb = rb * (size_t)shp[m][1];
+            w[m] = gaze_alloc_aligned(mb * L);
+            for (int64_t r = 0; r < shp[m][1]; r++) {
+                for (int64_t i = 0; i < shp[m][0]; i++) {
+                    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                    row[i] = ((float)(seed >> 40) / 16777216.0f - 0.5f) * 0.1f;
+                }
+                gaze_quantize(t, row, w[m] + (size_t)r * rb, shp[m][0]);
+            }
+            for (int l = 0; l < L; l++) {
+                if (l) memcpy(w[m] + (size_t)l * mb, w[m], mb);
+                gaze_quant_pack_init(&pk[l * NM + m], w[m] + (size_t)l * mb, t, shp[m][1], shp[m][0]);
+            }
+            bytes += (double)mb * L;
+        }
+        double runs[5];
+        for (int rep = 0; rep < 5; rep++) {
+            int n = 0;
+            const double t0 = now();
+            double t1;
+            do {
+                for (int i = 0; i < L * NM; i++) gaze_quant_linear_forward_packed(&pk[i], x, 1, y, nt);
+                gaze_quant_linear_forward_packed(&head, x, 1, y, nt);
+                n++;
+            } while ((t1 = now()) - t0 < min_s);
+            runs[rep] = (t1 - t0) / n;
+        }
+        qsort(runs, 5, sizeof runs[0], cmp_d);
+        printf("%-5s | %9.1f %8.1f %8.1f\n", gaze_type_name(types[k]), 1 / runs[2], bytes / 1e6, bytes / runs[2] * 1e-9);
+        fflush(stdout);
+        for (int i = 0; i < L * NM; i++) gaze_quant_pack_free(&pk[i]);
+        for (int m = 0; m < NM; m++) gaze_free_aligned(w[m]);
+        free(pk);
+    }
+    gaze_quant_pack_free(&head);
+    gaze_free_aligned(hw);
+    gaze_free_aligned(x);
+    gaze_free_aligned(y);
+    free(row);
+}
+
 int main(int argc, char ** argv) {
     const int nt = argc > 1 ? atoi(argv[1]) : gaze_default_threads();
     const double min_s = argc > 2 ? atof(argv[2]) * 0.05 : 0.05;
     if (argc > 3 && !strcmp(argv[3], "cpu")) g_clock = CLOCK_PROCESS_CPUTIME_ID;
     const char * what = argc > 4 ? argv[4] : "all";
+    if (!strcmp(what, "decode")) {
+        printf("gaze bench_quant: isa %s (avx512 quant kernel %s), %s time\n", gaze_isa_name(gaze_isa_active()),
+               quant_avx512_usable() ? "on" : "off", g_clock == CLOCK_MONOTONIC ? "wall" : "process CPU");
+        bench_decode(nt, min_s);
+        return 0;
+    }
     if (!strcmp(what, "types")) {
         printf("gaze bench_quant: isa %s (avx512 quant kernel %s), %s time\n", gaze_isa_name(gaze_isa_active()),
                quant_avx512_usable() ? "on" : "off", g_clock == CLOCK_MONOTONIC ? "wall" : "process CPU");

@@ -311,6 +311,7 @@ enum gaze_type {
     GAZE_TYPE_Q8_0 = 8,
     GAZE_TYPE_Q8_1 = 9,
     GAZE_TYPE_Q4_K = 12,
+    GAZE_TYPE_Q5_K = 13,
     GAZE_TYPE_Q6_K = 14,
     GAZE_TYPE_Q8_K = 15,
     GAZE_TYPE_BF16 = 30,
@@ -372,7 +373,8 @@ enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin,
                                         unsigned flags, int n_threads);
 // ys[i] = x · lins[i]ᵀ + b for n <= 8 linears that read the same x (e.g. Q, K, V): prepared
 // F32 weights of equal n_in share one thread team and schedule (results equal to separate
-// calls); otherwise they run one after the other.
+// calls), as do prepared quantized weights without bias (x quantized once per activation
+// kind; bit-identical to separate calls); otherwise they run one after the other.
 enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * const * lins,
                                           const float * x,   // [T, n_in]
                                           int64_t T,

@@ -138,7 +138,7 @@ static void gen(enum mut m, struct wbuf * b) {
     if (m == M_NBYTES_OVERFLOW) { ti[0].ne[0] = 1ull << 62; ti[0].ne[1] = 1; }
     if (m == M_TYPE_REMOVED) ti[2].type = 4;
     if (m == M_TYPE_HUGE) ti[2].type = 1000000;
-    if (m == M_TYPE_UNSUPPORTED) ti[2].type = 13;   // Q5_K
+    if (m == M_TYPE_UNSUPPORTED) ti[2].type = 11;   // Q3_K
     if (m == M_NE0_BLOCK) ti[1].ne[0] = 48;
     size_t nbytes[3] = { 8 * 2 * 4, 2 * 2 * 20, 34 };
     uint64_t off = 0;
@@ -213,7 +213,7 @@ static const struct mcase g_cases[] = {
     { M_NBYTES_OVERFLOW,     GAZE_ERR_FORMAT, "byte size overflows" },
     { M_TYPE_REMOVED,        GAZE_ERR_FORMAT, "unknown tensor type id 4" },
     { M_TYPE_HUGE,           GAZE_ERR_FORMAT, "unknown tensor type id 1000000" },
-    { M_TYPE_UNSUPPORTED,    GAZE_ERR_UNSUPPORTED, "tensor type Q5_K (13) is not supported" },
+    { M_TYPE_UNSUPPORTED,    GAZE_ERR_UNSUPPORTED, "tensor type Q3_K (11) is not supported" },
     { M_NE0_BLOCK,           GAZE_ERR_FORMAT, "ne[0] = 48 is not a multiple of the Q4_1 block size 32" },
     { M_OFFSET_MISALIGNED,   GAZE_ERR_FORMAT, "'b.weight' offset at offset" },
     { M_OFFSET_GAP,          GAZE_ERR_FORMAT, "96, expected 64" },

@@ -182,6 +182,33 @@ static void test_fixtures(void) {
     json_decref(doc);
 }
 
+// Q5_K dequantization bitwise equal to gguf-py's (tests/reference/gen_q5k_fixture.py).
+static void test_q5k_fixture(void) {
+    const char * src = getenv("GAZE_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/quant_q5k.json", src ? src : ".");
+    json_error_t err;
+    json_t * doc = json_load_file(path, 0, &err);
+    CHECK(doc != NULL, "cannot load %s: %s", path, err.text);
+    if (!doc) return;
+    const int64_t n = json_integer_value(json_object_get(doc, "n"));
+    size_t nbytes;
+    uint8_t * raw = hex_decode(json_string_value(json_object_get(doc, "bytes")), &nbytes);
+    json_t * bits = json_object_get(doc, "out_bits");
+    CHECK(n > 0 && nbytes == gaze_type_row_bytes(GAZE_TYPE_Q5_K, n), "Q5_K fixture: %zu bytes for %lld values", nbytes, (long long)n);
+    float * out = malloc((size_t)n * 4);
+    CHECK(gaze_dequantize(GAZE_TYPE_Q5_K, raw, out, n) == GAZE_OK, "Q5_K dequantize: %s", gaze_last_error());
+    int bad = 0;
+    for (int64_t j = 0; j < n; j++)
+        if (!same_bits(out[j], (uint32_t)json_integer_value(json_array_get(bits, (size_t)j))))
+            if (bad++ < 3) fprintf(stderr, "  Q5_K[%lld] = %.9g\n", (long long)j, out[j]);
+    CHECK(bad == 0, "Q5_K: %d of %lld dequantized values differ from gguf-py", bad, (long long)n);
+    printf("fixture: Q5_K %lld values compared bitwise\n", (long long)n);
+    free(out);
+    free(raw);
+    json_decref(doc);
+}
+
 // ---- round trips (ggml test-quantize-fns metrics) ------------------------------------------------
 
 static float array_rmse(const float * a, const float * b, size_t n) {
@@ -193,7 +220,7 @@ static float array_rmse(const float * a, const float * b, size_t n) {
 static void test_round_trip(void) {
     const enum gaze_type types[] = { GAZE_TYPE_F16, GAZE_TYPE_BF16, GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1,
                                      GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1, GAZE_TYPE_Q8_0, GAZE_TYPE_Q4_K,
-                                     GAZE_TYPE_Q6_K };
+                                     GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
     enum { N = 32 * 128 };
     static float x[N], y[N], out[N];
     static uint8_t q[N * 4];
@@ -229,7 +256,7 @@ static void *make_weights(enum gaze_type t, int64_t n_out, int64_t n_in) {
             for (int64_t b = 0; b < nbk; b++) {
                 uint8_t * blk = w + (size_t)r * rb + (size_t)(b * bs);
                 uint8_t keep[4];
-                const int off = t == GAZE_TYPE_Q6_K ? 208 : 0, nk = (t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_1 || t == GAZE_TYPE_Q4_K) ? 4 : 2;
+                const int off = t == GAZE_TYPE_Q6_K ? 208 : 0, nk = (t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_1 || t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K) ? 4 : 2;
                 memcpy(keep, blk + off, (size_t)nk);
                 for (int64_t j = 0; j < bs; j++) blk[j] = (uint8_t)rnd_u32();
                 memcpy(blk + off, keep, (size_t)nk);
@@ -258,7 +285,7 @@ static void extreme_k_scales(enum gaze_type t, uint8_t * w, int64_t n_out, int64
 // of magnitude 1e-30 .. 1e30 (products may overflow to ±Inf / NaN: bits must still agree)
 struct lcase { enum gaze_type t; int64_t n_out, n_in, T; int extreme; };
 
-static bool is_kq(enum gaze_type t) { return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q6_K; }
+static bool is_kq(enum gaze_type t) { return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K || t == GAZE_TYPE_Q6_K; }
 
 static void run_linear_case(const struct lcase * c, const enum gaze_isa * isas, int n_isas) {
     const char * tn = gaze_type_name(c->t);
@@ -380,12 +407,12 @@ static void test_linear(void) {
     // K-quants: row counts around the 4/2/1-row tiles and 16-row thread groups, odd multiples
     // of the 256 super-block, T = 1 (generation) up to past the 64-token block; some with
     // extreme scales
-    const enum gaze_type kq[] = { GAZE_TYPE_Q4_K, GAZE_TYPE_Q6_K };
+    const enum gaze_type kq[] = { GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
     const int64_t kshapes[][4] = { { 1, 256, 1, 0 }, { 2, 256, 2, 0 }, { 3, 768, 3, 0 }, { 5, 256, 1, 0 },
                                    { 7, 1280, 5, 0 }, { 9, 768, 9, 0 }, { 33, 512, 6, 0 }, { 20, 768, 4, 0 },
                                    { 37, 2304, 1, 0 }, { 13, 256, 70, 0 }, { 48, 1536, 17, 0 },
                                    { 6, 768, 1, 1 }, { 11, 256, 7, 1 }, { 17, 512, 8, 2 }, { 4, 1280, 1, 2 } };
-    for (size_t k = 0; k < 2; k++)
+    for (size_t k = 0; k < sizeof kq / sizeof kq[0]; k++)
         for (size_t s = 0; s < sizeof kshapes / sizeof kshapes[0]; s++) {
             struct lcase c = { kq[k], kshapes[s][0], kshapes[s][1], kshapes[s][2], (int)kshapes[s][3] };
             run_linear_case(&c, isas, n);
@@ -397,7 +424,7 @@ static void test_linear(void) {
 // Pre-packed weights (the generation path): same results as the scalar oracle for every T.
 static void test_packed(void) {
     const enum gaze_type types[] = { GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1, GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1,
-                                     GAZE_TYPE_Q8_0, GAZE_TYPE_F16, GAZE_TYPE_Q4_K, GAZE_TYPE_Q6_K };
+                                     GAZE_TYPE_Q8_0, GAZE_TYPE_F16, GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
     const int64_t shapes[][3] = { { 16, 64, 1 }, { 37, 96, 1 }, { 50, 576, 1 }, { 33, 1536, 3 }, { 21, 576, 9 } };
     int n = 0;
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
@@ -420,8 +447,10 @@ static void test_packed(void) {
             for (int nt = 1; nt <= 2; nt++) {
                 CHECK(gaze_quant_linear_forward_packed(&p, x, T, y, nt) == GAZE_OK, "packed forward");
                 int bad = 0;
-                for (int64_t i = 0; i < T * n_out; i++)   // K-quants: bitwise
-                    if (is_kq(t) ? !same_bits(y[i], f2u(ref[i])) : !(fabsf(y[i] - ref[i]) <= 2e-5f * (fabsf(ref[i]) + 1.0f))) bad++;
+                // K-quants, and every quantized type once packed: bitwise (F16: the raw path)
+                const bool bitwise = is_kq(t) || (p.data != NULL && t != GAZE_TYPE_F16);
+                for (int64_t i = 0; i < T * n_out; i++)
+                    if (bitwise ? !same_bits(y[i], f2u(ref[i])) : !(fabsf(y[i] - ref[i]) <= 2e-5f * (fabsf(ref[i]) + 1.0f))) bad++;
                 CHECK(bad == 0, "packed %s [%lld,%lld] T=%lld threads=%d: %d outputs differ (packed data: %s)",
                       gaze_type_name(t), (long long)n_out, (long long)n_in, (long long)T, nt, bad, p.data ? "yes" : "no");
             }
@@ -439,6 +468,53 @@ static void test_packed(void) {
             n++;
         }
     printf("packed cases: %d\n", n);
+}
+
+// Several prepared quantized linears of one x (q, k, v) through gaze_linear_forward_many: one
+// parallel region, x quantized once per kind; the same bits as one gaze_linear_forward each,
+// for mixed 32-block and K types, T = 1 and T = 5, 1 and 2 threads.
+static void test_forward_many(void) {
+    const enum gaze_type sets[][3] = { { GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_0, GAZE_TYPE_Q8_0 },
+                                       { GAZE_TYPE_Q4_K, GAZE_TYPE_Q8_0, GAZE_TYPE_Q6_K },
+                                       { GAZE_TYPE_Q5_K, GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1 } };
+    const int64_t n_in = 512, n_out[3] = { 80, 33, 17 };
+    int n = 0;
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        struct gaze_linear lin[3];
+        const struct gaze_linear * lp[3];
+        void * w[3];
+        for (int i = 0; i < 3; i++) {
+            w[i] = make_weights(sets[k][i], n_out[i], n_in);
+            lin[i] = (struct gaze_linear){ .type = sets[k][i], .n_out = n_out[i], .n_in = n_in, .weight = w[i] };
+            CHECK(gaze_linear_prepare(&lin[i]) == GAZE_OK, "prepare %s", gaze_type_name(sets[k][i]));
+            lp[i] = &lin[i];
+        }
+        for (int64_t T = 1; T <= 5; T += 4) {
+            float * x = malloc((size_t)(T * n_in) * 4);
+            for (int64_t i = 0; i < T * n_in; i++) x[i] = rnd_normal();
+            float * ref[3], * got[3];
+            for (int i = 0; i < 3; i++) {
+                ref[i] = malloc((size_t)(T * n_out[i]) * 4);
+                got[i] = malloc((size_t)(T * n_out[i]) * 4);
+                CHECK(gaze_linear_forward(&lin[i], x, T, ref[i], 1) == GAZE_OK, "forward");
+            }
+            for (int nt = 1; nt <= 2; nt++) {
+                for (int i = 0; i < 3; i++) for (int64_t j = 0; j < T * n_out[i]; j++) got[i][j] = NAN;
+                CHECK(gaze_linear_forward_many(3, lp, x, T, got, nt) == GAZE_OK, "forward_many: %s", gaze_last_error());
+                int bad = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int64_t j = 0; j < T * n_out[i]; j++) bad += !same_bits(got[i][j], f2u(ref[i][j]));
+                CHECK(bad == 0, "forward_many %s/%s/%s T=%lld threads=%d: %d outputs differ from one call each",
+                      gaze_type_name(sets[k][0]), gaze_type_name(sets[k][1]), gaze_type_name(sets[k][2]),
+                      (long long)T, nt, bad);
+                n++;
+            }
+            for (int i = 0; i < 3; i++) { free(ref[i]); free(got[i]); }
+            free(x);
+        }
+        for (int i = 0; i < 3; i++) { gaze_linear_release(&lin[i]); free(w[i]); }
+    }
+    printf("forward_many cases: %d\n", n);
 }
 
 // The AVX-512 activation quantizer is bit-identical to the scalar one.
@@ -470,12 +546,13 @@ static void test_linear_errors(void) {
     CHECK(gaze_quant_linear_forward(w, GAZE_TYPE_Q4_1, 1, 48, x, 1, y, 1) == GAZE_ERR_INVALID_ARG &&
           strstr(gaze_last_error(), "not a multiple"), "n_in %% 32: %s", gaze_last_error());
     CHECK(gaze_quant_linear_forward(w, (enum gaze_type)4, 1, 32, x, 1, y, 1) == GAZE_ERR_INVALID_ARG, "removed type");
-    CHECK(gaze_quant_linear_forward(w, (enum gaze_type)13, 1, 256, x, 1, y, 1) == GAZE_ERR_UNSUPPORTED, "Q5_K");
+    CHECK(gaze_quant_linear_forward(w, (enum gaze_type)11, 1, 256, x, 1, y, 1) == GAZE_ERR_UNSUPPORTED, "Q3_K");
     CHECK(gaze_quant_linear_forward(w, GAZE_TYPE_Q8_K, 1, 256, x, 1, y, 1) == GAZE_ERR_UNSUPPORTED, "Q8_K weights");
     CHECK(gaze_quant_linear_forward(w, GAZE_TYPE_Q4_0, -1, 32, x, 1, y, 1) == GAZE_ERR_INVALID_ARG, "negative");
     CHECK(gaze_quant_linear_forward(NULL, GAZE_TYPE_Q4_0, 0, 32, NULL, 1, NULL, 1) == GAZE_OK, "n_out 0");
     CHECK(gaze_quant_linear_forward(w, GAZE_TYPE_Q4_0, 1, 32, x, 1, NULL, 1) == GAZE_ERR_INVALID_ARG, "NULL y");
-    CHECK(gaze_dequantize((enum gaze_type)13, w, y, 256) == GAZE_ERR_UNSUPPORTED, "dequantize Q5_K");
+    CHECK(gaze_dequantize((enum gaze_type)11, w, y, 256) == GAZE_ERR_UNSUPPORTED, "dequantize Q3_K");
+    CHECK(gaze_type_supported(GAZE_TYPE_Q5_K) && gaze_type_block_bytes(GAZE_TYPE_Q5_K) == 176, "Q5_K traits");
     CHECK(gaze_dequantize(GAZE_TYPE_Q4_0, w, y, 31) == GAZE_ERR_INVALID_ARG, "dequantize 31");
     CHECK(!strcmp(gaze_type_name(GAZE_TYPE_Q4_1), "Q4_1") && gaze_type_block_size(GAZE_TYPE_Q6_K) == 256 &&
           gaze_type_block_bytes(GAZE_TYPE_Q6_K) == 210 && gaze_type_row_bytes(GAZE_TYPE_Q4_1, 576) == 360 &&
@@ -494,10 +571,12 @@ int main(void) {
     printf("seed 0x%016llx\n", (unsigned long long)g_rng);
     test_half();
     test_fixtures();
+    test_q5k_fixture();
     test_round_trip();
     test_linear_errors();
     test_linear();
     test_packed();
+    test_forward_many();
     test_act_quant();
     return check_summary("test_quant");
 }

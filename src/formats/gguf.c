@@ -918,7 +918,7 @@ enum gaze_status gaze_gguf_check_data_progress(const struct gaze_gguf * g, const
         int off[2] = { -1, -1 };
         switch (t->type) {
         case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q8_0: off[0] = 0; break;
-        case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_1: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: off[0] = 0; off[1] = 2; break;
+        case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_1: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q5_K: off[0] = 0; off[1] = 2; break;
         case GAZE_TYPE_Q6_K: off[0] = 208; break;
         default: break;
         }

@@ -376,7 +376,7 @@ enum gaze_status gaze_linear_forward_ex(const struct gaze_linear * lin, const fl
         }
         case GAZE_TYPE_F16:  case GAZE_TYPE_BF16:
         case GAZE_TYPE_Q4_0: case GAZE_TYPE_Q4_1: case GAZE_TYPE_Q5_0: case GAZE_TYPE_Q5_1:
-        case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q6_K:
+        case GAZE_TYPE_Q8_0: case GAZE_TYPE_Q8_1: case GAZE_TYPE_Q4_K: case GAZE_TYPE_Q5_K: case GAZE_TYPE_Q6_K:
         case GAZE_TYPE_Q8_K: {
             if (flags & GAZE_GEMM_ACCUMULATE)   // the quant kernels overwrite y
                 return gaze_error(GAZE_ERR_UNSUPPORTED, "linear: ACCUMULATE needs f32 weights");
@@ -413,6 +413,17 @@ enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * cons
         fused = p && lins[i]->weight && lins[i]->type == GAZE_TYPE_F32 && p->isa == isa &&
                 p->n == lins[i]->n_out && p->k == lins[i]->n_in && lins[i]->n_in == lins[0]->n_in &&
                 x && ys[i];
+    }
+    if (!fused && n > 1 && T > 0 && x) {   // all quantized and packed: one region, x quantized once
+        const struct gaze_quant_packed * qp[LINEAR_MANY_MAX];
+        bool q = true;
+        for (int i = 0; i < n && q; i++) {
+            const struct gaze_linear * l = lins[i];
+            q = l && l->weight && l->prepared && l->type != GAZE_TYPE_F32 && !l->bias && ys[i] &&
+                l->n_in == lins[0]->n_in && l->n_out > 0;
+            if (q) qp[i] = l->prepared;
+        }
+        if (q && quant_linear_forward_packed_many(n, qp, x, T, ys, n_threads)) return GAZE_OK;
     }
     if (!fused) {   // unprepared, quantized or mixed: one after the other
         for (int i = 0; i < n; i++) {

@@ -166,6 +166,26 @@ static void deq_q4_k(const void * vx, float * y, int64_t n) {
     }
 }
 
+// Q5_K: Q4_K plus a fifth bit per code in qh (bit 2c of qh[l] for element 64c + l, bit 2c + 1
+// for 64c + 32 + l).
+static void deq_q5_k(const void * vx, float * y, int64_t n) {
+    const struct block_q5_k * x = vx;
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        const float d = H2F(x[b].d), dmin = H2F(x[b].dmin);
+        const uint8_t * q = x[b].qs;
+        const uint8_t * qh = x[b].qh;
+        for (int c = 0; c < 4; c++, q += 32) {
+            int sc1, mn1, sc2, mn2;
+            q4k_scale_min(2 * c, x[b].scales, &sc1, &mn1);
+            q4k_scale_min(2 * c + 1, x[b].scales, &sc2, &mn2);
+            const float d1 = d * (float)sc1, m1 = dmin * (float)mn1;
+            const float d2 = d * (float)sc2, m2 = dmin * (float)mn2;
+            for (int l = 0; l < 32; l++) *y++ = d1 * (float)((q[l] & 0x0F) + ((qh[l] >> (2 * c)) & 1) * 16) - m1;
+            for (int l = 0; l < 32; l++) *y++ = d2 * (float)((q[l] >> 4) + ((qh[l] >> (2 * c + 1)) & 1) * 16) - m2;
+        }
+    }
+}
+
 static void deq_q6_k(const void * vx, float * y, int64_t n) {
     const struct block_q6_k * x = vx;
     for (int64_t b = 0; b < n / QK_K; b++) {
@@ -309,52 +329,73 @@ static void qnt_q8_1(const float * x, void * vy, int64_t n) {
     }
 }
 
-// Q4_K: per 32-element sub-block an affine range [min(0, lo), hi] on 15 steps; the sub-block
-// scales and mins are themselves quantized to 6 bits against the super-block's d and dmin.
-// Simpler than ggml's iterative search, same format; used for round-trip tests only.
+// Q4_K / Q5_K: per 32-element sub-block an affine range [min(0, lo), hi] on nmax steps (15 or
+// 31); the sub-block scales and mins are themselves quantized to 6 bits against the
+// super-block's d and dmin. Simpler than ggml's iterative search, same format; used for
+// round-trip tests only. Fills d, dmin, the 12 scale bytes and the codes L[256].
+static void qnt_k_affine(const float * x, int nmax, uint16_t * dd, uint16_t * dm, uint8_t scales[12],
+                         uint8_t L[QK_K]) {
+    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 8; j++) {
+        float lo = 0.0f, hi = -INFINITY;
+        for (int l = 0; l < 32; l++) { lo = fminf(lo, x[32 * j + l]); hi = fmaxf(hi, x[32 * j + l]); }
+        scale[j] = (hi - lo) / (float)nmax;
+        mins[j] = -lo;
+        max_scale = fmaxf(max_scale, scale[j]);
+        max_min = fmaxf(max_min, mins[j]);
+    }
+    const float d = max_scale / 63.0f, dmin = max_min / 63.0f;
+    *dd = quant_f32_to_f16(d);
+    *dm = quant_f32_to_f16(dmin);
+    const float dq = H2F(*dd), dmq = H2F(*dm);
+    uint8_t ls[8], lm[8];
+    for (int j = 0; j < 8; j++) {
+        ls[j] = (uint8_t)GAZE_MIN(63, dq > 0 ? (int)lrintf(scale[j] / dq) : 0);
+        lm[j] = (uint8_t)GAZE_MIN(63, dmq > 0 ? (int)lrintf(mins[j] / dmq) : 0);
+    }
+    memset(scales, 0, 12);
+    for (int j = 0; j < 8; j++) {   // inverse of q4k_scale_min
+        if (j < 4) {
+            scales[j] |= ls[j];
+            scales[j + 4] |= lm[j];
+        } else {
+            scales[j + 4] = (uint8_t)((ls[j] & 0x0F) | (lm[j] & 0x0F) << 4);
+            scales[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
+            scales[j] |= (uint8_t)((lm[j] >> 4) << 6);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+        const float sd = dq * (float)ls[j], sm = dmq * (float)lm[j];
+        for (int l = 0; l < 32; l++) {
+            int q = sd > 0 ? (int)lrintf((x[32 * j + l] + sm) / sd) : 0;
+            L[32 * j + l] = (uint8_t)GAZE_MAX(0, GAZE_MIN(nmax, q));
+        }
+    }
+}
+
 static void qnt_q4_k(const float * x, void * vy, int64_t n) {
     struct block_q4_k * y = vy;
     for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
-        float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
-        for (int j = 0; j < 8; j++) {
-            float lo = 0.0f, hi = -INFINITY;
-            for (int l = 0; l < 32; l++) { lo = fminf(lo, x[32 * j + l]); hi = fmaxf(hi, x[32 * j + l]); }
-            scale[j] = (hi - lo) / 15.0f;
-            mins[j] = -lo;
-            max_scale = fmaxf(max_scale, scale[j]);
-            max_min = fmaxf(max_min, mins[j]);
-        }
-        const float d = max_scale / 63.0f, dmin = max_min / 63.0f;
-        y[b].d = quant_f32_to_f16(d);
-        y[b].dmin = quant_f32_to_f16(dmin);
-        const float dq = H2F(y[b].d), dmq = H2F(y[b].dmin);
-        uint8_t ls[8], lm[8];
-        for (int j = 0; j < 8; j++) {
-            ls[j] = (uint8_t)GAZE_MIN(63, dq > 0 ? (int)lrintf(scale[j] / dq) : 0);
-            lm[j] = (uint8_t)GAZE_MIN(63, dmq > 0 ? (int)lrintf(mins[j] / dmq) : 0);
-        }
-        memset(y[b].scales, 0, 12);
-        for (int j = 0; j < 8; j++) {   // inverse of q4k_scale_min
-            if (j < 4) {
-                y[b].scales[j] |= ls[j];
-                y[b].scales[j + 4] |= lm[j];
-            } else {
-                y[b].scales[j + 4] = (uint8_t)((ls[j] & 0x0F) | (lm[j] & 0x0F) << 4);
-                y[b].scales[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
-                y[b].scales[j] |= (uint8_t)((lm[j] >> 4) << 6);
-            }
-        }
         uint8_t L[QK_K];
-        for (int j = 0; j < 8; j++) {
-            const float sd = dq * (float)ls[j], sm = dmq * (float)lm[j];
-            for (int l = 0; l < 32; l++) {
-                int q = sd > 0 ? (int)lrintf((x[32 * j + l] + sm) / sd) : 0;
-                L[32 * j + l] = (uint8_t)GAZE_MAX(0, GAZE_MIN(15, q));
-            }
-        }
+        qnt_k_affine(x, 15, &y[b].d, &y[b].dmin, y[b].scales, L);
         for (int c = 0; c < 4; c++)
             for (int l = 0; l < 32; l++)
                 y[b].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | L[64 * c + 32 + l] << 4);
+    }
+}
+
+static void qnt_q5_k(const float * x, void * vy, int64_t n) {
+    struct block_q5_k * y = vy;
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
+        uint8_t L[QK_K];
+        qnt_k_affine(x, 31, &y[b].d, &y[b].dmin, y[b].scales, L);
+        memset(y[b].qh, 0, sizeof y[b].qh);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                const int q0 = L[64 * c + l], q1 = L[64 * c + 32 + l];
+                y[b].qs[32 * c + l] = (uint8_t)((q0 & 0x0F) | (q1 & 0x0F) << 4);
+                y[b].qh[l] |= (uint8_t)((q0 >> 4) << (2 * c) | (q1 >> 4) << (2 * c + 1));
+            }
     }
 }
 
@@ -413,7 +454,7 @@ static const struct quant_traits g_traits[QUANT_TYPE_CODES] = {
     T_(10, "Q2_K",    256, 84,  false, NULL, NULL),
     T_(11, "Q3_K",    256, 110, false, NULL, NULL),
     T_(12, "Q4_K",    256, 144, true,  deq_q4_k, qnt_q4_k),
-    T_(13, "Q5_K",    256, 176, false, NULL, NULL),
+    T_(13, "Q5_K",    256, 176, true,  deq_q5_k, qnt_q5_k),
     T_(14, "Q6_K",    256, 210, true,  deq_q6_k, qnt_q6_k),
     T_(15, "Q8_K",    256, 292, true,  deq_q8_k, qnt_q8_k),
     T_(16, "IQ2_XXS", 256, 66,  false, NULL, NULL),
@@ -560,7 +601,9 @@ void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y) {
     }
 }
 
-static bool is_k_type(enum gaze_type t) { return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q6_K; }
+static bool is_k_type(enum gaze_type t) {
+    return t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K || t == GAZE_TYPE_Q6_K;
+}
 static bool is_float_type(enum gaze_type t) {
     return t == GAZE_TYPE_F32 || t == GAZE_TYPE_F16 || t == GAZE_TYPE_BF16;
 }
@@ -681,6 +724,31 @@ static float dot_q4k_q8k(const struct block_q4_k * x, const struct block_q8_k * 
     return sum;
 }
 
+// Q5_K: dot_q4k_q8k with 5-bit codes (the same sums, the same operation order).
+static float dot_q5k_q8k(const struct block_q5_k * x, const struct block_q8_k * y, int64_t nb) {
+    float sum = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t sumi = 0, summ = 0;
+        for (int c = 0; c < 4; c++) {
+            int sc1, mn1, sc2, mn2;
+            q4k_scale_min(2 * c, x[b].scales, &sc1, &mn1);
+            q4k_scale_min(2 * c + 1, x[b].scales, &sc2, &mn2);
+            int32_t i1 = 0, i2 = 0;
+            for (int l = 0; l < 32; l++) {
+                const int u1 = (x[b].qs[32 * c + l] & 0x0F) | ((x[b].qh[l] >> (2 * c)) & 1) << 4;
+                const int u2 = (x[b].qs[32 * c + l] >> 4) | ((x[b].qh[l] >> (2 * c + 1)) & 1) << 4;
+                i1 += u1 * y[b].qs[64 * c + l];
+                i2 += u2 * y[b].qs[64 * c + 32 + l];
+            }
+            sumi += sc1 * i1 + sc2 * i2;
+            summ += mn1 * (y[b].bsums[4 * c] + y[b].bsums[4 * c + 1]) +
+                    mn2 * (y[b].bsums[4 * c + 2] + y[b].bsums[4 * c + 3]);
+        }
+        sum += H2F(x[b].d) * y[b].d * (float)sumi - H2F(x[b].dmin) * y[b].d * (float)summ;
+    }
+    return sum;
+}
+
 static float dot_q6k_q8k(const struct block_q6_k * x, const struct block_q8_k * y, int64_t nb) {
     float sum = 0.0f;
     for (int64_t b = 0; b < nb; b++) {
@@ -737,6 +805,7 @@ float quant_dot_row_ref(const void * w, enum gaze_type type, const struct quant_
         return sum;
     }
     if (type == GAZE_TYPE_Q4_K) return dot_q4k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
+    if (type == GAZE_TYPE_Q5_K) return dot_q5k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
     if (type == GAZE_TYPE_Q6_K) return dot_q6k_q8k(w, act->k + t * (n_in / QK_K), n_in / QK_K);
     const int8_t * xq = act->qs + t * act->ld_qs;
     const float * xd = act->d + t * act->nb;
@@ -932,4 +1001,60 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
     // the packed data is only valid for the kernel that made it (ISA lowered since: raw path)
     const uint8_t * pk = packed_kernel_active() ? p->data : NULL;
     return linear_run(p->raw, pk, p->group_bytes, p->type, p->n_out, p->n_in, x, T, y, n_threads);
+}
+
+// Several packed products of one x in one parallel region: x is quantized once per activation
+// kind (Q8 32-blocks, Q8_K), and the threads split the products' 16-row groups between them,
+// weighted by bytes, so a thread that finishes one product's groups goes on with the next
+// without a barrier in between (q, k and v of a generated token: one fork/join instead of
+// three, one activation quantization instead of three). Same per-output kernels, so the same
+// bits as one call per product.
+bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
+                                      int64_t T, float * const * ys, int n_threads) {
+    enum { MAXP = 8 };
+    if (n <= 0 || n > MAXP || T <= 0 || !packed_kernel_active()) return false;
+    const int64_t n_in = ps[0]->n_in;
+    double work = 0, wsum = 0;
+    double wcum[MAXP + 1] = { 0 };
+    int64_t groups[MAXP];
+    enum gaze_type act_type[2] = { GAZE_TYPE_F32, GAZE_TYPE_F32 };   // [0]: a 32-block type, [1]: a K type
+    for (int i = 0; i < n; i++) {
+        const struct gaze_quant_packed * p = ps[i];
+        if (!p->data || p->n_in != n_in || p->n_out <= 0 || quant_pack_blk_bytes(p->type) == 0) return false;
+        act_type[is_k_type(p->type)] = p->type;
+        groups[i] = (p->n_out + 15) / 16;
+        wsum += (double)groups[i] * (double)p->group_bytes;
+        wcum[i + 1] = wsum;
+        work += (double)p->n_out * (double)n_in * (double)T;
+    }
+    if (n_threads <= 0) n_threads = gaze_default_threads();
+    int nt = work < 1.5e5 ? 1 : n_threads;
+    // the activations of both kinds in one scratch slot
+    struct quant_act act[2];
+    size_t need[2] = { 0, 0 };
+    for (int k = 0; k < 2; k++)
+        if (act_type[k] != GAZE_TYPE_F32) need[k] = quant_act_bytes(act_type[k], T, n_in);
+    uint8_t * mem = scratch_get(0, need[0] + need[1] + 64);
+    if (!mem) return false;
+    for (int k = 0; k < 2; k++)
+        if (need[k]) quant_act_init(&act[k], act_type[k], x, T, n_in, mem + (k ? need[0] : 0), nt);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = omp_get_thread_num(), ntt = omp_get_num_threads();
+        const double lo = wsum * tid / ntt, hi = wsum * (tid + 1) / ntt;
+        for (int i = 0; i < n; i++) {
+            if (wcum[i + 1] <= lo || wcum[i] >= hi) continue;
+            const struct gaze_quant_packed * p = ps[i];
+            // this thread's groups of product i: those whose start lies in [lo, hi)
+            const double gb = (double)p->group_bytes;
+            int64_t g0 = (int64_t)ceil((lo - wcum[i]) / gb), g1 = (int64_t)ceil((hi - wcum[i]) / gb);
+            g0 = GAZE_MAX(0, GAZE_MIN(groups[i], g0));
+            g1 = GAZE_MAX(0, GAZE_MIN(groups[i], g1));
+            if (tid == ntt - 1) g1 = groups[i];
+            if (g1 > g0)
+                quant_packed_rows_avx512(p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
+                                         &act[is_k_type(p->type)], ys[i], p->n_out, g0, g1, p->n_out);
+        }
+    }
+    return true;
 }

@@ -26,6 +26,7 @@ struct block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; };
 struct block_q8_0 { uint16_t d; int8_t qs[QK32]; };
 struct block_q8_1 { uint16_t d, s; int8_t qs[QK32]; };          // s = d·Σqs
 struct block_q4_k { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+struct block_q5_k { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
 struct block_q6_k { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
 struct block_q8_k { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };   // bsums: Σ of 16 qs
 
@@ -36,6 +37,7 @@ _Static_assert(sizeof(struct block_q5_1) == 24,  "block_q5_1 size");
 _Static_assert(sizeof(struct block_q8_0) == 34,  "block_q8_0 size");
 _Static_assert(sizeof(struct block_q8_1) == 36,  "block_q8_1 size");
 _Static_assert(sizeof(struct block_q4_k) == 144, "block_q4_K size");
+_Static_assert(sizeof(struct block_q5_k) == 176, "block_q5_K size");
 _Static_assert(sizeof(struct block_q6_k) == 210, "block_q6_K size");
 _Static_assert(sizeof(struct block_q8_k) == 292, "block_q8_K size");
 
@@ -134,8 +136,8 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 // Weights repacked once (at model load) for the AVX-512 VNNI kernel: 16-row groups whose codes
 // are interleaved so that one vpdpbusd serves 16 rows × 4 inputs (layout in quant_avx512.c).
 // Worth it for generation (T = 1), where the raw-block kernel spends most of its time
-// unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q6_K) use their own
-// group layout (quant_k_avx512.c, 1.4x / 1.5x the raw bytes). On CPUs without AVX-512
+// unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q5_K, Q6_K) use their own
+// group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On CPUs without AVX-512
 // VNNI/VBMI, or for types the packed kernel does not cover (F16/BF16/F32), nothing is copied and
 // forward_packed runs gaze_quant_linear_forward on the raw blocks.
 struct gaze_quant_packed {
@@ -153,6 +155,12 @@ void gaze_quant_pack_free(struct gaze_quant_packed * p);
 enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed * p,
                                                   const float * x /* [T, n_in] */, int64_t T,
                                                   float * y /* [T, n_out] */, int n_threads);
+
+// ys[i] [T, ps[i]->n_out] = x [T, n_in] · W_iᵀ for n <= 8 packed weights of one n_in, in one
+// parallel region with x quantized once per activation kind. Returns false (nothing done) when
+// the packed kernel is not active or a weight is not packed: the caller runs them one by one.
+bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
+                                      int64_t T, float * const * ys, int n_threads);
 
 // ---- per-ISA kernels (called after gaze_isa_active() checks) ------------------------------------
 

@@ -1,5 +1,5 @@
-// AVX2 products of K-quant weights (Q4_K, Q6_K) with Q8_K activations, bit-identical to the
-// scalar oracle (dot_q4k_q8k / dot_q6k_q8k in quant.c): the AVX-512 scheme of quant_k_avx512.c
+// AVX2 products of K-quant weights (Q4_K, Q5_K, Q6_K) with Q8_K activations, bit-identical to
+// the scalar oracle (dot_q4k_q8k / dot_q5k_q8k / dot_q6k_q8k in quant.c): the AVX-512 scheme of quant_k_avx512.c
 // on 32-input chunks, vpmaddubsw then vpmaddwd with the sub-block scales (exact int32), the
 // min / code-offset term from Q8_K's 16-element sums, and the f32 epilogue in the oracle's
 // operation order. Tiles: 2 rows × 2 tokens, 2 rows × 1 token.
@@ -23,9 +23,17 @@ AI void reduce2(__m256i v, __m256i mterm, int32_t * sumi, int32_t * summ) {
 AI __m256i ld(const void * p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 // ---- Q4_K: qs[32c..32c+31] low nibbles = inputs 64c..64c+31, high nibbles = 64c+32..64c+63 -----
+// Q5_K (t): the same, plus the fifth bit of input 64c+l in bit 2c of qh[l] (of 64c+32+l: 2c+1).
+// Both share d, dmin and the 12 scale bytes at the same offsets.
 
-AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const struct quant_act * a,
-                 int64_t t0, int64_t r0, float * y, int64_t ldy) {
+AI const uint8_t * k45_qs(enum gaze_type t, const uint8_t * blk) {
+    return t == GAZE_TYPE_Q5_K ? ((const struct block_q5_k *)blk)->qs : ((const struct block_q4_k *)blk)->qs;
+}
+
+AI void tile_q45k(enum gaze_type t, const int R, const int C, const uint8_t * w, size_t rb,
+                  const struct quant_act * a, int64_t t0, int64_t r0, float * y, int64_t ldy) {
+    const size_t bs = t == GAZE_TYPE_Q5_K ? sizeof(struct block_q5_k) : sizeof(struct block_q4_k);
+    const __m256i one = _mm256_set1_epi8(1);
     const int64_t nbk = a->n_in / QK_K;
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
     float sum[R][C];
@@ -34,18 +42,23 @@ AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const s
     const struct block_q8_k * yk[C];
     for (int c = 0; c < C; c++) yk[c] = a->k + (t0 + c) * nbk;
     for (int64_t b = 0; b < nbk; b++) {
-        const struct block_q4_k * xr[R];
+        const struct block_q4_k * xr[R];   // d, dmin, scales (the Q5_K block starts alike)
         uint8_t sm[R][16];
         __m256i acc[R][C];
         for (int r = 0; r < R; r++) {
-            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb) + b;
+            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb + (size_t)b * bs);
             quant_q4k_scales(xr[r]->scales, sm[r]);
             for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_si256();
         }
         for (int j = 0; j < 4; j++)
             for (int r = 0; r < R; r++) {
-                const __m256i q = ld(xr[r]->qs + 32 * j);
-                const __m256i wl = _mm256_and_si256(q, lo4), wh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+                const __m256i q = ld(k45_qs(t, (const uint8_t *)xr[r]) + 32 * j);
+                __m256i wl = _mm256_and_si256(q, lo4), wh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+                if (t == GAZE_TYPE_Q5_K) {   // bit 2j / 2j+1 of each qh byte, moved to bit 4
+                    const __m256i qh = ld(((const struct block_q5_k *)xr[r])->qh);
+                    wl = _mm256_or_si256(wl, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4));
+                    wh = _mm256_or_si256(wh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4));
+                }
                 const __m256i sl = _mm256_set1_epi16(sm[r][2 * j]), sh = _mm256_set1_epi16(sm[r][2 * j + 1]);
                 for (int c = 0; c < C; c++) {
                     const __m256i pl = _mm256_maddubs_epi16(wl, ld(yk[c][b].qs + 64 * j));
@@ -156,7 +169,10 @@ AI void tile_q6k(const int R, const int C, const uint8_t * w, size_t rb, const s
         }                                                                                         \
     }
 
-DEFINE_KROWS(rows_q4k, tile_q4k)
+#define TILE_Q4K(...) tile_q45k(GAZE_TYPE_Q4_K, __VA_ARGS__)
+#define TILE_Q5K(...) tile_q45k(GAZE_TYPE_Q5_K, __VA_ARGS__)
+DEFINE_KROWS(rows_q4k, TILE_Q4K)
+DEFINE_KROWS(rows_q5k, TILE_Q5K)
 DEFINE_KROWS(rows_q6k, tile_q6k)
 
 bool quant_k_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
@@ -165,6 +181,7 @@ bool quant_k_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
     const size_t rb = gaze_type_row_bytes(type, n_in);
     switch (type) {
     case GAZE_TYPE_Q4_K: rows_q4k(w, rb, act, y, ldy, r0, r1); return true;
+    case GAZE_TYPE_Q5_K: rows_q5k(w, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_Q6_K: rows_q6k(w, rb, act, y, ldy, r0, r1); return true;
     default: return false;
     }

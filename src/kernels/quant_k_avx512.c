@@ -1,4 +1,4 @@
-// AVX-512 VNNI products of K-quant weights (Q4_K, Q6_K) with Q8_K activations, bit-identical
+// AVX-512 VNNI products of K-quant weights (Q4_K, Q5_K, Q6_K) with Q8_K activations, bit-identical
 // to the scalar oracle (dot_q4k_q8k / dot_q6k_q8k in quant.c).
 //
 // Per super-block (256 inputs) of a (row, token) pair the integer sums are exact: vpmaddubsw
@@ -65,6 +65,20 @@ AI __m512i q4k_codes(const struct block_q4_k * x, int k) {
     return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
 
+// Q5_K chunk k: the Q4_K codes of its qs plus the fifth bits, inputs in the same order: bit
+// 2c of qh[l] for input 64c + l, 2c + 1 for 64c + 32 + l (chunk k holds c = 2(k >> 1) and
+// c + 1 in its two 256-bit halves, low nibbles for even k).
+AI __m512i q5k_chunk(const struct block_q5_k * x, int k) {
+    const __m512i q = _mm512_loadu_si512(x->qs + 64 * (k >> 1));
+    const __m512i v = (k & 1) ? _mm512_srli_epi16(q, 4) : q;
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
+    const __m512i H = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+    const int s0 = 4 * (k >> 1) + (k & 1);
+    const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)s0), _mm256_set1_epi16((short)(s0 + 2)), 1);
+    const __m512i hb = _mm512_and_si512(_mm512_srlv_epi16(H, sh), _mm512_set1_epi8(1));
+    return _mm512_or_si512(_mm512_and_si512(v, _mm512_set1_epi8(0x0F)), _mm512_slli_epi16(hb, 4));
+}
+
 AI __m512i q4k_act(const int8_t * q, int k) {   // inputs of chunk k, in the codes' order
     const int o = 128 * (k >> 1) + 32 * (k & 1);
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(q + o))),
@@ -76,9 +90,11 @@ AI __m512i q4k_scale_idx(int k) {   // words 0..15: scale of sub-block a, 16..31
     return _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16((short)sub[k][0]), _mm512_set1_epi16((short)sub[k][1]));
 }
 
-AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const struct quant_act * a,
-                 int64_t t0, int64_t r0, float * y, int64_t ldy) {
+// Q4_K, or Q5_K (t): the blocks share d, dmin and the scale bytes at the same offsets.
+AI void tile_q45k(enum gaze_type t, const int R, const int C, const uint8_t * w, size_t rb,
+                  const struct quant_act * a, int64_t t0, int64_t r0, float * y, int64_t ldy) {
     const int64_t nbk = a->n_in / QK_K;
+    const size_t bsz = t == GAZE_TYPE_Q5_K ? sizeof(struct block_q5_k) : sizeof(struct block_q4_k);
     float sum[R][C];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) sum[r][c] = 0.0f;
@@ -88,7 +104,7 @@ AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const s
         struct q4k_row p[R];
         const struct block_q4_k * xr[R];
         for (int r = 0; r < R; r++) {
-            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb) + b;
+            xr[r] = (const struct block_q4_k *)(w + (size_t)r * rb + (size_t)b * bsz);
             q4k_row_prep(xr[r], &p[r]);
         }
         __m512i acc[R][C];
@@ -99,7 +115,7 @@ AI void tile_q4k(const int R, const int C, const uint8_t * w, size_t rb, const s
             for (int c = 0; c < C; c++) X[c] = q4k_act(yk[c][b].qs, k);
             const __m512i idx = q4k_scale_idx(k);
             for (int r = 0; r < R; r++) {
-                const __m512i W = q4k_codes(xr[r], k);
+                const __m512i W = t == GAZE_TYPE_Q5_K ? q5k_chunk((const struct block_q5_k *)xr[r], k) : q4k_codes(xr[r], k);
                 const __m512i S = _mm512_permutexvar_epi16(idx, p[r].sw);
                 for (int c = 0; c < C; c++)
                     acc[r][c] = _mm512_dpwssd_epi32(acc[r][c], _mm512_maddubs_epi16(W, X[c]), S);
@@ -238,7 +254,10 @@ AI void tile_q6k(const int R, const int C, const uint8_t * w, size_t rb, const s
         }                                                                                         \
     }
 
-DEFINE_KROWS(rows_q4k, tile_q4k)
+#define TILE_Q4K(...) tile_q45k(GAZE_TYPE_Q4_K, __VA_ARGS__)
+#define TILE_Q5K(...) tile_q45k(GAZE_TYPE_Q5_K, __VA_ARGS__)
+DEFINE_KROWS(rows_q4k, TILE_Q4K)
+DEFINE_KROWS(rows_q5k, TILE_Q5K)
 DEFINE_KROWS(rows_q6k, tile_q6k)
 
 bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
@@ -247,6 +266,7 @@ bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
     const size_t rb = gaze_type_row_bytes(type, n_in);
     switch (type) {
     case GAZE_TYPE_Q4_K: rows_q4k(w, rb, act, y, ldy, r0, r1); return true;
+    case GAZE_TYPE_Q5_K: rows_q5k(w, rb, act, y, ldy, r0, r1); return true;
     case GAZE_TYPE_Q6_K: rows_q6k(w, rb, act, y, ldy, r0, r1); return true;
     default: return false;
     }
@@ -259,15 +279,35 @@ bool quant_k_rows_avx512(const void * w, enum gaze_type type, int64_t n_in,
 // horizontal reductions, and the f32 epilogue runs on 16 rows at once (same per-lane operation
 // order as the oracle, so still bit-identical). Layout of one super-block of a group:
 //   Q4_K: codes [32][16 rows][4] u8: zmm m, lane r byte i = code(r, 8m+i) | code(r, 8m+4+i) << 4;
-//         sc [8][16] s32, mn [8][16] s32, d [16] f32, dmin [16] f32      (3200 bytes, 1.4× raw)
+//         sc [8][16] u8, mn [8][16] u8, d [16] f16, dmin [16] f16        (2368 bytes, 1.03× raw)
 //   Q6_K: codes [64][16 rows][4] u8: zmm j, lane r = row r's q + 32 of inputs 4j .. 4j+3;
-//         sc [16][16] s32, d [16] f32                                     (5184 bytes, 1.5× raw)
+//         sc [16][16] s8, d [16] f16, 32 bytes of padding                 (4416 bytes, 1.31× raw)
+// Scales as bytes and d as f16 (widened in the kernel, exactly) keep the bytes a generated token
+// streams close to the file's: generation is bound by them.
 // Rows past n_out are zero (d = 0, masked at the store). gaze_quant_pack_init keeps this layout
 // for generation too (fewer instructions per weight byte than the raw-block kernel above).
-AI size_t kp_codes(enum gaze_type t) { return t == GAZE_TYPE_Q4_K ? 2048 : 4096; }
+//   Q5_K: the Q4_K layout of the low four bits, then 32 pairs of u64 masks of the fifth bits
+//         (pair m: inputs 8m..8m+3, then 8m+4..8m+7; bit 4r+i), then Q4_K's sc, mn, d, dmin
+//                                                                         (2880 bytes, 1.02× raw)
+// "codes" below covers the nibbles and, for Q5_K, the masks.
+AI size_t kp_codes(enum gaze_type t) { return t == GAZE_TYPE_Q4_K ? 2048 : t == GAZE_TYPE_Q5_K ? 2560 : 4096; }
 
 size_t quant_k_pack_sb_bytes(enum gaze_type t) {
-    return t == GAZE_TYPE_Q4_K ? 2048 + 512 + 512 + 128 : t == GAZE_TYPE_Q6_K ? 4096 + 1024 + 64 : 0;
+    switch (t) {
+    case GAZE_TYPE_Q4_K: return 2048 + 128 + 128 + 64;
+    case GAZE_TYPE_Q5_K: return 2560 + 128 + 128 + 64;
+    case GAZE_TYPE_Q6_K: return 4096 + 256 + 32 + 32;   // padded to 64-byte super-blocks
+    default:             return 0;
+    }
+}
+
+// The 256 codes u (0..31) of a Q5_K super-block in input order, its scales and mins.
+AI void q5k_codes(const struct block_q5_k * x, uint8_t u[QK_K]) {
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            u[64 * c + l]      = (uint8_t)((x->qs[32 * c + l] & 0x0F) | ((x->qh[l] >> (2 * c)) & 1) << 4);
+            u[64 * c + 32 + l] = (uint8_t)((x->qs[32 * c + l] >> 4) | ((x->qh[l] >> (2 * c + 1)) & 1) << 4);
+        }
 }
 
 void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
@@ -281,36 +321,49 @@ void quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
             uint8_t * o = dst + (size_t)b * sb;
             _Alignas(64) uint8_t u[QK_K];
             const size_t cb = kp_codes(t);
-            int32_t * sc = (int32_t *)(o + cb);
-            float * dv;
-            if (t == GAZE_TYPE_Q4_K) {
-                const struct block_q4_k * x = (const struct block_q4_k *)row + b;
-                for (int c = 0; c < 4; c++) {
-                    const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                    const __m256i lo4 = _mm256_set1_epi8(0x0F);
-                    _mm256_store_si256((__m256i *)(u + 64 * c), _mm256_and_si256(q, lo4));
-                    _mm256_store_si256((__m256i *)(u + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+            uint8_t * sc = o + cb;
+            uint16_t * dv = (uint16_t *)(o + cb + 256);   // after the scale bytes
+            if (t == GAZE_TYPE_Q4_K || t == GAZE_TYPE_Q5_K) {
+                const uint8_t * scales;
+                uint16_t d16, dm16;
+                if (t == GAZE_TYPE_Q4_K) {
+                    const struct block_q4_k * x = (const struct block_q4_k *)row + b;
+                    for (int c = 0; c < 4; c++) {
+                        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+                        const __m256i lo4 = _mm256_set1_epi8(0x0F);
+                        _mm256_store_si256((__m256i *)(u + 64 * c), _mm256_and_si256(q, lo4));
+                        _mm256_store_si256((__m256i *)(u + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+                    }
+                    scales = x->scales; d16 = x->d; dm16 = x->dmin;
+                } else {
+                    const struct block_q5_k * x = (const struct block_q5_k *)row + b;
+                    q5k_codes(x, u);
+                    scales = x->scales; d16 = x->d; dm16 = x->dmin;
+                    uint64_t * mk = (uint64_t *)(o + 2048);
+                    for (int m = 0; m < 32; m++)
+                        for (int i = 0; i < 4; i++) {
+                            mk[2 * m]     |= (uint64_t)(u[8 * m + i] >> 4) << (4 * r + i);
+                            mk[2 * m + 1] |= (uint64_t)(u[8 * m + 4 + i] >> 4) << (4 * r + i);
+                        }
                 }
                 uint8_t sm[16];
-                quant_q4k_scales(x->scales, sm);
+                quant_q4k_scales(scales, sm);
                 for (int j = 0; j < 8; j++) { sc[16 * j + r] = sm[j]; sc[128 + 16 * j + r] = sm[8 + j]; }
-                dv = (float *)(o + cb + 1024);
-                dv[r] = f16(x->d);
-                dv[16 + r] = f16(x->dmin);
+                dv[r] = d16;
+                dv[16 + r] = dm16;
                 for (int m = 0; m < 32; m++) {
                     uint32_t lo, hi;
                     memcpy(&lo, u + 8 * m, 4);
                     memcpy(&hi, u + 8 * m + 4, 4);
-                    lo |= hi << 4;
+                    lo = (lo & 0x0F0F0F0Fu) | (hi & 0x0F0F0F0Fu) << 4;
                     memcpy(o + 64 * m + 4 * r, &lo, 4);
                 }
                 continue;
             } else {
                 const struct block_q6_k * x = (const struct block_q6_k *)row + b;
                 for (int k = 0; k < 4; k++) _mm512_store_si512(u + 64 * k, q6k_codes(x, k));
-                for (int j = 0; j < 16; j++) sc[16 * j + r] = x->scales[j];
-                dv = (float *)(o + cb + 1024);
-                dv[r] = f16(x->d);
+                for (int j = 0; j < 16; j++) sc[16 * j + r] = (uint8_t)x->scales[j];
+                dv[r] = x->d;
             }
             for (int j = 0; j < 64; j++) memcpy(o + 64 * j + 4 * r, u + 4 * j, 4);   // Q6_K
         }
@@ -327,13 +380,17 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     const int64_t nbk = a->n_in / QK_K;
     const size_t sb = quant_k_pack_sb_bytes(t), cb = kp_codes(t);
     const __m512i lo4 = _mm512_set1_epi8(0x0F);
-    const int ng = t == GAZE_TYPE_Q4_K ? 8 : 16, zg = 4;   // scale groups, zmm per scale group
+    const bool nib = t != GAZE_TYPE_Q6_K;                    // Q4_K, Q5_K: nibble codes and mins
+    const int ng = nib ? 8 : 16, zg = 4;                      // scale groups, zmm per scale group
     __m512 sum[G][C];
     for (int g = 0; g < G; g++)
         for (int c = 0; c < C; c++) sum[g][c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nbk; b++) {
         const uint8_t * o[G];
         for (int g = 0; g < G; g++) o[g] = pk + (size_t)g * gbytes + (size_t)b * sb;
+        if (C == 1)   // generation: the next super-block of each group (see quant_avx512.c's ptile)
+            for (int g = 0; g < G; g++)
+                for (size_t l = 0; l < sb; l += 64) _mm_prefetch((const char *)(o[g] + sb + l), _MM_HINT_T0);
         const struct block_q8_k * yk[C];
         for (int c = 0; c < C; c++) yk[c] = a->k + (t0 + c) * nbk + b;
         __m512i acc[G][C];
@@ -343,7 +400,7 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
             __m512i s0[G][C], s1[G][C];
             for (int g = 0; g < G; g++)
                 for (int c = 0; c < C; c++) { s0[g][c] = _mm512_setzero_si512(); s1[g][c] = _mm512_setzero_si512(); }
-            if (t == GAZE_TYPE_Q4_K) {   // nibbles: zmm m gives inputs 8m..8m+3 and 8m+4..8m+7
+            if (nib) {   // nibbles: zmm m gives inputs 8m..8m+3 and 8m+4..8m+7
                 for (int i = 0; i < zg; i++) {
                     __m512i X0[C], X1[C];
                     for (int c = 0; c < C; c++) {
@@ -352,7 +409,14 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
                     }
                     for (int g = 0; g < G; g++) {
                         const __m512i v = _mm512_load_si512(o[g] + 64 * (zg * j + i));
-                        const __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+                        __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+                        if (t == GAZE_TYPE_Q5_K) {   // + 16 where the fifth bit is set
+                            __mmask64 ml, mh;
+                            memcpy(&ml, o[g] + 2048 + 16 * (zg * j + i), 8);
+                            memcpy(&mh, o[g] + 2048 + 16 * (zg * j + i) + 8, 8);
+                            wl = _mm512_mask_add_epi8(wl, ml, wl, _mm512_set1_epi8(16));
+                            wh = _mm512_mask_add_epi8(wh, mh, wh, _mm512_set1_epi8(16));
+                        }
                         for (int c = 0; c < C; c++) {
                             s0[g][c] = _mm512_dpbusd_epi32(s0[g][c], wl, X0[c]);
                             s1[g][c] = _mm512_dpbusd_epi32(s1[g][c], wh, X1[c]);
@@ -377,7 +441,8 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
                 }
             }
             for (int g = 0; g < G; g++) {
-                const __m512i SC = _mm512_load_si512(o[g] + cb + 64 * j);
+                const __m128i sc8 = _mm_load_si128((const __m128i *)(o[g] + cb + 16 * j));
+                const __m512i SC = nib ? _mm512_cvtepu8_epi32(sc8) : _mm512_cvtepi8_epi32(sc8);
                 for (int c = 0; c < C; c++) {
                     __m512i v = _mm512_add_epi32(s0[g][c], s1[g][c]);
                     if (t == GAZE_TYPE_Q6_K)   // Σ q·x = Σ u·x − 32·bsum
@@ -387,13 +452,13 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
             }
         }
         for (int g = 0; g < G; g++) {
-            const __m512 D = _mm512_load_ps(o[g] + cb + 1024);
-            if (t == GAZE_TYPE_Q4_K) {
-                const __m512 DM = _mm512_load_ps(o[g] + cb + 1024 + 64);
+            const __m512 D = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(o[g] + cb + 256)));   // exact
+            if (nib) {
+                const __m512 DM = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(o[g] + cb + 256 + 32)));
                 __m512i summ[C];
                 for (int c = 0; c < C; c++) summ[c] = _mm512_setzero_si512();
                 for (int j = 0; j < 8; j++) {
-                    const __m512i MN = _mm512_load_si512(o[g] + cb + 512 + 64 * j);
+                    const __m512i MN = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(o[g] + cb + 128 + 16 * j)));
                     for (int c = 0; c < C; c++)
                         summ[c] = _mm512_add_epi32(summ[c], _mm512_mullo_epi32(MN,
                                       _mm512_set1_epi32(yk[c]->bsums[2 * j] + yk[c]->bsums[2 * j + 1])));
@@ -430,11 +495,15 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     }
 }
 
-// One group per tile (G = 2 sharing the T = 1 broadcasts measured slower: register pressure).
+// Generation (T = 1): two groups per tile; prompts: one group × 4 tokens.
 #define DEFINE_KPROWS(NAME, TYPE)                                                                 \
     static void NAME(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,    \
                      int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {                        \
-        for (int64_t g = g0; g < g1; g++) {                                                                     \
+        int64_t g = g0;                                                                           \
+        if (a->T == 1) {   /* two groups share each broadcast activation word */                \
+            for (; g + 2 <= g1; g += 2) ktile(TYPE, 2, 1, pk + (size_t)(g - g0) * gbytes, gbytes, a, 0, 16 * g, n_out, y, ldy); \
+        }                                                                                         \
+        for (; g < g1; g++) {                                                                     \
             const uint8_t * p = pk + (size_t)(g - g0) * gbytes;                                  \
             int64_t t = 0;                                                                        \
             for (; t + 4 <= a->T; t += 4) ktile(TYPE, 1, 4, p, gbytes, a, t, 16 * g, n_out, y, ldy); \
@@ -443,12 +512,14 @@ AI void ktile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
     }
 
 DEFINE_KPROWS(kprows_q4k, GAZE_TYPE_Q4_K)
+DEFINE_KPROWS(kprows_q5k, GAZE_TYPE_Q5_K)
 DEFINE_KPROWS(kprows_q6k, GAZE_TYPE_Q6_K)
 
 void quant_k_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
                                 const struct quant_act * act, float * y, int64_t ldy,
                                 int64_t g0, int64_t g1, int64_t n_out) {
     if (type == GAZE_TYPE_Q4_K) kprows_q4k(pk, gbytes, act, y, ldy, g0, g1, n_out);
+    else if (type == GAZE_TYPE_Q5_K) kprows_q5k(pk, gbytes, act, y, ldy, g0, g1, n_out);
     else kprows_q6k(pk, gbytes, act, y, ldy, g0, g1, n_out);
 }
 
