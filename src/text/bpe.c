@@ -142,6 +142,10 @@ struct bpe_scratch {
     int32_t * next; size_t next_cap;      // [L]
     uint64_t * heap; size_t heap_cap;     // candidate merges: rank << 32 | left symbol
     char *   enc;   size_t enc_cap;       // [2L] a piece in byte-level encoding (whole-token lookup)
+    char *   sp;    size_t sp_cap;        // SPM: a fragment with " " -> U+2581 (and the prefix)
+    size_t * spb;   size_t spb_cap;       // SPM: [sp] start of each byte's source in the text
+    size_t * spe;   size_t spe_cap;       // SPM: [sp] end of each byte's source in the text
+    int32_t * slen; size_t slen_cap;      // SPM: [L] byte length of each symbol (0: merged away)
 };
 
 struct gaze_bpe {
@@ -165,7 +169,11 @@ struct gaze_bpe {
     int       n_re;
     bool      jit;                         // every regex JIT-compiled
     int32_t   bos, eos;                    // -1: none
-    bool      add_bos;
+    bool      add_bos, add_eos;
+    bool      spm;                         // SentencePiece (GGUF "llama"): merges by score
+    bool      add_space_prefix;            // SPM: " " before text at the start / after a special
+    uint32_t * score_key;                  // SPM: [V] ~order-preserving bits of the score
+    int32_t   spm_byte[256];               // SPM: byte-fallback token of each byte, -1 if none
     atomic_flag scratch_busy;
     struct bpe_scratch scratch;
 };
@@ -244,6 +252,7 @@ static void scratch_free(struct bpe_scratch * s) {
     if (s->jit) pcre2_jit_stack_free(s->jit);
     free(s->text); free(s->ob); free(s->oe); free(s->fa); free(s->fb);
     free(s->sym); free(s->prev); free(s->next); free(s->heap); free(s->enc);
+    free(s->sp); free(s->spb); free(s->spe); free(s->slen);
     memset(s, 0, sizeof *s);
 }
 
@@ -267,7 +276,7 @@ void gaze_bpe_free(struct gaze_bpe * b) {
     for (int i = 0; i < b->n_re; i++) pcre2_code_free(b->re[i]);
     scratch_free(&b->scratch);
     free(b->text); free(b->text_off); free(b->type); free(b->piece); free(b->piece_off);
-    free(b->tok_hash); free(b->merge); free(b->special);
+    free(b->tok_hash); free(b->merge); free(b->special); free(b->score_key);
     free(b);
 }
 
@@ -361,6 +370,13 @@ static enum gaze_status init_pieces(struct gaze_bpe * b) {
         const char * t = tok_text(b, i, &len);
         switch (b->type[i]) {
         case GAZE_BPE_TOKEN_TYPE_NORMAL:
+            if (b->spm) {   // llama_unescape_whitespace: U+2581 -> " " (never longer)
+                for (size_t k = 0; k < len;) {
+                    if (len - k >= 3 && memcmp(t + k, "\xE2\x96\x81", 3) == 0) { b->piece[o++] = ' '; k += 3; }
+                    else b->piece[o++] = t[k++];
+                }
+                break;
+            }
             // Byte-level inverse: each character stands for one byte. A character outside the
             // map (possible only in a token BPE can never produce) is kept as its UTF-8.
             for (size_t k = 0; k < len;) {
@@ -479,6 +495,38 @@ static enum gaze_status init_pre(struct gaze_bpe * b, const struct gaze_bpe_voca
     return GAZE_OK;
 }
 
+// Float order as unsigned order, reversed: the min-heap then pops the highest score first.
+static uint32_t score_key(float f) {
+    if (f == 0) f = 0;   // -0 ties with +0, as a float compare says
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~u;
+}
+
+static enum gaze_status init_spm(struct gaze_bpe * b, const struct gaze_bpe_vocab * v) {
+    int32_t V = b->n_tokens;
+    if (v->add_space_prefix < -1 || v->add_space_prefix > 1)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "bpe vocab: add_space_prefix = %d: must be -1, 0 or 1", v->add_space_prefix);
+    b->add_space_prefix = v->add_space_prefix != 0;
+    b->score_key = malloc((size_t)V * sizeof *b->score_key);
+    if (!b->score_key) return gaze_error(GAZE_ERR_NOMEM, "bpe vocab: out of memory for %d scores", V);
+    for (int32_t i = 0; i < V; i++) {
+        float f = v->scores ? v->scores[i] : 0.0f;
+        if (f != f) return gaze_error(GAZE_ERR_FORMAT, "bpe vocab: scores[%d] is NaN", i);
+        b->score_key[i] = score_key(f);
+    }
+    // llama.cpp byte_to_token: "<0xXX>" (upper-case hex), else the byte itself as a token
+    for (int c = 0; c < 256; c++) {
+        char hex[7];
+        snprintf(hex, sizeof hex, "<0x%02X>", c);
+        int32_t id = tok_lookup(b, hex, 6);
+        if (id < 0) { char one = (char)c; id = tok_lookup(b, &one, 1); }
+        b->spm_byte[c] = id;
+    }
+    return GAZE_OK;
+}
+
 enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_vocab * v) {
     if (!out || !v) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_bpe_init: NULL argument");
     *out = NULL;
@@ -487,7 +535,20 @@ enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_voc
     byte_map_init(&b->map);
     atomic_flag_clear(&b->scratch_busy);
     enum gaze_status st;
-    if ((st = init_pre(b, v)) || (st = init_tokens(b, v)) || (st = init_merges(b, v)) || (st = init_pieces(b)))
+    char sb[96];
+    if (v->model && strcmp(v->model, "gpt2") != 0) {
+        if (strcmp(v->model, "llama") != 0) {
+            st = gaze_error(GAZE_ERR_UNSUPPORTED, "bpe vocab: tokenizer model \"%s\" is not supported (gpt2, llama)",
+                            show(sb, sizeof sb, v->model, strlen(v->model)));
+            goto fail;
+        }
+        b->spm = true;
+    }
+    // SPM has no pre-tokenizer and no merge list: pre and merges are not read
+    struct gaze_bpe_vocab nomerge = *v;
+    nomerge.n_merges = 0;
+    if ((!b->spm && (st = init_pre(b, v))) || (st = init_tokens(b, v)) || (st = init_merges(b, b->spm ? &nomerge : v)) ||
+        (st = init_pieces(b)) || (b->spm && (st = init_spm(b, v))))
         goto fail;
     for (int c = 0; c < 256; c++) {
         char u[4];
@@ -522,8 +583,10 @@ enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_voc
     if (v->add_bos < -1 || v->add_bos > 1) { st = gaze_error(GAZE_ERR_INVALID_ARG, "bpe vocab: add_bos = %d: must be -1, 0 or 1", v->add_bos); goto fail; }
     b->bos = v->bos_id;
     b->eos = v->eos_id;
-    b->add_bos = v->add_bos < 0 ? k_pre_defs[b->pre].add_bos : v->add_bos == 1;
+    b->add_bos = v->add_bos < 0 ? (b->spm || k_pre_defs[b->pre].add_bos) : v->add_bos == 1;
     if (b->add_bos && b->bos < 0) { st = gaze_error(GAZE_ERR_FORMAT, "bpe vocab: add_bos is true but there is no bos_id"); goto fail; }
+    b->add_eos = v->add_eos == 1;
+    if (b->add_eos && b->eos < 0) { st = gaze_error(GAZE_ERR_FORMAT, "bpe vocab: add_eos is true but there is no eos_id"); goto fail; }
     if ((st = scratch_init(&b->scratch))) goto fail;
     *out = b;
     return GAZE_OK;
@@ -574,6 +637,8 @@ static enum gaze_status enc_push(struct bpe_run * r, int32_t id, size_t b, size_
     enc->sequence_ids[i] = seq;
     return GAZE_OK;
 }
+
+static inline bool pieces_only(const struct bpe_run * r) { return r->pieces; }
 
 // Min-heap of merge candidates, key = rank << 32 | left: lowest rank first, then leftmost
 // (llama.cpp's llm_bigram_bpe order). 4-ary: half the depth of a binary heap, and the four
@@ -737,6 +802,112 @@ static enum gaze_status split(struct bpe_run * r, int level, size_t off, size_t 
     return GAZE_OK;
 }
 
+/* ---- SentencePiece (llama.cpp llm_tokenizer_spm_session) -------------------------------- */
+
+// Pushes the token of SPM text sp[b, e) mapped back to the run's text.
+static enum gaze_status spm_push(struct bpe_run * r, int32_t id, size_t b, size_t e) {
+    const struct bpe_scratch * s = r->s;
+    size_t ob = s->spb[b], oe = s->spe[e - 1];
+    if (oe <= ob) {   // only the added prefix: an empty range where the fragment starts
+        size_t at = ob;
+        if (r->ob) at = at < r->n ? r->ob[at] : (r->n ? r->oe[r->n - 1] : 0);
+        const size_t * keep_ob = r->ob;
+        r->ob = NULL;
+        enum gaze_status st = enc_push(r, id, at, at, 0);
+        r->ob = keep_ob;
+        return st;
+    }
+    return enc_push(r, id, ob, oe, 0);
+}
+
+// The pair symbol l + its right neighbour, if that text is a token: its id, else -1.
+static int32_t spm_pair(const struct gaze_bpe * b, const struct bpe_scratch * s, int32_t l) {
+    int32_t r = s->next[l];
+    if (r < 0) return -1;
+    return tok_lookup(b, s->sp + s->sym[l], (size_t)s->slen[l] + (size_t)s->slen[r]);
+}
+
+static bool spm_try(const struct gaze_bpe * b, struct bpe_scratch * s, size_t * hn, int32_t l) {
+    if (l < 0) return true;
+    int32_t id = spm_pair(b, s, l);
+    if (id < 0) return true;
+    if (*hn == s->heap_cap && !grow(&s->heap, &s->heap_cap, *hn + 1, sizeof *s->heap)) return false;
+    heap_up(s->heap, *hn, (uint64_t)b->score_key[id] << 32 | (uint32_t)l);
+    ++*hn;
+    return true;
+}
+
+// One raw fragment text[off, off + len): " " prefixed when asked, every " " as U+2581
+// (llama_escape_whitespace), split into characters, and the adjacent pair whose concatenation is
+// the highest-scoring token merged first (ties: leftmost) until no pair is a token. A symbol
+// left that is no token falls back to its bytes. llama.cpp also keeps a reverse-merge map for
+// that case; it is never used, since every merged symbol is a token and a one-character symbol
+// cannot equal a two-symbol key.
+static enum gaze_status spm_fragment(struct bpe_run * r, size_t off, size_t len, bool prefix) {
+    const struct gaze_bpe * b = r->b;
+    struct bpe_scratch * s = r->s;
+    const char * t = r->text + off;
+    size_t spaces = 0;
+    for (size_t i = 0; i < len; i++) spaces += t[i] == ' ';
+    size_t m = len + 2 * spaces + (prefix ? 3 : 0);
+    if (m > INT32_MAX) return gaze_error(GAZE_ERR_LIMIT, "spm: a fragment of %zu bytes is too long", len);
+    if (!grow(&s->sp, &s->sp_cap, m, 1) || !grow(&s->spb, &s->spb_cap, m, sizeof *s->spb) ||
+        !grow(&s->spe, &s->spe_cap, m, sizeof *s->spe) || !grow(&s->sym, &s->sym_cap, m, sizeof *s->sym) ||
+        !grow(&s->slen, &s->slen_cap, m, sizeof *s->slen) || !grow(&s->prev, &s->prev_cap, m, sizeof *s->prev) ||
+        !grow(&s->next, &s->next_cap, m, sizeof *s->next) || !grow(&s->heap, &s->heap_cap, m, sizeof *s->heap))
+        return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory for a fragment of %zu bytes", len);
+    size_t o = 0;
+    if (prefix) for (int k = 0; k < 3; k++, o++) { s->sp[o] = "\xE2\x96\x81"[k]; s->spb[o] = s->spe[o] = off; }
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] == ' ') for (int k = 0; k < 3; k++, o++) { s->sp[o] = "\xE2\x96\x81"[k]; s->spb[o] = off + i; s->spe[o] = off + i + 1; }
+        else { s->sp[o] = t[i]; s->spb[o] = off + i; s->spe[o] = off + i + 1; o++; }
+    }
+    if (pieces_only(r)) return spm_push(r, -1, 0, m);
+    int32_t n = 0;
+    for (size_t i = 0; i < m; n++) {   // one symbol per character (the text is valid UTF-8)
+        uint32_t cp;
+        int k = gaze_utf8_decode((const uint8_t *)s->sp, m, i, &cp);
+        s->sym[n] = (int32_t)i;
+        s->slen[n] = k;
+        s->prev[n] = n - 1;
+        i += (size_t)k;
+        s->next[n] = i < m ? n + 1 : -1;
+    }
+    size_t hn = 0;
+    for (int32_t i = 0; i + 1 < n; i++)
+        if (!spm_try(b, s, &hn, i)) return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory");
+    while (hn) {
+        uint64_t key = heap_pop(s->heap, &hn);
+        int32_t l = (int32_t)(key & 0xffffffffu);
+        // stale unless l is alive and its pair still is a token of this score (llama.cpp checks
+        // the pair's length; both hold exactly when neither symbol changed since the push)
+        if (s->slen[l] == 0) continue;
+        int32_t id = spm_pair(b, s, l);
+        if (id < 0 || b->score_key[id] != (uint32_t)(key >> 32)) continue;
+        int32_t rr = s->next[l];
+        s->slen[l] += s->slen[rr];
+        s->slen[rr] = 0;
+        s->next[l] = s->next[rr];
+        if (s->next[rr] >= 0) s->prev[s->next[rr]] = l;
+        if (!spm_try(b, s, &hn, s->prev[l]) || !spm_try(b, s, &hn, l))
+            return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory");
+    }
+    enum gaze_status st;
+    for (int32_t i = 0; i >= 0; i = s->next[i]) {
+        size_t sb = (size_t)s->sym[i], sl = (size_t)s->slen[i];
+        int32_t id = tok_lookup(b, s->sp + sb, sl);
+        if (id >= 0) { if ((st = spm_push(r, id, sb, sb + sl))) return st; continue; }
+        for (size_t j = 0; j < sl; j++) {
+            uint8_t c = (uint8_t)s->sp[sb + j];
+            if (b->spm_byte[c] < 0)
+                return gaze_error(GAZE_ERR_FORMAT, "spm: the vocab has no token for byte 0x%02X (neither <0x%02X> "
+                                  "nor the byte itself), needed at text offset %zu", c, c, s->spb[sb + j]);
+            if ((st = spm_push(r, b->spm_byte[c], sb + j, sb + j + 1))) return st;
+        }
+    }
+    return GAZE_OK;
+}
+
 // Length of the maximal subpart of an ill-formed sequence at s[i] (Unicode §3.9, "U+FFFD
 // substitution of maximal subparts", as Python's errors="replace" and WHATWG decode).
 static size_t utf8_bad_len(const uint8_t * s, size_t n, size_t i) {
@@ -797,7 +968,7 @@ static enum gaze_status encode_run(const struct gaze_bpe * b, struct bpe_scratch
         r.oe = s->oe;
     }
     if (!opts->no_special && b->add_bos && (st = enc_push(&r, b->bos, 0, 0, -1))) return st;
-    if (r.n == 0) return GAZE_OK;
+    if (r.n == 0) return !opts->no_special && b->add_eos ? enc_push(&r, b->eos, 0, 0, -1) : GAZE_OK;
     // 1. special tokens: for each (longest first), cut every occurrence out of the raw fragments
     size_t nf = 1;
     if (!grow(&s->fa, &s->fa_cap, 1, sizeof *s->fa)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
@@ -828,12 +999,18 @@ static enum gaze_status encode_run(const struct gaze_bpe * b, struct bpe_scratch
         size_t c2 = s->fa_cap; s->fa_cap = s->fb_cap; s->fb_cap = c2;
         nf = nb;
     }
-    // 2. + 3. pre-tokenize and merge each raw fragment
+    // 2. + 3. pre-tokenize and merge each raw fragment (SPM: the " " prefix goes at the start
+    // and after every special token, as llama.cpp's is_prev_special)
+    bool prev_special = true;
     for (size_t f = 0; f < nf; f++) {
         struct bpe_frag fr = s->fa[f];
-        st = fr.id >= 0 ? enc_push(&r, fr.id, fr.off, fr.off + fr.len, 0) : split(&r, 0, fr.off, fr.len);
+        if (fr.id >= 0) st = enc_push(&r, fr.id, fr.off, fr.off + fr.len, 0);
+        else if (b->spm) st = spm_fragment(&r, fr.off, fr.len, b->add_space_prefix && prev_special);
+        else st = split(&r, 0, fr.off, fr.len);
         if (st) return st;
+        prev_special = fr.id >= 0;
     }
+    if (!opts->no_special && b->add_eos && (st = enc_push(&r, b->eos, 0, 0, -1))) return st;
     return GAZE_OK;
 }
 
@@ -942,3 +1119,5 @@ struct gaze_bpe_specials gaze_bpe_specials(const struct gaze_bpe * b) {
 const char * gaze_bpe_pre(const struct gaze_bpe * b) { return b ? k_pre_defs[b->pre].name : NULL; }
 
 bool gaze_bpe_jit(const struct gaze_bpe * b) { return b && b->jit; }
+
+bool bpe_add_eos(const struct gaze_bpe * b) { return b && b->add_eos; }

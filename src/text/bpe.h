@@ -12,4 +12,7 @@ enum gaze_status gaze_bpe_pretokenize(const struct gaze_bpe * bpe, const char * 
                                       const struct gaze_bpe_encode_opts * opts,
                                       struct gaze_encoding * enc);
 
+// Whether encode appends the EOS (tokenizer.ggml.add_eos_token, tokenizer.json post-processor).
+bool bpe_add_eos(const struct gaze_bpe * bpe);
+
 #endif
