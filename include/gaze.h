@@ -235,6 +235,11 @@ enum gaze_rope_layout {
 enum gaze_status gaze_rope_apply(float * x, int64_t T, int64_t H, int64_t d, int64_t x_st,
                                  const int64_t * pos, enum gaze_rope_layout layout,
                                  int64_t rope_dim, float base);
+// Same with the inverse frequencies given (inv_freq [rope_dim / 2]: scaled RoPE, computed by the
+// model as its family does) and cos/sin multiplied by mscale (YaRN's attention factor; 1: none).
+enum gaze_status gaze_rope_apply_freqs(float * x, int64_t T, int64_t H, int64_t d, int64_t x_st,
+                                       const int64_t * pos, enum gaze_rope_layout layout,
+                                       int64_t rope_dim, const float * inv_freq, float mscale);
 
 /* ------------------------------------------------------------------------------------------
  * Multi-head attention layer (models/mha.c): projections, RoPE, the fused kernel, capture.
@@ -259,6 +264,17 @@ struct gaze_mha {                      // one attention layer's shape and weight
     const uint8_t * head_mask;         // [Hq] 0 = ablate this head's output; NULL: keep all
     bool    ablate_mean;               // ablated heads output their mean over the T tokens
                                        // (mean ablation) instead of zeros
+    // Decoder families beyond Llama (zero = off):
+    const float * q_norm;              // [d] RMSNorm weight applied to each query head before
+                                       // RoPE (Qwen3, Gemma 3 QK-norm); NULL: none
+    const float * k_norm;              // [d] same for each key head
+    float   qk_norm_eps;
+    float   softcap;                   // > 0: scores = softcap·tanh(scores / softcap) before the
+                                       // mask and softmax (Gemma 2); runs a materialised-score
+                                       // path (the fused kernel has no tanh); exact capture
+    const float * rope_freqs;          // [rope_dim / 2] inverse frequencies (scaled or per-layer
+                                       // RoPE, gaze_rope_apply_freqs); NULL: from rope_base
+    float   rope_mscale;               // cos/sin multiplier with rope_freqs; 0 = 1
 };
 
 struct gaze_kv_cache {                 // keys/values of earlier tokens, token-major
@@ -1079,6 +1095,8 @@ enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_
 enum gaze_arch {
     GAZE_ARCH_BERT  = 1,   // Hugging Face folder: config.json + model.safetensors + tokenizer
     GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
+    GAZE_ARCH_DECODER = 3, // any other decoder-only family (arch_name names it: "gpt2", "gemma2",
+                           // ...), from a Hugging Face folder or a GGUF file
 };
 
 struct gaze_model_info {

@@ -1,5 +1,5 @@
 // gaze_model_*: picks the architecture from what the path is (folder → BERT, .gguf → Llama).
-#include "models/model.h"
+#include "models/decoder.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +34,7 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     }
     m->load_progress = progress;
     if (S_ISDIR(sb.st_mode)) s = bert_load(m, resolved);
-    else if (has_suffix(resolved, ".gguf")) s = llama_load(m, resolved);
+    else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
                         "%s: not a model: expected a Hugging Face folder (BERT: config.json, model.safetensors, "
                         "tokenizer.json) or a .gguf file (Llama)", resolved);
