@@ -93,7 +93,7 @@ struct decoder_weights {
 struct decoder {
     struct decoder_config cfg;
     struct decoder_weights w;
-    struct gaze_bpe * tok;                        // owned
+    struct gaze_tokenizer * tok;                  // owned (byte-level BPE or SentencePiece)
     enum gaze_arch arch_id;                       // GAZE_ARCH_LLAMA for "llama", else DECODER
     char arch[32];                                // cfg.arch points here
     void * file;                                  // the mapped file (GGUF, safetensors shards)
