@@ -1106,6 +1106,11 @@ struct gaze_model_info {
     int64_t n_vocab, n_embd, n_layers, n_heads, n_kv_heads, head_dim, n_ff;
     int64_t n_ctx;                     // max positions (BERT) / context length (Llama)
     bool    causal;
+    // Decoders: per layer [n_layers], its attention's sliding window (keys within that many
+    // positions of the query, itself included; 0 = global) and its RoPE base (0: no RoPE).
+    // NULL for encoders. Owned by the model.
+    const int64_t * layer_window;
+    const float *   layer_rope_base;
 };
 
 struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; shared by threads (gaze_model_run)

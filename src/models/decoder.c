@@ -55,6 +55,8 @@ void decoder_free(void * p) {
     free(m->w.layers);
     free(m->quant_layers);
     free(m->layer_local);
+    free(m->info_window);
+    free(m->info_rope_base);
     free(m->inv_freq);
     free(m->inv_freq_local);
     gaze_free_aligned(m->exact_buf);
@@ -332,6 +334,17 @@ enum gaze_status decoder_finish(struct gaze_model * model, struct decoder * m) {
                     s = gaze_error(GAZE_ERR_FORMAT, "%s: rope scaling gives a non-finite frequency", m->arch);
         }
     }
+    // what gaze info and the viewer say of each layer's attention
+    if (!s) {
+        m->info_window = malloc((size_t)(c->L > 0 ? c->L : 1) * sizeof *m->info_window);
+        m->info_rope_base = malloc((size_t)(c->L > 0 ? c->L : 1) * sizeof *m->info_rope_base);
+        if (!m->info_window || !m->info_rope_base) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", m->arch);
+        for (int64_t l = 0; !s && l < c->L; l++) {
+            m->info_window[l] = m->layer_local[l] ? c->window : 0;
+            m->info_rope_base[l] = c->rope.layout == GAZE_ROPE_NONE ? 0.0f
+                                 : m->layer_local[l] && c->rope.base_local != 0 ? c->rope.base_local : c->rope.base;
+        }
+    }
     struct load_progress lp = { model->load_progress, m->load_bytes_before, 0 };
     if (!s && model->load_progress) lp.total = m->load_bytes_before + decoder_prepare_bytes(m);
     if (!s) s = prepare_all(m, model->load_progress ? &lp : NULL);
@@ -343,7 +356,7 @@ enum gaze_status decoder_finish(struct gaze_model * model, struct decoder * m) {
     model->info = (struct gaze_model_info){
         .arch = m->arch_id ? m->arch_id : GAZE_ARCH_DECODER, .arch_name = m->arch, .n_vocab = c->V, .n_embd = c->C,
         .n_layers = c->L, .n_heads = c->H, .n_kv_heads = c->Hkv, .head_dim = c->d, .n_ff = c->F, .n_ctx = c->n_ctx,
-        .causal = true,
+        .causal = true, .layer_window = m->info_window, .layer_rope_base = m->info_rope_base,
     };
     return GAZE_OK;
 }

@@ -101,6 +101,8 @@ struct decoder {
     void ** owned;                                // buffers the loader converted (decoder_alloc)
     int64_t n_owned;
     uint8_t * layer_local;                        // [L] owned copy of cfg.layer_local
+    int64_t * info_window;                        // [L] gaze_model_info.layer_window
+    float * info_rope_base;                       // [L] gaze_model_info.layer_rope_base
     float * inv_freq, * inv_freq_local;           // [rope.dim / 2] each (local: NULL = global's)
     float rope_mscale;                            // YaRN attention factor; 1 otherwise
     // exact mode: f32 copies of every linear weight while on
