@@ -1035,25 +1035,37 @@ enum gaze_status gaze_tokenizer_stream_finish(struct gaze_tokenizer_stream * st,
 
 /* ---- chat templates (text/chat.c) ----------------------------------------------------------
  * A model's Jinja chat template is recognised, not executed: each known family (ChatML: Qwen,
- * SmolLM2; Llama 3; Gemma; Mistral [INST]) is identified by the markers its template uses, and
- * one user message is wrapped the way transformers' apply_chat_template(add_generation_prompt
- * = True) renders it. An unrecognised template is GAZE_ERR_UNSUPPORTED naming what was seen. */
+ * SmolLM2; Llama 3 / 3.1+; Gemma; Mistral [INST]) is identified by the markers its template
+ * uses, with the parts that vary read from the template's own literals (ChatML's default
+ * system message, Llama 3.1's date), and one user message is rendered as transformers'
+ * apply_chat_template(add_generation_prompt=True) renders it. A template outside these, or a
+ * part of one that gaze does not model (Mistral's [SYSTEM_PROMPT]), is GAZE_ERR_UNSUPPORTED
+ * naming what was seen: never a guess. */
 enum gaze_chat_format {
     GAZE_CHAT_CHATML = 1,               // <|im_start|>user\n...<|im_end|>\n<|im_start|>assistant\n
     GAZE_CHAT_LLAMA3,                   // <|start_header_id|>user<|end_header_id|>\n\n...<|eot_id|>
     GAZE_CHAT_GEMMA,                    // <start_of_turn>user\n...<end_of_turn>\n<start_of_turn>model\n
     GAZE_CHAT_MISTRAL,                  // [INST] ... [/INST]
 };
-// Detects the format of template (NUL-terminated Jinja source).
-enum gaze_status gaze_chat_detect(const char * tmpl, enum gaze_chat_format * out);
+struct gaze_chat_style {
+    enum gaze_chat_format format;
+    char system[1024];                  // the system message the template inserts when the
+                                        // conversation has none ("" when it inserts none)
+    bool has_system;                    // a system block is written (ChatML default, Llama 3.1+)
+    char date[32];                      // Llama 3.1+: "Today Date: " value ("26 Jul 2024")
+    bool spaced;                        // Mistral: "[INST] x [/INST]" (v1) vs "[INST]x[/INST]"
+    bool trim;                          // the template trims the message (| trim)
+};
+// Recognises tmpl (NUL-terminated Jinja source) into *out.
+enum gaze_status gaze_chat_detect(const char * tmpl, struct gaze_chat_style * out);
 const char * gaze_chat_format_name(enum gaze_chat_format f);   // "chatml", "llama3", ...
-// The prompt for one user message (malloc'd, NUL-terminated), as apply_chat_template renders
-// it: bos_text ("<s>", "<bos>", "<|begin_of_text|>"; NULL or "" when the template adds none)
-// is where the template writes the BOS token; the caller drops it when its tokenizer adds BOS.
-enum gaze_status gaze_chat_render(enum gaze_chat_format f, const char * bos_text, const char * user,
+// The prompt for one user message (malloc'd, NUL-terminated). bos_text ("<s>", "<bos>",
+// "<|begin_of_text|>"; NULL or "": none) is written where the template writes bos_token; pass
+// "" when the tokenizer adds BOS itself, so the model sees exactly one.
+enum gaze_status gaze_chat_render(const struct gaze_chat_style * style, const char * bos_text, const char * user,
                                   char ** out);
-// Both for a tokenizer: its chat template, detected and rendered, with a leading BOS left out
-// when encode adds one (so the model sees exactly one). GAZE_ERR_UNSUPPORTED without a template.
+// Both for a tokenizer: its chat template detected and rendered, the BOS text left out when
+// encode adds BOS. GAZE_ERR_UNSUPPORTED when the model has no chat template.
 enum gaze_status gaze_tokenizer_chat(const struct gaze_tokenizer * tok, const char * user, char ** out);
 
 /* END SECTION text */

@@ -871,3 +871,17 @@ done:
     if (s) gaze_run_free(run);
     return s;
 }
+
+enum gaze_status decoder_eval_ids(struct gaze_model * model, const int32_t * ids, int64_t T, float * logits) {
+    const struct decoder * m = model->impl;
+    static const struct gaze_run_opts defaults;
+    if (T < 1 || T > m->cfg.n_ctx) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: %lld tokens", m->arch, (long long)T);
+    for (int64_t t = 0; t < T; t++)
+        if (ids[t] < 0 || ids[t] >= m->cfg.V) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: token id %d out of range", m->arch, ids[t]);
+    struct dec_state st;
+    enum gaze_status s = state_init(&st, m, T, T);
+    if (!s) s = dec_forward(m, &st, ids, T, NULL, &defaults);
+    if (!s) memcpy(logits, st.logits, (size_t)m->cfg.V * sizeof(float));
+    state_free(&st);
+    return s;
+}

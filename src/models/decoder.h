@@ -122,6 +122,10 @@ void decoder_free(void * m);
 // Bytes decoder_finish prepares (its share of the loading progress).
 int64_t decoder_prepare_bytes(struct decoder * m);
 
+// For tests: runs ids [T] through the model (no capture) and writes the last position's
+// logits [V] (after final soft-capping).
+enum gaze_status decoder_eval_ids(struct gaze_model * model, const int32_t * ids, int64_t T, float * logits);
+
 // Loaders (decoder_gguf.c, decoder_hf.c).
 enum gaze_status decoder_gguf_load(struct gaze_model * model, const char * gguf_path);
 enum gaze_status decoder_hf_load(struct gaze_model * model, const char * folder);
