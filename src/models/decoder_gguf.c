@@ -296,8 +296,15 @@ static enum gaze_status gguf_family(struct gguf_loader * m, const char * path) {
         snprintf(key, sizeof key, "%s.rope.scaling.type", dec->arch);
         const char * ty;
         if (!s && gaze_gguf_find_key(m->g, key) >= 0 && !(s = gaze_gguf_get_str(m->g, key, &ty, NULL)) &&
-            strcmp(ty, "none") != 0)
-            s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported", path, key, ty);
+            strcmp(ty, "none") != 0) {
+            // linear: positions / factor (global layers only for Gemma 3, as llama.cpp and HF);
+            // YaRN and the others are refused by name
+            if (strcmp(ty, "linear") != 0)
+                s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (only \"none\", \"linear\")",
+                               path, key, ty);
+            c->rope.scaling = DEC_ROPE_SCALE_LINEAR;
+            if (!s) s = hp_f32(m, "rope.scaling.factor", 1.0f, 0.0f, 1e6f, &c->rope.factor);
+        }
         // Phi-3 long-context variants scale each frequency (LongRoPE): not run, refused by name
         if (!s && (gaze_gguf_find_tensor(m->g, "rope_factors_long.weight") ||
                    gaze_gguf_find_tensor(m->g, "rope_factors_short.weight")))
