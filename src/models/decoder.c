@@ -58,7 +58,7 @@ void decoder_free(void * p) {
     free(m->inv_freq);
     free(m->inv_freq_local);
     gaze_free_aligned(m->exact_buf);
-    gaze_bpe_free(m->tok);
+    gaze_tokenizer_free(m->tok);
     if (m->file && m->free_file) m->free_file(m->file);
     free(m);
 }
@@ -654,11 +654,11 @@ static enum gaze_status dec_check_memory(const struct decoder * m, const struct 
 }
 
 // gaze_run_opts.on_token: the text generated token id completes; id -1: the held end of the text.
-static enum gaze_status emit_token(struct gaze_bpe_stream * ds, const struct gaze_run_opts * o, int64_t step,
+static enum gaze_status emit_token(struct gaze_tokenizer_stream * ds, const struct gaze_run_opts * o, int64_t step,
                                    int32_t id) {
     const char * text;
     size_t len;
-    enum gaze_status s = id >= 0 ? gaze_bpe_stream_push(ds, id, &text, &len) : gaze_bpe_stream_finish(ds, &text, &len);
+    enum gaze_status s = id >= 0 ? gaze_tokenizer_stream_push(ds, id, &text, &len) : gaze_tokenizer_stream_finish(ds, &text, &len);
     if (!s && (id >= 0 || len)) o->on_token(o->on_token_user, step, id, text, len);
     return s;
 }
@@ -693,7 +693,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     if (pair) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: sentence pairs are for encoders; give one prompt", arch);
     struct gaze_encoding enc;
     memset(&enc, 0, sizeof enc);
-    enum gaze_status s = gaze_bpe_encode(m->tok, text, strlen(text), NULL, &enc);
+    enum gaze_status s = gaze_tokenizer_encode(m->tok, text, strlen(text), NULL, &enc);
     if (s) { gaze_encoding_free(&enc); return s; }
     int64_t T = enc.n_tokens;
     const int64_t gen = opts->generate > 0 ? opts->generate : 0;
@@ -722,7 +722,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     int32_t * ids = malloc((size_t)n_ctx * sizeof *ids);
     int64_t * offs = malloc((size_t)n_ctx * 2 * sizeof *offs);
     struct cand * work = malloc((size_t)c->V * sizeof *work);
-    struct gaze_bpe_stream * ds = NULL;   // the generated text for opts->on_token
+    struct gaze_tokenizer_stream * ds = NULL;   // the generated text for opts->on_token
     struct dec_state st;
     memset(&st, 0, sizeof st);
     struct dec_capture cap = { opts->heads, opts->heads ? opts->n_heads : c->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
@@ -762,15 +762,17 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     if (opts->loss && (s = dec_loss(m, &st, ids, T, opts->n_threads, opts->loss))) goto done;
     uint64_t rng = opts->seed ? opts->seed : 0x9E3779B97F4A7C15ULL;
     int64_t n = T;
-    const int32_t eos = gaze_bpe_specials(m->tok).eos;
-    if (opts->on_token && gen > 0 && (s = gaze_bpe_stream_init(&ds, m->tok))) goto done;
+    const int32_t eos = gaze_tokenizer_specials(m->tok).eos;
+    if (opts->on_token && gen > 0 && (s = gaze_tokenizer_stream_init(&ds, m->tok))) goto done;
     while (n < T + gen) {
         int32_t next = sample(st.logits, c->V, opts->temperature, opts->top_p, &rng, work);
         ids[n] = next;
         offs[2 * n] = offs[2 * n + 1] = 0;   // generated: not in the input text
         n++;
         if (ds && (s = emit_token(ds, opts, n - 1 - T, next))) goto done;
-        if (next == eos) break;
+        bool stop = next == eos;
+        for (int i = 0; i < m->n_stop; i++) stop |= next == m->stop_ids[i];
+        if (stop) break;
         if (n == T + gen && !capture) break;   // its own attention row is only needed for capture
         if ((s = dec_forward(m, &st, &ids[n - 1], 1, capture ? &cap : NULL, opts))) goto done;
     }
@@ -782,7 +784,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
         size_t * lens = malloc((size_t)n * sizeof *lens);
         if (!pieces || !lens) { free(pieces); free(lens); s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
         for (int64_t t = 0; t < n; t++) {
-            pieces[t] = gaze_bpe_token_piece(m->tok, ids[t], &lens[t]);
+            pieces[t] = gaze_tokenizer_token_piece(m->tok, ids[t], &lens[t]);
             if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
         }
         s = gaze_run_set_tokens(run, n, pieces, lens, ids, offs);
@@ -793,7 +795,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     // sequence ids: -1 for special tokens (BOS, control tokens the prompt spelled), else 0
     if (!(run->sequence_ids = malloc((size_t)n))) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
     for (int64_t t = 0; t < n; t++) {
-        enum gaze_bpe_token_type ty = gaze_bpe_token_type(m->tok, ids[t]);
+        enum gaze_bpe_token_type ty = gaze_tokenizer_token_type(m->tok, ids[t]);
         run->sequence_ids[t] = (ty == GAZE_BPE_TOKEN_TYPE_CONTROL || ty == GAZE_BPE_TOKEN_TYPE_UNKNOWN) ? -1 : 0;
     }
     run->model = strdup(model->path);
@@ -850,7 +852,7 @@ done:
     free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
     free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
     state_free(&st);
-    gaze_bpe_stream_free(ds);
+    gaze_tokenizer_stream_free(ds);
     free(ids);
     free(offs);
     free(work);

@@ -93,7 +93,7 @@ struct decoder_weights {
 struct decoder {
     struct decoder_config cfg;
     struct decoder_weights w;
-    struct gaze_bpe * tok;                        // owned
+    struct gaze_tokenizer * tok;                  // owned (byte-level BPE or SentencePiece)
     enum gaze_arch arch_id;                       // GAZE_ARCH_LLAMA for "llama", else DECODER
     char arch[32];                                // cfg.arch points here
     void * file;                                  // the mapped file (GGUF, safetensors shards)
@@ -108,6 +108,8 @@ struct decoder {
     struct gaze_linear quant_output;
     float * exact_buf;
     int64_t load_bytes_before;                    // progress: bytes a loader reported before
+    int32_t stop_ids[8];                          // generation also ends at these (config.json
+    int n_stop;                                   // eos_token_id), besides the tokenizer's EOS
 };
 
 // Zeroed floats the model owns (freed with it); NULL after recording GAZE_ERR_NOMEM.

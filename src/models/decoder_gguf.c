@@ -1,6 +1,6 @@
 // Decoders from GGUF files: general.architecture and its hyperparameters mapped into a struct
 // decoder_config, the tensors into struct decoder_layer (in the mapping where their type
-// allows), the byte-level BPE vocabulary into the tokenizer; decoder.c runs it. Supported:
+// allows), the vocabulary into the tokenizer (text/tokenizer.c); decoder.c runs it. Supported:
 // "llama" (GGUF stores Q/K rows permuted for interleaved RoPE). Other architectures plug in
 // at gguf_arch_map below: one function per family filling the config and naming its tensors.
 #include "models/decoder.h"
@@ -63,65 +63,14 @@ static enum gaze_status linear(struct gguf_loader * m, const char * name, int64_
     return GAZE_OK;
 }
 
+// The vocabulary (byte-level BPE "gpt2" or SentencePiece "llama") as text/tokenizer.c reads it.
 static enum gaze_status gguf_tokenizer(struct gguf_loader * m) {
-    struct gaze_gguf * g = m->g;
-    const char * model_name, * pre;
-    size_t pre_len;
-    enum gaze_status s = gaze_gguf_get_str(g, "tokenizer.ggml.model", &model_name, NULL);
-    if (s) return s;
-    if (strcmp(model_name, "gpt2") != 0)
-        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model \"%s\"%s is not supported (only \"gpt2\", "
-                          "byte-level BPE)", gaze_gguf_path(g), model_name,
-                          !strcmp(model_name, "llama") ? " (SentencePiece)" : "");
-    if ((s = gaze_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &pre_len))) return s;
-    const struct gaze_gguf_str * toks, * merges;
-    int64_t n_tok, n_merges;
-    if ((s = gaze_gguf_get_arr_str(g, "tokenizer.ggml.tokens", &toks, &n_tok))) return s;
-    if ((s = gaze_gguf_get_arr_str(g, "tokenizer.ggml.merges", &merges, &n_merges))) return s;
-    const char ** tp = malloc((size_t)n_tok * sizeof *tp), ** mp = malloc((size_t)(n_merges + 1) * sizeof *mp);
-    size_t * tl = malloc((size_t)n_tok * sizeof *tl), * ml = malloc((size_t)(n_merges + 1) * sizeof *ml);
-    int32_t * types = malloc((size_t)n_tok * sizeof *types);
-    if (!tp || !mp || !tl || !ml || !types) { s = gaze_error(GAZE_ERR_NOMEM, "llama: out of memory for the vocab"); goto done; }
-    for (int64_t i = 0; i < n_tok; i++) { tp[i] = toks[i].s; tl[i] = toks[i].len; }
-    for (int64_t i = 0; i < n_merges; i++) { mp[i] = merges[i].s; ml[i] = merges[i].len; }
-    bool has_types = gaze_gguf_find_key(g, "tokenizer.ggml.token_type") >= 0;
-    if (has_types && (s = gaze_gguf_get_arr_i32(g, "tokenizer.ggml.token_type", types, n_tok))) goto done;
-    struct gaze_bpe_vocab v = { 0 };
-    v.n_tokens = n_tok; v.tokens = tp; v.token_lens = tl; v.token_types = has_types ? types : NULL;
-    v.n_merges = n_merges; v.merges = mp; v.merge_lens = ml; v.pre = pre; v.pre_len = pre_len;
-    v.bos_id = v.eos_id = -1; v.add_bos = -1;
-    uint32_t id;
-    bool flag;
-    if (gaze_gguf_find_key(g, "tokenizer.ggml.bos_token_id") >= 0) {
-        if ((s = gaze_gguf_get_u32(g, "tokenizer.ggml.bos_token_id", &id))) goto done;
-        if (id >= (uint64_t)n_tok) {
-            s = gaze_error(GAZE_ERR_FORMAT, "%s: tokenizer.ggml.bos_token_id = %u: out of range (vocab size %lld)",
-                           gaze_gguf_path(g), id, (long long)n_tok);
-            goto done;
-        }
-        v.bos_id = (int32_t)id;
-    }
-    if (gaze_gguf_find_key(g, "tokenizer.ggml.eos_token_id") >= 0) {
-        if ((s = gaze_gguf_get_u32(g, "tokenizer.ggml.eos_token_id", &id))) goto done;
-        if (id >= (uint64_t)n_tok) {
-            s = gaze_error(GAZE_ERR_FORMAT, "%s: tokenizer.ggml.eos_token_id = %u: out of range (vocab size %lld)",
-                           gaze_gguf_path(g), id, (long long)n_tok);
-            goto done;
-        }
-        v.eos_id = (int32_t)id;
-    }
-    if (gaze_gguf_find_key(g, "tokenizer.ggml.add_bos_token") >= 0) {
-        if ((s = gaze_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &flag))) goto done;
-        v.add_bos = flag;
-    }
-    s = gaze_bpe_init(&m->dec->tok, &v);
+    enum gaze_status s = gaze_tokenizer_from_gguf(m->g, &m->dec->tok);
     if (s) {   // copy first: the message would be formatted into the buffer it is read from
         char why[512];
         snprintf(why, sizeof why, "%s", gaze_last_error());
-        s = gaze_error(s, "%s: tokenizer: %s", gaze_gguf_path(g), why);
+        s = gaze_error(s, "%s: tokenizer: %s", gaze_gguf_path(m->g), why);
     }
-done:
-    free(tp); free(mp); free(tl); free(ml); free(types);
     return s;
 }
 
@@ -185,7 +134,7 @@ static enum gaze_status gguf_llama(struct gguf_loader * m, const char * path) {
     if (!s && gaze_gguf_find_tensor(m->g, "rope_freqs.weight"))   // Llama 3.1: per-frequency divisors
         s = vec_f32(m, "rope_freqs.weight", c->rope.dim / 2, &c->rope.freq_factors);
     if (!s) s = gguf_tokenizer(m);
-    if (!s) c->V = gaze_bpe_vocab_size(dec->tok);
+    if (!s) c->V = gaze_tokenizer_vocab_size(dec->tok);
     const struct gaze_gguf_tensor * te = NULL;
     if (!s) s = find(m, "token_embd.weight", c->C, c->V, &te);
     if (!s) dec->w.tok_embd = (struct gaze_linear){ .type = te->type, .n_out = c->V, .n_in = c->C, .weight = te->data };
