@@ -783,7 +783,9 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
         offs[2 * n] = offs[2 * n + 1] = 0;   // generated: not in the input text
         n++;
         if (ds && (s = emit_token(ds, opts, n - 1 - T, next))) goto done;
-        if (next == eos) break;
+        bool stop = next == eos;
+        for (int i = 0; i < m->n_stop; i++) stop |= next == m->stop_ids[i];
+        if (stop) break;
         if (n == T + gen && !capture) break;   // its own attention row is only needed for capture
         if ((s = dec_forward(m, &st, &ids[n - 1], 1, capture ? &cap : NULL, opts))) goto done;
     }

@@ -110,6 +110,8 @@ struct decoder {
     struct gaze_linear quant_output;
     float * exact_buf;
     int64_t load_bytes_before;                    // progress: bytes a loader reported before
+    int32_t stop_ids[8];                          // generation also ends at these (config.json
+    int n_stop;                                   // eos_token_id), besides the tokenizer's EOS
 };
 
 // Zeroed floats the model owns (freed with it); NULL after recording GAZE_ERR_NOMEM.

@@ -4,7 +4,8 @@
 // model.safetensors.index.json lists (F32, F16, BF16; in the mapping when aligned, converted
 // otherwise), re-laid out where the family stores them otherwise than [out, in] per projection
 // (GPT-2's Conv1D [in, out], NeoX's per-head interleaved fused QKV, Phi-3's fused qkv_proj and
-// gate_up_proj), and the byte-level BPE of tokenizer.json. Anything else is refused by name.
+// gate_up_proj), and the tokenizer of the folder (text/tokenizer.c). Anything else is refused
+// by name.
 #include "models/decoder.h"
 #include "formats/json.h"
 #include <math.h>
@@ -538,96 +539,6 @@ static enum gaze_status open_shards(struct hf * h) {
     return s;
 }
 
-// Byte-level BPE of tokenizer.json (model.vocab, model.merges as "a b" or [a, b], added_tokens
-// as control tokens), a stand-in until the generic tokenizer: the ByteLevel pre-tokenizer with
-// GPT-2's regex only; anything else refused by name.
-static enum gaze_status hf_tokenizer(struct hf * h, int64_t eos_id) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/tokenizer.json", h->folder);
-    json_t * tj = NULL, * model = NULL, * vocab = NULL, * merges = NULL, * added = NULL, * pre = NULL;
-    enum gaze_status s = gaze_json_load_file(&tj, path, 0, 0);
-    const char * mtype = "", * ptype = "";
-    if (!s) s = gaze_json_get_object(tj, "model", path, &model);
-    if (!s) s = gaze_json_opt_string(model, "type", "tokenizer.json: model", "BPE", &mtype);
-    if (!s && strcmp(mtype, "BPE")) s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported (BPE only)", path, mtype);
-    if (!s) s = gaze_json_opt_object(tj, "pre_tokenizer", path, &pre);
-    if (!s && pre) s = gaze_json_opt_string(pre, "type", "tokenizer.json: pre_tokenizer", "", &ptype);
-    bool regex = true;
-    if (!s && pre && !strcmp(ptype, "ByteLevel")) s = gaze_json_opt_bool(pre, "use_regex", "tokenizer.json: pre_tokenizer", true, &regex);
-    if (!s && (!pre || strcmp(ptype, "ByteLevel") || !regex))
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: pre_tokenizer \"%s\" is not supported (ByteLevel with GPT-2's regex only)", path,
-                       pre ? ptype : "none");
-    if (!s) s = gaze_json_get_object(model, "vocab", "tokenizer.json: model", &vocab);
-    if (!s) s = gaze_json_get_array(model, "merges", "tokenizer.json: model", &merges);
-    if (!s) s = gaze_json_opt_array(tj, "added_tokens", path, &added);
-    int64_t n_tok = 0;
-    const char * key;
-    json_t * v;
-    size_t i;
-    json_object_foreach(vocab, key, v) if (json_integer_value(v) + 1 > n_tok) n_tok = json_integer_value(v) + 1;
-    json_array_foreach(added, i, v) {
-        int64_t id = json_integer_value(json_object_get(v, "id"));
-        if (id + 1 > n_tok) n_tok = id + 1;
-    }
-    if (!s && (n_tok < 1 || n_tok > (1 << 24))) s = gaze_error(GAZE_ERR_FORMAT, "%s: vocabulary size %lld out of range", path, (long long)n_tok);
-    const size_t nm = json_array_size(merges);
-    const char ** tp = NULL, ** mp = NULL;
-    int32_t * types = NULL;
-    char ** joined = NULL;
-    if (!s) {
-        tp = calloc((size_t)n_tok, sizeof *tp);
-        types = calloc((size_t)n_tok, sizeof *types);
-        mp = calloc(nm + 1, sizeof *mp);
-        joined = calloc(nm + 1, sizeof *joined);
-        if (!tp || !types || !mp || !joined) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
-    }
-    if (!s) {
-        json_object_foreach(vocab, key, v) {
-            const int64_t id = json_integer_value(v);
-            if (!json_is_integer(v) || id < 0 || tp[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: vocab[\"%s\"]: bad or repeated id", path, key); break; }
-            tp[id] = key;
-            types[id] = GAZE_BPE_TOKEN_TYPE_NORMAL;
-        }
-    }
-    json_array_foreach(added, i, v) {
-        if (s) break;
-        const int64_t id = json_integer_value(json_object_get(v, "id"));
-        const char * content = json_string_value(json_object_get(v, "content"));
-        if (!content || id < 0) { s = gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens[%zu]: no id or content", path, i); break; }
-        tp[id] = content;
-        types[id] = json_is_true(json_object_get(v, "special")) ? GAZE_BPE_TOKEN_TYPE_CONTROL : GAZE_BPE_TOKEN_TYPE_USER_DEFINED;
-    }
-    for (int64_t t = 0; !s && t < n_tok; t++)
-        if (!tp[t]) { tp[t] = ""; types[t] = GAZE_BPE_TOKEN_TYPE_UNUSED; }
-    json_array_foreach(merges, i, v) {
-        if (s) break;
-        if (json_is_string(v)) mp[i] = json_string_value(v);
-        else if (json_is_array(v) && json_array_size(v) == 2 && json_is_string(json_array_get(v, 0)) && json_is_string(json_array_get(v, 1))) {
-            const char * a = json_string_value(json_array_get(v, 0)), * b = json_string_value(json_array_get(v, 1));
-            size_t n = strlen(a) + strlen(b) + 2;
-            if (!(joined[i] = malloc(n))) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path); break; }
-            snprintf(joined[i], n, "%s %s", a, b);
-            mp[i] = joined[i];
-        } else s = gaze_error(GAZE_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [a, b]", path, i);
-    }
-    if (!s) {
-        struct gaze_bpe_vocab bv = { 0 };
-        bv.n_tokens = n_tok; bv.tokens = tp; bv.token_types = types;
-        bv.n_merges = (int64_t)nm; bv.merges = mp; bv.pre = "gpt2";
-        bv.bos_id = -1; bv.eos_id = eos_id >= 0 && eos_id < n_tok ? (int32_t)eos_id : -1; bv.add_bos = 0;
-        s = gaze_bpe_init(&h->dec->tok, &bv);
-        if (s) {
-            char why[512];
-            snprintf(why, sizeof why, "%s", gaze_last_error());
-            s = gaze_error(s, "%s: %s", path, why);
-        }
-    }
-    for (size_t k = 0; joined && k < nm; k++) free(joined[k]);
-    free(joined); free(tp); free(mp); free(types);
-    json_decref(tj);
-    return s;
-}
-
 static enum gaze_status model_type_of(const char * folder, char * path, size_t n, json_t ** cfg, const char ** type) {
     snprintf(path, n, "%s/config.json", folder);
     enum gaze_status s = gaze_json_load_file(cfg, path, 1 << 20, 0);
@@ -702,14 +613,21 @@ enum gaze_status decoder_hf_load(struct gaze_model * model, const char * folder)
         else if (!s && !tied) s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing (tie_word_embeddings is false)", folder, h->lm_head);
         else if (!s) m->w.output = m->w.tok_embd;
     }
-    int64_t eos = -1;
-    if (!s) {
-        json_t * e = json_object_get(h->c, "eos_token_id");
-        if (!e) e = json_object_get(h->cfg, "eos_token_id");
-        if (json_is_integer(e)) eos = json_integer_value(e);
-        else if (json_is_array(e) && json_is_integer(json_array_get(e, 0))) eos = json_integer_value(json_array_get(e, 0));
+    // the model's end-of-sequence ids (an integer or a list), where generation stops
+    for (int k = 0; !s && k < 2; k++) {
+        const json_t * e = json_object_get(k ? h->cfg : h->c, "eos_token_id");
+        if (!e || m->n_stop) continue;
+        for (size_t i = 0; i < (json_is_array(e) ? json_array_size(e) : 1) && m->n_stop < 8; i++) {
+            const json_t * v = json_is_array(e) ? json_array_get(e, i) : e;
+            if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < m->cfg.V)
+                m->stop_ids[m->n_stop++] = (int32_t)json_integer_value(v);
+        }
     }
-    if (!s) s = hf_tokenizer(h, eos);
+    if (!s && (s = gaze_tokenizer_from_folder(folder, &m->tok))) {   // copy first: formatted into its own buffer
+        char why[512];
+        snprintf(why, sizeof why, "%s", gaze_last_error());
+        s = gaze_error(s, "%s: tokenizer: %s", folder, why);
+    }
     json_decref(h->cfg);
     h->cfg = NULL;
     h->c = NULL;

@@ -6,7 +6,7 @@ For each family a model with hidden size 64, 2-6 layers, GQA where the family ha
 byte-level BPE vocabulary of 320 tokens (trained here with `tokenizers`, shared by all) is
 built from a fixed seed with every parameter drawn at a scale that makes attention far from
 uniform, saved as an F32 safetensors folder tests/fixtures/decoders/<family>/ (config.json,
-model.safetensors or shards + index, tokenizer.json), and run with attn_implementation="eager":
+model.safetensors or shards + index, tokenizer.json, tokenizer_config.json), and run with attn_implementation="eager":
 
   golden.safetensors: per text i
     case{i}.ids       I32 [T]            token ids of the text (no BOS: the tokenizer adds none)
@@ -142,7 +142,8 @@ def main():
     args = ap.parse_args()
     torch.manual_seed(SEED)
     tok = train_tokenizer()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>")
+    # model_max_length given: transformers' default (1e30) is an integer past 64 bits in the JSON
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", model_max_length=64)
     V = tok.get_vocab_size()
     for family, cls, kw, save_kw in families(V):
         if args.only and family != args.only:
@@ -158,7 +159,7 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
         model.save_pretrained(folder, safe_serialization=True, **save_kw)
         fast.save_pretrained(folder)
-        for extra in ("tokenizer_config.json", "special_tokens_map.json", "generation_config.json"):
+        for extra in ("special_tokens_map.json", "generation_config.json"):
             if os.path.exists(os.path.join(folder, extra)):
                 os.remove(os.path.join(folder, extra))
         tensors, meta = {}, {"family": family, "texts": json.dumps(TEXTS), "transformers": transformers.__version__}
