@@ -86,7 +86,7 @@ int main(int argc, char ** argv) {
     struct gaze_encoding enc = { 0 };
     int rc = 0;
     for (int p = 0; p < n_pres; p++) {
-        struct gaze_bpe_vocab v = { (int64_t)V, t, tl, ty, (int64_t)M, m, ml, pres[p], 0, 1, 2, 0 };
+        struct gaze_bpe_vocab v = { (int64_t)V, t, tl, ty, (int64_t)M, m, ml, pres[p], 0, 1, 2, 0, NULL, NULL, 0, 0 };
         struct gaze_bpe * bpe = NULL;
         double t0 = now_ms();
         if (gaze_bpe_init(&bpe, &v)) { fprintf(stderr, "init: %s\n", gaze_last_error()); return 1; }

@@ -230,6 +230,51 @@ static int info_folder(const char * folder, bool full) {
     return 0;
 }
 
+// Does the GGUF declare sliding-window layers ("<arch>.attention.sliding_window")?
+static bool gguf_has_window(const struct gaze_gguf * g) {
+    const char * arch;
+    char key[160];
+    if (gaze_gguf_get_str(g, "general.architecture", &arch, NULL) != GAZE_OK) { gaze_clear_error(); return false; }
+    snprintf(key, sizeof key, "%.100s.attention.sliding_window", arch);
+    return gaze_gguf_find_key(g, key) >= 0;
+}
+
+// Which layers attend through a sliding window and which globally, with each group's RoPE
+// base, as the loaded model runs them (the family's pattern and defaults applied).
+static int print_layer_attention(const char * path) {
+    struct gaze_model * m;
+    enum gaze_status s = gaze_model_load(&m, path);
+    if (s) return cli_fail(s);
+    const struct gaze_model_info * in = gaze_model_info(m);
+    printf("attention:   %lld layers\n", (long long)in->n_layers);
+    bool * done = calloc((size_t)in->n_layers + 1, 1);
+    for (int64_t l = 0; done && in->layer_window && l < in->n_layers; l++) {
+        if (done[l]) continue;
+        const int64_t w = in->layer_window[l];
+        const float base = in->layer_rope_base[l];
+        int64_t count = 0;
+        for (int64_t k = l; k < in->n_layers; k++) count += in->layer_window[k] == w && in->layer_rope_base[k] == base;
+        if (w > 0) printf("  %lld local (sliding window %lld, rope base %g):", (long long)count, (long long)w, base);
+        else printf("  %lld global (rope base %g):", (long long)count, base);
+        // the group's layers as ranges: 0-4, 6-10, 12-16
+        const char * sep = " ";
+        for (int64_t k = l; k < in->n_layers; k++) {
+            if (done[k] || in->layer_window[k] != w || in->layer_rope_base[k] != base) continue;
+            int64_t e = k;
+            while (e + 1 < in->n_layers && in->layer_window[e + 1] == w && in->layer_rope_base[e + 1] == base) done[++e] = true;
+            done[k] = true;
+            if (e > k) printf("%s%lld-%lld", sep, (long long)k, (long long)e);
+            else printf("%s%lld", sep, (long long)k);
+            sep = ", ";
+            k = e;
+        }
+        printf("\n");
+    }
+    free(done);
+    gaze_model_free(m);
+    return 0;
+}
+
 int cmd_info(int argc, char ** argv) {
     const char * target = NULL;
     bool full = false;
@@ -278,8 +323,9 @@ int cmd_info(int argc, char ** argv) {
         enum gaze_status s = gaze_gguf_open(target, &g);
         if (s != GAZE_OK) return cli_fail(s);
         gaze_gguf_print_info(g, stdout);
+        const bool windowed = gguf_has_window(g);
         gaze_gguf_free(g);
-        return 0;
+        return windowed ? print_layer_attention(target) : 0;
     }
     return info_safetensors(target, full);
 }

@@ -8,6 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+// --chat: the text as one user message in the model's own chat format (gaze_tokenizer_chat).
+static int chat_wrap(const struct gaze_model_info * info, bool quiet, const char ** text, char ** buf) {
+    if (!info->causal) {
+        fprintf(stderr, "gaze run: --chat is for decoders; %s is an encoder\n", cli_safe(info->path));
+        return 2;
+    }
+    struct gaze_tokenizer * tok = NULL;
+    struct gaze_chat_style st;
+    enum gaze_status s = gaze_tokenizer_open(info->path, &tok);
+    if (!s && gaze_tokenizer_chat_template(tok)) s = gaze_chat_detect(gaze_tokenizer_chat_template(tok), &st);
+    if (!s) s = gaze_tokenizer_chat(tok, *text, buf);
+    gaze_tokenizer_free(tok);
+    if (s) return cli_fail(s);
+    if (!quiet) fprintf(stderr, "gaze run: --chat: the text wrapped as a user message in the model's %s chat template\n",
+                        gaze_chat_format_name(st.format));
+    *text = *buf;
+    return 0;
+}
+
 static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze run MODEL \"text\" [flags]\n"
@@ -26,6 +45,8 @@ static int usage(FILE * f) {
             "                   decoders the last ones (default: refuse it with an error)\n"
             "  --max-len N      encoders: keep at most N tokens, special tokens included (implies\n"
             "                   truncation; default: the model's position count)\n"
+            "  --chat           decoders: wrap the text as one user message in the model's chat template\n"
+            "                   (ChatML, Llama 3, Gemma, Mistral [INST]; default: the text as given)\n"
             "  --generate N     decoders: generate N tokens after the prompt (default: 0)\n"
             "  --temperature T  with --generate: sampling temperature, >= 0 (default: 0 = greedy decoding)\n"
             "  --top-p P        with --generate and T > 0: nucleus sampling, in [0, 1] (default: off)\n"
@@ -91,7 +112,7 @@ int cmd_run(int argc, char ** argv) {
     const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL, * file = NULL;
     const char * layers_s = NULL, * heads_s = NULL;
     struct gaze_run_opts opts = { 0 };
-    bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false;
+    bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
@@ -105,6 +126,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--truncate")) opts.truncate = true;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--exact")) exact = true;
+        else if (!strcmp(a, "--chat")) chat = true;
         else if (!strcmp(a, "--max-len")) { if (cli_int("run", a, v, 1, INT32_MAX, &opts.max_len)) return 2; i++; }
         else if (!strcmp(a, "--generate")) { if (cli_int("run", a, v, 0, 1 << 20, &opts.generate)) return 2; i++; }
         else if (!strcmp(a, "--temperature")) { if (cli_float("run", a, v, 0, INFINITY, 0, &opts.temperature)) return 2; temp_set = true; i++; }
@@ -130,7 +152,7 @@ int cmd_run(int argc, char ** argv) {
                 top_p_set ? "--top-p" : "--seed");
         return 2;
     }
-    char * text_buf = NULL;
+    char * text_buf = NULL, * chat_buf = NULL;
     if (cli_text_source("run", file, &text, &text_buf)) return 2;
 
     if (cli_output_check("run", out)) return 1;
@@ -157,6 +179,7 @@ int cmd_run(int argc, char ** argv) {
     if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
     opts.layers = layers;
     opts.heads = heads;
+    if (chat && (rc = chat_wrap(info, quiet, &text, &chat_buf))) goto done;
 
     // the generated text as it is produced, to stdout even when piped (what `| cat` wants to
     // see); the summary follows it
@@ -184,6 +207,7 @@ done:
     free(layers);
     free(heads);
     free(text_buf);
+    free(chat_buf);
     gaze_model_free(model);
     return rc;
 }

@@ -235,6 +235,11 @@ enum gaze_rope_layout {
 enum gaze_status gaze_rope_apply(float * x, int64_t T, int64_t H, int64_t d, int64_t x_st,
                                  const int64_t * pos, enum gaze_rope_layout layout,
                                  int64_t rope_dim, float base);
+// Same with the inverse frequencies given (inv_freq [rope_dim / 2]: scaled RoPE, computed by the
+// model as its family does) and cos/sin multiplied by mscale (YaRN's attention factor; 1: none).
+enum gaze_status gaze_rope_apply_freqs(float * x, int64_t T, int64_t H, int64_t d, int64_t x_st,
+                                       const int64_t * pos, enum gaze_rope_layout layout,
+                                       int64_t rope_dim, const float * inv_freq, float mscale);
 
 /* ------------------------------------------------------------------------------------------
  * Multi-head attention layer (models/mha.c): projections, RoPE, the fused kernel, capture.
@@ -259,6 +264,17 @@ struct gaze_mha {                      // one attention layer's shape and weight
     const uint8_t * head_mask;         // [Hq] 0 = ablate this head's output; NULL: keep all
     bool    ablate_mean;               // ablated heads output their mean over the T tokens
                                        // (mean ablation) instead of zeros
+    // Decoder families beyond Llama (zero = off):
+    const float * q_norm;              // [d] RMSNorm weight applied to each query head before
+                                       // RoPE (Qwen3, Gemma 3 QK-norm); NULL: none
+    const float * k_norm;              // [d] same for each key head
+    float   qk_norm_eps;
+    float   softcap;                   // > 0: scores = softcap·tanh(scores / softcap) before the
+                                       // mask and softmax (Gemma 2); runs a materialised-score
+                                       // path (the fused kernel has no tanh); exact capture
+    const float * rope_freqs;          // [rope_dim / 2] inverse frequencies (scaled or per-layer
+                                       // RoPE, gaze_rope_apply_freqs); NULL: from rope_base
+    float   rope_mscale;               // cos/sin multiplier with rope_freqs; 0 = 1
 };
 
 struct gaze_kv_cache {                 // keys/values of earlier tokens, token-major
@@ -868,7 +884,15 @@ struct gaze_bpe_vocab {
     int32_t              bos_id;        // -1: none
     int32_t              eos_id;        // -1: none
     int32_t              add_bos;       // 1 / 0; -1: not in the file (llama.cpp's default for
-                                        // the pre-tokenizer: true for llama3, else false)
+                                        // the pre-tokenizer: true for llama3, else false; SPM: true)
+    // Zero-initialised, the fields below keep the byte-level BPE of above.
+    const char *         model;         // tokenizer.ggml.model: NULL or "gpt2": byte-level BPE;
+                                        // "llama": SentencePiece (SPM, llama.cpp llm_tokenizer_spm:
+                                        // merges by score, " " as U+2581, byte fallback <0xXX>;
+                                        // pre and merges are ignored)
+    const float *        scores;        // [V] tokenizer.ggml.scores (SPM); NULL: all 0
+    int32_t              add_space_prefix; // SPM: 1 / 0; -1: not in the file (llama.cpp: true)
+    int32_t              add_eos;       // 1: append eos_id (tokenizer.ggml.add_eos_token)
 };
 
 struct gaze_bpe_encode_opts {           // zero-initialised: BOS as the vocab says, special
@@ -936,6 +960,116 @@ struct gaze_bpe_specials gaze_bpe_specials(const struct gaze_bpe * bpe);
 const char * gaze_bpe_pre(const struct gaze_bpe * bpe);   // canonical pre-tokenizer name
 bool         gaze_bpe_jit(const struct gaze_bpe * bpe);   // regexes run JIT-compiled
 
+/* ---- one tokenizer for every model family (text/tokenizer.c) ------------------------------
+ * WordPiece (BERT), byte-level BPE (GPT-2, Llama 3, Qwen2, SmolLM2) and SentencePiece-style
+ * (Llama 2, Mistral, Gemma) behind one object, read from a GGUF file (tokenizer.ggml.*, with
+ * llama.cpp's semantics) or a Hugging Face folder (tokenizer.json + tokenizer_config.json, with
+ * HF `tokenizers` semantics). What a file asks for and gaze does not implement (a model type,
+ * normalizer, pre-tokenizer, decoder, post-processor) is refused by name, never approximated.
+ * Immutable after open, thread-safe like gaze_bpe. */
+enum gaze_tokenizer_kind {
+    GAZE_TOKENIZER_WORDPIECE = 1,       // BERT
+    GAZE_TOKENIZER_BPE       = 2,       // byte-level BPE (GGUF "gpt2", tokenizer.json ByteLevel)
+    GAZE_TOKENIZER_SPM       = 3,       // SentencePiece-style: GGUF "llama" (scores), or
+                                        // tokenizer.json BPE over U+2581 text with byte fallback
+};
+struct gaze_tokenizer;
+
+// From an open GGUF (tokenizer.ggml.model "gpt2", "llama" or "bert"; any other is refused);
+// the object copies what it keeps, g may be freed afterwards.
+enum gaze_status gaze_tokenizer_from_gguf(const struct gaze_gguf * g, struct gaze_tokenizer ** out);
+// From a Hugging Face folder: tokenizer.json (else vocab.txt, WordPiece), with
+// tokenizer_config.json for add_bos_token / add_eos_token and chat_template when present.
+enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokenizer ** out);
+// A .gguf file, a folder, or a tokenizer.json file.
+enum gaze_status gaze_tokenizer_open(const char * path, struct gaze_tokenizer ** out);
+void             gaze_tokenizer_free(struct gaze_tokenizer * tok);
+
+enum gaze_tokenizer_kind gaze_tokenizer_kind(const struct gaze_tokenizer * tok);
+const char * gaze_tokenizer_kind_name(enum gaze_tokenizer_kind kind);   // "wordpiece", ...
+
+struct gaze_tokenizer_encode_opts {     // zero-initialised: specials added as the model says,
+                                        // special-token texts parsed, invalid UTF-8 refused
+    int64_t max_len;                    // > 0: more tokens is GAZE_ERR_LIMIT
+    bool    no_special;                 // no BOS/EOS/[CLS]/[SEP] (HF add_special_tokens=False)
+    bool    no_parse_special;           // special-token texts in the input are plain text
+                                        // (BPE/SPM; WordPiece always matches them, as HF)
+    bool    replace_invalid;            // invalid UTF-8 -> U+FFFD (BPE/SPM); else refused
+};
+// text[0..n) into enc (ids, byte offsets into text, sequence_ids -1 for added specials).
+enum gaze_status gaze_tokenizer_encode(const struct gaze_tokenizer * tok, const char * text, size_t n,
+                                       const struct gaze_tokenizer_encode_opts * opts,
+                                       struct gaze_encoding * enc);
+// Concatenated pieces of ids[0..n) (malloc'd, NUL-terminated; free() it). WordPiece joins
+// words with one space and "##" pieces with none; no other clean-up.
+enum gaze_status gaze_tokenizer_decode(const struct gaze_tokenizer * tok, const int32_t * ids, int64_t n,
+                                       bool skip_special, char ** out, size_t * out_len);
+
+int32_t gaze_tokenizer_vocab_size(const struct gaze_tokenizer * tok);
+// The token as stored ("Ġthe", "▁the", "##ing", "<|im_end|>"), NUL-terminated; NULL out of range.
+const char * gaze_tokenizer_token(const struct gaze_tokenizer * tok, int32_t id, size_t * len);
+// The bytes the token contributes to decoded text (" the"; a byte token: its byte, maybe part
+// of a character; WordPiece: "ing" for "##ing", the word otherwise). Not NUL-terminated.
+const char * gaze_tokenizer_token_piece(const struct gaze_tokenizer * tok, int32_t id, size_t * len);
+int32_t gaze_tokenizer_token_id(const struct gaze_tokenizer * tok, const char * s, size_t n);   // or -1
+// UNDEFINED out of range. WordPiece: [CLS], [SEP], [PAD], [MASK] CONTROL, [UNK] UNKNOWN.
+enum gaze_bpe_token_type gaze_tokenizer_token_type(const struct gaze_tokenizer * tok, int32_t id);
+
+struct gaze_tokenizer_specials {        // ids -1 when absent
+    int32_t bos, eos, pad, unk;         // WordPiece: bos = [CLS], eos = [SEP]
+    bool    add_bos, add_eos;           // what encode adds unless no_special
+};
+struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokenizer * tok);
+// The model's chat template (GGUF tokenizer.chat_template, tokenizer_config.json chat_template),
+// NUL-terminated; NULL when it has none.
+const char * gaze_tokenizer_chat_template(const struct gaze_tokenizer * tok);
+// The BPE engine underneath (BPE and SPM kinds), for code written against gaze_bpe; else NULL.
+const struct gaze_bpe * gaze_tokenizer_bpe(const struct gaze_tokenizer * tok);
+
+// Streaming decode for generation, every kind (gaze_bpe_stream semantics: chunks are valid
+// UTF-8, control tokens give nothing).
+struct gaze_tokenizer_stream;
+enum gaze_status gaze_tokenizer_stream_init(struct gaze_tokenizer_stream ** out, const struct gaze_tokenizer * tok);
+void             gaze_tokenizer_stream_free(struct gaze_tokenizer_stream * st);
+enum gaze_status gaze_tokenizer_stream_push(struct gaze_tokenizer_stream * st, int32_t id,
+                                            const char ** text, size_t * len);
+enum gaze_status gaze_tokenizer_stream_finish(struct gaze_tokenizer_stream * st, const char ** text, size_t * len);
+
+/* ---- chat templates (text/chat.c) ----------------------------------------------------------
+ * A model's Jinja chat template is recognised, not executed: each known family (ChatML: Qwen,
+ * SmolLM2; Llama 3 / 3.1+; Gemma; Mistral [INST]) is identified by the markers its template
+ * uses, with the parts that vary read from the template's own literals (ChatML's default
+ * system message, Llama 3.1's date), and one user message is rendered as transformers'
+ * apply_chat_template(add_generation_prompt=True) renders it. A template outside these, or a
+ * part of one that gaze does not model (Mistral's [SYSTEM_PROMPT]), is GAZE_ERR_UNSUPPORTED
+ * naming what was seen: never a guess. */
+enum gaze_chat_format {
+    GAZE_CHAT_CHATML = 1,               // <|im_start|>user\n...<|im_end|>\n<|im_start|>assistant\n
+    GAZE_CHAT_LLAMA3,                   // <|start_header_id|>user<|end_header_id|>\n\n...<|eot_id|>
+    GAZE_CHAT_GEMMA,                    // <start_of_turn>user\n...<end_of_turn>\n<start_of_turn>model\n
+    GAZE_CHAT_MISTRAL,                  // [INST] ... [/INST]
+};
+struct gaze_chat_style {
+    enum gaze_chat_format format;
+    char system[1024];                  // the system message the template inserts when the
+                                        // conversation has none ("" when it inserts none)
+    bool has_system;                    // a system block is written (ChatML default, Llama 3.1+)
+    char date[32];                      // Llama 3.1+: "Today Date: " value ("26 Jul 2024")
+    bool spaced;                        // Mistral: "[INST] x [/INST]" (v1) vs "[INST]x[/INST]"
+    bool trim;                          // the template trims the message (| trim)
+};
+// Recognises tmpl (NUL-terminated Jinja source) into *out.
+enum gaze_status gaze_chat_detect(const char * tmpl, struct gaze_chat_style * out);
+const char * gaze_chat_format_name(enum gaze_chat_format f);   // "chatml", "llama3", ...
+// The prompt for one user message (malloc'd, NUL-terminated). bos_text ("<s>", "<bos>",
+// "<|begin_of_text|>"; NULL or "": none) is written where the template writes bos_token; pass
+// "" when the tokenizer adds BOS itself, so the model sees exactly one.
+enum gaze_status gaze_chat_render(const struct gaze_chat_style * style, const char * bos_text, const char * user,
+                                  char ** out);
+// Both for a tokenizer: its chat template detected and rendered, the BOS text left out when
+// encode adds BOS. GAZE_ERR_UNSUPPORTED when the model has no chat template.
+enum gaze_status gaze_tokenizer_chat(const struct gaze_tokenizer * tok, const char * user, char ** out);
+
 /* END SECTION text */
 
 /* ------------------------------------------------------------------------------------------
@@ -975,6 +1109,8 @@ enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_
 enum gaze_arch {
     GAZE_ARCH_BERT  = 1,   // Hugging Face folder: config.json + model.safetensors + tokenizer
     GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
+    GAZE_ARCH_DECODER = 3, // any other decoder-only family (arch_name names it: "gpt2", "gemma2",
+                           // ...), from a Hugging Face folder or a GGUF file
 };
 
 struct gaze_model_info {
@@ -984,6 +1120,11 @@ struct gaze_model_info {
     int64_t n_vocab, n_embd, n_layers, n_heads, n_kv_heads, head_dim, n_ff;
     int64_t n_ctx;                     // max positions (BERT) / context length (Llama)
     bool    causal;
+    // Decoders: per layer [n_layers], its attention's sliding window (keys within that many
+    // positions of the query, itself included; 0 = global) and its RoPE base (0: no RoPE).
+    // NULL for encoders. Owned by the model.
+    const int64_t * layer_window;
+    const float *   layer_rope_base;
 };
 
 struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; shared by threads (gaze_model_run)

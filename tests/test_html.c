@@ -12,7 +12,7 @@
 // pair; decoder.safetensors: a causal run with generated tokens) for tests/e2e_view.sh.
 #include "gaze.h"
 #include "check.h"
-#include "render/sha256.h"
+#include "core/sha256.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -459,6 +459,15 @@ static void test_sha256(void) {
     gaze_sha256(a, 1000000, d);
     for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", d[k]);
     CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), "sha256 of 10^6 'a': %s", hex);
+    // the same million in uneven pieces (1, 2, ..., 127 bytes, then the rest) through the streaming calls
+    struct gaze_sha256_ctx c;
+    gaze_sha256_init(&c);
+    size_t off = 0;
+    for (size_t piece = 1; piece < 128; off += piece, piece++) gaze_sha256_update(&c, a + off, piece);
+    gaze_sha256_update(&c, a + off, 1000000 - off);
+    gaze_sha256_final(&c, d);
+    for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", d[k]);
+    CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), "streamed sha256 of 10^6 'a': %s", hex);
     free(a);
     static const char * const b64[][2] = { { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
                                            { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" } };

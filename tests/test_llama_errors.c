@@ -485,9 +485,11 @@ static void test_bad_files(void) {
     CASE("block_count > layers in file", s.L = 3, GAZE_ERR_FORMAT, SUBS("blk.2.", "missing"));
     CASE("embedding_length huge", s.C = 1u << 30, GAZE_ERR_FORMAT, SUBS("embedding_length", "outside"));
     CASE("context_length 0", s.n_ctx = 0, GAZE_ERR_FORMAT, SUBS("context_length", "outside"));
-    CASE("architecture gpt2", s.arch = "gpt2", GAZE_ERR_UNSUPPORTED, SUBS("\"gpt2\"", "architecture"));
-    CASE("tokenizer model llama (SPM)", s.tok_model = "llama", GAZE_ERR_UNSUPPORTED,
-         SUBS("tokenizer.ggml.model \"llama\"", "SentencePiece", "gpt2"));
+    CASE("architecture mamba", s.arch = "mamba", GAZE_ERR_UNSUPPORTED,
+         SUBS("\"mamba\"", "architecture", "\"gemma3\"", "\"gpt2\""));
+    // a family gaze runs reads its own keys: llama.* ones do not stand in for them
+    CASE("gemma3 with llama keys", s.arch = "gemma3", GAZE_ERR_FORMAT, SUBS("gemma3.embedding_length", "missing"));
+    CASE("tokenizer model rwkv", s.tok_model = "rwkv", GAZE_ERR_UNSUPPORTED, SUBS("tokenizer.ggml.model", "rwkv"));
     CASE("unknown pre-tokenizer", s.pre = "klingon", GAZE_ERR_UNSUPPORTED, SUBS("klingon"));
     CASE("missing rms epsilon", s.no_eps = true, GAZE_ERR_FORMAT, SUBS("layer_norm_rms_epsilon", "missing"));
     CASE("negative rms epsilon", s.eps = -1.0f, GAZE_ERR_FORMAT, SUBS("layer_norm_rms_epsilon"));

@@ -36,7 +36,7 @@ int main(void) {
     float * x = rnd_buf(T * C, 1.0f);
     struct gaze_linear lq = { GAZE_TYPE_F32, HQ * D, C, wq, bq, NULL }, lk = { GAZE_TYPE_F32, HKV * D, C, wk, NULL, NULL };
     struct gaze_linear lv = { GAZE_TYPE_F32, HKV * D, C, wv, NULL, NULL }, lo = { GAZE_TYPE_F32, C, HQ * D, wo, bo, NULL };
-    struct gaze_mha m = { C, HQ, HKV, D, &lq, &lk, &lv, &lo, GAZE_ROPE_NEOX, 0, 10000.0f, 0.0f, NULL, false };
+    struct gaze_mha m = { C, HQ, HKV, D, &lq, &lk, &lv, &lo, GAZE_ROPE_NEOX, 0, 10000.0f, 0.0f, NULL, false, NULL, NULL, 0.0f, 0.0f, NULL, 0.0f };
     struct gaze_attn_mask mask;
     memset(&mask, 0, sizeof mask);
     mask.causal = true; mask.window_left = mask.window_right = -1;

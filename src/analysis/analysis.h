@@ -25,12 +25,9 @@ size_t analysis_flow_work_bytes(int64_t L, int64_t n);
 double analysis_layered_max_flow(const double * cap, int64_t L, int64_t n, int64_t src, int64_t dst,
                                  void * work);
 
-// The model's tokenizer, reopened from its file (tokens.c): BPE for GGUF models, WordPiece for
-// BERT folders (exactly one of bpe / wp is set).
+// The model's tokenizer, reopened from its file (tokens.c) through gaze_tokenizer_open.
 struct analysis_tok {
-    struct gaze_gguf *      gguf;
-    struct gaze_bpe *       bpe;
-    struct gaze_wordpiece * wp;
+    struct gaze_tokenizer * tok;
 };
 enum gaze_status analysis_tok_open(struct analysis_tok * t, const struct gaze_model_info * info);
 void analysis_tok_close(struct analysis_tok * t);

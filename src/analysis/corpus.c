@@ -368,7 +368,7 @@ enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size
     if (!c || (!text && n)) return gaze_error(GAZE_ERR_INVALID_ARG, "corpus: NULL argument");
     size_t keep = n;
     enum gaze_status s;
-    if (c->tok.bpe && (s = analysis_tok_cut(&c->tok, text, n, c->stats.max_len, &c->enc, &keep))) return s;
+    if (c->tok.tok && (s = analysis_tok_cut(&c->tok, text, n, c->stats.max_len, &c->enc, &keep))) return s;
     if (keep + 1 > c->buf_cap) {
         size_t cap = GAZE_MAX(keep + 1, 2 * c->buf_cap);
         char * b = realloc(c->buf, cap);

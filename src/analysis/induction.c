@@ -42,24 +42,18 @@ static bool ascii_word(const char * s, size_t n) {
 // Encodes text[0..n) without special tokens; true when it gives exactly [id].
 static bool round_trips(const struct analysis_tok * t, const char * text, size_t n, int32_t id,
                         struct gaze_encoding * enc) {
-    enum gaze_status s;
-    if (t->bpe) {
-        struct gaze_bpe_encode_opts o = { 0 };
-        o.no_special = true;
-        o.no_parse_special = true;
-        s = gaze_bpe_encode(t->bpe, text, n, &o, enc);
-    } else {
-        struct gaze_encode_opts o = { 0 };
-        o.no_special = true;
-        s = gaze_wordpiece_encode(t->wp, text, n, NULL, 0, &o, enc);
-    }
+    struct gaze_tokenizer_encode_opts o = { 0 };
+    o.no_special = true;
+    o.no_parse_special = true;
+    enum gaze_status s = gaze_tokenizer_encode(t->tok, text, n, &o, enc);
     return s == GAZE_OK && enc->n_tokens == 1 && enc->ids[0] == id;
 }
 
 // Candidate ids: single space-led ASCII words (BPE) or whole lowercase words (WordPiece) that
 // tokenize back to themselves.
 static enum gaze_status candidates(const struct analysis_tok * t, int32_t ** out, int64_t * n_out) {
-    const int32_t V = t->bpe ? gaze_bpe_vocab_size(t->bpe) : gaze_wordpiece_vocab_size(t->wp);
+    const int32_t V = gaze_tokenizer_vocab_size(t->tok);
+    const bool wp = gaze_tokenizer_kind(t->tok) == GAZE_TOKENIZER_WORDPIECE;
     int32_t * c = malloc((size_t)(V > 0 ? V : 1) * sizeof *c);
     if (!c) return gaze_error(GAZE_ERR_NOMEM, "induction: out of memory");
     struct gaze_encoding enc;
@@ -68,14 +62,12 @@ static enum gaze_status candidates(const struct analysis_tok * t, int32_t ** out
     for (int32_t id = 0; id < V; id++) {
         size_t len = 0;
         const char * piece;
-        if (t->bpe) {
-            if (gaze_bpe_token_type(t->bpe, id) != GAZE_BPE_TOKEN_TYPE_NORMAL) continue;
-            piece = gaze_bpe_token_piece(t->bpe, id, &len);
+        if (gaze_tokenizer_token_type(t->tok, id) != GAZE_BPE_TOKEN_TYPE_NORMAL) continue;
+        piece = gaze_tokenizer_token_piece(t->tok, id, &len);
+        if (!wp) {
             if (!piece || len < 3 || piece[0] != ' ' || !ascii_word(piece + 1, len - 1)) continue;
         } else {
-            piece = gaze_wordpiece_token(t->wp, id);
-            len = piece ? strlen(piece) : 0;
-            if (!piece || !ascii_word(piece, len)) continue;
+            if (!piece || !ascii_word(piece, len) || gaze_tokenizer_token(t->tok, id, NULL)[0] == '#') continue;
             bool lower = true;
             for (size_t i = 0; i < len; i++) lower &= piece[i] >= 'a' && piece[i] <= 'z';
             if (!lower) continue;
@@ -120,14 +112,10 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
     }
     const char * bos_text = "";
     int32_t bos_id = -1;
-    if (tok.bpe) {
-        struct gaze_bpe_specials sp = gaze_bpe_specials(tok.bpe);
-        if (sp.bos < 0) { s = gaze_error(GAZE_ERR_UNSUPPORTED, "induction: the tokenizer has no BOS token"); goto done; }
-        bos_id = sp.bos;
-        if (!sp.add_bos) bos_text = gaze_bpe_token(tok.bpe, sp.bos, NULL);   // parsed as the special token
-    } else {
-        bos_id = gaze_wordpiece_specials(tok.wp).cls;
-    }
+    struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(tok.tok);
+    if (sp.bos < 0) { s = gaze_error(GAZE_ERR_UNSUPPORTED, "induction: the tokenizer has no BOS token"); goto done; }
+    bos_id = sp.bos;
+    if (!sp.add_bos) bos_text = gaze_tokenizer_token(tok.tok, sp.bos, NULL);   // parsed as the special token
     size_t text_cap = strlen(bos_text) + (size_t)(2 * S) * 18 + 1;
     ids = malloc((size_t)T * sizeof *ids);
     used = calloc((size_t)n_cand, 1);
@@ -150,11 +138,10 @@ enum gaze_status gaze_induction_scores_model(struct gaze_model * model,
         }
         for (int64_t k = 0; k < 2 * S; k++) {
             size_t pl;
-            const char * piece = tok.bpe ? gaze_bpe_token_piece(tok.bpe, ids[1 + k], &pl) : gaze_wordpiece_token(tok.wp, ids[1 + k]);
-            if (!tok.bpe) pl = strlen(piece);
-            len += (size_t)snprintf(text + len, text_cap - len, "%s%.*s", tok.bpe || k == 0 ? "" : " ", (int)pl, piece);
+            const char * piece = gaze_tokenizer_token_piece(tok.tok, ids[1 + k], &pl);
+            len += (size_t)snprintf(text + len, text_cap - len, "%s%.*s", !bert || k == 0 ? "" : " ", (int)pl, piece);
         }
-        if (bert) ids[T - 1] = gaze_wordpiece_specials(tok.wp).sep;
+        if (bert) ids[T - 1] = sp.eos;
         if ((s = gaze_model_run(model, text, NULL, &ro, &run))) goto done;
         if (run.T != T || memcmp(run.token_ids, ids, (size_t)T * sizeof *ids) != 0) {
             s = gaze_error(GAZE_ERR_UNSUPPORTED, "induction: the prompt tokenized to %lld tokens, not the %lld drawn",

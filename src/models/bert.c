@@ -367,7 +367,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     s = bert_run_header(model, b, &enc, text, pair, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
 
-    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false };
+    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false, NULL, NULL, 0.0f, 0.0f, NULL, 0.0f };
     const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
     const size_t need = (size_t)T * (2 * C + F) + mha_scratch + (size_t)C;
     if (!s) {   // what the run will hold, before any of it is allocated

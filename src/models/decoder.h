@@ -87,4 +87,51 @@ struct decoder_weights {
     struct gaze_linear output;                    // [V, C]: its own weight or the tied embedding
     struct decoder_layer * layers;                // [L]
 };
+
+// The loaded model every loader fills and decoder_finish completes: the description above, the
+// tokenizer, and what keeps the weights alive (the mapped file, buffers converted at load).
+struct decoder {
+    struct decoder_config cfg;
+    struct decoder_weights w;
+    struct gaze_tokenizer * tok;                  // owned (byte-level BPE or SentencePiece)
+    enum gaze_arch arch_id;                       // GAZE_ARCH_LLAMA for "llama", else DECODER
+    char arch[32];                                // cfg.arch points here
+    void * file;                                  // the mapped file (GGUF, safetensors shards)
+    void (*free_file)(void * file);
+    void ** owned;                                // buffers the loader converted (decoder_alloc)
+    int64_t n_owned;
+    uint8_t * layer_local;                        // [L] owned copy of cfg.layer_local
+    int64_t * info_window;                        // [L] gaze_model_info.layer_window
+    float * info_rope_base;                       // [L] gaze_model_info.layer_rope_base
+    float * inv_freq, * inv_freq_local;           // [rope.dim / 2] each (local: NULL = global's)
+    float rope_mscale;                            // YaRN attention factor; 1 otherwise
+    // exact mode: f32 copies of every linear weight while on
+    struct decoder_layer * quant_layers;
+    struct gaze_linear quant_output;
+    float * exact_buf;
+    int64_t load_bytes_before;                    // progress: bytes a loader reported before
+    int32_t stop_ids[8];                          // generation also ends at these (config.json
+    int n_stop;                                   // eos_token_id), besides the tokenizer's EOS
+};
+
+// Zeroed floats the model owns (freed with it); NULL after recording GAZE_ERR_NOMEM.
+float * decoder_alloc(struct decoder * m, size_t n);
+// Checks the description (shapes, ranges, every weight present for the features asked),
+// computes the RoPE frequencies, prepares the weights and makes model run it. Takes m (freed
+// on failure too).
+enum gaze_status decoder_finish(struct gaze_model * model, struct decoder * m);
+void decoder_free(void * m);
+// Bytes decoder_finish prepares (its share of the loading progress).
+int64_t decoder_prepare_bytes(struct decoder * m);
+
+// For tests: runs ids [T] through the model (no capture) and writes the last position's
+// logits [V] (after final soft-capping).
+enum gaze_status decoder_eval_ids(struct gaze_model * model, const int32_t * ids, int64_t T, float * logits);
+
+// Loaders (decoder_gguf.c, decoder_hf.c).
+enum gaze_status decoder_gguf_load(struct gaze_model * model, const char * gguf_path);
+enum gaze_status decoder_hf_load(struct gaze_model * model, const char * folder);
+// The config.json model_type of a Hugging Face folder, when it names a decoder family gaze runs
+// (or refuses by name): true; BERT and folders without one: false.
+bool decoder_hf_is_decoder(const char * folder);
 #endif

@@ -1,6 +1,7 @@
 // The multi-head attention layer: Q/K/V projections (gaze_linear_forward), RoPE, the fused
 // kernel over the (cached) keys, optional exact capture through the probe, O projection.
 #include "core/core.h"
+#include <math.h>
 #include <string.h>
 
 size_t gaze_mha_scratch_floats(const struct gaze_mha * m, int64_t T) {
@@ -15,6 +16,46 @@ static enum gaze_status check_linear(const char * name, const struct gaze_linear
         return gaze_error(GAZE_ERR_INVALID_ARG, "mha: weight %s is [%lld, %lld], expected [%lld, %lld]", name,
                           (long long)l->n_out, (long long)l->n_in, (long long)n_out, (long long)n_in);
     return GAZE_OK;
+}
+
+// Attention with soft-capped scores (Gemma 2: s = c·tanh(s / c) before the mask and softmax).
+// The fused kernel's online softmax has no tanh, so every head's scores are materialised
+// (gaze_attention_scores: scale·q·k, -inf where masked), capped, softmaxed row by row and
+// multiplied by V; the weights captured are exactly these probabilities, the scores captured
+// the capped scores the softmax saw. Memory: one [Hq, T, Tk] buffer per call.
+static enum gaze_status softcap_attention(const struct gaze_mha * m, const struct gaze_attn_desc * desc,
+                                          const struct gaze_view * vq, const struct gaze_view * vk,
+                                          const float * kall, const float * vall, float * ctx,
+                                          struct gaze_mha_capture * cap, int64_t n_cap) {
+    (void)kall;
+    const int64_t Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, T = desc->Tq, Tk = desc->Tk;
+    size_t n;
+    if (gaze_mul_ovf((size_t)(Hq * T), (size_t)Tk * sizeof(float), &n))
+        return gaze_error(GAZE_ERR_LIMIT, "mha: soft-capped scores [%lld, %lld, %lld] overflow", (long long)Hq,
+                          (long long)T, (long long)Tk);
+    float * p = gaze_alloc_aligned(n);
+    if (!p) return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for soft-capped scores");
+    enum gaze_status s = gaze_attention_scores(desc, vq, vk, NULL, Hq, NULL, 0, p);
+    const float c = m->softcap;
+    const int64_t all = Hq * T * Tk;
+    for (int64_t i = 0; !s && i < all; i++)
+        if (isfinite(p[i])) p[i] = c * tanhf(p[i] / c);   // -inf (masked) stays
+    for (int64_t nh = 0; !s && cap && cap->scores && nh < n_cap; nh++) {
+        const int64_t h = cap->heads ? cap->heads[nh] : nh;
+        if (h < 0 || h >= Hq) { s = gaze_error(GAZE_ERR_INVALID_ARG, "mha: capture head %lld out of range", (long long)h); break; }
+        memcpy(cap->scores + nh * T * Tk, p + h * T * Tk, (size_t)(T * Tk) * sizeof(float));
+    }
+    if (!s) gaze_softmax_rows(p, p, Hq * T, Tk);   // a row with every key masked gives zeros
+    for (int64_t h = 0; !s && h < Hq; h++)   // ctx[:, h] [T, d] = P[h] [T, Tk] · V[:, h / g] [Tk, d]
+        s = gaze_gemm_f32(T, d, Tk, p + h * T * Tk, Tk, vall + (h / (Hq / Hkv)) * d, Hkv * d, NULL,
+                          ctx + h * d, Hq * d, GAZE_GEMM_NN, desc->n_threads);
+    for (int64_t nh = 0; !s && cap && cap->weights && nh < n_cap; nh++) {
+        const int64_t h = cap->heads ? cap->heads[nh] : nh;
+        if (h < 0 || h >= Hq) { s = gaze_error(GAZE_ERR_INVALID_ARG, "mha: capture head %lld out of range", (long long)h); break; }
+        memcpy(cap->weights + nh * T * Tk, p + h * T * Tk, (size_t)(T * Tk) * sizeof(float));
+    }
+    gaze_free_aligned(p);
+    return s;
 }
 
 enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
@@ -48,6 +89,9 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     const struct gaze_linear * qkv[3] = { m->wq, m->wk, m->wv };
     float * qkv_out[3] = { q, k, v };
     if ((s = gaze_linear_forward_many(3, qkv, x, T, qkv_out, n_threads))) return s;
+    // QK-norm: RMSNorm over each head's d features, before RoPE (rows of d are contiguous)
+    if (m->q_norm) gaze_rms_norm(q, q, T * Hq, d, m->q_norm, m->qk_norm_eps);
+    if (m->k_norm) gaze_rms_norm(k, k, T * Hkv, d, m->k_norm, m->qk_norm_eps);
     if (m->rope != GAZE_ROPE_NONE) {
         int64_t stack_pos[256];
         const int64_t * p = pos;
@@ -57,8 +101,14 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
             if (!owned) return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for positions");
             for (int64_t t = 0; t < T; t++) owned[t] = n_past + t;
         }
-        s = gaze_rope_apply(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_base);
-        if (!s) s = gaze_rope_apply(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_base);
+        if (m->rope_freqs) {
+            const float ms = m->rope_mscale != 0.0f ? m->rope_mscale : 1.0f;
+            s = gaze_rope_apply_freqs(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_freqs, ms);
+            if (!s) s = gaze_rope_apply_freqs(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_freqs, ms);
+        } else {
+            s = gaze_rope_apply(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_base);
+            if (!s) s = gaze_rope_apply(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_base);
+        }
         if (owned != stack_pos) free(owned);
         if (s) return s;
     }
@@ -78,7 +128,8 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
     bool all_heads = cap && cap->weights && n_cap == Hq;
     for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
-    if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
+    if (m->softcap > 0.0f) s = softcap_attention(m, &desc, &vq, &vk, kall, vall, ctx, cap, n_cap);
+    else if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
     else s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL);
     if (s) return s;
 
@@ -99,10 +150,11 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
 
     if (cap) {
         const int64_t nh = n_cap;
+        if (m->softcap > 0.0f) all_heads = true;   // weights and scores written by the softcap path
         if (cap->weights && !all_heads &&
             (s = gaze_attention_probe(&desc, &vq, &vk, NULL, cap->heads, nh, NULL, 0, cap->weights)))
             return s;
-        if (cap->scores && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
+        if (cap->scores && m->softcap <= 0.0f && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
             return s;
         for (int64_t n = 0; n < nh; n++) {
             const int64_t h = cap->heads ? cap->heads[n] : n;

@@ -1,5 +1,6 @@
-// gaze_model_*: picks the architecture from what the path is (folder → BERT, .gguf → Llama).
-#include "models/model.h"
+// gaze_model_*: picks the architecture from what the path is (folder → BERT or, by config.json's
+// model_type, a decoder; .gguf → decoder_gguf).
+#include "models/decoder.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,11 +34,11 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
         return gaze_error(GAZE_ERR_NOMEM, "model: cannot create its lock");
     }
     m->load_progress = progress;
-    if (S_ISDIR(sb.st_mode)) s = bert_load(m, resolved);
-    else if (has_suffix(resolved, ".gguf")) s = llama_load(m, resolved);
+    if (S_ISDIR(sb.st_mode)) s = decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
+    else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
-                        "%s: not a model: expected a Hugging Face folder (BERT: config.json, model.safetensors, "
-                        "tokenizer.json) or a .gguf file (Llama)", resolved);
+                        "%s: not a model: expected a Hugging Face folder (config.json, model.safetensors, "
+                        "tokenizer.json: BERT or a decoder) or a .gguf file (Llama)", resolved);
     m->load_progress = NULL;
     if (s) { gaze_model_free(m); return s; }
     m->info.path = m->path;

@@ -1,4 +1,4 @@
-// Internal: the model object every architecture fills in (models/bert.c, models/llama.c).
+// Internal: the model object every architecture fills in (models/bert.c, models/decoder*.c).
 #ifndef GAZE_MODELS_MODEL_H
 #define GAZE_MODELS_MODEL_H
 #include "core/core.h"
@@ -20,7 +20,7 @@ struct gaze_model {
 
 // Architecture loaders: fill model->info, impl, free_impl and run.
 enum gaze_status bert_load(struct gaze_model * model, const char * folder);
-enum gaze_status llama_load(struct gaze_model * model, const char * gguf_path);
+// Decoders (models/decoder.h): decoder_gguf_load, decoder_hf_load.
 
 // Layer / head selection helpers shared by the architectures.
 bool model_layer_wanted(const struct gaze_run_opts * opts, int64_t layer);

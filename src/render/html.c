@@ -10,7 +10,7 @@
 // ends with the rollout / flow panel's data (rollout_make below), computed here by the
 // analysis functions and sized before the attention plan, which gets what is left.
 #include "core/core.h"
-#include "render/sha256.h"
+#include "core/sha256.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -17,6 +17,7 @@
 #include "text/bpe.h"
 #include "text/utf8.h"
 #include <pcre2.h>
+#include <utf8proc.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -73,7 +74,7 @@ static char * regex_expand_ws(const char * re) {
         if (c == '\\' && i + 1 < n) {
             char e = re[i + 1];
             if (e == 's' || e == 'S') {
-                GAZE_ASSERT(!(in_class && e == 'S'));   // no pattern in the table needs [\S]
+                if (in_class && e == 'S') { free(out); return NULL; }   // [\S]: refused by the caller
                 const char * pre = in_class ? "" : (e == 's' ? "[" : "[^");
                 o += sprintf(o, "%s%s%s", pre, WS_CLASS, in_class ? "" : "]");
             } else {
@@ -142,6 +143,10 @@ struct bpe_scratch {
     int32_t * next; size_t next_cap;      // [L]
     uint64_t * heap; size_t heap_cap;     // candidate merges: rank << 32 | left symbol
     char *   enc;   size_t enc_cap;       // [2L] a piece in byte-level encoding (whole-token lookup)
+    char *   sp;    size_t sp_cap;        // SPM: a fragment with " " -> U+2581 (and the prefix)
+    size_t * spb;   size_t spb_cap;       // SPM: [sp] start of each byte's source in the text
+    size_t * spe;   size_t spe_cap;       // SPM: [sp] end of each byte's source in the text
+    int32_t * slen; size_t slen_cap;      // SPM: [L] byte length of each symbol (0: merged away)
 };
 
 struct gaze_bpe {
@@ -165,7 +170,19 @@ struct gaze_bpe {
     int       n_re;
     bool      jit;                         // every regex JIT-compiled
     int32_t   bos, eos;                    // -1: none
-    bool      add_bos;
+    bool      add_bos, add_eos;
+    bool      spm;                         // SentencePiece (GGUF "llama"): merges by score
+    bool      add_space_prefix;            // SPM: " " before text at the start / after a special
+    uint32_t * score_key;                  // SPM: [V] ~order-preserving bits of the score
+    int32_t   spm_byte[256];               // SPM: byte-fallback token of each byte, -1 if none
+    bool      ignore_merges;               // a piece that is itself a token is taken whole
+    bool      unescape;                    // pieces: U+2581 -> " " (SPM, tokenizer.json Metaspace)
+    bool      hf;                          // tokenizer.json semantics (the fields below)
+    struct bpe_hf hfo;                     // (its regex and added pointers are not kept)
+    struct bpe_hf_added * added;           // [n_added] by id
+    int32_t * added_first;                 // [257] added tokens whose text starts with byte c:
+    int32_t * added_by_first;              //   added_by_first[added_first[c] .. added_first[c+1])
+    char      pre_name[16];                // gaze_bpe_pre for tokenizer.json: "tokenizer.json"
     atomic_flag scratch_busy;
     struct bpe_scratch scratch;
 };
@@ -244,6 +261,7 @@ static void scratch_free(struct bpe_scratch * s) {
     if (s->jit) pcre2_jit_stack_free(s->jit);
     free(s->text); free(s->ob); free(s->oe); free(s->fa); free(s->fb);
     free(s->sym); free(s->prev); free(s->next); free(s->heap); free(s->enc);
+    free(s->sp); free(s->spb); free(s->spe); free(s->slen);
     memset(s, 0, sizeof *s);
 }
 
@@ -267,7 +285,8 @@ void gaze_bpe_free(struct gaze_bpe * b) {
     for (int i = 0; i < b->n_re; i++) pcre2_code_free(b->re[i]);
     scratch_free(&b->scratch);
     free(b->text); free(b->text_off); free(b->type); free(b->piece); free(b->piece_off);
-    free(b->tok_hash); free(b->merge); free(b->special);
+    free(b->tok_hash); free(b->merge); free(b->special); free(b->score_key);
+    free(b->added); free(b->added_first); free(b->added_by_first);
     free(b);
 }
 
@@ -361,6 +380,13 @@ static enum gaze_status init_pieces(struct gaze_bpe * b) {
         const char * t = tok_text(b, i, &len);
         switch (b->type[i]) {
         case GAZE_BPE_TOKEN_TYPE_NORMAL:
+            if (b->unescape) {   // llama_unescape_whitespace: U+2581 -> " " (never longer)
+                for (size_t k = 0; k < len;) {
+                    if (len - k >= 3 && memcmp(t + k, "\xE2\x96\x81", 3) == 0) { b->piece[o++] = ' '; k += 3; }
+                    else b->piece[o++] = t[k++];
+                }
+                break;
+            }
             // Byte-level inverse: each character stands for one byte. A character outside the
             // map (possible only in a token BPE can never produce) is kept as its UTF-8.
             for (size_t k = 0; k < len;) {
@@ -441,6 +467,26 @@ static enum gaze_status init_merges(struct gaze_bpe * b, const struct gaze_bpe_v
     return st;
 }
 
+static enum gaze_status compile_regex(struct gaze_bpe * b, int i, const char * src, const char * name) {
+    char * re = regex_expand_ws(src);
+    if (!re) return gaze_error(GAZE_ERR_UNSUPPORTED, "bpe: pre-tokenizer %s regex %d: out of memory, or \\S inside a "
+                               "character class (not supported)", name, i);
+    int err;
+    PCRE2_SIZE eoff;
+    b->re[i] = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &err, &eoff, NULL);
+    free(re);
+    if (!b->re[i]) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "bpe: pre-tokenizer %s regex %d does not compile at offset %zu: %s",
+                          name, i, (size_t)eoff, (const char *)msg);
+    }
+    b->n_re = i + 1;
+    // JIT is an optimisation: without it (unsupported CPU, W^X policy) the interpreter runs.
+    if (pcre2_jit_compile(b->re[i], PCRE2_JIT_COMPLETE) != 0) b->jit = false;
+    return GAZE_OK;
+}
+
 static enum gaze_status init_pre(struct gaze_bpe * b, const struct gaze_bpe_vocab * v) {
     char sb[96];
     size_t n = v->pre ? (v->pre_len ? v->pre_len : strlen(v->pre)) : 0;
@@ -459,27 +505,99 @@ static enum gaze_status init_pre(struct gaze_bpe * b, const struct gaze_bpe_voca
     b->pre = def;
     const struct bpe_pre_def * d = &k_pre_defs[def];
     b->jit = true;
+    b->ignore_merges = d->ignore_merges;
     for (int i = 0; i < BPE_MAX_REGEX && d->regex[i]; i++) {
-        char * re = regex_expand_ws(d->regex[i]);
-        if (!re) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
-        int err;
-        PCRE2_SIZE eoff;
-        b->re[i] = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &err, &eoff, NULL);
-        free(re);
-        if (!b->re[i]) {
-            PCRE2_UCHAR msg[160];
-            pcre2_get_error_message(err, msg, sizeof msg);
-            return gaze_error(GAZE_ERR_UNSUPPORTED, "bpe: pre-tokenizer %s regex %d does not compile at offset %zu: %s",
-                              d->name, i, (size_t)eoff, (const char *)msg);
-        }
-        b->n_re = i + 1;
-        // JIT is an optimisation: without it (unsupported CPU, W^X policy) the interpreter runs.
-        if (pcre2_jit_compile(b->re[i], PCRE2_JIT_COMPLETE) != 0) b->jit = false;
+        enum gaze_status st = compile_regex(b, i, d->regex[i], d->name);
+        if (st) return st;
     }
     return GAZE_OK;
 }
 
+// Float order as unsigned order, reversed: the min-heap then pops the highest score first.
+static uint32_t score_key(float f) {
+    if (f == 0) f = 0;   // -0 ties with +0, as a float compare says
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~u;
+}
+
+static enum gaze_status init_spm(struct gaze_bpe * b, const struct gaze_bpe_vocab * v) {
+    int32_t V = b->n_tokens;
+    if (v->add_space_prefix < -1 || v->add_space_prefix > 1)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "bpe vocab: add_space_prefix = %d: must be -1, 0 or 1", v->add_space_prefix);
+    b->add_space_prefix = v->add_space_prefix != 0;
+    b->score_key = malloc((size_t)V * sizeof *b->score_key);
+    if (!b->score_key) return gaze_error(GAZE_ERR_NOMEM, "bpe vocab: out of memory for %d scores", V);
+    for (int32_t i = 0; i < V; i++) {
+        float f = v->scores ? v->scores[i] : 0.0f;
+        if (f != f) return gaze_error(GAZE_ERR_FORMAT, "bpe vocab: scores[%d] is NaN", i);
+        b->score_key[i] = score_key(f);
+    }
+    // llama.cpp byte_to_token: "<0xXX>" (upper-case hex), else the byte itself as a token
+    for (int c = 0; c < 256; c++) {
+        char hex[7];
+        snprintf(hex, sizeof hex, "<0x%02X>", c);
+        int32_t id = tok_lookup(b, hex, 6);
+        if (id < 0) { char one = (char)c; id = tok_lookup(b, &one, 1); }
+        b->spm_byte[c] = id;
+    }
+    return GAZE_OK;
+}
+
+static enum gaze_status init_hf(struct gaze_bpe * b, const struct bpe_hf * h) {
+    b->hf = true;
+    b->hfo = *h;
+    b->hfo.regex = NULL;
+    b->hfo.added = NULL;
+    b->ignore_merges = h->ignore_merges;
+    b->unescape = !h->byte_level;
+    b->jit = true;
+    snprintf(b->pre_name, sizeof b->pre_name, "tokenizer.json");
+    if (h->n_regex < 0 || h->n_regex > BPE_MAX_REGEX)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "bpe: %d pre-tokenizer splits: at most %d are supported", h->n_regex, BPE_MAX_REGEX);
+    for (int i = 0; i < h->n_regex; i++) {
+        enum gaze_status st = compile_regex(b, i, h->regex[i], "tokenizer.json");
+        if (st) return st;
+    }
+    return GAZE_OK;
+}
+
+// Added tokens, bucketed by first byte for the leftmost-longest scan (after init_tokens).
+static enum gaze_status init_added(struct gaze_bpe * b, const struct bpe_hf * h) {
+    int32_t n = h->n_added;
+    b->added = malloc(((size_t)n + 1) * sizeof *b->added);
+    b->added_first = calloc(258, sizeof *b->added_first);
+    b->added_by_first = malloc(((size_t)n + 1) * sizeof *b->added_by_first);
+    if (!b->added || !b->added_first || !b->added_by_first) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    b->hfo.n_added = 0;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t id = h->added[i].id;
+        if (id < 0 || id >= b->n_tokens)
+            return gaze_error(GAZE_ERR_FORMAT, "bpe: added token %d: id %d out of range (vocab size %d)", i, id, b->n_tokens);
+        size_t len;
+        const char * t = tok_text(b, id, &len);
+        if (!len) continue;   // an empty added token matches nothing
+        b->added[b->hfo.n_added++] = h->added[i];
+        b->added_first[(uint8_t)t[0] + 1]++;
+    }
+    for (int c = 0; c < 256; c++) b->added_first[c + 1] += b->added_first[c];
+    int32_t * fill = calloc(256, sizeof *fill);
+    if (!fill) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    for (int32_t i = 0; i < b->hfo.n_added; i++) {
+        size_t len;
+        uint8_t c = (uint8_t)tok_text(b, b->added[i].id, &len)[0];
+        b->added_by_first[b->added_first[c] + fill[c]++] = i;
+    }
+    free(fill);
+    return GAZE_OK;
+}
+
 enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_vocab * v) {
+    return bpe_init_hf(out, v, NULL);
+}
+
+enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * v, const struct bpe_hf * hf) {
     if (!out || !v) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_bpe_init: NULL argument");
     *out = NULL;
     struct gaze_bpe * b = calloc(1, sizeof *b);
@@ -487,8 +605,25 @@ enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_voc
     byte_map_init(&b->map);
     atomic_flag_clear(&b->scratch_busy);
     enum gaze_status st;
-    if ((st = init_pre(b, v)) || (st = init_tokens(b, v)) || (st = init_merges(b, v)) || (st = init_pieces(b)))
+    char sb[96];
+    if (v->model && strcmp(v->model, "gpt2") != 0) {
+        if (strcmp(v->model, "llama") != 0) {
+            st = gaze_error(GAZE_ERR_UNSUPPORTED, "bpe vocab: tokenizer model \"%s\" is not supported (gpt2, llama)",
+                            show(sb, sizeof sb, v->model, strlen(v->model)));
+            goto fail;
+        }
+        b->spm = true;
+        b->unescape = true;
+    }
+    if (hf && b->spm) { st = gaze_error(GAZE_ERR_INVALID_ARG, "bpe: tokenizer.json BPE is not SentencePiece scores"); goto fail; }
+    // SPM has no pre-tokenizer and no merge list: pre and merges are not read
+    struct gaze_bpe_vocab nomerge = *v;
+    nomerge.n_merges = 0;
+    if ((hf && (st = init_hf(b, hf))) || (!b->spm && !hf && (st = init_pre(b, v))) || (st = init_tokens(b, v)) ||
+        (st = init_merges(b, b->spm ? &nomerge : v)) || (st = init_pieces(b)) || (b->spm && (st = init_spm(b, v))) ||
+        (hf && (st = init_added(b, hf))))
         goto fail;
+    if (hf && !hf->byte_level && (st = init_spm(b, v))) goto fail;   // for its byte-fallback table
     for (int c = 0; c < 256; c++) {
         char u[4];
         int n = gaze_utf8_encode(b->map.cp[c], u);
@@ -522,8 +657,10 @@ enum gaze_status gaze_bpe_init(struct gaze_bpe ** out, const struct gaze_bpe_voc
     if (v->add_bos < -1 || v->add_bos > 1) { st = gaze_error(GAZE_ERR_INVALID_ARG, "bpe vocab: add_bos = %d: must be -1, 0 or 1", v->add_bos); goto fail; }
     b->bos = v->bos_id;
     b->eos = v->eos_id;
-    b->add_bos = v->add_bos < 0 ? k_pre_defs[b->pre].add_bos : v->add_bos == 1;
+    b->add_bos = v->add_bos < 0 ? (b->spm || (!hf && k_pre_defs[b->pre].add_bos)) : v->add_bos == 1;
     if (b->add_bos && b->bos < 0) { st = gaze_error(GAZE_ERR_FORMAT, "bpe vocab: add_bos is true but there is no bos_id"); goto fail; }
+    b->add_eos = v->add_eos == 1;
+    if (b->add_eos && b->eos < 0) { st = gaze_error(GAZE_ERR_FORMAT, "bpe vocab: add_eos is true but there is no eos_id"); goto fail; }
     if ((st = scratch_init(&b->scratch))) goto fail;
     *out = b;
     return GAZE_OK;
@@ -574,6 +711,8 @@ static enum gaze_status enc_push(struct bpe_run * r, int32_t id, size_t b, size_
     enc->sequence_ids[i] = seq;
     return GAZE_OK;
 }
+
+static inline bool pieces_only(const struct bpe_run * r) { return r->pieces; }
 
 // Min-heap of merge candidates, key = rank << 32 | left: lowest rank first, then leftmost
 // (llama.cpp's llm_bigram_bpe order). 4-ary: half the depth of a binary heap, and the four
@@ -643,13 +782,38 @@ static inline bool try_pair(const struct gaze_bpe * b, struct bpe_scratch * s, s
     return true;
 }
 
+// Merges the queued pairs (heap of hn entries) lowest rank first until none is left.
+static bool merge_all(const struct gaze_bpe * b, struct bpe_scratch * s, size_t hn) {
+    while (hn) {
+        uint64_t key = heap_pop(s->heap, &hn);
+        int32_t l = (int32_t)(key & 0xffffffffu);
+        // Stale unless symbol l is alive and its pair with its right neighbour still has this
+        // rank: a rank names exactly one pair, and tokens only grow, so an equal rank means
+        // the very pair that was queued.
+        if (s->sym[l] < 0) continue;
+        const struct bpe_merge_slot * m = pair_at(b, s, l);
+        if (!m || (uint32_t)m->rank != (uint32_t)(key >> 32)) continue;
+        int32_t rr = s->next[l];
+        s->sym[l] = m->result;
+        s->sym[rr] = -1;
+        s->next[l] = s->next[rr];
+        if (s->next[rr] >= 0) s->prev[s->next[rr]] = l;
+        if (!try_pair(b, s, &hn, s->prev[l]) || !try_pair(b, s, &hn, l))
+            return false;
+    }
+    return true;
+}
+
+static enum gaze_status hf_char_piece(struct bpe_run * r, size_t off, size_t len);
+
 // BPE over one pre-token: text[off, off + len).
 static enum gaze_status bpe_piece(struct bpe_run * r, size_t off, size_t len) {
     const struct gaze_bpe * b = r->b;
     struct bpe_scratch * s = r->s;
     const uint8_t * p = (const uint8_t *)r->text + off;
     if (r->pieces) return enc_push(r, -1, off, off + len, 0);
-    if (k_pre_defs[b->pre].ignore_merges) {   // the whole piece is a token: take it (llama.cpp)
+    if (!b->hfo.byte_level && b->hf) return hf_char_piece(r, off, len);
+    if (b->ignore_merges) {   // the whole piece is a token: take it (llama.cpp, HF ignore_merges)
         if (!grow(&s->enc, &s->enc_cap, 2 * len, 1)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
         size_t o = 0;
         for (size_t i = 0; i < len; i++) o += (size_t)gaze_utf8_encode(b->map.cp[p[i]], s->enc + o);
@@ -678,23 +842,7 @@ static enum gaze_status bpe_piece(struct bpe_run * r, size_t off, size_t len) {
         if (m) s->heap[hn++] = (uint64_t)(uint32_t)m->rank << 32 | (uint32_t)i;
     }
     for (size_t i = hn / 4 + 1; i-- > 0;) if (i < hn) heap_down(s->heap, hn, i, s->heap[i]);   // O(n) heapify
-    while (hn) {
-        uint64_t key = heap_pop(s->heap, &hn);
-        int32_t l = (int32_t)(key & 0xffffffffu);
-        // Stale unless symbol l is alive and its pair with its right neighbour still has this
-        // rank: a rank names exactly one pair, and tokens only grow, so an equal rank means
-        // the very pair that was queued.
-        if (s->sym[l] < 0) continue;
-        const struct bpe_merge_slot * m = pair_at(b, s, l);
-        if (!m || (uint32_t)m->rank != (uint32_t)(key >> 32)) continue;
-        int32_t rr = s->next[l];
-        s->sym[l] = m->result;
-        s->sym[rr] = -1;
-        s->next[l] = s->next[rr];
-        if (s->next[rr] >= 0) s->prev[s->next[rr]] = l;
-        if (!try_pair(b, s, &hn, s->prev[l]) || !try_pair(b, s, &hn, l))
-            return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory merging a pre-token of %zu bytes", len);
-    }
+    if (!merge_all(b, s, hn)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory merging a pre-token of %zu bytes", len);
     enum gaze_status st;
     for (int32_t i = 0; i >= 0; i = s->next[i]) {
         size_t e = s->next[i] >= 0 ? (size_t)s->next[i] : len;
@@ -734,6 +882,286 @@ static enum gaze_status split(struct bpe_run * r, int level, size_t off, size_t 
         last = pos = me;
     }
     if (len > last) return split(r, level + 1, off + last, len - last);
+    return GAZE_OK;
+}
+
+/* ---- tokenizer.json (HF tokenizers) ---------------------------------------------------------- */
+
+// BPE from characters (tokenizer.json without ByteLevel, HF BPE::merge_word): each character
+// its token, else its <0xXX> tokens (byte_fallback), else unk (consecutive ones fused), else
+// dropped; then merges by rank as for bytes. Symbols sit at their first byte's index.
+static enum gaze_status hf_char_piece(struct bpe_run * r, size_t off, size_t len) {
+    const struct gaze_bpe * b = r->b;
+    struct bpe_scratch * s = r->s;
+    const char * p = r->text + off;
+    if (r->pieces) return enc_push(r, -1, off, off + len, 0);
+    if (b->ignore_merges) {
+        int32_t id = tok_lookup(b, p, len);
+        if (id >= 0) return enc_push(r, id, off, off + len, 0);
+    }
+    if (len > INT32_MAX) return gaze_error(GAZE_ERR_LIMIT, "bpe: a pre-token of %zu bytes is too long", len);
+    if (!grow(&s->sym, &s->sym_cap, len, sizeof *s->sym) || !grow(&s->prev, &s->prev_cap, len, sizeof *s->prev) ||
+        !grow(&s->next, &s->next_cap, len, sizeof *s->next) || !grow(&s->heap, &s->heap_cap, len, sizeof *s->heap))
+        return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory for a pre-token of %zu bytes", len);
+    int32_t first = -1, last = -1;
+    bool last_unk = false;
+#define HF_ADD(pos, id) do { int32_t q_ = (int32_t)(pos); s->sym[q_] = (id); s->prev[q_] = last; s->next[q_] = -1; \
+                             if (last >= 0) s->next[last] = q_; else first = q_; last = q_; } while (0)
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = (size_t)gaze_utf8_decode((const uint8_t *)p, len, i, &cp);
+        if (!k) k = 1;
+        int32_t id = tok_lookup(b, p + i, k);
+        bool unk = false;
+        if (id >= 0) {
+            HF_ADD(i, id);
+        } else {
+            bool all = b->hfo.byte_fallback;
+            for (size_t j = 0; all && j < k; j++) all = b->spm_byte[(uint8_t)p[i + j]] >= 0;
+            if (all) {
+                for (size_t j = 0; j < k; j++) HF_ADD(i + j, b->spm_byte[(uint8_t)p[i + j]]);
+            } else if (b->hfo.unk >= 0) {
+                unk = true;
+                if (!(b->hfo.fuse_unk && last_unk)) HF_ADD(i, b->hfo.unk);
+            }
+        }
+        last_unk = unk;
+        i += k;
+    }
+#undef HF_ADD
+    if (first < 0) return GAZE_OK;
+    size_t hn = 0;
+    for (int32_t i = first; i >= 0; i = s->next[i])
+        if (!try_pair(b, s, &hn, i)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    if (!merge_all(b, s, hn)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory merging a pre-token of %zu bytes", len);
+    enum gaze_status st;
+    for (int32_t i = first; i >= 0; i = s->next[i]) {
+        size_t e = s->next[i] >= 0 ? (size_t)s->next[i] : len;
+        if ((st = enc_push(r, s->sym[i], off + (size_t)i, off + e, 0))) return st;
+    }
+    return GAZE_OK;
+}
+
+// Unicode White_Space at text[i] (Rust char::is_whitespace, what HF lstrip/rstrip strip): its
+// byte length, 0 when not whitespace.
+static size_t ws_len(const char * t, size_t n, size_t i) {
+    uint32_t cp;
+    int k = gaze_utf8_decode((const uint8_t *)t, n, i, &cp);
+    if (!k) return 0;
+    bool w = (cp >= 9 && cp <= 13) || cp == ' ' || cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+             cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return w ? (size_t)k : 0;
+}
+
+// An input position of the run's text (its repaired copy mapped back).
+static size_t in_pos(const struct bpe_run * r, size_t t) {
+    if (!r->ob) return t;
+    return t < r->n ? r->ob[t] : (r->n ? r->oe[r->n - 1] : 0);
+}
+
+// Appends bytes src[0..k) to the transform buffer, all from input range [ib, ie).
+static bool tf_put(struct bpe_scratch * s, size_t * o, const char * src, size_t k, size_t ib, size_t ie) {
+    if (!grow(&s->sp, &s->sp_cap, *o + k, 1) || !grow(&s->spb, &s->spb_cap, *o + k, sizeof *s->spb) ||
+        !grow(&s->spe, &s->spe_cap, *o + k, sizeof *s->spe)) return false;
+    for (size_t j = 0; j < k; j++) { s->sp[*o + j] = src[j]; s->spb[*o + j] = ib; s->spe[*o + j] = ie; }
+    *o += k;
+    return true;
+}
+
+// One fragment between added tokens: normalizer (NFC, Prepend, Replace), Metaspace, then the
+// pre-tokenizer splits and BPE on the transformed text, whose bytes map back to the input.
+static enum gaze_status hf_fragment(struct bpe_run * r, size_t off, size_t len) {
+    const struct gaze_bpe * b = r->b;
+    struct bpe_scratch * s = r->s;
+    const struct bpe_hf * h = &b->hfo;
+    const char * t = r->text + off;
+    char * nfc = NULL;
+    size_t nfc_len = 0;
+    if (h->nfc) {
+        bool ascii = true;
+        for (size_t i = 0; i < len && ascii; i++) ascii = (uint8_t)t[i] < 0x80;
+        if (!ascii) {
+            utf8proc_uint8_t * dst = NULL;
+            utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)t, (utf8proc_ssize_t)len, &dst,
+                                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+            if (m < 0) return gaze_error(GAZE_ERR_FORMAT, "bpe: NFC: %s", utf8proc_errmsg(m));
+            if ((size_t)m != len || memcmp(dst, t, len) != 0) { nfc = (char *)dst; nfc_len = (size_t)m; }
+            else free(dst);
+        }
+    }
+    const char * src = nfc ? nfc : t;
+    size_t n = nfc ? nfc_len : len;
+    static const char meta[] = "\xE2\x96\x81";
+    bool space_to_meta = h->replace_space || h->metaspace;
+    size_t o = 0, ib = in_pos(r, off);
+    bool ok = true;
+    if (h->prepend && n) ok = tf_put(s, &o, meta, 3, ib, ib);
+    // Metaspace prepends unless the (normalised) text already starts with U+2581
+    bool starts_meta = (n && src[0] == ' ' && space_to_meta) || (n >= 3 && !memcmp(src, meta, 3)) || h->prepend;
+    if (ok && n && !starts_meta && (h->metaspace == 1 || (h->metaspace == 2 && off == 0))) ok = tf_put(s, &o, meta, 3, ib, ib);
+    for (size_t i = 0; ok && i < n; i++) {
+        // NFC output maps to the whole fragment when it changed the text (rare: offsets coarse)
+        size_t b0 = nfc ? ib : in_pos(r, off + i);
+        size_t last = nfc ? off + len - 1 : off + i;
+        size_t e0 = r->oe ? r->oe[last] : last + 1;
+        if (src[i] == ' ' && space_to_meta) ok = tf_put(s, &o, meta, 3, b0, e0);
+        else ok = tf_put(s, &o, src + i, 1, b0, e0);
+    }
+    free(nfc);
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory for a fragment of %zu bytes", len);
+    if (!o) return GAZE_OK;
+    struct bpe_run sub = *r;
+    sub.text = s->sp;
+    sub.n = o;
+    sub.ob = s->spb;
+    sub.oe = s->spe;
+    // the transform buffer is the sub-run's text: nothing below may grow sp/spb/spe
+    return split(&sub, 0, 0, o);
+}
+
+// Cuts the added tokens out of text[0..n) leftmost-longest (HF AddedVocabulary), whitespace
+// around them taken in by lstrip / rstrip; fragments into s->fa.
+static enum gaze_status hf_partition(struct bpe_run * r, bool parse_special, size_t * nf) {
+    const struct gaze_bpe * b = r->b;
+    struct bpe_scratch * s = r->s;
+    const char * t = r->text;
+    size_t n = r->n, start = 0, k = 0;
+    for (size_t p = 0; p < n;) {
+        uint8_t c = (uint8_t)t[p];
+        int32_t best = -1;
+        size_t best_len = 0;
+        for (int32_t q = b->added_first[c]; q < b->added_first[c + 1]; q++) {
+            const struct bpe_hf_added * a = &b->added[b->added_by_first[q]];
+            if (!parse_special && a->special) continue;
+            size_t tl;
+            const char * tt = tok_text(b, a->id, &tl);
+            if (tl > best_len && tl <= n - p && !memcmp(t + p, tt, tl)) { best = b->added_by_first[q]; best_len = tl; }
+        }
+        if (best < 0) { p++; continue; }
+        const struct bpe_hf_added * a = &b->added[best];
+        size_t ms = p, me = p + best_len;
+        if (a->lstrip)
+            while (ms > start) {
+                size_t q = ms - 1;
+                while (q > start && ((uint8_t)t[q] & 0xC0) == 0x80) q--;
+                if (!ws_len(t, n, q)) break;
+                ms = q;
+            }
+        if (a->rstrip) for (size_t w; me < n && (w = ws_len(t, n, me));) me += w;
+        if (!grow(&s->fa, &s->fa_cap, k + 2, sizeof *s->fa)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+        if (ms > start) s->fa[k++] = (struct bpe_frag){ -1, start, ms - start };
+        s->fa[k++] = (struct bpe_frag){ a->id, ms, me - ms };
+        start = p = me;
+    }
+    if (!grow(&s->fa, &s->fa_cap, k + 1, sizeof *s->fa)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    if (n > start) s->fa[k++] = (struct bpe_frag){ -1, start, n - start };
+    *nf = k;
+    return GAZE_OK;
+}
+
+/* ---- SentencePiece (llama.cpp llm_tokenizer_spm_session) -------------------------------- */
+
+// Pushes the token of SPM text sp[b, e) mapped back to the run's text.
+static enum gaze_status spm_push(struct bpe_run * r, int32_t id, size_t b, size_t e) {
+    const struct bpe_scratch * s = r->s;
+    size_t ob = s->spb[b], oe = s->spe[e - 1];
+    if (oe <= ob) {   // only the added prefix: an empty range where the fragment starts
+        size_t at = ob;
+        if (r->ob) at = at < r->n ? r->ob[at] : (r->n ? r->oe[r->n - 1] : 0);
+        const size_t * keep_ob = r->ob;
+        r->ob = NULL;
+        enum gaze_status st = enc_push(r, id, at, at, 0);
+        r->ob = keep_ob;
+        return st;
+    }
+    return enc_push(r, id, ob, oe, 0);
+}
+
+// The pair symbol l + its right neighbour, if that text is a token: its id, else -1.
+static int32_t spm_pair(const struct gaze_bpe * b, const struct bpe_scratch * s, int32_t l) {
+    int32_t r = s->next[l];
+    if (r < 0) return -1;
+    return tok_lookup(b, s->sp + s->sym[l], (size_t)s->slen[l] + (size_t)s->slen[r]);
+}
+
+static bool spm_try(const struct gaze_bpe * b, struct bpe_scratch * s, size_t * hn, int32_t l) {
+    if (l < 0) return true;
+    int32_t id = spm_pair(b, s, l);
+    if (id < 0) return true;
+    if (*hn == s->heap_cap && !grow(&s->heap, &s->heap_cap, *hn + 1, sizeof *s->heap)) return false;
+    heap_up(s->heap, *hn, (uint64_t)b->score_key[id] << 32 | (uint32_t)l);
+    ++*hn;
+    return true;
+}
+
+// One raw fragment text[off, off + len): " " prefixed when asked, every " " as U+2581
+// (llama_escape_whitespace), split into characters, and the adjacent pair whose concatenation is
+// the highest-scoring token merged first (ties: leftmost) until no pair is a token. A symbol
+// left that is no token falls back to its bytes. llama.cpp also keeps a reverse-merge map for
+// that case; it is never used, since every merged symbol is a token and a one-character symbol
+// cannot equal a two-symbol key.
+static enum gaze_status spm_fragment(struct bpe_run * r, size_t off, size_t len, bool prefix) {
+    const struct gaze_bpe * b = r->b;
+    struct bpe_scratch * s = r->s;
+    const char * t = r->text + off;
+    size_t spaces = 0;
+    for (size_t i = 0; i < len; i++) spaces += t[i] == ' ';
+    size_t m = len + 2 * spaces + (prefix ? 3 : 0);
+    if (m > INT32_MAX) return gaze_error(GAZE_ERR_LIMIT, "spm: a fragment of %zu bytes is too long", len);
+    if (!grow(&s->sp, &s->sp_cap, m, 1) || !grow(&s->spb, &s->spb_cap, m, sizeof *s->spb) ||
+        !grow(&s->spe, &s->spe_cap, m, sizeof *s->spe) || !grow(&s->sym, &s->sym_cap, m, sizeof *s->sym) ||
+        !grow(&s->slen, &s->slen_cap, m, sizeof *s->slen) || !grow(&s->prev, &s->prev_cap, m, sizeof *s->prev) ||
+        !grow(&s->next, &s->next_cap, m, sizeof *s->next) || !grow(&s->heap, &s->heap_cap, m, sizeof *s->heap))
+        return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory for a fragment of %zu bytes", len);
+    size_t o = 0;
+    if (prefix) for (int k = 0; k < 3; k++, o++) { s->sp[o] = "\xE2\x96\x81"[k]; s->spb[o] = s->spe[o] = off; }
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] == ' ') for (int k = 0; k < 3; k++, o++) { s->sp[o] = "\xE2\x96\x81"[k]; s->spb[o] = off + i; s->spe[o] = off + i + 1; }
+        else { s->sp[o] = t[i]; s->spb[o] = off + i; s->spe[o] = off + i + 1; o++; }
+    }
+    if (pieces_only(r)) return spm_push(r, -1, 0, m);
+    int32_t n = 0;
+    for (size_t i = 0; i < m; n++) {   // one symbol per character (the text is valid UTF-8)
+        uint32_t cp;
+        int k = gaze_utf8_decode((const uint8_t *)s->sp, m, i, &cp);
+        s->sym[n] = (int32_t)i;
+        s->slen[n] = k;
+        s->prev[n] = n - 1;
+        i += (size_t)k;
+        s->next[n] = i < m ? n + 1 : -1;
+    }
+    size_t hn = 0;
+    for (int32_t i = 0; i + 1 < n; i++)
+        if (!spm_try(b, s, &hn, i)) return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory");
+    while (hn) {
+        uint64_t key = heap_pop(s->heap, &hn);
+        int32_t l = (int32_t)(key & 0xffffffffu);
+        // stale unless l is alive and its pair still is a token of this score (llama.cpp checks
+        // the pair's length; both hold exactly when neither symbol changed since the push)
+        if (s->slen[l] == 0) continue;
+        int32_t id = spm_pair(b, s, l);
+        if (id < 0 || b->score_key[id] != (uint32_t)(key >> 32)) continue;
+        int32_t rr = s->next[l];
+        s->slen[l] += s->slen[rr];
+        s->slen[rr] = 0;
+        s->next[l] = s->next[rr];
+        if (s->next[rr] >= 0) s->prev[s->next[rr]] = l;
+        if (!spm_try(b, s, &hn, s->prev[l]) || !spm_try(b, s, &hn, l))
+            return gaze_error(GAZE_ERR_NOMEM, "spm: out of memory");
+    }
+    enum gaze_status st;
+    for (int32_t i = 0; i >= 0; i = s->next[i]) {
+        size_t sb = (size_t)s->sym[i], sl = (size_t)s->slen[i];
+        int32_t id = tok_lookup(b, s->sp + sb, sl);
+        if (id >= 0) { if ((st = spm_push(r, id, sb, sb + sl))) return st; continue; }
+        for (size_t j = 0; j < sl; j++) {
+            uint8_t c = (uint8_t)s->sp[sb + j];
+            if (b->spm_byte[c] < 0)
+                return gaze_error(GAZE_ERR_FORMAT, "spm: the vocab has no token for byte 0x%02X (neither <0x%02X> "
+                                  "nor the byte itself), needed at text offset %zu", c, c, s->spb[sb + j]);
+            if ((st = spm_push(r, b->spm_byte[c], sb + j, sb + j + 1))) return st;
+        }
+    }
     return GAZE_OK;
 }
 
@@ -797,9 +1225,19 @@ static enum gaze_status encode_run(const struct gaze_bpe * b, struct bpe_scratch
         r.oe = s->oe;
     }
     if (!opts->no_special && b->add_bos && (st = enc_push(&r, b->bos, 0, 0, -1))) return st;
-    if (r.n == 0) return GAZE_OK;
-    // 1. special tokens: for each (longest first), cut every occurrence out of the raw fragments
+    if (r.n == 0) return !opts->no_special && b->add_eos ? enc_push(&r, b->eos, 0, 0, -1) : GAZE_OK;
     size_t nf = 1;
+    if (b->hf) {   // tokenizer.json: added tokens, then normalizer, pre-tokenizer and BPE per fragment
+        if ((st = hf_partition(&r, !opts->no_parse_special, &nf))) return st;
+        for (size_t f = 0; f < nf; f++) {
+            struct bpe_frag fr = s->fa[f];
+            st = fr.id >= 0 ? enc_push(&r, fr.id, fr.off, fr.off + fr.len, 0) : hf_fragment(&r, fr.off, fr.len);
+            if (st) return st;
+        }
+        if (!opts->no_special && b->add_eos && (st = enc_push(&r, b->eos, 0, 0, -1))) return st;
+        return GAZE_OK;
+    }
+    // 1. special tokens: for each (longest first), cut every occurrence out of the raw fragments
     if (!grow(&s->fa, &s->fa_cap, 1, sizeof *s->fa)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
     s->fa[0] = (struct bpe_frag){ -1, 0, r.n };
     for (int32_t k = 0; k < b->n_special; k++) {
@@ -828,12 +1266,18 @@ static enum gaze_status encode_run(const struct gaze_bpe * b, struct bpe_scratch
         size_t c2 = s->fa_cap; s->fa_cap = s->fb_cap; s->fb_cap = c2;
         nf = nb;
     }
-    // 2. + 3. pre-tokenize and merge each raw fragment
+    // 2. + 3. pre-tokenize and merge each raw fragment (SPM: the " " prefix goes at the start
+    // and after every special token, as llama.cpp's is_prev_special)
+    bool prev_special = true;
     for (size_t f = 0; f < nf; f++) {
         struct bpe_frag fr = s->fa[f];
-        st = fr.id >= 0 ? enc_push(&r, fr.id, fr.off, fr.off + fr.len, 0) : split(&r, 0, fr.off, fr.len);
+        if (fr.id >= 0) st = enc_push(&r, fr.id, fr.off, fr.off + fr.len, 0);
+        else if (b->spm) st = spm_fragment(&r, fr.off, fr.len, b->add_space_prefix && prev_special);
+        else st = split(&r, 0, fr.off, fr.len);
         if (st) return st;
+        prev_special = fr.id >= 0;
     }
+    if (!opts->no_special && b->add_eos && (st = enc_push(&r, b->eos, 0, 0, -1))) return st;
     return GAZE_OK;
 }
 
@@ -939,6 +1383,8 @@ struct gaze_bpe_specials gaze_bpe_specials(const struct gaze_bpe * b) {
     return sp;
 }
 
-const char * gaze_bpe_pre(const struct gaze_bpe * b) { return b ? k_pre_defs[b->pre].name : NULL; }
+const char * gaze_bpe_pre(const struct gaze_bpe * b) { return !b ? NULL : b->hf ? b->pre_name : k_pre_defs[b->pre].name; }
 
 bool gaze_bpe_jit(const struct gaze_bpe * b) { return b && b->jit; }
+
+bool bpe_add_eos(const struct gaze_bpe * b) { return b && b->add_eos; }

@@ -12,4 +12,32 @@ enum gaze_status gaze_bpe_pretokenize(const struct gaze_bpe * bpe, const char * 
                                       const struct gaze_bpe_encode_opts * opts,
                                       struct gaze_encoding * enc);
 
+// Hugging Face tokenizer.json semantics on the same engine (text/tokenizer_json.c fills it).
+struct bpe_hf_added {                  // one added token (tokenizer.json added_tokens)
+    int32_t id;
+    bool    special, lstrip, rstrip;
+};
+struct bpe_hf {
+    const char * const * regex;         // [n_regex] pre-tokenizer splits (Split Isolated, ByteLevel
+    int          n_regex;               // use_regex), applied in order; PCRE2 syntax after \s widening
+    bool         byte_level;            // ByteLevel: bytes -> GPT-2 characters before BPE; else
+                                        // BPE starts from characters (SentencePiece-style)
+    bool         ignore_merges;         // a piece that is itself a token is taken whole
+    bool         byte_fallback;         // a character with no token -> its <0xXX> tokens
+    int32_t      unk;                   // -1: none (a character with no token is dropped)
+    bool         fuse_unk;              // consecutive unknown characters -> one unk
+    bool         nfc;                   // normalizer NFC
+    bool         prepend;               // normalizer Prepend("\u2581") on every fragment
+    bool         replace_space;         // normalizer Replace(" ", "\u2581")
+    int          metaspace;             // pre-tokenizer Metaspace: 0 none, 1 prepend always,
+                                        // 2 prepend to the text's first fragment, 3 never
+    const struct bpe_hf_added * added;  // [n_added] matched leftmost-longest before anything else
+    int32_t      n_added;
+};
+// gaze_bpe_init with tokenizer.json semantics (hf NULL: llama.cpp's, as gaze_bpe_init).
+enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab, const struct bpe_hf * hf);
+
+// Whether encode appends the EOS (tokenizer.ggml.add_eos_token, tokenizer.json post-processor).
+bool bpe_add_eos(const struct gaze_bpe * bpe);
+
 #endif

@@ -1,6 +1,6 @@
 // SHA-256 (FIPS 180-4) and base64: the CSP hashes of the viewer's inline script and style, and
-// the base64 text of its data block.
-#include "render/sha256.h"
+// the base64 text of its data block; the check of a model assembled from chunks.
+#include "core/sha256.h"
 #include <string.h>
 
 static const uint32_t K[64] = {
@@ -34,26 +34,54 @@ static void block(uint32_t h[8], const uint8_t * p) {   // one 64-byte block
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-void gaze_sha256(const void * data, size_t n, uint8_t out[32]) {
-    uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+void gaze_sha256_init(struct gaze_sha256_ctx * c) {
+    static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(c->h, h0, sizeof h0);
+    c->nbuf = 0;
+    c->total = 0;
+}
+
+void gaze_sha256_update(struct gaze_sha256_ctx * c, const void * data, size_t n) {
     const uint8_t * p = data;
-    size_t left = n;
-    for (; left >= 64; left -= 64, p += 64) block(h, p);
+    c->total += n;
+    if (c->nbuf) {
+        const size_t take = n < 64 - c->nbuf ? n : 64 - c->nbuf;
+        memcpy(c->buf + c->nbuf, p, take);
+        c->nbuf += take; p += take; n -= take;
+        if (c->nbuf < 64) return;
+        block(c->h, c->buf);
+        c->nbuf = 0;
+    }
+    for (; n >= 64; n -= 64, p += 64) block(c->h, p);
+    memcpy(c->buf, p, n);
+    c->nbuf = n;
+}
+
+void gaze_sha256_final(struct gaze_sha256_ctx * c, uint8_t out[32]) {
     // padding: 0x80, zeros, then the bit length big-endian in the last 8 bytes
     uint8_t tail[128] = { 0 };
-    memcpy(tail, p, left);
+    const size_t left = c->nbuf;
+    memcpy(tail, c->buf, left);
     tail[left] = 0x80;
     const size_t len = left + 1 + 8 <= 64 ? 64 : 128;
-    const uint64_t bits = (uint64_t)n * 8;
+    const uint64_t bits = c->total * 8;
     for (int i = 0; i < 8; i++) tail[len - 1 - i] = (uint8_t)(bits >> (8 * i));
-    block(h, tail);
-    if (len == 128) block(h, tail + 64);
+    block(c->h, tail);
+    if (len == 128) block(c->h, tail + 64);
     for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
+        out[4 * i] = (uint8_t)(c->h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c->h[i];
     }
+}
+
+void gaze_sha256(const void * data, size_t n, uint8_t out[32]) {
+    struct gaze_sha256_ctx c;
+    gaze_sha256_init(&c);
+    gaze_sha256_update(&c, data, n);
+    gaze_sha256_final(&c, out);
 }
 
 void gaze_base64_encode(const uint8_t * src, size_t n, char * dst) {

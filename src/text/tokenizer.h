@@ -1,0 +1,22 @@
+// Internal interface between the tokenizer object (text/tokenizer.c) and the tokenizer.json
+// BPE loader (text/tokenizer_json.c).
+#ifndef GAZE_TEXT_TOKENIZER_H
+#define GAZE_TEXT_TOKENIZER_H
+
+#include "gaze.h"
+#include <jansson.h>
+
+struct tok_config {          // from tokenizer_config.json; -1: not said
+    int32_t add_bos, add_eos;
+};
+
+struct tok_json_info {       // what the loader found beyond the engine
+    bool    spm;             // SentencePiece-style (U+2581 text, byte fallback), not byte-level
+    int32_t unk, pad;        // -1 when absent
+};
+
+// A tokenizer.json whose model.type is "BPE" (root: the parsed document; label: its path).
+enum gaze_status tok_json_bpe(const json_t * root, const char * label, const struct tok_config * cfg,
+                              struct gaze_bpe ** out, struct tok_json_info * info);
+
+#endif

@@ -1,0 +1,336 @@
+// Hugging Face tokenizer.json BPE models onto the BPE engine (text/bpe.c, bpe_init_hf):
+//   byte-level (GPT-2, Llama 3, Qwen2: ByteLevel / Split regexes, NFC) and SentencePiece-style
+//   (Llama 2, Mistral, Gemma: Prepend/Replace normalizers or Metaspace, byte_fallback, unk).
+// Everything the file says is read and either implemented or refused by name: model options
+// (dropout, subword prefixes), normalizers, pre-tokenizers, post-processors, added-token flags.
+#include "core/core.h"
+#include "formats/json.h"
+#include "text/bpe.h"
+#include "text/tokenizer.h"
+#include <string.h>
+
+#define TJ_MAX_REGEX 4
+
+// HF's ByteLevel regex (pre_tokenizers/byte_level.rs): GPT-2's plus a final \s+.
+#define HF_BYTELEVEL_RE "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+#define META "\xE2\x96\x81"
+
+struct tj {
+    const char * label;
+    struct bpe_hf hf;
+    char * regex[TJ_MAX_REGEX];
+    bool   saw_byte_level;          // a ByteLevel pre-tokenizer came (it must come last)
+    bool   saw_split;
+    int32_t bos, eos;               // from the post-processor template, -1 none
+};
+
+static enum gaze_status refuse(const struct tj * t, const char * what, const char * name) {
+    char esc[96];
+    gaze_term_escape(esc, sizeof esc, name ? name : "(none)", name ? strlen(name) : 6);
+    return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported yet", t->label, what, esc);
+}
+
+static enum gaze_status add_regex(struct tj * t, const char * re, size_t n) {
+    if (t->hf.n_regex == TJ_MAX_REGEX)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: pre_tokenizer: more than %d splits", t->label, TJ_MAX_REGEX);
+    char * c = malloc(n + 1);
+    if (!c) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", t->label);
+    memcpy(c, re, n);
+    c[n] = 0;
+    t->regex[t->hf.n_regex++] = c;
+    return GAZE_OK;
+}
+
+// A literal as a PCRE2 pattern (\Q...\E, with any \E inside spelled out).
+static enum gaze_status add_literal(struct tj * t, const char * s) {
+    size_t n = strlen(s), o = 0;
+    char * re = malloc(6 * n + 8);
+    if (!re) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", t->label);
+    o += (size_t)sprintf(re, "\\Q");
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && s[i + 1] == 'E') { memcpy(re + o, "\\E\\\\\\Q", 6); o += 6; continue; }
+        re[o++] = s[i];
+    }
+    memcpy(re + o, "\\E", 3);
+    enum gaze_status st = add_regex(t, re, o + 2);
+    free(re);
+    return st;
+}
+
+static const char * type_of(const json_t * o) { return json_string_value(json_object_get(o, "type")); }
+
+static enum gaze_status parse_normalizer(struct tj * t, const json_t * n) {
+    if (!n || json_is_null(n)) return GAZE_OK;
+    const char * ty = type_of(n);
+    if (!ty) return gaze_error(GAZE_ERR_FORMAT, "%s: normalizer: no \"type\"", t->label);
+    if (!strcmp(ty, "Sequence")) {
+        json_t * list = json_object_get(n, "normalizers"), * e;
+        size_t i;
+        if (!json_is_array(list)) return gaze_error(GAZE_ERR_FORMAT, "%s: normalizer Sequence: no \"normalizers\" array", t->label);
+        json_array_foreach(list, i, e) {
+            enum gaze_status s = parse_normalizer(t, e);
+            if (s) return s;
+        }
+        return GAZE_OK;
+    }
+    if (!strcmp(ty, "NFC")) { t->hf.nfc = true; return GAZE_OK; }
+    if (!strcmp(ty, "Prepend")) {
+        const char * p = json_string_value(json_object_get(n, "prepend"));
+        if (!p || strcmp(p, META)) return refuse(t, "normalizer Prepend of", p);
+        t->hf.prepend = true;
+        return GAZE_OK;
+    }
+    if (!strcmp(ty, "Replace")) {
+        const char * pat = json_string_value(json_object_get(json_object_get(n, "pattern"), "String"));
+        const char * content = json_string_value(json_object_get(n, "content"));
+        if (!pat || strcmp(pat, " ") || !content || strcmp(content, META))
+            return refuse(t, "normalizer Replace other than \" \" -> \"\\u2581\": pattern", pat ? pat : "(a regex)");
+        t->hf.replace_space = true;
+        return GAZE_OK;
+    }
+    return refuse(t, "normalizer", ty);
+}
+
+static enum gaze_status parse_pre(struct tj * t, const json_t * p, bool first) {
+    if (!p || json_is_null(p)) return GAZE_OK;
+    const char * ty = type_of(p);
+    if (!ty) return gaze_error(GAZE_ERR_FORMAT, "%s: pre_tokenizer: no \"type\"", t->label);
+    if (!strcmp(ty, "Sequence")) {
+        json_t * list = json_object_get(p, "pretokenizers"), * e;
+        size_t i;
+        if (!json_is_array(list)) return gaze_error(GAZE_ERR_FORMAT, "%s: pre_tokenizer Sequence: no \"pretokenizers\" array", t->label);
+        json_array_foreach(list, i, e) {
+            enum gaze_status s = parse_pre(t, e, first && i == 0);
+            if (s) return s;
+        }
+        return GAZE_OK;
+    }
+    // byte-level mapping happens inside BPE, so nothing may split after it
+    if (t->saw_byte_level) return refuse(t, "pre_tokenizer after ByteLevel:", ty);
+    if (!strcmp(ty, "ByteLevel")) {
+        t->saw_byte_level = true;
+        t->hf.byte_level = true;
+        if (json_is_true(json_object_get(p, "add_prefix_space"))) return refuse(t, "pre_tokenizer ByteLevel with", "add_prefix_space");
+        json_t * ur = json_object_get(p, "use_regex");
+        if (!ur || json_is_true(ur)) return add_regex(t, HF_BYTELEVEL_RE, strlen(HF_BYTELEVEL_RE));
+        return GAZE_OK;
+    }
+    if (!strcmp(ty, "Split")) {
+        t->saw_split = true;
+        const char * beh = json_string_value(json_object_get(p, "behavior"));
+        if (!beh || strcmp(beh, "Isolated")) return refuse(t, "pre_tokenizer Split behavior", beh);
+        if (json_is_true(json_object_get(p, "invert"))) return refuse(t, "pre_tokenizer Split with", "invert");
+        json_t * pat = json_object_get(p, "pattern");
+        const char * re = json_string_value(json_object_get(pat, "Regex"));
+        if (re) return add_regex(t, re, strlen(re));
+        const char * lit = json_string_value(json_object_get(pat, "String"));
+        if (lit && *lit) return add_literal(t, lit);
+        return gaze_error(GAZE_ERR_FORMAT, "%s: pre_tokenizer Split: pattern is neither {\"Regex\"} nor {\"String\"}", t->label);
+    }
+    if (!strcmp(ty, "Digits")) {
+        t->saw_split = true;
+        return json_is_true(json_object_get(p, "individual_digits")) ? add_regex(t, "\\p{N}", 5) : add_regex(t, "\\p{N}+", 6);
+    }
+    if (!strcmp(ty, "Metaspace")) {
+        // replaces spaces before any split: only first, so no split sees the spaces it replaced
+        if (!first || t->saw_split) return refuse(t, "pre_tokenizer Metaspace after another pre_tokenizer:", "Metaspace");
+        const char * rep = json_string_value(json_object_get(p, "replacement"));
+        if (!rep || strcmp(rep, META)) return refuse(t, "pre_tokenizer Metaspace replacement", rep);
+        const char * scheme = json_string_value(json_object_get(p, "prepend_scheme"));
+        json_t * aps = json_object_get(p, "add_prefix_space");   // before tokenizers 0.15
+        if (!scheme) t->hf.metaspace = aps && !json_is_true(aps) ? 3 : 1;
+        else if (!strcmp(scheme, "always")) t->hf.metaspace = 1;
+        else if (!strcmp(scheme, "first")) t->hf.metaspace = 2;
+        else if (!strcmp(scheme, "never")) t->hf.metaspace = 3;
+        else return refuse(t, "pre_tokenizer Metaspace prepend_scheme", scheme);
+        json_t * split = json_object_get(p, "split");
+        if (!split || json_is_true(split)) return add_regex(t, "[^" META "]+|" META "[^" META "]*", strlen("[^" META "]+|" META "[^" META "]*"));
+        return GAZE_OK;
+    }
+    return refuse(t, "pre_tokenizer", ty);
+}
+
+// One token of a template: its single id, or -1 with an error.
+static enum gaze_status template_special(struct tj * t, const json_t * pp, const json_t * item, int32_t * id) {
+    const char * name = json_string_value(json_object_get(json_object_get(item, "SpecialToken"), "id"));
+    json_t * ids = json_object_get(json_object_get(json_object_get(pp, "special_tokens"), name ? name : ""), "ids");
+    if (!name || !json_is_array(ids) || json_array_size(ids) != 1 || !json_is_integer(json_array_get(ids, 0)))
+        return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor TemplateProcessing: special token without one id in special_tokens",
+                          t->label);
+    json_int_t v = json_integer_value(json_array_get(ids, 0));
+    if (v < 0 || v > INT32_MAX) return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor: id %lld out of range", t->label, (long long)v);
+    *id = (int32_t)v;
+    return GAZE_OK;
+}
+
+static enum gaze_status parse_post(struct tj * t, const json_t * p) {
+    if (!p || json_is_null(p)) return GAZE_OK;
+    const char * ty = type_of(p);
+    if (!ty) return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor: no \"type\"", t->label);
+    if (!strcmp(ty, "Sequence")) {
+        json_t * list = json_object_get(p, "processors"), * e;
+        size_t i;
+        if (!json_is_array(list)) return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor Sequence: no \"processors\" array", t->label);
+        json_array_foreach(list, i, e) {
+            enum gaze_status s = parse_post(t, e);
+            if (s) return s;
+        }
+        return GAZE_OK;
+    }
+    if (!strcmp(ty, "ByteLevel")) return GAZE_OK;   // offsets only (trim_offsets)
+    if (!strcmp(ty, "TemplateProcessing")) {
+        // single: [special]? $A [special]?: a BOS and / or an EOS around the text
+        json_t * single = json_object_get(p, "single");
+        size_t n = json_array_size(single), a = n;
+        for (size_t i = 0; i < n; i++) if (json_object_get(json_array_get(single, i), "Sequence")) { a = i; break; }
+        if (a == n || a > 1 || n - a > 2) return refuse(t, "post_processor TemplateProcessing shape", "other than [BOS] $A [EOS]");
+        enum gaze_status s;
+        if (a == 1 && (s = template_special(t, p, json_array_get(single, 0), &t->bos))) return s;
+        if (n - a == 2 && (s = template_special(t, p, json_array_get(single, a + 1), &t->eos))) return s;
+        return GAZE_OK;
+    }
+    return refuse(t, "post_processor", ty);
+}
+
+static bool is_byte_token(const char * s, size_t n) {
+    if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>') return false;
+    for (int k = 3; k < 5; k++)
+        if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'A' && s[k] <= 'F'))) return false;
+    return true;
+}
+
+enum gaze_status tok_json_bpe(const json_t * root, const char * label, const struct tok_config * cfg,
+                              struct gaze_bpe ** out, struct tok_json_info * info) {
+    struct tj t = { .label = label, .bos = -1, .eos = -1 };
+    t.hf.unk = -1;
+    info->spm = false;
+    info->unk = info->pad = -1;
+    const char ** toks = NULL, ** mp = NULL;
+    size_t * tl = NULL, * ml = NULL;
+    int32_t * types = NULL;
+    struct bpe_hf_added * added = NULL;
+    char ** mown = NULL;
+    size_t n_merges = 0;
+    enum gaze_status s;
+    const json_t * model = json_object_get(root, "model");
+    json_t * vocab = json_object_get(model, "vocab"), * merges = json_object_get(model, "merges");
+    json_t * at = json_object_get(root, "added_tokens");
+    if (!json_is_object(vocab)) return gaze_error(GAZE_ERR_FORMAT, "%s: model.vocab: expected an object", label);
+    if (!json_is_array(merges)) return gaze_error(GAZE_ERR_FORMAT, "%s: model.merges: expected an array", label);
+    if (at && !json_is_null(at) && !json_is_array(at)) return gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens: expected an array", label);
+    // model options
+    json_t * dropout = json_object_get(model, "dropout");
+    if (dropout && !json_is_null(dropout) && json_number_value(dropout) != 0) return refuse(&t, "model option", "dropout");
+    const char * opt[] = { "continuing_subword_prefix", "end_of_word_suffix" };
+    for (int k = 0; k < 2; k++) {
+        const char * v = json_string_value(json_object_get(model, opt[k]));
+        if (v && *v) return refuse(&t, "model option", opt[k]);
+    }
+    t.hf.fuse_unk = json_is_true(json_object_get(model, "fuse_unk"));
+    t.hf.byte_fallback = json_is_true(json_object_get(model, "byte_fallback"));
+    t.hf.ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
+    if ((s = parse_normalizer(&t, json_object_get(root, "normalizer"))) ||
+        (s = parse_pre(&t, json_object_get(root, "pre_tokenizer"), true)) ||
+        (s = parse_post(&t, json_object_get(root, "post_processor")))) goto done;
+    if (t.hf.byte_level && (t.hf.prepend || t.hf.replace_space || t.hf.metaspace))
+        { s = refuse(&t, "ByteLevel together with", "Metaspace/Prepend/Replace"); goto done; }
+    // the id space: vocab and added tokens
+    int64_t V = 0;
+    const char * key;
+    json_t * val;
+    json_object_foreach(vocab, key, val) {
+        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= INT32_MAX) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: model.vocab: an id is not an integer in 0..%d", label, INT32_MAX - 1);
+            goto done;
+        }
+        if (json_integer_value(val) >= V) V = json_integer_value(val) + 1;
+    }
+    size_t n_added = json_array_size(at), i;
+    json_array_foreach(at, i, val) {
+        json_t * id = json_object_get(val, "id");
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX || !json_is_string(json_object_get(val, "content"))) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens[%zu]: needs an integer id in 0..%d and a string content", label, i, INT32_MAX - 1);
+            goto done;
+        }
+        if (json_integer_value(id) >= V) V = json_integer_value(id) + 1;
+        if (json_is_true(json_object_get(val, "single_word"))) { s = refuse(&t, "added token option", "single_word"); goto done; }
+    }
+    if (V == 0) { s = gaze_error(GAZE_ERR_FORMAT, "%s: the vocabulary is empty", label); goto done; }
+    toks = calloc((size_t)V, sizeof *toks);
+    tl = calloc((size_t)V, sizeof *tl);
+    types = calloc((size_t)V, sizeof *types);
+    added = calloc(n_added + 1, sizeof *added);
+    if (!toks || !tl || !types || !added) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for %lld tokens", label, (long long)V); goto done; }
+    json_object_foreach(vocab, key, val) {
+        int32_t id = (int32_t)json_integer_value(val);
+        if (toks[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: model.vocab: id %d given to two tokens", label, id); goto done; }
+        toks[id] = key;
+        tl[id] = strlen(key);
+        types[id] = !t.hf.byte_level && is_byte_token(key, tl[id]) ? GAZE_BPE_TOKEN_TYPE_BYTE : GAZE_BPE_TOKEN_TYPE_NORMAL;
+    }
+    json_array_foreach(at, i, val) {
+        int32_t id = (int32_t)json_integer_value(json_object_get(val, "id"));
+        json_t * c = json_object_get(val, "content");
+        if (toks[id] && (tl[id] != json_string_length(c) || memcmp(toks[id], json_string_value(c), tl[id]))) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens[%zu]: id %d is already the vocab token of another text", label, i, id);
+            goto done;
+        }
+        toks[id] = json_string_value(c);
+        tl[id] = json_string_length(c);
+        bool special = json_is_true(json_object_get(val, "special"));
+        types[id] = special ? GAZE_BPE_TOKEN_TYPE_CONTROL : GAZE_BPE_TOKEN_TYPE_USER_DEFINED;
+        added[i] = (struct bpe_hf_added){ id, special, json_is_true(json_object_get(val, "lstrip")),
+                                          json_is_true(json_object_get(val, "rstrip")) };
+    }
+    for (int64_t id = 0; id < V; id++)
+        if (!toks[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: no token has id %lld (ids must be 0..%lld)", label, (long long)id, (long long)V - 1); goto done; }
+    const char * unk = json_string_value(json_object_get(model, "unk_token"));
+    if (unk) {
+        json_t * u = json_object_get(vocab, unk);
+        if (json_is_integer(u)) t.hf.unk = (int32_t)json_integer_value(u);
+        for (size_t k = 0; t.hf.unk < 0 && k < n_added; k++)
+            if (tl[added[k].id] == strlen(unk) && !memcmp(toks[added[k].id], unk, tl[added[k].id])) t.hf.unk = added[k].id;
+        if (t.hf.unk < 0) { s = gaze_error(GAZE_ERR_FORMAT, "%s: model.unk_token is not a token", label); goto done; }
+    }
+    // merges: "left right" strings, or [left, right] pairs (tokenizers >= 0.20)
+    n_merges = json_array_size(merges);
+    mp = calloc(n_merges + 1, sizeof *mp);
+    ml = calloc(n_merges + 1, sizeof *ml);
+    mown = calloc(n_merges + 1, sizeof *mown);
+    if (!mp || !ml || !mown) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for %zu merges", label, n_merges); goto done; }
+    json_array_foreach(merges, i, val) {
+        if (json_is_string(val)) { mp[i] = json_string_value(val); ml[i] = json_string_length(val); continue; }
+        json_t * l = json_array_get(val, 0), * r = json_array_get(val, 1);
+        if (!json_is_array(val) || json_array_size(val) != 2 || !json_is_string(l) || !json_is_string(r)) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", label, i);
+            goto done;
+        }
+        size_t ll = json_string_length(l), rl = json_string_length(r);
+        // the engine splits "a b" at the first space after the first byte
+        if (ll == 0 || memchr(json_string_value(l) + 1, ' ', ll - 1)) { s = refuse(&t, "merge whose left part holds a space:", json_string_value(l)); goto done; }
+        if (!(mown[i] = malloc(ll + rl + 2))) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label); goto done; }
+        memcpy(mown[i], json_string_value(l), ll);
+        mown[i][ll] = ' ';
+        memcpy(mown[i] + ll + 1, json_string_value(r), rl);
+        mp[i] = mown[i];
+        ml[i] = ll + rl + 1;
+    }
+    struct gaze_bpe_vocab v = { 0 };
+    v.n_tokens = V; v.tokens = toks; v.token_lens = tl; v.token_types = types;
+    v.n_merges = (int64_t)n_merges; v.merges = mp; v.merge_lens = ml;
+    v.bos_id = t.bos; v.eos_id = t.eos;
+    v.add_bos = t.bos >= 0;
+    v.add_eos = t.eos >= 0;
+    (void)cfg;
+    t.hf.regex = (const char * const *)t.regex;
+    t.hf.added = added;
+    t.hf.n_added = (int32_t)n_added;
+    if ((s = bpe_init_hf(out, &v, &t.hf))) goto done;
+    info->spm = !t.hf.byte_level;
+    info->unk = t.hf.unk;
+done:
+    for (int k = 0; k < t.hf.n_regex; k++) free(t.regex[k]);
+    for (size_t k = 0; mown && k < n_merges; k++) free(mown[k]);
+    free(mown); free(mp); free(ml); free(toks); free(tl); free(types); free(added);
+    return s;
+}
