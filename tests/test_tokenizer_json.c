@@ -1,5 +1,6 @@
 // tokenizer.json BPE: ids identical to Hugging Face `tokenizers` 0.20.3 for five tokenizers in
-// the layouts of GPT-2, Llama 3, Qwen2 (byte-level), Llama 2 and Mistral (SentencePiece-style)
+// the layouts of GPT-2, Llama 3, Qwen2 (byte-level), Llama 2 and Mistral (SentencePiece-style),
+// and BERT (WordPiece, through the same object)
 // over 240 strings (tests/reference/gen_tokenizer_fixtures.py), with and without special
 // tokens; and every unsupported component refused by name.
 #include "check.h"
@@ -49,8 +50,9 @@ static void test_cases(void) {
         enum gaze_status s = gaze_tokenizer_open(path, &t);
         CHECK(s == GAZE_OK, "%s: %s", path, gaze_last_error());
         if (s) continue;
-        bool spm = !strcmp(name, "llama2") || !strcmp(name, "mistral");
-        CHECK(gaze_tokenizer_kind(t) == (spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE), "%s: kind %d", name, gaze_tokenizer_kind(t));
+        bool spm = !strcmp(name, "llama2") || !strcmp(name, "mistral"), wp = !strcmp(name, "bert");
+        CHECK(gaze_tokenizer_kind(t) == (wp ? GAZE_TOKENIZER_WORDPIECE : spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE),
+              "%s: kind %d", name, gaze_tokenizer_kind(t));
         int bad = 0, n = 0;
         size_t i;
         json_t * c;

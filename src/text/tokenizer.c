@@ -222,6 +222,40 @@ done:
     return s;
 }
 
+enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * label, struct gaze_tokenizer ** out) {
+    if (!out || (!buf && n) || !label) return gaze_error(GAZE_ERR_INVALID_ARG, "tok_from_json_buffer: NULL argument");
+    *out = NULL;
+    json_t * root;
+    enum gaze_status s = gaze_json_load_buffer(&root, buf ? buf : "", n, label, 0, 0);
+    if (s) return s;
+    json_t * model;
+    const char * type;
+    struct gaze_tokenizer * t = NULL;
+    if ((s = gaze_json_get_object(root, "model", label, &model)) || (s = gaze_json_opt_string(model, "type", label, "BPE", &type)))
+        goto done;
+    if (!(t = calloc(1, sizeof *t))) { s = gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory"); goto done; }
+    if (!strcmp(type, "WordPiece")) {
+        if ((s = gaze_wordpiece_init_json(&t->wp, buf, n, label))) goto done;
+        t->kind = GAZE_TOKENIZER_WORDPIECE;
+        struct gaze_wordpiece_specials ws = gaze_wordpiece_specials(t->wp);
+        t->sp = (struct gaze_tokenizer_specials){ ws.cls, ws.sep, ws.pad, ws.unk, true, true };
+    } else if (!strcmp(type, "BPE")) {
+        struct tok_config cfg = { -1, -1 };
+        struct tok_json_info info;
+        if ((s = tok_json_bpe(root, label, &cfg, &t->bpe, &info))) goto done;
+        t->kind = info.spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE;
+        struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
+        t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
+    } else {
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type is not supported yet (BPE, WordPiece)", label);
+    }
+done:
+    json_decref(root);
+    if (s) gaze_tokenizer_free(t);
+    else *out = t;
+    return s;
+}
+
 enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokenizer ** out) {
     if (!dir || !out) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_tokenizer_from_folder: NULL argument");
     *out = NULL;
