@@ -256,6 +256,12 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
         if (json_is_true(json_object_get(val, "single_word"))) { s = refuse(&t, "added token option", "single_word"); goto done; }
     }
     if (V == 0) { s = gaze_error(GAZE_ERR_FORMAT, "%s: the vocabulary is empty", label); goto done; }
+    // ids are dense (0..V-1): more ids than entries means gaps, refused before any allocation
+    if ((size_t)V > json_object_size(vocab) + n_added) {
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: ids run to %lld but there are only %zu vocab and %zu added tokens", label,
+                       (long long)V - 1, json_object_size(vocab), n_added);
+        goto done;
+    }
     toks = calloc((size_t)V, sizeof *toks);
     tl = calloc((size_t)V, sizeof *tl);
     types = calloc((size_t)V, sizeof *types);
