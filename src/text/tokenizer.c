@@ -5,6 +5,7 @@
 #include "formats/json.h"
 #include "text/bpe.h"
 #include "text/tokenizer.h"
+#include "text/utf8.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -339,6 +340,21 @@ const char * gaze_tokenizer_token_piece(const struct gaze_tokenizer * t, int32_t
 int32_t gaze_tokenizer_token_id(const struct gaze_tokenizer * t, const char * s, size_t n) {
     if (!t || !s) return -1;
     return t->bpe ? gaze_bpe_token_id(t->bpe, s, n) : gaze_wordpiece_token_id(t->wp, s, n);
+}
+
+int gaze_tokenizer_token_display(const struct gaze_tokenizer * t, int32_t id, char * out, size_t cap, int max_cols) {
+    size_t n;
+    const char * p = gaze_tokenizer_token_piece(t, id, &n);
+    if (!p) return gaze_token_display(out, cap, "", max_cols);
+    if (!n || gaze_utf8_first_invalid(p, n) < n || memchr(p, 0, n)) p = gaze_tokenizer_token(t, id, &n);
+    char buf[256];
+    char * tmp = n < sizeof buf ? buf : malloc(n + 1);
+    if (!tmp) return gaze_token_display(out, cap, "", max_cols);
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    int cols = gaze_token_display(out, cap, tmp, max_cols);
+    if (tmp != buf) free(tmp);
+    return cols;
 }
 
 enum gaze_bpe_token_type gaze_tokenizer_token_type(const struct gaze_tokenizer * t, int32_t id) {
