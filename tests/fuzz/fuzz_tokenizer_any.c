@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         FUZZ_REQUIRE(t == NULL, "out not NULL on failure");
     } else {
         static const char * const texts[] = { "", "Hello, world!", " a  b\t\n", "<s>x</s><|endoftext|>", "caf\xC3\xA9 e\xCC\x81 \xF0\x9F\x98\x80",
-                                              "\xE2\x96\x81" "a", "\xFF\xFE bad" };
+                                              ("\xE2\x96\x81" "a"), "\xFF\xFE bad" };
         for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) exercise(t, texts[i], strlen(texts[i]));
         exercise(t, buf, size < 2048 ? size : 2048);
         gaze_tokenizer_free(t);
