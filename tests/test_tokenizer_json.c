@@ -129,16 +129,26 @@ static void test_config(void) {
     json_decref(doc);
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     FILE * f = fopen(path, "w");
-    if (f) { fputs("{\"chat_template\": \"{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}\"}", f); fclose(f); }
+    if (f) {
+        fputs("{\"chat_template\": \"{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}\", "
+              "\"bos_token\": \"<|endoftext|>\", \"add_bos_token\": true, \"eos_token\": {\"content\": \"<|im_end|>\"}}", f);
+        fclose(f);
+    }
     struct gaze_tokenizer * t = NULL;
     CHECK(gaze_tokenizer_open(dir, &t) == GAZE_OK, "%s", gaze_last_error());
+    // bos_token / add_bos_token / eos_token: the ids, and BOS added (the post-processor has none)
+    struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(t);
+    CHECK(t && sp.bos == gaze_tokenizer_token_id(t, "<|endoftext|>", 13) && sp.add_bos &&
+          sp.eos == gaze_tokenizer_token_id(t, "<|im_end|>", 10) && !sp.add_eos && sp.bos >= 0 && sp.eos >= 0,
+          "config specials: bos %d (add %d) eos %d (add %d)", sp.bos, sp.add_bos, sp.eos, sp.add_eos);
     char * out = NULL;
+    // the tokenizer adds BOS itself, and ChatML writes none: the prompt as transformers renders it
     CHECK(t && gaze_tokenizer_chat(t, "hi", &out) == GAZE_OK && out &&
           !strcmp(out, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), "chat: %s", out ? out : gaze_last_error());
-    // the ChatML markers are single tokens
+    // the ChatML markers are single tokens, after the BOS
     struct gaze_encoding enc = { 0 };
-    CHECK(out && gaze_tokenizer_encode(t, out, strlen(out), NULL, &enc) == GAZE_OK &&
-          enc.ids[0] == gaze_tokenizer_token_id(t, "<|im_start|>", 12), "chat prompt encoding");
+    CHECK(out && gaze_tokenizer_encode(t, out, strlen(out), NULL, &enc) == GAZE_OK && enc.n_tokens > 1 &&
+          enc.ids[0] == sp.bos && enc.ids[1] == gaze_tokenizer_token_id(t, "<|im_start|>", 12), "chat prompt encoding");
     gaze_encoding_free(&enc);
     free(out);
     gaze_tokenizer_free(t);

@@ -168,6 +168,11 @@ static enum gaze_status read_config(struct gaze_tokenizer * t, const char * dir,
         s = gaze_error(GAZE_ERR_FORMAT, "%s: %s: field chat_template: expected string or array, got %s", path, label,
                        gaze_json_type_name(ct));
     }
+    for (int k = 0; !s && k < 2; k++) {   // "<s>" or {"content": "<s>", ...}
+        json_t * v = json_object_get(root, k ? "eos_token" : "bos_token");
+        const char * text = json_is_object(v) ? json_string_value(json_object_get(v, "content")) : json_string_value(v);
+        if (text && strlen(text) < sizeof cfg->bos) strcpy(k ? cfg->eos : cfg->bos, text);
+    }
     for (int k = 0; !s && k < 2; k++) {
         const char * key = k ? "add_eos_token" : "add_bos_token";
         json_t * v = json_object_get(root, key);
@@ -195,7 +200,7 @@ static enum gaze_status from_json_file(const char * file, const char * dir, stru
     struct gaze_tokenizer * t = calloc(1, sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
     t->sp = (struct gaze_tokenizer_specials){ -1, -1, -1, -1, false, false };
-    struct tok_config cfg = { -1, -1 };
+    struct tok_config cfg = { -1, -1, "", "" };
     json_t * root = NULL;
     const char * type;
     enum gaze_status s;
@@ -241,7 +246,7 @@ enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * l
         struct gaze_wordpiece_specials ws = gaze_wordpiece_specials(t->wp);
         t->sp = (struct gaze_tokenizer_specials){ ws.cls, ws.sep, ws.pad, ws.unk, true, true };
     } else if (!strcmp(type, "BPE")) {
-        struct tok_config cfg = { -1, -1 };
+        struct tok_config cfg = { -1, -1, "", "" };
         struct tok_json_info info;
         if ((s = tok_json_bpe(root, label, &cfg, &t->bpe, &info))) goto done;
         t->kind = info.spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE;
@@ -269,7 +274,7 @@ enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokeni
     struct gaze_tokenizer * t = calloc(1, sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
     enum gaze_status s = gaze_wordpiece_init(&t->wp, dir);
-    struct tok_config cfg = { -1, -1 };
+    struct tok_config cfg = { -1, -1, "", "" };
     if (!s) s = read_config(t, dir, &cfg);
     if (s) { gaze_tokenizer_free(t); return s; }
     t->kind = GAZE_TOKENIZER_WORDPIECE;

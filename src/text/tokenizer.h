@@ -6,8 +6,9 @@
 #include "gaze.h"
 #include <jansson.h>
 
-struct tok_config {          // from tokenizer_config.json; -1: not said
+struct tok_config {          // from tokenizer_config.json; -1 / "": not said
     int32_t add_bos, add_eos;
+    char    bos[128], eos[128];  // bos_token / eos_token texts
 };
 
 struct tok_json_info {       // what the loader found beyond the engine

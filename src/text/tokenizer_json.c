@@ -324,10 +324,20 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
     struct gaze_bpe_vocab v = { 0 };
     v.n_tokens = V; v.tokens = toks; v.token_lens = tl; v.token_types = types;
     v.n_merges = (int64_t)n_merges; v.merges = mp; v.merge_lens = ml;
-    v.bos_id = t.bos; v.eos_id = t.eos;
+    // tokenizer_config.json, as transformers' Llama/Gemma fast tokenizers read it: bos_token /
+    // eos_token name the ids where the post-processor has none, add_bos_token / add_eos_token
+    // override whether encode adds them
     v.add_bos = t.bos >= 0;
     v.add_eos = t.eos >= 0;
-    (void)cfg;
+    for (int k = 0; k < 2; k++) {
+        int32_t * id = k ? &t.eos : &t.bos;
+        const char * text = k ? cfg->eos : cfg->bos;
+        for (int64_t j = 0; *id < 0 && text[0] && j < V; j++)
+            if (tl[j] == strlen(text) && !memcmp(toks[j], text, tl[j])) *id = (int32_t)j;
+        int32_t flag = k ? cfg->add_eos : cfg->add_bos;
+        if (flag >= 0) *(k ? &v.add_eos : &v.add_bos) = flag;
+    }
+    v.bos_id = t.bos; v.eos_id = t.eos;
     t.hf.regex = (const char * const *)t.regex;
     t.hf.added = added;
     t.hf.n_added = (int32_t)n_added;
