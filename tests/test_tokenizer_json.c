@@ -158,8 +158,41 @@ static void test_config(void) {
     rmdir(dir);
 }
 
+// WordPiece through the object: decode joins words with a space and "##" pieces with none, the
+// stream gives the same text, specials are [CLS] / [SEP].
+static void test_wordpiece(void) {
+    char dir[4096], path[4200];
+    snprintf(path, sizeof path, "%s/bert.json", fx_dir(dir, sizeof dir));
+    struct gaze_tokenizer * t = NULL;
+    CHECK(gaze_tokenizer_open(path, &t) == GAZE_OK, "%s", gaze_last_error());
+    if (!t) return;
+    const char * text = "Tokenizers matter, floccinaucinihilipilification!";
+    struct gaze_encoding enc = { 0 };
+    CHECK(gaze_tokenizer_encode(t, text, strlen(text), NULL, &enc) == GAZE_OK, "%s", gaze_last_error());
+    struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(t);
+    CHECK(enc.n_tokens > 4 && enc.ids[0] == sp.bos && enc.ids[enc.n_tokens - 1] == sp.eos &&
+          gaze_tokenizer_token_type(t, sp.bos) == GAZE_BPE_TOKEN_TYPE_CONTROL, "[CLS] ... [SEP]");
+    char * out = NULL;
+    CHECK(gaze_tokenizer_decode(t, enc.ids, enc.n_tokens, true, &out, NULL) == GAZE_OK && out &&
+          !strcmp(out, "tokenizers matter , floccinaucinihilipilification !"), "decode: %s", out ? out : "");
+    struct gaze_tokenizer_stream * st = NULL;
+    char acc[256] = "";
+    size_t al = 0;
+    CHECK(gaze_tokenizer_stream_init(&st, t) == GAZE_OK, "%s", gaze_last_error());
+    for (int64_t i = 0; st && i < enc.n_tokens; i++) {
+        const char * p; size_t l;
+        if (gaze_tokenizer_stream_push(st, enc.ids[i], &p, &l) == GAZE_OK && al + l < sizeof acc) { memcpy(acc + al, p, l); al += l; }
+    }
+    CHECK(out && !strcmp(acc, out), "stream \"%s\" vs decode", acc);
+    gaze_tokenizer_stream_free(st);
+    free(out);
+    gaze_encoding_free(&enc);
+    gaze_tokenizer_free(t);
+}
+
 int main(void) {
     test_cases();
+    test_wordpiece();
     test_refusals();
     test_config();
     return check_summary("test_tokenizer_json");
