@@ -1005,6 +1005,10 @@ struct gaze_tokenizer_specials {        // ids -1 when absent
     bool    add_bos, add_eos;           // what encode adds unless no_special
 };
 struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokenizer * tok);
+// Whether id ends generation (llama.cpp's end-of-generation set): the EOS, or a control token
+// spelled as one of the known end-of-turn markers (<|eot_id|>, <|im_end|>, <end_of_turn>,
+// <|end|>, <|eom_id|>, <|endoftext|>, <|end_of_text|>, </s>).
+bool gaze_tokenizer_is_eog(const struct gaze_tokenizer * tok, int32_t id);
 // The model's chat template (GGUF tokenizer.chat_template, tokenizer_config.json chat_template),
 // NUL-terminated; NULL when it has none.
 const char * gaze_tokenizer_chat_template(const struct gaze_tokenizer * tok);

@@ -141,6 +141,8 @@ static void test_config(void) {
     CHECK(t && sp.bos == gaze_tokenizer_token_id(t, "<|endoftext|>", 13) && sp.add_bos &&
           sp.eos == gaze_tokenizer_token_id(t, "<|im_end|>", 10) && !sp.add_eos && sp.bos >= 0 && sp.eos >= 0,
           "config specials: bos %d (add %d) eos %d (add %d)", sp.bos, sp.add_bos, sp.eos, sp.add_eos);
+    int32_t im_end = gaze_tokenizer_token_id(t, "<|im_end|>", 10), im_start = gaze_tokenizer_token_id(t, "<|im_start|>", 12);
+    CHECK(gaze_tokenizer_is_eog(t, im_end) && !gaze_tokenizer_is_eog(t, im_start), "end of generation: <|im_end|> only");
     char * out = NULL;
     // the tokenizer adds BOS itself, and ChatML writes none: the prompt as transformers renders it
     CHECK(t && gaze_tokenizer_chat(t, "hi", &out) == GAZE_OK && out &&

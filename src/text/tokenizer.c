@@ -320,6 +320,18 @@ struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokeniz
     return t ? t->sp : none;
 }
 
+bool gaze_tokenizer_is_eog(const struct gaze_tokenizer * t, int32_t id) {
+    if (!t || id < 0 || id >= gaze_tokenizer_vocab_size(t)) return false;
+    if (id == t->sp.eos) return true;
+    if (gaze_tokenizer_token_type(t, id) != GAZE_BPE_TOKEN_TYPE_CONTROL) return false;
+    static const char * const k_eog[] = { "<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|eom_id|>",
+                                          "<|endoftext|>", "<|end_of_text|>", "</s>" };
+    const char * s = gaze_tokenizer_token(t, id, NULL);
+    for (size_t i = 0; s && i < sizeof k_eog / sizeof *k_eog; i++)
+        if (!strcmp(s, k_eog[i])) return true;
+    return false;
+}
+
 int32_t gaze_tokenizer_vocab_size(const struct gaze_tokenizer * t) {
     if (!t) return 0;
     return t->bpe ? gaze_bpe_vocab_size(t->bpe) : gaze_wordpiece_vocab_size(t->wp);
