@@ -1012,6 +1012,9 @@ const char * gaze_tokenizer_token(const struct gaze_tokenizer * tok, int32_t id,
 // of a character; WordPiece: "ing" for "##ing", the word otherwise). Not NUL-terminated.
 const char * gaze_tokenizer_token_piece(const struct gaze_tokenizer * tok, int32_t id, size_t * len);
 int32_t gaze_tokenizer_token_id(const struct gaze_tokenizer * tok, const char * s, size_t n);   // or -1
+// The token as outputs show it (gaze_token_display of its piece; a piece that is not whole UTF-8,
+// such as a byte token's, or an empty one shows the stored text "<0xE2>"). Returns the columns.
+int gaze_tokenizer_token_display(const struct gaze_tokenizer * tok, int32_t id, char * out, size_t cap, int max_cols);
 // UNDEFINED out of range. WordPiece: [CLS], [SEP], [PAD], [MASK] CONTROL, [UNK] UNKNOWN.
 enum gaze_bpe_token_type gaze_tokenizer_token_type(const struct gaze_tokenizer * tok, int32_t id);
 
@@ -1020,6 +1023,10 @@ struct gaze_tokenizer_specials {        // ids -1 when absent
     bool    add_bos, add_eos;           // what encode adds unless no_special
 };
 struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokenizer * tok);
+// Whether id ends generation (llama.cpp's end-of-generation set): the EOS, or a control token
+// spelled as one of the known end-of-turn markers (<|eot_id|>, <|im_end|>, <end_of_turn>,
+// <|end|>, <|eom_id|>, <|endoftext|>, <|end_of_text|>, </s>).
+bool gaze_tokenizer_is_eog(const struct gaze_tokenizer * tok, int32_t id);
 // The model's chat template (GGUF tokenizer.chat_template, tokenizer_config.json chat_template),
 // NUL-terminated; NULL when it has none.
 const char * gaze_tokenizer_chat_template(const struct gaze_tokenizer * tok);

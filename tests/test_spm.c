@@ -77,6 +77,12 @@ static void test_tiny_decode(void) {
     size_t pl;
     const char * piece = gaze_tokenizer_token_piece(t, gaze_tokenizer_token_id(t, "\xE2\x96\x81" "ab", 5), &pl);
     CHECK(piece && pl == 3 && !memcmp(piece, " ab", 3), "piece of \xE2\x96\x81" "ab");
+    // display: a byte token shows its stored text, a piece its text with the space made visible
+    char disp[64];
+    gaze_tokenizer_token_display(t, gaze_tokenizer_token_id(t, "<0xC3>", 6), disp, sizeof disp, 0);
+    CHECK(!strcmp(disp, "<0xC3>"), "display of a byte token: %s", disp);
+    gaze_tokenizer_token_display(t, gaze_tokenizer_token_id(t, "\xE2\x96\x81" "ab", 5), disp, sizeof disp, 0);
+    CHECK(!strcmp(disp, "\xE2\x90\xA3" "ab"), "display of \xE2\x96\x81" "ab: %s", disp);
     gaze_encoding_free(&enc);
     gaze_tokenizer_free(t);
 }

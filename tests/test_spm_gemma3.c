@@ -56,6 +56,10 @@ int main(void) {
               "%s: kind %d, %d tokens", path, gaze_tokenizer_kind(t), gaze_tokenizer_vocab_size(t));
         struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(t);
         CHECK(sp.bos == 2 && sp.eos == 1 && sp.add_bos, "specials: bos %d eos %d", sp.bos, sp.eos);
+        // generation stops at <end_of_turn> (106) as at <eos>, not at <start_of_turn> (105)
+        CHECK(gaze_tokenizer_is_eog(t, 106) && gaze_tokenizer_is_eog(t, 1) && !gaze_tokenizer_is_eog(t, 105),
+              "end of generation: <end_of_turn> %d <eos> %d <start_of_turn> %d", gaze_tokenizer_is_eog(t, 106),
+              gaze_tokenizer_is_eog(t, 1), gaze_tokenizer_is_eog(t, 105));
         int n = spm_run_cases(t, json_object_get(doc, "cases"), NULL);
         CHECK(n >= 60, "only %d cases", n);
         printf("gemma3: %d cases against llama.cpp\n", n);

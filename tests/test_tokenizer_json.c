@@ -1,5 +1,6 @@
 // tokenizer.json BPE: ids identical to Hugging Face `tokenizers` 0.20.3 for five tokenizers in
-// the layouts of GPT-2, Llama 3, Qwen2 (byte-level), Llama 2 and Mistral (SentencePiece-style)
+// the layouts of GPT-2, Llama 3, Qwen2 (byte-level), Llama 2 and Mistral (SentencePiece-style),
+// and BERT (WordPiece, through the same object)
 // over 240 strings (tests/reference/gen_tokenizer_fixtures.py), with and without special
 // tokens; and every unsupported component refused by name.
 #include "check.h"
@@ -49,8 +50,9 @@ static void test_cases(void) {
         enum gaze_status s = gaze_tokenizer_open(path, &t);
         CHECK(s == GAZE_OK, "%s: %s", path, gaze_last_error());
         if (s) continue;
-        bool spm = !strcmp(name, "llama2") || !strcmp(name, "mistral");
-        CHECK(gaze_tokenizer_kind(t) == (spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE), "%s: kind %d", name, gaze_tokenizer_kind(t));
+        bool spm = !strcmp(name, "llama2") || !strcmp(name, "mistral"), wp = !strcmp(name, "bert");
+        CHECK(gaze_tokenizer_kind(t) == (wp ? GAZE_TOKENIZER_WORDPIECE : spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE),
+              "%s: kind %d", name, gaze_tokenizer_kind(t));
         int bad = 0, n = 0;
         size_t i;
         json_t * c;
@@ -127,16 +129,28 @@ static void test_config(void) {
     json_decref(doc);
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
     FILE * f = fopen(path, "w");
-    if (f) { fputs("{\"chat_template\": \"{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}\"}", f); fclose(f); }
+    if (f) {
+        fputs("{\"chat_template\": \"{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}\", "
+              "\"bos_token\": \"<|endoftext|>\", \"add_bos_token\": true, \"eos_token\": {\"content\": \"<|im_end|>\"}}", f);
+        fclose(f);
+    }
     struct gaze_tokenizer * t = NULL;
     CHECK(gaze_tokenizer_open(dir, &t) == GAZE_OK, "%s", gaze_last_error());
+    // bos_token / add_bos_token / eos_token: the ids, and BOS added (the post-processor has none)
+    struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(t);
+    CHECK(t && sp.bos == gaze_tokenizer_token_id(t, "<|endoftext|>", 13) && sp.add_bos &&
+          sp.eos == gaze_tokenizer_token_id(t, "<|im_end|>", 10) && !sp.add_eos && sp.bos >= 0 && sp.eos >= 0,
+          "config specials: bos %d (add %d) eos %d (add %d)", sp.bos, sp.add_bos, sp.eos, sp.add_eos);
+    int32_t im_end = gaze_tokenizer_token_id(t, "<|im_end|>", 10), im_start = gaze_tokenizer_token_id(t, "<|im_start|>", 12);
+    CHECK(gaze_tokenizer_is_eog(t, im_end) && !gaze_tokenizer_is_eog(t, im_start), "end of generation: <|im_end|> only");
     char * out = NULL;
+    // the tokenizer adds BOS itself, and ChatML writes none: the prompt as transformers renders it
     CHECK(t && gaze_tokenizer_chat(t, "hi", &out) == GAZE_OK && out &&
           !strcmp(out, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"), "chat: %s", out ? out : gaze_last_error());
-    // the ChatML markers are single tokens
+    // the ChatML markers are single tokens, after the BOS
     struct gaze_encoding enc = { 0 };
-    CHECK(out && gaze_tokenizer_encode(t, out, strlen(out), NULL, &enc) == GAZE_OK &&
-          enc.ids[0] == gaze_tokenizer_token_id(t, "<|im_start|>", 12), "chat prompt encoding");
+    CHECK(out && gaze_tokenizer_encode(t, out, strlen(out), NULL, &enc) == GAZE_OK && enc.n_tokens > 1 &&
+          enc.ids[0] == sp.bos && enc.ids[1] == gaze_tokenizer_token_id(t, "<|im_start|>", 12), "chat prompt encoding");
     gaze_encoding_free(&enc);
     free(out);
     gaze_tokenizer_free(t);
@@ -146,8 +160,41 @@ static void test_config(void) {
     rmdir(dir);
 }
 
+// WordPiece through the object: decode joins words with a space and "##" pieces with none, the
+// stream gives the same text, specials are [CLS] / [SEP].
+static void test_wordpiece(void) {
+    char dir[4096], path[4200];
+    snprintf(path, sizeof path, "%s/bert.json", fx_dir(dir, sizeof dir));
+    struct gaze_tokenizer * t = NULL;
+    CHECK(gaze_tokenizer_open(path, &t) == GAZE_OK, "%s", gaze_last_error());
+    if (!t) return;
+    const char * text = "Tokenizers matter, floccinaucinihilipilification!";
+    struct gaze_encoding enc = { 0 };
+    CHECK(gaze_tokenizer_encode(t, text, strlen(text), NULL, &enc) == GAZE_OK, "%s", gaze_last_error());
+    struct gaze_tokenizer_specials sp = gaze_tokenizer_specials(t);
+    CHECK(enc.n_tokens > 4 && enc.ids[0] == sp.bos && enc.ids[enc.n_tokens - 1] == sp.eos &&
+          gaze_tokenizer_token_type(t, sp.bos) == GAZE_BPE_TOKEN_TYPE_CONTROL, "[CLS] ... [SEP]");
+    char * out = NULL;
+    CHECK(gaze_tokenizer_decode(t, enc.ids, enc.n_tokens, true, &out, NULL) == GAZE_OK && out &&
+          !strcmp(out, "tokenizers matter , floccinaucinihilipilification !"), "decode: %s", out ? out : "");
+    struct gaze_tokenizer_stream * st = NULL;
+    char acc[256] = "";
+    size_t al = 0;
+    CHECK(gaze_tokenizer_stream_init(&st, t) == GAZE_OK, "%s", gaze_last_error());
+    for (int64_t i = 0; st && i < enc.n_tokens; i++) {
+        const char * p; size_t l;
+        if (gaze_tokenizer_stream_push(st, enc.ids[i], &p, &l) == GAZE_OK && al + l < sizeof acc) { memcpy(acc + al, p, l); al += l; }
+    }
+    CHECK(out && !strcmp(acc, out), "stream \"%s\" vs decode", acc);
+    gaze_tokenizer_stream_free(st);
+    free(out);
+    gaze_encoding_free(&enc);
+    gaze_tokenizer_free(t);
+}
+
 int main(void) {
     test_cases();
+    test_wordpiece();
     test_refusals();
     test_config();
     return check_summary("test_tokenizer_json");

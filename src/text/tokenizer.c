@@ -5,6 +5,7 @@
 #include "formats/json.h"
 #include "text/bpe.h"
 #include "text/tokenizer.h"
+#include "text/utf8.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -167,6 +168,11 @@ static enum gaze_status read_config(struct gaze_tokenizer * t, const char * dir,
         s = gaze_error(GAZE_ERR_FORMAT, "%s: %s: field chat_template: expected string or array, got %s", path, label,
                        gaze_json_type_name(ct));
     }
+    for (int k = 0; !s && k < 2; k++) {   // "<s>" or {"content": "<s>", ...}
+        json_t * v = json_object_get(root, k ? "eos_token" : "bos_token");
+        const char * text = json_is_object(v) ? json_string_value(json_object_get(v, "content")) : json_string_value(v);
+        if (text && strlen(text) < sizeof cfg->bos) strcpy(k ? cfg->eos : cfg->bos, text);
+    }
     for (int k = 0; !s && k < 2; k++) {
         const char * key = k ? "add_eos_token" : "add_bos_token";
         json_t * v = json_object_get(root, key);
@@ -194,7 +200,7 @@ static enum gaze_status from_json_file(const char * file, const char * dir, stru
     struct gaze_tokenizer * t = calloc(1, sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
     t->sp = (struct gaze_tokenizer_specials){ -1, -1, -1, -1, false, false };
-    struct tok_config cfg = { -1, -1 };
+    struct tok_config cfg = { -1, -1, "", "" };
     json_t * root = NULL;
     const char * type;
     enum gaze_status s;
@@ -222,6 +228,40 @@ done:
     return s;
 }
 
+enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * label, struct gaze_tokenizer ** out) {
+    if (!out || (!buf && n) || !label) return gaze_error(GAZE_ERR_INVALID_ARG, "tok_from_json_buffer: NULL argument");
+    *out = NULL;
+    json_t * root;
+    enum gaze_status s = gaze_json_load_buffer(&root, buf ? buf : "", n, label, 0, 0);
+    if (s) return s;
+    json_t * model;
+    const char * type;
+    struct gaze_tokenizer * t = NULL;
+    if ((s = gaze_json_get_object(root, "model", label, &model)) || (s = gaze_json_opt_string(model, "type", label, "BPE", &type)))
+        goto done;
+    if (!(t = calloc(1, sizeof *t))) { s = gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory"); goto done; }
+    if (!strcmp(type, "WordPiece")) {
+        if ((s = gaze_wordpiece_init_json(&t->wp, buf, n, label))) goto done;
+        t->kind = GAZE_TOKENIZER_WORDPIECE;
+        struct gaze_wordpiece_specials ws = gaze_wordpiece_specials(t->wp);
+        t->sp = (struct gaze_tokenizer_specials){ ws.cls, ws.sep, ws.pad, ws.unk, true, true };
+    } else if (!strcmp(type, "BPE")) {
+        struct tok_config cfg = { -1, -1, "", "" };
+        struct tok_json_info info;
+        if ((s = tok_json_bpe(root, label, &cfg, &t->bpe, &info))) goto done;
+        t->kind = info.spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE;
+        struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
+        t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
+    } else {
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type is not supported yet (BPE, WordPiece)", label);
+    }
+done:
+    json_decref(root);
+    if (s) gaze_tokenizer_free(t);
+    else *out = t;
+    return s;
+}
+
 enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokenizer ** out) {
     if (!dir || !out) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_tokenizer_from_folder: NULL argument");
     *out = NULL;
@@ -234,7 +274,7 @@ enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokeni
     struct gaze_tokenizer * t = calloc(1, sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
     enum gaze_status s = gaze_wordpiece_init(&t->wp, dir);
-    struct tok_config cfg = { -1, -1 };
+    struct tok_config cfg = { -1, -1, "", "" };
     if (!s) s = read_config(t, dir, &cfg);
     if (s) { gaze_tokenizer_free(t); return s; }
     t->kind = GAZE_TOKENIZER_WORDPIECE;
@@ -280,6 +320,18 @@ struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokeniz
     return t ? t->sp : none;
 }
 
+bool gaze_tokenizer_is_eog(const struct gaze_tokenizer * t, int32_t id) {
+    if (!t || id < 0 || id >= gaze_tokenizer_vocab_size(t)) return false;
+    if (id == t->sp.eos) return true;
+    if (gaze_tokenizer_token_type(t, id) != GAZE_BPE_TOKEN_TYPE_CONTROL) return false;
+    static const char * const k_eog[] = { "<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<|eom_id|>",
+                                          "<|endoftext|>", "<|end_of_text|>", "</s>" };
+    const char * s = gaze_tokenizer_token(t, id, NULL);
+    for (size_t i = 0; s && i < sizeof k_eog / sizeof *k_eog; i++)
+        if (!strcmp(s, k_eog[i])) return true;
+    return false;
+}
+
 int32_t gaze_tokenizer_vocab_size(const struct gaze_tokenizer * t) {
     if (!t) return 0;
     return t->bpe ? gaze_bpe_vocab_size(t->bpe) : gaze_wordpiece_vocab_size(t->wp);
@@ -305,6 +357,21 @@ const char * gaze_tokenizer_token_piece(const struct gaze_tokenizer * t, int32_t
 int32_t gaze_tokenizer_token_id(const struct gaze_tokenizer * t, const char * s, size_t n) {
     if (!t || !s) return -1;
     return t->bpe ? gaze_bpe_token_id(t->bpe, s, n) : gaze_wordpiece_token_id(t->wp, s, n);
+}
+
+int gaze_tokenizer_token_display(const struct gaze_tokenizer * t, int32_t id, char * out, size_t cap, int max_cols) {
+    size_t n;
+    const char * p = gaze_tokenizer_token_piece(t, id, &n);
+    if (!p) return gaze_token_display(out, cap, "", max_cols);
+    if (!n || gaze_utf8_first_invalid(p, n) < n || memchr(p, 0, n)) p = gaze_tokenizer_token(t, id, &n);
+    char buf[256];
+    char * tmp = n < sizeof buf ? buf : malloc(n + 1);
+    if (!tmp) return gaze_token_display(out, cap, "", max_cols);
+    memcpy(tmp, p, n);
+    tmp[n] = 0;
+    int cols = gaze_token_display(out, cap, tmp, max_cols);
+    if (tmp != buf) free(tmp);
+    return cols;
 }
 
 enum gaze_bpe_token_type gaze_tokenizer_token_type(const struct gaze_tokenizer * t, int32_t id) {

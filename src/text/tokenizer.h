@@ -6,8 +6,9 @@
 #include "gaze.h"
 #include <jansson.h>
 
-struct tok_config {          // from tokenizer_config.json; -1: not said
+struct tok_config {          // from tokenizer_config.json; -1 / "": not said
     int32_t add_bos, add_eos;
+    char    bos[128], eos[128];  // bos_token / eos_token texts
 };
 
 struct tok_json_info {       // what the loader found beyond the engine
@@ -18,5 +19,8 @@ struct tok_json_info {       // what the loader found beyond the engine
 // A tokenizer.json whose model.type is "BPE" (root: the parsed document; label: its path).
 enum gaze_status tok_json_bpe(const json_t * root, const char * label, const struct tok_config * cfg,
                               struct gaze_bpe ** out, struct tok_json_info * info);
+
+// A tokenizer.json document in memory (WordPiece or BPE; no tokenizer_config.json): fuzzing.
+enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * label, struct gaze_tokenizer ** out);
 
 #endif

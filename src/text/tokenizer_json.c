@@ -256,6 +256,12 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
         if (json_is_true(json_object_get(val, "single_word"))) { s = refuse(&t, "added token option", "single_word"); goto done; }
     }
     if (V == 0) { s = gaze_error(GAZE_ERR_FORMAT, "%s: the vocabulary is empty", label); goto done; }
+    // ids are dense (0..V-1): more ids than entries means gaps, refused before any allocation
+    if ((size_t)V > json_object_size(vocab) + n_added) {
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: ids run to %lld but there are only %zu vocab and %zu added tokens", label,
+                       (long long)V - 1, json_object_size(vocab), n_added);
+        goto done;
+    }
     toks = calloc((size_t)V, sizeof *toks);
     tl = calloc((size_t)V, sizeof *tl);
     types = calloc((size_t)V, sizeof *types);
@@ -318,10 +324,20 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
     struct gaze_bpe_vocab v = { 0 };
     v.n_tokens = V; v.tokens = toks; v.token_lens = tl; v.token_types = types;
     v.n_merges = (int64_t)n_merges; v.merges = mp; v.merge_lens = ml;
-    v.bos_id = t.bos; v.eos_id = t.eos;
+    // tokenizer_config.json, as transformers' Llama/Gemma fast tokenizers read it: bos_token /
+    // eos_token name the ids where the post-processor has none, add_bos_token / add_eos_token
+    // override whether encode adds them
     v.add_bos = t.bos >= 0;
     v.add_eos = t.eos >= 0;
-    (void)cfg;
+    for (int k = 0; k < 2; k++) {
+        int32_t * id = k ? &t.eos : &t.bos;
+        const char * text = k ? cfg->eos : cfg->bos;
+        for (int64_t j = 0; *id < 0 && text[0] && j < V; j++)
+            if (tl[j] == strlen(text) && !memcmp(toks[j], text, tl[j])) *id = (int32_t)j;
+        int32_t flag = k ? cfg->add_eos : cfg->add_bos;
+        if (flag >= 0) *(k ? &v.add_eos : &v.add_bos) = flag;
+    }
+    v.bos_id = t.bos; v.eos_id = t.eos;
     t.hf.regex = (const char * const *)t.regex;
     t.hf.added = added;
     t.hf.n_added = (int32_t)n_added;

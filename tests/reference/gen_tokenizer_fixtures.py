@@ -13,6 +13,7 @@ some). Writes tests/fixtures/tokenizer_json/:
                  byte_fallback with <0x00>..<0xFF> in the vocab, unk fused, BOS template
   mistral.json   the same model with a Metaspace(prepend_scheme="first", split=false)
                  pre-tokenizer instead of the normalizers (newer Mistral / Llama files)
+  bert.json      WordPiece in BERT's layout (BertNormalizer, BertPreTokenizer, [CLS] $A [SEP])
   cases.json     {"tokenizers": [...], "cases": [{"text", "ids": {name: [...]}, "ids_plain"}]}
 
 Usage (pins in requirements-tokenizer.txt):
@@ -119,6 +120,19 @@ def spm_style(lines, metaspace):
     return Tokenizer.from_str(json.dumps(d))
 
 
+def bert(lines):
+    """WordPiece in BERT's layout (what gaze opened before this change; kept in the same table)."""
+    sp = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    t = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    t.normalizer = normalizers.BertNormalizer(lowercase=True)
+    t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    t.decoder = decoders.WordPiece()
+    t.train_from_iterator(lines, trainers.WordPieceTrainer(vocab_size=1000, special_tokens=sp, show_progress=False))
+    t.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                                     special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    return t
+
+
 def cases(lines):
     out = list(SPM_CASES)
     out += ["<|endoftext|>", "a<|endoftext|>b", "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
@@ -142,7 +156,7 @@ def main():
     a = ap.parse_args()
     lines = corpus(a.out)
     toks = {"gpt2": gpt2(lines), "llama3": llama3(lines), "qwen2": qwen2(lines),
-            "llama2": spm_style(lines, False), "mistral": spm_style(lines, True)}
+            "llama2": spm_style(lines, False), "mistral": spm_style(lines, True), "bert": bert(lines)}
     for name, t in toks.items():
         t.save(os.path.join(a.out, name + ".json"), pretty=False)
     texts = cases(lines)
