@@ -215,6 +215,43 @@ enum gaze_status gaze_attention_scores(const struct gaze_attn_desc * desc,
                                        const int64_t * rows, int64_t n_rows,
                                        float * s);
 
+// 4. Attention summaries, computed inside the fused pass (no Tq×Tk buffer): per query row
+//    the entropy (nats), the top-k keys with their weights (entry 0 = the max weight and its
+//    key), the mass on key 0 (the sink) and inside the local window (keys p - w < j <= p, p
+//    the row's position i + q_offset); per b×b block of (position, key) the mean and max
+//    weight. Weights are exactly the probe's (top-k, sink and block max bit for bit; entropy,
+//    local and block sums to rounding). Rows are indexed by position (i + mask.q_offset), so
+//    successive calls over a KV cache fill one summary; block sums accumulate (+=) and block
+//    maxima take the max, so the caller zeroes them once. B must be 1.
+struct gaze_attn_summary {
+    int32_t top_k;                     // k, 1..256
+    int32_t block;                     // b, a power of two 1..64 (coarser levels pool exactly)
+    int32_t window;                    // w >= 1
+    int64_t n_heads;                   // heads summarised (Hc)
+    int64_t n_rows;                    // row capacity (positions) of the arrays
+    int64_t n_keys;                    // key capacity: ceil(n_keys / b) block columns
+    float *   entropy;                 // [Hc, n_rows] in nats (0 for a row with nothing allowed)
+    float *   sink;                    // [Hc, n_rows] weight of key 0
+    float *   local;                   // [Hc, n_rows] mass on keys p - w < j <= p
+    int32_t * top_keys;                // [Hc, n_rows, k] by weight desc, key asc; -1 = none
+    float *   top_weights;             // [Hc, n_rows, k] (0 where top_keys is -1)
+    float *   block_sum;               // [Hc, ceil(n_rows/b), ceil(n_keys/b)] sum of weights
+    float *   block_max;               // [Hc, ceil(n_rows/b), ceil(n_keys/b)] max weight
+};
+#define GAZE_SUMMARY_TOP_K  8
+#define GAZE_SUMMARY_BLOCK  64
+#define GAZE_SUMMARY_WINDOW 16
+
+// The fused pass (o, lse as gaze_attention_fused's, bit for bit) that also fills summaries of
+// query heads heads[n] (NULL = all Hq, n_heads = Hq) into slot n of sum; p, when not NULL, gets
+// the probe's weights of every head as gaze_attention_fused_probe's.
+enum gaze_status gaze_attention_fused_summary(const struct gaze_attn_desc * desc,
+                                              const struct gaze_view * q, const struct gaze_view * k,
+                                              const struct gaze_view * v, const struct gaze_view * o,
+                                              float * lse, float * p,
+                                              const int64_t * heads, int64_t n_heads,
+                                              struct gaze_attn_summary * sum);
+
 // Flop count by the project's convention: 4·B·Hq·Tq·Tk·d, halved when causal (dense).
 double gaze_attn_flops(const struct gaze_attn_desc * desc);
 // Exact count of allowed (query, key) pairs times 4·d·B·Hq: the useful work under any mask.
