@@ -314,6 +314,8 @@ struct gaze_mha_capture {
     float * scores;                    // [n_heads, T, Tk] scaled pre-softmax scores, -inf masked
     float * q;                         // [n_heads, T, d] queries after RoPE
     float * k;                         // [n_heads, Tk, d] keys each captured head reads
+    struct gaze_attn_summary * summary; // summaries of the n_heads heads (slot n: heads[n]),
+                                        // rows by position, filled inside the fused pass; or NULL
 };
 
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
@@ -580,6 +582,7 @@ enum gaze_run_part {                     // bit flags: what a captured layer hol
     GAZE_RUN_PART_Q      = 1 << 2,
     GAZE_RUN_PART_K      = 1 << 3,
     GAZE_RUN_PART_HIDDEN = 1 << 4,
+    GAZE_RUN_PART_SUMMARY = 1 << 5,      // attention summaries (struct gaze_attn_summary)
 };
 
 struct gaze_run_layer {                  // one captured layer; arrays are 64-byte aligned
@@ -591,6 +594,9 @@ struct gaze_run_layer {                  // one captured layer; arrays are 64-by
     float * k;                           // [n_heads_cap, T, d_head] key head read by each
                                          // captured query head (GQA: repeated), or NULL
     float * hidden;                      // [T, n_embd] residual stream after the layer, or NULL
+    struct gaze_attn_summary summary;    // summaries of the captured heads over all T rows and
+                                         // keys (n_rows = n_keys = T), or all zero: none. One
+                                         // gaze_alloc_aligned block, owned through summary.entropy
 };
 
 // Everything a run points to is owned by it and released by gaze_run_free: strings and
@@ -1067,6 +1073,9 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // call with id -1 (as U+FFFD). NULL: none.
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
+    // with GAZE_RUN_PART_SUMMARY in parts: the summaries' top-k, block and window (0: the
+    // GAZE_SUMMARY_* defaults)
+    int32_t summary_k, summary_block, summary_window;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)

@@ -78,7 +78,10 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
     bool all_heads = cap && cap->weights && n_cap == Hq;
     for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
-    if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
+    if (cap && cap->summary)   // summaries ride on the fused pass too (and the probe, if any)
+        s = gaze_attention_fused_summary(&desc, &vq, &vk, &vv, &vo, NULL, all_heads ? cap->weights : NULL,
+                                         cap->heads, n_cap, cap->summary);
+    else if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
     else s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL);
     if (s) return s;
 
