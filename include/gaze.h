@@ -1076,6 +1076,9 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // with GAZE_RUN_PART_SUMMARY in parts: the summaries' top-k, block and window (0: the
     // GAZE_SUMMARY_* defaults)
     int32_t summary_k, summary_block, summary_window;
+    // bytes: when the full weights and scores the run would capture exceed it, it captures
+    // summaries instead (GAZE_RUN_PART_SUMMARY in place of ATTN and SCORES); 0: never
+    int64_t summary_above;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)

@@ -548,6 +548,8 @@ static enum gaze_status llama_run(struct gaze_model * model, const char * text, 
     const bool capture = !opts->no_capture;
     // With capture, the last generated token is fed too, so it has an attention row.
     const int64_t n_ctx = T + gen;
+    struct gaze_run_opts auto_opts;   // summaries instead of weights above opts->summary_above
+    opts = model_auto_summary(opts, m->L, opts->heads ? opts->n_heads : m->H, n_ctx, m->d, m->C, &auto_opts);
     int32_t * ids = malloc((size_t)n_ctx * sizeof *ids);
     int64_t * offs = malloc((size_t)n_ctx * 2 * sizeof *offs);
     struct cand * work = malloc((size_t)m->V * sizeof *work);

@@ -214,3 +214,15 @@ enum gaze_status model_summary_layer(const struct gaze_run_opts * opts, struct g
     run_summary_free(&l->summary);
     return model_summary_alloc(opts, &l->summary, run->n_heads_cap, run->T);
 }
+
+const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T,
+                                                int64_t d, int64_t C, struct gaze_run_opts * copy) {
+    const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+    const unsigned full = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES;
+    if (opts->no_capture || opts->summary_above <= 0 || !(parts & full)) return opts;
+    *copy = *opts;
+    copy->parts = parts & full;
+    if (model_capture_bytes(copy, L, Hc, T, d, C) <= (double)opts->summary_above) return opts;
+    copy->parts = (parts & ~full) | GAZE_RUN_PART_SUMMARY;
+    return copy;
+}
