@@ -1390,6 +1390,23 @@ enum gaze_status gaze_head_metrics_compute(const struct gaze_run * run,
                                            const struct gaze_head_thresholds * th,
                                            struct gaze_head_metrics * out, int n_threads);
 
+// The same table from a layer's attention summaries (runs captured with --summary), for
+// layers without full weights: entropy (exact, without Clark's smoothing), entropy_norm,
+// max_weight, sink and bos exactly; self and prev from the top-k keys where they settle it
+// (the key listed, or the k-th weight within 0.005 of 0), else NaN; distance, next, cls, sep,
+// punct and the detectors need full weights: NaN. out as gaze_head_metrics_compute's.
+enum gaze_status gaze_head_metrics_from_summary(const struct gaze_run * run,
+                                                const struct gaze_head_thresholds * th,
+                                                struct gaze_head_metrics * out);
+
+// The summary's block pyramid: level 0 is its b×b grid, level n pools 2^n × 2^n blocks
+// (exactly: sums and cell counts add, maxima take the max). Side of the grid at a level:
+int64_t gaze_summary_grid_side(const struct gaze_attn_summary * s, int level);
+// out [side, side]: mean weight of each block (sum / cells of the T×T map it covers), or
+// with max its max weight; slot: one summarised head, or -1 = mean (max) over the heads.
+enum gaze_status gaze_summary_block_map(const struct gaze_attn_summary * s, int64_t slot, int level,
+                                        bool max, float * out);
+
 // Induction score by the TransformerLens Main_Demo protocol: BOS + S random tokens + the same
 // S tokens (2S + 1 in all); per head, the mean of the attention diagonal at offset 1 - S
 // (query i to key i - S + 1, for i = S - 1 .. 2S: S + 2 entries, as TransformerLens takes it),
