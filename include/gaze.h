@@ -1399,6 +1399,14 @@ enum gaze_status gaze_head_metrics_from_summary(const struct gaze_run * run,
                                                 const struct gaze_head_thresholds * th,
                                                 struct gaze_head_metrics * out);
 
+// A run every view can draw from a run of summaries: its "tokens" are the blocks of level
+// `level` (labelled "I-J first-token"), its attention per head and layer is the summary's
+// block map made into rows: each row block's mass on each key block, averaged over its rows
+// (rows sum to 1, as attention does). The model's last path component gets "summary · " in
+// front (the views' title); layers without summaries
+// are left out. out is initialised here.
+enum gaze_status gaze_run_summary_blocks(const struct gaze_run * run, int level, struct gaze_run * out);
+
 // The summary's block pyramid: level 0 is its b×b grid, level n pools 2^n × 2^n blocks
 // (exactly: sums and cell counts add, maxima take the max). Side of the grid at a level:
 int64_t gaze_summary_grid_side(const struct gaze_attn_summary * s, int level);

@@ -99,3 +99,59 @@ enum gaze_status gaze_head_metrics_from_summary(const struct gaze_run * run,
     }
     return GAZE_OK;
 }
+
+enum gaze_status gaze_run_summary_blocks(const struct gaze_run * run, int level, struct gaze_run * out) {
+    gaze_run_init(out);
+    const struct gaze_attn_summary * s0 = NULL;
+    for (int64_t li = 0; li < run->n_cap_layers && !s0; li++)
+        if (run->layers[li].summary.entropy) s0 = &run->layers[li].summary;
+    if (!s0) return gaze_error(GAZE_ERR_INVALID_ARG, "summary blocks: the run holds no attention summaries");
+    const int64_t side = gaze_summary_grid_side(s0, level), b = (int64_t)s0->block << level, T = run->T;
+    if (side < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "summary blocks: level %d out of range", level);
+    enum gaze_status st = GAZE_OK;
+    char ** labels = calloc((size_t)side, sizeof *labels);
+    int32_t * ids = calloc((size_t)side, sizeof *ids);
+    const size_t mlen = strlen(run->model ? run->model : "run") + 24;
+    out->model = malloc(mlen);
+    out->arch = strdup(run->arch ? run->arch : "?");
+    if (!labels || !ids || !out->model || !out->arch) { st = gaze_error(GAZE_ERR_NOMEM, "summary blocks: out of memory"); goto done; }
+    {   // "summary · " before the last path component, which views take as the title
+        const char * m = run->model ? run->model : "run", * slash = strrchr(m, '/');
+        const int dir = slash && slash[1] ? (int)(slash + 1 - m) : 0;
+        snprintf(out->model, mlen, "%.*ssummary \u00b7 %s", dir, m, m + dir);
+    }
+    for (int64_t r = 0; r < side && !st; r++) {
+        const int64_t a = r * b, z = GAZE_MIN(T, a + b) - 1;
+        const size_t n = strlen(run->tokens[a]) + 48;
+        if (!(labels[r] = malloc(n))) { st = gaze_error(GAZE_ERR_NOMEM, "summary blocks: out of memory"); break; }
+        snprintf(labels[r], n, "%lld-%lld %s", (long long)a, (long long)z, run->tokens[a]);
+        ids[r] = run->token_ids[a];
+    }
+    if (st) goto done;
+    out->causal = run->causal;
+    out->n_layers = run->n_layers;
+    out->n_heads = run->n_heads;
+    out->n_kv_heads = run->n_kv_heads;
+    if ((st = gaze_run_set_tokens(out, side, (const char * const *)labels, NULL, ids, NULL))) goto done;
+    if ((st = gaze_run_set_capture(out, run->heads, run->n_heads_cap, NULL, side))) goto done;
+    for (int64_t li = 0; li < run->n_cap_layers && !st; li++) {
+        const struct gaze_attn_summary * s = &run->layers[li].summary;
+        if (!s->entropy) continue;
+        struct gaze_run_layer * l;
+        if ((st = gaze_run_add_layer(out, run->layers[li].index, GAZE_RUN_PART_ATTN, &l))) break;
+        for (int64_t h = 0; h < run->n_heads_cap && !st; h++) {
+            float * m = l->attn + h * side * side;
+            if ((st = gaze_summary_block_map(s, h, level, false, m))) break;
+            // mean over the block's cells -> mass per row of the row block: mean · key columns
+            for (int64_t r = 0; r < side; r++)
+                for (int64_t c = 0; c < side; c++)
+                    m[r * side + c] = (float)((double)m[r * side + c] * (double)GAZE_MIN(b, T - c * b));
+        }
+    }
+done:
+    for (int64_t r = 0; labels && r < side; r++) free(labels[r]);
+    free(labels);
+    free(ids);
+    if (st) gaze_run_free(out);
+    return st;
+}
