@@ -20,7 +20,8 @@ static int usage(FILE * f) {
             "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
             "  --layers 0,2-4   layers to capture (default: every layer)\n"
             "  --heads 0-3      query heads to capture (default: every head)\n"
-            "  --capture LIST   what to save: attn, scores, q, k, hidden or all, comma-separated (default: attn)\n"
+            "  --capture LIST   what to save: attn, scores, q, k, hidden, summary or all, comma-separated, or\n"
+            "                   none (nothing captured: timing runs) (default: attn)\n"
             "  --f16            store the tensors as float16 (half the size; default: float32)\n"
             "  --summary        capture attention summaries instead of full weights (with --capture: as\n"
             "                   well): per row entropy, top-k keys, sink and local-window mass, per block\n"
@@ -61,6 +62,7 @@ static unsigned parse_parts(const char * s, bool * ok) {
         else if (!strcmp(tok, "k")) parts |= GAZE_RUN_PART_K;
         else if (!strcmp(tok, "hidden")) parts |= GAZE_RUN_PART_HIDDEN;
         else if (!strcmp(tok, "summary")) parts |= GAZE_RUN_PART_SUMMARY;
+        else if (!strcmp(tok, "none")) parts |= 1u << 31;   // capture off (timing runs)
         else if (!strcmp(tok, "all")) parts |= GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES | GAZE_RUN_PART_Q | GAZE_RUN_PART_K | GAZE_RUN_PART_HIDDEN;
         else { fprintf(stderr, "gaze run: --capture: unknown part '%s' (attn, scores, q, k, hidden, all)\n", tok); *ok = false; }
     }
@@ -142,6 +144,14 @@ int cmd_run(int argc, char ** argv) {
     }
     if (!model_path || (!text && !file)) return usage(stderr);
     // --summary alone: summaries in place of the weights; with --capture: beside what it lists
+    if (opts.parts & (1u << 31)) {
+        if (opts.parts != (1u << 31) || summary || out) {
+            fprintf(stderr, "gaze run: --capture none keeps nothing: give it alone, without -o or --summary\n");
+            return 2;
+        }
+        opts.parts = 0;
+        opts.no_capture = true;
+    }
     if (summary) opts.parts = (opts.parts ? opts.parts : 0) | GAZE_RUN_PART_SUMMARY;
     const bool asked_summary = opts.parts & GAZE_RUN_PART_SUMMARY;
     if (f16 && !out) { fprintf(stderr, "gaze run: --f16 sets how -o FILE stores the tensors: give -o FILE too\n"); return 2; }

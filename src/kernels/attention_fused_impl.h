@@ -6,6 +6,7 @@
 //   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
 //   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
 //   V_REDUCE_ADD(v)   horizontal sum
+//   V_GT_MASK(a, b)   bit i set where lane i of a > lane i of b (false for NaN)
 //   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
 //   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
 //
@@ -339,18 +340,23 @@ static void FN(heap_replace)(float * hs, int32_t * hj, int64_t k, float s, int32
     hs[x] = s; hj[x] = j;
 }
 
-// Top-k candidates of a tile's raw scores (rows [0, n_rows) of St, keys j0 ..).
+// Top-k candidates of a tile's raw scores (rows [0, n_rows) of St, keys j0 .. in order): each
+// key row is compared with the rows' current thresholds (their heap roots) a vector at a time,
+// and only the lanes above go to the heap. Rows past n_rows keep threshold +inf.
 static void FN(sum_tile_topk)(struct FN(sum_scratch) * ss, int64_t k, const float * st, int64_t n_rows,
                               int64_t j0, int64_t n_k) {
-    for (int64_t i = 0; i < n_rows; i++) {
-        float * hs = ss->hs + i * k;
-        int32_t * hj = ss->hj + i * k;
-        float thr = hs[0];
-        for (int64_t j = 0; j < n_k; j++) {
-            const float x = st[j * ATTN_BR + i];
-            if (x > thr) { FN(heap_replace)(hs, hj, k, x, (int32_t)(j0 + j)); thr = hs[0]; }
+    float thr[ATTN_BR];
+    for (int64_t i = 0; i < ATTN_BR; i++) thr[i] = i < n_rows ? ss->hs[i * k] : INFINITY;
+    for (int64_t j = 0; j < n_k; j++)
+        for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
+            unsigned m = V_GT_MASK(V_LOAD(st + j * ATTN_BR + iv), V_LOAD(thr + iv));
+            while (m) {
+                const int64_t i = iv + __builtin_ctz(m);
+                m &= m - 1;
+                FN(heap_replace)(ss->hs + i * k, ss->hj + i * k, k, st[j * ATTN_BR + i], (int32_t)(j0 + j));
+                thr[i] = ss->hs[i * k];
+            }
         }
-    }
 }
 
 // tile_softmax plus the entropy sum e (same m, l, alpha and St, bit for bit). Exponents below
