@@ -291,16 +291,17 @@ struct FN(sum_scratch) {
     float *   mt;     // [n_tiles, ATTN_BR] running max after each tile; -inf: nothing there
     float *   bsum;   // [n_tiles · ATTN_BC / b, ATTN_BR] per key block of each tile
     float *   bmax;   // [n_tiles · ATTN_BC / b, ATTN_BR]
-    float *   hs;     // [ATTN_BR, k] min-heap of raw scores (root: the one to evict)
-    int32_t * hj;     // [ATTN_BR, k] their keys
+    float *   hs;     // [ATTN_BR, k + 1] min-heap of raw scores (root: the one to evict), then
+                      // a +inf sentinel, so a node's right child can be read unconditionally
+    int32_t * hj;     // [ATTN_BR, k + 1] their keys
 };
 
 static bool FN(sum_init)(struct FN(sum_scratch) * ss, const struct gaze_attn_summary * S, int64_t Tk) {
     memset(ss, 0, sizeof *ss);
     const size_t n_tiles = (size_t)((Tk + ATTN_BC - 1) / ATTN_BC), nb = (size_t)(ATTN_BC / S->block);
     ss->e    = gaze_alloc_aligned((3 + n_tiles * (1 + 2 * nb)) * ATTN_BR * sizeof(float));
-    ss->hs   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)S->top_k * sizeof(float));
-    ss->hj   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)S->top_k * sizeof(int32_t));
+    ss->hs   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)(S->top_k + 1) * sizeof(float));
+    ss->hj   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)(S->top_k + 1) * sizeof(int32_t));
     if (!ss->e || !ss->hs || !ss->hj) return false;
     ss->loc  = ss->e + ATTN_BR;
     ss->sink = ss->loc + ATTN_BR;
@@ -318,12 +319,16 @@ static void FN(sum_free)(struct FN(sum_scratch) * ss) {
 
 static void FN(sum_start)(struct FN(sum_scratch) * ss, int64_t k) {
     for (int64_t i = 0; i < ATTN_BR; i++) { ss->e[i] = 0.0f; ss->loc[i] = 0.0f; ss->sink[i] = 0.0f; }
-    for (int64_t x = 0; x < ATTN_BR * k; x++) { ss->hs[x] = -INFINITY; ss->hj[x] = -1; }
+    for (int64_t x = 0; x < ATTN_BR * (k + 1); x++) {
+        const bool sentinel = x % (k + 1) == k;
+        ss->hs[x] = sentinel ? INFINITY : -INFINITY;
+        ss->hj[x] = -1;
+    }
 }
 
 // (sa, ja) ranks below (sb, jb): lower score, or the same score at a later key.
 static inline bool FN(sum_below)(float sa, int32_t ja, float sb, int32_t jb) {
-    return sa < sb || (sa == sb && ja > jb);
+    return (sa < sb) | ((sa == sb) & (ja > jb));   // no branches: ranks are unpredictable
 }
 
 // Replaces the heap's root by (s, j) and sifts it down. Keys arrive in increasing order, so
@@ -333,7 +338,7 @@ static void FN(heap_replace)(float * hs, int32_t * hj, int64_t k, float s, int32
     for (;;) {
         int64_t c = 2 * x + 1;
         if (c >= k) break;
-        if (c + 1 < k && FN(sum_below)(hs[c + 1], hj[c + 1], hs[c], hj[c])) c++;
+        c += FN(sum_below)(hs[c + 1], hj[c + 1], hs[c], hj[c]);   // hs[k]: the +inf sentinel
         if (!FN(sum_below)(hs[c], hj[c], s, j)) break;
         hs[x] = hs[c]; hj[x] = hj[c]; x = c;
     }
@@ -346,15 +351,15 @@ static void FN(heap_replace)(float * hs, int32_t * hj, int64_t k, float s, int32
 static void FN(sum_tile_topk)(struct FN(sum_scratch) * ss, int64_t k, const float * st, int64_t n_rows,
                               int64_t j0, int64_t n_k) {
     float thr[ATTN_BR];
-    for (int64_t i = 0; i < ATTN_BR; i++) thr[i] = i < n_rows ? ss->hs[i * k] : INFINITY;
+    for (int64_t i = 0; i < ATTN_BR; i++) thr[i] = i < n_rows ? ss->hs[i * (k + 1)] : INFINITY;
     for (int64_t j = 0; j < n_k; j++)
         for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
             unsigned m = V_GT_MASK(V_LOAD(st + j * ATTN_BR + iv), V_LOAD(thr + iv));
             while (m) {
                 const int64_t i = iv + __builtin_ctz(m);
                 m &= m - 1;
-                FN(heap_replace)(ss->hs + i * k, ss->hj + i * k, k, st[j * ATTN_BR + i], (int32_t)(j0 + j));
-                thr[i] = ss->hs[i * k];
+                FN(heap_replace)(ss->hs + i * (k + 1), ss->hj + i * (k + 1), k, st[j * ATTN_BR + i], (int32_t)(j0 + j));
+                thr[i] = ss->hs[i * (k + 1)];
             }
         }
 }
@@ -449,8 +454,8 @@ static void FN(sum_finish)(const struct gaze_attn_summary * S, struct FN(sum_scr
         const float mt0 = ss->mt[i];
         S->sink[row] = mt0 == -INFINITY ? 0.0f : ss->sink[i] * (exp2f(mt0 - mi) * inv);
         // heap → sorted by score desc, key asc (insertion sort: k is small)
-        float * hs = ss->hs + i * k;
-        int32_t * hj = ss->hj + i * k;
+        float * hs = ss->hs + i * (k + 1);
+        int32_t * hj = ss->hj + i * (k + 1);
         for (int64_t x = 1; x < k; x++) {
             const float s = hs[x];
             const int32_t j = hj[x];
