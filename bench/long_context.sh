@@ -5,7 +5,7 @@
 # every head against capture off (time ratio and peak RSS).
 #   bash bench/long_context.sh > bench/results/long_context.md
 # Env: GAZE_BIN, PEER_PYTHON (default /work/venv-peers/bin/python; skipped when absent),
-# THREADS (default 2), QUICK=1 (fewer shapes), LONG_TEXT (a text of >= 8192 SmolLM2 tokens;
+# THREADS (default 2), QUICK=1 (T up to 2048 only), SKIP_MODEL=1 (no SmolLM2 runs), LONG_TEXT (a text of >= 8192 SmolLM2 tokens;
 # default: README + ARCHITECTURE + docs, truncated to the model's context).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +55,7 @@ measure() {   # measure NAME ARGS...: wall seconds and max RSS (KiB) of one gaze
   local name=$1; shift
   /usr/bin/time -f '%e %M' -o "$out/$name.time" "$bin" run "$model" -f "$text" --truncate --threads "$th" "$@" > "$out/$name.out" 2>&1
 }
-if [ -f "$model" ]; then
+if [ -f "$model" ] && [ "${SKIP_MODEL:-0}" != 1 ]; then
   measure off --capture none
   measure sum --summary -o "$out/sum.safetensors"
   python3 - "$out" <<'PY'
