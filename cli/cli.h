@@ -70,4 +70,8 @@ int cli_read_text(const char * cmd, const char * path, char ** out);
 int cli_text_source(const char * cmd, const char * file, const char ** text, char ** owned);
 // Seconds on the monotonic clock (cli/progress.c): for the times commands print.
 double cli_now(void);
+// A run of attention summaries only: replaced by the run of its block pyramid
+// (gaze_run_summary_blocks, at most max_side blocks a side), with a note on stderr; other
+// runs untouched. Returns an exit code (0: go on).
+int cli_summary_blocks(const char * cmd, struct gaze_run * run, int64_t max_side);
 #endif

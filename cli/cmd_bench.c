@@ -24,7 +24,7 @@ static int cmp_double(const void * a, const void * b) {
 struct bench_opts {
     int64_t B, H, Hkv, T, Tk, d, window, repeat;
     int threads;
-    bool causal, json, compare_dense, no_ref;
+    bool causal, json, compare_dense, no_ref, summary;
 };
 
 static int usage_attention(FILE * f) {
@@ -45,6 +45,8 @@ static int usage_attention(FILE * f) {
             "  --repeat N       timed runs, >= 1 (default: 10)\n"
             "  --compare-dense  also time the same problem without the window (dense causal) and print the ratio\n"
             "  --no-ref         skip the float64 reference baseline (default: run when <= 40 GFLOP)\n"
+            "  --summary        also time the fused pass with attention summaries of every head (top-8,\n"
+            "                   64x64 blocks, window 16; batch 1) and print its cost against the plain pass\n"
             "  --json           one JSON object for scripts (default: text)\n");
     return f == stdout ? 0 : 2;
 }
@@ -82,6 +84,7 @@ static int bench_attention(int argc, char ** argv) {
         if (!strcmp(a, "--json")) { o.json = true; continue; }
         if (!strcmp(a, "--compare-dense")) { o.compare_dense = true; continue; }
         if (!strcmp(a, "--no-ref")) { o.no_ref = true; continue; }
+        if (!strcmp(a, "--summary")) { o.summary = true; continue; }
         fprintf(stderr, "gaze bench attention: unknown flag '%s'\n", a);
         return usage_attention(stderr);
     }
@@ -131,6 +134,37 @@ static int bench_attention(int argc, char ** argv) {
         if (st) return cli_fail(st);
     }
 
+    // Summaries of every head in the same pass: median of as many runs, after a warm-up.
+    double sum_ms = -1, sum_mib = 0;
+    if (o.summary) {
+        if (o.B != 1) { fprintf(stderr, "gaze bench attention: --summary needs --batch 1\n"); return 2; }
+        struct gaze_attn_summary sm = { .top_k = GAZE_SUMMARY_TOP_K, .block = GAZE_SUMMARY_BLOCK, .window = GAZE_SUMMARY_WINDOW,
+                                        .n_heads = o.H, .n_rows = desc.mask.q_offset + o.T, .n_keys = o.Tk };
+        const int64_t nbr = (sm.n_rows + sm.block - 1) / sm.block, nbc = (sm.n_keys + sm.block - 1) / sm.block;
+        const size_t rows = (size_t)(o.H * sm.n_rows), blocks = (size_t)(o.H * nbr * nbc);
+        sm.entropy = calloc(rows, 4); sm.sink = calloc(rows, 4); sm.local = calloc(rows, 4);
+        sm.top_keys = calloc(rows * (size_t)sm.top_k, 4); sm.top_weights = calloc(rows * (size_t)sm.top_k, 4);
+        sm.block_sum = calloc(blocks, 4); sm.block_max = calloc(blocks, 4);
+        sum_mib = (double)(rows * (3 + 2 * (size_t)sm.top_k) + 2 * blocks) * 4 / 1048576.0;
+        double * t = malloc((size_t)o.repeat * sizeof *t);
+        if (!sm.entropy || !sm.sink || !sm.local || !sm.top_keys || !sm.top_weights || !sm.block_sum || !sm.block_max || !t) {
+            fprintf(stderr, "gaze bench: out of memory for summaries\n");
+            return 1;
+        }
+        st = gaze_attention_fused_summary(&desc, &q, &k, &v, &out, NULL, NULL, NULL, o.H, &sm);
+        for (int64_t r = 0; r < o.repeat && !st; r++) {
+            double t0 = cli_now();
+            st = gaze_attention_fused_summary(&desc, &q, &k, &v, &out, NULL, NULL, NULL, o.H, &sm);
+            t[r] = cli_now() - t0;
+        }
+        if (st) return cli_fail(st);
+        qsort(t, (size_t)o.repeat, sizeof *t, cmp_double);
+        sum_ms = 1e3 * t[o.repeat / 2];
+        free(t);
+        free(sm.entropy); free(sm.sink); free(sm.local); free(sm.top_keys); free(sm.top_weights);
+        free(sm.block_sum); free(sm.block_max);
+    }
+
     // The float64 reference costs ~100x the fused kernel: run it once, and only where it
     // finishes in reasonable time (<= 40 GFLOP of work).
     double ref_ms = -1, ref_gflops = -1;
@@ -159,6 +193,7 @@ static int bench_attention(int argc, char ** argv) {
         if (ref_ms >= 0) printf("\"ref_ms\":%.3f,\"ref_gflops\":%.3f,\"speedup_vs_ref\":%.1f", ref_ms, ref_gflops, ref_ms / ms);
         else printf("\"ref_ms\":null,\"ref_gflops\":null,\"speedup_vs_ref\":null");
         if (dense_ms >= 0) printf(",\"dense_ms\":%.4f,\"speedup_vs_dense\":%.2f", dense_ms, dense_ms / ms);
+        if (sum_ms >= 0) printf(",\"summary_ms\":%.4f,\"summary_ratio\":%.3f,\"summary_mib\":%.2f", sum_ms, sum_ms / ms, sum_mib);
         printf("}\n");
     } else {
         printf("attention fused  isa=%s threads=%d  B=%lld H=%lld Hkv=%lld T=%lld Tk=%lld d=%lld%s",
@@ -168,6 +203,8 @@ static int bench_attention(int argc, char ** argv) {
         printf("\n  fused      %10.3f ms  %8.2f GFLOP/s  (%s FLOPs: %.3f GFLOP)\n", ms, gflops, counted, flops / 1e9);
         printf("  memory     peak RSS %.1f MiB, %.1f MiB beyond Q/K/V/O\n", peak, extra);
         if (dense_ms >= 0) printf("  dense      %10.3f ms  (same T without the window): window is %.1fx faster\n", dense_ms, dense_ms / ms);
+        if (sum_ms >= 0) printf("  summaries  %10.3f ms  (every head, same pass): %.2fx the plain pass, %.2f MiB of summaries\n",
+                                sum_ms, sum_ms / ms, sum_mib);
         if (ref_ms >= 0) printf("  reference  %10.3f ms  %8.3f GFLOP/s  (float64 oracle; fused is %.0fx faster)\n", ref_ms, ref_gflops, ref_ms / ms);
         else printf("  reference  skipped (%s)\n", o.no_ref ? "--no-ref" : "over 40 GFLOP");
     }

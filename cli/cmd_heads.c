@@ -253,8 +253,17 @@ int cmd_heads(int argc, char ** argv) {
     struct gaze_head_metrics * m = calloc((size_t)(n ? n : 1), sizeof *m);
     int64_t * order = malloc((size_t)(n ? n : 1) * sizeof *order);
     if (!m || !order) { fprintf(stderr, "gaze heads: out of memory\n"); rc = 1; goto done; }
-    enum gaze_status s = gaze_head_metrics_compute(&run, &det, &th, m, src.n_threads);
+    // a run of summaries only (gaze run --summary): the metrics they settle, and a note of the rest
+    bool from_summary = run.n_cap_layers > 0;
+    for (int64_t k = 0; k < run.n_cap_layers; k++) from_summary &= !run.layers[k].attn && run.layers[k].summary.entropy;
+    enum gaze_status s = from_summary ? gaze_head_metrics_from_summary(&run, &th, m)
+                                      : gaze_head_metrics_compute(&run, &det, &th, m, src.n_threads);
     if (s) { rc = cli_fail(s); goto done; }
+    if (from_summary)
+        fprintf(stderr, "gaze heads: %s holds attention summaries, not full weights: entropy (exact, unsmoothed), "
+                "entropy_norm, max_weight, sink and bos come from them, self and prev from the top-k keys where "
+                "those settle them; distance, next, cls, sep, punct and the detectors need full weights "
+                "(gaze run without --summary): shown as -\n", cli_safe(src.src));
     if (grid_s) { rc = print_grid(&run, m, grid_m); goto done; }
     int64_t cnt = 0;
     for (int64_t k = 0; k < n; k++) if (layer < 0 || m[k].layer == layer) order[cnt++] = k;

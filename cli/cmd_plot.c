@@ -136,6 +136,7 @@ int cmd_plot(int argc, char ** argv) {
             return 2;
         }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
+        if ((rc = cli_summary_blocks("plot", &run, 128))) { gaze_run_free(&run); return rc; }
     } else {
         struct gaze_model * model = NULL;
         if ((s = gaze_model_load(&model, src))) { free(text_buf); return cli_fail(s); }

@@ -39,8 +39,17 @@ static int usage(FILE * f) {
             "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
             "  --layers 0,2-4   layers to capture (default: every layer)\n"
             "  --heads 0-3      query heads to capture (default: every head)\n"
-            "  --capture LIST   what to save: attn, scores, q, k, hidden or all, comma-separated (default: attn)\n"
+            "  --capture LIST   what to save: attn, scores, q, k, hidden, summary or all, comma-separated, or\n"
+            "                   none (nothing captured: timing runs) (default: attn)\n"
             "  --f16            store the tensors as float16 (half the size; default: float32)\n"
+            "  --summary        capture attention summaries instead of full weights (with --capture: as\n"
+            "                   well): per row entropy, top-k keys, sink and local-window mass, per block\n"
+            "                   mean and max weight, computed inside the attention pass (O(T) per head)\n"
+            "  --summary-k K    top keys per row, 1..256 (default: 8)\n"
+            "  --summary-block B  block side of the summary grid, a power of two 1..64 (default: 64)\n"
+            "  --summary-window W  local window: the W keys ending at the row's own token (default: 16)\n"
+            "  --summary-above SIZE  decoders: capture summaries instead when the full weights would take\n"
+            "                   more than SIZE, e.g. 512M (default: 1G; 0 = never)\n"
             "  --truncate       cut an input longer than the model takes: encoders keep the first tokens,\n"
             "                   decoders the last ones (default: refuse it with an error)\n"
             "  --max-len N      encoders: keep at most N tokens, special tokens included (implies\n"
@@ -73,6 +82,8 @@ static unsigned parse_parts(const char * s, bool * ok) {
         else if (!strcmp(tok, "q")) parts |= GAZE_RUN_PART_Q;
         else if (!strcmp(tok, "k")) parts |= GAZE_RUN_PART_K;
         else if (!strcmp(tok, "hidden")) parts |= GAZE_RUN_PART_HIDDEN;
+        else if (!strcmp(tok, "summary")) parts |= GAZE_RUN_PART_SUMMARY;
+        else if (!strcmp(tok, "none")) parts |= 1u << 31;   // capture off (timing runs)
         else if (!strcmp(tok, "all")) parts |= GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES | GAZE_RUN_PART_Q | GAZE_RUN_PART_K | GAZE_RUN_PART_HIDDEN;
         else { fprintf(stderr, "gaze run: --capture: unknown part '%s' (attn, scores, q, k, hidden, all)\n", tok); *ok = false; }
     }
@@ -112,6 +123,8 @@ int cmd_run(int argc, char ** argv) {
     const char * model_path = NULL, * text = NULL, * pair = NULL, * out = NULL, * file = NULL;
     const char * layers_s = NULL, * heads_s = NULL;
     struct gaze_run_opts opts = { 0 };
+    opts.summary_above = (int64_t)1 << 30;
+    bool summary = false;
     bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -123,6 +136,18 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--heads")) { if (!v) return usage(stderr); heads_s = v; i++; }
         else if (!strcmp(a, "--capture")) { if (!v) return usage(stderr); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
         else if (!strcmp(a, "--f16")) f16 = true;
+        else if (!strcmp(a, "--summary")) summary = true;
+        else if (!strcmp(a, "--summary-k")) { if (cli_int32("run", a, v, 1, 256, &opts.summary_k)) return 2; summary = true; i++; }
+        else if (!strcmp(a, "--summary-block")) {
+            if (cli_int32("run", a, v, 1, 64, &opts.summary_block)) return 2;
+            if (opts.summary_block & (opts.summary_block - 1)) {
+                fprintf(stderr, "gaze run: --summary-block %d: must be a power of two (1, 2, 4, ..., 64)\n", (int)opts.summary_block);
+                return 2;
+            }
+            summary = true; i++;
+        }
+        else if (!strcmp(a, "--summary-window")) { if (cli_int32("run", a, v, 1, INT32_MAX, &opts.summary_window)) return 2; summary = true; i++; }
+        else if (!strcmp(a, "--summary-above")) { if (cli_size("run", a, v, &opts.summary_above)) return 2; i++; }
         else if (!strcmp(a, "--truncate")) opts.truncate = true;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--exact")) exact = true;
@@ -140,6 +165,17 @@ int cmd_run(int argc, char ** argv) {
         else { fprintf(stderr, "gaze run: unexpected argument '%s'\n", a); return usage(stderr); }
     }
     if (!model_path || (!text && !file)) return usage(stderr);
+    // --summary alone: summaries in place of the weights; with --capture: beside what it lists
+    if (opts.parts & (1u << 31)) {
+        if (opts.parts != (1u << 31) || summary || out) {
+            fprintf(stderr, "gaze run: --capture none keeps nothing: give it alone, without -o or --summary\n");
+            return 2;
+        }
+        opts.parts = 0;
+        opts.no_capture = true;
+    }
+    if (summary) opts.parts = (opts.parts ? opts.parts : 0) | GAZE_RUN_PART_SUMMARY;
+    const bool asked_summary = opts.parts & GAZE_RUN_PART_SUMMARY;
     if (f16 && !out) { fprintf(stderr, "gaze run: --f16 sets how -o FILE stores the tensors: give -o FILE too\n"); return 2; }
     // Sampling flags only mean something when tokens are generated and sampled.
     if ((temp_set || top_p_set || seed_set) && !opts.generate) {
@@ -199,6 +235,17 @@ int cmd_run(int argc, char ** argv) {
         printf("\n");
         if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
                         (long long)run.n_heads_cap, cli_safe(out));
+    }
+    const struct gaze_attn_summary * sm = run.n_cap_layers ? &run.layers[0].summary : NULL;
+    if (!rc && sm && sm->entropy) {
+        // never silent: summaries the user did not ask for replaced the full weights
+        if (!asked_summary)
+            fprintf(stderr, "gaze run: the full attention of %lld tokens would take more than --summary-above %.0f MiB: "
+                    "captured attention summaries instead (--summary-above 0 keeps full weights)\n",
+                    (long long)run.T, (double)opts.summary_above / 1048576.0);
+        if (!quiet)
+            printf("summaries: entropy, top-%d keys, sink, local window %d, %dx%d block mean/max per head\n",
+                   (int)sm->top_k, (int)sm->window, (int)sm->block, (int)sm->block);
     }
     // Never silent: without -o the captured tensors are dropped, even with --quiet.
     if (!rc && !out) fprintf(stderr, "gaze run: nothing saved (give -o FILE to keep the run for gaze show, plot, view, ...)\n");

@@ -103,6 +103,60 @@ done:
     return rc;
 }
 
+// A layer's attention summaries: one row per head (means over the query rows), then the block
+// pyramid as a heatmap (mean over heads, or one head), at the finest level that fits 64 blocks.
+static int show_summary(const struct gaze_run * run, const struct gaze_run_layer * ly, int64_t slot,
+                        struct gaze_term_opts * topts) {
+    const struct gaze_attn_summary * sm = &ly->summary;
+    const int64_t T = run->T, k = sm->top_k;
+    printf("layer %lld: attention summaries (top-%d keys, local window %d, %dx%d blocks), means over %lld rows\n",
+           (long long)ly->index, (int)k, (int)sm->window, (int)sm->block, (int)sm->block, (long long)T);
+    printf("  head  entropy   max_w    sink   local  top-1 key (most rows)\n");
+    int64_t * count = calloc((size_t)T, sizeof *count);
+    if (!count) { fprintf(stderr, "gaze show: out of memory\n"); return 1; }
+    for (int64_t h = 0; h < sm->n_heads; h++) {
+        double e = 0, mw = 0, sk = 0, lc = 0;
+        memset(count, 0, (size_t)T * sizeof *count);
+        for (int64_t i = 0; i < T; i++) {
+            const int64_t row = h * T + i;
+            e += sm->entropy[row]; mw += sm->top_weights[row * k]; sk += sm->sink[row]; lc += sm->local[row];
+            if (sm->top_keys[row * k] >= 0) count[sm->top_keys[row * k]]++;
+        }
+        int64_t best = 0;
+        for (int64_t j = 1; j < T; j++) if (count[j] > count[best]) best = j;
+        char tok[64];
+        gaze_token_display(tok, sizeof tok, run->tokens[best], 16);
+        printf("  %4lld  %7.3f  %6.3f  %6.3f  %6.3f  %lld \"%s\" (%lld rows)\n", (long long)run->heads[h], e / (double)T,
+               mw / (double)T, sk / (double)T, lc / (double)T, (long long)best, tok, (long long)count[best]);
+    }
+    free(count);
+    int level = 0;
+    while (gaze_summary_grid_side(sm, level) > 64) level++;
+    const int64_t side = gaze_summary_grid_side(sm, level), b = (int64_t)sm->block << level;
+    float * v = malloc((size_t)(side * side) * sizeof *v);
+    int64_t * idx = malloc((size_t)side * sizeof *idx);
+    const char ** lab = malloc((size_t)side * sizeof *lab);
+    int rc = 0;
+    enum gaze_status s;
+    if (!v || !idx || !lab) { fprintf(stderr, "gaze show: out of memory\n"); rc = 1; goto done; }
+    if ((s = gaze_summary_block_map(sm, slot, level, false, v))) { rc = cli_fail(s); goto done; }
+    for (int64_t r = 0; r < side; r++) { idx[r] = r * b; lab[r] = run->tokens[r * b]; }
+    char title[256];
+    snprintf(title, sizeof title, "summary  layer %lld, %s: mean weight of %lldx%lld-token blocks", (long long)ly->index,
+             slot < 0 ? "mean over heads" : "one head", (long long)b, (long long)b);
+    if (slot >= 0) snprintf(title, sizeof title, "summary  layer %lld, head %lld: mean weight of %lldx%lld-token blocks",
+                            (long long)ly->index, (long long)run->heads[slot], (long long)b, (long long)b);
+    topts->title = title;
+    topts->note = "rows and columns are blocks, labelled by their first token";
+    topts->row_index = idx;
+    topts->col_index = idx;
+    topts->top_k = 0;
+    if ((s = gaze_term_heatmap(stdout, v, side, side, lab, lab, topts))) rc = cli_fail(s);
+done:
+    free(v); free(idx); free(lab);
+    return rc;
+}
+
 int cmd_show(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * head_s = "mean", * file = NULL;
     int64_t layer = -1, from = 0, to = -1;
@@ -171,6 +225,13 @@ int cmd_show(int argc, char ** argv) {
     int rc = 0;
     if (run.n_cap_layers < 1) { fprintf(stderr, "gaze show: the run holds no captured layers\n"); rc = 1; goto done; }
     const struct gaze_run_layer * ly = layer >= 0 ? gaze_run_find_layer(&run, layer) : &run.layers[run.n_cap_layers - 1];
+    if (ly && !ly->attn && ly->summary.entropy) {   // summaries only (gaze run --summary)
+        int64_t slot = -1;
+        for (int64_t h = 0; head_one >= 0 && h < run.n_heads_cap; h++) if (run.heads[h] == head_one) slot = h;
+        if (head_one >= 0 && slot < 0) { fprintf(stderr, "gaze show: head %s was not captured\n", head_s); rc = 2; goto done; }
+        rc = show_summary(&run, ly, slot, &topts);
+        goto done;
+    }
     if (!ly || !ly->attn) {
         fprintf(stderr, "gaze show: layer %lld has no captured attention (captured:", (long long)layer);
         for (int64_t i = 0; i < run.n_cap_layers; i++) fprintf(stderr, " %lld", (long long)run.layers[i].index);
@@ -199,6 +260,11 @@ int cmd_show(int argc, char ** argv) {
     }
     if ((rc = show_map(&run, w, title, from, to, hide_special, renorm, &topts))) { free(w); goto done; }
     free(w);
+    if (ly->summary.entropy) {   // captured with both: the summaries' rows too
+        struct gaze_term_opts so = topts;
+        so.row_index = so.col_index = NULL;
+        rc = show_summary(&run, ly, -1, &so);
+    }
 done:
     gaze_run_free(&run);
     return rc;

@@ -134,6 +134,7 @@ int cmd_view(int argc, char ** argv) {
         if ((rc = cli_need_run_file("view", src))) return rc;
         if (pair || generate || exact) { fprintf(stderr, "gaze view: --pair, --generate and --exact need MODEL \"text\", not a run file\n"); return 2; }
         if ((s = gaze_run_load(&run, src))) return cli_fail(s);
+        if ((rc = cli_summary_blocks("view", &run, 256))) { gaze_run_free(&run); return rc; }
     } else {
         struct gaze_model * model = NULL;
         if ((s = cli_model_load(&model, src, "view", false))) { free(text_buf); return cli_fail(s); }

@@ -215,6 +215,43 @@ enum gaze_status gaze_attention_scores(const struct gaze_attn_desc * desc,
                                        const int64_t * rows, int64_t n_rows,
                                        float * s);
 
+// 4. Attention summaries, computed inside the fused pass (no Tq×Tk buffer): per query row
+//    the entropy (nats), the top-k keys with their weights (entry 0 = the max weight and its
+//    key), the mass on key 0 (the sink) and inside the local window (keys p - w < j <= p, p
+//    the row's position i + q_offset); per b×b block of (position, key) the mean and max
+//    weight. Weights are exactly the probe's (top-k, sink and block max bit for bit; entropy,
+//    local and block sums to rounding). Rows are indexed by position (i + mask.q_offset), so
+//    successive calls over a KV cache fill one summary; block sums accumulate (+=) and block
+//    maxima take the max, so the caller zeroes them once. B must be 1.
+struct gaze_attn_summary {
+    int32_t top_k;                     // k, 1..256
+    int32_t block;                     // b, a power of two 1..64 (coarser levels pool exactly)
+    int32_t window;                    // w >= 1
+    int64_t n_heads;                   // heads summarised (Hc)
+    int64_t n_rows;                    // row capacity (positions) of the arrays
+    int64_t n_keys;                    // key capacity: ceil(n_keys / b) block columns
+    float *   entropy;                 // [Hc, n_rows] in nats (0 for a row with nothing allowed)
+    float *   sink;                    // [Hc, n_rows] weight of key 0
+    float *   local;                   // [Hc, n_rows] mass on keys p - w < j <= p
+    int32_t * top_keys;                // [Hc, n_rows, k] by weight desc, key asc; -1 = none
+    float *   top_weights;             // [Hc, n_rows, k] (0 where top_keys is -1)
+    float *   block_sum;               // [Hc, ceil(n_rows/b), ceil(n_keys/b)] sum of weights
+    float *   block_max;               // [Hc, ceil(n_rows/b), ceil(n_keys/b)] max weight
+};
+#define GAZE_SUMMARY_TOP_K  8
+#define GAZE_SUMMARY_BLOCK  64
+#define GAZE_SUMMARY_WINDOW 16
+
+// The fused pass (o, lse as gaze_attention_fused's, bit for bit) that also fills summaries of
+// query heads heads[n] (NULL = all Hq, n_heads = Hq) into slot n of sum; p, when not NULL, gets
+// the probe's weights of every head as gaze_attention_fused_probe's.
+enum gaze_status gaze_attention_fused_summary(const struct gaze_attn_desc * desc,
+                                              const struct gaze_view * q, const struct gaze_view * k,
+                                              const struct gaze_view * v, const struct gaze_view * o,
+                                              float * lse, float * p,
+                                              const int64_t * heads, int64_t n_heads,
+                                              struct gaze_attn_summary * sum);
+
 // Flop count by the project's convention: 4·B·Hq·Tq·Tk·d, halved when causal (dense).
 double gaze_attn_flops(const struct gaze_attn_desc * desc);
 // Exact count of allowed (query, key) pairs times 4·d·B·Hq: the useful work under any mask.
@@ -293,6 +330,8 @@ struct gaze_mha_capture {
     float * scores;                    // [n_heads, T, Tk] scaled pre-softmax scores, -inf masked
     float * q;                         // [n_heads, T, d] queries after RoPE
     float * k;                         // [n_heads, Tk, d] keys each captured head reads
+    struct gaze_attn_summary * summary; // summaries of the n_heads heads (slot n: heads[n]),
+                                        // rows by position, filled inside the fused pass; or NULL
 };
 
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
@@ -561,6 +600,7 @@ enum gaze_run_part {                     // bit flags: what a captured layer hol
     GAZE_RUN_PART_Q      = 1 << 2,
     GAZE_RUN_PART_K      = 1 << 3,
     GAZE_RUN_PART_HIDDEN = 1 << 4,
+    GAZE_RUN_PART_SUMMARY = 1 << 5,      // attention summaries (struct gaze_attn_summary)
 };
 
 struct gaze_run_layer {                  // one captured layer; arrays are 64-byte aligned
@@ -572,6 +612,9 @@ struct gaze_run_layer {                  // one captured layer; arrays are 64-by
     float * k;                           // [n_heads_cap, T, d_head] key head read by each
                                          // captured query head (GQA: repeated), or NULL
     float * hidden;                      // [T, n_embd] residual stream after the layer, or NULL
+    struct gaze_attn_summary summary;    // summaries of the captured heads over all T rows and
+                                         // keys (n_rows = n_keys = T), or all zero: none. One
+                                         // gaze_alloc_aligned block, owned through summary.entropy
 };
 
 // Everything a run points to is owned by it and released by gaze_run_free: strings and
@@ -1180,6 +1223,12 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // call with id -1 (as U+FFFD). NULL: none.
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
+    // with GAZE_RUN_PART_SUMMARY in parts: the summaries' top-k, block and window (0: the
+    // GAZE_SUMMARY_* defaults)
+    int32_t summary_k, summary_block, summary_window;
+    // bytes: when the full weights and scores the run would capture exceed it, it captures
+    // summaries instead (GAZE_RUN_PART_SUMMARY in place of ATTN and SCORES); 0: never
+    int64_t summary_above;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
@@ -1490,6 +1539,31 @@ enum gaze_status gaze_head_metrics_compute(const struct gaze_run * run,
                                            const struct gaze_detector_opts * det,
                                            const struct gaze_head_thresholds * th,
                                            struct gaze_head_metrics * out, int n_threads);
+
+// The same table from a layer's attention summaries (runs captured with --summary), for
+// layers without full weights: entropy (exact, without Clark's smoothing), entropy_norm,
+// max_weight, sink and bos exactly; self and prev from the top-k keys where they settle it
+// (the key listed, or the k-th weight within 0.005 of 0), else NaN; distance, next, cls, sep,
+// punct and the detectors need full weights: NaN. out as gaze_head_metrics_compute's.
+enum gaze_status gaze_head_metrics_from_summary(const struct gaze_run * run,
+                                                const struct gaze_head_thresholds * th,
+                                                struct gaze_head_metrics * out);
+
+// A run every view can draw from a run of summaries: its "tokens" are the blocks of level
+// `level` (labelled "I-J first-token"), its attention per head and layer is the summary's
+// block map made into rows: each row block's mass on each key block, averaged over its rows
+// (rows sum to 1, as attention does). The model's last path component gets "summary · " in
+// front (the views' title); layers without summaries
+// are left out. out is initialised here.
+enum gaze_status gaze_run_summary_blocks(const struct gaze_run * run, int level, struct gaze_run * out);
+
+// The summary's block pyramid: level 0 is its b×b grid, level n pools 2^n × 2^n blocks
+// (exactly: sums and cell counts add, maxima take the max). Side of the grid at a level:
+int64_t gaze_summary_grid_side(const struct gaze_attn_summary * s, int level);
+// out [side, side]: mean weight of each block (sum / cells of the T×T map it covers), or
+// with max its max weight; slot: one summarised head, or -1 = mean (max) over the heads.
+enum gaze_status gaze_summary_block_map(const struct gaze_attn_summary * s, int64_t slot, int level,
+                                        bool max, float * out);
 
 // Induction score by the TransformerLens Main_Demo protocol: BOS + S random tokens + the same
 // S tokens (2S + 1 in all); per head, the mean of the attention diagonal at offset 1 - S

@@ -84,9 +84,32 @@ int main(void) {
     // capture: same output bits, weights = reference weights, q/k as used
     float * cw = malloc(HQ * T * T * sizeof(float)), * cs = malloc(HQ * T * T * sizeof(float));
     float * cq = malloc(HQ * T * D * sizeof(float)), * ck = malloc(HQ * T * D * sizeof(float));
-    struct gaze_mha_capture cap = { NULL, 0, cw, cs, cq, ck };
+    // with summaries of every head riding on the same pass
+    struct gaze_attn_summary sum = { .top_k = 4, .block = 4, .window = 3, .n_heads = HQ, .n_rows = T, .n_keys = T };
+    const int NB = (T + 3) / 4;
+    sum.entropy = calloc(HQ * T, 4); sum.sink = calloc(HQ * T, 4); sum.local = calloc(HQ * T, 4);
+    sum.top_keys = calloc(HQ * T * 4, 4); sum.top_weights = calloc(HQ * T * 4, 4);
+    sum.block_sum = calloc(HQ * NB * NB, 4); sum.block_max = calloc(HQ * NB * NB, 4);
+    struct gaze_mha_capture cap = { NULL, 0, cw, cs, cq, ck, &sum };
     CHECK(gaze_mha_forward(&m, x, T, NULL, &mask, NULL, &cap, out2, scratch, 2) == GAZE_OK, "%s", gaze_last_error());
     CHECK(memcmp(out, out2, sizeof out) == 0, "capture changed the layer output");
+    {   // the summaries are the captured weights' own: top-k and sink bit for bit, entropy to rounding
+        int bad = 0;
+        for (int h = 0; h < HQ; h++)
+            for (int i = 0; i < T; i++) {
+                const float * w = cw + (h * T + i) * T;
+                double H = 0;
+                for (int j = 0; j < T; j++) if (w[j] > 0) H -= w[j] * log(w[j]);
+                bad += fabs(H - sum.entropy[h * T + i]) > 1e-5 || sum.sink[h * T + i] != w[0];
+                for (int r = 0; r < 4; r++) {
+                    const int j = sum.top_keys[(h * T + i) * 4 + r];
+                    bad += j < 0 ? i >= r : w[j] != sum.top_weights[(h * T + i) * 4 + r];
+                }
+            }
+        CHECK(bad == 0, "mha summaries disagree with the captured weights in %d places", bad);
+    }
+    free(sum.entropy); free(sum.sink); free(sum.local); free(sum.top_keys); free(sum.top_weights);
+    free(sum.block_sum); free(sum.block_max);
     double worst_w = 0;
     for (int i = 0; i < HQ * T * T; i++) { double e = fabs(cw[i] - w_ref[i]); if (!(e <= worst_w)) worst_w = isnan(e) ? INFINITY : e; }
     CHECK(worst_w < 1e-5, "captured weights vs reference: max abs err %.3g", worst_w);

@@ -549,6 +549,58 @@ static void test_recycle(void) {
     gaze_release_memory();
 }
 
+
+// Summaries (GAZE_RUN_PART_SUMMARY): filled by the fused pass, saved, loaded bit for bit; a
+// summary naming a future key or with weights out of order is refused by the checker.
+static void test_summary(void) {
+    struct gaze_run r;
+    gaze_run_init(&r);
+    r.model = strdup("m");
+    r.arch = strdup("llama");
+    r.causal = true;
+    r.n_layers = 2; r.n_heads = 2; r.n_kv_heads = 1;
+    const int64_t T = 70, d = 8;
+    const char ** toks = malloc(T * sizeof *toks);
+    int32_t * ids = malloc(T * sizeof *ids);
+    for (int64_t t = 0; t < T; t++) { toks[t] = "x"; ids[t] = (int32_t)t; }
+    CHECK(gaze_run_set_tokens(&r, T, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
+    struct gaze_run_layer * l;
+    CHECK(gaze_run_add_layer(&r, 1, GAZE_RUN_PART_SUMMARY, &l) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(l->summary.entropy && l->summary.top_k == GAZE_SUMMARY_TOP_K && l->summary.n_rows == T, "summary allocated");
+    float * q = malloc(2 * T * d * 4), * k = malloc(T * d * 4), * v = malloc(T * d * 4), * o = malloc(2 * T * d * 4);
+    for (int64_t e = 0; e < 2 * T * d; e++) q[e] = (float)urand() * 4 - 2;
+    for (int64_t e = 0; e < T * d; e++) { k[e] = (float)urand() * 4 - 2; v[e] = (float)urand(); }
+    struct gaze_attn_desc desc = gaze_attn_desc_make(1, 2, 1, T, T, d);
+    desc.mask.causal = true;
+    struct gaze_view vq = { q, 2 * T * d, T * d, d }, vk = { k, T * d, T * d, d }, vv = { v, T * d, T * d, d }, vo = { o, 2 * T * d, T * d, d };
+    CHECK(gaze_attention_fused_summary(&desc, &vq, &vk, &vv, &vo, NULL, NULL, NULL, 2, &l->summary) == GAZE_OK, "%s", gaze_last_error());
+    char path[128];
+    snprintf(path, sizeof path, "%s/summary.safetensors", g_dir);
+    CHECK(gaze_run_save(&r, path, false) == GAZE_OK, "save: %s", gaze_last_error());
+    struct gaze_run b;
+    CHECK(gaze_run_load(&b, path) == GAZE_OK, "load: %s", gaze_last_error());
+    const struct gaze_attn_summary * x = &r.layers[0].summary, * y = b.n_cap_layers == 1 ? &b.layers[0].summary : NULL;
+    CHECK(y && y->entropy && y->top_k == x->top_k && y->block == x->block && y->window == x->window, "summary params back");
+    if (y && y->entropy) {
+        CHECK(!memcmp(x->entropy, y->entropy, 2 * T * 4) && !memcmp(x->top_keys, y->top_keys, 2 * T * 8 * 4) &&
+              !memcmp(x->top_weights, y->top_weights, 2 * T * 8 * 4) && !memcmp(x->block_sum, y->block_sum, 2 * 4 * 4) &&
+              !memcmp(x->block_max, y->block_max, 2 * 4 * 4) && !memcmp(x->local, y->local, 2 * T * 4) &&
+              !memcmp(x->sink, y->sink, 2 * T * 4), "summary arrays differ after a round trip");
+    }
+    gaze_run_free(&b);
+    // hostile: a future key, then weights out of order
+    l = &r.layers[0];
+    l->summary.top_keys[5 * 8 + 1] = 9;
+    CHECK(gaze_run_save(&r, path, false) == GAZE_ERR_FORMAT && contains(gaze_last_error(), "summary.top_keys.1 [head 0, row 5"),
+          "future key accepted: %s", gaze_last_error());
+    l->summary.top_keys[5 * 8 + 1] = 0;
+    l->summary.top_weights[5 * 8 + 1] = 2.0f;
+    CHECK(gaze_run_save(&r, path, false) == GAZE_ERR_FORMAT, "weight 2 accepted");
+    unlink(path);
+    free(q); free(k); free(v); free(o); free(toks); free(ids);
+    gaze_run_free(&r);
+}
+
 int main(void) {
     test_recycle();
     snprintf(g_dir, sizeof g_dir, "/tmp/gaze_test_run_XXXXXX");
@@ -557,6 +609,7 @@ int main(void) {
     test_roundtrip();
     test_builder();
     test_hostile();
+    test_summary();
     rmdir(g_dir);
     return check_summary("test_runfile");
 }

@@ -12,6 +12,7 @@ static const char * const g_reserved[] = {
     "gaze.format_version", "gaze.model", "gaze.arch", "gaze.causal", "gaze.n_layers",
     "gaze.n_heads", "gaze.n_kv_heads", "gaze.d_head", "gaze.n_embd", "gaze.text", "gaze.pair",
     "gaze.tokens", "gaze.offsets", "gaze.n_generated", "gaze.layers", "gaze.heads", "gaze.q_rows",
+    "gaze.summary",
 };
 
 static bool is_reserved(const char * key) {
@@ -72,6 +73,7 @@ void gaze_run_free(struct gaze_run * run) {
     free(run->heads);
     for (int64_t i = 0; i < run->n_cap_layers; i++)
         for (int p = 0; p < N_PARTS; p++) gaze_free_recycled(*part_ptr(&run->layers[i], p));
+    for (int64_t i = 0; i < run->n_cap_layers; i++) run_summary_free(&run->layers[i].summary);
     free(run->layers);
     gaze_free_aligned(run->embedding);
     for (int64_t i = 0; i < run->n_extra; i++) { free(run->extra_keys[i]); free(run->extra_values[i]); }
@@ -180,7 +182,7 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
         return gaze_error(GAZE_ERR_INVALID_ARG,
                           "run: layer %lld: must be in [0, n_layers = %lld) and after the last added",
                           (long long)index, (long long)run->n_layers);
-    if (!parts || parts >= (1u << N_PARTS))
+    if (!parts || parts >= (1u << (N_PARTS + 1)))
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: layer %lld: bad parts mask 0x%x", (long long)index, parts);
     if ((parts & (GAZE_RUN_PART_Q | GAZE_RUN_PART_K)) && run->d_head < 1)
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: q/k capture needs d_head set");
@@ -209,6 +211,14 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
         }
         if (zero && !(given && given[p])) memset(a, 0, bytes);
         *part_ptr(l, p) = a;
+    }
+    if (parts & GAZE_RUN_PART_SUMMARY) {   // the defaults; a model sets its own with run_summary_alloc
+        enum gaze_status s = run_summary_alloc(&l->summary, GAZE_SUMMARY_TOP_K, GAZE_SUMMARY_BLOCK, GAZE_SUMMARY_WINDOW,
+                                               run->n_heads_cap, run->T);
+        if (s != GAZE_OK) {
+            for (int q = 0; q < N_PARTS; q++) { if (!given || !given[q]) gaze_free_recycled(*part_ptr(l, q)); *part_ptr(l, q) = NULL; }
+            return s;
+        }
     }
     run->n_cap_layers++;
     *out = l;
@@ -435,6 +445,10 @@ enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label)
             s = check_values(run, label, name, p, a);
             if (s != GAZE_OK) return s;
         }
+        if (l->summary.entropy) {
+            any = true;
+            if ((s = run_summary_check(run, l, label)) != GAZE_OK) return s;
+        }
         if (!any)
             return gaze_error(GAZE_ERR_FORMAT, "%s: layer %lld holds no captured tensor", label,
                               (long long)l->index);
@@ -535,6 +549,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     }
     for (int64_t i = 0; s == GAZE_OK && i < run->n_extra; i++)
         s = gaze_st_writer_set_metadata(w, run->extra_keys[i], run->extra_values[i]);
+    if (s == GAZE_OK) s = run_summary_save_meta(run, w);
 
     // Order keeps every F32 tensor 4-byte aligned in the file (data starts 8-aligned): F32
     // first, then F16 attention, then the integer tensors.
@@ -551,6 +566,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
                 if (half) s = gaze_st_writer_add_f32(w, name, GAZE_DTYPE_F16, rank, dims, a);
                 else s = gaze_st_writer_add_ref(w, name, GAZE_DTYPE_F32, rank, dims, a);
             }
+        if (pass == 0 && s == GAZE_OK) s = run_summary_save(run, w, true);
         if (pass == 0 && s == GAZE_OK && run->embedding) {
             int64_t shape_e[1] = { run->n_embd };
             s = gaze_st_writer_add_ref(w, "embedding", GAZE_DTYPE_F32, 1, shape_e, run->embedding);
@@ -560,6 +576,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     if (s == GAZE_OK) s = gaze_st_writer_add_ref(w, "token_ids", GAZE_DTYPE_I32, 1, shape_t, run->token_ids);
     if (s == GAZE_OK && run->token_type_ids)
         s = gaze_st_writer_add_ref(w, "token_type_ids", GAZE_DTYPE_I32, 1, shape_t, run->token_type_ids);
+    if (s == GAZE_OK) s = run_summary_save(run, w, false);
     if (s == GAZE_OK && run->sequence_ids)
         s = gaze_st_writer_add_ref(w, "sequence_ids", GAZE_DTYPE_I8, 1, shape_t, run->sequence_ids);
     if (s == GAZE_OK) s = gaze_st_writer_finish(w);
@@ -868,7 +885,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
         int part;
         int64_t li;
         const struct gaze_st_tensor * t = gaze_safetensors_tensor(L->st, i);
-        if (!layer_tensor(t->name, &part, &li)) continue;
+        if (!layer_tensor(t->name, &part, &li) && !run_summary_tensor(t->name, &li)) continue;
         if (li >= run->n_layers) {
             free(found); free(layers_meta);
             return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s: layer %lld but gaze.n_layers = %lld", L->path,
@@ -910,6 +927,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
             int rank = part_shape(run, part, dims);
             s = read_floats(L, t, dims, rank, true, part_ptr(&run->layers[li], part));
         }
+    if (s == GAZE_OK) s = run_summary_load(run, L->st, L->path);
     if (s != GAZE_OK) return s;
     const struct gaze_st_tensor * te = gaze_safetensors_find(L->st, "embedding");
     if (te) {

@@ -14,4 +14,19 @@ enum gaze_status run_add_layer_unzeroed(struct gaze_run * run, int64_t index, un
 // its capture buffers, which doubled the peak memory of a long run.
 enum gaze_status run_add_layer_given(struct gaze_run * run, int64_t index, unsigned parts,
                                      float * const given[5], struct gaze_run_layer ** out);
+
+// Attention summaries of a layer (runfile_summary.c): one gaze_alloc_aligned block (zeroed)
+// for n rows and keys, owned through s->entropy; shrink closes it up in place to n' < n.
+bool run_summary_params_ok(int64_t k, int64_t block, int64_t window);
+enum gaze_status run_summary_alloc(struct gaze_attn_summary * s, int32_t k, int32_t block, int32_t window,
+                                   int64_t n_heads, int64_t n);
+void run_summary_free(struct gaze_attn_summary * s);
+void run_summary_shrink(struct gaze_attn_summary * s, int64_t n);
+size_t run_summary_bytes(int64_t k, int64_t block, int64_t n_heads, int64_t n);
+// The run-file side: checks, the gaze.summary metadata and tensors, names, loading.
+enum gaze_status run_summary_check(const struct gaze_run * run, const struct gaze_run_layer * l, const char * label);
+enum gaze_status run_summary_save_meta(const struct gaze_run * run, struct gaze_st_writer * w);
+enum gaze_status run_summary_save(const struct gaze_run * run, struct gaze_st_writer * w, bool floats);
+bool run_summary_tensor(const char * name, int64_t * layer);
+enum gaze_status run_summary_load(struct gaze_run * run, const struct gaze_safetensors * st, const char * path);
 #endif

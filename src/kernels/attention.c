@@ -217,13 +217,16 @@ double gaze_attn_useful_flops(const struct gaze_attn_desc * desc) {
 static enum gaze_status fused(const struct gaze_attn_desc * desc,
                               const struct gaze_view * q, const struct gaze_view * k,
                               const struct gaze_view * v, const struct gaze_view * o,
-                              float * lse, float * p) {
+                              float * lse, float * p, struct gaze_attn_summary * sum,
+                              const int64_t * sum_slot) {
     enum gaze_status s = gaze_attn_check(desc, q, k, v, o);
     if (s) return s;
     if (!v || !o) return gaze_error(GAZE_ERR_INVALID_ARG, "attention: v and o are required");
     struct attn_plan plan;
     if ((s = attn_plan_init(&plan, desc, q, k, v, o, lse))) return s;
     plan.p = p;
+    plan.sum = sum;
+    plan.sum_slot = sum_slot;
     bool ok;
     switch (gaze_isa_active()) {
         case GAZE_ISA_AVX512: ok = attn_fused_avx512(&plan); break;
@@ -231,8 +234,8 @@ static enum gaze_status fused(const struct gaze_attn_desc * desc,
         default:              ok = attn_fused_scalar(&plan); break;
     }
     attn_plan_free(&plan);
-    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "attention: out of memory for probe row statistics (Tk = %lld)",
-                               (long long)desc->Tk);
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "attention: out of memory for %s row statistics (Tk = %lld)",
+                               sum ? "summary" : "probe", (long long)desc->Tk);
     return GAZE_OK;
 }
 
@@ -240,7 +243,7 @@ enum gaze_status gaze_attention_fused(const struct gaze_attn_desc * desc,
                                       const struct gaze_view * q, const struct gaze_view * k,
                                       const struct gaze_view * v, const struct gaze_view * o,
                                       float * lse) {
-    return fused(desc, q, k, v, o, lse, NULL);
+    return fused(desc, q, k, v, o, lse, NULL, NULL, NULL);
 }
 
 enum gaze_status gaze_attention_fused_probe(const struct gaze_attn_desc * desc,
@@ -248,7 +251,51 @@ enum gaze_status gaze_attention_fused_probe(const struct gaze_attn_desc * desc,
                                             const struct gaze_view * v, const struct gaze_view * o,
                                             float * lse, float * p) {
     if (!p) return gaze_error(GAZE_ERR_INVALID_ARG, "attention fused probe: output buffer is NULL");
-    return fused(desc, q, k, v, o, lse, p);
+    return fused(desc, q, k, v, o, lse, p, NULL, NULL);
+}
+
+enum gaze_status gaze_attention_fused_summary(const struct gaze_attn_desc * desc,
+                                              const struct gaze_view * q, const struct gaze_view * k,
+                                              const struct gaze_view * v, const struct gaze_view * o,
+                                              float * lse, float * p,
+                                              const int64_t * heads, int64_t n_heads,
+                                              struct gaze_attn_summary * sum) {
+    enum gaze_status s = gaze_attn_check(desc, q, k, v, o);
+    if (s) return s;
+    if (!sum) return fused(desc, q, k, v, o, lse, p, NULL, NULL);
+    if (desc->B != 1) return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: batch B = %lld, summaries need B = 1", (long long)desc->B);
+    if (sum->top_k < 1 || sum->top_k > 256)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: top_k = %d outside 1..256", (int)sum->top_k);
+    if (sum->block < 1 || sum->block > ATTN_BC || (sum->block & (sum->block - 1)))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: block = %d is not a power of two in 1..%d",
+                          (int)sum->block, ATTN_BC);
+    if (sum->window < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: window = %d must be >= 1", (int)sum->window);
+    if (!heads) n_heads = desc->Hq;
+    if (n_heads < 1 || n_heads > desc->Hq || sum->n_heads != n_heads)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: %lld heads asked, summary holds %lld (Hq = %lld)",
+                          (long long)n_heads, (long long)sum->n_heads, (long long)desc->Hq);
+    if (desc->mask.q_offset < 0 || desc->mask.q_offset + desc->Tq > sum->n_rows || desc->Tk > sum->n_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG,
+                          "attention summary: rows %lld..%lld or %lld keys exceed its capacity (%lld rows, %lld keys)",
+                          (long long)desc->mask.q_offset, (long long)(desc->mask.q_offset + desc->Tq - 1),
+                          (long long)desc->Tk, (long long)sum->n_rows, (long long)sum->n_keys);
+    if (!sum->entropy || !sum->sink || !sum->local || !sum->top_keys || !sum->top_weights || !sum->block_sum || !sum->block_max)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: an output array is NULL");
+    int64_t * slot = malloc((size_t)desc->Hq * sizeof *slot);
+    if (!slot) return gaze_error(GAZE_ERR_NOMEM, "attention summary: out of memory");
+    for (int64_t h = 0; h < desc->Hq; h++) slot[h] = -1;
+    for (int64_t n = 0; n < n_heads; n++) {
+        const int64_t h = heads ? heads[n] : n;
+        if (h < 0 || h >= desc->Hq || slot[h] >= 0) {
+            free(slot);
+            return gaze_error(GAZE_ERR_INVALID_ARG, "attention summary: head %lld out of range 0..%lld or repeated",
+                              (long long)h, (long long)(desc->Hq - 1));
+        }
+        slot[h] = n;
+    }
+    s = fused(desc, q, k, v, o, lse, p, sum, slot);
+    free(slot);
+    return s;
 }
 
 // Shared by probe (weights) and scores (pre-softmax scores).

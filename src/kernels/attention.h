@@ -34,6 +34,8 @@ struct attn_plan {
     uint8_t * sparse_map;     // [n_sq, n_sk] dense copy of the CSR layout; NULL = dense
     int64_t   n_sq, n_sk;     // layout blocks along queries and keys
     int       split_kv;       // $GAZE_ATTN_SPLIT_KV: 0 never split keys, 1 always (<= 4 rows), -1 auto
+    struct gaze_attn_summary * sum;   // summaries to fill (B = 1), or NULL
+    const int64_t * sum_slot;         // [Hq] slot of head h in sum, -1 = not summarised
 };
 
 // Split-KV decoding (attention_fused_impl.h) is chosen automatically for query blocks of

@@ -17,6 +17,7 @@ typedef __m256 vf;
 #define V_MIN(a, b)    _mm256_min_ps(a, b)
 #define V_REDUCE_ADD(v) hsum_avx2(v)
 #define V_EXP2(x)      exp2_avx2(x)
+#define V_GT_MASK(a, b) ((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)))   // lane i > : bit i
 #define S_NV     2   // 4 keys × 2 query vectors: 8 of the 16 ymm registers
 #define O_NV_MAX 2
 

@@ -17,6 +17,7 @@ typedef __m512 vf;
 #define V_MIN(a, b)    _mm512_min_ps(a, b)
 #define V_REDUCE_ADD(v) _mm512_reduce_add_ps(v)
 #define V_EXP2(x)      exp2_avx512(x)
+#define V_GT_MASK(a, b) ((unsigned)_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ))   // lane i > : bit i
 #define S_NV     4   // 4 keys × 4 query vectors: 16 accumulators
 #define O_NV_MAX 6   // 4 rows × 6 d-vectors: 24 accumulators + 6 V + 1 broadcast
 

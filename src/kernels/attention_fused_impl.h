@@ -6,6 +6,7 @@
 //   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
 //   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
 //   V_REDUCE_ADD(v)   horizontal sum
+//   V_GT_MASK(a, b)   bit i set where lane i of a > lane i of b (false for NaN)
 //   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
 //   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
 //
@@ -276,33 +277,278 @@ static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64
     *l = ls;
 }
 
+// Attention summaries (gaze_attention_fused_summary), accumulated beside the online softmax
+// of a work item's rows (a panel of ATTN_BR, or one row at lane 0), relative to the running
+// max like l: e = Σ 2^(s-m)·(s-m) gives the entropy ln l - ln2·e/l at the end; loc is the
+// local window's Σ 2^(s-m); each tile's key blocks keep Σ and max of 2^(s - mt[t]) and the
+// sink its key 0 value, so the final weights are that · 2^(mt[t] - m) / l exactly as
+// probe_normalise computes them; the top-k heap ranks raw scores (the softmax is monotone)
+// and the winners' weights are recomputed at the end by the probe's own formula.
+struct FN(sum_scratch) {
+    float *   e;      // [ATTN_BR]
+    float *   loc;    // [ATTN_BR]
+    float *   sink;   // [ATTN_BR] tile 0's 2^(s_0 - mt[0])
+    float *   mt;     // [n_tiles, ATTN_BR] running max after each tile; -inf: nothing there
+    float *   bsum;   // [n_tiles · ATTN_BC / b, ATTN_BR] per key block of each tile
+    float *   bmax;   // [n_tiles · ATTN_BC / b, ATTN_BR]
+    float *   hs;     // [ATTN_BR, k + 1] min-heap of raw scores (root: the one to evict), then
+                      // a +inf sentinel, so a node's right child can be read unconditionally
+    int32_t * hj;     // [ATTN_BR, k + 1] their keys
+};
+
+static bool FN(sum_init)(struct FN(sum_scratch) * ss, const struct gaze_attn_summary * S, int64_t Tk) {
+    memset(ss, 0, sizeof *ss);
+    const size_t n_tiles = (size_t)((Tk + ATTN_BC - 1) / ATTN_BC), nb = (size_t)(ATTN_BC / S->block);
+    ss->e    = gaze_alloc_aligned((3 + n_tiles * (1 + 2 * nb)) * ATTN_BR * sizeof(float));
+    ss->hs   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)(S->top_k + 1) * sizeof(float));
+    ss->hj   = gaze_alloc_aligned((size_t)ATTN_BR * (size_t)(S->top_k + 1) * sizeof(int32_t));
+    if (!ss->e || !ss->hs || !ss->hj) return false;
+    ss->loc  = ss->e + ATTN_BR;
+    ss->sink = ss->loc + ATTN_BR;
+    ss->mt   = ss->sink + ATTN_BR;
+    ss->bsum = ss->mt + n_tiles * ATTN_BR;
+    ss->bmax = ss->bsum + n_tiles * nb * ATTN_BR;
+    return true;
+}
+
+static void FN(sum_free)(struct FN(sum_scratch) * ss) {
+    gaze_free_aligned(ss->e);
+    gaze_free_aligned(ss->hs);
+    gaze_free_aligned(ss->hj);
+}
+
+static void FN(sum_start)(struct FN(sum_scratch) * ss, int64_t k) {
+    for (int64_t i = 0; i < ATTN_BR; i++) { ss->e[i] = 0.0f; ss->loc[i] = 0.0f; ss->sink[i] = 0.0f; }
+    for (int64_t x = 0; x < ATTN_BR * (k + 1); x++) {
+        const bool sentinel = x % (k + 1) == k;
+        ss->hs[x] = sentinel ? INFINITY : -INFINITY;
+        ss->hj[x] = -1;
+    }
+}
+
+// (sa, ja) ranks below (sb, jb): lower score, or the same score at a later key.
+static inline bool FN(sum_below)(float sa, int32_t ja, float sb, int32_t jb) {
+    return (sa < sb) | ((sa == sb) & (ja > jb));   // no branches: ranks are unpredictable
+}
+
+// Replaces the heap's root by (s, j) and sifts it down. Keys arrive in increasing order, so
+// a candidate enters only with a score strictly above the root's (a tie keeps the earlier key).
+static void FN(heap_replace)(float * hs, int32_t * hj, int64_t k, float s, int32_t j) {
+    int64_t x = 0;
+    for (;;) {
+        int64_t c = 2 * x + 1;
+        if (c >= k) break;
+        c += FN(sum_below)(hs[c + 1], hj[c + 1], hs[c], hj[c]);   // hs[k]: the +inf sentinel
+        if (!FN(sum_below)(hs[c], hj[c], s, j)) break;
+        hs[x] = hs[c]; hj[x] = hj[c]; x = c;
+    }
+    hs[x] = s; hj[x] = j;
+}
+
+// Top-k candidates of a tile's raw scores (rows [0, n_rows) of St, keys j0 .. in order): each
+// key row is compared with the rows' current thresholds (their heap roots) a vector at a time,
+// and only the lanes above go to the heap. Rows past n_rows keep threshold +inf.
+static void FN(sum_tile_topk)(struct FN(sum_scratch) * ss, int64_t k, const float * st, int64_t n_rows,
+                              int64_t j0, int64_t n_k) {
+    float thr[ATTN_BR];
+    for (int64_t i = 0; i < ATTN_BR; i++) thr[i] = i < n_rows ? ss->hs[i * (k + 1)] : INFINITY;
+    for (int64_t j = 0; j < n_k; j++)
+        for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
+            unsigned m = V_GT_MASK(V_LOAD(st + j * ATTN_BR + iv), V_LOAD(thr + iv));
+            while (m) {
+                const int64_t i = iv + __builtin_ctz(m);
+                m &= m - 1;
+                FN(heap_replace)(ss->hs + i * (k + 1), ss->hj + i * (k + 1), k, st[j * ATTN_BR + i], (int32_t)(j0 + j));
+                thr[i] = ss->hs[i * (k + 1)];
+            }
+        }
+}
+
+// tile_softmax plus the entropy sum e (same m, l, alpha and St, bit for bit). Exponents below
+// -256 contribute 2^x·x = 0 (x clamped: masked keys give 0·-inf otherwise).
+static void FN(tile_softmax_e)(float * st, int64_t n_k, float * m, float * l, float * alpha, float * e) {
+    const vf lowest = V_SET1(-FLT_MAX), floor_x = V_SET1(-256.0f);
+    for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
+        vf mx = V_SET1(-INFINITY);
+        for (int64_t j = 0; j < n_k; j++) mx = V_MAX(mx, V_LOAD(st + j * ATTN_BR + iv));
+        vf m_old = V_LOAD(m + iv);
+        vf m_new = V_MAX(m_old, mx);
+        vf m_safe = V_MAX(m_new, lowest);
+        vf a = V_EXP2(V_SUB(m_old, m_safe));
+        vf sum = V_ZERO(), es = V_ZERO();
+        for (int64_t j = 0; j < n_k; j++) {
+            vf x = V_SUB(V_LOAD(st + j * ATTN_BR + iv), m_safe);
+            vf p = V_EXP2(x);
+            V_STORE(st + j * ATTN_BR + iv, p);
+            sum = V_ADD(sum, p);
+            es = V_FMA(p, V_MAX(x, floor_x), es);
+        }
+        // e relative to the new max: 2^(s-m')(s-m') = a·2^(s-m)·((s-m) + (m-m'))
+        vf l_old = V_LOAD(l + iv);
+        vf shift = V_SUB(V_MAX(m_old, lowest), m_safe);
+        V_STORE(e + iv, V_ADD(V_MUL(a, V_FMA(shift, l_old, V_LOAD(e + iv))), es));
+        V_STORE(l + iv, V_FMA(l_old, a, sum));
+        V_STORE(m + iv, m_new);
+        V_STORE(alpha + iv, a);
+    }
+}
+
+// After a tile's softmax (St = 2^(s - mt[t])): its max, key-block sums and maxima (vectors
+// over queries), key 0 for the sink, and the local window (rescaled by alpha like l).
+static void FN(sum_tile_post)(const struct gaze_attn_summary * S, struct FN(sum_scratch) * ss,
+                              const float * st, const float * m, const float * alpha, int64_t t,
+                              int64_t pos0, int64_t n_rows, int64_t j0, int64_t n_k) {
+    const int64_t b = S->block, nb = ATTN_BC / b, w = S->window;
+    memcpy(ss->mt + t * ATTN_BR, m, ATTN_BR * sizeof(float));
+    if (j0 == 0) memcpy(ss->sink, st, ATTN_BR * sizeof(float));
+    for (int64_t kb = 0; kb * b < n_k; kb++) {
+        float * bs = ss->bsum + (t * nb + kb) * ATTN_BR, * bm = ss->bmax + (t * nb + kb) * ATTN_BR;
+        const int64_t ja = kb * b, jb = GAZE_MIN(n_k, ja + b);
+        for (int64_t iv = 0; iv < ATTN_BR; iv += VL) {
+            vf s = V_ZERO(), mx = V_ZERO();
+            for (int64_t j = ja; j < jb; j++) {
+                vf p = V_LOAD(st + j * ATTN_BR + iv);
+                s = V_ADD(s, p);
+                mx = V_MAX(mx, p);
+            }
+            V_STORE(bs + iv, s);
+            V_STORE(bm + iv, mx);
+        }
+    }
+    for (int64_t i = 0; i < n_rows; i++) {
+        const int64_t p = pos0 + i;
+        const int64_t lo = GAZE_MAX(j0, p - w + 1), hi = GAZE_MIN(j0 + n_k - 1, p);
+        float acc = ss->loc[i] * alpha[i];
+        for (int64_t j = lo; j <= hi; j++) acc += st[(j - j0) * ATTN_BR + i];
+        ss->loc[i] = acc;
+    }
+}
+
+// A tile with nothing allowed for these rows.
+static void FN(sum_tile_skip)(struct FN(sum_scratch) * ss, int64_t t) {
+    for (int64_t i = 0; i < ATTN_BR; i++) ss->mt[t * ATTN_BR + i] = -INFINITY;
+}
+
+// Final summaries of rows [0, n_rows) (positions pos0 + i) from their max m and sum l.
+// row_path: the probe's row path made the probabilities (scalar exp2f), else the tile path.
+static void FN(sum_finish)(const struct gaze_attn_summary * S, struct FN(sum_scratch) * ss, int64_t slot,
+                           int64_t pos0, int64_t n_rows, const float * m, const float * l, int64_t Tk,
+                           bool row_path) {
+    const int64_t k = S->top_k, b = S->block, nb = ATTN_BC / b;
+    const int64_t nbr = (S->n_rows + b - 1) / b, nbc = (S->n_keys + b - 1) / b;
+    const int64_t n_tiles = (Tk + ATTN_BC - 1) / ATTN_BC;
+    for (int64_t i = 0; i < n_rows; i++) {
+        const int64_t row = slot * S->n_rows + pos0 + i;
+        int32_t * tk = S->top_keys + row * k;
+        float * tw = S->top_weights + row * k;
+        const float mi = m[i], li = l[i];
+        if (!(li > 0.0f)) {   // nothing allowed (or NaN scores): an empty summary row
+            const float z = li == 0.0f ? 0.0f : NAN;
+            S->entropy[row] = S->sink[row] = S->local[row] = z;
+            for (int64_t r = 0; r < k; r++) { tk[r] = -1; tw[r] = z; }
+            continue;
+        }
+        const float inv = 1.0f / li;
+        S->entropy[row] = (float)(log((double)li) - M_LN2 * ((double)ss->e[i] / (double)li));
+        S->local[row] = ss->loc[i] * inv;
+        const float mt0 = ss->mt[i];
+        S->sink[row] = mt0 == -INFINITY ? 0.0f : ss->sink[i] * (exp2f(mt0 - mi) * inv);
+        // heap → sorted by score desc, key asc (insertion sort: k is small)
+        float * hs = ss->hs + i * (k + 1);
+        int32_t * hj = ss->hj + i * (k + 1);
+        for (int64_t x = 1; x < k; x++) {
+            const float s = hs[x];
+            const int32_t j = hj[x];
+            int64_t y = x;
+            for (; y > 0 && FN(sum_below)(hs[y - 1], hj[y - 1], s, j); y--) { hs[y] = hs[y - 1]; hj[y] = hj[y - 1]; }
+            hs[y] = s; hj[y] = j;
+        }
+        for (int64_t r = 0; r < k; r++) {
+            if (hj[r] < 0) { tk[r] = -1; tw[r] = 0.0f; continue; }
+            const float mtt = ss->mt[(hj[r] / ATTN_BC) * ATTN_BR + i];
+            float p;
+            if (row_path) p = exp2f(hs[r] - mtt);
+            else { float tmp[VL]; V_STORE(tmp, V_EXP2(V_SUB(V_SET1(hs[r]), V_SET1(mtt)))); p = tmp[0]; }
+            tk[r] = hj[r];
+            tw[r] = p * (exp2f(mtt - mi) * inv);
+        }
+        const int64_t br = (pos0 + i) / b;
+        float * bsum = S->block_sum + (slot * nbr + br) * nbc, * bmax = S->block_max + (slot * nbr + br) * nbc;
+        for (int64_t t = 0; t < n_tiles; t++) {
+            const float mtt = ss->mt[t * ATTN_BR + i];
+            if (mtt == -INFINITY) continue;
+            const float f = exp2f(mtt - mi) * inv;
+            for (int64_t kb = 0; kb < nb && t * ATTN_BC + kb * b < Tk; kb++) {
+                const int64_t bc = (t * ATTN_BC) / b + kb, x = (t * nb + kb) * ATTN_BR + i;
+                bsum[bc] += ss->bsum[x] * f;
+                const float mw = ss->bmax[x] * f;
+                if (mw > bmax[bc]) bmax[bc] = mw;
+            }
+        }
+    }
+}
+
+// The row path's share (lane 0): one tile after row_scores, before row_pv updates l.
+static void FN(sum_row_tile)(const struct gaze_attn_summary * S, struct FN(sum_scratch) * ss,
+                             const float * sc, int64_t t, int64_t pos, int64_t j0, int64_t n_k,
+                             float m_old, float m_new, float alpha, float l_old) {
+    const int64_t k = S->top_k, b = S->block, nb = ATTN_BC / b, w = S->window;
+    float thr = ss->hs[0];
+    for (int64_t j = 0; j < n_k; j++)
+        if (sc[j] > thr) { FN(heap_replace)(ss->hs, ss->hj, k, sc[j], (int32_t)(j0 + j)); thr = ss->hs[0]; }
+    float es = 0.0f, ls = 0.0f;
+    for (int64_t kb = 0; kb * b < n_k; kb++) {
+        float s = 0.0f, mx = 0.0f;
+        for (int64_t j = kb * b; j < GAZE_MIN(n_k, kb * b + b); j++) {
+            const float x = sc[j] - m_new;
+            const float p = exp2f(x);          // as row_pv and the probe's row path
+            s += p;
+            mx = p > mx ? p : mx;
+            es += p * (x > -256.0f ? x : -256.0f);
+            if (j0 + j > pos - w && j0 + j <= pos) ls += p;
+            if (j0 + j == 0) ss->sink[0] = p;
+        }
+        ss->bsum[(t * nb + kb) * ATTN_BR] = s;
+        ss->bmax[(t * nb + kb) * ATTN_BR] = mx;
+    }
+    const float shift = (m_old > -FLT_MAX ? m_old : -FLT_MAX) - m_new;
+    ss->e[0] = alpha * (ss->e[0] + shift * l_old) + es;
+    ss->loc[0] = ss->loc[0] * alpha + ls;
+    ss->mt[t * ATTN_BR] = m_new;
+}
+
 // Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
 // row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
 // and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
 // log; -inf when nothing is allowed). With p_row given it is the probe instead: p [Tk] gets
 // the row's weights (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) and nothing else
 // is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
+// ss (O mode only, or NULL): also the summaries of the row, into slot `slot`.
 static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
                          float * sc, float * acc, float * o_row, float * lse_out,
-                         float * p_row, float * mt) {
+                         float * p_row, float * mt, struct FN(sum_scratch) * ss, int64_t slot) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
     const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
     float m = -INFINITY, l = 0.0f;
+    const int64_t pos = i + desc->mask.q_offset;
     for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
+    if (ss) FN(sum_start)(ss, plan->sum->top_k);
     for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
         enum attn_tile kind = attn_tile_classify(plan, b, i, i + 1, j0, j0 + n_k);
         if (kind == ATTN_TILE_SKIP) {
             if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
+            if (ss) FN(sum_tile_skip)(ss, t);
             continue;
         }
         const float mx = FN(row_scores)(plan, b, h, i, q, kbase, j0, n_k, kind, sc);
         const float m_new = mx > m || mx != mx ? mx : m;
         if (m_new == -INFINITY) {                         // nothing allowed yet
             if (p_row) { for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = 0.0f; mt[t] = -INFINITY; }
+            if (ss) FN(sum_tile_skip)(ss, t);
             continue;
         }
         const float alpha = exp2f(m - m_new);             // m = -inf: 0
@@ -317,10 +563,12 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
             m = m_new;
             continue;
         }
+        if (ss) FN(sum_row_tile)(plan->sum, ss, sc, t, pos, j0, n_k, m, m_new, alpha, l);
         FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, alpha, acc, &l);
         m = m_new;
     }
     if (p_row) { FN(probe_normalise)(p_row, Tk, mt, 1, m, l); return; }
+    if (ss) FN(sum_finish)(plan->sum, ss, slot, pos, 1, &m, &l, Tk, true);
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int64_t c = 0; c < d; c++) o_row[c] = acc[c] * inv;
     if (lse_out) *lse_out = l > 0.0f ? (m + log2f(l)) * (float)M_LN2 : -INFINITY;
@@ -430,7 +678,7 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
 // (measured on a loaded 2-core machine, bench/results/attention.md).
 static bool FN(use_split_kv)(const struct attn_plan * plan, int nt) {
     const struct gaze_attn_desc * desc = plan->desc;
-    if (plan->p || desc->Tq > ATTN_ROW_MAX || plan->split_kv == 0) return false;   // probe: unchanged path
+    if (plan->p || plan->sum || desc->Tq > ATTN_ROW_MAX || plan->split_kv == 0) return false;   // probe, summaries: unchanged path
     if (plan->split_kv == 1) return true;
     // one thread: only GQA gains (each K/V tile read once for the group), not plain heads
     return (nt > 1 || plan->group > 1) && desc->Tk >= ATTN_SPLITKV_MIN_TK && desc->B * desc->Hq * desc->Tq < ATTN_SPLITKV_MAX_ROWS * nt;
@@ -458,8 +706,10 @@ static void FN(tile_skip_rows)(float * pout, int64_t Tk, int64_t n_rows, int64_t
 // One work item: query rows [i0, i0 + n_rows) of (b, h), all key tiles. With plan->p, the
 // item's probe rows are written too (mt: [n_tiles, ATTN_BR] scratch): each tile's
 // probabilities and running max exactly as attn_probe computes them, from the same St.
+// ss (or NULL): also the summaries of these rows into slot `slot`.
 static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt) {
+                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt,
+                           struct FN(sum_scratch) * ss, int64_t slot) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const int64_t dpad = (d + VL - 1) / VL * VL;
@@ -473,18 +723,27 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
     FN(pack_qt)(s->qt, qbase, plan->q.st, NULL, i0, n_rows, d, plan->scale_log2);
     memset(s->oacc, 0, (size_t)ATTN_BR * dpad * sizeof(float));
     for (int64_t i = 0; i < ATTN_BR; i++) { s->m[i] = -INFINITY; s->l[i] = 0.0f; }
+    const int64_t pos0 = i0 + desc->mask.q_offset;
+    if (ss) FN(sum_start)(ss, plan->sum->top_k);
 
     for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
         enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
         if (kind == ATTN_TILE_SKIP) {
             if (pout) FN(tile_skip_rows)(pout, Tk, n_rows, j0, n_k, 0.0f, mt + t * ATTN_BR);
+            if (ss) FN(sum_tile_skip)(ss, t);
             continue;
         }
         FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
         if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
             FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
-        FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
+        if (ss) {
+            FN(sum_tile_topk)(ss, plan->sum->top_k, s->st, n_rows, j0, n_k);
+            FN(tile_softmax_e)(s->st, n_k, s->m, s->l, s->alpha, ss->e);
+            FN(sum_tile_post)(plan->sum, ss, s->st, s->m, s->alpha, t, pos0, n_rows, j0, n_k);
+        } else {
+            FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
+        }
         if (pout) {
             memcpy(mt + t * ATTN_BR, s->m, ATTN_BR * sizeof(float));
             FN(tile_to_rows)(pout, Tk, s->st, n_rows, j0, n_k, 1.0f);
@@ -538,10 +797,34 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
                 l == 0.0f ? -INFINITY : (s->m[i] + log2f(l)) * (float)M_LN2;
         if (pout) FN(probe_normalise)(pout + i * Tk, Tk, mt + i, ATTN_BR, s->m[i], l);
     }
+    if (ss) FN(sum_finish)(plan->sum, ss, slot, pos0, n_rows, s->m, s->l, Tk, false);
 }
 
 // With plan->p: also the probe's weights of every head and row (see gaze_attention_fused_probe).
 // False when that scratch cannot be allocated.
+// One work item of attn_fused: query block qb of (b, h).
+static void FN(fused_block)(const struct attn_plan * plan, struct FN(attn_scratch) * s, float * mt,
+                            struct FN(sum_scratch) * ss_all, int64_t b, int64_t h, int64_t qb) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t i0 = qb * ATTN_BR, nr = GAZE_MIN(ATTN_BR, desc->Tq - i0);
+    const int64_t slot = plan->sum ? plan->sum_slot[h] : -1;
+    struct FN(sum_scratch) * ss = slot >= 0 ? ss_all : NULL;
+    if (nr <= ATTN_ROW_MAX) {
+        for (int64_t i = i0; i < i0 + nr; i++) {
+            FN(row_item)(plan, b, h, i, s->st, s->oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
+                         plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL, ss, slot);
+            if (plan->p)   // the probe's own row pass (a few rows: nothing to share)
+                FN(row_item)(plan, b, h, i, s->st, NULL, NULL, NULL,
+                             plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk, mt, NULL, -1);
+        }
+    } else {
+        FN(fused_item)(plan, s, b, h, i0, nr, mt, ss, slot);
+    }
+}
+
+// With plan->p: also the probe's weights of every head and row (see gaze_attention_fused_probe).
+// With plan->sum: also the summaries (gaze_attention_fused_summary). False when that scratch
+// cannot be allocated.
 bool FN(attn_fused)(const struct attn_plan * plan) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t n_qb = (desc->Tq + ATTN_BR - 1) / ATTN_BR;
@@ -550,40 +833,50 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
     const int64_t n_tiles = (desc->Tk + ATTN_BC - 1) / ATTN_BC;
     int nt = desc->n_threads > 0 ? desc->n_threads : gaze_default_threads();
     if (FN(use_split_kv)(plan, nt) && FN(attn_split_kv)(plan, nt)) return true;
-    if (nt > n_items) nt = (int)n_items;
+    // Summary blocks of b rows start at positions that are multiples of b: when q_offset is not
+    // one, a block row straddles two query blocks, so one item takes all blocks of a head
+    // (two threads never add into one summary block).
+    const bool per_head = plan->sum && n_qb > 1 && desc->mask.q_offset % plan->sum->block != 0;
+    const int64_t n_work = per_head ? desc->B * desc->Hq : n_items;
+    if (nt > n_work) nt = (int)n_work;
     // per thread, probe only: running max of every row after every key tile, [n_tiles, ATTN_BR]
     float * mt_all = plan->p ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
     if (plan->p && !mt_all) return false;
+    bool failed = false;
 
     #pragma omp parallel num_threads(nt)
     {
         struct FN(attn_scratch) s;
         bool ok = FN(scratch_init)(&s, desc->d, dpad);
         GAZE_ASSERT(ok);   // a few hundred KiB per thread
+        struct FN(sum_scratch) ss;
+        memset(&ss, 0, sizeof ss);
+        if (plan->sum && !FN(sum_init)(&ss, plan->sum, desc->Tk)) {
+            #pragma omp atomic write
+            failed = true;
+        }
+        #pragma omp barrier
+        bool skip;
+        #pragma omp atomic read
+        skip = failed;
         float * mt = mt_all ? mt_all + (size_t)omp_get_thread_num() * (size_t)n_tiles * ATTN_BR : NULL;
         // Causal rows near the end see the most keys: hand out the last query blocks first.
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t it = 0; it < n_items; it++) {
-            const int64_t qb = n_qb - 1 - it % n_qb;
-            const int64_t bh = it / n_qb;
-            const int64_t i0 = qb * ATTN_BR;
-            const int64_t b = bh / desc->Hq, h = bh % desc->Hq, nr = GAZE_MIN(ATTN_BR, desc->Tq - i0);
-            if (nr <= ATTN_ROW_MAX) {
-                for (int64_t i = i0; i < i0 + nr; i++) {
-                    FN(row_item)(plan, b, h, i, s.st, s.oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
-                                 plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL);
-                    if (plan->p)   // the probe's own row pass (a few rows: nothing to share)
-                        FN(row_item)(plan, b, h, i, s.st, NULL, NULL, NULL,
-                                     plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk, mt);
-                }
+        for (int64_t it = 0; it < n_work; it++) {
+            if (skip) continue;
+            if (per_head) {
+                for (int64_t qb = n_qb - 1; qb >= 0; qb--)
+                    FN(fused_block)(plan, &s, mt, &ss, it / desc->Hq, it % desc->Hq, qb);
             } else {
-                FN(fused_item)(plan, &s, b, h, i0, nr, mt);
+                const int64_t bh = it / n_qb;
+                FN(fused_block)(plan, &s, mt, &ss, bh / desc->Hq, bh % desc->Hq, n_qb - 1 - it % n_qb);
             }
         }
         FN(scratch_free)(&s);
+        if (plan->sum) FN(sum_free)(&ss);
     }
     gaze_free_aligned(mt_all);
-    return true;
+    return !failed;
 }
 
 // Probe (weights = true): P[b, n, r, j] = softmax over j of the scores of row rows[r] of head
@@ -619,7 +912,7 @@ bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t *
             float * pout = p + ((b * n_heads + n) * n_rows + r0) * Tk;
             if (nr <= ATTN_ROW_MAX && weights) {
                 for (int64_t r = 0; r < nr; r++)
-                    FN(row_item)(plan, b, h, rl ? rl[r] : r0 + r, s.st, NULL, NULL, NULL, pout + r * Tk, mt);
+                    FN(row_item)(plan, b, h, rl ? rl[r] : r0 + r, s.st, NULL, NULL, NULL, pout + r * Tk, mt, NULL, -1);
                 continue;
             }
             int64_t lo = rl ? rl[0] : r0, hi = rl ? rl[0] : r0 + nr - 1;

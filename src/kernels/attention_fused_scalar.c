@@ -17,6 +17,7 @@ typedef float vf;
 #define V_MIN(a, b)    ((a) < (b) ? (a) : (b))
 #define V_REDUCE_ADD(v) (v)
 #define V_EXP2(x)      exp2f(x)
+#define V_GT_MASK(a, b) ((unsigned)((a) > (b)))   // lane i > : bit i
 #define S_NV     8
 #define O_NV_MAX 6
 

@@ -402,9 +402,10 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
         if (model_layer_wanted(opts, l)) {
             unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
             // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
-            if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer))) break;
+            if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer)) || (s = model_summary_layer(opts, run, cap_layer))) break;
             cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
-                                             cap_layer->q, cap_layer->k };
+                                             cap_layer->q, cap_layer->k,
+                                             cap_layer->summary.entropy ? &cap_layer->summary : NULL };
         }
         if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
         // finite but huge weights can still overflow f32: refuse rather than return NaN

@@ -431,6 +431,7 @@ struct dec_capture {
     float ** q;                       // [L] -> [Hc, n_ctx, d] queries after RoPE
     float ** hidden;                  // [L] -> [n_ctx, C] residual stream after the layer
     float * tmp_w, * tmp_s, * tmp_q;  // one call's [Hc, T, Tk] / [Hc, T, d]
+    struct gaze_attn_summary * sum;   // [L] summaries over n_ctx rows (entropy NULL: not this layer)
 };
 
 static void norm(const struct decoder_config * c, const float * x, float * y, int64_t T, const float * w, const float * b) {
@@ -523,10 +524,11 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
             norm(c, st->x, st->h2, T, c->shared_input_norm ? ly->attn_norm : ly->ffn_norm,
                  c->shared_input_norm ? ly->attn_norm_b : ly->ffn_norm_b);
         struct gaze_mha_capture mc = { 0 };
-        const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l]);
+        const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l] || (cap->sum && cap->sum[l].entropy));
         if (want)
             mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
-                                            cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL };
+                                            cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL,
+                                            cap->sum && cap->sum[l].entropy ? &cap->sum[l] : NULL };
         if ((s = gaze_mha_forward(&mha, st->h, T, NULL, &mask, &st->cache[l], want ? &mc : NULL, st->h, st->scratch, n_threads)))
             return s;
         for (int64_t h = 0; want && h < cap->Hc; h++)
@@ -732,13 +734,15 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     const bool capture = !opts->no_capture;
     // With capture, the last generated token is fed too, so it has an attention row.
     const int64_t n_ctx = T + gen;
+    struct gaze_run_opts auto_opts;   // summaries instead of weights above opts->summary_above
+    opts = model_auto_summary(opts, c->L, opts->heads ? opts->n_heads : c->H, n_ctx, c->d, c->C, &auto_opts);
     int32_t * ids = malloc((size_t)n_ctx * sizeof *ids);
     int64_t * offs = malloc((size_t)n_ctx * 2 * sizeof *offs);
     struct cand * work = malloc((size_t)c->V * sizeof *work);
     struct gaze_tokenizer_stream * ds = NULL;   // the generated text for opts->on_token
     struct dec_state st;
     memset(&st, 0, sizeof st);
-    struct dec_capture cap = { opts->heads, opts->heads ? opts->n_heads : c->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    struct dec_capture cap = { opts->heads, opts->heads ? opts->n_heads : c->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
     if (!ids || !offs || !work) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
     if ((s = dec_check_memory(m, opts, T, n_ctx))) goto done;
@@ -759,6 +763,8 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
             if (parts & GAZE_RUN_PART_SCORES) oom |= !(cap.scores[l] = cap_alloc((size_t)(Hc * n_ctx * n_ctx)));
             if (parts & GAZE_RUN_PART_Q) oom |= !(cap.q[l] = cap_alloc((size_t)(Hc * n_ctx * d)));
             if (parts & GAZE_RUN_PART_HIDDEN) oom |= !(cap.hidden[l] = cap_alloc((size_t)(n_ctx * c->C)));
+            if ((parts & GAZE_RUN_PART_SUMMARY) && !cap.sum && !(cap.sum = calloc((size_t)c->L, sizeof *cap.sum))) oom = true;
+            if ((parts & GAZE_RUN_PART_SUMMARY) && !oom && (s = model_summary_alloc(opts, &cap.sum[l], Hc, n_ctx))) goto done;
         }
         // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]; only
         // for the parts captured
@@ -846,8 +852,10 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
                 }
             float * given[5] = { cap.attn[l], cap.scores[l], cap.q[l], NULL, cap.hidden[l] };
             struct gaze_run_layer * ly;
-            if ((s = run_add_layer_given(run, l, parts, given, &ly))) goto done;
+            if ((s = run_add_layer_given(run, l, parts & ~GAZE_RUN_PART_SUMMARY ? parts & ~GAZE_RUN_PART_SUMMARY : parts,
+                                         given, &ly))) goto done;
             cap.attn[l] = cap.scores[l] = cap.q[l] = cap.hidden[l] = NULL;   // the run's now
+            if (cap.sum) { run_summary_free(&ly->summary); run_summary_shrink(&cap.sum[l], n); ly->summary = cap.sum[l]; cap.sum[l] = (struct gaze_attn_summary){ 0 }; }
             // the key head this query head reads, from the KV cache; a trailing EOS was never fed,
             // so its cache row was never written: zeros, like its attention row
             for (int64_t h = 0; ly->k && h < Hc; h++)
@@ -864,6 +872,8 @@ done:
     for (int64_t l = 0; cap.hidden && l < c->L; l++) gaze_free_recycled(cap.hidden[l]);
     free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
     free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
+    for (int64_t l = 0; cap.sum && l < c->L; l++) run_summary_free(&cap.sum[l]);
+    free(cap.sum);
     state_free(&st);
     gaze_tokenizer_stream_free(ds);
     free(ids);

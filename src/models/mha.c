@@ -128,7 +128,14 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
     bool all_heads = cap && cap->weights && n_cap == Hq;
     for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
-    if (m->softcap > 0.0f) s = softcap_attention(m, &desc, &vq, &vk, kall, vall, ctx, cap, n_cap);
+    if (m->softcap > 0.0f) {
+        if (cap && cap->summary)   // the fused pass cannot cap scores; the exact softcap path keeps no summaries
+            return gaze_error(GAZE_ERR_UNSUPPORTED, "attention summaries are not available for soft-capped attention "
+                              "(Gemma 2): capture full weights instead");
+        s = softcap_attention(m, &desc, &vq, &vk, kall, vall, ctx, cap, n_cap);
+    } else if (cap && cap->summary)   // summaries ride on the fused pass too (and the probe, if any)
+        s = gaze_attention_fused_summary(&desc, &vq, &vk, &vv, &vo, NULL, all_heads ? cap->weights : NULL,
+                                         cap->heads, n_cap, cap->summary);
     else if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
     else s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL);
     if (s) return s;

@@ -1,6 +1,7 @@
 // gaze_model_*: picks the architecture from what the path is (folder → BERT or, by config.json's
 // model_type, a decoder; .gguf → decoder_gguf).
 #include "models/decoder.h"
+#include "formats/runfile.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -191,7 +192,38 @@ double model_capture_bytes(const struct gaze_run_opts * opts, int64_t L, int64_t
     if (parts & GAZE_RUN_PART_Q) per += h * t * (double)d;
     if (parts & GAZE_RUN_PART_K) per += h * t * (double)d;
     if (parts & GAZE_RUN_PART_HIDDEN) per += t * (double)C;
+    if (parts & GAZE_RUN_PART_SUMMARY)
+        per += (double)run_summary_bytes(opts->summary_k > 0 ? opts->summary_k : GAZE_SUMMARY_TOP_K,
+                                         opts->summary_block > 0 ? opts->summary_block : GAZE_SUMMARY_BLOCK, Hc, T) / sizeof(float);
     int64_t n = 0;
     for (int64_t l = 0; l < L; l++) n += model_layer_wanted(opts, l);
     return (double)n * per * sizeof(float);
+}
+
+enum gaze_status model_summary_alloc(const struct gaze_run_opts * opts, struct gaze_attn_summary * s, int64_t Hc, int64_t n) {
+    const int32_t k = opts->summary_k > 0 ? opts->summary_k : GAZE_SUMMARY_TOP_K;
+    const int32_t b = opts->summary_block > 0 ? opts->summary_block : GAZE_SUMMARY_BLOCK;
+    const int32_t w = opts->summary_window > 0 ? opts->summary_window : GAZE_SUMMARY_WINDOW;
+    if (!run_summary_params_ok(k, b, w))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "summary: top-k %d must be 1..256, block %d a power of two 1..64, "
+                          "window %d >= 1", (int)k, (int)b, (int)w);
+    return run_summary_alloc(s, k, b, w, Hc, n);
+}
+
+enum gaze_status model_summary_layer(const struct gaze_run_opts * opts, struct gaze_run * run, struct gaze_run_layer * l) {
+    if (!l->summary.entropy) return GAZE_OK;
+    run_summary_free(&l->summary);
+    return model_summary_alloc(opts, &l->summary, run->n_heads_cap, run->T);
+}
+
+const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T,
+                                                int64_t d, int64_t C, struct gaze_run_opts * copy) {
+    const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+    const unsigned full = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES;
+    if (opts->no_capture || opts->summary_above <= 0 || !(parts & full)) return opts;
+    *copy = *opts;
+    copy->parts = parts & full;
+    if (model_capture_bytes(copy, L, Hc, T, d, C) <= (double)opts->summary_above) return opts;
+    copy->parts = (parts & ~full) | GAZE_RUN_PART_SUMMARY;
+    return copy;
 }

@@ -36,6 +36,14 @@ enum gaze_status model_check_memory(const char * arch, const struct gaze_run_opt
 // Bytes of the arrays a run of T tokens captures (layers and parts of opts, Hc heads each).
 double model_capture_bytes(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T, int64_t d,
                            int64_t C);
+// Summaries with the run options' top-k, block and window (0: defaults), n rows and keys;
+// model_summary_layer redoes a layer's (added with GAZE_RUN_PART_SUMMARY) with them.
+enum gaze_status model_summary_alloc(const struct gaze_run_opts * opts, struct gaze_attn_summary * s, int64_t Hc, int64_t n);
+enum gaze_status model_summary_layer(const struct gaze_run_opts * opts, struct gaze_run * run, struct gaze_run_layer * l);
+// opts, or copy made to capture summaries instead of weights and scores when those of T
+// tokens would exceed opts->summary_above bytes.
+const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T,
+                                                int64_t d, int64_t C, struct gaze_run_opts * copy);
 // "1.5 GiB", "640 MiB"
 const char * model_format_bytes(double bytes, char * buf, size_t n);
 #endif
