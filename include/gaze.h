@@ -279,6 +279,15 @@ struct gaze_mha_capture {
     float * k;                         // [n_heads, Tk, d] keys each captured head reads
 };
 
+// What attribution methods need from a layer besides the capture (gaze_mha_forward_ex).
+struct gaze_mha_extra {
+    const int64_t * zero_value;        // value zeroing (Mohebbi et al. 2023): this new token's
+                                       // value vector is 0 in every head; NULL: none
+    float * vo;                        // [Hq, Tk, C] what each head writes for each key before the
+                                       // weighting: f_h(x_j) = v_j^h W_O^h, no bias (every head);
+                                       // NULL: none
+};
+
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
 size_t gaze_mha_scratch_floats(const struct gaze_mha * mha, int64_t T);
 
@@ -294,6 +303,13 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * mha,
                                   struct gaze_kv_cache * cache,
                                   struct gaze_mha_capture * cap,
                                   float * out, float * scratch, int n_threads);
+// The same with extra (NULL: none): value zeroing and per-head value contributions.
+enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * mha,
+                                     const float * x, int64_t T, const int64_t * pos,
+                                     const struct gaze_attn_mask * mask,
+                                     struct gaze_kv_cache * cache,
+                                     struct gaze_mha_capture * cap, const struct gaze_mha_extra * extra,
+                                     float * out, float * scratch, int n_threads);
 
 /* ------------------------------------------------------------------------------------------
  * SECTION linear: GEMM, linear layers and elementwise ops (kernels/gemm*, kernels/ops*)
@@ -1030,6 +1046,12 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // call with id -1 (as U+FFFD). NULL: none.
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
+    // norm-based attributions (SECTION attribution): the kinds asked in attrib->want are
+    // computed during the forward pass and stored there (encoders); NULL: none
+    struct gaze_attrib * attrib;
+    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders); NULL: none
+    const struct gaze_knockout * knockout;
+    int64_t n_knockout;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
@@ -1511,6 +1533,64 @@ enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text,
                                    double * effect);
 
 /* END SECTION analysis */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION attribution: norm-based and mixing attributions computed inside the forward pass
+ * (analysis/attrib.c), the faithfulness and plausibility metrics (analysis/faithful.c).
+ * Formulas: reference/interpretability.md §16-17, docs/explain.md.
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_attrib_kind {                  // bit flags for gaze_attrib.want
+    GAZE_ATTRIB_VNORM = 1 << 0,          // ‖Σ_h α^h_ij f_h(x_j)‖₂ (Kobayashi et al. 2020)
+    GAZE_ATTRIB_RESLN = 1 << 1,          // + residual, through the LayerNorm (Kobayashi 2021)
+    GAZE_ATTRIB_ALTI  = 1 << 2,          // ALTI contributions (Ferrando et al. 2022)
+    GAZE_ATTRIB_VZERO = 1 << 3,          // value zeroing (Mohebbi et al. 2023)
+};
+
+// Filled by gaze_model_run when gaze_run_opts.attrib is set. Matrices are [L, T, T] with row i
+// the output token, column j the input token of that layer. Arrays are malloc'd by the run;
+// free them with gaze_attrib_free (also after a failed run).
+struct gaze_attrib {
+    unsigned want;                       // in: GAZE_ATTRIB_* bits
+    int64_t  n_layers, n_heads, T;       // out
+    float *  vnorm_heads;                // [L, H, T, T] ‖α^h_ij f_h(x_j)‖₂ per head (VNORM)
+    float *  vnorm;                      // [L, T, T] heads summed inside the norm (VNORM)
+    float *  resln;                      // [L, T, T] ‖LN-part of (Σ_h α f + δ_ij x_i)‖₂ (RESLN)
+    float *  alti;                       // [L, T, T] rows sum to 1 (ALTI)
+    float *  vzero;                      // [L, T, T] rows sum to 1 (VZERO)
+};
+void gaze_attrib_free(struct gaze_attrib * a);   // frees the arrays, keeps want
+
+// One edge to block: query (output) token `query` may not read key token `key` in `layer`
+// (-1: every layer; query -1: every query).
+struct gaze_knockout {
+    int64_t layer, query, key;
+};
+
+// The decomposition of one attention block, model-independent: the block's output for token i
+// is y_i = x_i + Σ_h Σ_j α^h_ij f_h(x_j) + b (then LN(y_i) when ln_w is set: post-LN
+// encoders; pre-LN decoders pass ln_w NULL, their norm is inside f).
+struct gaze_attrib_block {
+    int64_t H, T, C;
+    const float * alpha;                 // [H, T, T] attention weights
+    const float * vo;                    // [H, T, C] f_h(x_j) (gaze_mha_extra.vo)
+    const float * resid;                 // [T, C] residual stream entering the block (x)
+    const float * bias;                  // [C] output bias b, or NULL
+    const float * ln_w, * ln_b;          // [C] the post-LN after the residual, or NULL
+    float eps;
+};
+// Any output may be NULL: vnorm_heads [H, T, T], vnorm / resln / alti [T, T].
+enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, float * vnorm_heads,
+                                           float * vnorm, float * resln, float * alti);
+// Plain product of per-layer mixing matrices m [L, T, T] (rows sum to 1, residual included):
+// out [T, T] = m[L-1] · ... · m[0] (ALTI / value-zeroing rollout; no identity added).
+enum gaze_status gaze_attrib_rollout(const float * m, int64_t L, int64_t T, double * out);
+// Cosine distance 1 - cos(a, b) in double; 0 when both are zero, 1 when one is.
+double gaze_cosine_distance(const float * a, const float * b, int64_t n);
+
+// Logit lens: logits [T, V] of hidden states [T, C] through the model's final norm and output
+// projection (decoders; GAZE_ERR_UNSUPPORTED for encoders).
+enum gaze_status gaze_model_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
 
 /* SECTION view ------------------------------------------------------------------------------
  * Interactive viewer: gaze view -> one self-contained HTML file (render/html.c; the page's

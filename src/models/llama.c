@@ -37,6 +37,7 @@ struct llama {
     int64_t  n_owned;
 };
 
+static enum gaze_status llama_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
 static enum gaze_status llama_run(struct gaze_model * model, const char * text, const char * pair,
                                   const struct gaze_run_opts * opts, struct gaze_run * run);
 static enum gaze_status llama_set_exact(struct gaze_model * model, bool exact);
@@ -286,6 +287,7 @@ enum gaze_status llama_load(struct gaze_model * model, const char * path) {
     model->free_impl = llama_free;
     model->run = llama_run;
     model->set_exact = llama_set_exact;
+    model->unembed = llama_unembed;
     model->info = (struct gaze_model_info){
         .arch = GAZE_ARCH_LLAMA, .arch_name = "llama", .n_vocab = m->V, .n_embd = m->C, .n_layers = m->L,
         .n_heads = m->H, .n_kv_heads = m->Hkv, .head_dim = m->d, .n_ff = m->F, .n_ctx = m->n_ctx, .causal = true,
@@ -434,6 +436,17 @@ static enum gaze_status llama_loss(const struct llama * m, struct llama_state * 
     }
     gaze_free_aligned(h);
     if (!s) *loss = nll / (double)(T - 1);
+    return s;
+}
+
+// Logit lens (gaze_model_unembed): logits [T, V] = output(final_norm(hidden [T, C])).
+static enum gaze_status llama_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits) {
+    const struct llama * m = model->impl;
+    float * h = gaze_alloc_aligned((size_t)(T * m->C) * sizeof(float));
+    if (!h) return gaze_error(GAZE_ERR_NOMEM, "llama: out of memory for the logit lens");
+    gaze_rms_norm(hidden, h, T, m->C, m->output_norm, m->eps);
+    enum gaze_status s = gaze_linear_forward(&m->output, h, T, logits, 0);
+    gaze_free_aligned(h);
     return s;
 }
 

@@ -68,6 +68,17 @@ enum gaze_status gaze_model_run(struct gaze_model * m, const char * text, const 
     return s;
 }
 
+enum gaze_status gaze_model_unembed(struct gaze_model * m, const float * hidden, int64_t T, float * logits) {
+    if (!m || !hidden || !logits || T < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "model unembed: bad argument");
+    if (!m->unembed)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: the logit lens needs a decoder (this is a %s encoder)",
+                          m->path ? m->path : "model", m->info.arch_name ? m->info.arch_name : "");
+    pthread_rwlock_rdlock(&m->lock);
+    enum gaze_status s = m->unembed(m, hidden, T, logits);
+    pthread_rwlock_unlock(&m->lock);
+    return s;
+}
+
 bool model_layer_wanted(const struct gaze_run_opts * o, int64_t layer) {
     if (o->no_capture) return false;
     if (!o->layers) return true;

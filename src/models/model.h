@@ -12,6 +12,8 @@ struct gaze_model {
     enum gaze_status (*run)(struct gaze_model * model, const char * text, const char * pair,
                             const struct gaze_run_opts * opts, struct gaze_run * run);
     enum gaze_status (*set_exact)(struct gaze_model * model, bool exact);   // NULL: f32 already
+    // logits [T, V] of hidden [T, C] through the final norm and output (logit lens); NULL: none
+    enum gaze_status (*unembed)(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
     // Runs (any number at once) hold it for reading; gaze_model_set_exact, which swaps the
     // weights under them, for writing: it waits for the runs in flight.
     pthread_rwlock_t lock;
