@@ -1592,6 +1592,107 @@ double gaze_cosine_distance(const float * a, const float * b, int64_t n);
 // projection (decoders; GAZE_ERR_UNSUPPORTED for encoders).
 enum gaze_status gaze_model_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
 
+// What an explanation explains (gaze explain / evaluate): decoders: log p(y | text), y the
+// model's own next-token prediction on the original text; encoders: cos(embedding(text), the
+// original's embedding).
+struct gaze_target {
+    bool    decoder;
+    int32_t token;                       // decoders: y
+    double  value;                       // the original's value (log p(y), or 1)
+    int64_t C;
+    float * embedding;                   // encoders: [C] the original's pooled embedding
+};
+enum gaze_status gaze_target_init(struct gaze_model * model, const char * text, int n_threads,
+                                  struct gaze_target * t);
+enum gaze_status gaze_target_value(struct gaze_model * model, const char * text, const struct gaze_target * t,
+                                   int n_threads, double * value);
+void gaze_target_free(struct gaze_target * t);
+// The run's text with the tokens where keep[j] == 0 deleted (their byte offsets cut out);
+// tokens without offsets (specials) stay. *out is malloc'd.
+enum gaze_status gaze_text_keep_tokens(const struct gaze_run * run, const uint8_t * keep, char ** out);
+
+enum gaze_explain_method {
+    GAZE_EXPLAIN_ATTENTION = 0,          // raw attention of one layer, heads averaged
+    GAZE_EXPLAIN_ROLLOUT,                // attention rollout (mean fusion)
+    GAZE_EXPLAIN_FLOW,                   // attention flow
+    GAZE_EXPLAIN_VNORM,                  // value-norm attention of one layer
+    GAZE_EXPLAIN_RESLN,                  // + residual + LayerNorm, one layer
+    GAZE_EXPLAIN_ALTI,                   // ALTI rolled out (one layer with layer >= 0)
+    GAZE_EXPLAIN_VZERO,                  // value zeroing rolled out (one layer with layer >= 0)
+    GAZE_EXPLAIN_OCCLUSION,              // leave-one-out: target(x) - target(x without token j)
+    GAZE_EXPLAIN_KNOCKOUT,               // encoders: 1 - cos when every edge to j is blocked
+    GAZE_EXPLAIN_COUNT
+};
+const char * gaze_explain_method_name(enum gaze_explain_method m);   // "value-norm", ...
+bool gaze_explain_method_parse(const char * name, enum gaze_explain_method * m);
+// True for methods that need the model (not only a saved run's attention).
+bool gaze_explain_method_needs_model(enum gaze_explain_method m);
+
+struct gaze_explain_opts {               // zero-initialised = raw attention of layer 0
+    enum gaze_explain_method method;
+    int64_t layer;                       // -1: the last layer (attention, value-norm, residual)
+                                         // or every layer rolled out (ALTI, value zeroing,
+                                         // knockout); else that layer
+    int64_t token;                       // output row; -1: encoders the mean over rows (the
+                                         // pooled embedding), decoders the last token
+    int     n_threads;
+    const struct gaze_target * target;   // occlusion: the target (NULL: made here)
+};
+// Runs the model on text (every layer's attention, plus what the method needs) into run and
+// writes scores [run->T] (malloc'd into *scores): each input token's attribution.
+enum gaze_status gaze_explain(struct gaze_model * model, const char * text, const struct gaze_explain_opts * opts,
+                              struct gaze_run * run, double ** scores);
+// The same from a saved run, for the methods that need only attention (attention, rollout,
+// flow): scores [run->T].
+enum gaze_status gaze_explain_run(const struct gaze_run * run, const struct gaze_explain_opts * opts, double * scores);
+
+// Logit lens (decoders): the last token's residual stream after each layer through the final
+// norm and the unembedding: the top k tokens and the probability of the final prediction.
+struct gaze_lens {
+    int64_t   n_layers, k;
+    int32_t   final_token;               // the model's prediction (argmax after the last layer)
+    int32_t * top;                       // [L, k] token ids, most probable first
+    double *  top_p;                     // [L, k] their probabilities
+    double *  final_p;                   // [L] probability of final_token after each layer
+    char **   text;                      // [L·k + 1] decoded tokens (text[L·k]: final_token)
+};
+// Faithfulness of scores [run->T] (analysis/faithful.c; DeYoung et al. 2020, Petsiuk et al.
+// 2018). Candidates: the tokens with text (specials stay); n of them, ranked by score (ties:
+// lower index first). Tokens are deleted from the text by their byte offsets and the model re-run
+// (gaze_text_keep_tokens, gaze_target_value); at least one token always stays.
+#define GAZE_FAITH_K      5                // comprehensiveness / sufficiency at 1, 5, 10, 20, 50 %
+#define GAZE_FAITH_POINTS 11               // curves at 0, 10, ..., 100 % of the candidates
+struct gaze_faith {
+    double comp[GAZE_FAITH_K];             // target(x) - target(x without the top k)
+    double suff[GAZE_FAITH_K];             // target(x) - target(only the top k)
+    double comp_aopc, suff_aopc;           // their means (AOPC)
+    double deletion[GAZE_FAITH_POINTS];    // target with the top f·n deleted (n - 1 at most)
+    double insertion[GAZE_FAITH_POINTS];   // target with only the top f·n kept (1 at least)
+    double deletion_auc, insertion_auc;    // trapezoid areas over f in [0, 1]
+    int64_t passes;                        // forward passes run (cache misses)
+};
+struct gaze_value_cache;                   // target values by text, for one input
+enum gaze_status gaze_value_cache_init(struct gaze_value_cache ** c);
+void gaze_value_cache_clear(struct gaze_value_cache * c);
+void gaze_value_cache_free(struct gaze_value_cache * c);
+enum gaze_status gaze_faithfulness(struct gaze_model * model, const struct gaze_run * run, const double * scores,
+                                   const struct gaze_target * t, struct gaze_value_cache * cache, int n_threads,
+                                   struct gaze_faith * out);
+// Plausibility of scores against evidence spans [n_spans, 2] (byte [begin, end) of run->text):
+// a candidate token is evidence when its bytes overlap a span. auprc: average precision of the
+// ranking; f1_at_k: F1 of the top k (k = evidence tokens); iou_f1: F1 of the top k's maximal
+// runs of consecutive tokens against the spans (token sets), matched at IOU >= 0.5. NaN when
+// no candidate is evidence.
+struct gaze_plaus {
+    double auprc, f1_at_k, iou_f1;
+};
+enum gaze_status gaze_plausibility(const struct gaze_run * run, const double * scores, const int64_t * spans,
+                                   int64_t n_spans, struct gaze_plaus * out);
+
+enum gaze_status gaze_logit_lens(struct gaze_model * model, const char * text, int64_t k, int n_threads,
+                                 struct gaze_lens * lens);
+void gaze_lens_free(struct gaze_lens * lens);
+
 /* SECTION view ------------------------------------------------------------------------------
  * Interactive viewer: gaze view -> one self-contained HTML file (render/html.c; the page's
  * JS/CSS sources are render/viewer/, embedded by scripts/embed-assets).
