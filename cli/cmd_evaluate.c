@@ -311,7 +311,8 @@ int cmd_evaluate(int argc, char ** argv) {
         if (n_with_target)
             printf("the model predicts the item's target on %lld of %lld items (%.1f %%)\n", (long long)n_correct,
                    (long long)n_with_target, 100.0 * (double)n_correct / (double)n_with_target);
-        printf("%-16s %9s %9s %9s %9s | %7s %7s %7s | %8s\n", "method", "comp↑", "suff↓", "del↓", "ins↑", "AUPRC", "F1@k",
+        printf("faithful: comp and ins high, suff and del low; plausible: AUPRC, F1@k, IOU-F1 high\n");
+        printf("%-16s %9s %9s %9s %9s | %7s %7s %7s | %8s\n", "method", "comp", "suff", "del", "ins", "AUPRC", "F1@k",
                "IOU-F1", "s/item");
         for (int64_t m = 0; m < n_ms; m++) {
             const struct method * me = &ms[m];
