@@ -32,12 +32,6 @@ static int usage(FILE * f) {
     return f == stdout ? 0 : 2;
 }
 
-struct item {
-    char * text, * task, * target;
-    int64_t * spans;   // [n, 2]
-    int64_t n_spans;
-};
-
 struct method {
     char name[48];
     bool random;
@@ -48,74 +42,15 @@ struct method {
     int64_t n, n_pl, passes;
 };
 
-static void items_free(struct item * it, int64_t n) {
-    for (int64_t i = 0; i < n; i++) { free(it[i].text); free(it[i].task); free(it[i].target); free(it[i].spans); }
-    free(it);
-}
-
-static int read_items(const char * path, struct item ** out, int64_t * n_out) {
+// The file, parsed by gaze_evidence_parse (errors name the file and line: exit 2).
+static int read_items(const char * path, struct gaze_evidence * ev) {
     char * data = NULL;
     int rc = cli_read_text("evaluate", path, &data);
     if (rc) return rc;
-    struct item * it = NULL;
-    int64_t n = 0, cap = 0, line = 0;
-    for (char * p = data; p && *p;) {
-        char * nl = strchr(p, '\n');
-        if (nl) *nl = 0;
-        line++;
-        char * q = p;
-        p = nl ? nl + 1 : NULL;
-        while (*q == ' ' || *q == '\t' || *q == '\r') q++;
-        if (!*q) continue;
-        json_error_t err;
-        json_t * o = json_loads(q, 0, &err);
-        const char * why = NULL;
-        json_t * text = o ? json_object_get(o, "text") : NULL, * ev = o ? json_object_get(o, "evidence") : NULL;
-        if (!o || !json_is_object(o)) why = "not a JSON object";
-        else if (!json_is_string(text)) why = "field \"text\" is missing or not a string";
-        else if (ev && !json_is_array(ev)) why = "field \"evidence\" is not an array of [begin, end] pairs";
-        if (!why && n == cap) {
-            cap = cap ? 2 * cap : 64;
-            struct item * g = realloc(it, (size_t)cap * sizeof *g);
-            if (!g) { json_decref(o); items_free(it, n); free(data); fprintf(stderr, "gaze evaluate: out of memory\n"); return 1; }
-            it = g;
-        }
-        if (!why) {
-            struct item * x = &it[n];
-            memset(x, 0, sizeof *x);
-            const size_t len = json_string_length(text);
-            x->text = strdup(json_string_value(text));
-            json_t * task = json_object_get(o, "task"), * target = json_object_get(o, "target");
-            x->task = strdup(json_is_string(task) ? json_string_value(task) : "-");
-            x->target = json_is_string(target) ? strdup(json_string_value(target)) : NULL;
-            x->n_spans = ev ? (int64_t)json_array_size(ev) : 0;
-            x->spans = malloc((size_t)(x->n_spans ? 2 * x->n_spans : 1) * sizeof *x->spans);
-            if (strlen(x->text) != len) why = "field \"text\" holds a NUL character";
-            for (int64_t s = 0; !why && s < x->n_spans; s++) {
-                json_t * e = json_array_get(ev, (size_t)s);
-                json_t * b = json_array_get(e, 0), * en = json_array_get(e, 1);
-                if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_integer(b) || !json_is_integer(en) ||
-                    json_integer_value(b) < 0 || json_integer_value(en) <= json_integer_value(b) ||
-                    json_integer_value(en) > (json_int_t)len)
-                    why = "an \"evidence\" span is not [begin, end] with 0 <= begin < end <= the text's bytes";
-                else { x->spans[2 * s] = json_integer_value(b); x->spans[2 * s + 1] = json_integer_value(en); }
-            }
-            if (why) { free(x->text); free(x->task); free(x->target); free(x->spans); }
-            else n++;
-        }
-        json_decref(o);
-        if (why) {
-            fprintf(stderr, "gaze evaluate: %s:%lld: %s\n", cli_safe(path), (long long)line, why);
-            items_free(it, n);
-            free(data);
-            return 2;
-        }
-    }
+    enum gaze_status s = gaze_evidence_parse(ev, data, strlen(data), cli_safe(path));
     free(data);
-    if (n == 0) { fprintf(stderr, "gaze evaluate: %s holds no item\n", cli_safe(path)); free(it); return 2; }
-    *out = it;
-    *n_out = n;
-    return 0;
+    if (s == GAZE_ERR_FORMAT) { fprintf(stderr, "gaze evaluate: %s\n", gaze_last_error()); return 2; }
+    return s ? cli_fail(s) : 0;
 }
 
 static bool add_method(struct method ** ms, int64_t * n, const char * name, bool random, enum gaze_explain_method m,
@@ -203,13 +138,13 @@ int cmd_evaluate(int argc, char ** argv) {
     }
     if (!src.src || !data) return usage(stderr);
     if (src.pair) { fprintf(stderr, "gaze evaluate: --pair does not apply (the items are single texts)\n"); return 2; }
-    struct item * items = NULL;
-    int64_t n_items = 0;
-    int rc = read_items(data, &items, &n_items);
+    struct gaze_evidence ev;
+    int rc = read_items(data, &ev);
     if (rc) return rc;
+    const int64_t n_items = ev.n;
     struct gaze_model * model = NULL;
     enum gaze_status s = cli_model_load(&model, src.src, "evaluate", false);
-    if (s) { items_free(items, n_items); return cli_fail(s); }
+    if (s) { gaze_evidence_free(&ev); return cli_fail(s); }
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); goto out_model; }
     const struct gaze_model_info * info = gaze_model_info(model);
     struct method * ms = NULL;
@@ -223,7 +158,7 @@ int cmd_evaluate(int argc, char ** argv) {
     const double t_all = cli_now();
     for (int64_t e = 0; e < n_eval && !rc; e++) {
         const int64_t idx = n_eval == n_items ? e : e * n_items / n_eval;   // spread over every task
-        const struct item * it = &items[idx];
+        const struct gaze_evidence_item * it = &ev.items[idx];
         gaze_value_cache_clear(cache);
         struct gaze_target t;
         if ((s = gaze_target_init(model, it->text, src.n_threads, &t))) { rc = cli_fail(s); break; }
@@ -331,6 +266,6 @@ out:
     free(ms);
 out_model:
     gaze_model_free(model);
-    items_free(items, n_items);
+    gaze_evidence_free(&ev);
     return rc;
 }

@@ -1689,6 +1689,25 @@ struct gaze_plaus {
 enum gaze_status gaze_plausibility(const struct gaze_run * run, const double * scores, const int64_t * spans,
                                    int64_t n_spans, struct gaze_plaus * out);
 
+// An evidence benchmark (gaze evaluate; data/evidence, docs/explain.md): JSON Lines, one object a
+// line {"text": string, "evidence": [[begin, end], ...] byte offsets with 0 <= begin < end <=
+// the text's bytes, "task": string, "target": string (both optional)}; blank lines skipped.
+struct gaze_evidence_item {
+    char *    text;                      // UTF-8, no NUL
+    char *    task;                      // "-" when absent
+    char *    target;                    // or NULL
+    int64_t * spans;                     // [n_spans, 2]
+    int64_t   n_spans;
+    int64_t   line;                      // 1-based line in the file
+};
+struct gaze_evidence {
+    struct gaze_evidence_item * items;
+    int64_t n;
+};
+// Parses data [n] (name: the file, for messages: "NAME:LINE: what was wrong", GAZE_ERR_FORMAT).
+enum gaze_status gaze_evidence_parse(struct gaze_evidence * ev, const char * data, size_t n, const char * name);
+void gaze_evidence_free(struct gaze_evidence * ev);
+
 enum gaze_status gaze_logit_lens(struct gaze_model * model, const char * text, int64_t k, int n_threads,
                                  struct gaze_lens * lens);
 void gaze_lens_free(struct gaze_lens * lens);
