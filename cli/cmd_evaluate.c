@@ -81,7 +81,8 @@ static int parse_methods(const char * list, const struct gaze_model_info * info,
                 add_method(ms, n, name, false, GAZE_EXPLAIN_ATTENTION, l);
             }
             for (int m = GAZE_EXPLAIN_ROLLOUT; m < GAZE_EXPLAIN_COUNT; m++) {
-                if (info->causal && m != GAZE_EXPLAIN_ROLLOUT && m != GAZE_EXPLAIN_FLOW && m != GAZE_EXPLAIN_OCCLUSION) continue;
+                // decoders: no value zeroing or knockout yet (docs/explain.md)
+                if (info->causal && (m == GAZE_EXPLAIN_VZERO || m == GAZE_EXPLAIN_KNOCKOUT)) continue;
                 add_method(ms, n, gaze_explain_method_name(m), false, m, -1);
             }
             continue;

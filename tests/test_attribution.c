@@ -121,6 +121,46 @@ static void minilm_case(struct gaze_model * m, const char * text, const char * f
     gaze_safetensors_free(st);
 }
 
+// error relative to the largest expected value (a decoder's residual stream spans 1e-2 .. 1e2)
+static void compare_rel(const char * what, const float * got, const struct gaze_safetensors * st, const char * name,
+                        int64_t n, double tol) {
+    float * want = fx(st, name, n);
+    if (!want) return;
+    double scale = 0;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    const double e = got ? max_abs_f(got, want, n) : INFINITY;
+    printf("  %-22s max abs error %.3g (values up to %.3g)\n", what, e, scale);
+    CHECK(e <= tol * fmax(1, scale), "%s: max abs error %g > %g", what, e, tol * fmax(1, scale));
+    free(want);
+}
+
+// Pre-LN decoder attributions (model_attrib_decoder_layer) on SmolLM2 in exact mode.
+static void decoder_attrib_case(struct gaze_model * m, const char * dir, const char * prompt) {
+    char fix[4200];
+    snprintf(fix, sizeof fix, "%s/smollm2_attrib.safetensors", dir);
+    struct gaze_safetensors * st = NULL;
+    if (gaze_safetensors_open(&st, fix)) { CHECK(0, "cannot open %s", fix); return; }
+    struct gaze_attrib a = { .want = GAZE_ATTRIB_VNORM | GAZE_ATTRIB_RESLN | GAZE_ATTRIB_ALTI };
+    struct gaze_run_opts o = { .no_capture = true, .attrib = &a, .n_threads = 1 };
+    struct gaze_run run;
+    enum gaze_status s = gaze_model_run(m, prompt, NULL, &o, &run);
+    CHECK(s == GAZE_OK, "decoder run: %s", gaze_last_error());
+    if (!s) {
+        const int64_t L = a.n_layers, H = a.n_heads, T = a.T;
+        const struct gaze_st_tensor * ids = gaze_safetensors_find(st, "ids");
+        CHECK(ids && ids->n_elements == T, "SmolLM2 token count %lld differs from the fixture", (long long)T);
+        printf("%s (SmolLM2, exact, T = %lld)\n", prompt, (long long)T);
+        compare_rel("value-norm per head", a.vnorm_heads, st, "vnorm_heads", L * H * T * T, TOL);
+        compare_rel("value-norm", a.vnorm, st, "vnorm", L * T * T, TOL);
+        compare_rel("residual norm", a.resln, st, "resln", L * T * T, TOL);
+        compare("ALTI", a.alti, st, "alti", L * T * T, TOL);
+        CHECK(a.vzero == NULL, "value zeroing is not computed for decoders");
+        gaze_run_free(&run);
+    }
+    gaze_attrib_free(&a);
+    gaze_safetensors_free(st);
+}
+
 static void lens_case(const char * dir) {
     char path[4096], fix[4200];
     model_path(path, sizeof path, "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
@@ -147,6 +187,7 @@ static void lens_case(const char * dir) {
     }
     free(hid); free(want); free(logits);
     gaze_safetensors_free(st);
+    decoder_attrib_case(m, dir, "The keys to the cabinet");
     gaze_model_free(m);
 }
 

@@ -79,6 +79,38 @@ enum gaze_status gaze_model_unembed(struct gaze_model * m, const float * hidden,
     return s;
 }
 
+enum gaze_status model_attrib_decoder_layer(struct gaze_attrib * a, const struct gaze_mha * mha,
+                                            const struct gaze_attn_mask * mask, const float * h, const float * x,
+                                            int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads) {
+    if (!a || !a->want || n_past > 0) return GAZE_OK;
+    const int64_t H = mha->n_heads, C = mha->d_model, TT = T * T;
+    if (l == 0) {
+        gaze_attrib_free(a);
+        a->n_layers = L; a->n_heads = H; a->T = T;
+        const size_t m = (size_t)(L * TT) * sizeof(float);
+        bool ok = true;
+        if (a->want & GAZE_ATTRIB_VNORM) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
+        if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
+        if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+        if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory"); }
+    }
+    if (a->T != T || a->n_layers != L) return gaze_error(GAZE_ERR_INVALID_ARG, "attributions: layer %lld of another input", (long long)l);
+    float * alpha = malloc((size_t)(H * TT) * sizeof(float)), * vo = malloc((size_t)(H * T * C) * sizeof(float));
+    float * out = malloc((size_t)(T * C) * sizeof(float));
+    float * scratch = malloc(gaze_mha_scratch_floats(mha, T) * sizeof(float));
+    enum gaze_status s = GAZE_OK;
+    if (!alpha || !vo || !out || !scratch) s = gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
+    struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL };
+    const struct gaze_mha_extra ex = { NULL, vo };
+    if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
+    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, NULL, NULL, NULL, 0.0f };
+    if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
+                                          a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
+                                          a->alti ? a->alti + l * TT : NULL);
+    free(alpha); free(vo); free(out); free(scratch);
+    return s;
+}
+
 bool model_layer_wanted(const struct gaze_run_opts * o, int64_t layer) {
     if (o->no_capture) return false;
     if (!o->layers) return true;

@@ -19,6 +19,10 @@ attention block's real post-LN output y (BertSelfOutput's output). From them, in
 Knockout: the layers run one by one with an additive [T, T] mask, −inf on the blocked edges
 (edges below); the fixture keeps the pooled, L2-normalised embedding and the layer-1 attention.
 
+SmolLM2 attributions (pre-LN, no post-norm): f_h(x̃_j) = v_j^{kv(h)} W_O^h (GQA: the key/value
+head of h), z_ij = Σ_h α^h_ij f_h + δ_ij x_i, y_i = x_i + o_proj output (HF hooks); value-norm,
+residual norm ‖z_ij‖ and ALTI as above, for "The keys to the cabinet".
+
 SmolLM2 (GGUF, dequantized to f32 by transformers, tie_word_embeddings=True as in
 gen_llama_fixtures.py): HF's hidden states after layers 5 and 29 (last row) and the logits of
 model.norm + lm_head on them, kept for 64 ids (the top 32 and 32 fixed others): what
@@ -159,10 +163,50 @@ def smollm_case(gguf, prompt):
         assert torch.allclose(raw[5], out.hidden_states[6][0, -1:], atol=1e-5)
         rows = [raw[5], raw[29]]
         logits = [model.lm_head(model.model.norm(r))[0] for r in rows]
+    # attributions of a pre-LN decoder: z_ij = Σ_h α^h_ij f_h(x̃_j) + δ_ij x_i (x̃ the normed
+    # input inside f, no post-LN), y_i = x_i + attention output (HF's o_proj output + residual)
+    ap = "The keys to the cabinet"
+    aids = tok(ap, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    cap = {}
+    hooks = []
+    for l, layer in enumerate(model.model.layers):
+        hooks.append(layer.self_attn.v_proj.register_forward_hook(
+            lambda m, i, o, l=l: cap.__setitem__(("v", l), o[0].detach().double().numpy())))
+        hooks.append(layer.self_attn.o_proj.register_forward_hook(
+            lambda m, i, o, l=l: cap.__setitem__(("o", l), o[0].detach().double().numpy())))
+    with torch.no_grad():
+        aout = model(aids, output_attentions=True, output_hidden_states=True)
+    for h in hooks:
+        h.remove()
+    cfg = model.config
+    L, H, Hkv = cfg.num_hidden_layers, cfg.num_attention_heads, cfg.num_key_value_heads
+    C = cfg.hidden_size
+    d = C // H
+    T = aids.shape[1]
+    vnh = np.zeros((L, H, T, T)); vn = np.zeros((L, T, T)); rl = np.zeros((L, T, T)); al = np.zeros((L, T, T))
+    for l, layer in enumerate(model.model.layers):
+        WO = layer.self_attn.o_proj.weight.detach().double().numpy()
+        v = cap[("v", l)]
+        f = np.stack([v[:, (h // (H // Hkv)) * d:(h // (H // Hkv) + 1) * d] @ WO[:, h * d:(h + 1) * d].T for h in range(H)])
+        a = aout.attentions[l][0].double().numpy()
+        x = aout.hidden_states[l][0].double().numpy()
+        vnh[l] = a * np.linalg.norm(f, axis=2)[:, None, :]
+        z = np.einsum("hij,hjc->ijc", a, f)
+        vn[l] = np.linalg.norm(z, axis=2)
+        for i in range(T):
+            z[i, i] += x[i]
+        rl[l] = np.linalg.norm(z, axis=2)
+        y = x + cap[("o", l)]
+        c = np.maximum(0, np.abs(y).sum(1)[:, None] - np.abs(y[:, None, :] - z).sum(2))
+        al[l] = c / c.sum(1, keepdims=True)
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    attrib = {"ids": np.array(aids[0].numpy(), dtype=np.int32), "vnorm_heads": f32(vnh), "vnorm": f32(vn),
+              "resln": f32(rl), "alti": f32(al)}
+
     top = torch.topk(logits[1], 32).indices.tolist()
     others = [i for i in range(0, model.config.vocab_size, 1531) if i not in top][:32]
     sel = np.array(top + others, dtype=np.int32)
-    return {
+    return attrib, {
         "ids": np.array(ids[0].numpy(), dtype=np.int32),
         "hidden": np.ascontiguousarray(torch.cat(rows).numpy(), dtype=np.float32),   # [2, C]
         "logit_ids": sel,
@@ -187,7 +231,10 @@ def main():
     meta = {"sentences": SENTENCES, "knockout": KNOCKOUT, "lens_prompt": "The capital of France is"}
     for n, s in enumerate(SENTENCES):
         save_file(minilm_case(model, tok, s), os.path.join(args.out, f"minilm_{n}.safetensors"))
-    save_file(smollm_case(args.gguf, meta["lens_prompt"]), os.path.join(args.out, "smollm2_lens.safetensors"))
+    attrib, lens = smollm_case(args.gguf, meta["lens_prompt"])
+    save_file(lens, os.path.join(args.out, "smollm2_lens.safetensors"))
+    save_file(attrib, os.path.join(args.out, "smollm2_attrib.safetensors"))
+    meta["smollm2_attrib_prompt"] = "The keys to the cabinet"
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
