@@ -37,6 +37,7 @@ static const struct cli_command commands[] = {
     { "ablate", cmd_ablate, "head importance by ablating each head in the real forward pass: gaze ablate MODEL \"text\" [--mean]" },
     { "explain", cmd_explain, "token attributions by a method (attention, rollout, flow, value-norm, alti, value-zeroing, occlusion, logit-lens, ...): gaze explain METHOD RUN | MODEL \"text\"" },
     { "evaluate", cmd_evaluate, "faithfulness (ERASER, deletion/insertion) and plausibility of attribution methods: gaze evaluate MODEL data.jsonl" },
+    { "bias",  cmd_bias,  "per-head attention mass on a swapped word across counterfactual pairs, with bootstrap intervals: gaze bias MODEL pairs.jsonl" },
     { "view",  cmd_view,  "self-contained offline HTML viewer (head, model, heatmap, q/k, steps): gaze view RUN | MODEL \"text\" -o out.html" },
     { "version", cmd_version, "print the version and the instruction set in use (also gaze --version)" },
 };

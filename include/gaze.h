@@ -1691,7 +1691,8 @@ enum gaze_status gaze_plausibility(const struct gaze_run * run, const double * s
 
 // An evidence benchmark (gaze evaluate; data/evidence, docs/explain.md): JSON Lines, one object a
 // line {"text": string, "evidence": [[begin, end], ...] byte offsets with 0 <= begin < end <=
-// the text's bytes, "task": string, "target": string (both optional)}; blank lines skipped.
+// the text's bytes, "task": string, "target": string (both optional), "counterfactual":
+// {"text", "evidence"} (optional, the same rules)}; blank lines skipped.
 struct gaze_evidence_item {
     char *    text;                      // UTF-8, no NUL
     char *    task;                      // "-" when absent
@@ -1699,6 +1700,10 @@ struct gaze_evidence_item {
     int64_t * spans;                     // [n_spans, 2]
     int64_t   n_spans;
     int64_t   line;                      // 1-based line in the file
+    // "counterfactual": {"text", "evidence"} (optional; gaze bias): the pair's other text
+    char *    cf_text;                   // or NULL
+    int64_t * cf_spans;                  // [n_cf_spans, 2]
+    int64_t   n_cf_spans;
 };
 struct gaze_evidence {
     struct gaze_evidence_item * items;
@@ -1707,6 +1712,19 @@ struct gaze_evidence {
 // Parses data [n] (name: the file, for messages: "NAME:LINE: what was wrong", GAZE_ERR_FORMAT).
 enum gaze_status gaze_evidence_parse(struct gaze_evidence * ev, const char * data, size_t n, const char * name);
 void gaze_evidence_free(struct gaze_evidence * ev);
+
+// Paired differences d [N, K] (N counterfactual pairs, K statistics, e.g. one per head; NaN
+// entries left out per statistic): mean, percentile bootstrap CI (B resamples of the pairs,
+// 1 - alpha), two-sided sign-flip permutation p-value (B random sign vectors, +1 smoothed), and
+// Benjamini-Hochberg q-values over the K statistics (gaze bias). Deterministic for a seed.
+struct gaze_paired_stats {
+    double * mean, * lo, * hi, * p, * q;   // [K] each (malloc'd)
+    int64_t * n;                           // [K] pairs with a finite difference
+    int64_t  K;
+};
+enum gaze_status gaze_paired_stats_compute(const double * d, int64_t N, int64_t K, int64_t B, double alpha,
+                                           uint64_t seed, struct gaze_paired_stats * out);
+void gaze_paired_stats_free(struct gaze_paired_stats * st);
 
 enum gaze_status gaze_logit_lens(struct gaze_model * model, const char * text, int64_t k, int n_threads,
                                  struct gaze_lens * lens);

@@ -4,7 +4,7 @@
 # run (and the others refused there by name), the logit lens on SmolLM2 (the final prediction of
 # "The capital of France is" is " Paris", reached only in the last layers), the bar figure, and
 # gaze evaluate on a two-item evidence file (JSON rows per method, metrics in range; a bad span
-# refused with file:line).
+# refused with file:line); gaze bias on counterfactual pairs.
 set -u
 . "$(dirname "$0")/lib/e2e.sh"
 e2e_init e2e_explain
@@ -85,4 +85,17 @@ printf '{"text": "abc", "evidence": [[2, 9]]}\n' >"$tmp/bad.jsonl"
 check '[ $rc -eq 2 ] && grep -q "bad.jsonl:1: an \"evidence\" span" "$tmp/err"' "evaluate: bad span not refused by file:line: $(cat "$tmp/err")"
 "$BIN" evaluate "$M" "$tmp/ev.jsonl" --methods nosuch >/dev/null 2>"$tmp/err"; rc=$?
 check '[ $rc -eq 2 ] && grep -q "unknown method" "$tmp/err"' "evaluate --methods nosuch: not exit 2"
+
+# bias: six counterfactual pairs, JSON per head; a line without a counterfactual refused
+head -6 "$(dirname "$0")/../data/bias/occupation_pronouns.jsonl" >"$tmp/pairs.jsonl"
+for meth in attention value-norm; do
+    "$BIN" bias "$M" "$tmp/pairs.jsonl" --method $meth --bootstrap 200 --json --threads 1 >"$tmp/bias.json" 2>"$tmp/err"
+    check 'json_check "$tmp/bias.json" "o[\"pairs\"] == 6 and len(o[\"heads\"]) == 72 and all(h[\"lo\"] <= h[\"mean\"] <= h[\"hi\"] and 0 < h[\"p\"] <= 1 and h[\"q\"] >= h[\"p\"] for h in o[\"heads\"])"' \
+        "bias --method $meth --json: unexpected $(head -c 300 "$tmp/bias.json") $(cat "$tmp/err")"
+done
+"$BIN" bias "$M" "$tmp/pairs.jsonl" --bootstrap 200 --top 3 --threads 1 >"$tmp/bias.txt" 2>/dev/null
+check 'grep -q "heads differ at false discovery rate 0.05" "$tmp/bias.txt" && [ "$(grep -c "^ *[0-9]* *[0-9]* [+-]" "$tmp/bias.txt")" -eq 3 ]' "bias table: $(cat "$tmp/bias.txt")"
+head -1 "$tmp/ev.jsonl" >"$tmp/nocf.jsonl"
+"$BIN" bias "$M" "$tmp/nocf.jsonl" >/dev/null 2>"$tmp/err"; rc=$?
+check '[ $rc -eq 2 ] && grep -q "nocf.jsonl:1: a pair needs" "$tmp/err"' "bias without counterfactual: not refused: $(cat "$tmp/err")"
 e2e_finish

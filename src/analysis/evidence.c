@@ -8,10 +8,36 @@ void gaze_evidence_free(struct gaze_evidence * ev) {
     if (!ev) return;
     for (int64_t i = 0; i < ev->n; i++) {
         struct gaze_evidence_item * x = &ev->items[i];
-        free(x->text); free(x->task); free(x->target); free(x->spans);
+        free(x->text); free(x->task); free(x->target); free(x->spans); free(x->cf_text); free(x->cf_spans);
     }
     free(ev->items);
     memset(ev, 0, sizeof *ev);
+}
+
+// text and evidence spans of object o into *text, *spans, *n_spans; NULL or the reason refused
+static const char * parse_text_spans(json_t * o, char ** text_out, int64_t ** spans_out, int64_t * n_out, bool * nomem) {
+    json_t * text = json_object_get(o, "text"), * ev = json_object_get(o, "evidence");
+    if (!json_is_string(text)) return "field \"text\" is missing or not a string";
+    if (strlen(json_string_value(text)) != json_string_length(text)) return "field \"text\" holds a NUL character";
+    if (ev && !json_is_array(ev)) return "field \"evidence\" is not an array of [begin, end] pairs";
+    const json_int_t tl = (json_int_t)json_string_length(text);
+    const int64_t n = ev ? (int64_t)json_array_size(ev) : 0;
+    char * t = strdup(json_string_value(text));
+    int64_t * sp = malloc((size_t)(n ? 2 * n : 1) * sizeof *sp);
+    if (!t || !sp) { free(t); free(sp); *nomem = true; return "out of memory"; }
+    for (int64_t s = 0; s < n; s++) {
+        json_t * e = json_array_get(ev, (size_t)s);
+        json_t * b = json_array_get(e, 0), * en = json_array_get(e, 1);
+        if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_integer(b) || !json_is_integer(en) ||
+            json_integer_value(b) < 0 || json_integer_value(en) <= json_integer_value(b) || json_integer_value(en) > tl) {
+            free(t); free(sp);
+            return "an \"evidence\" span is not [begin, end] with 0 <= begin < end <= the text's bytes";
+        }
+        sp[2 * s] = json_integer_value(b);
+        sp[2 * s + 1] = json_integer_value(en);
+    }
+    *text_out = t; *spans_out = sp; *n_out = n;
+    return NULL;
 }
 
 // One line into x (zeroed); NULL or the reason it is refused.
@@ -19,33 +45,24 @@ static const char * parse_line(const char * line, size_t len, struct gaze_eviden
     json_error_t err;
     json_t * o = json_loadb(line, len, 0, &err);
     const char * why = NULL;
-    json_t * text = o ? json_object_get(o, "text") : NULL, * ev = o ? json_object_get(o, "evidence") : NULL;
     json_t * task = o ? json_object_get(o, "task") : NULL, * target = o ? json_object_get(o, "target") : NULL;
+    json_t * cf = o ? json_object_get(o, "counterfactual") : NULL;
     if (!o || !json_is_object(o)) why = "not a JSON object";
-    else if (!json_is_string(text)) why = "field \"text\" is missing or not a string";
-    else if (strlen(json_string_value(text)) != json_string_length(text)) why = "field \"text\" holds a NUL character";
-    else if (ev && !json_is_array(ev)) why = "field \"evidence\" is not an array of [begin, end] pairs";
     else if ((task && !json_is_string(task)) || (target && !json_is_string(target)))
         why = "field \"task\" or \"target\" is not a string";
     else if ((task && strlen(json_string_value(task)) != json_string_length(task)) ||
              (target && strlen(json_string_value(target)) != json_string_length(target)))
         why = "field \"task\" or \"target\" holds a NUL character";
+    else if (cf && !json_is_object(cf)) why = "field \"counterfactual\" is not an object {\"text\", \"evidence\"}";
+    if (!why) why = parse_text_spans(o, &x->text, &x->spans, &x->n_spans, nomem);
+    if (!why && cf) {
+        why = parse_text_spans(cf, &x->cf_text, &x->cf_spans, &x->n_cf_spans, nomem);
+        if (why && !*nomem) why = "field \"counterfactual\": its text or evidence is not valid (as for the item's own)";
+    }
     if (!why) {
-        const json_int_t tl = (json_int_t)json_string_length(text);
-        x->n_spans = ev ? (int64_t)json_array_size(ev) : 0;
-        x->text = strdup(json_string_value(text));
         x->task = strdup(task ? json_string_value(task) : "-");
         x->target = target ? strdup(json_string_value(target)) : NULL;
-        x->spans = malloc((size_t)(x->n_spans ? 2 * x->n_spans : 1) * sizeof *x->spans);
-        if (!x->text || !x->task || (target && !x->target) || !x->spans) { *nomem = true; why = "out of memory"; }
-        for (int64_t s = 0; !why && s < x->n_spans; s++) {
-            json_t * e = json_array_get(ev, (size_t)s);
-            json_t * b = json_array_get(e, 0), * en = json_array_get(e, 1);
-            if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_integer(b) || !json_is_integer(en) ||
-                json_integer_value(b) < 0 || json_integer_value(en) <= json_integer_value(b) || json_integer_value(en) > tl)
-                why = "an \"evidence\" span is not [begin, end] with 0 <= begin < end <= the text's bytes";
-            else { x->spans[2 * s] = json_integer_value(b); x->spans[2 * s + 1] = json_integer_value(en); }
-        }
+        if (!x->task || (target && !x->target)) { *nomem = true; why = "out of memory"; }
     }
     json_decref(o);
     return why;
@@ -74,7 +91,7 @@ enum gaze_status gaze_evidence_parse(struct gaze_evidence * ev, const char * dat
         bool nomem = false;
         const char * why = parse_line(p, len, x, &nomem);
         if (why) {
-            free(x->text); free(x->task); free(x->target); free(x->spans);
+            free(x->text); free(x->task); free(x->target); free(x->spans); free(x->cf_text); free(x->cf_spans);
             gaze_evidence_free(ev);
             if (nomem) return gaze_error(GAZE_ERR_NOMEM, "evidence: out of memory");
             return gaze_error(GAZE_ERR_FORMAT, "%s:%lld: %s", name ? name : "evidence", (long long)line, why);

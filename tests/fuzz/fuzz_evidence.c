@@ -1,6 +1,6 @@
 // The evidence benchmark's JSON Lines (gaze_evidence_parse, gaze evaluate) on arbitrary bytes:
 // a parse either fails with a message naming the file and a line, or gives items whose text has
-// no NUL and whose spans lie inside it, lines increasing.
+// no NUL and whose spans (and the counterfactual's) lie inside it, lines increasing.
 #include "fuzz_common.h"
 
 int LLVMFuzzerInitialize(int * argc, char *** argv) {
@@ -26,6 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         for (int64_t k = 0; k < x->n_spans; k++)
             FUZZ_REQUIRE(x->spans[2 * k] >= 0 && x->spans[2 * k] < x->spans[2 * k + 1] && x->spans[2 * k + 1] <= n,
                          "span %lld of item %lld outside its text", (long long)k, (long long)i);
+        const int64_t m = x->cf_text ? (int64_t)strlen(x->cf_text) : 0;
+        FUZZ_REQUIRE(x->cf_text || x->n_cf_spans == 0, "counterfactual spans without text");
+        for (int64_t k = 0; k < x->n_cf_spans; k++)
+            FUZZ_REQUIRE(x->cf_spans[2 * k] >= 0 && x->cf_spans[2 * k] < x->cf_spans[2 * k + 1] && x->cf_spans[2 * k + 1] <= m,
+                         "counterfactual span %lld of item %lld outside its text", (long long)k, (long long)i);
     }
     gaze_evidence_free(&ev);
     return 0;
