@@ -94,7 +94,7 @@ for meth in attention value-norm; do
         "bias --method $meth --json: unexpected $(head -c 300 "$tmp/bias.json") $(cat "$tmp/err")"
 done
 "$BIN" bias "$M" "$tmp/pairs.jsonl" --bootstrap 200 --top 3 --threads 1 >"$tmp/bias.txt" 2>/dev/null
-check 'grep -q "heads differ at false discovery rate 0.05" "$tmp/bias.txt" && [ "$(grep -c "^ *[0-9]* *[0-9]* [+-]" "$tmp/bias.txt")" -eq 3 ]' "bias table: $(cat "$tmp/bias.txt")"
+check 'grep -q "heads differ at false discovery rate 0.05" "$tmp/bias.txt" && [ "$(grep -cE "^ +[0-9]+ +[0-9]+ +[+-][0-9]" "$tmp/bias.txt")" -eq 3 ]' "bias table: $(cat "$tmp/bias.txt")"
 head -1 "$tmp/ev.jsonl" >"$tmp/nocf.jsonl"
 "$BIN" bias "$M" "$tmp/nocf.jsonl" >/dev/null 2>"$tmp/err"; rc=$?
 check '[ $rc -eq 2 ] && grep -q "nocf.jsonl:1: a pair needs" "$tmp/err"' "bias without counterfactual: not refused: $(cat "$tmp/err")"
