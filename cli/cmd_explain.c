@@ -11,7 +11,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze explain METHOD RUN.safetensors [flags]            (attention, rollout, flow)\n"
             "       gaze explain METHOD MODEL \"text\" | MODEL -f FILE|- [--exact] [flags]\n"
-            "  METHOD           attention|rollout|flow|value-norm|residual-norm|alti|value-zeroing|occlusion|knockout|logit-lens\n"
+            "  METHOD, or --method attention|rollout|flow|value-norm|residual-norm|alti|value-zeroing|occlusion|knockout|logit-lens\n"
             "    attention      raw attention of one layer, heads averaged\n"
             "    rollout, flow  Abnar & Zuidema 2020 (mean fusion, residual 0.5)\n"
             "    value-norm     ‖Σ_h α_ij f_h(x_j)‖ of one layer (Kobayashi et al. 2020)\n"
@@ -89,6 +89,8 @@ int cmd_explain(int argc, char ** argv) {
     const char * method_s = NULL, * token_s = NULL, * plot = NULL;
     bool json = false, ascii = false;
     int64_t top_k = 5;
+    const char * pos[3];
+    int n_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
         int k = acli_source_flag(&src, argc, argv, &i);
@@ -102,12 +104,22 @@ int cmd_explain(int argc, char ** argv) {
         else if (!strcmp(a, "--top")) { if (cli_int("explain", a, v, 1, 50, &top_k)) return 2; i++; }
         else if (!strcmp(a, "--token")) { if (!v) return usage(stderr); token_s = v; i++; }
         else if (!strcmp(a, "--plot")) { if (!v) return usage(stderr); plot = v; i++; }
+        else if (!strcmp(a, "--method")) {
+            if (!v) return usage(stderr);
+            if (method_s) { fprintf(stderr, "gaze explain: the method is given twice\n"); return 2; }
+            method_s = v;
+            i++;
+        }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze explain: unknown flag '%s'\n", cli_safe(a)); return usage(stderr); }
-        else if (!method_s) method_s = a;
-        else if (!src.src) src.src = a;
-        else if (!src.text) src.text = a;
+        else if (n_pos < 3) pos[n_pos++] = a;
         else { fprintf(stderr, "gaze explain: unexpected argument '%s'\n", cli_safe(a)); return usage(stderr); }
     }
+    // METHOD first, unless --method gave it
+    int p0 = 0;
+    if (!method_s && n_pos > 0) method_s = pos[p0++];
+    if (p0 < n_pos) src.src = pos[p0++];
+    if (p0 < n_pos) src.text = pos[p0++];
+    if (p0 < n_pos) { fprintf(stderr, "gaze explain: unexpected argument '%s'\n", cli_safe(pos[p0])); return usage(stderr); }
     if (!method_s || !src.src) return usage(stderr);
     const bool is_lens = !strcmp(method_s, "logit-lens");
     if (!is_lens && !gaze_explain_method_parse(method_s, &eo.method)) {
