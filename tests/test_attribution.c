@@ -211,6 +211,19 @@ int main(void) {
         snprintf(path, sizeof path, "%s/minilm_%zu.safetensors", dir, i);
         minilm_case(m, json_string_value(json_array_get(sents, i)), path, json_object_get(cases, "knockout"));
     }
+    // the attribution matrices count against the memory budget (16 [6, T, T] arrays here: 15 MiB
+    // at T = 200, far above the run's own 2 MiB of work buffers)
+    {
+        char longtext[2048] = "";
+        for (int i = 0; i < 190; i++) strcat(longtext, "word ");
+        struct gaze_attrib a = { .want = GAZE_ATTRIB_VNORM | GAZE_ATTRIB_RESLN | GAZE_ATTRIB_ALTI | GAZE_ATTRIB_VZERO };
+        struct gaze_run_opts o = { .no_capture = true, .attrib = &a, .max_memory = 8 << 20 };
+        struct gaze_run run;
+        enum gaze_status s = gaze_model_run(m, longtext, NULL, &o, &run);
+        CHECK(s == GAZE_ERR_LIMIT && strstr(gaze_last_error(), "attribution matrices"), "budget: %s", gaze_last_error());
+        if (!s) gaze_run_free(&run);
+        gaze_attrib_free(&a);
+    }
     // encoders have no logit lens: refused by name
     float h[384], lg[8];
     memset(h, 0, sizeof h);

@@ -389,6 +389,11 @@ static enum gaze_status extra_init(struct bert_extra * e, const struct bert * b,
         return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory for the knockout mask");
     struct gaze_attrib * a = opts->attrib;
     if (!a || !a->want) return GAZE_OK;
+    char what[96], mb[32];
+    const double need = model_attrib_bytes(a->want, L, H, T);
+    snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T, model_format_bytes(need, mb, sizeof mb));
+    enum gaze_status s = model_check_memory("attributions", opts, need, what);
+    if (s) return s;
     gaze_attrib_free(a);
     a->n_layers = L; a->n_heads = H; a->T = T;
     const size_t m = (size_t)(L * T * T) * sizeof(float);

@@ -377,7 +377,7 @@ static enum gaze_status llama_forward(const struct llama * m, struct llama_state
                                 GAZE_ROPE_INTERLEAVED, m->rope_dim, m->rope_base, 0.0f,
                                 opts->head_mask ? opts->head_mask + l * m->H : NULL, opts->ablate_mean };
         gaze_rms_norm(st->x, st->h, T, C, ly->attn_norm, m->eps);
-        if ((s = model_attrib_decoder_layer(opts->attrib, &mha, &mask, st->h, st->x, T, n_past, l, m->L, n_threads))) return s;
+        if ((s = model_attrib_decoder_layer(opts, &mha, &mask, st->h, st->x, T, n_past, l, m->L, n_threads))) return s;
         struct gaze_mha_capture mc = { 0 };
         const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l]);
         if (want)

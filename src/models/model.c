@@ -79,12 +79,24 @@ enum gaze_status gaze_model_unembed(struct gaze_model * m, const float * hidden,
     return s;
 }
 
-enum gaze_status model_attrib_decoder_layer(struct gaze_attrib * a, const struct gaze_mha * mha,
+double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T) {
+    const double m = (double)L * (double)T * (double)T * sizeof(float);
+    return (want & GAZE_ATTRIB_VNORM ? m * (double)(H + 1) : 0) + (want & GAZE_ATTRIB_RESLN ? m : 0) +
+           (want & GAZE_ATTRIB_ALTI ? m : 0) + (want & GAZE_ATTRIB_VZERO ? m : 0);
+}
+
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
                                             const struct gaze_attn_mask * mask, const float * h, const float * x,
                                             int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads) {
+    struct gaze_attrib * a = opts->attrib;
     if (!a || !a->want || n_past > 0) return GAZE_OK;
     const int64_t H = mha->n_heads, C = mha->d_model, TT = T * T;
     if (l == 0) {
+        char what[96], b[32];
+        snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T,
+                 model_format_bytes(model_attrib_bytes(a->want, L, H, T), b, sizeof b));
+        enum gaze_status s = model_check_memory("attributions", opts, model_attrib_bytes(a->want, L, H, T), what);
+        if (s) return s;
         gaze_attrib_free(a);
         a->n_layers = L; a->n_heads = H; a->T = T;
         const size_t m = (size_t)(L * TT) * sizeof(float);

@@ -38,11 +38,13 @@ enum gaze_status model_check_memory(const char * arch, const struct gaze_run_opt
 // Bytes of the arrays a run of T tokens captures (layers and parts of opts, Hc heads each).
 double model_capture_bytes(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T, int64_t d,
                            int64_t C);
+// Bytes of the [L, T, T] attribution matrices asked by want (GAZE_ATTRIB_* bits).
+double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T);
 // Decoders (pre-LN): the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI)
 // for layer l of L on the prompt pass (n_past 0; later calls do nothing): the block's attention
 // recomputed without the cache from its normed input h [T, C] (x [T, C]: the residual stream
 // entering it). Allocates attrib's arrays at layer 0; value zeroing is not computed here.
-enum gaze_status model_attrib_decoder_layer(struct gaze_attrib * attrib, const struct gaze_mha * mha,
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
                                             const struct gaze_attn_mask * mask, const float * h, const float * x,
                                             int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads);
 // "1.5 GiB", "640 MiB"
