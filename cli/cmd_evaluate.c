@@ -195,8 +195,9 @@ int cmd_evaluate(int argc, char ** argv) {
             struct gaze_faith f;
             struct gaze_plaus p;
             s = gaze_faithfulness(model, &run, scores, &t, cache, src.n_threads, &f);
-            if (s == GAZE_ERR_INVALID_ARG) {   // too short an input: said once per item below
-                if (m == 0) n_skipped++;
+            if (s == GAZE_ERR_INVALID_ARG) {   // too short an input: the item is left out, saying why
+                fprintf(stderr, "gaze evaluate: %s:%lld left out: %s\n", cli_safe(data), (long long)it->line, gaze_last_error());
+                n_skipped++;
                 free(scores); gaze_run_free(&run);
                 break;
             }
@@ -260,7 +261,7 @@ int cmd_evaluate(int argc, char ** argv) {
         }
     }
     fprintf(stderr, "gaze evaluate: %lld items x %lld methods in %.1f s%s\n", (long long)(n_eval - n_skipped), (long long)n_ms,
-            cli_now() - t_all, n_skipped ? " (items with fewer than 2 text tokens skipped)" : "");
+            cli_now() - t_all, n_skipped ? " (items left out: see above)" : "");
 out:
     analysis_tok_close(&tok);
     gaze_value_cache_free(cache);
