@@ -1047,9 +1047,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
     // norm-based attributions (SECTION attribution): the kinds asked in attrib->want are
-    // computed during the forward pass and stored there (encoders); NULL: none
+    // computed during the forward pass and stored there (value zeroing: encoders only, a
+    // decoder refuses it with GAZE_ERR_UNSUPPORTED); NULL: none
     struct gaze_attrib * attrib;
-    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders); NULL: none
+    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders; decoders
+    // refuse it); NULL: none
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
 };

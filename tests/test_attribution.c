@@ -157,6 +157,15 @@ static void decoder_attrib_case(struct gaze_model * m, const char * dir, const c
         CHECK(a.vzero == NULL, "value zeroing is not computed for decoders");
         gaze_run_free(&run);
     }
+    // what decoders do not run yet is refused by name, never ignored
+    struct gaze_attrib z = { .want = GAZE_ATTRIB_VZERO };
+    struct gaze_run_opts oz = { .no_capture = true, .attrib = &z };
+    CHECK(gaze_model_run(m, prompt, NULL, &oz, &run) == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "value zeroing"),
+          "value zeroing on a decoder: %s", gaze_last_error());
+    const struct gaze_knockout ko = { -1, -1, 0 };
+    struct gaze_run_opts ok = { .no_capture = true, .knockout = &ko, .n_knockout = 1 };
+    CHECK(gaze_model_run(m, prompt, NULL, &ok, &run) == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "knockout"),
+          "knockout on a decoder: %s", gaze_last_error());
     gaze_attrib_free(&a);
     gaze_safetensors_free(st);
 }

@@ -62,6 +62,11 @@ enum gaze_status gaze_model_run(struct gaze_model * m, const char * text, const 
     if (!opts) opts = &defaults;
     enum gaze_status s = model_check_selection(opts, m->info.n_layers, m->info.n_heads);
     if (s) return s;
+    // what only the encoder's forward does so far: refused by name, never ignored
+    if (m->info.causal && (opts->n_knockout > 0 || (opts->attrib && (opts->attrib->want & GAZE_ATTRIB_VZERO))))
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s runs in the forward pass of encoders (BERT) only so far",
+                          m->info.arch_name ? m->info.arch_name : "model",
+                          opts->n_knockout > 0 ? "attention knockout" : "value zeroing");
     pthread_rwlock_rdlock(&m->lock);
     s = m->run(m, text, pair, opts, run);
     pthread_rwlock_unlock(&m->lock);
