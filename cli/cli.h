@@ -18,6 +18,9 @@ int cmd_corpus(int argc, char ** argv);
 int cmd_merge(int argc, char ** argv);
 int cmd_ablate(int argc, char ** argv);
 int cmd_view(int argc, char ** argv);
+int cmd_explain(int argc, char ** argv);
+int cmd_evaluate(int argc, char ** argv);
+int cmd_bias(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.
 int cli_fail(enum gaze_status s);

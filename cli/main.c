@@ -35,6 +35,9 @@ static const struct cli_command commands[] = {
     { "corpus", cmd_corpus, "per-head metrics averaged over a text file, one document a line: gaze corpus MODEL file.txt [-o stats.json] [--shard i/n]" },
     { "merge", cmd_merge, "combine gaze corpus shard files: gaze merge part0.json part1.json -o all.json" },
     { "ablate", cmd_ablate, "head importance by ablating each head in the real forward pass: gaze ablate MODEL \"text\" [--mean]" },
+    { "explain", cmd_explain, "token attributions by a method (attention, rollout, flow, value-norm, alti, value-zeroing, occlusion, logit-lens, ...): gaze explain METHOD RUN | MODEL \"text\"" },
+    { "evaluate", cmd_evaluate, "faithfulness (ERASER, deletion/insertion) and plausibility of attribution methods: gaze evaluate MODEL data.jsonl" },
+    { "bias",  cmd_bias,  "per-head attention mass on a swapped word across counterfactual pairs, with bootstrap intervals: gaze bias MODEL pairs.jsonl" },
     { "view",  cmd_view,  "self-contained offline HTML viewer (head, model, heatmap, q/k, steps): gaze view RUN | MODEL \"text\" -o out.html" },
     { "version", cmd_version, "print the version and the instruction set in use (also gaze --version)" },
 };

@@ -334,6 +334,15 @@ struct gaze_mha_capture {
                                         // rows by position, filled inside the fused pass; or NULL
 };
 
+// What attribution methods need from a layer besides the capture (gaze_mha_forward_ex).
+struct gaze_mha_extra {
+    const int64_t * zero_value;        // value zeroing (Mohebbi et al. 2023): this new token's
+                                       // value vector is 0 in every head; NULL: none
+    float * vo;                        // [Hq, Tk, C] what each head writes for each key before the
+                                       // weighting: f_h(x_j) = v_j^h W_O^h, no bias (every head);
+                                       // NULL: none
+};
+
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
 size_t gaze_mha_scratch_floats(const struct gaze_mha * mha, int64_t T);
 
@@ -349,6 +358,13 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * mha,
                                   struct gaze_kv_cache * cache,
                                   struct gaze_mha_capture * cap,
                                   float * out, float * scratch, int n_threads);
+// The same with extra (NULL: none): value zeroing and per-head value contributions.
+enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * mha,
+                                     const float * x, int64_t T, const int64_t * pos,
+                                     const struct gaze_attn_mask * mask,
+                                     struct gaze_kv_cache * cache,
+                                     struct gaze_mha_capture * cap, const struct gaze_mha_extra * extra,
+                                     float * out, float * scratch, int n_threads);
 
 /* ------------------------------------------------------------------------------------------
  * SECTION linear: GEMM, linear layers and elementwise ops (kernels/gemm*, kernels/ops*)
@@ -1229,6 +1245,14 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // bytes: when the full weights and scores the run would capture exceed it, it captures
     // summaries instead (GAZE_RUN_PART_SUMMARY in place of ATTN and SCORES); 0: never
     int64_t summary_above;
+    // norm-based attributions (SECTION attribution): the kinds asked in attrib->want are
+    // computed during the forward pass and stored there (value zeroing: encoders only, a
+    // decoder refuses it with GAZE_ERR_UNSUPPORTED); NULL: none
+    struct gaze_attrib * attrib;
+    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders; decoders
+    // refuse it); NULL: none
+    const struct gaze_knockout * knockout;
+    int64_t n_knockout;
 };
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
@@ -1735,6 +1759,202 @@ enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text,
                                    double * effect);
 
 /* END SECTION analysis */
+
+/* ------------------------------------------------------------------------------------------
+ * SECTION attribution: norm-based and mixing attributions computed inside the forward pass
+ * (analysis/attrib.c), the faithfulness and plausibility metrics (analysis/faithful.c).
+ * Formulas: reference/interpretability.md §16-17, docs/explain.md.
+ * ---------------------------------------------------------------------------------------- */
+
+enum gaze_attrib_kind {                  // bit flags for gaze_attrib.want
+    GAZE_ATTRIB_VNORM = 1 << 0,          // ‖Σ_h α^h_ij f_h(x_j)‖₂ (Kobayashi et al. 2020)
+    GAZE_ATTRIB_RESLN = 1 << 1,          // + residual, through the LayerNorm (Kobayashi 2021)
+    GAZE_ATTRIB_ALTI  = 1 << 2,          // ALTI contributions (Ferrando et al. 2022)
+    GAZE_ATTRIB_VZERO = 1 << 3,          // value zeroing (Mohebbi et al. 2023)
+};
+
+// Filled by gaze_model_run when gaze_run_opts.attrib is set. Matrices are [L, T, T] with row i
+// the output token, column j the input token of that layer. Arrays are malloc'd by the run;
+// free them with gaze_attrib_free (also after a failed run).
+struct gaze_attrib {
+    unsigned want;                       // in: GAZE_ATTRIB_* bits
+    int64_t  n_layers, n_heads, T;       // out
+    float *  vnorm_heads;                // [L, H, T, T] ‖α^h_ij f_h(x_j)‖₂ per head (VNORM)
+    float *  vnorm;                      // [L, T, T] heads summed inside the norm (VNORM)
+    float *  resln;                      // [L, T, T] ‖LN-part of (Σ_h α f + δ_ij x_i)‖₂ (RESLN)
+    float *  alti;                       // [L, T, T] rows sum to 1 (ALTI)
+    float *  vzero;                      // [L, T, T] rows sum to 1 (VZERO)
+};
+void gaze_attrib_free(struct gaze_attrib * a);   // frees the arrays, keeps want
+
+// One edge to block: query (output) token `query` may not read key token `key` in `layer`
+// (-1: every layer; query -1: every query).
+struct gaze_knockout {
+    int64_t layer, query, key;
+};
+
+// The decomposition of one attention block, model-independent: the block's output for token i
+// is y_i = x_i + Σ_h Σ_j α^h_ij f_h(x_j) + b (then LN(y_i) when ln_w is set: post-LN
+// encoders; pre-LN decoders pass ln_w NULL, their norm is inside f).
+struct gaze_attrib_block {
+    int64_t H, T, C;
+    const float * alpha;                 // [H, T, T] attention weights
+    const float * vo;                    // [H, T, C] f_h(x_j) (gaze_mha_extra.vo)
+    const float * resid;                 // [T, C] residual stream entering the block (x)
+    const float * bias;                  // [C] output bias b, or NULL
+    const float * ln_w, * ln_b;          // [C] the post-LN after the residual, or NULL
+    float eps;
+};
+// Any output may be NULL: vnorm_heads [H, T, T], vnorm / resln / alti [T, T].
+enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, float * vnorm_heads,
+                                           float * vnorm, float * resln, float * alti);
+// Plain product of per-layer mixing matrices m [L, T, T] (rows sum to 1, residual included):
+// out [T, T] = m[L-1] · ... · m[0] (ALTI / value-zeroing rollout; no identity added).
+enum gaze_status gaze_attrib_rollout(const float * m, int64_t L, int64_t T, double * out);
+// Cosine distance 1 - cos(a, b) in double; 0 when both are zero, 1 when one is.
+double gaze_cosine_distance(const float * a, const float * b, int64_t n);
+
+// Logit lens: logits [T, V] of hidden states [T, C] through the model's final norm and output
+// projection (decoders; GAZE_ERR_UNSUPPORTED for encoders).
+enum gaze_status gaze_model_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
+
+// What an explanation explains (gaze explain / evaluate): decoders: log p(y | text), y the
+// model's own next-token prediction on the original text; encoders: cos(embedding(text), the
+// original's embedding).
+struct gaze_target {
+    bool    decoder;
+    int32_t token;                       // decoders: y
+    double  value;                       // the original's value (log p(y), or 1)
+    int64_t C;
+    float * embedding;                   // encoders: [C] the original's pooled embedding
+};
+enum gaze_status gaze_target_init(struct gaze_model * model, const char * text, int n_threads,
+                                  struct gaze_target * t);
+enum gaze_status gaze_target_value(struct gaze_model * model, const char * text, const struct gaze_target * t,
+                                   int n_threads, double * value);
+void gaze_target_free(struct gaze_target * t);
+// The run's text with the tokens where keep[j] == 0 deleted (their byte offsets cut out);
+// tokens without offsets (specials) stay. *out is malloc'd.
+enum gaze_status gaze_text_keep_tokens(const struct gaze_run * run, const uint8_t * keep, char ** out);
+
+enum gaze_explain_method {
+    GAZE_EXPLAIN_ATTENTION = 0,          // raw attention of one layer, heads averaged
+    GAZE_EXPLAIN_ROLLOUT,                // attention rollout (mean fusion)
+    GAZE_EXPLAIN_FLOW,                   // attention flow
+    GAZE_EXPLAIN_VNORM,                  // value-norm attention of one layer
+    GAZE_EXPLAIN_RESLN,                  // + residual + LayerNorm, one layer
+    GAZE_EXPLAIN_ALTI,                   // ALTI rolled out (one layer with layer >= 0)
+    GAZE_EXPLAIN_VZERO,                  // value zeroing rolled out (one layer with layer >= 0)
+    GAZE_EXPLAIN_OCCLUSION,              // leave-one-out: target(x) - target(x without token j)
+    GAZE_EXPLAIN_KNOCKOUT,               // encoders: 1 - cos when every edge to j is blocked
+    GAZE_EXPLAIN_COUNT
+};
+const char * gaze_explain_method_name(enum gaze_explain_method m);   // "value-norm", ...
+bool gaze_explain_method_parse(const char * name, enum gaze_explain_method * m);
+// True for methods that need the model (not only a saved run's attention).
+bool gaze_explain_method_needs_model(enum gaze_explain_method m);
+
+struct gaze_explain_opts {               // zero-initialised = raw attention of layer 0
+    enum gaze_explain_method method;
+    int64_t layer;                       // -1: the last layer (attention, value-norm, residual)
+                                         // or every layer rolled out (ALTI, value zeroing,
+                                         // knockout); else that layer
+    int64_t token;                       // output row; -1: encoders the mean over rows (the
+                                         // pooled embedding), decoders the last token
+    int     n_threads;
+    const struct gaze_target * target;   // occlusion: the target (NULL: made here)
+};
+// Runs the model on text (every layer's attention, plus what the method needs) into run and
+// writes scores [run->T] (malloc'd into *scores): each input token's attribution.
+enum gaze_status gaze_explain(struct gaze_model * model, const char * text, const struct gaze_explain_opts * opts,
+                              struct gaze_run * run, double ** scores);
+// The same from a saved run, for the methods that need only attention (attention, rollout,
+// flow): scores [run->T].
+enum gaze_status gaze_explain_run(const struct gaze_run * run, const struct gaze_explain_opts * opts, double * scores);
+
+// Logit lens (decoders): the last token's residual stream after each layer through the final
+// norm and the unembedding: the top k tokens and the probability of the final prediction.
+struct gaze_lens {
+    int64_t   n_layers, k;
+    int32_t   final_token;               // the model's prediction (argmax after the last layer)
+    int32_t * top;                       // [L, k] token ids, most probable first
+    double *  top_p;                     // [L, k] their probabilities
+    double *  final_p;                   // [L] probability of final_token after each layer
+    char **   text;                      // [L·k + 1] decoded tokens (text[L·k]: final_token)
+};
+// Faithfulness of scores [run->T] (analysis/faithful.c; DeYoung et al. 2020, Petsiuk et al.
+// 2018). Candidates: the tokens with text (specials stay); n of them, ranked by score (ties:
+// lower index first). Tokens are deleted from the text by their byte offsets and the model re-run
+// (gaze_text_keep_tokens, gaze_target_value); at least one token always stays.
+#define GAZE_FAITH_K      5                // comprehensiveness / sufficiency at 1, 5, 10, 20, 50 %
+#define GAZE_FAITH_POINTS 11               // curves at 0, 10, ..., 100 % of the candidates
+struct gaze_faith {
+    double comp[GAZE_FAITH_K];             // target(x) - target(x without the top k)
+    double suff[GAZE_FAITH_K];             // target(x) - target(only the top k)
+    double comp_aopc, suff_aopc;           // their means (AOPC)
+    double deletion[GAZE_FAITH_POINTS];    // target with the top f·n deleted (n - 1 at most)
+    double insertion[GAZE_FAITH_POINTS];   // target with only the top f·n kept (1 at least)
+    double deletion_auc, insertion_auc;    // trapezoid areas over f in [0, 1]
+    int64_t passes;                        // forward passes run (cache misses)
+};
+struct gaze_value_cache;                   // target values by text, for one input
+enum gaze_status gaze_value_cache_init(struct gaze_value_cache ** c);
+void gaze_value_cache_clear(struct gaze_value_cache * c);
+void gaze_value_cache_free(struct gaze_value_cache * c);
+enum gaze_status gaze_faithfulness(struct gaze_model * model, const struct gaze_run * run, const double * scores,
+                                   const struct gaze_target * t, struct gaze_value_cache * cache, int n_threads,
+                                   struct gaze_faith * out);
+// Plausibility of scores against evidence spans [n_spans, 2] (byte [begin, end) of run->text):
+// a candidate token is evidence when its bytes overlap a span. auprc: average precision of the
+// ranking; f1_at_k: F1 of the top k (k = evidence tokens); iou_f1: F1 of the top k's maximal
+// runs of consecutive tokens against the spans (token sets), matched at IOU >= 0.5. NaN when
+// no candidate is evidence.
+struct gaze_plaus {
+    double auprc, f1_at_k, iou_f1;
+};
+enum gaze_status gaze_plausibility(const struct gaze_run * run, const double * scores, const int64_t * spans,
+                                   int64_t n_spans, struct gaze_plaus * out);
+
+// An evidence benchmark (gaze evaluate; data/evidence, docs/explain.md): JSON Lines, one object a
+// line {"text": string, "evidence": [[begin, end], ...] byte offsets with 0 <= begin < end <=
+// the text's bytes, "task": string, "target": string (both optional), "counterfactual":
+// {"text", "evidence"} (optional, the same rules)}; blank lines skipped.
+struct gaze_evidence_item {
+    char *    text;                      // UTF-8, no NUL
+    char *    task;                      // "-" when absent
+    char *    target;                    // or NULL
+    int64_t * spans;                     // [n_spans, 2]
+    int64_t   n_spans;
+    int64_t   line;                      // 1-based line in the file
+    // "counterfactual": {"text", "evidence"} (optional; gaze bias): the pair's other text
+    char *    cf_text;                   // or NULL
+    int64_t * cf_spans;                  // [n_cf_spans, 2]
+    int64_t   n_cf_spans;
+};
+struct gaze_evidence {
+    struct gaze_evidence_item * items;
+    int64_t n;
+};
+// Parses data [n] (name: the file, for messages: "NAME:LINE: what was wrong", GAZE_ERR_FORMAT).
+enum gaze_status gaze_evidence_parse(struct gaze_evidence * ev, const char * data, size_t n, const char * name);
+void gaze_evidence_free(struct gaze_evidence * ev);
+
+// Paired differences d [N, K] (N counterfactual pairs, K statistics, e.g. one per head; NaN
+// entries left out per statistic): mean, percentile bootstrap CI (B resamples of the pairs,
+// 1 - alpha), two-sided sign-flip permutation p-value (B random sign vectors, +1 smoothed), and
+// Benjamini-Hochberg q-values over the K statistics (gaze bias). Deterministic for a seed.
+struct gaze_paired_stats {
+    double * mean, * lo, * hi, * p, * q;   // [K] each (malloc'd)
+    int64_t * n;                           // [K] pairs with a finite difference
+    int64_t  K;
+};
+enum gaze_status gaze_paired_stats_compute(const double * d, int64_t N, int64_t K, int64_t B, double alpha,
+                                           uint64_t seed, struct gaze_paired_stats * out);
+void gaze_paired_stats_free(struct gaze_paired_stats * st);
+
+enum gaze_status gaze_logit_lens(struct gaze_model * model, const char * text, int64_t k, int n_threads,
+                                 struct gaze_lens * lens);
+void gaze_lens_free(struct gaze_lens * lens);
 
 /* SECTION view ------------------------------------------------------------------------------
  * Interactive viewer: gaze view -> one self-contained HTML file (render/html.c; the page's

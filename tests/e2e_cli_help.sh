@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib/e2e.sh"
 e2e_init e2e_cli_help
 
-commands="demo bench run show plot info fetch heads rollout flow diff corpus merge ablate view"
+commands="demo bench run show plot info fetch heads rollout flow diff corpus merge ablate view explain evaluate bias"
 
 # helps NAME ARGS...: exit 0, usage on stdout, nothing on stderr
 helps() {

@@ -338,6 +338,125 @@ static void work_give(struct bert * b, struct bert_work w) {
     if (!kept) gaze_free_aligned(w.p);
 }
 
+// One encoder layer on x [T, C] in place: attention (y), add & LN, FFN (ff) onto x, LN.
+static enum gaze_status bert_layer(const struct bert * b, const struct bert_layer * ly, const struct gaze_mha * mha,
+                                   float * x, float * y, float * ff, float * scratch, const struct gaze_attn_mask * mask,
+                                   struct gaze_mha_capture * cap, const struct gaze_mha_extra * ex, int64_t T,
+                                   int n_threads, int64_t l) {
+    const int64_t C = b->C;
+    enum gaze_status s;
+    if ((s = gaze_mha_forward_ex(mha, x, T, NULL, mask, NULL, cap, ex, y, scratch, n_threads))) return s;
+    // finite but huge weights can still overflow f32: refuse rather than return NaN
+    int64_t bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps, n_threads);
+    if (!bad) {
+        // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
+        if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, n_threads))) return s;
+        if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, n_threads))) return s;
+        bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, n_threads);
+    }
+    if (bad) return gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l);
+    return GAZE_OK;
+}
+
+// What a run with attributions (opts->attrib) or knockout (opts->knockout) holds besides the
+// workspace.
+struct bert_extra {
+    struct gaze_attrib * attrib;       // opts->attrib when it asks for something
+    float * alpha;                     // [H, T, T] every head's weights
+    float * vo;                        // [H, T, C] f_h(x_j)
+    float * x_in;                      // [T, C] the layer's input
+    float * x_z;                       // [T, C] value zeroing: the layer rerun
+    float * bias;                      // [T, T] knockout: -inf on blocked edges
+    struct gaze_attn_mask mask;
+};
+
+static void extra_free(struct bert_extra * e) {
+    free(e->alpha); free(e->vo); free(e->x_in); free(e->x_z); free(e->bias);
+    memset(e, 0, sizeof *e);
+}
+
+static enum gaze_status extra_init(struct bert_extra * e, const struct bert * b, const struct gaze_run_opts * opts,
+                                   int64_t T) {
+    const int64_t L = b->L, H = b->H, C = b->C;
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * ko = &opts->knockout[k];
+        if (ko->layer < -1 || ko->layer >= L || ko->query < -1 || ko->query >= T || ko->key < 0 || ko->key >= T)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "bert: knockout edge %lld (layer %lld, query %lld, key %lld) "
+                              "outside %lld layers and %lld tokens", (long long)k, (long long)ko->layer,
+                              (long long)ko->query, (long long)ko->key, (long long)L, (long long)T);
+    }
+    if (opts->n_knockout > 0 && !(e->bias = malloc((size_t)(T * T) * sizeof(float))))
+        return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory for the knockout mask");
+    struct gaze_attrib * a = opts->attrib;
+    if (!a || !a->want) return GAZE_OK;
+    char what[96], mb[32];
+    const double need = model_attrib_bytes(a->want, L, H, T);
+    snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T, model_format_bytes(need, mb, sizeof mb));
+    enum gaze_status s = model_check_memory("attributions", opts, need, what);
+    if (s) return s;
+    gaze_attrib_free(a);
+    a->n_layers = L; a->n_heads = H; a->T = T;
+    const size_t m = (size_t)(L * T * T) * sizeof(float);
+    bool ok = (e->alpha = malloc((size_t)(H * T * T) * sizeof(float))) && (e->vo = malloc((size_t)(H * T * C) * sizeof(float))) &&
+              (e->x_in = malloc((size_t)(T * C) * sizeof(float))) && (e->x_z = malloc((size_t)(T * C) * sizeof(float)));
+    if (ok && (a->want & GAZE_ATTRIB_VNORM)) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
+    if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_VZERO)) ok = (a->vzero = malloc(m)) != NULL;
+    if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory for attributions"); }
+    e->attrib = a;
+    return GAZE_OK;
+}
+
+// The mask of layer l: NULL without knockout edges there.
+static const struct gaze_attn_mask * extra_mask(struct bert_extra * e, const struct gaze_run_opts * opts, int64_t l,
+                                                int64_t T) {
+    bool any = false;
+    for (int64_t k = 0; k < opts->n_knockout; k++) any |= opts->knockout[k].layer == -1 || opts->knockout[k].layer == l;
+    if (!any) return NULL;
+    for (int64_t i = 0; i < T * T; i++) e->bias[i] = 0.0f;
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * ko = &opts->knockout[k];
+        if (ko->layer != -1 && ko->layer != l) continue;
+        for (int64_t i = ko->query < 0 ? 0 : ko->query; i < (ko->query < 0 ? T : ko->query + 1); i++)
+            e->bias[i * T + ko->key] = -INFINITY;
+    }
+    memset(&e->mask, 0, sizeof e->mask);
+    e->mask.window_left = e->mask.window_right = -1;
+    e->mask.bias = e->bias;
+    e->mask.bias_st = T;
+    return &e->mask;
+}
+
+// After layer l ran (x: its output; e->x_in its input, e->alpha / e->vo its attention): the
+// attributions of that layer.
+static enum gaze_status extra_layer(struct bert_extra * e, const struct bert * b, const struct bert_layer * ly,
+                                    const struct gaze_mha * mha, const float * x, float * y, float * ff, float * scratch,
+                                    const struct gaze_attn_mask * mask, int64_t T, int n_threads, int64_t l) {
+    struct gaze_attrib * a = e->attrib;
+    const int64_t H = b->H, C = b->C, TT = T * T;
+    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln_attn_w, ly->ln_attn_b, b->eps };
+    enum gaze_status s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
+                                                   a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
+                                                   a->alti ? a->alti + l * TT : NULL);
+    if (s || !a->vzero) return s;
+    // value zeroing: the layer again from its input with token j's value vector zeroed;
+    // score = cosine distance of each output token's vector, rows normalised
+    float * vz = a->vzero + l * TT;
+    for (int64_t j = 0; j < T && !s; j++) {
+        memcpy(e->x_z, e->x_in, (size_t)(T * C) * sizeof(float));
+        const struct gaze_mha_extra zx = { &j, NULL };
+        s = bert_layer(b, ly, mha, e->x_z, y, ff, scratch, mask, NULL, &zx, T, n_threads, l);
+        for (int64_t i = 0; i < T && !s; i++) vz[i * T + j] = (float)gaze_cosine_distance(x + i * C, e->x_z + i * C, C);
+    }
+    for (int64_t i = 0; i < T && !s; i++) {
+        double sum = 0;
+        for (int64_t j = 0; j < T; j++) sum += vz[i * T + j];
+        for (int64_t j = 0; j < T; j++) vz[i * T + j] = sum > 0 ? (float)(vz[i * T + j] / sum) : 0.0f;
+    }
+    return s;
+}
+
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
                                  const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct bert * b = model->impl;
@@ -392,6 +511,10 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     if (!s && gaze_add_layer_norm(x, NULL, x, T, C, b->emb_ln_w, b->emb_ln_b, b->eps, opts->n_threads))
         s = gaze_error(GAZE_ERR_NUMERIC, "bert: embeddings overflowed to Inf/NaN");
 
+    // attributions and knockout: their buffers, per run (capture path only)
+    struct bert_extra ex = { 0 };
+    if (!s) s = extra_init(&ex, b, opts, T);
+
     for (int64_t l = 0; l < b->L && !s; l++) {
         const struct bert_layer * ly = &b->layers[l];
         mha.wq = &ly->q; mha.wk = &ly->k; mha.wv = &ly->v; mha.wo = &ly->o;
@@ -407,18 +530,27 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
                                              cap_layer->q, cap_layer->k,
                                              cap_layer->summary.entropy ? &cap_layer->summary : NULL };
         }
-        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
-        // finite but huge weights can still overflow f32: refuse rather than return NaN
-        int64_t bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps, opts->n_threads);
-        if (!bad) {
-            // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
-            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
-            if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
-            bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, opts->n_threads);
-        }
-        if (bad) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
+        const struct gaze_attn_mask * mask = extra_mask(&ex, opts, l, T);
+        if (ex.attrib) {
+            // every head's weights and value contributions for the attributions; the run's own
+            // capture (attention of its heads) is copied from them
+            if (cap_layer && (cap_layer->scores || cap_layer->q || cap_layer->k)) {
+                s = gaze_error(GAZE_ERR_INVALID_ARG, "bert: attributions capture attention and hidden states only "
+                               "(not scores, q or k)");
+                break;
+            }
+            memcpy(ex.x_in, x, (size_t)(T * C) * sizeof(float));
+            struct gaze_mha_capture acap = { NULL, b->H, ex.alpha, NULL, NULL, NULL, NULL };
+            const struct gaze_mha_extra vx = { NULL, ex.vo };
+            if ((s = bert_layer(b, ly, &mha, x, y, ff, scratch, mask, &acap, &vx, T, opts->n_threads, l))) break;
+            for (int64_t n = 0; cap_layer && cap_layer->attn && n < run->n_heads_cap; n++)
+                memcpy(cap_layer->attn + n * T * T, ex.alpha + run->heads[n] * T * T, (size_t)(T * T) * sizeof(float));
+            if ((s = extra_layer(&ex, b, ly, &mha, x, y, ff, scratch, mask, T, opts->n_threads, l))) break;
+        } else if ((s = bert_layer(b, ly, &mha, x, y, ff, scratch, mask, cap_layer ? &cap : NULL, NULL, T, opts->n_threads, l)))
+            break;
         if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
     }
+    extra_free(&ex);
 
     // sentence-transformers embedding: mean over tokens, then L2 normalisation
     if (!s) {

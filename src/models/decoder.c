@@ -236,6 +236,7 @@ static enum gaze_status plus_one(struct decoder * m, const float ** w, int64_t n
     return GAZE_OK;
 }
 
+static enum gaze_status decoder_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
 static enum gaze_status decoder_run(struct gaze_model * model, const char * text, const char * pair,
                                     const struct gaze_run_opts * opts, struct gaze_run * run);
 
@@ -353,6 +354,7 @@ enum gaze_status decoder_finish(struct gaze_model * model, struct decoder * m) {
     model->free_impl = decoder_free;
     model->run = decoder_run;
     model->set_exact = decoder_set_exact;
+    model->unembed = decoder_unembed;
     model->info = (struct gaze_model_info){
         .arch = m->arch_id ? m->arch_id : GAZE_ARCH_DECODER, .arch_name = m->arch, .n_vocab = c->V, .n_embd = c->C,
         .n_layers = c->L, .n_heads = c->H, .n_kv_heads = c->Hkv, .head_dim = c->d, .n_ff = c->F, .n_ctx = c->n_ctx,
@@ -523,6 +525,14 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
         if (c->parallel_residual)
             norm(c, st->x, st->h2, T, c->shared_input_norm ? ly->attn_norm : ly->ffn_norm,
                  c->shared_input_norm ? ly->attn_norm_b : ly->ffn_norm_b);
+        if (opts->attrib && opts->attrib->want) {
+            // the decomposition is of a pre-norm block x + attn(norm(x)) (gaze_attrib_block_compute)
+            if (c->post_norms || c->parallel_residual)
+                return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: attributions (value-norm, residual norm, ALTI) assume a "
+                                  "block x + attn(norm(x)); this family has %s", m->arch,
+                                  c->post_norms ? "post-norms (Gemma 2/3)" : "a parallel residual (GPT-NeoX)");
+            if ((s = model_attrib_decoder_layer(opts, &mha, &mask, st->h, st->x, T, n_past, l, c->L, n_threads))) return s;
+        }
         struct gaze_mha_capture mc = { 0 };
         const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l] || (cap->sum && cap->sum[l].entropy));
         if (want)
@@ -562,6 +572,21 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
     if (c->final_softcap > 0)
         for (int64_t v = 0; v < c->V; v++) st->logits[v] = c->final_softcap * tanhf(st->logits[v] / c->final_softcap);
     return GAZE_OK;
+}
+
+// Logit lens (gaze_model_unembed): logits [T, V] = output(final_norm(hidden [T, C])), soft-capped
+// where the family caps its logits.
+static enum gaze_status decoder_unembed(struct gaze_model * model, const float * hidden, int64_t T, float * logits) {
+    const struct decoder * m = model->impl;
+    const struct decoder_config * c = &m->cfg;
+    float * h = gaze_alloc_aligned((size_t)(T * c->C) * sizeof(float));
+    if (!h) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for the logit lens", m->arch);
+    norm(c, hidden, h, T, m->w.output_norm, m->w.output_norm_b);
+    enum gaze_status s = gaze_linear_forward(&m->w.output, h, T, logits, 0);
+    if (!s && c->final_softcap > 0)
+        for (int64_t i = 0; i < T * c->V; i++) logits[i] = c->final_softcap * tanhf(logits[i] / c->final_softcap);
+    gaze_free_aligned(h);
+    return s;
 }
 
 // Mean next-token loss over the prompt, -(1/(T-1)) Σ log p(ids[t+1] | ids[..t]), from the

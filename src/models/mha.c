@@ -58,12 +58,44 @@ static enum gaze_status softcap_attention(const struct gaze_mha * m, const struc
     return s;
 }
 
+// vo [Hq, Tk, C] = v_j^h W_O^h for every head h and key j: the output projection applied to a
+// context that holds head h's value alone (W_O may be quantized, so it goes through
+// gaze_linear_forward like the real output), minus the projection of zero (the bias). Capture
+// only: allocates.
+static enum gaze_status capture_vo(const struct gaze_mha * m, const float * vall, int64_t Tk, float * vo,
+                                   int n_threads) {
+    const int64_t C = m->d_model, Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, rows = Hq * Tk + 1;
+    float * in = calloc((size_t)(rows * Hq * d), sizeof(float));   // [Hq·Tk + 1, Hq·d]
+    float * res = malloc((size_t)(rows * C) * sizeof(float));      // [Hq·Tk + 1, C]
+    if (!in || !res) { free(in); free(res); return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for value capture"); }
+    for (int64_t h = 0; h < Hq; h++)
+        for (int64_t t = 0; t < Tk; t++)
+            memcpy(in + (h * Tk + t) * Hq * d + h * d, vall + t * Hkv * d + (h / (Hq / Hkv)) * d,
+                   (size_t)d * sizeof(float));
+    enum gaze_status s = gaze_linear_forward(m->wo, in, rows, res, n_threads);
+    const float * bias = res + (rows - 1) * C;   // the last row's input is zero
+    for (int64_t r = 0; !s && r < rows - 1; r++)
+        for (int64_t c = 0; c < C; c++) vo[r * C + c] = res[r * C + c] - bias[c];
+    free(in);
+    free(res);
+    return s;
+}
+
 enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
                                   const float * x, int64_t T, const int64_t * pos,
                                   const struct gaze_attn_mask * mask,
                                   struct gaze_kv_cache * cache,
                                   struct gaze_mha_capture * cap,
                                   float * out, float * scratch, int n_threads) {
+    return gaze_mha_forward_ex(m, x, T, pos, mask, cache, cap, NULL, out, scratch, n_threads);
+}
+
+enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
+                                     const float * x, int64_t T, const int64_t * pos,
+                                     const struct gaze_attn_mask * mask,
+                                     struct gaze_kv_cache * cache,
+                                     struct gaze_mha_capture * cap, const struct gaze_mha_extra * ex,
+                                     float * out, float * scratch, int n_threads) {
     if (!m || !x || !out || !scratch || T < 1)
         return gaze_error(GAZE_ERR_INVALID_ARG, "mha: NULL argument or T < 1");
     const int64_t C = m->d_model, Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim;
@@ -92,6 +124,12 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     // QK-norm: RMSNorm over each head's d features, before RoPE (rows of d are contiguous)
     if (m->q_norm) gaze_rms_norm(q, q, T * Hq, d, m->q_norm, m->qk_norm_eps);
     if (m->k_norm) gaze_rms_norm(k, k, T * Hkv, d, m->k_norm, m->qk_norm_eps);
+    if (ex && ex->zero_value) {
+        if (*ex->zero_value < 0 || *ex->zero_value >= T)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "mha: zero_value token %lld out of range 0..%lld",
+                              (long long)*ex->zero_value, (long long)(T - 1));
+        memset(v + *ex->zero_value * Hkv * d, 0, (size_t)(Hkv * d) * sizeof(float));
+    }
     if (m->rope != GAZE_ROPE_NONE) {
         int64_t stack_pos[256];
         const int64_t * p = pos;
@@ -173,6 +211,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
                 memcpy(cap->k + (n * Tk + t) * d, kall + t * Hkv * d + hk * d, (size_t)d * sizeof(float));
         }
     }
+    if (ex && ex->vo && (s = capture_vo(m, vall, Tk, ex->vo, n_threads))) return s;
     if ((s = gaze_linear_forward(m->wo, ctx, T, out, n_threads))) return s;
     if (cache) cache->n_past = Tk;
     return GAZE_OK;

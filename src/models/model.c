@@ -64,9 +64,69 @@ enum gaze_status gaze_model_run(struct gaze_model * m, const char * text, const 
     if (!opts) opts = &defaults;
     enum gaze_status s = model_check_selection(opts, m->info.n_layers, m->info.n_heads);
     if (s) return s;
+    // what only the encoder's forward does so far: refused by name, never ignored
+    if (m->info.causal && (opts->n_knockout > 0 || (opts->attrib && (opts->attrib->want & GAZE_ATTRIB_VZERO))))
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s runs in the forward pass of encoders (BERT) only so far",
+                          m->info.arch_name ? m->info.arch_name : "model",
+                          opts->n_knockout > 0 ? "attention knockout" : "value zeroing");
     pthread_rwlock_rdlock(&m->lock);
     s = m->run(m, text, pair, opts, run);
     pthread_rwlock_unlock(&m->lock);
+    return s;
+}
+
+enum gaze_status gaze_model_unembed(struct gaze_model * m, const float * hidden, int64_t T, float * logits) {
+    if (!m || !hidden || !logits || T < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "model unembed: bad argument");
+    if (!m->unembed)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: the logit lens needs a decoder (this is a %s encoder)",
+                          m->path ? m->path : "model", m->info.arch_name ? m->info.arch_name : "");
+    pthread_rwlock_rdlock(&m->lock);
+    enum gaze_status s = m->unembed(m, hidden, T, logits);
+    pthread_rwlock_unlock(&m->lock);
+    return s;
+}
+
+double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T) {
+    const double m = (double)L * (double)T * (double)T * sizeof(float);
+    return (want & GAZE_ATTRIB_VNORM ? m * (double)(H + 1) : 0) + (want & GAZE_ATTRIB_RESLN ? m : 0) +
+           (want & GAZE_ATTRIB_ALTI ? m : 0) + (want & GAZE_ATTRIB_VZERO ? m : 0);
+}
+
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
+                                            const struct gaze_attn_mask * mask, const float * h, const float * x,
+                                            int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads) {
+    struct gaze_attrib * a = opts->attrib;
+    if (!a || !a->want || n_past > 0) return GAZE_OK;
+    const int64_t H = mha->n_heads, C = mha->d_model, TT = T * T;
+    if (l == 0) {
+        char what[96], b[32];
+        snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T,
+                 model_format_bytes(model_attrib_bytes(a->want, L, H, T), b, sizeof b));
+        enum gaze_status s = model_check_memory("attributions", opts, model_attrib_bytes(a->want, L, H, T), what);
+        if (s) return s;
+        gaze_attrib_free(a);
+        a->n_layers = L; a->n_heads = H; a->T = T;
+        const size_t m = (size_t)(L * TT) * sizeof(float);
+        bool ok = true;
+        if (a->want & GAZE_ATTRIB_VNORM) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
+        if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
+        if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+        if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory"); }
+    }
+    if (a->T != T || a->n_layers != L) return gaze_error(GAZE_ERR_INVALID_ARG, "attributions: layer %lld of another input", (long long)l);
+    float * alpha = malloc((size_t)(H * TT) * sizeof(float)), * vo = malloc((size_t)(H * T * C) * sizeof(float));
+    float * out = malloc((size_t)(T * C) * sizeof(float));
+    float * scratch = malloc(gaze_mha_scratch_floats(mha, T) * sizeof(float));
+    enum gaze_status s = GAZE_OK;
+    if (!alpha || !vo || !out || !scratch) s = gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
+    struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
+    const struct gaze_mha_extra ex = { NULL, vo };
+    if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
+    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, NULL, NULL, NULL, 0.0f };
+    if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
+                                          a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
+                                          a->alti ? a->alti + l * TT : NULL);
+    free(alpha); free(vo); free(out); free(scratch);
     return s;
 }
 

@@ -12,6 +12,8 @@ struct gaze_model {
     enum gaze_status (*run)(struct gaze_model * model, const char * text, const char * pair,
                             const struct gaze_run_opts * opts, struct gaze_run * run);
     enum gaze_status (*set_exact)(struct gaze_model * model, bool exact);   // NULL: f32 already
+    // logits [T, V] of hidden [T, C] through the final norm and output (logit lens); NULL: none
+    enum gaze_status (*unembed)(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
     // Runs (any number at once) hold it for reading; gaze_model_set_exact, which swaps the
     // weights under them, for writing: it waits for the runs in flight.
     pthread_rwlock_t lock;
@@ -44,6 +46,15 @@ enum gaze_status model_summary_layer(const struct gaze_run_opts * opts, struct g
 // tokens would exceed opts->summary_above bytes.
 const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opts, int64_t L, int64_t Hc, int64_t T,
                                                 int64_t d, int64_t C, struct gaze_run_opts * copy);
+// Bytes of the [L, T, T] attribution matrices asked by want (GAZE_ATTRIB_* bits).
+double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T);
+// Decoders (pre-LN): the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI)
+// for layer l of L on the prompt pass (n_past 0; later calls do nothing): the block's attention
+// recomputed without the cache from its normed input h [T, C] (x [T, C]: the residual stream
+// entering it). Allocates attrib's arrays at layer 0; value zeroing is not computed here.
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
+                                            const struct gaze_attn_mask * mask, const float * h, const float * x,
+                                            int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads);
 // "1.5 GiB", "640 MiB"
 const char * model_format_bytes(double bytes, char * buf, size_t n);
 #endif
