@@ -393,7 +393,7 @@ static enum gaze_status load_neox(struct hf * h) {
         struct decoder_layer * ly = &m->w.layers[l];
         const char * lp = "gpt_neox.layers";
         const struct gaze_st_tensor * t;
-        float * w = NULL, * b = NULL, * wq, * bq = NULL;
+        float * w = NULL, * wq = NULL, * bq = NULL;
         const float * bias_in = NULL;
         s = vec(h, NAME("%s.%lld.input_layernorm.weight", lp, (long long)l), C, true, &ly->attn_norm);
         if (!s) s = vec(h, NAME("%s.%lld.input_layernorm.bias", lp, (long long)l), C, true, &ly->attn_norm_b);
@@ -423,7 +423,6 @@ static enum gaze_status load_neox(struct hf * h) {
         if (!s) s = vec(h, NAME("%s.%lld.mlp.dense_h_to_4h.bias", lp, (long long)l), F, false, &ly->up.bias);
         if (!s) s = mat(h, NAME("%s.%lld.mlp.dense_4h_to_h.weight", lp, (long long)l), C, F, true, &ly->down);
         if (!s) s = vec(h, NAME("%s.%lld.mlp.dense_4h_to_h.bias", lp, (long long)l), C, false, &ly->down.bias);
-        (void)b;
     }
     snprintf(h->lm_head, sizeof h->lm_head, "embed_out.weight");
     return s;
@@ -456,12 +455,10 @@ static enum gaze_status load_llama_like(struct hf * h, const char * type) {
         if (!s && c->qk_norm) s = vec(h, NAME("%slayers.%lld.self_attn.k_norm.weight", p, L), d, true, &ly->k_norm);
         if (!s && phi3) {   // qkv_proj rows: Q [H·d], K [Hkv·d], V [Hkv·d]; gate_up_proj: gate [F], up [F]
             struct gaze_linear qkv, gu;
-            const size_t rb = gaze_type_row_bytes(GAZE_TYPE_F32, C);
             s = mat(h, NAME("%slayers.%lld.self_attn.qkv_proj.weight", p, L), (H + 2 * Hkv) * d, C, true, &qkv);
             if (!s) s = mat(h, NAME("%slayers.%lld.mlp.gate_up_proj.weight", p, L), 2 * F, C, true, &gu);
             if (!s) {
                 const size_t qrb = gaze_type_row_bytes(qkv.type, C), grb = gaze_type_row_bytes(gu.type, C);
-                (void)rb;
                 ly->q = (struct gaze_linear){ .type = qkv.type, .n_out = H * d, .n_in = C, .weight = qkv.weight };
                 ly->k = (struct gaze_linear){ .type = qkv.type, .n_out = Hkv * d, .n_in = C,
                                               .weight = (const char *)qkv.weight + (size_t)(H * d) * qrb };

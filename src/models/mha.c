@@ -25,9 +25,8 @@ static enum gaze_status check_linear(const char * name, const struct gaze_linear
 // the capped scores the softmax saw. Memory: one [Hq, T, Tk] buffer per call.
 static enum gaze_status softcap_attention(const struct gaze_mha * m, const struct gaze_attn_desc * desc,
                                           const struct gaze_view * vq, const struct gaze_view * vk,
-                                          const float * kall, const float * vall, float * ctx,
-                                          struct gaze_mha_capture * cap, int64_t n_cap) {
-    (void)kall;
+                                          const float * vall, float * ctx, struct gaze_mha_capture * cap,
+                                          int64_t n_cap) {
     const int64_t Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, T = desc->Tq, Tk = desc->Tk;
     size_t n;
     if (gaze_mul_ovf((size_t)(Hq * T), (size_t)Tk * sizeof(float), &n))
@@ -128,7 +127,7 @@ enum gaze_status gaze_mha_forward(const struct gaze_mha * m,
     const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
     bool all_heads = cap && cap->weights && n_cap == Hq;
     for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
-    if (m->softcap > 0.0f) s = softcap_attention(m, &desc, &vq, &vk, kall, vall, ctx, cap, n_cap);
+    if (m->softcap > 0.0f) s = softcap_attention(m, &desc, &vq, &vk, vall, ctx, cap, n_cap);
     else if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
     else s = gaze_attention_fused(&desc, &vq, &vk, &vv, &vo, NULL);
     if (s) return s;
