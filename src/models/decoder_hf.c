@@ -135,8 +135,8 @@ enum { N_TYPES = sizeof k_types / sizeof *k_types };
 static enum gaze_status refuse_type(const char * path, const char * type) {
     char known[256] = "";
     for (int i = 0; i < N_TYPES; i++) snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", k_types[i]);
-    return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported; gaze runs bert encoders and these "
-                      "decoders from folders: %s", path, type, known);
+    return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported; gaze runs folders of model_type "
+                      "\"bert\" (encoders) and of these decoders: %s", path, type, known);
 }
 
 #define GETI(key, dst, lo, hi) if (!s) { int64_t v_; s = gaze_json_get_int_range(c, key, path, lo, hi, &v_); dst = v_; }
@@ -234,7 +234,7 @@ static enum gaze_status parse_config(struct hf * h, const char * type) {
         cf->Hkv = cf->H;
         if (!s && cf->C % cf->H)
             s = gaze_error(GAZE_ERR_FORMAT, "%s: n_embd %lld is not a multiple of n_head %lld", path, (long long)cf->C, (long long)cf->H);
-        cf->d = cf->C / cf->H;
+        if (!s) cf->d = cf->C / cf->H;
         cf->F = inner > 0 ? inner : 4 * cf->C;
         cf->norm = DEC_NORM_LAYER;
         cf->rope.layout = GAZE_ROPE_NONE;
@@ -280,6 +280,9 @@ static enum gaze_status parse_config(struct hf * h, const char * type) {
     if (!s && !(partial > 0 && partial <= 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: partial rotary factor %g out of (0, 1]", path, partial);
     cf->rope.dim = (int64_t)((float)cf->d * partial);   // int(head_dim * factor), as transformers
     cf->rope.dim -= cf->rope.dim % 2;
+    if (!s && cf->rope.dim < 2)   // 0 would mean "all of d" downstream
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: partial rotary factor %g leaves %lld rotated dims of %lld", path, partial,
+                       (long long)cf->rope.dim, (long long)cf->d);
     if (!s) s = rope_scaling(h, cf->n_ctx);
     // attention windows
     int64_t window = 0;
