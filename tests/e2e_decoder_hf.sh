@@ -85,6 +85,11 @@ PY
     has "$out" "captured 2 layers x 4 heads" "$dt run captured"
 done
 
+# the memory budget covers the generic decoder (its estimate names the family)
+out=$("$BIN" run "$FX/gemma2" "hello there" --max-memory 10K -o "$tmp/m.safetensors" 2>&1); rc=$?
+expect "$rc" 1 "memory budget: exit code"
+has "$out" "gemma2: this run needs about" "memory budget: the estimate"
+
 # 2. refusals by name: a copy of the gpt2 folder with one field changed
 refuse() {   # NAME PYTHON-EDIT EXPECTED-MESSAGE
     rm -rf "$tmp/m"; cp -r "$FX/llama" "$tmp/m"

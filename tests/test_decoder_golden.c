@@ -132,10 +132,50 @@ static void check_window_metadata(void) {
     gaze_model_free(model);
 }
 
+// Soft-capped layers (Gemma 2) go through mha.c's materialised path: a head subset captures
+// exactly the rows of those heads in the all-heads run, and the captured scores are the capped
+// ones (|s| < cap), -inf outside each layer's window.
+static void check_softcap_subset(void) {
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s/tests/fixtures/decoders/gemma2", src_dir());
+    struct gaze_model * model = NULL;
+    if (gaze_model_load(&model, folder)) { CHECK(false, "gemma2: %s", gaze_last_error()); return; }
+    const char * text = "Attention is all you need, said the paper.";
+    struct gaze_run all, sub;
+    struct gaze_run_opts o = { 0 };
+    o.parts = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES;
+    CHECK(gaze_model_run(model, text, NULL, &o, &all) == GAZE_OK, "all heads: %s", gaze_last_error());
+    const int64_t heads[2] = { 1, 3 };
+    o.heads = heads;
+    o.n_heads = 2;
+    CHECK(gaze_model_run(model, text, NULL, &o, &sub) == GAZE_OK, "heads 1, 3: %s", gaze_last_error());
+    const int64_t T = all.T;
+    bool same = sub.T == T, capped = true, window = true;
+    for (int64_t l = 0; same && l < 4; l++) {
+        const struct gaze_run_layer * a = gaze_run_find_layer(&all, l), * b = gaze_run_find_layer(&sub, l);
+        for (int64_t n = 0; n < 2; n++)
+            same &= !memcmp(b->attn + n * T * T, a->attn + heads[n] * T * T, (size_t)(T * T) * sizeof(float)) &&
+                    !memcmp(b->scores + n * T * T, a->scores + heads[n] * T * T, (size_t)(T * T) * sizeof(float));
+        for (int64_t i = 0; i < 4 * T * T; i++) {
+            const int64_t q = (i / T) % T, k = i % T;
+            const bool allowed = k <= q && (l % 2 || q - k < 4);   // even layers: window 4
+            capped &= !allowed || fabsf(a->scores[i]) < 5.0f;
+            window &= allowed == (a->scores[i] != -INFINITY) && (allowed || a->attn[i] == 0.0f);
+        }
+    }
+    CHECK(same, "gemma2: head subset differs from the all-heads capture");
+    CHECK(capped, "gemma2: captured scores not within the soft-cap 5");
+    CHECK(window, "gemma2: masked scores / weights do not follow the alternating windows");
+    gaze_run_free(&all);
+    gaze_run_free(&sub);
+    gaze_model_free(model);
+}
+
 int main(void) {
     static const char * const families[] = { "gpt2", "gpt_neox", "llama", "mistral", "qwen2", "qwen3",
                                              "gemma", "gemma2", "gemma3_text", "phi3" };
     for (size_t i = 0; i < sizeof families / sizeof *families; i++) check_family(families[i]);
     check_window_metadata();
+    check_softcap_subset();
     return check_summary("test_decoder_golden");
 }

@@ -135,8 +135,8 @@ enum { N_TYPES = sizeof k_types / sizeof *k_types };
 static enum gaze_status refuse_type(const char * path, const char * type) {
     char known[256] = "";
     for (int i = 0; i < N_TYPES; i++) snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", k_types[i]);
-    return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported; gaze runs bert encoders and these "
-                      "decoders from folders: %s", path, type, known);
+    return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported; gaze runs folders of model_type "
+                      "\"bert\" (encoders) and of these decoders: %s", path, type, known);
 }
 
 #define GETI(key, dst, lo, hi) if (!s) { int64_t v_; s = gaze_json_get_int_range(c, key, path, lo, hi, &v_); dst = v_; }
@@ -234,7 +234,7 @@ static enum gaze_status parse_config(struct hf * h, const char * type) {
         cf->Hkv = cf->H;
         if (!s && cf->C % cf->H)
             s = gaze_error(GAZE_ERR_FORMAT, "%s: n_embd %lld is not a multiple of n_head %lld", path, (long long)cf->C, (long long)cf->H);
-        cf->d = cf->C / cf->H;
+        if (!s) cf->d = cf->C / cf->H;
         cf->F = inner > 0 ? inner : 4 * cf->C;
         cf->norm = DEC_NORM_LAYER;
         cf->rope.layout = GAZE_ROPE_NONE;
@@ -280,6 +280,9 @@ static enum gaze_status parse_config(struct hf * h, const char * type) {
     if (!s && !(partial > 0 && partial <= 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: partial rotary factor %g out of (0, 1]", path, partial);
     cf->rope.dim = (int64_t)((float)cf->d * partial);   // int(head_dim * factor), as transformers
     cf->rope.dim -= cf->rope.dim % 2;
+    if (!s && cf->rope.dim < 2)   // 0 would mean "all of d" downstream
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: partial rotary factor %g leaves %lld rotated dims of %lld", path, partial,
+                       (long long)cf->rope.dim, (long long)cf->d);
     if (!s) s = rope_scaling(h, cf->n_ctx);
     // attention windows
     int64_t window = 0;
@@ -393,7 +396,7 @@ static enum gaze_status load_neox(struct hf * h) {
         struct decoder_layer * ly = &m->w.layers[l];
         const char * lp = "gpt_neox.layers";
         const struct gaze_st_tensor * t;
-        float * w = NULL, * b = NULL, * wq, * bq = NULL;
+        float * w = NULL, * wq = NULL, * bq = NULL;
         const float * bias_in = NULL;
         s = vec(h, NAME("%s.%lld.input_layernorm.weight", lp, (long long)l), C, true, &ly->attn_norm);
         if (!s) s = vec(h, NAME("%s.%lld.input_layernorm.bias", lp, (long long)l), C, true, &ly->attn_norm_b);
@@ -423,7 +426,6 @@ static enum gaze_status load_neox(struct hf * h) {
         if (!s) s = vec(h, NAME("%s.%lld.mlp.dense_h_to_4h.bias", lp, (long long)l), F, false, &ly->up.bias);
         if (!s) s = mat(h, NAME("%s.%lld.mlp.dense_4h_to_h.weight", lp, (long long)l), C, F, true, &ly->down);
         if (!s) s = vec(h, NAME("%s.%lld.mlp.dense_4h_to_h.bias", lp, (long long)l), C, false, &ly->down.bias);
-        (void)b;
     }
     snprintf(h->lm_head, sizeof h->lm_head, "embed_out.weight");
     return s;
@@ -456,12 +458,10 @@ static enum gaze_status load_llama_like(struct hf * h, const char * type) {
         if (!s && c->qk_norm) s = vec(h, NAME("%slayers.%lld.self_attn.k_norm.weight", p, L), d, true, &ly->k_norm);
         if (!s && phi3) {   // qkv_proj rows: Q [H·d], K [Hkv·d], V [Hkv·d]; gate_up_proj: gate [F], up [F]
             struct gaze_linear qkv, gu;
-            const size_t rb = gaze_type_row_bytes(GAZE_TYPE_F32, C);
             s = mat(h, NAME("%slayers.%lld.self_attn.qkv_proj.weight", p, L), (H + 2 * Hkv) * d, C, true, &qkv);
             if (!s) s = mat(h, NAME("%slayers.%lld.mlp.gate_up_proj.weight", p, L), 2 * F, C, true, &gu);
             if (!s) {
                 const size_t qrb = gaze_type_row_bytes(qkv.type, C), grb = gaze_type_row_bytes(gu.type, C);
-                (void)rb;
                 ly->q = (struct gaze_linear){ .type = qkv.type, .n_out = H * d, .n_in = C, .weight = qkv.weight };
                 ly->k = (struct gaze_linear){ .type = qkv.type, .n_out = Hkv * d, .n_in = C,
                                               .weight = (const char *)qkv.weight + (size_t)(H * d) * qrb };

@@ -25,9 +25,8 @@ static enum gaze_status check_linear(const char * name, const struct gaze_linear
 // the capped scores the softmax saw. Memory: one [Hq, T, Tk] buffer per call.
 static enum gaze_status softcap_attention(const struct gaze_mha * m, const struct gaze_attn_desc * desc,
                                           const struct gaze_view * vq, const struct gaze_view * vk,
-                                          const float * kall, const float * vall, float * ctx,
-                                          struct gaze_mha_capture * cap, int64_t n_cap) {
-    (void)kall;
+                                          const float * vall, float * ctx, struct gaze_mha_capture * cap,
+                                          int64_t n_cap) {
     const int64_t Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, T = desc->Tq, Tk = desc->Tk;
     size_t n;
     if (gaze_mul_ovf((size_t)(Hq * T), (size_t)Tk * sizeof(float), &n))
@@ -170,7 +169,7 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
         if (cap && cap->summary)   // the fused pass cannot cap scores; the exact softcap path keeps no summaries
             return gaze_error(GAZE_ERR_UNSUPPORTED, "attention summaries are not available for soft-capped attention "
                               "(Gemma 2): capture full weights instead");
-        s = softcap_attention(m, &desc, &vq, &vk, kall, vall, ctx, cap, n_cap);
+        s = softcap_attention(m, &desc, &vq, &vk, vall, ctx, cap, n_cap);
     } else if (cap && cap->summary)   // summaries ride on the fused pass too (and the probe, if any)
         s = gaze_attention_fused_summary(&desc, &vq, &vk, &vv, &vo, NULL, all_heads ? cap->weights : NULL,
                                          cap->heads, n_cap, cap->summary);
