@@ -937,6 +937,72 @@ bool         gaze_bpe_jit(const struct gaze_bpe * bpe);   // regexes run JIT-com
 /* END SECTION text */
 
 /* ------------------------------------------------------------------------------------------
+ * SECTION images: PNG/JPEG decoding and Hugging Face image preprocessing (vision/)
+ * ---------------------------------------------------------------------------------------- */
+
+// An 8-bit RGB image, rows top to bottom, as PIL's Image.convert("RGB") gives it.
+struct gaze_image {
+    int64_t   width, height;
+    uint8_t * rgb;                      // [height, width, 3]
+};
+
+#define GAZE_IMAGE_MAX_PIXELS ((int64_t)1 << 26)   // default pixel budget (67 Mpx, 192 MiB RGB)
+
+// Decodes a PNG (libpng) or JPEG (libjpeg-turbo) file, told by its magic bytes, into img:
+// grey, grey+alpha, palette, RGBA and 16-bit converted to RGB as PIL's convert("RGB") does
+// (alpha dropped, 16-bit grey clipped to 255, 16-bit colour by its high byte), and the EXIF
+// orientation applied (JPEG APP1, PNG eXIf) as transformers' load_image (exif_transpose).
+// max_pixels (0: GAZE_IMAGE_MAX_PIXELS) bounds width x height before anything is allocated
+// (GAZE_ERR_LIMIT); truncated data and wrong magic are GAZE_ERR_FORMAT; CMYK is UNSUPPORTED.
+// Errors name the file (label for buffers).
+enum gaze_status gaze_image_load(struct gaze_image * img, const char * path, int64_t max_pixels);
+enum gaze_status gaze_image_load_buffer(struct gaze_image * img, const void * buf, size_t size,
+                                        const char * label, int64_t max_pixels);
+void gaze_image_free(struct gaze_image * img);
+// true when buf starts with the PNG or JPEG magic (how the CLI tells an image input)
+bool gaze_image_sniff(const void * buf, size_t size);
+
+enum gaze_resample {                    // PIL's codes, as preprocessor_config.json's "resample"
+    GAZE_RESAMPLE_NEAREST  = 0,
+    GAZE_RESAMPLE_LANCZOS  = 1,
+    GAZE_RESAMPLE_BILINEAR = 2,
+    GAZE_RESAMPLE_BICUBIC  = 3,
+    GAZE_RESAMPLE_BOX      = 4,
+    GAZE_RESAMPLE_HAMMING  = 5,
+};
+// PIL's Image.resize (reducing_gap None) bit for bit: the separable two-pass convolution of
+// ImagingResample in 8-bit fixed point (horizontal pass first, each pass skipped when that
+// side keeps its size). out is initialised here.
+enum gaze_status gaze_image_resize(const struct gaze_image * in, int64_t width, int64_t height,
+                                   enum gaze_resample filter, struct gaze_image * out);
+
+// A Hugging Face image processor (preprocessor_config.json: ViTImageProcessor, DeiT, BiT/DINOv2,
+// CLIP): resize to size {height, width} or {shortest_edge}, centre crop, rescale, normalise.
+struct gaze_image_proc {
+    bool    do_resize, do_center_crop, do_rescale, do_normalize;
+    int64_t size_h, size_w;             // size {height, width}; 0 when shortest_edge is used
+    int64_t shortest_edge;              // size {shortest_edge}; 0 when unused
+    int64_t crop_h, crop_w;             // crop_size
+    enum gaze_resample resample;
+    double  rescale_factor;
+    float   mean[3], std[3];
+    int64_t out_h, out_w;               // what pixel_values will be, for a square input
+};
+// Reads folder/preprocessor_config.json; a missing file or key takes ViTImageProcessor's
+// defaults with the model's image_size (224 when 0). Unknown processors and options gaze does
+// not implement are GAZE_ERR_UNSUPPORTED naming them.
+enum gaze_status gaze_image_proc_load(struct gaze_image_proc * proc, const char * folder,
+                                      int64_t image_size);
+// The model input of img: pixel_values [3, *h, *w] (malloc'd, the caller frees) exactly as the
+// transformers processor computes them (float32), and, when shown is not NULL, the resized and
+// cropped 8-bit image before rescaling (what the model sees, for figures).
+enum gaze_status gaze_image_preprocess(const struct gaze_image_proc * proc, const struct gaze_image * img,
+                                       float ** pixel_values, int64_t * h, int64_t * w,
+                                       struct gaze_image * shown);
+
+/* END SECTION images */
+
+/* ------------------------------------------------------------------------------------------
  * SECTION models: model registry/fetch, BERT, Llama, capture (models/)
  * ---------------------------------------------------------------------------------------- */
 
