@@ -586,6 +586,16 @@ struct gaze_run {
     int64_t   n_cap_layers;
     struct gaze_run_layer * layers;      // [n_cap_layers], increasing index
     float *   embedding;                 // [n_embd] pooled sentence embedding, or NULL
+    // images (vision encoders; all 0 / NULL for text runs): gaze.image.* metadata, docs/runfile.md
+    int64_t   grid_rows, grid_cols;      // patch grid of the model input
+    int64_t   patch_size;                // patch side in model-input pixels
+    int32_t * patch_rc;                  // [T, 2] grid (row, col) of each patch token; (-1, -1)
+                                         // for [CLS], the distillation token, registers
+    uint8_t * image;                     // [image_h, image_w, 3] RGB the model saw (resized,
+                                         // cropped, before normalisation), at most 224 a side
+    int64_t   image_h, image_w;
+    float *   logits;                    // [n_logits] classifier output (image models), or NULL
+    int64_t   n_logits;
     // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]

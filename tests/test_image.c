@@ -26,7 +26,7 @@ static void test_decode(void) {
     CHECK(gaze_safetensors_open(&st, DIR "/decoded.safetensors") == GAZE_OK, "%s", gaze_last_error());
     if (!st) return;
     for (int i = 0; i < n_names; i++) {
-        char path[256];
+        char path[4400];
         snprintf(path, sizeof path, DIR "/%s", names[i]);
         struct gaze_image img;
         enum gaze_status s = gaze_image_load(&img, path, 0);
@@ -64,7 +64,7 @@ static void test_processor(const char * pname) {
     if (s || !st) { gaze_safetensors_free(st); return; }
     double worst = 0;
     for (int i = 0; i < n_names; i++) {
-        char ip[256];
+        char ip[4400];
         snprintf(ip, sizeof ip, DIR "/%s", names[i]);
         struct gaze_image img, shown;
         if (gaze_image_load(&img, ip, 0)) continue;   // test_decode reports it
@@ -92,7 +92,7 @@ static void test_processor(const char * pname) {
 }
 
 static void expect_error(const char * file, enum gaze_status want, const char * needle, int64_t max_pixels) {
-    char path[256];
+    char path[4400];
     snprintf(path, sizeof path, DIR "/%s", file);
     struct gaze_image img;
     enum gaze_status s = gaze_image_load(&img, path, max_pixels);

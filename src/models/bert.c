@@ -1,7 +1,7 @@
 // BERT encoders from Hugging Face folders (config.json, model.safetensors, tokenizer.json or
 // vocab.txt): post-LayerNorm transformer, absolute positions, exact erf GELU, and the
 // sentence-transformers embedding (mean pool over tokens, L2 normalise) as a by-product.
-#include "models/model.h"
+#include "models/encoder.h"
 #include "formats/json.h"
 #include "formats/runfile.h"
 #include <math.h>
@@ -15,25 +15,8 @@
  * Weights
  * ------------------------------------------------------------------------------------------- */
 
-struct bert_layer {
-    struct gaze_linear q, k, v, o;     // [C, C] each
-    struct gaze_linear ff_in;          // [F, C]
-    struct gaze_linear ff_out;         // [C, F]
-    const float * ln_attn_w;           // [C] attention.output.LayerNorm
-    const float * ln_attn_b;           // [C]
-    const float * ln_out_w;            // [C] output.LayerNorm
-    const float * ln_out_b;            // [C]
-};
-
-#define BERT_WORK_KEPT 8              // workspaces kept for concurrent runs (more are freed)
-
-struct bert_work {
-    float * p;                         // [floats]
-    size_t  floats;
-};
-
 struct bert {
-    struct gaze_safetensors * st;
+    struct enc_weights w;              // model.safetensors under "" or "bert."
     struct gaze_wordpiece *   tok;
     int64_t C, L, H, d, F, n_vocab, n_pos, n_types;
     float   eps;
@@ -42,16 +25,8 @@ struct bert {
     const float * type_emb;            // [n_types, C]
     const float * emb_ln_w;            // [C]
     const float * emb_ln_b;            // [C]
-    struct bert_layer * layers;        // [L]
-    const char * prefix;               // "" or "bert."
-    float ** owned;                    // converted (non-F32 or unaligned) tensors to free
-    int64_t  n_owned;
-    // Workspaces (activations and scratch) kept across runs: a run takes a free one (growing
-    // it if it is too small) and gives it back, so runs on several threads never share one and
-    // a run on one thread allocates nothing once the first run has grown it.
-    pthread_mutex_t  work_lock;
-    struct bert_work work[BERT_WORK_KEPT];   // free workspaces
-    int              n_work;
+    struct enc_layer * layers;         // [L] post-LN: ln1 = attention.output.LayerNorm, ln2 = output.LayerNorm
+    struct enc_pool pool;              // run workspaces
 };
 
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
@@ -60,108 +35,12 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
 static void bert_free(void * p) {
     struct bert * b = p;
     if (!b) return;
-    for (int64_t l = 0; b->layers && l < b->L; l++) {
-        struct bert_layer * ly = &b->layers[l];
-        struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
-        for (int i = 0; i < 6; i++) gaze_linear_release(lins[i]);
-    }
-    for (int i = 0; i < b->n_work; i++) gaze_free_aligned(b->work[i].p);
-    pthread_mutex_destroy(&b->work_lock);
-    for (int64_t i = 0; i < b->n_owned; i++) gaze_free_aligned(b->owned[i]);
-    free(b->owned);
+    for (int64_t l = 0; b->layers && l < b->L; l++) enc_layer_release(&b->layers[l]);
+    enc_pool_free(&b->pool);
     free(b->layers);
     gaze_wordpiece_free(b->tok);
-    gaze_safetensors_free(b->st);
+    enc_weights_free(&b->w);
     free(b);
-}
-
-// Finds prefix+name, checks its shape, and returns f32 data (mapped or converted).
-static enum gaze_status bert_tensor(struct bert * b, const char * name, int64_t d0, int64_t d1,
-                                    const float ** out) {
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", b->prefix, name);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(b->st, full);
-    if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(b->st), full);
-    const int n_dims = d1 > 0 ? 2 : 1;
-    if (t->n_dims != n_dims || t->shape[0] != d0 || (n_dims == 2 && t->shape[1] != d1)) {
-        char got[32 * GAZE_ST_MAX_DIMS] = "[", want[64];
-        for (int i = 0; i < t->n_dims; i++)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-        strcat(got, "]");
-        if (n_dims == 2) snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
-        else snprintf(want, sizeof want, "[%lld]", (long long)d0);
-        return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape %s, expected %s",
-                          gaze_safetensors_path(b->st), full, got, want);
-    }
-    float * owned = NULL;
-    enum gaze_status s = gaze_st_tensor_as_f32(t, out, &owned);
-    if (s) {   // the converter's message names the tensor; add the file
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", gaze_last_error());
-        return gaze_error(s, "%s: %s", gaze_safetensors_path(b->st), msg);
-    }
-    if (!owned && n_dims == 1) {
-        // vectors (biases, LayerNorm) get their own copy: runs then read no page of the file
-        // near the linear weights, whose pages bert_drop_mapped_weights dropped (a read there
-        // would map back up to a whole huge page around it)
-        if (!(owned = gaze_alloc_aligned((size_t)d0 * sizeof(float))))
-            return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
-        memcpy(owned, *out, (size_t)d0 * sizeof(float));
-        *out = owned;
-    }
-    if (owned) {
-        float ** grown = realloc(b->owned, (size_t)(b->n_owned + 1) * sizeof *grown);
-        if (!grown) { gaze_free_aligned(owned); return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory"); }
-        b->owned = grown;
-        b->owned[b->n_owned++] = owned;
-    }
-    // a NaN or Inf weight would turn every run into silent NaN: refuse it here
-    const float * f = *out;
-    bool finite = true;
-    for (int64_t i = 0; i < t->n_elements; i++) finite &= isfinite(f[i]);
-    if (!finite)
-        for (int64_t i = 0; i < t->n_elements; i++)
-            if (!isfinite(f[i]))
-                return gaze_error(GAZE_ERR_NUMERIC, "%s: tensor %s holds a non-finite value (%g) at element %lld",
-                                  gaze_safetensors_path(b->st), full, (double)f[i], (long long)i);
-    return GAZE_OK;
-}
-
-static enum gaze_status bert_linear(struct bert * b, const char * base, int64_t n_out, int64_t n_in,
-                                    struct gaze_linear * lin) {
-    char name[256];
-    const float * w, * bias;
-    enum gaze_status s;
-    snprintf(name, sizeof name, "%s.weight", base);
-    if ((s = bert_tensor(b, name, n_out, n_in, &w))) return s;
-    snprintf(name, sizeof name, "%s.bias", base);
-    if ((s = bert_tensor(b, name, n_out, 0, &bias))) return s;
-    *lin = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = n_out, .n_in = n_in, .weight = w, .bias = bias };
-    return gaze_linear_prepare(lin);   // packed once for the GEMM: no per-run packing
-}
-
-// Drops this process's mapping of the pages that lie wholly inside a mapped weight.
-static void drop_pages(const void * p, size_t bytes) {
-    const long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0) return;
-    const uintptr_t w = (uintptr_t)p, pg = (uintptr_t)page;
-    const uintptr_t lo = (w + pg - 1) & ~(pg - 1), hi = (w + bytes) & ~(pg - 1);
-    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);   // advisory: failure is harmless
-}
-
-// The packed copies replace the file's pages of the linear weights in memory: those pages are
-// dropped from this process after each layer and again once every tensor has been read (a
-// later read of a neighbour can map them back), and are re-read from the file only if another
-// ISA is forced later. So each weight is resident once, not twice (peak RSS included).
-// Converted (owned) weights are kept as they are.
-static void bert_drop_layer_weights(const struct bert * b, const struct bert_layer * ly) {
-    const struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
-    for (int i = 0; i < 6; i++) {
-        bool owned = false;
-        for (int64_t j = 0; j < b->n_owned; j++) owned |= (const void *)b->owned[j] == lins[i]->weight;
-        if (!owned && lins[i]->prepared)
-            drop_pages(lins[i]->weight, (size_t)(lins[i]->n_out * lins[i]->n_in) * sizeof(float));
-    }
 }
 
 static enum gaze_status bert_config(struct bert * b, const char * folder) {
@@ -212,51 +91,52 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
 enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
     struct bert * b = calloc(1, sizeof *b);
     if (!b) return gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
-    pthread_mutex_init(&b->work_lock, NULL);
+    enc_pool_init(&b->pool);
+    b->w.arch = "bert";
     enum gaze_status s = bert_config(b, folder);
     char path[4096];
     if (!s) {
         snprintf(path, sizeof path, "%s/model.safetensors", folder);
-        s = gaze_safetensors_open(&b->st, path);
+        s = gaze_safetensors_open(&b->w.st, path);
     }
     if (!s) s = gaze_wordpiece_init(&b->tok, folder);
     if (!s && gaze_wordpiece_vocab_size(b->tok) > b->n_vocab)
         s = gaze_error(GAZE_ERR_FORMAT, "%s: tokenizer has %d tokens but vocab_size is %lld", folder,
                        gaze_wordpiece_vocab_size(b->tok), (long long)b->n_vocab);
     if (!s) {
-        b->prefix = gaze_safetensors_find(b->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
-        s = bert_tensor(b, "embeddings.word_embeddings.weight", b->n_vocab, b->C, &b->word_emb);
+        b->w.prefix = gaze_safetensors_find(b->w.st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";
+        s = enc_tensor2(&b->w, "embeddings.word_embeddings.weight", b->n_vocab, b->C, &b->word_emb);
     }
-    if (!s) s = bert_tensor(b, "embeddings.position_embeddings.weight", b->n_pos, b->C, &b->pos_emb);
-    if (!s) s = bert_tensor(b, "embeddings.token_type_embeddings.weight", b->n_types, b->C, &b->type_emb);
-    if (!s) s = bert_tensor(b, "embeddings.LayerNorm.weight", b->C, 0, &b->emb_ln_w);
-    if (!s) s = bert_tensor(b, "embeddings.LayerNorm.bias", b->C, 0, &b->emb_ln_b);
+    if (!s) s = enc_tensor2(&b->w, "embeddings.position_embeddings.weight", b->n_pos, b->C, &b->pos_emb);
+    if (!s) s = enc_tensor2(&b->w, "embeddings.token_type_embeddings.weight", b->n_types, b->C, &b->type_emb);
+    if (!s) s = enc_tensor2(&b->w, "embeddings.LayerNorm.weight", b->C, 0, &b->emb_ln_w);
+    if (!s) s = enc_tensor2(&b->w, "embeddings.LayerNorm.bias", b->C, 0, &b->emb_ln_b);
     if (!s && !(b->layers = calloc((size_t)b->L, sizeof *b->layers))) s = gaze_error(GAZE_ERR_NOMEM, "bert: out of memory");
     for (int64_t l = 0; l < b->L && !s; l++) {
-        struct bert_layer * ly = &b->layers[l];
+        struct enc_layer * ly = &b->layers[l];
         char base[128];
 #define LIN(suffix, no, ni, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = bert_linear(b, base, no, ni, field); }
+        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = enc_linear(&b->w, base, no, ni, true, field); }
 #define VEC(suffix, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = bert_tensor(b, base, b->C, 0, field); }
+        if (!s) { snprintf(base, sizeof base, "encoder.layer.%lld.%s", (long long)l, suffix); s = enc_tensor2(&b->w, base, b->C, 0, field); }
         LIN("attention.self.query", b->C, b->C, &ly->q)
         LIN("attention.self.key", b->C, b->C, &ly->k)
         LIN("attention.self.value", b->C, b->C, &ly->v)
         LIN("attention.output.dense", b->C, b->C, &ly->o)
         LIN("intermediate.dense", b->F, b->C, &ly->ff_in)
         LIN("output.dense", b->C, b->F, &ly->ff_out)
-        VEC("attention.output.LayerNorm.weight", &ly->ln_attn_w)
-        VEC("attention.output.LayerNorm.bias", &ly->ln_attn_b)
-        VEC("output.LayerNorm.weight", &ly->ln_out_w)
-        VEC("output.LayerNorm.bias", &ly->ln_out_b)
+        VEC("attention.output.LayerNorm.weight", &ly->ln1_w)
+        VEC("attention.output.LayerNorm.bias", &ly->ln1_b)
+        VEC("output.LayerNorm.weight", &ly->ln2_w)
+        VEC("output.LayerNorm.bias", &ly->ln2_b)
         // drop as we go too (keeps the load's peak down); the final pass after the loop
         // drops again what reading later tensors mapped back
-        if (!s) bert_drop_layer_weights(b, ly);
+        if (!s) enc_drop_layer_weights(&b->w, ly);
 #undef LIN
 #undef VEC
     }
     if (s) { bert_free(b); return s; }
-    for (int64_t l = 0; l < b->L; l++) bert_drop_layer_weights(b, &b->layers[l]);
+    for (int64_t l = 0; l < b->L; l++) enc_drop_layer_weights(&b->w, &b->layers[l]);
     model->impl = b;
     model->free_impl = bert_free;
     model->info = (struct gaze_model_info){
@@ -304,40 +184,6 @@ static enum gaze_status bert_run_header(struct gaze_model * model, const struct 
     return GAZE_OK;
 }
 
-// Takes a free workspace of at least need floats: the smallest kept one that fits (so the
-// big ones stay free for long inputs on other threads), else the largest, grown (never
-// shrunk, so later runs touch no new pages). Empty (p NULL) when out of memory.
-static struct bert_work work_take(struct bert * b, size_t need) {
-    struct bert_work w = { 0 };
-    pthread_mutex_lock(&b->work_lock);
-    int best = -1;
-    for (int i = 0; i < b->n_work; i++) {
-        const size_t f = b->work[i].floats, bf = best >= 0 ? b->work[best].floats : 0;
-        const bool fits = f >= need, best_fits = best >= 0 && bf >= need;
-        if (best < 0 || (fits && (!best_fits || f < bf)) || (!fits && !best_fits && f > bf)) best = i;
-    }
-    if (best >= 0) {
-        w = b->work[best];
-        b->work[best] = b->work[--b->n_work];
-    }
-    pthread_mutex_unlock(&b->work_lock);
-    if (w.floats < need) {
-        gaze_free_aligned(w.p);
-        w.p = gaze_alloc_aligned(need * sizeof(float));
-        w.floats = w.p ? need : 0;
-    }
-    return w;
-}
-
-static void work_give(struct bert * b, struct bert_work w) {
-    if (!w.p) return;
-    pthread_mutex_lock(&b->work_lock);
-    const bool kept = b->n_work < BERT_WORK_KEPT;
-    if (kept) b->work[b->n_work++] = w;
-    pthread_mutex_unlock(&b->work_lock);
-    if (!kept) gaze_free_aligned(w.p);
-}
-
 static enum gaze_status bert_run(struct gaze_model * model, const char * text, const char * pair,
                                  const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct bert * b = model->impl;
@@ -367,9 +213,8 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     s = bert_run_header(model, b, &enc, text, pair, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
 
-    struct gaze_mha mha = { C, b->H, b->H, b->d, NULL, NULL, NULL, NULL, GAZE_ROPE_NONE, 0, 0.0f, 0.0f, NULL, false };
-    const size_t mha_scratch = gaze_mha_scratch_floats(&mha, T);
-    const size_t need = (size_t)T * (2 * C + F) + mha_scratch + (size_t)C;
+    const struct enc_shape sh = { C, b->H, b->d, F, b->eps, false, "bert" };
+    const size_t need = (size_t)T * C + enc_layer_work_floats(&sh, T);
     if (!s) {   // what the run will hold, before any of it is allocated
         const int64_t Hc = opts->heads ? opts->n_heads : b->H;
         const double cap = model_capture_bytes(opts, b->L, Hc, T, b->d, C), work_b = (double)need * sizeof(float);
@@ -378,10 +223,9 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
                  model_format_bytes(cap, x, sizeof x), model_format_bytes(work_b, y, sizeof y));
         s = model_check_memory("bert", opts, cap + work_b, what);
     }
-    struct bert_work work = { 0 };
-    if (!s && !(work = work_take(b, need)).p) s = GAZE_ERR_NOMEM;
-    float * buf = s ? NULL : work.p;
-    float * x = buf, * y = x + T * C, * ff = y + T * C, * scratch = ff + T * F;
+    struct enc_work work = { 0 };
+    if (!s && !(work = enc_work_take(&b->pool, need)).p) s = GAZE_ERR_NOMEM;
+    float * x = s ? NULL : work.p;
 
     // embeddings: word + position + token type, LayerNorm
     for (int64_t t = 0; t < T && !s; t++) {
@@ -391,33 +235,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     }
     if (!s && gaze_add_layer_norm(x, NULL, x, T, C, b->emb_ln_w, b->emb_ln_b, b->eps, opts->n_threads))
         s = gaze_error(GAZE_ERR_NUMERIC, "bert: embeddings overflowed to Inf/NaN");
-
-    for (int64_t l = 0; l < b->L && !s; l++) {
-        const struct bert_layer * ly = &b->layers[l];
-        mha.wq = &ly->q; mha.wk = &ly->k; mha.wv = &ly->v; mha.wo = &ly->o;
-        mha.head_mask = opts->head_mask ? opts->head_mask + l * b->H : NULL;
-        mha.ablate_mean = opts->ablate_mean;
-        struct gaze_run_layer * cap_layer = NULL;
-        struct gaze_mha_capture cap = { 0 };
-        if (model_layer_wanted(opts, l)) {
-            unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
-            // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
-            if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer))) break;
-            cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
-                                             cap_layer->q, cap_layer->k };
-        }
-        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, opts->n_threads))) break;
-        // finite but huge weights can still overflow f32: refuse rather than return NaN
-        int64_t bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln_attn_w, ly->ln_attn_b, b->eps, opts->n_threads);
-        if (!bad) {
-            // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
-            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, opts->n_threads))) break;
-            if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, opts->n_threads))) break;
-            bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln_out_w, ly->ln_out_b, b->eps, opts->n_threads);
-        }
-        if (bad) { s = gaze_error(GAZE_ERR_NUMERIC, "bert: layer %lld: activations overflowed to Inf/NaN", (long long)l); break; }
-        if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
-    }
+    for (int64_t l = 0; l < b->L && !s; l++) s = enc_layer_forward(&sh, &b->layers[l], l, x, T, x + T * C, opts, run);
 
     // sentence-transformers embedding: mean over tokens, then L2 normalisation
     if (!s) {
@@ -428,7 +246,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
             gaze_l2_normalize(run->embedding, run->embedding, 1, C, 1e-12f);
         }
     }
-    work_give(b, work);
+    enc_work_give(&b->pool, work);
     gaze_encoding_free(&enc);
     if (s) {
         if (s == GAZE_ERR_NOMEM && !*gaze_last_error()) gaze_error(s, "bert: out of memory");
