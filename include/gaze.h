@@ -1049,6 +1049,7 @@ enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_
 enum gaze_arch {
     GAZE_ARCH_BERT  = 1,   // Hugging Face folder: config.json + model.safetensors + tokenizer
     GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
+    GAZE_ARCH_VIT   = 3,   // Hugging Face folder, model_type "vit", "deit" or "dinov2" (images)
 };
 
 struct gaze_model_info {
@@ -1058,6 +1059,9 @@ struct gaze_model_info {
     int64_t n_vocab, n_embd, n_layers, n_heads, n_kv_heads, head_dim, n_ff;
     int64_t n_ctx;                     // max positions (BERT) / context length (Llama)
     bool    causal;
+    bool    vision;                    // takes images (gaze_model_run_image), not text
+    int64_t image_size, patch_size;    // vision: the input side and patch side in pixels
+    int64_t n_labels;                  // vision: classifier outputs (run.logits), 0 when none
 };
 
 struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; shared by threads (gaze_model_run)
@@ -1107,6 +1111,17 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
 };
+
+// Vision models: preprocesses img as the model's Hugging Face image processor does, runs the
+// model and fills run (initialised here) with one token per patch after [CLS] (and DeiT's
+// [DIST]), their grid cells, the image the model saw, the captured tensors, the embedding
+// (pooler output, else the final [CLS] state) and the classifier's logits. name (may be NULL)
+// is kept as gaze.image.source. Text models refuse it; vision models refuse gaze_model_run.
+enum gaze_status gaze_model_run_image(struct gaze_model * model, const struct gaze_image * img,
+                                      const char * name, const struct gaze_run_opts * opts,
+                                      struct gaze_run * run);
+// The config's id2label name of class i (vision classifiers), or NULL.
+const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
 // with tokens, metadata, the captured tensors and, for encoders, the pooled embedding.

@@ -11,6 +11,8 @@ struct gaze_model {
     void (*free_impl)(void * impl);
     enum gaze_status (*run)(struct gaze_model * model, const char * text, const char * pair,
                             const struct gaze_run_opts * opts, struct gaze_run * run);
+    enum gaze_status (*run_image)(struct gaze_model * model, const struct gaze_image * img, const char * name,
+                                  const struct gaze_run_opts * opts, struct gaze_run * run);   // NULL: text only
     enum gaze_status (*set_exact)(struct gaze_model * model, bool exact);   // NULL: f32 already
     // Runs (any number at once) hold it for reading; gaze_model_set_exact, which swaps the
     // weights under them, for writing: it waits for the runs in flight.
@@ -21,6 +23,9 @@ struct gaze_model {
 // Architecture loaders: fill model->info, impl, free_impl and run.
 enum gaze_status bert_load(struct gaze_model * model, const char * folder);
 enum gaze_status llama_load(struct gaze_model * model, const char * gguf_path);
+enum gaze_status vit_load(struct gaze_model * model, const char * folder);   // vit, deit, dinov2
+bool vit_model_type(const char * model_type);
+const char * vit_label(const struct gaze_model * model, int64_t i);
 
 // Layer / head selection helpers shared by the architectures.
 bool model_layer_wanted(const struct gaze_run_opts * opts, int64_t layer);
