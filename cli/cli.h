@@ -70,4 +70,14 @@ int cli_read_text(const char * cmd, const char * path, char ** out);
 int cli_text_source(const char * cmd, const char * file, const char ** text, char ** owned);
 // Seconds on the monotonic clock (cli/progress.c): for the times commands print.
 double cli_now(void);
+
+// Image inputs of vision models (cli/image_input.c). An existing file with PNG/JPEG magic
+// bytes, or named *.png / *.jpg / *.jpeg (then its decoder names what is wrong with it).
+bool cli_is_image_path(const char * path);
+// Decodes path and runs the vision model on it; says on stderr how long decoding took
+// (unless quiet). The run is initialised either way.
+enum gaze_status cli_run_image(struct gaze_model * model, const char * path, const struct gaze_run_opts * opts,
+                               struct gaze_run * run, bool quiet);
+// The summary of an image run: grid, patch size, and the top classes with their labels.
+void cli_print_image_run(const struct gaze_model * model, const struct gaze_run * run);
 #endif
