@@ -60,3 +60,26 @@ void cli_print_image_run(const struct gaze_model * model, const struct gaze_run 
     }
     printf("\n");
 }
+
+int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query) {
+    if (!run->patch_rc) {
+        fprintf(stderr, "gaze plot: --patch applies to image runs (a vision model's run)\n");
+        return 2;
+    }
+    const char * comma = strchr(s, ',');
+    char r_s[32];
+    if (!comma || (size_t)(comma - s) >= sizeof r_s) {
+        fprintf(stderr, "gaze plot: --patch: expected ROW,COL, got '%s'\n", cli_safe(s));
+        return 2;
+    }
+    memcpy(r_s, s, (size_t)(comma - s));
+    r_s[comma - s] = 0;
+    int64_t r, c;
+    if (cli_int("plot", "--patch (row)", r_s, 0, run->grid_rows - 1, &r) ||
+        cli_int("plot", "--patch (column)", comma + 1, 0, run->grid_cols - 1, &c))
+        return 2;
+    for (int64_t t = 0; t < run->T; t++)
+        if (run->patch_rc[2 * t] == r && run->patch_rc[2 * t + 1] == c) { *query = t; return 0; }
+    fprintf(stderr, "gaze plot: --patch %lld,%lld: no such patch token\n", (long long)r, (long long)c);
+    return 2;
+}

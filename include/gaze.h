@@ -1243,6 +1243,11 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_MODEL   = 1,      // grid of layers × heads thumbnails
     GAZE_PLOT_KIND_HEAD    = 2,      // bertviz head view: lines query -> key, one colour a head
     GAZE_PLOT_KIND_BARS    = 3,      // one query's attention (or opts.values) as a bar per token
+    // image runs (vision models; they need the run's image and patch grid):
+    GAZE_PLOT_KIND_IMAGE         = 4,   // [CLS] attention of each head over the image (a layer)
+    GAZE_PLOT_KIND_IMAGE_PATCH   = 5,   // opts.query's attention over the image, each head
+    GAZE_PLOT_KIND_IMAGE_ROLLOUT = 6,   // attention rollout from [CLS] over the image
+    GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
 };
 
 enum gaze_plot_format {
@@ -1600,6 +1605,13 @@ struct gaze_ablate_opts {           // zero-initialised = zero ablation of every
 enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text, const char * pair,
                                    const struct gaze_ablate_opts * opts, double * baseline,
                                    double * effect);
+
+// Mean attention distance (Dosovitskiy et al. 2021, fig. 7) of each captured head of an image
+// run: for every captured patch query, the mean Euclidean distance in model-input pixels from
+// its patch centre to the patch keys' centres, weighted by its attention renormalised over the
+// patch keys; averaged over those queries. out [n_cap_layers, n_heads_cap]. INVALID_ARG for a
+// run without a patch grid or without captured attention.
+enum gaze_status gaze_attention_distance(const struct gaze_run * run, double * out);
 
 /* END SECTION analysis */
 
