@@ -6,6 +6,7 @@
 #include "check.h"
 #include "core/core.h"
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char * const IMAGES[] = { "rgb_37x29.png", "rgb_120x90.png", "exif6_40x24.jpg", "grey_27x35.jpg" };
@@ -125,7 +126,70 @@ static void test_model(const char * name, int64_t want_special, bool want_logits
     gaze_model_free(m);
 }
 
+static char * slurp(const char * path) {
+    FILE * f = fopen(path, "rb");
+    if (!f) return NULL;
+    char * b = calloc(1, 1 << 16);
+    size_t n = b ? fread(b, 1, (1 << 16) - 1, f) : 0;
+    (void)n;
+    fclose(f);
+    return b;
+}
+
+// A copy of fixture model `name` whose file `which` has `from` replaced by `to`: the loader
+// must refuse it with status want and a message holding needle.
+static void refused(const char * name, const char * which, const char * from, const char * to, enum gaze_status want,
+                    const char * needle) {
+    char dir[128], src[256], dst[256];
+    snprintf(dir, sizeof dir, "/tmp/gaze_vit_err_%d", (int)getpid());
+    mkdir(dir, 0700);
+    static const char * const files[] = { "config.json", "preprocessor_config.json", "model.safetensors" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        unlink(dst);
+        char cwd[1024];
+        if (!getcwd(cwd, sizeof cwd)) return;
+        char abs[1400];
+        snprintf(abs, sizeof abs, "%s/tests/fixtures/vit/%s/%s", cwd, name, files[i]);
+        if (i == 2) { CHECK(symlink(abs, dst) == 0, "symlink"); continue; }
+        char * text = slurp(abs);
+        CHECK(text != NULL, "read %s", abs);
+        if (!text) return;
+        char * at = strcmp(files[i], which) ? NULL : strstr(text, from);
+        if (!strcmp(files[i], which)) CHECK(at != NULL, "%s holds %s", which, from);
+        FILE * f = fopen(dst, "w");
+        if (at) { fwrite(text, 1, (size_t)(at - text), f); fputs(to, f); fputs(at + strlen(from), f); }
+        else fputs(text, f);
+        fclose(f);
+        free(text);
+    }
+    (void)src;
+    struct gaze_model * m = NULL;
+    enum gaze_status s = gaze_model_load(&m, dir);
+    CHECK(s == want && m == NULL, "%s %s -> %s: %s, want %s (%s)", name, from, to, gaze_status_name(s), gaze_status_name(want),
+          gaze_last_error());
+    CHECK(strstr(gaze_last_error(), needle) != NULL, "message '%s' lacks '%s'", gaze_last_error(), needle);
+    gaze_model_free(m);
+    for (int i = 0; i < 3; i++) { snprintf(dst, sizeof dst, "%s/%s", dir, files[i]); unlink(dst); }
+    rmdir(dir);
+}
+
+static void test_errors(void) {
+    refused("vit", "config.json", "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"relu\"", GAZE_ERR_UNSUPPORTED, "hidden_act \"relu\"");
+    refused("vit", "config.json", "\"num_channels\": 3", "\"num_channels\": 1", GAZE_ERR_UNSUPPORTED, "num_channels 1");
+    refused("vit", "config.json", "\"patch_size\": 8", "\"patch_size\": 16", GAZE_ERR_FORMAT, "position_embeddings has 17 positions");
+    refused("dinov2", "config.json", "\"use_swiglu_ffn\": false", "\"use_swiglu_ffn\": true", GAZE_ERR_UNSUPPORTED, "use_swiglu_ffn");
+    refused("vit", "preprocessor_config.json", "ViTImageProcessor", "ConvNextImageProcessor", GAZE_ERR_UNSUPPORTED,
+            "image processor \"ConvNextImageProcessor\" is not supported");
+    refused("vit", "preprocessor_config.json", "\"resample\": 2", "\"resample\": 0", GAZE_ERR_UNSUPPORTED, "resample 0");
+    refused("vit", "preprocessor_config.json", "\"height\": 32,\n    \"width\": 32", "\"height\": 48,\n    \"width\": 48",
+            GAZE_ERR_FORMAT, "makes 48 x 48 images but the model takes 32 x 32");
+    refused("vit", "preprocessor_config.json", "\"image_std\": [\n    0.5", "\"image_std\": [\n    0", GAZE_ERR_FORMAT,
+            "image_std[0] is 0");
+}
+
 int main(void) {
+    test_errors();
     test_model("vit", 1, true);
     test_model("vit_pool", 1, false);
     test_model("deit", 2, true);

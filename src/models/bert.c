@@ -55,8 +55,9 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
     s = gaze_json_opt_string(cfg, "model_type", path, "", &model_type);
     if (!s && strcmp(model_type, "bert") != 0)
         s = gaze_error(GAZE_ERR_UNSUPPORTED,
-                       "%s: model_type \"%s\" is not supported; gaze runs BERT encoders from folders "
-                       "(model_type \"bert\") and Llama decoders from .gguf files", path, model_type);
+                       "%s: model_type \"%s\" is not supported; gaze runs BERT encoders (model_type \"bert\") "
+                       "and vision transformers (\"vit\", \"deit\", \"dinov2\") from folders, and Llama "
+                       "decoders from .gguf files", path, model_type);
     if (!s) s = gaze_json_get_int_range(cfg, "hidden_size", path, 1, 1 << 16, &b->C);
     if (!s) s = gaze_json_get_int_range(cfg, "num_attention_heads", path, 1, 1024, &b->H);
     if (!s) s = gaze_json_get_int_range(cfg, "num_hidden_layers", path, 1, 1024, &b->L);
