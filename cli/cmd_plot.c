@@ -16,6 +16,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze plot RUN.safetensors -o OUT.{png,svg,pdf} [flags]\n"
             "       gaze plot MODEL \"text\" | MODEL -f FILE|- -o OUT.{png,svg,pdf} [--pair \"B\"] [--exact] [flags]\n"
+            "       gaze plot VISION-MODEL IMAGE.png|.jpg -o OUT.{png,svg,pdf} --kind image|... [flags]\n"
             "  -o, --out FILE      the figure to write; .png, .svg or .pdf (required)\n"
             "  -f FILE             read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"          encoders: the second sentence of a pair (default: none)\n"
@@ -156,8 +157,11 @@ int cmd_plot(int argc, char ** argv) {
             free(text_buf);
             return 2;
         }
-        if (o.kind != GAZE_PLOT_KIND_MODEL || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
-        s = gaze_model_run(model, text, pair, &ropts, &run);
+        const bool all = o.kind == GAZE_PLOT_KIND_MODEL || o.kind == GAZE_PLOT_KIND_IMAGE_ROLLOUT || o.kind == GAZE_PLOT_KIND_DISTANCE;
+        if (!all || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
+        // vision models: the "text" is an image file
+        s = gaze_model_info(model)->vision ? cli_run_image(model, text, &ropts, &run, true)
+                                           : gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
         free(text_buf);
         if (s) return cli_fail(s);

@@ -44,6 +44,10 @@ check '[ $rc -eq 0 ]' "plot --patch 2,3 --head 1: exit $rc"
 w1=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print(struct.unpack(">II", d[16:24]))' "$tmp/image.png")
 check '[ "$w1" != "" ]' "PNG header readable"
 
+# a live figure: vision model + image, no run file
+msg=$("$BIN" plot "$VIT/vit" "$IMG/exif8_25x38.jpg" --kind image-rollout -o "$tmp/live.png" 2>&1); rc=$?
+check '[ $rc -eq 0 ] && [ -s "$tmp/live.png" ]' "plot VISION-MODEL IMAGE: exit $rc: $msg"
+
 # refusals: exit 2 (usage) or 1 (bad file), a message naming the problem, never a crash
 err=$("$BIN" run "$VIT/vit" "a photo of a cat" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 2 ] && grep -q "vision model: give it a PNG or JPEG" <<<"$err"' "text to a vision model: exit $rc: $err"
