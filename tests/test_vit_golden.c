@@ -1,6 +1,7 @@
 // Vision transformers against transformers (eager, output_attentions), on the committed tiny
 // random models of tests/reference/gen_vit_fixtures.py: ViT (classifier), ViT with pooler,
-// DeiT with its distillation token, DINOv2 with layer scale and interpolated positions.
+// DeiT with its distillation token, DINOv2 with layer scale and interpolated positions, CLIP
+// (vision tower: pre-layernorm, quick GELU, post-layernorm of [CLS]).
 // Every attention map <= 1e-5, every layer's hidden state, the logits and the embedding
 // <= 1e-4 (relative to max(1, |x|)); pixel_values <= 1e-5; the run file keeps the image part.
 #include "check.h"
@@ -194,5 +195,6 @@ int main(void) {
     test_model("vit_pool", 1, false);
     test_model("deit", 2, true);
     test_model("dinov2", 1, true);
+    test_model("clip", 1, false);
     return check_summary("test_vit_golden");
 }

@@ -56,7 +56,7 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
     if (!s && strcmp(model_type, "bert") != 0)
         s = gaze_error(GAZE_ERR_UNSUPPORTED,
                        "%s: model_type \"%s\" is not supported; gaze runs BERT encoders (model_type \"bert\") "
-                       "and vision transformers (\"vit\", \"deit\", \"dinov2\") from folders, and Llama "
+                       "and vision transformers (\"vit\", \"deit\", \"dinov2\", \"clip\") from folders, and Llama "
                        "decoders from .gguf files", path, model_type);
     if (!s) s = gaze_json_get_int_range(cfg, "hidden_size", path, 1, 1 << 16, &b->C);
     if (!s) s = gaze_json_get_int_range(cfg, "num_attention_heads", path, 1, 1024, &b->H);
@@ -214,7 +214,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     s = bert_run_header(model, b, &enc, text, pair, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
 
-    const struct enc_shape sh = { C, b->H, b->d, F, b->eps, false, "bert" };
+    const struct enc_shape sh = { C, b->H, b->d, F, b->eps, false, "bert", false };
     const size_t need = (size_t)T * C + enc_layer_work_floats(&sh, T);
     if (!s) {   // what the run will hold, before any of it is allocated
         const int64_t Hc = opts->heads ? opts->n_heads : b->H;

@@ -179,7 +179,9 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
             bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln2_w, ly->ln2_b, sh->eps, nt);
         }
         if (!bad) {
-            if ((s = gaze_linear_forward_ex(&ly->ff_in, y, T, ff, GAZE_GEMM_GELU, nt))) return s;
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, y, T, ff, sh->quick_gelu ? 0 : GAZE_GEMM_GELU, nt))) return s;
+            if (sh->quick_gelu)   // as torch: x * sigmoid(1.702 x)
+                for (int64_t i = 0; i < T * sh->F; i++) ff[i] = ff[i] * (1.0f / (1.0f + expf(-1.702f * ff[i])));
             if (ly->ls2) {
                 if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, nt))) return s;
                 scale_channels(y, ly->ls2, T, C);

@@ -41,7 +41,13 @@ void enc_layer_release(struct enc_layer * ly);
 // Drops this process's mapping of the file pages of the layer's packed linear weights.
 void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly);
 
-struct enc_shape { int64_t C, H, d, F; float eps; bool pre_ln; const char * arch; };
+struct enc_shape {
+    int64_t C, H, d, F;
+    float eps;
+    bool pre_ln;
+    const char * arch;
+    bool quick_gelu;                   // FFN activation x·sigmoid(1.702x) (OpenAI CLIP); else exact GELU
+};
 // Floats of work space one layer needs for T tokens: y [T, C], ff [T, F], the MHA scratch.
 size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T);
 // Layer l on x [T, C] in place; captures into run what opts asks for layer l.

@@ -1,6 +1,7 @@
 // Vision transformers from Hugging Face folders (config.json, model.safetensors,
-// preprocessor_config.json): ViT, DeiT (with its distillation token) and DINOv2 (layer scale,
-// bicubic interpolation of the position embeddings). Pre-LN encoder layers from encoder.c;
+// preprocessor_config.json): ViT, DeiT (with its distillation token), DINOv2 (layer scale,
+// bicubic interpolation of the position embeddings) and CLIP's vision tower (pre-layernorm,
+// quick GELU, post-layernorm of [CLS]). Pre-LN encoder layers from encoder.c;
 // the patch embedding is one GEMM over the image cut into patches (im2col of a convolution
 // whose stride is its kernel). Tokens are [CLS] ([DIST]) then the patches in row-major order.
 #include "models/encoder.h"
@@ -10,12 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
-enum vit_kind { VIT_VIT, VIT_DEIT, VIT_DINOV2 };
+enum vit_kind { VIT_VIT, VIT_DEIT, VIT_DINOV2, VIT_CLIP };
 
 struct vit {
     struct enc_weights w;
     enum vit_kind kind;
-    const char * arch;                 // "vit", "deit", "dinov2"
+    const char * arch;                 // "vit", "deit", "dinov2", "clip"
+    bool    quick_gelu;                // CLIP: hidden_act "quick_gelu"
+    const float * pre_w, * pre_b;      // [C] CLIP's pre_layrnorm (after the embeddings), or NULL
     int64_t C, L, H, d, F, image_size, P, n_special, n_pos, grid0;
     float   eps;
     struct gaze_linear patch;          // [C, 3·P·P]: the convolution's weight, flattened
@@ -49,7 +52,44 @@ static void vit_free(void * p) {
     free(v);
 }
 
-bool vit_model_type(const char * t) { return !strcmp(t, "vit") || !strcmp(t, "deit") || !strcmp(t, "dinov2"); }
+bool vit_model_type(const char * t) {
+    return !strcmp(t, "vit") || !strcmp(t, "deit") || !strcmp(t, "dinov2") || !strcmp(t, "clip") ||
+           !strcmp(t, "clip_vision_model");
+}
+
+// CLIP: the vision tower's fields, from vision_config (model_type "clip") or the top level
+// ("clip_vision_model"); keys transformers left out (equal to CLIPVisionConfig's defaults,
+// which save_pretrained omits in nested configs) take those defaults.
+static enum gaze_status clip_config(struct vit * v, const json_t * cfg, const char * type, const char * path) {
+    const json_t * vc = cfg;
+    if (!strcmp(type, "clip")) {
+        vc = json_object_get(cfg, "vision_config");
+        if (!json_is_object(vc)) return gaze_error(GAZE_ERR_FORMAT, "%s: vision_config missing or not an object", path);
+    }
+    const char * act = NULL;
+    double eps = 0;
+    int64_t channels = 3;
+    enum gaze_status s = gaze_json_opt_int(vc, "hidden_size", path, 768, &v->C);
+    if (!s) s = gaze_json_opt_int(vc, "num_attention_heads", path, 12, &v->H);
+    if (!s) s = gaze_json_opt_int(vc, "num_hidden_layers", path, 12, &v->L);
+    if (!s) s = gaze_json_opt_int(vc, "intermediate_size", path, 3072, &v->F);
+    if (!s) s = gaze_json_opt_int(vc, "image_size", path, 224, &v->image_size);
+    if (!s) s = gaze_json_opt_int(vc, "patch_size", path, 32, &v->P);
+    if (!s) s = gaze_json_opt_int(vc, "num_channels", path, 3, &channels);
+    if (!s) s = gaze_json_opt_number(vc, "layer_norm_eps", path, 1e-5, &eps);
+    if (!s) s = gaze_json_opt_string(vc, "hidden_act", path, "quick_gelu", &act);
+    if (!s && (v->C < 1 || v->C > (1 << 16) || v->H < 1 || v->H > 1024 || v->L < 1 || v->L > 1024 || v->F < 1 || v->F > (1 << 18)))
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: vision hidden_size %lld, heads %lld, layers %lld or intermediate_size %lld out of range",
+                       path, (long long)v->C, (long long)v->H, (long long)v->L, (long long)v->F);
+    if (!s && strcmp(act, "quick_gelu") && strcmp(act, "gelu"))
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (quick_gelu, gelu)", path, act);
+    if (!s && channels != 3)
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: num_channels %lld is not supported (RGB images: 3)", path, (long long)channels);
+    if (!s) v->quick_gelu = !strcmp(act, "quick_gelu");
+    v->eps = (float)eps;
+    if (!s && !(eps > 0 && eps < 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: layer_norm_eps %g out of range", path, eps);
+    return s;
+}
 
 static enum gaze_status vit_config(struct vit * v, const char * folder, json_t ** labels_out) {
     char path[4096];
@@ -63,10 +103,23 @@ static enum gaze_status vit_config(struct vit * v, const char * folder, json_t *
     bool qkv_bias = true, swiglu = false;
     s = gaze_json_get_string(cfg, "model_type", path, &type);
     if (!s) {
-        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strcmp(type, "dinov2") ? VIT_DINOV2 : VIT_VIT;
-        v->arch = v->kind == VIT_DEIT ? "deit" : v->kind == VIT_DINOV2 ? "dinov2" : "vit";
+        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strcmp(type, "dinov2") ? VIT_DINOV2 : !strncmp(type, "clip", 4) ? VIT_CLIP : VIT_VIT;
+        v->arch = v->kind == VIT_DEIT ? "deit" : v->kind == VIT_DINOV2 ? "dinov2" : v->kind == VIT_CLIP ? "clip" : "vit";
         v->w.arch = v->arch;
         v->n_special = v->kind == VIT_DEIT ? 2 : 1;
+    }
+    if (!s && v->kind == VIT_CLIP) {
+        s = clip_config(v, cfg, type, path);
+        if (!s && v->C % v->H)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", path,
+                           (long long)v->C, (long long)v->H);
+        if (!s && v->C / v->H > 256) s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: head size above 256", path);
+        if (!s && (v->image_size < 1 || v->image_size > 8192 || v->P < 1 || v->P > v->image_size))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: image_size %lld / patch_size %lld out of range", path,
+                           (long long)v->image_size, (long long)v->P);
+        v->d = s ? 0 : v->C / v->H;
+        json_decref(cfg);
+        return s;
     }
     if (!s) s = gaze_json_get_int_range(cfg, "hidden_size", path, 1, 1 << 16, &v->C);
     if (!s) s = gaze_json_get_int_range(cfg, "num_attention_heads", path, 1, 1024, &v->H);
@@ -127,7 +180,56 @@ static bool has(const struct vit * v, const char * name) {
     return gaze_safetensors_find(v->w.st, full) != NULL;
 }
 
+// CLIP's vision tower: vision_model.* (CLIPModel, CLIPVisionModel[WithProjection]).
+static enum gaze_status clip_weights(struct vit * v) {
+    v->w.prefix = "vision_model.";
+    const int64_t C = v->C, P = v->P, g = v->image_size / P;
+    v->n_pos = 1 + g * g;
+    v->grid0 = g;
+    enum gaze_status s = enc_tensor2(&v->w, "embeddings.class_embedding", C, 0, &v->cls);
+    if (!s) s = enc_tensor2(&v->w, "embeddings.position_embedding.weight", v->n_pos, C, &v->pos);
+    if (!s) {
+        const int64_t wshape[4] = { C, 3, P, P };
+        const float * pw;
+        s = enc_tensor(&v->w, "embeddings.patch_embedding.weight", 4, wshape, &pw);
+        if (!s) {
+            v->patch = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = C, .n_in = 3 * P * P, .weight = pw, .bias = NULL };
+            s = gaze_linear_prepare(&v->patch);
+        }
+    }
+    if (!s) s = enc_tensor2(&v->w, "pre_layrnorm.weight", C, 0, &v->pre_w);
+    if (!s) s = enc_tensor2(&v->w, "pre_layrnorm.bias", C, 0, &v->pre_b);
+    if (!s && !(v->layers = calloc((size_t)v->L, sizeof *v->layers))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    for (int64_t l = 0; l < v->L && !s; l++) {
+        struct enc_layer * ly = &v->layers[l];
+        char base[160];
+#define LIN(suffix, no, ni, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_linear(&v->w, base, no, ni, true, field); }
+#define VEC(suffix, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_tensor2(&v->w, base, C, 0, field); }
+        LIN("self_attn.q_proj", C, C, &ly->q)
+        LIN("self_attn.k_proj", C, C, &ly->k)
+        LIN("self_attn.v_proj", C, C, &ly->v)
+        LIN("self_attn.out_proj", C, C, &ly->o)
+        LIN("mlp.fc1", v->F, C, &ly->ff_in)
+        LIN("mlp.fc2", C, v->F, &ly->ff_out)
+        VEC("layer_norm1.weight", &ly->ln1_w)
+        VEC("layer_norm1.bias", &ly->ln1_b)
+        VEC("layer_norm2.weight", &ly->ln2_w)
+        VEC("layer_norm2.bias", &ly->ln2_b)
+#undef LIN
+#undef VEC
+        if (!s) enc_drop_layer_weights(&v->w, ly);
+    }
+    // post_layernorm: of the pooled [CLS] only
+    if (!s) s = enc_tensor2(&v->w, "post_layernorm.weight", C, 0, &v->ln_w);
+    if (!s) s = enc_tensor2(&v->w, "post_layernorm.bias", C, 0, &v->ln_b);
+    for (int64_t l = 0; !s && l < v->L; l++) enc_drop_layer_weights(&v->w, &v->layers[l]);
+    return s;
+}
+
 static enum gaze_status vit_weights(struct vit * v) {
+    if (v->kind == VIT_CLIP) return clip_weights(v);
     static const char * const prefixes[] = { "vit.", "deit.", "dinov2.", "" };
     v->w.prefix = "";
     for (size_t i = 0; i < 3; i++) {
@@ -407,7 +509,7 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     gaze_image_free(&shown);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : v->H, NULL, T);
 
-    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch };
+    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->quick_gelu };
     const bool interp = v->kind == VIT_DINOV2 && (rows != v->grid0 || cols != v->grid0);
     // x [T, C], layer work, im2col [N, 3·P·P], interpolated positions [N, C]
     const size_t layer_work = enc_layer_work_floats(&sh, T), cols_f = (size_t)N * 3 * P * P;
@@ -451,8 +553,11 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
             for (int64_t c = 0; c < C; c++) x[(S + n) * C + c] += pos_patch[n * C + c];
     }
     free(pv);
+    if (!s && v->pre_w && gaze_add_layer_norm(x, NULL, x, T, C, v->pre_w, v->pre_b, v->eps, opts->n_threads))
+        s = gaze_error(GAZE_ERR_NUMERIC, "%s: embeddings overflowed to Inf/NaN", v->arch);
     for (int64_t l = 0; l < v->L && !s; l++) s = enc_layer_forward(&sh, &v->layers[l], l, x, T, rest, opts, run);
-    if (!s && gaze_add_layer_norm(x, NULL, x, T, C, v->ln_w, v->ln_b, v->eps, opts->n_threads))
+    // the final layernorm: of every token (ViT, DeiT, DINOv2), of [CLS] only (CLIP's post_layernorm)
+    if (!s && gaze_add_layer_norm(x, NULL, x, v->kind == VIT_CLIP ? 1 : T, C, v->ln_w, v->ln_b, v->eps, opts->n_threads))
         s = gaze_error(GAZE_ERR_NUMERIC, "%s: final layernorm overflowed to Inf/NaN", v->arch);
 
     // embedding: the pooler's output where the model has one, else the final [CLS] state

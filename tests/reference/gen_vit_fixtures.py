@@ -14,6 +14,9 @@ preprocessor_config.json):
   dinov2    Dinov2ForImageClassification: layer scale, classifier over [CLS ‖ mean patch],
             config image_size 32 but a 40 x 48 processor output, so the position embeddings
             are interpolated (bicubic) to a 5 x 6 grid
+  clip      CLIPModel (vision tower read; text tower ignored): pre-layernorm, quick GELU,
+            post-layernorm of [CLS]; nested vision_config saved as a diff against its defaults;
+            shortest edge 32 (bicubic) + centre crop 32
 and golden.safetensors holding, per image i of IMAGES: pixel_values.i [3, h, w],
 attentions.i [L, H, T, T], hidden.i [L + 1, T, C] (hidden_states: embeddings, then each
 layer's output), logits.i [n_labels] (when the model classifies), embedding.i [C] (pooler
@@ -29,7 +32,7 @@ import PIL
 import torch
 import transformers
 from safetensors.numpy import save_file
-from transformers import (BitImageProcessor, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTImageProcessor,
+from transformers import (BitImageProcessor, CLIPConfig, CLIPImageProcessor, CLIPModel, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTImageProcessor,
                           Dinov2Config, Dinov2ForImageClassification, ViTConfig, ViTForImageClassification,
                           ViTImageProcessor, ViTModel)
 from transformers.image_utils import load_image
@@ -78,6 +81,11 @@ def models():
     deit = DeiTForImageClassificationWithTeacher(DeiTConfig(**common, intermediate_size=64, image_size=32, patch_size=8,
                                                             num_labels=4, id2label=labels(4),
                                                             label2id={v: k for k, v in labels(4).items()}))
+    clip = CLIPModel(CLIPConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                                  num_attention_heads=2, vocab_size=64, max_position_embeddings=16),
+                                vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                   num_attention_heads=4, image_size=32, patch_size=8),
+                                projection_dim=16))
     dino = Dinov2ForImageClassification(Dinov2Config(**common, mlp_ratio=2, image_size=32, patch_size=8, num_labels=3,
                                                      id2label=labels(3), label2id={v: k for k, v in labels(3).items()}))
     procs = {
@@ -88,7 +96,8 @@ def models():
         "dinov2": BitImageProcessor(size={"shortest_edge": 40}, crop_size={"height": 40, "width": 48},
                                     image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]),
     }
-    return {"vit": vit, "vit_pool": vit_pool, "deit": deit, "dinov2": dino}, procs
+    procs["clip"] = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    return {"vit": vit, "vit_pool": vit_pool, "deit": deit, "dinov2": dino, "clip": clip}, procs
 
 
 def main():
@@ -103,6 +112,8 @@ def main():
         randomise(model, 100 + seed)
         model.eval()
         model.config._attn_implementation = "eager"
+        if name == "clip":
+            model.vision_model.config._attn_implementation = "eager"
         folder = os.path.join(args.out, name)
         model.save_pretrained(folder, safe_serialization=True)
         procs[name].save_pretrained(folder)
@@ -112,7 +123,10 @@ def main():
             pv = procs[name](images=img, return_tensors="pt")["pixel_values"]
             with torch.no_grad():
                 kw = dict(output_attentions=True, output_hidden_states=True)
-                if name == "dinov2":
+                if name == "clip":
+                    out = model.vision_model(pixel_values=pv, **kw)
+                    emb = out.pooler_output[0]
+                elif name == "dinov2":
                     out = model(pixel_values=pv, **kw)
                     base = model.dinov2(pixel_values=pv)
                     emb = base.pooler_output[0]
@@ -127,7 +141,7 @@ def main():
             golden[f"attentions.{i}"] = torch.stack([a[0] for a in out.attentions]).numpy().astype(np.float32)
             golden[f"hidden.{i}"] = torch.stack([h[0] for h in out.hidden_states]).numpy().astype(np.float32)
             golden[f"embedding.{i}"] = emb.numpy().astype(np.float32)
-            if hasattr(out, "logits"):
+            if getattr(out, "logits", None) is not None:
                 golden[f"logits.{i}"] = out.logits[0].numpy().astype(np.float32)
         save_file(golden, os.path.join(folder, "golden.safetensors"),
                   metadata={"images": json.dumps(IMAGES)})
