@@ -202,7 +202,8 @@ static int info_folder(const char * folder, bool full) {
         printf("  %-26s %g\n", "rms_norm_eps", eps);
     // vision transformers read images: no tokenizer (preprocessor_config.json, optional, instead)
     const bool vision = mt && (!strcmp(mt, "vit") || !strcmp(mt, "deit") || !strcmp(mt, "dinov2") ||
-                              !strcmp(mt, "clip") || !strcmp(mt, "clip_vision_model"));
+                              !strcmp(mt, "clip") || !strcmp(mt, "clip_vision_model") || !strcmp(mt, "siglip") ||
+                              !strcmp(mt, "siglip_vision_model"));
     json_decref(cfg);
 
     static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json", "preprocessor_config.json" };

@@ -12,7 +12,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze run MODEL \"text\" [flags]\n"
             "       gaze run MODEL -f FILE|- [flags]\n"
-            "       gaze run VISION-MODEL IMAGE.png|.jpg [flags]   (ViT, DeiT, DINOv2, CLIP folders)\n"
+            "       gaze run VISION-MODEL IMAGE.png|.jpg [flags]   (ViT, DeiT, DINOv2, CLIP, SigLIP)\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n"
             "  -f FILE          read the text from FILE ('-': standard input), for inputs longer than a\n"
             "                   command line allows; UTF-8, at most 64 MiB, one trailing newline dropped\n"

@@ -1049,8 +1049,8 @@ enum gaze_status gaze_model_resolve(const char * name_or_path, char * out, size_
 enum gaze_arch {
     GAZE_ARCH_BERT  = 1,   // Hugging Face folder: config.json + model.safetensors + tokenizer
     GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
-    GAZE_ARCH_VIT   = 3,   // Hugging Face folder, model_type "vit", "deit", "dinov2", "clip" or
-                           // "clip_vision_model" (images; CLIP: the vision tower)
+    GAZE_ARCH_VIT   = 3,   // Hugging Face folder, model_type "vit", "deit", "dinov2", "clip",
+                           // "siglip" or their "*_vision_model" (images; CLIP, SigLIP: the vision tower)
 };
 
 struct gaze_model_info {

@@ -1,7 +1,8 @@
 // Vision transformers against transformers (eager, output_attentions), on the committed tiny
 // random models of tests/reference/gen_vit_fixtures.py: ViT (classifier), ViT with pooler,
 // DeiT with its distillation token, DINOv2 with layer scale and interpolated positions, CLIP
-// (vision tower: pre-layernorm, quick GELU, post-layernorm of [CLS]).
+// (vision tower: pre-layernorm, quick GELU, post-layernorm of [CLS]), SigLIP (patches only, tanh
+// GELU, attention-pooling head).
 // Every attention map <= 1e-5, every layer's hidden state, the logits and the embedding
 // <= 1e-4 (relative to max(1, |x|)); pixel_values <= 1e-5; the run file keeps the image part.
 #include "check.h"
@@ -72,7 +73,8 @@ static void test_model(const char * name, int64_t want_special, bool want_logits
         CHECK(ta && ta->n_dims == 4 && ta->shape[0] == L && ta->shape[1] == H && ta->shape[2] == T,
               "%s %s: T = %lld vs golden", name, IMAGES[i], (long long)T);
         CHECK(T == want_special + run.grid_rows * run.grid_cols, "%s: T = special + grid", name);
-        CHECK(!strcmp(run.tokens[0], "[CLS]") && run.patch_rc[0] == -1 && run.sequence_ids[0] == -1, "%s: [CLS]", name);
+        if (want_special) CHECK(!strcmp(run.tokens[0], "[CLS]") && run.patch_rc[0] == -1 && run.sequence_ids[0] == -1, "%s: [CLS]", name);
+        else CHECK(!strcmp(run.tokens[0], "(0,0)") && run.patch_rc[0] == 0 && run.sequence_ids[0] == 0, "%s: patches only", name);
         if (want_special == 2) CHECK(!strcmp(run.tokens[1], "[DIST]") && run.patch_rc[2] == -1, "%s: [DIST]", name);
         CHECK(run.patch_rc[2 * (T - 1)] == run.grid_rows - 1 && run.patch_rc[2 * (T - 1) + 1] == run.grid_cols - 1,
               "%s: last patch cell", name);
@@ -196,5 +198,6 @@ int main(void) {
     test_model("deit", 2, true);
     test_model("dinov2", 1, true);
     test_model("clip", 1, false);
+    test_model("siglip", 0, false);
     return check_summary("test_vit_golden");
 }

@@ -56,7 +56,7 @@ static enum gaze_status bert_config(struct bert * b, const char * folder) {
     if (!s && strcmp(model_type, "bert") != 0)
         s = gaze_error(GAZE_ERR_UNSUPPORTED,
                        "%s: model_type \"%s\" is not supported; gaze runs BERT encoders (model_type \"bert\") "
-                       "and vision transformers (\"vit\", \"deit\", \"dinov2\", \"clip\") from folders, and Llama "
+                       "and vision transformers (\"vit\", \"deit\", \"dinov2\", \"clip\", \"siglip\") from folders, and Llama "
                        "decoders from .gguf files", path, model_type);
     if (!s) s = gaze_json_get_int_range(cfg, "hidden_size", path, 1, 1 << 16, &b->C);
     if (!s) s = gaze_json_get_int_range(cfg, "num_attention_heads", path, 1, 1024, &b->H);

@@ -132,6 +132,23 @@ size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T) {
     return (size_t)T * (sh->C + sh->F) + mha_floats(sh, T);
 }
 
+void enc_activate(enum enc_act act, float * y, int64_t n) {
+    switch (act) {
+    case ENC_QUICK_GELU:   // as torch: x * sigmoid(1.702 x)
+        for (int64_t i = 0; i < n; i++) y[i] = y[i] * (1.0f / (1.0f + expf(-1.702f * y[i])));
+        break;
+    case ENC_GELU_TANH:    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        for (int64_t i = 0; i < n; i++) {
+            const float x = y[i];
+            y[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = (float)(0.5 * y[i] * (1.0 + erf(y[i] * 0.7071067811865476)));
+        break;
+    }
+}
+
 static void scale_channels(float * y, const float * s, int64_t T, int64_t C) {
     for (int64_t t = 0; t < T; t++)
         for (int64_t c = 0; c < C; c++) y[t * C + c] *= s[c];
@@ -179,9 +196,8 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
             bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln2_w, ly->ln2_b, sh->eps, nt);
         }
         if (!bad) {
-            if ((s = gaze_linear_forward_ex(&ly->ff_in, y, T, ff, sh->quick_gelu ? 0 : GAZE_GEMM_GELU, nt))) return s;
-            if (sh->quick_gelu)   // as torch: x * sigmoid(1.702 x)
-                for (int64_t i = 0; i < T * sh->F; i++) ff[i] = ff[i] * (1.0f / (1.0f + expf(-1.702f * ff[i])));
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, y, T, ff, sh->act == ENC_GELU ? GAZE_GEMM_GELU : 0, nt))) return s;
+            if (sh->act != ENC_GELU) enc_activate(sh->act, ff, T * sh->F);
             if (ly->ls2) {
                 if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, nt))) return s;
                 scale_channels(y, ly->ls2, T, C);

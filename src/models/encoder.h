@@ -41,12 +41,20 @@ void enc_layer_release(struct enc_layer * ly);
 // Drops this process's mapping of the file pages of the layer's packed linear weights.
 void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly);
 
+enum enc_act {
+    ENC_GELU = 0,                      // exact erf GELU (fused into the GEMM)
+    ENC_QUICK_GELU,                    // x·sigmoid(1.702x) (OpenAI CLIP)
+    ENC_GELU_TANH,                     // tanh approximation, torch's gelu(approximate="tanh") (SigLIP)
+};
+// y = act(y) in place, [n] (ENC_GELU included, as gaze_gelu_erf).
+void enc_activate(enum enc_act act, float * y, int64_t n);
+
 struct enc_shape {
     int64_t C, H, d, F;
     float eps;
     bool pre_ln;
     const char * arch;
-    bool quick_gelu;                   // FFN activation x·sigmoid(1.702x) (OpenAI CLIP); else exact GELU
+    enum enc_act act;                  // the FFN's activation
 };
 // Floats of work space one layer needs for T tokens: y [T, C], ff [T, F], the MHA scratch.
 size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T);

@@ -11,13 +11,18 @@
 #include <stdio.h>
 #include <string.h>
 
-enum vit_kind { VIT_VIT, VIT_DEIT, VIT_DINOV2, VIT_CLIP };
+enum vit_kind { VIT_VIT, VIT_DEIT, VIT_DINOV2, VIT_CLIP, VIT_SIGLIP };
 
 struct vit {
     struct enc_weights w;
     enum vit_kind kind;
     const char * arch;                 // "vit", "deit", "dinov2", "clip"
-    bool    quick_gelu;                // CLIP: hidden_act "quick_gelu"
+    enum enc_act act;                  // FFN activation (exact GELU but for CLIP / SigLIP)
+    // SigLIP's attention-pooling head (torch MultiheadAttention over the tokens, one probe query)
+    bool has_map;
+    const float * probe;               // [C]
+    struct gaze_linear map_q, map_k, map_v, map_o, map_fc1, map_fc2;   // [C, C] ×4, [F, C], [C, F]
+    const float * map_ln_w, * map_ln_b;                                // [C]
     const float * pre_w, * pre_b;      // [C] CLIP's pre_layrnorm (after the embeddings), or NULL
     int64_t C, L, H, d, F, image_size, P, n_special, n_pos, grid0;
     float   eps;
@@ -42,6 +47,8 @@ static void vit_free(void * p) {
     for (int64_t l = 0; v->layers && l < v->L; l++) enc_layer_release(&v->layers[l]);
     gaze_linear_release(&v->patch);
     gaze_linear_release(&v->pooler);
+    struct gaze_linear * map[6] = { &v->map_q, &v->map_k, &v->map_v, &v->map_o, &v->map_fc1, &v->map_fc2 };
+    for (int i = 0; i < 6; i++) gaze_linear_release(map[i]);
     gaze_linear_release(&v->head[0]);
     gaze_linear_release(&v->head[1]);
     for (int64_t i = 0; v->labels && i < v->n_labels; i++) free(v->labels[i]);
@@ -54,7 +61,7 @@ static void vit_free(void * p) {
 
 bool vit_model_type(const char * t) {
     return !strcmp(t, "vit") || !strcmp(t, "deit") || !strcmp(t, "dinov2") || !strcmp(t, "clip") ||
-           !strcmp(t, "clip_vision_model");
+           !strcmp(t, "clip_vision_model") || !strcmp(t, "siglip") || !strcmp(t, "siglip_vision_model");
 }
 
 // CLIP: the vision tower's fields, from vision_config (model_type "clip") or the top level
@@ -62,7 +69,8 @@ bool vit_model_type(const char * t) {
 // which save_pretrained omits in nested configs) take those defaults.
 static enum gaze_status clip_config(struct vit * v, const json_t * cfg, const char * type, const char * path) {
     const json_t * vc = cfg;
-    if (!strcmp(type, "clip")) {
+    const bool siglip = v->kind == VIT_SIGLIP;
+    if (!strcmp(type, "clip") || !strcmp(type, "siglip")) {
         vc = json_object_get(cfg, "vision_config");
         if (!json_is_object(vc)) return gaze_error(GAZE_ERR_FORMAT, "%s: vision_config missing or not an object", path);
     }
@@ -74,18 +82,19 @@ static enum gaze_status clip_config(struct vit * v, const json_t * cfg, const ch
     if (!s) s = gaze_json_opt_int(vc, "num_hidden_layers", path, 12, &v->L);
     if (!s) s = gaze_json_opt_int(vc, "intermediate_size", path, 3072, &v->F);
     if (!s) s = gaze_json_opt_int(vc, "image_size", path, 224, &v->image_size);
-    if (!s) s = gaze_json_opt_int(vc, "patch_size", path, 32, &v->P);
+    if (!s) s = gaze_json_opt_int(vc, "patch_size", path, siglip ? 16 : 32, &v->P);
     if (!s) s = gaze_json_opt_int(vc, "num_channels", path, 3, &channels);
-    if (!s) s = gaze_json_opt_number(vc, "layer_norm_eps", path, 1e-5, &eps);
-    if (!s) s = gaze_json_opt_string(vc, "hidden_act", path, "quick_gelu", &act);
+    if (!s) s = gaze_json_opt_number(vc, "layer_norm_eps", path, siglip ? 1e-6 : 1e-5, &eps);
+    if (!s) s = gaze_json_opt_string(vc, "hidden_act", path, siglip ? "gelu_pytorch_tanh" : "quick_gelu", &act);
     if (!s && (v->C < 1 || v->C > (1 << 16) || v->H < 1 || v->H > 1024 || v->L < 1 || v->L > 1024 || v->F < 1 || v->F > (1 << 18)))
         s = gaze_error(GAZE_ERR_FORMAT, "%s: vision hidden_size %lld, heads %lld, layers %lld or intermediate_size %lld out of range",
                        path, (long long)v->C, (long long)v->H, (long long)v->L, (long long)v->F);
-    if (!s && strcmp(act, "quick_gelu") && strcmp(act, "gelu"))
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (quick_gelu, gelu)", path, act);
+    if (!s && strcmp(act, "quick_gelu") && strcmp(act, "gelu") && strcmp(act, "gelu_pytorch_tanh"))
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (quick_gelu, gelu, gelu_pytorch_tanh)",
+                       path, act);
     if (!s && channels != 3)
         s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: num_channels %lld is not supported (RGB images: 3)", path, (long long)channels);
-    if (!s) v->quick_gelu = !strcmp(act, "quick_gelu");
+    if (!s) v->act = !strcmp(act, "quick_gelu") ? ENC_QUICK_GELU : !strcmp(act, "gelu_pytorch_tanh") ? ENC_GELU_TANH : ENC_GELU;
     v->eps = (float)eps;
     if (!s && !(eps > 0 && eps < 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: layer_norm_eps %g out of range", path, eps);
     return s;
@@ -103,12 +112,14 @@ static enum gaze_status vit_config(struct vit * v, const char * folder, json_t *
     bool qkv_bias = true, swiglu = false;
     s = gaze_json_get_string(cfg, "model_type", path, &type);
     if (!s) {
-        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strcmp(type, "dinov2") ? VIT_DINOV2 : !strncmp(type, "clip", 4) ? VIT_CLIP : VIT_VIT;
-        v->arch = v->kind == VIT_DEIT ? "deit" : v->kind == VIT_DINOV2 ? "dinov2" : v->kind == VIT_CLIP ? "clip" : "vit";
+        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strcmp(type, "dinov2") ? VIT_DINOV2 : !strncmp(type, "clip", 4) ? VIT_CLIP
+                : !strncmp(type, "siglip", 6) ? VIT_SIGLIP : VIT_VIT;
+        static const char * const names[] = { "vit", "deit", "dinov2", "clip", "siglip" };
+        v->arch = names[v->kind];
         v->w.arch = v->arch;
-        v->n_special = v->kind == VIT_DEIT ? 2 : 1;
+        v->n_special = v->kind == VIT_DEIT ? 2 : v->kind == VIT_SIGLIP ? 0 : 1;   // SigLIP: patches only
     }
-    if (!s && v->kind == VIT_CLIP) {
+    if (!s && (v->kind == VIT_CLIP || v->kind == VIT_SIGLIP)) {
         s = clip_config(v, cfg, type, path);
         if (!s && v->C % v->H)
             s = gaze_error(GAZE_ERR_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", path,
@@ -183,22 +194,24 @@ static bool has(const struct vit * v, const char * name) {
 // CLIP's vision tower: vision_model.* (CLIPModel, CLIPVisionModel[WithProjection]).
 static enum gaze_status clip_weights(struct vit * v) {
     v->w.prefix = "vision_model.";
+    const bool siglip = v->kind == VIT_SIGLIP;
     const int64_t C = v->C, P = v->P, g = v->image_size / P;
-    v->n_pos = 1 + g * g;
+    v->n_pos = v->n_special + g * g;
     v->grid0 = g;
-    enum gaze_status s = enc_tensor2(&v->w, "embeddings.class_embedding", C, 0, &v->cls);
+    enum gaze_status s = siglip ? GAZE_OK : enc_tensor2(&v->w, "embeddings.class_embedding", C, 0, &v->cls);
     if (!s) s = enc_tensor2(&v->w, "embeddings.position_embedding.weight", v->n_pos, C, &v->pos);
     if (!s) {
         const int64_t wshape[4] = { C, 3, P, P };
-        const float * pw;
+        const float * pw, * pb = NULL;
         s = enc_tensor(&v->w, "embeddings.patch_embedding.weight", 4, wshape, &pw);
+        if (!s && siglip) s = enc_tensor2(&v->w, "embeddings.patch_embedding.bias", C, 0, &pb);   // CLIP's has none
         if (!s) {
-            v->patch = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = C, .n_in = 3 * P * P, .weight = pw, .bias = NULL };
+            v->patch = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = C, .n_in = 3 * P * P, .weight = pw, .bias = pb };
             s = gaze_linear_prepare(&v->patch);
         }
     }
-    if (!s) s = enc_tensor2(&v->w, "pre_layrnorm.weight", C, 0, &v->pre_w);
-    if (!s) s = enc_tensor2(&v->w, "pre_layrnorm.bias", C, 0, &v->pre_b);
+    if (!s && !siglip) s = enc_tensor2(&v->w, "pre_layrnorm.weight", C, 0, &v->pre_w);
+    if (!s && !siglip) s = enc_tensor2(&v->w, "pre_layrnorm.bias", C, 0, &v->pre_b);
     if (!s && !(v->layers = calloc((size_t)v->L, sizeof *v->layers))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
     for (int64_t l = 0; l < v->L && !s; l++) {
         struct enc_layer * ly = &v->layers[l];
@@ -221,15 +234,33 @@ static enum gaze_status clip_weights(struct vit * v) {
 #undef VEC
         if (!s) enc_drop_layer_weights(&v->w, ly);
     }
-    // post_layernorm: of the pooled [CLS] only
+    // post_layernorm: of the pooled [CLS] only (CLIP), of every token (SigLIP)
     if (!s) s = enc_tensor2(&v->w, "post_layernorm.weight", C, 0, &v->ln_w);
     if (!s) s = enc_tensor2(&v->w, "post_layernorm.bias", C, 0, &v->ln_b);
+    if (!s && siglip && has(v, "head.probe")) {   // vision_use_head: the attention-pooling head
+        const int64_t one_c[3] = { 1, 1, C }, qkv[2] = { 3 * C, C };
+        const float * w3, * b3;
+        v->has_map = true;
+        s = enc_tensor(&v->w, "head.probe", 3, one_c, &v->probe);
+        if (!s) s = enc_tensor(&v->w, "head.attention.in_proj_weight", 2, qkv, &w3);
+        if (!s) s = enc_tensor2(&v->w, "head.attention.in_proj_bias", 3 * C, 0, &b3);
+        struct gaze_linear * p3[3] = { &v->map_q, &v->map_k, &v->map_v };
+        for (int i = 0; i < 3 && !s; i++) {   // torch packs q, k, v row-blocks in one weight
+            *p3[i] = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = C, .n_in = C, .weight = w3 + i * C * C, .bias = b3 + i * C };
+            s = gaze_linear_prepare(p3[i]);
+        }
+        if (!s) s = enc_linear(&v->w, "head.attention.out_proj", C, C, true, &v->map_o);
+        if (!s) s = enc_tensor2(&v->w, "head.layernorm.weight", C, 0, &v->map_ln_w);
+        if (!s) s = enc_tensor2(&v->w, "head.layernorm.bias", C, 0, &v->map_ln_b);
+        if (!s) s = enc_linear(&v->w, "head.mlp.fc1", v->F, C, true, &v->map_fc1);
+        if (!s) s = enc_linear(&v->w, "head.mlp.fc2", C, v->F, true, &v->map_fc2);
+    }
     for (int64_t l = 0; !s && l < v->L; l++) enc_drop_layer_weights(&v->w, &v->layers[l]);
     return s;
 }
 
 static enum gaze_status vit_weights(struct vit * v) {
-    if (v->kind == VIT_CLIP) return clip_weights(v);
+    if (v->kind == VIT_CLIP || v->kind == VIT_SIGLIP) return clip_weights(v);
     static const char * const prefixes[] = { "vit.", "deit.", "dinov2.", "" };
     v->w.prefix = "";
     for (size_t i = 0; i < 3; i++) {
@@ -433,8 +464,7 @@ static enum gaze_status vit_run_header(struct gaze_model * model, const struct v
     if (!toks || !ids) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", v->arch);
     for (int64_t t = 0; !s && t < T; t++) {
         char buf[48];
-        if (t == 0) snprintf(buf, sizeof buf, "[CLS]");
-        else if (t < S) snprintf(buf, sizeof buf, "[DIST]");
+        if (t < S) snprintf(buf, sizeof buf, t == 0 ? "[CLS]" : "[DIST]");
         else snprintf(buf, sizeof buf, "(%lld,%lld)", (long long)((t - S) / cols), (long long)((t - S) % cols));
         if (!(toks[t] = strdup(buf))) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", v->arch);
         ids[t] = (int32_t)t;   // no vocabulary: a token's id is its position
@@ -489,6 +519,44 @@ static enum gaze_status vit_run_header(struct gaze_model * model, const struct v
     return s;
 }
 
+// SigLIP's attention pooling: the probe attends over the tokens x [T, C] (torch's
+// MultiheadAttention: per head softmax(q·kᵀ/√d)·v, then out_proj), then h + MLP(LN(h)).
+// work: at least T·2C + 4C + F floats.
+static enum gaze_status siglip_pool(const struct vit * v, const float * x, int64_t T, float * work, float * out, int nt) {
+    const int64_t C = v->C, H = v->H, d = v->d;
+    float * k = work, * val = k + T * C, * q = val + T * C, * ctx = q + C, * h = ctx + C, * y = h + C, * ff = y + C;
+    enum gaze_status s = gaze_linear_forward(&v->map_q, v->probe, 1, q, nt);
+    if (!s) s = gaze_linear_forward(&v->map_k, x, T, k, nt);
+    if (!s) s = gaze_linear_forward(&v->map_v, x, T, val, nt);
+    if (s) return s;
+    const double scale = 1.0 / sqrt((double)d);
+    for (int64_t hh = 0; hh < H; hh++) {
+        double m = -INFINITY, sum = 0;
+        for (int64_t t = 0; t < T; t++) {
+            double dot = 0;
+            for (int64_t c = 0; c < d; c++) dot += (double)q[hh * d + c] * k[t * C + hh * d + c];
+            m = fmax(m, dot * scale);
+        }
+        for (int64_t c = 0; c < d; c++) ctx[hh * d + c] = 0;
+        double acc[256] = { 0 };
+        for (int64_t t = 0; t < T; t++) {
+            double dot = 0;
+            for (int64_t c = 0; c < d; c++) dot += (double)q[hh * d + c] * k[t * C + hh * d + c];
+            const double p = exp(dot * scale - m);
+            sum += p;
+            for (int64_t c = 0; c < d; c++) acc[c] += p * val[t * C + hh * d + c];
+        }
+        for (int64_t c = 0; c < d; c++) ctx[hh * d + c] = (float)(acc[c] / sum);
+    }
+    if ((s = gaze_linear_forward(&v->map_o, ctx, 1, h, nt))) return s;
+    gaze_layer_norm(h, y, 1, C, v->map_ln_w, v->map_ln_b, v->eps);
+    if ((s = gaze_linear_forward(&v->map_fc1, y, 1, ff, nt))) return s;
+    enc_activate(v->act, ff, v->F);
+    if ((s = gaze_linear_forward(&v->map_fc2, ff, 1, y, nt))) return s;
+    for (int64_t c = 0; c < C; c++) out[c] = h[c] + y[c];
+    return GAZE_OK;
+}
+
 static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_image * img, const char * name,
                                   const struct gaze_run_opts * opts, struct gaze_run * run) {
     struct vit * v = model->impl;
@@ -509,11 +577,12 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     gaze_image_free(&shown);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : v->H, NULL, T);
 
-    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->quick_gelu };
+    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act };
     const bool interp = v->kind == VIT_DINOV2 && (rows != v->grid0 || cols != v->grid0);
     // x [T, C], layer work, im2col [N, 3·P·P], interpolated positions [N, C]
     const size_t layer_work = enc_layer_work_floats(&sh, T), cols_f = (size_t)N * 3 * P * P;
-    const size_t need = (size_t)T * C + GAZE_MAX(layer_work, cols_f + (interp ? (size_t)N * C : 0));
+    const size_t pool_f = v->has_map ? (size_t)(T * 2 * C + 4 * C + v->F) : (size_t)(2 * C);
+    const size_t need = (size_t)T * C + GAZE_MAX(GAZE_MAX(layer_work, cols_f + (interp ? (size_t)N * C : 0)), pool_f);
     if (!s) {
         const int64_t Hc = opts->heads ? opts->n_heads : v->H;
         const double cap = model_capture_bytes(opts, v->L, Hc, T, v->d, C), work_b = (double)need * sizeof(float);
@@ -545,7 +614,7 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
             interp_pos(v->pos + S * C, v->grid0, C, rows, cols, ip);
             pos_patch = ip;
         }
-        for (int64_t c = 0; c < C; c++) {
+        for (int64_t c = 0; S > 0 && c < C; c++) {
             x[c] = v->cls[c] + v->pos[c];
             if (S > 1) x[C + c] = v->dist[c] + v->pos[C + c];
         }
@@ -561,9 +630,12 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
         s = gaze_error(GAZE_ERR_NUMERIC, "%s: final layernorm overflowed to Inf/NaN", v->arch);
 
     // embedding: the pooler's output where the model has one, else the final [CLS] state
+    // (SigLIP without its head: the mean of the patch tokens)
     if (!s && !(run->embedding = gaze_alloc_aligned((size_t)C * sizeof(float)))) s = GAZE_ERR_NOMEM;
     if (!s) {
-        if (v->has_pooler) {
+        if (v->has_map) s = siglip_pool(v, x, T, rest, run->embedding, opts->n_threads);
+        else if (S == 0) gaze_mean_pool(x, NULL, T, C, run->embedding);
+        else if (v->has_pooler) {
             s = gaze_linear_forward(&v->pooler, x, 1, run->embedding, opts->n_threads);
             for (int64_t c = 0; !s && c < C; c++) run->embedding[c] = tanhf(run->embedding[c]);
         } else memcpy(run->embedding, x, (size_t)C * sizeof(float));

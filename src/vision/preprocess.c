@@ -235,13 +235,14 @@ enum gaze_status gaze_image_proc_load(struct gaze_image_proc * p, const char * f
         if (!s && !*type) s = gaze_json_opt_string(cfg, "feature_extractor_type", path, "ViTImageProcessor", &type);
         static const char * const known[] = { "ViTImageProcessor", "ViTFeatureExtractor", "DeiTImageProcessor",
                                               "DeiTFeatureExtractor", "BitImageProcessor", "CLIPImageProcessor",
-                                              "CLIPFeatureExtractor" };
+                                              "CLIPFeatureExtractor", "SiglipImageProcessor" };
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= !strcmp(type, known[i]);
         if (!s && !ok)
             s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: image processor \"%s\" is not supported (ViT, DeiT, BiT/DINOv2, "
                            "CLIP image processors)", path, type);
-        const bool shortest_default = strncmp(type, "ViT", 3) != 0 && strncmp(type, "DeiT", 4) != 0;
+        const bool shortest_default = strncmp(type, "ViT", 3) != 0 && strncmp(type, "DeiT", 4) != 0 &&
+                                      strncmp(type, "Siglip", 6) != 0;
         int64_t resample = p->resample;
         if (!s) s = gaze_json_opt_bool(cfg, "do_resize", path, true, &p->do_resize);
         if (!s) s = gaze_json_opt_bool(cfg, "do_center_crop", path, false, &p->do_center_crop);

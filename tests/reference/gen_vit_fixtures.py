@@ -17,6 +17,8 @@ preprocessor_config.json):
   clip      CLIPModel (vision tower read; text tower ignored): pre-layernorm, quick GELU,
             post-layernorm of [CLS]; nested vision_config saved as a diff against its defaults;
             shortest edge 32 (bicubic) + centre crop 32
+  siglip    SiglipModel (vision tower): no [CLS] (patch tokens only), tanh GELU, post-layernorm
+            of every token, the attention-pooling head (probe + MultiheadAttention + MLP)
 and golden.safetensors holding, per image i of IMAGES: pixel_values.i [3, h, w],
 attentions.i [L, H, T, T], hidden.i [L + 1, T, C] (hidden_states: embeddings, then each
 layer's output), logits.i [n_labels] (when the model classifies), embedding.i [C] (pooler
@@ -32,7 +34,8 @@ import PIL
 import torch
 import transformers
 from safetensors.numpy import save_file
-from transformers import (BitImageProcessor, CLIPConfig, CLIPImageProcessor, CLIPModel, DeiTConfig, DeiTForImageClassificationWithTeacher, DeiTImageProcessor,
+from transformers import (BitImageProcessor, CLIPConfig, CLIPImageProcessor, CLIPModel, DeiTConfig, SiglipConfig,
+                          SiglipImageProcessor, SiglipModel, DeiTForImageClassificationWithTeacher, DeiTImageProcessor,
                           Dinov2Config, Dinov2ForImageClassification, ViTConfig, ViTForImageClassification,
                           ViTImageProcessor, ViTModel)
 from transformers.image_utils import load_image
@@ -58,7 +61,7 @@ def randomise(model, seed):
                     p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
                 else:
                     p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            elif "lambda1" in name:
+            elif "lambda1" in name or name.endswith("logit_scale") or name.endswith("logit_bias"):
                 p.copy_(0.5 + torch.rand(p.shape, generator=g))
             elif name.endswith("bias"):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
@@ -96,8 +99,13 @@ def models():
         "dinov2": BitImageProcessor(size={"shortest_edge": 40}, crop_size={"height": 40, "width": 48},
                                     image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225]),
     }
+    siglip = SiglipModel(SiglipConfig(text_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                                      num_attention_heads=2, vocab_size=64, max_position_embeddings=16),
+                                      vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                         num_attention_heads=4, image_size=32, patch_size=8)))
+    procs["siglip"] = SiglipImageProcessor(size={"height": 32, "width": 32})
     procs["clip"] = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    return {"vit": vit, "vit_pool": vit_pool, "deit": deit, "dinov2": dino, "clip": clip}, procs
+    return {"vit": vit, "vit_pool": vit_pool, "deit": deit, "dinov2": dino, "clip": clip, "siglip": siglip}, procs
 
 
 def main():
@@ -112,7 +120,7 @@ def main():
         randomise(model, 100 + seed)
         model.eval()
         model.config._attn_implementation = "eager"
-        if name == "clip":
+        if name in ("clip", "siglip"):
             model.vision_model.config._attn_implementation = "eager"
         folder = os.path.join(args.out, name)
         model.save_pretrained(folder, safe_serialization=True)
@@ -123,7 +131,7 @@ def main():
             pv = procs[name](images=img, return_tensors="pt")["pixel_values"]
             with torch.no_grad():
                 kw = dict(output_attentions=True, output_hidden_states=True)
-                if name == "clip":
+                if name in ("clip", "siglip"):
                     out = model.vision_model(pixel_values=pv, **kw)
                     emb = out.pooler_output[0]
                 elif name == "dinov2":
