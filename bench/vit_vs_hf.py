@@ -33,7 +33,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as d:
-        model = ViTModel(ViTConfig(), add_pooling_layer=False, attn_implementation="eager").eval()
+        cfg = ViTConfig()
+        cfg._attn_implementation = "eager"
+        model = ViTModel(cfg, add_pooling_layer=False).eval()
+        assert type(model.encoder.layer[0].attention).__name__ == "ViTAttention", "not eager attention"
         model.save_pretrained(d, safe_serialization=True)
         proc = ViTImageProcessor()
         proc.save_pretrained(d)
