@@ -110,6 +110,7 @@ static void test_errors(void) {
     expect_error("bad/empty.jpg", GAZE_ERR_FORMAT, "not a PNG or JPEG", 0);
     expect_error("bad/bomb.png", GAZE_ERR_LIMIT, "30000 x 30000", 0);
     expect_error("bad/bomb.jpg", GAZE_ERR_LIMIT, "30000 x 30000", 0);
+    expect_error("bad/huge_chunk.png", GAZE_ERR_FORMAT, "chunk eXIf at byte 33 claims 536870938 bytes, past the end", 0);
     expect_error("rgb_120x90.png", GAZE_ERR_LIMIT, "above the limit of 10000", 10000);
     expect_error("rgb420_45x33.jpg", GAZE_ERR_LIMIT, "above the limit of 1000", 1000);
     expect_error("missing.png", GAZE_ERR_IO, "No such file", 0);

@@ -118,8 +118,32 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 }
 static void png_on_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
+// Every chunk must fit in the file. libpng allocates some chunks (eXIf) at their declared
+// length before reading them, so a 1 KiB file declaring a 512 MiB chunk would allocate 512 MiB
+// (found by fuzz_image); the file is all in memory here, so a chunk longer than what is left is
+// refused first, and no allocation is ever larger than the file.
+static enum gaze_status png_check_chunks(const uint8_t * buf, size_t size, const char * label) {
+    for (size_t i = 8; i + 8 <= size;) {
+        const uint32_t n = (uint32_t)buf[i] << 24 | (uint32_t)buf[i + 1] << 16 | (uint32_t)buf[i + 2] << 8 | buf[i + 3];
+        char type[20] = "";
+        for (int k = 0; k < 4; k++) {
+            const uint8_t c = buf[i + 4 + k];
+            const size_t at = strlen(type);
+            snprintf(type + at, sizeof type - at, (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ? "%c" : "\\x%02X", c);
+        }
+        if (n > size - i - 8 || size - i - 8 - n < 4)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: bad PNG: chunk %s at byte %zu claims %u bytes, past the end of the "
+                              "file (truncated or corrupt)", label, type, i, n);
+        if (!memcmp(buf + i + 4, "IEND", 4)) break;
+        i += 12 + (size_t)n;
+    }
+    return GAZE_OK;
+}
+
 static enum gaze_status load_png(struct gaze_image * img, const uint8_t * buf, size_t size, const char * label,
                                  int64_t max_pixels) {
+    enum gaze_status s0 = png_check_chunks(buf, size, label);
+    if (s0) return s0;
     struct png_err err = { .msg = "" };
     struct png_src src = { buf, size, 0 };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);

@@ -150,6 +150,9 @@ def make_bad(out):
     bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
     bomb += chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
     open(os.path.join(bad, "bomb.png"), "wb").write(bomb)
+    # a chunk declaring far more bytes than the file holds (libpng would allocate it: fuzz_image)
+    big = src_png[:33] + struct.pack(">I", 536870938) + b"eXIf" + src_png[41:]
+    open(os.path.join(bad, "huge_chunk.png"), "wb").write(big)
     j = bytearray(src_jpg)
     i = 2
     while i < len(j):   # patch the SOF0 frame size
