@@ -161,6 +161,12 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
+    if (image && (pair || opts.max_len || opts.truncate)) {
+        fprintf(stderr, "gaze run: %s is for text; an image gives one token per patch\n",
+                pair ? "--pair" : opts.max_len ? "--max-len" : "--truncate");
+        rc = 2;
+        goto done;
+    }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, info->n_layers, &layers, &opts.n_layers))) goto done;
     if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
     opts.layers = layers;

@@ -51,6 +51,8 @@ check '[ $rc -eq 0 ] && [ -s "$tmp/live.png" ]' "plot VISION-MODEL IMAGE: exit $
 # refusals: exit 2 (usage) or 1 (bad file), a message naming the problem, never a crash
 err=$("$BIN" run "$VIT/vit" "a photo of a cat" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 2 ] && grep -q "vision model: give it a PNG or JPEG" <<<"$err"' "text to a vision model: exit $rc: $err"
+err=$("$BIN" run "$VIT/vit" "$IMG/rgb_37x29.png" --pair "x" 2>&1 >/dev/null); rc=$?
+check '[ $rc -eq 2 ] && grep -q -- "--pair is for text" <<<"$err"' "--pair with an image: exit $rc: $err"
 err=$("$BIN" run "$VIT/vit" "$IMG/bad/truncated.png" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 1 ] && grep -q "truncated.png: bad PNG" <<<"$err"' "truncated PNG: exit $rc: $err"
 err=$("$BIN" run "$VIT/vit" "$IMG/bad/bomb.jpg" 2>&1 >/dev/null); rc=$?
