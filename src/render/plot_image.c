@@ -99,14 +99,18 @@ static int64_t head_index(const struct gaze_run * run, int64_t model_head) {
     return -1;
 }
 
-// Values of token q's attention row over the patch cells, for captured head hi of layer ly.
+// Values of captured row qi's attention over the patch cells, for captured head hi of layer ly;
+// qi < 0: the mean of every captured row (models without [CLS], such as SigLIP).
 static void patch_values(const struct gaze_run * run, const struct gaze_run_layer * ly, int64_t hi, int64_t qi,
                          double * v) {
-    const int64_t T = run->T;
+    const int64_t T = run->T, r0 = qi < 0 ? 0 : qi, r1 = qi < 0 ? run->Tq : qi + 1;
     memset(v, 0, (size_t)(run->grid_rows * run->grid_cols) * sizeof *v);
-    const float * row = ly->attn + (hi * run->Tq + qi) * T;
-    for (int64_t k = 0; k < T; k++)
-        if (run->patch_rc[2 * k] >= 0) v[run->patch_rc[2 * k] * run->grid_cols + run->patch_rc[2 * k + 1]] += row[k];
+    for (int64_t r = r0; r < r1; r++) {
+        const float * row = ly->attn + (hi * run->Tq + r) * T;
+        for (int64_t k = 0; k < T; k++)
+            if (run->patch_rc[2 * k] >= 0)
+                v[run->patch_rc[2 * k] * run->grid_cols + run->patch_rc[2 * k + 1]] += row[k] / (double)(r1 - r0);
+    }
 }
 
 static double vmax_of(const double * v, int64_t n) {
@@ -132,14 +136,16 @@ static enum gaze_status plot_panels(const struct gaze_run * run, const struct ga
     const int64_t cells = run->grid_rows * run->grid_cols;
     const bool rollout = o->kind == GAZE_PLOT_KIND_IMAGE_ROLLOUT;
     int64_t query = o->query >= 0 ? o->query : 0;
+    // no [CLS] (SigLIP): the image kind shows the mean over every query, unless one is chosen
+    const bool all_queries = o->kind == GAZE_PLOT_KIND_IMAGE && o->query < 0 && run->patch_rc[0] >= 0;
     if (o->kind == GAZE_PLOT_KIND_IMAGE_PATCH && o->query < 0)   // the centre patch
         for (int64_t t = 0; t < run->T; t++)
             if (run->patch_rc[2 * t] == run->grid_rows / 2 && run->patch_rc[2 * t + 1] == run->grid_cols / 2) query = t;
     if (query >= run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: query %lld out of range (the run has %lld tokens)",
                           (long long)query, (long long)run->T);
-    const int64_t qi = row_of(run, query);
-    if (qi < 0) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: token %lld's attention row was not captured", (long long)query);
+    const int64_t qi = all_queries ? -1 : row_of(run, query);
+    if (qi < 0 && !all_queries) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: token %lld's attention row was not captured", (long long)query);
     // which layer and heads
     const struct gaze_run_layer * ly = NULL;
     if (!rollout) {
@@ -193,7 +199,8 @@ static enum gaze_status plot_panels(const struct gaze_run * run, const struct ga
     const double W0 = PAD + ncol * (pw + PAD), H = TITLE_H + PAD + nrow * (ph + LABEL_H + PAD);
     char title[400], qname[64];
     const char * tok = run->tokens[query];
-    if (run->patch_rc[2 * query] >= 0) snprintf(qname, sizeof qname, "patch %s", tok);
+    if (all_queries) snprintf(qname, sizeof qname, "every query (mean)");
+    else if (run->patch_rc[2 * query] >= 0) snprintf(qname, sizeof qname, "patch %s", tok);
     else snprintf(qname, sizeof qname, "%s", tok);
     if (o->title) snprintf(title, sizeof title, "%s", o->title);
     else if (rollout)
@@ -208,7 +215,7 @@ static enum gaze_status plot_panels(const struct gaze_run * run, const struct ga
     if ((s = plot_fig_open(&f, o->format, W, H, title, &cr))) { free(vals); return s; }
     cairo_surface_t * img = image_surface(run);
     text(cr, PAD, 18, title, 11, true, GAZE_PLOT_ALIGN_LEFT);
-    const int64_t mark = run->patch_rc[2 * query] >= 0 ? run->patch_rc[2 * query] * run->grid_cols + run->patch_rc[2 * query + 1] : -1;
+    const int64_t mark = !all_queries && run->patch_rc[2 * query] >= 0 ? run->patch_rc[2 * query] * run->grid_cols + run->patch_rc[2 * query + 1] : -1;
     for (int64_t p = 0; p < n_panels && !cairo_surface_status(img); p++) {
         const double x = PAD + (p % ncol) * (pw + PAD), y = TITLE_H + PAD + (p / ncol) * (ph + LABEL_H + PAD);
         const double * v = vals + p * cells;
