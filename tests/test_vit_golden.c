@@ -191,7 +191,39 @@ static void test_errors(void) {
             "image_std[0] is 0");
 }
 
+// Mean attention distance on a hand-made 2 x 2 grid (patch 10 px): patch (0,0) looks at (1,1),
+// the others at themselves, [CLS] is not a query that counts.
+static void test_distance(void) {
+    struct gaze_run run;
+    gaze_run_init(&run);
+    const char * toks[5] = { "[CLS]", "(0,0)", "(0,1)", "(1,0)", "(1,1)" };
+    const int32_t ids[5] = { 0, 1, 2, 3, 4 };
+    run.n_layers = 1; run.n_heads = run.n_kv_heads = 1;
+    CHECK(gaze_run_set_tokens(&run, 5, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(gaze_run_set_capture(&run, NULL, 1, NULL, 5) == GAZE_OK, "%s", gaze_last_error());
+    struct gaze_run_layer * ly;
+    CHECK(gaze_run_add_layer(&run, 0, GAZE_RUN_PART_ATTN, &ly) == GAZE_OK, "%s", gaze_last_error());
+    float * a = ly->attn;   // [1, 5, 5]
+    for (int k = 0; k < 5; k++) a[k] = 0.2f;
+    a[1 * 5 + 4] = 1;       // (0,0) -> (1,1): 10·√2 px
+    a[2 * 5 + 2] = a[3 * 5 + 3] = a[4 * 5 + 4] = 1;
+    double d = -1;
+    CHECK(gaze_attention_distance(&run, &d) == GAZE_ERR_INVALID_ARG, "a text run is refused");
+    run.patch_rc = malloc(10 * sizeof(int32_t));
+    const int32_t rc[10] = { -1, -1, 0, 0, 0, 1, 1, 0, 1, 1 };
+    memcpy(run.patch_rc, rc, sizeof rc);
+    run.grid_rows = run.grid_cols = 2;
+    run.patch_size = 10;
+    CHECK(gaze_attention_distance(&run, &d) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(fabs(d - 10 * sqrt(2.0) / 4) < 1e-9, "mean distance %g, want %g", d, 10 * sqrt(2.0) / 4);
+    // attention on [CLS] does not count: renormalised over patch keys
+    a[1 * 5 + 4] = 0.5f; a[1 * 5 + 0] = 0.5f;
+    CHECK(gaze_attention_distance(&run, &d) == GAZE_OK && fabs(d - 10 * sqrt(2.0) / 4) < 1e-9, "renormalised: %g", d);
+    gaze_run_free(&run);
+}
+
 int main(void) {
+    test_distance();
     test_errors();
     test_model("vit", 1, true);
     test_model("vit_pool", 1, false);
