@@ -77,4 +77,16 @@ double cli_now(void);
 // (gaze_run_summary_blocks, at most max_side blocks a side), with a note on stderr; other
 // runs untouched. Returns an exit code (0: go on).
 int cli_summary_blocks(const char * cmd, struct gaze_run * run, int64_t max_side);
+
+// Image inputs of vision models (cli/image_input.c). An existing file with PNG/JPEG magic
+// bytes, or named *.png / *.jpg / *.jpeg (then its decoder names what is wrong with it).
+bool cli_is_image_path(const char * path);
+// Decodes path and runs the vision model on it; says on stderr how long decoding took
+// (unless quiet). The run is initialised either way.
+enum gaze_status cli_run_image(struct gaze_model * model, const char * path, const struct gaze_run_opts * opts,
+                               struct gaze_run * run, bool quiet);
+// The summary of an image run: grid, patch size, and the top classes with their labels.
+void cli_print_image_run(const struct gaze_model * model, const struct gaze_run * run);
+// --patch R,C of an image run -> the token index of that patch (*query). CLI exit code.
+int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query);
 #endif

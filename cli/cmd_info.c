@@ -186,6 +186,7 @@ static int info_folder(const char * folder, bool full) {
     static const char * const ints[] = {
         "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
         "intermediate_size", "max_position_embeddings", "vocab_size", "type_vocab_size",
+        "image_size", "patch_size",
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) cfg_int(cfg, ints[i]);
     const char * act = NULL;
@@ -199,10 +200,14 @@ static int info_folder(const char * folder, bool full) {
         printf("  %-26s %g\n", "layer_norm_eps", eps);
     if (gaze_json_opt_number(cfg, "rms_norm_eps", path, -1, &eps) == GAZE_OK && eps >= 0)
         printf("  %-26s %g\n", "rms_norm_eps", eps);
+    // vision transformers read images: no tokenizer (preprocessor_config.json, optional, instead)
+    const bool vision = mt && (!strcmp(mt, "vit") || !strcmp(mt, "deit") || !strcmp(mt, "dinov2") ||
+                              !strcmp(mt, "clip") || !strcmp(mt, "clip_vision_model") || !strcmp(mt, "siglip") ||
+                              !strcmp(mt, "siglip_vision_model"));
     json_decref(cfg);
 
-    static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json" };
-    bool have_tok = false;
+    static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json", "preprocessor_config.json" };
+    bool have_tok = vision;
     printf("  files:");
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         struct stat sb;

@@ -16,14 +16,21 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze plot RUN.safetensors -o OUT.{png,svg,pdf} [flags]\n"
             "       gaze plot MODEL \"text\" | MODEL -f FILE|- -o OUT.{png,svg,pdf} [--pair \"B\"] [--exact] [flags]\n"
+            "       gaze plot VISION-MODEL IMAGE.png|.jpg -o OUT.{png,svg,pdf} --kind image|... [flags]\n"
             "  -o, --out FILE      the figure to write; .png, .svg or .pdf (required)\n"
             "  -f FILE             read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"          encoders: the second sentence of a pair (default: none)\n"
             "  --exact             quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
-            "  --kind heatmap|model|head|bars\n"
+            "  --kind heatmap|model|head|bars|image|image-patch|image-rollout|distance\n"
             "                      heatmap: one head or the mean/max over heads; model: layers x heads\n"
             "                      thumbnails; head: lines from queries (left) to keys (right), one colour a\n"
-            "                      head; bars: one query's attention (default: heatmap)\n"
+            "                      head; bars: one query's attention (default: heatmap). Image runs (vision\n"
+            "                      models): image: [CLS] (or --query) attention of each head over the image\n"
+            "                      (models without [CLS], as SigLIP: the mean over every query);\n"
+            "                      image-patch: one patch's attention (--patch R,C; default: the centre);\n"
+            "                      image-rollout: rollout from [CLS]; distance: mean attention distance of\n"
+            "                      each head against depth (ViT paper, fig. 7)\n"
+            "  --patch R,C         image-patch: the query patch by grid row and column\n"
             "  --layer L           layer drawn (default: the last captured layer; every layer for --kind\n"
             "                      model)\n"
             "  --head H|mean|max   one head, or the mean or max over heads (default: mean)\n"
@@ -54,7 +61,7 @@ static int usage(FILE * f) {
 
 int cmd_plot(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * head_s = NULL, * heads_s = NULL;
-    const char * diff = NULL, * file = NULL;
+    const char * diff = NULL, * file = NULL, * patch_s = NULL;
     bool exact = false;
     int64_t layer = -1, query = -1, max_px = 0;
     struct gaze_plot_opts o = gaze_plot_opts_make();
@@ -64,10 +71,12 @@ int cmd_plot(int argc, char ** argv) {
         bool takes = !strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--kind") || !strcmp(a, "--layer") ||
                      !strcmp(a, "--head") || !strcmp(a, "--heads") || !strcmp(a, "--query") || !strcmp(a, "--palette") ||
                      !strcmp(a, "--vmax") || !strcmp(a, "--diff") || !strcmp(a, "--title") || !strcmp(a, "--max-px") ||
-                     !strcmp(a, "--pair") || !strcmp(a, "-f") || !strcmp(a, "--width") || !strcmp(a, "--dpi");
+                     !strcmp(a, "--pair") || !strcmp(a, "-f") || !strcmp(a, "--width") || !strcmp(a, "--dpi") ||
+                     !strcmp(a, "--patch");
         if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "-f")) file = v;
+        else if (!strcmp(a, "--patch")) patch_s = v;
         else if (!strcmp(a, "--kind")) {
             if (!gaze_plot_kind_from_name(v, &o.kind)) { fprintf(stderr, "gaze plot: --kind: '%s' is not heatmap, model, head or bars\n", v); return 2; }
         } else if (!strcmp(a, "--layer")) {
@@ -150,12 +159,16 @@ int cmd_plot(int argc, char ** argv) {
             free(text_buf);
             return 2;
         }
-        if (o.kind != GAZE_PLOT_KIND_MODEL || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
-        s = gaze_model_run(model, text, pair, &ropts, &run);
+        const bool all = o.kind == GAZE_PLOT_KIND_MODEL || o.kind == GAZE_PLOT_KIND_IMAGE_ROLLOUT || o.kind == GAZE_PLOT_KIND_DISTANCE;
+        if (!all || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
+        // vision models: the "text" is an image file
+        s = gaze_model_info(model)->vision ? cli_run_image(model, text, &ropts, &run, true)
+                                           : gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
         free(text_buf);
         if (s) return cli_fail(s);
     }
+    if (patch_s && (rc = cli_patch_query(&run, patch_s, &o.query))) goto done;
     if (heads_s) {
         if ((rc = cli_parse_index_list("--heads", heads_s, run.n_heads > 0 ? run.n_heads : GAZE_RUN_MAX_HEADS, &heads, &o.n_heads))) goto done;
         o.heads = heads;

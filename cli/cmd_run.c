@@ -31,6 +31,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze run MODEL \"text\" [flags]\n"
             "       gaze run MODEL -f FILE|- [flags]\n"
+            "       gaze run VISION-MODEL IMAGE.png|.jpg [flags]   (ViT, DeiT, DINOv2, CLIP, SigLIP)\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n"
             "  -f FILE          read the text from FILE ('-': standard input), for inputs longer than a\n"
             "                   command line allows; UTF-8, at most 64 MiB, one trailing newline dropped\n"
@@ -189,7 +190,8 @@ int cmd_run(int argc, char ** argv) {
         return 2;
     }
     char * text_buf = NULL, * chat_buf = NULL;
-    if (cli_text_source("run", file, &text, &text_buf)) return 2;
+    const char * image = cli_is_image_path(file ? file : text) ? (file ? file : text) : NULL;   // vision models
+    if (!image && cli_text_source("run", file, &text, &text_buf)) return 2;
 
     if (cli_output_check("run", out)) return 1;
 
@@ -211,6 +213,18 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
+    if (!image != !info->vision) {
+        fprintf(stderr, "gaze run: %s is a %s model: give it %s\n", cli_safe(model_path), info->vision ? "vision" : "text",
+                info->vision ? "a PNG or JPEG image file" : "text, not an image");
+        rc = 2;
+        goto done;
+    }
+    if (image && (pair || opts.max_len || opts.truncate)) {
+        fprintf(stderr, "gaze run: %s is for text; an image gives one token per patch\n",
+                pair ? "--pair" : opts.max_len ? "--max-len" : "--truncate");
+        rc = 2;
+        goto done;
+    }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, info->n_layers, &layers, &opts.n_layers))) goto done;
     if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
     opts.layers = layers;
@@ -222,7 +236,7 @@ int cmd_run(int argc, char ** argv) {
     struct stream stream = { false, false };
     if (!quiet && opts.generate > 0) { opts.on_token = on_token; opts.on_token_user = &stream; }
     struct gaze_run run;
-    s = gaze_model_run(model, text, pair, &opts, &run);
+    s = image ? cli_run_image(model, image, &opts, &run, quiet) : gaze_model_run(model, text, pair, &opts, &run);
     if (stream.any && !stream.newline) putchar('\n');
     if (s) { rc = cli_fail(s); goto done; }
     if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
@@ -231,8 +245,9 @@ int cmd_run(int argc, char ** argv) {
                (long long)info->n_layers, (long long)info->n_heads, (long long)run.T);
         if (run.n_generated) printf(" (%lld generated)", (long long)run.n_generated);
         printf("\n");
-        for (int64_t t = 0; t < run.T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.tokens[t]); }
-        printf("\n");
+        if (run.patch_rc) cli_print_image_run(model, &run);
+        for (int64_t t = 0; !run.patch_rc && t < run.T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.tokens[t]); }
+        if (!run.patch_rc) printf("\n");
         if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
                         (long long)run.n_heads_cap, cli_safe(out));
     }

@@ -663,6 +663,16 @@ struct gaze_run {
     int64_t   n_cap_layers;
     struct gaze_run_layer * layers;      // [n_cap_layers], increasing index
     float *   embedding;                 // [n_embd] pooled sentence embedding, or NULL
+    // images (vision encoders; all 0 / NULL for text runs): gaze.image.* metadata, docs/runfile.md
+    int64_t   grid_rows, grid_cols;      // patch grid of the model input
+    int64_t   patch_size;                // patch side in model-input pixels
+    int32_t * patch_rc;                  // [T, 2] grid (row, col) of each patch token; (-1, -1)
+                                         // for [CLS], the distillation token, registers
+    uint8_t * image;                     // [image_h, image_w, 3] RGB the model saw (resized,
+                                         // cropped, before normalisation), at most 224 a side
+    int64_t   image_h, image_w;
+    float *   logits;                    // [n_logits] classifier output (image models), or NULL
+    int64_t   n_logits;
     // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
@@ -1139,6 +1149,72 @@ enum gaze_status gaze_tokenizer_chat(const struct gaze_tokenizer * tok, const ch
 /* END SECTION text */
 
 /* ------------------------------------------------------------------------------------------
+ * SECTION images: PNG/JPEG decoding and Hugging Face image preprocessing (vision/)
+ * ---------------------------------------------------------------------------------------- */
+
+// An 8-bit RGB image, rows top to bottom, as PIL's Image.convert("RGB") gives it.
+struct gaze_image {
+    int64_t   width, height;
+    uint8_t * rgb;                      // [height, width, 3]
+};
+
+#define GAZE_IMAGE_MAX_PIXELS ((int64_t)1 << 26)   // default pixel budget (67 Mpx, 192 MiB RGB)
+
+// Decodes a PNG (libpng) or JPEG (libjpeg-turbo) file, told by its magic bytes, into img:
+// grey, grey+alpha, palette, RGBA and 16-bit converted to RGB as PIL's convert("RGB") does
+// (alpha dropped, 16-bit grey clipped to 255, 16-bit colour by its high byte), and the EXIF
+// orientation applied (JPEG APP1, PNG eXIf) as transformers' load_image (exif_transpose).
+// max_pixels (0: GAZE_IMAGE_MAX_PIXELS) bounds width x height before anything is allocated
+// (GAZE_ERR_LIMIT); truncated data and wrong magic are GAZE_ERR_FORMAT; CMYK is UNSUPPORTED.
+// Errors name the file (label for buffers).
+enum gaze_status gaze_image_load(struct gaze_image * img, const char * path, int64_t max_pixels);
+enum gaze_status gaze_image_load_buffer(struct gaze_image * img, const void * buf, size_t size,
+                                        const char * label, int64_t max_pixels);
+void gaze_image_free(struct gaze_image * img);
+// true when buf starts with the PNG or JPEG magic (how the CLI tells an image input)
+bool gaze_image_sniff(const void * buf, size_t size);
+
+enum gaze_resample {                    // PIL's codes, as preprocessor_config.json's "resample"
+    GAZE_RESAMPLE_NEAREST  = 0,
+    GAZE_RESAMPLE_LANCZOS  = 1,
+    GAZE_RESAMPLE_BILINEAR = 2,
+    GAZE_RESAMPLE_BICUBIC  = 3,
+    GAZE_RESAMPLE_BOX      = 4,
+    GAZE_RESAMPLE_HAMMING  = 5,
+};
+// PIL's Image.resize (reducing_gap None) bit for bit: the separable two-pass convolution of
+// ImagingResample in 8-bit fixed point (horizontal pass first, each pass skipped when that
+// side keeps its size). out is initialised here.
+enum gaze_status gaze_image_resize(const struct gaze_image * in, int64_t width, int64_t height,
+                                   enum gaze_resample filter, struct gaze_image * out);
+
+// A Hugging Face image processor (preprocessor_config.json: ViTImageProcessor, DeiT, BiT/DINOv2,
+// CLIP): resize to size {height, width} or {shortest_edge}, centre crop, rescale, normalise.
+struct gaze_image_proc {
+    bool    do_resize, do_center_crop, do_rescale, do_normalize;
+    int64_t size_h, size_w;             // size {height, width}; 0 when shortest_edge is used
+    int64_t shortest_edge;              // size {shortest_edge}; 0 when unused
+    int64_t crop_h, crop_w;             // crop_size
+    enum gaze_resample resample;
+    double  rescale_factor;
+    float   mean[3], std[3];
+    int64_t out_h, out_w;               // what pixel_values will be, for a square input
+};
+// Reads folder/preprocessor_config.json; a missing file or key takes ViTImageProcessor's
+// defaults with the model's image_size (224 when 0). Unknown processors and options gaze does
+// not implement are GAZE_ERR_UNSUPPORTED naming them.
+enum gaze_status gaze_image_proc_load(struct gaze_image_proc * proc, const char * folder,
+                                      int64_t image_size);
+// The model input of img: pixel_values [3, *h, *w] (malloc'd, the caller frees) exactly as the
+// transformers processor computes them (float32), and, when shown is not NULL, the resized and
+// cropped 8-bit image before rescaling (what the model sees, for figures).
+enum gaze_status gaze_image_preprocess(const struct gaze_image_proc * proc, const struct gaze_image * img,
+                                       float ** pixel_values, int64_t * h, int64_t * w,
+                                       struct gaze_image * shown);
+
+/* END SECTION images */
+
+/* ------------------------------------------------------------------------------------------
  * SECTION models: model registry/fetch, BERT, Llama, capture (models/)
  * ---------------------------------------------------------------------------------------- */
 
@@ -1177,6 +1253,8 @@ enum gaze_arch {
     GAZE_ARCH_LLAMA = 2,   // GGUF file, general.architecture = "llama"
     GAZE_ARCH_DECODER = 3, // any other decoder-only family (arch_name names it: "gpt2", "gemma2",
                            // ...), from a Hugging Face folder or a GGUF file
+    GAZE_ARCH_VIT   = 4,   // Hugging Face folder, model_type "vit", "deit", "dinov2", "clip",
+                           // "siglip" or their "*_vision_model" (images; CLIP, SigLIP: the vision tower)
 };
 
 struct gaze_model_info {
@@ -1191,6 +1269,9 @@ struct gaze_model_info {
     // NULL for encoders. Owned by the model.
     const int64_t * layer_window;
     const float *   layer_rope_base;
+    bool    vision;                    // takes images (gaze_model_run_image), not text
+    int64_t image_size, patch_size;    // vision: the input side and patch side in pixels
+    int64_t n_labels;                  // vision: classifier outputs (run.logits), 0 when none
 };
 
 struct gaze_model;   // weights (mapped or converted), tokenizer, scratch; shared by threads (gaze_model_run)
@@ -1254,6 +1335,17 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
 };
+
+// Vision models: preprocesses img as the model's Hugging Face image processor does, runs the
+// model and fills run (initialised here) with one token per patch after [CLS] (and DeiT's
+// [DIST]), their grid cells, the image the model saw, the captured tensors, the embedding
+// (pooler output, else the final [CLS] state) and the classifier's logits. name (may be NULL)
+// is kept as gaze.image.source. Text models refuse it; vision models refuse gaze_model_run.
+enum gaze_status gaze_model_run_image(struct gaze_model * model, const struct gaze_image * img,
+                                      const char * name, const struct gaze_run_opts * opts,
+                                      struct gaze_run * run);
+// The config's id2label name of class i (vision classifiers), or NULL.
+const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 
 // Tokenizes text (and pair, encoders only), runs the model and fills run (initialised here)
 // with tokens, metadata, the captured tensors and, for encoders, the pooled embedding.
@@ -1375,6 +1467,11 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_MODEL   = 1,      // grid of layers × heads thumbnails
     GAZE_PLOT_KIND_HEAD    = 2,      // bertviz head view: lines query -> key, one colour a head
     GAZE_PLOT_KIND_BARS    = 3,      // one query's attention (or opts.values) as a bar per token
+    // image runs (vision models; they need the run's image and patch grid):
+    GAZE_PLOT_KIND_IMAGE         = 4,   // [CLS] attention of each head over the image (a layer)
+    GAZE_PLOT_KIND_IMAGE_PATCH   = 5,   // opts.query's attention over the image, each head
+    GAZE_PLOT_KIND_IMAGE_ROLLOUT = 6,   // attention rollout from [CLS] over the image
+    GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
 };
 
 enum gaze_plot_format {
@@ -1757,6 +1854,13 @@ struct gaze_ablate_opts {           // zero-initialised = zero ablation of every
 enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text, const char * pair,
                                    const struct gaze_ablate_opts * opts, double * baseline,
                                    double * effect);
+
+// Mean attention distance (Dosovitskiy et al. 2021, fig. 7) of each captured head of an image
+// run: for every captured patch query, the mean Euclidean distance in model-input pixels from
+// its patch centre to the patch keys' centres, weighted by its attention renormalised over the
+// patch keys; averaged over those queries. out [n_cap_layers, n_heads_cap]. INVALID_ARG for a
+// run without a patch grid or without captured attention.
+enum gaze_status gaze_attention_distance(const struct gaze_run * run, double * out);
 
 /* END SECTION analysis */
 

@@ -13,6 +13,7 @@ static const char * const g_reserved[] = {
     "gaze.n_heads", "gaze.n_kv_heads", "gaze.d_head", "gaze.n_embd", "gaze.text", "gaze.pair",
     "gaze.tokens", "gaze.offsets", "gaze.n_generated", "gaze.layers", "gaze.heads", "gaze.q_rows",
     "gaze.summary",
+    "gaze.image.grid", "gaze.image.patches",
 };
 
 static bool is_reserved(const char * key) {
@@ -76,6 +77,9 @@ void gaze_run_free(struct gaze_run * run) {
     for (int64_t i = 0; i < run->n_cap_layers; i++) run_summary_free(&run->layers[i].summary);
     free(run->layers);
     gaze_free_aligned(run->embedding);
+    free(run->patch_rc);
+    free(run->image);
+    free(run->logits);
     for (int64_t i = 0; i < run->n_extra; i++) { free(run->extra_keys[i]); free(run->extra_values[i]); }
     free(run->extra_keys);
     free(run->extra_values);
@@ -368,6 +372,33 @@ static enum gaze_status check_values(const struct gaze_run * run, const char * l
     return GAZE_OK;
 }
 
+// Image runs (vision encoders): the patch grid, each token's cell, the stored image, logits.
+static enum gaze_status check_image(const struct gaze_run * run, const char * label) {
+    if (!run->patch_rc && !run->image && !run->grid_rows && !run->grid_cols && !run->patch_size) {
+        if (run->logits && run->n_logits < 1) return gaze_error(GAZE_ERR_FORMAT, "%s: logits without a size", label);
+    } else {
+        if (run->grid_rows < 1 || run->grid_cols < 1 || run->patch_size < 1 || run->grid_rows > 4096 ||
+            run->grid_cols > 4096 || run->patch_size > 4096)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: gaze.image.grid [%lld, %lld, %lld] out of range 1..4096", label,
+                              (long long)run->grid_rows, (long long)run->grid_cols, (long long)run->patch_size);
+        if (!run->patch_rc) return gaze_error(GAZE_ERR_FORMAT, "%s: gaze.image.grid without gaze.image.patches", label);
+        for (int64_t t = 0; t < run->T; t++) {
+            const int32_t r = run->patch_rc[2 * t], c = run->patch_rc[2 * t + 1];
+            if ((r == -1 && c == -1) || (r >= 0 && r < run->grid_rows && c >= 0 && c < run->grid_cols)) continue;
+            return gaze_error(GAZE_ERR_FORMAT, "%s: gaze.image.patches[%lld] = [%d, %d] outside the %lld x %lld grid",
+                              label, (long long)t, r, c, (long long)run->grid_rows, (long long)run->grid_cols);
+        }
+        if (run->image && (run->image_h < 1 || run->image_w < 1 || run->image_h > 4096 || run->image_w > 4096))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: image %lld x %lld out of range 1..4096", label,
+                              (long long)run->image_w, (long long)run->image_h);
+    }
+    for (int64_t i = 0; run->logits && i < run->n_logits; i++)
+        if (!isfinite(run->logits[i]))
+            return gaze_error(GAZE_ERR_NUMERIC, "%s: logits [element %lld]: non-finite value %g", label, (long long)i,
+                              (double)run->logits[i]);
+    return GAZE_OK;
+}
+
 enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label) {
     if (!label) label = "run";
     enum gaze_status s = check_strings(run, label);
@@ -461,6 +492,7 @@ enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label)
                 return gaze_error(GAZE_ERR_NUMERIC, "%s: embedding [element %lld]: non-finite value %g",
                                   label, (long long)i, (double)run->embedding[i]);
     }
+    if ((s = check_image(run, label))) return s;
     for (int64_t i = 0; i < run->n_extra; i++) {
         if (!run->extra_keys[i] || !run->extra_values[i] || is_reserved(run->extra_keys[i]))
             return gaze_error(GAZE_ERR_FORMAT, "%s: extra metadata %lld: missing or reserved key", label,
@@ -495,6 +527,21 @@ static enum gaze_status meta_int(struct gaze_st_writer * w, const char * key, in
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
     return gaze_st_writer_set_metadata(w, key, buf);
+}
+
+// gaze.image.grid [rows, cols, patch] and gaze.image.patches [[row, col], ...] of image runs.
+static enum gaze_status save_image_meta(struct gaze_st_writer * w, const struct gaze_run * run) {
+    if (!run->patch_rc) return GAZE_OK;
+    const int64_t grid[3] = { run->grid_rows, run->grid_cols, run->patch_size };
+    enum gaze_status s = meta_json(w, "gaze.image.grid", int_array(grid, 3));
+    json_t * rc = json_array();
+    for (int64_t t = 0; rc && t < run->T; t++) {
+        const int64_t p[2] = { run->patch_rc[2 * t], run->patch_rc[2 * t + 1] };
+        if (json_array_append_new(rc, int_array(p, 2)) != 0) { json_decref(rc); rc = NULL; }
+    }
+    if (s == GAZE_OK) s = meta_json(w, "gaze.image.patches", rc);
+    else json_decref(rc);
+    return s;
 }
 
 enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, bool f16) {
@@ -547,6 +594,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
             }
         s = meta_json(w, "gaze.layers", layers);
     }
+    if (s == GAZE_OK) s = save_image_meta(w, run);
     for (int64_t i = 0; s == GAZE_OK && i < run->n_extra; i++)
         s = gaze_st_writer_set_metadata(w, run->extra_keys[i], run->extra_values[i]);
     if (s == GAZE_OK) s = run_summary_save_meta(run, w);
@@ -571,6 +619,10 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
             int64_t shape_e[1] = { run->n_embd };
             s = gaze_st_writer_add_ref(w, "embedding", GAZE_DTYPE_F32, 1, shape_e, run->embedding);
         }
+        if (pass == 0 && s == GAZE_OK && run->logits) {
+            int64_t shape_l[1] = { run->n_logits };
+            s = gaze_st_writer_add_ref(w, "logits", GAZE_DTYPE_F32, 1, shape_l, run->logits);
+        }
     }
     int64_t shape_t[1] = { run->T };
     if (s == GAZE_OK) s = gaze_st_writer_add_ref(w, "token_ids", GAZE_DTYPE_I32, 1, shape_t, run->token_ids);
@@ -579,6 +631,10 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     if (s == GAZE_OK) s = run_summary_save(run, w, false);
     if (s == GAZE_OK && run->sequence_ids)
         s = gaze_st_writer_add_ref(w, "sequence_ids", GAZE_DTYPE_I8, 1, shape_t, run->sequence_ids);
+    if (s == GAZE_OK && run->image) {
+        int64_t shape_i[3] = { run->image_h, run->image_w, 3 };
+        s = gaze_st_writer_add_ref(w, "image", GAZE_DTYPE_U8, 3, shape_i, run->image);
+    }
     if (s == GAZE_OK) s = gaze_st_writer_finish(w);
     gaze_st_writer_free(w);
     return s;
@@ -765,6 +821,66 @@ static int cmp_i64(const void * a, const void * b) {
     return (x > y) - (x < y);
 }
 
+// The image part of a run file (all optional; gaze_run_check validates the values).
+static enum gaze_status load_image(struct gaze_run * run, const struct run_load * L) {
+    json_t * grid = NULL, * rc = NULL;
+    enum gaze_status s = meta_array(L, "gaze.image.grid", false, &grid);
+    if (!s) s = meta_array(L, "gaze.image.patches", false, &rc);
+    if (!s && (!grid) != (!rc))
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.image.grid and gaze.image.patches come together", L->path);
+    if (!s && grid) {
+        int64_t * g = NULL, n = 0;
+        if (!(s = ints_of(L, "gaze.image.grid", grid, &g, &n)) && n != 3)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.image.grid: expected [rows, cols, patch]", L->path);
+        if (!s) { run->grid_rows = g[0]; run->grid_cols = g[1]; run->patch_size = g[2]; }
+        free(g);
+        if (!s && json_array_size(rc) != (size_t)run->T)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.image.patches: %zu entries for %lld tokens", L->path,
+                           json_array_size(rc), (long long)run->T);
+        if (!s && !(run->patch_rc = malloc((size_t)run->T * 2 * sizeof *run->patch_rc)))
+            s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+        for (int64_t t = 0; !s && t < run->T; t++) {
+            const json_t * e = json_array_get(rc, (size_t)t);
+            const json_t * r = json_array_get(e, 0), * c = json_array_get(e, 1);
+            if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_integer(r) || !json_is_integer(c) ||
+                json_integer_value(r) < -1 || json_integer_value(r) > 4096 || json_integer_value(c) < -1 ||
+                json_integer_value(c) > 4096)
+                s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.image.patches[%lld]: expected [row, col] integers",
+                               L->path, (long long)t);
+            else { run->patch_rc[2 * t] = (int32_t)json_integer_value(r); run->patch_rc[2 * t + 1] = (int32_t)json_integer_value(c); }
+        }
+    }
+    json_decref(grid);
+    json_decref(rc);
+    const struct gaze_st_tensor * ti = gaze_safetensors_find(L->st, "image");
+    if (!s && ti) {
+        if (ti->dtype != GAZE_DTYPE_U8 || ti->n_dims != 3 || ti->shape[2] != 3 || ti->shape[0] < 1 ||
+            ti->shape[1] < 1 || ti->shape[0] > 4096 || ti->shape[1] > 4096)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor image: expected U8 [h, w, 3] with sides in 1..4096", L->path);
+        else if (!run->patch_rc)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor image without metadata gaze.image.grid", L->path);
+        else if (!(run->image = malloc(ti->n_bytes))) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+        else { memcpy(run->image, ti->data, ti->n_bytes); run->image_h = ti->shape[0]; run->image_w = ti->shape[1]; }
+    }
+    const struct gaze_st_tensor * tl = gaze_safetensors_find(L->st, "logits");
+    if (!s && tl) {
+        if (tl->n_dims != 1 || tl->shape[0] < 1 || tl->shape[0] > (1 << 24))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor logits: expected [n] with 1 <= n <= 2^24", L->path);
+        else {
+            int64_t dims[1] = { tl->shape[0] };
+            float * a = NULL;
+            if (!(s = read_floats(L, tl, dims, 1, false, &a))) {
+                // the run owns malloc'd logits (freed with free): copy out of the aligned buffer
+                run->logits = malloc((size_t)dims[0] * sizeof(float));
+                if (!run->logits) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+                else { memcpy(run->logits, a, (size_t)dims[0] * sizeof(float)); run->n_logits = dims[0]; }
+                gaze_free_aligned(a);
+            }
+        }
+    }
+    return s;
+}
+
 static enum gaze_status run_load(struct gaze_run * run, const struct run_load * L) {
     const char * ver = gaze_safetensors_metadata(L->st, "gaze.format_version");
     if (!ver)
@@ -936,6 +1052,8 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
         s = read_floats(L, te, dims, 1, false, &run->embedding);
         if (s != GAZE_OK) return s;
     }
+
+    if ((s = load_image(run, L))) return s;
 
     // Extras: every other metadata entry, verbatim.
     for (int64_t i = 0; i < gaze_safetensors_n_metadata(L->st) && s == GAZE_OK; i++) {

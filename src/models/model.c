@@ -1,7 +1,9 @@
 // gaze_model_*: picks the architecture from what the path is (folder → BERT or, by config.json's
-// model_type, a decoder; .gguf → decoder_gguf).
+// model_type, a decoder or a vision
+// transformer; .gguf → decoder_gguf).
 #include "models/decoder.h"
 #include "formats/runfile.h"
+#include "formats/json.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,19 @@
 static bool has_suffix(const char * s, const char * suf) {
     size_t n = strlen(s), m = strlen(suf);
     return n >= m && !strcmp(s + n - m, suf);
+}
+
+// A folder whose config.json names a vision transformer (anything else goes to the BERT
+// loader, which names what it does not support).
+static bool folder_is_vision(const char * folder) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", folder);
+    json_t * cfg = NULL;
+    if (gaze_json_load_file(&cfg, path, 1 << 20, 0)) return false;
+    const json_t * t = json_object_get(cfg, "model_type");
+    const bool v = json_is_string(t) && vit_model_type(json_string_value(t));
+    json_decref(cfg);
+    return v;
 }
 
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
@@ -35,7 +50,9 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
         return gaze_error(GAZE_ERR_NOMEM, "model: cannot create its lock");
     }
     m->load_progress = progress;
-    if (S_ISDIR(sb.st_mode)) s = decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
+    if (S_ISDIR(sb.st_mode))
+        s = folder_is_vision(resolved) ? vit_load(m, resolved)
+          : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
                         "%s: not a model: expected a Hugging Face folder (config.json, model.safetensors, "
@@ -86,6 +103,25 @@ enum gaze_status gaze_model_unembed(struct gaze_model * m, const float * hidden,
     return s;
 }
 
+enum gaze_status gaze_model_run_image(struct gaze_model * m, const struct gaze_image * img, const char * name,
+                                      const struct gaze_run_opts * opts, struct gaze_run * run) {
+    static const struct gaze_run_opts defaults;
+    if (!m || !img || !img->rgb || img->width < 1 || img->height < 1 || !run)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "model run: NULL argument or empty image");
+    if (!m->run_image) {
+        gaze_run_init(run);
+        return gaze_error(GAZE_ERR_INVALID_ARG, "%s: %s is a text model: give it text, not an image", m->path,
+                          m->info.arch_name);
+    }
+    if (!opts) opts = &defaults;
+    enum gaze_status s = model_check_selection(opts, m->info.n_layers, m->info.n_heads);
+    if (s) return s;
+    pthread_rwlock_rdlock(&m->lock);
+    s = m->run_image(m, img, name, opts, run);
+    pthread_rwlock_unlock(&m->lock);
+    return s;
+}
+
 double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T) {
     const double m = (double)L * (double)T * (double)T * sizeof(float);
     return (want & GAZE_ATTRIB_VNORM ? m * (double)(H + 1) : 0) + (want & GAZE_ATTRIB_RESLN ? m : 0) +
@@ -128,6 +164,10 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
                                           a->alti ? a->alti + l * TT : NULL);
     free(alpha); free(vo); free(out); free(scratch);
     return s;
+}
+
+const char * gaze_model_label(const struct gaze_model * m, int64_t i) {
+    return m && m->info.arch == GAZE_ARCH_VIT ? vit_label(m, i) : NULL;
 }
 
 bool model_layer_wanted(const struct gaze_run_opts * o, int64_t layer) {

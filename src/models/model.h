@@ -11,6 +11,8 @@ struct gaze_model {
     void (*free_impl)(void * impl);
     enum gaze_status (*run)(struct gaze_model * model, const char * text, const char * pair,
                             const struct gaze_run_opts * opts, struct gaze_run * run);
+    enum gaze_status (*run_image)(struct gaze_model * model, const struct gaze_image * img, const char * name,
+                                  const struct gaze_run_opts * opts, struct gaze_run * run);   // NULL: text only
     enum gaze_status (*set_exact)(struct gaze_model * model, bool exact);   // NULL: f32 already
     // logits [T, V] of hidden [T, C] through the final norm and output (logit lens); NULL: none
     enum gaze_status (*unembed)(struct gaze_model * model, const float * hidden, int64_t T, float * logits);
@@ -23,6 +25,9 @@ struct gaze_model {
 // Architecture loaders: fill model->info, impl, free_impl and run.
 enum gaze_status bert_load(struct gaze_model * model, const char * folder);
 // Decoders (models/decoder.h): decoder_gguf_load, decoder_hf_load.
+enum gaze_status vit_load(struct gaze_model * model, const char * folder);   // vit, deit, dinov2
+bool vit_model_type(const char * model_type);
+const char * vit_label(const struct gaze_model * model, int64_t i);
 
 // Layer / head selection helpers shared by the architectures.
 bool model_layer_wanted(const struct gaze_run_opts * opts, int64_t layer);

@@ -11,6 +11,7 @@
 // glyphs, PDF text is selectable), and in SVG <text> elements rather than glyph outlines.
 #include "core/core.h"
 #include "render/plot_text.h"
+#include "render/plot_fig.h"
 #include <cairo.h>
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -829,6 +830,29 @@ static bool svg_renumber(struct buf * b) {
     return true;
 }
 
+// plot_fig.h: the figure surface for the other figure files of this layer
+enum gaze_status plot_fig_open(struct plot_fig ** pf, enum gaze_plot_format fmt, double w, double h, const char * title,
+                               cairo_t ** cr) {
+    struct fig * f = malloc(sizeof *f);
+    if (!f) return gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    enum gaze_status s = fig_begin(f, fmt, w, h, GAZE_PLOT_MAX_PX, title);
+    if (s) { free(f); return s; }
+    *pf = (struct plot_fig *)f;
+    *cr = f->cr;
+    return GAZE_OK;
+}
+static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n);
+enum gaze_status plot_fig_close(struct plot_fig * pf, unsigned char ** out, size_t * n) {
+    enum gaze_status s = fig_end((struct fig *)pf, out, n);
+    free(pf);
+    return s;
+}
+void plot_fig_abort(struct plot_fig * pf) {
+    if (!pf) return;
+    fig_discard((struct fig *)pf);
+    free(pf);
+}
+
 static enum gaze_status fig_end(struct fig * f, unsigned char ** out, size_t * n) {
     cairo_status_t cs = cairo_status(f->cr);
     cairo_destroy(f->cr);
@@ -1585,8 +1609,9 @@ struct gaze_plot_opts gaze_plot_opts_make(void) {
 }
 
 bool gaze_plot_kind_from_name(const char * name, enum gaze_plot_kind * out) {
-    static const char * const names[] = { "heatmap", "model", "head", "bars" };
-    for (int k = 0; name && k < 4; k++)
+    static const char * const names[] = { "heatmap", "model", "head", "bars", "image", "image-patch",
+                                          "image-rollout", "distance" };
+    for (int k = 0; name && k < 8; k++)
         if (!strcmp(name, names[k])) { *out = (enum gaze_plot_kind)k; return true; }
     return false;
 }
@@ -1608,6 +1633,7 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     if (info) memset(info, 0, sizeof *info);
     if (opts->format < GAZE_PLOT_FORMAT_PNG || opts->format > GAZE_PLOT_FORMAT_PDF)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: choose an output format (png, svg, pdf)");
+    if (opts->kind >= GAZE_PLOT_KIND_IMAGE) return plot_image_buffer(run, opts, out, n, info);
     struct plan p;
     enum gaze_status s = plan_init(&p, run, opts);
     if (s) { plan_free(&p); return s; }
@@ -1619,6 +1645,7 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     case GAZE_PLOT_KIND_MODEL:   s = plot_model(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_HEAD:    s = plot_head(&p, mcr, out, n, info); break;
     case GAZE_PLOT_KIND_BARS:    s = plot_bars(&p, mcr, out, n, info); break;
+    default: break;   // image kinds: plot_image_buffer above
     }
     if (!s && info) snprintf(info->note, sizeof info->note, "%s", p.note);
     if (!s && cairo_status(mcr)) s = gaze_error(GAZE_ERR_NOMEM, "plot: cairo: %s", cairo_status_to_string(cairo_status(mcr)));

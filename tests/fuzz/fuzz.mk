@@ -7,7 +7,7 @@
 B       ?= build-fuzz
 CC      := clang
 SRC     := src
-PKGS    := jansson libutf8proc libpcre2-8 cairo pangocairo libxml-2.0   # libxml2: fuzz_render parses HTML and SVG
+PKGS    := jansson libutf8proc libpcre2-8 cairo pangocairo libpng libjpeg libxml-2.0   # libxml2: fuzz_render parses HTML and SVG
 PKG_CF  := $(shell pkg-config --cflags $(PKGS))
 PKG_LD  := $(shell pkg-config --libs $(PKGS))
 ROOT    := $(abspath .)

@@ -1,0 +1,85 @@
+// Images as the input of `gaze run` for vision models: told by content (or extension), decoded
+// and preprocessed by the library, summarised by grid and top classes.
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+bool cli_is_image_path(const char * path) {
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    unsigned char magic[8] = { 0 };
+    FILE * f = fopen(path, "rb");
+    size_t n = f ? fread(magic, 1, sizeof magic, f) : 0;
+    if (f) fclose(f);
+    if (gaze_image_sniff(magic, n)) return true;
+    const char * dot = strrchr(path, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+enum gaze_status cli_run_image(struct gaze_model * model, const char * path, const struct gaze_run_opts * opts,
+                               struct gaze_run * run, bool quiet) {
+    gaze_run_init(run);
+    const double t0 = cli_now();
+    struct gaze_image img;
+    enum gaze_status s = gaze_image_load(&img, path, 0);
+    if (s) return s;
+    if (!quiet)
+        fprintf(stderr, "gaze run: decoded %s (%lld x %lld) in %.1f ms\n", cli_safe(path), (long long)img.width,
+                (long long)img.height, (cli_now() - t0) * 1e3);
+    const char * base = strrchr(path, '/');
+    s = gaze_model_run_image(model, &img, base ? base + 1 : path, opts, run);
+    gaze_image_free(&img);
+    return s;
+}
+
+void cli_print_image_run(const struct gaze_model * model, const struct gaze_run * run) {
+    const int64_t special = run->T - run->grid_rows * run->grid_cols;
+    printf("  %lld special token%s + %lld x %lld patches of %lld px\n", (long long)special, special == 1 ? "" : "s",
+           (long long)run->grid_rows, (long long)run->grid_cols, (long long)run->patch_size);
+    if (!run->logits) return;
+    // top 5 classes, by logit
+    int64_t top[5];
+    int n = 0;
+    for (int64_t k = 0; k < run->n_logits; k++) {
+        int i;
+        if (n < 5) i = n++;
+        else if (run->logits[k] > run->logits[top[4]]) i = 4;
+        else continue;
+        top[i] = k;
+        for (; i > 0 && run->logits[top[i]] > run->logits[top[i - 1]]; i--) {
+            const int64_t t = top[i]; top[i] = top[i - 1]; top[i - 1] = t;
+        }
+    }
+    printf("  top classes:");
+    for (int i = 0; i < n; i++) {
+        const char * label = gaze_model_label(model, top[i]);
+        printf("%s %lld", i ? "," : "", (long long)top[i]);
+        if (label) printf(" %s", cli_safe(label));
+        printf(" (%.3f)", (double)run->logits[top[i]]);
+    }
+    printf("\n");
+}
+
+int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query) {
+    if (!run->patch_rc) {
+        fprintf(stderr, "gaze plot: --patch applies to image runs (a vision model's run)\n");
+        return 2;
+    }
+    const char * comma = strchr(s, ',');
+    char r_s[32];
+    if (!comma || (size_t)(comma - s) >= sizeof r_s) {
+        fprintf(stderr, "gaze plot: --patch: expected ROW,COL, got '%s'\n", cli_safe(s));
+        return 2;
+    }
+    memcpy(r_s, s, (size_t)(comma - s));
+    r_s[comma - s] = 0;
+    int64_t r, c;
+    if (cli_int("plot", "--patch (row)", r_s, 0, run->grid_rows - 1, &r) ||
+        cli_int("plot", "--patch (column)", comma + 1, 0, run->grid_cols - 1, &c))
+        return 2;
+    for (int64_t t = 0; t < run->T; t++)
+        if (run->patch_rc[2 * t] == r && run->patch_rc[2 * t + 1] == c) { *query = t; return 0; }
+    fprintf(stderr, "gaze plot: --patch %lld,%lld: no such patch token\n", (long long)r, (long long)c);
+    return 2;
+}

@@ -1,0 +1,259 @@
+// The transformer encoder shared by BERT (post-LN) and the vision transformers (pre-LN, with
+// DINOv2's layer scale): checked weight reading, the layer's forward pass with capture, and
+// the pool of run workspaces.
+#include "models/encoder.h"
+#include "formats/runfile.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Weights
+ * ------------------------------------------------------------------------------------------- */
+
+void enc_weights_free(struct enc_weights * w) {
+    for (int64_t i = 0; i < w->n_owned; i++) gaze_free_aligned(w->owned[i]);
+    free(w->owned);
+    gaze_safetensors_free(w->st);
+    memset(w, 0, sizeof *w);
+}
+
+static void shape_str(char * buf, size_t n, int n_dims, const int64_t * shape) {
+    snprintf(buf, n, "[");
+    for (int i = 0; i < n_dims; i++)
+        snprintf(buf + strlen(buf), n - strlen(buf), "%s%lld", i ? ", " : "", (long long)shape[i]);
+    snprintf(buf + strlen(buf), n - strlen(buf), "]");
+}
+
+enum gaze_status enc_tensor(struct enc_weights * w, const char * name, int n_dims, const int64_t * shape,
+                            const float ** out) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", w->prefix, name);
+    const struct gaze_st_tensor * t = gaze_safetensors_find(w->st, full);
+    if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(w->st), full);
+    bool ok = t->n_dims == n_dims;
+    for (int i = 0; ok && i < n_dims; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char got[32 * GAZE_ST_MAX_DIMS], want[32 * GAZE_ST_MAX_DIMS];
+        shape_str(got, sizeof got, t->n_dims, t->shape);
+        shape_str(want, sizeof want, n_dims, shape);
+        return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape %s, expected %s",
+                          gaze_safetensors_path(w->st), full, got, want);
+    }
+    float * owned = NULL;
+    enum gaze_status s = gaze_st_tensor_as_f32(t, out, &owned);
+    if (s) {   // the converter's message names the tensor; add the file
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gaze_last_error());
+        return gaze_error(s, "%s: %s", gaze_safetensors_path(w->st), msg);
+    }
+    if (!owned && n_dims == 1) {
+        // vectors (biases, norms) get their own copy: runs then read no page of the file near
+        // the linear weights, whose pages enc_drop_layer_weights dropped (a read there would
+        // map back up to a whole huge page around it)
+        if (!(owned = gaze_alloc_aligned((size_t)shape[0] * sizeof(float))))
+            return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", w->arch);
+        memcpy(owned, *out, (size_t)shape[0] * sizeof(float));
+        *out = owned;
+    }
+    if (owned) {
+        float ** grown = realloc(w->owned, (size_t)(w->n_owned + 1) * sizeof *grown);
+        if (!grown) { gaze_free_aligned(owned); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", w->arch); }
+        w->owned = grown;
+        w->owned[w->n_owned++] = owned;
+    }
+    // a NaN or Inf weight would turn every run into silent NaN: refuse it here
+    const float * f = *out;
+    bool finite = true;
+    for (int64_t i = 0; i < t->n_elements; i++) finite &= isfinite(f[i]);
+    if (!finite)
+        for (int64_t i = 0; i < t->n_elements; i++)
+            if (!isfinite(f[i]))
+                return gaze_error(GAZE_ERR_NUMERIC, "%s: tensor %s holds a non-finite value (%g) at element %lld",
+                                  gaze_safetensors_path(w->st), full, (double)f[i], (long long)i);
+    return GAZE_OK;
+}
+
+enum gaze_status enc_linear(struct enc_weights * w, const char * base, int64_t n_out, int64_t n_in, bool need_bias,
+                            struct gaze_linear * lin) {
+    char name[256], full[300];
+    const float * wt, * bias = NULL;
+    enum gaze_status s;
+    snprintf(name, sizeof name, "%s.weight", base);
+    if ((s = enc_tensor2(w, name, n_out, n_in, &wt))) return s;
+    snprintf(name, sizeof name, "%s.bias", base);
+    snprintf(full, sizeof full, "%s%s", w->prefix, name);
+    if ((need_bias || gaze_safetensors_find(w->st, full)) && (s = enc_tensor2(w, name, n_out, 0, &bias))) return s;
+    *lin = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = n_out, .n_in = n_in, .weight = wt, .bias = bias };
+    return gaze_linear_prepare(lin);   // packed once for the GEMM: no per-run packing
+}
+
+void enc_layer_release(struct enc_layer * ly) {
+    struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
+    for (int i = 0; i < 6; i++) gaze_linear_release(lins[i]);
+}
+
+// Drops this process's mapping of the pages that lie wholly inside a mapped weight.
+static void drop_pages(const void * p, size_t bytes) {
+    const long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return;
+    const uintptr_t w = (uintptr_t)p, pg = (uintptr_t)page;
+    const uintptr_t lo = (w + pg - 1) & ~(pg - 1), hi = (w + bytes) & ~(pg - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);   // advisory: failure is harmless
+}
+
+// The packed copies replace the file's pages of the linear weights in memory: those pages are
+// dropped from this process after each layer and again once every tensor has been read (a
+// later read of a neighbour can map them back), and are re-read from the file only if another
+// ISA is forced later. So each weight is resident once, not twice (peak RSS included).
+// Converted (owned) weights are kept as they are.
+void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly) {
+    const struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
+    for (int i = 0; i < 6; i++) {
+        bool owned = false;
+        for (int64_t j = 0; j < w->n_owned; j++) owned |= (const void *)w->owned[j] == lins[i]->weight;
+        if (!owned && lins[i]->prepared)
+            drop_pages(lins[i]->weight, (size_t)(lins[i]->n_out * lins[i]->n_in) * sizeof(float));
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The layer
+ * ------------------------------------------------------------------------------------------- */
+
+static size_t mha_floats(const struct enc_shape * sh, int64_t T) {
+    const struct gaze_mha m = { .d_model = sh->C, .n_heads = sh->H, .n_kv_heads = sh->H, .head_dim = sh->d };
+    return gaze_mha_scratch_floats(&m, T);
+}
+
+size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T) {
+    return (size_t)T * (sh->C + sh->F) + mha_floats(sh, T);
+}
+
+void enc_activate(enum enc_act act, float * y, int64_t n) {
+    switch (act) {
+    case ENC_QUICK_GELU:   // as torch: x * sigmoid(1.702 x)
+        for (int64_t i = 0; i < n; i++) y[i] = y[i] * (1.0f / (1.0f + expf(-1.702f * y[i])));
+        break;
+    case ENC_GELU_TANH:    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        for (int64_t i = 0; i < n; i++) {
+            const float x = y[i];
+            y[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+        }
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = (float)(0.5 * y[i] * (1.0 + erf(y[i] * 0.7071067811865476)));
+        break;
+    }
+}
+
+static void scale_channels(float * y, const float * s, int64_t T, int64_t C) {
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t c = 0; c < C; c++) y[t * C + c] *= s[c];
+}
+
+enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc_layer * ly, int64_t l, float * x,
+                                   int64_t T, float * work, const struct gaze_run_opts * opts, struct gaze_run * run) {
+    const int64_t C = sh->C;
+    float * y = work, * ff = y + T * C, * scratch = ff + T * sh->F;
+    const int nt = opts->n_threads;
+    struct gaze_mha mha = { .d_model = C, .n_heads = sh->H, .n_kv_heads = sh->H, .head_dim = sh->d,
+                            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .wo = &ly->o, .rope = GAZE_ROPE_NONE,
+                            .head_mask = opts->head_mask ? opts->head_mask + l * sh->H : NULL,
+                            .ablate_mean = opts->ablate_mean };
+    struct gaze_run_layer * cap_layer = NULL;
+    struct gaze_mha_capture cap = { 0 };
+    enum gaze_status s;
+    if (model_layer_wanted(opts, l)) {
+        unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+        // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
+        if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer))) return s;
+        cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
+                                         cap_layer->q, cap_layer->k, NULL };
+    }
+    int64_t bad = 0;
+    if (!sh->pre_ln) {
+        // post-LN (BERT): x = LN(x + attn(x)); x = LN(x + FFN(x))
+        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        // finite but huge weights can still overflow f32: refuse rather than return NaN
+        bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
+        if (!bad) {
+            // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, nt))) return s;
+            if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, nt))) return s;
+            bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln2_w, ly->ln2_b, sh->eps, nt);
+        }
+    } else {
+        // pre-LN (ViT): x += ls1 · attn(LN1(x)); x += ls2 · FFN(LN2(x))
+        bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
+        // the attention output may overwrite its input: y is read (projections) before it is written
+        if (!bad && (s = gaze_mha_forward(&mha, y, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        if (!bad) {
+            if (ly->ls1) scale_channels(y, ly->ls1, T, C);
+            gaze_add(x, y, x, T * C);
+            bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln2_w, ly->ln2_b, sh->eps, nt);
+        }
+        if (!bad) {
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, y, T, ff, sh->act == ENC_GELU ? GAZE_GEMM_GELU : 0, nt))) return s;
+            if (sh->act != ENC_GELU) enc_activate(sh->act, ff, T * sh->F);
+            if (ly->ls2) {
+                if ((s = gaze_linear_forward(&ly->ff_out, ff, T, y, nt))) return s;
+                scale_channels(y, ly->ls2, T, C);
+                gaze_add(x, y, x, T * C);
+            } else if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, nt))) return s;
+        }
+    }
+    if (bad) return gaze_error(GAZE_ERR_NUMERIC, "%s: layer %lld: activations overflowed to Inf/NaN", sh->arch, (long long)l);
+    if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
+    return GAZE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Workspaces
+ * ------------------------------------------------------------------------------------------- */
+
+void enc_pool_init(struct enc_pool * p) {
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+}
+
+void enc_pool_free(struct enc_pool * p) {
+    for (int i = 0; i < p->n; i++) gaze_free_aligned(p->work[i].p);
+    pthread_mutex_destroy(&p->lock);
+    p->n = 0;
+}
+
+// The smallest kept workspace that fits (so the big ones stay free for long inputs on other
+// threads), else the largest, grown (never shrunk, so later runs touch no new pages).
+struct enc_work enc_work_take(struct enc_pool * p, size_t need) {
+    struct enc_work w = { 0 };
+    pthread_mutex_lock(&p->lock);
+    int best = -1;
+    for (int i = 0; i < p->n; i++) {
+        const size_t f = p->work[i].floats, bf = best >= 0 ? p->work[best].floats : 0;
+        const bool fits = f >= need, best_fits = best >= 0 && bf >= need;
+        if (best < 0 || (fits && (!best_fits || f < bf)) || (!fits && !best_fits && f > bf)) best = i;
+    }
+    if (best >= 0) {
+        w = p->work[best];
+        p->work[best] = p->work[--p->n];
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (w.floats < need) {
+        gaze_free_aligned(w.p);
+        w.p = gaze_alloc_aligned(need * sizeof(float));
+        w.floats = w.p ? need : 0;
+    }
+    return w;
+}
+
+void enc_work_give(struct enc_pool * p, struct enc_work w) {
+    if (!w.p) return;
+    pthread_mutex_lock(&p->lock);
+    const bool kept = p->n < ENC_WORK_KEPT;
+    if (kept) p->work[p->n++] = w;
+    pthread_mutex_unlock(&p->lock);
+    if (!kept) gaze_free_aligned(w.p);
+}
