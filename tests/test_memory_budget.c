@@ -107,6 +107,10 @@ int main(void) {
     og.layers = layers2; og.n_layers = 2;
     og.parts = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_SCORES | GAZE_RUN_PART_Q | GAZE_RUN_PART_K | GAZE_RUN_PART_HIDDEN;
     og.generate = 48;
+    // exact (f32) weights: quantized, the chat's first token is a near tie ("Hello" / "I", 0.015
+    // apart in the logits) that rounding differences between ISAs and kernel versions can flip,
+    // and the other branch does not reach EOS within 48 tokens; in f32 the margin is 0.22
+    CHECK(gaze_model_set_exact(llama, true) == GAZE_OK, "set_exact: %s", gaze_last_error());
     struct gaze_run a, b;
     s = gaze_model_run(llama, chat, NULL, &og, &a);
     CHECK(s == GAZE_OK, "eos run: %s", gaze_last_error());
