@@ -131,7 +131,9 @@ static void test_config(void) {
     FILE * f = fopen(path, "w");
     if (f) {
         fputs("{\"chat_template\": \"{% for m in messages %}<|im_start|>{{ m.role }}\\n{{ m.content }}<|im_end|>\\n{% endfor %}\", "
-              "\"bos_token\": \"<|endoftext|>\", \"add_bos_token\": true, \"eos_token\": {\"content\": \"<|im_end|>\"}}", f);
+              "\"bos_token\": \"<|endoftext|>\", \"add_bos_token\": true, \"eos_token\": {\"content\": \"<|im_end|>\"}, "
+              // what transformers writes when a tokenizer has no limit (int(1e30)): beyond int64
+              "\"model_max_length\": 1000000000000000019884624838656}", f);
         fclose(f);
     }
     struct gaze_tokenizer * t = NULL;

@@ -115,7 +115,7 @@ static void error_text(const char * text, char * out, size_t n) {
 }
 
 static enum gaze_status load_buffer(json_t ** out, const char * buf, size_t len, const char * label,
-                                    size_t base_offset, int max_depth, bool quote) {
+                                    size_t base_offset, int max_depth, bool quote, unsigned flags) {
     *out = NULL;
     if (max_depth <= 0) max_depth = GAZE_JSON_MAX_DEPTH_DEFAULT;
     size_t bad;
@@ -126,8 +126,8 @@ static enum gaze_status load_buffer(json_t ** out, const char * buf, size_t len,
         return gaze_error(GAZE_ERR_LIMIT, "%s: JSON nesting deeper than %d at offset %zu", label,
                           max_depth, base_offset + bad);
     json_error_t err;
-    json_t * root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY,
-                               &err);
+    json_t * root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY |
+                               (flags & GAZE_JSON_INTS_AS_REAL ? JSON_DECODE_INT_AS_REAL : 0), &err);
     if (!root) {
         enum json_error_code code = json_error_code(&err);
         if (code == json_error_out_of_memory)
@@ -145,11 +145,16 @@ static enum gaze_status load_buffer(json_t ** out, const char * buf, size_t len,
 
 enum gaze_status gaze_json_load_buffer(json_t ** out, const char * buf, size_t len,
                                        const char * label, size_t base_offset, int max_depth) {
-    return load_buffer(out, buf, len, label, base_offset, max_depth, true);
+    return load_buffer(out, buf, len, label, base_offset, max_depth, true, 0);
 }
 
 enum gaze_status gaze_json_load_file(json_t ** out, const char * path, size_t max_bytes,
                                      int max_depth) {
+    return gaze_json_load_file_ex(out, path, max_bytes, max_depth, 0);
+}
+
+enum gaze_status gaze_json_load_file_ex(json_t ** out, const char * path, size_t max_bytes,
+                                        int max_depth, unsigned flags) {
     *out = NULL;
     if (max_bytes == 0) max_bytes = GAZE_JSON_MAX_BYTES_DEFAULT;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -199,7 +204,7 @@ enum gaze_status gaze_json_load_file(json_t ** out, const char * path, size_t ma
         st = gaze_error(GAZE_ERR_LIMIT, "%s: over the JSON size limit of %zu bytes", path, max_bytes);
     if (st == GAZE_OK) {
         size_t skip = (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) ? 3 : 0;   // UTF-8 BOM
-        st = load_buffer(out, buf + skip, len - skip, path, skip, max_depth, false);
+        st = load_buffer(out, buf + skip, len - skip, path, skip, max_depth, false, flags);
     }
     free(buf);
     return st;

@@ -36,6 +36,12 @@ enum gaze_status gaze_json_load_buffer(json_t ** out, const char * buf, size_t l
 // UTF-8 BOM, then gaze_json_load_buffer with the path as label.
 enum gaze_status gaze_json_load_file(json_t ** out, const char * path, size_t max_bytes,
                                      int max_depth);
+// The same with flags: GAZE_JSON_INTS_AS_REAL reads every number as a real, for files whose
+// integers may exceed int64 and are never read as integers (transformers writes
+// "model_max_length": 1000000000000000019884624838656 into tokenizer_config.json).
+#define GAZE_JSON_INTS_AS_REAL 1u
+enum gaze_status gaze_json_load_file_ex(json_t ** out, const char * path, size_t max_bytes,
+                                        int max_depth, unsigned flags);
 
 // "integer", "real", "string", "boolean", "null", "object", "array"; "nothing" for NULL.
 const char * gaze_json_type_name(const json_t * v);

@@ -149,8 +149,8 @@ static enum gaze_status read_config(struct gaze_tokenizer * t, const char * dir,
         return gaze_error(GAZE_ERR_INVALID_ARG, "%s: path too long", dir);
     struct stat st;
     if (stat(path, &st) != 0) return GAZE_OK;
-    json_t * root;
-    enum gaze_status s = gaze_json_load_file(&root, path, 0, 0);
+    json_t * root;   // no integer is read from it; transformers' default model_max_length exceeds int64
+    enum gaze_status s = gaze_json_load_file_ex(&root, path, 0, 0, GAZE_JSON_INTS_AS_REAL);
     if (s) return s;
     const char * label = "tokenizer_config.json";
     json_t * ct = json_object_get(root, "chat_template");
