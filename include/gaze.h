@@ -471,6 +471,11 @@ void gaze_rms_norm(const float * x, float * y, int64_t T, int64_t C,     // x, y
                    const float * weight, float eps);
 // y = 0.5 · x · (1 + erf(x / √2)), torch's exact GELU (not the tanh approximation).
 void gaze_gelu_erf(const float * x, float * y, int64_t n);               // x, y [n]
+// y = 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))), torch's gelu(approximate="tanh")
+// (GPT-2's gelu_new, Gemma's gelu_pytorch_tanh); f32, within a few 1e-8 of the float64 value.
+void gaze_gelu_tanh(const float * x, float * y, int64_t n);              // x, y [n]
+// y = gelu_tanh(gate) · up: Gemma's GeGLU. y may alias gate or up.
+void gaze_geglu_tanh(const float * gate, const float * up, float * y, int64_t n);   // [n]
 // y = x · sigmoid(x)
 void gaze_silu(const float * x, float * y, int64_t n);                   // x, y [n]
 // y = silu(gate) · up: the Llama MLP's gated unit. y may alias gate or up.

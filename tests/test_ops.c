@@ -34,6 +34,9 @@ static void fill(float * x, int64_t n, double lim, bool specials) {
 
 static double gelu_ref(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 static double silu_ref(double x) { return x / (1.0 + exp(-x)); }
+static double gelu_tanh_ref(double x) {
+    return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
 
 // y matches ref within tol_ulp ulps + abs_tol·|x|; NaN/inf must match the reference class.
 static bool close_to(float y, double ref, double tol_ulp, double abs_tol) {
@@ -68,6 +71,29 @@ static void test_elementwise(const char * isa) {
         CHECK(bad == 0, "%s nt=%d gelu: %d of %d out of tolerance", isa, nt, bad, N_ELEM);
         if (nt == 1) printf("  %s gelu: max abs error %.3g\n", isa, worst);
         CHECK(out[1] == 0 && isinf(out[7]) && out[7] > 0, "%s gelu(0)=%g gelu(inf)=%g", isa, out[1], out[7]);
+
+        // GELU, tanh form (Gemma, GPT-2): the same cancellation for x << 0 as above
+        gaze_gelu_tanh(x, out, N_ELEM);
+        bad = 0;
+        worst = 0;
+        for (int64_t i = 0; i < N_ELEM; i++) {
+            const double r = gelu_tanh_ref(x[i]);
+            if (!close_to(out[i], r, 4.0, 1.2e-7 * fmin(fabs(x[i]), 8.0) + 1e-30)) {
+                if (bad++ < 5) fprintf(stderr, "  gelu_tanh(%.9g) = %.9g, ref %.9g\n", x[i], out[i], r);
+            } else if (isfinite(r)) worst = fmax(worst, fabs(out[i] - r));
+        }
+        CHECK(bad == 0, "%s nt=%d gelu_tanh: %d of %d out of tolerance", isa, nt, bad, N_ELEM);
+        if (nt == 1) printf("  %s gelu_tanh: max abs error %.3g\n", isa, worst);
+        CHECK(out[1] == 0 && isinf(out[7]) && out[7] > 0, "%s gelu_tanh(0)=%g gelu_tanh(inf)=%g", isa, out[1], out[7]);
+
+        gaze_geglu_tanh(x, u, out, N_ELEM);
+        bad = 0;
+        for (int64_t i = 0; i < N_ELEM; i++) {
+            const double r = gelu_tanh_ref(x[i]) * u[i];
+            if (isfinite(x[i]) && !close_to(out[i], r, 6.0, 1.2e-7 * fmin(fabs(x[i]), 8.0) * fabs(u[i]) + 1e-30))
+                if (bad++ < 5) fprintf(stderr, "  geglu_tanh(%.9g, %.9g) = %.9g, ref %.9g\n", x[i], u[i], out[i], r);
+        }
+        CHECK(bad == 0, "%s nt=%d geglu_tanh: %d of %d out of tolerance", isa, nt, bad, N_ELEM);
 
         gaze_silu(x, out, N_ELEM);
         bad = 0;

@@ -61,6 +61,8 @@ void ops_gelu_erf_avx512(const float * x, float * y, int64_t n);
 // values as gaze_gelu_erf, element for element.
 void ops_gelu_erf_span(float * x, int64_t n);
 void ops_silu_avx512(const float * x, float * y, int64_t n);
+void ops_gelu_tanh_avx512(const float * x, float * y, int64_t n);
+void ops_geglu_tanh_avx512(const float * gate, const float * up, float * y, int64_t n);
 void ops_swiglu_avx512(const float * gate, const float * up, float * y, int64_t n);
 void ops_layer_norm_row_avx512(const float * x, float * y, int64_t C,
                                const float * weight, const float * bias, float eps);

@@ -25,6 +25,9 @@ static int ops_threads(int64_t work) {
 
 static float gelu_erf_1(float x) { return x * 0.5f * (1.0f + erff(x * 0.707106781186547524f)); }
 static float silu_1(float x) { return x / (1.0f + expf(-x)); }
+static float gelu_tanh_1(float x) {
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
 
 static void gelu_erf_scalar(const float * x, float * y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = gelu_erf_1(x[i]);
@@ -32,6 +35,14 @@ static void gelu_erf_scalar(const float * x, float * y, int64_t n) {
 static void silu_scalar(const float * x, float * y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = silu_1(x[i]);
 }
+static void gelu_tanh_scalar(const float * x, float * y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = gelu_tanh_1(x[i]);
+}
+
+static void geglu_tanh_scalar(const float * gate, const float * up, float * y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = gelu_tanh_1(gate[i]) * up[i];
+}
+
 static void swiglu_scalar(const float * gate, const float * up, float * y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = silu_1(gate[i]) * up[i];
 }
@@ -109,6 +120,29 @@ void gaze_silu(const float * x, float * y, int64_t n) {
     #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t c = 0; c < chunks; c++)
         f(x + c * OPS_CHUNK, y + c * OPS_CHUNK, GAZE_MIN(OPS_CHUNK, n - c * OPS_CHUNK));
+}
+
+void gaze_gelu_tanh(const float * x, float * y, int64_t n) {
+    if (n <= 0) return;
+    void (*f)(const float *, float *, int64_t) = use_avx512() ? ops_gelu_tanh_avx512 : gelu_tanh_scalar;
+    const int64_t chunks = (n + OPS_CHUNK - 1) / OPS_CHUNK;
+    const int nt = ops_threads(n);
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t c = 0; c < chunks; c++)
+        f(x + c * OPS_CHUNK, y + c * OPS_CHUNK, GAZE_MIN(OPS_CHUNK, n - c * OPS_CHUNK));
+}
+
+void gaze_geglu_tanh(const float * gate, const float * up, float * y, int64_t n) {
+    if (n <= 0) return;
+    void (*f)(const float *, const float *, float *, int64_t) =
+        use_avx512() ? ops_geglu_tanh_avx512 : geglu_tanh_scalar;
+    const int64_t chunks = (n + OPS_CHUNK - 1) / OPS_CHUNK;
+    const int nt = ops_threads(n);
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t o = c * OPS_CHUNK;
+        f(gate + o, up + o, y + o, GAZE_MIN(OPS_CHUNK, n - o));
+    }
 }
 
 void gaze_swiglu(const float * gate, const float * up, float * y, int64_t n) {

@@ -441,12 +441,6 @@ static void norm(const struct decoder_config * c, const float * x, float * y, in
     else gaze_rms_norm(x, y, T, c->C, w, c->eps);
 }
 
-// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): GPT-2's gelu_new, torch's gelu(approximate="tanh")
-static float gelu_tanh(float x) {
-    const double v = x;
-    return (float)(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
-}
-
 // MLP of h [T, C] into out [T, C] (may alias h).
 static enum gaze_status mlp(const struct decoder * m, const struct decoder_layer * ly, struct dec_state * st,
                             const float * h, int64_t T, float * out, int n_threads) {
@@ -459,14 +453,14 @@ static enum gaze_status mlp(const struct decoder * m, const struct decoder_layer
         float * outs[2] = { st->gate, st->up };
         if ((s = gaze_linear_forward_many(2, two, h, T, outs, n_threads))) return s;
         if (m->cfg.act == DEC_ACT_SWIGLU) gaze_swiglu(st->gate, st->up, st->gate, n);
-        else for (int64_t i = 0; i < n; i++) st->gate[i] = gelu_tanh(st->gate[i]) * st->up[i];
+        else gaze_geglu_tanh(st->gate, st->up, st->gate, n);
         return gaze_linear_forward(&ly->down, st->gate, T, out, n_threads);
     }
     case DEC_ACT_GELU_TANH:
     case DEC_ACT_GELU_ERF:
         if ((s = gaze_linear_forward(&ly->up, h, T, st->up, n_threads))) return s;
         if (m->cfg.act == DEC_ACT_GELU_ERF) gaze_gelu_erf(st->up, st->up, n);
-        else for (int64_t i = 0; i < n; i++) st->up[i] = gelu_tanh(st->up[i]);
+        else gaze_gelu_tanh(st->up, st->up, n);
         return gaze_linear_forward(&ly->down, st->up, T, out, n_threads);
     }
     return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: unknown MLP kind %d", m->arch, (int)m->cfg.act);

@@ -138,10 +138,7 @@ void enc_activate(enum enc_act act, float * y, int64_t n) {
         for (int64_t i = 0; i < n; i++) y[i] = y[i] * (1.0f / (1.0f + expf(-1.702f * y[i])));
         break;
     case ENC_GELU_TANH:    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        for (int64_t i = 0; i < n; i++) {
-            const float x = y[i];
-            y[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-        }
+        gaze_gelu_tanh(y, y, n);
         break;
     default:
         for (int64_t i = 0; i < n; i++) y[i] = (float)(0.5 * y[i] * (1.0 + erf(y[i] * 0.7071067811865476)));
