@@ -24,7 +24,7 @@ this small may sit partly in the last-level cache, so GB/s above "read" is possi
 Needs: a built gaze (cmake --build build), and llama.cpp's llama-quantize and llama-bench (a
 native build: tests/reference/requirements-llama-native.txt). Python 3 standard library only.
 
-  python3 bench/llama_formats.py [--llama-bin DIR] [--build build] [--threads 1,2] [--reps 3]
+  python3 bench/llama_formats.py [--llama-bin DIR] [--build build] [--threads 1,2] [--reps 3] [--capture]
                                  [--formats Q4_0,Q4_1,...] [--workdir DIR] [--json OUT]
 """
 import argparse
@@ -136,6 +136,8 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "gaze-llama-formats"),
                     help="where the requantised files go (reused when present)")
     ap.add_argument("--json", help="also write every measurement to this file")
+    ap.add_argument("--capture", action="store_true",
+                    help="gaze also runs with full capture (every layer and head): capture / capture-off time")
     args = ap.parse_args()
 
     env = dict(os.environ)
@@ -166,7 +168,8 @@ def main():
 
     files = {}
     for fmt in formats:
-        dst = os.path.join(args.workdir, f"smollm2-135m.{fmt}.gguf")
+        stem = os.path.basename(args.model).split(".")[0]
+        dst = os.path.join(args.workdir, f"{stem}.{fmt}.gguf")
         if not os.path.exists(dst):
             run([quantize, "--allow-requantize", args.model, dst, fmt], env)
         files[fmt] = dst
@@ -177,12 +180,13 @@ def main():
         wb, by_type = weight_bytes(path)
         types = ", ".join(f"{t} {100 * b / wb:.0f}%" for t, b in sorted(by_type.items(), key=lambda kv: -kv[1]))
         for nt in threads:
-            best = {"l_pp": 0.0, "l_tg": 0.0, "g_pp": 0.0, "g_tg": 0.0}
+            best = {"l_pp": 0.0, "l_tg": 0.0, "g_pp": 0.0, "g_tg": 0.0, "c_pp": 0.0, "c_tg": 0.0}
             for _ in range(args.reps):
                 pp, _ = llama_bench(lbench, path, nt, ["-p", str(args.prompt), "-n", "0"], env)
                 tg, _ = llama_bench(lbench, path, nt, ["-p", "0", "-n", str(args.gen), "-d", str(args.prompt)], env)
                 g = json.loads(run([gbench, path, prompt_file, "--gen", str(args.gen), "--reps", "1",
-                                    "--threads", str(nt), "--json", "--no-capture"], genv[nt]))
+                                    "--threads", str(nt), "--json"] + ([] if args.capture else ["--no-capture"]),
+                                   genv[nt]))
                 if g["prompt_tokens"] != args.prompt or g["gen_tokens"] != args.gen:
                     print(f"warning: gaze ran {g['prompt_tokens']} prompt / {g['gen_tokens']} generated tokens",
                           file=sys.stderr)
@@ -190,11 +194,16 @@ def main():
                 best["l_tg"] = max(best["l_tg"], tg)
                 best["g_pp"] = max(best["g_pp"], g["prompt_tokens"] / g["pp_off_s"])
                 best["g_tg"] = max(best["g_tg"], g["gen_tokens"] / g["tg_off_s"])
+                if args.capture:
+                    best["c_pp"] = max(best["c_pp"], g["prompt_tokens"] / g["pp_cap_s"])
+                    best["c_tg"] = max(best["c_tg"], g["gen_tokens"] / g["tg_cap_s"])
             rec = dict(format=fmt, threads=nt, weight_bytes=wb, types=types, **best,
                        read_gbs=bw[nt]["read_gbs"], copy_gbs=bw[nt]["copy_gbs"])
             results.append(rec)
             print(f"  {fmt} {nt}T: llama.cpp pp {best['l_pp']:.1f} tg {best['l_tg']:.1f} | "
-                  f"gaze pp {best['g_pp']:.1f} tg {best['g_tg']:.1f} tok/s", flush=True)
+                  f"gaze pp {best['g_pp']:.1f} tg {best['g_tg']:.1f} tok/s" +
+                  (f" | gaze full capture pp {best['c_pp']:.1f} tg {best['c_tg']:.1f}" if args.capture else ""),
+                  flush=True)
 
     print(f"\nbest of {args.reps}, prompt {args.prompt} tokens, generation {args.gen} tokens after it; "
           f"load average {os.getloadavg()[0]:.2f} at the end\n")
@@ -206,6 +215,13 @@ def main():
         print(f"| {r['format']} | {r['types']} | {mb:.1f} | {r['threads']} | {r['l_pp']:.1f} | {r['g_pp']:.1f} | "
               f"{r['g_pp'] / r['l_pp']:.2f}x | {r['l_tg']:.1f} | {r['g_tg']:.1f} | {r['g_tg'] / r['l_tg']:.2f}x | "
               f"{mb * r['l_tg'] / 1e3:.1f} | {mb * r['g_tg'] / 1e3:.1f} | {r['read_gbs']:.1f} / {r['copy_gbs']:.1f} |")
+    if args.capture:
+        print("\n| format | threads | gaze pp tok/s off / full capture | capture time ratio | "
+              "gaze tg tok/s off / full capture | capture time ratio |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['format']} | {r['threads']} | {r['g_pp']:.1f} / {r['c_pp']:.1f} | {r['g_pp'] / r['c_pp']:.2f}x | "
+                  f"{r['g_tg']:.1f} / {r['c_tg']:.1f} | {r['g_tg'] / r['c_tg']:.2f}x |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"membw": bw, "results": results}, f, indent=1)

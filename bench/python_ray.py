@@ -27,11 +27,25 @@ WORDS = ("the cat dog sat on mat because it was tired a man plays guitar music l
 
 def inner(args) -> None:
     import gaze
+    events = []   # (time, worker pid, documents) of every merged batch
+
+    def on_batch(ev: dict) -> None:
+        events.append((time.perf_counter(), ev["pid"], ev["documents"]))
+
     t = time.perf_counter()
-    st = gaze.corpus_stats(args.model, args.corpus, engine="ray", batch_size=args.batch_size)
+    st = gaze.corpus_stats(args.model, args.corpus, engine="ray", batch_size=args.batch_size, on_batch=on_batch)
     dt = time.perf_counter() - t
     st.save(args.out)
-    print(json.dumps({"seconds": dt, "docs": st.n_docs, "workers": st.report["workers"], "nodes": st.report["nodes"]}))
+    # steady state: from the moment every worker has returned its first batch (actors started,
+    # models loaded) to the last batch, the documents merged in between
+    first = {}
+    for tm, pid, _ in events:
+        first.setdefault(pid, tm)
+    t_warm = max(first.values())
+    warm_docs = sum(n for tm, _, n in events if tm > t_warm)
+    warm_s = events[-1][0] - t_warm
+    print(json.dumps({"seconds": dt, "docs": st.n_docs, "workers": st.report["workers"], "nodes": st.report["nodes"],
+                      "warm_docs": warm_docs, "warm_seconds": warm_s, "startup_seconds": t_warm - t}))
 
 
 def main() -> None:
@@ -50,7 +64,7 @@ def main() -> None:
     corpus = d / "corpus.txt"
     corpus.write_text("\n".join(" ".join(rng.choice(WORDS, size=int(rng.integers(3, 24)))).capitalize() + "."
                                 for _ in range(args.lines)) + "\n")
-    rows, stats = [], {}
+    rows, stats, warm = [], {}, {}
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     local = gaze.corpus_stats(args.model, corpus, threads=1)
@@ -66,6 +80,7 @@ def main() -> None:
         r = json.loads(p.stdout.strip().splitlines()[-1])
         assert r["nodes"] == nodes and r["workers"] == nodes, r
         rows.append((f"ray, {nodes} node(s) x 1 CPU", nodes, r["docs"], r["seconds"]))
+        warm[nodes] = r
         stats[nodes] = gaze.CorpusStats.load(out)
     worst = 0.0
     for k in (1, 2):   # the same statistics, to rounding
@@ -81,6 +96,17 @@ def main() -> None:
     for name, w, n, s in rows:
         print(f"| {name} | {w} | {n} | {s:.1f} | {n / s:.1f} |")
     print(f"2 nodes / 1 node: {rows[1][3] / rows[2][3]:.2f}x; max relative difference of the means vs local: {worst:.1e}")
+    print()
+    print("Steady state (from the moment every worker has returned its first batch, i.e. actors started and")
+    print("models loaded, to the last batch):")
+    print()
+    print("| engine | start-up s (until every worker's first batch) | documents after it | seconds | docs/s |")
+    print("|---|---:|---:|---:|---:|")
+    for k in (1, 2):
+        r = warm[k]
+        print(f"| ray, {k} node(s) x 1 CPU | {r['startup_seconds']:.1f} | {r['warm_docs']} | {r['warm_seconds']:.1f} | "
+              f"{r['warm_docs'] / r['warm_seconds']:.1f} |")
+    print(f"2 nodes / 1 node, steady state: {(warm[2]['warm_docs'] / warm[2]['warm_seconds']) / (warm[1]['warm_docs'] / warm[1]['warm_seconds']):.2f}x")
 
 
 if __name__ == "__main__":
