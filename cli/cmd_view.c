@@ -49,7 +49,8 @@ static int usage(FILE * f) {
             "  --no-qk               leave out the query/key view (default: a live model run captures q/k of\n"
             "                        every layer and head)\n"
             "  --title T             page title (default: the model's name)\n"
-            "  --view V              panel shown first: head, model, heatmap, qk, steps or rollout (default: head)\n"
+            "  --view V              panel shown first: head, model, heatmap, qk, steps, rollout or\n"
+            "                        image (image runs; default: image for image runs, else head)\n"
             "  --no-rollout          leave out the rollout / flow panel (default: included)\n"
             "  --fusions LIST        rollout head fusions: all or mean,max,min (default: all three when\n"
             "                        layers x T^3 <= 1e9, else mean)\n"
@@ -94,8 +95,8 @@ int cmd_view(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--view")) {
             if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps") &&
-                strcmp(v, "rollout")) {
-                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps or rollout\n", v);
+                strcmp(v, "rollout") && strcmp(v, "image")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout or image\n", v);
                 return 2;
             }
             o.view = v;

@@ -497,17 +497,24 @@ static char * read_file(const char * path, size_t * n) {
 static void test_assets(void) {
     const char * root = getenv("GAZE_SOURCE_DIR");
     char path[4096];
+    // each embedded string is the concatenation of its sources (scripts/embed-assets ASSETS)
     static const char * const names[] = { "viewer.js", "viewer.css" };
+    static const char * const parts[2][3] = { { "viewer.js", "image.js", NULL }, { "viewer.css", NULL, NULL } };
     const char * const embedded[] = { gaze_viewer_js, gaze_viewer_css };
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/src/render/viewer/%s", root ? root : ".", names[i]);
-        size_t n;
-        char * src = read_file(path, &n);
-        CHECK(src != NULL, "cannot read %s (run from the repository root or set GAZE_SOURCE_DIR)", path);
-        if (!src) continue;
-        CHECK(n == strlen(embedded[i]) && !memcmp(src, embedded[i], n),
-              "src/render/viewer_assets.c is stale for %s: run scripts/embed-assets", names[i]);
-        free(src);
+        size_t at = 0, len = strlen(embedded[i]);
+        bool same = true;
+        for (int k = 0; parts[i][k]; k++) {
+            snprintf(path, sizeof path, "%s/src/render/viewer/%s", root ? root : ".", parts[i][k]);
+            size_t n;
+            char * src = read_file(path, &n);
+            CHECK(src != NULL, "cannot read %s (run from the repository root or set GAZE_SOURCE_DIR)", path);
+            if (!src) { same = false; continue; }
+            if (at + n > len || memcmp(src, embedded[i] + at, n)) same = false;
+            at += n;
+            free(src);
+        }
+        CHECK(same && at == len, "src/render/viewer_assets.c is stale for %s: run scripts/embed-assets", names[i]);
         const char * e = embedded[i];
         bool ok = true;
         for (const char * c = e; *c; c++) if ((unsigned char)*c >= 0x80 || *c == '\r') ok = false;
