@@ -184,18 +184,18 @@ static void image_report_free(struct image_report * r) {
     memset(r, 0, sizeof *r);
 }
 
-static enum gaze_status image_report_make(const struct gaze_run * run, const struct gaze_image_token_opts * o,
-                                          struct image_report * r) {
+// 0, or 1 after saying why
+static int image_report_make(const struct gaze_run * run, const struct gaze_image_token_opts * o, struct image_report * r) {
     const int64_t n = run->n_cap_layers * run->n_heads_cap;
     r->dist = malloc((size_t)n * sizeof *r->dist);
     r->top = malloc((size_t)n * sizeof *r->top);
     r->top_w = malloc((size_t)n * sizeof *r->top_w);
     r->tok = malloc((size_t)run->T * sizeof *r->tok);
-    if (!r->dist || !r->top || !r->top_w || !r->tok) return gaze_error(GAZE_ERR_NOMEM, "heads: out of memory");
+    if (!r->dist || !r->top || !r->top_w || !r->tok) { fprintf(stderr, "gaze heads: out of memory\n"); return 1; }
     enum gaze_status s = gaze_attention_distance(run, r->dist);
     if (!s) s = gaze_image_head_top_keys(run, r->top, r->top_w);
     if (!s) s = gaze_image_tokens(run, o, r->tok, &r->sum);
-    return s;
+    return s ? cli_fail(s) : 0;
 }
 
 // "(r,c)" for a patch, the token's name ("[CLS]") otherwise
@@ -257,15 +257,12 @@ static void image_table(const struct gaze_run * run, const struct image_report *
         if (r->tok[t].row < 0) printf("%s %s #%lld receives %.3f (layer %lld)", n_sp++ ? "," : " special tokens:",
                                       token_place(run, t, b, sizeof b), (long long)t, r->tok[t].received, (long long)r->tok[t].layer);
     if (!n_sp) printf(" no special tokens");
-    printf("
-mean attention distance (px) per layer, mean of heads [min-max]:
-");
+    printf("\nmean attention distance (px) per layer, mean of heads [min-max]:\n");
     const int64_t Hc = run->n_heads_cap;
     for (int64_t li = 0; li < run->n_cap_layers; li++) {
         double mn = INFINITY, mx = -INFINITY, mean = 0;
         for (int64_t h = 0; h < Hc; h++) { const double d = r->dist[li * Hc + h]; mean += d / (double)Hc; mn = fmin(mn, d); mx = fmax(mx, d); }
-        printf("  layer %3lld  %7.2f  [%.2f-%.2f]
-", (long long)run->layers[li].index, mean, mn, mx);
+        printf("  layer %3lld  %7.2f  [%.2f-%.2f]\n", (long long)run->layers[li].index, mean, mn, mx);
     }
     printf("sink patches (receive >= %.3g x the median patch's %.4f", r->sum.sink_factor, r->sum.median_received);
     if (r->sum.norm_layer >= 0) printf(", hidden norm >= %.3g x the median %.3g at layer %lld", r->sum.norm_factor, r->sum.median_norm,
@@ -276,12 +273,10 @@ mean attention distance (px) per layer, mean of heads [min-max]:
     for (int64_t t = 0; t < run->T; t++) {
         const struct gaze_image_token * k = &r->tok[t];
         if (!k->sink) continue;
-        printf("
-  %s #%lld receives %.4f (layer %lld)", token_place(run, t, b, sizeof b), (long long)t, k->received, (long long)k->layer);
+        printf("\n  %s #%lld receives %.4f (layer %lld)", token_place(run, t, b, sizeof b), (long long)t, k->received, (long long)k->layer);
         if (!isnan(k->norm)) printf(", norm %.3g", k->norm);
     }
-    printf("
-");
+    printf("\n");
 }
 
 // The layer × head grid of one metric as a terminal heatmap.
@@ -390,7 +385,7 @@ int cmd_heads(int argc, char ** argv) {
                 "(gaze run without --summary): shown as -\n", cli_safe(src.src));
     if (grid_s) { rc = print_grid(&run, m, grid_m); goto done; }
     const bool image = run.patch_rc && run.grid_rows > 0 && !from_summary;   // patch geometry
-    if (image && (s = image_report_make(&run, &img_opts, &img))) { rc = cli_fail(s); goto done; }
+    if (image && (rc = image_report_make(&run, &img_opts, &img))) goto done;
     int64_t cnt = 0;
     for (int64_t k = 0; k < n; k++) if (layer < 0 || m[k].layer == layer) order[cnt++] = k;
     if (layer >= 0 && !cnt) { fprintf(stderr, "gaze heads: layer %lld is not in the run\n", (long long)layer); rc = 2; goto done; }
