@@ -168,7 +168,7 @@ static PyObject * model_run_image(PyObject * self, PyObject * args, PyObject * k
     Py_buffer view = { 0 };
     enum gaze_status s;
     if (PyUnicode_Check(image)) {
-        const char * path = PyUnicode_AsUTF8(image);
+        const char * path = PyUnicode_AsUTF8AndSize(image, NULL);
         if (!path) return NULL;
         Py_BEGIN_ALLOW_THREADS
         s = gaze_image_load(&img, path, 0);

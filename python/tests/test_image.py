@@ -33,7 +33,7 @@ def deit() -> gaze.Model:
 
 
 def test_image_run_fields(deit):
-    r = deit.run(image=IMG / "rgb_37x29.png", capture="attn,hidden")
+    r = deit.run(image=IMG / "rgb_37x29.png", capture=("attn", "hidden"))
     assert r.tokens[:3] == ["[CLS]", "[DIST]", "(0,0)"]
     assert r.patch_grid == (4, 4, 8)
     img = r.image

@@ -331,6 +331,8 @@ def main(argv):
         ok(n_ro >= 3 * (1 + len(ro["fusions"])), "only %d rollout probes" % n_ro)
         if ro["flow"]["tokens"]:
             ok(n_flow_checked >= 2, "only %d flow values checked" % n_flow_checked)
+    ok(("image" in run.header) == ("image" in meta), "the run %s an image but the page %s" %
+       (("has", "has none") if "image" in run.header else ("has no", "has one")))
     if "image" in meta:
         check_image(page, run, meta, names, res["probes"])
     if not all(meta["exact"]):
