@@ -34,6 +34,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze view RUN.safetensors -o OUT.html [flags]\n"
             "       gaze view MODEL \"text\" | MODEL -f FILE|- -o OUT.html [flags]\n"
+            "       gaze view VISION-MODEL IMAGE.png|.jpg -o OUT.html [flags]\n"
             "  The page needs no network: open it from disk.\n"
             "  -o, --out FILE        the HTML page to write (required)\n"
             "  -f FILE               read the text from FILE ('-': standard input)\n"
@@ -151,7 +152,16 @@ int cmd_view(int argc, char ** argv) {
         ropts.parts = GAZE_RUN_PART_ATTN | (o.no_qk ? 0u : (unsigned)(GAZE_RUN_PART_Q | GAZE_RUN_PART_K));
         ropts.generate = generate;
         ropts.n_threads = (int)threads;
-        s = gaze_model_run(model, text, pair, &ropts, &run);
+        // vision models: the "text" is an image file (an image run, opened on the image tab)
+        const bool vision = gaze_model_info(model)->vision, image = cli_is_image_path(text);
+        if (vision != image || (image && pair)) {
+            fprintf(stderr, "gaze view: %s\n", image && pair ? "--pair is for text; an image gives one token per patch"
+                    : vision ? "a vision model: give it a PNG or JPEG image file" : "this model takes text, not an image");
+            gaze_model_free(model);
+            free(text_buf);
+            return 2;
+        }
+        s = image ? cli_run_image(model, text, &ropts, &run, true) : gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
         free(text_buf);
         if (s) return cli_fail(s);

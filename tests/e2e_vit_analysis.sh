@@ -111,6 +111,13 @@ check '[ $rc -eq 0 ]' "diff RUN RUN (images): exit $rc: $(cat "$tmp/err")"
 same=$(python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); print(a["heads"]==b["heads"] and any(h["jsd"]>0 for h in a["heads"]))' "$tmp/d1.json" "$tmp/d2.json")
 check '[ "$same" = True ]' "diff: live and saved image runs differ (or no head differs)"
 
+# gaze view VISION-MODEL IMAGE: a live image run's page, opened on its image tab
+out=$("$BIN" view "$VIT/deit" "$IMG/rgb_37x29.png" -o "$tmp/live.html" 2>&1); rc=$?
+check '[ $rc -eq 0 ] && grep -q "\"view\":\"image\"" "$tmp/live.html" && grep -q "\"image\":{\"h\":32,\"w\":32,\"rows\":4,\"cols\":4" "$tmp/live.html"' \
+      "view VISION-MODEL IMAGE: exit $rc: $out"
+err=$("$BIN" view "$VIT/deit" "a cat" -o "$tmp/x.html" 2>&1 >/dev/null); rc=$?
+check '[ $rc -eq 2 ] && grep -q "a vision model: give it a PNG or JPEG" <<<"$err" && [ ! -e "$tmp/x.html" ]' "view VISION-MODEL text: exit $rc: $err"
+
 # refusals: text to a vision model, an image to a text model, --pair with an image
 err=$("$BIN" heads "$VIT/deit" "a photo of a cat" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 2 ] && grep -q "a vision model: give it a PNG or JPEG" <<<"$err"' "heads VISION-MODEL text: exit $rc: $err"
