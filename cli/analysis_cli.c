@@ -46,7 +46,19 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
     if (s->exact && (st = gaze_model_set_exact(model, true))) { gaze_model_free(model); return cli_fail(st); }
     struct gaze_run_opts opts = { 0 };
     opts.n_threads = s->n_threads;
-    st = gaze_model_run(model, s->text, s->pair, &opts, run);
+    // vision models take an image file where text models take text (as gaze run)
+    const bool vision = gaze_model_info(model)->vision, image = cli_is_image_path(s->text);
+    if (vision != image || (image && s->pair)) {
+        fprintf(stderr, "gaze %s: %s\n", cmd, image && s->pair ? "--pair is for text; an image gives one token per patch"
+                : vision ? "a vision model: give it a PNG or JPEG image file" : "this model takes text, not an image");
+        gaze_model_free(model);
+        return 2;
+    }
+    if (image) {
+        // heads reports high-norm sink patches (Darcet et al. 2024): it needs the hidden states
+        if (!strcmp(cmd, "heads")) opts.parts = GAZE_RUN_PART_ATTN | GAZE_RUN_PART_HIDDEN;
+        st = cli_run_image(model, s->text, &opts, run, true);
+    } else st = gaze_model_run(model, s->text, s->pair, &opts, run);
     gaze_model_free(model);
     return st ? cli_fail(st) : 0;
 }

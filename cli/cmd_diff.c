@@ -71,7 +71,7 @@ int cmd_diff(int argc, char ** argv) {
     if (n_pos == 2) {              // two run files
         sa.src = pos[0];
         sb.src = pos[1];
-    } else if (is_model(pos[1])) { // two models, one text
+    } else if (!cli_is_image_path(pos[1]) && is_model(pos[1])) { // two models, one text (an image is a file too)
         sa.src = pos[0]; sa.text = pos[2];
         sb.src = pos[1]; sb.text = pos[2];
     } else {                       // one model, two texts

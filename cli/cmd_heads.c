@@ -32,6 +32,10 @@ static int usage(FILE * f) {
             "  --special X       'cls'/'sep'/'punct' when that mean attention > X (default: 0.6)\n"
             "  --sink X          'sink' when the attention to token 0 > X (default: 0.3)\n"
             "  --detector X      'duplicate-token'/'induction' when that detector score > X (default: 0.4)\n"
+            "  image runs (ViT, DeiT, DINOv2, CLIP/SigLIP vision): also each head's mean attention distance in\n"
+            "  pixels and most attended token with its patch cell, and the sink patches (Darcet et al. 2024):\n"
+            "  --patch-sink F    a patch receiving >= F x the median patch's attention (default: 4)\n"
+            "  --patch-norm F    ... and, with hidden captured, a hidden-state norm >= F x the median (default: 2)\n"
             "  --induction: BOS + S random tokens twice, B sequences (default: S 50, B 4, seed 1)\n"
             "metrics: entropy (nats, Clark smoothing) entropy_norm (/ ln of the visible keys) max_weight distance\n"
             "         self prev next cls sep bos punct sink (Gu alpha_0) det_prev det_dup det_ind (TransformerLens)\n"
@@ -165,6 +169,116 @@ static int run_induction(const char * model_path, struct gaze_induction_opts * i
     return rc;
 }
 
+/* ---- image runs: patch geometry ------------------------------------------------------------ */
+
+struct image_report {
+    double * dist;                   // [n] mean attention distance (pixels) of each head
+    int64_t * top;                   // [n] each head's most attended token
+    double * top_w;                  // [n] its mean weight
+    struct gaze_image_token * tok;   // [T]
+    struct gaze_image_token_summary sum;
+};
+
+static void image_report_free(struct image_report * r) {
+    free(r->dist); free(r->top); free(r->top_w); free(r->tok);
+    memset(r, 0, sizeof *r);
+}
+
+// 0, or 1 after saying why
+static int image_report_make(const struct gaze_run * run, const struct gaze_image_token_opts * o, struct image_report * r) {
+    const int64_t n = run->n_cap_layers * run->n_heads_cap;
+    r->dist = malloc((size_t)n * sizeof *r->dist);
+    r->top = malloc((size_t)n * sizeof *r->top);
+    r->top_w = malloc((size_t)n * sizeof *r->top_w);
+    r->tok = malloc((size_t)run->T * sizeof *r->tok);
+    if (!r->dist || !r->top || !r->top_w || !r->tok) { fprintf(stderr, "gaze heads: out of memory\n"); return 1; }
+    enum gaze_status s = gaze_attention_distance(run, r->dist);
+    if (!s) s = gaze_image_head_top_keys(run, r->top, r->top_w);
+    if (!s) s = gaze_image_tokens(run, o, r->tok, &r->sum);
+    return s ? cli_fail(s) : 0;
+}
+
+// "(r,c)" for a patch, the token's name ("[CLS]") otherwise
+static const char * token_place(const struct gaze_run * run, int64_t t, char * buf, size_t n) {
+    if (t < 0 || t >= run->T) return "-";
+    if (run->patch_rc[2 * t] >= 0) snprintf(buf, n, "(%d,%d)", (int)run->patch_rc[2 * t], (int)run->patch_rc[2 * t + 1]);
+    else snprintf(buf, n, "%s", cli_safe(run->tokens[t] ? run->tokens[t] : "?"));
+    return buf;
+}
+
+static json_t * jtoken(const struct gaze_run * run, int64_t t) {
+    json_t * e = json_object();
+    json_object_set_new(e, "token", json_integer(t));
+    json_object_set_new(e, "name", json_string(run->tokens[t] ? run->tokens[t] : ""));
+    json_object_set_new(e, "row", json_integer(run->patch_rc[2 * t] >= 0 ? run->patch_rc[2 * t] : -1));
+    json_object_set_new(e, "col", json_integer(run->patch_rc[2 * t] >= 0 ? run->patch_rc[2 * t + 1] : -1));
+    return e;
+}
+
+static json_t * image_json(const struct gaze_run * run, const struct image_report * r) {
+    json_t * o = json_object(), * sp = json_array(), * sinks = json_array();
+    json_t * g = json_array();
+    json_array_append_new(g, json_integer(run->grid_rows));
+    json_array_append_new(g, json_integer(run->grid_cols));
+    json_array_append_new(g, json_integer(run->patch_size));
+    json_object_set_new(o, "grid", g);
+    for (int64_t t = 0; t < run->T; t++) {
+        const struct gaze_image_token * k = &r->tok[t];
+        if (k->row < 0) {   // [CLS], [DIST], registers: named, with what they receive
+            json_t * e = jtoken(run, t);
+            json_object_set_new(e, "received", jnum(k->received));
+            json_object_set_new(e, "received_layer", json_integer(k->layer));
+            json_object_set_new(e, "norm", jnum(k->norm));
+            json_array_append_new(sp, e);
+        } else if (k->sink) {
+            json_t * e = jtoken(run, t);
+            json_object_set_new(e, "received", jnum(k->received));
+            json_object_set_new(e, "received_layer", json_integer(k->layer));
+            json_object_set_new(e, "norm", jnum(k->norm));
+            json_array_append_new(sinks, e);
+        }
+    }
+    json_object_set_new(o, "special_tokens", sp);
+    json_object_set_new(o, "patches", json_integer(r->sum.n_patches));
+    json_object_set_new(o, "median_patch_received", jnum(r->sum.median_received));
+    json_object_set_new(o, "median_patch_norm", jnum(r->sum.median_norm));
+    json_object_set_new(o, "norm_layer", r->sum.norm_layer >= 0 ? json_integer(r->sum.norm_layer) : json_null());
+    json_object_set_new(o, "sink_factor", json_real(r->sum.sink_factor));
+    json_object_set_new(o, "norm_factor", json_real(r->sum.norm_factor));
+    json_object_set_new(o, "sink_patches", sinks);
+    return o;
+}
+
+static void image_table(const struct gaze_run * run, const struct image_report * r) {
+    char b[96];
+    printf("image: %lld x %lld patches of %lld px;", (long long)run->grid_rows, (long long)run->grid_cols, (long long)run->patch_size);
+    int n_sp = 0;
+    for (int64_t t = 0; t < run->T; t++)
+        if (r->tok[t].row < 0) printf("%s %s #%lld receives %.3f (layer %lld)", n_sp++ ? "," : " special tokens:",
+                                      token_place(run, t, b, sizeof b), (long long)t, r->tok[t].received, (long long)r->tok[t].layer);
+    if (!n_sp) printf(" no special tokens");
+    printf("\nmean attention distance (px) per layer, mean of heads [min-max]:\n");
+    const int64_t Hc = run->n_heads_cap;
+    for (int64_t li = 0; li < run->n_cap_layers; li++) {
+        double mn = INFINITY, mx = -INFINITY, mean = 0;
+        for (int64_t h = 0; h < Hc; h++) { const double d = r->dist[li * Hc + h]; mean += d / (double)Hc; mn = fmin(mn, d); mx = fmax(mx, d); }
+        printf("  layer %3lld  %7.2f  [%.2f-%.2f]\n", (long long)run->layers[li].index, mean, mn, mx);
+    }
+    printf("sink patches (receive >= %.3g x the median patch's %.4f", r->sum.sink_factor, r->sum.median_received);
+    if (r->sum.norm_layer >= 0) printf(", hidden norm >= %.3g x the median %.3g at layer %lld", r->sum.norm_factor, r->sum.median_norm,
+                                       (long long)r->sum.norm_layer);
+    else printf("; no hidden captured: attention only, gaze run --capture attn,hidden adds norms");
+    printf("):");
+    if (!r->sum.n_sinks) printf(" none");
+    for (int64_t t = 0; t < run->T; t++) {
+        const struct gaze_image_token * k = &r->tok[t];
+        if (!k->sink) continue;
+        printf("\n  %s #%lld receives %.4f (layer %lld)", token_place(run, t, b, sizeof b), (long long)t, k->received, (long long)k->layer);
+        if (!isnan(k->norm)) printf(", norm %.3g", k->norm);
+    }
+    printf("\n");
+}
+
 // The layer × head grid of one metric as a terminal heatmap.
 static int print_grid(const struct gaze_run * run, const struct gaze_head_metrics * m, enum gaze_metric metric) {
     const int64_t L = run->n_cap_layers, H = run->n_heads_cap;
@@ -188,6 +302,9 @@ int cmd_heads(int argc, char ** argv) {
     struct gaze_detector_opts det = { 0 };
     struct gaze_head_thresholds th = gaze_head_thresholds_default();
     struct gaze_induction_opts io = { 0 };
+    struct gaze_image_token_opts img_opts = { 0 };
+    struct image_report img;
+    memset(&img, 0, sizeof img);
     enum out_format fmt = OUT_TABLE;
     const char * sort_s = NULL, * grid_s = NULL;
     int64_t layer = -1;
@@ -224,6 +341,8 @@ int cmd_heads(int argc, char ** argv) {
         else if (!strcmp(a, "--special")) { if (cli_double("heads", a, v, 0, 1, 0, &th.special)) return 2; i++; }
         else if (!strcmp(a, "--sink")) { if (cli_double("heads", a, v, 0, 1, 0, &th.sink)) return 2; i++; }
         else if (!strcmp(a, "--detector")) { if (cli_double("heads", a, v, 0, 1, 0, &th.detector)) return 2; i++; }
+        else if (!strcmp(a, "--patch-sink")) { if (cli_double("heads", a, v, 1, 1e6, 0, &img_opts.sink_factor)) return 2; i++; }
+        else if (!strcmp(a, "--patch-norm")) { if (cli_double("heads", a, v, 1, 1e6, 0, &img_opts.norm_factor)) return 2; i++; }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze heads: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src.src) src.src = a;
         else if (!src.text) src.text = a;
@@ -265,6 +384,8 @@ int cmd_heads(int argc, char ** argv) {
                 "those settle them; distance, next, cls, sep, punct and the detectors need full weights "
                 "(gaze run without --summary): shown as -\n", cli_safe(src.src));
     if (grid_s) { rc = print_grid(&run, m, grid_m); goto done; }
+    const bool image = run.patch_rc && run.grid_rows > 0 && !from_summary;   // patch geometry
+    if (image && (rc = image_report_make(&run, &img_opts, &img))) goto done;
     int64_t cnt = 0;
     for (int64_t k = 0; k < n; k++) if (layer < 0 || m[k].layer == layer) order[cnt++] = k;
     if (layer >= 0 && !cnt) { fprintf(stderr, "gaze heads: layer %lld is not in the run\n", (long long)layer); rc = 2; goto done; }
@@ -306,16 +427,26 @@ int cmd_heads(int argc, char ** argv) {
             json_object_set_new(e, "kv_head", json_integer(h->kv_head));
             for (int k = 0; k < GAZE_METRIC_COUNT; k++) json_object_set_new(e, gaze_metric_name(k), jnum(h->v[k]));
             json_object_set_new(e, "labels", jlabels(h->labels));
+            if (image) {
+                const int64_t k = order[r];
+                json_object_set_new(e, "attention_distance_px", jnum(img.dist[k]));
+                if (img.top[k] >= 0) {
+                    json_t * tk = jtoken(&run, img.top[k]);
+                    json_object_set_new(tk, "weight", jnum(img.top_w[k]));
+                    json_object_set_new(e, "top_key", tk);
+                }
+            }
             json_array_append_new(heads, e);
         }
         json_object_set_new(o, "heads", heads);
+        if (image) json_object_set_new(o, "image", image_json(&run, &img));
         json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9) | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(o);
     } else if (fmt == OUT_CSV) {
         printf("layer,head,kv_head");
         for (int k = 0; k < GAZE_METRIC_COUNT; k++) printf(",%s", gaze_metric_name(k));
-        printf(",labels\n");
+        printf(",labels%s\n", image ? ",attention_distance_px,top_key,top_key_row,top_key_col,top_key_weight" : "");
         for (int64_t r = 0; r < cnt; r++) {
             const struct gaze_head_metrics * h = &m[order[r]];
             printf("%lld,%lld,%lld", (long long)h->layer, (long long)h->head, (long long)h->kv_head);
@@ -323,7 +454,13 @@ int cmd_heads(int argc, char ** argv) {
             char lab[256];
             gaze_head_labels_format(h->labels, lab, sizeof lab);
             for (char * c = lab; *c; c++) if (*c == ',') *c = ';';
-            printf(",%s\n", lab);
+            printf(",%s", lab);
+            if (image) {
+                const int64_t k = order[r], t = img.top[k];
+                printf(",%.9g,%lld,%d,%d,%.9g", img.dist[k], (long long)t, t >= 0 ? (int)run.patch_rc[2 * t] : -1,
+                       t >= 0 ? (int)run.patch_rc[2 * t + 1] : -1, img.top_w[k]);
+            }
+            printf("\n");
         }
     } else {
         printf("%s: %lld tokens, %lld layers x %lld heads%s", run.model ? cli_safe(run.model) : "run", (long long)run.T,
@@ -333,8 +470,10 @@ int cmd_heads(int argc, char ** argv) {
                det.exclude_bos ? ", BOS excluded" : "", det.exclude_current_token ? ", current token excluded" : "");
         print_table(&run, m, order, cnt, gqa, sort_s != NULL);
         printf("sink heads (alpha_0 > %.2f): %lld of %lld = %.1f%%\n", th.sink, (long long)n_sink, (long long)n, sink_pct);
+        if (image) image_table(&run, &img);
     }
 done:
+    image_report_free(&img);
     free(m);
     free(order);
     gaze_run_free(&run);

@@ -34,6 +34,7 @@ static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze view RUN.safetensors -o OUT.html [flags]\n"
             "       gaze view MODEL \"text\" | MODEL -f FILE|- -o OUT.html [flags]\n"
+            "       gaze view VISION-MODEL IMAGE.png|.jpg -o OUT.html [flags]\n"
             "  The page needs no network: open it from disk.\n"
             "  -o, --out FILE        the HTML page to write (required)\n"
             "  -f FILE               read the text from FILE ('-': standard input)\n"
@@ -49,7 +50,8 @@ static int usage(FILE * f) {
             "  --no-qk               leave out the query/key view (default: a live model run captures q/k of\n"
             "                        every layer and head)\n"
             "  --title T             page title (default: the model's name)\n"
-            "  --view V              panel shown first: head, model, heatmap, qk, steps or rollout (default: head)\n"
+            "  --view V              panel shown first: head, model, heatmap, qk, steps, rollout or\n"
+            "                        image (image runs; default: image for image runs, else head)\n"
             "  --no-rollout          leave out the rollout / flow panel (default: included)\n"
             "  --fusions LIST        rollout head fusions: all or mean,max,min (default: all three when\n"
             "                        layers x T^3 <= 1e9, else mean)\n"
@@ -94,8 +96,8 @@ int cmd_view(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--view")) {
             if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps") &&
-                strcmp(v, "rollout")) {
-                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps or rollout\n", v);
+                strcmp(v, "rollout") && strcmp(v, "image")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout or image\n", v);
                 return 2;
             }
             o.view = v;
@@ -150,7 +152,16 @@ int cmd_view(int argc, char ** argv) {
         ropts.parts = GAZE_RUN_PART_ATTN | (o.no_qk ? 0u : (unsigned)(GAZE_RUN_PART_Q | GAZE_RUN_PART_K));
         ropts.generate = generate;
         ropts.n_threads = (int)threads;
-        s = gaze_model_run(model, text, pair, &ropts, &run);
+        // vision models: the "text" is an image file (an image run, opened on the image tab)
+        const bool vision = gaze_model_info(model)->vision, image = cli_is_image_path(text);
+        if (vision != image || (image && pair)) {
+            fprintf(stderr, "gaze view: %s\n", image && pair ? "--pair is for text; an image gives one token per patch"
+                    : vision ? "a vision model: give it a PNG or JPEG image file" : "this model takes text, not an image");
+            gaze_model_free(model);
+            free(text_buf);
+            return 2;
+        }
+        s = image ? cli_run_image(model, text, &ropts, &run, true) : gaze_model_run(model, text, pair, &ropts, &run);
         gaze_model_free(model);
         free(text_buf);
         if (s) return cli_fail(s);

@@ -1867,6 +1867,36 @@ enum gaze_status gaze_ablate_heads(struct gaze_model * model, const char * text,
 // run without a patch grid or without captured attention.
 enum gaze_status gaze_attention_distance(const struct gaze_run * run, double * out);
 
+// Tokens of an image run that draw outsized attention (Darcet et al. 2024, "Vision Transformers
+// Need Registers": high-norm patches that act as attention sinks). For each token: the attention
+// it receives (mean over captured heads and query rows, in the captured layer where that is
+// largest) and the L2 norm of its hidden state in the last captured layer with hidden (NaN
+// without). A patch is a sink when it receives >= sink_factor x the median patch's and, when
+// hidden was captured, its norm is >= norm_factor x the median patch norm. out [T].
+#define GAZE_IMAGE_SINK_FACTOR 4.0
+#define GAZE_IMAGE_NORM_FACTOR 2.0
+struct gaze_image_token_opts {
+    double sink_factor;              // <= 0: GAZE_IMAGE_SINK_FACTOR
+    double norm_factor;              // <= 0: GAZE_IMAGE_NORM_FACTOR
+};
+struct gaze_image_token {
+    int32_t row, col;                // patch cell; -1, -1 for [CLS], [DIST], registers
+    int64_t layer;                   // model layer where `received` is largest
+    double  received;                // mean attention received there (uniform would be 1 / T)
+    double  norm;                    // ||hidden||_2 (see above) or NaN
+    bool    sink;                    // patches only
+};
+struct gaze_image_token_summary {
+    int64_t n_patches, n_sinks;
+    int64_t norm_layer;              // layer of the norms, -1: no hidden captured
+    double  median_received, median_norm, sink_factor, norm_factor;
+};
+enum gaze_status gaze_image_tokens(const struct gaze_run * run, const struct gaze_image_token_opts * opts,
+                                   struct gaze_image_token * out, struct gaze_image_token_summary * sum);
+// Each captured head's most attended key: token [n_cap_layers, n_heads_cap] and its mean weight
+// over the captured query rows (-1 / NaN for layers without attention).
+enum gaze_status gaze_image_head_top_keys(const struct gaze_run * run, int64_t * token, double * weight);
+
 /* END SECTION analysis */
 
 /* ------------------------------------------------------------------------------------------

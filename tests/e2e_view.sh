@@ -109,6 +109,21 @@ check decoder2 "$tmp/decoder.safetensors"
 view subset "$tmp/subset.safetensors"
 check subset "$tmp/subset.safetensors" --expect steps-slider
 
+# 1b. image runs (tiny DeiT: [CLS], [DIST] and 4 x 4 patches; tiny SigLIP: patches only, so its
+# thumbnails show the mean over patch queries): the page opens on the image tab; the self-test
+# hovers patches and a thumbnail, view_check recomputes every overlay value from the run file
+for m in deit siglip; do
+    if "$GAZE_BIN" run "$SRC/tests/fixtures/vit/$m" "$SRC/tests/fixtures/images/rgb_37x29.png" --capture attn,hidden \
+        -o "$tmp/$m.safetensors" --quiet >"$tmp/$m.run.out" 2>&1; then ok; else bad "gaze run $m"; cat "$tmp/$m.run.out" >&2; fi
+    view "img_$m" "$tmp/$m.safetensors"
+    grep -q '"view":"image"' "$tmp/img_$m.html" && ok || bad "$m: the image run's page does not open on its image tab"
+    grep -q '"image":{"h":' "$tmp/img_$m.html" && ok || bad "$m: no image in the page's metadata"
+    check "img_$m" "$tmp/$m.safetensors"
+done
+view img_deit_u8 "$tmp/deit.safetensors" --precision u8
+check img_deit_u8 "$tmp/deit.safetensors"
+shot img_deit "view=image"
+
 # 2. MiniLM, a sentence pair with q/k; then a longer input under a 1 MB cap (summaries + exact layers)
 TEXT="The quick brown fox jumps over the lazy dog while the cat, unimpressed, keeps sleeping on the warm windowsill."
 PAIR="Where does the cat sleep?"

@@ -497,17 +497,24 @@ static char * read_file(const char * path, size_t * n) {
 static void test_assets(void) {
     const char * root = getenv("GAZE_SOURCE_DIR");
     char path[4096];
+    // each embedded string is the concatenation of its sources (scripts/embed-assets ASSETS)
     static const char * const names[] = { "viewer.js", "viewer.css" };
+    static const char * const parts[2][3] = { { "viewer.js", "image.js", NULL }, { "viewer.css", NULL, NULL } };
     const char * const embedded[] = { gaze_viewer_js, gaze_viewer_css };
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/src/render/viewer/%s", root ? root : ".", names[i]);
-        size_t n;
-        char * src = read_file(path, &n);
-        CHECK(src != NULL, "cannot read %s (run from the repository root or set GAZE_SOURCE_DIR)", path);
-        if (!src) continue;
-        CHECK(n == strlen(embedded[i]) && !memcmp(src, embedded[i], n),
-              "src/render/viewer_assets.c is stale for %s: run scripts/embed-assets", names[i]);
-        free(src);
+        size_t at = 0, len = strlen(embedded[i]);
+        bool same = true;
+        for (int k = 0; parts[i][k]; k++) {
+            snprintf(path, sizeof path, "%s/src/render/viewer/%s", root ? root : ".", parts[i][k]);
+            size_t n;
+            char * src = read_file(path, &n);
+            CHECK(src != NULL, "cannot read %s (run from the repository root or set GAZE_SOURCE_DIR)", path);
+            if (!src) { same = false; continue; }
+            if (at + n > len || memcmp(src, embedded[i] + at, n)) same = false;
+            at += n;
+            free(src);
+        }
+        CHECK(same && at == len, "src/render/viewer_assets.c is stale for %s: run scripts/embed-assets", names[i]);
         const char * e = embedded[i];
         bool ok = true;
         for (const char * c = e; *c; c++) if ((unsigned char)*c >= 0x80 || *c == '\r') ok = false;
@@ -729,6 +736,59 @@ static void test_subset(void) {
     gaze_run_free(&run);
 }
 
+// Image runs: the page carries the image bytes at the offset its metadata names and each
+// token's cell (a cell outside the grid becomes -1, -1), and opens on the image tab.
+static void test_image_page(void) {
+    struct gaze_run run;
+    CHECK(make_run(&run, &HOSTILE_RUN) == GAZE_OK, "image run: %s", gaze_last_error());
+    struct page p;
+    if (make_page(&run, NULL, &p, NULL)) {
+        check_page("text run", &p);
+        CHECK(p.meta && !json_object_get(p.meta, "image") && !strcmp(json_string_value(json_object_get(p.meta, "view")), "head"),
+              "text run: no image, head view first");
+    }
+    page_free(&p);
+    const int64_t T = run.T, H = 3, W = 5;
+    run.grid_rows = 2;
+    run.grid_cols = 3;
+    run.patch_size = 4;
+    run.patch_rc = malloc((size_t)(2 * T) * sizeof *run.patch_rc);
+    run.image = malloc((size_t)(H * W * 3));
+    run.image_h = H;
+    run.image_w = W;
+    for (int64_t t = 0; t < T; t++) {
+        run.patch_rc[2 * t] = t == 0 ? -1 : (int32_t)((t - 1) / 3);
+        run.patch_rc[2 * t + 1] = t == 0 ? -1 : (int32_t)((t - 1) % 3);
+    }
+    run.patch_rc[2 * (T - 1)] = 99;   // outside the grid: shown as a token
+    for (int64_t i = 0; i < H * W * 3; i++) run.image[i] = (uint8_t)(i * 37 + 11);
+    if (make_page(&run, NULL, &p, NULL)) {
+        check_page("image run", &p);
+        json_t * im = json_object_get(p.meta, "image");
+        CHECK(json_is_object(im), "image run: no image in the metadata");
+        CHECK(!strcmp(json_string_value(json_object_get(p.meta, "view")), "image"), "image run: does not open on the image tab");
+        if (json_is_object(im)) {
+            const size_t off = (size_t)json_integer_value(json_object_get(im, "off"));
+            CHECK(json_integer_value(json_object_get(im, "h")) == H && json_integer_value(json_object_get(im, "w")) == W &&
+                  json_integer_value(json_object_get(im, "rows")) == 2 && json_integer_value(json_object_get(im, "cols")) == 3 &&
+                  json_integer_value(json_object_get(im, "patch")) == 4, "image run: sizes");
+            CHECK(off + (size_t)(H * W * 3) <= p.n_data && !memcmp(p.data + off, run.image, (size_t)(H * W * 3)),
+                  "image run: the payload's image differs at offset %zu of %zu", off, p.n_data);
+            json_t * rc = json_object_get(im, "rc");
+            bool same = (int64_t)json_array_size(rc) == 2 * T;
+            for (int64_t t = 0; same && t < T; t++) {
+                const int64_t r = json_integer_value(json_array_get(rc, (size_t)(2 * t)));
+                const int64_t c = json_integer_value(json_array_get(rc, (size_t)(2 * t + 1)));
+                const bool in = run.patch_rc[2 * t] >= 0 && run.patch_rc[2 * t] < 2 && run.patch_rc[2 * t + 1] < 3;
+                same = in ? r == run.patch_rc[2 * t] && c == run.patch_rc[2 * t + 1] : r == -1 && c == -1;
+            }
+            CHECK(same && T > 7, "image run: cells differ (or one outside the grid was kept)");
+        }
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+}
+
 static json_t * flow_tokens(const struct page * p) {
     return json_object_get(json_object_get(json_object_get(p->meta, "rollout"), "flow"), "tokens");
 }
@@ -876,6 +936,7 @@ int main(int argc, char ** argv) {
     test_hostile_pages();
     test_decoder_tiers();
     test_subset();
+    test_image_page();
     test_rollout();
     test_write();
     return check_summary("test_html");

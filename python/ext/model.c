@@ -147,6 +147,76 @@ static PyObject * model_run(PyObject * self, PyObject * args, PyObject * kw) {
     return gz_run_wrap(&run, t1 - t0);
 }
 
+// run_image(image, layers=None, heads=None, capture=None, threads=0): vision models. image is
+// a PNG/JPEG path (str) or a C-contiguous uint8 buffer [h, w, 3] (RGB, as PIL's
+// convert("RGB")); either way preprocessed by the model's Hugging Face image processor.
+static PyObject * model_run_image(PyObject * self, PyObject * args, PyObject * kw) {
+    static char * kwlist[] = { "image", "layers", "heads", "capture", "threads", NULL };
+    ModelObject * m = (ModelObject *)self;
+    PyObject * image, * layers_obj = Py_None, * heads_obj = Py_None, * capture = NULL;
+    int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOi:run_image", kwlist, &image, &layers_obj, &heads_obj, &capture, &threads))
+        return NULL;
+    struct gaze_run_opts o = { 0 };
+    if (capture) {
+        bool none;
+        if (parse_parts(capture, &o.parts, &none)) return NULL;
+        o.no_capture = none;
+    }
+    struct gaze_image img = { 0 };
+    const char * name = NULL;
+    Py_buffer view = { 0 };
+    enum gaze_status s;
+    if (PyUnicode_Check(image)) {
+        const char * path = PyUnicode_AsUTF8AndSize(image, NULL);
+        if (!path) return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        s = gaze_image_load(&img, path, 0);
+        Py_END_ALLOW_THREADS
+        if (s) return gz_raise(s);
+        const char * slash = strrchr(path, '/');
+        name = slash ? slash + 1 : path;
+    } else {
+        if (PyObject_GetBuffer(image, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_ND)) return NULL;
+        const bool u8 = view.itemsize == 1 && (!view.format || !strcmp(view.format, "B") || !strcmp(view.format, "<B") ||
+                                               !strcmp(view.format, "=B") || !strcmp(view.format, "|B"));
+        if (!u8 || view.ndim != 3 || view.shape[2] != 3 || view.shape[0] < 1 || view.shape[1] < 1) {
+            PyBuffer_Release(&view);
+            return gz_raise_invalid("image: want a PNG/JPEG path or a uint8 array [h, w, 3] (RGB), got format '%s' of rank %d",
+                                    view.format ? view.format : "B", view.ndim);
+        }
+        img.height = view.shape[0];
+        img.width = view.shape[1];
+        img.rgb = view.buf;   // borrowed: gaze_model_run_image only reads it
+        name = "array";
+    }
+    const struct gaze_model_info * info = gaze_model_info(m->model);
+    int64_t * layers = NULL, * heads = NULL;
+    if (gz_index_list(layers_obj, info->n_layers, "layers", &layers, &o.n_layers) ||
+        gz_index_list(heads_obj, info->n_heads, "heads", &heads, &o.n_heads)) {
+        free(layers);
+        if (view.obj) PyBuffer_Release(&view); else gaze_image_free(&img);
+        return NULL;
+    }
+    o.layers = layers;
+    o.heads = heads;
+    o.n_threads = threads;
+    struct gaze_run run;
+    double t0, t1;
+    m->n_running++;
+    Py_BEGIN_ALLOW_THREADS
+    t0 = gz_now();
+    s = gaze_model_run_image(m->model, &img, name, &o, &run);
+    t1 = gz_now();
+    Py_END_ALLOW_THREADS
+    m->n_running--;
+    free(layers);
+    free(heads);
+    if (view.obj) PyBuffer_Release(&view); else gaze_image_free(&img);
+    if (s) return gz_raise(s);
+    return gz_run_wrap(&run, t1 - t0);
+}
+
 // ablate(text, pair=None, mean=False, layers=None, threads=0) -> (baseline, effect Array [L, H])
 static PyObject * model_ablate(PyObject * self, PyObject * args, PyObject * kw) {
     static char * kwlist[] = { "text", "pair", "mean", "layers", "threads", NULL };
@@ -211,6 +281,8 @@ static PyObject * model_induction(PyObject * self, PyObject * args, PyObject * k
 
 static PyMethodDef model_methods[] = {
     { "run", (PyCFunction)(void (*)(void))model_run, METH_VARARGS | METH_KEYWORDS, "Runs the model (see gaze.Model.run)." },
+    { "run_image", (PyCFunction)(void (*)(void))model_run_image, METH_VARARGS | METH_KEYWORDS,
+      "Runs a vision model on an image (see gaze.Model.run)." },
     { "ablate", (PyCFunction)(void (*)(void))model_ablate, METH_VARARGS | METH_KEYWORDS, "Head ablation (see gaze.ablate)." },
     { "induction", (PyCFunction)(void (*)(void))model_induction, METH_VARARGS | METH_KEYWORDS, "Induction protocol scores." },
     { NULL },

@@ -97,8 +97,22 @@ static PyObject * get_vec(PyObject * self, void * closure) {
         case 's': if (!r->sequence_ids) Py_RETURN_NONE; return gz_array_new(self, r->sequence_ids, "b", 1, 1, shape);
         case 'o': if (!r->offsets) Py_RETURN_NONE; return gz_array_new(self, r->offsets, "q", 8, 2, shape);
         case 'q': shape[0] = r->Tq; return gz_array_new(self, r->q_rows, "q", 8, 1, shape);
+        case 'p': if (!r->patch_rc) Py_RETURN_NONE; return gz_array_new(self, r->patch_rc, "i", 4, 2, shape);
+        case 'l': if (!r->logits) Py_RETURN_NONE; shape[0] = r->n_logits; return gz_array_new(self, r->logits, "f", 4, 1, shape);
+        case 'I': {   // image runs: uint8 [h, w, 3]
+            if (!r->image) Py_RETURN_NONE;
+            const int64_t s3[3] = { r->image_h, r->image_w, 3 };
+            return gz_array_new(self, r->image, "B", 1, 3, s3);
+        }
         default:  if (!r->embedding) Py_RETURN_NONE; shape[0] = r->n_embd; return gz_array_new(self, r->embedding, "f", 4, 1, shape);
     }
+}
+
+// (rows, cols, patch side in pixels) of an image run's patch grid, or None
+static PyObject * get_patch_grid(PyObject * self, void * c) {
+    const struct gaze_run * r = RUN(self);
+    if (!r->patch_rc || r->grid_rows < 1) Py_RETURN_NONE;
+    return Py_BuildValue("(LLL)", (long long)r->grid_rows, (long long)r->grid_cols, (long long)r->patch_size);
 }
 
 static const char * const g_parts[] = { "attn", "scores", "q", "k", "hidden" };
@@ -266,7 +280,7 @@ static PyObject * run_plot(PyObject * self, PyObject * args, PyObject * kw) {
     PyObject * result = NULL;
     int64_t * heads = NULL;
     Py_buffer vbuf = { 0 };
-    if (!gaze_plot_kind_from_name(kind, &po.kind)) { gz_raise_invalid("kind '%s' (heatmap, model, head, bars)", kind); goto out; }
+    if (!gaze_plot_kind_from_name(kind, &po.kind)) { gz_raise_invalid("kind '%s' (heatmap, model, head, bars; image runs: image, image-patch, image-rollout, distance)", kind); goto out; }
     if (!gaze_palette_from_name(palette, &po.palette)) { gz_raise_invalid("palette '%s' (viridis, cividis, magma, diverging)", palette); goto out; }
     const char * path = path_obj ? PyBytes_AsString(path_obj) : NULL;
     if (format) {
@@ -356,6 +370,10 @@ static PyGetSetDef run_getset[] = {
     { "offsets", get_vec, NULL, "byte offsets [T, 2] (Array) or None", "o" },
     { "q_rows", get_vec, NULL, "captured query rows (Array)", "q" },
     { "embedding", get_vec, NULL, "pooled embedding (Array) or None", "e" },
+    { "patch_rc", get_vec, NULL, "image runs: grid (row, col) of each token [T, 2] (Array) or None", "p" },
+    { "logits", get_vec, NULL, "classifier logits (Array) or None", "l" },
+    { "image", get_vec, NULL, "image runs: the RGB image the model saw [h, w, 3] (Array) or None", "I" },
+    { "patch_grid", get_patch_grid, NULL, "image runs: (rows, cols, patch) or None", NULL },
     { NULL },
 };
 

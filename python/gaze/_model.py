@@ -50,10 +50,11 @@ class Model:
         """Whether quantized weights run f32-dequantized."""
         return self._c.exact
 
-    def run(self, text: str, pair: Optional[str] = None, generate: int = 0, layers: Indices = None,
+    def run(self, text: Optional[str] = None, pair: Optional[str] = None, generate: int = 0, layers: Indices = None,
             heads: Indices = None, capture: Union[str, Iterable[str], None] = ("attn",),
             exact: Optional[bool] = None, *, max_len: int = 0, truncate: bool = False,
-            temperature: float = 0.0, top_p: float = 0.0, seed: int = 0, threads: int = 0) -> Run:
+            temperature: float = 0.0, top_p: float = 0.0, seed: int = 0, threads: int = 0,
+            image: Any = None) -> Run:
         """Tokenizes ``text`` (and ``pair``, encoders only), runs the model and returns the run.
 
         - ``generate``: decoders generate this many tokens after the prompt (greedy unless
@@ -68,8 +69,29 @@ class Model:
         - ``max_len`` / ``truncate``: cut long inputs instead of failing with a LimitError.
         - ``threads``: kernel threads (0: :func:`gaze.default_threads`).
 
+        - ``image``: vision models (ViT, DeiT, DINOv2, CLIP/SigLIP vision) take an image instead
+          of text: a PNG/JPEG path, or a uint8 array [h, w, 3] of RGB (a PIL image is converted
+          with ``convert("RGB")``); preprocessed by the model's Hugging Face image processor.
+          ``layers``, ``heads``, ``capture`` and ``threads`` apply; the text options do not.
+
         The GIL is released while the model runs, so other Python threads go on.
         """
+        if image is not None:
+            if text is not None or pair is not None or generate:
+                raise TypeError("run(): give either text or image=, not both (generate is for text)")
+            if isinstance(image, (str, os.PathLike)):
+                img = os.fspath(image)
+            else:
+                import numpy as np
+                if hasattr(image, "convert") and not isinstance(image, np.ndarray):   # PIL
+                    image = image.convert("RGB")
+                img = np.asarray(image)
+                if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+                    raise TypeError(f"run(image=...): want a path or a uint8 array [h, w, 3], got {img.dtype} {img.shape}")
+                img = np.ascontiguousarray(img)
+            return Run(self._c.run_image(img, layers, heads, capture, threads))
+        if text is None:
+            raise TypeError("run(): text (or image=) is required")
         return Run(self._c.run(text, pair, generate, layers, heads, capture, exact, max_len, truncate,
                                temperature, top_p, seed, threads))
 

@@ -119,6 +119,29 @@ class Run:
         """float32 [n_embd] pooled sentence embedding (encoders), or None."""
         return _view(self._c.embedding)
 
+    # ---- image runs (vision models; None for text runs) --------------------------------------
+    @property
+    def image(self) -> Optional[np.ndarray]:
+        """uint8 [h, w, 3]: the RGB image the model saw (resized and cropped, before
+        normalisation), or None for a text run."""
+        return _view(self._c.image)
+
+    @property
+    def patch_grid(self) -> Optional[tuple[int, int, int]]:
+        """(rows, cols, patch side in model-input pixels) of an image run, or None."""
+        return self._c.patch_grid
+
+    @property
+    def patch_rc(self) -> Optional[np.ndarray]:
+        """int32 [T, 2]: grid (row, col) of each token of an image run, (-1, -1) for [CLS],
+        distillation and register tokens; or None."""
+        return _view(self._c.patch_rc)
+
+    @property
+    def logits(self) -> Optional[np.ndarray]:
+        """float32 [n]: classifier logits of an image classifier, or None."""
+        return _view(self._c.logits)
+
     @property
     def extra(self) -> dict[str, str]:
         """Metadata entries outside the gaze.* set."""
@@ -183,7 +206,9 @@ class Run:
              words: bool = False, vmax: float = 0.0, title: Optional[str] = None, max_px: int = 0,
              minus: Optional["Run"] = None, values: Optional[Sequence[float]] = None,
              values_name: Optional[str] = None) -> "Figure":
-        """A figure of the run (what ``gaze plot`` draws): ``kind`` heatmap, model, head or bars.
+        """A figure of the run (what ``gaze plot`` draws): ``kind`` heatmap, model, head or bars;
+        image runs also ``image`` ([CLS] attention of each head over the image), ``image-patch``
+        (``query``'s attention over the image), ``image-rollout`` and ``distance``.
 
         Returns a :class:`gaze.Figure` that displays inline (SVG by default, or ``format="png"``);
         with ``path`` it is also written there (format from the extension: .png, .svg, .pdf).

@@ -11,6 +11,7 @@
 // analysis functions and sized before the attention plan, which gets what is left.
 #include "core/core.h"
 #include "core/sha256.h"
+#include "render/html_image.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -622,7 +623,7 @@ static void meta_words(struct sbuf * b, const struct gaze_words * w) {
 }
 
 static const char * view_name(const char * v) {
-    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout" };
+    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout", "image" };
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++) if (!strcmp(v, known[i])) return known[i];
     return "head";
 }
@@ -693,7 +694,7 @@ static enum gaze_status meta_head(const struct gaze_run * run, const struct gaze
     sb_str(b, ",\"words_hidden\":");
     meta_words(b, &w1);
     sb_str(b, ",\"view\":");
-    sb_json_str(b, view_name(o->view));
+    sb_json_str(b, view_name(o->view ? o->view : run->image ? "image" : NULL));   // image runs open on their image
     if (b->oom) s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
 done:
     gaze_words_free(&w0);
@@ -789,6 +790,8 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     size_t fixed = 2048 + strlen(js) + strlen(css) + meta.n + (size_t)n_maps_max * META_PER_MAP;
     fixed += 512 + 24 * (size_t)ro.n_flow;   // the rollout's entry in the metadata
     fixed += ro.bytes ? (ro.bytes + 2) / 3 * 4 + 4 : 0;
+    const size_t img_bytes = gaze_html_image_bytes(run);   // image runs: the image tab's data
+    fixed += img_bytes ? (img_bytes + 2) / 3 * 4 + 4 + gaze_html_image_meta_max(run) : 0;
     if (fixed >= max_bytes) {
         s = gaze_error(GAZE_ERR_LIMIT, "html: the page without attention data needs %zu bytes, over the cap of %zu", fixed, max_bytes);
         goto fail;
@@ -797,12 +800,21 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     if ((s = plan_make(run, &o, budget, &plan))) goto fail;
     const size_t ro_off = plan.payload;   // a multiple of 4: every piece is
     plan.payload += ro.bytes;
+    const size_t img_off = plan.payload;
+    plan.payload += img_bytes;
     meta_rollout(run, &o, &ro, ro_off, &meta);
+    {
+        char * im = gaze_html_image_meta(run, img_off);
+        if (!im) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+        sb_str(&meta, im);
+        free(im);
+    }
     meta_chunks(run, &plan, &meta);
     if (meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
     if (!(payload = malloc(plan.payload ? plan.payload : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", plan.payload); goto fail; }
     if ((s = payload_write(run, &plan, payload))) goto fail;
     if (ro.bytes) memcpy(payload + ro_off, ro.data, ro.bytes);
+    gaze_html_image_write(run, payload + img_off);
 
     const size_t b64 = (plan.payload + 2) / 3 * 4;
     if (!sb_reserve(&page, fixed + b64)) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }

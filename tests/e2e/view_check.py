@@ -15,9 +15,13 @@ saw into <pre id="gaze-selftest">; this script
     --all` and `gaze flow --json --token T` on RUN (--gaze BIN; default build/bin/gaze), under
     the same rules (output word = mean of its tokens' rows, input word = sum, hidden special
     inputs dropped and the row renormalised), within the page's f16 rounding (of v * 2^15),
+  - image runs: the page's image bytes equal the run's `image` tensor, and every value of the
+    image tab's hovered-patch overlay and thumbnails (recorded by the self-test) equals the
+    stored weights of RUN (mean or max over the heads, one query row or the mean over patches),
   - checks the rendered DOM holds no element or attribute that the page does not make itself.
 Standard library only. Prints "view_check: N passed, M failed" and exits 1 on a failure.
 """
+import base64
 import html
 import json
 import math
@@ -58,6 +62,11 @@ class Run:
         off = self.base + t["data_offsets"][0] + ((head_ix * tq + row) * tk) * size
         fmt = "<%d%s" % (tk, "f" if size == 4 else "e")
         return list(struct.unpack(fmt, self.buf[off:off + tk * size]))
+
+
+    def tensor_bytes(self, name):
+        t = self.header[name]
+        return self.buf[self.base + t["data_offsets"][0]:self.base + t["data_offsets"][1]]
 
 
 def f32(x):
@@ -138,6 +147,52 @@ def check_probe(p, run, meta):
     tol = 0.5 * 10 ** -digits + 2e-6
     ok(abs(value - want) <= tol, "probe %s/%s: shown %s, the run gives %.6f (layer %d, queries #%d-%d, keys #%d-%d)"
        % (p["view"], p["mode"], shown, want, layer, q0, q1, k0, k1))
+
+
+def check_image_probe(p, run, meta):
+    """An image-tab overlay: values[k] is the weight of the cell k's token in the query's row."""
+    im, enc, T, q_rows = meta["image"], meta["enc"], meta["T"], meta["q_rows"]
+    rows, cols, rc = im["rows"], im["cols"], im["rc"]
+    cell_tok = [-1] * (rows * cols)
+    for t in range(T):
+        if rc[2 * t] >= 0:
+            cell_tok[rc[2 * t] * cols + rc[2 * t + 1]] = t
+    q = p["query"]
+    qs = [q] if q >= 0 else [t for t in range(T) if rc[2 * t] >= 0 and t in q_rows]
+    heads = [meta["heads"].index(h) for h in p["heads"]]
+    want = [0.0] * T
+    for i, h in enumerate(heads):
+        acc = [0.0] * T
+        for t in qs:
+            row = run.row(p["layer"], h, q_rows.index(t), T)
+            for j in range(T):
+                acc[j] += stored(row[j], enc) / len(qs)
+        for j in range(T):
+            want[j] = max(want[j], acc[j]) if p["how"] == "max" else want[j] + acc[j] / len(heads)
+    cells = [want[t] if t >= 0 else 0.0 for t in cell_tok]
+    got = p["values"]
+    if not ok(len(got) == len(cells), "image probe %s: %d values for %d cells" % (p["mode"], len(got), len(cells))):
+        return
+    worst = max(abs(a - b) for a, b in zip(got, cells))
+    ok(worst <= 2e-6 + 1e-5 * max(cells), "image probe %s (layer %d, query %d, heads %s, %s): off by %.3g"
+       % (p["mode"], p["layer"], q, p["heads"], p["how"], worst))
+    ok(max(cells) > 0, "image probe %s: all zero" % p["mode"])
+
+
+def check_image(page, run, meta, names, probes):
+    """The image tab of an image run: checks ran, the image is the run's, overlays are the run's."""
+    for e in ["image-tab", "image-pixels", "image-hover-0", "image-hover-1", "image-thumbs", "image-thumb-click"]:
+        ok(e in names, "self-test check %s did not run" % e)
+    im = meta["image"]
+    data = re.search(r'<script type="application/octet-stream" id="gaze-data">(.*?)</script>', page, re.S).group(1)
+    payload = base64.b64decode(data.strip())
+    n = im["h"] * im["w"] * 3
+    ok(payload[im["off"]:im["off"] + n] == run.tensor_bytes("image"), "the page's image is not the run's image tensor")
+    img = [p for p in probes if p["view"] == "image"]
+    ok(len([p for p in img if p["mode"] == "patch"]) >= 3 and any(p["mode"] == "thumb" for p in img),
+       "only %d image probes" % len(img))
+    for p in img:
+        check_image_probe(p, run, meta)
 
 
 RO_TIP = re.compile(r'^output .*\(#(\d+)(?:\u2013(\d+))?(?:, hidden)?\)\n'
@@ -265,6 +320,8 @@ def main(argv):
     an = Analysis(gaze, run_path, ro.get("discard", 0))
     n_ro = 0
     for p in res["probes"]:
+        if p["view"] == "image":
+            continue
         if p["view"] == "rollout":
             check_rollout_probe(p, an, meta)
             n_ro += 1
@@ -274,6 +331,10 @@ def main(argv):
         ok(n_ro >= 3 * (1 + len(ro["fusions"])), "only %d rollout probes" % n_ro)
         if ro["flow"]["tokens"]:
             ok(n_flow_checked >= 2, "only %d flow values checked" % n_flow_checked)
+    ok(("image" in run.header) == ("image" in meta), "the run %s an image but the page %s" %
+       (("has", "has none") if "image" in run.header else ("has no", "has one")))
+    if "image" in meta:
+        check_image(page, run, meta, names, res["probes"])
     if not all(meta["exact"]):
         ok(any(p["mode"] == "summary" for p in res["probes"]), "no summary cell was probed")
     if max_tti is not None:

@@ -361,7 +361,7 @@ header.append(h1, sub, textP);
 const nav = el('nav');
 const tabs = {};
 const tabDefs = [['head', 'Head view'], ['model', 'Model view'], ['heatmap', 'Heatmap'], ['qk', 'Query / key'], ['steps', 'Steps'],
-                 ['rollout', 'Rollout / flow']];
+                 ['rollout', 'Rollout / flow'], ['image', 'Image']];
 for (const [id, label] of tabDefs) {
   const b = el('button', null, label);
   b.type = 'button';
@@ -372,6 +372,7 @@ for (const [id, label] of tabDefs) {
 }
 if (!meta.qk.some((c) => c)) tabs.qk.disabled = true;
 if (!nGen) tabs.steps.classList.add('hidden');
+if (!meta.image) tabs.image.classList.add('hidden');   // image runs only (image.js)
 
 const controls = el('div', 'controls');
 const layerSel = el('select');
@@ -483,12 +484,12 @@ function syncControls() {
   scaleSel.value = state.scale;
   const v = state.view;
   headsBox.classList.toggle('hidden', v === 'qk' || v === 'model' || v === 'rollout');
-  focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk');
+  focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk' && v !== 'image');
   layerLab.classList.toggle('hidden', v === 'model' || v === 'rollout');
-  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout');
-  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout');
-  hideLab.classList.toggle('hidden', v === 'qk');
-  wordsLab.classList.toggle('hidden', v === 'qk');
+  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout' && v !== 'image');
+  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout' || v === 'image');
+  hideLab.classList.toggle('hidden', v === 'qk' || v === 'image');
+  wordsLab.classList.toggle('hidden', v === 'qk' || v === 'image');
 }
 function setNote(s) { note.textContent = s || ''; note.classList.toggle('hidden', !s); }
 function showTip(ev, text) {
@@ -1206,6 +1207,12 @@ function renderRollout() {
 
 /* ---- dispatch ---------------------------------------------------------------------------------- */
 
+// the image tab of image runs (image.js, appended to this file by scripts/embed-assets)
+const IMG = meta.image ? gazeImageTab({
+  meta, bytes, el, state, rowOfToken, rawMap, hasExact, focusHeads, layerName, headName, disp, fmt, css, rgbOf, VIRIDIS,
+  scaleT, newCanvas, canvasPos, showTip, hideTip, setNote, rerender, setView, hover, canvasSig, stage, tabs,
+}) : null;
+
 function setView(v) {
   if (!tabs[v] || tabs[v].disabled || tabs[v].classList.contains('hidden')) v = 'head';
   state.view = v;
@@ -1230,6 +1237,7 @@ function render() {
   else if (state.view === 'qk') renderQK();
   else if (state.view === 'steps') renderSteps();
   else if (state.view === 'rollout') renderRollout();
+  else if (state.view === 'image' && IMG) IMG.render();
 }
 
 // #view=model&layer=2&head=3&hide&words&pair=AB: the first view (layer and head are model numbers)
@@ -1490,6 +1498,7 @@ function selftest() {
     setView('rollout');
     check('rollout-why', !note.classList.contains('hidden') && note.textContent.indexOf('not in this page') >= 0, note.textContent);
   }
+  if (IMG) IMG.selftest(check, probes);
   // the heaviest view, timed
   const t1 = performance.now();
   cache.clear();
