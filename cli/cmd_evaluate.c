@@ -90,11 +90,8 @@ static int parse_methods(const char * list, const struct gaze_model_info * info,
                 snprintf(name, sizeof name, "attention:%lld", (long long)l);
                 add_method(ms, n, name, false, GAZE_EXPLAIN_ATTENTION, l);
             }
-            for (int m = GAZE_EXPLAIN_ROLLOUT; m < GAZE_EXPLAIN_COUNT; m++) {
-                // decoders: no value zeroing or knockout yet (docs/explain.md)
-                if (info->causal && (m == GAZE_EXPLAIN_VZERO || m == GAZE_EXPLAIN_KNOCKOUT)) continue;
+            for (int m = GAZE_EXPLAIN_ROLLOUT; m < GAZE_EXPLAIN_COUNT; m++)
                 add_method(ms, n, gaze_explain_method_name(m), false, m, -1);
-            }
             continue;
         }
         if (!strcmp(tok, "random")) { add_method(ms, n, "random", true, 0, -1); continue; }
