@@ -24,6 +24,9 @@ static int usage(FILE * f) {
             "  --limit N        evaluate N items spread evenly over the file (default: 0 = every item)\n"
             "  --exact          quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --json           machine-readable output (default: a table)\n"
+            "  --deadline S     stop after S seconds of wall time (after the item under way) and report the items\n"
+            "                   done, saying so (default 0: none); items run in an order spread over the file, so\n"
+            "                   a stopped run still covers every task\n"
             "  --bootstrap B    resamples of the items for the 95 %% confidence intervals (default 1000, >= 10)\n"
             "  --seed S         seed of the bootstrap (default 0; the same seed gives the same intervals)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
@@ -115,6 +118,11 @@ static int parse_methods(const char * list, const struct gaze_model_info * info,
     return rc;
 }
 
+static int64_t gcd64(int64_t a, int64_t b) {
+    while (b) { const int64_t t = a % b; a = b; b = t; }
+    return a;
+}
+
 static uint64_t fnv1a(const char * s) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
@@ -133,7 +141,7 @@ static void random_scores(double * s, int64_t T, uint64_t seed) {
 int cmd_evaluate(int argc, char ** argv) {
     struct acli_source src = { .cmd = "evaluate", .no_file = true };
     const char * data = NULL, * methods_s = NULL;
-    int64_t limit = 0, n_boot = 1000;
+    int64_t limit = 0, n_boot = 1000, deadline = 0;
     uint64_t seed = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -145,6 +153,7 @@ int cmd_evaluate(int argc, char ** argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
         if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--methods")) { if (!v) return usage(stderr); methods_s = v; i++; }
+        else if (!strcmp(a, "--deadline")) { if (cli_int("evaluate", a, v, 0, INT64_MAX, &deadline)) return 2; i++; }
         else if (!strcmp(a, "--bootstrap")) { if (cli_int("evaluate", a, v, 10, 1000000, &n_boot)) return 2; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_u64("evaluate", a, v, &seed)) return 2; i++; }
         else if (!strcmp(a, "--limit")) { if (cli_int("evaluate", a, v, 0, INT64_MAX, &limit)) return 2; i++; }
@@ -182,7 +191,15 @@ int cmd_evaluate(int argc, char ** argv) {
         for (int64_t k = 0; k < (n_eval + 1) * N_METRICS; k++) ms[m].val[k] = NAN;
     }
     const double t_all = cli_now();
-    for (int64_t e = 0; e < n_eval && !rc; e++) {
+    // the items in an order whose every prefix is spread over the file (stride ~ n/φ, coprime
+    // to n): a run stopped at its deadline still samples every task
+    int64_t stride = n_eval > 2 ? (int64_t)((double)n_eval * 0.6180339887) : 1, n_done = 0;
+    while (stride > 1 && gcd64(stride, n_eval) != 1) stride--;
+    bool stopped = false;
+    for (int64_t step = 0; step < n_eval && !rc; step++) {
+        if (deadline > 0 && cli_now() - t_all > (double)deadline) { stopped = true; break; }
+        const int64_t e = step * stride % n_eval;
+        n_done++;
         const int64_t idx = n_eval == n_items ? e : e * n_items / n_eval;   // spread over every task
         const struct gaze_evidence_item * it = &ev.items[idx];
         gaze_value_cache_clear(cache);
@@ -239,10 +256,16 @@ int cmd_evaluate(int argc, char ** argv) {
             me->secs += cli_now() - t0;
         }
         gaze_target_free(&t);
-        if (isatty(2)) fprintf(stderr, "\rgaze evaluate: %lld/%lld items", (long long)(e + 1), (long long)n_eval);
+        if (isatty(2)) fprintf(stderr, "\rgaze evaluate: %lld/%lld items", (long long)(step + 1), (long long)n_eval);
     }
     if (isatty(2)) fputc('\n', stderr);
     if (rc) goto out;
+    if (stopped) {   // the items not reached are left out of every mean, saying so
+        for (int64_t step = n_done; step < n_eval; step++) skipped[step * stride % n_eval] = 1;
+        fprintf(stderr, "gaze evaluate: stopped at the deadline (%lld s) after %lld of %lld items; the tables cover those\n",
+                (long long)deadline, (long long)n_done, (long long)n_eval);
+        n_skipped += n_eval - n_done;
+    }
     // per task: the items' task names in order of first appearance ("-" when absent)
     const char ** tasks = calloc((size_t)n_eval + 1, sizeof *tasks);
     int64_t * item_task = calloc((size_t)n_eval + 1, sizeof *item_task), n_tasks = 0;
@@ -260,6 +283,8 @@ int cmd_evaluate(int argc, char ** argv) {
         json_object_set_new(jo, "model", json_string(src.src));
         json_object_set_new(jo, "data", json_string(data));
         json_object_set_new(jo, "items", json_integer(n_eval - n_skipped));
+        if (stopped) json_object_set_new(jo, "stopped_at_deadline", json_pack("{s:I, s:I}", "items_done", (json_int_t)n_done,
+                                                                             "items_asked", (json_int_t)n_eval));
         json_object_set_new(jo, "target", json_string(info->causal ? "log p(own next-token prediction)" : "embedding cosine"));
         if (n_with_target) json_object_set_new(jo, "prediction_matches_target", json_real((double)n_correct / (double)n_with_target));
         json_object_set_new(jo, "confidence", json_real(0.95));
@@ -268,6 +293,9 @@ int cmd_evaluate(int argc, char ** argv) {
     } else {
         printf("%lld items of %s on %s; target: %s\n", (long long)(n_eval - n_skipped), cli_safe(data), cli_safe(src.src),
                info->causal ? "log p(the model's own next-token prediction)" : "cosine of the pooled embedding with the original's");
+        if (stopped)
+            printf("stopped at the deadline (--deadline %lld s) after %lld of %lld items\n", (long long)deadline,
+                   (long long)n_done, (long long)n_eval);
         if (n_with_target)
             printf("the model predicts the item's target on %lld of %lld items (%.1f %%)\n", (long long)n_correct,
                    (long long)n_with_target, 100.0 * (double)n_correct / (double)n_with_target);
