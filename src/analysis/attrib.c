@@ -60,14 +60,16 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     if (!z) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
     for (int64_t i = 0; i < T; i++) {
         memset(z, 0, (size_t)(T * C) * sizeof *z);
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t j = 0; j < T; j++) {
+        // j outer, heads inner: row z_ij stays in cache while every head adds to it
+        for (int64_t j = 0; j < T; j++) {
+            double * zr = z + j * C;
+            for (int64_t h = 0; h < H; h++) {
                 const double a = b->alpha[(h * T + i) * T + j];
                 if (a == 0) continue;
                 const float * f = b->vo + (h * T + j) * C;
-                double * zr = z + j * C;
                 for (int64_t c = 0; c < C; c++) zr[c] += a * f[c];
             }
+        }
         if (vnorm)
             for (int64_t j = 0; j < T; j++) {
                 double acc = 0;
