@@ -1327,11 +1327,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // summaries instead (GAZE_RUN_PART_SUMMARY in place of ATTN and SCORES); 0: never
     int64_t summary_above;
     // norm-based attributions (SECTION attribution): the kinds asked in attrib->want are
-    // computed during the forward pass and stored there (value zeroing: encoders only, a
-    // decoder refuses it with GAZE_ERR_UNSUPPORTED); NULL: none
+    // computed during the forward pass and stored there (text encoders and decoders; decoder
+    // block layouts: pre-norm, Gemma 2/3 post-norm, parallel residual); NULL: none
     struct gaze_attrib * attrib;
-    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders; decoders
-    // refuse it); NULL: none
+    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders and
+    // decoders; a decoder's query index counts from the prompt's first token); NULL: none
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
 };
