@@ -1332,11 +1332,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // summaries instead (GAZE_RUN_PART_SUMMARY in place of ATTN and SCORES); 0: never
     int64_t summary_above;
     // norm-based attributions (SECTION attribution): the kinds asked in attrib->want are
-    // computed during the forward pass and stored there (value zeroing: encoders only, a
-    // decoder refuses it with GAZE_ERR_UNSUPPORTED); NULL: none
+    // computed during the forward pass and stored there (text encoders and decoders; decoder
+    // block layouts: pre-norm, Gemma 2/3 post-norm, parallel residual); NULL: none
     struct gaze_attrib * attrib;
-    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders; decoders
-    // refuse it); NULL: none
+    // attention knockout (Geva et al. 2023): these edges get score -inf (encoders and
+    // decoders; a decoder's query index counts from the prompt's first token); NULL: none
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
 };
@@ -1934,7 +1934,8 @@ struct gaze_knockout {
 
 // The decomposition of one attention block, model-independent: the block's output for token i
 // is y_i = x_i + Σ_h Σ_j α^h_ij f_h(x_j) + b (then LN(y_i) when ln_w is set: post-LN
-// encoders; pre-LN decoders pass ln_w NULL, their norm is inside f).
+// encoders; pre-LN decoders pass ln_w NULL, their norm is inside f; with post_w the attention
+// sum passes through that RMSNorm first: y_i = x_i + RMSNorm(Σ_h Σ_j α f + b)).
 struct gaze_attrib_block {
     int64_t H, T, C;
     const float * alpha;                 // [H, T, T] attention weights
@@ -1943,6 +1944,11 @@ struct gaze_attrib_block {
     const float * bias;                  // [C] output bias b, or NULL
     const float * ln_w, * ln_b;          // [C] the post-LN after the residual, or NULL
     float eps;
+    // [C] an RMSNorm on the attention output before the residual add (Gemma 2/3's post-attention
+    // norm), or NULL: linearised per token, g_i(z) = w ⊙ z / rms_i with rms_i of the full
+    // attention output (its eps: post_eps); the residual x_i does not pass through it
+    const float * post_w;
+    float post_eps;
 };
 // Any output may be NULL: vnorm_heads [H, T, T], vnorm / resln / alti [T, T].
 enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, float * vnorm_heads,

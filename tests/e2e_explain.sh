@@ -68,6 +68,15 @@ check 'json_check "$tmp/lens.json" "o[\"final_text\"] == \" Paris\" and len(o[\"
 "$BIN" explain logit-lens "$M" "$text" >/dev/null 2>"$tmp/err"; rc=$?
 check '[ $rc -eq 1 ] && grep -q "needs a decoder" "$tmp/err"' "logit lens on MiniLM: not refused: $(cat "$tmp/err")"
 
+# value zeroing and knockout on a decoder (SmolLM2): value zeroing's rolled-out row sums to 1;
+# knockout scores are drops of log p(own prediction), finite, one per token
+"$BIN" explain value-zeroing "$S" "The keys to the cabinet" --json --threads 1 >"$tmp/dvz.json" 2>"$tmp/err"
+check 'json_check "$tmp/dvz.json" "len(o[\"values\"]) == 5 and abs(sum(o[\"values\"]) - 1) < 1e-4"' \
+    "explain value-zeroing on SmolLM2: $(head -c 300 "$tmp/dvz.json") $(cat "$tmp/err")"
+"$BIN" explain knockout "$S" "The keys to the cabinet" --json --threads 1 >"$tmp/dko.json" 2>"$tmp/err"
+check 'json_check "$tmp/dko.json" "len(o[\"values\"]) == 5 and all(math.isfinite(v) for v in o[\"values\"]) and max(o[\"values\"]) > 0.1"' \
+    "explain knockout on SmolLM2: $(head -c 300 "$tmp/dko.json") $(cat "$tmp/err")"
+
 # evaluate: two items, two methods
 cat >"$tmp/ev.jsonl" <<'EOF'
 {"task": "agreement", "text": "The keys to the cabinet", "target": " are", "evidence": [[4, 8]]}
@@ -78,6 +87,18 @@ EOF
 check 'json_check "$tmp/ev.json" "o[\"items\"] == 2 and [r[\"method\"] for r in o[\"methods\"]] == [\"random\", \"occlusion\"] and all(0 <= r[\"auprc\"] <= 1 and 0 <= r[\"iou_f1\"] <= 1 and math.isfinite(r[\"comprehensiveness_aopc\"]) for r in o[\"methods\"])"' \
     "evaluate --json: unexpected $(head -c 400 "$tmp/ev.json") $(cat "$tmp/err")"
 check 'grep -q "gaze evaluate: 2 items x 2 methods" "$tmp/err"' "evaluate: no closing line"
+# every number has a 95 % interval around it, overall and per task (two tasks, one item each)
+check 'json_check "$tmp/ev.json" "all(r[k + \"_ci\"][0] <= r[k] <= r[k + \"_ci\"][1] for r in o[\"methods\"] for k in (\"comprehensiveness_aopc\", \"auprc\", \"deletion_auc\")) and [t[\"task\"] for t in o[\"tasks\"]] == [\"agreement\", \"factual\"] and all(t[\"items\"] == 1 and len(t[\"methods\"]) == 2 for t in o[\"tasks\"]) and o[\"bootstrap\"] == 1000"' \
+    "evaluate --json: no intervals or per-task rows: $(head -c 600 "$tmp/ev.json")"
+"$BIN" evaluate "$M" "$tmp/ev.jsonl" --methods random,occlusion --json --threads 1 --seed 7 --bootstrap 200 >"$tmp/ev2.json" 2>/dev/null
+check 'json_check "$tmp/ev2.json" "o[\"seed\"] == 7 and o[\"bootstrap\"] == 200"' "evaluate --seed/--bootstrap not reported"
+"$BIN" evaluate "$M" "$tmp/ev.jsonl" --methods random --threads 1 >"$tmp/ev3.txt" 2>/dev/null
+check 'grep -q "^task agreement (1 items)" "$tmp/ev3.txt" && grep -q "^task factual (1 items)" "$tmp/ev3.txt" && grep -q "95 % bootstrap interval" "$tmp/ev3.txt"' \
+    "evaluate table: no per-task tables: $(cat "$tmp/ev3.txt")"
+for i in $(seq 20); do grep . "$tmp/ev.jsonl"; done >"$tmp/ev40.jsonl"   # 40 items: many seconds of work
+"$BIN" evaluate "$M" "$tmp/ev40.jsonl" --methods random --threads 1 --deadline 1 --json >"$tmp/ev4.json" 2>"$tmp/err"
+check 'json_check "$tmp/ev4.json" "o[\"stopped_at_deadline\"][\"items_asked\"] == 40 and 1 <= o[\"items\"] == o[\"stopped_at_deadline\"][\"items_done\"] < 40" && grep -q "stopped at the deadline" "$tmp/err"' \
+    "evaluate --deadline: $(head -c 300 "$tmp/ev4.json") $(cat "$tmp/err")"
 "$BIN" evaluate "$S" "$tmp/ev.jsonl" --methods occlusion --threads 1 >"$tmp/ev.txt" 2>"$tmp/err"
 check 'grep -q "the model predicts the item" "$tmp/ev.txt" && grep -q "^occlusion " "$tmp/ev.txt"' "evaluate SmolLM2 table: $(cat "$tmp/ev.txt" "$tmp/err")"
 printf '{"text": "abc", "evidence": [[2, 9]]}\n' >"$tmp/bad.jsonl"

@@ -2,6 +2,8 @@
 // value-norm attention (Kobayashi et al. 2020), attention + residual + LayerNorm (Kobayashi et
 // al. 2021) and ALTI (Ferrando et al. 2022), all from one decomposition of the block's output
 //   y_i = Σ_j z_ij + b,   z_ij = Σ_h α^h_ij f_h(x_j) + δ_ij x_i,
+// (with a post-attention RMSNorm, Gemma 2/3: z_ij = g_i(Σ_h α^h_ij f_h(x_j)) + δ_ij x_i, g_i the
+// norm with the per-token scale of the full attention output, as ALTI treats LayerNorm),
 // and, after a post-LN, LN(y_i) = Σ_j g_i(z_ij) + (β + g_i(b)) with the linear part
 // g_i(z) = γ ⊙ (z − mean(z)) / σ_i, σ_i = sqrt(var(y_i) + eps) of the full sum. Biases are no
 // token's: they stay out of every z_ij (as in both papers).
@@ -58,14 +60,16 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     if (!z) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
     for (int64_t i = 0; i < T; i++) {
         memset(z, 0, (size_t)(T * C) * sizeof *z);
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t j = 0; j < T; j++) {
+        // j outer, heads inner: row z_ij stays in cache while every head adds to it
+        for (int64_t j = 0; j < T; j++) {
+            double * zr = z + j * C;
+            for (int64_t h = 0; h < H; h++) {
                 const double a = b->alpha[(h * T + i) * T + j];
                 if (a == 0) continue;
                 const float * f = b->vo + (h * T + j) * C;
-                double * zr = z + j * C;
                 for (int64_t c = 0; c < C; c++) zr[c] += a * f[c];
             }
+        }
         if (vnorm)
             for (int64_t j = 0; j < T; j++) {
                 double acc = 0;
@@ -73,9 +77,21 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                 vnorm[i * T + j] = (float)sqrt(acc);
             }
         if (!resln && !alti) continue;
+        // y starts as the bias (nobody's); a post-attention RMSNorm scales every summand and
+        // the bias by w / rms_i of the full attention output
+        for (int64_t c = 0; c < C; c++) y[c] = b->bias ? b->bias[c] : 0;
+        if (b->post_w) {
+            for (int64_t j = 0; j < T; j++)
+                for (int64_t c = 0; c < C; c++) tj[c] = (j ? tj[c] : y[c]) + z[j * C + c];
+            double ms = 0;
+            for (int64_t c = 0; c < C; c++) ms += tj[c] * tj[c];
+            const double inv_rms = 1 / sqrt(ms / (double)C + (double)b->post_eps);
+            for (int64_t j = 0; j < T; j++)
+                for (int64_t c = 0; c < C; c++) z[j * C + c] *= inv_rms * b->post_w[c];
+            for (int64_t c = 0; c < C; c++) y[c] *= inv_rms * b->post_w[c];
+        }
         for (int64_t c = 0; c < C; c++) z[i * C + c] += b->resid[i * C + c];
         // the block's pre-norm output y_i and the norm's σ_i
-        for (int64_t c = 0; c < C; c++) y[c] = b->bias ? b->bias[c] : 0;
         for (int64_t j = 0; j < T; j++)
             for (int64_t c = 0; c < C; c++) y[c] += z[j * C + c];
         double inv_sigma = 1;

@@ -38,11 +38,13 @@ void gaze_target_free(struct gaze_target * t) {
 
 // Decoders: log-softmax of the last token's logits (the last layer's hidden state through the
 // logit lens); *argmax the top token.
+// ko: knockout edges for the run (n_ko of them), or NULL.
 static enum gaze_status decoder_logprob(struct gaze_model * model, const char * text, int n_threads, int32_t token,
-                                        double * logp, int32_t * argmax) {
+                                        const struct gaze_knockout * ko, int64_t n_ko, double * logp, int32_t * argmax) {
     const struct gaze_model_info * info = gaze_model_info(model);
     const int64_t last = info->n_layers - 1, C = info->n_embd, V = info->n_vocab;
-    struct gaze_run_opts o = { .layers = &last, .n_layers = 1, .parts = GAZE_RUN_PART_HIDDEN, .n_threads = n_threads };
+    struct gaze_run_opts o = { .layers = &last, .n_layers = 1, .parts = GAZE_RUN_PART_HIDDEN, .n_threads = n_threads,
+                               .knockout = ko, .n_knockout = n_ko };
     struct gaze_run run;
     enum gaze_status s = gaze_model_run(model, text, NULL, &o, &run);
     if (s) return s;
@@ -79,7 +81,7 @@ enum gaze_status gaze_target_init(struct gaze_model * model, const char * text, 
     const struct gaze_model_info * info = gaze_model_info(model);
     t->decoder = info->causal;
     t->C = info->n_embd;
-    if (t->decoder) return decoder_logprob(model, text, n_threads, -1, &t->value, &t->token);
+    if (t->decoder) return decoder_logprob(model, text, n_threads, -1, NULL, 0, &t->value, &t->token);
     struct gaze_run run;
     enum gaze_status s = encoder_embedding(model, text, n_threads, &run);
     if (s) return s;
@@ -93,7 +95,7 @@ enum gaze_status gaze_target_init(struct gaze_model * model, const char * text, 
 enum gaze_status gaze_target_value(struct gaze_model * model, const char * text, const struct gaze_target * t,
                                    int n_threads, double * value) {
     if (!model || !text || !t || !value) return gaze_error(GAZE_ERR_INVALID_ARG, "target: NULL argument");
-    if (t->decoder) return decoder_logprob(model, text, n_threads, t->token, value, NULL);
+    if (t->decoder) return decoder_logprob(model, text, n_threads, t->token, NULL, 0, value, NULL);
     struct gaze_run run;
     enum gaze_status s = encoder_embedding(model, text, n_threads, &run);
     if (s) return s;
@@ -217,7 +219,7 @@ enum gaze_status gaze_explain(struct gaze_model * model, const char * text, cons
     else if (!s && a.want) {
         const float * all = a.vnorm ? a.vnorm : a.resln ? a.resln : a.alti ? a.alti : a.vzero;
         if (!all)
-            s = gaze_error(GAZE_ERR_UNSUPPORTED, "explain: %s is computed in the forward pass of encoders (BERT) only so far; "
+            s = gaze_error(GAZE_ERR_UNSUPPORTED, "explain: %s is computed in the forward pass of text encoders (BERT) and decoders only; "
                            "this %s model has attention, rollout, flow and occlusion", gaze_explain_method_name(o->method),
                            info->arch_name);
         const bool rolled = o->layer < 0 && (o->method == GAZE_EXPLAIN_ALTI || o->method == GAZE_EXPLAIN_VZERO);
@@ -246,16 +248,23 @@ enum gaze_status gaze_explain(struct gaze_model * model, const char * text, cons
         free(keep);
         gaze_target_free(&own);
     } else if (!s) {   // knockout: every edge to j blocked (in one layer or all)
-        if (info->causal)
-            s = gaze_error(GAZE_ERR_UNSUPPORTED, "explain: knockout runs in the forward pass of encoders (BERT) only so far");
+        struct gaze_target own = { 0 };
+        const struct gaze_target * t = o->target;
+        if (info->causal && !t && !(s = gaze_target_init(model, text, o->n_threads, &own))) t = &own;
         for (int64_t j = 0; !s && j < T; j++) {
             const struct gaze_knockout ko = { o->layer, -1, j };
+            if (info->causal) {   // the drop of log p(the model's own prediction)
+                double v = 0;
+                if (!(s = decoder_logprob(model, text, o->n_threads, t->token, &ko, 1, &v, NULL))) scores[j] = t->value - v;
+                continue;
+            }
             struct gaze_run_opts kopts = { .no_capture = true, .n_threads = o->n_threads, .knockout = &ko, .n_knockout = 1 };
             struct gaze_run kr;
             if ((s = gaze_model_run(model, text, NULL, &kopts, &kr))) break;
             scores[j] = gaze_cosine_distance(kr.embedding, run->embedding, info->n_embd);
             gaze_run_free(&kr);
         }
+        gaze_target_free(&own);
     }
     free(M);
     gaze_attrib_free(&a);

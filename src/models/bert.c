@@ -435,7 +435,7 @@ static enum gaze_status extra_layer(struct bert_extra * e, const struct bert * b
                                     const struct gaze_attn_mask * mask, int64_t T, int n_threads, int64_t l) {
     struct gaze_attrib * a = e->attrib;
     const int64_t H = b->H, C = b->C, TT = T * T;
-    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln_attn_w, ly->ln_attn_b, b->eps };
+    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln_attn_w, ly->ln_attn_b, b->eps, NULL, 0.0f };
     enum gaze_status s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
                                                    a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
                                                    a->alti ? a->alti + l * TT : NULL);

@@ -472,6 +472,117 @@ static int64_t layer_window_left(const struct decoder * m, int64_t l) {
     return m->layer_local[l] ? m->cfg.window - 1 : -1;
 }
 
+// One decoder block on the residual stream x [T, C] (positions n_past.. of the cache, or 0..
+// without one), in place: norm, attention, post-norms, MLP and the residual adds of the family.
+// Uses st->h, h2, gate and up as work space.
+static enum gaze_status dec_block(const struct decoder * m, const struct decoder_layer * ly, struct dec_state * st,
+                                  const struct gaze_mha * mha, const struct gaze_attn_mask * mask,
+                                  struct gaze_kv_cache * cache, float * x, int64_t T, struct gaze_mha_capture * mc,
+                                  const struct gaze_mha_extra * ex, float * scratch, int n_threads) {
+    const struct decoder_config * c = &m->cfg;
+    const int64_t C = c->C;
+    enum gaze_status s;
+    norm(c, x, st->h, T, ly->attn_norm, ly->attn_norm_b);
+    // the MLP's input of a parallel block is normed from the same x
+    if (c->parallel_residual)
+        norm(c, x, st->h2, T, c->shared_input_norm ? ly->attn_norm : ly->ffn_norm,
+             c->shared_input_norm ? ly->attn_norm_b : ly->ffn_norm_b);
+    if ((s = gaze_mha_forward_ex(mha, st->h, T, NULL, mask, cache, mc, ex, st->h, scratch, n_threads))) return s;
+    if (c->post_norms) gaze_rms_norm(st->h, st->h, T, C, ly->post_attn_norm, c->eps);
+    if (c->parallel_residual) {   // x + attn(n1(x)) + mlp(n2(x)), summed as NeoX does: (mlp + attn) + x
+        if ((s = mlp(m, ly, st, st->h2, T, st->h2, n_threads))) return s;
+        gaze_add(st->h2, st->h, st->h, T * C);
+        gaze_add(st->h, x, x, T * C);
+    } else {
+        gaze_add(x, st->h, x, T * C);
+        norm(c, x, st->h, T, ly->ffn_norm, ly->ffn_norm_b);
+        if ((s = mlp(m, ly, st, st->h, T, st->h, n_threads))) return s;
+        if (c->post_norms) gaze_rms_norm(st->h, st->h, T, C, ly->post_ffn_norm, c->eps);
+        gaze_add(x, st->h, x, T * C);
+    }
+    return GAZE_OK;
+}
+
+// Attention knockout (Geva et al. 2023) in a decoder: the edges of opts->knockout as an additive
+// -inf bias [T, Tk] on the rows of this call (query positions n_past..), per layer.
+struct dec_knockout {
+    float * bias;
+    struct gaze_attn_mask mask;
+};
+
+static enum gaze_status ko_init(struct dec_knockout * ko, const struct decoder * m, const struct gaze_run_opts * opts,
+                                int64_t T, int64_t n_past, int64_t Tk) {
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * e = &opts->knockout[k];
+        if (e->layer < -1 || e->layer >= m->cfg.L || e->query < -1 || e->key < 0 || (n_past == 0 && (e->query >= T || e->key >= T)))
+            return gaze_error(GAZE_ERR_INVALID_ARG, "%s: knockout edge %lld (layer %lld, query %lld, key %lld) outside "
+                              "%lld layers and %lld tokens", m->arch, (long long)k, (long long)e->layer,
+                              (long long)e->query, (long long)e->key, (long long)m->cfg.L, (long long)T);
+    }
+    if (!(ko->bias = malloc((size_t)(T * Tk) * sizeof(float))))
+        return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for the knockout mask", m->arch);
+    return GAZE_OK;
+}
+
+// The mask of layer l: base plus the layer's blocked edges (base itself when it has none).
+static struct gaze_attn_mask * ko_mask(struct dec_knockout * ko, const struct gaze_run_opts * opts,
+                                       struct gaze_attn_mask * base, int64_t l, int64_t T, int64_t n_past, int64_t Tk) {
+    bool any = false;
+    for (int64_t k = 0; k < opts->n_knockout; k++) any |= opts->knockout[k].layer == -1 || opts->knockout[k].layer == l;
+    if (!any) return base;
+    for (int64_t i = 0; i < T * Tk; i++) ko->bias[i] = 0.0f;
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * e = &opts->knockout[k];
+        if ((e->layer != -1 && e->layer != l) || e->key >= Tk) continue;
+        for (int64_t t = 0; t < T; t++)
+            if (e->query < 0 || e->query == n_past + t) ko->bias[t * Tk + e->key] = -INFINITY;
+    }
+    ko->mask = *base;
+    ko->mask.bias = ko->bias;
+    ko->mask.bias_st = Tk;
+    return &ko->mask;
+}
+
+// Value zeroing (Mohebbi et al. 2023) in a decoder, on the prompt pass: after block l ran, the
+// block again from its input (no cache) once per token j with v_j = 0 in every head; score
+// [i, j] = 1 - cos(output_i, rerun output_i), rows normalised (causal: j > i scores 0).
+struct dec_vzero {
+    float * x_in, * x_z, * scratch;   // [T, C], [T, C], gaze_mha_scratch_floats
+};
+
+static void vz_free(struct dec_vzero * vz) {
+    free(vz->x_in); free(vz->x_z); free(vz->scratch);
+    memset(vz, 0, sizeof *vz);
+}
+
+static enum gaze_status vz_init(struct dec_vzero * vz, const struct decoder * m, int64_t T) {
+    struct gaze_mha mha = mha_shape(&m->cfg);
+    vz->x_in = malloc((size_t)(T * m->cfg.C) * sizeof(float));
+    vz->x_z = malloc((size_t)(T * m->cfg.C) * sizeof(float));
+    vz->scratch = malloc(gaze_mha_scratch_floats(&mha, T) * sizeof(float));
+    if (!vz->x_in || !vz->x_z || !vz->scratch) { vz_free(vz); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for value zeroing", m->arch); }
+    return GAZE_OK;
+}
+
+static enum gaze_status value_zeroing(const struct decoder * m, const struct decoder_layer * ly, struct dec_state * st,
+                                      const struct gaze_mha * mha, const struct gaze_attn_mask * mask,
+                                      struct dec_vzero * vz, float * out, int64_t T, int n_threads) {
+    const int64_t C = m->cfg.C;
+    enum gaze_status s = GAZE_OK;
+    for (int64_t j = 0; j < T && !s; j++) {
+        memcpy(vz->x_z, vz->x_in, (size_t)(T * C) * sizeof(float));
+        const struct gaze_mha_extra zx = { &j, NULL };
+        s = dec_block(m, ly, st, mha, mask, NULL, vz->x_z, T, NULL, &zx, vz->scratch, n_threads);
+        for (int64_t i = 0; i < T && !s; i++) out[i * T + j] = (float)gaze_cosine_distance(st->x + i * C, vz->x_z + i * C, C);
+    }
+    for (int64_t i = 0; i < T && !s; i++) {
+        double sum = 0;
+        for (int64_t j = 0; j < T; j++) sum += out[i * T + j];
+        for (int64_t j = 0; j < T; j++) out[i * T + j] = sum > 0 ? (float)(out[i * T + j] / sum) : 0.0f;
+    }
+    return s;
+}
+
 // Runs T tokens (ids) through the model at positions n_past.. (the KV cache's n_past), leaving
 // the last token's logits in st->logits.
 static enum gaze_status dec_forward(const struct decoder * m, struct dec_state * st, const int32_t * ids,
@@ -495,7 +606,16 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
     memset(&mask, 0, sizeof mask);
     mask.causal = true;
     mask.window_right = -1;
-    for (int64_t l = 0; l < c->L; l++) {
+    // knockout edges and value zeroing: their buffers for this call
+    struct dec_knockout ko = { 0 };
+    struct dec_vzero vz = { 0 };
+    s = GAZE_OK;
+    if (opts->n_knockout > 0 && (s = ko_init(&ko, m, opts, T, n_past, Tk))) return s;
+    if (opts->attrib && (opts->attrib->want & GAZE_ATTRIB_VZERO) && n_past == 0 && (s = vz_init(&vz, m, T))) {
+        free(ko.bias);
+        return s;
+    }
+    for (int64_t l = 0; l < c->L && !s; l++) {
         const struct decoder_layer * ly = &w->layers[l];
         const bool local = m->layer_local[l];
         struct gaze_mha mha = mha_shape(c);
@@ -514,18 +634,22 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
         mha.softcap = c->attn_softcap;
         mask.window_left = layer_window_left(m, l);
 
-        norm(c, st->x, st->h, T, ly->attn_norm, ly->attn_norm_b);
-        // the MLP's input of a parallel block is normed from the same x
-        if (c->parallel_residual)
-            norm(c, st->x, st->h2, T, c->shared_input_norm ? ly->attn_norm : ly->ffn_norm,
-                 c->shared_input_norm ? ly->attn_norm_b : ly->ffn_norm_b);
+        struct gaze_attn_mask * lmask = &mask;
+        if (ko.bias) lmask = ko_mask(&ko, opts, &mask, l, T, n_past, Tk);
         if (opts->attrib && opts->attrib->want) {
-            // the decomposition is of a pre-norm block x + attn(norm(x)) (gaze_attrib_block_compute)
-            if (c->post_norms || c->parallel_residual)
-                return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: attributions (value-norm, residual norm, ALTI) assume a "
-                                  "block x + attn(norm(x)); this family has %s", m->arch,
-                                  c->post_norms ? "post-norms (Gemma 2/3)" : "a parallel residual (GPT-NeoX)");
-            if ((s = model_attrib_decoder_layer(opts, &mha, &mask, st->h, st->x, T, n_past, l, c->L, n_threads))) return s;
+            // the decomposition of x + attn(norm(x)), with Gemma's post-attention norm inside
+            // the attention term; a parallel block's MLP summand is token-wise, outside it
+            if (c->post_norms && (c->parallel_residual || c->norm == DEC_NORM_LAYER)) {
+                s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: attributions cover pre-norm, Gemma-style post-norm (RMSNorm) "
+                               "and parallel-residual blocks, not post-norms %s", m->arch,
+                               c->parallel_residual ? "in a parallel block" : "that are LayerNorms");
+                break;
+            }
+            norm(c, st->x, st->h, T, ly->attn_norm, ly->attn_norm_b);
+            if ((s = model_attrib_decoder_layer(opts, &mha, lmask, st->h, st->x, c->post_norms ? ly->post_attn_norm : NULL,
+                                                c->eps, T, n_past, l, c->L, n_threads)))
+                break;
+            if (vz.x_in) memcpy(vz.x_in, st->x, (size_t)(T * C) * sizeof(float));
         }
         struct gaze_mha_capture mc = { 0 };
         const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l] || (cap->sum && cap->sum[l].entropy));
@@ -533,8 +657,8 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
             mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
                                             cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL,
                                             cap->sum && cap->sum[l].entropy ? &cap->sum[l] : NULL };
-        if ((s = gaze_mha_forward(&mha, st->h, T, NULL, &mask, &st->cache[l], want ? &mc : NULL, st->h, st->scratch, n_threads)))
-            return s;
+        if ((s = dec_block(m, ly, st, &mha, lmask, &st->cache[l], st->x, T, want ? &mc : NULL, NULL, st->scratch, n_threads)))
+            break;
         for (int64_t h = 0; want && h < cap->Hc; h++)
             for (int64_t t = 0; t < T; t++) {
                 const int64_t r = h * cap->n_ctx + n_past + t;
@@ -542,25 +666,17 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
                 if (cap->scores[l]) memcpy(cap->scores[l] + r * cap->n_ctx, cap->tmp_s + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
                 if (cap->q[l]) memcpy(cap->q[l] + r * c->d, cap->tmp_q + (h * T + t) * c->d, (size_t)c->d * sizeof(float));
             }
-        if (c->post_norms) gaze_rms_norm(st->h, st->h, T, C, ly->post_attn_norm, c->eps);
-        if (c->parallel_residual) {   // x + attn(n1(x)) + mlp(n2(x)), summed as NeoX does: (mlp + attn) + x
-            if ((s = mlp(m, ly, st, st->h2, T, st->h2, n_threads))) return s;
-            gaze_add(st->h2, st->h, st->h, T * C);
-            gaze_add(st->h, st->x, st->x, T * C);
-        } else {
-            gaze_add(st->x, st->h, st->x, T * C);
-            norm(c, st->x, st->h, T, ly->ffn_norm, ly->ffn_norm_b);
-            if ((s = mlp(m, ly, st, st->h, T, st->h, n_threads))) return s;
-            if (c->post_norms) gaze_rms_norm(st->h, st->h, T, C, ly->post_ffn_norm, c->eps);
-            gaze_add(st->x, st->h, st->x, T * C);
-        }
+        if (vz.x_in && (s = value_zeroing(m, ly, st, &mha, lmask, &vz, opts->attrib->vzero + l * T * T, T, n_threads))) break;
         // finite weights can still overflow f32 (a hostile F16 file holds |w| up to 65504): refuse
         // rather than hand back NaN attention and logits
         bool finite = true;
         for (int64_t i = 0; i < T * C; i++) finite &= isfinite(st->x[i]);
-        if (!finite) return gaze_error(GAZE_ERR_NUMERIC, "%s: layer %lld: activations overflowed to Inf/NaN", m->arch, (long long)l);
+        if (!finite) { s = gaze_error(GAZE_ERR_NUMERIC, "%s: layer %lld: activations overflowed to Inf/NaN", m->arch, (long long)l); break; }
         if (cap && cap->hidden[l]) memcpy(cap->hidden[l] + n_past * C, st->x, (size_t)(T * C) * sizeof(float));
     }
+    free(ko.bias);
+    vz_free(&vz);
+    if (s) return s;
     norm(c, st->x + (T - 1) * C, st->h, 1, w->output_norm, w->output_norm_b);
     if ((s = gaze_linear_forward(&w->output, st->h, 1, st->logits, n_threads))) return s;
     if (c->final_softcap > 0)

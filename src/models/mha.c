@@ -64,6 +64,13 @@ static enum gaze_status softcap_attention(const struct gaze_mha * m, const struc
 static enum gaze_status capture_vo(const struct gaze_mha * m, const float * vall, int64_t Tk, float * vo,
                                    int n_threads) {
     const int64_t C = m->d_model, Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, rows = Hq * Tk + 1;
+    if (m->wo->type == GAZE_TYPE_F32) {   // f32 W_O: one [Tk, d]·[d, C] GEMM per head on its columns
+        enum gaze_status s = GAZE_OK;
+        for (int64_t h = 0; h < Hq && !s; h++)
+            s = gaze_gemm_f32(Tk, C, d, vall + (h / (Hq / Hkv)) * d, Hkv * d, (const float *)m->wo->weight + h * d, Hq * d,
+                              NULL, vo + h * Tk * C, C, GAZE_GEMM_NT, n_threads);
+        return s;
+    }
     float * in = calloc((size_t)(rows * Hq * d), sizeof(float));   // [Hq·Tk + 1, Hq·d]
     float * res = malloc((size_t)(rows * C) * sizeof(float));      // [Hq·Tk + 1, C]
     if (!in || !res) { free(in); free(res); return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for value capture"); }

@@ -81,11 +81,6 @@ enum gaze_status gaze_model_run(struct gaze_model * m, const char * text, const 
     if (!opts) opts = &defaults;
     enum gaze_status s = model_check_selection(opts, m->info.n_layers, m->info.n_heads);
     if (s) return s;
-    // what only the encoder's forward does so far: refused by name, never ignored
-    if (m->info.causal && (opts->n_knockout > 0 || (opts->attrib && (opts->attrib->want & GAZE_ATTRIB_VZERO))))
-        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s runs in the forward pass of encoders (BERT) only so far",
-                          m->info.arch_name ? m->info.arch_name : "model",
-                          opts->n_knockout > 0 ? "attention knockout" : "value zeroing");
     pthread_rwlock_rdlock(&m->lock);
     s = m->run(m, text, pair, opts, run);
     pthread_rwlock_unlock(&m->lock);
@@ -130,7 +125,8 @@ double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T) {
 
 enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
                                             const struct gaze_attn_mask * mask, const float * h, const float * x,
-                                            int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads) {
+                                            const float * post_w, float post_eps, int64_t T, int64_t n_past,
+                                            int64_t l, int64_t L, int n_threads) {
     struct gaze_attrib * a = opts->attrib;
     if (!a || !a->want || n_past > 0) return GAZE_OK;
     const int64_t H = mha->n_heads, C = mha->d_model, TT = T * T;
@@ -147,6 +143,7 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
         if (a->want & GAZE_ATTRIB_VNORM) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
         if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
         if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+        if (ok && (a->want & GAZE_ATTRIB_VZERO)) ok = (a->vzero = malloc(m)) != NULL;   // filled by the decoder
         if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory"); }
     }
     if (a->T != T || a->n_layers != L) return gaze_error(GAZE_ERR_INVALID_ARG, "attributions: layer %lld of another input", (long long)l);
@@ -158,7 +155,7 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
     struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
     const struct gaze_mha_extra ex = { NULL, vo };
     if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
-    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, NULL, NULL, NULL, 0.0f };
+    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, mha->wo->bias, NULL, NULL, 0.0f, post_w, post_eps };
     if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
                                           a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
                                           a->alti ? a->alti + l * TT : NULL);

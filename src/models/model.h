@@ -53,13 +53,15 @@ const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opt
                                                 int64_t d, int64_t C, struct gaze_run_opts * copy);
 // Bytes of the [L, T, T] attribution matrices asked by want (GAZE_ATTRIB_* bits).
 double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T);
-// Decoders (pre-LN): the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI)
-// for layer l of L on the prompt pass (n_past 0; later calls do nothing): the block's attention
+// Decoders: the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI) for
+// layer l of L on the prompt pass (n_past 0; later calls do nothing): the block's attention
 // recomputed without the cache from its normed input h [T, C] (x [T, C]: the residual stream
-// entering it). Allocates attrib's arrays at layer 0; value zeroing is not computed here.
+// entering it; post_w: the post-attention RMSNorm's weight of Gemma 2/3, or NULL). Allocates
+// attrib's arrays at layer 0 (value zeroing's too; the decoder fills it).
 enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
                                             const struct gaze_attn_mask * mask, const float * h, const float * x,
-                                            int64_t T, int64_t n_past, int64_t l, int64_t L, int n_threads);
+                                            const float * post_w, float post_eps, int64_t T, int64_t n_past,
+                                            int64_t l, int64_t L, int n_threads);
 // "1.5 GiB", "640 MiB"
 const char * model_format_bytes(double bytes, char * buf, size_t n);
 #endif
