@@ -21,6 +21,9 @@ The vocabulary is a stand-in (tokenizer.ggml.model "gpt2": the 256 byte symbols 
 tokens up to the model's vocab size): the test feeds the fixture's token ids directly.
 
   /tmp/venv-gemma3/bin/python tests/reference/gen_decoder_gguf_fixtures.py   (requirements-gemma3.txt)
+
+Gemma 2 also gets gemma2_llamacpp.safetensors, what llama.cpp computes from a file that cannot
+carry query_pre_attn_scalar (see gemma2_llamacpp).
 """
 import json
 import os
@@ -168,9 +171,50 @@ def convert(family, arch):
     print(f"{out}: {arch}, {os.path.getsize(out)} bytes")
 
 
+def gemma2_llamacpp():
+    """Gemma 2's GGUF has no query_pre_attn_scalar: llama.cpp's graph scales queries by
+    1/sqrt(head_dim) (1/sqrt(n_embd / n_head) for the 27B), and transformers' own GGUF loader
+    (4.52) leaves Gemma2Config's default 256 (nor does it read the soft-capping keys). What a
+    GGUF Gemma 2 computes in llama.cpp is therefore the fixture's model with query_pre_attn_scalar =
+    head_dim: its last-position logits on the golden cases, from transformers (eager, f32), go to
+    decoders_gguf/gemma2_llamacpp.safetensors. The same code with the config untouched must give
+    golden.safetensors' logits back (checked), so only the scalar differs."""
+    import torch
+    from safetensors.numpy import save_file
+    from transformers import AutoConfig, AutoModelForCausalLM
+    folder = os.path.join(FX, "gemma2")
+    golden = load_file(os.path.join(folder, "golden.safetensors"))
+
+    def logits(cfg):
+        model = AutoModelForCausalLM.from_pretrained(folder, config=cfg, torch_dtype=torch.float32,
+                                                     attn_implementation="eager").eval()
+        out = {}
+        for i in range(64):
+            if f"case{i}.ids" not in golden:
+                break
+            ids = torch.tensor([golden[f"case{i}.ids"].astype(np.int64)])
+            with torch.no_grad():
+                out[f"case{i}.ids"] = golden[f"case{i}.ids"]
+                out[f"case{i}.logits"] = model(ids).logits[0, -1].float().numpy()
+        return out
+
+    cfg = AutoConfig.from_pretrained(folder)
+    own = logits(cfg)
+    worst = max(float(np.abs(own[k] - golden[k]).max()) for k in own if k.endswith("logits"))
+    assert worst < 1e-4, f"gemma2: reloaded model differs from golden.safetensors by {worst}"
+    cfg.query_pre_attn_scalar = cfg.head_dim
+    ll = logits(cfg)
+    out = os.path.join(OUT, "gemma2_llamacpp.safetensors")
+    save_file({k: np.ascontiguousarray(v) for k, v in ll.items()}, out)
+    diff = max(float(np.abs(ll[k] - golden[k]).max()) for k in ll if k.endswith("logits"))
+    print(f"{out}: query_pre_attn_scalar {cfg.head_dim} (model's own reproduced to {worst:.2g}; "
+          f"differs from it by {diff:.3g})")
+
+
 def main():
     for family, arch in FAMILIES.items():
         convert(family, arch)
+    gemma2_llamacpp()
 
 
 if __name__ == "__main__":
