@@ -10,8 +10,8 @@ carries the massive activations (|h| in the thousands) of SmolLM2 and Gemma.
 A float64 run must be float64 all through: transformers upcasts to float32 in places written for
 half precision (RMSNorm's `.to(torch.float32)`, RoPE's `.float()`, eager softmax's
 `dtype=torch.float32`), which would put float32 rounding into the reference. During the float64
-run `Tensor.float`, `Tensor.to(float32)` and `softmax(dtype=float32)` leave float64 tensors as
-they are (patched, then restored). Position angles then come from float64 inverse frequencies,
+run `Tensor.float` and `Tensor.to(float32)` give float64, and `softmax(dtype=float32)` keeps
+float64 (patched, then restored). Position angles then come from float64 inverse frequencies,
 so the reference is the model's mathematical definition.
 
 Token ids are the golden fixtures' (tests/fixtures/<model>/cases.json, llama.cpp's ids, which
@@ -60,12 +60,14 @@ class Float64Everywhere:
         self.f, self.to, self.sm = torch.Tensor.float, torch.Tensor.to, torch.nn.functional.softmax
         f, to, sm = self.f, self.to, self.sm
 
-        def keep_float(t, *a, **k):
-            return t if t.dtype == torch.float64 else f(t, *a, **k)
+        def keep_float(t, *a, **k):   # .float() means "at least float32": float64 here
+            return t if t.dtype == torch.float64 else to(t, torch.float64)
 
         def keep_to(t, *a, **k):
-            if t.dtype == torch.float64 and (k.get("dtype") is torch.float32 or (a and a[0] is torch.float32)):
-                return t
+            if k.get("dtype") is torch.float32:
+                k["dtype"] = torch.float64
+            if a and a[0] is torch.float32:
+                a = (torch.float64,) + a[1:]
             return to(t, *a, **k)
 
         def keep_softmax(x, *a, **k):
