@@ -1,12 +1,12 @@
 // f32 accuracy at least PyTorch's (issue 13): gaze's exact mode (weights dequantised to f32) on
 // real models, against a float64 run of the same model (tests/reference/gen_f64_fixtures.py:
 // transformers' GGUF loader, eager attention, everything float64), must not have a larger
-// attention error than transformers' own float32 run of it, at any layer. The first tokens of
-// these models carry massive activations (|h| in the thousands on SmolLM2, tens of thousands on
-// Gemma 3): every later row attends to them, so their keys' precision is what the bar is about.
-//   Per case and layer: max abs error over all heads and causal entries; gaze's must be at most
-//   transformers' f32 max (the fixture's) times F64_SLACK, and its mean at most the f32 mean
-//   times F64_SLACK, and over all layers both sums at most transformers'.
+// attention error than transformers' own float32 run of it. The first token of these models
+// carries massive activations (|h| ~2e4 on SmolLM2 and on Gemma 3): every later row attends to
+// it, so the weights on that token (the "sink" column) are checked on their own.
+// Per case, summed over the layers: gaze's max abs error, mean abs error, and the max and mean
+// over the sink column, each at most transformers' f32 figure. Per layer (one rounding flip
+// moves a 1e-7 max by its own size): at most F64_LAYER_SLACK times transformers'.
 // Needs $GAZE_HOME/models/{smollm2,gemma3} (scripts/fetch-test-models).
 #include "check.h"
 #include "gaze.h"
@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Per layer, a little room: at errors of 1e-7 a single rounding flip moves the max by its own
-// size. Summed over the layers there is none.
-#define F64_SLACK 1.25
+#define F64_LAYER_SLACK 2.0
 
 static const char * src_dir(void) {
     const char * d = getenv("GAZE_SOURCE_DIR");
@@ -42,8 +40,8 @@ static void check_model(const char * model_name, const char * file) {
     size_t ci;
     json_t * c;
     printf("%s (%s), exact mode, %s: attention error against float64\n", model_name, file, gaze_isa_name(gaze_isa_active()));
-    printf("  %-12s %4s %5s %10s %10s %10s %10s %9s\n", "case", "T", "layer", "torch max", "gaze max", "torch mean",
-           "gaze mean", "max |h|");
+    printf("  %-12s %4s %5s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "case", "T", "layer", "torch max", "gaze max",
+           "torch mean", "gaze mean", "sink max", "gaze", "sink mean", "gaze", "max |h|");
     json_array_foreach(cases, ci, c) {
         const char * name = json_string_value(json_object_get(c, "name"));
         const char * text = json_string_value(json_object_get(c, "text"));
@@ -74,36 +72,43 @@ static void check_model(const char * model_name, const char * file) {
         }
         double * ref = malloc((size_t)at->n_bytes);
         memcpy(ref, at->data, at->n_bytes);   // the mapping may be unaligned
-        double sum_torch_max = 0, sum_gaze_max = 0, sum_torch_mean = 0, sum_gaze_mean = 0;
+        const int64_t big = json_integer_value(json_object_get(c, "massive_token"));
+        // [0..3]: max, mean, sink max, sink mean; torch (t) and gaze (g), summed over layers
+        double tsum[4] = { 0 }, gsum_all[4] = { 0 };
         for (int64_t l = 0; l < L; l++) {
             json_t * lj = json_array_get(layers, (size_t)l);
-            const double tmax = json_number_value(json_object_get(lj, "max"));
-            const double tmean = json_number_value(json_object_get(lj, "mean"));
+            const double tv[4] = { json_number_value(json_object_get(lj, "max")), json_number_value(json_object_get(lj, "mean")),
+                                   json_number_value(json_object_get(lj, "sink_max")),
+                                   json_number_value(json_object_get(lj, "sink_mean")) };
             const struct gaze_run_layer * ly = gaze_run_find_layer(&run, l);
             CHECK(ly && ly->attn, "%s: layer %lld not captured", name, (long long)l);
             if (!ly || !ly->attn) continue;
-            double gmax = 0, gsum = 0;
+            double gmax = 0, gsum = 0, smax = 0, ssum = 0;
             for (int64_t h = 0; h < H; h++)
                 for (int64_t i = 0, p = 0; i < T; i++)
                     for (int64_t j = 0; j <= i; j++, p++) {
                         const double e = fabs((double)ly->attn[(h * T + i) * T + j] - ref[(l * H + h) * P + p]);
                         gmax = e > gmax ? e : gmax;
                         gsum += e;
+                        if (j == big) { smax = e > smax ? e : smax; ssum += e; }
                     }
-            const double gmean = gsum / (double)(H * P);
-            sum_torch_max += tmax; sum_gaze_max += gmax; sum_torch_mean += tmean; sum_gaze_mean += gmean;
-            const bool ok = gmax <= tmax * F64_SLACK && gmean <= tmean * F64_SLACK;
+            const double gv[4] = { gmax, gsum / (double)(H * P), smax, ssum / (double)(H * (T - big)) };
+            for (int k = 0; k < 4; k++) { tsum[k] += tv[k]; gsum_all[k] += gv[k]; }
+            const bool ok = gv[0] <= tv[0] * F64_LAYER_SLACK && gv[1] <= tv[1] * F64_LAYER_SLACK;
             if (!ok || getenv("GAZE_F64_VERBOSE"))
-                printf("  %-12s %4lld %5lld %10.3g %10.3g %10.3g %10.3g %9.0f%s\n", name, (long long)T, (long long)l, tmax,
-                       gmax, tmean, gmean, json_number_value(json_object_get(lj, "max_abs_h")), ok ? "" : "  <- above torch");
+                printf("  %-12s %4lld %5lld %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %8.0f%s\n", name, (long long)T,
+                       (long long)l, tv[0], gv[0], tv[1], gv[1], tv[2], gv[2], tv[3], gv[3],
+                       json_number_value(json_object_get(lj, "max_abs_h")), ok ? "" : "  <- above torch");
             CHECK(ok, "%s layer %lld: gaze max %.3g / mean %.3g vs transformers f32 %.3g / %.3g (float64 reference)", name,
-                  (long long)l, gmax, gmean, tmax, tmean);
+                  (long long)l, gv[0], gv[1], tv[0], tv[1]);
         }
-        printf("  %-12s %4lld %5s %10.3g %10.3g %10.3g %10.3g   (sums over layers)\n", name, (long long)T, "all",
-               sum_torch_max, sum_gaze_max, sum_torch_mean, sum_gaze_mean);
-        CHECK(sum_gaze_max <= sum_torch_max && sum_gaze_mean <= sum_torch_mean,
-              "%s: summed over layers gaze max %.3g mean %.3g > transformers f32 %.3g %.3g", name, sum_gaze_max,
-              sum_gaze_mean, sum_torch_max, sum_torch_mean);
+        printf("  %-12s %4lld %5s %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %9.3g %8.0f  (sums over layers; sink: token %lld)\n",
+               name, (long long)T, "all", tsum[0], gsum_all[0], tsum[1], gsum_all[1], tsum[2], gsum_all[2], tsum[3],
+               gsum_all[3], json_number_value(json_object_get(c, "max_abs_h")), (long long)big);
+        static const char * const what[4] = { "max", "mean", "sink max", "sink mean" };
+        for (int k = 0; k < 4; k++)
+            CHECK(gsum_all[k] <= tsum[k], "%s: summed over layers, gaze's %s error %.3g > transformers' f32 %.3g", name,
+                  what[k], gsum_all[k], tsum[k]);
         free(ref);
         gaze_safetensors_free(st);
         gaze_run_free(&run);

@@ -17,9 +17,11 @@ so the reference is the model's mathematical definition.
 Token ids are the golden fixtures' (tests/fixtures/<model>/cases.json, llama.cpp's ids, which
 gaze reproduces), so the prompts are the ones gaze tokenizes itself.
 
-Output (--out, one folder per model): f64.json (per prompt: ids, and per layer the f32 run's max
-and mean abs attention error against float64, and the largest |h| of the residual stream at the
-layer's input) and f64_NN.safetensors: the float64 attention of every layer, all heads, the
+Output (--out, one folder per model): f64.json (per prompt: ids, the token holding the largest
+|h| of the residual stream (massive_token), and per layer the f32 run's max and mean abs
+attention error against float64, over all causal entries and over the column of massive_token
+(sink_max, sink_mean: every row's weight on that token), and the largest |h| of the residual
+stream at the layer's input) and f64_NN.safetensors: the float64 attention of every layer, all heads, the
 lower triangle of each [T, T] map row by row (row i holds keys 0..i), as "attention" [L, H, T(T+1)/2].
 
   PYTHONPATH= /work/venv-peers/bin/python tests/reference/gen_f64_fixtures.py --model smollm2
@@ -122,13 +124,19 @@ def main():
         packed = np.stack([a[:, tri[0], tri[1]] for a in a64])          # [L, H, T(T+1)/2]
         fname = "f64_%02d.safetensors" % i
         save_file({"attention": np.ascontiguousarray(packed)}, os.path.join(out, fname))
+        # the token whose residual stream holds the largest |h| anywhere: the massive activation
+        big = int(np.stack([np.abs(h).max(axis=1) for h in h64]).max(axis=0).argmax())
         layers = []
         for l in range(L):
-            e = np.abs(a32[l] - a64[l])[:, tri[0], tri[1]]
+            full = np.abs(a32[l] - a64[l])
+            e = full[:, tri[0], tri[1]]
+            sink = full[:, big:, big]          # every row's weight on that token
             layers.append({"max": float(e.max()), "mean": float(e.mean()),
+                           "sink_max": float(sink.max()), "sink_mean": float(sink.mean()),
                            "max_abs_h": float(np.abs(h64[l]).max()),
                            "max_abs_h_token": int(np.abs(h64[l]).max(axis=1).argmax())})
-        case = {"name": name, "text": golden[name]["text"], "ids": ids, "file": fname, "layers": layers,
+        case = {"name": name, "text": golden[name]["text"], "ids": ids, "file": fname, "massive_token": big,
+                "max_abs_h": float(max(np.abs(h).max() for h in h64)), "layers": layers,
                 "torch_f32_max": max(x["max"] for x in layers),
                 "torch_f32_mean": float(np.mean([x["mean"] for x in layers]))}
         doc["cases"].append(case)
