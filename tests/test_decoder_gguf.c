@@ -107,6 +107,13 @@ int main(void) {
             ok = in->layer_window[l] == (l == 5 ? 0 : 4) && in->layer_rope_base[l] == (l == 5 ? 1e6f : 1e4f);
         CHECK(ok, "gemma3: layers 0-4 local (window 4, base 1e4), layer 5 global (base 1e6)");
         gaze_model_free(m);
+        // YaRN with DeepSeek's log multiplier changes the formula: refused by name
+        snprintf(gguf, sizeof gguf, "%s/tests/fixtures/decoders_gguf/qwen2_yarn_log_multiplier.gguf", src_dir());
+        m = NULL;
+        enum gaze_status s = gaze_model_load(&m, gguf);
+        CHECK(s == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "qwen2.rope.scaling.yarn_log_multiplier") && m == NULL,
+              "qwen2 yarn_log_multiplier: %s '%s'", gaze_status_name(s), gaze_last_error());
+        gaze_model_free(m);
     }
     return check_summary("test_decoder_gguf");
 }

@@ -56,7 +56,7 @@ def byte_symbols():
     return [chr(table[b]) for b in range(256)]
 
 
-def convert(family, arch):
+def convert(family, arch, out_name=None, extra=None):
     folder = os.path.join(FX, family)
     cfg = json.load(open(os.path.join(folder, "config.json")))
     w = load_file(os.path.join(folder, "model.safetensors"))
@@ -64,7 +64,7 @@ def convert(family, arch):
     gemma = arch.startswith("gemma")
     gpt2 = arch == "gpt2"
     os.makedirs(OUT, exist_ok=True)
-    out = os.path.join(OUT, f"{family}.gguf")
+    out = os.path.join(OUT, out_name or f"{family}.gguf")
     wr = gguf.GGUFWriter(out, arch)
     C = cfg.get("hidden_size", cfg.get("n_embd"))
     L = cfg.get("num_hidden_layers", cfg.get("n_layer"))
@@ -94,6 +94,8 @@ def convert(family, arch):
             wr.add_float32(f"{arch}.rope.scaling.factor", rs["factor"])
             if "original_max_position_embeddings" in rs:
                 wr.add_uint32(f"{arch}.rope.scaling.original_context_length", rs["original_max_position_embeddings"])
+    for k, v in (extra or {}).items():   # keys a variant adds (refusal fixtures)
+        wr.add_float32(f"{arch}.{k}", v)
     if arch in ("gemma2", "gemma3"):
         wr.add_uint32(f"{arch}.attention.sliding_window", cfg["sliding_window"])
     if arch == "gemma2":
@@ -214,6 +216,8 @@ def gemma2_llamacpp():
 def main():
     for family, arch in FAMILIES.items():
         convert(family, arch)
+    # DeepSeek-style YaRN (a log multiplier on the attention factor): gaze must refuse it by name
+    convert("qwen2", "qwen2", "qwen2_yarn_log_multiplier.gguf", {"rope.scaling.yarn_log_multiplier": 0.1})
     gemma2_llamacpp()
 
 
