@@ -19,10 +19,14 @@ static int chat_wrap(const struct gaze_model_info * info, bool quiet, const char
     enum gaze_status s = gaze_tokenizer_open(info->path, &tok);
     if (!s && gaze_tokenizer_chat_template(tok)) s = gaze_chat_detect(gaze_tokenizer_chat_template(tok), &st);
     if (!s) s = gaze_tokenizer_chat(tok, *text, buf);
+    const bool builtin = gaze_tokenizer_chat_template_builtin(tok);
     gaze_tokenizer_free(tok);
     if (s) return cli_fail(s);
-    if (!quiet) fprintf(stderr, "gaze run: --chat: the text wrapped as a user message in the model's %s chat template\n",
-                        gaze_chat_format_name(st.format));
+    if (!quiet && builtin)
+        fprintf(stderr, "gaze run: --chat: the model has no chat template; the text wrapped as a user message in gaze's "
+                "built-in %s template for its architecture (Gemma 3's official one)\n", gaze_chat_format_name(st.format));
+    else if (!quiet) fprintf(stderr, "gaze run: --chat: the text wrapped as a user message in the model's %s chat template\n",
+                             gaze_chat_format_name(st.format));
     *text = *buf;
     return 0;
 }

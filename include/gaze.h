@@ -1104,6 +1104,9 @@ bool gaze_tokenizer_is_eog(const struct gaze_tokenizer * tok, int32_t id);
 // The model's chat template (GGUF tokenizer.chat_template, tokenizer_config.json chat_template),
 // NUL-terminated; NULL when it has none.
 const char * gaze_tokenizer_chat_template(const struct gaze_tokenizer * tok);
+// True when that template is gaze's built-in one for the file's architecture because the GGUF
+// carries none (gemma3: gaze_chat_builtin_template).
+bool gaze_tokenizer_chat_template_builtin(const struct gaze_tokenizer * tok);
 // The BPE engine underneath (BPE and SPM kinds), for code written against gaze_bpe; else NULL.
 const struct gaze_bpe * gaze_tokenizer_bpe(const struct gaze_tokenizer * tok);
 
@@ -1142,6 +1145,9 @@ struct gaze_chat_style {
 // Recognises tmpl (NUL-terminated Jinja source) into *out.
 enum gaze_status gaze_chat_detect(const char * tmpl, struct gaze_chat_style * out);
 const char * gaze_chat_format_name(enum gaze_chat_format f);   // "chatml", "llama3", ...
+// The official chat template gaze carries for a GGUF general.architecture whose files often have
+// none ("gemma3": Gemma 3's, verbatim), or NULL.
+const char * gaze_chat_builtin_template(const char * arch);
 // The prompt for one user message (malloc'd, NUL-terminated). bos_text ("<s>", "<bos>",
 // "<|begin_of_text|>"; NULL or "": none) is written where the template writes bos_token; pass
 // "" when the tokenizer adds BOS itself, so the model sees exactly one.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gaze run --chat: SmolLM2's prompt wrapped in its own ChatML template (default system message,
 # <|im_start|>/<|im_end|> parsed as single control tokens, the assistant turn opened), said on
-# stderr; refused on an encoder.
+# stderr; refused on an encoder. A gemma3 GGUF without a template (the tiny fixture twin) gets
+# gaze's built-in Gemma 3 template, and says so.
 set -u
 . "$(dirname "$0")/lib/e2e.sh"
 e2e_init e2e_chat
@@ -24,4 +25,10 @@ check '[[ "$plain" != *"im_start"* ]]' "plain run has chat tokens: $plain"
 "$BIN" run "$MODELS/minilm" "hello" --chat >/dev/null 2>"$tmp/err2"
 rc=$?
 check '[ $rc -eq 2 ] && grep -q "chat is for decoders" "$tmp/err2"' "--chat on an encoder: rc $rc, $(cat "$tmp/err2")"
+# gemma3 GGUF without tokenizer.chat_template: the built-in Gemma 3 template, announced
+g3="$GAZE_SOURCE_DIR/tests/fixtures/decoders_gguf/gemma3_text.gguf"
+"$BIN" run "$g3" "hi" --chat >"$tmp/g3out" 2>"$tmp/err3"
+rc=$?
+check '[ $rc -eq 0 ] && grep -q "no chat template; the text wrapped as a user message in gaze.s built-in gemma template" "$tmp/err3"' \
+      "--chat on a gemma3 GGUF without a template: rc $rc, $(cat "$tmp/err3")"
 e2e_finish

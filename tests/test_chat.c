@@ -1,7 +1,9 @@
 // Chat templates: every template of tests/fixtures/chat/cases.json (SmolLM2, Qwen 2.5 / 3,
-// Llama 3 / 3.1 / 3.2 / 3.3, Gemma 2, Mistral v0.1 / Nemo) recognised and rendered exactly as
+// Llama 3 / 3.1 / 3.2 / 3.3, Gemma 2 / 3, Mistral v0.1 / Nemo) recognised and rendered exactly as
 // transformers' apply_chat_template(add_generation_prompt=True) (gen_chat_fixtures.py), a
 // template gaze does not model (Devstral's default [SYSTEM_PROMPT]) and unknown ones refused.
+// Gemma 3's template is also gaze's built-in one for a gemma3 GGUF without a template: the
+// built-in text must equal the fixture's, and a gemma3 GGUF without one must get it.
 #include "check.h"
 #include "gaze.h"
 #include <jansson.h>
@@ -46,7 +48,11 @@ static void test_fixture(void) {
         free(w);
         free(got);
     }
-    CHECK(rendered >= 70 && refused >= 1, "%d rendered, %d refused", rendered, refused);
+    CHECK(rendered >= 77 && refused >= 1, "%d rendered, %d refused", rendered, refused);
+    const char * g3 = json_string_value(json_object_get(json_object_get(tmpls, "gemma3"), "template"));
+    const char * builtin = gaze_chat_builtin_template("gemma3");
+    CHECK(g3 && builtin && !strcmp(g3, builtin), "gaze's built-in gemma3 template differs from the fixture's");
+    CHECK(gaze_chat_builtin_template("gemma2") == NULL && gaze_chat_builtin_template(NULL) == NULL, "builtin for others");
     json_decref(doc);
 }
 
@@ -70,6 +76,20 @@ static void test_refusals(void) {
     CHECK(t && gaze_tokenizer_chat(t, "hi", &out) == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "no chat template"),
           "no template: %s", gaze_last_error());
     free(out);
+    gaze_tokenizer_free(t);
+    // a gemma3 GGUF without a template (the tiny GGUF twin of the Gemma 3 fixture): the built-in one
+    snprintf(path, sizeof path, "%s/tests/fixtures/decoders_gguf/gemma3_text.gguf", d && *d ? d : ".");
+    t = NULL;
+    out = NULL;
+    CHECK(gaze_tokenizer_open(path, &t) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(t && gaze_tokenizer_chat_template_builtin(t) && gaze_tokenizer_chat(t, " hi ", &out) == GAZE_OK && out &&
+          strlen(out) >= 57 && !strcmp(out + strlen(out) - 57, "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n"),
+          "gemma3 without a template: %s", out ? out : gaze_last_error());
+    free(out);
+    gaze_tokenizer_free(t);
+    // a file with its own template is not marked built-in; the tiny SPM one (no arch) has none
+    snprintf(path, sizeof path, "%s/tests/fixtures/spm/tiny.gguf", d && *d ? d : ".");
+    CHECK(gaze_tokenizer_open(path, &t) == GAZE_OK && !gaze_tokenizer_chat_template_builtin(t), "tiny: not built-in");
     gaze_tokenizer_free(t);
 }
 

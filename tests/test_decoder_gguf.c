@@ -4,9 +4,12 @@
 // its tensor names, key names, fused QKV / gate-up, Gemma's 1 + w norms, GPT-2's transposed
 // Conv1D), so the last position's logits of each fixture case must match transformers' own
 // (golden.safetensors, 1e-4), fed the fixture's token ids. What llama.cpp's GGUF cannot say is
-// checked as refused or as documented: Qwen2's YaRN scaling is refused by name; Gemma 2's file
-// has no query_pre_attn_scalar, so gaze (as llama.cpp) uses 1/sqrt(head_dim), and this fixture's
-// 20 != 24 must show as different logits, not pass silently.
+// checked as documented: Qwen2's fixture carries YaRN (rope.scaling.type "yarn", factor,
+// original_context_length), which gaze runs as llama.cpp's rope_yarn = transformers' YaRN, so it
+// is held to the same 1e-4. Gemma 2's file has no query_pre_attn_scalar, so gaze (as llama.cpp)
+// uses 1/sqrt(head_dim): this fixture's 20 != 24 must show as different logits against the
+// model's own, and equal (1e-4) the logits transformers computes with query_pre_attn_scalar =
+// head_dim (gemma2_llamacpp.safetensors, what llama.cpp's graph computes).
 #include "check.h"
 #include "gaze.h"
 #include "models/decoder.h"
@@ -22,10 +25,12 @@ static const char * src_dir(void) {
 }
 
 // Max |gaze - HF| of the last-position logits over the family's cases; -1 when it did not run.
-static double family_logits(const char * family, const char * arch, int64_t * n_cases) {
+// golden: the reference logits file (NULL: the family's transformers golden.safetensors).
+static double family_logits(const char * family, const char * arch, const char * golden_file, int64_t * n_cases) {
     char gguf[4096], golden[4096];
     snprintf(gguf, sizeof gguf, "%s/tests/fixtures/decoders_gguf/%s.gguf", src_dir(), family);
-    snprintf(golden, sizeof golden, "%s/tests/fixtures/decoders/%s/golden.safetensors", src_dir(), family);
+    if (golden_file) snprintf(golden, sizeof golden, "%s/%s", src_dir(), golden_file);
+    else snprintf(golden, sizeof golden, "%s/tests/fixtures/decoders/%s/golden.safetensors", src_dir(), family);
     struct gaze_model * model = NULL;
     struct gaze_safetensors * st = NULL;
     *n_cases = 0;
@@ -65,19 +70,25 @@ static double family_logits(const char * family, const char * arch, int64_t * n_
 int main(void) {
     static const char * const same[][2] = {
         { "gemma", "gemma" }, { "gemma3_text", "gemma3" }, { "qwen3", "qwen3" }, { "phi3", "phi3" }, { "gpt2", "gpt2" },
+        { "qwen2", "qwen2" },   // YaRN (factor 4, original context 16) on 1 KV group, Q/K/V biases
     };
     for (size_t f = 0; f < sizeof same / sizeof *same; f++) {
         int64_t n = 0;
-        const double e = family_logits(same[f][0], same[f][1], &n);
+        const double e = family_logits(same[f][0], same[f][1], NULL, &n);
         printf("%-12s GGUF logits vs transformers: max error %.2g over %lld cases\n", same[f][0], e, (long long)n);
         CHECK(n >= 3 && e >= 0 && e <= LOGIT_TOL, "%s: GGUF logits max error %.3g (%lld cases)", same[f][0], e, (long long)n);
     }
     // Gemma 2: loads (softcaps, window 4, every 2nd layer global); 1/sqrt(24) is not the
     // fixture's query_pre_attn_scalar 20, which no GGUF key carries: different logits
     int64_t n = 0;
-    const double e2 = family_logits("gemma2", "gemma2", &n);
+    const double e2 = family_logits("gemma2", "gemma2", NULL, &n);
     printf("%-12s GGUF logits vs transformers: max error %.2g (query_pre_attn_scalar 20 not in the file)\n", "gemma2", e2);
     CHECK(n >= 3 && e2 > 1e-3, "gemma2: logits match HF although the file cannot carry query_pre_attn_scalar 20 (%.3g)", e2);
+    // ... and what llama.cpp computes from that file: transformers with query_pre_attn_scalar = 24
+    const double e2l = family_logits("gemma2", "gemma2", "tests/fixtures/decoders_gguf/gemma2_llamacpp.safetensors", &n);
+    printf("%-12s GGUF logits vs transformers with query_pre_attn_scalar = head_dim (llama.cpp's): max error %.2g over "
+           "%lld cases\n", "gemma2", e2l, (long long)n);
+    CHECK(n >= 3 && e2l >= 0 && e2l <= LOGIT_TOL, "gemma2: GGUF logits vs query_pre_attn_scalar = head_dim: %.3g", e2l);
     {
         char gguf[4096];
         snprintf(gguf, sizeof gguf, "%s/tests/fixtures/decoders_gguf/gemma2.gguf", src_dir());
@@ -96,11 +107,13 @@ int main(void) {
             ok = in->layer_window[l] == (l == 5 ? 0 : 4) && in->layer_rope_base[l] == (l == 5 ? 1e6f : 1e4f);
         CHECK(ok, "gemma3: layers 0-4 local (window 4, base 1e4), layer 5 global (base 1e6)");
         gaze_model_free(m);
-        // Qwen2: the fixture's YaRN scaling is refused by name
-        snprintf(gguf, sizeof gguf, "%s/tests/fixtures/decoders_gguf/qwen2.gguf", src_dir());
+        // YaRN with DeepSeek's log multiplier changes the formula: refused by name
+        snprintf(gguf, sizeof gguf, "%s/tests/fixtures/decoders_gguf/qwen2_yarn_log_multiplier.gguf", src_dir());
+        m = NULL;
         enum gaze_status s = gaze_model_load(&m, gguf);
-        CHECK(s == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "qwen2.rope.scaling.type \"yarn\"") &&
-              m == NULL, "qwen2 yarn: %s '%s'", gaze_status_name(s), gaze_last_error());
+        CHECK(s == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "qwen2.rope.scaling.yarn_log_multiplier") && m == NULL,
+              "qwen2 yarn_log_multiplier: %s '%s'", gaze_status_name(s), gaze_last_error());
+        gaze_model_free(m);
     }
     return check_summary("test_decoder_gguf");
 }

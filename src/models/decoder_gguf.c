@@ -233,6 +233,29 @@ static enum gaze_status hp_f32(struct gguf_loader * m, const char * name, float 
     return s;
 }
 
+// YaRN as llama.cpp runs it (ggml's rope_yarn with ext_factor 1, the default for this type):
+// frequencies ramped between pos·θ and pos·θ/factor over the dims given by beta_fast/slow
+// (32, 1) and original_context_length, cos/sin times attn_factor · (1 + 0.1·ln factor). That
+// is transformers' YaRN with attention_factor = attn_factor · (0.1·ln factor + 1). DeepSeek's
+// yarn_log_multiplier and an ext_factor other than 1 change the formula: refused by name.
+static enum gaze_status gguf_yarn(struct gguf_loader * m, struct decoder_config * c) {
+    const char * path = gaze_gguf_path(m->g);
+    enum gaze_status s = hp_int(m, "rope.scaling.original_context_length", -1, 1, 1 << 30, &c->rope.original_ctx);
+    float attn = 1.0f, ext = 1.0f, mul = 0.0f;
+    if (!s) s = hp_f32(m, "rope.scaling.attn_factor", 1.0f, 0.0f, 1e6f, &attn);
+    if (!s) s = hp_f32(m, "rope.scaling.yarn_beta_fast", 32.0f, 0.0f, 1e6f, &c->rope.yarn_beta_fast);
+    if (!s) s = hp_f32(m, "rope.scaling.yarn_beta_slow", 1.0f, 0.0f, 1e6f, &c->rope.yarn_beta_slow);
+    if (!s) s = hp_f32(m, "rope.scaling.yarn_ext_factor", 1.0f, -1e6f, 1e6f, &ext);
+    if (!s) s = hp_f32(m, "rope.scaling.yarn_log_multiplier", 0.0f, -1e6f, 1e6f, &mul);
+    if (!s && (ext != 1.0f || mul != 0.0f))
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s.rope.scaling.%s = %g is not supported (YaRN with ext_factor 1 and "
+                       "no log multiplier only)", path, m->dec->arch, ext != 1.0f ? "yarn_ext_factor" : "yarn_log_multiplier",
+                       ext != 1.0f ? ext : mul);
+    if (!s && attn != 1.0f)   // 0 = decoder.c's default, 0.1·ln(factor) + 1
+        c->rope.yarn_attn_factor = attn * (c->rope.factor > 1 ? 0.1f * logf(c->rope.factor) + 1.0f : 1.0f);
+    return s;
+}
+
 // A vector tensor when the file has it (biases, optional norms): NULL otherwise.
 static enum gaze_status opt_vec(struct gguf_loader * m, const char * name, int64_t n, const float ** out) {
     *out = NULL;
@@ -298,12 +321,15 @@ static enum gaze_status gguf_family(struct gguf_loader * m, const char * path) {
         if (!s && gaze_gguf_find_key(m->g, key) >= 0 && !(s = gaze_gguf_get_str(m->g, key, &ty, NULL)) &&
             strcmp(ty, "none") != 0) {
             // linear: positions / factor (global layers only for Gemma 3, as llama.cpp and HF);
-            // YaRN and the others are refused by name
-            if (strcmp(ty, "linear") != 0)
-                s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (only \"none\", \"linear\")",
-                               path, key, ty);
-            c->rope.scaling = DEC_ROPE_SCALE_LINEAR;
+            // yarn: llama.cpp's rope_yarn, which is transformers' YaRN (see gguf_yarn); the
+            // others are refused by name
+            const bool yarn = !strcmp(ty, "yarn");
+            if (strcmp(ty, "linear") != 0 && !yarn)
+                s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (only \"none\", \"linear\", "
+                               "\"yarn\")", path, key, ty);
+            c->rope.scaling = yarn ? DEC_ROPE_SCALE_YARN : DEC_ROPE_SCALE_LINEAR;
             if (!s) s = hp_f32(m, "rope.scaling.factor", 1.0f, 0.0f, 1e6f, &c->rope.factor);
+            if (!s && yarn) s = gguf_yarn(m, c);
         }
         // Phi-3 long-context variants scale each frequency (LongRoPE): not run, refused by name
         if (!s && (gaze_gguf_find_tensor(m->g, "rope_factors_long.weight") ||

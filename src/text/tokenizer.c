@@ -16,6 +16,7 @@ struct gaze_tokenizer {
     struct gaze_wordpiece *  wp;       // WordPiece
     struct gaze_tokenizer_specials sp;
     char *                   chat;     // chat template, or NULL
+    bool                     chat_builtin;   // chat is gaze's own (the file has none)
 };
 
 const char * gaze_tokenizer_kind_name(enum gaze_tokenizer_kind k) {
@@ -131,6 +132,14 @@ enum gaze_status gaze_tokenizer_from_gguf(const struct gaze_gguf * g, struct gaz
         const char * ct;
         size_t ct_len;
         if ((s = gaze_gguf_get_str(g, "tokenizer.chat_template", &ct, &ct_len)) || (s = set_chat(t, ct, ct_len))) goto done;
+    } else if (gaze_gguf_find_key(g, "general.architecture") >= 0) {
+        // a family whose official template gaze carries (Gemma 3: its GGUFs often have none)
+        const char * arch, * bt;
+        if ((s = gaze_gguf_get_str(g, "general.architecture", &arch, NULL))) goto done;
+        if ((bt = gaze_chat_builtin_template(arch))) {
+            if ((s = set_chat(t, bt, strlen(bt)))) goto done;
+            t->chat_builtin = true;
+        }
     }
 done:
     free(tp); free(mp); free(tl); free(ml); free(types); free(scores);
@@ -314,6 +323,7 @@ enum gaze_status gaze_tokenizer_open(const char * path, struct gaze_tokenizer **
 enum gaze_tokenizer_kind gaze_tokenizer_kind(const struct gaze_tokenizer * t) { return t ? t->kind : 0; }
 const struct gaze_bpe * gaze_tokenizer_bpe(const struct gaze_tokenizer * t) { return t ? t->bpe : NULL; }
 const char * gaze_tokenizer_chat_template(const struct gaze_tokenizer * t) { return t ? t->chat : NULL; }
+bool gaze_tokenizer_chat_template_builtin(const struct gaze_tokenizer * t) { return t && t->chat && t->chat_builtin; }
 
 struct gaze_tokenizer_specials gaze_tokenizer_specials(const struct gaze_tokenizer * t) {
     struct gaze_tokenizer_specials none = { -1, -1, -1, -1, false, false };

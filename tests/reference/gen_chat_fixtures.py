@@ -7,7 +7,7 @@ cases [{name, message, want}].
 Templates: SmolLM2-135M-Instruct's (read from its GGUF's tokenizer.chat_template), and the
 model templates that llama.cpp ships in models/templates/ of llama-cpp-python 0.3.36's sdist
 (Qwen2.5, Qwen3, Llama 3.1 / 3.3, Gemma 2, Mistral Nemo, Devstral: the last one gaze must
-refuse), plus Llama 3 (3.0) and Mistral 7B Instruct v0.1 written out below from their
+refuse), plus Llama 3 (3.0), Mistral 7B Instruct v0.1 and Gemma 3 written out below from their
 tokenizer_config.json. Llama 3.2's template dates its prompt with strftime_now: its expected
 prompt is written with the date of the run, which the test swaps for its own.
 
@@ -32,6 +32,51 @@ MISTRAL_V01 = ("{{ bos_token }}{% for message in messages %}{% if (message['role
                "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}"
                "{{ message['content'] + eos_token}}{% else %}{{ raise_exception('Only user and assistant "
                "roles are supported!') }}{% endif %}{% endfor %}")
+
+# Gemma 3's template (google/gemma-3-*-it tokenizer_config.json; llama.cpp's models/templates has
+# none for Gemma 3). The Gemma 3 GGUF gaze fetches carries no template, so gaze holds this text as
+# its built-in template for arch gemma3 (src/text/chat.c; test_chat checks the two are equal).
+GEMMA3 = (
+    '{{ bos_token }}\n'
+    "{%- if messages[0]['role'] == 'system' -%}\n"
+    "    {%- if messages[0]['content'] is string -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}\n"
+    '    {%- else -%}\n'
+    "        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}\n"
+    '    {%- endif -%}\n'
+    '    {%- set loop_messages = messages[1:] -%}\n'
+    '{%- else -%}\n'
+    '    {%- set first_user_prefix = "" -%}\n'
+    '    {%- set loop_messages = messages -%}\n'
+    '{%- endif -%}\n'
+    '{%- for message in loop_messages -%}\n'
+    "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
+    '        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}\n'
+    '    {%- endif -%}\n'
+    "    {%- if (message['role'] == 'assistant') -%}\n"
+    '        {%- set role = "model" -%}\n'
+    '    {%- else -%}\n'
+    "        {%- set role = message['role'] -%}\n"
+    '    {%- endif -%}\n'
+    '    {{ \'<start_of_turn>\' + role + \'\\n\' + (first_user_prefix if loop.first else "") }}\n'
+    "    {%- if message['content'] is string -%}\n"
+    "        {{ message['content'] | trim }}\n"
+    "    {%- elif message['content'] is iterable -%}\n"
+    "        {%- for item in message['content'] -%}\n"
+    "            {%- if item['type'] == 'image' -%}\n"
+    "                {{ '<start_of_image>' }}\n"
+    "            {%- elif item['type'] == 'text' -%}\n"
+    "                {{ item['text'] | trim }}\n"
+    '            {%- endif -%}\n'
+    '        {%- endfor -%}\n'
+    '    {%- else -%}\n'
+    '        {{ raise_exception("Invalid content type") }}\n'
+    '    {%- endif -%}\n'
+    "    {{ '<end_of_turn>\\n' }}\n"
+    '{%- endfor -%}\n'
+    '{%- if add_generation_prompt -%}\n'
+    "    {{'<start_of_turn>model\\n'}}\n"
+    '{%- endif -%}\n')
 
 FILES = [  # (name, file in models/templates, bos, eos)
     ("qwen2.5", "Qwen-Qwen2.5-7B-Instruct.jinja", None, "<|im_end|>"),
@@ -67,7 +112,7 @@ def main():
     f = r.fields["tokenizer.chat_template"]
     smol = bytes(f.parts[f.data[0]]).decode()
     tmpls = [("smollm2", smol, None, "<|im_end|>"), ("llama3", LLAMA3_0, "<|begin_of_text|>", "<|eot_id|>"),
-             ("mistral-v0.1", MISTRAL_V01, "<s>", "</s>")]
+             ("mistral-v0.1", MISTRAL_V01, "<s>", "</s>"), ("gemma3", GEMMA3, "<bos>", "<eos>")]
     for name, fn, bos, eos in FILES:
         tmpls.append((name, open(os.path.join(a.templates, fn)).read(), bos, eos))
     cases = []

@@ -21,6 +21,9 @@ The vocabulary is a stand-in (tokenizer.ggml.model "gpt2": the 256 byte symbols 
 tokens up to the model's vocab size): the test feeds the fixture's token ids directly.
 
   /tmp/venv-gemma3/bin/python tests/reference/gen_decoder_gguf_fixtures.py   (requirements-gemma3.txt)
+
+Gemma 2 also gets gemma2_llamacpp.safetensors, what llama.cpp computes from a file that cannot
+carry query_pre_attn_scalar (see gemma2_llamacpp).
 """
 import json
 import os
@@ -53,7 +56,7 @@ def byte_symbols():
     return [chr(table[b]) for b in range(256)]
 
 
-def convert(family, arch):
+def convert(family, arch, out_name=None, extra=None):
     folder = os.path.join(FX, family)
     cfg = json.load(open(os.path.join(folder, "config.json")))
     w = load_file(os.path.join(folder, "model.safetensors"))
@@ -61,7 +64,7 @@ def convert(family, arch):
     gemma = arch.startswith("gemma")
     gpt2 = arch == "gpt2"
     os.makedirs(OUT, exist_ok=True)
-    out = os.path.join(OUT, f"{family}.gguf")
+    out = os.path.join(OUT, out_name or f"{family}.gguf")
     wr = gguf.GGUFWriter(out, arch)
     C = cfg.get("hidden_size", cfg.get("n_embd"))
     L = cfg.get("num_hidden_layers", cfg.get("n_layer"))
@@ -91,6 +94,8 @@ def convert(family, arch):
             wr.add_float32(f"{arch}.rope.scaling.factor", rs["factor"])
             if "original_max_position_embeddings" in rs:
                 wr.add_uint32(f"{arch}.rope.scaling.original_context_length", rs["original_max_position_embeddings"])
+    for k, v in (extra or {}).items():   # keys a variant adds (refusal fixtures)
+        wr.add_float32(f"{arch}.{k}", v)
     if arch in ("gemma2", "gemma3"):
         wr.add_uint32(f"{arch}.attention.sliding_window", cfg["sliding_window"])
     if arch == "gemma2":
@@ -168,9 +173,52 @@ def convert(family, arch):
     print(f"{out}: {arch}, {os.path.getsize(out)} bytes")
 
 
+def gemma2_llamacpp():
+    """Gemma 2's GGUF has no query_pre_attn_scalar: llama.cpp's graph scales queries by
+    1/sqrt(head_dim) (1/sqrt(n_embd / n_head) for the 27B), and transformers' own GGUF loader
+    (4.52) leaves Gemma2Config's default 256 (nor does it read the soft-capping keys). What a
+    GGUF Gemma 2 computes in llama.cpp is therefore the fixture's model with query_pre_attn_scalar =
+    head_dim: its last-position logits on the golden cases, from transformers (eager, f32), go to
+    decoders_gguf/gemma2_llamacpp.safetensors. The same code with the config untouched must give
+    golden.safetensors' logits back (checked), so only the scalar differs."""
+    import torch
+    from safetensors.numpy import save_file
+    from transformers import AutoConfig, AutoModelForCausalLM
+    folder = os.path.join(FX, "gemma2")
+    golden = load_file(os.path.join(folder, "golden.safetensors"))
+
+    def logits(cfg):
+        model = AutoModelForCausalLM.from_pretrained(folder, config=cfg, torch_dtype=torch.float32,
+                                                     attn_implementation="eager").eval()
+        out = {}
+        for i in range(64):
+            if f"case{i}.ids" not in golden:
+                break
+            ids = torch.tensor([golden[f"case{i}.ids"].astype(np.int64)])
+            with torch.no_grad():
+                out[f"case{i}.ids"] = golden[f"case{i}.ids"]
+                out[f"case{i}.logits"] = model(ids).logits[0, -1].float().numpy()
+        return out
+
+    cfg = AutoConfig.from_pretrained(folder)
+    own = logits(cfg)
+    worst = max(float(np.abs(own[k] - golden[k]).max()) for k in own if k.endswith("logits"))
+    assert worst < 1e-4, f"gemma2: reloaded model differs from golden.safetensors by {worst}"
+    cfg.query_pre_attn_scalar = cfg.head_dim
+    ll = logits(cfg)
+    out = os.path.join(OUT, "gemma2_llamacpp.safetensors")
+    save_file({k: np.ascontiguousarray(v) for k, v in ll.items()}, out)
+    diff = max(float(np.abs(ll[k] - golden[k]).max()) for k in ll if k.endswith("logits"))
+    print(f"{out}: query_pre_attn_scalar {cfg.head_dim} (model's own reproduced to {worst:.2g}; "
+          f"differs from it by {diff:.3g})")
+
+
 def main():
     for family, arch in FAMILIES.items():
         convert(family, arch)
+    # DeepSeek-style YaRN (a log multiplier on the attention factor): gaze must refuse it by name
+    convert("qwen2", "qwen2", "qwen2_yarn_log_multiplier.gguf", {"rope.scaling.yarn_log_multiplier": 0.1})
+    gemma2_llamacpp()
 
 
 if __name__ == "__main__":
