@@ -1520,6 +1520,8 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_IMAGE_PATCH   = 5,   // opts.query's attention over the image, each head
     GAZE_PLOT_KIND_IMAGE_ROLLOUT = 6,   // attention rollout from [CLS] over the image
     GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
+    // encoder-decoder runs: the cross part (T_keys > 0; a cross run drawn as a heatmap is this):
+    GAZE_PLOT_KIND_ALIGNMENT     = 8,   // target × source cross-attention of a layer, labelled axes
 };
 
 enum gaze_plot_format {
@@ -1799,6 +1801,30 @@ enum gaze_status gaze_attention_flow(const struct gaze_run * run,
 // bits (log base 2, so in [0, 1]); rows all zero in both are skipped. out [n_cap_layers,
 // n_heads_cap].
 enum gaze_status gaze_head_jsd(const struct gaze_run * a, const struct gaze_run * b, double * out);
+// Cross-attention of encoder-decoder runs: run is a cross part or view (T_keys > 0:
+// gaze_run_select_kind(run, GAZE_KIND_CROSS)), layers and heads as captured (L = n_cap_layers,
+// Hc = n_heads_cap, Tq captured target rows, Ts = T_keys source tokens).
+// Alignment entropy, nats (-sum p ln p, no smoothing): row_entropy [L, Hc, Tq] of each target
+// token's row (NaN: a fully masked row), head_entropy [L, Hc] its mean over the rows; either
+// may be NULL. 0 = the token aligns to one source token, ln Ts = spread evenly.
+enum gaze_status gaze_cross_entropy(const struct gaze_run * run, double * row_entropy, double * head_entropy);
+// Source coverage [L, Hc, Ts]: the attention each source token receives, summed over the
+// captured target rows (sums to Tq over the sources; 0 = a source token no target reads).
+enum gaze_status gaze_cross_coverage(const struct gaze_run * run, double * coverage);
+// The alignment matrix of one cross layer: target words (rows, those with a captured row) ×
+// source words; head -1: the mean over the captured heads, else that model head; words: pieces
+// merged into words (gaze_words rules: a row is the mean of its pieces' rows, a column the sum
+// of its pieces' columns, so rows still sum to 1), else one token each.
+struct gaze_alignment {
+    int64_t layer, head;                 // head -1: mean over heads
+    int64_t n_rows, n_cols;              // target words × source words (or tokens)
+    float * m;                           // [n_rows, n_cols]
+    char ** row_labels, ** col_labels;   // [n_rows], [n_cols] word texts, UTF-8 (unescaped)
+    int64_t * row_first, * col_first;    // first token of each row's / column's word
+};
+enum gaze_status gaze_cross_alignment(const struct gaze_run * run, int64_t layer, int64_t head, bool words,
+                                      struct gaze_alignment * out);
+void gaze_alignment_free(struct gaze_alignment * a);
 
 // Per-head metric statistics over a corpus (gaze corpus / gaze merge): each document adds its
 // per-head values (from gaze_head_metrics_compute), memory stays flat in the corpus size. Mean
@@ -1854,6 +1880,9 @@ enum gaze_status gaze_corpus_init(struct gaze_corpus ** out, struct gaze_model *
 void gaze_corpus_free(struct gaze_corpus * c);
 // Runs the model on one document text[0..n) and adds its per-head metrics.
 enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size_t n);
+// Encoder-decoder models: the metrics of that attention kind (default: the encoder's, or a
+// single-kind model's only one). Its layers and heads must be the statistics' (the model's).
+void gaze_corpus_set_kind(struct gaze_corpus * c, enum gaze_kind kind);
 // The statistics so far (owned by c; the caller sets source, shards, next_line, complete).
 struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
 

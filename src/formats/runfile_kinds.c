@@ -121,8 +121,9 @@ enum gaze_status gaze_run_set_target(struct gaze_run * run, unsigned want, int64
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: set_target: decoder shape %lld layers, %lld heads, %lld kv heads",
                           (long long)n_layers, (long long)n_heads, (long long)n_kv_heads);
     struct gaze_run * dec = NULL, * cross = NULL;
-    enum gaze_status s = GAZE_OK;
-    if (want & (1u << GAZE_KIND_DECODER))
+    // the encoder's capture defaults to every head and row, as gaze_run_add_layer would set it
+    enum gaze_status s = run->heads ? GAZE_OK : gaze_run_set_capture(run, NULL, 0, NULL, 0);
+    if (!s && (want & (1u << GAZE_KIND_DECODER)))
         s = make_part(run, false, Tt, tokens, lens, ids, n_layers, n_heads, n_kv_heads, &dec);
     if (!s && (want & (1u << GAZE_KIND_CROSS)))
         s = make_part(run, true, Tt, tokens, lens, ids, n_layers, n_heads, n_kv_heads, &cross);
