@@ -35,7 +35,7 @@ static int usage(FILE * f) {
 static int show_map(const struct gaze_run * run, const float * w, const char * title, int64_t from, int64_t to,
                     bool hide_special, bool renorm, struct gaze_term_opts * topts) {
     // T keys (a cross run: the source tokens), rows over the run's own tokens (Tr)
-    const int64_t T = gaze_run_n_keys(run), Tr = run->T, Tq = run->Tq, Tmax = GAZE_MAX(T, Tr);
+    const int64_t T = gaze_run_n_keys(run), Tr = run->T, Tq = run->Tq, Tmax = T > Tr ? T : Tr;
     if (to < 0 || to >= Tmax) to = Tmax - 1;
     if (from > to) {
         fprintf(stderr, "gaze show: --from %lld --to %lld: no token in that window (the run has %lld tokens)\n",
