@@ -25,6 +25,7 @@ expect() {
 }
 
 expect "info" 0 "" info "$run"
+check 'grep -q "cross:   1 layers, 2 heads" "$tmp/out" && grep -q "target:  3 tokens (2 generated)" "$tmp/out"' "info lists the target side"
 expect "show default" 0 "encoder-decoder run: using its encoder attention; it also holds decoder and cross attention (--kind)" show "$run" --no-color
 expect "show cross" 0 "using its cross attention (rows: target tokens, keys: source tokens)" show "$run" --kind cross --no-color --head 0
 # cross head 0, row "▁Hal": 0.5 on "▁Hel" and on "lo"
