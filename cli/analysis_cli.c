@@ -18,6 +18,12 @@ int acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i) {
         (*i)++;
         return 1;
     }
+    if (!strcmp(a, "--kind")) {
+        if (cli_parse_kind(s->cmd, v, &s->kind)) return -2;
+        s->kind_given = true;
+        (*i)++;
+        return 1;
+    }
     if (!strcmp(a, "-f") && !s->no_file) { if (!v) return -1; s->text_file = v; (*i)++; return 1; }
     return 0;
 }
@@ -27,6 +33,12 @@ int acli_source_text(struct acli_source * s) {
 }
 
 bool acli_is_run_file(const char * path) { return cli_is_run_file(path); }
+
+int acli_no_kind(const struct acli_source * s, const char * why) {
+    if (!s->kind_given) return 0;
+    fprintf(stderr, "gaze %s: --kind %s does not apply: %s\n", s->cmd, gaze_kind_name((enum gaze_kind)s->kind), why);
+    return 2;
+}
 
 int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run) {
     enum gaze_status st;
@@ -39,7 +51,8 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
     if (!s->text) {
         int rc = cli_need_run_file(cmd, s->src);
         if (rc) return rc;
-        return (st = gaze_run_load(run, s->src)) ? cli_fail(st) : 0;
+        if ((st = gaze_run_load(run, s->src))) return cli_fail(st);
+        return cli_select_kind(cmd, run, s->kind_given ? s->kind : -1, false);
     }
     struct gaze_model * model = NULL;
     if ((st = cli_model_load(&model, s->src, cmd, false))) return cli_fail(st);
@@ -60,12 +73,19 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
         st = cli_run_image(model, s->text, &opts, run, true);
     } else st = gaze_model_run(model, s->text, s->pair, &opts, run);
     gaze_model_free(model);
-    return st ? cli_fail(st) : 0;
+    if (st) return cli_fail(st);
+    return cli_select_kind(cmd, run, s->kind_given ? s->kind : -1, false);
 }
 
 int acli_need_full_run(const char * cmd, const struct gaze_run * run) {
     if (run->n_cap_layers < 1 || run->n_heads_cap < 1) {
         fprintf(stderr, "gaze %s: the run holds no captured attention; make it with gaze run MODEL \"text\" -o FILE\n", cmd);
+        return 2;
+    }
+    if (run->T_keys) {
+        fprintf(stderr, "gaze %s: not defined over cross attention (--kind cross): its rows are target tokens and its "
+                "keys source tokens, so attention does not chain from layer to layer; use --kind encoder or --kind "
+                "decoder\n", cmd);
         return 2;
     }
     if (run->Tq != run->T) {

@@ -14,17 +14,23 @@ struct acli_source {
     const char * pair;     // encoders: second sentence, or NULL
     bool         exact;    // quantized models: f32-dequantized weights
     int          n_threads;
+    bool         kind_given; // --kind: which attention of an encoder-decoder run
+    int          kind;      // enum gaze_kind when kind_given
 };
 
 // Parses the source flags shared by every analysis command at argv[*i] (--pair, --exact,
-// --threads, and -f FILE unless s->no_file); returns 1 when consumed (advancing *i past a
+// --threads, --kind, and -f FILE unless s->no_file); returns 1 when consumed (advancing *i past a
 // value), 0 when not a source flag, -1 when a value is missing, -2 when a value is invalid
 // (the message printed: exit 2).
 int  acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i);
 // After parsing: reads -f FILE into s->text (refusing a text given twice). CLI exit code.
 int  acli_source_text(struct acli_source * s);
+// Commands whose work is a model's forward pass scored end to end (ablate, bias, evaluate):
+// --kind given is refused, saying why (exit 2, message printed); 0 otherwise.
+int  acli_no_kind(const struct acli_source * s, const char * why);
 bool acli_is_run_file(const char * path);
-// Loads the run file or runs the model on text (every layer, head and row). CLI exit code.
+// Loads the run file or runs the model on text (every layer, head and row), then keeps the
+// attention kind asked (--kind; cli_select_kind). CLI exit code.
 int  acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_run * run);
 
 // Rollout and flow: the run must hold every query row (else exit 2, saying so); a note on stderr

@@ -78,6 +78,14 @@ double cli_now(void);
 // runs untouched. Returns an exit code (0: go on).
 int cli_summary_blocks(const char * cmd, struct gaze_run * run, int64_t max_side);
 
+// --kind encoder|decoder|cross -> *kind (enum gaze_kind); CLI exit code (2: message printed).
+int cli_parse_kind(const char * cmd, const char * v, int * kind);
+// The run becomes its attention of that kind, in place (kind -1: the encoder side of an
+// encoder-decoder run, any other run as it is). On an enc-dec run says on stderr which kind is
+// used and which others the run holds (unless quiet); a kind the run lacks: exit 2, naming the
+// kinds it has. CLI exit code.
+int cli_select_kind(const char * cmd, struct gaze_run * run, int kind, bool quiet);
+
 // Image inputs of vision models (cli/image_input.c). An existing file with PNG/JPEG magic
 // bytes, or named *.png / *.jpg / *.jpeg (then its decoder names what is wrong with it).
 bool cli_is_image_path(const char * path);

@@ -62,6 +62,7 @@ int cmd_ablate(int argc, char ** argv) {
     if (!src.src || (!src.text && !src.text_file)) return usage(stderr);
     if (acli_check_grid("ablate", grid, json || csv)) return 2;
     if (json && csv) { fprintf(stderr, "gaze ablate: --json and --csv are two formats: choose one\n"); return 2; }
+    if (acli_no_kind(&src, "ablation masks heads in the model's forward pass and scores its output, every kind at once")) return 2;
     if (acli_source_text(&src)) return 2;
     int frc = acli_check_grid_figure("ablate");
     if (frc) return frc;

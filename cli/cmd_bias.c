@@ -111,6 +111,7 @@ int cmd_bias(int argc, char ** argv) {
         else if (!data) data = a;
         else { fprintf(stderr, "gaze bias: unexpected argument '%s'\n", cli_safe(a)); return usage(stderr); }
     }
+    if (acli_no_kind(&src, "gaze bias reads no run file: it runs the model on the pairs of its data file")) return 2;
     if (!src.src || !data) return usage(stderr);
     if (src.pair) { fprintf(stderr, "gaze bias: --pair does not apply (the pairs come from the file)\n"); return 2; }
     acli_set_grid_figure(grid_plot);

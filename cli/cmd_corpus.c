@@ -30,6 +30,7 @@ static int usage(FILE * f) {
             "  --limit LINES      stop after LINES lines, >= 0 (default: the whole file)\n"
             "  --exact            quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --threads N        worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K           encoder-decoder models: encoder, decoder or cross attention (default: encoder)\n"
             "  --error mul|abs    detector score (default: mul)\n"
             "  --exclude-bos      leave attention to the first token out of the detectors (default: kept)\n"
             "  --exclude-current  leave the diagonal out of the detectors (default: kept)\n"
@@ -124,6 +125,7 @@ int cmd_corpus(int argc, char ** argv) {
     if (s) return cli_fail(s);
     if (src.exact && (s = gaze_model_set_exact(model, true))) { rc = cli_fail(s); goto done; }
     if ((s = gaze_corpus_init(&corpus, model, &det, max_len, n_shards, src.n_threads))) { rc = cli_fail(s); goto done; }
+    if (src.kind_given) gaze_corpus_set_kind(corpus, (enum gaze_kind)src.kind);
     struct gaze_head_stats * st = gaze_corpus_stats(corpus);
     if (!(st->source = strdup(file))) { rc = 1; goto done; }
     st->shards[shard] = 1;

@@ -24,6 +24,7 @@ static int usage(FILE * f) {
             "  --head H          with --plot: one head (default: the mean over heads)\n"
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K          encoder-decoder runs: encoder, decoder or cross attention of both (default: encoder)\n"
             "  (the texts are arguments: -f is not taken here, as diff needs two of them)\n");
     return f == stdout ? 0 : 2;
 }

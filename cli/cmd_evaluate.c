@@ -163,6 +163,7 @@ int cmd_evaluate(int argc, char ** argv) {
         else { fprintf(stderr, "gaze evaluate: unexpected argument '%s'\n", cli_safe(a)); return usage(stderr); }
     }
     if (!src.src || !data) return usage(stderr);
+    if (acli_no_kind(&src, "the methods score the model's output through its forward pass, every kind at once")) return 2;
     if (src.pair) { fprintf(stderr, "gaze evaluate: --pair does not apply (the items are single texts)\n"); return 2; }
     struct gaze_evidence ev;
     int rc = read_items(data, &ev);

@@ -33,6 +33,7 @@ static int usage(FILE * f) {
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K         encoder-decoder runs: encoder or decoder (default: encoder; cross: not defined)\n"
             "  formulas and caveats: docs/explain.md\n");
     return f == stdout ? 0 : 2;
 }

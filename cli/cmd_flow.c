@@ -22,6 +22,7 @@ static int usage(FILE * f) {
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K         encoder-decoder runs: encoder or decoder (default: encoder; cross: not defined)\n"
             "  --sink-aware     (or --exclude-sink) capacities from the sink-aware rollout matrices (token 0\n"
             "                   left out of each layer, rows renormalised; a display variant, shown beside\n"
             "                   the plain flow when that puts %.0f %% or more on token 0) (default: off)\n"

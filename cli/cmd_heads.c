@@ -17,6 +17,7 @@ static int usage(FILE * f) {
             "  --pair \"B\"        encoders: the second sentence of a pair (default: none)\n"
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
             "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K          encoder-decoder runs: encoder, decoder or cross attention (default: encoder)\n"
             "  --json, --csv     machine-readable output (default: a table)\n"
             "  --layer L         only layer L (default: every captured layer)\n"
             "  --sort METRIC     order by METRIC, highest first (default: by layer and head)\n"
@@ -51,6 +52,30 @@ static const char * const short_names[GAZE_METRIC_COUNT] = {
 };
 
 static json_t * jnum(double v) { return isnan(v) ? json_null() : json_real(v); }
+
+// Cross runs: each head's alignment entropy (mean over target rows, nats; ln Ts = uniform) and
+// the source token it covers most (attention received, summed over the target rows).
+static void print_cross(const struct gaze_run * run, const double * ent, const double * cov, const int64_t * order,
+                        int64_t cnt) {
+    const int64_t Ts = run->T_keys, Hc = run->n_heads_cap;
+    printf("cross-attention: %lld target rows over %lld source tokens; alignment entropy in nats (0 = one source "
+           "token, %.3f = uniform), coverage = attention a source token receives summed over the rows\n",
+           (long long)run->Tq, (long long)Ts, log((double)Ts));
+    printf("layer head  align_ent  most covered source token (coverage)   least covered (coverage)\n");
+    for (int64_t r = 0; r < cnt; r++) {
+        const int64_t k = order[r];
+        const double * c = cov + k * Ts;
+        int64_t hi = 0, lo = 0;
+        for (int64_t j = 1; j < Ts; j++) { if (c[j] > c[hi]) hi = j; if (c[j] < c[lo]) lo = j; }
+        printf("%5lld %4lld  ", (long long)run->layers[k / Hc].index, (long long)run->heads[k % Hc]);
+        acli_num(stdout, ent[k], 3, 9, "-");
+        printf("  %5lld ", (long long)hi);
+        acli_label(stdout, run->key_tokens[hi], 14);
+        printf(" (%.3f)         %5lld ", c[hi], (long long)lo);
+        acli_label(stdout, run->key_tokens[lo], 14);
+        printf(" (%.3f)\n", c[lo]);
+    }
+}
 
 static json_t * jlabels(unsigned labels) {
     json_t * a = json_array();
@@ -369,6 +394,7 @@ int cmd_heads(int argc, char ** argv) {
     free(src.text_owned);
     if (rc) return rc;
     const int64_t n = run.n_cap_layers * run.n_heads_cap;
+    double * xent = NULL, * xrow = NULL, * xcov = NULL;   // cross runs
     struct gaze_head_metrics * m = calloc((size_t)(n ? n : 1), sizeof *m);
     int64_t * order = malloc((size_t)(n ? n : 1) * sizeof *order);
     if (!m || !order) { fprintf(stderr, "gaze heads: out of memory\n"); rc = 1; goto done; }
@@ -383,6 +409,15 @@ int cmd_heads(int argc, char ** argv) {
                 "entropy_norm, max_weight, sink and bos come from them, self and prev from the top-k keys where "
                 "those settle them; distance, next, cls, sep, punct and the detectors need full weights "
                 "(gaze run without --summary): shown as -\n", cli_safe(src.src));
+    // cross-attention: alignment entropy of each target row and head, coverage of each source token
+    const int64_t Ts = run.T_keys;
+    if (Ts) {
+        xent = malloc((size_t)n * sizeof *xent);
+        xrow = malloc((size_t)(n * run.Tq) * sizeof *xrow);
+        xcov = malloc((size_t)(n * Ts) * sizeof *xcov);
+        if (!xent || !xrow || !xcov) { fprintf(stderr, "gaze heads: out of memory\n"); rc = 1; goto done; }
+        if ((s = gaze_cross_entropy(&run, xrow, xent)) || (s = gaze_cross_coverage(&run, xcov))) { rc = cli_fail(s); goto done; }
+    }
     if (grid_s) { rc = print_grid(&run, m, grid_m); goto done; }
     const bool image = run.patch_rc && run.grid_rows > 0 && !from_summary;   // patch geometry
     if (image && (rc = image_report_make(&run, &img_opts, &img))) goto done;
@@ -402,6 +437,16 @@ int cmd_heads(int argc, char ** argv) {
         json_object_set_new(o, "model", json_string(run.model ? run.model : ""));
         json_object_set_new(o, "arch", json_string(run.arch ? run.arch : ""));
         json_object_set_new(o, "causal", json_boolean(run.causal));
+        json_object_set_new(o, "kind", json_string(Ts ? "cross" : run.causal ? "decoder" : "encoder"));
+        if (Ts) {   // cross: the two token lists (rows are target tokens, keys source tokens)
+            json_t * st = json_array(), * tt = json_array(), * qr = json_array();
+            for (int64_t j = 0; j < Ts; j++) json_array_append_new(st, json_string(run.key_tokens[j]));
+            for (int64_t i = 0; i < run.T; i++) json_array_append_new(tt, json_string(run.tokens[i]));
+            for (int64_t i = 0; i < run.Tq; i++) json_array_append_new(qr, json_integer(run.q_rows[i]));
+            json_object_set_new(o, "source_tokens", st);
+            json_object_set_new(o, "target_tokens", tt);
+            json_object_set_new(o, "target_rows", qr);
+        }
         json_object_set_new(o, "tokens", json_integer(run.T));
         json_object_set_new(o, "n_layers", json_integer(run.n_layers));
         json_object_set_new(o, "n_heads", json_integer(run.n_heads));
@@ -435,6 +480,15 @@ int cmd_heads(int argc, char ** argv) {
                     json_object_set_new(tk, "weight", jnum(img.top_w[k]));
                     json_object_set_new(e, "top_key", tk);
                 }
+            }
+            if (Ts) {
+                const int64_t k = order[r];
+                json_t * re = json_array(), * cv = json_array();
+                for (int64_t i = 0; i < run.Tq; i++) json_array_append_new(re, jnum(xrow[k * run.Tq + i]));
+                for (int64_t j = 0; j < Ts; j++) json_array_append_new(cv, json_real(xcov[k * Ts + j]));
+                json_object_set_new(e, "alignment_entropy", jnum(xent[k]));
+                json_object_set_new(e, "target_entropy", re);
+                json_object_set_new(e, "source_coverage", cv);
             }
             json_array_append_new(heads, e);
         }
@@ -471,11 +525,15 @@ int cmd_heads(int argc, char ** argv) {
         print_table(&run, m, order, cnt, gqa, sort_s != NULL);
         printf("sink heads (alpha_0 > %.2f): %lld of %lld = %.1f%%\n", th.sink, (long long)n_sink, (long long)n, sink_pct);
         if (image) image_table(&run, &img);
+        if (Ts) print_cross(&run, xent, xcov, order, cnt);
     }
 done:
     image_report_free(&img);
     free(m);
     free(order);
+    free(xent);
+    free(xrow);
+    free(xcov);
     gaze_run_free(&run);
     return rc;
 }

@@ -115,6 +115,25 @@ static int info_run(const struct gaze_safetensors * st, const char * path, bool 
     else printf(", %lld of %lld heads", (long long)run.n_heads_cap, (long long)run.n_heads);
     if (run.Tq == run.T) printf(", all query rows\n");
     else printf(", %lld of %lld query rows\n", (long long)run.Tq, (long long)run.T);
+    // encoder-decoder runs: the target side (the lines above are the encoder's)
+    const struct gaze_run * part[2] = { run.decoder, run.cross };
+    for (int k = 0; k < 2; k++) {
+        const struct gaze_run * p = part[k];
+        if (!p) continue;
+        if (k == 0 || !run.decoder) {
+            printf("  target:  %lld tokens", (long long)p->T);
+            if (p->n_generated) printf(" (%lld generated)", (long long)p->n_generated);
+            for (int64_t i = 0; i < p->T && i < (full ? p->T : 32); i++) {
+                char tok[512];
+                gaze_token_display(tok, sizeof tok, p->tokens[i], 80);
+                printf("%s\"%s\"", i ? " " : ": ", tok);
+            }
+            printf("\n");
+        }
+        printf("  %s %lld layers, %lld heads; captured %lld layer(s), %lld heads, %lld rows%s\n",
+               k ? "cross:  " : "decoder:", (long long)p->n_layers, (long long)p->n_heads, (long long)p->n_cap_layers,
+               (long long)p->n_heads_cap, (long long)p->Tq, k ? " over the source tokens" : ", causal");
+    }
     for (int64_t i = 0; i < run.n_extra; i++) {
         printf("  extra:   ");
         put_safe(run.extra_keys[i], 200);

@@ -30,6 +30,11 @@ static int usage(FILE * f) {
             "                      image-patch: one patch's attention (--patch R,C; default: the centre);\n"
             "                      image-rollout: rollout from [CLS]; distance: mean attention distance of\n"
             "                      each head against depth (ViT paper, fig. 7)\n"
+            "  --kind encoder|decoder|cross\n"
+            "                      encoder-decoder runs: which attention to draw (given beside the figure's\n"
+            "                      --kind; default: encoder); cross is drawn as the alignment figure\n"
+            "  --kind alignment    encoder-decoder runs: target (rows) x source (columns) cross-attention of a\n"
+            "                      layer, mean over heads or --head H, --words to merge pieces, labelled axes\n"
             "  --patch R,C         image-patch: the query patch by grid row and column\n"
             "  --layer L           layer drawn (default: the last captured layer; every layer for --kind\n"
             "                      model)\n"
@@ -63,6 +68,7 @@ int cmd_plot(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * head_s = NULL, * heads_s = NULL;
     const char * diff = NULL, * file = NULL, * patch_s = NULL;
     bool exact = false;
+    int attn_kind = -1;   // enum gaze_kind of an encoder-decoder run; -1: its encoder
     int64_t layer = -1, query = -1, max_px = 0;
     struct gaze_plot_opts o = gaze_plot_opts_make();
     for (int i = 1; i < argc; i++) {
@@ -78,7 +84,15 @@ int cmd_plot(int argc, char ** argv) {
         else if (!strcmp(a, "-f")) file = v;
         else if (!strcmp(a, "--patch")) patch_s = v;
         else if (!strcmp(a, "--kind")) {
-            if (!gaze_plot_kind_from_name(v, &o.kind)) { fprintf(stderr, "gaze plot: --kind: '%s' is not heatmap, model, head or bars\n", v); return 2; }
+            enum gaze_kind ak;
+            if (gaze_kind_parse(v, &ak)) {
+                if (attn_kind >= 0 && attn_kind != (int)ak) { fprintf(stderr, "gaze plot: --kind %s and --kind %s: choose one attention kind\n", gaze_kind_name((enum gaze_kind)attn_kind), v); return 2; }
+                attn_kind = (int)ak;
+            } else if (!gaze_plot_kind_from_name(v, &o.kind)) {
+                fprintf(stderr, "gaze plot: --kind: '%s' is not a figure (heatmap, model, head, bars, alignment, image, "
+                        "image-patch, image-rollout, distance) or an attention kind (encoder, decoder, cross)\n", cli_safe(v));
+                return 2;
+            }
         } else if (!strcmp(a, "--layer")) {
             if (cli_int("plot", a, v, 0, GAZE_RUN_MAX_LAYERS - 1, &layer)) return 2;
         } else if (!strcmp(a, "--head")) head_s = v;
@@ -168,6 +182,15 @@ int cmd_plot(int argc, char ** argv) {
         free(text_buf);
         if (s) return cli_fail(s);
     }
+    if (o.kind == GAZE_PLOT_KIND_ALIGNMENT) {   // the figure of cross-attention
+        if (attn_kind >= 0 && attn_kind != GAZE_KIND_CROSS) {
+            fprintf(stderr, "gaze plot: --kind alignment draws cross-attention, not %s attention\n", gaze_kind_name((enum gaze_kind)attn_kind));
+            rc = 2;
+            goto done;
+        }
+        attn_kind = GAZE_KIND_CROSS;
+    }
+    if ((rc = cli_select_kind("plot", &run, attn_kind, false))) goto done;
     if (patch_s && (rc = cli_patch_query(&run, patch_s, &o.query))) goto done;
     if (heads_s) {
         if ((rc = cli_parse_index_list("--heads", heads_s, run.n_heads > 0 ? run.n_heads : GAZE_RUN_MAX_HEADS, &heads, &o.n_heads))) goto done;
@@ -175,6 +198,7 @@ int cmd_plot(int argc, char ** argv) {
     }
     if (diff) {
         if ((s = gaze_run_load(&other, diff))) { rc = cli_fail(s); goto done; }
+        if ((rc = cli_select_kind("plot", &other, attn_kind, true))) goto done;
         o.minus = &other;
     }
     struct gaze_plot_info info;

@@ -22,6 +22,7 @@ static int usage(FILE * f) {
             "  --plot FILE      also draw the bars to FILE (.png, .svg or .pdf)\n"
             "  --ascii          bars drawn with '#' (default: Unicode blocks)\n"
             "  --threads N      worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
+            "  --kind K         encoder-decoder runs: encoder or decoder (default: encoder; cross: not defined)\n"
             "  --sink-aware     (or --exclude-sink) a display variant for decoders, whose rollout collapses\n"
             "                   onto token 0 (the attention sink, Xiao et al. 2024): each fused layer's column 0\n"
             "                   is left out of rows 1.. and those rows renormalised before the residual, so the\n"

@@ -24,7 +24,9 @@ static int usage(FILE * f) {
             "  --scale linear|log|renorm  colours on w (linear), log(1 + 99 w/max) (log), or with the sink\n"
             "                 key (a column holding most of the weight, e.g. [CLS] or BOS) left out and\n"
             "                 rows renormalised over the other keys (renorm) (default: linear)\n"
-            "  --rows N       query rows before rows are averaged in blocks (default: 64)\n");
+            "  --rows N       query rows before rows are averaged in blocks (default: 64)\n"
+            "  --kind K       encoder-decoder runs: encoder, decoder or cross attention (cross: target rows\n"
+            "                 over source columns) (default: encoder)\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -32,24 +34,27 @@ static int usage(FILE * f) {
 // under --scale renorm), then the heatmap with the tokens' own indices as labels.
 static int show_map(const struct gaze_run * run, const float * w, const char * title, int64_t from, int64_t to,
                     bool hide_special, bool renorm, struct gaze_term_opts * topts) {
-    const int64_t T = run->T, Tq = run->Tq;
-    if (to < 0 || to >= T) to = T - 1;
+    // T keys (a cross run: the source tokens), rows over the run's own tokens (Tr)
+    const int64_t T = gaze_run_n_keys(run), Tr = run->T, Tq = run->Tq, Tmax = T > Tr ? T : Tr;
+    if (to < 0 || to >= Tmax) to = Tmax - 1;
     if (from > to) {
         fprintf(stderr, "gaze show: --from %lld --to %lld: no token in that window (the run has %lld tokens)\n",
-                (long long)from, (long long)to, (long long)T);
+                (long long)from, (long long)to, (long long)Tmax);
         return 2;
     }
-    uint8_t * special = calloc((size_t)T, 1);
+    uint8_t * special = calloc((size_t)Tmax, 1), * kspecial = calloc((size_t)Tmax, 1);
     int64_t * kcol = malloc((size_t)T * sizeof *kcol), * krow = malloc((size_t)Tq * sizeof *krow);
     float * v = malloc((size_t)(Tq * T) * sizeof *v);
     const char ** rl = malloc((size_t)Tq * sizeof *rl), ** cl = malloc((size_t)T * sizeof *cl);
     char note[1024] = "";
     int rc = 0;
     enum gaze_status s;
-    if (!special || !kcol || !krow || !v || !rl || !cl) { fprintf(stderr, "gaze show: out of memory\n"); rc = 1; goto done; }
+    if (!special || !kspecial || !kcol || !krow || !v || !rl || !cl) { fprintf(stderr, "gaze show: out of memory\n"); rc = 1; goto done; }
     if (hide_special && (s = gaze_run_special_tokens(run, special))) { rc = cli_fail(s); goto done; }
+    for (int64_t j = 0; j < T; j++)
+        kspecial[j] = !hide_special ? 0 : run->T_keys ? gaze_token_is_special_text(run->key_tokens[j]) : special[j];
     int64_t nk = 0, nq = 0, n_hidden = 0;
-    for (int64_t j = from; j <= to; j++) { if (special[j]) n_hidden++; else kcol[nk++] = j; }
+    for (int64_t j = from; j <= to && j < T; j++) { if (kspecial[j]) n_hidden++; else kcol[nk++] = j; }
     for (int64_t i = 0; i < Tq; i++)
         if (run->q_rows[i] >= from && run->q_rows[i] <= to && !special[run->q_rows[i]]) krow[nq++] = i;
     if (nk < 1 || nq < 1) { fprintf(stderr, "gaze show: no token left to show (window %lld..%lld%s)\n", (long long)from, (long long)to, hide_special ? ", specials hidden" : ""); rc = 2; goto done; }
@@ -58,7 +63,7 @@ static int show_map(const struct gaze_run * run, const float * w, const char * t
     float share;
     int64_t sink = gaze_term_sink_column(v, nq, nk, &share);
     size_t o = 0;
-    if (from > 0 || to < T - 1)
+    if (from > 0 || to < Tmax - 1)
         o += (size_t)snprintf(note + o, sizeof note - o, "tokens %lld..%lld of %lld%s\n", (long long)from, (long long)to, (long long)T,
                               n_hidden || renorm ? "" : " (weights are those of the full rows)");
     if (hide_special && n_hidden)
@@ -67,7 +72,7 @@ static int show_map(const struct gaze_run * run, const float * w, const char * t
     else if (hide_special)
         o += (size_t)snprintf(note + o, sizeof note - o, "no special token to hide\n");
     char tok[64];
-    if (sink >= 0) gaze_token_display(tok, sizeof tok, run->tokens[kcol[sink]], 16);
+    if (sink >= 0) gaze_token_display(tok, sizeof tok, gaze_run_key_token(run, kcol[sink]), 16);
     if (sink >= 0 && renorm) {
         o += (size_t)snprintf(note + o, sizeof note - o, "key %lld \"%s\" (the sink, %.0f%% of the weight shown) left out: rows renormalised over the other keys\n",
                               (long long)kcol[sink], tok, 100.0 * share);
@@ -93,13 +98,13 @@ static int show_map(const struct gaze_run * run, const float * w, const char * t
         }
     if (o > 0 && note[o - 1] == '\n') note[o - 1] = 0;
     for (int64_t r = 0; r < nq; r++) { krow[r] = run->q_rows[krow[r]]; rl[r] = run->tokens[krow[r]]; }
-    for (int64_t c = 0; c < nk; c++) cl[c] = run->tokens[kcol[c]];
+    for (int64_t c = 0; c < nk; c++) cl[c] = gaze_run_key_token(run, kcol[c]);
     topts->title = title;
     topts->note = note[0] ? note : NULL;
     if (nk != T || nq != Tq || from > 0) { topts->row_index = krow; topts->col_index = kcol; }
     if ((s = gaze_term_heatmap(stdout, v, nq, nk, rl, cl, topts))) rc = cli_fail(s);
 done:
-    free(special); free(kcol); free(krow); free(v); free(rl); free(cl);
+    free(special); free(kspecial); free(kcol); free(krow); free(v); free(rl); free(cl);
     return rc;
 }
 
@@ -161,6 +166,7 @@ int cmd_show(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * head_s = "mean", * file = NULL;
     int64_t layer = -1, from = 0, to = -1;
     bool hide_special = false, renorm = false;
+    int kind = -1;
     struct gaze_term_opts topts = { 0 };
     topts.top_k = 3;
     for (int i = 1; i < argc; i++) {
@@ -177,6 +183,7 @@ int cmd_show(int argc, char ** argv) {
         else if (!strcmp(a, "--to")) { if (cli_int("show", a, v, 0, INT64_MAX, &to)) return 2; i++; }
         else if (!strcmp(a, "--rows")) { if (cli_int32("show", a, v, 1, 1 << 20, &topts.max_rows)) return 2; i++; }
         else if (!strcmp(a, "--hide-special")) hide_special = true;
+        else if (!strcmp(a, "--kind")) { if (cli_parse_kind("show", v, &kind)) return 2; i++; }
         else if (!strcmp(a, "--scale")) {
             if (!v) return usage(stderr);
             if (!strcmp(v, "log")) topts.log_scale = true;
@@ -222,7 +229,8 @@ int cmd_show(int argc, char ** argv) {
         free(text_buf);
         if (s) return cli_fail(s);
     }
-    int rc = 0;
+    int rc = cli_select_kind("show", &run, kind, false);
+    if (rc) goto done;
     if (run.n_cap_layers < 1) { fprintf(stderr, "gaze show: the run holds no captured layers\n"); rc = 1; goto done; }
     const struct gaze_run_layer * ly = layer >= 0 ? gaze_run_find_layer(&run, layer) : &run.layers[run.n_cap_layers - 1];
     if (ly && !ly->attn && ly->summary.entropy) {   // summaries only (gaze run --summary)
@@ -239,7 +247,7 @@ int cmd_show(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
-    const int64_t Tq = run.Tq, T = run.T, Hc = run.n_heads_cap;
+    const int64_t Tq = run.Tq, T = gaze_run_n_keys(&run), Hc = run.n_heads_cap;
     float * w = calloc((size_t)(Tq * T), sizeof *w);
     if (!w) { rc = 1; goto done; }
     char title[256];

@@ -60,7 +60,9 @@ static int usage(FILE * f) {
             "                        none (default: [CLS] / token 0 for encoders, the last token for decoders,\n"
             "                        only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token)\n"
             "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
-            "  --time                print how long loading (or running) and writing the page took\n");
+            "  --time                print how long loading (or running) and writing the page took\n"
+            "  --kind K              encoder-decoder runs: encoder or decoder attention (default: encoder;\n"
+            "                        cross is not drawn by the viewer yet: gaze plot --kind alignment)\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -68,6 +70,7 @@ int cmd_view(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL, * file = NULL;
     bool exact = false, timing = false;
     int64_t generate = 0, threads = 0, max_mb = 0;
+    int kind = -1;
     struct gaze_html_opts o = { 0 };
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,10 +79,11 @@ int cmd_view(int argc, char ** argv) {
                            !strcmp(a, "--threads") || !strcmp(a, "--max-mb") || !strcmp(a, "--precision") ||
                            !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view") ||
                            !strcmp(a, "--fusions") || !strcmp(a, "--discard") || !strcmp(a, "--flow-token") ||
-                           !strcmp(a, "--flow-fusion") || !strcmp(a, "-f");
+                           !strcmp(a, "--flow-fusion") || !strcmp(a, "-f") || !strcmp(a, "--kind");
         if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "-f")) file = v;
+        else if (!strcmp(a, "--kind")) { if (cli_parse_kind("view", v, &kind)) return 2; }
         else if (!strcmp(a, "--pair")) pair = v;
         else if (!strcmp(a, "--generate")) {
             if (cli_int("view", a, v, 0, 1 << 20, &generate)) return 2;
@@ -166,6 +170,13 @@ int cmd_view(int argc, char ** argv) {
         free(text_buf);
         if (s) return cli_fail(s);
     }
+    if (kind == GAZE_KIND_CROSS) {
+        fprintf(stderr, "gaze view: --kind cross: the viewer does not draw cross-attention yet; gaze plot RUN --kind "
+                "alignment draws it as a figure, gaze show RUN --kind cross in the terminal\n");
+        rc = 2;
+        goto done;
+    }
+    if ((rc = cli_select_kind("view", &run, kind, false))) goto done;
     if (detail_s) {
         if ((rc = cli_parse_index_list("--detail-layers", detail_s, run.n_layers, &detail, &o.n_detail_layers))) goto done;
         o.detail_layers = detail;

@@ -682,7 +682,55 @@ struct gaze_run {
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
     char **   extra_values;              // [n_extra]
+    // Keys other than the query tokens (a cross-attention run: queries are the target tokens,
+    // keys the source tokens). T_keys = 0: the keys are the tokens (every other run). With
+    // T_keys > 0, attention/scores are [Hc, Tq, T_keys] and k is [Hc, T_keys, d_head].
+    int64_t   T_keys;
+    char **   key_tokens;                // [T_keys] key token strings, or NULL (T_keys = 0)
+    int32_t * key_ids;                   // [T_keys], or NULL
+    // Encoder-decoder runs (docs/runfile.md "Encoder-decoder runs"): the fields above are the
+    // encoder (source) side, as older readers see it; the target side is two runs of their own,
+    // owned by this one (gaze_run_set_target makes them; fill them with the usual builders,
+    // gaze_run_add_layer on run->decoder / run->cross, or gaze_run_add_kind_layer). Both NULL
+    // for single-kind runs.
+    struct gaze_run * decoder;           // decoder self-attention: tokens = target tokens
+                                         // [Tt], causal; layers [Hc, Tq, Tt]
+    struct gaze_run * cross;             // cross-attention: tokens = target tokens (queries),
+                                         // key_tokens = this run's tokens (Ts); layers
+                                         // [Hc, Tq, Ts]; no hidden states (decoder's have them)
 };
+
+// The attention kinds of a run (gaze ... --kind encoder|decoder|cross).
+enum gaze_kind { GAZE_KIND_ENCODER = 0, GAZE_KIND_DECODER = 1, GAZE_KIND_CROSS = 2 };
+const char * gaze_kind_name(enum gaze_kind kind);               // "encoder", ...
+bool gaze_kind_parse(const char * s, enum gaze_kind * kind);    // false when unknown
+// Bit (1 << kind) for each kind the run holds: enc-dec runs the encoder plus their decoder /
+// cross parts; single-kind runs the encoder (bidirectional) or the decoder (causal).
+unsigned gaze_run_kinds(const struct gaze_run * run);
+// The run of one kind, an ordinary run every reader takes (a cross run has T_keys > 0): the run
+// itself (encoder of an enc-dec run, or its only kind), run->decoder or run->cross. Borrowed:
+// valid while run is. NULL when the run has no such kind (message through gaze_error, naming
+// the kinds it has).
+const struct gaze_run * gaze_run_select_kind(const struct gaze_run * run, enum gaze_kind kind);
+// In place: *run becomes its part of that kind; the other parts are freed. Unchanged on error.
+enum gaze_status gaze_run_take_kind(struct gaze_run * run, enum gaze_kind kind);
+// Starts the target side of an encoder-decoder run whose encoder side (model, arch, tokens,
+// d_head, n_embd) is set: run->decoder and run->cross with Tt target tokens (strings as in
+// gaze_run_set_tokens; ids [Tt]), the decoder's n_layers / n_heads / n_kv_heads (cross-attention
+// has the same), capture of every head and row (gaze_run_set_capture on either part to narrow
+// it). want: bits (1 << GAZE_KIND_DECODER) and/or (1 << GAZE_KIND_CROSS), the parts to make.
+enum gaze_status gaze_run_set_target(struct gaze_run * run, unsigned want, int64_t Tt,
+                                     const char * const * tokens, const size_t * lens, const int32_t * ids,
+                                     int64_t n_layers, int64_t n_heads, int64_t n_kv_heads);
+// gaze_run_add_layer on the part of that kind (GAZE_KIND_ENCODER: run itself).
+enum gaze_status gaze_run_add_kind_layer(struct gaze_run * run, enum gaze_kind kind, int64_t index,
+                                         unsigned parts, struct gaze_run_layer ** out);
+// Keys per attention row: T_keys, or T when the keys are the tokens.
+static inline int64_t gaze_run_n_keys(const struct gaze_run * run) { return run->T_keys ? run->T_keys : run->T; }
+// Key token j (key_tokens, or tokens when the keys are the tokens).
+static inline const char * gaze_run_key_token(const struct gaze_run * run, int64_t j) {
+    return run->T_keys ? run->key_tokens[j] : run->tokens[j];
+}
 
 void gaze_run_init(struct gaze_run * run);   // zeroes
 void gaze_run_free(struct gaze_run * run);   // frees everything it owns, zeroes
@@ -1483,6 +1531,8 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_IMAGE_PATCH   = 5,   // opts.query's attention over the image, each head
     GAZE_PLOT_KIND_IMAGE_ROLLOUT = 6,   // attention rollout from [CLS] over the image
     GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
+    // encoder-decoder runs: the cross part (T_keys > 0; a cross run drawn as a heatmap is this):
+    GAZE_PLOT_KIND_ALIGNMENT     = 8,   // target × source cross-attention of a layer, labelled axes
 };
 
 enum gaze_plot_format {
@@ -1762,6 +1812,30 @@ enum gaze_status gaze_attention_flow(const struct gaze_run * run,
 // bits (log base 2, so in [0, 1]); rows all zero in both are skipped. out [n_cap_layers,
 // n_heads_cap].
 enum gaze_status gaze_head_jsd(const struct gaze_run * a, const struct gaze_run * b, double * out);
+// Cross-attention of encoder-decoder runs: run is a cross part or view (T_keys > 0:
+// gaze_run_select_kind(run, GAZE_KIND_CROSS)), layers and heads as captured (L = n_cap_layers,
+// Hc = n_heads_cap, Tq captured target rows, Ts = T_keys source tokens).
+// Alignment entropy, nats (-sum p ln p, no smoothing): row_entropy [L, Hc, Tq] of each target
+// token's row (NaN: a fully masked row), head_entropy [L, Hc] its mean over the rows; either
+// may be NULL. 0 = the token aligns to one source token, ln Ts = spread evenly.
+enum gaze_status gaze_cross_entropy(const struct gaze_run * run, double * row_entropy, double * head_entropy);
+// Source coverage [L, Hc, Ts]: the attention each source token receives, summed over the
+// captured target rows (sums to Tq over the sources; 0 = a source token no target reads).
+enum gaze_status gaze_cross_coverage(const struct gaze_run * run, double * coverage);
+// The alignment matrix of one cross layer: target words (rows, those with a captured row) ×
+// source words; head -1: the mean over the captured heads, else that model head; words: pieces
+// merged into words (gaze_words rules: a row is the mean of its pieces' rows, a column the sum
+// of its pieces' columns, so rows still sum to 1), else one token each.
+struct gaze_alignment {
+    int64_t layer, head;                 // head -1: mean over heads
+    int64_t n_rows, n_cols;              // target words × source words (or tokens)
+    float * m;                           // [n_rows, n_cols]
+    char ** row_labels, ** col_labels;   // [n_rows], [n_cols] word texts, UTF-8 (unescaped)
+    int64_t * row_first, * col_first;    // first token of each row's / column's word
+};
+enum gaze_status gaze_cross_alignment(const struct gaze_run * run, int64_t layer, int64_t head, bool words,
+                                      struct gaze_alignment * out);
+void gaze_alignment_free(struct gaze_alignment * a);
 
 // Per-head metric statistics over a corpus (gaze corpus / gaze merge): each document adds its
 // per-head values (from gaze_head_metrics_compute), memory stays flat in the corpus size. Mean
@@ -1817,6 +1891,9 @@ enum gaze_status gaze_corpus_init(struct gaze_corpus ** out, struct gaze_model *
 void gaze_corpus_free(struct gaze_corpus * c);
 // Runs the model on one document text[0..n) and adds its per-head metrics.
 enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size_t n);
+// Encoder-decoder models: the metrics of that attention kind (default: the encoder's, or a
+// single-kind model's only one). Its layers and heads must be the statistics' (the model's).
+void gaze_corpus_set_kind(struct gaze_corpus * c, enum gaze_kind kind);
 // The statistics so far (owned by c; the caller sets source, shards, next_line, complete).
 struct gaze_head_stats * gaze_corpus_stats(struct gaze_corpus * c);
 

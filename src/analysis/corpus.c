@@ -326,7 +326,10 @@ struct gaze_corpus {
     char *                     buf;     // NUL-terminated copy of the document
     size_t                     buf_cap;
     int                        n_threads;
+    int                        kind;    // enum gaze_kind + 1; 0: the run as the model gives it
 };
+
+void gaze_corpus_set_kind(struct gaze_corpus * c, enum gaze_kind kind) { if (c) c->kind = (int)kind + 1; }
 
 enum gaze_status gaze_corpus_init(struct gaze_corpus ** out, struct gaze_model * model,
                                   const struct gaze_detector_opts * det, int64_t max_len,
@@ -384,8 +387,14 @@ enum gaze_status gaze_corpus_add(struct gaze_corpus * c, const char * text, size
     ro.truncate = true;
     struct gaze_run run;
     if ((s = gaze_model_run(c->model, c->buf, NULL, &ro, &run))) return s;
-    s = gaze_head_metrics_compute(&run, &c->stats.det, NULL, c->m, c->n_threads);
-    if (!s) s = gaze_head_stats_add(&c->stats, c->m, run.n_cap_layers * run.n_heads_cap, run.T);
+    const struct gaze_run * v = c->kind ? gaze_run_select_kind(&run, (enum gaze_kind)(c->kind - 1)) : &run;
+    if (!v) s = GAZE_ERR_INVALID_ARG;
+    else if (v->n_cap_layers * v->n_heads_cap > c->stats.n_layers * c->stats.n_heads)
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "corpus: the %s attention has %lld layers x %lld heads, the statistics "
+                       "(the model's) %lld x %lld", gaze_kind_name((enum gaze_kind)(c->kind - 1)), (long long)v->n_layers,
+                       (long long)v->n_heads, (long long)c->stats.n_layers, (long long)c->stats.n_heads);
+    if (!s) s = gaze_head_metrics_compute(v, &c->stats.det, NULL, c->m, c->n_threads);
+    if (!s) s = gaze_head_stats_add(&c->stats, c->m, v->n_cap_layers * v->n_heads_cap, v->T);
     gaze_run_free(&run);
     return s;
 }

@@ -765,6 +765,9 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     if (!out) return gaze_error(GAZE_ERR_INVALID_ARG, "html: NULL output");
     *out = NULL;
     if (n) *n = 0;
+    if (run && run->T_keys)   // rows over other tokens than the keys: no view of the page draws that yet
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "html: cross-attention (target rows over source keys) is not drawn by "
+                          "the viewer yet; gaze plot --kind alignment draws it");
     enum gaze_status s = run_shape_check(run);
     if (s) return s;
     struct gaze_html_opts o;

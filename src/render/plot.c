@@ -1610,8 +1610,8 @@ struct gaze_plot_opts gaze_plot_opts_make(void) {
 
 bool gaze_plot_kind_from_name(const char * name, enum gaze_plot_kind * out) {
     static const char * const names[] = { "heatmap", "model", "head", "bars", "image", "image-patch",
-                                          "image-rollout", "distance" };
-    for (int k = 0; name && k < 8; k++)
+                                          "image-rollout", "distance", "alignment" };
+    for (int k = 0; name && k < 9; k++)
         if (!strcmp(name, names[k])) { *out = (enum gaze_plot_kind)k; return true; }
     return false;
 }
@@ -1633,6 +1633,12 @@ enum gaze_status gaze_plot_run_buffer(const struct gaze_run * run, const struct 
     if (info) memset(info, 0, sizeof *info);
     if (opts->format < GAZE_PLOT_FORMAT_PNG || opts->format > GAZE_PLOT_FORMAT_PDF)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: choose an output format (png, svg, pdf)");
+    // cross-attention (rows: target tokens, keys: source tokens) has one figure, the alignment
+    if (opts->kind == GAZE_PLOT_KIND_ALIGNMENT || (run && run->T_keys && opts->kind == GAZE_PLOT_KIND_HEATMAP))
+        return plot_align_buffer(run, opts, out, n, info);
+    if (run && run->T_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "plot: cross-attention is drawn as the alignment heatmap (target rows "
+                          "over source columns): --kind alignment or heatmap, not this figure");
     if (opts->kind >= GAZE_PLOT_KIND_IMAGE) return plot_image_buffer(run, opts, out, n, info);
     struct plan p;
     enum gaze_status s = plan_init(&p, run, opts);

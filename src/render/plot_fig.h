@@ -16,4 +16,7 @@ void plot_fig_abort(struct plot_fig * f);
 // Image runs (plot_image.c): the kinds GAZE_PLOT_KIND_IMAGE_*.
 enum gaze_status plot_image_buffer(const struct gaze_run * run, const struct gaze_plot_opts * opts,
                                    unsigned char ** out, size_t * n, struct gaze_plot_info * info);
+// Encoder-decoder runs (plot_align.c): GAZE_PLOT_KIND_ALIGNMENT, the cross-attention heatmap.
+enum gaze_status plot_align_buffer(const struct gaze_run * run, const struct gaze_plot_opts * opts,
+                                   unsigned char ** out, size_t * n, struct gaze_plot_info * info);
 #endif
