@@ -27,6 +27,12 @@ out=$("$BIN" run "$ENC/roberta" "A short question?" --pair "A longer answer." -o
 check '[ $rc -eq 0 ] && grep -q "? </s> </s> A" <<<"$out"' "roberta pair template: exit $rc: $out"
 meta=$(python3 -c 'import json,struct,sys; f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; m=json.loads(f.read(n))["__metadata__"]; print(m.get("gaze.arch"), m.get("gaze.pair"))' "$tmp/pair.safetensors" 2>&1)
 check '[ "$meta" = "roberta A longer answer." ]' "roberta pair run file: arch and pair: $meta"
+# longest-first truncation of a pair, as transformers (tok(A, B, truncation="longest_first",
+# max_length=9) on this tokenizer gives these ids)
+"$BIN" run "$ENC/roberta" "A short question?" --pair "A longer answer that goes on for a while." --max-len 9 \
+    -o "$tmp/trunc.safetensors" -q
+ids=$(python3 -c 'import array,json,struct,sys; f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; t=json.loads(f.read(n))["token_ids"]; f.seek(8+n+t["data_offsets"][0]); a=array.array("i"); a.frombytes(f.read(t["data_offsets"][1]-t["data_offsets"][0])); print(list(a))' "$tmp/trunc.safetensors" 2>&1)
+check '[ "$ids" = "[0, 36, 266, 2, 2, 36, 336, 273, 2]" ]' "roberta pair truncated longest-first to 9: $ids"
 out=$("$BIN" show "$ENC/electra" "A short question?" --pair "A longer answer." 2>&1); rc=$?
 check '[ $rc -eq 0 ] && grep -q "\[SEP\]" <<<"$out"' "live show on electra with a pair: exit $rc"
 
