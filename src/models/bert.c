@@ -235,6 +235,8 @@ enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
     }
     if (s) { bert_free(b); return s; }
     for (int64_t l = 0; l < b->L; l++) enc_drop_layer_weights(&b->w, &b->layers[l]);
+    // roberta-base's word embeddings are 150 MiB, of which a run reads a few rows
+    enc_drop_table(&b->w, b->word_emb, (size_t)(b->n_vocab * b->E));
     model->impl = b;
     model->free_impl = bert_free;
     model->info = (struct gaze_model_info){

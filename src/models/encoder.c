@@ -119,6 +119,12 @@ void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer
     }
 }
 
+void enc_drop_table(const struct enc_weights * w, const float * p, size_t n) {
+    for (int64_t j = 0; j < w->n_owned; j++)
+        if ((const float *)w->owned[j] == p) return;
+    drop_pages(p, n * sizeof(float));
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The layer
  * ------------------------------------------------------------------------------------------- */

@@ -41,6 +41,9 @@ struct enc_layer {
 void enc_layer_release(struct enc_layer * ly);
 // Drops this process's mapping of the file pages of the layer's packed linear weights.
 void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly);
+// The same for a table read in place (a mapped, not converted, tensor of n floats): the load's
+// finiteness check touched every page of it, a run reads only its tokens' rows back.
+void enc_drop_table(const struct enc_weights * w, const float * p, size_t n);
 
 enum enc_act {
     ENC_GELU = 0,                      // exact erf GELU (fused into the GEMM)
