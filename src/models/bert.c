@@ -204,6 +204,9 @@ enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
         snprintf(full, sizeof full, "%sembeddings.word_embeddings.weight", f->prefix);
         b->w.prefix = gaze_safetensors_find(b->w.st, full) ? f->prefix : "";
         s = enc_tensor2(&b->w, "embeddings.word_embeddings.weight", b->n_vocab, b->E, &b->word_emb);
+        // roberta-base's word embeddings are 150 MiB, of which a run reads a few rows: out of
+        // memory before the layers are packed, so the load's peak never holds both
+        if (!s) enc_drop_table(&b->w, b->word_emb, (size_t)(b->n_vocab * b->E));
     }
     if (!s) s = enc_tensor2(&b->w, "embeddings.position_embeddings.weight", b->n_pos, b->E, &b->pos_emb);
     if (!s && f->types) s = enc_tensor2(&b->w, "embeddings.token_type_embeddings.weight", b->n_types, b->E, &b->type_emb);
@@ -235,8 +238,6 @@ enum gaze_status bert_load(struct gaze_model * model, const char * folder) {
     }
     if (s) { bert_free(b); return s; }
     for (int64_t l = 0; l < b->L; l++) enc_drop_layer_weights(&b->w, &b->layers[l]);
-    // roberta-base's word embeddings are 150 MiB, of which a run reads a few rows
-    enc_drop_table(&b->w, b->word_emb, (size_t)(b->n_vocab * b->E));
     model->impl = b;
     model->free_impl = bert_free;
     model->info = (struct gaze_model_info){
