@@ -112,7 +112,10 @@ static void test_refusals(void) {
     refused("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"MergedWithPrevious\", \"invert\": false}",
             "MergedWithPrevious");
     refused("pre_tokenizer", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"use_regex\": true}", "add_prefix_space");
-    refused("post_processor", "{\"type\": \"RobertaProcessing\"}", "RobertaProcessing");
+    // RobertaProcessing and BertProcessing run (tests/test_encoder_golden.c); two specials before $A do not
+    refused("post_processor", "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"a\", \"type_id\": 0}}, "
+            "{\"SpecialToken\": {\"id\": \"b\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}]}",
+            "TemplateProcessing shape");
     refused("added_tokens", "[{\"id\": 0, \"content\": \"!\", \"single_word\": true, \"special\": true}]", "single_word");
 }
 

@@ -268,7 +268,9 @@ enum gaze_status gaze_words_from_run(struct gaze_words * w, const struct gaze_ru
     memset(w, 0, sizeof *w);
     if (!run || run->T < 1 || !run->tokens) return gaze_error(GAZE_ERR_INVALID_ARG, "words: the run has no tokens");
     if (style == GAZE_WORD_STYLE_AUTO)
-        style = run->arch && !strcmp(run->arch, "bert") ? GAZE_WORD_STYLE_WORDPIECE : GAZE_WORD_STYLE_BPE;
+        // the WordPiece encoders ("##" continuations); the others' tokens carry their spaces
+        style = run->arch && (!strcmp(run->arch, "bert") || !strcmp(run->arch, "distilbert") || !strcmp(run->arch, "electra"))
+              ? GAZE_WORD_STYLE_WORDPIECE : GAZE_WORD_STYLE_BPE;
     uint8_t * special = malloc((size_t)run->T);
     if (!special) return gaze_error(GAZE_ERR_NOMEM, "words: out of memory");
     enum gaze_status s = gaze_run_special_tokens(run, special);

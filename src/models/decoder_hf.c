@@ -136,7 +136,7 @@ static enum gaze_status refuse_type(const char * path, const char * type) {
     char known[256] = "";
     for (int i = 0; i < N_TYPES; i++) snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", k_types[i]);
     return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported; gaze runs folders of model_type "
-                      "\"bert\" (encoders) and of these decoders: %s", path, type, known);
+                      "%s (encoders) and of these decoders: %s", path, type, bert_model_types(), known);
 }
 
 #define GETI(key, dst, lo, hi) if (!s) { int64_t v_; s = gaze_json_get_int_range(c, key, path, lo, hi, &v_); dst = v_; }

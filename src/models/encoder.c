@@ -1,6 +1,6 @@
-// The transformer encoder shared by BERT (post-LN) and the vision transformers (pre-LN, with
-// DINOv2's layer scale): checked weight reading, the layer's forward pass with capture, and
-// the pool of run workspaces.
+// The transformer encoder shared by BERT and its kin (post-LN) and the vision transformers
+// (pre-LN, with DINOv2's layer scale): checked weight reading, the layer's forward pass with
+// capture, the attribution and knockout hooks, and the pool of run workspaces.
 #include "models/encoder.h"
 #include "formats/runfile.h"
 #include <math.h>
@@ -119,6 +119,12 @@ void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer
     }
 }
 
+void enc_drop_table(const struct enc_weights * w, const float * p, size_t n) {
+    for (int64_t j = 0; j < w->n_owned; j++)
+        if ((const float *)w->owned[j] == p) return;
+    drop_pages(p, n * sizeof(float));
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The layer
  * ------------------------------------------------------------------------------------------- */
@@ -151,34 +157,24 @@ static void scale_channels(float * y, const float * s, int64_t T, int64_t C) {
         for (int64_t c = 0; c < C; c++) y[t * C + c] *= s[c];
 }
 
-enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc_layer * ly, int64_t l, float * x,
-                                   int64_t T, float * work, const struct gaze_run_opts * opts, struct gaze_run * run) {
+// The layer's arithmetic on x [T, C] in place (y, ff, scratch: work space), attention through
+// mha with mask, capture into cap and the extras of ex (any may be NULL).
+static enum gaze_status layer_math(const struct enc_shape * sh, const struct enc_layer * ly, const struct gaze_mha * mha,
+                                   float * x, float * y, float * ff, float * scratch, const struct gaze_attn_mask * mask,
+                                   struct gaze_mha_capture * cap, const struct gaze_mha_extra * ex, int64_t T, int nt,
+                                   int64_t l) {
     const int64_t C = sh->C;
-    float * y = work, * ff = y + T * C, * scratch = ff + T * sh->F;
-    const int nt = opts->n_threads;
-    struct gaze_mha mha = { .d_model = C, .n_heads = sh->H, .n_kv_heads = sh->H, .head_dim = sh->d,
-                            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .wo = &ly->o, .rope = GAZE_ROPE_NONE,
-                            .head_mask = opts->head_mask ? opts->head_mask + l * sh->H : NULL,
-                            .ablate_mean = opts->ablate_mean };
-    struct gaze_run_layer * cap_layer = NULL;
-    struct gaze_mha_capture cap = { 0 };
     enum gaze_status s;
-    if (model_layer_wanted(opts, l)) {
-        unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
-        // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
-        if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer))) return s;
-        cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
-                                         cap_layer->q, cap_layer->k, NULL };
-    }
     int64_t bad = 0;
     if (!sh->pre_ln) {
         // post-LN (BERT): x = LN(x + attn(x)); x = LN(x + FFN(x))
-        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        if ((s = gaze_mha_forward_ex(mha, x, T, NULL, mask, NULL, cap, ex, y, scratch, nt))) return s;
         // finite but huge weights can still overflow f32: refuse rather than return NaN
         bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
         if (!bad) {
             // FFN: GELU fused into the first GEMM; the second adds onto the residual stream x
-            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, GAZE_GEMM_GELU, nt))) return s;
+            if ((s = gaze_linear_forward_ex(&ly->ff_in, x, T, ff, sh->act == ENC_GELU ? GAZE_GEMM_GELU : 0, nt))) return s;
+            if (sh->act != ENC_GELU) enc_activate(sh->act, ff, T * sh->F);
             if ((s = gaze_linear_forward_ex(&ly->ff_out, ff, T, x, GAZE_GEMM_ACCUMULATE, nt))) return s;
             bad = gaze_add_layer_norm(x, NULL, x, T, C, ly->ln2_w, ly->ln2_b, sh->eps, nt);
         }
@@ -186,7 +182,7 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
         // pre-LN (ViT): x += ls1 · attn(LN1(x)); x += ls2 · FFN(LN2(x))
         bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
         // the attention output may overwrite its input: y is read (projections) before it is written
-        if (!bad && (s = gaze_mha_forward(&mha, y, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        if (!bad && (s = gaze_mha_forward_ex(mha, y, T, NULL, mask, NULL, cap, ex, y, scratch, nt))) return s;
         if (!bad) {
             if (ly->ls1) scale_channels(y, ly->ls1, T, C);
             gaze_add(x, y, x, T * C);
@@ -203,6 +199,142 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
         }
     }
     if (bad) return gaze_error(GAZE_ERR_NUMERIC, "%s: layer %lld: activations overflowed to Inf/NaN", sh->arch, (long long)l);
+    return GAZE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attributions and knockout
+ * ------------------------------------------------------------------------------------------- */
+
+void enc_extra_free(struct enc_extra * e) {
+    free(e->alpha); free(e->vo); free(e->x_in); free(e->x_z); free(e->bias);
+    memset(e, 0, sizeof *e);
+}
+
+enum gaze_status enc_extra_init(struct enc_extra * e, const struct enc_shape * sh, int64_t L,
+                                const struct gaze_run_opts * opts, int64_t T) {
+    const int64_t H = sh->H, C = sh->C;
+    memset(e, 0, sizeof *e);
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * ko = &opts->knockout[k];
+        if (ko->layer < -1 || ko->layer >= L || ko->query < -1 || ko->query >= T || ko->key < 0 || ko->key >= T)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "%s: knockout edge %lld (layer %lld, query %lld, key %lld) "
+                              "outside %lld layers and %lld tokens", sh->arch, (long long)k, (long long)ko->layer,
+                              (long long)ko->query, (long long)ko->key, (long long)L, (long long)T);
+    }
+    if (opts->n_knockout > 0 && !(e->bias = malloc((size_t)(T * T) * sizeof(float))))
+        return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for the knockout mask", sh->arch);
+    struct gaze_attrib * a = opts->attrib;
+    if (!a || !a->want) return GAZE_OK;
+    if (sh->pre_ln)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: attributions decompose post-LN encoder layers (BERT layout); "
+                          "this model's layers are pre-LN", sh->arch);
+    char what[96], mb[32];
+    const double need = model_attrib_bytes(a->want, L, H, T);
+    snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T, model_format_bytes(need, mb, sizeof mb));
+    enum gaze_status s = model_check_memory("attributions", opts, need, what);
+    if (s) return s;
+    gaze_attrib_free(a);
+    a->n_layers = L; a->n_heads = H; a->T = T;
+    const size_t m = (size_t)(L * T * T) * sizeof(float);
+    bool ok = (e->alpha = malloc((size_t)(H * T * T) * sizeof(float))) && (e->vo = malloc((size_t)(H * T * C) * sizeof(float))) &&
+              (e->x_in = malloc((size_t)(T * C) * sizeof(float))) && (e->x_z = malloc((size_t)(T * C) * sizeof(float)));
+    if (ok && (a->want & GAZE_ATTRIB_VNORM)) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
+    if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_VZERO)) ok = (a->vzero = malloc(m)) != NULL;
+    if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for attributions", sh->arch); }
+    e->attrib = a;
+    return GAZE_OK;
+}
+
+// The mask of layer l: NULL without knockout edges there.
+static const struct gaze_attn_mask * extra_mask(struct enc_extra * e, const struct gaze_run_opts * opts, int64_t l,
+                                                int64_t T) {
+    bool any = false;
+    for (int64_t k = 0; k < opts->n_knockout; k++) any |= opts->knockout[k].layer == -1 || opts->knockout[k].layer == l;
+    if (!any) return NULL;
+    for (int64_t i = 0; i < T * T; i++) e->bias[i] = 0.0f;
+    for (int64_t k = 0; k < opts->n_knockout; k++) {
+        const struct gaze_knockout * ko = &opts->knockout[k];
+        if (ko->layer != -1 && ko->layer != l) continue;
+        for (int64_t i = ko->query < 0 ? 0 : ko->query; i < (ko->query < 0 ? T : ko->query + 1); i++)
+            e->bias[i * T + ko->key] = -INFINITY;
+    }
+    memset(&e->mask, 0, sizeof e->mask);
+    e->mask.window_left = e->mask.window_right = -1;
+    e->mask.bias = e->bias;
+    e->mask.bias_st = T;
+    return &e->mask;
+}
+
+// After layer l ran (x: its output; e->x_in its input, e->alpha / e->vo its attention): the
+// attributions of that layer.
+static enum gaze_status extra_layer(struct enc_extra * e, const struct enc_shape * sh, const struct enc_layer * ly,
+                                    const struct gaze_mha * mha, const float * x, float * y, float * ff, float * scratch,
+                                    const struct gaze_attn_mask * mask, int64_t T, int nt, int64_t l) {
+    struct gaze_attrib * a = e->attrib;
+    const int64_t H = sh->H, C = sh->C, TT = T * T;
+    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln1_w, ly->ln1_b, sh->eps, NULL, 0.0f };
+    enum gaze_status s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
+                                                   a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
+                                                   a->alti ? a->alti + l * TT : NULL);
+    if (s || !a->vzero) return s;
+    // value zeroing: the layer again from its input with token j's value vector zeroed;
+    // score = cosine distance of each output token's vector, rows normalised
+    float * vz = a->vzero + l * TT;
+    for (int64_t j = 0; j < T && !s; j++) {
+        memcpy(e->x_z, e->x_in, (size_t)(T * C) * sizeof(float));
+        const struct gaze_mha_extra zx = { &j, NULL };
+        s = layer_math(sh, ly, mha, e->x_z, y, ff, scratch, mask, NULL, &zx, T, nt, l);
+        for (int64_t i = 0; i < T && !s; i++) vz[i * T + j] = (float)gaze_cosine_distance(x + i * C, e->x_z + i * C, C);
+    }
+    for (int64_t i = 0; i < T && !s; i++) {
+        double sum = 0;
+        for (int64_t j = 0; j < T; j++) sum += vz[i * T + j];
+        for (int64_t j = 0; j < T; j++) vz[i * T + j] = sum > 0 ? (float)(vz[i * T + j] / sum) : 0.0f;
+    }
+    return s;
+}
+
+enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc_layer * ly, int64_t l, float * x,
+                                   int64_t T, float * work, const struct gaze_run_opts * opts, struct gaze_run * run,
+                                   struct enc_extra * ex) {
+    const int64_t C = sh->C;
+    float * y = work, * ff = y + T * C, * scratch = ff + T * sh->F;
+    const int nt = opts->n_threads;
+    const struct gaze_mha mha = { .d_model = C, .n_heads = sh->H, .n_kv_heads = sh->H, .head_dim = sh->d,
+                                  .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .wo = &ly->o, .rope = GAZE_ROPE_NONE,
+                                  .head_mask = opts->head_mask ? opts->head_mask + l * sh->H : NULL,
+                                  .ablate_mean = opts->ablate_mean };
+    struct gaze_run_layer * cap_layer = NULL;
+    struct gaze_mha_capture cap = { 0 };
+    enum gaze_status s;
+    if (model_layer_wanted(opts, l)) {
+        unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
+        // every part is written below: weights/scores/q/k by gaze_mha_forward, hidden by the memcpy
+        if ((s = run_add_layer_unzeroed(run, l, parts, &cap_layer)) || (s = model_summary_layer(opts, run, cap_layer)))
+            return s;
+        cap = (struct gaze_mha_capture){ run->heads, run->n_heads_cap, cap_layer->attn, cap_layer->scores,
+                                         cap_layer->q, cap_layer->k,
+                                         cap_layer->summary.entropy ? &cap_layer->summary : NULL };
+    }
+    const struct gaze_attn_mask * mask = ex && ex->bias ? extra_mask(ex, opts, l, T) : NULL;
+    if (ex && ex->attrib) {
+        // every head's weights and value contributions for the attributions; the run's own
+        // capture (attention of its heads) is copied from them
+        if (cap_layer && (cap_layer->scores || cap_layer->q || cap_layer->k))
+            return gaze_error(GAZE_ERR_INVALID_ARG, "%s: attributions capture attention and hidden states only "
+                              "(not scores, q or k)", sh->arch);
+        memcpy(ex->x_in, x, (size_t)(T * C) * sizeof(float));
+        struct gaze_mha_capture acap = { NULL, sh->H, ex->alpha, NULL, NULL, NULL, NULL };
+        const struct gaze_mha_extra vx = { NULL, ex->vo };
+        if ((s = layer_math(sh, ly, &mha, x, y, ff, scratch, mask, &acap, &vx, T, nt, l))) return s;
+        for (int64_t n = 0; cap_layer && cap_layer->attn && n < run->n_heads_cap; n++)
+            memcpy(cap_layer->attn + n * T * T, ex->alpha + run->heads[n] * T * T, (size_t)(T * T) * sizeof(float));
+        if ((s = extra_layer(ex, sh, ly, &mha, x, y, ff, scratch, mask, T, nt, l))) return s;
+    } else if ((s = layer_math(sh, ly, &mha, x, y, ff, scratch, mask, cap_layer ? &cap : NULL, NULL, T, nt, l)))
+        return s;
     if (cap_layer && cap_layer->hidden) memcpy(cap_layer->hidden, x, (size_t)(T * C) * sizeof(float));
     return GAZE_OK;
 }

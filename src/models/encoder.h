@@ -1,6 +1,7 @@
-// Internal: what the encoder families (BERT, ViT/DeiT/DINOv2) share: reading checked f32
+// Internal: what the encoder families (BERT and its kin, ViT/DeiT/DINOv2) share: reading checked f32
 // weights from a safetensors file, the transformer encoder layer (post-LN as BERT, pre-LN as
-// ViT, optional layer scale as DINOv2) with exact capture, and a pool of run workspaces.
+// ViT, optional layer scale as DINOv2) with exact capture, the attribution and knockout hooks,
+// and a pool of run workspaces.
 #ifndef GAZE_MODELS_ENCODER_H
 #define GAZE_MODELS_ENCODER_H
 #include "models/model.h"
@@ -40,6 +41,9 @@ struct enc_layer {
 void enc_layer_release(struct enc_layer * ly);
 // Drops this process's mapping of the file pages of the layer's packed linear weights.
 void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly);
+// The same for a table read in place (a mapped, not converted, tensor of n floats): the load's
+// finiteness check touched every page of it, a run reads only its tokens' rows back.
+void enc_drop_table(const struct enc_weights * w, const float * p, size_t n);
 
 enum enc_act {
     ENC_GELU = 0,                      // exact erf GELU (fused into the GEMM)
@@ -58,9 +62,31 @@ struct enc_shape {
 };
 // Floats of work space one layer needs for T tokens: y [T, C], ff [T, F], the MHA scratch.
 size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T);
-// Layer l on x [T, C] in place; captures into run what opts asks for layer l.
+
+// What a run with attributions (opts->attrib: value-norm, residual + LN norm, ALTI, value
+// zeroing) or attention knockout (opts->knockout) holds besides the workspace. The attributions
+// are computed during the forward pass, layer by layer, while each layer's input and attention
+// are at hand; they decompose a post-LN block (BERT layout), so pre-LN stacks refuse them.
+struct enc_extra {
+    struct gaze_attrib * attrib;       // opts->attrib when it asks for something
+    float * alpha;                     // [H, T, T] every head's weights
+    float * vo;                        // [H, T, C] f_h(x_j)
+    float * x_in;                      // [T, C] the layer's input
+    float * x_z;                       // [T, C] value zeroing: the layer rerun
+    float * bias;                      // [T, T] knockout: -inf on blocked edges
+    struct gaze_attn_mask mask;
+};
+// Checks the knockout edges against L layers and T tokens and allocates what opts asks for
+// (within the memory budget); e zeroed first.
+enum gaze_status enc_extra_init(struct enc_extra * e, const struct enc_shape * sh, int64_t L,
+                                const struct gaze_run_opts * opts, int64_t T);
+void enc_extra_free(struct enc_extra * e);
+
+// Layer l on x [T, C] in place; captures into run what opts asks for layer l; ex (NULL: none,
+// else from enc_extra_init) adds the knockout mask and the layer's attributions.
 enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc_layer * ly, int64_t l, float * x,
-                                   int64_t T, float * work, const struct gaze_run_opts * opts, struct gaze_run * run);
+                                   int64_t T, float * work, const struct gaze_run_opts * opts, struct gaze_run * run,
+                                   struct enc_extra * ex);
 
 // Workspaces kept across runs: a run takes a free one (growing it if too small) and gives it
 // back, so runs on several threads never share one and a loop on one thread allocates nothing

@@ -15,15 +15,15 @@ static bool has_suffix(const char * s, const char * suf) {
     return n >= m && !strcmp(s + n - m, suf);
 }
 
-// A folder whose config.json names a vision transformer (anything else goes to the BERT
-// loader, which names what it does not support).
-static bool folder_is_vision(const char * folder) {
+// A folder whose config.json's model_type passes is (a vision transformer, a BERT-like encoder;
+// any other goes to the decoder loader, which names what it does not support).
+static bool folder_type_is(const char * folder, bool (*is)(const char *)) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", folder);
     json_t * cfg = NULL;
     if (gaze_json_load_file(&cfg, path, 1 << 20, 0)) return false;
     const json_t * t = json_object_get(cfg, "model_type");
-    const bool v = json_is_string(t) && vit_model_type(json_string_value(t));
+    const bool v = json_is_string(t) && is(json_string_value(t));
     json_decref(cfg);
     return v;
 }
@@ -51,7 +51,8 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     }
     m->load_progress = progress;
     if (S_ISDIR(sb.st_mode))
-        s = folder_is_vision(resolved) ? vit_load(m, resolved)
+        s = folder_type_is(resolved, vit_model_type) ? vit_load(m, resolved)
+          : folder_type_is(resolved, bert_model_type) ? bert_load(m, resolved)
           : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,

@@ -23,7 +23,9 @@ struct gaze_model {
 };
 
 // Architecture loaders: fill model->info, impl, free_impl and run.
-enum gaze_status bert_load(struct gaze_model * model, const char * folder);
+enum gaze_status bert_load(struct gaze_model * model, const char * folder);   // bert, roberta, distilbert, electra
+bool bert_model_type(const char * model_type);
+const char * bert_model_types(void);   // "\"bert\", \"roberta\", ..." for messages
 // Decoders (models/decoder.h): decoder_gguf_load, decoder_hf_load.
 enum gaze_status vit_load(struct gaze_model * model, const char * folder);   // vit, deit, dinov2
 bool vit_model_type(const char * model_type);

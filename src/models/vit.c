@@ -624,7 +624,7 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     free(pv);
     if (!s && v->pre_w && gaze_add_layer_norm(x, NULL, x, T, C, v->pre_w, v->pre_b, v->eps, opts->n_threads))
         s = gaze_error(GAZE_ERR_NUMERIC, "%s: embeddings overflowed to Inf/NaN", v->arch);
-    for (int64_t l = 0; l < v->L && !s; l++) s = enc_layer_forward(&sh, &v->layers[l], l, x, T, rest, opts, run);
+    for (int64_t l = 0; l < v->L && !s; l++) s = enc_layer_forward(&sh, &v->layers[l], l, x, T, rest, opts, run, NULL);
     // the final layernorm: of every token (ViT, DeiT, DINOv2), of [CLS] only (CLIP's post_layernorm)
     if (!s && gaze_add_layer_norm(x, NULL, x, v->kind == VIT_CLIP ? 1 : T, C, v->ln_w, v->ln_b, v->eps, opts->n_threads))
         s = gaze_error(GAZE_ERR_NUMERIC, "%s: final layernorm overflowed to Inf/NaN", v->arch);

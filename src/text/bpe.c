@@ -1281,6 +1281,23 @@ static enum gaze_status encode_run(const struct gaze_bpe * b, struct bpe_scratch
     return GAZE_OK;
 }
 
+// tokenizers' process_offsets (byte_level.rs): a token's offsets leave out its leading and
+// trailing spaces (as "\u0120" in the byte-level token), never past each other.
+static void trim_offsets(const struct gaze_bpe * b, struct gaze_encoding * enc) {
+    for (int64_t i = 0; i < enc->n_tokens; i++) {
+        const int32_t id = enc->ids[i];
+        int64_t * o = enc->offsets + 2 * i;
+        const char * p = b->piece + b->piece_off[id];
+        const size_t len = b->piece_off[id + 1] - b->piece_off[id];
+        size_t lead = 0, trail = 0;
+        while (lead < len && p[lead] == ' ') lead++;
+        while (trail < len && p[len - 1 - trail] == ' ') trail++;
+        if (lead > 0 && b->hfo.trim_prefix_space && (i == 0 || o[0] == 0) && lead == 1) lead = 0;
+        if (lead > 0) o[0] = GAZE_MIN(o[0] + (int64_t)lead, o[1]);
+        if (trail > 0 && o[1] >= (int64_t)trail) o[1] = GAZE_MAX(o[1] - (int64_t)trail, o[0]);
+    }
+}
+
 static enum gaze_status encode(const struct gaze_bpe * b, const char * text, size_t n,
                                const struct gaze_bpe_encode_opts * opts, struct gaze_encoding * enc, bool pieces) {
     if (!b || !enc || (!text && n)) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_bpe_encode: NULL argument");
@@ -1300,6 +1317,7 @@ static enum gaze_status encode(const struct gaze_bpe * b, const char * text, siz
         s = &local;
     }
     st = encode_run(b, s, text ? text : "", n, opts, enc, pieces);
+    if (!st && !pieces && b->hf && b->hfo.trim_offsets) trim_offsets(b, enc);
     if (busy) scratch_free(&local);
     else atomic_flag_clear(&mb->scratch_busy);
     if (st) enc->n_tokens = 0;

@@ -33,6 +33,9 @@ struct bpe_hf {
                                         // 2 prepend to the text's first fragment, 3 never
     const struct bpe_hf_added * added;  // [n_added] matched leftmost-longest before anything else
     int32_t      n_added;
+    bool         trim_offsets;          // post-processor trim_offsets (RobertaProcessing, ByteLevel):
+    bool         trim_prefix_space;     // offsets leave out a token's leading / trailing spaces
+                                        // (but one added by add_prefix_space on the first token)
 };
 // gaze_bpe_init with tokenizer.json semantics (hf NULL: llama.cpp's, as gaze_bpe_init).
 enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab, const struct bpe_hf * hf);

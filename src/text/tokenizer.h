@@ -23,4 +23,8 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
 // A tokenizer.json document in memory (WordPiece or BPE; no tokenizer_config.json): fuzzing.
 enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * label, struct gaze_tokenizer ** out);
 
+// tokenizers' TruncationStrategy::LongestFirst for a pair within budget tokens: *na, *nb (the
+// lengths of text and pair) become the kept lengths (text/wordpiece.c; the BPE encoders' pairs).
+void tok_truncate_longest_first(int64_t budget, int64_t * na, int64_t * nb);
+
 #endif

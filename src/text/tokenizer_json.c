@@ -177,7 +177,23 @@ static enum gaze_status parse_post(struct tj * t, const json_t * p) {
         }
         return GAZE_OK;
     }
-    if (!strcmp(ty, "ByteLevel")) return GAZE_OK;   // offsets only (trim_offsets)
+    if (!strcmp(ty, "ByteLevel") || !strcmp(ty, "RobertaProcessing")) {   // offsets: trim_offsets
+        t->hf.trim_offsets |= json_is_true(json_object_get(p, "trim_offsets"));
+        t->hf.trim_prefix_space |= json_is_true(json_object_get(p, "add_prefix_space"));
+        if (!strcmp(ty, "ByteLevel")) return GAZE_OK;
+    }
+    if (!strcmp(ty, "RobertaProcessing") || !strcmp(ty, "BertProcessing")) {
+        // cls $A sep (RoBERTa: <s> A </s>; its pairs, <s> A </s></s> B </s>, are assembled by
+        // the encoder models)
+        for (int k = 0; k < 2; k++) {
+            json_t * v = json_array_get(json_object_get(p, k ? "sep" : "cls"), 1);
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+                return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor %s: %s is not [token, id] with an id in 0..%d",
+                                  t->label, ty, k ? "sep" : "cls", INT32_MAX);
+            *(k ? &t->eos : &t->bos) = (int32_t)json_integer_value(v);
+        }
+        return GAZE_OK;
+    }
     if (!strcmp(ty, "TemplateProcessing")) {
         // single: [special]? $A [special]?: a BOS and / or an EOS around the text
         json_t * single = json_object_get(p, "single");

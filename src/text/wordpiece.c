@@ -19,6 +19,7 @@
 // corrected to tokenizers' older tables (wp_not_punct and friends).
 #include "core/core.h"
 #include "core/hash.h"
+#include "text/tokenizer.h"
 #include "text/utf8.h"
 
 #include <errno.h>
@@ -1019,8 +1020,7 @@ static void enc_put(struct gaze_encoding * enc, int32_t id, int32_t type, int64_
     enc->sequence_ids[i] = seq;
 }
 
-// tokenizers' TruncationStrategy::LongestFirst for a pair: *na, *nb become the kept lengths.
-static void truncate_longest_first(int64_t budget, int64_t * na, int64_t * nb) {
+void tok_truncate_longest_first(int64_t budget, int64_t * na, int64_t * nb) {
     int64_t n1 = *na, n2 = *nb;
     bool swap = n1 > n2;
     if (swap) { int64_t x = n1; n1 = n2; n2 = x; }
@@ -1070,7 +1070,7 @@ enum gaze_status gaze_wordpiece_encode(const struct gaze_wordpiece * t,
                            (long long)opts->max_len, (long long)n_spec);
             goto done;
         }
-        if (pair) truncate_longest_first(budget, &na, &nb);
+        if (pair) tok_truncate_longest_first(budget, &na, &nb);
         else na = budget;
         enc->n_truncated = w.a.n + w.b.n - na - nb;
     }

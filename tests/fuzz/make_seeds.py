@@ -310,6 +310,11 @@ def config_seeds():
         "pos8.json": dict(base, max_position_embeddings=8),
         "huge.json": dict(base, hidden_size=1 << 40, vocab_size=-1),
         "types1.json": dict(base, type_vocab_size=1),
+        "roberta-pad.json": dict(base, model_type="roberta", pad_token_id=14),
+        "electra.json": dict(base, model_type="electra", embedding_size=4),
+        "electra-proj.json": dict(base, model_type="electra", embedding_size=2),
+        "distilbert.json": {"model_type": "distilbert", "dim": 4, "n_heads": 2, "n_layers": 1, "hidden_dim": 8,
+                            "vocab_size": 32, "max_position_embeddings": 16, "activation": "gelu"},
     }
     for k, v in variants.items():
         put("fuzz_config", k, json.dumps(v))
