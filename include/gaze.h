@@ -341,6 +341,12 @@ struct gaze_mha_extra {
     float * vo;                        // [Hq, Tk, C] what each head writes for each key before the
                                        // weighting: f_h(x_j) = v_j^h W_O^h, no bias (every head);
                                        // NULL: none
+    // Cross-attention (encoder-decoder): queries from x, keys and values given, already
+    // projected (wk, wv unused), e.g. an encoder output's, computed once per source. No cache,
+    // no causal mask implied; the mask's bias and key_valid index these Tk = cross_T keys.
+    const float * cross_k;             // [cross_T, Hkv·d] or NULL: self-attention over x
+    const float * cross_v;             // [cross_T, Hkv·d]
+    int64_t cross_T;
 };
 
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).

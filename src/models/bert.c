@@ -445,7 +445,7 @@ static enum gaze_status extra_layer(struct bert_extra * e, const struct bert * b
     float * vz = a->vzero + l * TT;
     for (int64_t j = 0; j < T && !s; j++) {
         memcpy(e->x_z, e->x_in, (size_t)(T * C) * sizeof(float));
-        const struct gaze_mha_extra zx = { &j, NULL };
+        const struct gaze_mha_extra zx = { .zero_value = &j };
         s = bert_layer(b, ly, mha, e->x_z, y, ff, scratch, mask, NULL, &zx, T, n_threads, l);
         for (int64_t i = 0; i < T && !s; i++) vz[i * T + j] = (float)gaze_cosine_distance(x + i * C, e->x_z + i * C, C);
     }
@@ -541,7 +541,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
             }
             memcpy(ex.x_in, x, (size_t)(T * C) * sizeof(float));
             struct gaze_mha_capture acap = { NULL, b->H, ex.alpha, NULL, NULL, NULL, NULL };
-            const struct gaze_mha_extra vx = { NULL, ex.vo };
+            const struct gaze_mha_extra vx = { .vo = ex.vo };
             if ((s = bert_layer(b, ly, &mha, x, y, ff, scratch, mask, &acap, &vx, T, opts->n_threads, l))) break;
             for (int64_t n = 0; cap_layer && cap_layer->attn && n < run->n_heads_cap; n++)
                 memcpy(cap_layer->attn + n * T * T, ex.alpha + run->heads[n] * T * T, (size_t)(T * T) * sizeof(float));

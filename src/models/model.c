@@ -156,7 +156,7 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
     enum gaze_status s = GAZE_OK;
     if (!alpha || !vo || !out || !scratch) s = gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
     struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
-    const struct gaze_mha_extra ex = { NULL, vo };
+    const struct gaze_mha_extra ex = { .vo = vo };
     if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
     const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, NULL, NULL, NULL, 0.0f };
     if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
