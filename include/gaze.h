@@ -1041,6 +1041,8 @@ enum gaze_tokenizer_kind {
     GAZE_TOKENIZER_BPE       = 2,       // byte-level BPE (GGUF "gpt2", tokenizer.json ByteLevel)
     GAZE_TOKENIZER_SPM       = 3,       // SentencePiece-style: GGUF "llama" (scores), or
                                         // tokenizer.json BPE over U+2581 text with byte fallback
+    GAZE_TOKENIZER_UNIGRAM   = 4,       // tokenizer.json Unigram (XLM-RoBERTa, T5): Precompiled
+                                        // normalizer, Metaspace, Viterbi by piece scores
 };
 struct gaze_tokenizer;
 
