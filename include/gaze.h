@@ -683,7 +683,55 @@ struct gaze_run {
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
     char **   extra_values;              // [n_extra]
+    // Keys other than the query tokens (a cross-attention run: queries are the target tokens,
+    // keys the source tokens). T_keys = 0: the keys are the tokens (every other run). With
+    // T_keys > 0, attention/scores are [Hc, Tq, T_keys] and k is [Hc, T_keys, d_head].
+    int64_t   T_keys;
+    char **   key_tokens;                // [T_keys] key token strings, or NULL (T_keys = 0)
+    int32_t * key_ids;                   // [T_keys], or NULL
+    // Encoder-decoder runs (docs/runfile.md "Encoder-decoder runs"): the fields above are the
+    // encoder (source) side, as older readers see it; the target side is two runs of their own,
+    // owned by this one (gaze_run_set_target makes them; fill them with the usual builders,
+    // gaze_run_add_layer on run->decoder / run->cross, or gaze_run_add_kind_layer). Both NULL
+    // for single-kind runs.
+    struct gaze_run * decoder;           // decoder self-attention: tokens = target tokens
+                                         // [Tt], causal; layers [Hc, Tq, Tt]
+    struct gaze_run * cross;             // cross-attention: tokens = target tokens (queries),
+                                         // key_tokens = this run's tokens (Ts); layers
+                                         // [Hc, Tq, Ts]; no hidden states (decoder's have them)
 };
+
+// The attention kinds of a run (gaze ... --kind encoder|decoder|cross).
+enum gaze_kind { GAZE_KIND_ENCODER = 0, GAZE_KIND_DECODER = 1, GAZE_KIND_CROSS = 2 };
+const char * gaze_kind_name(enum gaze_kind kind);               // "encoder", ...
+bool gaze_kind_parse(const char * s, enum gaze_kind * kind);    // false when unknown
+// Bit (1 << kind) for each kind the run holds: enc-dec runs the encoder plus their decoder /
+// cross parts; single-kind runs the encoder (bidirectional) or the decoder (causal).
+unsigned gaze_run_kinds(const struct gaze_run * run);
+// The run of one kind, an ordinary run every reader takes (a cross run has T_keys > 0): the run
+// itself (encoder of an enc-dec run, or its only kind), run->decoder or run->cross. Borrowed:
+// valid while run is. NULL when the run has no such kind (message through gaze_error, naming
+// the kinds it has).
+const struct gaze_run * gaze_run_select_kind(const struct gaze_run * run, enum gaze_kind kind);
+// In place: *run becomes its part of that kind; the other parts are freed. Unchanged on error.
+enum gaze_status gaze_run_take_kind(struct gaze_run * run, enum gaze_kind kind);
+// Starts the target side of an encoder-decoder run whose encoder side (model, arch, tokens,
+// d_head, n_embd) is set: run->decoder and run->cross with Tt target tokens (strings as in
+// gaze_run_set_tokens; ids [Tt]), the decoder's n_layers / n_heads / n_kv_heads (cross-attention
+// has the same), capture of every head and row (gaze_run_set_capture on either part to narrow
+// it). want: bits (1 << GAZE_KIND_DECODER) and/or (1 << GAZE_KIND_CROSS), the parts to make.
+enum gaze_status gaze_run_set_target(struct gaze_run * run, unsigned want, int64_t Tt,
+                                     const char * const * tokens, const size_t * lens, const int32_t * ids,
+                                     int64_t n_layers, int64_t n_heads, int64_t n_kv_heads);
+// gaze_run_add_layer on the part of that kind (GAZE_KIND_ENCODER: run itself).
+enum gaze_status gaze_run_add_kind_layer(struct gaze_run * run, enum gaze_kind kind, int64_t index,
+                                         unsigned parts, struct gaze_run_layer ** out);
+// Keys per attention row: T_keys, or T when the keys are the tokens.
+static inline int64_t gaze_run_n_keys(const struct gaze_run * run) { return run->T_keys ? run->T_keys : run->T; }
+// Key token j (key_tokens, or tokens when the keys are the tokens).
+static inline const char * gaze_run_key_token(const struct gaze_run * run, int64_t j) {
+    return run->T_keys ? run->key_tokens[j] : run->tokens[j];
+}
 
 void gaze_run_init(struct gaze_run * run);   // zeroes
 void gaze_run_free(struct gaze_run * run);   // frees everything it owns, zeroes
@@ -1047,6 +1095,8 @@ enum gaze_tokenizer_kind {
     GAZE_TOKENIZER_BPE       = 2,       // byte-level BPE (GGUF "gpt2", tokenizer.json ByteLevel)
     GAZE_TOKENIZER_SPM       = 3,       // SentencePiece-style: GGUF "llama" (scores), or
                                         // tokenizer.json BPE over U+2581 text with byte fallback
+    GAZE_TOKENIZER_UNIGRAM   = 4,       // tokenizer.json Unigram (XLM-RoBERTa, T5): Precompiled
+                                        // normalizer, Metaspace, Viterbi by piece scores
 };
 struct gaze_tokenizer;
 

@@ -13,6 +13,8 @@ enum analysis_token_class {
 
 // cls [T]: enum analysis_token_class bits of every token of run.
 void analysis_token_classes(const struct gaze_run * run, uint8_t * cls);
+// The same over the keys when keys is set (cls [T_keys] of a cross run's key tokens).
+void analysis_token_classes_of(const struct gaze_run * run, bool keys, uint8_t * cls);
 
 // Checks that run has attention in every captured layer and all rows (Tq = T), as rollout,
 // flow and the detectors need. what names the caller in messages.

@@ -10,7 +10,10 @@ enum gaze_status gaze_head_jsd(const struct gaze_run * a, const struct gaze_run 
                           "%lld vs %lld heads, %lld vs %lld layers", (long long)a->T, (long long)b->T, (long long)a->Tq,
                           (long long)b->Tq, (long long)a->n_heads_cap, (long long)b->n_heads_cap,
                           (long long)a->n_cap_layers, (long long)b->n_cap_layers);
-    const int64_t T = a->T, Tq = a->Tq, H = a->n_heads_cap;
+    if (a->T_keys != b->T_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "diff: the runs differ in keys: %lld vs %lld", (long long)gaze_run_n_keys(a),
+                          (long long)gaze_run_n_keys(b));
+    const int64_t T = gaze_run_n_keys(a), Tq = a->Tq, H = a->n_heads_cap;
     for (int64_t r = 0; r < Tq; r++)
         if ((a->q_rows ? a->q_rows[r] : r) != (b->q_rows ? b->q_rows[r] : r))
             return gaze_error(GAZE_ERR_INVALID_ARG, "diff: captured row %lld is token %lld in one run, %lld in the other",

@@ -92,11 +92,18 @@ static bool punct_token(const char * s) {
 }
 
 void analysis_token_classes(const struct gaze_run * run, uint8_t * cls) {
-    for (int64_t t = 0; t < run->T; t++) {
-        const char * s = run->tokens && run->tokens[t] ? run->tokens[t] : "";
+    analysis_token_classes_of(run, false, cls);
+}
+
+void analysis_token_classes_of(const struct gaze_run * run, bool keys, uint8_t * cls) {
+    const bool other = keys && run->T_keys;   // a cross run's keys: the source tokens
+    const int64_t n = other ? run->T_keys : run->T;
+    char * const * toks = other ? run->key_tokens : run->tokens;
+    for (int64_t t = 0; t < n; t++) {
+        const char * s = toks && toks[t] ? toks[t] : "";
         uint8_t c = 0;
         // the same rule as every view (gaze_run_special_tokens)
-        bool special = run->sequence_ids ? run->sequence_ids[t] < 0 : gaze_token_is_special_text(s);
+        bool special = run->sequence_ids && !other ? run->sequence_ids[t] < 0 : gaze_token_is_special_text(s);
         if (special) {
             c |= ANALYSIS_TOK_SPECIAL;
             if (!strcmp(s, "[CLS]")) c |= ANALYSIS_TOK_CLS;
@@ -111,6 +118,10 @@ void analysis_token_classes(const struct gaze_run * run, uint8_t * cls) {
 enum gaze_status analysis_check_square(const struct gaze_run * run, const char * what) {
     if (!run || run->T < 1 || !run->q_rows)
         return gaze_error(GAZE_ERR_INVALID_ARG, "%s: the run holds no tokens or no capture", what);
+    if (run->T_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "%s: not defined over cross-attention (its rows are the target "
+                          "tokens, its keys the source tokens, so attention does not chain from layer to layer); "
+                          "choose the encoder or decoder kind", what);
     if (run->Tq != run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "%s: needs the attention of every query row (the run captured %lld "
                           "of %lld rows)", what, (long long)run->Tq, (long long)run->T);
@@ -163,7 +174,8 @@ double gaze_detector_score(const float * p, const int32_t * tokens, int64_t T,
 static void head_metrics(const struct gaze_run * run, const float * attn, const uint8_t * cls,
                          bool has_cls, bool has_sep, bool has_punct, bool has_bos,
                          const struct gaze_detector_opts * det, double * v) {
-    const int64_t T = run->T, Tq = run->Tq;
+    const int64_t T = gaze_run_n_keys(run), Tq = run->Tq;
+    const bool cross = run->T_keys > 0;   // keys are other tokens: no positions to compare
     double sum[GAZE_METRIC_SINK + 1] = { 0 };
     int64_t rows = 0, rows_norm = 0;
     for (int64_t r = 0; r < Tq; r++) {
@@ -202,11 +214,13 @@ static void head_metrics(const struct gaze_run * run, const float * attn, const 
         v[m] = rows ? sum[m] / (double)rows : NAN;
     v[GAZE_METRIC_ENTROPY_NORM] = rows_norm ? sum[GAZE_METRIC_ENTROPY_NORM] / (double)rows_norm : NAN;
     if (run->causal) v[GAZE_METRIC_NEXT] = NAN;
+    if (cross)
+        v[GAZE_METRIC_DISTANCE] = v[GAZE_METRIC_SELF] = v[GAZE_METRIC_PREV] = v[GAZE_METRIC_NEXT] = NAN;
     if (!has_cls) v[GAZE_METRIC_CLS] = NAN;
     if (!has_sep) v[GAZE_METRIC_SEP] = NAN;
     if (!has_punct) v[GAZE_METRIC_PUNCT] = NAN;
     if (!has_bos) v[GAZE_METRIC_BOS] = NAN;
-    const bool square = Tq == T && T > 1;
+    const bool square = Tq == T && T > 1 && !cross;
     v[GAZE_METRIC_DET_PREV] = square ? gaze_detector_score(attn, run->token_ids, T, GAZE_DETECTOR_PREVIOUS_TOKEN, det) : NAN;
     v[GAZE_METRIC_DET_DUP]  = square ? gaze_detector_score(attn, run->token_ids, T, GAZE_DETECTOR_DUPLICATE_TOKEN, det) : NAN;
     v[GAZE_METRIC_DET_IND]  = square ? gaze_detector_score(attn, run->token_ids, T, GAZE_DETECTOR_INDUCTION, det) : NAN;
@@ -223,10 +237,11 @@ enum gaze_status gaze_head_metrics_compute(const struct gaze_run * run,
         if (!run->layers[l].attn)
             return gaze_error(GAZE_ERR_INVALID_ARG, "heads: layer %lld has no captured attention",
                               (long long)run->layers[l].index);
-    const int64_t T = run->T, Hc = run->n_heads_cap, L = run->n_cap_layers;
+    // token classes of the keys (a cross run's: the source tokens)
+    const int64_t T = gaze_run_n_keys(run), Hc = run->n_heads_cap, L = run->n_cap_layers;
     uint8_t * cls = malloc((size_t)T);
     if (!cls) return gaze_error(GAZE_ERR_NOMEM, "heads: out of memory");
-    analysis_token_classes(run, cls);
+    analysis_token_classes_of(run, true, cls);
     bool has_cls = false, has_sep = false, has_punct = false;
     for (int64_t t = 0; t < T; t++) {
         has_cls |= (cls[t] & ANALYSIS_TOK_CLS) != 0;

@@ -14,11 +14,26 @@ static const char * const g_reserved[] = {
     "gaze.tokens", "gaze.offsets", "gaze.n_generated", "gaze.layers", "gaze.heads", "gaze.q_rows",
     "gaze.summary",
     "gaze.image.grid", "gaze.image.patches",
+    // encoder-decoder runs: the target side (the per-kind keys below are "gaze.decoder.*" and
+    // "gaze.cross.*" of g_kind_keys)
+    "gaze.kinds", "gaze.target_tokens", "gaze.target_text",
 };
+
+// Per-kind metadata of an enc-dec run's decoder and cross parts: "gaze.<kind>.<key>".
+static const char * const g_kind_keys[] = {
+    "n_layers", "n_heads", "n_kv_heads", "d_head", "n_embd", "n_generated", "layers", "heads", "q_rows",
+};
+static const char * const g_sub_prefix[2] = { "decoder", "cross" };
 
 static bool is_reserved(const char * key) {
     for (size_t i = 0; i < sizeof g_reserved / sizeof g_reserved[0]; i++)
         if (!strcmp(key, g_reserved[i])) return true;
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(g_sub_prefix[k]);
+        if (strncmp(key, "gaze.", 5) || strncmp(key + 5, g_sub_prefix[k], n) || key[5 + n] != '.') continue;
+        for (size_t i = 0; i < sizeof g_kind_keys / sizeof g_kind_keys[0]; i++)
+            if (!strcmp(key + 6 + n, g_kind_keys[i])) return true;
+    }
     return false;
 }
 
@@ -38,9 +53,9 @@ static float ** part_ptr(struct gaze_run_layer * l, int p) {
 // Expected shape of part p of a layer: rank 2 or 3 into dims.
 static int part_shape(const struct gaze_run * run, int p, int64_t dims[3]) {
     switch (p) {
-        case 0: case 1: dims[0] = run->n_heads_cap; dims[1] = run->Tq; dims[2] = run->T; return 3;
+        case 0: case 1: dims[0] = run->n_heads_cap; dims[1] = run->Tq; dims[2] = gaze_run_n_keys(run); return 3;
         case 2:         dims[0] = run->n_heads_cap; dims[1] = run->Tq; dims[2] = run->d_head; return 3;
-        case 3:         dims[0] = run->n_heads_cap; dims[1] = run->T;  dims[2] = run->d_head; return 3;
+        case 3:         dims[0] = run->n_heads_cap; dims[1] = gaze_run_n_keys(run); dims[2] = run->d_head; return 3;
         default:        dims[0] = run->T; dims[1] = run->n_embd; return 2;
     }
 }
@@ -83,6 +98,14 @@ void gaze_run_free(struct gaze_run * run) {
     for (int64_t i = 0; i < run->n_extra; i++) { free(run->extra_keys[i]); free(run->extra_values[i]); }
     free(run->extra_keys);
     free(run->extra_values);
+    if (run->key_tokens)
+        for (int64_t i = 0; i < run->T_keys; i++) free(run->key_tokens[i]);
+    free(run->key_tokens);
+    free(run->key_ids);
+    gaze_run_free(run->decoder);
+    free(run->decoder);
+    gaze_run_free(run->cross);
+    free(run->cross);
     memset(run, 0, sizeof *run);
 }
 
@@ -192,6 +215,9 @@ static enum gaze_status add_layer(struct gaze_run * run, int64_t index, unsigned
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: q/k capture needs d_head set");
     if ((parts & GAZE_RUN_PART_HIDDEN) && run->n_embd < 1)
         return gaze_error(GAZE_ERR_INVALID_ARG, "run: hidden capture needs n_embd set");
+    if ((parts & (GAZE_RUN_PART_SUMMARY | GAZE_RUN_PART_HIDDEN)) && run->T_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "run: cross-attention layers hold no %s",
+                          parts & GAZE_RUN_PART_SUMMARY ? "summaries" : "hidden states (the decoder's have them)");
     struct gaze_run_layer * nl = realloc(run->layers, (size_t)(run->n_cap_layers + 1) * sizeof *nl);
     if (!nl) return gaze_error(GAZE_ERR_NOMEM, "run: out of memory");
     run->layers = nl;
@@ -399,6 +425,71 @@ static enum gaze_status check_image(const struct gaze_run * run, const char * la
     return GAZE_OK;
 }
 
+// Runs whose keys are not their tokens (a cross-attention part or view).
+static enum gaze_status check_keys(const struct gaze_run * run, const char * label) {
+    if (!run->T_keys) {
+        if (run->key_tokens || run->key_ids)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: key tokens given but T_keys is 0", label);
+        return GAZE_OK;
+    }
+    if (run->T_keys < 0 || !run->key_tokens || !run->key_ids)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: cross-attention keys: %lld key tokens, or their strings or ids missing",
+                          label, (long long)run->T_keys);
+    if (run->causal)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: cross-attention (keys other than the tokens) cannot be causal", label);
+    for (int64_t j = 0; j < run->T_keys; j++) {
+        if (!run->key_tokens[j] || !gaze_json_utf8_valid(run->key_tokens[j], strlen(run->key_tokens[j]), NULL))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: key token %lld: missing or invalid UTF-8", label, (long long)j);
+        if (run->key_ids[j] < 0)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: key id %lld = %d is negative", label, (long long)j, run->key_ids[j]);
+    }
+    for (int64_t li = 0; li < run->n_cap_layers; li++)
+        if (run->layers[li].summary.entropy || run->layers[li].hidden)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: cross layer %lld holds %s, which cross-attention has not", label,
+                              (long long)run->layers[li].index, run->layers[li].hidden ? "hidden states" : "summaries");
+    return GAZE_OK;
+}
+
+// The target side of an encoder-decoder run: each part a valid run of its own, the decoder
+// causal over the target tokens, cross-attention from those tokens to this run's (source) tokens.
+static enum gaze_status check_target(const struct gaze_run * run, const char * label) {
+    if (run->T_keys || run->causal)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: an encoder-decoder run's encoder side must be bidirectional over its "
+                          "own tokens", label);
+    const struct gaze_run * part[2] = { run->decoder, run->cross };
+    for (int k = 0; k < 2; k++) {
+        const struct gaze_run * p = part[k];
+        if (!p) continue;
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s [%s]", label, g_sub_prefix[k]);
+        if (p->decoder || p->cross || p->n_extra || p->image || p->patch_rc || p->embedding || p->logits || p->pair)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: a %s part holds only tokens and layers", sub, g_sub_prefix[k]);
+        if (k == 0 && (!p->causal || p->T_keys))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: decoder self-attention must be causal over the target tokens", sub);
+        if (k == 1 && p->T_keys != run->T)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: cross-attention has %lld keys, the encoder %lld tokens", sub,
+                              (long long)p->T_keys, (long long)run->T);
+        for (int64_t j = 0; k == 1 && j < run->T && p->key_tokens && p->key_ids; j++)
+            if (p->key_ids[j] != run->token_ids[j] || !p->key_tokens[j] || strcmp(p->key_tokens[j], run->tokens[j]))
+                return gaze_error(GAZE_ERR_FORMAT, "%s: key %lld is not the encoder's token %lld", sub, (long long)j,
+                                  (long long)j);
+        for (int64_t li = 0; li < p->n_cap_layers; li++)
+            if (p->layers[li].summary.entropy)
+                return gaze_error(GAZE_ERR_FORMAT, "%s: layer %lld: summaries are not stored for this kind", sub,
+                                  (long long)p->layers[li].index);
+        enum gaze_status s = gaze_run_check(p, sub);
+        if (s) return s;
+    }
+    if (run->decoder && run->cross) {
+        const struct gaze_run * d = run->decoder, * c = run->cross;
+        bool same = d->T == c->T && !strcmp(d->model, c->model) && !strcmp(d->arch, c->arch);
+        for (int64_t i = 0; same && i < d->T; i++) same = d->token_ids[i] == c->token_ids[i] && !strcmp(d->tokens[i], c->tokens[i]);
+        if (!same)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: the decoder and cross parts have different target tokens", label);
+    }
+    return GAZE_OK;
+}
+
 enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label) {
     if (!label) label = "run";
     enum gaze_status s = check_strings(run, label);
@@ -493,6 +584,8 @@ enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label)
                                   label, (long long)i, (double)run->embedding[i]);
     }
     if ((s = check_image(run, label))) return s;
+    if ((s = check_keys(run, label))) return s;
+    if ((run->decoder || run->cross) && (s = check_target(run, label))) return s;
     for (int64_t i = 0; i < run->n_extra; i++) {
         if (!run->extra_keys[i] || !run->extra_values[i] || is_reserved(run->extra_keys[i]))
             return gaze_error(GAZE_ERR_FORMAT, "%s: extra metadata %lld: missing or reserved key", label,
@@ -544,7 +637,81 @@ static enum gaze_status save_image_meta(struct gaze_st_writer * w, const struct 
     return s;
 }
 
+// The layer tensors of run, named prefix + part + "." + layer: pass 0 the F32 ones, pass 1
+// the F16 attention (f16).
+static enum gaze_status save_layers(struct gaze_st_writer * w, const struct gaze_run * run, const char * prefix,
+                                    bool f16, int pass) {
+    enum gaze_status s = GAZE_OK;
+    for (int p = 0; p < N_PARTS && s == GAZE_OK; p++)
+        for (int64_t li = 0; li < run->n_cap_layers && s == GAZE_OK; li++) {
+            const float * a = *part_ptr(&run->layers[li], p);
+            bool half = p == 0 && f16;
+            if (!a || half != (pass == 1)) continue;
+            char name[80];
+            snprintf(name, sizeof name, "%s%s.%lld", prefix, g_part_prefix[p], (long long)run->layers[li].index);
+            int64_t dims[3];
+            int rank = part_shape(run, p, dims);
+            if (half) s = gaze_st_writer_add_f32(w, name, GAZE_DTYPE_F16, rank, dims, a);
+            else s = gaze_st_writer_add_ref(w, name, GAZE_DTYPE_F32, rank, dims, a);
+        }
+    return s;
+}
+
+static json_t * layer_array(const struct gaze_run * run) {
+    json_t * layers = json_array();
+    for (int64_t i = 0; layers && i < run->n_cap_layers; i++)
+        if (json_array_append_new(layers, json_integer(run->layers[i].index)) != 0) {
+            json_decref(layers);
+            layers = NULL;
+        }
+    return layers;
+}
+
+static json_t * string_array(char * const * a, int64_t n) {
+    json_t * arr = json_array();
+    for (int64_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, json_string(a[i])) != 0) { json_decref(arr); arr = NULL; }
+    return arr;
+}
+
+// gaze.kinds, the target tokens and text, and gaze.<kind>.* of the decoder and cross parts.
+static enum gaze_status save_target_meta(struct gaze_st_writer * w, const struct gaze_run * run) {
+    const struct gaze_run * sub[2] = { run->decoder, run->cross };
+    const struct gaze_run * tgt = run->decoder ? run->decoder : run->cross;
+    json_t * kinds = json_array();
+    if (kinds) json_array_append_new(kinds, json_string("encoder"));
+    for (int k = 0; kinds && k < 2; k++)
+        if (sub[k]) json_array_append_new(kinds, json_string(g_sub_prefix[k]));
+    enum gaze_status s = meta_json(w, "gaze.kinds", kinds);
+    if (s == GAZE_OK) s = meta_json(w, "gaze.target_tokens", string_array(tgt->tokens, tgt->T));
+    if (s == GAZE_OK && tgt->text) s = gaze_st_writer_set_metadata(w, "gaze.target_text", tgt->text);
+    for (int k = 0; k < 2 && s == GAZE_OK; k++) {
+        const struct gaze_run * p = sub[k];
+        if (!p) continue;
+        char key[64];
+        const struct { const char * name; int64_t v; } ints[] = {
+            { "n_layers", p->n_layers }, { "n_heads", p->n_heads }, { "n_kv_heads", p->n_kv_heads },
+            { "d_head", p->d_head }, { "n_embd", p->n_embd }, { "n_generated", p->n_generated },
+        };
+        for (size_t i = 0; i < sizeof ints / sizeof ints[0] && s == GAZE_OK; i++) {
+            if (!ints[i].v && (i == 3 || i == 4)) continue;
+            snprintf(key, sizeof key, "gaze.%s.%s", g_sub_prefix[k], ints[i].name);
+            s = meta_int(w, key, ints[i].v);
+        }
+        snprintf(key, sizeof key, "gaze.%s.heads", g_sub_prefix[k]);
+        if (s == GAZE_OK) s = meta_json(w, key, int_array(p->heads, p->n_heads_cap));
+        snprintf(key, sizeof key, "gaze.%s.q_rows", g_sub_prefix[k]);
+        if (s == GAZE_OK) s = meta_json(w, key, int_array(p->q_rows, p->Tq));
+        snprintf(key, sizeof key, "gaze.%s.layers", g_sub_prefix[k]);
+        if (s == GAZE_OK) s = meta_json(w, key, layer_array(p));
+    }
+    return s;
+}
+
 enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, bool f16) {
+    if (run->T_keys)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "%s: a cross-attention view is not saved on its own: save the "
+                          "encoder-decoder run it belongs to", path);
     enum gaze_status s = gaze_run_check(run, path);
     if (s != GAZE_OK) return s;
     struct gaze_st_writer * w;
@@ -598,22 +765,16 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     for (int64_t i = 0; s == GAZE_OK && i < run->n_extra; i++)
         s = gaze_st_writer_set_metadata(w, run->extra_keys[i], run->extra_values[i]);
     if (s == GAZE_OK) s = run_summary_save_meta(run, w);
+    const struct gaze_run * sub[2] = { run->decoder, run->cross };
+    const struct gaze_run * tgt = run->decoder ? run->decoder : run->cross;
+    if (s == GAZE_OK && tgt) s = save_target_meta(w, run);
 
     // Order keeps every F32 tensor 4-byte aligned in the file (data starts 8-aligned): F32
     // first, then F16 attention, then the integer tensors.
     for (int pass = 0; pass < 2 && s == GAZE_OK; pass++) {
-        for (int p = 0; p < N_PARTS && s == GAZE_OK; p++)
-            for (int64_t li = 0; li < run->n_cap_layers && s == GAZE_OK; li++) {
-                const float * a = *part_ptr(&run->layers[li], p);
-                bool half = p == 0 && f16;
-                if (!a || half != (pass == 1)) continue;
-                char name[64];
-                snprintf(name, sizeof name, "%s.%lld", g_part_prefix[p], (long long)run->layers[li].index);
-                int64_t dims[3];
-                int rank = part_shape(run, p, dims);
-                if (half) s = gaze_st_writer_add_f32(w, name, GAZE_DTYPE_F16, rank, dims, a);
-                else s = gaze_st_writer_add_ref(w, name, GAZE_DTYPE_F32, rank, dims, a);
-            }
+        s = save_layers(w, run, "", f16, pass);
+        for (int k = 0; k < 2 && s == GAZE_OK; k++)
+            if (sub[k]) s = save_layers(w, sub[k], k ? "cross." : "decoder.", f16, pass);
         if (pass == 0 && s == GAZE_OK) s = run_summary_save(run, w, true);
         if (pass == 0 && s == GAZE_OK && run->embedding) {
             int64_t shape_e[1] = { run->n_embd };
@@ -631,6 +792,10 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     if (s == GAZE_OK) s = run_summary_save(run, w, false);
     if (s == GAZE_OK && run->sequence_ids)
         s = gaze_st_writer_add_ref(w, "sequence_ids", GAZE_DTYPE_I8, 1, shape_t, run->sequence_ids);
+    if (s == GAZE_OK && tgt) {
+        int64_t shape_tt[1] = { tgt->T };
+        s = gaze_st_writer_add_ref(w, "target_ids", GAZE_DTYPE_I32, 1, shape_tt, tgt->token_ids);
+    }
     if (s == GAZE_OK && run->image) {
         int64_t shape_i[3] = { run->image_h, run->image_w, 3 };
         s = gaze_st_writer_add_ref(w, "image", GAZE_DTYPE_U8, 3, shape_i, run->image);
@@ -881,6 +1046,218 @@ static enum gaze_status load_image(struct gaze_run * run, const struct run_load 
     return s;
 }
 
+// The captured heads, rows and layers of run (its tokens set) from the file: metadata
+// gaze.<kind.>heads / q_rows / layers and tensors <kind.>attention.L ... (kind "": the
+// encoder or only run; summaries belong to it alone).
+static enum gaze_status load_capture(struct gaze_run * run, const struct run_load * L, const char * kind) {
+    char kh[64], kr[64], kl[64];
+    snprintf(kh, sizeof kh, "gaze.%sheads", kind);
+    snprintf(kr, sizeof kr, "gaze.%sq_rows", kind);
+    snprintf(kl, sizeof kl, "gaze.%slayers", kind);
+    const size_t kn = strlen(kind);
+    const int64_t T = run->T;
+    json_t * jh, * jr, * jl;
+    int64_t nh = 0, nr = 0, nl = 0, * layers_meta = NULL;
+    enum gaze_status s = meta_array(L, kh, false, &jh);
+    if (s == GAZE_OK) { s = ints_of(L, kh, jh, &run->heads, &nh); json_decref(jh); }
+    if (s == GAZE_OK) s = meta_array(L, kr, false, &jr);
+    if (s == GAZE_OK) { s = ints_of(L, kr, jr, &run->q_rows, &nr); json_decref(jr); }
+    if (s == GAZE_OK) s = meta_array(L, kl, false, &jl);
+    if (s == GAZE_OK) { s = ints_of(L, kl, jl, &layers_meta, &nl); json_decref(jl); }
+    if (s != GAZE_OK) { free(layers_meta); return s; }
+    if (!run->heads) {
+        nh = run->n_heads;
+        if (!(run->heads = malloc((size_t)nh * sizeof *run->heads))) s = GAZE_ERR_NOMEM;
+        for (int64_t i = 0; s == GAZE_OK && i < nh; i++) run->heads[i] = i;
+    }
+    if (s == GAZE_OK && !run->q_rows) {
+        nr = T;
+        if (!(run->q_rows = malloc((size_t)nr * sizeof *run->q_rows))) s = GAZE_ERR_NOMEM;
+        for (int64_t i = 0; s == GAZE_OK && i < nr; i++) run->q_rows[i] = i;
+    }
+    run->n_heads_cap = nh;
+    run->Tq = nr;
+    if (s == GAZE_OK) s = check_indices(L->path, kh, run->heads, nh, run->n_heads);
+    if (s == GAZE_OK) s = check_indices(L->path, kr, run->q_rows, nr, T);
+    if (s != GAZE_OK) { free(layers_meta); return s == GAZE_ERR_NOMEM ? gaze_error(s, "%s: out of memory", L->path) : s; }
+
+    // Layers: every attention./scores./q./k./hidden. tensor names one; gaze.layers must agree.
+    int64_t nt = gaze_safetensors_n_tensors(L->st), n_found = 0;
+    int64_t * found = malloc((size_t)(nt ? nt : 1) * sizeof *found);
+    if (!found) { free(layers_meta); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path); }
+    for (int64_t i = 0; i < nt; i++) {
+        int part;
+        int64_t li;
+        const struct gaze_st_tensor * t = gaze_safetensors_tensor(L->st, i);
+        if (strncmp(t->name, kind, kn)) continue;
+        if (!layer_tensor(t->name + kn, &part, &li) && (kn || !run_summary_tensor(t->name, &li))) continue;
+        if (li >= run->n_layers) {
+            free(found); free(layers_meta);
+            return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s: layer %lld but gaze.%sn_layers = %lld", L->path,
+                              t->name, (long long)li, kind, (long long)run->n_layers);
+        }
+        found[n_found++] = li;
+    }
+    qsort(found, (size_t)n_found, sizeof *found, cmp_i64);
+    int64_t n_uniq = 0;
+    for (int64_t i = 0; i < n_found; i++)
+        if (!n_uniq || found[n_uniq - 1] != found[i]) found[n_uniq++] = found[i];
+    if (layers_meta) {
+        bool same = nl == n_uniq;
+        for (int64_t i = 0; same && i < nl; i++) same = layers_meta[i] == found[i];
+        if (!same) {
+            free(found); free(layers_meta);
+            return gaze_error(GAZE_ERR_FORMAT,
+                              "%s: metadata %s lists %lld layers but the file holds tensors for %lld "
+                              "(or different ones)", L->path, kl, (long long)nl, (long long)n_uniq);
+        }
+    }
+    free(layers_meta);
+    run->layers = calloc((size_t)(n_uniq ? n_uniq : 1), sizeof *run->layers);
+    if (!run->layers) { free(found); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path); }
+    run->n_cap_layers = n_uniq;
+    for (int64_t i = 0; i < n_uniq; i++) run->layers[i].index = found[i];
+    free(found);
+
+    // d_head and n_embd may be implied by the tensors when the metadata leaves them out.
+    for (int64_t li = 0; li < run->n_cap_layers && s == GAZE_OK; li++)
+        for (int part = 0; part < N_PARTS && s == GAZE_OK; part++) {
+            char name[80];
+            snprintf(name, sizeof name, "%s%s.%lld", kind, g_part_prefix[part], (long long)run->layers[li].index);
+            const struct gaze_st_tensor * t = gaze_safetensors_find(L->st, name);
+            if (!t) continue;
+            if ((part == 2 || part == 3) && run->d_head == 0 && t->n_dims == 3) run->d_head = t->shape[2];
+            if (part == 4 && run->n_embd == 0 && t->n_dims == 2) run->n_embd = t->shape[1];
+            int64_t dims[3];
+            int rank = part_shape(run, part, dims);
+            s = read_floats(L, t, dims, rank, true, part_ptr(&run->layers[li], part));
+        }
+    return s;
+}
+
+// A JSON array of strings (the target tokens) -> token strings [n] (U+FFFD replaced).
+static enum gaze_status strings_of(const struct run_load * L, const char * key, const json_t * arr, char *** out,
+                                   int64_t * n) {
+    const int64_t m = (int64_t)json_array_size(arr);
+    *out = NULL;
+    *n = 0;
+    if (m < 1) return gaze_error(GAZE_ERR_FORMAT, "%s: metadata %s: empty", L->path, key);
+    char ** a = calloc((size_t)m, sizeof *a);
+    if (!a) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    enum gaze_status s = GAZE_OK;
+    for (int64_t i = 0; i < m && s == GAZE_OK; i++) {
+        json_t * x = json_array_get(arr, (size_t)i);
+        if (!json_is_string(x))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata %s[%lld]: expected string, got %s", L->path, key,
+                           (long long)i, gaze_json_type_name(x));
+        else if (!(a[i] = token_string(json_string_value(x), json_string_length(x))))
+            s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    }
+    if (s) {
+        for (int64_t i = 0; i < m; i++) free(a[i]);
+        free(a);
+        return s;
+    }
+    *out = a;
+    *n = m;
+    return GAZE_OK;
+}
+
+// One part of the target side (k 0: decoder, 1: cross) from gaze.<kind>.* and its tensors.
+static enum gaze_status load_part(struct gaze_run * run, const struct run_load * L, int k, char * const * ttok,
+                                  int64_t Tt, const int32_t * tids, struct gaze_run ** out) {
+    struct gaze_run * p = calloc(1, sizeof *p);
+    if (!p) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    *out = p;   // owned by run from here (freed with it on failure)
+    const char * kn = g_sub_prefix[k];
+    char key[64], prefix[16];
+    p->causal = k == 0;
+    p->model = strdup(run->model);
+    p->arch = strdup(run->arch);
+    p->tokens = calloc((size_t)Tt, sizeof *p->tokens);
+    p->token_ids = malloc((size_t)Tt * sizeof *p->token_ids);
+    if (!p->model || !p->arch || !p->tokens || !p->token_ids) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    p->T = Tt;
+    memcpy(p->token_ids, tids, (size_t)Tt * sizeof *tids);
+    for (int64_t i = 0; i < Tt; i++)
+        if (!(p->tokens[i] = strdup(ttok[i]))) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    enum gaze_status s = meta_str(L, "gaze.target_text", false, &p->text);
+    const struct { const char * name; int64_t lo, hi, def; int64_t * out; } ints[] = {
+        { "n_layers", 1, GAZE_RUN_MAX_LAYERS, run->n_layers, &p->n_layers },
+        { "n_heads", 1, GAZE_RUN_MAX_HEADS, run->n_heads, &p->n_heads },
+        { "n_kv_heads", 1, GAZE_RUN_MAX_HEADS, run->n_kv_heads, &p->n_kv_heads },
+        { "d_head", 1, 1 << 20, 0, &p->d_head },
+        { "n_embd", 1, 1 << 24, 0, &p->n_embd },
+        { "n_generated", 0, INT64_MAX / 2, 0, &p->n_generated },
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0] && s == GAZE_OK; i++) {
+        snprintf(key, sizeof key, "gaze.%s.%s", kn, ints[i].name);
+        s = meta_i64(L, key, false, ints[i].lo, ints[i].hi, ints[i].def, ints[i].out);
+    }
+    if (s == GAZE_OK && k == 1) {   // keys: the encoder's tokens
+        p->key_tokens = calloc((size_t)run->T, sizeof *p->key_tokens);
+        p->key_ids = malloc((size_t)run->T * sizeof *p->key_ids);
+        if (!p->key_tokens || !p->key_ids) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+        p->T_keys = run->T;
+        memcpy(p->key_ids, run->token_ids, (size_t)run->T * sizeof *p->key_ids);
+        for (int64_t j = 0; j < run->T; j++)
+            if (!(p->key_tokens[j] = strdup(run->tokens[j]))) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path);
+    }
+    snprintf(prefix, sizeof prefix, "%s.", kn);
+    if (s == GAZE_OK) s = load_capture(p, L, prefix);
+    return s;
+}
+
+// The target side of an encoder-decoder run (gaze.kinds lists more than the encoder).
+static enum gaze_status load_target(struct gaze_run * run, const struct run_load * L) {
+    json_t * jk = NULL, * jt = NULL;
+    enum gaze_status s = meta_array(L, "gaze.kinds", false, &jk);
+    if (s) return s;
+    if (!jk) {
+        if (gaze_safetensors_metadata(L->st, "gaze.target_tokens") || gaze_safetensors_find(L->st, "target_ids"))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: target tokens without metadata gaze.kinds", L->path);
+        return GAZE_OK;
+    }
+    bool want[2] = { false, false };
+    const size_t nk = json_array_size(jk);
+    for (size_t i = 0; i < nk && s == GAZE_OK; i++) {
+        const json_t * x = json_array_get(jk, i);
+        const char * v = json_is_string(x) ? json_string_value(x) : NULL;
+        enum gaze_kind kind;
+        if (!v || !gaze_kind_parse(v, &kind))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.kinds[%zu]: expected \"encoder\", \"decoder\" or \"cross\"",
+                           L->path, i);
+        else if ((i == 0) != (kind == GAZE_KIND_ENCODER))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.kinds: \"encoder\" comes first, once", L->path);
+        else if (i > 0 && (want[kind - 1] || (kind == GAZE_KIND_DECODER && want[1])))
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.kinds: \"%s\" repeated or out of order (encoder, "
+                           "decoder, cross)", L->path, v);
+        else if (i > 0) want[kind - 1] = true;
+    }
+    json_decref(jk);
+    if (s) return s;
+    if (nk == 0) return gaze_error(GAZE_ERR_FORMAT, "%s: metadata gaze.kinds: empty", L->path);
+    if (!want[0] && !want[1]) {
+        if (gaze_safetensors_metadata(L->st, "gaze.target_tokens") || gaze_safetensors_find(L->st, "target_ids"))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: target tokens but gaze.kinds lists no decoder or cross", L->path);
+        return GAZE_OK;
+    }
+    if ((s = meta_array(L, "gaze.target_tokens", true, &jt))) return s;
+    char ** ttok = NULL;
+    int64_t Tt = 0;
+    s = strings_of(L, "gaze.target_tokens", jt, &ttok, &Tt);
+    json_decref(jt);
+    if (s) return s;
+    void * ids = NULL;
+    s = read_ints(L, "target_ids", GAZE_DTYPE_I32, Tt, true, &ids);
+    for (int k = 0; k < 2 && s == GAZE_OK; k++)
+        if (want[k]) s = load_part(run, L, k, ttok, Tt, ids, k ? &run->cross : &run->decoder);
+    for (int64_t i = 0; i < Tt; i++) free(ttok[i]);
+    free(ttok);
+    free(ids);
+    return s;
+}
+
 static enum gaze_status run_load(struct gaze_run * run, const struct run_load * L) {
     const char * ver = gaze_safetensors_metadata(L->st, "gaze.format_version");
     if (!ver)
@@ -967,82 +1344,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
         if (s != GAZE_OK) return s;
     }
 
-    // Capture selection: heads and query rows (absent: all).
-    json_t * jh, * jr, * jl;
-    int64_t nh = 0, nr = 0, nl = 0, * layers_meta = NULL;
-    s = meta_array(L, "gaze.heads", false, &jh);
-    if (s == GAZE_OK) { s = ints_of(L, "gaze.heads", jh, &run->heads, &nh); json_decref(jh); }
-    if (s == GAZE_OK) s = meta_array(L, "gaze.q_rows", false, &jr);
-    if (s == GAZE_OK) { s = ints_of(L, "gaze.q_rows", jr, &run->q_rows, &nr); json_decref(jr); }
-    if (s == GAZE_OK) s = meta_array(L, "gaze.layers", false, &jl);
-    if (s == GAZE_OK) { s = ints_of(L, "gaze.layers", jl, &layers_meta, &nl); json_decref(jl); }
-    if (s != GAZE_OK) { free(layers_meta); return s; }
-    if (!run->heads) {
-        nh = run->n_heads;
-        if (!(run->heads = malloc((size_t)nh * sizeof *run->heads))) s = GAZE_ERR_NOMEM;
-        for (int64_t i = 0; s == GAZE_OK && i < nh; i++) run->heads[i] = i;
-    }
-    if (s == GAZE_OK && !run->q_rows) {
-        nr = T;
-        if (!(run->q_rows = malloc((size_t)nr * sizeof *run->q_rows))) s = GAZE_ERR_NOMEM;
-        for (int64_t i = 0; s == GAZE_OK && i < nr; i++) run->q_rows[i] = i;
-    }
-    run->n_heads_cap = nh;
-    run->Tq = nr;
-    if (s == GAZE_OK) s = check_indices(L->path, "gaze.heads", run->heads, nh, run->n_heads);
-    if (s == GAZE_OK) s = check_indices(L->path, "gaze.q_rows", run->q_rows, nr, T);
-    if (s != GAZE_OK) { free(layers_meta); return s == GAZE_ERR_NOMEM ? gaze_error(s, "%s: out of memory", L->path) : s; }
-
-    // Layers: every attention./scores./q./k./hidden. tensor names one; gaze.layers must agree.
-    int64_t nt = gaze_safetensors_n_tensors(L->st), n_found = 0;
-    int64_t * found = malloc((size_t)(nt ? nt : 1) * sizeof *found);
-    if (!found) { free(layers_meta); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path); }
-    for (int64_t i = 0; i < nt; i++) {
-        int part;
-        int64_t li;
-        const struct gaze_st_tensor * t = gaze_safetensors_tensor(L->st, i);
-        if (!layer_tensor(t->name, &part, &li) && !run_summary_tensor(t->name, &li)) continue;
-        if (li >= run->n_layers) {
-            free(found); free(layers_meta);
-            return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s: layer %lld but gaze.n_layers = %lld", L->path,
-                              t->name, (long long)li, (long long)run->n_layers);
-        }
-        found[n_found++] = li;
-    }
-    qsort(found, (size_t)n_found, sizeof *found, cmp_i64);
-    int64_t n_uniq = 0;
-    for (int64_t i = 0; i < n_found; i++)
-        if (!n_uniq || found[n_uniq - 1] != found[i]) found[n_uniq++] = found[i];
-    if (layers_meta) {
-        bool same = nl == n_uniq;
-        for (int64_t i = 0; same && i < nl; i++) same = layers_meta[i] == found[i];
-        if (!same) {
-            free(found); free(layers_meta);
-            return gaze_error(GAZE_ERR_FORMAT,
-                              "%s: metadata gaze.layers lists %lld layers but the file holds tensors for %lld "
-                              "(or different ones)", L->path, (long long)nl, (long long)n_uniq);
-        }
-    }
-    free(layers_meta);
-    run->layers = calloc((size_t)(n_uniq ? n_uniq : 1), sizeof *run->layers);
-    if (!run->layers) { free(found); return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", L->path); }
-    run->n_cap_layers = n_uniq;
-    for (int64_t i = 0; i < n_uniq; i++) run->layers[i].index = found[i];
-    free(found);
-
-    // d_head and n_embd may be implied by the tensors when the metadata leaves them out.
-    for (int64_t li = 0; li < run->n_cap_layers && s == GAZE_OK; li++)
-        for (int part = 0; part < N_PARTS && s == GAZE_OK; part++) {
-            char name[64];
-            snprintf(name, sizeof name, "%s.%lld", g_part_prefix[part], (long long)run->layers[li].index);
-            const struct gaze_st_tensor * t = gaze_safetensors_find(L->st, name);
-            if (!t) continue;
-            if ((part == 2 || part == 3) && run->d_head == 0 && t->n_dims == 3) run->d_head = t->shape[2];
-            if (part == 4 && run->n_embd == 0 && t->n_dims == 2) run->n_embd = t->shape[1];
-            int64_t dims[3];
-            int rank = part_shape(run, part, dims);
-            s = read_floats(L, t, dims, rank, true, part_ptr(&run->layers[li], part));
-        }
+    s = load_capture(run, L, "");
     if (s == GAZE_OK) s = run_summary_load(run, L->st, L->path);
     if (s != GAZE_OK) return s;
     const struct gaze_st_tensor * te = gaze_safetensors_find(L->st, "embedding");
@@ -1054,6 +1356,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
     }
 
     if ((s = load_image(run, L))) return s;
+    if ((s = load_target(run, L))) return s;
 
     // Extras: every other metadata entry, verbatim.
     for (int64_t i = 0; i < gaze_safetensors_n_metadata(L->st) && s == GAZE_OK; i++) {

@@ -4,6 +4,8 @@
 
 #include "gaze.h"
 
+struct tok_unigram;
+
 // The pre-tokenization gaze_bpe_encode would merge: one entry per piece (after special-token
 // partition and every regex of the pre-tokenizer), id -1 and offsets = the piece's byte range;
 // special tokens keep their id; BOS as in encode. Lets tests check the regex splitting itself,
@@ -33,6 +35,8 @@ struct bpe_hf {
                                         // 2 prepend to the text's first fragment, 3 never
     const struct bpe_hf_added * added;  // [n_added] matched leftmost-longest before anything else
     int32_t      n_added;
+    struct tok_unigram * unigram;       // a Unigram model (text/unigram.c) segments the text between
+                                        // added tokens instead of BPE; bpe_init_hf takes it, even on failure
 };
 // gaze_bpe_init with tokenizer.json semantics (hf NULL: llama.cpp's, as gaze_bpe_init).
 enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab, const struct bpe_hf * hf);

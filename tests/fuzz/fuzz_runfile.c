@@ -48,11 +48,12 @@ static void consumers(const struct gaze_run * r) {
         } else fuzz_check_failure(s, "words");
     }
     // terminal heatmap of the first captured layer's first head, token labels from the file
-    if (r->n_cap_layers > 0 && r->layers[0].attn && r->Tq <= 128 && r->T <= 128) {
+    if (r->n_cap_layers > 0 && r->layers[0].attn && r->Tq <= 128 && gaze_run_n_keys(r) <= 128) {
         const char ** rows = malloc((size_t)r->Tq * sizeof *rows);
         for (int64_t i = 0; i < r->Tq; i++) rows[i] = r->tokens[r->q_rows[i]];
         struct gaze_term_opts o = { .width = 80, .color = GAZE_TERM_COLOR_TRUE, .top_k = 3, .title = r->model };
-        s = gaze_term_heatmap(g_null, r->layers[0].attn, r->Tq, r->T, rows, (const char * const *)r->tokens, &o);
+        const char * const * cols = (const char * const *)(r->T_keys ? r->key_tokens : r->tokens);
+        s = gaze_term_heatmap(g_null, r->layers[0].attn, r->Tq, gaze_run_n_keys(r), rows, cols, &o);
         if (s) fuzz_check_failure(s, "heatmap");
         free(rows);
     }
@@ -75,7 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         const size_t n = strlen(r.tokens[t]);
         FUZZ_REQUIRE(gaze_utf8_validate(r.tokens[t], n, "token") == GAZE_OK, "token %lld not UTF-8", (long long)t);
     }
-    consumers(&r);
+    // every kind as an ordinary run (an enc-dec run's decoder and cross parts)
+    for (int k = 0; k < 3; k++) {
+        const struct gaze_run * v = (gaze_run_kinds(&r) >> k) & 1 ? gaze_run_select_kind(&r, (enum gaze_kind)k) : NULL;
+        FUZZ_REQUIRE(v || !((gaze_run_kinds(&r) >> k) & 1), "kind %d listed but not selectable", k);
+        if (v) consumers(v);
+    }
     // round trip through a file
     s = gaze_run_save(&r, g_path, false);
     FUZZ_REQUIRE(s == GAZE_OK, "a loaded run does not save: %s", gaze_last_error());
@@ -86,12 +92,20 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
                  r2.n_layers == r.n_layers && r2.causal == r.causal, "round trip changed the shape");
     for (int64_t t = 0; t < r.T; t++)
         FUZZ_REQUIRE(!strcmp(r.tokens[t], r2.tokens[t]) && r.token_ids[t] == r2.token_ids[t], "round trip changed token %lld", (long long)t);
-    for (int64_t l = 0; l < r.n_cap_layers; l++)
-        if (r.layers[l].attn) {
-            const size_t n = (size_t)(r.n_heads_cap * r.Tq * r.T);
-            FUZZ_REQUIRE(r2.layers[l].attn && !memcmp(r.layers[l].attn, r2.layers[l].attn, n * sizeof(float)),
-                         "round trip changed attention of layer %lld", (long long)l);
-        }
+    FUZZ_REQUIRE(gaze_run_kinds(&r) == gaze_run_kinds(&r2), "round trip changed the kinds");
+    const struct gaze_run * parts[3][2] = { { &r, &r2 }, { r.decoder, r2.decoder }, { r.cross, r2.cross } };
+    for (int k = 0; k < 3; k++) {
+        const struct gaze_run * a = parts[k][0], * b = parts[k][1];
+        if (!a) continue;
+        FUZZ_REQUIRE(b && a->T == b->T && a->Tq == b->Tq && a->T_keys == b->T_keys && a->n_cap_layers == b->n_cap_layers,
+                     "round trip changed the shape of kind %d", k);
+        for (int64_t l = 0; l < a->n_cap_layers; l++)
+            if (a->layers[l].attn) {
+                const size_t n = (size_t)(a->n_heads_cap * a->Tq * gaze_run_n_keys(a));
+                FUZZ_REQUIRE(b->layers[l].attn && !memcmp(a->layers[l].attn, b->layers[l].attn, n * sizeof(float)),
+                             "round trip changed attention of layer %lld (kind %d)", (long long)l, k);
+            }
+    }
     gaze_run_free(&r2);
     gaze_run_free(&r);
     free(buf);
