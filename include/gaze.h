@@ -1311,6 +1311,8 @@ enum gaze_arch {
                            // ...), from a Hugging Face folder or a GGUF file
     GAZE_ARCH_VIT   = 4,   // Hugging Face folder, model_type "vit", "deit", "dinov2", "clip",
                            // "siglip" or their "*_vision_model" (images; CLIP, SigLIP: the vision tower)
+    GAZE_ARCH_SEQ2SEQ = 5, // Hugging Face folder, model_type "t5", "bart", "marian": encoder-decoder
+                           // (info: the encoder's shape; runs hold the decoder and cross kinds too)
 };
 
 struct gaze_model_info {

@@ -85,6 +85,78 @@ static void test_family(const char * name) {
 /* ------------------------------------------------------------------------------------------ */
 
 static char tmpdir[128];
+#define TEXT "the quick brown fox jumps over the lazy dog near the river bank"
+
+static double kind_diff(const struct gaze_run * part, const struct gaze_st_tensor * g, int64_t L, int64_t H, int64_t Tq,
+                        int64_t Tk) {
+    if (!part || !g || part->n_cap_layers != L || part->T != Tq || gaze_run_n_keys(part) != Tk ||
+        g->n_elements != L * H * Tq * Tk)
+        return 1;
+    double d = 0;
+    for (int64_t l = 0; l < L; l++) d = fmax(d, max_abs(part->layers[l].attn, (const float *)g->data + l * H * Tq * Tk, H * Tq * Tk));
+    return d;
+}
+
+// gaze_model_load + gaze_model_run on TEXT through the folder's tokenizer.json (T5's Unigram,
+// BART's byte-level BPE): source ids as transformers' tokenizer, the three kinds in the run as
+// the golden, and through a run file (save, load, select each kind).
+static void test_text_run(const char * name) {
+    char folder[256], gpath[320], rpath[320];
+    snprintf(folder, sizeof folder, "tests/fixtures/seq2seq/%s", name);
+    snprintf(gpath, sizeof gpath, "%s/golden.safetensors", folder);
+    snprintf(rpath, sizeof rpath, "%s/%s-run.safetensors", tmpdir, name);
+    struct gaze_model * model = NULL;
+    struct gaze_safetensors * st = NULL;
+    enum gaze_status s = gaze_model_load(&model, folder);
+    CHECK(s == GAZE_OK, "%s: gaze_model_load: %s", name, gaze_last_error());
+    CHECK(gaze_safetensors_open(&st, gpath) == GAZE_OK, "%s", gaze_last_error());
+    if (s || !st) { gaze_model_free(model); gaze_safetensors_free(st); return; }
+    const struct gaze_model_info * info = gaze_model_info(model);
+    CHECK(info->arch == GAZE_ARCH_SEQ2SEQ && !info->causal, "%s: info", name);
+    struct gaze_run_opts opts = { .generate = 8, .n_threads = 2 };
+    struct gaze_run run;
+    s = gaze_model_run(model, TEXT, NULL, &opts, &run);
+    CHECK(s == GAZE_OK, "%s: run: %s", name, gaze_last_error());
+    const struct gaze_st_tensor * tsrc = gaze_safetensors_find(st, "src_ids"), * tout = gaze_safetensors_find(st, "out_ids");
+    if (!s && tsrc && tout) {
+        bool same = run.T == tsrc->n_elements;
+        for (int64_t i = 0; same && i < run.T; i++) same = run.token_ids[i] == ((const int64_t *)tsrc->data)[i];
+        CHECK(same, "%s: %lld source ids, differ from tokenizers'", name, (long long)run.T);
+        const int64_t Ts = run.T, Tt = tout->n_elements;
+        CHECK(run.decoder && run.cross && run.decoder->T == Tt && run.decoder->n_generated == Tt - 1, "%s: target side", name);
+        same = run.decoder && run.decoder->T == Tt;
+        for (int64_t i = 0; same && i < Tt; i++) same = run.decoder->token_ids[i] == ((const int64_t *)tout->data)[i];
+        CHECK(same, "%s: generated ids differ", name);
+        struct s2s * m = NULL;   // shapes
+        if (same && s2s_load(folder, &m) == GAZE_OK) {
+            const struct s2s_config * c = &m->cfg;
+            const double de = kind_diff(&run, gaze_safetensors_find(st, "enc_attn"), c->Le, c->He, Ts, Ts);
+            const double dd = kind_diff(run.decoder, gaze_safetensors_find(st, "dec_attn"), c->Ld, c->Hd, Tt, Tt);
+            const double dc = kind_diff(run.cross, gaze_safetensors_find(st, "cross_attn"), c->Ld, c->Hd, Tt, Ts);
+            printf("%s text run: %lld source tokens, %lld target; encoder %.2e decoder %.2e cross %.2e\n", name,
+                   (long long)Ts, (long long)Tt, de, dd, dc);
+            CHECK(de <= 1e-5 && dd <= 1e-5 && dc <= 1e-5, "%s text run: %.2e %.2e %.2e", name, de, dd, dc);
+            // the run file keeps the three kinds
+            CHECK(gaze_run_save(&run, rpath, false) == GAZE_OK, "%s: save: %s", name, gaze_last_error());
+            struct gaze_run back;
+            s = gaze_run_load(&back, rpath);
+            CHECK(s == GAZE_OK, "%s: load: %s", name, gaze_last_error());
+            if (!s) {
+                CHECK(gaze_run_kinds(&back) == 7u, "%s: kinds %u", name, gaze_run_kinds(&back));
+                const struct gaze_run * cr = gaze_run_select_kind(&back, GAZE_KIND_CROSS);
+                CHECK(cr && cr->T == Tt && gaze_run_n_keys(cr) == Ts &&
+                      kind_diff(cr, gaze_safetensors_find(st, "cross_attn"), c->Ld, c->Hd, Tt, Ts) <= 1e-5,
+                      "%s: cross kind from the file", name);
+                gaze_run_free(&back);
+            }
+            unlink(rpath);
+        }
+        s2s_free(m);
+    }
+    if (!s) gaze_run_free(&run);
+    gaze_model_free(model);
+    gaze_safetensors_free(st);
+}
 
 // tmpdir/name/ with the fixture's weights and a config.json where `key` is replaced by `value`
 // (JSON text) in the fixture's.
@@ -258,6 +330,16 @@ int main(void) {
     test_family("bart");
     test_family("marian");
     test_bad_input();
+    test_text_run("t5");
+    test_text_run("bart");
+    {   // Marian without a tokenizer.json: loads, and text is refused naming what is missing
+        struct gaze_model * mm = NULL;
+        struct gaze_run rr;
+        CHECK(gaze_model_load(&mm, "tests/fixtures/seq2seq/marian") == GAZE_OK, "marian: %s", gaze_last_error());
+        CHECK(mm && gaze_model_run(mm, "hello", NULL, NULL, &rr) == GAZE_ERR_UNSUPPORTED &&
+              strstr(gaze_last_error(), "source.spm"), "marian text: %s", gaze_last_error());
+        gaze_model_free(mm);
+    }
     test_t5_small_shape();
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -2,6 +2,7 @@
 // model_type, a decoder or a vision
 // transformer; .gguf → decoder_gguf).
 #include "models/decoder.h"
+#include "models/seq2seq.h"
 #include "formats/runfile.h"
 #include "formats/json.h"
 #include <errno.h>
@@ -51,7 +52,7 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     }
     m->load_progress = progress;
     if (S_ISDIR(sb.st_mode))
-        s = folder_is_vision(resolved) ? vit_load(m, resolved)
+        s = folder_is_vision(resolved) ? vit_load(m, resolved) : s2s_is_seq2seq(resolved) ? s2s_model_load(m, resolved)
           : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,

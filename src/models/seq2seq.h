@@ -81,6 +81,8 @@ struct s2s {
     char arch[16];
 };
 
+// The gaze_model of such a folder (seq2seq_model.c): tokenizer, gaze run with the three kinds.
+enum gaze_status s2s_model_load(struct gaze_model * model, const char * folder);
 // Loads a Hugging Face folder whose config.json model_type is t5, bart or marian.
 enum gaze_status s2s_load(const char * folder, struct s2s ** out);
 void s2s_free(struct s2s * m);

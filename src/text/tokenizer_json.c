@@ -191,6 +191,15 @@ static enum gaze_status parse_post(struct tj * t, const json_t * p) {
         if (n - a == 2 && (s = template_special(t, p, json_array_get(single, a + 1), &t->eos))) return s;
         return GAZE_OK;
     }
+    if (!strcmp(ty, "RobertaProcessing")) {   // BART, RoBERTa: <s> $A </s> (trim_offsets: offsets only)
+        json_t * cls = json_array_get(json_object_get(p, "cls"), 1), * sep = json_array_get(json_object_get(p, "sep"), 1);
+        if (!json_is_integer(cls) || !json_is_integer(sep) || json_integer_value(cls) < 0 || json_integer_value(sep) < 0 ||
+            json_integer_value(cls) > INT32_MAX || json_integer_value(sep) > INT32_MAX)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor RobertaProcessing: cls / sep without a token id", t->label);
+        t->bos = (int32_t)json_integer_value(cls);
+        t->eos = (int32_t)json_integer_value(sep);
+        return GAZE_OK;
+    }
     return refuse(t, "post_processor", ty);
 }
 

@@ -16,11 +16,42 @@ import os
 import numpy as np
 import torch
 from safetensors.torch import save_file
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (BartConfig, BartForConditionalGeneration, MarianConfig, MarianMTModel, T5Config,
                           T5ForConditionalGeneration)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "seq2seq")
 V = 96
+# t5 and bart get a tokenizer.json trained here (T5: Unigram + Metaspace, "$A </s>"; BART: byte-level
+# BPE, RobertaProcessing) and their source ids are TEXT's; t5_relu and marian take random ids.
+TEXT = "the quick brown fox jumps over the lazy dog near the river bank"
+CORPUS = [
+    "the quick brown fox jumps over the lazy dog",
+    "a lazy dog sleeps near the river bank all day",
+    "brown bears fish in the river and the fox watches",
+    "quick thinking saves the day near the old bank",
+    "over the hills and far away the river runs quick and brown",
+] * 4
+
+
+def t5_tokenizer():
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(CORPUS, trainers.UnigramTrainer(vocab_size=90, special_tokens=["<pad>", "</s>", "<unk>"],
+                                                            unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    return tok
+
+
+def bart_tokenizer():
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.RobertaProcessing(sep=("</s>", 2), cls=("<s>", 0))
+    return tok
 
 
 def t5(gated):
@@ -33,7 +64,7 @@ def t5(gated):
 
 def bart():
     return BartForConditionalGeneration(BartConfig(
-        vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+        vocab_size=320, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=2, encoder_ffn_dim=48, decoder_ffn_dim=40, max_position_embeddings=64,
         scale_embedding=True, init_std=0.1, pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
         forced_bos_token_id=0, forced_eos_token_id=2))
@@ -49,8 +80,8 @@ def marian():
 
 def main():
     torch.manual_seed(0)
-    for name, make in (("t5", lambda: t5(True)), ("t5_relu", lambda: t5(False)), ("bart", bart),
-                       ("marian", marian)):
+    for name, make, tokenizer in (("t5", lambda: t5(True), t5_tokenizer), ("t5_relu", lambda: t5(False), None),
+                                  ("bart", bart, bart_tokenizer), ("marian", marian, None)):
         torch.manual_seed(1234)
         model = make().eval()
         with torch.no_grad():   # sharpen the attention (random init leaves it near uniform)
@@ -63,6 +94,11 @@ def main():
         model.save_pretrained(folder, safe_serialization=True)
         g = torch.Generator().manual_seed(7)
         src = torch.randint(3, V - 2, (1, 23), generator=g)
+        if tokenizer:
+            tok = tokenizer()
+            assert tok.get_vocab_size() <= model.config.vocab_size
+            tok.save(os.path.join(folder, "tokenizer.json"))
+            src = torch.tensor([tok.encode(TEXT).ids])
         with torch.no_grad():
             out = model.generate(input_ids=src, num_beams=1, do_sample=False, max_new_tokens=8)
             r = model(input_ids=src, decoder_input_ids=out, output_attentions=True)
