@@ -112,7 +112,7 @@ static void test_refusals(void) {
     refused("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"MergedWithPrevious\", \"invert\": false}",
             "MergedWithPrevious");
     refused("pre_tokenizer", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"use_regex\": true}", "add_prefix_space");
-    refused("post_processor", "{\"type\": \"RobertaProcessing\"}", "RobertaProcessing");
+    refused("post_processor", "{\"type\": \"BertProcessing\"}", "BertProcessing");   // RobertaProcessing: BART (test_seq2seq_golden)
     refused("added_tokens", "[{\"id\": 0, \"content\": \"!\", \"single_word\": true, \"special\": true}]", "single_word");
 }
 

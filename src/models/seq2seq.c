@@ -77,12 +77,46 @@ void s2s_free(struct s2s * m) {
 // An id field: integer, or a list whose first entry counts (eos_token_id may be a list); def
 // when absent or null; -1 allowed only where def is -1 (none).
 static enum gaze_status gen_id(const json_t * o, const char * key, const char * label, int64_t V, int32_t * io) {
-    const json_t * v = json_object_get(o, key);
+    const json_t * v = key ? json_object_get(o, key) : o;
+    if (!key) key = "bad_words_ids";
     if (json_is_array(v)) v = json_array_get(v, 0);
     if (!v || json_is_null(v)) return GAZE_OK;
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= V)
         return gaze_error(GAZE_ERR_FORMAT, "%s: %s must be a token id 0..%lld", label, key, (long long)(V - 1));
     *io = (int32_t)json_integer_value(v);
+    return GAZE_OK;
+}
+
+// The greedy logits processors of transformers' generate besides forced BOS/EOS: repetition
+// penalty, no-repeat n-grams, bad words (single tokens), minimum lengths.
+static enum gaze_status read_processors(struct s2s_config * c, const json_t * o, const char * label) {
+    double rp;
+    enum gaze_status s;
+    if ((s = gaze_json_opt_int(o, "no_repeat_ngram_size", label, 0, &c->no_repeat_ngram)) ||
+        (s = gaze_json_opt_int(o, "min_length", label, 0, &c->min_length)) ||
+        (s = gaze_json_opt_int(o, "min_new_tokens", label, 0, &c->min_new)) ||
+        (s = gaze_json_opt_number(o, "repetition_penalty", label, 1.0, &rp)))
+        return s;
+    if (c->no_repeat_ngram < 0 || c->no_repeat_ngram > 64 || c->min_length < 0 || c->min_new < 0 || !(rp > 0 && rp < 1e6))
+        return gaze_error(GAZE_ERR_FORMAT, "%s: no_repeat_ngram_size %lld (0..64), min_length %lld, min_new_tokens %lld "
+                          "(>= 0) or repetition_penalty %g (> 0) out of range", label, (long long)c->no_repeat_ngram,
+                          (long long)c->min_length, (long long)c->min_new, rp);
+    c->rep_penalty = (float)rp;
+    const json_t * bad = json_object_get(o, "bad_words_ids"), * w;
+    size_t i;
+    c->n_bad = 0;
+    if (bad && !json_is_null(bad)) {
+        if (!json_is_array(bad)) return gaze_error(GAZE_ERR_FORMAT, "%s: bad_words_ids must be a list of lists", label);
+        json_array_foreach(bad, i, w) {
+            if (!json_is_array(w) || json_array_size(w) != 1)
+                return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: bad_words_ids entry %zu: only single-token entries are "
+                                  "supported", label, i);
+            if (c->n_bad == 256) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: more than 256 bad_words_ids", label);
+            int32_t id = -1;
+            if ((s = gen_id(w, NULL, label, c->Vd, &id))) return s;
+            c->bad_ids[c->n_bad++] = id;
+        }
+    }
     return GAZE_OK;
 }
 
@@ -96,15 +130,17 @@ static enum gaze_status read_generation(struct s2s * m, const json_t * cfg, cons
     if (access(gpath, R_OK) != 0) {
         char cpath[4200];
         snprintf(cpath, sizeof cpath, "%s/config.json", folder);
-        return gen_id(cfg, "forced_bos_token_id", cpath, c->Vd, &c->forced_bos);
+        enum gaze_status s = gen_id(cfg, "forced_bos_token_id", cpath, c->Vd, &c->forced_bos);
+        return s ? s : read_processors(c, cfg, cpath);
     }
     enum gaze_status s = gaze_json_load_file(&g, gpath, 1 << 20, 0);
     if (s) return s;
     c->forced_bos = c->forced_eos = -1;
     if (!(s = gen_id(g, "decoder_start_token_id", gpath, c->Vd, &c->dec_start)) &&
         !(s = gen_id(g, "eos_token_id", gpath, c->Vd, &c->eos)) &&
-        !(s = gen_id(g, "forced_bos_token_id", gpath, c->Vd, &c->forced_bos)))
-        s = gen_id(g, "forced_eos_token_id", gpath, c->Vd, &c->forced_eos);
+        !(s = gen_id(g, "forced_bos_token_id", gpath, c->Vd, &c->forced_bos)) &&
+        !(s = gen_id(g, "forced_eos_token_id", gpath, c->Vd, &c->forced_eos)))
+        s = read_processors(c, g, gpath);
     json_decref(g);
     return s;
 }
@@ -352,6 +388,23 @@ static enum gaze_status decode_step(const struct s2s * m, int32_t id, int64_t t,
     return GAZE_OK;
 }
 
+// transformers' greedy processors on scores [Vd] after the decoder inputs ids [n]:
+// RepetitionPenalty, NoRepeatNGram, NoBadWords, MinLength, MinNewTokensLength.
+static void process_scores(const struct s2s_config * c, const int32_t * ids, int64_t n, float * sc) {
+    if (c->rep_penalty != 1.0f)
+        for (int64_t i = 0; i < n; i++) {   // each distinct earlier token once (gather, then scatter)
+            bool seen = false;
+            for (int64_t k = 0; k < i && !seen; k++) seen = ids[k] == ids[i];
+            if (!seen) sc[ids[i]] = sc[ids[i]] < 0 ? sc[ids[i]] * c->rep_penalty : sc[ids[i]] / c->rep_penalty;
+        }
+    const int64_t g = c->no_repeat_ngram;
+    if (g > 0 && n + 1 >= g)   // ban what followed the last g - 1 tokens before
+        for (int64_t s = 0; s + g <= n; s++)
+            if (!memcmp(ids + s, ids + n - (g - 1), (size_t)(g - 1) * sizeof *ids)) sc[ids[s + g - 1]] = -INFINITY;
+    for (int i = 0; i < c->n_bad; i++) sc[c->bad_ids[i]] = -INFINITY;
+    if (n < c->min_length || n - 1 < c->min_new) sc[c->eos] = -INFINITY;
+}
+
 void s2s_result_free(struct s2s_result * r) {
     if (!r) return;
     free(r->ids);
@@ -390,7 +443,7 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
     bool ok = true;
     struct s2s_work w = {
         .x = zalloc((size_t)(Ts * C), &ok), .h = zalloc((size_t)(Ts * C), &ok), .a = zalloc((size_t)(Ts * C), &ok),
-        .f1 = zalloc((size_t)(Ts * F), &ok), .f2 = zalloc((size_t)(Ts * F), &ok),
+        .f1 = zalloc((size_t)(Ts * F > c->Vd ? Ts * F : c->Vd), &ok), .f2 = zalloc((size_t)(Ts * F), &ok),
         .scratch = zalloc(scr > scr_d ? scr : scr_d, &ok),
         .bias = zalloc((size_t)(c->pos == S2S_POS_RELATIVE ? (c->He * Ts * Ts > c->Hd * Tmax ? c->He * Ts * Ts : c->Hd * Tmax) : 1), &ok),
         .cap = zalloc((size_t)(Hm * Tr), &ok), .enc_out = zalloc((size_t)(Ts * C), &ok),
@@ -418,9 +471,14 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
         int32_t next = 0;
         if (t == 0 && c->forced_bos >= 0) next = c->forced_bos;                 // ForcedBOSTokenLogitsProcessor
         else if (t + 1 == max_new && c->forced_eos >= 0) next = c->forced_eos;   // ForcedEOS at max_length - 1
-        else
+        else {
+            // the scores processed as transformers does, on a copy (logits stay the model's)
+            float * sc = w.f1;   // [Vd]: f1 holds max(Ts·F, Vd) floats
+            memcpy(sc, lg, (size_t)c->Vd * sizeof(float));
+            process_scores(c, r->ids, t + 1, sc);
             for (int64_t v = 1; v < c->Vd; v++)
-                if (lg[v] > lg[next]) next = (int32_t)v;   // first maximum, as torch.argmax
+                if (sc[v] > sc[next]) next = (int32_t)v;   // first maximum, as torch.argmax
+        }
         r->ids[t + 1] = next;
     }
     if (!s && n < Tmax) {   // stopped at EOS: keep the rows fed (arrays keep their Tmax stride)

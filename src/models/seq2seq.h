@@ -49,6 +49,12 @@ struct s2s_config {
     float   out_scale;                // T5 with tied embeddings: C^-0.5 before lm_head; else 1
     int32_t dec_start, eos;           // decoder_start_token_id, eos_token_id
     int32_t forced_bos, forced_eos;   // -1: none (generation_config.json, else config.json)
+    // transformers' other greedy logits processors the folder asks for (0 / 1: off)
+    int64_t no_repeat_ngram;          // no_repeat_ngram_size
+    int64_t min_length, min_new;      // min_length (with the start token), min_new_tokens
+    float   rep_penalty;              // repetition_penalty (1: none)
+    int32_t bad_ids[256];             // bad_words_ids of one token each (longer ones are refused)
+    int     n_bad;
 };
 
 struct s2s_attn {

@@ -24,6 +24,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"
 V = 96
 # t5 and bart get a tokenizer.json trained here (T5: Unigram + Metaspace, "$A </s>"; BART: byte-level
 # BPE, RobertaProcessing) and their source ids are TEXT's; t5_relu and marian take random ids.
+# Generation settings exercised: BART forced BOS/EOS, no_repeat_ngram_size, min_length; Marian
+# bad_words_ids (its pad, as the real ones, and a token it would repeat); t5_relu repetition_penalty.
 TEXT = "the quick brown fox jumps over the lazy dog near the river bank"
 CORPUS = [
     "the quick brown fox jumps over the lazy dog",
@@ -59,7 +61,7 @@ def t5(gated):
         vocab_size=V, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_decoder_layers=3, num_heads=4,
         relative_attention_num_buckets=16, relative_attention_max_distance=20,
         feed_forward_proj="gated-gelu" if gated else "relu", tie_word_embeddings=not gated,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, repetition_penalty=None if gated else 1.5))
 
 
 def bart():
@@ -67,7 +69,7 @@ def bart():
         vocab_size=320, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=2, encoder_ffn_dim=48, decoder_ffn_dim=40, max_position_embeddings=64,
         scale_embedding=True, init_std=0.1, pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
-        forced_bos_token_id=0, forced_eos_token_id=2))
+        forced_bos_token_id=0, forced_eos_token_id=2, no_repeat_ngram_size=2, min_length=6))
 
 
 def marian():
@@ -75,7 +77,7 @@ def marian():
         vocab_size=V, decoder_vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2,
         encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=48, decoder_ffn_dim=48,
         max_position_embeddings=64, activation_function="swish", scale_embedding=True, init_std=0.1, pad_token_id=V - 1,
-        eos_token_id=0, decoder_start_token_id=V - 1, forced_eos_token_id=0))
+        eos_token_id=0, decoder_start_token_id=V - 1, forced_eos_token_id=0, bad_words_ids=[[V - 1], [56]]))
 
 
 def main():
