@@ -89,7 +89,7 @@ def main():
         with torch.no_grad():   # sharpen the attention (random init leaves it near uniform)
             for n, p in model.named_parameters():
                 if any(k in n for k in (".q.", ".k.", "q_proj", "k_proj", "relative_attention_bias")):
-                    p.mul_(2.0 if name == "t5" else 3.0)   # the gated T5 gets ill-conditioned at 3
+                    p.mul_(1.5 if name == "t5" else 3.0)   # the gated T5 gets ill-conditioned at 3
         model.config._attn_implementation = "eager"
         folder = os.path.join(ROOT, name)
         os.makedirs(folder, exist_ok=True)
