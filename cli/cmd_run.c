@@ -212,7 +212,7 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
-    if (!info->causal && opts.generate) {
+    if (!info->causal && opts.generate && info->arch != GAZE_ARCH_SEQ2SEQ) {
         fprintf(stderr, "gaze run: --generate is for decoders; %s is an encoder (it reads the text, it does not continue it)\n", model_path);
         rc = 2;
         goto done;
@@ -252,6 +252,11 @@ int cmd_run(int argc, char ** argv) {
         if (run.patch_rc) cli_print_image_run(model, &run);
         for (int64_t t = 0; !run.patch_rc && t < run.T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.tokens[t]); }
         if (!run.patch_rc) printf("\n");
+        if (run.decoder) {   // encoder-decoder: the target side (decoder start, then what was generated)
+            printf("target: %lld tokens (%lld generated)\n", (long long)run.decoder->T, (long long)run.decoder->n_generated);
+            for (int64_t t = 0; t < run.decoder->T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.decoder->tokens[t]); }
+            printf("\n");
+        }
         if (out) printf("captured %lld layers x %lld heads -> %s\n", (long long)run.n_cap_layers,
                         (long long)run.n_heads_cap, cli_safe(out));
     }

@@ -341,6 +341,12 @@ struct gaze_mha_extra {
     float * vo;                        // [Hq, Tk, C] what each head writes for each key before the
                                        // weighting: f_h(x_j) = v_j^h W_O^h, no bias (every head);
                                        // NULL: none
+    // Cross-attention (encoder-decoder): queries from x, keys and values given, already
+    // projected (wk, wv unused), e.g. an encoder output's, computed once per source. No cache,
+    // no causal mask implied; the mask's bias and key_valid index these Tk = cross_T keys.
+    const float * cross_k;             // [cross_T, Hkv·d] or NULL: self-attention over x
+    const float * cross_v;             // [cross_T, Hkv·d]
+    int64_t cross_T;
 };
 
 // Scratch floats gaze_mha_forward needs for T new tokens (no allocation inside).
@@ -1094,6 +1100,8 @@ enum gaze_tokenizer_kind {
     GAZE_TOKENIZER_BPE       = 2,       // byte-level BPE (GGUF "gpt2", tokenizer.json ByteLevel)
     GAZE_TOKENIZER_SPM       = 3,       // SentencePiece-style: GGUF "llama" (scores), or
                                         // tokenizer.json BPE over U+2581 text with byte fallback
+    GAZE_TOKENIZER_UNIGRAM   = 4,       // tokenizer.json Unigram (XLM-RoBERTa, T5): Precompiled
+                                        // normalizer, Metaspace, Viterbi by piece scores
 };
 struct gaze_tokenizer;
 
@@ -1314,6 +1322,8 @@ enum gaze_arch {
                            // ...), from a Hugging Face folder or a GGUF file
     GAZE_ARCH_VIT   = 4,   // Hugging Face folder, model_type "vit", "deit", "dinov2", "clip",
                            // "siglip" or their "*_vision_model" (images; CLIP, SigLIP: the vision tower)
+    GAZE_ARCH_SEQ2SEQ = 5, // Hugging Face folder, model_type "t5", "bart", "marian": encoder-decoder
+                           // (info: the encoder's shape; runs hold the decoder and cross kinds too)
 };
 
 struct gaze_model_info {

@@ -109,11 +109,15 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
         return gaze_error(GAZE_ERR_INVALID_ARG, "mha: bad shape C=%lld Hq=%lld Hkv=%lld d=%lld",
                           (long long)C, (long long)Hq, (long long)Hkv, (long long)d);
     enum gaze_status s;
-    if ((s = check_linear("wq", m->wq, Hq * d, C)) || (s = check_linear("wk", m->wk, Hkv * d, C)) ||
-        (s = check_linear("wv", m->wv, Hkv * d, C)) || (s = check_linear("wo", m->wo, C, Hq * d)))
+    const bool cross = ex && ex->cross_k;
+    if (cross && (!ex->cross_v || ex->cross_T < 1 || cache || ex->zero_value || m->rope != GAZE_ROPE_NONE))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "mha: cross-attention needs keys and values of >= 1 token, "
+                          "and takes no cache, value zeroing or RoPE");
+    if ((s = check_linear("wq", m->wq, Hq * d, C)) || (!cross && (s = check_linear("wk", m->wk, Hkv * d, C))) ||
+        (!cross && (s = check_linear("wv", m->wv, Hkv * d, C))) || (s = check_linear("wo", m->wo, C, Hq * d)))
         return s;
     const int64_t n_past = cache ? cache->n_past : 0;
-    const int64_t Tk = n_past + T;
+    const int64_t Tk = cross ? ex->cross_T : n_past + T;
     if (cache && (cache->n_past < 0 || Tk > cache->n_ctx))
         return gaze_error(GAZE_ERR_LIMIT, "mha: KV cache full: %lld + %lld tokens > capacity %lld",
                           (long long)n_past, (long long)T, (long long)cache->n_ctx);
@@ -126,10 +130,10 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
 
     const struct gaze_linear * qkv[3] = { m->wq, m->wk, m->wv };
     float * qkv_out[3] = { q, k, v };
-    if ((s = gaze_linear_forward_many(3, qkv, x, T, qkv_out, n_threads))) return s;
+    if ((s = gaze_linear_forward_many(cross ? 1 : 3, qkv, x, T, qkv_out, n_threads))) return s;
     // QK-norm: RMSNorm over each head's d features, before RoPE (rows of d are contiguous)
     if (m->q_norm) gaze_rms_norm(q, q, T * Hq, d, m->q_norm, m->qk_norm_eps);
-    if (m->k_norm) gaze_rms_norm(k, k, T * Hkv, d, m->k_norm, m->qk_norm_eps);
+    if (m->k_norm && !cross) gaze_rms_norm(k, k, T * Hkv, d, m->k_norm, m->qk_norm_eps);
     if (ex && ex->zero_value) {
         if (*ex->zero_value < 0 || *ex->zero_value >= T)
             return gaze_error(GAZE_ERR_INVALID_ARG, "mha: zero_value token %lld out of range 0..%lld",
@@ -158,7 +162,7 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
     }
 
     // All views are token-major: row t of head h starts at t·(H·d) + h·d.
-    const float * kall = cache ? cache->k : k, * vall = cache ? cache->v : v;
+    const float * kall = cross ? ex->cross_k : cache ? cache->k : k, * vall = cross ? ex->cross_v : cache ? cache->v : v;
     struct gaze_view vq = { q, 0, d, Hq * d }, vo = { ctx, 0, d, Hq * d };
     struct gaze_view vk = { (float *)kall, 0, d, Hkv * d }, vv = { (float *)vall, 0, d, Hkv * d };
     struct gaze_attn_desc desc = gaze_attn_desc_make(1, Hq, Hkv, T, Tk, d);

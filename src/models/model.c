@@ -2,6 +2,7 @@
 // model_type, a decoder or a vision
 // transformer; .gguf → decoder_gguf).
 #include "models/decoder.h"
+#include "models/seq2seq.h"
 #include "formats/runfile.h"
 #include "formats/json.h"
 #include <errno.h>
@@ -52,6 +53,7 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     m->load_progress = progress;
     if (S_ISDIR(sb.st_mode))
         s = folder_type_is(resolved, vit_model_type) ? vit_load(m, resolved)
+          : s2s_is_seq2seq(resolved) ? s2s_model_load(m, resolved)
           : folder_type_is(resolved, bert_model_type) ? bert_load(m, resolved)
           : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
@@ -154,7 +156,7 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
     enum gaze_status s = GAZE_OK;
     if (!alpha || !vo || !out || !scratch) s = gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
     struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
-    const struct gaze_mha_extra ex = { NULL, vo };
+    const struct gaze_mha_extra ex = { .vo = vo };
     if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
     const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, mha->wo->bias, NULL, NULL, 0.0f, post_w, post_eps };
     if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,

@@ -15,6 +15,7 @@
 #include "core/core.h"
 #include "core/hash.h"
 #include "text/bpe.h"
+#include "text/unigram.h"
 #include "text/utf8.h"
 #include <pcre2.h>
 #include <utf8proc.h>
@@ -147,6 +148,7 @@ struct bpe_scratch {
     size_t * spb;   size_t spb_cap;       // SPM: [sp] start of each byte's source in the text
     size_t * spe;   size_t spe_cap;       // SPM: [sp] end of each byte's source in the text
     int32_t * slen; size_t slen_cap;      // SPM: [L] byte length of each symbol (0: merged away)
+    struct tok_uni_scratch * uni;         // Unigram: its own working memory, made on first use
 };
 
 struct gaze_bpe {
@@ -179,6 +181,7 @@ struct gaze_bpe {
     bool      unescape;                    // pieces: U+2581 -> " " (SPM, tokenizer.json Metaspace)
     bool      hf;                          // tokenizer.json semantics (the fields below)
     struct bpe_hf hfo;                     // (its regex and added pointers are not kept)
+    struct tok_unigram * uni;              // Unigram model, or NULL (BPE)
     struct bpe_hf_added * added;           // [n_added] by id
     int32_t * added_first;                 // [257] added tokens whose text starts with byte c:
     int32_t * added_by_first;              //   added_by_first[added_first[c] .. added_first[c+1])
@@ -262,6 +265,8 @@ static void scratch_free(struct bpe_scratch * s) {
     free(s->text); free(s->ob); free(s->oe); free(s->fa); free(s->fb);
     free(s->sym); free(s->prev); free(s->next); free(s->heap); free(s->enc);
     free(s->sp); free(s->spb); free(s->spe); free(s->slen);
+    tok_uni_scratch_free(s->uni);
+    free(s->uni);
     memset(s, 0, sizeof *s);
 }
 
@@ -287,6 +292,7 @@ void gaze_bpe_free(struct gaze_bpe * b) {
     free(b->text); free(b->text_off); free(b->type); free(b->piece); free(b->piece_off);
     free(b->tok_hash); free(b->merge); free(b->special); free(b->score_key);
     free(b->added); free(b->added_first); free(b->added_by_first);
+    tok_unigram_free(b->uni);
     free(b);
 }
 
@@ -550,6 +556,7 @@ static enum gaze_status init_hf(struct gaze_bpe * b, const struct bpe_hf * h) {
     b->hfo = *h;
     b->hfo.regex = NULL;
     b->hfo.added = NULL;
+    b->hfo.unigram = NULL;
     b->ignore_merges = h->ignore_merges;
     b->unescape = !h->byte_level;
     b->jit = true;
@@ -601,7 +608,8 @@ enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab
     if (!out || !v) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_bpe_init: NULL argument");
     *out = NULL;
     struct gaze_bpe * b = calloc(1, sizeof *b);
-    if (!b) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    if (!b) { tok_unigram_free(hf ? hf->unigram : NULL); return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory"); }
+    b->uni = hf ? hf->unigram : NULL;
     byte_map_init(&b->map);
     atomic_flag_clear(&b->scratch_busy);
     enum gaze_status st;
@@ -968,10 +976,35 @@ static bool tf_put(struct bpe_scratch * s, size_t * o, const char * src, size_t 
     return true;
 }
 
+// One fragment between added tokens of a Unigram tokenizer: its characters with their input
+// ranges go to text/unigram.c, whose tokens carry input offsets already.
+static enum gaze_status uni_fragment(struct bpe_run * r, size_t off, size_t len) {
+    struct bpe_scratch * s = r->s;
+    if (!s->uni && !(s->uni = calloc(1, sizeof *s->uni))) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+    struct tok_nstr * ns = &s->uni->ns;
+    if (!tok_nstr_reserve(ns, len + 1)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory for a fragment of %zu bytes", len);
+    ns->n = 0;
+    for (size_t i = off; i < off + len;) {
+        uint32_t cp;
+        int k = gaze_utf8_decode((const uint8_t *)r->text, off + len, i, &cp);
+        size_t kl = k > 0 ? (size_t)k : 1;
+        size_t ab = in_pos(r, i), ae = r->oe ? r->oe[i + kl - 1] : i + kl;
+        for (size_t j = 0; j < kl; j++) { ns->s[ns->n] = r->text[i + j]; ns->ab[ns->n] = ab; ns->ae[ns->n] = ae; ns->n++; }
+        i += kl;
+    }
+    enum gaze_status st = tok_unigram_fragment(r->b->uni, s->uni);
+    struct bpe_run direct = *r;   // offsets are the input's already
+    direct.ob = direct.oe = NULL;
+    for (size_t k = 0; !st && k < s->uni->n_out; k++)
+        st = enc_push(&direct, s->uni->out[k].id, s->uni->out[k].b, s->uni->out[k].e, 0);
+    return st;
+}
+
 // One fragment between added tokens: normalizer (NFC, Prepend, Replace), Metaspace, then the
 // pre-tokenizer splits and BPE on the transformed text, whose bytes map back to the input.
 static enum gaze_status hf_fragment(struct bpe_run * r, size_t off, size_t len) {
     const struct gaze_bpe * b = r->b;
+    if (b->uni && !r->pieces) return uni_fragment(r, off, len);
     struct bpe_scratch * s = r->s;
     const struct bpe_hf * h = &b->hfo;
     const char * t = r->text + off;

@@ -4,6 +4,8 @@
 
 #include "gaze.h"
 
+struct tok_unigram;
+
 // The pre-tokenization gaze_bpe_encode would merge: one entry per piece (after special-token
 // partition and every regex of the pre-tokenizer), id -1 and offsets = the piece's byte range;
 // special tokens keep their id; BOS as in encode. Lets tests check the regex splitting itself,
@@ -36,6 +38,8 @@ struct bpe_hf {
     bool         trim_offsets;          // post-processor trim_offsets (RobertaProcessing, ByteLevel):
     bool         trim_prefix_space;     // offsets leave out a token's leading / trailing spaces
                                         // (but one added by add_prefix_space on the first token)
+    struct tok_unigram * unigram;       // a Unigram model (text/unigram.c) segments the text between
+                                        // added tokens instead of BPE; bpe_init_hf takes it, even on failure
 };
 // gaze_bpe_init with tokenizer.json semantics (hf NULL: llama.cpp's, as gaze_bpe_init).
 enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab, const struct bpe_hf * hf);

@@ -24,6 +24,7 @@ const char * gaze_tokenizer_kind_name(enum gaze_tokenizer_kind k) {
     case GAZE_TOKENIZER_WORDPIECE: return "wordpiece";
     case GAZE_TOKENIZER_BPE:       return "bpe";
     case GAZE_TOKENIZER_SPM:       return "spm";
+    case GAZE_TOKENIZER_UNIGRAM:   return "unigram";
     }
     return "?";
 }
@@ -225,10 +226,16 @@ static enum gaze_status from_json_file(const char * file, const char * dir, stru
         t->kind = info.spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE;
         struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
         t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
+    } else if (!strcmp(type, "Unigram")) {
+        struct tok_json_info info;
+        if ((s = tok_json_unigram(root, file, &cfg, &t->bpe, &info))) goto done;
+        t->kind = GAZE_TOKENIZER_UNIGRAM;
+        struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
+        t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
     } else {
         char esc[64];
         gaze_term_escape(esc, sizeof esc, type, strlen(type));
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported yet (BPE, WordPiece)", file, esc);
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported yet (BPE, Unigram, WordPiece)", file, esc);
     }
 done:
     json_decref(root);
@@ -261,8 +268,15 @@ enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * l
         t->kind = info.spm ? GAZE_TOKENIZER_SPM : GAZE_TOKENIZER_BPE;
         struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
         t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
+    } else if (!strcmp(type, "Unigram")) {
+        struct tok_config cfg = { -1, -1, "", "" };
+        struct tok_json_info info;
+        if ((s = tok_json_unigram(root, label, &cfg, &t->bpe, &info))) goto done;
+        t->kind = GAZE_TOKENIZER_UNIGRAM;
+        struct gaze_bpe_specials bs = gaze_bpe_specials(t->bpe);
+        t->sp = (struct gaze_tokenizer_specials){ bs.bos, bs.eos, info.pad, info.unk, bs.add_bos, bpe_add_eos(t->bpe) };
     } else {
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type is not supported yet (BPE, WordPiece)", label);
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: model type is not supported yet (BPE, Unigram, WordPiece)", label);
     }
 done:
     json_decref(root);

@@ -20,6 +20,10 @@ struct tok_json_info {       // what the loader found beyond the engine
 enum gaze_status tok_json_bpe(const json_t * root, const char * label, const struct tok_config * cfg,
                               struct gaze_bpe ** out, struct tok_json_info * info);
 
+// A tokenizer.json whose model.type is "Unigram", on the same engine (text/unigram.c segments).
+enum gaze_status tok_json_unigram(const json_t * root, const char * label, const struct tok_config * cfg,
+                                  struct gaze_bpe ** out, struct tok_json_info * info);
+
 // A tokenizer.json document in memory (WordPiece or BPE; no tokenizer_config.json): fuzzing.
 enum gaze_status tok_from_json_buffer(const char * buf, size_t n, const char * label, struct gaze_tokenizer ** out);
 

@@ -7,6 +7,8 @@
 #include "formats/json.h"
 #include "text/bpe.h"
 #include "text/tokenizer.h"
+#include "text/unigram.h"
+#include <math.h>
 #include <string.h>
 
 #define TJ_MAX_REGEX 4
@@ -205,6 +207,15 @@ static enum gaze_status parse_post(struct tj * t, const json_t * p) {
         if (n - a == 2 && (s = template_special(t, p, json_array_get(single, a + 1), &t->eos))) return s;
         return GAZE_OK;
     }
+    if (!strcmp(ty, "RobertaProcessing")) {   // BART, RoBERTa: <s> $A </s> (trim_offsets: offsets only)
+        json_t * cls = json_array_get(json_object_get(p, "cls"), 1), * sep = json_array_get(json_object_get(p, "sep"), 1);
+        if (!json_is_integer(cls) || !json_is_integer(sep) || json_integer_value(cls) < 0 || json_integer_value(sep) < 0 ||
+            json_integer_value(cls) > INT32_MAX || json_integer_value(sep) > INT32_MAX)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: post_processor RobertaProcessing: cls / sep without a token id", t->label);
+        t->bos = (int32_t)json_integer_value(cls);
+        t->eos = (int32_t)json_integer_value(sep);
+        return GAZE_OK;
+    }
     return refuse(t, "post_processor", ty);
 }
 
@@ -364,5 +375,154 @@ done:
     for (int k = 0; k < t.hf.n_regex; k++) free(t.regex[k]);
     for (size_t k = 0; mown && k < n_merges; k++) free(mown[k]);
     free(mown); free(mp); free(ml); free(toks); free(tl); free(types); free(added);
+    return s;
+}
+
+/* ---- Unigram ------------------------------------------------------------------------------ */
+
+// The pre-tokenizer of a Unigram file: none, or Metaspace (alone or as a one-item Sequence).
+static enum gaze_status unigram_pre(struct tj * t, const json_t * p, int * metaspace, bool * split) {
+    *metaspace = 0;
+    *split = false;
+    if (!p || json_is_null(p)) return GAZE_OK;
+    const char * ty = type_of(p);
+    if (ty && !strcmp(ty, "Sequence")) {
+        json_t * list = json_object_get(p, "pretokenizers");
+        if (!json_is_array(list)) return gaze_error(GAZE_ERR_FORMAT, "%s: pre_tokenizer Sequence: no \"pretokenizers\" array", t->label);
+        if (json_array_size(list) > 1) return refuse(t, "pre_tokenizer Sequence (with a Unigram model) of", "more than Metaspace");
+        return unigram_pre(t, json_array_get(list, 0), metaspace, split);
+    }
+    if (!ty || strcmp(ty, "Metaspace")) return refuse(t, "pre_tokenizer (with a Unigram model)", ty);
+    const char * rep = json_string_value(json_object_get(p, "replacement"));
+    if (!rep || strcmp(rep, META)) return refuse(t, "pre_tokenizer Metaspace replacement", rep);
+    const char * scheme = json_string_value(json_object_get(p, "prepend_scheme"));
+    json_t * aps = json_object_get(p, "add_prefix_space");   // before tokenizers 0.15
+    if (!scheme) *metaspace = aps && !json_is_true(aps) ? 3 : 1;
+    else if (!strcmp(scheme, "always")) *metaspace = 1;
+    else if (!strcmp(scheme, "first")) *metaspace = 2;
+    else if (!strcmp(scheme, "never")) *metaspace = 3;
+    else return refuse(t, "pre_tokenizer Metaspace prepend_scheme", scheme);
+    json_t * sp = json_object_get(p, "split");
+    *split = !sp || json_is_true(sp);
+    return GAZE_OK;
+}
+
+enum gaze_status tok_json_unigram(const json_t * root, const char * label, const struct tok_config * cfg,
+                                  struct gaze_bpe ** out, struct tok_json_info * info) {
+    struct tj t = { .label = label, .bos = -1, .eos = -1 };
+    t.hf.unk = -1;
+    info->spm = true;
+    info->unk = info->pad = -1;
+    const json_t * model = json_object_get(root, "model");
+    json_t * vocab = json_object_get(model, "vocab"), * at = json_object_get(root, "added_tokens"), * val;
+    const char * key;
+    json_object_foreach((json_t *)model, key, val)
+        if (strcmp(key, "type") && strcmp(key, "vocab") && strcmp(key, "unk_id") && strcmp(key, "byte_fallback"))
+            return refuse(&t, "Unigram model option", key);
+    if (!json_is_array(vocab) || !json_array_size(vocab))
+        return gaze_error(GAZE_ERR_FORMAT, "%s: model.vocab: expected a non-empty array of [piece, score]", label);
+    if (at && !json_is_null(at) && !json_is_array(at)) return gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens: expected an array", label);
+    size_t nv = json_array_size(vocab), n_added = json_array_size(at), i;
+    if (nv >= INT32_MAX / 2) return gaze_error(GAZE_ERR_LIMIT, "%s: model.vocab: %zu pieces", label, nv);
+    json_t * uj = json_object_get(model, "unk_id");
+    int32_t unk = -1;
+    if (uj && !json_is_null(uj)) {
+        if (!json_is_integer(uj) || json_integer_value(uj) < 0 || (size_t)json_integer_value(uj) >= nv)
+            return gaze_error(GAZE_ERR_FORMAT, "%s: model.unk_id: expected an id of the %zu-piece vocab", label, nv);
+        unk = (int32_t)json_integer_value(uj);
+    }
+    int metaspace;
+    bool split;
+    enum gaze_status s;
+    struct tok_norm * norm = NULL;
+    struct tok_unigram * uni = NULL;
+    const char ** toks = NULL;
+    size_t * tl = NULL;
+    int32_t * types = NULL;
+    double * scores = NULL;
+    struct bpe_hf_added * added = NULL;
+    if ((s = unigram_pre(&t, json_object_get(root, "pre_tokenizer"), &metaspace, &split)) ||
+        (s = parse_post(&t, json_object_get(root, "post_processor"))) ||
+        (s = tok_norm_parse(json_object_get(root, "normalizer"), label, &norm))) goto done;
+    // the id space: the pieces, then added tokens (which may name pieces or extend the vocab)
+    size_t V = nv;
+    json_array_foreach(at, i, val) {
+        json_t * id = json_object_get(val, "id");
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX / 2 ||
+            !json_is_string(json_object_get(val, "content"))) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens[%zu]: needs an integer id in 0..%d and a string content", label, i, INT32_MAX / 2 - 1);
+            goto done;
+        }
+        if ((size_t)json_integer_value(id) >= V) V = (size_t)json_integer_value(id) + 1;
+        if (json_is_true(json_object_get(val, "single_word"))) { s = refuse(&t, "added token option", "single_word"); goto done; }
+        if (json_is_true(json_object_get(val, "normalized")) && !json_is_true(json_object_get(val, "special")))
+            { s = refuse(&t, "added token option (with a Unigram model)", "normalized"); goto done; }
+    }
+    if (V > nv + n_added) {
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: ids run to %zu but there are only %zu pieces and %zu added tokens", label, V - 1, nv, n_added);
+        goto done;
+    }
+    toks = calloc(V, sizeof *toks);
+    tl = calloc(V, sizeof *tl);
+    types = calloc(V, sizeof *types);
+    scores = calloc(nv, sizeof *scores);
+    added = calloc(n_added + 1, sizeof *added);
+    if (!toks || !tl || !types || !scores || !added) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for %zu pieces", label, V); goto done; }
+    json_array_foreach(vocab, i, val) {
+        json_t * p = json_array_get(val, 0), * sc = json_array_get(val, 1);
+        if (!json_is_array(val) || json_array_size(val) != 2 || !json_is_string(p) || !json_is_number(sc) ||
+            !isfinite(json_number_value(sc))) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: model.vocab[%zu]: expected [piece, finite score]", label, i);
+            goto done;
+        }
+        toks[i] = json_string_value(p);
+        tl[i] = json_string_length(p);
+        scores[i] = json_number_value(sc);
+        types[i] = is_byte_token(toks[i], tl[i]) && json_is_true(json_object_get(model, "byte_fallback")) ? GAZE_BPE_TOKEN_TYPE_BYTE
+                   : (int32_t)i == unk ? GAZE_BPE_TOKEN_TYPE_UNKNOWN : GAZE_BPE_TOKEN_TYPE_NORMAL;
+    }
+    json_array_foreach(at, i, val) {
+        int32_t id = (int32_t)json_integer_value(json_object_get(val, "id"));
+        json_t * c = json_object_get(val, "content");
+        if (toks[id] && (tl[id] != json_string_length(c) || memcmp(toks[id], json_string_value(c), tl[id]))) {
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: added_tokens[%zu]: id %d is already the piece of another text", label, i, id);
+            goto done;
+        }
+        toks[id] = json_string_value(c);
+        tl[id] = json_string_length(c);
+        bool special = json_is_true(json_object_get(val, "special"));
+        if (id != unk) types[id] = special ? GAZE_BPE_TOKEN_TYPE_CONTROL : GAZE_BPE_TOKEN_TYPE_USER_DEFINED;
+        added[i] = (struct bpe_hf_added){ id, special, json_is_true(json_object_get(val, "lstrip")),
+                                          json_is_true(json_object_get(val, "rstrip")) };
+    }
+    for (size_t id = 0; id < V; id++)
+        if (!toks[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: no token has id %zu (ids must be 0..%zu)", label, id, V - 1); goto done; }
+    struct tok_unigram_vocab uv = { (int32_t)nv, toks, tl, scores, unk, json_is_true(json_object_get(model, "byte_fallback")) };
+    s = tok_unigram_init(&uni, &uv, norm, metaspace, split, label);
+    norm = NULL;   // taken
+    if (s) goto done;
+    struct gaze_bpe_vocab v = { 0 };
+    v.n_tokens = (int64_t)V; v.tokens = toks; v.token_lens = tl; v.token_types = types;
+    v.add_bos = t.bos >= 0;
+    v.add_eos = t.eos >= 0;
+    for (int k = 0; k < 2; k++) {   // tokenizer_config.json's flags, as for BPE
+        int32_t flag = k ? cfg->add_eos : cfg->add_bos;
+        if (flag >= 0 && (k ? t.eos : t.bos) >= 0) *(k ? &v.add_eos : &v.add_bos) = flag;
+    }
+    v.bos_id = t.bos; v.eos_id = t.eos;
+    t.hf.unk = unk;
+    t.hf.byte_fallback = uv.byte_fallback;
+    t.hf.added = added;
+    t.hf.n_added = (int32_t)n_added;
+    t.hf.unigram = uni;
+    uni = NULL;   // bpe_init_hf takes it
+    if ((s = bpe_init_hf(out, &v, &t.hf))) goto done;
+    info->unk = unk;
+    for (size_t id = 0; id < V && info->pad < 0; id++)
+        if (tl[id] == 5 && !memcmp(toks[id], "<pad>", 5)) info->pad = (int32_t)id;
+done:
+    tok_norm_free(norm);
+    tok_unigram_free(uni);
+    free(toks); free(tl); free(types); free(scores); free(added);
     return s;
 }

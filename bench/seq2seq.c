@@ -1,0 +1,63 @@
+// In-process encoder-decoder timing: loads a T5/BART/Marian folder once, then times greedy
+// generation from given source ids with full capture (encoder, decoder and cross attention of
+// every layer and head: s2s_generate). Used by bench/seq2seq.py; also runs on its own.
+//
+//   build/bench/bench_seq2seq MODEL_FOLDER [--src N] [--gen N] [--threads N] [--repeats N] [--no-capture]
+//
+// Source ids are 2 + (i·2654435761 mod (V - 2)). Prints "generate_ms" (median), "decoder_tokens",
+// "peak_rss_mib" (the process's, after the runs).
+#include "models/seq2seq.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_d(const void * a, const void * b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char ** argv) {
+    if (argc < 2) { fprintf(stderr, "usage: bench_seq2seq MODEL_FOLDER [--src N] [--gen N] [--threads N] [--repeats N] [--no-capture]\n"); return 2; }
+    int src_n = 128, gen = 32, threads = 2, repeats = 3;
+    bool capture = true;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--src") && i + 1 < argc) src_n = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--gen") && i + 1 < argc) gen = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-capture")) capture = false;
+        else { fprintf(stderr, "bench_seq2seq: unknown argument %s\n", argv[i]); return 2; }
+    }
+    if (src_n < 1 || src_n > 65536 || gen < 0 || gen > 65536 || repeats < 1 || repeats > 1000) return 2;
+    struct s2s * m;
+    if (s2s_load(argv[1], &m)) { fprintf(stderr, "bench_seq2seq: %s\n", gaze_last_error()); return 1; }
+    int32_t * src = malloc((size_t)src_n * sizeof *src);
+    for (int i = 0; i < src_n; i++) src[i] = 2 + (int32_t)(((uint64_t)i * 2654435761u) % (uint64_t)(m->cfg.V - 2));
+    double * t = calloc((size_t)repeats, sizeof *t);
+    int64_t Tt = 0;
+    for (int r = -1; r < repeats; r++) {
+        struct s2s_result res;
+        double t0 = now_ms();
+        if (s2s_generate(m, src, src_n, gen, capture, threads, &res)) { fprintf(stderr, "bench_seq2seq: %s\n", gaze_last_error()); return 1; }
+        double t1 = now_ms();
+        Tt = res.Tt;
+        s2s_result_free(&res);
+        if (r >= 0) t[r] = t1 - t0;
+    }
+    qsort(t, (size_t)repeats, sizeof *t, cmp_d);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("decoder_tokens %lld\ngenerate_ms %.1f\npeak_rss_mib %.1f\n", (long long)Tt, t[repeats / 2], ru.ru_maxrss / 1024.0);
+    free(t);
+    free(src);
+    s2s_free(m);
+    return 0;
+}

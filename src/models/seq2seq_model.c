@@ -1,0 +1,143 @@
+// Encoder-decoder models behind gaze_model (gaze run): the folder's tokenizer (tokenizer.json:
+// T5's Unigram, BART's byte-level BPE), greedy generation of opts->generate tokens
+// (s2s_generate), and the run of the three kinds (docs/runfile.md "Encoder-decoder runs"): the
+// encoder's self-attention on the source tokens, the decoder's causal self-attention and its
+// cross-attention on the target tokens (the decoder start, then each generated token).
+#include "models/seq2seq.h"
+#include "formats/runfile.h"
+#include <stdio.h>
+#include <string.h>
+
+struct s2s_impl {
+    struct s2s * m;
+    struct gaze_tokenizer * tok;      // NULL: none the folder gives (Marian's .spm files)
+    char tok_error[512];              // why not
+};
+
+static void impl_free(void * p) {
+    struct s2s_impl * im = p;
+    if (!im) return;
+    s2s_free(im->m);
+    gaze_tokenizer_free(im->tok);
+    free(im);
+}
+
+// Token pieces of ids [n] for gaze_run_set_tokens (pieces point into the tokenizer).
+static enum gaze_status pieces_of(const struct gaze_tokenizer * tok, const int32_t * ids, int64_t n,
+                                  const char *** pieces, size_t ** lens) {
+    *pieces = malloc((size_t)n * sizeof **pieces);
+    *lens = malloc((size_t)n * sizeof **lens);
+    if (!*pieces || !*lens) return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory");
+    for (int64_t t = 0; t < n; t++) {
+        (*pieces)[t] = gaze_tokenizer_token_piece(tok, ids[t], &(*lens)[t]);
+        if (!(*pieces)[t]) { (*pieces)[t] = ""; (*lens)[t] = 0; }
+    }
+    return GAZE_OK;
+}
+
+static enum gaze_status copy_layers(struct gaze_run * run, enum gaze_kind kind, int64_t L, const float * a,
+                                    size_t per_layer) {
+    for (int64_t l = 0; l < L; l++) {
+        struct gaze_run_layer * ly;
+        enum gaze_status s = gaze_run_add_kind_layer(run, kind, l, GAZE_RUN_PART_ATTN, &ly);
+        if (s) return s;
+        memcpy(ly->attn, a + (size_t)l * per_layer, per_layer * sizeof(float));
+    }
+    return GAZE_OK;
+}
+
+static enum gaze_status s2s_run(struct gaze_model * model, const char * text, const char * pair,
+                                const struct gaze_run_opts * opts, struct gaze_run * run) {
+    gaze_run_init(run);
+    struct s2s_impl * im = model->impl;
+    const struct s2s * m = im->m;
+    const struct s2s_config * c = &m->cfg;
+    if (!im->tok) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s", im->tok_error);
+    if (pair) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: a sentence pair is for encoders; give one source text", c->arch);
+    // what this first encoder-decoder run does not do yet is refused by name, never ignored
+    const char * no = opts->layers ? "--layers" : opts->heads ? "--heads"
+                    : (opts->parts & ~(unsigned)GAZE_RUN_PART_ATTN) ? "capture parts other than attention"
+                    : opts->head_mask ? "head ablation" : opts->attrib ? "attributions"
+                    : opts->temperature > 0 ? "sampling (--temperature)" : NULL;
+    if (no) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s is not available for encoder-decoder runs yet (they capture "
+                              "every layer and head of the three kinds, greedy)", c->arch, no);
+    struct gaze_encoding enc;
+    memset(&enc, 0, sizeof enc);
+    const struct gaze_tokenizer_encode_opts eo = { .max_len = opts->max_len };
+    enum gaze_status s = gaze_tokenizer_encode(im->tok, text, strlen(text), &eo, &enc);
+    if (!s && enc.n_tokens < 1) s = gaze_error(GAZE_ERR_INVALID_ARG, "%s: the text gave no tokens", c->arch);
+    if (s) { gaze_encoding_free(&enc); return s; }
+    const int64_t T = enc.n_tokens;
+    struct s2s_result r;
+    const bool capture = !opts->no_capture;
+    s = s2s_generate(m, enc.ids, T, opts->generate > 0 ? opts->generate : 0, capture, opts->n_threads, &r);
+    if (s) { gaze_encoding_free(&enc); return s; }
+    for (int64_t t = 1; opts->on_token && t < r.Tt; t++) {   // after generation (not streamed live)
+        size_t len = 0;
+        const char * piece = gaze_tokenizer_token_piece(im->tok, r.ids[t], &len);
+        opts->on_token(opts->on_token_user, t - 1, r.ids[t], piece ? piece : "", piece ? len : 0);
+    }
+    const char ** pieces = NULL;
+    size_t * lens = NULL;
+    run->model = strdup(model->path);
+    run->arch = strdup(c->arch);
+    run->text = strdup(text);
+    run->causal = false;
+    run->n_layers = c->Le;
+    run->n_heads = run->n_kv_heads = c->He;
+    run->d_head = c->d;
+    run->n_embd = c->C;
+    if (!run->model || !run->arch || !run->text) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", c->arch);
+    if (!s) s = pieces_of(im->tok, enc.ids, T, &pieces, &lens);
+    if (!s) s = gaze_run_set_tokens(run, T, pieces, lens, enc.ids, enc.offsets);
+    if (!s && enc.sequence_ids && (run->sequence_ids = malloc((size_t)T))) memcpy(run->sequence_ids, enc.sequence_ids, (size_t)T);
+    if (!s) s = gaze_run_set_capture(run, NULL, 0, NULL, 0);
+    free(pieces);
+    free(lens);
+    pieces = NULL;
+    lens = NULL;
+    if (!s && capture) s = copy_layers(run, GAZE_KIND_ENCODER, c->Le, r.enc, (size_t)(c->He * T * T));
+    if (!s) s = pieces_of(im->tok, r.ids, r.Tt, &pieces, &lens);
+    if (!s && capture)
+        s = gaze_run_set_target(run, (1u << GAZE_KIND_DECODER) | (1u << GAZE_KIND_CROSS), r.Tt, pieces, lens, r.ids,
+                                c->Ld, c->Hd, c->Hd);
+    if (!s && capture) {
+        run->decoder->n_generated = run->cross->n_generated = r.Tt - 1;
+        s = copy_layers(run, GAZE_KIND_DECODER, c->Ld, r.dec, (size_t)(c->Hd * r.Tt * r.Tt));
+        if (!s) s = copy_layers(run, GAZE_KIND_CROSS, c->Ld, r.cross, (size_t)(c->Hd * r.Tt * T));
+    }
+    free(pieces);
+    free(lens);
+    gaze_encoding_free(&enc);
+    s2s_result_free(&r);
+    if (s) gaze_run_free(run);
+    return s;
+}
+
+enum gaze_status s2s_model_load(struct gaze_model * model, const char * folder) {
+    struct s2s_impl * im = calloc(1, sizeof *im);
+    if (!im) return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory");
+    enum gaze_status s = s2s_load(folder, &im->m);
+    if (s) { free(im); return s; }
+    if (gaze_tokenizer_from_folder(folder, &im->tok)) {
+        // Marian ships SentencePiece models (source.spm, target.spm) and vocab.json, no
+        // tokenizer.json: the weights run (s2s_generate on ids), text needs a tokenizer
+        snprintf(im->tok_error, sizeof im->tok_error, "%s: no tokenizer gaze reads (%s)%s", folder, gaze_last_error(),
+                 !strcmp(im->m->cfg.arch, "marian") ? "; Marian's source.spm / target.spm are not read yet" : "");
+        im->tok = NULL;
+    } else if (gaze_tokenizer_vocab_size(im->tok) > im->m->cfg.V) {
+        s = gaze_error(GAZE_ERR_FORMAT, "%s/tokenizer.json: %d tokens, more than the embedding's %lld rows (config.json "
+                       "vocab_size)", folder, (int)gaze_tokenizer_vocab_size(im->tok), (long long)im->m->cfg.V);
+        impl_free(im);
+        return s;
+    }
+    const struct s2s_config * c = &im->m->cfg;
+    model->impl = im;
+    model->free_impl = impl_free;
+    model->run = s2s_run;
+    model->info = (struct gaze_model_info){ .arch = GAZE_ARCH_SEQ2SEQ, .arch_name = im->m->arch, .n_vocab = c->V,
+                                            .n_embd = c->C, .n_layers = c->Le, .n_heads = c->He, .n_kv_heads = c->He,
+                                            .head_dim = c->d, .n_ff = c->Fe,
+                                            .n_ctx = c->pos == S2S_POS_RELATIVE ? 0 : c->n_pos - c->pos_offset };
+    return GAZE_OK;
+}
