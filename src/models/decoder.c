@@ -571,7 +571,7 @@ static enum gaze_status value_zeroing(const struct decoder * m, const struct dec
     enum gaze_status s = GAZE_OK;
     for (int64_t j = 0; j < T && !s; j++) {
         memcpy(vz->x_z, vz->x_in, (size_t)(T * C) * sizeof(float));
-        const struct gaze_mha_extra zx = { &j, NULL };
+        const struct gaze_mha_extra zx = { .zero_value = &j };
         s = dec_block(m, ly, st, mha, mask, NULL, vz->x_z, T, NULL, &zx, vz->scratch, n_threads);
         for (int64_t i = 0; i < T && !s; i++) out[i * T + j] = (float)gaze_cosine_distance(st->x + i * C, vz->x_z + i * C, C);
     }

@@ -285,7 +285,7 @@ static enum gaze_status extra_layer(struct enc_extra * e, const struct enc_shape
     float * vz = a->vzero + l * TT;
     for (int64_t j = 0; j < T && !s; j++) {
         memcpy(e->x_z, e->x_in, (size_t)(T * C) * sizeof(float));
-        const struct gaze_mha_extra zx = { &j, NULL };
+        const struct gaze_mha_extra zx = { .zero_value = &j };
         s = layer_math(sh, ly, mha, e->x_z, y, ff, scratch, mask, NULL, &zx, T, nt, l);
         for (int64_t i = 0; i < T && !s; i++) vz[i * T + j] = (float)gaze_cosine_distance(x + i * C, e->x_z + i * C, C);
     }
@@ -328,7 +328,7 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
                               "(not scores, q or k)", sh->arch);
         memcpy(ex->x_in, x, (size_t)(T * C) * sizeof(float));
         struct gaze_mha_capture acap = { NULL, sh->H, ex->alpha, NULL, NULL, NULL, NULL };
-        const struct gaze_mha_extra vx = { NULL, ex->vo };
+        const struct gaze_mha_extra vx = { .vo = ex->vo };
         if ((s = layer_math(sh, ly, &mha, x, y, ff, scratch, mask, &acap, &vx, T, nt, l))) return s;
         for (int64_t n = 0; cap_layer && cap_layer->attn && n < run->n_heads_cap; n++)
             memcpy(cap_layer->attn + n * T * T, ex->alpha + run->heads[n] * T * T, (size_t)(T * T) * sizeof(float));
