@@ -28,6 +28,18 @@ static bool folder_is_vision(const char * folder) {
     return v;
 }
 
+// Whether a folder's config.json says model_type = type.
+static bool folder_model_type_is(const char * folder, const char * type) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", folder);
+    json_t * cfg = NULL;
+    if (gaze_json_load_file(&cfg, path, 1 << 20, 0)) { gaze_clear_error(); return false; }
+    const json_t * t = json_object_get(cfg, "model_type");
+    const bool v = json_is_string(t) && !strcmp(json_string_value(t), type);
+    json_decref(cfg);
+    return v;
+}
+
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
     return gaze_model_load_progress(out, path, NULL);
 }
@@ -52,6 +64,7 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     m->load_progress = progress;
     if (S_ISDIR(sb.st_mode))
         s = folder_is_vision(resolved) ? vit_load(m, resolved)
+          : folder_model_type_is(resolved, "modernbert") ? modernbert_load(m, resolved)
           : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);
     else s = gaze_error(GAZE_ERR_UNSUPPORTED,
