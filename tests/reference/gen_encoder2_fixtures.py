@@ -51,7 +51,7 @@ def check_pins():
             raise SystemExit("pinned %s==%s, found %s" % (k, v, got[k]))
 
 
-def randomise(model, seed):
+def randomise(model, seed, spread=1.5):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -63,7 +63,7 @@ def randomise(model, seed):
                 p.copy_(0.5 * torch.randn(p.shape, generator=g))
             else:
                 fan_in = p[0].numel() if p.dim() > 1 else 1
-                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / fan_in ** 0.5))
+                p.copy_(torch.randn(p.shape, generator=g) * (spread / fan_in ** 0.5))
 
 
 def bpe_tokenizer(out):
@@ -130,7 +130,7 @@ def xlmr(base):
     golden(model, tok, cases, out)
 
 
-def modernbert(base, name, **kw):
+def modernbert(base, name, spread=1.5, **kw):
     out = os.path.join(base, name)
     os.makedirs(out, exist_ok=True)
     tok = bpe_tokenizer(out)
@@ -139,7 +139,7 @@ def modernbert(base, name, **kw):
                            num_attention_heads=2, max_position_embeddings=512, local_attention=128,
                            pad_token_id=3, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2, **kw)
     model = ModernBertModel(cfg)
-    randomise(model, 2)
+    randomise(model, 2, spread)
     save(model, out)
     golden(model, tok, [{"text": t} for t in TEXTS], out)
 
@@ -154,7 +154,9 @@ def main():
     print("modernbert")
     modernbert(a.out, "modernbert")
     print("modernbert_bias")
-    modernbert(a.out, "modernbert_bias", attention_bias=True, mlp_bias=True, norm_bias=True,
+    # a softer spread: with biases and a 500 RoPE base the 188-token case's last layer is so sharp
+    # that float32 rounding (transformers' own is 3e-6 from float64 there) nears the 1e-5 bound
+    modernbert(a.out, "modernbert_bias", spread=1.2, attention_bias=True, mlp_bias=True, norm_bias=True,
                hidden_activation="gelu_pytorch_tanh", global_attn_every_n_layers=2, global_rope_theta=10000.0,
                local_rope_theta=500.0)
 
