@@ -167,6 +167,8 @@ static void cfg_int(const json_t * cfg, const char * key) {
     if (json_is_integer(v)) printf("  %-26s %lld\n", key, (long long)json_integer_value(v));
 }
 
+static int print_layer_attention(const char * path);
+
 static int info_folder(const char * folder, bool full) {
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s", folder);
@@ -223,6 +225,7 @@ static int info_folder(const char * folder, bool full) {
     const bool vision = mt && (!strcmp(mt, "vit") || !strcmp(mt, "deit") || !strcmp(mt, "dinov2") ||
                               !strcmp(mt, "clip") || !strcmp(mt, "clip_vision_model") || !strcmp(mt, "siglip") ||
                               !strcmp(mt, "siglip_vision_model"));
+    const bool windowed = mt && !strcmp(mt, "modernbert");   // local and global layers
     json_decref(cfg);
 
     static const char * const files[] = { "tokenizer.json", "vocab.txt", "tokenizer_config.json", "preprocessor_config.json" };
@@ -251,7 +254,7 @@ static int info_folder(const char * folder, bool full) {
     summary(st, path);
     if (full) list_tensors(st);
     gaze_safetensors_free(st);
-    return 0;
+    return windowed ? print_layer_attention(dir) : 0;
 }
 
 // Does the GGUF declare sliding-window layers ("<arch>.attention.sliding_window")?

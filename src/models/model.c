@@ -22,12 +22,14 @@ static bool folder_type_is(const char * folder, bool (*is)(const char *)) {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", folder);
     json_t * cfg = NULL;
-    if (gaze_json_load_file(&cfg, path, 1 << 20, 0)) return false;
+    if (gaze_json_load_file(&cfg, path, 1 << 20, 0)) { gaze_clear_error(); return false; }
     const json_t * t = json_object_get(cfg, "model_type");
     const bool v = json_is_string(t) && is(json_string_value(t));
     json_decref(cfg);
     return v;
 }
+
+static bool modernbert_model_type(const char * t) { return !strcmp(t, "modernbert"); }
 
 enum gaze_status gaze_model_load(struct gaze_model ** out, const char * path) {
     return gaze_model_load_progress(out, path, NULL);
@@ -54,6 +56,7 @@ enum gaze_status gaze_model_load_progress(struct gaze_model ** out, const char *
     if (S_ISDIR(sb.st_mode))
         s = folder_type_is(resolved, vit_model_type) ? vit_load(m, resolved)
           : s2s_is_seq2seq(resolved) ? s2s_model_load(m, resolved)
+          : folder_type_is(resolved, modernbert_model_type) ? modernbert_load(m, resolved)
           : folder_type_is(resolved, bert_model_type) ? bert_load(m, resolved)
           : decoder_hf_is_decoder(resolved) ? decoder_hf_load(m, resolved) : bert_load(m, resolved);
     else if (has_suffix(resolved, ".gguf")) s = decoder_gguf_load(m, resolved);

@@ -29,6 +29,7 @@ const char * bert_model_types(void);   // "\"bert\", \"roberta\", ..." for messa
 // Decoders (models/decoder.h): decoder_gguf_load, decoder_hf_load.
 enum gaze_status vit_load(struct gaze_model * model, const char * folder);   // vit, deit, dinov2
 bool vit_model_type(const char * model_type);
+enum gaze_status modernbert_load(struct gaze_model * model, const char * folder);   // model_type "modernbert"
 const char * vit_label(const struct gaze_model * model, int64_t i);
 
 // Layer / head selection helpers shared by the architectures.
