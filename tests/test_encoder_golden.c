@@ -100,7 +100,9 @@ static void golden_family(const char * fam) {
             }
             off_same = b == want[0] && e == want[1];
         }
-        CHECK(off_same, "%s case %zu: byte offsets differ from transformers'", fam, i);
+        // gen_encoder2_fixtures.py (xlm-roberta) records no offsets: test_unigram checks that
+        // tokenizer's offsets against tokenizers itself
+        if (off || strcmp(fam, "xlm-roberta")) CHECK(off_same, "%s case %zu: byte offsets differ from transformers'", fam, i);
         CHECK(run.n_cap_layers == L, "%s case %zu: %lld layers captured", fam, i, (long long)run.n_cap_layers);
         if (same && run.n_cap_layers == L) {
             snprintf(name, sizeof name, "attentions.%zu", i);
@@ -353,6 +355,7 @@ static void full_shape(void) {
 
 int main(void) {
     golden_family("roberta");
+    golden_family("xlm-roberta");   // the Unigram tokenizer (text/unigram.c), fixture from gen_encoder2_fixtures.py
     golden_family("distilbert");
     golden_family("electra");
     const char * tmp = getenv("TMPDIR");

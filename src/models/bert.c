@@ -38,6 +38,7 @@ struct bert_family {
 static const struct bert_family families[] = {
     { "bert", "bert.", BERT_KEYS, "encoder.layer.%lld.", BERT_LIN, BERT_LN, true, true, false, false, false },
     { "roberta", "roberta.", BERT_KEYS, "encoder.layer.%lld.", BERT_LIN, BERT_LN, true, true, true, false, true },
+    { "xlm-roberta", "roberta.", BERT_KEYS, "encoder.layer.%lld.", BERT_LIN, BERT_LN, true, true, true, false, true },
     { "electra", "electra.", BERT_KEYS, "encoder.layer.%lld.", BERT_LIN, BERT_LN, true, true, false, true, false },
     { "distilbert", "distilbert.", { "dim", "n_heads", "n_layers", "hidden_dim", "activation" }, "transformer.layer.%lld.",
       { "attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin", "ffn.lin1", "ffn.lin2" },
