@@ -1344,6 +1344,17 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
 enum gaze_status gaze_model_run_image(struct gaze_model * model, const struct gaze_image * img,
                                       const char * name, const struct gaze_run_opts * opts,
                                       struct gaze_run * run);
+// CLIP (a whole CLIPModel folder: models/clip_text.c). gaze_model_run on it runs the text
+// tower (causal, pooled at the end-of-text token: run.embedding is that state after
+// final_layer_norm, the metadata gaze.clip.pool_token its position); gaze_model_run_image the
+// vision tower. gaze_clip_dim: the projection size, 0 for any other model.
+int64_t gaze_clip_dim(const struct gaze_model * model);
+// logits [n] = exp(logit_scale) · cos(visual_projection(image), text_projection(texts[j])), as
+// transformers' logits_per_image; image_embeds [dim] and text_embeds [n, dim] (either may be
+// NULL) get the projections before normalisation.
+enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const struct gaze_run * image,
+                                      const struct gaze_run * const * texts, int64_t n, float * logits,
+                                      float * image_embeds, float * text_embeds);
 // The config's id2label name of class i (vision classifiers), or NULL.
 const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 

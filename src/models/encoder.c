@@ -163,6 +163,11 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
                             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .wo = &ly->o, .rope = GAZE_ROPE_NONE,
                             .head_mask = opts->head_mask ? opts->head_mask + l * sh->H : NULL,
                             .ablate_mean = opts->ablate_mean };
+    struct gaze_attn_mask causal;
+    memset(&causal, 0, sizeof causal);
+    causal.causal = true;
+    causal.window_left = causal.window_right = -1;
+    const struct gaze_attn_mask * mask = sh->causal ? &causal : NULL;
     struct gaze_run_layer * cap_layer = NULL;
     struct gaze_mha_capture cap = { 0 };
     enum gaze_status s;
@@ -176,7 +181,7 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
     int64_t bad = 0;
     if (!sh->pre_ln) {
         // post-LN (BERT): x = LN(x + attn(x)); x = LN(x + FFN(x))
-        if ((s = gaze_mha_forward(&mha, x, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        if ((s = gaze_mha_forward(&mha, x, T, NULL, mask, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
         // finite but huge weights can still overflow f32: refuse rather than return NaN
         bad = gaze_add_layer_norm(x, y, x, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
         if (!bad) {
@@ -189,7 +194,7 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
         // pre-LN (ViT): x += ls1 · attn(LN1(x)); x += ls2 · FFN(LN2(x))
         bad = gaze_add_layer_norm(x, NULL, y, T, C, ly->ln1_w, ly->ln1_b, sh->eps, nt);
         // the attention output may overwrite its input: y is read (projections) before it is written
-        if (!bad && (s = gaze_mha_forward(&mha, y, T, NULL, NULL, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
+        if (!bad && (s = gaze_mha_forward(&mha, y, T, NULL, mask, NULL, cap_layer ? &cap : NULL, y, scratch, nt))) return s;
         if (!bad) {
             if (ly->ls1) scale_channels(y, ly->ls1, T, C);
             gaze_add(x, y, x, T * C);

@@ -4,7 +4,7 @@
 // quick GELU, post-layernorm of [CLS]). Pre-LN encoder layers from encoder.c;
 // the patch embedding is one GEMM over the image cut into patches (im2col of a convolution
 // whose stride is its kernel). Tokens are [CLS] ([DIST]) then the patches in row-major order.
-#include "models/encoder.h"
+#include "models/clip.h"
 #include "formats/json.h"
 #include "formats/runfile.h"
 #include <math.h>
@@ -39,6 +39,7 @@ struct vit {
     char ** labels;                    // [n_labels] config id2label, or NULL
     struct gaze_image_proc proc;
     struct enc_pool pool;
+    struct clip_text * text;           // a whole CLIPModel: its text tower and projections, or NULL
 };
 
 static void vit_free(void * p) {
@@ -54,6 +55,7 @@ static void vit_free(void * p) {
     for (int64_t i = 0; v->labels && i < v->n_labels; i++) free(v->labels[i]);
     free(v->labels);
     enc_pool_free(&v->pool);
+    clip_text_free(v->text);
     free(v->layers);
     enc_weights_free(&v->w);
     free(v);
@@ -380,6 +382,12 @@ enum gaze_status vit_load(struct gaze_model * model, const char * folder) {
         s = gaze_safetensors_open(&v->w.st, path);
     }
     if (!s) s = vit_weights(v);
+    if (!s && v->kind == VIT_CLIP && gaze_safetensors_find(v->w.st, "text_model.embeddings.token_embedding.weight")) {
+        json_t * cfg = NULL;   // a whole CLIPModel (not CLIPVisionModel): the text tower too
+        snprintf(path, sizeof path, "%s/config.json", folder);
+        if (!(s = gaze_json_load_file(&cfg, path, 1 << 20, 0))) s = clip_text_load(&v->text, folder, cfg, v->w.st, v->C);
+        json_decref(cfg);
+    }
     if (!s) s = vit_labels(v, id2label);
     json_decref(id2label);
     if (!s) s = gaze_image_proc_load(&v->proc, folder, v->image_size);
@@ -395,9 +403,13 @@ enum gaze_status vit_load(struct gaze_model * model, const char * folder) {
         .n_heads = v->H, .n_kv_heads = v->H, .head_dim = v->d, .n_ff = v->F, .n_ctx = v->n_pos, .causal = false,
         .vision = true, .image_size = v->image_size, .patch_size = v->P, .n_labels = v->n_labels,
     };
-    model->run = vit_text;
+    model->run = v->text ? clip_text_run : vit_text;
     model->run_image = vit_image;
     return GAZE_OK;
+}
+
+const struct clip_text * vit_clip_text(const struct gaze_model * model) {
+    return model->run_image == vit_image ? ((const struct vit *)model->impl)->text : NULL;
 }
 
 const char * vit_label(const struct gaze_model * model, int64_t i) {
@@ -577,7 +589,7 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     gaze_image_free(&shown);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : v->H, NULL, T);
 
-    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act };
+    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act, false };
     const bool interp = v->kind == VIT_DINOV2 && (rows != v->grid0 || cols != v->grid0);
     // x [T, C], layer work, im2col [N, 3·P·P], interpolated positions [N, C]
     const size_t layer_work = enc_layer_work_floats(&sh, T), cols_f = (size_t)N * 3 * P * P;
