@@ -107,12 +107,14 @@ static void test_refusals(void) {
     refused("model.type", "\"Unigram\"", "Unigram");
     refused("model.dropout", "0.1", "dropout");
     refused("normalizer", "{\"type\": \"NFKC\"}", "NFKC");
-    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Lowercase\"}]}", "Lowercase");
+    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Strip\"}]}", "Strip");
+    // CLIP's order is NFC, Replace, Lowercase: NFC after Lowercase would be run in the wrong order
+    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Lowercase\"}, {\"type\": \"NFC\"}]}", "NFC after");
     refused("pre_tokenizer", "{\"type\": \"Whitespace\"}", "Whitespace");
     refused("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"MergedWithPrevious\", \"invert\": false}",
             "MergedWithPrevious");
     refused("pre_tokenizer", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"use_regex\": true}", "add_prefix_space");
-    refused("post_processor", "{\"type\": \"RobertaProcessing\"}", "RobertaProcessing");
+    refused("post_processor", "{\"type\": \"BertProcessing\"}", "BertProcessing");
     refused("added_tokens", "[{\"id\": 0, \"content\": \"!\", \"single_word\": true, \"special\": true}]", "single_word");
 }
 
