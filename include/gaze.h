@@ -673,6 +673,12 @@ struct gaze_run {
     int64_t   image_h, image_w;
     float *   logits;                    // [n_logits] classifier output (image models), or NULL
     int64_t   n_logits;
+    // CLIP image–text runs (gaze run CLIP IMAGE --text ...; 0 / NULL otherwise): the text
+    // tower's run of each text (every layer and head, attention only), saved as text.J.* tensors
+    // and gaze.clip.texts metadata (docs/runfile.md), and transformers' logits_per_image
+    struct gaze_run * texts;             // [n_texts]
+    int64_t   n_texts;
+    float *   clip_logits;               // [n_texts]
     // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
