@@ -39,6 +39,10 @@ static int usage(FILE * f) {
             "  -o, --out FILE   save the run (captured attention, and what --capture adds) to FILE; without\n"
             "                   it nothing is saved and gaze run says so\n"
             "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
+            "  --image-size WxH vision (ViT, DeiT, CLIP; DINOv2 interpolates on its own): resize the image to\n"
+            "                   W x H (no centre crop; multiples of the patch size) and interpolate the\n"
+            "                   position embeddings to that grid, as transformers' interpolate_pos_encoding\n"
+            "                   (default: the processor's size)\n"
             "  --text \"T\"       CLIP (a whole CLIPModel folder) with an image: also run the text tower on T\n"
             "                   (repeatable, at most 64), print the image-text similarity (logits_per_image,\n"
             "                   softmax over the texts) and keep each text's attention in the run file\n"
@@ -139,6 +143,17 @@ int cmd_run(int argc, char ** argv) {
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!v) return usage(stderr); out = v; i++; }
         else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
         else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
+        else if (!strcmp(a, "--image-size")) {
+            long long iw = 0, ih = 0;
+            int used = 0;
+            if (!v || sscanf(v, "%lldx%lld%n", &iw, &ih, &used) != 2 || v[used] || iw < 1 || ih < 1 || iw > 4096 || ih > 4096) {
+                fprintf(stderr, "gaze run: --image-size: expected WxH, each side 1..4096, got '%s'\n", v ? cli_safe(v) : "");
+                return 2;
+            }
+            opts.image_w = iw;
+            opts.image_h = ih;
+            i++;
+        }
         else if (!strcmp(a, "--text")) {
             if (!v) return usage(stderr);
             if (n_clip_texts == 64) { fprintf(stderr, "gaze run: --text: at most 64 texts\n"); return 2; }
@@ -228,6 +243,11 @@ int cmd_run(int argc, char ** argv) {
     if (!image != !info->vision) {
         fprintf(stderr, "gaze run: %s is a %s model: give it %s\n", cli_safe(model_path), info->vision ? "vision" : "text",
                 info->vision ? "a PNG or JPEG image file" : "text, not an image");
+        rc = 2;
+        goto done;
+    }
+    if (!image && opts.image_w) {
+        fprintf(stderr, "gaze run: --image-size is for vision models given an image\n");
         rc = 2;
         goto done;
     }

@@ -1340,6 +1340,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // refuse it); NULL: none
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
+    // vision (ViT, DeiT, CLIP; DINOv2 always interpolates): > 0: the processor resizes the image
+    // to image_w x image_h (no centre crop; multiples of the patch size) and the position grid is
+    // interpolated as transformers' interpolate_pos_encoding=True (bicubic, align_corners False,
+    // to the new grid's size); 0: the processor's own size
+    int64_t image_w, image_h;
 };
 
 // Vision models: preprocesses img as the model's Hugging Face image processor does, runs the
@@ -1489,6 +1494,8 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_IMAGE_PATCH   = 5,   // opts.query's attention over the image, each head
     GAZE_PLOT_KIND_IMAGE_ROLLOUT = 6,   // attention rollout from [CLS] over the image
     GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
+    GAZE_PLOT_KIND_CLIP          = 8,   // CLIP run with texts: image ([CLS] attention, rollout)
+                                        // and each text (end-of-text row) with the similarity
 };
 
 enum gaze_plot_format {

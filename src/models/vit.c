@@ -577,12 +577,29 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     float * pv = NULL;
     int64_t h = 0, w = 0;
     struct gaze_image shown = { 0 };
-    enum gaze_status s = gaze_image_preprocess(&v->proc, img, &pv, &h, &w, &shown);
+    // interpolate_pos_encoding: the image resized to the asked size, the position grid to its patches
+    const bool resized = opts->image_w > 0 || opts->image_h > 0;
+    struct gaze_image_proc proc = v->proc;
+    if (resized) {
+        if (v->kind == VIT_SIGLIP)
+            return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: another input size is not supported for SigLIP", v->arch);
+        if (opts->image_w < P || opts->image_h < P || opts->image_w > 4096 || opts->image_h > 4096 ||
+            opts->image_w % P || opts->image_h % P)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "%s: image size %lld x %lld: each side must be a multiple of the "
+                              "patch size %lld, at most 4096", v->arch, (long long)opts->image_w, (long long)opts->image_h,
+                              (long long)P);
+        proc.do_resize = true;
+        proc.size_w = proc.out_w = opts->image_w;
+        proc.size_h = proc.out_h = opts->image_h;
+        proc.shortest_edge = 0;
+        proc.do_center_crop = false;
+    }
+    enum gaze_status s = gaze_image_preprocess(&proc, img, &pv, &h, &w, &shown);
     if (s) return s;
     const int64_t rows = h / P, cols = w / P, N = rows * cols, T = S + N;
     if (rows < 1 || cols < 1) s = gaze_error(GAZE_ERR_INVALID_ARG, "%s: a %lld x %lld input holds no %lld-pixel patch",
                                              v->arch, (long long)w, (long long)h, (long long)P);
-    if (!s && v->kind != VIT_DINOV2 && (h != v->image_size || w != v->image_size))
+    if (!s && v->kind != VIT_DINOV2 && !resized && (h != v->image_size || w != v->image_size))
         s = gaze_error(GAZE_ERR_INVALID_ARG, "%s: input %lld x %lld does not match the model's image_size %lld",
                        v->arch, (long long)w, (long long)h, (long long)v->image_size);
     if (!s) s = vit_run_header(model, v, name, rows, cols, &shown, run);
@@ -590,7 +607,7 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : v->H, NULL, T);
 
     const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act, false };
-    const bool interp = v->kind == VIT_DINOV2 && (rows != v->grid0 || cols != v->grid0);
+    const bool interp = (v->kind == VIT_DINOV2 || resized) && (rows != v->grid0 || cols != v->grid0);
     // x [T, C], layer work, im2col [N, 3·P·P], interpolated positions [N, C]
     const size_t layer_work = enc_layer_work_floats(&sh, T), cols_f = (size_t)N * 3 * P * P;
     const size_t pool_f = v->has_map ? (size_t)(T * 2 * C + 4 * C + v->F) : (size_t)(2 * C);

@@ -105,6 +105,35 @@ def learn_vocab(n_merges):
     return {t: i for i, t in enumerate(vocab)}, merges
 
 
+INTERP_SIZE = (48, 40)   # width, height: a 6 x 5 grid of 8-pixel patches against the models' 4 x 4
+INTERP_IMAGE = "rgb_120x90.png"
+
+
+def interp_goldens(vit_dir, images_dir):
+    """interpolate_pos_encoding=True at INTERP_SIZE on the committed ViT, DeiT and CLIP vision
+    fixtures (tests/fixtures/vit): the processor resizes to the size (no centre crop), the
+    position grid is interpolated (bicubic, align_corners False, size= the new grid)."""
+    from transformers import AutoImageProcessor, CLIPModel as CM, DeiTForImageClassificationWithTeacher, ViTForImageClassification
+    w, h = INTERP_SIZE
+    img = load_image(os.path.join(images_dir, INTERP_IMAGE))
+    out = {}
+    for name, cls in (("vit", ViTForImageClassification), ("deit", DeiTForImageClassificationWithTeacher), ("clip", CM)):
+        folder = os.path.join(vit_dir, name)
+        model = cls.from_pretrained(folder, attn_implementation="eager").eval()
+        proc = AutoImageProcessor.from_pretrained(folder)
+        pv = proc(images=img, size={"height": h, "width": w}, do_center_crop=False, return_tensors="pt")["pixel_values"]
+        with torch.no_grad():
+            if name == "clip":
+                o = model.vision_model(pixel_values=pv, output_attentions=True, interpolate_pos_encoding=True)
+                out[f"{name}.embedding"] = o.pooler_output[0].numpy()
+            else:
+                o = model(pixel_values=pv, output_attentions=True, interpolate_pos_encoding=True)
+                out[f"{name}.logits"] = o.logits[0].numpy()
+        out[f"{name}.pixel_values"] = pv[0].numpy()
+        out[f"{name}.attentions"] = torch.stack([a[0] for a in o.attentions]).numpy()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "..", "fixtures", "clip_full"))
@@ -172,6 +201,9 @@ def main():
     golden = {k: v.astype(np.int32 if k.startswith("ids.") else np.float32) for k, v in golden.items()}
     save_file(golden, os.path.join(args.out, "golden.safetensors"),
               metadata={"cases": json.dumps(TEXT_CASES), "texts": json.dumps(TEXTS), "images": json.dumps(IMAGES)})
+    interp = {k: v.astype(np.float32) for k, v in interp_goldens(os.path.join(HERE, "..", "fixtures", "vit"), args.images).items()}
+    save_file(interp, os.path.join(args.out, "interp_golden.safetensors"),
+              metadata={"image": INTERP_IMAGE, "size": json.dumps(INTERP_SIZE)})
     size = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(f"clip_full: {size / 1024:.0f} KiB, vocab {len(vocab)}, {len(merges)} merges")
 
