@@ -366,7 +366,7 @@ static enum gaze_status plot_clip(const struct gaze_run * run, const struct gaze
         for (int64_t j = 0; j < run->n_texts; j++) {
             double w = PAD + 150;
             for (int64_t t = 0; t < run->texts[j].T; t++) w += gaze_plot_text_width(mcr, run->texts[j].tokens[t]) + 10;
-            W = fmax(W, w + PAD);
+            W = fmax(W, w + PAD + 24);   // (the pooled token is drawn bold)
         }
     }
     cairo_destroy(mcr);
@@ -385,12 +385,12 @@ static enum gaze_status plot_clip(const struct gaze_run * run, const struct gaze
     char lab[160];
     const double y0 = TITLE_H + PAD;
     panel(cr, img, run, v, vmax_of(v, cells), o->palette, PAD, y0 + LABEL_H, pw, ph, -1);
-    snprintf(lab, sizeof lab, "[CLS] -> patches, mean of heads · max %.3g", vmax_of(v, cells));
+    snprintf(lab, sizeof lab, "[CLS] attention · max %.3g", vmax_of(v, cells));
     text(cr, PAD, y0 + LABEL_H - 4, lab, 9, false, GAZE_PLOT_ALIGN_LEFT);
     if (has_rollout) {
         panel(cr, img, run, v + cells, vmax_of(v + cells, cells), o->palette, 2 * PAD + pw, y0 + LABEL_H, pw, ph, -1);
-        snprintf(lab, sizeof lab, "rollout from [CLS] (image tower) · max %.3g", vmax_of(v + cells, cells));
-    } else snprintf(lab, sizeof lab, "rollout needs every image layer captured");
+        snprintf(lab, sizeof lab, "rollout from [CLS] · max %.3g", vmax_of(v + cells, cells));
+    } else snprintf(lab, sizeof lab, "rollout: needs every layer");
     text(cr, 2 * PAD + pw, y0 + LABEL_H - 4, lab, 9, false, GAZE_PLOT_ALIGN_LEFT);
     text(cr, PAD, text_top - 8, "logit   softmax   text: end-of-text token -> tokens (mean of heads)", 9, true, GAZE_PLOT_ALIGN_LEFT);
     for (int64_t j = 0; j < run->n_texts && !cairo_surface_status(img); j++) {
