@@ -412,6 +412,7 @@ static enum gaze_status plot_clip(const struct gaze_run * run, const struct gaze
         double x = PAD + 150;
         gaze_plot_text_font(cr, 10, false);
         for (int64_t k = 0; w && k < t->T; k++) {
+            gaze_plot_text_font(cr, 10, k == pool);   // the pooled token bold, measured bold
             const double tw = gaze_plot_text_width(cr, t->tokens[k]) + 6;
             unsigned char rgb[3];
             gaze_palette_rgb(o->palette, wmax > 0 ? (float)(w[k] / wmax) : 0, rgb);
