@@ -95,6 +95,11 @@ enum gaze_status cli_run_image(struct gaze_model * model, const char * path, con
                                struct gaze_run * run, bool quiet);
 // The summary of an image run: grid, patch size, and the top classes with their labels.
 void cli_print_image_run(const struct gaze_model * model, const struct gaze_run * run);
+// CLIP: runs the text tower on each of texts [n] and attaches the text runs and logits_per_image
+// to the image run (run->texts, run->clip_logits); prints them.
+enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run, const char * const * texts, int n,
+                                const struct gaze_run_opts * image_opts);
+void cli_print_clip(const struct gaze_run * run);
 // --patch R,C of an image run -> the token index of that patch (*query). CLI exit code.
 int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query);
 #endif

@@ -21,7 +21,7 @@ static int usage(FILE * f) {
             "  -f FILE             read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"          encoders: the second sentence of a pair (default: none)\n"
             "  --exact             quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
-            "  --kind heatmap|model|head|bars|image|image-patch|image-rollout|distance\n"
+            "  --kind heatmap|model|head|bars|image|image-patch|image-rollout|distance|clip\n"
             "                      heatmap: one head or the mean/max over heads; model: layers x heads\n"
             "                      thumbnails; head: lines from queries (left) to keys (right), one colour a\n"
             "                      head; bars: one query's attention (default: heatmap). Image runs (vision\n"
@@ -29,7 +29,9 @@ static int usage(FILE * f) {
             "                      (models without [CLS], as SigLIP: the mean over every query);\n"
             "                      image-patch: one patch's attention (--patch R,C; default: the centre);\n"
             "                      image-rollout: rollout from [CLS]; distance: mean attention distance of\n"
-            "                      each head against depth (ViT paper, fig. 7)\n"
+            "                      each head against depth (ViT paper, fig. 7); clip: a saved CLIP run with\n"
+            "                      texts (gaze run CLIP IMAGE --text ...): the image's [CLS] attention and\n"
+            "                      rollout beside each text's end-of-text attention and the similarity\n"
             "  --kind encoder|decoder|cross\n"
             "                      encoder-decoder runs: which attention to draw (given beside the figure's\n"
             "                      --kind; default: encoder); cross is drawn as the alignment figure\n"
@@ -90,7 +92,7 @@ int cmd_plot(int argc, char ** argv) {
                 attn_kind = (int)ak;
             } else if (!gaze_plot_kind_from_name(v, &o.kind)) {
                 fprintf(stderr, "gaze plot: --kind: '%s' is not a figure (heatmap, model, head, bars, alignment, image, "
-                        "image-patch, image-rollout, distance) or an attention kind (encoder, decoder, cross)\n", cli_safe(v));
+                        "image-patch, image-rollout, distance, clip) or an attention kind (encoder, decoder, cross)\n", cli_safe(v));
                 return 2;
             }
         } else if (!strcmp(a, "--layer")) {

@@ -36,12 +36,20 @@ static int usage(FILE * f) {
             "usage: gaze run MODEL \"text\" [flags]\n"
             "       gaze run MODEL -f FILE|- [flags]\n"
             "       gaze run VISION-MODEL IMAGE.png|.jpg [flags]   (ViT, DeiT, DINOv2, CLIP, SigLIP)\n"
+            "       gaze run CLIP-MODEL IMAGE --text \"a photo of a cat\" [--text ...] [flags]\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n"
             "  -f FILE          read the text from FILE ('-': standard input), for inputs longer than a\n"
             "                   command line allows; UTF-8, at most 64 MiB, one trailing newline dropped\n"
             "  -o, --out FILE   save the run (captured attention, and what --capture adds) to FILE; without\n"
             "                   it nothing is saved and gaze run says so\n"
             "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
+            "  --image-size WxH vision (ViT, DeiT, CLIP; DINOv2 interpolates on its own): resize the image to\n"
+            "                   W x H (no centre crop; multiples of the patch size) and interpolate the\n"
+            "                   position embeddings to that grid, as transformers' interpolate_pos_encoding\n"
+            "                   (default: the processor's size)\n"
+            "  --text \"T\"       CLIP (a whole CLIPModel folder) with an image: also run the text tower on T\n"
+            "                   (repeatable, at most 64), print the image-text similarity (logits_per_image,\n"
+            "                   softmax over the texts) and keep each text's attention in the run file\n"
             "  --layers 0,2-4   layers to capture (default: every layer)\n"
             "  --heads 0-3      query heads to capture (default: every head)\n"
             "  --capture LIST   what to save: attn, scores, q, k, hidden, summary or all, comma-separated, or\n"
@@ -130,6 +138,8 @@ int cmd_run(int argc, char ** argv) {
     struct gaze_run_opts opts = { 0 };
     opts.summary_above = (int64_t)1 << 30;
     bool summary = false;
+    const char * clip_texts[64];
+    int n_clip_texts = 0;
     bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -137,6 +147,23 @@ int cmd_run(int argc, char ** argv) {
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) { if (!v) return usage(stderr); out = v; i++; }
         else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
         else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
+        else if (!strcmp(a, "--image-size")) {
+            long long iw = 0, ih = 0;
+            int used = 0;
+            if (!v || sscanf(v, "%lldx%lld%n", &iw, &ih, &used) != 2 || v[used] || iw < 1 || ih < 1 || iw > 4096 || ih > 4096) {
+                fprintf(stderr, "gaze run: --image-size: expected WxH, each side 1..4096, got '%s'\n", v ? cli_safe(v) : "");
+                return 2;
+            }
+            opts.image_w = iw;
+            opts.image_h = ih;
+            i++;
+        }
+        else if (!strcmp(a, "--text")) {
+            if (!v) return usage(stderr);
+            if (n_clip_texts == 64) { fprintf(stderr, "gaze run: --text: at most 64 texts\n"); return 2; }
+            clip_texts[n_clip_texts++] = v;
+            i++;
+        }
         else if (!strcmp(a, "--layers")) { if (!v) return usage(stderr); layers_s = v; i++; }
         else if (!strcmp(a, "--heads")) { if (!v) return usage(stderr); heads_s = v; i++; }
         else if (!strcmp(a, "--capture")) { if (!v) return usage(stderr); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
@@ -223,9 +250,20 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
+    if (!image && opts.image_w) {
+        fprintf(stderr, "gaze run: --image-size is for vision models given an image\n");
+        rc = 2;
+        goto done;
+    }
     if (image && (pair || opts.max_len || opts.truncate)) {
         fprintf(stderr, "gaze run: %s is for text; an image gives one token per patch\n",
                 pair ? "--pair" : opts.max_len ? "--max-len" : "--truncate");
+        rc = 2;
+        goto done;
+    }
+    if (n_clip_texts && (!image || gaze_clip_dim(model) == 0)) {
+        fprintf(stderr, "gaze run: --text is for a whole CLIP model (CLIPModel: both towers) given an image; %s\n",
+                !image ? "no image was given" : "this model has no CLIP text tower");
         rc = 2;
         goto done;
     }
@@ -243,6 +281,11 @@ int cmd_run(int argc, char ** argv) {
     s = image ? cli_run_image(model, image, &opts, &run, quiet) : gaze_model_run(model, text, pair, &opts, &run);
     if (stream.any && !stream.newline) putchar('\n');
     if (s) { rc = cli_fail(s); goto done; }
+    if (n_clip_texts && (s = cli_clip_texts(model, &run, clip_texts, n_clip_texts, &opts))) {
+        gaze_run_free(&run);
+        rc = cli_fail(s);
+        goto done;
+    }
     if (out && (s = gaze_run_save(&run, out, f16))) rc = cli_fail(s);
     if (!rc && !quiet) {
         printf("%s (%s, %lld layers x %lld heads): %lld tokens", cli_safe(info->path), cli_safe(info->arch_name),
@@ -250,6 +293,7 @@ int cmd_run(int argc, char ** argv) {
         if (run.n_generated) printf(" (%lld generated)", (long long)run.n_generated);
         printf("\n");
         if (run.patch_rc) cli_print_image_run(model, &run);
+        if (run.n_texts) cli_print_clip(&run);
         for (int64_t t = 0; !run.patch_rc && t < run.T; t++) { fputs(t ? " " : "  ", stdout); gaze_term_fputs(stdout, run.tokens[t]); }
         if (!run.patch_rc) printf("\n");
         if (run.decoder) {   // encoder-decoder: the target side (decoder start, then what was generated)

@@ -1,7 +1,10 @@
 // Images as the input of `gaze run` for vision models: told by content (or extension), decoded
 // and preprocessed by the library, summarised by grid and top classes.
 #include "cli.h"
+#include "core/core.h"
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -82,4 +85,38 @@ int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query
         if (run->patch_rc[2 * t] == r && run->patch_rc[2 * t + 1] == c) { *query = t; return 0; }
     fprintf(stderr, "gaze plot: --patch %lld,%lld: no such patch token\n", (long long)r, (long long)c);
     return 2;
+}
+
+enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run, const char * const * texts, int n,
+                                const struct gaze_run_opts * image_opts) {
+    // every layer, head and row of each text's attention (the texts are short: at most the
+    // model's positions, 77 for OpenAI's CLIP)
+    const struct gaze_run_opts opts = { .parts = GAZE_RUN_PART_ATTN, .n_threads = image_opts->n_threads,
+                                        .max_memory = image_opts->max_memory };
+    run->texts = calloc((size_t)n, sizeof *run->texts);
+    run->clip_logits = malloc((size_t)n * sizeof(float));
+    const struct gaze_run ** tp = malloc((size_t)n * sizeof *tp);
+    enum gaze_status s = run->texts && run->clip_logits && tp ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "gaze run: out of memory");
+    for (int j = 0; !s && j < n; j++) {
+        s = gaze_model_run(model, texts[j], NULL, &opts, &run->texts[j]);
+        if (!s) run->n_texts = j + 1;
+        tp[j] = &run->texts[j];
+    }
+    if (!s) s = gaze_clip_similarity(model, run, tp, n, run->clip_logits, NULL, NULL);
+    free(tp);
+    return s;
+}
+
+void cli_print_clip(const struct gaze_run * run) {
+    double m = -INFINITY, z = 0;
+    for (int64_t j = 0; j < run->n_texts; j++) m = fmax(m, run->clip_logits[j]);
+    for (int64_t j = 0; j < run->n_texts; j++) z += exp(run->clip_logits[j] - m);
+    printf("  image-text similarity (logits_per_image = exp(logit_scale) x cosine; softmax over the %lld text%s):\n",
+           (long long)run->n_texts, run->n_texts == 1 ? "" : "s");
+    for (int64_t j = 0; j < run->n_texts; j++) {
+        printf("    %9.4f  %6.4f  %lld tokens  \"", (double)run->clip_logits[j], exp(run->clip_logits[j] - m) / z,
+               (long long)run->texts[j].T);
+        gaze_term_fputs(stdout, run->texts[j].text);
+        printf("\"\n");
+    }
 }

@@ -684,6 +684,12 @@ struct gaze_run {
     int64_t   image_h, image_w;
     float *   logits;                    // [n_logits] classifier output (image models), or NULL
     int64_t   n_logits;
+    // CLIP image–text runs (gaze run CLIP IMAGE --text ...; 0 / NULL otherwise): the text
+    // tower's run of each text (every layer and head, attention only), saved as text.J.* tensors
+    // and gaze.clip.texts metadata (docs/runfile.md), and transformers' logits_per_image
+    struct gaze_run * texts;             // [n_texts]
+    int64_t   n_texts;
+    float *   clip_logits;               // [n_texts]
     // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
@@ -1403,6 +1409,11 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // decoders; a decoder's query index counts from the prompt's first token); NULL: none
     const struct gaze_knockout * knockout;
     int64_t n_knockout;
+    // vision (ViT, DeiT, CLIP; DINOv2 always interpolates): > 0: the processor resizes the image
+    // to image_w x image_h (no centre crop; multiples of the patch size) and the position grid is
+    // interpolated as transformers' interpolate_pos_encoding=True (bicubic, align_corners False,
+    // to the new grid's size); 0: the processor's own size
+    int64_t image_w, image_h;
 };
 
 // Vision models: preprocesses img as the model's Hugging Face image processor does, runs the
@@ -1413,6 +1424,17 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
 enum gaze_status gaze_model_run_image(struct gaze_model * model, const struct gaze_image * img,
                                       const char * name, const struct gaze_run_opts * opts,
                                       struct gaze_run * run);
+// CLIP (a whole CLIPModel folder: models/clip_text.c). gaze_model_run on it runs the text
+// tower (causal, pooled at the end-of-text token: run.embedding is that state after
+// final_layer_norm, the metadata gaze.clip.pool_token its position); gaze_model_run_image the
+// vision tower. gaze_clip_dim: the projection size, 0 for any other model.
+int64_t gaze_clip_dim(const struct gaze_model * model);
+// logits [n] = exp(logit_scale) · cos(visual_projection(image), text_projection(texts[j])), as
+// transformers' logits_per_image; image_embeds [dim] and text_embeds [n, dim] (either may be
+// NULL) get the projections before normalisation.
+enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const struct gaze_run * image,
+                                      const struct gaze_run * const * texts, int64_t n, float * logits,
+                                      float * image_embeds, float * text_embeds);
 // The config's id2label name of class i (vision classifiers), or NULL.
 const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 
@@ -1543,6 +1565,8 @@ enum gaze_plot_kind {
     GAZE_PLOT_KIND_DISTANCE      = 7,   // mean attention distance of each head against depth
     // encoder-decoder runs: the cross part (T_keys > 0; a cross run drawn as a heatmap is this):
     GAZE_PLOT_KIND_ALIGNMENT     = 8,   // target × source cross-attention of a layer, labelled axes
+    GAZE_PLOT_KIND_CLIP          = 9,   // CLIP run with texts: image ([CLS] attention, rollout)
+                                        // and each text (end-of-text row) with the similarity
 };
 
 enum gaze_plot_format {

@@ -17,6 +17,7 @@ static const char * const g_reserved[] = {
     // encoder-decoder runs: the target side (the per-kind keys below are "gaze.decoder.*" and
     // "gaze.cross.*" of g_kind_keys)
     "gaze.kinds", "gaze.target_tokens", "gaze.target_text",
+    "gaze.clip.texts",
 };
 
 // Per-kind metadata of an enc-dec run's decoder and cross parts: "gaze.<kind>.<key>".
@@ -95,6 +96,7 @@ void gaze_run_free(struct gaze_run * run) {
     free(run->patch_rc);
     free(run->image);
     free(run->logits);
+    run_clip_free(run);
     for (int64_t i = 0; i < run->n_extra; i++) { free(run->extra_keys[i]); free(run->extra_values[i]); }
     free(run->extra_keys);
     free(run->extra_values);
@@ -586,6 +588,7 @@ enum gaze_status gaze_run_check(const struct gaze_run * run, const char * label)
     if ((s = check_image(run, label))) return s;
     if ((s = check_keys(run, label))) return s;
     if ((run->decoder || run->cross) && (s = check_target(run, label))) return s;
+    if ((s = run_clip_check(run, label))) return s;
     for (int64_t i = 0; i < run->n_extra; i++) {
         if (!run->extra_keys[i] || !run->extra_values[i] || is_reserved(run->extra_keys[i]))
             return gaze_error(GAZE_ERR_FORMAT, "%s: extra metadata %lld: missing or reserved key", label,
@@ -776,6 +779,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
         for (int k = 0; k < 2 && s == GAZE_OK; k++)
             if (sub[k]) s = save_layers(w, sub[k], k ? "cross." : "decoder.", f16, pass);
         if (pass == 0 && s == GAZE_OK) s = run_summary_save(run, w, true);
+        if (pass == 0 && s == GAZE_OK) s = run_clip_save(run, w, true);
         if (pass == 0 && s == GAZE_OK && run->embedding) {
             int64_t shape_e[1] = { run->n_embd };
             s = gaze_st_writer_add_ref(w, "embedding", GAZE_DTYPE_F32, 1, shape_e, run->embedding);
@@ -790,6 +794,7 @@ enum gaze_status gaze_run_save(const struct gaze_run * run, const char * path, b
     if (s == GAZE_OK && run->token_type_ids)
         s = gaze_st_writer_add_ref(w, "token_type_ids", GAZE_DTYPE_I32, 1, shape_t, run->token_type_ids);
     if (s == GAZE_OK) s = run_summary_save(run, w, false);
+    if (s == GAZE_OK) s = run_clip_save(run, w, false);
     if (s == GAZE_OK && run->sequence_ids)
         s = gaze_st_writer_add_ref(w, "sequence_ids", GAZE_DTYPE_I8, 1, shape_t, run->sequence_ids);
     if (s == GAZE_OK && tgt) {
@@ -1357,6 +1362,7 @@ static enum gaze_status run_load(struct gaze_run * run, const struct run_load * 
 
     if ((s = load_image(run, L))) return s;
     if ((s = load_target(run, L))) return s;
+    if ((s = run_clip_load(run, L->st, L->path))) return s;
 
     // Extras: every other metadata entry, verbatim.
     for (int64_t i = 0; i < gaze_safetensors_n_metadata(L->st) && s == GAZE_OK; i++) {

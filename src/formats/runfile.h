@@ -29,4 +29,10 @@ enum gaze_status run_summary_save_meta(const struct gaze_run * run, struct gaze_
 enum gaze_status run_summary_save(const struct gaze_run * run, struct gaze_st_writer * w, bool floats);
 bool run_summary_tensor(const char * name, int64_t * layer);
 enum gaze_status run_summary_load(struct gaze_run * run, const struct gaze_safetensors * st, const char * path);
+// CLIP's text runs beside an image run (runfile_clip.c): checks, gaze.clip.texts, text.J.*
+// tensors and clip.logits_per_image; loading them back.
+void run_clip_free(struct gaze_run * run);
+enum gaze_status run_clip_check(const struct gaze_run * run, const char * label);
+enum gaze_status run_clip_save(const struct gaze_run * run, struct gaze_st_writer * w, bool floats);
+enum gaze_status run_clip_load(struct gaze_run * run, const struct gaze_safetensors * st, const char * path);
 #endif

@@ -320,6 +320,16 @@ enum gaze_status enc_layer_forward(const struct enc_shape * sh, const struct enc
                                          cap_layer->summary.entropy ? &cap_layer->summary : NULL };
     }
     const struct gaze_attn_mask * mask = ex && ex->bias ? extra_mask(ex, opts, l, T) : NULL;
+    struct gaze_attn_mask causal;   // CLIP's text tower; knockout edges go on top of it
+    if (sh->causal) {
+        if (mask) ex->mask.causal = true;
+        else {
+            memset(&causal, 0, sizeof causal);
+            causal.causal = true;
+            causal.window_left = causal.window_right = -1;
+            mask = &causal;
+        }
+    }
     if (ex && ex->attrib) {
         // every head's weights and value contributions for the attributions; the run's own
         // capture (attention of its heads) is copied from them

@@ -59,6 +59,7 @@ struct enc_shape {
     bool pre_ln;
     const char * arch;
     enum enc_act act;                  // the FFN's activation
+    bool causal;                       // each token attends to itself and earlier ones (CLIP text)
 };
 // Floats of work space one layer needs for T tokens: y [T, C], ff [T, F], the MHA scratch.
 size_t enc_layer_work_floats(const struct enc_shape * sh, int64_t T);

@@ -4,7 +4,7 @@
 // quick GELU, post-layernorm of [CLS]). Pre-LN encoder layers from encoder.c;
 // the patch embedding is one GEMM over the image cut into patches (im2col of a convolution
 // whose stride is its kernel). Tokens are [CLS] ([DIST]) then the patches in row-major order.
-#include "models/encoder.h"
+#include "models/clip.h"
 #include "formats/json.h"
 #include "formats/runfile.h"
 #include <math.h>
@@ -39,6 +39,7 @@ struct vit {
     char ** labels;                    // [n_labels] config id2label, or NULL
     struct gaze_image_proc proc;
     struct enc_pool pool;
+    struct clip_text * text;           // a whole CLIPModel: its text tower and projections, or NULL
 };
 
 static void vit_free(void * p) {
@@ -54,6 +55,7 @@ static void vit_free(void * p) {
     for (int64_t i = 0; v->labels && i < v->n_labels; i++) free(v->labels[i]);
     free(v->labels);
     enc_pool_free(&v->pool);
+    clip_text_free(v->text);
     free(v->layers);
     enc_weights_free(&v->w);
     free(v);
@@ -380,6 +382,12 @@ enum gaze_status vit_load(struct gaze_model * model, const char * folder) {
         s = gaze_safetensors_open(&v->w.st, path);
     }
     if (!s) s = vit_weights(v);
+    if (!s && v->kind == VIT_CLIP && gaze_safetensors_find(v->w.st, "text_model.embeddings.token_embedding.weight")) {
+        json_t * cfg = NULL;   // a whole CLIPModel (not CLIPVisionModel): the text tower too
+        snprintf(path, sizeof path, "%s/config.json", folder);
+        if (!(s = gaze_json_load_file(&cfg, path, 1 << 20, 0))) s = clip_text_load(&v->text, folder, cfg, v->w.st, v->C);
+        json_decref(cfg);
+    }
     if (!s) s = vit_labels(v, id2label);
     json_decref(id2label);
     if (!s) s = gaze_image_proc_load(&v->proc, folder, v->image_size);
@@ -395,9 +403,13 @@ enum gaze_status vit_load(struct gaze_model * model, const char * folder) {
         .n_heads = v->H, .n_kv_heads = v->H, .head_dim = v->d, .n_ff = v->F, .n_ctx = v->n_pos, .causal = false,
         .vision = true, .image_size = v->image_size, .patch_size = v->P, .n_labels = v->n_labels,
     };
-    model->run = vit_text;
+    model->run = v->text ? clip_text_run : vit_text;
     model->run_image = vit_image;
     return GAZE_OK;
+}
+
+const struct clip_text * vit_clip_text(const struct gaze_model * model) {
+    return model->run_image == vit_image ? ((const struct vit *)model->impl)->text : NULL;
 }
 
 const char * vit_label(const struct gaze_model * model, int64_t i) {
@@ -565,20 +577,37 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
     float * pv = NULL;
     int64_t h = 0, w = 0;
     struct gaze_image shown = { 0 };
-    enum gaze_status s = gaze_image_preprocess(&v->proc, img, &pv, &h, &w, &shown);
+    // interpolate_pos_encoding: the image resized to the asked size, the position grid to its patches
+    const bool resized = opts->image_w > 0 || opts->image_h > 0;
+    struct gaze_image_proc proc = v->proc;
+    if (resized) {
+        if (v->kind == VIT_SIGLIP)
+            return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: another input size is not supported for SigLIP", v->arch);
+        if (opts->image_w < P || opts->image_h < P || opts->image_w > 4096 || opts->image_h > 4096 ||
+            opts->image_w % P || opts->image_h % P)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "%s: image size %lld x %lld: each side must be a multiple of the "
+                              "patch size %lld, at most 4096", v->arch, (long long)opts->image_w, (long long)opts->image_h,
+                              (long long)P);
+        proc.do_resize = true;
+        proc.size_w = proc.out_w = opts->image_w;
+        proc.size_h = proc.out_h = opts->image_h;
+        proc.shortest_edge = 0;
+        proc.do_center_crop = false;
+    }
+    enum gaze_status s = gaze_image_preprocess(&proc, img, &pv, &h, &w, &shown);
     if (s) return s;
     const int64_t rows = h / P, cols = w / P, N = rows * cols, T = S + N;
     if (rows < 1 || cols < 1) s = gaze_error(GAZE_ERR_INVALID_ARG, "%s: a %lld x %lld input holds no %lld-pixel patch",
                                              v->arch, (long long)w, (long long)h, (long long)P);
-    if (!s && v->kind != VIT_DINOV2 && (h != v->image_size || w != v->image_size))
+    if (!s && v->kind != VIT_DINOV2 && !resized && (h != v->image_size || w != v->image_size))
         s = gaze_error(GAZE_ERR_INVALID_ARG, "%s: input %lld x %lld does not match the model's image_size %lld",
                        v->arch, (long long)w, (long long)h, (long long)v->image_size);
     if (!s) s = vit_run_header(model, v, name, rows, cols, &shown, run);
     gaze_image_free(&shown);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : v->H, NULL, T);
 
-    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act };
-    const bool interp = v->kind == VIT_DINOV2 && (rows != v->grid0 || cols != v->grid0);
+    const struct enc_shape sh = { C, v->H, v->d, v->F, v->eps, true, v->arch, v->act, false };
+    const bool interp = (v->kind == VIT_DINOV2 || resized) && (rows != v->grid0 || cols != v->grid0);
     // x [T, C], layer work, im2col [N, 3·P·P], interpolated positions [N, C]
     const size_t layer_work = enc_layer_work_floats(&sh, T), cols_f = (size_t)N * 3 * P * P;
     const size_t pool_f = v->has_map ? (size_t)(T * 2 * C + 4 * C + v->F) : (size_t)(2 * C);

@@ -165,6 +165,8 @@ struct gaze_bpe {
     int64_t   n_merges;
     struct bpe_byte_map map;               // GPT-2 bytes_to_unicode and its inverse
     int32_t   byte_tok[256];               // token of each single byte, -1 if the vocab has none
+    int32_t   byte_tok_eow[256];           // hfo.eow: token of each byte + the suffix (ending a
+                                           //   pre-token), else unk, else -1
     int32_t * special;                     // [n_special] ids, longest text first
     int32_t   n_special;
     int       pre;                         // index in k_pre_defs
@@ -636,6 +638,15 @@ enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab
         char u[4];
         int n = gaze_utf8_encode(b->map.cp[c], u);
         b->byte_tok[c] = tok_lookup(b, u, (size_t)n);
+        b->byte_tok_eow[c] = -1;
+        if (hf && hf->eow[0]) {
+            char w[4 + sizeof hf->eow];
+            size_t el = strnlen(hf->eow, sizeof hf->eow - 1);
+            memcpy(w, u, (size_t)n);
+            memcpy(w + n, hf->eow, el);
+            int32_t id = tok_lookup(b, w, (size_t)n + el);
+            b->byte_tok_eow[c] = id >= 0 ? id : hf->unk;   // HF BPE: a symbol with no token -> unk
+        }
     }
     // special tokens, cut out of the text before pre-tokenization
     int32_t V = b->n_tokens, ns = 0;
@@ -821,14 +832,19 @@ static enum gaze_status bpe_piece(struct bpe_run * r, size_t off, size_t len) {
     const uint8_t * p = (const uint8_t *)r->text + off;
     if (r->pieces) return enc_push(r, -1, off, off + len, 0);
     if (!b->hfo.byte_level && b->hf) return hf_char_piece(r, off, len);
+    const bool eow = b->hf && b->hfo.eow[0];
     if (b->ignore_merges) {   // the whole piece is a token: take it (llama.cpp, HF ignore_merges)
-        if (!grow(&s->enc, &s->enc_cap, 2 * len, 1)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
+        const size_t el = eow ? strlen(b->hfo.eow) : 0;
+        if (!grow(&s->enc, &s->enc_cap, 2 * len + el, 1)) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory");
         size_t o = 0;
         for (size_t i = 0; i < len; i++) o += (size_t)gaze_utf8_encode(b->map.cp[p[i]], s->enc + o);
+        memcpy(s->enc + o, b->hfo.eow, el);
+        o += el;
         int32_t id = tok_lookup(b, s->enc, o);
         if (id >= 0) return enc_push(r, id, off, off + len, 0);
     }
-    if (len == 1) return b->byte_tok[p[0]] >= 0 ? enc_push(r, b->byte_tok[p[0]], off, off + 1, 0) : GAZE_OK;
+    const int32_t * last_tok = eow ? b->byte_tok_eow : b->byte_tok;   // the piece's last byte
+    if (len == 1) return last_tok[p[0]] >= 0 ? enc_push(r, last_tok[p[0]], off, off + 1, 0) : GAZE_OK;
     if (len > INT32_MAX) return gaze_error(GAZE_ERR_LIMIT, "bpe: a pre-token of %zu bytes is too long", len);
     if (!grow(&s->sym, &s->sym_cap, len, sizeof *s->sym) || !grow(&s->prev, &s->prev_cap, len, sizeof *s->prev) ||
         !grow(&s->next, &s->next_cap, len, sizeof *s->next) || !grow(&s->heap, &s->heap_cap, len, sizeof *s->heap))
@@ -838,7 +854,8 @@ static enum gaze_status bpe_piece(struct bpe_run * r, size_t off, size_t len) {
     // symbol of its own (BPE_NO_TOKEN), merges with nothing and is dropped from the output,
     // as llama.cpp (no byte fallback found) and HF (BPE without unk_token) both do.
     for (int32_t i = 0; i < n; i++) {
-        s->sym[i] = b->byte_tok[p[i]] >= 0 ? b->byte_tok[p[i]] : BPE_NO_TOKEN;
+        const int32_t tok = (i + 1 < n ? b->byte_tok : last_tok)[p[i]];
+        s->sym[i] = tok >= 0 ? tok : BPE_NO_TOKEN;
         s->prev[i] = i - 1;
         s->next[i] = i + 1 < n ? i + 1 : -1;
     }
@@ -885,11 +902,12 @@ static enum gaze_status split(struct bpe_run * r, int level, size_t off, size_t 
             while (pos < len && ((uint8_t)subj[pos] & 0xC0) == 0x80) pos++;
             continue;
         }
-        if (mb > last && (st = split(r, level + 1, off + last, mb - last))) return st;
+        const bool keep_gaps = !(r->b->hf && (r->b->hfo.keep_matches_only >> level & 1u));
+        if (keep_gaps && mb > last && (st = split(r, level + 1, off + last, mb - last))) return st;
         if ((st = split(r, level + 1, off + mb, me - mb))) return st;
         last = pos = me;
     }
-    if (len > last) return split(r, level + 1, off + last, len - last);
+    if (len > last && !(r->b->hf && (r->b->hfo.keep_matches_only >> level & 1u))) return split(r, level + 1, off + last, len - last);
     return GAZE_OK;
 }
 
@@ -1032,13 +1050,30 @@ static enum gaze_status hf_fragment(struct bpe_run * r, size_t off, size_t len) 
     // Metaspace prepends unless the (normalised) text already starts with U+2581
     bool starts_meta = (n && src[0] == ' ' && space_to_meta) || (n >= 3 && !memcmp(src, meta, 3)) || h->prepend;
     if (ok && n && !starts_meta && (h->metaspace == 1 || (h->metaspace == 2 && off == 0))) ok = tf_put(s, &o, meta, 3, ib, ib);
-    for (size_t i = 0; ok && i < n; i++) {
+    const bool by_char = h->collapse_ws || h->lowercase;   // CLIP's normalizers work on characters
+    for (size_t i = 0; ok && i < n;) {
         // NFC output maps to the whole fragment when it changed the text (rare: offsets coarse)
-        size_t b0 = nfc ? ib : in_pos(r, off + i);
-        size_t last = nfc ? off + len - 1 : off + i;
+        size_t b0 = nfc ? ib : in_pos(r, off + i), k = 1, m = 1;
+        char u[8];
+        const char * out = src + i;
+        if (by_char) {
+            size_t w = ws_len(src, n, i);
+            if (w && h->collapse_ws) {   // Replace(\s+ -> " "): a whitespace run is one space
+                for (k = 0; i + k < n && (w = ws_len(src, n, i + k));) k += w;
+                out = " ";
+            } else {   // Lowercase: Rust's char::to_lowercase (U+0130 its one multi-char case)
+                uint32_t cp;
+                if (!(k = (size_t)gaze_utf8_decode((const uint8_t *)src, n, i, &cp))) { k = 1; cp = 0xFFFD; }
+                if (h->lowercase && cp == 0x130) m = (size_t)gaze_utf8_encode('i', u) + (size_t)gaze_utf8_encode(0x307, u + 1);
+                else m = (size_t)gaze_utf8_encode(h->lowercase ? (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp) : cp, u);
+                out = u;
+            }
+        }
+        size_t last = nfc ? off + len - 1 : off + i + k - 1;
         size_t e0 = r->oe ? r->oe[last] : last + 1;
-        if (src[i] == ' ' && space_to_meta) ok = tf_put(s, &o, meta, 3, b0, e0);
-        else ok = tf_put(s, &o, src + i, 1, b0, e0);
+        if (m == 1 && out[0] == ' ' && space_to_meta) ok = tf_put(s, &o, meta, 3, b0, e0);
+        else ok = tf_put(s, &o, out, m, b0, e0);
+        i += k;
     }
     free(nfc);
     if (!ok) return gaze_error(GAZE_ERR_NOMEM, "bpe: out of memory for a fragment of %zu bytes", len);
@@ -1060,15 +1095,24 @@ static enum gaze_status hf_partition(struct bpe_run * r, bool parse_special, siz
     const char * t = r->text;
     size_t n = r->n, start = 0, k = 0;
     for (size_t p = 0; p < n;) {
-        uint8_t c = (uint8_t)t[p];
+        // with a lowercase normalizer, "<|A.." may match a normalized "<|a..": both first bytes' buckets
+        const uint8_t c0 = (uint8_t)t[p], c1 = b->hfo.lowercase && c0 >= 'A' && c0 <= 'Z' ? (uint8_t)(c0 + 32) : c0;
         int32_t best = -1;
         size_t best_len = 0;
-        for (int32_t q = b->added_first[c]; q < b->added_first[c + 1]; q++) {
+        for (int pass = 0; pass < (c1 != c0 ? 2 : 1); pass++)
+        for (int32_t q = b->added_first[pass ? c1 : c0]; q < b->added_first[(pass ? c1 : c0) + 1]; q++) {
             const struct bpe_hf_added * a = &b->added[b->added_by_first[q]];
             if (!parse_special && a->special) continue;
             size_t tl;
             const char * tt = tok_text(b, a->id, &tl);
-            if (tl > best_len && tl <= n - p && !memcmp(t + p, tt, tl)) { best = b->added_by_first[q]; best_len = tl; }
+            bool eq = tl > best_len && tl <= n - p;
+            if (eq && a->normalized && b->hfo.lowercase)   // (tokenizer_json refuses what this misses)
+                for (size_t j = 0; eq && j < tl; j++) {
+                    char ch = t[p + j];
+                    eq = (ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch) == tt[j];
+                }
+            else eq = eq && !memcmp(t + p, tt, tl);
+            if (eq) { best = b->added_by_first[q]; best_len = tl; }
         }
         if (best < 0) { p++; continue; }
         const struct bpe_hf_added * a = &b->added[best];

@@ -18,6 +18,8 @@ enum gaze_status gaze_bpe_pretokenize(const struct gaze_bpe * bpe, const char * 
 struct bpe_hf_added {                  // one added token (tokenizer.json added_tokens)
     int32_t id;
     bool    special, lstrip, rstrip;
+    bool    normalized;                 // matched in the normalised text (with lowercase: ASCII
+                                        // letters of the input compared lowercased)
 };
 struct bpe_hf {
     const char * const * regex;         // [n_regex] pre-tokenizer splits (Split Isolated, ByteLevel
@@ -40,6 +42,13 @@ struct bpe_hf {
                                         // (but one added by add_prefix_space on the first token)
     struct tok_unigram * unigram;       // a Unigram model (text/unigram.c) segments the text between
                                         // added tokens instead of BPE; bpe_init_hf takes it, even on failure
+    // CLIP: normalizer Replace(Regex "\s+", " ") and Lowercase (char-wise full lowercase, as
+    // Rust's char::to_lowercase), Split behavior Removed + invert (only the matches are kept),
+    // and BPE's end_of_word_suffix (on the last character of each pre-token; byte-level only)
+    bool         collapse_ws;
+    bool         lowercase;
+    unsigned     keep_matches_only;      // bit i: regex i drops the text between its matches
+    char         eow[16];                // end_of_word_suffix, "" none
 };
 // gaze_bpe_init with tokenizer.json semantics (hf NULL: llama.cpp's, as gaze_bpe_init).
 enum gaze_status bpe_init_hf(struct gaze_bpe ** out, const struct gaze_bpe_vocab * vocab, const struct bpe_hf * hf);

@@ -75,7 +75,19 @@ static enum gaze_status parse_normalizer(struct tj * t, const json_t * n) {
         }
         return GAZE_OK;
     }
-    if (!strcmp(ty, "NFC")) { t->hf.nfc = true; return GAZE_OK; }
+    // the engine applies NFC, then CLIP's whitespace collapse and lowercase, then the SentencePiece
+    // space marks: a file asking another order is refused
+    if (!strcmp(ty, "NFC")) {
+        if (t->hf.collapse_ws || t->hf.lowercase || t->hf.prepend || t->hf.replace_space)
+            return refuse(t, "normalizer order: NFC after", "Replace/Lowercase/Prepend");
+        t->hf.nfc = true;
+        return GAZE_OK;
+    }
+    if (!strcmp(ty, "Lowercase")) {
+        if (t->hf.prepend || t->hf.replace_space) return refuse(t, "normalizer order: Lowercase after", "Prepend/Replace");
+        t->hf.lowercase = true;
+        return GAZE_OK;
+    }
     if (!strcmp(ty, "Prepend")) {
         const char * p = json_string_value(json_object_get(n, "prepend"));
         if (!p || strcmp(p, META)) return refuse(t, "normalizer Prepend of", p);
@@ -85,6 +97,12 @@ static enum gaze_status parse_normalizer(struct tj * t, const json_t * n) {
     if (!strcmp(ty, "Replace")) {
         const char * pat = json_string_value(json_object_get(json_object_get(n, "pattern"), "String"));
         const char * content = json_string_value(json_object_get(n, "content"));
+        const char * rx = json_string_value(json_object_get(json_object_get(n, "pattern"), "Regex"));
+        if (rx && !strcmp(rx, "\\s+") && content && !strcmp(content, " ")) {   // CLIP
+            if (t->hf.prepend || t->hf.replace_space) return refuse(t, "normalizer order: Replace \\s+ after", "Prepend/Replace");
+            t->hf.collapse_ws = true;
+            return GAZE_OK;
+        }
         if (!pat || strcmp(pat, " ") || !content || strcmp(content, META))
             return refuse(t, "normalizer Replace other than \" \" -> \"\\u2581\": pattern", pat ? pat : "(a regex)");
         t->hf.replace_space = true;
@@ -120,8 +138,12 @@ static enum gaze_status parse_pre(struct tj * t, const json_t * p, bool first) {
     if (!strcmp(ty, "Split")) {
         t->saw_split = true;
         const char * beh = json_string_value(json_object_get(p, "behavior"));
-        if (!beh || strcmp(beh, "Isolated")) return refuse(t, "pre_tokenizer Split behavior", beh);
-        if (json_is_true(json_object_get(p, "invert"))) return refuse(t, "pre_tokenizer Split with", "invert");
+        const bool invert = json_is_true(json_object_get(p, "invert"));
+        // Isolated: matches and the text between them are pieces; Removed + invert (CLIP): only
+        // the matches are (the text between them is dropped)
+        if (beh && !strcmp(beh, "Removed") && invert) t->hf.keep_matches_only |= 1u << t->hf.n_regex;
+        else if (!beh || strcmp(beh, "Isolated")) return refuse(t, "pre_tokenizer Split behavior", beh);
+        else if (invert) return refuse(t, "pre_tokenizer Split Isolated with", "invert");
         json_t * pat = json_object_get(p, "pattern");
         const char * re = json_string_value(json_object_get(pat, "Regex"));
         if (re) return add_regex(t, re, strlen(re));
@@ -248,17 +270,18 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
     // model options
     json_t * dropout = json_object_get(model, "dropout");
     if (dropout && !json_is_null(dropout) && json_number_value(dropout) != 0) return refuse(&t, "model option", "dropout");
-    const char * opt[] = { "continuing_subword_prefix", "end_of_word_suffix" };
-    for (int k = 0; k < 2; k++) {
-        const char * v = json_string_value(json_object_get(model, opt[k]));
-        if (v && *v) return refuse(&t, "model option", opt[k]);
-    }
+    const char * csp = json_string_value(json_object_get(model, "continuing_subword_prefix"));
+    if (csp && *csp) return refuse(&t, "model option", "continuing_subword_prefix");
+    const char * eow = json_string_value(json_object_get(model, "end_of_word_suffix"));
+    if (eow && strlen(eow) >= sizeof t.hf.eow) return refuse(&t, "end_of_word_suffix longer than 15 bytes:", eow);
+    if (eow) snprintf(t.hf.eow, sizeof t.hf.eow, "%s", eow);
     t.hf.fuse_unk = json_is_true(json_object_get(model, "fuse_unk"));
     t.hf.byte_fallback = json_is_true(json_object_get(model, "byte_fallback"));
     t.hf.ignore_merges = json_is_true(json_object_get(model, "ignore_merges"));
     if ((s = parse_normalizer(&t, json_object_get(root, "normalizer"))) ||
         (s = parse_pre(&t, json_object_get(root, "pre_tokenizer"), true)) ||
         (s = parse_post(&t, json_object_get(root, "post_processor")))) goto done;
+    if (t.hf.eow[0] && !t.hf.byte_level) { s = refuse(&t, "end_of_word_suffix without", "ByteLevel"); goto done; }
     if (t.hf.byte_level && (t.hf.prepend || t.hf.replace_space || t.hf.metaspace))
         { s = refuse(&t, "ByteLevel together with", "Metaspace/Prepend/Replace"); goto done; }
     // the id space: vocab and added tokens
@@ -313,7 +336,18 @@ enum gaze_status tok_json_bpe(const json_t * root, const char * label, const str
         bool special = json_is_true(json_object_get(val, "special"));
         types[id] = special ? GAZE_BPE_TOKEN_TYPE_CONTROL : GAZE_BPE_TOKEN_TYPE_USER_DEFINED;
         added[i] = (struct bpe_hf_added){ id, special, json_is_true(json_object_get(val, "lstrip")),
-                                          json_is_true(json_object_get(val, "rstrip")) };
+                                          json_is_true(json_object_get(val, "rstrip")),
+                                          json_is_true(json_object_get(val, "normalized")) };
+        // a normalized added token is found in the lowercased text: the engine compares the
+        // input's ASCII letters lowercased, exact for ASCII contents without whitespace, 'k'
+        // (U+212A KELVIN SIGN lowercases to it) or a final 'i' (U+0130 -> "i\u0307")
+        if (added[i].normalized && t.hf.lowercase) {
+            const char * ct = json_string_value(json_object_get(val, "content"));
+            size_t cl = strlen(ct);
+            bool ok = cl > 0 && ct[cl - 1] != 'i';
+            for (size_t j = 0; ok && j < cl; j++) ok = (unsigned char)ct[j] < 0x80 && ct[j] != 'k' && ct[j] > ' ';
+            if (!ok) { s = refuse(&t, "normalized added token (lowercase normalizer) with non-ASCII, whitespace, 'k' or a final 'i':", ct); goto done; }
+        }
     }
     for (int64_t id = 0; id < V; id++)
         if (!toks[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: no token has id %lld (ids must be 0..%lld)", label, (long long)id, (long long)V - 1); goto done; }

@@ -1,0 +1,287 @@
+// CLIP's text tower (CLIPTextTransformer) and the image–text similarity of a CLIPModel:
+// token + learned position embeddings, pre-LN encoder layers (encoder.c) under a causal mask,
+// final_layer_norm, the state at the end-of-text token pooled (transformers' rule: with the
+// legacy eos_token_id 2 the position of the largest id, else the first eos_token_id), then
+// text_projection; images go through visual_projection, and the logits are exp(logit_scale)
+// times the cosine of the two projections.
+#include "models/clip.h"
+#include "formats/json.h"
+#include "formats/runfile.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct clip_text {
+    struct enc_weights w;              // prefix "text_model."; st borrowed from the vision model
+    struct gaze_tokenizer * tok;       // NULL: tok_error says why
+    char tok_error[512];
+    int64_t C, L, H, d, F, V, n_pos, P, Cv, eos_id;
+    float eps;
+    enum enc_act act;
+    const float * tok_emb;             // [V, C]
+    const float * pos_emb;             // [n_pos, C]
+    struct enc_layer * layers;         // [L]
+    const float * ln_w, * ln_b;        // [C] final_layer_norm
+    struct gaze_linear text_proj;      // [P, C], no bias
+    struct gaze_linear vis_proj;       // [P, Cv], no bias
+    float logit_scale;                 // the parameter (logits scale by its exp)
+    struct enc_pool pool;
+};
+
+void clip_text_free(struct clip_text * ct) {
+    if (!ct) return;
+    for (int64_t l = 0; ct->layers && l < ct->L; l++) enc_layer_release(&ct->layers[l]);
+    free(ct->layers);
+    gaze_linear_release(&ct->text_proj);
+    gaze_linear_release(&ct->vis_proj);
+    gaze_tokenizer_free(ct->tok);
+    enc_pool_free(&ct->pool);
+    for (int64_t i = 0; i < ct->w.n_owned; i++) gaze_free_aligned(ct->w.owned[i]);
+    free(ct->w.owned);   // (the file itself belongs to the vision model)
+    free(ct);
+}
+
+// text_config, with CLIPTextConfig's defaults for the keys save_pretrained leaves out.
+static enum gaze_status text_config(struct clip_text * ct, const json_t * cfg, const char * path) {
+    const json_t * tc = json_object_get(cfg, "text_config");
+    if (!json_is_object(tc)) return gaze_error(GAZE_ERR_FORMAT, "%s: text_config missing or not an object", path);
+    const char * act = NULL;
+    double eps = 0;
+    enum gaze_status s = gaze_json_opt_int(tc, "hidden_size", path, 512, &ct->C);
+    if (!s) s = gaze_json_opt_int(tc, "num_attention_heads", path, 8, &ct->H);
+    if (!s) s = gaze_json_opt_int(tc, "num_hidden_layers", path, 12, &ct->L);
+    if (!s) s = gaze_json_opt_int(tc, "intermediate_size", path, 2048, &ct->F);
+    if (!s) s = gaze_json_opt_int(tc, "vocab_size", path, 49408, &ct->V);
+    if (!s) s = gaze_json_opt_int(tc, "max_position_embeddings", path, 77, &ct->n_pos);
+    if (!s) s = gaze_json_opt_int(tc, "eos_token_id", path, 49407, &ct->eos_id);
+    if (!s) s = gaze_json_opt_number(tc, "layer_norm_eps", path, 1e-5, &eps);
+    if (!s) s = gaze_json_opt_string(tc, "hidden_act", path, "quick_gelu", &act);
+    if (!s) s = gaze_json_opt_int(cfg, "projection_dim", path, 512, &ct->P);
+    if (!s && (ct->C < 1 || ct->C > (1 << 16) || ct->H < 1 || ct->H > 1024 || ct->L < 1 || ct->L > 1024 || ct->F < 1 ||
+               ct->F > (1 << 18) || ct->V < 1 || ct->V > (1 << 24) || ct->n_pos < 1 || ct->n_pos > (1 << 16) ||
+               ct->P < 1 || ct->P > (1 << 16)))
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: text_config sizes (hidden %lld, heads %lld, layers %lld, intermediate %lld, "
+                       "vocab %lld, positions %lld) or projection_dim %lld out of range", path, (long long)ct->C,
+                       (long long)ct->H, (long long)ct->L, (long long)ct->F, (long long)ct->V, (long long)ct->n_pos,
+                       (long long)ct->P);
+    if (!s && ct->C % ct->H)
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: text hidden_size %lld is not a multiple of num_attention_heads %lld", path,
+                       (long long)ct->C, (long long)ct->H);
+    if (!s && ct->C / ct->H > 256) s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: text head size above 256", path);
+    if (!s && strcmp(act, "quick_gelu") && strcmp(act, "gelu") && strcmp(act, "gelu_pytorch_tanh"))
+        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: text hidden_act \"%s\" is not supported (quick_gelu, gelu, gelu_pytorch_tanh)",
+                       path, act);
+    if (!s && !(eps > 0 && eps < 1)) s = gaze_error(GAZE_ERR_FORMAT, "%s: text layer_norm_eps %g out of range", path, eps);
+    if (s) return s;
+    ct->act = !strcmp(act, "quick_gelu") ? ENC_QUICK_GELU : !strcmp(act, "gelu_pytorch_tanh") ? ENC_GELU_TANH : ENC_GELU;
+    ct->eps = (float)eps;
+    ct->d = ct->C / ct->H;
+    return GAZE_OK;
+}
+
+static enum gaze_status text_weights(struct clip_text * ct) {
+    const int64_t C = ct->C;
+    enum gaze_status s = enc_tensor2(&ct->w, "embeddings.token_embedding.weight", ct->V, C, &ct->tok_emb);
+    if (!s) s = enc_tensor2(&ct->w, "embeddings.position_embedding.weight", ct->n_pos, C, &ct->pos_emb);
+    if (!s && !(ct->layers = calloc((size_t)ct->L, sizeof *ct->layers))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    for (int64_t l = 0; l < ct->L && !s; l++) {
+        struct enc_layer * ly = &ct->layers[l];
+        char base[160];
+#define LIN(suffix, no, ni, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_linear(&ct->w, base, no, ni, true, field); }
+#define VEC(suffix, field) \
+        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_tensor2(&ct->w, base, C, 0, field); }
+        LIN("self_attn.q_proj", C, C, &ly->q)
+        LIN("self_attn.k_proj", C, C, &ly->k)
+        LIN("self_attn.v_proj", C, C, &ly->v)
+        LIN("self_attn.out_proj", C, C, &ly->o)
+        LIN("mlp.fc1", ct->F, C, &ly->ff_in)
+        LIN("mlp.fc2", C, ct->F, &ly->ff_out)
+        VEC("layer_norm1.weight", &ly->ln1_w)
+        VEC("layer_norm1.bias", &ly->ln1_b)
+        VEC("layer_norm2.weight", &ly->ln2_w)
+        VEC("layer_norm2.bias", &ly->ln2_b)
+#undef LIN
+#undef VEC
+        if (!s) enc_drop_layer_weights(&ct->w, ly);
+    }
+    if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.weight", C, 0, &ct->ln_w);
+    if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.bias", C, 0, &ct->ln_b);
+    // the projections and logit_scale sit outside text_model.
+    ct->w.prefix = "";
+    if (!s) s = enc_linear(&ct->w, "text_projection", ct->P, C, false, &ct->text_proj);
+    if (!s) s = enc_linear(&ct->w, "visual_projection", ct->P, ct->Cv, false, &ct->vis_proj);
+    const float * ls = NULL;
+    if (!s) s = enc_tensor(&ct->w, "logit_scale", 0, NULL, &ls);
+    if (!s) ct->logit_scale = *ls;
+    ct->w.prefix = "text_model.";
+    return s;
+}
+
+enum gaze_status clip_text_load(struct clip_text ** out, const char * folder, const json_t * cfg,
+                                struct gaze_safetensors * st, int64_t Cv) {
+    *out = NULL;
+    struct clip_text * ct = calloc(1, sizeof *ct);
+    if (!ct) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    enc_pool_init(&ct->pool);
+    ct->w = (struct enc_weights){ .st = st, .prefix = "text_model.", .arch = "clip" };
+    ct->Cv = Cv;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", folder);
+    enum gaze_status s = text_config(ct, cfg, path);
+    if (!s) s = text_weights(ct);
+    if (s) { clip_text_free(ct); return s; }
+    if (gaze_tokenizer_from_folder(folder, &ct->tok) != GAZE_OK) {
+        snprintf(ct->tok_error, sizeof ct->tok_error, "%s", gaze_last_error());
+        ct->tok = NULL;
+    }
+    *out = ct;
+    return GAZE_OK;
+}
+
+// Tokens and metadata of a text run.
+static enum gaze_status text_header(struct gaze_model * model, const struct clip_text * ct, const char * text,
+                                    const struct gaze_encoding * enc, struct gaze_run * run) {
+    const int64_t T = enc->n_tokens;
+    const char ** pieces = malloc((size_t)T * sizeof *pieces);
+    size_t * lens = malloc((size_t)T * sizeof *lens);
+    enum gaze_status s = GAZE_OK;
+    if (!pieces || !lens) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    for (int64_t t = 0; !s && t < T; t++) {
+        pieces[t] = gaze_tokenizer_token_piece(ct->tok, enc->ids[t], &lens[t]);
+        if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
+    }
+    if (!s) s = gaze_run_set_tokens(run, T, pieces, lens, enc->ids, enc->offsets);
+    free(pieces);
+    free(lens);
+    if (s) return s;
+    run->model = strdup(model->path);
+    run->arch = strdup("clip");
+    run->text = strdup(text);
+    run->sequence_ids = malloc((size_t)T);
+    if (!run->model || !run->arch || !run->text || !run->sequence_ids) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    for (int64_t t = 0; t < T; t++) run->sequence_ids[t] = enc->sequence_ids ? enc->sequence_ids[t] : 0;
+    run->causal = true;
+    run->n_layers = ct->L;
+    run->n_heads = run->n_kv_heads = ct->H;
+    run->d_head = ct->d;
+    run->n_embd = ct->C;
+    return GAZE_OK;
+}
+
+// transformers' pooling position: argmax of the ids with the legacy eos_token_id 2 (the EOT
+// token has the largest id in OpenAI's vocabulary), else the first eos_token_id (none: 0).
+static int64_t pool_index(const struct clip_text * ct, const int32_t * ids, int64_t T) {
+    int64_t at = 0;
+    for (int64_t t = 0; t < T; t++) {
+        if (ct->eos_id == 2) { if (ids[t] > ids[at]) at = t; }
+        else if (ids[t] == ct->eos_id) return t;
+    }
+    return at;
+}
+
+enum gaze_status clip_text_run(struct gaze_model * model, const char * text, const char * pair,
+                               const struct gaze_run_opts * opts, struct gaze_run * run) {
+    const struct clip_text * ct = vit_clip_text(model);
+    gaze_run_init(run);
+    if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: %s is a vision model: give it an image (PNG or JPEG), not text",
+                               model->path, model->info.arch_name);
+    if (!ct->tok)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: CLIP text tower: no usable tokenizer: %s", model->path, ct->tok_error);
+    if (pair) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: CLIP's text tower takes one text, not a pair", model->path);
+    const int64_t C = ct->C;
+    struct gaze_encoding enc = { 0 };
+    const struct gaze_tokenizer_encode_opts eo = { 0 };
+    enum gaze_status s = gaze_tokenizer_encode(ct->tok, text, strlen(text), &eo, &enc);
+    if (s) return s;
+    const int64_t T = enc.n_tokens;
+    // transformers indexes the position table with 0..T-1: longer texts fail there too
+    if (T > ct->n_pos)
+        s = gaze_error(GAZE_ERR_LIMIT, "%s: the text is %lld tokens; CLIP's text tower takes at most %lld "
+                       "(max_position_embeddings)", model->path, (long long)T, (long long)ct->n_pos);
+    for (int64_t t = 0; !s && t < T; t++)
+        if (enc.ids[t] < 0 || enc.ids[t] >= ct->V)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: token id %d is outside the text tower's vocabulary (%lld)", model->path,
+                           enc.ids[t], (long long)ct->V);
+    if (!s) s = text_header(model, ct, text, &enc, run);
+    if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : ct->H, NULL, T);
+    const struct enc_shape sh = { C, ct->H, ct->d, ct->F, ct->eps, true, "clip", ct->act, true };
+    const size_t need = (size_t)T * C + enc_layer_work_floats(&sh, T);
+    if (!s) {
+        const int64_t Hc = opts->heads ? opts->n_heads : ct->H;
+        const double cap = model_capture_bytes(opts, ct->L, Hc, T, ct->d, C);
+        char what[160], a[32], b[32];
+        snprintf(what, sizeof what, "%lld tokens: captured arrays %s, work buffers %s", (long long)T,
+                 model_format_bytes(cap, a, sizeof a), model_format_bytes((double)need * sizeof(float), b, sizeof b));
+        s = model_check_memory("clip", opts, cap + (double)need * sizeof(float), what);
+    }
+    struct enc_work work = { 0 };
+    if (!s && !(work = enc_work_take((struct enc_pool *)&ct->pool, need)).p) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    float * x = work.p, * rest = x ? x + T * C : NULL;
+    for (int64_t t = 0; !s && t < T; t++)
+        gaze_add(ct->tok_emb + (int64_t)enc.ids[t] * C, ct->pos_emb + t * C, x + t * C, C);
+    for (int64_t l = 0; l < ct->L && !s; l++) s = enc_layer_forward(&sh, &ct->layers[l], l, x, T, rest, opts, run);
+    const int64_t at = s ? 0 : pool_index(ct, enc.ids, T);
+    // final_layer_norm of the pooled token only (the other rows feed nothing here)
+    if (!s && !(run->embedding = gaze_alloc_aligned((size_t)C * sizeof(float)))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    if (!s && gaze_add_layer_norm(x + at * C, NULL, run->embedding, 1, C, ct->ln_w, ct->ln_b, ct->eps, opts->n_threads))
+        s = gaze_error(GAZE_ERR_NUMERIC, "clip: final layernorm overflowed to Inf/NaN");
+    if (!s) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)at);
+        s = gaze_run_set_extra(run, "gaze.clip.pool_token", buf);
+    }
+    enc_work_give((struct enc_pool *)&ct->pool, work);
+    gaze_encoding_free(&enc);
+    if (s) gaze_run_free(run);
+    return s;
+}
+
+int64_t gaze_clip_dim(const struct gaze_model * model) {
+    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
+    return ct ? ct->P : 0;
+}
+
+// A run's pooled state through the projection of its tower (an image run has a patch grid).
+static enum gaze_status project(const struct clip_text * ct, const struct gaze_run * r, float * out) {
+    const bool image = r->grid_rows > 0;
+    const int64_t C = image ? ct->Cv : ct->C;
+    if (!r->embedding || r->n_embd != C || (!image && r->n_layers != ct->L))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: a %s run of another model (width %lld, expected %lld)",
+                          image ? "image" : "text", (long long)r->n_embd, (long long)C);
+    return gaze_linear_forward(image ? &ct->vis_proj : &ct->text_proj, r->embedding, 1, out, 1);
+}
+
+static void normalise(float * v, int64_t n) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (double)v[i] * v[i];
+    const float inv = (float)(1.0 / fmax(sqrt(ss), 1e-30));
+    for (int64_t i = 0; i < n; i++) v[i] *= inv;
+}
+
+enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const struct gaze_run * image,
+                                      const struct gaze_run * const * texts, int64_t n, float * logits,
+                                      float * image_embeds, float * text_embeds) {
+    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
+    if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: the model is not a CLIPModel with a text tower");
+    if (!image || !texts || n < 1 || !logits || image->grid_rows < 1)
+        return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: needs an image run and at least one text run");
+    const int64_t P = ct->P;
+    float * ie = malloc((size_t)P * 2 * sizeof(float)), * te = ie ? ie + P : NULL;
+    if (!ie) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    enum gaze_status s = project(ct, image, ie);
+    if (!s && image_embeds) memcpy(image_embeds, ie, (size_t)P * sizeof(float));
+    if (!s) normalise(ie, P);
+    const double scale = exp((double)ct->logit_scale);
+    for (int64_t j = 0; !s && j < n; j++) {
+        if (!texts[j] || texts[j]->grid_rows > 0) { s = gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: text %lld is not a text run", (long long)j); break; }
+        if ((s = project(ct, texts[j], te))) break;
+        if (text_embeds) memcpy(text_embeds + j * P, te, (size_t)P * sizeof(float));
+        normalise(te, P);
+        double dot = 0;
+        for (int64_t i = 0; i < P; i++) dot += (double)ie[i] * te[i];
+        logits[j] = (float)(scale * dot);
+    }
+    free(ie);
+    return s;
+}
