@@ -381,7 +381,7 @@ static enum gaze_status bert_run(struct gaze_model * model, const char * text, c
     s = bert_run_header(model, b, &enc, text, pair, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : b->H, NULL, T);
 
-    const struct enc_shape sh = { C, b->H, b->d, F, b->eps, false, arch, ENC_GELU };
+    const struct enc_shape sh = { C, b->H, b->d, F, b->eps, false, arch, ENC_GELU, false };
     // x [T, C], then the layers' work space, which holds ELECTRA's narrower embeddings first
     const size_t need = (size_t)T * C + GAZE_MAX(enc_layer_work_floats(&sh, T), (size_t)(T * E));
     if (!s) {   // what the run will hold, before any of it is allocated

@@ -220,7 +220,7 @@ enum gaze_status clip_text_run(struct gaze_model * model, const char * text, con
     float * x = work.p, * rest = x ? x + T * C : NULL;
     for (int64_t t = 0; !s && t < T; t++)
         gaze_add(ct->tok_emb + (int64_t)enc.ids[t] * C, ct->pos_emb + t * C, x + t * C, C);
-    for (int64_t l = 0; l < ct->L && !s; l++) s = enc_layer_forward(&sh, &ct->layers[l], l, x, T, rest, opts, run);
+    for (int64_t l = 0; l < ct->L && !s; l++) s = enc_layer_forward(&sh, &ct->layers[l], l, x, T, rest, opts, run, NULL);
     const int64_t at = s ? 0 : pool_index(ct, enc.ids, T);
     // final_layer_norm of the pooled token only (the other rows feed nothing here)
     if (!s && !(run->embedding = gaze_alloc_aligned((size_t)C * sizeof(float)))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");

@@ -527,7 +527,7 @@ enum gaze_status tok_json_unigram(const json_t * root, const char * label, const
         bool special = json_is_true(json_object_get(val, "special"));
         if (id != unk) types[id] = special ? GAZE_BPE_TOKEN_TYPE_CONTROL : GAZE_BPE_TOKEN_TYPE_USER_DEFINED;
         added[i] = (struct bpe_hf_added){ id, special, json_is_true(json_object_get(val, "lstrip")),
-                                          json_is_true(json_object_get(val, "rstrip")) };
+                                          json_is_true(json_object_get(val, "rstrip")), false };
     }
     for (size_t id = 0; id < V; id++)
         if (!toks[id]) { s = gaze_error(GAZE_ERR_FORMAT, "%s: no token has id %zu (ids must be 0..%zu)", label, id, V - 1); goto done; }
