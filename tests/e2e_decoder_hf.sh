@@ -101,7 +101,7 @@ PY
     expect "$rc" 1 "$1: exit code"
     has "$out" "$3" "$1: message"
 }
-refuse "model_type" 'c["model_type"] = "t5"' 'model_type "t5" is not supported'
+refuse "model_type" 'c["model_type"] = "xlnet"' 'model_type "xlnet" is not supported'
 refuse "rope type" 'c["rope_scaling"] = {"rope_type": "longrope", "factor": 2.0}' 'rope_scaling type "longrope" is not supported'
 refuse "hidden_act" 'c["hidden_act"] = "relu"' 'hidden_act "relu" is not supported'
 refuse "qwen2 windows" 'c.update(model_type="qwen2", use_sliding_window=True, sliding_window=4)' 'use_sliding_window = true'

@@ -170,8 +170,8 @@ run show_junk nz "$G" show "$tmp/junk.safetensors" && has show_junk "junk.safete
 run info_junk nz "$G" info "$tmp/junk.safetensors" && has info_junk "junk.safetensors"
 head -c 100 "$tmp/r.safetensors" >"$tmp/cut.safetensors"
 run show_cut nz "$G" show "$tmp/cut.safetensors" && has show_cut "cut.safetensors"
-mkdir -p "$tmp/notbert" && printf '{"model_type": "t5"}' >"$tmp/notbert/config.json"
-run not_bert nz "$G" run "$tmp/notbert" "hi" && has not_bert "t5"
+mkdir -p "$tmp/notbert" && printf '{"model_type": "xlnet"}' >"$tmp/notbert/config.json"
+run not_bert nz "$G" run "$tmp/notbert" "hi" && has not_bert "xlnet"
 run unknown_cmd nz "$G" frobnicate
 
 e2e_finish

@@ -192,7 +192,7 @@ static void test_refused(void) {
         { "{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Lowercase\"}]}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}", "\"Lowercase\"" },
         { "{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}", "\"Whitespace\"" },
         { "{\"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"_\"}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}", "replacement" },
-        { "{\"post_processor\": {\"type\": \"BertProcessing\"}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}", "\"BertProcessing\"" },
+        { "{\"post_processor\": {\"type\": \"BertProcessing\"}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}", "BertProcessing" },
         { "{\"model\": {\"type\": \"Unigram\", \"dropout\": 0.1, \"vocab\": [[\"a\", 0]]}}", "\"dropout\"" },
         { "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 5, \"vocab\": [[\"a\", 0]]}}", "unk_id" },
         { "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}", "model.vocab" },
