@@ -83,28 +83,7 @@ static enum gaze_status text_weights(struct clip_text * ct) {
     const int64_t C = ct->C;
     enum gaze_status s = enc_tensor2(&ct->w, "embeddings.token_embedding.weight", ct->V, C, &ct->tok_emb);
     if (!s) s = enc_tensor2(&ct->w, "embeddings.position_embedding.weight", ct->n_pos, C, &ct->pos_emb);
-    if (!s && !(ct->layers = calloc((size_t)ct->L, sizeof *ct->layers))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
-    for (int64_t l = 0; l < ct->L && !s; l++) {
-        struct enc_layer * ly = &ct->layers[l];
-        char base[160];
-#define LIN(suffix, no, ni, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_linear(&ct->w, base, no, ni, true, field); }
-#define VEC(suffix, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_tensor2(&ct->w, base, C, 0, field); }
-        LIN("self_attn.q_proj", C, C, &ly->q)
-        LIN("self_attn.k_proj", C, C, &ly->k)
-        LIN("self_attn.v_proj", C, C, &ly->v)
-        LIN("self_attn.out_proj", C, C, &ly->o)
-        LIN("mlp.fc1", ct->F, C, &ly->ff_in)
-        LIN("mlp.fc2", C, ct->F, &ly->ff_out)
-        VEC("layer_norm1.weight", &ly->ln1_w)
-        VEC("layer_norm1.bias", &ly->ln1_b)
-        VEC("layer_norm2.weight", &ly->ln2_w)
-        VEC("layer_norm2.bias", &ly->ln2_b)
-#undef LIN
-#undef VEC
-        if (!s) enc_drop_layer_weights(&ct->w, ly);
-    }
+    if (!s) s = enc_read_clip_layers(&ct->w, ct->L, C, ct->F, "clip", &ct->layers);
     if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.weight", C, 0, &ct->ln_w);
     if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.bias", C, 0, &ct->ln_b);
     // the projections and logit_scale sit outside text_model.

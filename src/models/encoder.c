@@ -119,6 +119,33 @@ void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer
     }
 }
 
+enum gaze_status enc_read_clip_layers(struct enc_weights * w, int64_t L, int64_t C, int64_t F, const char * arch,
+                                      struct enc_layer ** out) {
+    struct enc_layer * layers = calloc((size_t)L, sizeof *layers);
+    if (!layers) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch);
+    *out = layers;
+    enum gaze_status s = GAZE_OK;
+    static const char * const lin[6] = { "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
+                                         "mlp.fc1", "mlp.fc2" };
+    static const char * const vec[4] = { "layer_norm1.weight", "layer_norm1.bias", "layer_norm2.weight", "layer_norm2.bias" };
+    for (int64_t l = 0; l < L && !s; l++) {
+        struct enc_layer * ly = &layers[l];
+        struct gaze_linear * lins[6] = { &ly->q, &ly->k, &ly->v, &ly->o, &ly->ff_in, &ly->ff_out };
+        const float ** vecs[4] = { &ly->ln1_w, &ly->ln1_b, &ly->ln2_w, &ly->ln2_b };
+        char base[160];
+        for (int i = 0; i < 6 && !s; i++) {
+            snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, lin[i]);
+            s = enc_linear(w, base, i == 4 ? F : C, i == 5 ? F : C, true, lins[i]);
+        }
+        for (int i = 0; i < 4 && !s; i++) {
+            snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, vec[i]);
+            s = enc_tensor2(w, base, C, 0, vecs[i]);
+        }
+        if (!s) enc_drop_layer_weights(w, ly);
+    }
+    return s;
+}
+
 void enc_drop_table(const struct enc_weights * w, const float * p, size_t n) {
     for (int64_t j = 0; j < w->n_owned; j++)
         if ((const float *)w->owned[j] == p) return;

@@ -39,6 +39,11 @@ struct enc_layer {
     const float * ls1, * ls2;          // [C] layer scale of the attention / FFN branch, or NULL
 };
 void enc_layer_release(struct enc_layer * ly);
+// Reads L layers in CLIP's layout (encoder.layers.N.self_attn.{q,k,v,out}_proj,
+// mlp.fc1/fc2, layer_norm1/2; C wide, F the MLP's width) into *out (calloc'd [L]): CLIP's and
+// SigLIP's two towers. Each layer's weight pages are dropped once read.
+enum gaze_status enc_read_clip_layers(struct enc_weights * w, int64_t L, int64_t C, int64_t F, const char * arch,
+                                      struct enc_layer ** out);
 // Drops this process's mapping of the file pages of the layer's packed linear weights.
 void enc_drop_layer_weights(const struct enc_weights * w, const struct enc_layer * ly);
 // The same for a table read in place (a mapped, not converted, tensor of n floats): the load's

@@ -214,28 +214,7 @@ static enum gaze_status clip_weights(struct vit * v) {
     }
     if (!s && !siglip) s = enc_tensor2(&v->w, "pre_layrnorm.weight", C, 0, &v->pre_w);
     if (!s && !siglip) s = enc_tensor2(&v->w, "pre_layrnorm.bias", C, 0, &v->pre_b);
-    if (!s && !(v->layers = calloc((size_t)v->L, sizeof *v->layers))) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
-    for (int64_t l = 0; l < v->L && !s; l++) {
-        struct enc_layer * ly = &v->layers[l];
-        char base[160];
-#define LIN(suffix, no, ni, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_linear(&v->w, base, no, ni, true, field); }
-#define VEC(suffix, field) \
-        if (!s) { snprintf(base, sizeof base, "encoder.layers.%lld.%s", (long long)l, suffix); s = enc_tensor2(&v->w, base, C, 0, field); }
-        LIN("self_attn.q_proj", C, C, &ly->q)
-        LIN("self_attn.k_proj", C, C, &ly->k)
-        LIN("self_attn.v_proj", C, C, &ly->v)
-        LIN("self_attn.out_proj", C, C, &ly->o)
-        LIN("mlp.fc1", v->F, C, &ly->ff_in)
-        LIN("mlp.fc2", C, v->F, &ly->ff_out)
-        VEC("layer_norm1.weight", &ly->ln1_w)
-        VEC("layer_norm1.bias", &ly->ln1_b)
-        VEC("layer_norm2.weight", &ly->ln2_w)
-        VEC("layer_norm2.bias", &ly->ln2_b)
-#undef LIN
-#undef VEC
-        if (!s) enc_drop_layer_weights(&v->w, ly);
-    }
+    if (!s) s = enc_read_clip_layers(&v->w, v->L, C, v->F, "clip", &v->layers);
     // post_layernorm: of the pooled [CLS] only (CLIP), of every token (SigLIP)
     if (!s) s = enc_tensor2(&v->w, "post_layernorm.weight", C, 0, &v->ln_w);
     if (!s) s = enc_tensor2(&v->w, "post_layernorm.bias", C, 0, &v->ln_b);
