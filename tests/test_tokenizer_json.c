@@ -107,7 +107,9 @@ static void test_refusals(void) {
     refused("model.type", "\"Unigram\"", "Unigram");
     refused("model.dropout", "0.1", "dropout");
     refused("normalizer", "{\"type\": \"NFKC\"}", "NFKC");
-    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Lowercase\"}]}", "Lowercase");
+    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Strip\"}]}", "Strip");
+    // CLIP's order is NFC, Replace, Lowercase: NFC after Lowercase would be run in the wrong order
+    refused("normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Lowercase\"}, {\"type\": \"NFC\"}]}", "NFC after");
     refused("pre_tokenizer", "{\"type\": \"Whitespace\"}", "Whitespace");
     refused("pre_tokenizer", "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"a\"}, \"behavior\": \"MergedWithPrevious\", \"invert\": false}",
             "MergedWithPrevious");

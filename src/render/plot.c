@@ -1611,7 +1611,7 @@ struct gaze_plot_opts gaze_plot_opts_make(void) {
 bool gaze_plot_kind_from_name(const char * name, enum gaze_plot_kind * out) {
     static const char * const names[] = { "heatmap", "model", "head", "bars", "image", "image-patch",
                                           "image-rollout", "distance", "alignment", "clip" };
-    for (int k = 0; name && k < 9; k++)
+    for (int k = 0; name && k < (int)(sizeof names / sizeof names[0]); k++)
         if (!strcmp(name, names[k])) { *out = (enum gaze_plot_kind)k; return true; }
     return false;
 }
