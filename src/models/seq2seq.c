@@ -52,6 +52,18 @@ enum gaze_status s2s_norm_pair(struct s2s * m, const char * base, bool bias, con
     return enc_tensor2(&m->w, name, m->cfg.C, 0, b);
 }
 
+enum gaze_status s2s_embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
+                               const char * field, const float ** out) {
+    const char * name = s2s_first_present(m, names, n);
+    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(m->w.st), names[0]);
+    const struct gaze_st_tensor * t = gaze_safetensors_find(m->w.st, name);
+    if (t->n_dims == 2 && t->shape[1] == m->cfg.C && t->shape[0] != V)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: %s %lld disagrees with the embedding %s of %s ([%lld, %lld])", label,
+                          field, (long long)V, name, gaze_safetensors_path(m->w.st), (long long)t->shape[0],
+                          (long long)t->shape[1]);
+    return enc_tensor2(&m->w, name, V, m->cfg.C, out);
+}
+
 static void release_layers(struct s2s_layer * ly, int64_t n) {
     for (int64_t i = 0; ly && i < n; i++) {
         struct gaze_linear * lins[11] = { &ly[i].self.q, &ly[i].self.k, &ly[i].self.v, &ly[i].self.o,

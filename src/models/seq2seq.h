@@ -104,6 +104,10 @@ enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * 
 // with optional bias prepared for the GEMM, the first present of several names (NULL if none).
 const char * s2s_first_present(const struct s2s * m, const char * const * names, int n);
 enum gaze_status s2s_norm_pair(struct s2s * m, const char * base, bool bias, const float ** w, const float ** b);
+// The embedding table `names` (first present) as [V, C], its rows checked against config.json's
+// vocab_size (`field`) so a mismatch names both files.
+enum gaze_status s2s_embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
+                               const char * field, const float ** out);
 
 // What a generation captured. Decoder rows are the decoder's inputs: the start token then every
 // generated token (the last one fed too, so rows = ids), as transformers' teacher-forced pass

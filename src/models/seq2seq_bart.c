@@ -49,17 +49,6 @@ static enum gaze_status ffn(struct s2s * m, struct s2s_layer * ly, int64_t F, co
     return s2s_norm_pair(m, base, true, &ly->ffn_norm_w, &ly->ffn_norm_b);
 }
 
-static enum gaze_status embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
-                                  const char * field, const float ** out) {
-    const char * name = s2s_first_present(m, names, n);
-    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(m->w.st), names[0]);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(m->w.st, name);
-    if (t->n_dims == 2 && t->shape[1] == m->cfg.C && t->shape[0] != V)
-        return gaze_error(GAZE_ERR_FORMAT, "%s: %s %lld disagrees with the embedding %s of %s ([%lld, %lld])", label,
-                          field, (long long)V, name, gaze_safetensors_path(m->w.st), (long long)t->shape[0],
-                          (long long)t->shape[1]);
-    return enc_tensor2(&m->w, name, V, m->cfg.C, out);
-}
 
 enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * label, bool marian) {
     struct s2s_config * c = &m->cfg;
@@ -111,9 +100,9 @@ enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * 
     static const char * const enc_names[] = { "model.shared.weight", "model.encoder.embed_tokens.weight" };
     static const char * const dec_shared[] = { "model.shared.weight", "model.decoder.embed_tokens.weight" };
     static const char * const dec_own[] = { "model.decoder.embed_tokens.weight" };
-    if ((s = embedding(m, enc_names, 2, V, label, "vocab_size", &m->enc.embd))) return s;
-    if (marian && !share) s = embedding(m, dec_own, 1, Vd, label, "decoder_vocab_size", &m->dec.embd);
-    else s = embedding(m, dec_shared, 2, Vd, label, "vocab_size", &m->dec.embd);
+    if ((s = s2s_embedding(m, enc_names, 2, V, label, "vocab_size", &m->enc.embd))) return s;
+    if (marian && !share) s = s2s_embedding(m, dec_own, 1, Vd, label, "decoder_vocab_size", &m->dec.embd);
+    else s = s2s_embedding(m, dec_shared, 2, Vd, label, "vocab_size", &m->dec.embd);
     if (s) return s;
     if (marian) {
         // static table [np, C]: column j < C/2 (rounded up) sin(p / 10000^(2j/C)), then cos

@@ -65,19 +65,6 @@ static enum gaze_status ffn(struct s2s * m, struct s2s_layer * ly, int64_t F, co
     return s2s_norm_pair(m, nb, false, &ly->ffn_norm_w, &ly->ffn_norm_b);
 }
 
-// The embedding table `names` (first present) as [V, C], its rows checked against config.json's
-// vocab_size so a mismatch names both files.
-static enum gaze_status embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
-                                  const char * field, const float ** out) {
-    const char * name = s2s_first_present(m, names, n);
-    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(m->w.st), names[0]);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(m->w.st, name);
-    if (t->n_dims == 2 && t->shape[1] == m->cfg.C && t->shape[0] != V)
-        return gaze_error(GAZE_ERR_FORMAT, "%s: %s %lld disagrees with the embedding %s of %s ([%lld, %lld])", label,
-                          field, (long long)V, name, gaze_safetensors_path(m->w.st), (long long)t->shape[0],
-                          (long long)t->shape[1]);
-    return enc_tensor2(&m->w, name, V, m->cfg.C, out);
-}
 
 enum gaze_status s2s_load_t5(struct s2s * m, const json_t * cfg, const char * label) {
     struct s2s_config * c = &m->cfg;
@@ -121,8 +108,8 @@ enum gaze_status s2s_load_t5(struct s2s * m, const json_t * cfg, const char * la
                               .eos = (int32_t)eos, .forced_bos = -1, .forced_eos = -1 };
     static const char * const enc_names[] = { "shared.weight", "encoder.embed_tokens.weight" };
     static const char * const dec_names[] = { "shared.weight", "decoder.embed_tokens.weight" };
-    if ((s = embedding(m, enc_names, 2, V, label, "vocab_size", &m->enc.embd)) ||
-        (s = embedding(m, dec_names, 2, V, label, "vocab_size", &m->dec.embd)))
+    if ((s = s2s_embedding(m, enc_names, 2, V, label, "vocab_size", &m->enc.embd)) ||
+        (s = s2s_embedding(m, dec_names, 2, V, label, "vocab_size", &m->dec.embd)))
         return s;
     if ((s = enc_tensor2(&m->w, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", nb, H, &m->enc.rel)) ||
         (s = enc_tensor2(&m->w, "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", nb, H, &m->dec.rel)) ||
