@@ -122,17 +122,7 @@ enum gaze_status clip_text_load(struct clip_text ** out, const char * folder, co
 static enum gaze_status text_header(struct gaze_model * model, const struct clip_text * ct, const char * text,
                                     const struct gaze_encoding * enc, struct gaze_run * run) {
     const int64_t T = enc->n_tokens;
-    const char ** pieces = malloc((size_t)T * sizeof *pieces);
-    size_t * lens = malloc((size_t)T * sizeof *lens);
-    enum gaze_status s = GAZE_OK;
-    if (!pieces || !lens) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
-    for (int64_t t = 0; !s && t < T; t++) {
-        pieces[t] = gaze_tokenizer_token_piece(ct->tok, enc->ids[t], &lens[t]);
-        if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
-    }
-    if (!s) s = gaze_run_set_tokens(run, T, pieces, lens, enc->ids, enc->offsets);
-    free(pieces);
-    free(lens);
+    enum gaze_status s = model_run_set_tokens("clip", ct->tok, run, T, enc->ids, enc->offsets);
     if (s) return s;
     run->model = strdup(model->path);
     run->arch = strdup("clip");

@@ -933,19 +933,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     if (ds && (s = emit_token(ds, opts, n - T, -1))) goto done;
 
     // the run: tokens as their text pieces, metadata, captured layers
-    {
-        const char ** pieces = malloc((size_t)n * sizeof *pieces);
-        size_t * lens = malloc((size_t)n * sizeof *lens);
-        if (!pieces || !lens) { free(pieces); free(lens); s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
-        for (int64_t t = 0; t < n; t++) {
-            pieces[t] = gaze_tokenizer_token_piece(m->tok, ids[t], &lens[t]);
-            if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
-        }
-        s = gaze_run_set_tokens(run, n, pieces, lens, ids, offs);
-        free(pieces);
-        free(lens);
-        if (s) goto done;
-    }
+    if ((s = model_run_set_tokens(arch, m->tok, run, n, ids, offs))) goto done;
     // sequence ids: -1 for special tokens (BOS, control tokens the prompt spelled), else 0
     if (!(run->sequence_ids = malloc((size_t)n))) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
     for (int64_t t = 0; t < n; t++) {

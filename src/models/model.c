@@ -5,6 +5,7 @@
 #include "models/seq2seq.h"
 #include "formats/runfile.h"
 #include "formats/json.h"
+#include "text/tokenizer.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,6 +179,22 @@ bool model_layer_wanted(const struct gaze_run_opts * o, int64_t layer) {
     if (!o->layers) return true;
     for (int64_t i = 0; i < o->n_layers; i++) if (o->layers[i] == layer) return true;
     return false;
+}
+
+enum gaze_status model_run_set_tokens(const char * arch, const struct gaze_tokenizer * tok, struct gaze_run * run,
+                                      int64_t n, const int32_t * ids, const int64_t * offsets) {
+    const char ** pieces = malloc((size_t)n * sizeof *pieces);
+    size_t * lens = malloc((size_t)n * sizeof *lens);
+    enum gaze_status s = GAZE_OK;
+    if (!pieces || !lens) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch);
+    for (int64_t t = 0; !s && t < n; t++) {
+        pieces[t] = gaze_tokenizer_token_piece(tok, ids[t], &lens[t]);
+        if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
+    }
+    if (!s) s = gaze_run_set_tokens(run, n, pieces, lens, ids, offsets);
+    free(pieces);
+    free(lens);
+    return s;
 }
 
 enum gaze_status model_check_selection(const struct gaze_run_opts * o, int64_t n_layers, int64_t n_heads) {

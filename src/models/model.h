@@ -34,6 +34,11 @@ const char * vit_label(const struct gaze_model * model, int64_t i);
 
 // Layer / head selection helpers shared by the architectures.
 bool model_layer_wanted(const struct gaze_run_opts * opts, int64_t layer);
+// The run's tokens from a tokenizer: each id's text piece (an id without one gives ""), with
+// ids [n] and byte offsets [n, 2] (may be NULL), through gaze_run_set_tokens.
+struct gaze_tokenizer;
+enum gaze_status model_run_set_tokens(const char * arch, const struct gaze_tokenizer * tok, struct gaze_run * run,
+                                      int64_t n, const int32_t * ids, const int64_t * offsets);
 enum gaze_status model_check_selection(const struct gaze_run_opts * opts, int64_t n_layers, int64_t n_heads);
 
 // Memory budget of a run: opts->max_memory, or (0) half of the machine's memory, the smaller

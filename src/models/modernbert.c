@@ -205,17 +205,7 @@ enum gaze_status modernbert_load(struct gaze_model * model, const char * folder)
 static enum gaze_status mb_run_header(struct gaze_model * model, const struct mb * m, const struct gaze_encoding * enc,
                                       const char * text, struct gaze_run * run) {
     const int64_t T = enc->n_tokens;
-    const char ** pieces = malloc((size_t)T * sizeof *pieces);
-    size_t * lens = malloc((size_t)T * sizeof *lens);
-    enum gaze_status s = GAZE_OK;
-    if (!pieces || !lens) s = gaze_error(GAZE_ERR_NOMEM, "modernbert: out of memory");
-    for (int64_t t = 0; !s && t < T; t++) {
-        pieces[t] = gaze_tokenizer_token_piece(m->tok, enc->ids[t], &lens[t]);
-        if (!pieces[t]) { pieces[t] = ""; lens[t] = 0; }
-    }
-    if (!s) s = gaze_run_set_tokens(run, T, pieces, lens, enc->ids, enc->offsets);
-    free(pieces);
-    free(lens);
+    enum gaze_status s = model_run_set_tokens("modernbert", m->tok, run, T, enc->ids, enc->offsets);
     if (s) return s;
     run->sequence_ids = malloc((size_t)T);
     run->token_type_ids = calloc((size_t)T, sizeof(int32_t));
