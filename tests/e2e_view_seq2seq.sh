@@ -2,9 +2,9 @@
 # `gaze view` of encoder-decoder runs in a real browser (Debian's chromium, headless, no network;
 # the browser harness is e2e_view.sh's): one page holds the encoder, decoder and cross attention.
 #   - runs: a synthetic one with hostile source and target tokens (test_html --write-fixtures),
-#     and the committed tiny T5 and BART models (tests/fixtures/seq2seq) with generation and q/k;
+#     and the committed tiny T5 and BART models (tests/fixtures/seq2seq) with generation;
 #   - each page is opened once per kind at #kind=K&selftest: the self-test drives that kind's
-#     views (head, model, heatmap, q/k, steps for the decoder, the alignment view for cross:
+#     views (head, model, heatmap, steps for the decoder, the alignment view for cross:
 #     mean and one head, tokens and words), the kind selector and the alignment tab, and records
 #     hovered values; tests/e2e/view_check.py recomputes each from the run file's tensors of that
 #     kind (decoder.attention.L, cross.attention.L), rollout values with gaze rollout --kind;
@@ -44,8 +44,8 @@ view() {
     fi
 }
 
-# check NAME RUN KIND [view_check flags]: the self-test in KIND, then the checker
-check() {
+# check_kind NAME RUN KIND [view_check flags]: the self-test in KIND, then the checker
+check_kind() {
     local name=$1 run=$2 kind=$3 tag="$1.$3"
     shift 3
     [ -s "$tmp/$name.html" ] || { bad "$name: no page to check"; return; }
@@ -100,30 +100,23 @@ view encdec "$tmp/encdec.safetensors"
 grep -q "3 kinds on the page (encoder, decoder, cross; a selector switches them, cross-attention also in the alignment view), opening on encoder" \
     "$tmp/encdec.view.out" && ok || bad "encdec: gaze view does not say the page holds the three kinds"
 grep -q '"kinds":{"list":\["encoder","decoder","cross"\],"initial":"encoder"' "$tmp/encdec.html" && ok || bad "encdec: kind list"
-for k in encoder decoder cross; do check encdec "$tmp/encdec.safetensors" "$k"; done
+for k in encoder decoder cross; do check_kind encdec "$tmp/encdec.safetensors" "$k"; done
 view encdec_u8 "$tmp/encdec.safetensors" --precision u8 --kind decoder --view steps
 grep -q '"initial":"decoder"' "$tmp/encdec_u8.html" && ok || bad "encdec_u8: --kind decoder is not the initial kind"
-check encdec_u8 "$tmp/encdec.safetensors" cross
-check encdec_u8 "$tmp/encdec.safetensors" decoder --expect steps-slider
+check_kind encdec_u8 "$tmp/encdec.safetensors" cross
+check_kind encdec_u8 "$tmp/encdec.safetensors" decoder --expect steps-slider
 
-# 2. the tiny T5 and BART models: generation, q/k of every kind (BART: the q/k view of
-# cross-attention is target queries over source keys)
+# 2. the tiny T5 and BART models with generation (encoder-decoder runs capture attention only)
 for fam in t5 bart; do
-    if "$GAZE_BIN" run "$S2S/$fam" "the lazy dog near the river" --generate 4 --capture attn,q,k -o "$tmp/$fam.safetensors" \
+    if "$GAZE_BIN" run "$S2S/$fam" "the lazy dog near the river" --generate 4 -o "$tmp/$fam.safetensors" \
         --quiet >"$tmp/$fam.run.out" 2>&1; then ok; else bad "gaze run $fam"; cat "$tmp/$fam.run.out" >&2; continue; fi
     view "$fam" "$tmp/$fam.safetensors" --kind cross
     grep -q '"initial":"cross"' "$tmp/$fam.html" && ok || bad "$fam: --kind cross is not the initial kind"
-    # T5 adds a position bias to q.k (and does not scale): its page leaves q/k out
-    qk=(--expect qk-view)
-    if [ $fam = t5 ]; then
-        qk=()
-        if grep -q '"qk":\[\[' "$tmp/$fam.html"; then bad "t5: q/k in the page"; else ok; fi
-    fi
-    check "$fam" "$tmp/$fam.safetensors" encoder "${qk[@]}"
-    check "$fam" "$tmp/$fam.safetensors" decoder --expect steps-slider "${qk[@]}"
-    check "$fam" "$tmp/$fam.safetensors" cross "${qk[@]}"
+    check_kind "$fam" "$tmp/$fam.safetensors" encoder
+    check_kind "$fam" "$tmp/$fam.safetensors" decoder --expect steps-slider --expect rollout-numbers
+    check_kind "$fam" "$tmp/$fam.safetensors" cross
 done
-view t5_align "$tmp/t5.safetensors" --view align --no-qk
+view t5_align "$tmp/t5.safetensors" --view align
 grep -q '"view":"align"' "$tmp/t5_align.html" && ok || bad "t5_align: --view align is not the first view"
 shot t5_align "view=align"
 shot t5_align "kind=cross&view=align&words&head=1"

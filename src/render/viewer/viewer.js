@@ -1647,11 +1647,12 @@ function selftest() {
     check('rollout-panel', state.view === 'rollout' && $('ro-canvas') && $('ro-token') && $('ro-chips') &&
           $('ro-chips').childNodes.length === U.C, U.C);
     const rowY = (b) => roGeom.top + (b + 0.5) * roGeom.rowH;
-    const probeRo = (mode) => {   // the strongest input, the first, the output itself
+    const probeRo = (mode) => {   // the strongest input, the first, the output itself (others when they coincide)
       const g = roGeom;
       let best = 0;
       for (let b = 0; b < U.C; b++) if (g.ro[b] > g.ro[best]) best = b;
-      for (const b of new Set([best, 0, Math.max(0, g.uo)])) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
+      const pick = Array.from(new Set([best, 0, Math.max(0, g.uo), U.C - 1, U.C >> 1, 1].filter((b) => b < U.C))).slice(0, 3);
+      for (const b of pick) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
     };
     probeRo('tokens');
     {   // every bar's number fits its column, which ends before the next bars; tiny values in e-notation
@@ -1677,8 +1678,9 @@ function selftest() {
     check('rollout-select', state.rtok === other && state.rtok !== t0 && canvasSig() !== s0, t0 + '->' + state.rtok);
     probeRo('tokens');
     const r = roGeom.c.getBoundingClientRect(), s1 = canvasSig();
-    roGeom.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(r.left + 60), clientY: Math.round(r.top + rowY(1)) }));
-    check('rollout-click', state.rtok === U.first[1] && canvasSig() !== s1, state.rtok);
+    const rowC = U.col[state.rtok] === 1 && U.C > 2 ? 2 : 1;   // a row other than the selected output
+    roGeom.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(r.left + 60), clientY: Math.round(r.top + rowY(rowC)) }));
+    check('rollout-click', state.rtok === U.first[rowC] && canvasSig() !== s1, state.rtok);
     for (const f of RO.fusions.slice(1)) {
       const fs = $('ro-fusion');
       fs.value = f;
