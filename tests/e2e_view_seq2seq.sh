@@ -116,6 +116,16 @@ for fam in t5 bart; do
     check_kind "$fam" "$tmp/$fam.safetensors" decoder --expect steps-slider --expect rollout-numbers
     check_kind "$fam" "$tmp/$fam.safetensors" cross
 done
+# 2b. a long source (T5 keeps 511 tokens) under a 2 MB cap: the short target's kinds stay exact
+# (f16), the encoder keeps some layers exact (u8) and the rest as block means; every kind checked
+LONG=$(python3 -c "print(' '.join('the dog near the river %d.' % i for i in range(30)))")
+if "$GAZE_BIN" run "$S2S/t5" "$LONG" --generate 24 -o "$tmp/long.safetensors" --quiet >"$tmp/long.run.out" 2>&1; then ok
+else bad "gaze run t5 (long)"; cat "$tmp/long.run.out" >&2; fi
+view long "$tmp/long.safetensors" --max-mb 2
+grep -q "block means" "$tmp/long.view.out" && ok || bad "long: no block summaries reported"
+for k in encoder decoder cross; do check_kind long "$tmp/long.safetensors" "$k"; done
+shot long "kind=cross&view=align"
+
 view t5_align "$tmp/t5.safetensors" --view align
 grep -q '"view":"align"' "$tmp/t5_align.html" && ok || bad "t5_align: --view align is not the first view"
 shot t5_align "view=align"

@@ -813,7 +813,7 @@ struct html_part {
     struct html_rollout ro;
     size_t base;                  // payload offset of the plan's data
     size_t ro_off;                // payload offset of the rollout's data
-    size_t f16_total;             // its maps' bytes as f16 (the budget is shared in proportion)
+    size_t f16_total;             // its maps' bytes as f16 (the budget is shared on these)
 };
 
 static bool has_attention(const struct gaze_run * run) {
@@ -883,7 +883,6 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     size_t fixed = 2048 + strlen(js) + strlen(css);
     const size_t img_bytes = gaze_html_image_bytes(parts[0].run);
     fixed += img_bytes ? (img_bytes + 2) / 3 * 4 + 4 + gaze_html_image_meta_max(parts[0].run) : 0;
-    size_t f16_sum = 0;
     for (int i = 0; i < np; i++) {
         struct html_part * p = &parts[i];
         const struct gaze_run * r = p->run;
@@ -902,7 +901,6 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
         for (int64_t li = 0; li < r->n_cap_layers; li++) n_maps += r->layers[li].attn ? r->n_heads_cap : 0;
         for (int64_t q = 0; q < r->Tq; q++) cells += row_keys(r, q);
         p->f16_total = align4(2 * (size_t)cells) * (size_t)n_maps;
-        f16_sum += p->f16_total;
         fixed += p->meta.n + (size_t)n_maps * META_PER_MAP;
         fixed += 512 + 24 * (size_t)p->ro.n_flow;   // the rollout's entry in the metadata
         fixed += p->ro.bytes ? (p->ro.bytes + 2) / 3 * 4 + 4 : 0;
@@ -920,20 +918,29 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
         goto fail;
     }
     const size_t budget = (max_bytes - fixed) / 4 * 3;   // base64 makes 4 characters of 3 bytes
-    // each kind gets the share of the budget its f16 maps would take of all of them, so every
-    // kind is exact when all fit, and each degrades (u8, then block means) on its own
-    size_t total = 0, given = 0;
+    // the budget shared max-min fair on each kind's f16 bytes: smallest first, each takes what
+    // its f16 maps need or an equal part of what is left, whichever is less; the last (largest)
+    // takes the rest. So every kind is exact when all fit, a small kind (a short target) stays
+    // exact beside a long source, and each degrades (u8, then block means) on its own.
+    int order[3] = { 0, 1, 2 };
+    for (int i = 1; i < np; i++)
+        for (int j = i; j > 0 && parts[order[j]].f16_total < parts[order[j - 1]].f16_total; j--) {
+            const int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    size_t left = budget, share[3] = { 0, 0, 0 };
+    for (int k = 0; k < np; k++) {
+        const int i = order[k];
+        share[i] = k == np - 1 ? left : GAZE_MIN(parts[i].f16_total, left / (size_t)(np - k));
+        left -= share[i];
+    }
+    size_t total = 0;
     for (int i = 0; i < np; i++) {
         struct html_part * p = &parts[i];
-        size_t share = budget - given;
-        if (i < np - 1 && f16_sum > 0) share = (size_t)((double)budget * ((double)p->f16_total / (double)f16_sum));
-        if (share > budget - given) share = budget - given;
-        given += share;
         // T5 adds a relative position bias to q.k and does not scale it: the page's q/k view,
         // softmax(q.k / sqrt(d)), would not give its weights, so its q/k stay out
         struct gaze_html_opts po = o;
         if (run->arch && !strcmp(run->arch, "t5")) po.no_qk = true;
-        if ((s = plan_make(p->run, &po, share, &p->plan))) goto fail;
+        if ((s = plan_make(p->run, &po, share[i], &p->plan))) goto fail;
         p->base = total;
         total += p->plan.payload;
     }

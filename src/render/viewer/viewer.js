@@ -599,7 +599,7 @@ function renderHead() {
   // rows shrink for long inputs so the canvas stays under browsers' size limits (~32k px)
   const rowH = Math.max(1, Math.min(nMax > 200 ? 13 : 18, Math.floor(30000 / nMax)));
   const probe = newCanvas(10, 10)[1];
-  const wl = labelWidth(probe, rowsV.map((a) => U.rows[a]), U.rs.labels), wr = labelWidth(probe, colsV, U.labels);
+  const wl = Math.max(labelWidth(probe, rowsV.map((a) => U.rows[a]), U.rs.labels), 60), wr = labelWidth(probe, colsV, U.labels);
   const gap = 260, top = 22;
   const W = wl + gap + wr + 20, H = top + Math.max(rowsV.length, colsV.length) * rowH + 10;
   const [c, ctx] = newCanvas(W, H);
@@ -609,9 +609,9 @@ function renderHead() {
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = '#5b6470';
     ctx.textAlign = 'right';
-    ctx.fillText('queries', xL - 6, 9);
+    ctx.fillText(RS ? 'target' : 'queries', xL - 6, 9);
     ctx.textAlign = 'left';
-    ctx.fillText('keys', xR + 6, 9);
+    ctx.fillText(RS ? 'source' : 'keys', xR + 6, 9);
     const iso = state.hoverL, isoK = state.hoverR;
     // lines, alpha = weight / number of heads (bertviz), bucketed to few strokes per head
     const buckets = 24;
@@ -1584,7 +1584,9 @@ function selftest() {
       check('align-rows-sum', worst < (meta.enc === 'f16' ? 5e-3 : 0.05), worst.toFixed(5));
       for (const ia of new Set([0, g.rowsV.length >> 1, g.rowsV.length - 1])) {
         for (const ib of new Set([g.best[ia], 0, g.colsV.length - 1])) {
-          const text = hover(g.c, g.x0 + (ib + 0.5) * g.gw / g.colsV.length, g.y0 + (ia + 0.5) * g.gh / g.rowsV.length);
+          // cell centres, kept a pixel inside the matrix (1-pixel cells of long inputs round)
+          const at = (i, n, len) => Math.min((i + 0.5) * len / n, len - 1.5);
+          const text = hover(g.c, g.x0 + at(ib, g.colsV.length, g.gw), g.y0 + at(ia, g.rowsV.length, g.gh));
           probes.push({ view: 'align', mode, text });
         }
       }
