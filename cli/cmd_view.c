@@ -60,6 +60,7 @@ static int usage(FILE * f) {
             "  --flow-token LIST     attention flow for these output tokens: indices, first, last, all or\n"
             "                        none (default: [CLS] / token 0 for encoders, the last token for decoders,\n"
             "                        only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token)\n"
+            "                        (encoder-decoder runs: the encoder's; the decoder gets the default)\n"
             "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
             "  --time                print how long loading (or running) and writing the page took\n"
             "  --kind K              encoder-decoder runs: the kind the page opens on, encoder, decoder or\n"

@@ -2234,6 +2234,10 @@ void gaze_lens_free(struct gaze_lens * lens);
  *        and exact u8 (or f16) maps for whole layers while they fit (detail_layers first,
  *        then spread over depth: first, last, middle, ...).
  * Captured q/k ride along as f16 per layer while they fit (the page's query/key view).
+ * Encoder-decoder runs: one page with each kind (encoder, decoder, cross) as above, each with
+ *   its own metadata and chunk table (the first at the top, the others under "kinds"); the cap
+ *   is shared max-min fair on each kind's f16 bytes. Cross-attention's keys are the source
+ *   tokens and its rows ("rows") the target tokens; the page adds the alignment view.
  * ---------------------------------------------------------------------------------------- */
 
 #define GAZE_HTML_MAX_BYTES_DEFAULT 40000000u   // page size cap (bytes) when opts leave it 0
