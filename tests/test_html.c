@@ -897,6 +897,18 @@ static void test_encdec_page(void) {
         // word groups of both sides by gaze_cross_alignment's rule (specials by spelling)
         CHECK(json_array_size(json_object_get(json_object_get(rows, "words"), "token_word")) == (size_t)run.cross->T &&
               json_array_size(json_object_get(json_object_get(sub.meta, "words"), "token_word")) == (size_t)run.T, "%s: words", label);
+        // the alignment view's words are the alignment figure's (gaze_cross_alignment, words on)
+        struct gaze_alignment al;
+        if (gaze_cross_alignment(run.cross, 0, -1, true, &al) == GAZE_OK) {
+            json_t * cw = json_object_get(json_object_get(sub.meta, "words"), "text");
+            json_t * rw = json_object_get(json_object_get(rows, "words"), "text");
+            bool eq = (int64_t)json_array_size(cw) == al.n_cols && (int64_t)json_array_size(rw) == al.n_rows && al.n_cols < run.T;
+            for (int64_t i = 0; eq && i < al.n_cols; i++) eq = !strcmp(json_string_value(json_array_get(cw, (size_t)i)), al.col_labels[i]);
+            for (int64_t i = 0; eq && i < al.n_rows; i++) eq = !strcmp(json_string_value(json_array_get(rw, (size_t)i)), al.row_labels[i]);
+            CHECK(eq, "%s: the page's cross words differ from gaze_cross_alignment's (%lld x %lld)", label,
+                  (long long)al.n_rows, (long long)al.n_cols);
+            gaze_alignment_free(&al);
+        } else CHECK(false, "%s: gaze_cross_alignment: %s", label, gaze_last_error());
         if (tier == 2) CHECK(info.n_summary > 0 && p.n <= o.max_bytes, "%s: %lld summaries, %zu bytes for a cap of %zu", label,
                              (long long)info.n_summary, p.n, o.max_bytes);
         CHECK(!strstr(p.html, "alert(3)</script>"), "%s: the target text is raw in the page", label);
