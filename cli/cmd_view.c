@@ -50,8 +50,9 @@ static int usage(FILE * f) {
             "  --no-qk               leave out the query/key view (default: a live model run captures q/k of\n"
             "                        every layer and head)\n"
             "  --title T             page title (default: the model's name)\n"
-            "  --view V              panel shown first: head, model, heatmap, qk, steps, rollout or\n"
-            "                        image (image runs; default: image for image runs, else head)\n"
+            "  --view V              panel shown first: head, model, heatmap, qk, steps, rollout, image\n"
+            "                        (image runs) or align (encoder-decoder runs: the cross-attention\n"
+            "                        alignment; default: image for image runs, else head)\n"
             "  --no-rollout          leave out the rollout / flow panel (default: included)\n"
             "  --fusions LIST        rollout head fusions: all or mean,max,min (default: all three when\n"
             "                        layers x T^3 <= 1e9, else mean)\n"
@@ -59,10 +60,11 @@ static int usage(FILE * f) {
             "  --flow-token LIST     attention flow for these output tokens: indices, first, last, all or\n"
             "                        none (default: [CLS] / token 0 for encoders, the last token for decoders,\n"
             "                        only when layers x T^3 <= 5e7: SmolLM2 at 512 tokens takes minutes a token)\n"
+            "                        (encoder-decoder runs: the encoder's; the decoder gets the default)\n"
             "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
             "  --time                print how long loading (or running) and writing the page took\n"
-            "  --kind K              encoder-decoder runs: encoder or decoder attention (default: encoder;\n"
-            "                        cross is not drawn by the viewer yet: gaze plot --kind alignment)\n");
+            "  --kind K              encoder-decoder runs: the kind the page opens on, encoder, decoder or\n"
+            "                        cross (default: encoder; the page holds all three, a selector switches)\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -100,8 +102,8 @@ int cmd_view(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--view")) {
             if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps") &&
-                strcmp(v, "rollout") && strcmp(v, "image")) {
-                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout or image\n", v);
+                strcmp(v, "rollout") && strcmp(v, "image") && strcmp(v, "align")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout, image or align\n", v);
                 return 2;
             }
             o.view = v;
@@ -170,13 +172,24 @@ int cmd_view(int argc, char ** argv) {
         free(text_buf);
         if (s) return cli_fail(s);
     }
-    if (kind == GAZE_KIND_CROSS) {
-        fprintf(stderr, "gaze view: --kind cross: the viewer does not draw cross-attention yet; gaze plot RUN --kind "
-                "alignment draws it as a figure, gaze show RUN --kind cross in the terminal\n");
+    const bool encdec = run.decoder || run.cross;
+    if (encdec) {   // one page with every kind; --kind is the one it opens on
+        o.kind = kind < 0 ? GAZE_KIND_ENCODER : (enum gaze_kind)kind;
+        if (!gaze_run_select_kind(&run, o.kind)) {
+            fprintf(stderr, "gaze view: --kind %s: %s\n", gaze_kind_name(o.kind), gaze_last_error());
+            rc = 2;
+            goto done;
+        }
+        if (o.view && !strcmp(o.view, "align") && !run.cross) {
+            fprintf(stderr, "gaze view: --view align: the run holds no cross attention to align\n");
+            rc = 2;
+            goto done;
+        }
+    } else if (o.view && !strcmp(o.view, "align")) {
+        fprintf(stderr, "gaze view: --view align is for encoder-decoder runs (cross-attention); this run has one kind\n");
         rc = 2;
         goto done;
-    }
-    if ((rc = cli_select_kind("view", &run, kind, false))) goto done;
+    } else if ((rc = cli_select_kind("view", &run, kind, false))) goto done;
     if (detail_s) {
         if ((rc = cli_parse_index_list("--detail-layers", detail_s, run.n_layers, &detail, &o.n_detail_layers))) goto done;
         o.detail_layers = detail;
@@ -186,7 +199,7 @@ int cmd_view(int argc, char ** argv) {
         if (!strcmp(flow_s, "all")) o.flow_all = true;
         else if (!strcmp(flow_s, "none")) o.no_flow = true;
         else if (!strcmp(flow_s, "first") || !strcmp(flow_s, "last")) {
-            flow_one = !strcmp(flow_s, "first") ? 0 : run.T - 1;
+            flow_one = !strcmp(flow_s, "first") ? 0 : run.T - 1;   // (encoder-decoder runs: the encoder's tokens)
             o.flow_tokens = &flow_one;
             o.n_flow_tokens = 1;
         } else {
@@ -210,6 +223,14 @@ int cmd_view(int argc, char ** argv) {
     if (info.n_rollout_fusions) printf(", rollout (%d fusion%s), flow for %lld token%s", info.n_rollout_fusions,
                                        info.n_rollout_fusions > 1 ? "s" : "", (long long)info.n_flow, info.n_flow == 1 ? "" : "s");
     printf("\n");
+    if (info.n_kinds > 1) {
+        const unsigned kinds = gaze_run_kinds(&run);
+        printf("encoder-decoder run: %d kinds on the page (", info.n_kinds);
+        for (int k = 0, m = 0; k < 3; k++)
+            if (kinds & (1u << k)) printf("%s%s", m++ ? ", " : "", gaze_kind_name((enum gaze_kind)k));
+        printf("; a selector switches them%s), opening on %s\n", run.cross ? ", cross-attention also in the alignment view" : "",
+               gaze_kind_name(o.kind));
+    }
     if (timing) printf("time: %s %.1f ms, page %.1f ms (%lld tokens; of which rollout %.1f ms, flow %.1f ms)\n", live ? "model run" : "load",
                        t1 - t0, t2 - t1, (long long)run.T, info.rollout_ms, info.flow_ms);
 done:

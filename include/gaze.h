@@ -2234,6 +2234,10 @@ void gaze_lens_free(struct gaze_lens * lens);
  *        and exact u8 (or f16) maps for whole layers while they fit (detail_layers first,
  *        then spread over depth: first, last, middle, ...).
  * Captured q/k ride along as f16 per layer while they fit (the page's query/key view).
+ * Encoder-decoder runs: one page with each kind (encoder, decoder, cross) as above, each with
+ *   its own metadata and chunk table (the first at the top, the others under "kinds"); the cap
+ *   is shared max-min fair on each kind's f16 bytes. Cross-attention's keys are the source
+ *   tokens and its rows ("rows") the target tokens; the page adds the alignment view.
  * ---------------------------------------------------------------------------------------- */
 
 #define GAZE_HTML_MAX_BYTES_DEFAULT 40000000u   // page size cap (bytes) when opts leave it 0
@@ -2272,6 +2276,11 @@ struct gaze_html_opts {             // zero-initialised = defaults
     bool    no_flow;                // rollout only
     int     n_threads;              // for rollout and flow; <= 0: gaze_default_threads()
     struct gaze_progress progress;  // the flows' max-flows, all tokens together ("max-flows")
+    // Encoder-decoder runs (run->decoder / run->cross): the page holds every kind with attention
+    // (a selector switches them; cross-attention also gets the alignment view) and opens on this
+    // one (default: the encoder). The flow options above apply to the kind listed first (the
+    // encoder); the decoder gets the default flow token. Ignored for single-kind runs.
+    enum gaze_kind kind;
 };
 #define GAZE_HTML_ROLLOUT_ALL_WORK 1e9   // layers·T^3 up to which all three fusions are embedded
 #define GAZE_HTML_FLOW_AUTO_WORK   5e7   // layers·T^3 up to which the default token's flow is
@@ -2289,6 +2298,8 @@ struct gaze_html_info {             // what went into a page
     int     n_rollout_fusions;      // rollout matrices embedded (0: none)
     int64_t n_flow;                 // output tokens with flow embedded
     double  rollout_ms, flow_ms;    // time spent computing them
+    int     n_kinds;                // attention kinds on the page (encoder-decoder runs: up to 3;
+                                    // the counts above are over all of them)
 };
 
 // The viewer page of run (layers without attention are left out) into a malloc'd, NUL-

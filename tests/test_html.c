@@ -315,7 +315,7 @@ static unsigned nib_code(struct nibr * r) {
 // round(255·sqrt(w)) and within sqrt(w)/255); summaries are block means. Returns maps seen.
 static int64_t check_payload(const char * label, const struct page * p, const struct gaze_run * run) {
     if (!p->meta || !p->data) return 0;
-    const int64_t T = run->T, Tq = run->Tq, Hc = run->n_heads_cap, d = run->d_head;
+    const int64_t T = gaze_run_n_keys(run), Tq = run->Tq, Hc = run->n_heads_cap, d = run->d_head;   // T: keys
     json_t * exact = json_object_get(p->meta, "exact"), * summary = json_object_get(p->meta, "summary");
     json_t * qk = json_object_get(p->meta, "qk");
     CHECK((int64_t)json_array_size(exact) == run->n_cap_layers * Hc, "%s: exact table size", label);
@@ -789,6 +789,158 @@ static void test_image_page(void) {
     gaze_run_free(&run);
 }
 
+/* ---- encoder-decoder runs: three kinds on one page ------------------------------------------ */
+
+// Random rows (each sums to 1) over K keys, causal: keys 0..q_rows[r] only.
+static void fill_rows(float * a, int64_t Hc, const int64_t * q_rows, int64_t Tq, int64_t K, bool causal) {
+    for (int64_t h = 0; h < Hc; h++)
+        for (int64_t r = 0; r < Tq; r++) {
+            float * row = a + (h * Tq + r) * K;
+            const int64_t n = causal ? q_rows[r] + 1 : K;
+            double z = 0;
+            for (int64_t j = 0; j < n; j++) z += row[j] = (float)(urand() * urand() + 1e-3);
+            for (int64_t j = 0; j < n; j++) row[j] = (float)(row[j] / z);
+            for (int64_t j = n; j < K; j++) row[j] = 0;
+        }
+}
+
+// Source: the hostile tokens (an encoder, no pair); target: hostile decoder pieces; two decoder
+// layers of 2 heads with decoder and cross attention. want: the target parts made.
+static enum gaze_status make_encdec_run(struct gaze_run * run, unsigned want) {
+    static const struct synth src = { "marian", "enc</script>dec", false, false, false, 2, 3, 8, 0,
+                                      N_HOSTILE, HOSTILE, N_HOSTILE, false };
+    enum gaze_status s = make_run(run, &src);
+    if (s) return s;
+    const int64_t Tt = 7;
+    int32_t ids[7];
+    for (int64_t t = 0; t < Tt; t++) ids[t] = (int32_t)(t + 3);
+    if ((s = gaze_run_set_target(run, want, Tt, DECODER + 3, NULL, ids, 2, 2, 2))) return s;
+    if (run->decoder) {
+        run->decoder->n_generated = 4;
+        free(run->decoder->text);
+        run->decoder->text = strdup("target <script>alert(3)</script>");
+    }
+    for (int k = GAZE_KIND_DECODER; k <= GAZE_KIND_CROSS; k++) {
+        struct gaze_run * part = k == GAZE_KIND_DECODER ? run->decoder : run->cross;
+        if (!part) continue;
+        for (int64_t l = 0; l < 2; l++) {
+            struct gaze_run_layer * ly;
+            if ((s = gaze_run_add_kind_layer(run, (enum gaze_kind)k, l, GAZE_RUN_PART_ATTN, &ly))) return s;
+            fill_rows(ly->attn, part->n_heads_cap, part->q_rows, part->Tq, gaze_run_n_keys(part), part->causal);
+        }
+    }
+    return GAZE_OK;
+}
+
+static void test_encdec_page(void) {
+    struct gaze_run run;
+    CHECK(make_encdec_run(&run, (1u << GAZE_KIND_DECODER) | (1u << GAZE_KIND_CROSS)) == GAZE_OK, "encdec run: %s", gaze_last_error());
+    CHECK(run.cross && run.cross->T_keys == run.T && run.decoder && run.decoder->causal, "encdec run: the parts");
+    if (!run.cross || !run.decoder) { gaze_run_free(&run); return; }
+    // default, then opening on cross under a cap that forces u8 and block means on some layers
+    for (int tier = 0; tier < 3; tier++) {
+        struct gaze_html_opts o = { 0 };
+        struct gaze_html_info info;
+        const char * label = tier == 0 ? "encdec" : tier == 1 ? "encdec cross u8" : "encdec capped";
+        if (tier >= 1) { o.kind = GAZE_KIND_CROSS; o.precision = GAZE_HTML_PRECISION_U8; }
+        if (tier == 2) {   // the largest cap under which some maps are block means (and the page is made)
+            struct page p0;
+            if (!make_page(&run, &o, &p0, &info)) continue;
+            page_free(&p0);
+            for (o.max_bytes = info.bytes; o.max_bytes > 1000; o.max_bytes -= 64) {
+                char * h = NULL;
+                size_t hn;
+                const enum gaze_status st = gaze_html_run(&run, &o, &h, &hn, &info);
+                free(h);
+                if (st || info.n_summary > 0) break;
+            }
+        }
+        struct page p;
+        if (!make_page(&run, &o, &p, &info)) continue;
+        check_page(label, &p);
+        check_meta_text(label, &p, &run);
+        json_t * kinds = json_object_get(p.meta, "kinds");
+        json_t * list = json_object_get(kinds, "list");
+        CHECK(json_array_size(list) == 3 && !strcmp(json_string_value(json_array_get(list, 0)), "encoder") &&
+              !strcmp(json_string_value(json_array_get(list, 1)), "decoder") &&
+              !strcmp(json_string_value(json_array_get(list, 2)), "cross"), "%s: kind list", label);
+        CHECK(!strcmp(json_string_value(json_object_get(kinds, "initial")), tier ? "cross" : "encoder"), "%s: initial kind", label);
+        const char * tt = json_string_value(json_object_get(kinds, "target_text"));
+        CHECK(tt && !strcmp(tt, run.decoder->text), "%s: target text", label);
+        CHECK(info.n_kinds == 3 && info.n_maps == 2 * 3 + 2 * 2 + 2 * 2,   // encoder 2 x 3, decoder and cross 2 x 2
+              "%s: %d kinds, %lld maps", label, info.n_kinds, (long long)info.n_maps);
+        // every kind's chunk table decodes to its run's weights
+        int64_t seen = check_payload(label, &p, &run);
+        struct page sub = p;
+        sub.meta = json_object_get(kinds, "decoder");
+        seen += check_payload(label, &sub, run.decoder);
+        CHECK(json_is_true(json_object_get(sub.meta, "causal")) && json_integer_value(json_object_get(sub.meta, "n_generated")) == 4 &&
+              json_integer_value(json_object_get(sub.meta, "T")) == run.decoder->T && !json_object_get(sub.meta, "rows"),
+              "%s: decoder metadata", label);
+        json_t * ro = json_object_get(sub.meta, "rollout");
+        CHECK(json_is_object(ro) && (json_object_get(ro, "fusions") || json_object_get(ro, "why")), "%s: decoder rollout entry", label);
+        sub.meta = json_object_get(kinds, "cross");
+        seen += check_payload(label, &sub, run.cross);
+        CHECK(seen == 2 * 3 + 2 * 2 + 2 * 2, "%s: %lld maps checked", label, (long long)seen);
+        // cross: keys are the source tokens, "rows" the target tokens, both verbatim
+        json_t * toks = json_object_get(sub.meta, "tokens"), * rows = json_object_get(sub.meta, "rows");
+        json_t * rtoks = json_object_get(rows, "tokens");
+        bool same = (int64_t)json_array_size(toks) == run.T && (int64_t)json_array_size(rtoks) == run.cross->T &&
+                    json_integer_value(json_object_get(sub.meta, "T")) == run.T &&
+                    json_integer_value(json_object_get(rows, "T")) == run.cross->T;
+        for (int64_t t = 0; same && t < run.T; t++) same = !strcmp(json_string_value(json_array_get(toks, (size_t)t)), run.tokens[t]);
+        for (int64_t t = 0; same && t < run.cross->T; t++)
+            same = !strcmp(json_string_value(json_array_get(rtoks, (size_t)t)), run.cross->tokens[t]);
+        CHECK(same, "%s: cross tokens (keys: source, rows: target) differ", label);
+        CHECK(json_is_false(json_object_get(sub.meta, "causal")) && json_object_get(json_object_get(sub.meta, "rollout"), "why"),
+              "%s: cross is bidirectional and has no rollout", label);
+        // word groups of both sides by gaze_cross_alignment's rule (specials by spelling)
+        CHECK(json_array_size(json_object_get(json_object_get(rows, "words"), "token_word")) == (size_t)run.cross->T &&
+              json_array_size(json_object_get(json_object_get(sub.meta, "words"), "token_word")) == (size_t)run.T, "%s: words", label);
+        // the alignment view's words are the alignment figure's (gaze_cross_alignment, words on)
+        struct gaze_alignment al;
+        if (gaze_cross_alignment(run.cross, 0, -1, true, &al) == GAZE_OK) {
+            json_t * cw = json_object_get(json_object_get(sub.meta, "words"), "text");
+            json_t * rw = json_object_get(json_object_get(rows, "words"), "text");
+            bool eq = (int64_t)json_array_size(cw) == al.n_cols && (int64_t)json_array_size(rw) == al.n_rows && al.n_cols < run.T;
+            for (int64_t i = 0; eq && i < al.n_cols; i++) eq = !strcmp(json_string_value(json_array_get(cw, (size_t)i)), al.col_labels[i]);
+            for (int64_t i = 0; eq && i < al.n_rows; i++) eq = !strcmp(json_string_value(json_array_get(rw, (size_t)i)), al.row_labels[i]);
+            CHECK(eq, "%s: the page's cross words differ from gaze_cross_alignment's (%lld x %lld)", label,
+                  (long long)al.n_rows, (long long)al.n_cols);
+            gaze_alignment_free(&al);
+        } else CHECK(false, "%s: gaze_cross_alignment: %s", label, gaze_last_error());
+        if (tier == 2) CHECK(info.n_summary > 0 && p.n <= o.max_bytes, "%s: %lld summaries, %zu bytes for a cap of %zu", label,
+                             (long long)info.n_summary, p.n, o.max_bytes);
+        CHECK(!strstr(p.html, "alert(3)</script>"), "%s: the target text is raw in the page", label);
+        page_free(&p);
+    }
+    // the cross part on its own (gaze_run_select_kind) is a page of its own: rows over source keys
+    struct page p;
+    if (make_page(gaze_run_select_kind(&run, GAZE_KIND_CROSS), NULL, &p, NULL)) {
+        check_page("cross alone", &p);
+        CHECK(p.meta && !json_object_get(p.meta, "kinds") && json_object_get(p.meta, "rows"), "cross alone: one kind, with rows");
+        CHECK(check_payload("cross alone", &p, run.cross) == 4, "cross alone: maps");
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+    // a run without cross-attention cannot open on it
+    CHECK(make_encdec_run(&run, 1u << GAZE_KIND_DECODER) == GAZE_OK, "encdec run: %s", gaze_last_error());
+    struct gaze_html_opts o = { 0 };
+    o.kind = GAZE_KIND_CROSS;
+    char * page = NULL;
+    size_t n = 0;
+    CHECK(gaze_html_run(&run, &o, &page, &n, NULL) == GAZE_ERR_INVALID_ARG && !page && strstr(gaze_last_error(), "cross"),
+          "opening a decoder-only target side on cross: %s", gaze_last_error());
+    o.kind = GAZE_KIND_DECODER;
+    if (make_page(&run, &o, &p, NULL)) {
+        check_page("encdec no cross", &p);
+        json_t * list = json_object_get(json_object_get(p.meta, "kinds"), "list");
+        CHECK(json_array_size(list) == 2 && !json_object_get(json_object_get(p.meta, "kinds"), "cross"), "encdec no cross: kinds");
+    }
+    page_free(&p);
+    gaze_run_free(&run);
+}
+
 static json_t * flow_tokens(const struct page * p) {
     return json_object_get(json_object_get(json_object_get(p->meta, "rollout"), "flow"), "tokens");
 }
@@ -925,6 +1077,15 @@ static int write_fixtures(const char * dir) {
         gaze_run_free(&run);
         printf("wrote %s\n", path);
     }
+    // an encoder-decoder run (hostile source and target tokens): tests/e2e_view.sh checks its kinds
+    if (make_encdec_run(&run, (1u << GAZE_KIND_DECODER) | (1u << GAZE_KIND_CROSS)) != GAZE_OK) {
+        fprintf(stderr, "test_html: %s\n", gaze_last_error());
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/encdec.safetensors", dir);
+    if (gaze_run_save(&run, path, false) != GAZE_OK) { fprintf(stderr, "test_html: %s\n", gaze_last_error()); return 1; }
+    gaze_run_free(&run);
+    printf("wrote %s\n", path);
     return 0;
 }
 
@@ -937,6 +1098,7 @@ int main(int argc, char ** argv) {
     test_decoder_tiers();
     test_subset();
     test_image_page();
+    test_encdec_page();
     test_rollout();
     test_write();
     return check_summary("test_html");

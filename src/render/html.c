@@ -156,9 +156,10 @@ static inline void nib_code(struct nibw * w, unsigned q) {
     else { nib_put(w, 15); nib_put(w, q >> 4); nib_put(w, q & 15); }
 }
 
-// Keys stored for captured row r: all T, or 0..q_rows[r] when causal.
+// Keys stored for captured row r: all keys (T, or T_keys for cross-attention: rows over other
+// tokens), or 0..q_rows[r] when causal.
 static inline int64_t row_keys(const struct gaze_run * run, int64_t r) {
-    return run->causal ? GAZE_MIN(run->T, run->q_rows[r] + 1) : run->T;
+    return run->causal ? GAZE_MIN(run->T, run->q_rows[r] + 1) : gaze_run_n_keys(run);
 }
 
 // codes: scratch [T]
@@ -166,7 +167,7 @@ static size_t map_u8_bytes(const struct gaze_run * run, const float * a, uint8_t
     size_t k = 0;
     for (int64_t r = 0; r < run->Tq; r++) {
         const int64_t n = row_keys(run, r);
-        quant_row(a + r * run->T, n, codes);
+        quant_row(a + r * gaze_run_n_keys(run), n, codes);
         size_t kr = (size_t)n;
         for (int64_t j = 0; j < n; j++) kr += (size_t)(codes[j] >= 14) + (size_t)(codes[j] >= 30);
         k += kr;
@@ -178,7 +179,7 @@ static void map_u8_write(const struct gaze_run * run, const float * a, uint8_t *
     struct nibw w = { dst, 0 };
     for (int64_t r = 0; r < run->Tq; r++) {
         const int64_t n = row_keys(run, r);
-        quant_row(a + r * run->T, n, codes);
+        quant_row(a + r * gaze_run_n_keys(run), n, codes);
         for (int64_t j = 0; j < n; j++) nib_code(&w, codes[j]);
     }
 }
@@ -186,7 +187,7 @@ static void map_u8_write(const struct gaze_run * run, const float * a, uint8_t *
 static void map_f16_write(const struct gaze_run * run, const float * a, uint8_t * dst) {
     size_t o = 0;
     for (int64_t r = 0; r < run->Tq; r++) {
-        const float * row = a + r * run->T;
+        const float * row = a + r * gaze_run_n_keys(run);
         for (int64_t j = 0, n = row_keys(run, r); j < n; j++, o += 2) {
             float w = row[j];
             if (!(w >= 0)) w = 0;
@@ -274,7 +275,7 @@ static void plan_free(struct html_plan * p) {
 static enum gaze_status plan_make(const struct gaze_run * run, const struct gaze_html_opts * o,
                                   size_t budget, struct html_plan * p) {
     memset(p, 0, sizeof *p);
-    const int64_t Hc = run->n_heads_cap, Tq = run->Tq, T = run->T, d = run->d_head;
+    const int64_t Hc = run->n_heads_cap, Tq = run->Tq, T = gaze_run_n_keys(run), d = run->d_head;   // T: keys
     p->Hc = Hc;
     p->layer_ix = malloc((size_t)GAZE_MAX(run->n_cap_layers, 1) * sizeof *p->layer_ix);
     if (!p->layer_ix) return gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
@@ -407,7 +408,7 @@ static enum gaze_status plan_make(const struct gaze_run * run, const struct gaze
 }
 
 static enum gaze_status payload_write(const struct gaze_run * run, const struct html_plan * p, uint8_t * buf) {
-    const int64_t M = p->n_layers * p->Hc, Tq = run->Tq, T = run->T, d = run->d_head;
+    const int64_t M = p->n_layers * p->Hc, Tq = run->Tq, T = gaze_run_n_keys(run), d = run->d_head;   // T: keys
     memset(buf, 0, p->payload);
     float * tmp = NULL;
     if (p->block) {
@@ -623,65 +624,87 @@ static void meta_words(struct sbuf * b, const struct gaze_words * w) {
 }
 
 static const char * view_name(const char * v) {
-    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout", "image" };
+    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout", "image", "align" };
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++) if (!strcmp(v, known[i])) return known[i];
     return "head";
 }
 
-// Everything but the chunk table (its size is bounded by META_PER_MAP per map).
-static enum gaze_status meta_head(const struct gaze_run * run, const struct gaze_html_opts * o, struct sbuf * b) {
-    const int64_t T = run->T;
-    uint8_t * special = malloc((size_t)T);
-    int64_t * tmp = calloc((size_t)T, sizeof *tmp);
+// "tokens":[...],"ids":[...],"special":[...] of one side (tmp: scratch [T]).
+static void meta_token_side(struct sbuf * b, char * const * tokens, int64_t T, const int32_t * ids,
+                            const uint8_t * special, int64_t * tmp) {
+    sb_str(b, "\"tokens\":[");
+    for (int64_t t = 0; t < T; t++) {
+        if (t) sb_put(b, ",", 1);
+        sb_json_str(b, tokens[t]);
+    }
+    sb_str(b, "],\"ids\":");
+    for (int64_t t = 0; t < T; t++) tmp[t] = ids ? ids[t] : -1;
+    sb_json_i64s(b, tmp, T);
+    sb_str(b, ",\"special\":");
+    for (int64_t t = 0; t < T; t++) tmp[t] = special[t];
+    sb_json_i64s(b, tmp, T);
+}
+
+// Everything but the chunk table (its size is bounded by META_PER_MAP per map). run: the kind
+// drawn; top: the run it came from (title, source text), run itself for single-kind runs.
+// Cross-attention (T_keys > 0): the key side (source tokens) takes the fields every kind has
+// ("T", "tokens", "special", "words", ...: the columns), and "rows" the target tokens the
+// captured rows index. Both sides' special tokens and words follow gaze_cross_alignment (special
+// by spelling, words by the token-list rule), so the page's word grouping is the alignment
+// figure's.
+static enum gaze_status meta_head(const struct gaze_run * run, const struct gaze_run * top, const struct gaze_html_opts * o,
+                                  const char * view, struct sbuf * b) {
+    const bool cross = run->T_keys > 0;
+    const int64_t T = gaze_run_n_keys(run), Tr = run->T, Tmax = GAZE_MAX(T, Tr);
+    uint8_t * special = malloc((size_t)Tmax);
+    int64_t * tmp = calloc((size_t)Tmax, sizeof *tmp);
     struct gaze_words w0, w1;
     char * title = NULL;
     memset(&w0, 0, sizeof w0);
     memset(&w1, 0, sizeof w1);
     enum gaze_status s = GAZE_OK;
     if (!special || !tmp) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto done; }
-    if ((s = gaze_run_special_tokens(run, special))) goto done;
+    if (cross) for (int64_t t = 0; t < T; t++) special[t] = gaze_token_is_special_text(run->key_tokens[t]);
+    else if ((s = gaze_run_special_tokens(run, special))) goto done;
     // default title: the last component of the model's path ("minilm", "SmolLM2-...gguf")
-    if (run->model && (title = strdup(run->model))) {
+    if (top->model && (title = strdup(top->model))) {
         size_t k = strlen(title);
         while (k > 1 && title[k - 1] == '/') title[--k] = '\0';
         const char * slash = strrchr(title, '/');
         if (slash && slash[1]) memmove(title, slash + 1, strlen(slash + 1) + 1);
     }
     // word groups by the same rule as the C transforms (aggregate.c), shown and hidden specials
-    if ((s = gaze_words_from_run(&w0, run, GAZE_WORD_STYLE_AUTO, false))) goto done;
-    if ((s = gaze_words_from_run(&w1, run, GAZE_WORD_STYLE_AUTO, true))) goto done;
+    if (cross) {
+        const char * const * kt = (const char * const *)run->key_tokens;
+        if ((s = gaze_words_init(&w0, kt, T, special, GAZE_WORD_STYLE_AUTO, false))) goto done;
+        if ((s = gaze_words_init(&w1, kt, T, special, GAZE_WORD_STYLE_AUTO, true))) goto done;
+    } else {
+        if ((s = gaze_words_from_run(&w0, run, GAZE_WORD_STYLE_AUTO, false))) goto done;
+        if ((s = gaze_words_from_run(&w1, run, GAZE_WORD_STYLE_AUTO, true))) goto done;
+    }
     sb_str(b, "{\"format\":1,\"title\":");
     sb_json_str(b, o->title ? o->title : title ? title : "gaze view");
     sb_str(b, ",\"model\":");
-    sb_json_str(b, run->model);
+    sb_json_str(b, top->model);
     sb_str(b, ",\"arch\":");
-    sb_json_str(b, run->arch);
+    sb_json_str(b, top->arch);
     sb_printf(b, ",\"causal\":%s,\"n_layers\":%lld,\"n_heads\":%lld,\"n_kv_heads\":%lld,\"d_head\":%lld",
               run->causal ? "true" : "false", (long long)run->n_layers, (long long)run->n_heads,
               (long long)run->n_kv_heads, (long long)run->d_head);
     sb_printf(b, ",\"scale\":%.9g", run->d_head > 0 ? 1.0 / sqrt((double)run->d_head) : 0.0);
     sb_str(b, ",\"text\":");
-    if (run->text) sb_json_str(b, run->text); else sb_str(b, "null");
+    if (top->text) sb_json_str(b, top->text); else sb_str(b, "null");
     sb_str(b, ",\"pair\":");
     if (run->pair) sb_json_str(b, run->pair); else sb_str(b, "null");
-    sb_printf(b, ",\"T\":%lld,\"n_generated\":%lld,\"tokens\":[", (long long)T, (long long)run->n_generated);
-    for (int64_t t = 0; t < T; t++) {
-        if (t) sb_put(b, ",", 1);
-        sb_json_str(b, run->tokens[t]);
-    }
-    sb_str(b, "],\"ids\":");
-    for (int64_t t = 0; t < T; t++) tmp[t] = run->token_ids ? run->token_ids[t] : -1;
-    sb_json_i64s(b, tmp, T);
-    sb_str(b, ",\"special\":");
-    for (int64_t t = 0; t < T; t++) tmp[t] = special[t];
-    sb_json_i64s(b, tmp, T);
+    sb_printf(b, ",\"T\":%lld,\"n_generated\":%lld,", (long long)T, cross ? 0LL : (long long)run->n_generated);
+    meta_token_side(b, cross ? run->key_tokens : run->tokens, T, cross ? run->key_ids : run->token_ids, special, tmp);
     sb_str(b, ",\"seq\":");
-    if (run->sequence_ids) {
+    if (run->sequence_ids && !cross) {
         for (int64_t t = 0; t < T; t++) tmp[t] = run->sequence_ids[t];
         sb_json_i64s(b, tmp, T);
     } else sb_str(b, "null");
     sb_str(b, ",\"types\":");
-    if (run->token_type_ids) {
+    if (run->token_type_ids && !cross) {
         for (int64_t t = 0; t < T; t++) tmp[t] = run->token_type_ids[t];
         sb_json_i64s(b, tmp, T);
     } else sb_str(b, "null");
@@ -693,8 +716,23 @@ static enum gaze_status meta_head(const struct gaze_run * run, const struct gaze
     meta_words(b, &w0);
     sb_str(b, ",\"words_hidden\":");
     meta_words(b, &w1);
+    if (cross) {   // the rows' side: the target tokens
+        gaze_words_free(&w0);
+        gaze_words_free(&w1);
+        for (int64_t t = 0; t < Tr; t++) special[t] = gaze_token_is_special_text(run->tokens[t]);
+        const char * const * tt = (const char * const *)run->tokens;
+        if ((s = gaze_words_init(&w0, tt, Tr, special, GAZE_WORD_STYLE_AUTO, false))) goto done;
+        if ((s = gaze_words_init(&w1, tt, Tr, special, GAZE_WORD_STYLE_AUTO, true))) goto done;
+        sb_printf(b, ",\"rows\":{\"T\":%lld,\"n_generated\":%lld,", (long long)Tr, (long long)run->n_generated);
+        meta_token_side(b, run->tokens, Tr, run->token_ids, special, tmp);
+        sb_str(b, ",\"words\":");
+        meta_words(b, &w0);
+        sb_str(b, ",\"words_hidden\":");
+        meta_words(b, &w1);
+        sb_str(b, "}");
+    }
     sb_str(b, ",\"view\":");
-    sb_json_str(b, view_name(o->view ? o->view : run->image ? "image" : NULL));   // image runs open on their image
+    sb_json_str(b, view_name(view));
     if (b->oom) s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory");
 done:
     gaze_words_free(&w0);
@@ -752,12 +790,50 @@ static enum gaze_status run_shape_check(const struct gaze_run * run) {
         if (run->q_rows[r] < 0 || run->q_rows[r] >= run->T || (r && run->q_rows[r] <= run->q_rows[r - 1]))
             return gaze_error(GAZE_ERR_INVALID_ARG, "html: q_rows[%lld] = %lld is not increasing in [0, %lld)",
                               (long long)r, (long long)run->q_rows[r], (long long)run->T);
+    if (run->T_keys < 0 || (run->T_keys > 0 && !run->key_tokens))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run's key tokens are missing");
+    for (int64_t t = 0; t < run->T_keys; t++)
+        if (!run->key_tokens[t]) return gaze_error(GAZE_ERR_INVALID_ARG, "html: key token %lld is NULL", (long long)t);
     int64_t cells;
-    if (gaze_mul_ovf_i64(run->Tq, run->T, &cells) || gaze_mul_ovf_i64(cells, run->n_heads_cap, &cells))
+    if (gaze_mul_ovf_i64(run->Tq, gaze_run_n_keys(run), &cells) || gaze_mul_ovf_i64(cells, run->n_heads_cap, &cells))
         return gaze_error(GAZE_ERR_LIMIT, "html: the run's maps are too large");
     if (run->n_generated < 0 || run->n_generated > run->T)
         return gaze_error(GAZE_ERR_INVALID_ARG, "html: n_generated %lld outside [0, T]", (long long)run->n_generated);
     return GAZE_OK;
+}
+
+// One attention kind on the page: an ordinary run's only kind, or each kind of an
+// encoder-decoder run (the encoder, run->decoder, run->cross: docs/runfile.md). Each has its
+// own metadata (the same fields), plan and rollout; their data share one payload.
+struct html_part {
+    enum gaze_kind kind;
+    const struct gaze_run * run;
+    struct sbuf meta;             // meta_head + meta_rollout (+ the image) + meta_chunks
+    struct html_plan plan;
+    struct html_rollout ro;
+    size_t base;                  // payload offset of the plan's data
+    size_t ro_off;                // payload offset of the rollout's data
+    size_t f16_total;             // its maps' bytes as f16 (the budget is shared on these)
+};
+
+static bool has_attention(const struct gaze_run * run) {
+    for (int64_t li = 0; run && li < run->n_cap_layers; li++) if (run->layers[li].attn) return true;
+    return false;
+}
+
+static void part_free(struct html_part * p) {
+    free(p->meta.p);
+    plan_free(&p->plan);
+    rollout_free(&p->ro);
+}
+
+static void plan_shift(struct html_plan * p, size_t base) {
+    for (int64_t i = 0; i < p->n_layers * p->Hc; i++) {
+        struct html_map * m = &p->maps[i];
+        m->exact_off += base;
+        if (m->summary_off >= 0) m->summary_off += (int64_t)base;
+        if (m->q_off >= 0) { m->q_off += (int64_t)base; m->k_off += (int64_t)base; }
+    }
 }
 
 enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_html_opts * opts,
@@ -765,61 +841,132 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     if (!out) return gaze_error(GAZE_ERR_INVALID_ARG, "html: NULL output");
     *out = NULL;
     if (n) *n = 0;
-    if (run && run->T_keys)   // rows over other tokens than the keys: no view of the page draws that yet
-        return gaze_error(GAZE_ERR_UNSUPPORTED, "html: cross-attention (target rows over source keys) is not drawn by "
-                          "the viewer yet; gaze plot --kind alignment draws it");
-    enum gaze_status s = run_shape_check(run);
-    if (s) return s;
     struct gaze_html_opts o;
     if (opts) o = *opts; else memset(&o, 0, sizeof o);
     if ((int)o.precision < GAZE_HTML_PRECISION_AUTO || (int)o.precision > GAZE_HTML_PRECISION_U8)
         return gaze_error(GAZE_ERR_INVALID_ARG, "html: unknown precision %d", (int)o.precision);
+    if ((unsigned)o.kind > GAZE_KIND_CROSS) return gaze_error(GAZE_ERR_INVALID_ARG, "html: unknown kind %d", (int)o.kind);
+    if (!run) return run_shape_check(run);
+    // the kinds on the page: an encoder-decoder run's kinds that have attention, else the run
+    struct html_part parts[3];
+    memset(parts, 0, sizeof parts);
+    int np = 0, first = 0;
+    const bool encdec = run->decoder || run->cross;
+    if (encdec) {
+        const struct gaze_run * kr[3] = { run, run->decoder, run->cross };
+        for (int k = 0; k < 3; k++)
+            if (kr[k] && has_attention(kr[k])) { parts[np].kind = (enum gaze_kind)k; parts[np++].run = kr[k]; }
+        if (!np) return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run has no attention captured (gaze run --capture attn)");
+        first = -1;
+        for (int i = 0; i < np; i++) if (parts[i].kind == o.kind) first = i;
+        if (first < 0)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "html: the run has no %s attention to open the page on",
+                              gaze_kind_name(o.kind));
+    } else {   // its one kind (a cross part given on its own: T_keys > 0), whatever o.kind says
+        parts[0].kind = run->T_keys ? GAZE_KIND_CROSS : run->causal ? GAZE_KIND_DECODER : GAZE_KIND_ENCODER;
+        parts[0].run = run;
+        np = 1;
+    }
+    enum gaze_status s = GAZE_OK;
+    for (int i = 0; i < np && !s; i++) s = run_shape_check(parts[i].run);
+    if (s) return s;
     const size_t max_bytes = o.max_bytes ? o.max_bytes : GAZE_HTML_MAX_BYTES_DEFAULT;
     const char * js = gaze_viewer_js, * css = gaze_viewer_css;
     char js_hash[45], css_hash[45];
     gaze_sha256_base64(js, strlen(js), js_hash);
     gaze_sha256_base64(css, strlen(css), css_hash);
 
-    struct sbuf meta = { 0 }, page = { 0 };
-    struct html_plan plan;
-    struct html_rollout ro;
-    memset(&plan, 0, sizeof plan);
+    struct sbuf page = { 0 }, kinds = { 0 };
     uint8_t * payload = NULL;
-    if ((s = rollout_make(run, &o, max_bytes / 10, &ro))) goto fail;
-    if ((s = meta_head(run, &o, &meta))) goto fail;
-    // what is fixed: page chrome, script, style, metadata, the chunk table (bounded)
-    int64_t n_maps_max = 0;
-    for (int64_t li = 0; li < run->n_cap_layers; li++) n_maps_max += run->layers[li].attn ? run->n_heads_cap : 0;
-    size_t fixed = 2048 + strlen(js) + strlen(css) + meta.n + (size_t)n_maps_max * META_PER_MAP;
-    fixed += 512 + 24 * (size_t)ro.n_flow;   // the rollout's entry in the metadata
-    fixed += ro.bytes ? (ro.bytes + 2) / 3 * 4 + 4 : 0;
-    const size_t img_bytes = gaze_html_image_bytes(run);   // image runs: the image tab's data
-    fixed += img_bytes ? (img_bytes + 2) / 3 * 4 + 4 + gaze_html_image_meta_max(run) : 0;
+    // what is fixed: page chrome, script, style, each kind's metadata and chunk table (bounded),
+    // rollouts; the first part carries the image (image runs are single-kind)
+    size_t fixed = 2048 + strlen(js) + strlen(css);
+    const size_t img_bytes = gaze_html_image_bytes(parts[0].run);
+    fixed += img_bytes ? (img_bytes + 2) / 3 * 4 + 4 + gaze_html_image_meta_max(parts[0].run) : 0;
+    for (int i = 0; i < np; i++) {
+        struct html_part * p = &parts[i];
+        const struct gaze_run * r = p->run;
+        struct gaze_html_opts po = o;
+        if (p->kind != parts[0].kind) {   // flow tokens index the first kind's tokens; others: defaults
+            po.flow_tokens = NULL;
+            po.n_flow_tokens = 0;
+            po.flow_all = false;
+        }
+        if (r->T_keys) snprintf(p->ro.why, sizeof p->ro.why, "not defined over cross-attention (target rows over source "
+                                "keys: nothing chains across the two sequences); the alignment view shows it");
+        else if ((s = rollout_make(r, &po, max_bytes / 10 / (size_t)np, &p->ro))) goto fail;
+        const char * view = o.view ? o.view : run->image ? "image" : NULL;   // image runs open on their image
+        if ((s = meta_head(r, encdec ? run : r, &o, view, &p->meta))) goto fail;
+        int64_t n_maps = 0, cells = 0;
+        for (int64_t li = 0; li < r->n_cap_layers; li++) n_maps += r->layers[li].attn ? r->n_heads_cap : 0;
+        for (int64_t q = 0; q < r->Tq; q++) cells += row_keys(r, q);
+        p->f16_total = align4(2 * (size_t)cells) * (size_t)n_maps;
+        fixed += p->meta.n + (size_t)n_maps * META_PER_MAP;
+        fixed += 512 + 24 * (size_t)p->ro.n_flow;   // the rollout's entry in the metadata
+        fixed += p->ro.bytes ? (p->ro.bytes + 2) / 3 * 4 + 4 : 0;
+    }
+    if (encdec) {   // the kind list and what the kinds share (target text)
+        sb_str(&kinds, ",\"kinds\":{\"list\":[");
+        for (int i = 0; i < np; i++) sb_printf(&kinds, i ? ",\"%s\"" : "\"%s\"", gaze_kind_name(parts[i].kind));
+        sb_printf(&kinds, "],\"initial\":\"%s\",\"target_text\":", gaze_kind_name(parts[first].kind));
+        const struct gaze_run * tgt = run->decoder ? run->decoder : run->cross;
+        if (tgt && tgt->text) sb_json_str(&kinds, tgt->text); else sb_str(&kinds, "null");
+        fixed += kinds.n + 64 * (size_t)np;
+    }
     if (fixed >= max_bytes) {
         s = gaze_error(GAZE_ERR_LIMIT, "html: the page without attention data needs %zu bytes, over the cap of %zu", fixed, max_bytes);
         goto fail;
     }
     const size_t budget = (max_bytes - fixed) / 4 * 3;   // base64 makes 4 characters of 3 bytes
-    if ((s = plan_make(run, &o, budget, &plan))) goto fail;
-    const size_t ro_off = plan.payload;   // a multiple of 4: every piece is
-    plan.payload += ro.bytes;
-    const size_t img_off = plan.payload;
-    plan.payload += img_bytes;
-    meta_rollout(run, &o, &ro, ro_off, &meta);
-    {
-        char * im = gaze_html_image_meta(run, img_off);
-        if (!im) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
-        sb_str(&meta, im);
-        free(im);
+    // the budget shared max-min fair on each kind's f16 bytes: smallest first, each takes what
+    // its f16 maps need or an equal part of what is left, whichever is less; the last (largest)
+    // takes the rest. So every kind is exact when all fit, a small kind (a short target) stays
+    // exact beside a long source, and each degrades (u8, then block means) on its own.
+    int order[3] = { 0, 1, 2 };
+    for (int i = 1; i < np; i++)
+        for (int j = i; j > 0 && parts[order[j]].f16_total < parts[order[j - 1]].f16_total; j--) {
+            const int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    size_t left = budget, share[3] = { 0, 0, 0 };
+    for (int k = 0; k < np; k++) {
+        const int i = order[k];
+        share[i] = k == np - 1 ? left : GAZE_MIN(parts[i].f16_total, left / (size_t)(np - k));
+        left -= share[i];
     }
-    meta_chunks(run, &plan, &meta);
-    if (meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
-    if (!(payload = malloc(plan.payload ? plan.payload : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", plan.payload); goto fail; }
-    if ((s = payload_write(run, &plan, payload))) goto fail;
-    if (ro.bytes) memcpy(payload + ro_off, ro.data, ro.bytes);
-    gaze_html_image_write(run, payload + img_off);
+    size_t total = 0;
+    for (int i = 0; i < np; i++) {
+        struct html_part * p = &parts[i];
+        // T5 adds a relative position bias to q.k and does not scale it: the page's q/k view,
+        // softmax(q.k / sqrt(d)), would not give its weights, so its q/k stay out
+        struct gaze_html_opts po = o;
+        if (run->arch && !strcmp(run->arch, "t5")) po.no_qk = true;
+        if ((s = plan_make(p->run, &po, share[i], &p->plan))) goto fail;
+        p->base = total;
+        total += p->plan.payload;
+    }
+    for (int i = 0; i < np; i++) { parts[i].ro_off = total; total += parts[i].ro.bytes; }
+    const size_t img_off = total;
+    total += img_bytes;
+    if (!(payload = malloc(total ? total : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", total); goto fail; }
+    for (int i = 0; i < np; i++) {
+        struct html_part * p = &parts[i];
+        if ((s = payload_write(p->run, &p->plan, payload + p->base))) goto fail;
+        plan_shift(&p->plan, p->base);
+        if (p->ro.bytes) memcpy(payload + p->ro_off, p->ro.data, p->ro.bytes);
+        meta_rollout(p->run, &o, &p->ro, p->ro_off, &p->meta);
+        if (i == 0) {
+            char * im = gaze_html_image_meta(p->run, img_off);
+            if (!im) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+            sb_str(&p->meta, im);
+            free(im);
+        }
+        p->plan.payload = total;   // the chunk table states the whole payload's size
+        meta_chunks(p->run, &p->plan, &p->meta);
+        if (p->meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+    }
+    gaze_html_image_write(parts[0].run, payload + img_off);
 
-    const size_t b64 = (plan.payload + 2) / 3 * 4;
+    const size_t b64 = (total + 2) / 3 * 4;
     if (!sb_reserve(&page, fixed + b64)) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
     sb_str(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'sha256-");
@@ -834,10 +981,19 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     sb_str(&page, "</style>\n</head>\n<body>\n<div id=\"app\"></div>\n"
                   "<noscript>This attention viewer needs JavaScript.</noscript>\n"
                   "<script type=\"application/json\" id=\"gaze-meta\">");
-    sb_put(&page, meta.p, meta.n);
+    if (!encdec) sb_put(&page, parts[0].meta.p, parts[0].meta.n);
+    else {   // the first kind's metadata at the top (as a single-kind page), the others under "kinds"
+        sb_put(&page, parts[0].meta.p, parts[0].meta.n - 1);   // without its closing brace
+        sb_put(&page, kinds.p, kinds.n);
+        for (int i = 1; i < np; i++) {
+            sb_printf(&page, ",\"%s\":", gaze_kind_name(parts[i].kind));
+            sb_put(&page, parts[i].meta.p, parts[i].meta.n);
+        }
+        sb_str(&page, "}}");
+    }
     sb_str(&page, "</script>\n<script type=\"application/octet-stream\" id=\"gaze-data\">");
     if (sb_reserve(&page, b64)) {
-        gaze_base64_encode(payload, plan.payload, page.p + page.n);
+        gaze_base64_encode(payload, total, page.p + page.n);
         page.n += b64;
         page.p[page.n] = '\0';
     }
@@ -852,33 +1008,37 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     if (info) {
         memset(info, 0, sizeof *info);
         info->bytes = page.n;
-        info->payload_bytes = plan.payload;
-        info->n_maps = plan.n_layers * plan.Hc;
-        for (int64_t i = 0; i < info->n_maps; i++) {
-            info->n_exact += plan.maps[i].enc != 0;
-            info->n_summary += plan.maps[i].enc == 0;
-            info->n_qk += plan.maps[i].q_off >= 0;
+        info->payload_bytes = total;
+        info->precision = GAZE_HTML_PRECISION_U8;
+        for (int i = 0; i < np; i++) {   // totals over the kinds; precision f16 when every exact map is
+            const struct html_plan * pl = &parts[i].plan;
+            info->n_maps += pl->n_layers * pl->Hc;
+            for (int64_t m = 0; m < pl->n_layers * pl->Hc; m++) {
+                info->n_exact += pl->maps[m].enc != 0;
+                info->n_summary += pl->maps[m].enc == 0;
+                info->n_qk += pl->maps[m].q_off >= 0;
+            }
+            info->block = GAZE_MAX(info->block, pl->block);
         }
-        info->precision = plan.enc == 1 ? GAZE_HTML_PRECISION_F16 : GAZE_HTML_PRECISION_U8;
-        info->block = plan.block;
-        info->n_rollout_fusions = ro.n_fusions;
-        info->n_flow = ro.n_flow;
-        info->rollout_ms = ro.rollout_ms;
-        info->flow_ms = ro.flow_ms;
+        bool all_f16 = true;
+        for (int i = 0; i < np; i++) all_f16 = all_f16 && parts[i].plan.enc == 1;
+        if (all_f16) info->precision = GAZE_HTML_PRECISION_F16;
+        info->n_rollout_fusions = parts[0].ro.n_fusions;
+        info->n_flow = parts[0].ro.n_flow;
+        for (int i = 0; i < np; i++) { info->rollout_ms += parts[i].ro.rollout_ms; info->flow_ms += parts[i].ro.flow_ms; }
+        info->n_kinds = encdec ? np : 1;
     }
     *out = page.p;
     if (n) *n = page.n;
-    free(meta.p);
+    free(kinds.p);
     free(payload);
-    plan_free(&plan);
-    rollout_free(&ro);
+    for (int i = 0; i < np; i++) part_free(&parts[i]);
     return GAZE_OK;
 fail:
-    free(meta.p);
+    free(kinds.p);
     free(page.p);
     free(payload);
-    plan_free(&plan);
-    rollout_free(&ro);
+    for (int i = 0; i < np; i++) part_free(&parts[i]);
     return s;
 }
 

@@ -18,6 +18,12 @@ saw into <pre id="gaze-selftest">; this script
   - image runs: the page's image bytes equal the run's `image` tensor, and every value of the
     image tab's hovered-patch overlay and thumbnails (recorded by the self-test) equals the
     stored weights of RUN (mean or max over the heads, one query row or the mean over patches),
+  - encoder-decoder pages (one page, three kinds): the self-test runs in the kind the URL names
+    (#kind=decoder&selftest) and says which; its probes are recomputed from that kind's tensors
+    (decoder.attention.L: causal over the target tokens; cross.attention.L: rows are target
+    tokens, keys source tokens), the alignment view's hovered cells (mean or one head, tokens or
+    words: a target word is the mean of its pieces' rows, a source word the sum of its pieces'
+    columns) included, and the kind selector and alignment tab must have been exercised,
   - checks the rendered DOM holds no element or attribute that the page does not make itself.
 Standard library only. Prints "view_check: N passed, M failed" and exits 1 on a failure.
 """
@@ -48,6 +54,7 @@ class Run:
     """Attention of a run file, read lazily with struct (no numpy)."""
 
     def __init__(self, path):
+        self.prefix = ""   # "decoder." / "cross.": the tensors of another kind of an encoder-decoder run
         with open(path, "rb") as f:
             self.buf = f.read()
         (n,) = struct.unpack("<Q", self.buf[:8])
@@ -56,7 +63,7 @@ class Run:
         self.meta = self.header.get("__metadata__", {})
 
     def row(self, layer, head_ix, row, T):
-        t = self.header["attention.%d" % layer]
+        t = self.header["%sattention.%d" % (self.prefix, layer)]
         size = {"F32": 4, "F16": 2}[t["dtype"]]
         _, tq, tk = t["shape"]
         off = self.base + t["data_offsets"][0] + ((head_ix * tq + row) * tk) * size
@@ -82,9 +89,10 @@ def stored(w, enc):
     return (q / 255.0) ** 2
 
 
+# heatmap, model view, steps: query / key; the alignment view: target / source
 TIP = re.compile(r'^layer (\d+) (?:head (\d+)|(mean|max) of (\d+) heads)\n'
-                 r'query .*\(#(\d+)(?:\u2013(\d+))?\)\n'
-                 r'key   .*\(#(\d+)(?:\u2013(\d+))?\)\n'
+                 r'(?:query|target) .*\(#(\d+)(?:\u2013(\d+))?\)\n'
+                 r'(?:key  |source) .*\(#(\d+)(?:\u2013(\d+))?\)\n'
                  r'weight (.*)$', re.S)
 
 
@@ -204,12 +212,13 @@ RO_TIP = re.compile(r'^output .*\(#(\d+)(?:\u2013(\d+))?(?:, hidden)?\)\n'
 class Analysis:
     """Rollout matrices and flow vectors of RUN, from the gaze CLI (cached)."""
 
-    def __init__(self, gaze, run_path, discard):
+    def __init__(self, gaze, run_path, discard, kind=None):
         self.gaze, self.run, self.discard = gaze, run_path, discard
+        self.kind = ["--kind", kind] if kind else []
         self.ro, self.fl = {}, {}
 
     def _json(self, args):
-        out = subprocess.run([self.gaze] + args + [self.run, "--json", "--discard", repr(self.discard)],
+        out = subprocess.run([self.gaze] + args + [self.run, "--json", "--discard", repr(self.discard)] + self.kind,
                              check=True, capture_output=True, text=True).stdout
         return json.loads(out)
 
@@ -301,6 +310,17 @@ def main(argv):
     res = json.loads(html.unescape(dom[k + len('<pre id="gaze-selftest">'):dom.find("</pre>", k)]))
     if not ok("crashed" not in res, "self-test crashed: %s" % res.get("crashed")):
         return finish()
+    page_meta, kind = meta, res.get("kind")
+    kinds = meta.get("kinds")
+    if kinds:   # an encoder-decoder page: the kind the self-test ran in, and its tensors
+        if not ok(kind in kinds["list"], "self-test kind %r is not one of the page's %s" % (kind, kinds["list"])):
+            return finish()
+        meta = meta if kind == kinds["list"][0] else kinds[kind]
+        run.prefix = "" if kind == "encoder" else kind + "."
+        ok(("gaze.kinds" in run.meta) and json.loads(run.meta["gaze.kinds"]) == kinds["list"],
+           "the page's kinds %s are not the run's %s" % (kinds["list"], run.meta.get("gaze.kinds")))
+    else:
+        ok(kind is None, "a single-kind page's self-test names kind %r" % kind)
     for c in res["checks"]:
         ok(c["ok"], "self-test check %s: %s" % (c["name"], c["detail"]))
     names = {c["name"] for c in res["checks"]}
@@ -310,6 +330,18 @@ def main(argv):
               "head-toggle", "hide-special", "words", "head-hover", "model-click", "no-errors"] + expect:
         ok(e in names, "self-test check %s did not run" % e)
     ok(not res["errors"], "page errors: %s" % res["errors"])
+    n_align = sum(1 for p in res["probes"] if p["view"] == "align")
+    if kinds:
+        for e in ["kind-select", "kind-back"] + (["align-tab"] if "cross" in kinds["list"] else []):
+            ok(e in names, "self-test check %s did not run" % e)
+        ok(res["T"] == meta["T"], "self-test T %d, the %s kind's keys %d" % (res["T"], kind, meta["T"]))
+    if "rows" in meta:   # cross-attention: the alignment view was drawn and probed in both groupings
+        for e in ["align-view", "align-rows-sum"]:
+            ok(e in names, "self-test check %s did not run" % e)
+        modes = {p["mode"] for p in res["probes"] if p["view"] == "align"}
+        ok(n_align >= 8 and modes == {"tokens", "words"}, "only %d alignment probes (%s)" % (n_align, sorted(modes)))
+    else:
+        ok(n_align == 0, "alignment probes on a kind without cross-attention")
     ro = meta.get("rollout") or {}
     if "fusions" in ro:
         for e in ["rollout-panel", "rollout-select", "rollout-click", "rollout-flow-default"]:
@@ -317,7 +349,7 @@ def main(argv):
     else:
         ok("rollout-why" in names, "self-test check rollout-why did not run (the page has no rollout: %s)" % ro.get("why"))
     ok(len(res["probes"]) >= 4, "only %d hover probes" % len(res["probes"]))
-    an = Analysis(gaze, run_path, ro.get("discard", 0))
+    an = Analysis(gaze, run_path, ro.get("discard", 0), kind if kinds else None)
     n_ro = 0
     for p in res["probes"]:
         if p["view"] == "image":
@@ -339,9 +371,9 @@ def main(argv):
         ok(any(p["mode"] == "summary" for p in res["probes"]), "no summary cell was probed")
     if max_tti is not None:
         ok(res["tti_ms"] <= max_tti, "time to interactive %d ms > %d ms" % (res["tti_ms"], max_tti))
-    print("view_check: %s: T %d, %d maps (%d exact, %s), interactive after %d ms, model view %d ms, %d rollout probes "
-          "(%d with flow)" % (page_path.rsplit("/", 1)[-1], res["T"], res["maps"], res["exact"], res["enc"], res["tti_ms"],
-                             res["model_view_ms"], n_ro, n_flow_checked))
+    print("view_check: %s%s: T %d, %d maps (%d exact, %s), interactive after %d ms, model view %d ms, %d rollout probes "
+          "(%d with flow), %d alignment probes" % (page_path.rsplit("/", 1)[-1], " [%s]" % kind if kind else "", res["T"], res["maps"], res["exact"], res["enc"], res["tti_ms"],
+                             res["model_view_ms"], n_ro, n_flow_checked, n_align))
 
     # the rendered DOM: only the page's own elements, no handler attributes
     body = strip_bodies(dom)
@@ -351,6 +383,8 @@ def main(argv):
     ok(set(tags) <= allowed, "unexpected elements in the DOM: %s" % sorted(set(tags) - allowed))
     ok(tags.count("script") == 3, "%d script elements in the DOM, want 3" % tags.count("script"))
     ok(re.search(r"<[^>]*\son[a-z]+\s*=", body, re.I) is None, "an on* attribute in the DOM")
+    if kinds and kinds.get("target_text") is not None:   # the target text is shown, as text
+        ok(html.escape(kinds["target_text"], quote=False) in body, "the target text is not shown as text")
     if hostile:
         ok("<img" not in body.lower() and "<svg" not in body.lower(), "hostile markup became an element")
         ok("&lt;img src=x onerror=alert(2)&gt;" in body, "the hostile pair text is not shown as text")

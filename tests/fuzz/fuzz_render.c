@@ -129,6 +129,64 @@ static void check_html(const struct gaze_run * r, const struct gaze_run * benign
     free(page);
 }
 
+// Encoder-decoder pages: the tokens as source and target both (one decoder layer, decoder and
+// cross attention); the page stays ASCII with the benign page's structure, and the cross kind's
+// metadata gives the source tokens (keys) and target tokens (rows) back exactly.
+static bool make_encdec(struct gaze_run * r, int64_t T, const char * const * tok, const size_t * len, const char * title) {
+    if (!make_run(r, T, tok, len, false, title)) return false;
+    int32_t ids[MAX_TOKENS];
+    for (int64_t t = 0; t < T; t++) ids[t] = (int32_t)t;
+    if (gaze_run_set_target(r, (1u << GAZE_KIND_DECODER) | (1u << GAZE_KIND_CROSS), T, tok, len, ids, 1, 2, 2) != GAZE_OK) return false;
+    for (int k = GAZE_KIND_DECODER; k <= GAZE_KIND_CROSS; k++) {
+        struct gaze_run_layer * ly;
+        if (gaze_run_add_kind_layer(r, (enum gaze_kind)k, 0, GAZE_RUN_PART_ATTN, &ly) != GAZE_OK) return false;
+        for (int64_t h = 0; h < 2; h++)
+            for (int64_t i = 0; i < T; i++) {   // causal rows for the decoder, uniform for cross
+                const int64_t n = k == GAZE_KIND_DECODER ? i + 1 : T;
+                for (int64_t j = 0; j < n; j++) ly->attn[(h * T + i) * T + j] = 1.0f / (float)n;
+            }
+    }
+    return true;
+}
+
+static void check_html_encdec(const struct gaze_run * r, const struct gaze_run * benign) {
+    char * page = NULL, * ref = NULL;
+    size_t n = 0, nref = 0;
+    struct gaze_html_opts o = { 0 };
+    o.kind = GAZE_KIND_CROSS;
+    enum gaze_status s = gaze_html_run(r, &o, &page, &n, NULL);
+    if (s != GAZE_OK) { fuzz_check_failure(s, "html encdec"); return; }
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)page[i];
+        FUZZ_REQUIRE(c == '\n' || c == '\t' || c == '\r' || (c >= 0x20 && c < 0x7f), "encdec page byte 0x%02x at %zu", c, i);
+    }
+    FUZZ_REQUIRE(gaze_html_run(benign, &o, &ref, &nref, NULL) == GAZE_OK, "benign encdec html: %s", gaze_last_error());
+    int64_t got[3], want[3];
+    html_shape(page, n, got);
+    html_shape(ref, nref, want);
+    FUZZ_REQUIRE(got[0] == want[0] && got[1] == want[1] && got[2] == want[2], "tokens changed the encdec page's structure");
+    const char * open = strstr(page, "id=\"gaze-meta\">");
+    FUZZ_REQUIRE(open != NULL, "no gaze-meta block");
+    open += strlen("id=\"gaze-meta\">");
+    const char * close = strstr(open, "</script>");
+    FUZZ_REQUIRE(close != NULL, "gaze-meta block not closed");
+    json_error_t err;
+    json_t * meta = json_loadb(open, (size_t)(close - open), JSON_REJECT_DUPLICATES, &err);
+    FUZZ_REQUIRE(meta != NULL, "encdec gaze-meta is not JSON: %s", err.text);
+    json_t * cross = json_object_get(json_object_get(meta, "kinds"), "cross");
+    json_t * keys = json_object_get(cross, "tokens"), * rows = json_object_get(json_object_get(cross, "rows"), "tokens");
+    FUZZ_REQUIRE(json_is_array(keys) && json_is_array(rows) && (int64_t)json_array_size(keys) == r->T &&
+                 (int64_t)json_array_size(rows) == r->cross->T, "encdec cross tokens");
+    for (int64_t t = 0; t < r->T; t++) {
+        const char * k = json_string_value(json_array_get(keys, (size_t)t)), * q = json_string_value(json_array_get(rows, (size_t)t));
+        FUZZ_REQUIRE(k && !strcmp(k, r->tokens[t]) && q && !strcmp(q, r->cross->tokens[t]),
+                     "token %lld does not round-trip through the cross kind", (long long)t);
+    }
+    json_decref(meta);
+    free(page);
+    free(ref);
+}
+
 static void check_svg_node(xmlNode * n) {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE) continue;
@@ -193,6 +251,14 @@ int LLVMFuzzerTestOneInput(const uint8_t * data, size_t size) {
         FUZZ_REQUIRE(gaze_utf8_validate(r.tokens[t], strlen(r.tokens[t]), "token") == GAZE_OK, "token %lld not sanitized", (long long)t);
 
     check_html(&r, &benign);
+    if (flags & 64) {   // the same tokens as an encoder-decoder run's source and target
+        struct gaze_run e, be;
+        FUZZ_REQUIRE(make_encdec(&e, T, tok, len, title), "encdec run: %s", gaze_last_error());
+        FUZZ_REQUIRE(make_encdec(&be, T, btok, NULL, NULL), "benign encdec run: %s", gaze_last_error());
+        check_html_encdec(&e, &be);
+        gaze_run_free(&e);
+        gaze_run_free(&be);
+    }
     check_svg(&r, flags);
     // A running count for the campaign record (issue 7 asks for 10^5 hostile tokens through the
     // views): libFuzzer's SIGINT exit skips atexit, so it is printed as it grows.

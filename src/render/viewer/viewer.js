@@ -10,6 +10,10 @@
 // FROM is the mean over its pieces. Open the page with #selftest to run the built-in checks
 // (results go into a pre element with id gaze-selftest); #view=model&layer=2&head=3 picks a view
 // (#view=rollout&token=5&fusion=max: the rollout / flow panel for output token 5).
+// Encoder-decoder pages hold the encoder, decoder and cross attention: a selector switches
+// kinds (#kind=cross opens on one), and the alignment tab draws cross-attention as a target x
+// source matrix (#view=align). Cross-attention rows are target tokens, columns source tokens:
+// the key side is the usual one (T, tokens, words), the rows' side meta.rows.
 (function () {
 'use strict';
 
@@ -134,12 +138,33 @@ for (let h = 0; h < 65536; h++) {
 const SQ = new Float32Array(256);   // u8 code -> weight: (q / 255)^2
 for (let q = 0; q < 256; q++) SQ[q] = (q / 255) * (q / 255);
 
-const meta = JSON.parse($('gaze-meta').textContent);
+const PAGE = JSON.parse($('gaze-meta').textContent);
 const bytes = b64decode($('gaze-data').textContent);
+// Encoder-decoder pages (render/html.c): the first kind's metadata at the top, the others'
+// under PAGE.kinds (each with the same fields and its own chunk table into the one payload).
+// boot() builds the whole page for one kind; the kind selector and the alignment tab (which
+// needs cross-attention) build it again for another, carrying the view, layer and options.
+const KINDS = PAGE.kinds || null;
+const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
+let onResize = null, resizeTimer = 0;
+let state = null;   // the view's state, made by boot()
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { if (onResize) onResize(); }, 150);
+});
+function metaOfKind(k) { return !KINDS || k === KINDS.list[0] ? PAGE : KINDS[k]; }
+
+// The page of one kind (null: a single-kind page). carry: what a kind switch keeps, or null
+// on the first build (then the URL's #... applies).
+function boot(kind, carry) {
+const meta = metaOfKind(kind);
 const T = meta.T, Tq = meta.Tq, Hc = meta.heads.length, L = meta.layers.length;
 const qRows = meta.q_rows, tokens = meta.tokens;
 const causal = !!meta.causal;
-const rowOfToken = new Int32Array(T).fill(-1);
+// the rows' side: cross-attention's target tokens, else the tokens themselves
+const RS = meta.rows || null;
+const TR = RS ? RS.T : T, rowTokens = RS ? RS.tokens : tokens, rowSpecial = RS ? RS.special : meta.special;
+const rowOfToken = new Int32Array(TR).fill(-1);
 qRows.forEach((t, r) => { rowOfToken[t] = r; });
 const nGen = meta.n_generated | 0;
 const isPair = !!meta.pair || (meta.types && meta.types.some((x) => x === 1)) || (meta.seq && meta.seq.some((x) => x === 1));
@@ -227,7 +252,7 @@ function qkOf(li, hi) {   // {q: [Tq, d], k: [T, d]} or null
 
 /* ---- state and units (tokens or words, special tokens shown or hidden) --------------------- */
 
-const state = {
+state = {   // (module-level: scaleT reads the colour scale)
   view: 'head', layer: 0, sel: new Set(), focus: 'mean', pair: 'all', hide: false, words: false,
   step: Math.max(0, nGen - 1), qtok: -1, hoverL: -1, hoverR: -1, scale: causal ? 'log' : 'linear',
   rtok: 0, fusion: 'mean',
@@ -236,38 +261,43 @@ for (let h = 0; h < Hc; h++) state.sel.add(h);
 
 let U = null;        // current units
 let unitVer = 0;     // bumps with every transform change (cache keys)
-function buildUnits() {
-  const col = new Int32Array(T);
+// Units of one side: tokens (special ones dropped when hidden) or words. seg: segment of each token.
+function sideUnits(toks, special, words, wordsHidden, seg) {
+  const n = toks.length, col = new Int32Array(n);
   let labels = [], first = [];
   if (state.words) {
-    const w = state.hide ? meta.words_hidden : meta.words;
-    for (let j = 0; j < T; j++) col[j] = w.token_word[j];
-    labels = w.text.map((s) => disp(s));
+    const w = state.hide ? wordsHidden : words;
+    for (let j = 0; j < n; j++) col[j] = w.token_word[j];
+    labels = w.text.map((x) => disp(x));
     first = w.first.slice();
   } else {
     let k = 0;
-    for (let j = 0; j < T; j++) {
-      if (state.hide && meta.special[j]) { col[j] = -1; continue; }
+    for (let j = 0; j < n; j++) {
+      if (state.hide && special[j]) { col[j] = -1; continue; }
       col[j] = k++;
-      labels.push(disp(tokens[j]));
+      labels.push(disp(toks[j]));
       first.push(j);
     }
   }
   const C = labels.length;
-  const last = new Int32Array(C).fill(-1), count = new Int32Array(C), special = new Uint8Array(C);
-  for (let j = 0; j < T; j++) if (col[j] >= 0) { last[col[j]] = j; count[col[j]]++; }
-  for (let u = 0; u < C; u++) special[u] = meta.special[first[u]] && count[u] === 1 ? 1 : 0;
-  const rowUnit = new Int32Array(Tq), rowCount = new Int32Array(C);
-  for (let r = 0; r < Tq; r++) { rowUnit[r] = col[qRows[r]]; if (rowUnit[r] >= 0) rowCount[rowUnit[r]]++; }
+  const last = new Int32Array(C).fill(-1), count = new Int32Array(C), sp = new Uint8Array(C), sg = new Int8Array(C);
+  for (let j = 0; j < n; j++) if (col[j] >= 0) { last[col[j]] = j; count[col[j]]++; }
+  for (let u = 0; u < C; u++) { sp[u] = special[first[u]] && count[u] === 1 ? 1 : 0; sg[u] = seg ? seg[first[u]] : 0; }
+  return { col, C, labels, first, last, count, special: sp, seg: sg };
+}
+function buildUnits() {
+  const K = sideUnits(tokens, meta.special, meta.words, meta.words_hidden, segTok);
+  // rows: units of the rows' side (the same units, unless cross-attention's target tokens)
+  const rs = RS ? sideUnits(RS.tokens, RS.special, RS.words, RS.words_hidden, null) : K;
+  const rowUnit = new Int32Array(Tq), rowCount = new Int32Array(rs.C);
+  for (let r = 0; r < Tq; r++) { rowUnit[r] = rs.col[qRows[r]]; if (rowUnit[r] >= 0) rowCount[rowUnit[r]]++; }
   const rows = [];
-  const rowIndex = new Int32Array(C).fill(-1);
-  for (let u = 0; u < C; u++) if (rowCount[u] > 0) { rowIndex[u] = rows.length; rows.push(u); }
-  const seg = new Int8Array(C);
-  for (let u = 0; u < C; u++) seg[u] = segTok[first[u]];
-  U = {
-    identity: !state.hide && !state.words, col, C, labels, first, last, count, special, rowUnit, rowCount,
-    rows, rowIndex, R: rows.length, seg, hidden: col.some((x) => x < 0),
-  };
+  const rowIndex = new Int32Array(rs.C).fill(-1);
+  for (let u = 0; u < rs.C; u++) if (rowCount[u] > 0) { rowIndex[u] = rows.length; rows.push(u); }
+  U = Object.assign(K, {
+    identity: !state.hide && !state.words, rowUnit, rowCount, rows, rowIndex, R: rows.length, rs,
+    hidden: K.col.some((x) => x < 0),
+  });
   unitVer++;
 }
 
@@ -302,9 +332,9 @@ function pairPass(segValue, side) {   // side 0: rows, 1: columns
   if (state.pair === 'all') return true;
   return segValue === (state.pair.charAt(side) === 'A' ? 0 : 1);
 }
-function visibleRows() { const v = []; for (let a = 0; a < U.R; a++) if (pairPass(U.seg[U.rows[a]], 0)) v.push(a); return v; }
+function visibleRows() { const v = []; for (let a = 0; a < U.R; a++) if (pairPass(U.rs.seg[U.rows[a]], 0)) v.push(a); return v; }
 function visibleCols() { const v = []; for (let b = 0; b < U.C; b++) if (pairPass(U.seg[b], 1)) v.push(b); return v; }
-function masked(a, b) { return causal && U.first[b] > U.last[U.rows[a]]; }   // key after the query
+function masked(a, b) { return causal && U.first[b] > U.rs.last[U.rows[a]]; }   // key after the query
 function selHeads() { return Array.from(state.sel).sort((x, y) => x - y); }
 function focusHeads() {
   if (state.focus === 'mean' || state.focus === 'max') return selHeads();
@@ -337,16 +367,18 @@ function focusName() {
 /* ---- page skeleton ---------------------------------------------------------------------------- */
 
 const app = $('app');
+app.textContent = '';   // a kind switch builds the page again
 const header = el('header');
 const h1 = el('h1', null, meta.title || 'gaze view');
 document.title = 'gaze view: ' + (meta.title || '');
 const sub = el('div', 'sub');
 {
-  const parts = [meta.arch || '?', T + ' tokens' + (nGen ? ' (' + nGen + ' generated)' : ''),
+  const parts = [meta.arch || '?', (RS ? TR + ' target \u00d7 ' + T + ' source tokens' : T + ' tokens') + (nGen ? ' (' + nGen + ' generated)' : ''),
                  L + ' layers \u00d7 ' + Hc + ' heads', causal ? 'causal' : 'bidirectional'];
   if (exactCount === meta.exact.length) parts.push(meta.enc === 'f16' ? 'weights exact (f16)' : 'weights 8-bit (\u00b10.4%)');
   else parts.push(exactCount + ' of ' + meta.exact.length + ' maps exact (' + meta.enc + '), the rest as ' +
                   meta.summary.block + '\u00d7' + meta.summary.block + ' block means');
+  if (KINDS) parts.unshift(kind + ' attention' + (kind === 'cross' ? ' (rows: target tokens, columns: source tokens)' : ''));
   sub.textContent = parts.join(' \u00b7 ');
 }
 const textP = el('p', 'text');
@@ -356,12 +388,18 @@ if (meta.text !== null) {
   textP.appendChild(document.createTextNode(meta.text));
 }
 if (meta.pair !== null) { textP.appendChild(document.createTextNode('\n')); textP.appendChild(el('b', null, 'B: ')); textP.appendChild(document.createTextNode(meta.pair)); }
+if (KINDS && KINDS.target_text !== null) {
+  if (meta.text !== null) textP.insertBefore(el('b', null, 'source: '), textP.firstChild);
+  textP.appendChild(document.createTextNode('\n'));
+  textP.appendChild(el('b', null, 'target: '));
+  textP.appendChild(document.createTextNode(KINDS.target_text));
+}
 header.append(h1, sub, textP);
 
 const nav = el('nav');
 const tabs = {};
 const tabDefs = [['head', 'Head view'], ['model', 'Model view'], ['heatmap', 'Heatmap'], ['qk', 'Query / key'], ['steps', 'Steps'],
-                 ['rollout', 'Rollout / flow'], ['image', 'Image']];
+                 ['rollout', 'Rollout / flow'], ['image', 'Image'], ['align', 'Alignment']];
 for (const [id, label] of tabDefs) {
   const b = el('button', null, label);
   b.type = 'button';
@@ -373,6 +411,22 @@ for (const [id, label] of tabDefs) {
 if (!meta.qk.some((c) => c)) tabs.qk.disabled = true;
 if (!nGen) tabs.steps.classList.add('hidden');
 if (!meta.image) tabs.image.classList.add('hidden');   // image runs only (image.js)
+const hasCross = !!KINDS && KINDS.list.includes('cross');
+if (!hasCross) tabs.align.classList.add('hidden');     // encoder-decoder runs with cross-attention
+
+// the kind selector (encoder-decoder pages): the same views over another kind
+const kindSel = el('select');
+kindSel.id = 'kind';
+for (const k of KINDS ? KINDS.list : []) { const o = el('option', null, k); o.value = k; kindSel.appendChild(o); }
+if (KINDS) kindSel.value = kind;
+kindSel.addEventListener('change', () => switchKind(kindSel.value, state.view));
+const kindLab = el('label', null, 'Attention ');
+kindLab.appendChild(kindSel);
+if (!KINDS) kindLab.classList.add('hidden');
+function switchKind(k, view) {
+  hideTip();
+  boot(k, { view: view === 'align' && k !== 'cross' ? 'head' : view, layer: meta.layers[state.layer], scale: state.scale, hide: state.hide, words: state.words, focus: state.focus });
+}
 
 const controls = el('div', 'controls');
 const layerSel = el('select');
@@ -458,7 +512,7 @@ saveBtn.addEventListener('click', () => {
   a.download = 'gaze-' + state.view + '.png';
   a.click();
 });
-controls.append(layerLab, headsBox, focusLab, pairLab, scaleLab, hideLab, wordsLab, saveBtn);
+controls.append(kindLab, layerLab, headsBox, focusLab, pairLab, scaleLab, hideLab, wordsLab, saveBtn);
 
 const note = el('div', 'note hidden');
 note.id = 'note';
@@ -484,11 +538,11 @@ function syncControls() {
   scaleSel.value = state.scale;
   const v = state.view;
   headsBox.classList.toggle('hidden', v === 'qk' || v === 'model' || v === 'rollout');
-  focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk' && v !== 'image');
+  focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk' && v !== 'image' && v !== 'align');
   layerLab.classList.toggle('hidden', v === 'model' || v === 'rollout');
-  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout' && v !== 'image');
+  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout' && v !== 'image' && v !== 'align');
   pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout' || v === 'image');
-  hideLab.classList.toggle('hidden', v === 'qk' || v === 'image');
+  hideLab.classList.toggle('hidden', v === 'qk' || v === 'image' || v === 'align');
   wordsLab.classList.toggle('hidden', v === 'qk' || v === 'image');
 }
 function setNote(s) { note.textContent = s || ''; note.classList.toggle('hidden', !s); }
@@ -524,6 +578,10 @@ function tokenRange(u) {
   return U.count[u] > 1 ? '#' + U.first[u] + '\u2013' + U.last[u] : '#' + U.first[u];
 }
 function unitText(u) { return '"' + U.labels[u] + '" (' + tokenRange(u) + ')'; }
+function rowText(u) {   // a unit of the rows' side
+  const s = U.rs;
+  return '"' + s.labels[u] + '" (' + (s.count[u] > 1 ? '#' + s.first[u] + '\u2013' + s.last[u] : '#' + s.first[u]) + ')';
+}
 
 /* ---- head view: lines between two token columns -------------------------------------------- */
 
@@ -541,7 +599,7 @@ function renderHead() {
   // rows shrink for long inputs so the canvas stays under browsers' size limits (~32k px)
   const rowH = Math.max(1, Math.min(nMax > 200 ? 13 : 18, Math.floor(30000 / nMax)));
   const probe = newCanvas(10, 10)[1];
-  const wl = labelWidth(probe, rowsV.map((a) => U.rows[a]), U.labels), wr = labelWidth(probe, colsV, U.labels);
+  const wl = Math.max(labelWidth(probe, rowsV.map((a) => U.rows[a]), U.rs.labels), 60), wr = labelWidth(probe, colsV, U.labels);
   const gap = 260, top = 22;
   const W = wl + gap + wr + 20, H = top + Math.max(rowsV.length, colsV.length) * rowH + 10;
   const [c, ctx] = newCanvas(W, H);
@@ -551,9 +609,9 @@ function renderHead() {
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = '#5b6470';
     ctx.textAlign = 'right';
-    ctx.fillText('queries', xL - 6, 9);
+    ctx.fillText(RS ? 'target' : 'queries', xL - 6, 9);
     ctx.textAlign = 'left';
-    ctx.fillText('keys', xR + 6, 9);
+    ctx.fillText(RS ? 'source' : 'keys', xR + 6, 9);
     const iso = state.hoverL, isoK = state.hoverR;
     // lines, alpha = weight / number of heads (bertviz), bucketed to few strokes per head
     const buckets = 24;
@@ -593,7 +651,7 @@ function renderHead() {
       ctx.fillText(text, x, y);
     };
     if (rowH < 8) return;   // too dense for labels: hover shows the tokens
-    rowsV.forEach((a, ia) => { const u = U.rows[a]; label(U.labels[u], xL - 6, top + ia * rowH + rowH / 2, 'right', a === iso, U.special[u]); });
+    rowsV.forEach((a, ia) => { const u = U.rows[a]; label(U.rs.labels[u], xL - 6, top + ia * rowH + rowH / 2, 'right', a === iso, U.rs.special[u]); });
     colsV.forEach((b, ib) => { label(U.labels[b], xR + 6, top + ib * rowH + rowH / 2, 'left', b === isoK, U.special[b]); });
   }
   draw();
@@ -608,13 +666,13 @@ function renderHead() {
       const u = U.rows[nl];
       const mean = colsV.map((b) => [b, maps.reduce((s, m) => s + m[nl * U.C + b], 0) / hs.length]);
       mean.sort((p, q) => q[1] - p[1]);
-      showTip(ev, 'query ' + unitText(u) + ', ' + layerName(li) + ', mean of ' + hs.length + ' heads\n' +
+      showTip(ev, 'query ' + rowText(u) + ', ' + layerName(li) + ', mean of ' + hs.length + ' heads\n' +
                   mean.slice(0, 6).map(([b, w]) => '  \u2192 ' + U.labels[b] + '  ' + fmt(w, meta.enc === 'f16')).join('\n'));
     } else if (nr >= 0 && hs.length) {
       const mean = rowsV.map((a) => [a, maps.reduce((s, m) => s + m[a * U.C + nr], 0) / hs.length]);
       mean.sort((p, q) => q[1] - p[1]);
       showTip(ev, 'key ' + unitText(nr) + ', ' + layerName(li) + ', mean of ' + hs.length + ' heads\n' +
-                  mean.slice(0, 6).map(([a, w]) => '  ' + U.labels[U.rows[a]] + ' \u2192  ' + fmt(w, meta.enc === 'f16')).join('\n'));
+                  mean.slice(0, 6).map(([a, w]) => '  ' + U.rs.labels[U.rows[a]] + ' \u2192  ' + fmt(w, meta.enc === 'f16')).join('\n'));
     } else hideTip();
     if (nl !== state.hoverL || nr !== state.hoverR) {
       state.hoverL = nl;
@@ -667,7 +725,7 @@ function heatImage(ctx, m, stride, rowsV, colsV, w, h, vmax, rowLast, colFirst) 
 // token spans of the visible rows and columns, for heatImage's causal mask
 function spans(rowsV, colsV) {
   if (!causal) return [null, null];
-  return [Int32Array.from(rowsV, (a) => U.last[U.rows[a]]), Int32Array.from(colsV, (b) => U.first[b])];
+  return [Int32Array.from(rowsV, (a) => U.rs.last[U.rows[a]]), Int32Array.from(colsV, (b) => U.first[b])];
 }
 function range(n) { const v = new Array(n); for (let i = 0; i < n; i++) v[i] = i; return v; }
 function summaryLabel(li, hi, y, x, h, w) {   // tooltip of a summary cell under pixel (x, y)
@@ -747,7 +805,7 @@ function modelTip(hit) {
 }
 function cellTip(li, what, m, a, b) {
   const w = m[a * U.C + b];
-  return layerName(li) + ' ' + what + '\nquery ' + unitText(U.rows[a]) + '\nkey   ' + unitText(b) + '\nweight ' +
+  return layerName(li) + ' ' + what + '\nquery ' + rowText(U.rows[a]) + '\nkey   ' + unitText(b) + '\nweight ' +
          (masked(a, b) ? '0 (masked: key after the query)' : fmt(w, meta.enc === 'f16'));
 }
 
@@ -785,7 +843,7 @@ function renderHeatmap() {
   const n = Math.max(rowsV.length, colsV.length, 1);
   const cell = clamp(Math.floor(900 / n), 1, 22);
   const showLabels = cell >= 9;
-  const wl = showLabels ? labelWidth(probe, rowsV.map((a) => U.rows[a]), U.labels) : 40;
+  const wl = showLabels ? labelWidth(probe, rowsV.map((a) => U.rows[a]), U.rs.labels) : 40;
   const wt = showLabels ? Math.min(160, labelWidth(probe, colsV, U.labels)) * 0.8 + 10 : 24;
   // at most 4096 px a side: beyond that each pixel is the mean of the cells it covers
   const x0 = wl + 4, y0 = wt + 6, gw = Math.min(4096, colsV.length * cell), gh = Math.min(4096, rowsV.length * cell);
@@ -798,7 +856,7 @@ function renderHeatmap() {
   if (showLabels) {
     ctx.fillStyle = '#1b1f24';
     ctx.textAlign = 'right';
-    rowsV.forEach((a, i) => { ctx.fillStyle = U.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
+    rowsV.forEach((a, i) => { ctx.fillStyle = U.rs.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.rs.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
     ctx.textAlign = 'left';
     colsV.forEach((b, i) => {
       ctx.save();
@@ -877,8 +935,8 @@ function renderQK() {
   for (let t = 0; t < d; t++) amax = Math.max(amax, Math.abs(v.q[r * d + t]));
   for (let j = 0; j < n; j++) for (let t = 0; t < d; t++) amax = Math.max(amax, Math.abs(v.k[j * d + t]));
   const probe = newCanvas(10, 10)[1];
-  const labs = tokens.map((t) => disp(t, 18));
-  const wl = labelWidth(probe, range(T), labs);
+  const labs = tokens.map((t) => disp(t, 18)), rowLabs = RS ? rowTokens.map((t) => disp(t, 18)) : labs;
+  const wl = Math.max(labelWidth(probe, range(T), labs), labelWidth(probe, qRows, rowLabs));
   const cw = clamp(Math.floor(260 / d), 1, 6), vw = cw * d, rowH = 15, top = 40;
   const xq = wl + 10, xk = xq + wl + 16, xp = xk + vw + 12, xs = xp + vw + 12, xsm = xs + 110, xw = xsm + 110;
   const W = xw + 80, H = top + Math.max(Tq, n) * rowH + 10;
@@ -899,9 +957,9 @@ function renderQK() {
   for (let rr = 0; rr < Tq; rr++) {
     const y = top + rr * rowH + rowH / 2;
     if (rr === r) { ctx.fillStyle = '#fde8c8'; ctx.fillRect(0, y - rowH / 2, wl + 4, rowH); }
-    ctx.fillStyle = meta.special[qRows[rr]] ? '#8a939e' : '#1b1f24';
+    ctx.fillStyle = rowSpecial[qRows[rr]] ? '#8a939e' : '#1b1f24';
     ctx.textAlign = 'right';
-    ctx.fillText(labs[qRows[rr]], wl, y);
+    ctx.fillText(rowLabs[qRows[rr]], wl, y);
   }
   ctx.textAlign = 'left';
   let smax = 1e-9;
@@ -1205,6 +1263,120 @@ function renderRollout() {
   roGeom = { c, top, rowH, uo, out, ro, fl, xR, xF, BW, NW, ctx };
 }
 
+/* ---- alignment: cross-attention as a target x source matrix (translation's figure) ---------- */
+
+// One layer, the mean of the selected heads (all, by default), their max or one head; tokens or
+// words. Words follow gaze_cross_alignment (render/plot_align.c draws the same figure): a target
+// word's row is the mean of its pieces' rows, a source word's column the sum of its pieces'
+// columns, special tokens are words of their own, nothing is hidden. Each row's strongest source
+// is outlined and listed below. Long inputs: the matrix is at most 4096 px a side (a pixel is the
+// mean of the cells it covers), labels and numbers only when a cell is large enough to hold them.
+let alignGeom = null;
+function renderAlign() {
+  if (!RS) { setNote('The alignment view shows cross-attention; this kind has none.'); return; }
+  if (state.hide) { state.hide = false; buildUnits(); syncControls(); }
+  const li = state.layer, m = focusMap(li);
+  if (!m) {
+    setNote(focusHeads().length ? layerName(li) + ' was kept as block means only (size cap; raise --max-mb): the alignment needs ' +
+            'exact weights. The model view and heatmap show the block means.' : 'No head selected.');
+    return;
+  }
+  const rowsV = visibleRows(), colsV = visibleCols();
+  stage.appendChild(el('div', 'sub', 'alignment \u00b7 ' + layerName(li) + ' \u00b7 ' + focusName() + ' \u00b7 ' + rowsV.length +
+                       ' target \u00d7 ' + colsV.length + ' source ' + (state.words ? 'words' : 'tokens') +
+                       ' \u00b7 rows sum to 1 over the source; outlined: each row\u2019s strongest source'));
+  const probe = newCanvas(10, 10)[1];
+  const n = Math.max(rowsV.length, colsV.length, 1);
+  const cell = clamp(Math.floor(720 / n), 1, 40);
+  const showLabels = cell >= 9, showNums = cell >= 34;
+  const wl = showLabels ? labelWidth(probe, rowsV.map((a) => U.rows[a]), U.rs.labels) + 56 : 60;
+  const wt = showLabels ? Math.min(160, labelWidth(probe, colsV, U.labels)) * 0.8 + 46 : 40;
+  const x0 = wl + 4, y0 = wt + 6, gw = Math.min(4096, colsV.length * cell), gh = Math.min(4096, rowsV.length * cell);
+  const W = x0 + gw + 90, H = y0 + gh + 20;
+  const [c, ctx] = newCanvas(W, H);
+  c.id = 'align-canvas';
+  const dpr = window.devicePixelRatio || 1;
+  const [img, vmax] = heatImage(ctx, m, U.C, rowsV, colsV, Math.round(gw * dpr), Math.round(gh * dpr), 0, null, null);
+  ctx.putImageData(img, Math.round(x0 * dpr), Math.round(y0 * dpr));
+  ctx.fillStyle = '#5b6470';
+  ctx.textAlign = 'left';
+  ctx.fillText('source \u2192', x0, 10);
+  ctx.save();
+  ctx.translate(10, y0);
+  ctx.rotate(Math.PI / 2);
+  ctx.fillText('target \u2192', 0, 0);
+  ctx.restore();
+  // each row's strongest source unit
+  const best = rowsV.map((a) => {
+    let k = 0;
+    for (let i = 1; i < colsV.length; i++) if (m[a * U.C + colsV[i]] > m[a * U.C + colsV[k]]) k = i;
+    return k;
+  });
+  if (showLabels) {
+    ctx.textAlign = 'right';
+    rowsV.forEach((a, i) => { ctx.fillStyle = U.rs.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.rs.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
+    ctx.textAlign = 'left';
+    colsV.forEach((b, i) => {
+      ctx.save();
+      ctx.translate(x0 + i * cell + cell / 2, y0 - 4);
+      ctx.rotate(-Math.PI / 3);
+      ctx.fillStyle = U.special[b] ? '#8a939e' : '#1b1f24';
+      ctx.fillText(U.labels[b], 0, 0);
+      ctx.restore();
+    });
+  }
+  if (cell >= 4 && gw === colsV.length * cell && gh === rowsV.length * cell) {
+    ctx.strokeStyle = '#ffffff';
+    ctx.lineWidth = cell >= 12 ? 2 : 1;
+    best.forEach((k, i) => ctx.strokeRect(x0 + k * cell + 1, y0 + i * cell + 1, cell - 2, cell - 2));
+  }
+  if (showNums) {
+    ctx.textAlign = 'center';
+    ctx.font = '10px ui-monospace, "DejaVu Sans Mono", monospace';
+    rowsV.forEach((a, i) => colsV.forEach((b, j) => {
+      const v = m[a * U.C + b], t = scaleT(v, vmax);
+      ctx.fillStyle = t > 0.6 ? '#000' : '#fff';
+      ctx.fillText(v.toFixed(2), x0 + j * cell + cell / 2, y0 + i * cell + cell / 2);
+    }));
+    ctx.font = '12px ui-monospace, "DejaVu Sans Mono", monospace';
+  }
+  const bx = x0 + gw + 16, bh = Math.max(60, Math.min(gh, 240));
+  for (let i = 0; i < bh; i++) { ctx.fillStyle = css(rgbOf(VIRIDIS, scaleT(vmax * (1 - i / (bh - 1)), vmax))); ctx.fillRect(bx, y0 + i, 14, 1); }
+  ctx.fillStyle = '#1b1f24';
+  ctx.textAlign = 'left';
+  ctx.fillText(vmax.toFixed(3), bx + 18, y0 + 4);
+  ctx.fillText('0', bx + 18, y0 + bh - 4);
+  ctx.fillStyle = '#5b6470';
+  ctx.fillText(state.scale, bx, y0 + bh + 12);
+  alignGeom = { c, x0, y0, cell, rowsV, colsV, li, m, gw, gh, best };
+  c.addEventListener('mousemove', (ev) => {
+    const hit = alignHit(...canvasPos(ev, c));
+    if (!hit) { hideTip(); return; }
+    showTip(ev, alignTip(hit.a, hit.b));
+  });
+  c.addEventListener('mouseleave', hideTip);
+  stage.appendChild(c);
+  const list = el('ul', 'list');
+  list.id = 'align-list';
+  rowsV.slice(0, 400).forEach((a, i) => {
+    const b = colsV[best[i]];
+    list.appendChild(el('li', null, U.rs.labels[U.rows[a]] + '  \u2192  ' + U.labels[b] + '  ' + fmt(m[a * U.C + b], meta.enc === 'f16')));
+  });
+  if (rowsV.length > 400) list.appendChild(el('li', null, '\u2026 ' + (rowsV.length - 400) + ' more rows'));
+  stage.appendChild(list);
+}
+function alignHit(x, y) {
+  const g = alignGeom;
+  if (!g || x < g.x0 || y < g.y0 || x >= g.x0 + g.gw || y >= g.y0 + g.gh) return null;
+  const i = Math.floor((y - g.y0) * g.rowsV.length / g.gh), j = Math.floor((x - g.x0) * g.colsV.length / g.gw);
+  return { a: g.rowsV[i], b: g.colsV[j] };
+}
+function alignTip(a, b) {
+  const g = alignGeom;
+  return layerName(g.li) + ' ' + focusName() + '\ntarget ' + rowText(U.rows[a]) + '\nsource ' + unitText(b) + '\nweight ' +
+         fmt(g.m[a * U.C + b], meta.enc === 'f16');
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------------- */
 
 // the image tab of image runs (image.js, appended to this file by scripts/embed-assets)
@@ -1214,6 +1386,7 @@ const IMG = meta.image ? gazeImageTab({
 }) : null;
 
 function setView(v) {
+  if (v === 'align' && !RS && hasCross) { switchKind('cross', 'align'); return; }   // the cross kind draws it
   if (!tabs[v] || tabs[v].disabled || tabs[v].classList.contains('hidden')) v = 'head';
   state.view = v;
   state.hoverL = state.hoverR = -1;
@@ -1230,7 +1403,7 @@ function render() {
   hideTip();
   setNote('');
   stage.textContent = '';
-  headCanvas = modelGeom = heatGeom = roGeom = null;
+  headCanvas = modelGeom = heatGeom = roGeom = alignGeom = null;
   if (state.view === 'head') renderHead();
   else if (state.view === 'model') renderModel();
   else if (state.view === 'heatmap') renderHeatmap();
@@ -1238,11 +1411,21 @@ function render() {
   else if (state.view === 'steps') renderSteps();
   else if (state.view === 'rollout') renderRollout();
   else if (state.view === 'image' && IMG) IMG.render();
+  else if (state.view === 'align') renderAlign();
 }
 
-// #view=model&layer=2&head=3&hide&words&pair=AB: the first view (layer and head are model numbers)
-const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
-{
+// #view=model&layer=2&head=3&hide&words&pair=AB: the first view (layer and head are model numbers);
+// after a kind switch, what it carries instead
+if (carry) {
+  const li = meta.layers.indexOf(carry.layer);
+  state.layer = li >= 0 ? li : Math.max(0, Math.floor(meta.exact.findIndex((c) => c) / Hc));
+  state.scale = carry.scale;
+  state.hide = carry.hide;
+  state.words = carry.words;
+  if (carry.focus === 'mean' || carry.focus === 'max' || (carry.focus | 0) < Hc) state.focus = carry.focus;
+  buildUnits();
+  setView(carry.view);
+} else {
   const want = hash.get('view') || meta.view || 'head';
   const li = meta.layers.indexOf(parseInt(hash.get('layer'), 10));
   if (li >= 0) state.layer = li;
@@ -1260,11 +1443,7 @@ const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
   setView(want);
 }
 const ttiMs = performance.now();
-let resizeTimer = 0;
-window.addEventListener('resize', () => {
-  clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(() => { if (state.view === 'model') rerender(); }, 150);
-});
+onResize = () => { if (state.view === 'model') rerender(); };
 
 /* ---- self-test (#selftest): drives the page like a user and writes what it saw ----------------- */
 
@@ -1386,6 +1565,36 @@ function selftest() {
     mg.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(rect.left + x), clientY: Math.round(rect.top + y) }));
     check('model-click', state.view === 'heatmap' && state.layer === li && state.focus === String(hi), state.view);
   }
+  // the alignment view (cross-attention): hovered cells under mean / one head, tokens / words;
+  // the checker recomputes each from the run's cross.attention.L by gaze_cross_alignment's rules
+  if (RS && firstExact >= 0) {
+    for (const [mode, words, focus] of [['tokens', false, 'mean'], ['words', true, 'mean'], ['tokens', false, String(Hc - 1)], ['words', true, '0']]) {
+      state.words = words;
+      state.hide = true;   // the alignment view shows every token: it turns hiding off
+      buildUnits();
+      state.layer = firstExact;
+      state.focus = focus;
+      setView('align');
+      const g = alignGeom;
+      check('align-view', g && $('align-canvas') && !state.hide && U.C === (words ? meta.words.text.length : T) &&
+            $('align-list').childNodes.length === Math.min(400, g.rowsV.length) + (g.rowsV.length > 400 ? 1 : 0), mode + ' ' + focus);
+      if (!g || !g.rowsV.length) continue;
+      let worst = 0;   // rows sum to 1 over the source
+      for (const a of g.rowsV) { let sum = 0; for (const b of g.colsV) sum += g.m[a * U.C + b]; worst = Math.max(worst, Math.abs(sum - 1)); }
+      check('align-rows-sum', worst < (meta.enc === 'f16' ? 5e-3 : 0.05), worst.toFixed(5));
+      for (const ia of new Set([0, g.rowsV.length >> 1, g.rowsV.length - 1])) {
+        for (const ib of new Set([g.best[ia], 0, g.colsV.length - 1])) {
+          // cell centres, kept a pixel inside the matrix (1-pixel cells of long inputs round)
+          const at = (i, n, len) => Math.min((i + 0.5) * len / n, len - 1.5);
+          const text = hover(g.c, g.x0 + at(ib, g.colsV.length, g.gw), g.y0 + at(ia, g.rowsV.length, g.gh));
+          probes.push({ view: 'align', mode, text });
+        }
+      }
+    }
+    state.words = state.hide = false;
+    state.focus = 'mean';
+    buildUnits();
+  }
   // a block-mean summary cell, when the page has any
   const sumAt = meta.exact.findIndex((c) => !c);
   if (sumAt >= 0) {
@@ -1440,11 +1649,12 @@ function selftest() {
     check('rollout-panel', state.view === 'rollout' && $('ro-canvas') && $('ro-token') && $('ro-chips') &&
           $('ro-chips').childNodes.length === U.C, U.C);
     const rowY = (b) => roGeom.top + (b + 0.5) * roGeom.rowH;
-    const probeRo = (mode) => {   // the strongest input, the first, the output itself
+    const probeRo = (mode) => {   // the strongest input, the first, the output itself (others when they coincide)
       const g = roGeom;
       let best = 0;
       for (let b = 0; b < U.C; b++) if (g.ro[b] > g.ro[best]) best = b;
-      for (const b of new Set([best, 0, Math.max(0, g.uo)])) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
+      const pick = Array.from(new Set([best, 0, Math.max(0, g.uo), U.C - 1, U.C >> 1, 1].filter((b) => b < U.C))).slice(0, 3);
+      for (const b of pick) probes.push({ view: 'rollout', mode, text: hover(g.c, 60, rowY(b)) });
     };
     probeRo('tokens');
     {   // every bar's number fits its column, which ends before the next bars; tiny values in e-notation
@@ -1470,8 +1680,9 @@ function selftest() {
     check('rollout-select', state.rtok === other && state.rtok !== t0 && canvasSig() !== s0, t0 + '->' + state.rtok);
     probeRo('tokens');
     const r = roGeom.c.getBoundingClientRect(), s1 = canvasSig();
-    roGeom.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(r.left + 60), clientY: Math.round(r.top + rowY(1)) }));
-    check('rollout-click', state.rtok === U.first[1] && canvasSig() !== s1, state.rtok);
+    const rowC = U.col[state.rtok] === 1 && U.C > 2 ? 2 : 1;   // a row other than the selected output
+    roGeom.c.dispatchEvent(new MouseEvent('click', { clientX: Math.round(r.left + 60), clientY: Math.round(r.top + rowY(rowC)) }));
+    check('rollout-click', state.rtok === U.first[rowC] && canvasSig() !== s1, state.rtok);
     for (const f of RO.fusions.slice(1)) {
       const fs = $('ro-fusion');
       fs.value = f;
@@ -1504,20 +1715,43 @@ function selftest() {
   cache.clear();
   setView('model');
   const modelMs = performance.now() - t1;
+  // encoder-decoder pages: the kind selector builds the page of another kind, the alignment tab
+  // opens the cross kind's alignment, and the page comes back to this kind
+  let rebuilt = false;
+  if (KINDS && KINDS.list.length > 1) {
+    const other = KINDS.list.find((k) => k !== kind), sel = $('kind');
+    sel.value = other;
+    sel.dispatchEvent(new Event('change'));
+    rebuilt = true;
+    const sub2 = document.querySelector('header .sub');
+    check('kind-select', $('kind') !== sel && $('kind').value === other && sub2 && sub2.textContent.indexOf(other + ' attention') === 0 &&
+          $('stage').childNodes.length > 0, $('kind').value);
+    if (hasCross) {
+      $('tab-align').click();
+      check('align-tab', $('kind').value === 'cross' && !!$('align-canvas'), $('kind').value);
+    }
+    boot(kind, { view: hash.get('view') || meta.view || 'head', layer: meta.layers[Math.max(0, firstExact)], scale: state.scale,
+                 hide: false, words: false, focus: 'mean' });
+    check('kind-back', $('kind').value === kind && document.querySelector('header .sub').textContent.indexOf(kind + ' attention') === 0,
+          $('kind').value);
+  }
   check('no-errors', errors.length === 0, errors.join(' | '));
-  const out = { tti_ms: Math.round(ttiMs), model_view_ms: Math.round(modelMs), T, layers: L, heads: Hc, enc: meta.enc,
+  const out = { kind, tti_ms: Math.round(ttiMs), model_view_ms: Math.round(modelMs), T, layers: L, heads: Hc, enc: meta.enc,
                 exact: exactCount, maps: meta.exact.length, checks, probes, errors,
                 passed: checks.filter((c) => c.ok).length, failed: checks.filter((c) => !c.ok).length };
   const pre = el('pre', null, JSON.stringify(out, null, 1));
   pre.id = 'gaze-selftest';
   document.body.appendChild(pre);
-  setView(hash.get('view') || meta.view || 'head');
+  if (!rebuilt) setView(hash.get('view') || meta.view || 'head');
 }
-if (hash.has('selftest')) {
+if (hash.has('selftest') && !carry) {
   try { selftest(); } catch (e) {
     const pre = el('pre', null, JSON.stringify({ crashed: String(e && e.stack || e), errors }));
     pre.id = 'gaze-selftest';
     document.body.appendChild(pre);
   }
 }
+}   // boot
+
+boot(KINDS ? (KINDS.list.includes(hash.get('kind')) ? hash.get('kind') : KINDS.initial) : null, null);
 })();
