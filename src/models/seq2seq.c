@@ -584,7 +584,7 @@ static enum gaze_status beam_search(const struct s2s * m, int64_t Ts, int64_t ma
     int64_t L = 1;   // decoder inputs of every live beam
     while (!s) {
         for (int b = 0; b < N && !s; b++) {
-            float * kb = caches + ((size_t)(cur * 2 * N + b)) * 2 * (size_t)kv;
+            float * kb = caches + ((size_t)(cur * N + b)) * 2 * (size_t)kv;
             w->self_k = kb;
             w->self_v = kb + kv;
             const int32_t * bi = ids + (cur * N + b) * Tmax;
@@ -640,8 +640,8 @@ static enum gaze_status beam_search(const struct s2s * m, int64_t Ts, int64_t ma
             memcpy(dst, ids + (cur * N + src_beam[j]) * Tmax, (size_t)L * sizeof *dst);
             dst[L] = tok[j];
             beam_score[j] = nscore[j];
-            const float * from = caches + ((size_t)(cur * 2 * N + src_beam[j])) * 2 * (size_t)kv;
-            memcpy(caches + ((size_t)(nxt * 2 * N + j)) * 2 * (size_t)kv, from, 2 * (size_t)kv * sizeof(float));
+            const float * from = caches + ((size_t)(cur * N + src_beam[j])) * 2 * (size_t)kv;
+            memcpy(caches + ((size_t)(nxt * N + j)) * 2 * (size_t)kv, from, 2 * (size_t)kv * sizeof(float));
         }
         cur = nxt;
         L++;

@@ -39,6 +39,7 @@ static enum gaze_status pieces_of(const struct gaze_tokenizer * tok, const int32
 // for control tokens such as EOS) to gaze_run_opts.on_token as s2s_generate_ex picks it.
 struct stream_ctx {
     const struct gaze_run_opts * opts;
+    const struct gaze_tokenizer * tok;
     struct gaze_tokenizer_stream * ds;
     enum gaze_status status;          // the first streaming error (reported after the run)
 };
@@ -49,7 +50,10 @@ static void stream_token(void * user, int64_t step, int32_t id, const struct s2s
     const char * text = "";
     size_t len = 0;
     if (sc->status || !sc->ds) return;
-    if ((sc->status = gaze_tokenizer_stream_push(sc->ds, id, &text, &len))) return;
+    // the embedding may have rows past the tokenizer's vocabulary (t5-small: 32128 rows, 32100
+    // tokens): such an id has no text, as in transformers' decode
+    if (id < gaze_tokenizer_vocab_size(sc->tok) && (sc->status = gaze_tokenizer_stream_push(sc->ds, id, &text, &len)))
+        return;
     sc->opts->on_token(sc->opts->on_token_user, step, id, text, len);
 }
 
@@ -96,7 +100,7 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
                           c->arch, (long long)beams, opts->beams > 0 ? "" : " (the folder's num_beams)", S2S_MAX_BEAMS,
                           S2S_MAX_BEAMS);
     }
-    struct stream_ctx sc = { .opts = opts };
+    struct stream_ctx sc = { .opts = opts, .tok = im->tok };
     struct s2s_gen g = { .beams = (int)beams, .on_token = opts->on_token ? stream_token : NULL, .user = &sc };
     if (opts->on_token && opts->generate > 0 && (s = gaze_tokenizer_stream_init(&sc.ds, im->tok))) {
         gaze_encoding_free(&enc);
