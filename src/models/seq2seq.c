@@ -173,7 +173,8 @@ static enum gaze_status read_generation(struct s2s * m, const json_t * cfg, cons
 // The load's finiteness checks touched every page of the mapped file. The linear weights run
 // from their packed copies (gaze_linear_prepare) and the embedding tables are read a row per
 // token, so the file's pages are dropped from this process: without this the weights were held
-// twice (mapped and packed), and a tied lm_head three times.
+// twice (mapped and packed). The loaders call it after each layer too (the load's peak), and
+// once at the end (a later read of a neighbouring tensor can map pages back).
 static void drop_stack(const struct s2s * m, const struct s2s_layer * ly, int64_t n) {
     for (int64_t i = 0; ly && i < n; i++) {
         const struct gaze_linear * lins[11] = { &ly[i].self.q, &ly[i].self.k, &ly[i].self.v, &ly[i].self.o,
@@ -185,7 +186,7 @@ static void drop_stack(const struct s2s * m, const struct s2s_layer * ly, int64_
     }
 }
 
-static void drop_mapped(const struct s2s * m) {
+void s2s_drop_mapped(const struct s2s * m) {
     const struct s2s_config * c = &m->cfg;
     drop_stack(m, m->enc.layers, c->Le);
     drop_stack(m, m->dec.layers, c->Ld);
@@ -229,7 +230,7 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     if (!s) s = read_generation(m, cfg, folder);
     json_decref(cfg);
     if (s) { s2s_free(m); return s; }
-    drop_mapped(m);
+    s2s_drop_mapped(m);
     *out = m;
     return GAZE_OK;
 }

@@ -97,6 +97,9 @@ enum gaze_status s2s_model_load(struct gaze_model * model, const char * folder);
 // Loads a Hugging Face folder whose config.json model_type is t5, bart or marian.
 enum gaze_status s2s_load(const char * folder, struct s2s ** out);
 void s2s_free(struct s2s * m);
+// Drops this process's mapping of the file pages of what is read so far: packed linear weights
+// and the embedding tables (read a row per token). Safe to call again; loaders call it per layer.
+void s2s_drop_mapped(const struct s2s * m);
 // True when folder/config.json names an encoder-decoder family (supported or not).
 bool s2s_is_seq2seq(const char * folder);
 
