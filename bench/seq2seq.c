@@ -48,10 +48,14 @@ int main(int argc, char ** argv) {
     int32_t * src = malloc((size_t)src_n * sizeof *src);
     for (int i = 0; i < src_n; i++) src[i] = 2 + (int32_t)(((uint64_t)i * 2654435761u) % (uint64_t)(m->cfg.V - 2));
     const struct s2s_gen g = { .beams = beams };
+    struct rusage lr;
+    getrusage(RUSAGE_SELF, &lr);
+    const double load_peak_mib = lr.ru_maxrss / 1024.0;   // the load's own peak, before any run
     if (serve) {
         struct s2s_result res;
         if (s2s_generate_ex(m, src, src_n, gen, capture, threads, &g, &res)) { fprintf(stderr, "bench_seq2seq: %s\n", gaze_last_error()); return 1; }
-        printf("ready T=%d Tt=%lld threads=%d beams=%d capture=%d\n", src_n, (long long)res.Tt, threads, beams, capture);
+        printf("ready T=%d Tt=%lld threads=%d beams=%d capture=%d load_peak_rss_mib=%.1f\n", src_n, (long long)res.Tt,
+               threads, beams, capture, load_peak_mib);
         fflush(stdout);
         s2s_result_free(&res);
         char line[64];
@@ -89,7 +93,8 @@ int main(int argc, char ** argv) {
     qsort(t, (size_t)repeats, sizeof *t, cmp_d);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("decoder_tokens %lld\ngenerate_ms %.1f\npeak_rss_mib %.1f\n", (long long)Tt, t[repeats / 2], ru.ru_maxrss / 1024.0);
+    printf("decoder_tokens %lld\ngenerate_ms %.1f\nload_peak_rss_mib %.1f\npeak_rss_mib %.1f\n", (long long)Tt, t[repeats / 2],
+           load_peak_mib, ru.ru_maxrss / 1024.0);
     free(t);
     free(src);
     s2s_free(m);

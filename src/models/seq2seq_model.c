@@ -93,7 +93,7 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
     struct s2s_result r;
     const bool capture = !opts->no_capture;
     // width: --beams, else the folder's num_beams (transformers' generate default)
-    const int64_t beams = opts->beams > 0 ? opts->beams : c->num_beams;
+    const int64_t beams = opts->beams > 0 ? opts->beams : opts->generate > 0 ? c->num_beams : 1;
     if (beams > S2S_MAX_BEAMS) {
         gaze_encoding_free(&enc);
         return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %lld beams%s; gaze's beam search goes up to %d (give --beams 1..%d)",
