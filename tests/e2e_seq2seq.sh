@@ -29,11 +29,14 @@ for fam in t5 bart; do
         "$BIN" run "$S2S/$fam" "the lazy dog near the river" --generate 8 --beams $beams -o "$tmp/s.safetensors" \
             >"$tmp/s.out" 2>"$tmp/s.err" </dev/null; rc=$?
         check '[ $rc -eq 0 ]' "$fam --beams $beams piped: exit $rc: $(cat "$tmp/s.err")"
-        python3 - "$tmp/s.safetensors" "$tmp/s.out" "$S2S/$fam" "$fam" >"$tmp/s.check" 2>&1 <<'PY'
+        python3 - "$tmp/s.safetensors" "$tmp/s.out" "$S2S/$fam" "$fam" $beams >"$tmp/s.check" 2>&1 <<'PY'
 import json, struct, sys
 buf = open(sys.argv[1], "rb").read()
 (n,) = struct.unpack("<Q", buf[:8])
 meta = json.loads(buf[8:8 + n].decode("utf-8"))["__metadata__"]
+dec = json.loads(meta.get("seq2seq.decoding", "{}"))
+if dec.get("num_beams") != int(sys.argv[5]):
+    print("seq2seq.decoding %r, not %s beams" % (dec, sys.argv[5])); sys.exit(1)
 toks = json.loads(meta["gaze.target_tokens"])[1:]          # after the decoder start
 ctrl = {"</s>", "<pad>", "<unk>", "<s>"}
 pieces = [t for t in toks if t not in ctrl]

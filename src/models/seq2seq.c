@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ void s2s_free(struct s2s * m) {
     free(m->enc.layers);
     free(m->dec.layers);
     gaze_free_aligned(m->pos_table);
+    if (m->fd >= 0) close(m->fd);
     enc_weights_free(&m->w);
     free(m);
 }
@@ -214,6 +216,7 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     }
     struct s2s * m = calloc(1, sizeof *m);
     if (!m) { json_decref(cfg); return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory"); }
+    m->fd = -1;
     snprintf(m->arch, sizeof m->arch, "%s", type);
     m->cfg.arch = m->arch;
     m->cfg.forced_bos = m->cfg.forced_eos = -1;
@@ -231,6 +234,20 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     json_decref(cfg);
     if (s) { s2s_free(m); return s; }
     s2s_drop_mapped(m);
+    // Embedding rows by pread, not through the mapping: on kernels that map whole large page-cache
+    // folios per fault (6.x), reading 4 rows of t5-small's table mapped 6 MiB back, and one
+    // 128-token run the whole 62 MiB table, into this process.
+    struct s2s_stack * stacks[2] = { &m->enc, &m->dec };
+    for (int i = 0; i < 2; i++) {
+        stacks[i]->embd_off = 0;
+        for (int64_t j = 0; j < gaze_safetensors_n_tensors(m->w.st); j++) {
+            const struct gaze_st_tensor * t = gaze_safetensors_tensor(m->w.st, j);
+            if (t->data == (const void *)stacks[i]->embd && t->dtype == GAZE_DTYPE_F32 && t->file_offset > 0)
+                stacks[i]->embd_off = (int64_t)t->file_offset;
+        }
+        if (stacks[i]->embd_off > 0 && m->fd < 0) m->fd = open(wpath, O_RDONLY | O_CLOEXEC);
+        if (m->fd < 0) stacks[i]->embd_off = 0;   // then through the mapping, as before
+    }
     *out = m;
     return GAZE_OK;
 }
@@ -351,9 +368,10 @@ static enum gaze_status block_ffn(const struct s2s_config * c, const struct s2s_
     return GAZE_OK;
 }
 
-// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding)
-static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int64_t V, const int32_t * ids,
-                              int64_t T, int64_t p0, float * x) {
+// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding); fd: the file for
+// st->embd_off > 0
+static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int fd, int64_t V,
+                              const int32_t * ids, int64_t T, int64_t p0, float * x) {
     for (int64_t t = 0; t < T; t++) {
         if (ids[t] < 0 || ids[t] >= V)
             return gaze_error(GAZE_ERR_INVALID_ARG, "%s: token id %d out of range 0..%lld", c->arch, ids[t],
@@ -363,6 +381,13 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
             return gaze_error(GAZE_ERR_LIMIT, "%s: position %lld beyond the model's %lld positions", c->arch,
                               (long long)(p0 + t), (long long)(c->n_pos - c->pos_offset));
         const float * e = st->embd + (int64_t)ids[t] * c->C;
+        if (st->embd_off > 0) {
+            const size_t n = (size_t)c->C * sizeof(float);
+            const off_t at = (off_t)(st->embd_off + (int64_t)ids[t] * c->C * (int64_t)sizeof(float));
+            if (pread(fd, x + t * c->C, n, at) != (ssize_t)n)
+                return gaze_error(GAZE_ERR_IO, "%s: cannot read embedding row %d of model.safetensors", c->arch, ids[t]);
+            e = x + t * c->C;
+        }
         for (int64_t k = 0; k < c->C; k++) x[t * c->C + k] = e[k] * c->embd_scale + (st->pos ? st->pos[p * c->C + k] : 0.0f);
     }
     if (st->embd_norm_w) gaze_layer_norm(x, x, T, c->C, st->embd_norm_w, st->embd_norm_b, c->eps);
@@ -372,7 +397,7 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
 static enum gaze_status encode(const struct s2s * m, const int32_t * src, int64_t Ts, struct s2s_work * w,
                                float * cap, int nt) {
     const struct s2s_config * c = &m->cfg;
-    enum gaze_status s = embed(c, &m->enc, c->V, src, Ts, 0, w->x);
+    enum gaze_status s = embed(c, &m->enc, m->fd, c->V, src, Ts, 0, w->x);
     if (s) return s;
     struct gaze_attn_mask mask = { .window_left = -1, .window_right = -1 };
     if (c->pos == S2S_POS_RELATIVE) {
@@ -405,7 +430,7 @@ static enum gaze_status decode_step(const struct s2s * m, int32_t id, int64_t t,
                                     struct s2s_work * w, struct s2s_result * r, float * logits, int nt) {
     const struct s2s_config * c = &m->cfg;
     const int64_t Hd = c->Hd, HD = c->Hd * c->dd, Tt = r->Tt;
-    enum gaze_status s = embed(c, &m->dec, c->Vd, &id, 1, t, w->x);
+    enum gaze_status s = embed(c, &m->dec, m->fd, c->Vd, &id, 1, t, w->x);
     if (s) return s;
     struct gaze_attn_mask self_mask = { .causal = true, .window_left = -1, .window_right = -1 };
     struct gaze_attn_mask cross_mask = { .window_left = -1, .window_right = -1 };

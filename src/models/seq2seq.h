@@ -75,6 +75,8 @@ struct s2s_layer {
 
 struct s2s_stack {                    // the encoder or the decoder
     const float * embd;               // [V or Vd, C]
+    int64_t embd_off;                 // > 0: rows are read with pread from the file at this offset
+                                      // (s2s.fd), not through the mapping (see s2s_load)
     const float * pos;                // [n_pos, C] learned or sinusoidal; NULL for T5
     const float * rel;                // [n_buckets, H] T5 relative attention bias of layer 0
     const float * embd_norm_w, * embd_norm_b;    // BART layernorm_embedding, or NULL
@@ -89,6 +91,7 @@ struct s2s {
     const float * logits_bias;        // [Vd] BART/Marian final_logits_bias, or NULL
     struct enc_weights w;             // the mapped model.safetensors and converted tensors
     float * pos_table;                // owned sinusoidal table
+    int fd;                           // model.safetensors for the embedding rows, or -1
     char arch[16];
 };
 

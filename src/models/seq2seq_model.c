@@ -145,6 +145,14 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
         s = copy_layers(run, GAZE_KIND_DECODER, c->Ld, r.dec, (size_t)(c->Hd * r.Tt * r.Tt));
         if (!s) s = copy_layers(run, GAZE_KIND_CROSS, c->Ld, r.cross, (size_t)(c->Hd * r.Tt * T));
     }
+    if (!s && opts->generate > 0) {   // how the target was decoded (an extra: older readers keep it)
+        char v[96];
+        if (beams > 1)
+            snprintf(v, sizeof v, "{\"num_beams\": %lld, \"length_penalty\": %.9g, \"early_stopping\": %s}",
+                     (long long)beams, c->length_penalty, c->early_stopping == 2 ? "\"never\"" : c->early_stopping ? "true" : "false");
+        else snprintf(v, sizeof v, "{\"num_beams\": 1}");
+        s = gaze_run_set_extra(run, "seq2seq.decoding", v);
+    }
     free(pieces);
     free(lens);
     gaze_encoding_free(&enc);
