@@ -69,7 +69,10 @@ static int usage(FILE * f) {
             "                   truncation; default: the model's position count)\n"
             "  --chat           decoders: wrap the text as one user message in the model's chat template\n"
             "                   (ChatML, Llama 3, Gemma, Mistral [INST]; default: the text as given)\n"
-            "  --generate N     decoders: generate N tokens after the prompt (default: 0)\n"
+            "  --generate N     decoders: generate N tokens after the prompt; encoder-decoders: up to N\n"
+            "                   target tokens, streamed to stdout as they come (default: 0)\n"
+            "  --beams N        encoder-decoders with --generate: beam search of width N, 1..5, as\n"
+            "                   transformers' num_beams (1 = greedy; default: the folder's num_beams)\n"
             "  --temperature T  with --generate: sampling temperature, >= 0 (default: 0 = greedy decoding)\n"
             "  --top-p P        with --generate and T > 0: nucleus sampling, in [0, 1] (default: off)\n"
             "  --seed S         with --generate and T > 0: sampling seed (default: a fixed seed)\n"
@@ -140,6 +143,7 @@ int cmd_run(int argc, char ** argv) {
     bool summary = false;
     const char * clip_texts[64];
     int n_clip_texts = 0;
+    bool beams_set = false;
     bool f16 = false, quiet = false, exact = false, temp_set = false, top_p_set = false, seed_set = false, chat = false;
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -186,6 +190,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "--chat")) chat = true;
         else if (!strcmp(a, "--max-len")) { if (cli_int("run", a, v, 1, INT32_MAX, &opts.max_len)) return 2; i++; }
         else if (!strcmp(a, "--generate")) { if (cli_int("run", a, v, 0, 1 << 20, &opts.generate)) return 2; i++; }
+        else if (!strcmp(a, "--beams")) { if (cli_int32("run", a, v, 1, 5, &opts.beams)) return 2; beams_set = true; i++; }
         else if (!strcmp(a, "--temperature")) { if (cli_float("run", a, v, 0, INFINITY, 0, &opts.temperature)) return 2; temp_set = true; i++; }
         else if (!strcmp(a, "--top-p")) { if (cli_float("run", a, v, 0, 1, 0, &opts.top_p)) return 2; top_p_set = true; i++; }
         else if (!strcmp(a, "--seed")) { if (cli_u64("run", a, v, &opts.seed)) return 2; seed_set = true; i++; }
@@ -215,6 +220,10 @@ int cmd_run(int argc, char ** argv) {
                 temp_set ? "--temperature" : top_p_set ? "--top-p" : "--seed");
         return 2;
     }
+    if (beams_set && !opts.generate) {
+        fprintf(stderr, "gaze run: --beams applies to generation: give --generate N too\n");
+        return 2;
+    }
     if ((top_p_set || seed_set) && !(opts.temperature > 0)) {
         fprintf(stderr, "gaze run: %s applies to sampling, and decoding is greedy: give --temperature T > 0 too\n",
                 top_p_set ? "--top-p" : "--seed");
@@ -241,6 +250,12 @@ int cmd_run(int argc, char ** argv) {
     }
     if (!info->causal && opts.generate && info->arch != GAZE_ARCH_SEQ2SEQ) {
         fprintf(stderr, "gaze run: --generate is for decoders; %s is an encoder (it reads the text, it does not continue it)\n", model_path);
+        rc = 2;
+        goto done;
+    }
+    if (beams_set && info->arch != GAZE_ARCH_SEQ2SEQ) {
+        fprintf(stderr, "gaze run: --beams is for encoder-decoder models (T5, BART, Marian); %s is not one (decoders "
+                "decode greedily or sample: --temperature)\n", cli_safe(model_path));
         rc = 2;
         goto done;
     }

@@ -1392,7 +1392,8 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // decoders with generate > 0: called as each token is sampled (step 0, 1, ...), before the
     // next is computed, with the text it completes (gaze_bpe_stream: valid UTF-8, possibly
     // empty, none for EOS). Bytes of an unfinished character left at the end come in one last
-    // call with id -1 (as U+FFFD). NULL: none.
+    // call with id -1 (as U+FFFD). Encoder-decoders: the same for each target token, live when
+    // greedy; with beam search, the winner's tokens once the search ends. NULL: none.
     void (*on_token)(void * user, int64_t step, int32_t id, const char * text, size_t len);
     void *  on_token_user;
     // with GAZE_RUN_PART_SUMMARY in parts: the summaries' top-k, block and window (0: the
@@ -1414,6 +1415,10 @@ struct gaze_run_opts {                 // zero-initialised = capture every layer
     // interpolated as transformers' interpolate_pos_encoding=True (bicubic, align_corners False,
     // to the new grid's size); 0: the processor's own size
     int64_t image_w, image_h;
+    // encoder-decoders with generate > 0: beam search of this width (2..5, transformers'
+    // generate(num_beams=N) with the folder's length_penalty and early_stopping; the run
+    // captures the winner, rerun teacher-forced); 1: greedy; 0: the folder's num_beams
+    int32_t beams;
 };
 
 // Vision models: preprocesses img as the model's Hugging Face image processor does, runs the

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ void s2s_free(struct s2s * m) {
     free(m->enc.layers);
     free(m->dec.layers);
     gaze_free_aligned(m->pos_table);
+    if (m->fd >= 0) close(m->fd);
     enc_weights_free(&m->w);
     free(m);
 }
@@ -114,6 +116,19 @@ static enum gaze_status read_processors(struct s2s_config * c, const json_t * o,
                           "(>= 0) or repetition_penalty %g (> 0) out of range", label, (long long)c->no_repeat_ngram,
                           (long long)c->min_length, (long long)c->min_new, rp);
     c->rep_penalty = (float)rp;
+    double lp;   // beam search: num_beams, length_penalty, early_stopping (true, false or "never")
+    if ((s = gaze_json_opt_int(o, "num_beams", label, 1, &c->num_beams)) ||
+        (s = gaze_json_opt_number(o, "length_penalty", label, 1.0, &lp)))
+        return s;
+    if (c->num_beams < 1 || c->num_beams > 4096 || !isfinite(lp) || fabs(lp) > 1e3)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: num_beams %lld (1..4096) or length_penalty %g (|x| <= 1000) out of range",
+                          label, (long long)c->num_beams, lp);
+    c->length_penalty = lp;
+    const json_t * es = json_object_get(o, "early_stopping");
+    if (!es || json_is_null(es) || json_is_false(es)) c->early_stopping = 0;
+    else if (json_is_true(es)) c->early_stopping = 1;
+    else if (json_is_string(es) && !strcmp(json_string_value(es), "never")) c->early_stopping = 2;
+    else return gaze_error(GAZE_ERR_FORMAT, "%s: early_stopping must be true, false or \"never\"", label);
     const json_t * bad = json_object_get(o, "bad_words_ids"), * w;
     size_t i;
     c->n_bad = 0;
@@ -157,6 +172,32 @@ static enum gaze_status read_generation(struct s2s * m, const json_t * cfg, cons
     return s;
 }
 
+// The load's finiteness checks touched every page of the mapped file. The linear weights run
+// from their packed copies (gaze_linear_prepare) and the embedding tables are read a row per
+// token, so the file's pages are dropped from this process: without this the weights were held
+// twice (mapped and packed). The loaders call it after each layer too (the load's peak), and
+// once at the end (a later read of a neighbouring tensor can map pages back).
+static void drop_stack(const struct s2s * m, const struct s2s_layer * ly, int64_t n) {
+    for (int64_t i = 0; ly && i < n; i++) {
+        const struct gaze_linear * lins[11] = { &ly[i].self.q, &ly[i].self.k, &ly[i].self.v, &ly[i].self.o,
+                                                &ly[i].cross.q, &ly[i].cross.k, &ly[i].cross.v, &ly[i].cross.o,
+                                                &ly[i].gate, &ly[i].up, &ly[i].down };
+        for (int j = 0; j < 11; j++)
+            if (lins[j]->weight && lins[j]->prepared)
+                enc_drop_table(&m->w, lins[j]->weight, (size_t)(lins[j]->n_out * lins[j]->n_in));
+    }
+}
+
+void s2s_drop_mapped(const struct s2s * m) {
+    const struct s2s_config * c = &m->cfg;
+    drop_stack(m, m->enc.layers, c->Le);
+    drop_stack(m, m->dec.layers, c->Ld);
+    if (m->lm_head.weight && m->lm_head.prepared)
+        enc_drop_table(&m->w, m->lm_head.weight, (size_t)(m->lm_head.n_out * m->lm_head.n_in));
+    if (m->enc.embd) enc_drop_table(&m->w, m->enc.embd, (size_t)(c->V * c->C));
+    if (m->dec.embd && m->dec.embd != m->enc.embd) enc_drop_table(&m->w, m->dec.embd, (size_t)(c->Vd * c->C));
+}
+
 enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     if (!folder || !out) return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: NULL argument");
     *out = NULL;
@@ -175,6 +216,7 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     }
     struct s2s * m = calloc(1, sizeof *m);
     if (!m) { json_decref(cfg); return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory"); }
+    m->fd = -1;
     snprintf(m->arch, sizeof m->arch, "%s", type);
     m->cfg.arch = m->arch;
     m->cfg.forced_bos = m->cfg.forced_eos = -1;
@@ -191,6 +233,21 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     if (!s) s = read_generation(m, cfg, folder);
     json_decref(cfg);
     if (s) { s2s_free(m); return s; }
+    s2s_drop_mapped(m);
+    // Embedding rows by pread, not through the mapping: on kernels that map whole large page-cache
+    // folios per fault (6.x), reading 4 rows of t5-small's table mapped 6 MiB back, and one
+    // 128-token run the whole 62 MiB table, into this process.
+    struct s2s_stack * stacks[2] = { &m->enc, &m->dec };
+    for (int i = 0; i < 2; i++) {
+        stacks[i]->embd_off = 0;
+        for (int64_t j = 0; j < gaze_safetensors_n_tensors(m->w.st); j++) {
+            const struct gaze_st_tensor * t = gaze_safetensors_tensor(m->w.st, j);
+            if (t->data == (const void *)stacks[i]->embd && t->dtype == GAZE_DTYPE_F32 && t->file_offset > 0)
+                stacks[i]->embd_off = (int64_t)t->file_offset;
+        }
+        if (stacks[i]->embd_off > 0 && m->fd < 0) m->fd = open(wpath, O_RDONLY | O_CLOEXEC);
+        if (m->fd < 0) stacks[i]->embd_off = 0;   // then through the mapping, as before
+    }
     *out = m;
     return GAZE_OK;
 }
@@ -311,9 +368,10 @@ static enum gaze_status block_ffn(const struct s2s_config * c, const struct s2s_
     return GAZE_OK;
 }
 
-// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding)
-static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int64_t V, const int32_t * ids,
-                              int64_t T, int64_t p0, float * x) {
+// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding); fd: the file for
+// st->embd_off > 0
+static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int fd, int64_t V,
+                              const int32_t * ids, int64_t T, int64_t p0, float * x) {
     for (int64_t t = 0; t < T; t++) {
         if (ids[t] < 0 || ids[t] >= V)
             return gaze_error(GAZE_ERR_INVALID_ARG, "%s: token id %d out of range 0..%lld", c->arch, ids[t],
@@ -323,6 +381,13 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
             return gaze_error(GAZE_ERR_LIMIT, "%s: position %lld beyond the model's %lld positions", c->arch,
                               (long long)(p0 + t), (long long)(c->n_pos - c->pos_offset));
         const float * e = st->embd + (int64_t)ids[t] * c->C;
+        if (st->embd_off > 0) {
+            const size_t n = (size_t)c->C * sizeof(float);
+            const off_t at = (off_t)(st->embd_off + (int64_t)ids[t] * c->C * (int64_t)sizeof(float));
+            if (pread(fd, x + t * c->C, n, at) != (ssize_t)n)
+                return gaze_error(GAZE_ERR_IO, "%s: cannot read embedding row %d of model.safetensors", c->arch, ids[t]);
+            e = x + t * c->C;
+        }
         for (int64_t k = 0; k < c->C; k++) x[t * c->C + k] = e[k] * c->embd_scale + (st->pos ? st->pos[p * c->C + k] : 0.0f);
     }
     if (st->embd_norm_w) gaze_layer_norm(x, x, T, c->C, st->embd_norm_w, st->embd_norm_b, c->eps);
@@ -332,7 +397,7 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
 static enum gaze_status encode(const struct s2s * m, const int32_t * src, int64_t Ts, struct s2s_work * w,
                                float * cap, int nt) {
     const struct s2s_config * c = &m->cfg;
-    enum gaze_status s = embed(c, &m->enc, c->V, src, Ts, 0, w->x);
+    enum gaze_status s = embed(c, &m->enc, m->fd, c->V, src, Ts, 0, w->x);
     if (s) return s;
     struct gaze_attn_mask mask = { .window_left = -1, .window_right = -1 };
     if (c->pos == S2S_POS_RELATIVE) {
@@ -365,7 +430,7 @@ static enum gaze_status decode_step(const struct s2s * m, int32_t id, int64_t t,
                                     struct s2s_work * w, struct s2s_result * r, float * logits, int nt) {
     const struct s2s_config * c = &m->cfg;
     const int64_t Hd = c->Hd, HD = c->Hd * c->dd, Tt = r->Tt;
-    enum gaze_status s = embed(c, &m->dec, c->Vd, &id, 1, t, w->x);
+    enum gaze_status s = embed(c, &m->dec, m->fd, c->Vd, &id, 1, t, w->x);
     if (s) return s;
     struct gaze_attn_mask self_mask = { .causal = true, .window_left = -1, .window_right = -1 };
     struct gaze_attn_mask cross_mask = { .window_left = -1, .window_right = -1 };
@@ -434,18 +499,9 @@ static float * zalloc(size_t n, bool * ok) {
     return p;
 }
 
-enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
-                              int n_threads, struct s2s_result * r) {
-    if (!r) return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: NULL result");
-    memset(r, 0, sizeof *r);
-    if (!m || !src || Ts < 1 || max_new < 0 || max_new > (1 << 20) || Ts > (1 << 20))
-        return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: bad arguments (%lld source tokens, %lld new)", (long long)Ts,
-                          (long long)max_new);
-    const struct s2s_config * c = &m->cfg;
-    if (c->pos != S2S_POS_RELATIVE && Ts + c->pos_offset > c->n_pos)
-        return gaze_error(GAZE_ERR_LIMIT, "%s: %lld source tokens exceed the model's %lld positions", c->arch,
-                          (long long)Ts, (long long)(c->n_pos - c->pos_offset));
-    const int64_t Tmax = max_new + 1, C = c->C, F = c->Fe > c->Fd ? c->Fe : c->Fd, HD = c->Hd * c->dd;
+// The buffers one generation needs (decoder KV cache for `beams` hypotheses).
+static enum gaze_status work_alloc(const struct s2s_config * c, int64_t Ts, int64_t Tmax, struct s2s_work * w) {
+    const int64_t C = c->C, F = c->Fe > c->Fd ? c->Fe : c->Fd, HD = c->Hd * c->dd;
     const int64_t Hm = c->He > c->Hd ? c->He : c->Hd;
     const struct gaze_mha me = { .d_model = C, .n_heads = c->He, .n_kv_heads = c->He, .head_dim = c->d };
     const struct gaze_mha md = { .d_model = C, .n_heads = c->Hd, .n_kv_heads = c->Hd, .head_dim = c->dd };
@@ -453,7 +509,7 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
     // bias: encoder He·Ts·Ts, decoder Hd·Tmax; capture row: Hd·max(Tmax, Ts)
     const int64_t Tr = Tmax > Ts ? Tmax : Ts;
     bool ok = true;
-    struct s2s_work w = {
+    *w = (struct s2s_work){
         .x = zalloc((size_t)(Ts * C), &ok), .h = zalloc((size_t)(Ts * C), &ok), .a = zalloc((size_t)(Ts * C), &ok),
         .f1 = zalloc((size_t)(Ts * F > c->Vd ? Ts * F : c->Vd), &ok), .f2 = zalloc((size_t)(Ts * F), &ok),
         .scratch = zalloc(scr > scr_d ? scr : scr_d, &ok),
@@ -462,6 +518,228 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
         .cross_k = zalloc((size_t)(c->Ld * Ts * HD), &ok), .cross_v = zalloc((size_t)(c->Ld * Ts * HD), &ok),
         .self_k = zalloc((size_t)(c->Ld * Tmax * HD), &ok), .self_v = zalloc((size_t)(c->Ld * Tmax * HD), &ok),
     };
+    return ok ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for generation", c->arch);
+}
+
+static void work_free(struct s2s_work * w) {
+    float * bufs[] = { w->x, w->h, w->a, w->f1, w->f2, w->scratch, w->bias, w->cap, w->enc_out, w->cross_k, w->cross_v,
+                       w->self_k, w->self_v };
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gaze_free_aligned(bufs[i]);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Beam search (transformers 4.46 _beam_search + BeamSearchScorer + BeamHypotheses, one batch row)
+ * ------------------------------------------------------------------------------------------- */
+
+struct beam_hyps {
+    int n, cap;                       // kept hypotheses, num_beams
+    double worst;
+    struct { double score; int32_t * ids; int64_t len; } h[S2S_MAX_BEAMS + 1];
+};
+
+// BeamHypotheses.add: kept when fewer than num_beams or better than the worst; the worst goes.
+static enum gaze_status hyps_add(struct beam_hyps * b, const int32_t * ids, int64_t len, double sum_logprobs,
+                                 int64_t gen_len, double lp) {
+    const double score = sum_logprobs / pow((double)gen_len, lp);
+    if (!(b->n < b->cap || score > b->worst)) return GAZE_OK;
+    int32_t * copy = malloc((size_t)(len > 0 ? len : 1) * sizeof *copy);
+    if (!copy) return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory for beam search");
+    memcpy(copy, ids, (size_t)len * sizeof *copy);
+    b->h[b->n].score = score;
+    b->h[b->n].ids = copy;
+    b->h[b->n].len = len;
+    b->n++;
+    if (b->n > b->cap) {   // sorted((s, idx)): delete the smallest (first index on ties), worst = the next
+        int lo = 0;
+        for (int i = 1; i < b->n; i++)
+            if (b->h[i].score < b->h[lo].score) lo = i;
+        double second = INFINITY;
+        for (int i = 0; i < b->n; i++)
+            if (i != lo && b->h[i].score < second) second = b->h[i].score;
+        free(b->h[lo].ids);
+        memmove(&b->h[lo], &b->h[lo + 1], (size_t)(b->n - lo - 1) * sizeof b->h[0]);
+        b->n--;
+        b->worst = second;
+    } else if (score < b->worst) b->worst = score;
+    return GAZE_OK;
+}
+
+// BeamHypotheses.is_done, decoder prompt length 1 (the start token).
+static bool hyps_done(const struct beam_hyps * b, double best_sum, int64_t cur_len, int64_t max_length,
+                      const struct s2s_config * c) {
+    if (b->n < b->cap) return false;
+    if (c->early_stopping == 1) return true;
+    const double lp = c->length_penalty;
+    const int64_t len = c->early_stopping == 2 && lp > 0 ? max_length - 1 : cur_len - 1;
+    return b->worst >= best_sum / pow((double)len, lp);
+}
+
+// torch.log_softmax in float: (x - max) - log(sum exp(x - max)).
+static void s2s_log_softmax(const float * x, float * y, int64_t n) {
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += exp((double)(x[i] - mx));
+    const float ls = (float)log(sum);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
+}
+
+// Beam search from the encoded source (w: cross K/V ready); the winner's decoder inputs (start,
+// tokens, the EOS if it fits) into ids [Tmax], their count into *n.
+static enum gaze_status beam_search(const struct s2s * m, int64_t Ts, int64_t max_new, int N, struct s2s_work * w,
+                                    int nt, int32_t * out, int64_t * n_out) {
+    const struct s2s_config * c = &m->cfg;
+    const int64_t Tmax = max_new + 1, max_length = max_new + 1, Vd = c->Vd, kv = c->Ld * Tmax * c->Hd * c->dd;
+    const int K = 2 * N;   // n_tokens_to_keep: max(2, 1 + one EOS) · num_beams
+    bool ok = true;
+    float * caches = zalloc((size_t)(4 * N) * (size_t)kv, &ok);   // [2 (old, new)][N][K | V]
+    float * sc = zalloc((size_t)(N * Vd), &ok), * lg = zalloc((size_t)Vd, &ok);
+    int32_t * ids = calloc((size_t)(2 * N * Tmax), sizeof *ids);
+    struct beam_hyps hy = { .cap = N, .worst = 1e9 };
+    float beam_score[S2S_MAX_BEAMS], top_s[2 * S2S_MAX_BEAMS];
+    int64_t top_i[2 * S2S_MAX_BEAMS];
+    enum gaze_status s = ok && ids ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for beam search", c->arch);
+    float * const k0 = w->self_k, * const v0 = w->self_v;
+    struct s2s_result none = { .Tt = Tmax };   // decode_step without capture
+    int cur = 0;   // which half of caches / ids holds the live beams
+    for (int b = 0; b < N; b++) {
+        beam_score[b] = b ? -1e9f : 0.0f;
+        if (ids) ids[b * Tmax] = c->dec_start;
+    }
+    bool done = false;
+    int64_t L = 1;   // decoder inputs of every live beam
+    while (!s) {
+        for (int b = 0; b < N && !s; b++) {
+            float * kb = caches + ((size_t)(cur * N + b)) * 2 * (size_t)kv;
+            w->self_k = kb;
+            w->self_v = kb + kv;
+            const int32_t * bi = ids + (cur * N + b) * Tmax;
+            s = decode_step(m, bi[L - 1], L - 1, Ts, Tmax, w, &none, lg, nt);
+            if (s) break;
+            float * row = sc + b * Vd;
+            s2s_log_softmax(lg, row, Vd);
+            process_scores(c, bi, L, row);
+            int32_t forced = L == 1 && c->forced_bos >= 0 ? c->forced_bos
+                           : L == max_length - 1 && c->forced_eos >= 0 ? c->forced_eos : -1;
+            if (forced >= 0) {   // ForcedBOS / ForcedEOS: -inf everywhere, 0 on the token
+                for (int64_t v = 0; v < Vd; v++) row[v] = -INFINITY;
+                row[forced] = 0.0f;
+            }
+            for (int64_t v = 0; v < Vd; v++) row[v] += beam_score[b];
+        }
+        w->self_k = k0;
+        w->self_v = v0;
+        if (s) break;
+        // torch.topk(K, sorted): the K largest of [N · Vd], larger first (lower index first on ties)
+        int nk = 0;
+        for (int64_t i = 0; i < N * Vd; i++) {
+            const float v = sc[i];
+            if (nk == K && !(v > top_s[K - 1])) continue;
+            int j = nk < K ? nk++ : K - 1;
+            while (j > 0 && v > top_s[j - 1]) { top_s[j] = top_s[j - 1]; top_i[j] = top_i[j - 1]; j--; }
+            top_s[j] = v;
+            top_i[j] = i;
+        }
+        // BeamSearchScorer.process: EOS among the first N ranks ends a hypothesis, the rest fill the beams
+        int nb = 0, src_beam[S2S_MAX_BEAMS];
+        int32_t tok[S2S_MAX_BEAMS];
+        float nscore[S2S_MAX_BEAMS];
+        for (int r = 0; r < nk && nb < N && !s; r++) {
+            const int b = (int)(top_i[r] / Vd);
+            const int32_t t = (int32_t)(top_i[r] % Vd);
+            if (t == c->eos) {
+                if (r >= N) continue;
+                s = hyps_add(&hy, ids + (cur * N + b) * Tmax, L, (double)top_s[r], L, c->length_penalty);
+            } else {
+                src_beam[nb] = b;
+                tok[nb] = t;
+                nscore[nb++] = top_s[r];
+            }
+        }
+        if (s) break;
+        if (nb < N) { s = gaze_error(GAZE_ERR_NUMERIC, "%s: beam search found fewer than %d continuations", c->arch, N); break; }
+        done = done || hyps_done(&hy, (double)top_s[0], L + 1, max_length, c);
+        // the new beams: their parent's ids and KV cache (rows 0..L-1), then the token
+        const int nxt = 1 - cur;
+        for (int j = 0; j < N; j++) {
+            int32_t * dst = ids + (nxt * N + j) * Tmax;
+            memcpy(dst, ids + (cur * N + src_beam[j]) * Tmax, (size_t)L * sizeof *dst);
+            dst[L] = tok[j];
+            beam_score[j] = nscore[j];
+            const float * from = caches + ((size_t)(cur * N + src_beam[j])) * 2 * (size_t)kv;
+            memcpy(caches + ((size_t)(nxt * N + j)) * 2 * (size_t)kv, from, 2 * (size_t)kv * sizeof(float));
+        }
+        cur = nxt;
+        L++;
+        if (done || L >= max_length) break;
+    }
+    if (!s && !done)   // finalize: the open beams join the hypotheses
+        for (int b = 0; b < N && !s; b++)
+            s = hyps_add(&hy, ids + (cur * N + b) * Tmax, L, (double)beam_score[b], L - 1, c->length_penalty);
+    if (!s) {
+        int best = 0;   // sorted by score, pop(): the last of equal scores
+        for (int i = 1; i < hy.n; i++)
+            if (hy.h[i].score >= hy.h[best].score) best = i;
+        if (hy.n < 1) s = gaze_error(GAZE_ERR_NUMERIC, "%s: beam search ended with no hypothesis", c->arch);
+        else {
+            int64_t n = hy.h[best].len;
+            memcpy(out, hy.h[best].ids, (size_t)n * sizeof *out);
+            if (n < max_length) out[n++] = c->eos;   // finalize appends the EOS when it fits
+            *n_out = n;
+        }
+    }
+    for (int i = 0; i < hy.n; i++) free(hy.h[i].ids);
+    gaze_free_aligned(caches);
+    gaze_free_aligned(sc);
+    gaze_free_aligned(lg);
+    free(ids);
+    return s;
+}
+
+enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
+                              int n_threads, struct s2s_result * r) {
+    return s2s_generate_ex(m, src, Ts, max_new, capture, n_threads, NULL, r);
+}
+
+enum gaze_status s2s_generate_ex(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
+                                 int n_threads, const struct s2s_gen * g, struct s2s_result * r) {
+    if (!r) return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: NULL result");
+    memset(r, 0, sizeof *r);
+    if (!m || !src || Ts < 1 || max_new < 0 || max_new > (1 << 20) || Ts > (1 << 20))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: bad arguments (%lld source tokens, %lld new)", (long long)Ts,
+                          (long long)max_new);
+    const struct s2s_config * c = &m->cfg;
+    const struct s2s_gen g0 = { .beams = 1 };
+    if (!g) g = &g0;
+    if (g->beams > S2S_MAX_BEAMS)
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %d beams; gaze's beam search goes up to %d", c->arch, g->beams,
+                          S2S_MAX_BEAMS);
+    if (g->force && (g->n_force < 1 || g->n_force > (1 << 20)))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: %lld forced decoder inputs", (long long)g->n_force);
+    if (g->force) max_new = g->n_force - 1;
+    if (c->pos != S2S_POS_RELATIVE && Ts + c->pos_offset > c->n_pos)
+        return gaze_error(GAZE_ERR_LIMIT, "%s: %lld source tokens exceed the model's %lld positions", c->arch,
+                          (long long)Ts, (long long)(c->n_pos - c->pos_offset));
+    const int64_t Tmax = max_new + 1;
+    struct s2s_work w;
+    enum gaze_status s = work_alloc(c, Ts, Tmax, &w);
+    if (s) { work_free(&w); return s; }
+    if (g->beams > 1 && !g->force && max_new > 0) {
+        // the search without capture, then the winner teacher-forced through the same kernels
+        int32_t * win = calloc((size_t)Tmax, sizeof *win);
+        int64_t n = 0;
+        s = win ? encode(m, src, Ts, &w, NULL, n_threads) : gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", c->arch);
+        if (!s) s = beam_search(m, Ts, max_new, g->beams, &w, n_threads, win, &n);
+        work_free(&w);
+        if (!s) {
+            struct s2s_gen f = { .beams = 1, .force = win, .n_force = n };
+            s = s2s_generate_ex(m, src, Ts, max_new, capture, n_threads, &f, r);
+        }
+        for (int64_t t = 1; !s && g->on_token && t < r->Tt; t++) g->on_token(g->user, t - 1, r->ids[t], r);
+        free(win);
+        return s;
+    }
+    bool ok = true;
     r->Ts = Ts;
     r->Tt = Tmax;
     r->ids = calloc((size_t)Tmax, sizeof *r->ids);
@@ -471,17 +749,18 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
         r->dec = zalloc((size_t)(c->Ld * c->Hd * Tmax * Tmax), &ok);
         r->cross = zalloc((size_t)(c->Ld * c->Hd * Tmax * Ts), &ok);
     }
-    enum gaze_status s = ok && r->ids ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for generation", c->arch);
+    s = ok && r->ids ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for generation", c->arch);
     if (!s) s = encode(m, src, Ts, &w, r->enc, n_threads);
     int64_t n = 0;   // decoder inputs fed
-    if (!s) r->ids[0] = c->dec_start;
+    if (!s) r->ids[0] = g->force ? g->force[0] : c->dec_start;
     for (int64_t t = 0; !s && t < Tmax; t++) {
         float * lg = r->logits + t * c->Vd;
         if ((s = decode_step(m, r->ids[t], t, Ts, Tmax, &w, r, lg, n_threads))) break;
         n = t + 1;
-        if (t == max_new || (t > 0 && r->ids[t] == c->eos)) break;   // the last token was fed for its rows
+        if (t == max_new || (!g->force && t > 0 && r->ids[t] == c->eos)) break;   // the last token was fed for its rows
         int32_t next = 0;
-        if (t == 0 && c->forced_bos >= 0) next = c->forced_bos;                 // ForcedBOSTokenLogitsProcessor
+        if (g->force) next = g->force[t + 1];
+        else if (t == 0 && c->forced_bos >= 0) next = c->forced_bos;                 // ForcedBOSTokenLogitsProcessor
         else if (t + 1 == max_new && c->forced_eos >= 0) next = c->forced_eos;   // ForcedEOS at max_length - 1
         else {
             // the scores processed as transformers does, on a copy (logits stay the model's)
@@ -492,6 +771,7 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
                 if (sc[v] > sc[next]) next = (int32_t)v;   // first maximum, as torch.argmax
         }
         r->ids[t + 1] = next;
+        if (g->on_token && !g->force) g->on_token(g->user, t, next, r);   // live: before step t + 1 runs
     }
     if (!s && n < Tmax) {   // stopped at EOS: keep the rows fed (arrays keep their Tmax stride)
         const int64_t Tt = n;
@@ -502,9 +782,7 @@ enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t
             memmove(r->cross + l * Tt * Ts, r->cross + l * Tmax * Ts, (size_t)(Tt * Ts) * sizeof(float));
         r->Tt = Tt;
     }
-    float * bufs[] = { w.x, w.h, w.a, w.f1, w.f2, w.scratch, w.bias, w.cap, w.enc_out, w.cross_k, w.cross_v,
-                       w.self_k, w.self_v };
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gaze_free_aligned(bufs[i]);
+    work_free(&w);
     if (s) s2s_result_free(r);
     return s;
 }

@@ -55,6 +55,11 @@ struct s2s_config {
     float   rep_penalty;              // repetition_penalty (1: none)
     int32_t bad_ids[256];             // bad_words_ids of one token each (longer ones are refused)
     int     n_bad;
+    // beam search (generation_config.json, else config.json): num_beams (1: greedy), the
+    // length_penalty exponent, early_stopping 0 false (the heuristic), 1 true, 2 "never"
+    int64_t num_beams;
+    double  length_penalty;
+    int     early_stopping;
 };
 
 struct s2s_attn {
@@ -70,6 +75,8 @@ struct s2s_layer {
 
 struct s2s_stack {                    // the encoder or the decoder
     const float * embd;               // [V or Vd, C]
+    int64_t embd_off;                 // > 0: rows are read with pread from the file at this offset
+                                      // (s2s.fd), not through the mapping (see s2s_load)
     const float * pos;                // [n_pos, C] learned or sinusoidal; NULL for T5
     const float * rel;                // [n_buckets, H] T5 relative attention bias of layer 0
     const float * embd_norm_w, * embd_norm_b;    // BART layernorm_embedding, or NULL
@@ -84,6 +91,7 @@ struct s2s {
     const float * logits_bias;        // [Vd] BART/Marian final_logits_bias, or NULL
     struct enc_weights w;             // the mapped model.safetensors and converted tensors
     float * pos_table;                // owned sinusoidal table
+    int fd;                           // model.safetensors for the embedding rows, or -1
     char arch[16];
 };
 
@@ -92,6 +100,9 @@ enum gaze_status s2s_model_load(struct gaze_model * model, const char * folder);
 // Loads a Hugging Face folder whose config.json model_type is t5, bart or marian.
 enum gaze_status s2s_load(const char * folder, struct s2s ** out);
 void s2s_free(struct s2s * m);
+// Drops this process's mapping of the file pages of what is read so far: packed linear weights
+// and the embedding tables (read a row per token). Safe to call again; loaders call it per layer.
+void s2s_drop_mapped(const struct s2s * m);
 // True when folder/config.json names an encoder-decoder family (supported or not).
 bool s2s_is_seq2seq(const char * folder);
 
@@ -126,6 +137,24 @@ void s2s_result_free(struct s2s_result * r);
 // EOS as transformers' processors. capture: fill enc/dec/cross (else NULL); logits always.
 enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
                               int n_threads, struct s2s_result * r);
+
+// How s2s_generate_ex decodes.
+struct s2s_gen {
+    int beams;                        // <= 1: greedy; 2..S2S_MAX_BEAMS: beam search
+    const int32_t * force;            // teacher forcing: the decoder inputs [n_force] (force[0] the
+    int64_t n_force;                  // start token) instead of choosing; NULL: none
+    // each generated token as it is chosen, before the next decoder step runs (greedy); beam
+    // search calls it for the winner's tokens once the search is over. r: the result so far.
+    void (*on_token)(void * user, int64_t step, int32_t id, const struct s2s_result * r);
+    void * user;
+};
+#define S2S_MAX_BEAMS 5
+// s2s_generate with options. Beam search is transformers' (BeamSearchScorer: log-softmax
+// scores, the folder's processors, top 2·beams candidates, EOS hypotheses normalised by
+// length^length_penalty, early_stopping); the winner is then rerun teacher-forced (force) so
+// its captured attention and logits are exactly those of one pass over the chosen sequence.
+enum gaze_status s2s_generate_ex(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
+                                 int n_threads, const struct s2s_gen * g, struct s2s_result * r);
 
 // T5's bucket of relative position k - q (transformers' _relative_position_bucket).
 int64_t s2s_t5_bucket(int64_t rel, bool bidirectional, int64_t n_buckets, int64_t max_distance);

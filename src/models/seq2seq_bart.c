@@ -123,21 +123,32 @@ enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * 
             (s = s2s_norm_pair(m, "model.decoder.layernorm_embedding", true, &m->dec.embd_norm_w, &m->dec.embd_norm_b)))
             return s;
     }
+    if (gaze_safetensors_find(m->w.st, "final_logits_bias") &&
+        (s = enc_tensor2(&m->w, "final_logits_bias", 1, Vd, &m->logits_bias)))
+        return s;
+    // lm_head first (a tied one packs the embedding): the load's peak holds one mapped copy of
+    // the largest matrix at a time, each dropped once packed (s2s_drop_mapped)
+    if (!tie || gaze_safetensors_find(m->w.st, "lm_head.weight")) s = enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
+    else {
+        m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = Vd, .n_in = C, .weight = m->dec.embd };
+        s = gaze_linear_prepare(&m->lm_head);
+    }
+    if (s) return s;
+    s2s_drop_mapped(m);
     m->enc.layers = calloc((size_t)Le, sizeof *m->enc.layers);
     m->dec.layers = calloc((size_t)Ld, sizeof *m->dec.layers);
     if (!m->enc.layers || !m->dec.layers) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", c->arch);
-    for (int64_t i = 0; i < Le; i++)
+    for (int64_t i = 0; i < Le; i++) {
         if ((s = attn(m, &m->enc.layers[i].self, "encoder", i, "self_attn")) || (s = ffn(m, &m->enc.layers[i], Fe, "encoder", i)))
             return s;
-    for (int64_t i = 0; i < Ld; i++)
+        s2s_drop_mapped(m);
+    }
+    for (int64_t i = 0; i < Ld; i++) {
         if ((s = attn(m, &m->dec.layers[i].self, "decoder", i, "self_attn")) ||
             (s = attn(m, &m->dec.layers[i].cross, "decoder", i, "encoder_attn")) ||
             (s = ffn(m, &m->dec.layers[i], Fd, "decoder", i)))
             return s;
-    if (gaze_safetensors_find(m->w.st, "final_logits_bias") &&
-        (s = enc_tensor2(&m->w, "final_logits_bias", 1, Vd, &m->logits_bias)))
-        return s;
-    if (!tie || gaze_safetensors_find(m->w.st, "lm_head.weight")) return enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
-    m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = Vd, .n_in = C, .weight = m->dec.embd };
-    return gaze_linear_prepare(&m->lm_head);
+        s2s_drop_mapped(m);
+    }
+    return GAZE_OK;
 }

@@ -1,6 +1,6 @@
 // Encoder-decoder models behind gaze_model (gaze run): the folder's tokenizer (tokenizer.json:
-// T5's Unigram, BART's byte-level BPE), greedy generation of opts->generate tokens
-// (s2s_generate), and the run of the three kinds (docs/runfile.md "Encoder-decoder runs"): the
+// T5's Unigram, BART's byte-level BPE), greedy or beam-search generation of opts->generate tokens
+// (s2s_generate_ex, each token streamed to opts->on_token as it is chosen), and the run of the three kinds (docs/runfile.md "Encoder-decoder runs"): the
 // encoder's self-attention on the source tokens, the decoder's causal self-attention and its
 // cross-attention on the target tokens (the decoder start, then each generated token).
 #include "models/seq2seq.h"
@@ -35,6 +35,28 @@ static enum gaze_status pieces_of(const struct gaze_tokenizer * tok, const int32
     return GAZE_OK;
 }
 
+// The generation stream: each chosen token's text (gaze_tokenizer_stream: valid UTF-8, nothing
+// for control tokens such as EOS) to gaze_run_opts.on_token as s2s_generate_ex picks it.
+struct stream_ctx {
+    const struct gaze_run_opts * opts;
+    const struct gaze_tokenizer * tok;
+    struct gaze_tokenizer_stream * ds;
+    enum gaze_status status;          // the first streaming error (reported after the run)
+};
+
+static void stream_token(void * user, int64_t step, int32_t id, const struct s2s_result * r) {
+    (void)r;
+    struct stream_ctx * sc = user;
+    const char * text = "";
+    size_t len = 0;
+    if (sc->status || !sc->ds) return;
+    // the embedding may have rows past the tokenizer's vocabulary (t5-small: 32128 rows, 32100
+    // tokens): such an id has no text, as in transformers' decode
+    if (id < gaze_tokenizer_vocab_size(sc->tok) && (sc->status = gaze_tokenizer_stream_push(sc->ds, id, &text, &len)))
+        return;
+    sc->opts->on_token(sc->opts->on_token_user, step, id, text, len);
+}
+
 static enum gaze_status copy_layers(struct gaze_run * run, enum gaze_kind kind, int64_t L, const float * a,
                                     size_t per_layer) {
     for (int64_t l = 0; l < L; l++) {
@@ -60,7 +82,7 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
                     : opts->head_mask ? "head ablation" : opts->attrib ? "attributions"
                     : opts->temperature > 0 ? "sampling (--temperature)" : NULL;
     if (no) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s is not available for encoder-decoder runs yet (they capture "
-                              "every layer and head of the three kinds, greedy)", c->arch, no);
+                              "every layer and head of the three kinds, greedy or beam search)", c->arch, no);
     struct gaze_encoding enc;
     memset(&enc, 0, sizeof enc);
     const struct gaze_tokenizer_encode_opts eo = { .max_len = opts->max_len };
@@ -70,13 +92,30 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
     const int64_t T = enc.n_tokens;
     struct s2s_result r;
     const bool capture = !opts->no_capture;
-    s = s2s_generate(m, enc.ids, T, opts->generate > 0 ? opts->generate : 0, capture, opts->n_threads, &r);
-    if (s) { gaze_encoding_free(&enc); return s; }
-    for (int64_t t = 1; opts->on_token && t < r.Tt; t++) {   // after generation (not streamed live)
-        size_t len = 0;
-        const char * piece = gaze_tokenizer_token_piece(im->tok, r.ids[t], &len);
-        opts->on_token(opts->on_token_user, t - 1, r.ids[t], piece ? piece : "", piece ? len : 0);
+    // width: --beams, else the folder's num_beams (transformers' generate default)
+    const int64_t beams = opts->beams > 0 ? opts->beams : opts->generate > 0 ? c->num_beams : 1;
+    if (beams > S2S_MAX_BEAMS) {
+        gaze_encoding_free(&enc);
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %lld beams%s; gaze's beam search goes up to %d (give --beams 1..%d)",
+                          c->arch, (long long)beams, opts->beams > 0 ? "" : " (the folder's num_beams)", S2S_MAX_BEAMS,
+                          S2S_MAX_BEAMS);
     }
+    struct stream_ctx sc = { .opts = opts, .tok = im->tok };
+    struct s2s_gen g = { .beams = (int)beams, .on_token = opts->on_token ? stream_token : NULL, .user = &sc };
+    if (opts->on_token && opts->generate > 0 && (s = gaze_tokenizer_stream_init(&sc.ds, im->tok))) {
+        gaze_encoding_free(&enc);
+        return s;
+    }
+    s = s2s_generate_ex(m, enc.ids, T, opts->generate > 0 ? opts->generate : 0, capture, opts->n_threads, &g, &r);
+    if (!s && sc.ds) {   // the held end of the text (an unfinished character), as decoders do
+        const char * tail = "";
+        size_t len = 0;
+        s = gaze_tokenizer_stream_finish(sc.ds, &tail, &len);
+        if (!s && len) opts->on_token(opts->on_token_user, r.Tt - 1, -1, tail, len);
+    }
+    if (!s) s = sc.status;
+    gaze_tokenizer_stream_free(sc.ds);
+    if (s) { s2s_result_free(&r); gaze_encoding_free(&enc); return s; }
     const char ** pieces = NULL;
     size_t * lens = NULL;
     run->model = strdup(model->path);
@@ -105,6 +144,14 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
         run->decoder->n_generated = run->cross->n_generated = r.Tt - 1;
         s = copy_layers(run, GAZE_KIND_DECODER, c->Ld, r.dec, (size_t)(c->Hd * r.Tt * r.Tt));
         if (!s) s = copy_layers(run, GAZE_KIND_CROSS, c->Ld, r.cross, (size_t)(c->Hd * r.Tt * T));
+    }
+    if (!s && opts->generate > 0) {   // how the target was decoded (an extra: older readers keep it)
+        char v[96];
+        if (beams > 1)
+            snprintf(v, sizeof v, "{\"num_beams\": %lld, \"length_penalty\": %.9g, \"early_stopping\": %s}",
+                     (long long)beams, c->length_penalty, c->early_stopping == 2 ? "\"never\"" : c->early_stopping ? "true" : "false");
+        else snprintf(v, sizeof v, "{\"num_beams\": 1}");
+        s = gaze_run_set_extra(run, "seq2seq.decoding", v);
     }
     free(pieces);
     free(lens);

@@ -116,21 +116,29 @@ enum gaze_status s2s_load_t5(struct s2s * m, const json_t * cfg, const char * la
         (s = s2s_norm_pair(m, "encoder.final_layer_norm", false, &m->enc.final_norm_w, &m->enc.final_norm_b)) ||
         (s = s2s_norm_pair(m, "decoder.final_layer_norm", false, &m->dec.final_norm_w, &m->dec.final_norm_b)))
         return s;
+    // lm_head first (a tied one packs the embedding): the load's peak holds one mapped copy of
+    // the largest matrix at a time, each dropped once packed (s2s_drop_mapped)
+    if (tie) {
+        m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = V, .n_in = C, .weight = m->dec.embd };
+        s = gaze_linear_prepare(&m->lm_head);
+    } else s = enc_linear(&m->w, "lm_head", V, C, false, &m->lm_head);
+    if (s) return s;
+    s2s_drop_mapped(m);
     m->enc.layers = calloc((size_t)L, sizeof *m->enc.layers);
     m->dec.layers = calloc((size_t)Ld, sizeof *m->dec.layers);
     if (!m->enc.layers || !m->dec.layers) return gaze_error(GAZE_ERR_NOMEM, "t5: out of memory");
-    for (int64_t i = 0; i < L; i++)
+    for (int64_t i = 0; i < L; i++) {
         if ((s = attn(m, &m->enc.layers[i].self, H, "encoder", i, 0, "SelfAttention")) ||
             (s = ffn(m, &m->enc.layers[i], F, "encoder", i, 1)))
             return s;
-    for (int64_t i = 0; i < Ld; i++)
+        s2s_drop_mapped(m);
+    }
+    for (int64_t i = 0; i < Ld; i++) {
         if ((s = attn(m, &m->dec.layers[i].self, H, "decoder", i, 0, "SelfAttention")) ||
             (s = attn(m, &m->dec.layers[i].cross, H, "decoder", i, 1, "EncDecAttention")) ||
             (s = ffn(m, &m->dec.layers[i], F, "decoder", i, 2)))
             return s;
-    if (tie) {
-        m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = V, .n_in = C, .weight = m->dec.embd };
-        return gaze_linear_prepare(&m->lm_head);
+        s2s_drop_mapped(m);
     }
-    return enc_linear(&m->w, "lm_head", V, C, false, &m->lm_head);
+    return GAZE_OK;
 }

@@ -11,11 +11,12 @@ golden.safetensors:
   dec_attn [Ld, H, Tt, Tt]     decoder self-attention    } eager output_attentions on the
   cross_attn [Ld, H, Tt, Ts]   cross-attention          /  teacher-forced out_ids
   logits [Tt, V]               the teacher-forced logits
+With --beams: only beam.safetensors of each folder (see beams()), the models read back.
 """
 import os
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (BartConfig, BartForConditionalGeneration, MarianConfig, MarianMTModel, T5Config,
                           T5ForConditionalGeneration)
@@ -126,5 +127,51 @@ def main():
         print(name, "src", src[0].tolist(), "out", out[0].tolist())
 
 
+# Beam search goldens (--beams): the committed models above, loaded back (not regenerated), each
+# with beam.safetensors: case<k>.cfg float64 [num_beams, length_penalty, early_stopping (0 False,
+# 1 True, 2 "never"), max_new_tokens], case<k>.src / case<k>.out int64 (source, generate()'s
+# sequence), case<k>.enc / .dec / .cross float32: eager output_attentions of the teacher-forced
+# winner (what gaze captures by rerunning it). Cases: the golden source and two random ones, widths
+# 2..5, the folder's length_penalty / early_stopping (1.0, False) and overrides.
+BEAM_CASES = [(2, 1.0, False), (3, 1.0, False), (4, 0.6, True), (5, 2.0, "never"), (3, -0.5, False), (4, 1.0, "never")]
+
+
+def beams():
+    for name in ("t5", "t5_relu", "bart", "marian"):
+        folder = os.path.join(ROOT, name)
+        cls = {"t5": T5ForConditionalGeneration, "t5_relu": T5ForConditionalGeneration,
+               "bart": BartForConditionalGeneration, "marian": MarianMTModel}[name]
+        model = cls.from_pretrained(folder, attn_implementation="eager").eval()
+        base = load_file(os.path.join(folder, "golden.safetensors"))["src_ids"].view(1, -1)
+        g = torch.Generator().manual_seed(11)
+        srcs = [base, torch.randint(3, V - 2, (1, 9), generator=g), torch.randint(3, V - 2, (1, 31), generator=g)]
+        out = {}
+        k = 0
+        for si, src in enumerate(srcs):
+            for ci, (nb, lp, es) in enumerate(BEAM_CASES):
+                if (si + ci) % 2:   # half the grid: every width and setting on two sources
+                    continue
+                with torch.no_grad():
+                    seq = model.generate(input_ids=src, num_beams=nb, do_sample=False, max_new_tokens=8,
+                                         length_penalty=lp, early_stopping=es)
+                    greedy = model.generate(input_ids=src, num_beams=1, do_sample=False, max_new_tokens=8)
+                    r = model(input_ids=src, decoder_input_ids=seq, output_attentions=True)
+                esv = {False: 0, True: 1, "never": 2}[es]
+                out["case%d.cfg" % k] = torch.tensor([nb, lp, esv, 8], dtype=torch.float64)
+                out["case%d.src" % k] = src[0].clone()
+                out["case%d.out" % k] = seq[0].clone()
+                out["case%d.enc" % k] = torch.cat(r.encoder_attentions, 0).contiguous()
+                out["case%d.dec" % k] = torch.cat(r.decoder_attentions, 0).contiguous()
+                out["case%d.cross" % k] = torch.cat(r.cross_attentions, 0).contiguous()
+                print(name, k, "beams", nb, lp, es, "out", seq[0].tolist(),
+                      "(greedy differs)" if greedy[0].tolist() != seq[0].tolist() else "(= greedy)")
+                k += 1
+        save_file(out, os.path.join(folder, "beam.safetensors"))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:] == ["--beams"]:
+        beams()
+    else:
+        main()
