@@ -148,14 +148,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
         else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
         else if (!strcmp(a, "--image-size")) {
-            long long iw = 0, ih = 0;
-            int used = 0;
-            if (!v || sscanf(v, "%lldx%lld%n", &iw, &ih, &used) != 2 || v[used] || iw < 1 || ih < 1 || iw > 4096 || ih > 4096) {
-                fprintf(stderr, "gaze run: --image-size: expected WxH, each side 1..4096, got '%s'\n", v ? cli_safe(v) : "");
-                return 2;
-            }
-            opts.image_w = iw;
-            opts.image_h = ih;
+            if (cli_image_size("run", v, &opts.image_w, &opts.image_h)) return 2;
             i++;
         }
         else if (!strcmp(a, "--text")) {
@@ -250,8 +243,7 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
-    if (!image && opts.image_w) {
-        fprintf(stderr, "gaze run: --image-size is for vision models given an image\n");
+    if (cli_image_size_applies("run", opts.image_w, image != NULL)) {
         rc = 2;
         goto done;
     }
@@ -262,8 +254,8 @@ int cmd_run(int argc, char ** argv) {
         goto done;
     }
     if (n_clip_texts && (!image || gaze_clip_dim(model) == 0)) {
-        fprintf(stderr, "gaze run: --text is for a whole CLIP model (CLIPModel: both towers) given an image; %s\n",
-                !image ? "no image was given" : "this model has no CLIP text tower");
+        fprintf(stderr, "gaze run: --text is for a whole CLIP or SigLIP model (CLIPModel, SiglipModel: both towers) "
+                "given an image; %s\n", !image ? "no image was given" : "this model has no CLIP/SigLIP text tower");
         rc = 2;
         goto done;
     }
