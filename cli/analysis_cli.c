@@ -24,6 +24,11 @@ int acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i) {
         (*i)++;
         return 1;
     }
+    if (!strcmp(a, "--image-size") && s->images) {
+        if (cli_image_size(s->cmd, v, &s->image_w, &s->image_h)) return -2;
+        (*i)++;
+        return 1;
+    }
     if (!strcmp(a, "-f") && !s->no_file) { if (!v) return -1; s->text_file = v; (*i)++; return 1; }
     return 0;
 }
@@ -48,6 +53,7 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
                 s->pair ? "--pair" : "--exact");
         return 2;
     }
+    if (!s->text && cli_image_size_applies(cmd, s->image_w, false)) return 2;
     if (!s->text) {
         int rc = cli_need_run_file(cmd, s->src);
         if (rc) return rc;
@@ -61,6 +67,9 @@ int acli_load_run(const char * cmd, const struct acli_source * s, struct gaze_ru
     opts.n_threads = s->n_threads;
     // vision models take an image file where text models take text (as gaze run)
     const bool vision = gaze_model_info(model)->vision, image = cli_is_image_path(s->text);
+    if (cli_image_size_applies(cmd, s->image_w, image)) { gaze_model_free(model); return 2; }
+    opts.image_w = s->image_w;
+    opts.image_h = s->image_h;
     if (vision != image || (image && s->pair)) {
         fprintf(stderr, "gaze %s: %s\n", cmd, image && s->pair ? "--pair is for text; an image gives one token per patch"
                 : vision ? "a vision model: give it a PNG or JPEG image file" : "this model takes text, not an image");

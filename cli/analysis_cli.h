@@ -16,10 +16,12 @@ struct acli_source {
     int          n_threads;
     bool         kind_given; // --kind: which attention of an encoder-decoder run
     int          kind;      // enum gaze_kind when kind_given
+    bool         images;    // the command takes MODEL IMAGE: --image-size WxH is a source flag
+    int64_t      image_w, image_h; // --image-size (0: the processor's size)
 };
 
 // Parses the source flags shared by every analysis command at argv[*i] (--pair, --exact,
-// --threads, --kind, and -f FILE unless s->no_file); returns 1 when consumed (advancing *i past a
+// --threads, --kind, -f FILE unless s->no_file, --image-size WxH when s->images); returns 1 when consumed (advancing *i past a
 // value), 0 when not a source flag, -1 when a value is missing, -2 when a value is invalid
 // (the message printed: exit 2).
 int  acli_source_flag(struct acli_source * s, int argc, char ** argv, int * i);

@@ -95,6 +95,13 @@ enum gaze_status cli_run_image(struct gaze_model * model, const char * path, con
                                struct gaze_run * run, bool quiet);
 // The summary of an image run: grid, patch size, and the top classes with their labels.
 void cli_print_image_run(const struct gaze_model * model, const struct gaze_run * run);
+// --image-size WxH (every command that runs MODEL IMAGE: run, heads, rollout, flow, diff, view,
+// plot): each side 1..4096; the model checks the patch multiple. CLI exit code (2: message
+// printed, naming cmd).
+int cli_image_size(const char * cmd, const char * v, int64_t * w, int64_t * h);
+// After the input is known: --image-size given (w > 0) without an image input is refused
+// (exit 2, saying why); 0 otherwise.
+int cli_image_size_applies(const char * cmd, int64_t w, bool image_input);
 // CLIP: runs the text tower on each of texts [n] and attaches the text runs and logits_per_image
 // to the image run (run->texts, run->clip_logits); prints them.
 enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run, const char * const * texts, int n,

@@ -23,6 +23,8 @@ static int usage(FILE * f) {
             "  --layer L         with --plot: the layer drawn (default: the last captured layer)\n"
             "  --head H          with --plot: one head (default: the mean over heads)\n"
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --image-size WxH  vision models given an image: resize it to W x H (multiples of the patch\n"
+            "                    size) and interpolate the position embeddings, as gaze run\n"
             "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  --kind K          encoder-decoder runs: encoder, decoder or cross attention of both (default: encoder)\n"
             "  (the texts are arguments: -f is not taken here, as diff needs two of them)\n");
@@ -37,7 +39,7 @@ static bool is_model(const char * s) {
 }
 
 int cmd_diff(int argc, char ** argv) {
-    struct acli_source sa = { .cmd = "diff", .no_file = true };
+    struct acli_source sa = { .cmd = "diff", .images = true, .no_file = true };
     const char * pos[3] = { NULL, NULL, NULL }, * plot = NULL;
     int n_pos = 0, top = 10;
     bool json = false, csv = false, grid = false;

@@ -14,6 +14,8 @@ static int usage(FILE * f) {
             "  -f FILE          read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"       encoders: the second sentence of a pair (default: none)\n"
             "  --exact          quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --image-size WxH vision models given an image: resize it to W x H (multiples of the patch\n"
+            "                   size) and interpolate the position embeddings, as gaze run\n"
             "  --token I        output token: an index, first (= cls) or last (default: token 0 for\n"
             "                   encoders ([CLS]), the last token for decoders)\n"
             "  --fusion mean|max|min  how heads are fused per layer (default: mean)\n"
@@ -32,7 +34,7 @@ static int usage(FILE * f) {
 }
 
 int cmd_flow(int argc, char ** argv) {
-    struct acli_source src = { .cmd = "flow" };
+    struct acli_source src = { .cmd = "flow", .images = true };
     struct gaze_rollout_opts ro = { 0 };
     const char * token_s = NULL, * plot = NULL;
     bool json = false, csv = false, ascii = false;

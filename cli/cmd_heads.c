@@ -16,6 +16,8 @@ static int usage(FILE * f) {
             "  -f FILE           read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"        encoders: the second sentence of a pair (default: none)\n"
             "  --exact           quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --image-size WxH  vision models given an image: resize it to W x H (multiples of the patch\n"
+            "                    size) and interpolate the position embeddings, as gaze run\n"
             "  --threads N       worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  --kind K          encoder-decoder runs: encoder, decoder or cross attention (default: encoder)\n"
             "  --json, --csv     machine-readable output (default: a table)\n"
@@ -254,6 +256,7 @@ static json_t * image_json(const struct gaze_run * run, const struct image_repor
             json_object_set_new(e, "received", jnum(k->received));
             json_object_set_new(e, "received_layer", json_integer(k->layer));
             json_object_set_new(e, "norm", jnum(k->norm));
+            if (!strncmp(run->tokens[t], "[REG", 4)) json_object_set_new(e, "sink", json_boolean(k->sink));
             json_array_append_new(sp, e);
         } else if (k->sink) {
             json_t * e = jtoken(run, t);
@@ -297,9 +300,17 @@ static void image_table(const struct gaze_run * run, const struct image_report *
     if (!r->sum.n_sinks) printf(" none");
     for (int64_t t = 0; t < run->T; t++) {
         const struct gaze_image_token * k = &r->tok[t];
-        if (!k->sink) continue;
+        if (!k->sink || k->row < 0) continue;
         printf("\n  %s #%lld receives %.4f (layer %lld)", token_place(run, t, b, sizeof b), (long long)t, k->received, (long long)k->layer);
         if (!isnan(k->norm)) printf(", norm %.3g", k->norm);
+    }
+    // registers (Darcet et al.): the tokens meant to take the sink role, by the same tests
+    int64_t n_reg = 0;
+    for (int64_t t = 0; t < run->T; t++) n_reg += r->tok[t].row < 0 && !strncmp(run->tokens[t], "[REG", 4);
+    if (n_reg) {
+        printf("\nregister tokens acting as sinks (same tests): %lld of %lld", (long long)r->sum.n_register_sinks, (long long)n_reg);
+        for (int64_t t = 0; t < run->T; t++)
+            if (r->tok[t].sink && r->tok[t].row < 0) printf(" %s", token_place(run, t, b, sizeof b));
     }
     printf("\n");
 }
@@ -323,7 +334,7 @@ static int print_grid(const struct gaze_run * run, const struct gaze_head_metric
 }
 
 int cmd_heads(int argc, char ** argv) {
-    struct acli_source src = { .cmd = "heads" };
+    struct acli_source src = { .cmd = "heads", .images = true };
     struct gaze_detector_opts det = { 0 };
     struct gaze_head_thresholds th = gaze_head_thresholds_default();
     struct gaze_induction_opts io = { 0 };

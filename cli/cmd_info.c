@@ -222,7 +222,7 @@ static int info_folder(const char * folder, bool full) {
     if (gaze_json_opt_number(cfg, "rms_norm_eps", path, -1, &eps) == GAZE_OK && eps >= 0)
         printf("  %-26s %g\n", "rms_norm_eps", eps);
     // vision transformers read images: no tokenizer (preprocessor_config.json, optional, instead)
-    const bool vision = mt && (!strcmp(mt, "vit") || !strcmp(mt, "deit") || !strcmp(mt, "dinov2") ||
+    const bool vision = mt && (!strcmp(mt, "vit") || !strcmp(mt, "deit") || !strncmp(mt, "dinov2", 6) ||
                               !strcmp(mt, "clip") || !strcmp(mt, "clip_vision_model") || !strcmp(mt, "siglip") ||
                               !strcmp(mt, "siglip_vision_model"));
     const bool windowed = mt && !strcmp(mt, "modernbert");   // local and global layers

@@ -21,6 +21,8 @@ static int usage(FILE * f) {
             "  -f FILE             read the text from FILE ('-': standard input)\n"
             "  --pair \"B\"          encoders: the second sentence of a pair (default: none)\n"
             "  --exact             quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --image-size WxH    vision models given an image: resize it to W x H (multiples of the patch\n"
+            "                      size) and interpolate the position embeddings, as gaze run\n"
             "  --kind heatmap|model|head|bars|image|image-patch|image-rollout|distance|clip\n"
             "                      heatmap: one head or the mean/max over heads; model: layers x heads\n"
             "                      thumbnails; head: lines from queries (left) to keys (right), one colour a\n"
@@ -71,7 +73,7 @@ int cmd_plot(int argc, char ** argv) {
     const char * diff = NULL, * file = NULL, * patch_s = NULL;
     bool exact = false;
     int attn_kind = -1;   // enum gaze_kind of an encoder-decoder run; -1: its encoder
-    int64_t layer = -1, query = -1, max_px = 0;
+    int64_t layer = -1, query = -1, max_px = 0, image_w = 0, image_h = 0;
     struct gaze_plot_opts o = gaze_plot_opts_make();
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -80,9 +82,10 @@ int cmd_plot(int argc, char ** argv) {
                      !strcmp(a, "--head") || !strcmp(a, "--heads") || !strcmp(a, "--query") || !strcmp(a, "--palette") ||
                      !strcmp(a, "--vmax") || !strcmp(a, "--diff") || !strcmp(a, "--title") || !strcmp(a, "--max-px") ||
                      !strcmp(a, "--pair") || !strcmp(a, "-f") || !strcmp(a, "--width") || !strcmp(a, "--dpi") ||
-                     !strcmp(a, "--patch");
+                     !strcmp(a, "--patch") || !strcmp(a, "--image-size");
         if (takes && !v) { fprintf(stderr, "gaze plot: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--image-size")) { if (cli_image_size("plot", v, &image_w, &image_h)) return 2; }
         else if (!strcmp(a, "-f")) file = v;
         else if (!strcmp(a, "--patch")) patch_s = v;
         else if (!strcmp(a, "--kind")) {
@@ -154,6 +157,7 @@ int cmd_plot(int argc, char ** argv) {
     int64_t * heads = NULL;
     char * text_buf = NULL;
     if (cli_text_source("plot", file, &text, &text_buf)) return 2;
+    if (cli_image_size_applies("plot", image_w, text && cli_is_image_path(text))) { free(text_buf); return 2; }
     if (!text) {
         if ((rc = cli_need_run_file("plot", src))) return rc;
         if (pair || exact) {
@@ -177,6 +181,8 @@ int cmd_plot(int argc, char ** argv) {
         }
         const bool all = o.kind == GAZE_PLOT_KIND_MODEL || o.kind == GAZE_PLOT_KIND_IMAGE_ROLLOUT || o.kind == GAZE_PLOT_KIND_DISTANCE;
         if (!all || layer >= 0) { ropts.layers = &one; ropts.n_layers = 1; }
+        ropts.image_w = image_w;
+        ropts.image_h = image_h;
         // vision models: the "text" is an image file
         s = gaze_model_info(model)->vision ? cli_run_image(model, text, &ropts, &run, true)
                                            : gaze_model_run(model, text, pair, &ropts, &run);

@@ -36,7 +36,7 @@ static int usage(FILE * f) {
             "usage: gaze run MODEL \"text\" [flags]\n"
             "       gaze run MODEL -f FILE|- [flags]\n"
             "       gaze run VISION-MODEL IMAGE.png|.jpg [flags]   (ViT, DeiT, DINOv2, CLIP, SigLIP)\n"
-            "       gaze run CLIP-MODEL IMAGE --text \"a photo of a cat\" [--text ...] [flags]\n"
+            "       gaze run CLIP|SIGLIP-MODEL IMAGE --text \"a photo of a cat\" [--text ...] [flags]\n"
             "  MODEL: a Hugging Face BERT folder, a .gguf file, or a fetched name (minilm, smollm2)\n"
             "  -f FILE          read the text from FILE ('-': standard input), for inputs longer than a\n"
             "                   command line allows; UTF-8, at most 64 MiB, one trailing newline dropped\n"
@@ -49,7 +49,9 @@ static int usage(FILE * f) {
             "                   (default: the processor's size)\n"
             "  --text \"T\"       CLIP (a whole CLIPModel folder) with an image: also run the text tower on T\n"
             "                   (repeatable, at most 64), print the image-text similarity (logits_per_image,\n"
-            "                   softmax over the texts) and keep each text's attention in the run file\n"
+            "                   softmax over the texts) and keep each text's attention in the run file;\n"
+            "                   SigLIP (a whole SiglipModel): texts padded to max_position_embeddings, logits\n"
+            "                   exp(logit_scale) x cosine + logit_bias, each through a sigmoid\n"
             "  --layers 0,2-4   layers to capture (default: every layer)\n"
             "  --heads 0-3      query heads to capture (default: every head)\n"
             "  --capture LIST   what to save: attn, scores, q, k, hidden, summary or all, comma-separated, or\n"
@@ -152,14 +154,7 @@ int cmd_run(int argc, char ** argv) {
         else if (!strcmp(a, "-f")) { if (!v) return usage(stderr); file = v; i++; }
         else if (!strcmp(a, "--pair")) { if (!v) return usage(stderr); pair = v; i++; }
         else if (!strcmp(a, "--image-size")) {
-            long long iw = 0, ih = 0;
-            int used = 0;
-            if (!v || sscanf(v, "%lldx%lld%n", &iw, &ih, &used) != 2 || v[used] || iw < 1 || ih < 1 || iw > 4096 || ih > 4096) {
-                fprintf(stderr, "gaze run: --image-size: expected WxH, each side 1..4096, got '%s'\n", v ? cli_safe(v) : "");
-                return 2;
-            }
-            opts.image_w = iw;
-            opts.image_h = ih;
+            if (cli_image_size("run", v, &opts.image_w, &opts.image_h)) return 2;
             i++;
         }
         else if (!strcmp(a, "--text")) {
@@ -265,8 +260,7 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
-    if (!image && opts.image_w) {
-        fprintf(stderr, "gaze run: --image-size is for vision models given an image\n");
+    if (cli_image_size_applies("run", opts.image_w, image != NULL)) {
         rc = 2;
         goto done;
     }
@@ -277,8 +271,8 @@ int cmd_run(int argc, char ** argv) {
         goto done;
     }
     if (n_clip_texts && (!image || gaze_clip_dim(model) == 0)) {
-        fprintf(stderr, "gaze run: --text is for a whole CLIP model (CLIPModel: both towers) given an image; %s\n",
-                !image ? "no image was given" : "this model has no CLIP text tower");
+        fprintf(stderr, "gaze run: --text is for a whole CLIP or SigLIP model (CLIPModel, SiglipModel: both towers) "
+                "given an image; %s\n", !image ? "no image was given" : "this model has no CLIP/SigLIP text tower");
         rc = 2;
         goto done;
     }

@@ -41,6 +41,8 @@ static int usage(FILE * f) {
             "  --pair \"B\"            encoders: the second sentence of a pair (default: none)\n"
             "  --generate N          decoders: generate N tokens and show the steps (default: 0)\n"
             "  --exact               quantized models: f32-dequantized weights (default: quantized arithmetic)\n"
+            "  --image-size WxH      vision models given an image: resize it to W x H (multiples of the patch\n"
+            "                        size) and interpolate the position embeddings, as gaze run\n"
             "  --threads N           worker threads (default: 0 = $GAZE_THREADS or one per core)\n"
             "  --max-mb M            page size budget in MB, 1..4000 (default: 40): weights are exact (f16)\n"
             "                        when they fit, else 8-bit; beyond that, block means for some layers\n"
@@ -71,7 +73,7 @@ static int usage(FILE * f) {
 int cmd_view(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL, * file = NULL;
     bool exact = false, timing = false;
-    int64_t generate = 0, threads = 0, max_mb = 0;
+    int64_t generate = 0, threads = 0, max_mb = 0, image_w = 0, image_h = 0;
     int kind = -1;
     struct gaze_html_opts o = { 0 };
     for (int i = 1; i < argc; i++) {
@@ -81,9 +83,11 @@ int cmd_view(int argc, char ** argv) {
                            !strcmp(a, "--threads") || !strcmp(a, "--max-mb") || !strcmp(a, "--precision") ||
                            !strcmp(a, "--detail-layers") || !strcmp(a, "--title") || !strcmp(a, "--view") ||
                            !strcmp(a, "--fusions") || !strcmp(a, "--discard") || !strcmp(a, "--flow-token") ||
-                           !strcmp(a, "--flow-fusion") || !strcmp(a, "-f") || !strcmp(a, "--kind");
+                           !strcmp(a, "--flow-fusion") || !strcmp(a, "-f") || !strcmp(a, "--kind") ||
+                           !strcmp(a, "--image-size");
         if (takes && !v) { fprintf(stderr, "gaze view: %s needs a value\n", a); return usage(stderr); }
         if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--image-size")) { if (cli_image_size("view", v, &image_w, &image_h)) return 2; }
         else if (!strcmp(a, "-f")) file = v;
         else if (!strcmp(a, "--kind")) { if (cli_parse_kind("view", v, &kind)) return 2; }
         else if (!strcmp(a, "--pair")) pair = v;
@@ -138,6 +142,7 @@ int cmd_view(int argc, char ** argv) {
     const double t0 = 1e3 * cli_now();
     int rc = 0;
     int64_t * detail = NULL, * flow = NULL, flow_one = 0;
+    if (!text && cli_image_size_applies("view", image_w, false)) return 2;
     if (!text) {
         if ((rc = cli_need_run_file("view", src))) return rc;
         if (pair || generate || exact) { fprintf(stderr, "gaze view: --pair, --generate and --exact need MODEL \"text\", not a run file\n"); return 2; }
@@ -160,6 +165,9 @@ int cmd_view(int argc, char ** argv) {
         ropts.n_threads = (int)threads;
         // vision models: the "text" is an image file (an image run, opened on the image tab)
         const bool vision = gaze_model_info(model)->vision, image = cli_is_image_path(text);
+        ropts.image_w = image_w;
+        ropts.image_h = image_h;
+        if (cli_image_size_applies("view", image_w, image)) { gaze_model_free(model); free(text_buf); return 2; }
         if (vision != image || (image && pair)) {
             fprintf(stderr, "gaze view: %s\n", image && pair ? "--pair is for text; an image gives one token per patch"
                     : vision ? "a vision model: give it a PNG or JPEG image file" : "this model takes text, not an image");

@@ -20,6 +20,24 @@ bool cli_is_image_path(const char * path) {
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
+int cli_image_size(const char * cmd, const char * v, int64_t * w, int64_t * h) {
+    long long iw = 0, ih = 0;
+    int used = 0;
+    if (!v || sscanf(v, "%lldx%lld%n", &iw, &ih, &used) != 2 || v[used] || iw < 1 || ih < 1 || iw > 4096 || ih > 4096) {
+        fprintf(stderr, "gaze %s: --image-size: expected WxH, each side 1..4096, got '%s'\n", cmd, v ? cli_safe(v) : "");
+        return 2;
+    }
+    *w = iw;
+    *h = ih;
+    return 0;
+}
+
+int cli_image_size_applies(const char * cmd, int64_t w, bool image_input) {
+    if (w <= 0 || image_input) return 0;
+    fprintf(stderr, "gaze %s: --image-size is for a vision model run on an image (MODEL IMAGE), not for text or a saved run\n", cmd);
+    return 2;
+}
+
 enum gaze_status cli_run_image(struct gaze_model * model, const char * path, const struct gaze_run_opts * opts,
                                struct gaze_run * run, bool quiet) {
     gaze_run_init(run);
@@ -108,6 +126,17 @@ enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run
 }
 
 void cli_print_clip(const struct gaze_run * run) {
+    if (run->arch && !strcmp(run->arch, "siglip")) {   // sigmoid logits: each pair scored alone
+        printf("  image-text similarity (logits_per_image = exp(logit_scale) x cosine + logit_bias; sigmoid of each, "
+               "as SigLIP):\n");
+        for (int64_t j = 0; j < run->n_texts; j++) {
+            printf("    %9.4f  %6.4f  %lld tokens  \"", (double)run->clip_logits[j], 1.0 / (1.0 + exp(-(double)run->clip_logits[j])),
+                   (long long)run->texts[j].T);
+            gaze_term_fputs(stdout, run->texts[j].text);
+            printf("\"\n");
+        }
+        return;
+    }
     double m = -INFINITY, z = 0;
     for (int64_t j = 0; j < run->n_texts; j++) m = fmax(m, run->clip_logits[j]);
     for (int64_t j = 0; j < run->n_texts; j++) z += exp(run->clip_logits[j] - m);

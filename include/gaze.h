@@ -1440,6 +1440,23 @@ int64_t gaze_clip_dim(const struct gaze_model * model);
 enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const struct gaze_run * image,
                                       const struct gaze_run * const * texts, int64_t n, float * logits,
                                       float * image_embeds, float * text_embeds);
+// SigLIP (a whole SiglipModel): the same calls; the text tower is not causal, pools its last
+// token (texts are padded to max_position_embeddings, as SigLIP was trained) through
+// text_model.head; the image embedding is the attention-pooling head's output; logits are
+// exp(logit_scale) · cos + logit_bias, each read alone through a sigmoid (no softmax over
+// texts). gaze_clip_sigmoid: true for such a model.
+bool gaze_clip_sigmoid(const struct gaze_model * model);
+// Text-conditioned weights for the image tower's rollout, forward only (no gradients): for
+// each vision layer l and head h, drops [L, H] = logits_per_image(img, text) - the same with
+// that head's output zeroed (gaze_run_opts.head_mask), the image re-run once per head with
+// image_opts' size and threads; *baseline gets the unablated logit. drop > 0: the head supports
+// this image–text match. max(drop, 0) as gaze_rollout_opts.head_weights gives an "ablation-
+// weighted rollout" (gaze rollout CLIP IMAGE --text). This is not Chefer et al. (2021): they
+// weight attention by gradients of the similarity per entry, this by a scalar per head measured
+// by ablation; it shows where the heads that carry the match look, not per-pixel relevance.
+enum gaze_status gaze_clip_head_drops(struct gaze_model * model, const struct gaze_image * img,
+                                      const struct gaze_run_opts * image_opts, const struct gaze_run * text,
+                                      double * baseline, double * drops);
 // The config's id2label name of class i (vision classifiers), or NULL.
 const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 
@@ -1831,6 +1848,10 @@ struct gaze_rollout_opts {          // zero-initialised = mean fusion, no discar
                                     // remains), then discard and residual as usual. Token 0 then
                                     // gets no rollout from the other tokens: the bars rank the rest.
     struct gaze_progress progress;  // gaze_attention_flow: max-flows done ("max-flows")
+    // [n_cap_layers, n_heads_cap] >= 0, or NULL: with fusion mean, each layer's heads are fused
+    // as sum_h w_h A_h / sum_h w_h; a layer whose weights are all 0 is the identity (Â = I: only
+    // the residual carries). gaze_clip_head_drops makes such weights for CLIP.
+    const double * head_weights;
 };
 // The residual-augmented, row-normalised matrix Â of captured layer li (0 .. n_cap_layers-1):
 // out [T, T]. Needs every row captured (Tq = T).
@@ -1994,7 +2015,8 @@ enum gaze_status gaze_attention_distance(const struct gaze_run * run, double * o
 // it receives (mean over captured heads and query rows, in the captured layer where that is
 // largest) and the L2 norm of its hidden state in the last captured layer with hidden (NaN
 // without). A patch is a sink when it receives >= sink_factor x the median patch's and, when
-// hidden was captured, its norm is >= norm_factor x the median patch norm. out [T].
+// hidden was captured, its norm is >= norm_factor x the median patch norm; a register token
+// (DINOv2 with registers, "[REGi]") by the same tests, counted in n_register_sinks. out [T].
 #define GAZE_IMAGE_SINK_FACTOR 4.0
 #define GAZE_IMAGE_NORM_FACTOR 2.0
 struct gaze_image_token_opts {
@@ -2006,12 +2028,13 @@ struct gaze_image_token {
     int64_t layer;                   // model layer where `received` is largest
     double  received;                // mean attention received there (uniform would be 1 / T)
     double  norm;                    // ||hidden||_2 (see above) or NaN
-    bool    sink;                    // patches only
+    bool    sink;                    // patches and register tokens ([REGi]) only
 };
 struct gaze_image_token_summary {
     int64_t n_patches, n_sinks;
     int64_t norm_layer;              // layer of the norms, -1: no hidden captured
     double  median_received, median_norm, sink_factor, norm_factor;
+    int64_t n_register_sinks;        // register tokens ([REGi]) that pass both tests (not in n_sinks)
 };
 enum gaze_status gaze_image_tokens(const struct gaze_run * run, const struct gaze_image_token_opts * opts,
                                    struct gaze_image_token * out, struct gaze_image_token_summary * sum);

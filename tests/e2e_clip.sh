@@ -42,7 +42,7 @@ check 'grep -q "image-text similarity" "$tmp/clip.svg" && grep -q "photo" "$tmp/
 err=$("$BIN" run "$CLIP" "$IMG/rgb_120x90.png" --text "a a a a a a a a a a a a a a a a a a a a a a a a a a" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 1 ] && grep -q "max_position_embeddings" <<<"$err"' "text longer than the positions: exit $rc: $err"
 err=$("$BIN" run tests/fixtures/vit/vit "$IMG/rgb_120x90.png" --text "a cat" 2>&1 >/dev/null); rc=$?
-check '[ $rc -eq 2 ] && grep -q "no CLIP text tower" <<<"$err"' "--text on a ViT: exit $rc: $err"
+check '[ $rc -eq 2 ] && grep -q "no CLIP/SigLIP text tower" <<<"$err"' "--text on a ViT: exit $rc: $err"
 "$BIN" run "$CLIP" "$IMG/rgb_120x90.png" -o "$tmp/img.safetensors" -q 2>/dev/null
 err=$("$BIN" plot "$tmp/img.safetensors" --kind clip -o "$tmp/z.png" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 2 ] && grep -q -- "--text" <<<"$err" && [ ! -e "$tmp/z.png" ]' "--kind clip without texts: exit $rc: $err"

@@ -123,7 +123,7 @@ static void test_case(json_t * c, json_t * names) {
         char fu[8] = { 0 };
         double ratio = 0;
         sscanf(key, "%7[a-z],%lf", fu, &ratio);
-        struct gaze_rollout_opts o = { !strcmp(fu, "max") ? GAZE_HEAD_FUSION_MAX : !strcmp(fu, "min") ? GAZE_HEAD_FUSION_MIN : GAZE_HEAD_FUSION_MEAN, ratio, 0, false, { 0 } };
+        struct gaze_rollout_opts o = { !strcmp(fu, "max") ? GAZE_HEAD_FUSION_MAX : !strcmp(fu, "min") ? GAZE_HEAD_FUSION_MIN : GAZE_HEAD_FUSION_MEAN, ratio, 0, false, { 0 }, NULL };
         enum gaze_status s = gaze_rollout(&run, &o, R);
         CHECK(s == GAZE_OK, "case %s rollout %s: %s", name, key, gaze_last_error());
         double maxd = 0;
@@ -140,7 +140,7 @@ static void test_case(json_t * c, json_t * names) {
         json_t * f = json_array_get(fl, i);
         const char * fu = json_string_value(json_object_get(f, "fusion"));
         struct gaze_rollout_opts o = { !strcmp(fu, "max") ? GAZE_HEAD_FUSION_MAX : !strcmp(fu, "min") ? GAZE_HEAD_FUSION_MIN : GAZE_HEAD_FUSION_MEAN,
-                                       json_number_value(json_object_get(f, "discard")), 0, false, { 0 } };
+                                       json_number_value(json_object_get(f, "discard")), 0, false, { 0 }, NULL };
         int64_t tok = jint(f, "token");
         enum gaze_status s = gaze_attention_flow(&run, &o, tok, R);
         CHECK(s == GAZE_OK, "case %s flow: %s", name, gaze_last_error());
@@ -255,7 +255,7 @@ static void test_cli(json_t * c) {
     free(out);
 
     double * R = malloc((size_t)(T * T) * sizeof *R), * F = malloc((size_t)T * sizeof *F);
-    struct gaze_rollout_opts ro = { GAZE_HEAD_FUSION_MAX, 0.5, 1, false, { 0 } };
+    struct gaze_rollout_opts ro = { GAZE_HEAD_FUSION_MAX, 0.5, 1, false, { 0 }, NULL };
     gaze_rollout(&run, &ro, R);
     gaze_attention_flow(&run, &ro, 3, F);
     const char * which[2] = { "rollout", "flow" };
@@ -325,7 +325,7 @@ static void test_errors(void) {
     gaze_run_add_layer(&run, 0, GAZE_RUN_PART_ATTN, &ly);
     for (int k = 0; k < 18; k++) ly->attn[k] = 1.0f / 3.0f;
     double out[9];
-    struct gaze_rollout_opts bad = { GAZE_HEAD_FUSION_MEAN, 1.0, 0, false, { 0 } };
+    struct gaze_rollout_opts bad = { GAZE_HEAD_FUSION_MEAN, 1.0, 0, false, { 0 }, NULL };
     CHECK(gaze_rollout(&run, &bad, out) == GAZE_ERR_INVALID_ARG, "discard ratio 1 accepted");
     bad.discard_ratio = NAN;
     CHECK(gaze_rollout(&run, &bad, out) == GAZE_ERR_INVALID_ARG, "discard ratio NaN accepted");

@@ -43,9 +43,11 @@ static void test_model(const char * name, int64_t want_special, bool want_logits
     // text in: refused by name
     struct gaze_run r0;
     // (the CLIP fixture is a whole CLIPModel without a tokenizer: its text tower says so)
-    const bool clip = !strcmp(name, "clip");
-    CHECK(gaze_model_run(m, "hello", NULL, NULL, &r0) == (clip ? GAZE_ERR_UNSUPPORTED : GAZE_ERR_INVALID_ARG) &&
-          strstr(gaze_last_error(), clip ? "no usable tokenizer" : "vision model"), "%s: text refused: %s", name, gaze_last_error());
+    // (the SigLIP fixture's text tower is 16 wide against a 32-wide vision tower: it says so)
+    const bool clip = !strcmp(name, "clip"), sig = !strcmp(name, "siglip");
+    CHECK(gaze_model_run(m, "hello", NULL, NULL, &r0) == (clip || sig ? GAZE_ERR_UNSUPPORTED : GAZE_ERR_INVALID_ARG) &&
+          strstr(gaze_last_error(), clip ? "no usable tokenizer" : sig ? "text head gives 16 values" : "vision model"),
+          "%s: text refused: %s", name, gaze_last_error());
     struct gaze_image_proc proc;
     CHECK(gaze_image_proc_load(&proc, folder, info->image_size) == GAZE_OK, "%s", gaze_last_error());
 
@@ -78,6 +80,9 @@ static void test_model(const char * name, int64_t want_special, bool want_logits
         if (want_special) CHECK(!strcmp(run.tokens[0], "[CLS]") && run.patch_rc[0] == -1 && run.sequence_ids[0] == -1, "%s: [CLS]", name);
         else CHECK(!strcmp(run.tokens[0], "(0,0)") && run.patch_rc[0] == 0 && run.sequence_ids[0] == 0, "%s: patches only", name);
         if (want_special == 2) CHECK(!strcmp(run.tokens[1], "[DIST]") && run.patch_rc[2] == -1, "%s: [DIST]", name);
+        if (want_special == 5)   // DINOv2 with 4 registers: [CLS] [REG0] .. [REG3], then the patches
+            CHECK(!strcmp(run.tokens[1], "[REG0]") && !strcmp(run.tokens[4], "[REG3]") && run.patch_rc[8] == -1 &&
+                  run.sequence_ids[4] == -1 && run.patch_rc[10] == 0 && run.patch_rc[11] == 0, "%s: registers", name);
         CHECK(run.patch_rc[2 * (T - 1)] == run.grid_rows - 1 && run.patch_rc[2 * (T - 1) + 1] == run.grid_cols - 1,
               "%s: last patch cell", name);
         CHECK(run.image && run.image_h == run.grid_rows * run.patch_size && run.image_w == run.grid_cols * run.patch_size,
@@ -231,6 +236,7 @@ int main(void) {
     test_model("vit_pool", 1, false);
     test_model("deit", 2, true);
     test_model("dinov2", 1, true);
+    test_model("dinov2_reg", 5, true);   // tests/reference/gen_vision2_fixtures.py (transformers 4.48.3)
     test_model("clip", 1, false);
     test_model("siglip", 0, false);
     return check_summary("test_vit_golden");

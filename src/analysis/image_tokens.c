@@ -6,6 +6,9 @@
 // and the L2 norm of its last captured hidden state, and marks the patches that stand out on both
 // (on attention alone when no hidden state was captured). Medians over the patches are the
 // reference because the outliers are few (Darcet: ~2% of the tokens), so they barely move them.
+// Register tokens (DINOv2 with registers: "[REG0]".., Darcet's remedy) are held to the same two
+// tests against the patch medians: a register that passes is where the sink moved to, which is
+// what registers are for, so it is counted apart from the sink patches.
 #include "analysis/analysis.h"
 #include <math.h>
 #include <stdlib.h>
@@ -77,14 +80,16 @@ enum gaze_status gaze_image_tokens(const struct gaze_run * run, const struct gaz
     np = 0;
     for (int64_t t = 0; t < T; t++) if (out[t].row >= 0) tmp[np++] = out[t].norm;
     const double med_norm = hid ? median(tmp, np) : NAN;
-    int64_t n_sinks = 0;
+    int64_t n_sinks = 0, n_reg_sinks = 0;
     for (int64_t t = 0; t < T; t++) {
         struct gaze_image_token * o = &out[t];
-        if (o->row < 0) continue;
+        const bool reg = o->row < 0 && run->tokens && run->tokens[t] && !strncmp(run->tokens[t], "[REG", 4);
+        if (o->row < 0 && !reg) continue;
         const bool recv = med_recv > 0 ? o->received >= sink_factor * med_recv : o->received > 0;
         const bool norm = !hid || (med_norm > 0 ? o->norm >= norm_factor * med_norm : o->norm > 0);
         o->sink = np > 1 && recv && norm;
-        n_sinks += o->sink;
+        if (reg) n_reg_sinks += o->sink;
+        else n_sinks += o->sink;
     }
     if (sum) {
         memset(sum, 0, sizeof *sum);
@@ -95,6 +100,7 @@ enum gaze_status gaze_image_tokens(const struct gaze_run * run, const struct gaz
         sum->sink_factor = sink_factor;
         sum->norm_factor = norm_factor;
         sum->n_sinks = n_sinks;
+        sum->n_register_sinks = n_reg_sinks;
     }
     free(acc);
     free(tmp);

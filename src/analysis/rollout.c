@@ -37,8 +37,29 @@ enum gaze_status gaze_rollout_layer(const struct gaze_run * run, int64_t li,
                           (long long)li, (long long)(run->n_cap_layers - 1));
     const int64_t T = run->T, H = run->n_heads_cap;
     const float * attn = run->layers[li].attn;   // [H, T, T]
+    if (opts->head_weights) {   // weighted mean of the heads (gaze_rollout_opts.head_weights)
+        if (opts->fusion != GAZE_HEAD_FUSION_MEAN)
+            return gaze_error(GAZE_ERR_INVALID_ARG, "rollout: head weights go with mean fusion only");
+        const double * w = opts->head_weights + li * H;
+        double tot = 0;
+        for (int64_t h = 0; h < H; h++) {
+            if (!(w[h] >= 0) || !isfinite(w[h]))
+                return gaze_error(GAZE_ERR_INVALID_ARG, "rollout: head weight %g of layer %lld head %lld is not finite and >= 0",
+                                  w[h], (long long)li, (long long)h);
+            tot += w[h];
+        }
+        if (tot <= 0) {   // no head carries weight here: the residual alone, Â = I
+            for (int64_t i = 0; i < T * T; i++) out[i] = i / T == i % T;
+            return GAZE_OK;
+        }
+        for (int64_t i = 0; i < T * T; i++) {
+            double f = 0;
+            for (int64_t h = 0; h < H; h++) f += w[h] * attn[h * T * T + i];
+            out[i] = f / tot;
+        }
+    }
     // fused heads
-    for (int64_t i = 0; i < T * T; i++) {
+    for (int64_t i = 0; !opts->head_weights && i < T * T; i++) {
         double f = attn[i];
         for (int64_t h = 1; h < H; h++) {
             double x = attn[h * T * T + i];

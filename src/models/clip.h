@@ -10,7 +10,7 @@ struct clip_text;
 // folder (cfg: its config.json; st: its open weights, borrowed; Cv: the vision width). A
 // missing or unsupported tokenizer does not fail the load: text runs refuse with its message.
 enum gaze_status clip_text_load(struct clip_text ** out, const char * folder, const json_t * cfg,
-                                struct gaze_safetensors * st, int64_t Cv);
+                                struct gaze_safetensors * st, int64_t Cv, bool siglip);
 void clip_text_free(struct clip_text * ct);
 // model->run of a CLIPModel: the text tower on text (pair must be NULL).
 enum gaze_status clip_text_run(struct gaze_model * model, const char * text, const char * pair,

@@ -4,6 +4,12 @@
 // legacy eos_token_id 2 the position of the largest id, else the first eos_token_id), then
 // text_projection; images go through visual_projection, and the logits are exp(logit_scale)
 // times the cosine of the two projections.
+// SigLIP's text tower (SiglipTextTransformer) shares the layout: learned positions, the same
+// layer names, but no causal mask, the last token pooled (the text is padded to
+// max_position_embeddings first, as the model card and the zero-shot pipeline do: SigLIP was
+// trained on padded texts) through text_model.head (a biased linear layer), no projections
+// (the vision tower's pooled output is its attention-pooling head), and sigmoid logits:
+// exp(logit_scale) · cos + logit_bias.
 #include "models/clip.h"
 #include "formats/json.h"
 #include "formats/runfile.h"
@@ -15,7 +21,9 @@ struct clip_text {
     struct enc_weights w;              // prefix "text_model."; st borrowed from the vision model
     struct gaze_tokenizer * tok;       // NULL: tok_error says why
     char tok_error[512];
-    int64_t C, L, H, d, F, V, n_pos, P, Cv, eos_id;
+    char unusable[4400];               // non-empty: the text tower cannot be run (why)
+    int64_t C, L, H, d, F, V, n_pos, P, Cv, eos_id, pad_id;
+    bool siglip;                       // SigLIP: no causal mask, last token, head, logit_bias
     float eps;
     enum enc_act act;
     const float * tok_emb;             // [V, C]
@@ -25,6 +33,8 @@ struct clip_text {
     struct gaze_linear text_proj;      // [P, C], no bias
     struct gaze_linear vis_proj;       // [P, Cv], no bias
     float logit_scale;                 // the parameter (logits scale by its exp)
+    float logit_bias;                  // SigLIP (0 for CLIP)
+    struct gaze_linear head;           // SigLIP: text_model.head [P, C] with bias
     struct enc_pool pool;
 };
 
@@ -34,6 +44,7 @@ void clip_text_free(struct clip_text * ct) {
     free(ct->layers);
     gaze_linear_release(&ct->text_proj);
     gaze_linear_release(&ct->vis_proj);
+    gaze_linear_release(&ct->head);
     gaze_tokenizer_free(ct->tok);
     enc_pool_free(&ct->pool);
     for (int64_t i = 0; i < ct->w.n_owned; i++) gaze_free_aligned(ct->w.owned[i]);
@@ -41,22 +52,38 @@ void clip_text_free(struct clip_text * ct) {
     free(ct);
 }
 
-// text_config, with CLIPTextConfig's defaults for the keys save_pretrained leaves out.
+// text_config, with CLIPTextConfig's (SiglipTextConfig's) defaults for the keys save_pretrained
+// leaves out.
 static enum gaze_status text_config(struct clip_text * ct, const json_t * cfg, const char * path) {
     const json_t * tc = json_object_get(cfg, "text_config");
     if (!json_is_object(tc)) return gaze_error(GAZE_ERR_FORMAT, "%s: text_config missing or not an object", path);
     const char * act = NULL;
     double eps = 0;
-    enum gaze_status s = gaze_json_opt_int(tc, "hidden_size", path, 512, &ct->C);
-    if (!s) s = gaze_json_opt_int(tc, "num_attention_heads", path, 8, &ct->H);
+    const bool sg = ct->siglip;
+    enum gaze_status s = gaze_json_opt_int(tc, "hidden_size", path, sg ? 768 : 512, &ct->C);
+    if (!s) s = gaze_json_opt_int(tc, "num_attention_heads", path, sg ? 12 : 8, &ct->H);
     if (!s) s = gaze_json_opt_int(tc, "num_hidden_layers", path, 12, &ct->L);
-    if (!s) s = gaze_json_opt_int(tc, "intermediate_size", path, 2048, &ct->F);
-    if (!s) s = gaze_json_opt_int(tc, "vocab_size", path, 49408, &ct->V);
-    if (!s) s = gaze_json_opt_int(tc, "max_position_embeddings", path, 77, &ct->n_pos);
-    if (!s) s = gaze_json_opt_int(tc, "eos_token_id", path, 49407, &ct->eos_id);
-    if (!s) s = gaze_json_opt_number(tc, "layer_norm_eps", path, 1e-5, &eps);
-    if (!s) s = gaze_json_opt_string(tc, "hidden_act", path, "quick_gelu", &act);
-    if (!s) s = gaze_json_opt_int(cfg, "projection_dim", path, 512, &ct->P);
+    if (!s) s = gaze_json_opt_int(tc, "intermediate_size", path, sg ? 3072 : 2048, &ct->F);
+    if (!s) s = gaze_json_opt_int(tc, "vocab_size", path, sg ? 32000 : 49408, &ct->V);
+    if (!s) s = gaze_json_opt_int(tc, "max_position_embeddings", path, sg ? 64 : 77, &ct->n_pos);
+    if (!s) s = gaze_json_opt_int(tc, "eos_token_id", path, sg ? 1 : 49407, &ct->eos_id);
+    if (!s) s = gaze_json_opt_int(tc, "pad_token_id", path, 1, &ct->pad_id);
+    if (!s) s = gaze_json_opt_number(tc, "layer_norm_eps", path, sg ? 1e-6 : 1e-5, &eps);
+    if (!s) s = gaze_json_opt_string(tc, "hidden_act", path, sg ? "gelu_pytorch_tanh" : "quick_gelu", &act);
+    // SigLIP: the head maps C to projection_size (absent: C), which must meet the vision width
+    if (!s && sg) {
+        if (!(s = gaze_json_opt_int(tc, "hidden_size", path, 768, &ct->P)))
+            s = gaze_json_opt_int(tc, "projection_size", path, ct->P, &ct->P);
+        if (!s && json_is_null(json_object_get(tc, "projection_size"))) ct->P = ct->C;
+    } else if (!s) s = gaze_json_opt_int(cfg, "projection_dim", path, 512, &ct->P);
+    // (a text head narrower or wider than the vision tower loads, as transformers' SiglipModel
+    // does, and its text runs refuse: the towers cannot be compared)
+    if (!s && sg && ct->P != ct->Cv)
+        snprintf(ct->unusable, sizeof ct->unusable, "%s: SigLIP's text head gives %lld values but the vision tower %lld",
+                 path, (long long)ct->P, (long long)ct->Cv);
+    if (!s && sg && (ct->pad_id < 0 || ct->pad_id >= ct->V))
+        s = gaze_error(GAZE_ERR_FORMAT, "%s: text pad_token_id %lld is outside the vocabulary (%lld)", path,
+                       (long long)ct->pad_id, (long long)ct->V);
     if (!s && (ct->C < 1 || ct->C > (1 << 16) || ct->H < 1 || ct->H > 1024 || ct->L < 1 || ct->L > 1024 || ct->F < 1 ||
                ct->F > (1 << 18) || ct->V < 1 || ct->V > (1 << 24) || ct->n_pos < 1 || ct->n_pos > (1 << 16) ||
                ct->P < 1 || ct->P > (1 << 16)))
@@ -86,24 +113,29 @@ static enum gaze_status text_weights(struct clip_text * ct) {
     if (!s) s = enc_read_clip_layers(&ct->w, ct->L, C, ct->F, "clip", &ct->layers);
     if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.weight", C, 0, &ct->ln_w);
     if (!s) s = enc_tensor2(&ct->w, "final_layer_norm.bias", C, 0, &ct->ln_b);
-    // the projections and logit_scale sit outside text_model.
+    if (!s && ct->siglip) s = enc_linear(&ct->w, "head", ct->P, C, true, &ct->head);
+    // the projections, logit_scale (and SigLIP's logit_bias, both [1]) sit outside text_model.
     ct->w.prefix = "";
-    if (!s) s = enc_linear(&ct->w, "text_projection", ct->P, C, false, &ct->text_proj);
-    if (!s) s = enc_linear(&ct->w, "visual_projection", ct->P, ct->Cv, false, &ct->vis_proj);
-    const float * ls = NULL;
-    if (!s) s = enc_tensor(&ct->w, "logit_scale", 0, NULL, &ls);
+    if (!s && !ct->siglip) s = enc_linear(&ct->w, "text_projection", ct->P, C, false, &ct->text_proj);
+    if (!s && !ct->siglip) s = enc_linear(&ct->w, "visual_projection", ct->P, ct->Cv, false, &ct->vis_proj);
+    const float * ls = NULL, * lb = NULL;
+    const int64_t one[1] = { 1 };
+    if (!s) s = enc_tensor(&ct->w, "logit_scale", ct->siglip ? 1 : 0, ct->siglip ? one : NULL, &ls);
+    if (!s && ct->siglip) s = enc_tensor(&ct->w, "logit_bias", 1, one, &lb);
     if (!s) ct->logit_scale = *ls;
+    if (!s && lb) ct->logit_bias = *lb;
     ct->w.prefix = "text_model.";
     return s;
 }
 
 enum gaze_status clip_text_load(struct clip_text ** out, const char * folder, const json_t * cfg,
-                                struct gaze_safetensors * st, int64_t Cv) {
+                                struct gaze_safetensors * st, int64_t Cv, bool siglip) {
     *out = NULL;
     struct clip_text * ct = calloc(1, sizeof *ct);
     if (!ct) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
     enc_pool_init(&ct->pool);
-    ct->w = (struct enc_weights){ .st = st, .prefix = "text_model.", .arch = "clip" };
+    ct->siglip = siglip;
+    ct->w = (struct enc_weights){ .st = st, .prefix = "text_model.", .arch = siglip ? "siglip" : "clip" };
     ct->Cv = Cv;
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", folder);
@@ -122,15 +154,15 @@ enum gaze_status clip_text_load(struct clip_text ** out, const char * folder, co
 static enum gaze_status text_header(struct gaze_model * model, const struct clip_text * ct, const char * text,
                                     const struct gaze_encoding * enc, struct gaze_run * run) {
     const int64_t T = enc->n_tokens;
-    enum gaze_status s = model_run_set_tokens("clip", ct->tok, run, T, enc->ids, enc->offsets);
+    enum gaze_status s = model_run_set_tokens(ct->w.arch, ct->tok, run, T, enc->ids, enc->offsets);
     if (s) return s;
     run->model = strdup(model->path);
-    run->arch = strdup("clip");
+    run->arch = strdup(ct->w.arch);
     run->text = strdup(text);
     run->sequence_ids = malloc((size_t)T);
     if (!run->model || !run->arch || !run->text || !run->sequence_ids) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
     for (int64_t t = 0; t < T; t++) run->sequence_ids[t] = enc->sequence_ids ? enc->sequence_ids[t] : 0;
-    run->causal = true;
+    run->causal = !ct->siglip;
     run->n_layers = ct->L;
     run->n_heads = run->n_kv_heads = ct->H;
     run->d_head = ct->d;
@@ -140,7 +172,9 @@ static enum gaze_status text_header(struct gaze_model * model, const struct clip
 
 // transformers' pooling position: argmax of the ids with the legacy eos_token_id 2 (the EOT
 // token has the largest id in OpenAI's vocabulary), else the first eos_token_id (none: 0).
+// SigLIP: the last token.
 static int64_t pool_index(const struct clip_text * ct, const int32_t * ids, int64_t T) {
+    if (ct->siglip) return T - 1;
     int64_t at = 0;
     for (int64_t t = 0; t < T; t++) {
         if (ct->eos_id == 2) { if (ids[t] > ids[at]) at = t; }
@@ -149,32 +183,58 @@ static int64_t pool_index(const struct clip_text * ct, const int32_t * ids, int6
     return at;
 }
 
+// SigLIP: pads the encoding to n with pad (special tokens, offsets (0, 0)), as padding="max_length".
+static enum gaze_status pad_encoding(struct gaze_encoding * e, int64_t n, int32_t pad) {
+    int32_t * ids = realloc(e->ids, (size_t)n * sizeof *ids);
+    if (ids) e->ids = ids;
+    int32_t * ty = e->type_ids ? realloc(e->type_ids, (size_t)n * sizeof *ty) : NULL;
+    if (ty) e->type_ids = ty;
+    int64_t * off = e->offsets ? realloc(e->offsets, (size_t)n * 2 * sizeof *off) : NULL;
+    if (off) e->offsets = off;
+    int8_t * sq = e->sequence_ids ? realloc(e->sequence_ids, (size_t)n) : NULL;
+    if (sq) e->sequence_ids = sq;
+    if (!ids || (e->type_ids && !ty) || (e->offsets && !off) || (e->sequence_ids && !sq))
+        return gaze_error(GAZE_ERR_NOMEM, "siglip: out of memory");
+    for (int64_t t = e->n_tokens; t < n; t++) {
+        e->ids[t] = pad;
+        if (ty) ty[t] = 0;
+        if (off) off[2 * t] = off[2 * t + 1] = 0;
+        if (sq) sq[t] = -1;
+    }
+    e->n_tokens = e->cap = n;
+    return GAZE_OK;
+}
+
 enum gaze_status clip_text_run(struct gaze_model * model, const char * text, const char * pair,
                                const struct gaze_run_opts * opts, struct gaze_run * run) {
     const struct clip_text * ct = vit_clip_text(model);
     gaze_run_init(run);
     if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: %s is a vision model: give it an image (PNG or JPEG), not text",
                                model->path, model->info.arch_name);
+    const char * A = ct->siglip ? "SigLIP" : "CLIP";
+    if (ct->unusable[0]) return gaze_error(GAZE_ERR_UNSUPPORTED, "%s", ct->unusable);
     if (!ct->tok)
-        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: CLIP text tower: no usable tokenizer: %s", model->path, ct->tok_error);
-    if (pair) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: CLIP's text tower takes one text, not a pair", model->path);
+        return gaze_error(GAZE_ERR_UNSUPPORTED, "%s: %s text tower: no usable tokenizer: %s", model->path, A, ct->tok_error);
+    if (pair) return gaze_error(GAZE_ERR_INVALID_ARG, "%s: %s's text tower takes one text, not a pair", model->path, A);
     const int64_t C = ct->C;
     struct gaze_encoding enc = { 0 };
     const struct gaze_tokenizer_encode_opts eo = { 0 };
     enum gaze_status s = gaze_tokenizer_encode(ct->tok, text, strlen(text), &eo, &enc);
     if (s) return s;
+    if (ct->siglip && enc.n_tokens < ct->n_pos) s = pad_encoding(&enc, ct->n_pos, (int32_t)ct->pad_id);
+    if (s) { gaze_encoding_free(&enc); return s; }
     const int64_t T = enc.n_tokens;
     // transformers indexes the position table with 0..T-1: longer texts fail there too
     if (T > ct->n_pos)
-        s = gaze_error(GAZE_ERR_LIMIT, "%s: the text is %lld tokens; CLIP's text tower takes at most %lld "
-                       "(max_position_embeddings)", model->path, (long long)T, (long long)ct->n_pos);
+        s = gaze_error(GAZE_ERR_LIMIT, "%s: the text is %lld tokens; %s's text tower takes at most %lld "
+                       "(max_position_embeddings)", model->path, (long long)T, A, (long long)ct->n_pos);
     for (int64_t t = 0; !s && t < T; t++)
         if (enc.ids[t] < 0 || enc.ids[t] >= ct->V)
             s = gaze_error(GAZE_ERR_FORMAT, "%s: token id %d is outside the text tower's vocabulary (%lld)", model->path,
                            enc.ids[t], (long long)ct->V);
     if (!s) s = text_header(model, ct, text, &enc, run);
     if (!s) s = gaze_run_set_capture(run, opts->heads, opts->heads ? opts->n_heads : ct->H, NULL, T);
-    const struct enc_shape sh = { C, ct->H, ct->d, ct->F, ct->eps, true, "clip", ct->act, true };
+    const struct enc_shape sh = { C, ct->H, ct->d, ct->F, ct->eps, true, ct->w.arch, ct->act, !ct->siglip };
     const size_t need = (size_t)T * C + enc_layer_work_floats(&sh, T);
     if (!s) {
         const int64_t Hc = opts->heads ? opts->n_heads : ct->H;
@@ -182,7 +242,7 @@ enum gaze_status clip_text_run(struct gaze_model * model, const char * text, con
         char what[160], a[32], b[32];
         snprintf(what, sizeof what, "%lld tokens: captured arrays %s, work buffers %s", (long long)T,
                  model_format_bytes(cap, a, sizeof a), model_format_bytes((double)need * sizeof(float), b, sizeof b));
-        s = model_check_memory("clip", opts, cap + (double)need * sizeof(float), what);
+        s = model_check_memory(ct->w.arch, opts, cap + (double)need * sizeof(float), what);
     }
     struct enc_work work = { 0 };
     if (!s && !(work = enc_work_take((struct enc_pool *)&ct->pool, need)).p) s = gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
@@ -211,6 +271,11 @@ int64_t gaze_clip_dim(const struct gaze_model * model) {
     return ct ? ct->P : 0;
 }
 
+bool gaze_clip_sigmoid(const struct gaze_model * model) {
+    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
+    return ct && ct->siglip;
+}
+
 // A run's pooled state through the projection of its tower (an image run has a patch grid).
 static enum gaze_status project(const struct clip_text * ct, const struct gaze_run * r, float * out) {
     const bool image = r->grid_rows > 0;
@@ -218,7 +283,11 @@ static enum gaze_status project(const struct clip_text * ct, const struct gaze_r
     if (!r->embedding || r->n_embd != C || (!image && r->n_layers != ct->L))
         return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: a %s run of another model (width %lld, expected %lld)",
                           image ? "image" : "text", (long long)r->n_embd, (long long)C);
-    return gaze_linear_forward(image ? &ct->vis_proj : &ct->text_proj, r->embedding, 1, out, 1);
+    if (ct->siglip && image) {   // the attention-pooling head's output, as it is
+        memcpy(out, r->embedding, (size_t)C * sizeof(float));
+        return GAZE_OK;
+    }
+    return gaze_linear_forward(ct->siglip ? &ct->head : image ? &ct->vis_proj : &ct->text_proj, r->embedding, 1, out, 1);
 }
 
 static void normalise(float * v, int64_t n) {
@@ -235,6 +304,7 @@ enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const str
     if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: the model is not a CLIPModel with a text tower");
     if (!image || !texts || n < 1 || !logits || image->grid_rows < 1)
         return gaze_error(GAZE_ERR_INVALID_ARG, "clip similarity: needs an image run and at least one text run");
+    if (ct->unusable[0]) return gaze_error(GAZE_ERR_UNSUPPORTED, "clip similarity: %s", ct->unusable);
     const int64_t P = ct->P;
     float * ie = malloc((size_t)P * 2 * sizeof(float)), * te = ie ? ie + P : NULL;
     if (!ie) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
@@ -249,8 +319,52 @@ enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const str
         normalise(te, P);
         double dot = 0;
         for (int64_t i = 0; i < P; i++) dot += (double)ie[i] * te[i];
-        logits[j] = (float)(scale * dot);
+        logits[j] = (float)(scale * dot + (double)ct->logit_bias);
     }
     free(ie);
+    return s;
+}
+
+// One image forward without capture (head mask or none) and its logit against text.
+static enum gaze_status masked_logit(struct gaze_model * model, const struct gaze_image * img, const struct gaze_run_opts * io,
+                                     const uint8_t * mask, const struct gaze_run * text, double * logit) {
+    struct gaze_run_opts ro = { 0 };
+    ro.no_capture = true;
+    ro.n_threads = io ? io->n_threads : 0;
+    ro.max_memory = io ? io->max_memory : 0;
+    ro.image_w = io ? io->image_w : 0;
+    ro.image_h = io ? io->image_h : 0;
+    ro.head_mask = mask;
+    struct gaze_run ir;
+    enum gaze_status s = gaze_model_run_image(model, img, NULL, &ro, &ir);
+    if (s) return s;
+    float l = 0;
+    s = gaze_clip_similarity(model, &ir, &text, 1, &l, NULL, NULL);
+    *logit = l;
+    gaze_run_free(&ir);
+    return s;
+}
+
+enum gaze_status gaze_clip_head_drops(struct gaze_model * model, const struct gaze_image * img,
+                                      const struct gaze_run_opts * image_opts, const struct gaze_run * text,
+                                      double * baseline, double * drops) {
+    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
+    if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: the model is not a CLIPModel or SiglipModel with a text tower");
+    if (!img || !text || !drops) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: NULL argument");
+    const int64_t L = model->info.n_layers, H = model->info.n_heads;
+    uint8_t * mask = malloc((size_t)(L * H));
+    if (!mask) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
+    memset(mask, 1, (size_t)(L * H));
+    double s0 = 0;
+    enum gaze_status s = masked_logit(model, img, image_opts, NULL, text, &s0);
+    for (int64_t k = 0; !s && k < L * H; k++) {
+        double sk = 0;
+        mask[k] = 0;
+        s = masked_logit(model, img, image_opts, mask, text, &sk);
+        mask[k] = 1;
+        drops[k] = s0 - sk;
+    }
+    if (!s && baseline) *baseline = s0;
+    free(mask);
     return s;
 }

@@ -1,9 +1,11 @@
 // Vision transformers from Hugging Face folders (config.json, model.safetensors,
 // preprocessor_config.json): ViT, DeiT (with its distillation token), DINOv2 (layer scale,
-// bicubic interpolation of the position embeddings) and CLIP's vision tower (pre-layernorm,
+// bicubic interpolation of the position embeddings; with registers, Darcet et al. 2024: R learned
+// tokens after [CLS] that carry no position embedding) and CLIP's vision tower (pre-layernorm,
 // quick GELU, post-layernorm of [CLS]). Pre-LN encoder layers from encoder.c;
 // the patch embedding is one GEMM over the image cut into patches (im2col of a convolution
-// whose stride is its kernel). Tokens are [CLS] ([DIST]) then the patches in row-major order.
+// whose stride is its kernel). Tokens are [CLS] ([DIST] | [REG0..]) then the patches in row-major
+// order.
 #include "models/clip.h"
 #include "formats/json.h"
 #include "formats/runfile.h"
@@ -16,7 +18,7 @@ enum vit_kind { VIT_VIT, VIT_DEIT, VIT_DINOV2, VIT_CLIP, VIT_SIGLIP };
 struct vit {
     struct enc_weights w;
     enum vit_kind kind;
-    const char * arch;                 // "vit", "deit", "dinov2", "clip"
+    const char * arch;                 // "vit", "deit", "dinov2", "dinov2_with_registers", "clip", "siglip"
     enum enc_act act;                  // FFN activation (exact GELU but for CLIP / SigLIP)
     // SigLIP's attention-pooling head (torch MultiheadAttention over the tokens, one probe query)
     bool has_map;
@@ -25,6 +27,9 @@ struct vit {
     const float * map_ln_w, * map_ln_b;                                // [C]
     const float * pre_w, * pre_b;      // [C] CLIP's pre_layrnorm (after the embeddings), or NULL
     int64_t C, L, H, d, F, image_size, P, n_special, n_pos, grid0;
+    int64_t n_reg;                     // DINOv2 with registers: [REG0..] after [CLS], no position
+    bool    pos_aa;                    // interpolate the positions with torch's antialias=True bicubic
+    const float * reg;                 // [n_reg, C]
     float   eps;
     struct gaze_linear patch;          // [C, 3·P·P]: the convolution's weight, flattened
     const float * cls, * dist;         // [C]; dist: DeiT only
@@ -62,7 +67,7 @@ static void vit_free(void * p) {
 }
 
 bool vit_model_type(const char * t) {
-    return !strcmp(t, "vit") || !strcmp(t, "deit") || !strcmp(t, "dinov2") || !strcmp(t, "clip") ||
+    return !strcmp(t, "vit") || !strcmp(t, "deit") || !strcmp(t, "dinov2") || !strcmp(t, "dinov2_with_registers") || !strcmp(t, "clip") ||
            !strcmp(t, "clip_vision_model") || !strcmp(t, "siglip") || !strcmp(t, "siglip_vision_model");
 }
 
@@ -114,10 +119,10 @@ static enum gaze_status vit_config(struct vit * v, const char * folder, json_t *
     bool qkv_bias = true, swiglu = false;
     s = gaze_json_get_string(cfg, "model_type", path, &type);
     if (!s) {
-        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strcmp(type, "dinov2") ? VIT_DINOV2 : !strncmp(type, "clip", 4) ? VIT_CLIP
+        v->kind = !strcmp(type, "deit") ? VIT_DEIT : !strncmp(type, "dinov2", 6) ? VIT_DINOV2 : !strncmp(type, "clip", 4) ? VIT_CLIP
                 : !strncmp(type, "siglip", 6) ? VIT_SIGLIP : VIT_VIT;
         static const char * const names[] = { "vit", "deit", "dinov2", "clip", "siglip" };
-        v->arch = names[v->kind];
+        v->arch = !strcmp(type, "dinov2_with_registers") ? "dinov2_with_registers" : names[v->kind];
         v->w.arch = v->arch;
         v->n_special = v->kind == VIT_DEIT ? 2 : v->kind == VIT_SIGLIP ? 0 : 1;   // SigLIP: patches only
     }
@@ -143,6 +148,13 @@ static enum gaze_status vit_config(struct vit * v, const char * folder, json_t *
         v->F = v->C * mlp_ratio;
         if (!s) s = gaze_json_opt_bool(cfg, "use_swiglu_ffn", path, false, &swiglu);
         if (!s && swiglu) s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: use_swiglu_ffn is not supported (DINOv2 giant)", path);
+        if (!s && !strcmp(type, "dinov2_with_registers")) {
+            s = gaze_json_opt_int(cfg, "num_register_tokens", path, 4, &v->n_reg);
+            if (!s && (v->n_reg < 0 || v->n_reg > 64))
+                s = gaze_error(GAZE_ERR_FORMAT, "%s: num_register_tokens %lld out of range 0..64", path, (long long)v->n_reg);
+            v->n_special = 1 + v->n_reg;
+            v->pos_aa = true;   // Dinov2WithRegistersEmbeddings interpolates with antialias=True
+        }
     } else if (!s) s = gaze_json_get_int_range(cfg, "intermediate_size", path, 1, 1 << 18, &v->F);
     if (!s) s = gaze_json_opt_int(cfg, "image_size", path, 224, &v->image_size);
     if (!s) s = gaze_json_opt_int(cfg, "patch_size", path, 16, &v->P);
@@ -242,9 +254,9 @@ static enum gaze_status clip_weights(struct vit * v) {
 
 static enum gaze_status vit_weights(struct vit * v) {
     if (v->kind == VIT_CLIP || v->kind == VIT_SIGLIP) return clip_weights(v);
-    static const char * const prefixes[] = { "vit.", "deit.", "dinov2.", "" };
+    static const char * const prefixes[] = { "vit.", "deit.", "dinov2.", "dinov2_with_registers.", "" };
     v->w.prefix = "";
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         char name[64];
         snprintf(name, sizeof name, "%sembeddings.cls_token", prefixes[i]);
         if (gaze_safetensors_find(v->w.st, name)) { v->w.prefix = prefixes[i]; break; }
@@ -253,19 +265,24 @@ static enum gaze_status vit_weights(struct vit * v) {
     const int64_t one_c[3] = { 1, 1, C };
     enum gaze_status s = enc_tensor(&v->w, "embeddings.cls_token", 3, one_c, &v->cls);
     if (!s && v->kind == VIT_DEIT) s = enc_tensor(&v->w, "embeddings.distillation_token", 3, one_c, &v->dist);
-    // position embeddings: [1, n_special + grid0², C]
+    if (!s && v->n_reg > 0) {
+        const int64_t rshape[3] = { 1, v->n_reg, C };
+        s = enc_tensor(&v->w, "embeddings.register_tokens", 3, rshape, &v->reg);
+    }
+    const int64_t S_pos = v->n_special - v->n_reg;   // registers carry no position embedding
+    // position embeddings: [1, n_special (less the registers) + grid0², C]
     char full[256];
     snprintf(full, sizeof full, "%sembeddings.position_embeddings", v->w.prefix);
     const struct gaze_st_tensor * tp = s ? NULL : gaze_safetensors_find(v->w.st, full);
     if (!s && !tp) s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(v->w.st), full);
     if (!s) {
         v->n_pos = tp->n_dims == 3 ? tp->shape[1] : 0;
-        const int64_t n = v->n_pos - v->n_special;
+        const int64_t n = v->n_pos - S_pos;
         v->grid0 = n > 0 ? (int64_t)llround(sqrt((double)n)) : 0;
         const int64_t g = v->image_size / P;
         if (v->grid0 < 1 || v->grid0 * v->grid0 != n || (v->kind != VIT_DINOV2 && v->grid0 != g))
             s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has %lld positions, expected %lld special + a square grid%s",
-                           gaze_safetensors_path(v->w.st), full, (long long)v->n_pos, (long long)v->n_special,
+                           gaze_safetensors_path(v->w.st), full, (long long)v->n_pos, (long long)S_pos,
                            v->kind != VIT_DINOV2 ? " of (image_size / patch_size)² patches" : "");
     }
     const int64_t pshape[3] = { 1, v->n_pos, C };
@@ -361,10 +378,12 @@ enum gaze_status vit_load(struct gaze_model * model, const char * folder) {
         s = gaze_safetensors_open(&v->w.st, path);
     }
     if (!s) s = vit_weights(v);
-    if (!s && v->kind == VIT_CLIP && gaze_safetensors_find(v->w.st, "text_model.embeddings.token_embedding.weight")) {
-        json_t * cfg = NULL;   // a whole CLIPModel (not CLIPVisionModel): the text tower too
+    if (!s && (v->kind == VIT_CLIP || (v->kind == VIT_SIGLIP && v->has_map)) &&
+        gaze_safetensors_find(v->w.st, "text_model.embeddings.token_embedding.weight")) {
+        json_t * cfg = NULL;   // a whole CLIPModel / SiglipModel (not the vision model alone): the text tower too
         snprintf(path, sizeof path, "%s/config.json", folder);
-        if (!(s = gaze_json_load_file(&cfg, path, 1 << 20, 0))) s = clip_text_load(&v->text, folder, cfg, v->w.st, v->C);
+        if (!(s = gaze_json_load_file(&cfg, path, 1 << 20, 0)))
+            s = clip_text_load(&v->text, folder, cfg, v->w.st, v->C, v->kind == VIT_SIGLIP);
         json_decref(cfg);
     }
     if (!s) s = vit_labels(v, id2label);
@@ -444,6 +463,69 @@ static void interp_pos(const float * src, int64_t g0, int64_t C, int64_t rows, i
     }
 }
 
+// torch's interpolate(mode="bicubic", align_corners=False, antialias=True) of the position grid
+// [g0, g0, C] to [rows, cols, C] (Dinov2WithRegistersEmbeddings): PIL's separable scheme, the
+// cubic with a = -0.5, support 2 widened by the scale when shrinking, taps cut at the borders
+// and each row of weights normalised to sum 1; width first, then height, as torch does.
+static double cubic_aa(double x) {
+    const double a = -0.5;
+    x = fabs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+    return 0.0;
+}
+
+// weights [out, 2·support+2] and the first tap of each output; returns the taps per output
+static int64_t aa_weights(int64_t in, int64_t out, int64_t * first, int64_t * count, double * w, int64_t stride) {
+    const double scale = (double)in / (double)out, support = 2.0 * (scale >= 1.0 ? scale : 1.0);
+    const double inv = scale >= 1.0 ? 1.0 / scale : 1.0;
+    for (int64_t i = 0; i < out; i++) {
+        const double center = scale * ((double)i + 0.5);
+        int64_t lo = (int64_t)(center - support + 0.5), hi = (int64_t)(center + support + 0.5);
+        if (lo < 0) lo = 0;
+        if (hi > in) hi = in;
+        double total = 0;
+        for (int64_t j = 0; j < hi - lo; j++) total += (w[i * stride + j] = cubic_aa(((double)(j + lo) - center + 0.5) * inv));
+        for (int64_t j = 0; j < hi - lo; j++) w[i * stride + j] = total != 0 ? w[i * stride + j] / total : 0;
+        first[i] = lo;
+        count[i] = hi - lo;
+    }
+    return stride;
+}
+
+static void interp_pos_aa(const float * src, int64_t g0, int64_t C, int64_t rows, int64_t cols, float * dst) {
+    // taps per output: at most 2·support + 1 with support = 2·max(1, g0 / out)
+    const int64_t sw = 4 * (g0 / GAZE_MIN(rows, cols) + 1) + 2;
+    int64_t * fx = malloc((size_t)(cols + rows) * 2 * sizeof *fx), * nx = fx ? fx + cols : NULL, * fy = nx ? nx + cols : NULL,
+            * ny = fy ? fy + rows : NULL;
+    double * wx = calloc((size_t)((cols + rows) * sw), sizeof *wx), * wy = wx ? wx + cols * sw : NULL;
+    double * tmp = malloc((size_t)(g0 * cols * C) * sizeof *tmp);   // [g0 rows, cols, C] after the width pass
+    if (!fx || !wx || !tmp) {   // (tiny: the grid of positions) fall back to no antialias rather than fail
+        free(fx); free(wx); free(tmp);
+        interp_pos(src, g0, C, rows, cols, dst);
+        return;
+    }
+    aa_weights(g0, cols, fx, nx, wx, sw);
+    aa_weights(g0, rows, fy, ny, wy, sw);
+    for (int64_t y = 0; y < g0; y++)
+        for (int64_t c = 0; c < cols; c++)
+            for (int64_t ch = 0; ch < C; ch++) {
+                double acc = 0;
+                for (int64_t j = 0; j < nx[c]; j++) acc += (double)src[(y * g0 + fx[c] + j) * C + ch] * wx[c * sw + j];
+                tmp[(y * cols + c) * C + ch] = (double)(float)acc;
+            }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            for (int64_t ch = 0; ch < C; ch++) {
+                double acc = 0;
+                for (int64_t j = 0; j < ny[r]; j++) acc += tmp[((fy[r] + j) * cols + c) * C + ch] * wy[r * sw + j];
+                dst[(r * cols + c) * C + ch] = (float)acc;
+            }
+    free(fx);
+    free(wx);
+    free(tmp);
+}
+
 // Tokens, metadata and the stored image of the run.
 static enum gaze_status vit_run_header(struct gaze_model * model, const struct vit * v, const char * name,
                                        int64_t rows, int64_t cols, const struct gaze_image * shown,
@@ -455,7 +537,8 @@ static enum gaze_status vit_run_header(struct gaze_model * model, const struct v
     if (!toks || !ids) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", v->arch);
     for (int64_t t = 0; !s && t < T; t++) {
         char buf[48];
-        if (t < S) snprintf(buf, sizeof buf, t == 0 ? "[CLS]" : "[DIST]");
+        if (t > 0 && t < S && v->n_reg) snprintf(buf, sizeof buf, "[REG%lld]", (long long)(t - 1));
+        else if (t < S) snprintf(buf, sizeof buf, t == 0 ? "[CLS]" : "[DIST]");
         else snprintf(buf, sizeof buf, "(%lld,%lld)", (long long)((t - S) / cols), (long long)((t - S) % cols));
         if (!(toks[t] = strdup(buf))) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", v->arch);
         ids[t] = (int32_t)t;   // no vocabulary: a token's id is its position
@@ -472,7 +555,7 @@ static enum gaze_status vit_run_header(struct gaze_model * model, const struct v
     if (!run->model || !run->arch || !run->sequence_ids || !run->patch_rc)
         return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", v->arch);
     for (int64_t t = 0; t < T; t++) {
-        run->sequence_ids[t] = t < S ? -1 : 0;   // [CLS] and [DIST] are special tokens
+        run->sequence_ids[t] = t < S ? -1 : 0;   // [CLS], [DIST] and registers are special tokens
         run->patch_rc[2 * t] = t < S ? -1 : (int32_t)((t - S) / cols);
         run->patch_rc[2 * t + 1] = t < S ? -1 : (int32_t)((t - S) % cols);
     }
@@ -616,16 +699,19 @@ static enum gaze_status vit_image(struct gaze_model * model, const struct gaze_i
         s = gaze_linear_forward(&v->patch, col, N, x + S * C, opts->n_threads);
     }
     if (!s) {
-        const float * pos_patch = v->pos + S * C;
+        const int64_t S_pos = S - v->n_reg;   // registers have no position embedding
+        const float * pos_patch = v->pos + S_pos * C;
         if (interp) {
             float * ip = rest + cols_f;
-            interp_pos(v->pos + S * C, v->grid0, C, rows, cols, ip);
+            if (v->pos_aa) interp_pos_aa(pos_patch, v->grid0, C, rows, cols, ip);
+            else interp_pos(pos_patch, v->grid0, C, rows, cols, ip);
             pos_patch = ip;
         }
         for (int64_t c = 0; S > 0 && c < C; c++) {
             x[c] = v->cls[c] + v->pos[c];
-            if (S > 1) x[C + c] = v->dist[c] + v->pos[C + c];
+            if (S > 1 && !v->n_reg) x[C + c] = v->dist[c] + v->pos[C + c];
         }
+        if (v->n_reg) memcpy(x + C, v->reg, (size_t)(v->n_reg * C) * sizeof(float));
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++) x[(S + n) * C + c] += pos_patch[n * C + c];
     }
