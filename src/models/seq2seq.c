@@ -39,7 +39,7 @@ bool s2s_is_seq2seq(const char * folder) {
 
 const char * s2s_first_present(const struct s2s * m, const char * const * names, int n) {
     for (int i = 0; i < n; i++)
-        if (names[i] && gaze_safetensors_find(m->w.st, names[i])) return names[i];
+        if (names[i] && enc_find(&m->w, names[i])) return names[i];
     return NULL;
 }
 
@@ -55,11 +55,11 @@ enum gaze_status s2s_norm_pair(struct s2s * m, const char * base, bool bias, con
 enum gaze_status s2s_embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
                                const char * field, const float ** out) {
     const char * name = s2s_first_present(m, names, n);
-    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(m->w.st), names[0]);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(m->w.st, name);
+    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", enc_path(&m->w), names[0]);
+    const struct gaze_st_tensor * t = enc_find(&m->w, name);
     if (t->n_dims == 2 && t->shape[1] == m->cfg.C && t->shape[0] != V)
         return gaze_error(GAZE_ERR_FORMAT, "%s: %s %lld disagrees with the embedding %s of %s ([%lld, %lld])", label,
-                          field, (long long)V, name, gaze_safetensors_path(m->w.st), (long long)t->shape[0],
+                          field, (long long)V, name, enc_path(&m->w), (long long)t->shape[0],
                           (long long)t->shape[1]);
     return enc_tensor2(&m->w, name, V, m->cfg.C, out);
 }
@@ -160,7 +160,7 @@ static enum gaze_status read_generation(struct s2s * m, const json_t * cfg, cons
 enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     if (!folder || !out) return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: NULL argument");
     *out = NULL;
-    char cpath[4200], wpath[4200];
+    char cpath[4200];
     snprintf(cpath, sizeof cpath, "%s/config.json", folder);
     json_t * cfg = NULL;
     enum gaze_status s = gaze_json_load_file(&cfg, cpath, 1 << 20, 0);
@@ -178,13 +178,9 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     snprintf(m->arch, sizeof m->arch, "%s", type);
     m->cfg.arch = m->arch;
     m->cfg.forced_bos = m->cfg.forced_eos = -1;
-    snprintf(wpath, sizeof wpath, "%s/model.safetensors", folder);
-    char ipath[4200];
-    snprintf(ipath, sizeof ipath, "%s/model.safetensors.index.json", folder);
-    if (access(wpath, R_OK) != 0 && access(ipath, R_OK) == 0)
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: sharded encoder-decoder weights are not supported yet (%s); "
-                       "save them as one model.safetensors", folder, ipath);
-    else s = gaze_safetensors_open(&m->w.st, wpath);
+    // model.safetensors or the shards of model.safetensors.index.json, as decoders read them
+    if (!(m->w.set = malloc(sizeof *m->w.set))) s = gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory");
+    else if ((s = st_shards_open(m->w.set, folder))) { free(m->w.set); m->w.set = NULL; }
     m->w.prefix = "";
     m->w.arch = m->arch;
     if (!s) s = !strcmp(type, "t5") ? s2s_load_t5(m, cfg, cpath) : s2s_load_bart(m, cfg, cpath, !strcmp(type, "marian"));
@@ -425,6 +421,21 @@ void s2s_result_free(struct s2s_result * r) {
     gaze_free_aligned(r->cross);
     gaze_free_aligned(r->logits);
     memset(r, 0, sizeof *r);
+}
+
+double s2s_generate_bytes(const struct s2s * m, int64_t Ts, int64_t max_new, bool capture, double * cap, double * kv) {
+    const struct s2s_config * c = &m->cfg;
+    const double f = sizeof(float), ts = (double)Ts, tm = (double)(max_new + 1), HD = (double)(c->Hd * c->dd);
+    const double F = (double)(c->Fe > c->Fd ? c->Fe : c->Fd), C = (double)c->C, Hm = (double)(c->He > c->Hd ? c->He : c->Hd);
+    const struct gaze_mha me = { .d_model = c->C, .n_heads = c->He, .n_kv_heads = c->He, .head_dim = c->d };
+    const struct gaze_mha md = { .d_model = c->C, .n_heads = c->Hd, .n_kv_heads = c->Hd, .head_dim = c->dd };
+    const double scr = (double)GAZE_MAX(gaze_mha_scratch_floats(&me, Ts), gaze_mha_scratch_floats(&md, 1));
+    *kv = 2 * (double)c->Ld * (ts + tm) * HD * f;   // cross keys/values of the source, self cache
+    *cap = capture ? ((double)(c->Le * c->He) * ts * ts + (double)(c->Ld * c->Hd) * tm * (tm + ts)) * f : 0;
+    const double act = (4 * ts * C + GAZE_MAX(ts * F, (double)c->Vd) + ts * F + scr + Hm * GAZE_MAX(tm, ts) +
+                        (c->pos == S2S_POS_RELATIVE ? GAZE_MAX((double)c->He * ts * ts, (double)c->Hd * tm) : 0) +
+                        tm * (double)c->Vd) * f;
+    return *cap + *kv + act;
 }
 
 static float * zalloc(size_t n, bool * ok) {

@@ -127,6 +127,10 @@ void s2s_result_free(struct s2s_result * r);
 enum gaze_status s2s_generate(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
                               int n_threads, struct s2s_result * r);
 
+// What s2s_generate will allocate for Ts source tokens and max_new new ones, in bytes (weights
+// aside): *cap the captured arrays, *kv the self and cross keys/values; the rest activations.
+double s2s_generate_bytes(const struct s2s * m, int64_t Ts, int64_t max_new, bool capture, double * cap, double * kv);
+
 // T5's bucket of relative position k - q (transformers' _relative_position_bucket).
 int64_t s2s_t5_bucket(int64_t rel, bool bidirectional, int64_t n_buckets, int64_t max_distance);
 #endif

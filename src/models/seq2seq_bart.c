@@ -134,10 +134,10 @@ enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * 
             (s = attn(m, &m->dec.layers[i].cross, "decoder", i, "encoder_attn")) ||
             (s = ffn(m, &m->dec.layers[i], Fd, "decoder", i)))
             return s;
-    if (gaze_safetensors_find(m->w.st, "final_logits_bias") &&
+    if (enc_find(&m->w, "final_logits_bias") &&
         (s = enc_tensor2(&m->w, "final_logits_bias", 1, Vd, &m->logits_bias)))
         return s;
-    if (!tie || gaze_safetensors_find(m->w.st, "lm_head.weight")) return enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
+    if (!tie || enc_find(&m->w, "lm_head.weight")) return enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
     m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = Vd, .n_in = C, .weight = m->dec.embd };
     return gaze_linear_prepare(&m->lm_head);
 }
