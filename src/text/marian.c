@@ -98,14 +98,10 @@ done:
 enum gaze_status tok_marian_decoder(const char * dir, struct tok_marian_dec ** out) {
     *out = NULL;
     char p[4096];
+    struct tok_spm_model * m = NULL;
     enum gaze_status s = path_in(p, sizeof p, dir, "target.spm");
-    struct tok_marian_dec * d = calloc(1, sizeof *d);
-    if (!s && !d) s = gaze_error(GAZE_ERR_NOMEM, "marian: out of memory");
-    if (!s) s = tok_spm_model_load(p, &d->tgt);
-    if (!s) s = spm_unigram(d->tgt, p, &d->idx);
-    if (s) { tok_marian_dec_free(d); return s; }
-    *out = d;
-    return GAZE_OK;
+    if (!s) s = tok_spm_model_load(p, &m);
+    return s ? s : tok_marian_decoder_from(m, p, out);
 }
 
 // MarianTokenizer.decode → convert_tokens_to_string with the target model: specials are written
@@ -176,34 +172,15 @@ enum gaze_status tok_marian_decode(const struct tok_marian_dec * d, const struct
     return GAZE_OK;
 }
 
-enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struct tok_marian_info * info) {
+enum gaze_status tok_marian_build(const struct tok_spm_model * m, const json_t * voc, const char * voc_path, const char * spm_path,
+                                  const char * const names[3], struct gaze_bpe ** out, struct tok_marian_info * info) {
     *out = NULL;
-    char spm_path[4096], voc_path[4096], cfg_path[4096];
     enum gaze_status s;
-    if ((s = path_in(spm_path, sizeof spm_path, dir, "source.spm")) || (s = path_in(voc_path, sizeof voc_path, dir, "vocab.json")) ||
-        (s = path_in(cfg_path, sizeof cfg_path, dir, "tokenizer_config.json")))
-        return s;
-    json_t * cfg = NULL, * voc = NULL;
-    struct tok_spm_model * m = NULL;
     struct tok_unigram * inner = NULL, * outer = NULL;
     const char ** toks = NULL;
     size_t * tl = NULL;
     int32_t * types = NULL;
     double * zero = NULL;
-    const char * eos_t = "</s>", * unk_t = "<unk>", * pad_t = "<pad>";
-    struct stat st;
-    if (stat(cfg_path, &st) == 0) {
-        if ((s = gaze_json_load_file_ex(&cfg, cfg_path, 0, 0, GAZE_JSON_INTS_AS_REAL))) goto done;
-        json_t * sep = json_object_get(cfg, "separate_vocabs");
-        if (json_is_true(sep)) {
-            s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: separate_vocabs (a target_vocab_file) is not supported yet", cfg_path);
-            goto done;
-        }
-        if ((s = cfg_token(cfg, "eos_token", cfg_path, eos_t, &eos_t)) || (s = cfg_token(cfg, "unk_token", cfg_path, unk_t, &unk_t)) ||
-            (s = cfg_token(cfg, "pad_token", cfg_path, pad_t, &pad_t)))
-            goto done;
-    }
-    if ((s = gaze_json_load_file(&voc, voc_path, 0, 0))) goto done;
     if (!json_is_object(voc) || !json_object_size(voc)) {
         s = gaze_error(GAZE_ERR_FORMAT, "%s: expected a non-empty object of piece -> id", voc_path);
         goto done;
@@ -217,7 +194,7 @@ enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struc
     if (!toks || !tl || !types || !zero) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory for %zu pieces", voc_path, V); goto done; }
     const char * key;
     json_t * val;
-    json_object_foreach(voc, key, val) {
+    json_object_foreach((json_t *)voc, key, val) {
         char esc[96];
         gaze_term_escape(esc, sizeof esc, key, strlen(key));
         if (!json_is_integer(val) || json_integer_value(val) < 0 || (size_t)json_integer_value(val) >= V) {
@@ -235,7 +212,6 @@ enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struc
     // the ids are 0..V-1 exactly once (V distinct keys, every id < V, none twice)
     struct tok_unigram_vocab ov = { (int32_t)V, toks, tl, zero, -1, false };
     if ((s = tok_unigram_init(&outer, &ov, NULL, 0, false, voc_path))) goto done;
-    const char * names[3] = { unk_t, eos_t, pad_t };
     int32_t sid[3];
     for (int k = 0; k < 3; k++) {
         sid[k] = tok_unigram_lookup(outer, names[k], strlen(names[k]));
@@ -249,7 +225,7 @@ enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struc
     }
     types[sid[0]] = GAZE_BPE_TOKEN_TYPE_UNKNOWN;
     types[sid[1]] = types[sid[2]] = GAZE_BPE_TOKEN_TYPE_CONTROL;
-    if ((s = tok_spm_model_load(spm_path, &m)) || (s = spm_unigram(m, spm_path, &inner))) goto done;
+    if ((s = spm_unigram(m, spm_path, &inner))) goto done;
     struct tok_spm_norm_spec spec = { m->add_dummy_prefix, m->remove_extra_ws, m->escape_ws, m->treat_ws_as_suffix };
     tok_unigram_set_spm(inner, &spec, outer, sid[0], true);
     outer = NULL;   // inner holds it
@@ -278,11 +254,51 @@ enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struc
     info->eos = sid[1];
     info->pad = sid[2];
 done:
-    json_decref(cfg);
-    json_decref(voc);
-    tok_spm_model_free(m);
     tok_unigram_free(inner);
     tok_unigram_free(outer);
     free(toks); free(tl); free(types); free(zero);
+    return s;
+}
+
+enum gaze_status tok_marian_decoder_from(struct tok_spm_model * m, const char * label, struct tok_marian_dec ** out) {
+    *out = NULL;
+    struct tok_marian_dec * d = calloc(1, sizeof *d);
+    if (!d) { tok_spm_model_free(m); return gaze_error(GAZE_ERR_NOMEM, "marian: out of memory"); }
+    d->tgt = m;
+    enum gaze_status s = spm_unigram(d->tgt, label, &d->idx);
+    if (s) { tok_marian_dec_free(d); return s; }
+    *out = d;
+    return GAZE_OK;
+}
+
+enum gaze_status tok_marian_load(const char * dir, struct gaze_bpe ** out, struct tok_marian_info * info) {
+    *out = NULL;
+    char spm_path[4096], voc_path[4096], cfg_path[4096];
+    enum gaze_status s;
+    if ((s = path_in(spm_path, sizeof spm_path, dir, "source.spm")) || (s = path_in(voc_path, sizeof voc_path, dir, "vocab.json")) ||
+        (s = path_in(cfg_path, sizeof cfg_path, dir, "tokenizer_config.json")))
+        return s;
+    json_t * cfg = NULL, * voc = NULL;
+    struct tok_spm_model * m = NULL;
+    const char * eos_t = "</s>", * unk_t = "<unk>", * pad_t = "<pad>";
+    struct stat st;
+    if (stat(cfg_path, &st) == 0) {
+        if ((s = gaze_json_load_file_ex(&cfg, cfg_path, 0, 0, GAZE_JSON_INTS_AS_REAL))) goto done;
+        json_t * sep = json_object_get(cfg, "separate_vocabs");
+        if (json_is_true(sep)) {
+            s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: separate_vocabs (a target_vocab_file) is not supported yet", cfg_path);
+            goto done;
+        }
+        if ((s = cfg_token(cfg, "eos_token", cfg_path, eos_t, &eos_t)) || (s = cfg_token(cfg, "unk_token", cfg_path, unk_t, &unk_t)) ||
+            (s = cfg_token(cfg, "pad_token", cfg_path, pad_t, &pad_t)))
+            goto done;
+    }
+    const char * names[3] = { unk_t, eos_t, pad_t };
+    if (!(s = gaze_json_load_file(&voc, voc_path, 0, 0)) && !(s = tok_spm_model_load(spm_path, &m)))
+        s = tok_marian_build(m, voc, voc_path, spm_path, names, out, info);
+done:
+    json_decref(cfg);
+    json_decref(voc);
+    tok_spm_model_free(m);
     return s;
 }
