@@ -235,6 +235,49 @@ static void test_folder_refusals(void) {
     valid_model(&bad);
     put_piece(&bad, "c", INFINITY, 1);
     expect_folder(tmp, &bad, NULL, "source.spm", "score");
+    // a vocab.json with more pieces than the embedding's rows: the model refuses it by name
+    {
+        json_t * voc = NULL;
+        CHECK(gaze_json_load_file(&voc, FIX "/vocab.json", 0, 0) == GAZE_OK, "%s", gaze_last_error());
+        int64_t V = voc ? (int64_t)json_object_size(voc) : 0;
+        for (int k = 0; voc && k < 3; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "extra%d", k);
+            json_object_set_new(voc, key, json_integer(V + k));
+        }
+        char * text = voc ? json_dumps(voc, 0) : NULL;
+        make_folder(tmp, NULL, text ? text : "{}");
+        free(text);
+        json_decref(voc);
+        char src[512], dst[512], cwd[256];
+        const char * more[] = { "config.json", "model.safetensors", "generation_config.json" };
+        for (int k = 0; k < 3 && getcwd(cwd, sizeof cwd); k++) {
+            snprintf(src, sizeof src, "%s/" FIX "/%s", cwd, more[k]);
+            snprintf(dst, sizeof dst, "%s/%s", tmp, more[k]);
+            unlink(dst);
+            CHECK(symlink(src, dst) == 0, "symlink %s", dst);
+        }
+        struct gaze_model * mdl = NULL;
+        enum gaze_status s = gaze_model_load(&mdl, tmp);
+        CHECK(s != GAZE_OK && !mdl && strstr(gaze_last_error(), "vocab.json") && strstr(gaze_last_error(), "vocab_size"),
+              "vocab beyond the embedding: %d %s", (int)s, gaze_last_error());
+        gaze_model_free(mdl);
+        for (int k = 0; k < 3; k++) { snprintf(dst, sizeof dst, "%s/%s", tmp, more[k]); unlink(dst); }
+    }
+    // separate_vocabs (a target vocabulary of its own) is refused by name
+    make_folder(tmp, NULL, NULL);
+    {
+        char dst[512];
+        snprintf(dst, sizeof dst, "%s/tokenizer_config.json", tmp);
+        unlink(dst);
+        FILE * f = fopen(dst, "w");
+        if (f) { fputs("{\"separate_vocabs\": true, \"target_vocab_file\": \"t.json\"}", f); fclose(f); }
+        struct gaze_tokenizer * tk2 = NULL;
+        enum gaze_status s = gaze_tokenizer_from_folder(tmp, &tk2);
+        CHECK(s == GAZE_ERR_UNSUPPORTED && strstr(gaze_last_error(), "tokenizer_config.json") && strstr(gaze_last_error(), "separate_vocabs"),
+              "separate_vocabs: %d %s", (int)s, gaze_last_error());
+        gaze_tokenizer_free(tk2);
+    }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

@@ -4,7 +4,10 @@
 // offset 2, layernorm_embedding, forced BOS/EOS), Marian (sinusoidal positions, swish).
 // Greedy ids identical; encoder, decoder and cross attention <= 1e-5; logits <= 1e-4 (relative
 // to max(1, |x|)) on the teacher-forced greedy output. Also: bad configs refused by name, and a
-// t5-small shaped model (random weights written here) on 128 source tokens.
+// t5-small shaped model (random weights written here) on 128 source tokens. marian_text
+// (tests/reference/gen_marian_tokenizer_fixtures.py) runs from text through MarianTokenizer's
+// files; it and t5 are split into two shards here (model.safetensors.index.json) and run again
+// within the same tolerances; the memory budget refuses a seq2seq run before it allocates.
 #include "check.h"
 #include "models/seq2seq.h"
 #include <stdlib.h>
