@@ -35,6 +35,9 @@ CASES = [
     "ｆｕｌｌｗｉｄｔｈ ①②③ ﬁ ligature", "unknown ☃ snowman ☃☃ and 🦊 emoji", "mixed Привет the 日本 fox",
     "a</s>b", "x <unk> y <pad>z", ">>de<< the fox", "the >>de<< fox", ">>xx<< unknown code", ">> not a code",
     "e\u0301 combining", "zero\u200bwidth", "\u00a0nbsp\u3000ideographic", "the.fox,jumps!over?", "<s> control text </s>",
+    "\u2581already \u2581\u2581marked", "\x01control\x7f chars\x1b", "a<<b>>c", ">>de<<", ">>de<<>>fr<< x", "trailing<<",
+    "   ", "line\u2028sep\u2029par", "\u01c4 titlecase \u1e9e", "\uff76\uff80\uff76\uff85 halfwidth", "\u2460\u2461\u2462\u2463",
+    "fox " * 60, "</s></s>the<unk><pad>", "the\n>>de<< fox", ">>de<<\nfox<<", "1234567890 0.5 -3,14 1e10",
 ]
 
 
