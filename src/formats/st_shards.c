@@ -1,7 +1,9 @@
 // The weights of a Hugging Face folder, single file or sharded (formats/st_shards.h).
+#include "core/core.h"
 #include "formats/st_shards.h"
 #include "formats/json.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const struct gaze_st_tensor * st_shards_find(const struct st_shards * set, const char * name) {

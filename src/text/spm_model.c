@@ -9,11 +9,13 @@
 // enclosing message, skips unknown fields as protobuf does (later sentencepiece versions add
 // trainer options), refuses groups (deprecated wire types 3/4, never in this schema) and is
 // fuzzed (tests/fuzz/fuzz_spm_model.c).
+#include "core/core.h"
 #include "text/spm_model.h"
 #include "text/utf8.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
