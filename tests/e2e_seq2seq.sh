@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Encoder-decoder models end to end on the committed tiny models (tests/fixtures/seq2seq): `gaze
-# run FOLDER "text" --generate N -o RUN` on T5 (Unigram tokenizer.json) and BART (byte-level BPE)
-# writes the encoder, decoder and cross kinds; Marian without a tokenizer.json and a pair are
-# refused by name.
+# run FOLDER "text" --generate N -o RUN` on T5 (Unigram tokenizer.json), BART (byte-level BPE) and
+# Marian (source.spm / target.spm / vocab.json) writes the encoder, decoder and cross kinds;
+# Marian without its tokenizer files and a pair are refused by name.
 set -u
 . "$(dirname "$0")/lib/e2e.sh"
 e2e_init e2e_seq2seq
 e2e_need_bin
 S2S=tests/fixtures/seq2seq
 
-for fam in t5 bart; do
+for fam in t5 bart marian_text; do
     out=$("$BIN" run "$S2S/$fam" "the lazy dog near the river" --generate 4 -o "$tmp/$fam.safetensors" 2>"$tmp/err"); rc=$?
     check '[ $rc -eq 0 ] && [ -s "$tmp/$fam.safetensors" ]' "run $fam --generate 4: exit $rc: $(cat "$tmp/err")"
     check 'grep -q "target: 5 tokens (4 generated)" <<<"$out"' "$fam: the target side is reported: $out"
@@ -75,6 +75,12 @@ done
 check '[ $rc -eq 2 ] && grep -q -- "--beams" "$tmp/err"' "--beams 6 refused: exit $rc: $(cat "$tmp/err")"
 "$BIN" run "$S2S/t5" "the dog" --beams 2 >/dev/null 2>"$tmp/err"; rc=$?
 check '[ $rc -eq 2 ] && grep -q -- "--generate" "$tmp/err"' "--beams without --generate refused: exit $rc: $(cat "$tmp/err")"
+# Marian's source side: sentencepiece pieces mapped through vocab.json, an unknown character is <unk>
+out=$("$BIN" run "$S2S/marian_text" "the fox ☃" --generate 2 --capture none 2>&1); rc=$?
+check '[ $rc -eq 0 ] && grep -q "<unk>" <<<"$out" && grep -q "</s>" <<<"$out"' "marian_text: <unk> and </s> shown: exit $rc: $out"
+# the memory budget is applied to encoder-decoder runs before they allocate
+"$BIN" run "$S2S/marian_text" "the fox" --generate 8 --max-memory 4K >/dev/null 2>"$tmp/err"; rc=$?
+check '[ $rc -ne 0 ] && grep -q "memory budget" "$tmp/err"' "marian_text --max-memory 4K refused: exit $rc: $(cat "$tmp/err")"
 "$BIN" run "$S2S/marian" "hello" -o "$tmp/m.safetensors" >/dev/null 2>"$tmp/err"; rc=$?
 check '[ $rc -ne 0 ] && grep -q "source.spm" "$tmp/err"' "marian text refused naming source.spm: exit $rc: $(cat "$tmp/err")"
 "$BIN" run "$S2S/t5" "a" --pair "b" >/dev/null 2>"$tmp/err"; rc=$?

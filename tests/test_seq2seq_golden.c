@@ -4,7 +4,10 @@
 // offset 2, layernorm_embedding, forced BOS/EOS), Marian (sinusoidal positions, swish).
 // Greedy ids identical; encoder, decoder and cross attention <= 1e-5; logits <= 1e-4 (relative
 // to max(1, |x|)) on the teacher-forced greedy output. Also: bad configs refused by name, and a
-// t5-small shaped model (random weights written here) on 128 source tokens.
+// t5-small shaped model (random weights written here) on 128 source tokens. marian_text
+// (tests/reference/gen_marian_tokenizer_fixtures.py) runs from text through MarianTokenizer's
+// files; it and t5 are split into two shards here (model.safetensors.index.json) and run again
+// within the same tolerances; the memory budget refuses a seq2seq run before it allocates.
 #include "check.h"
 #include "models/seq2seq.h"
 #include <stdlib.h>
@@ -100,10 +103,10 @@ static double kind_diff(const struct gaze_run * part, const struct gaze_st_tenso
 // gaze_model_load + gaze_model_run on TEXT through the folder's tokenizer.json (T5's Unigram,
 // BART's byte-level BPE): source ids as transformers' tokenizer, the three kinds in the run as
 // the golden, and through a run file (save, load, select each kind).
-static void test_text_run(const char * name) {
+static void test_text_run_in(const char * name, const char * folder_in) {
     char folder[256], gpath[320], rpath[320];
-    snprintf(folder, sizeof folder, "tests/fixtures/seq2seq/%s", name);
-    snprintf(gpath, sizeof gpath, "%s/golden.safetensors", folder);
+    snprintf(folder, sizeof folder, "%s", folder_in);
+    snprintf(gpath, sizeof gpath, "tests/fixtures/seq2seq/%s/golden.safetensors", name);
     snprintf(rpath, sizeof rpath, "%s/%s-run.safetensors", tmpdir, name);
     struct gaze_model * model = NULL;
     struct gaze_safetensors * st = NULL;
@@ -156,6 +159,114 @@ static void test_text_run(const char * name) {
     if (!s) gaze_run_free(&run);
     gaze_model_free(model);
     gaze_safetensors_free(st);
+}
+
+static void test_text_run(const char * name) {
+    char folder[256];
+    snprintf(folder, sizeof folder, "tests/fixtures/seq2seq/%s", name);
+    test_text_run_in(name, folder);
+}
+
+// The fixture's weights split at test time into two shards with a model.safetensors.index.json
+// (the other files linked), run from text as the single file: the same golden tolerances. Then
+// an index naming a tensor in the wrong shard, and one naming a missing shard, are refused.
+static void write_index(const char * dir, const struct gaze_safetensors * st, int64_t n, int64_t half, bool lie) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    FILE * f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "{\"metadata\": {\"total_size\": 0}, \"weight_map\": {");
+    for (int64_t i = 0; i < n; i++) {
+        const struct gaze_st_tensor * t = gaze_safetensors_tensor(st, i);
+        bool second = i >= half;
+        if (lie && i == 0) second = !second;
+        fprintf(f, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "", t->name, second ? 2 : 1);
+    }
+    fprintf(f, "}}\n");
+    fclose(f);
+}
+
+static void test_sharded(const char * name) {
+    char dir[256], src[512], dst[512], cwd[256];
+    snprintf(dir, sizeof dir, "%s/%s-sharded", tmpdir, name);
+    mkdir(dir, 0700);
+    if (!getcwd(cwd, sizeof cwd)) return;
+    const char * links[] = { "config.json", "generation_config.json", "source.spm", "target.spm", "vocab.json",
+                             "tokenizer_config.json", "tokenizer.json" };
+    for (size_t k = 0; k < sizeof links / sizeof *links; k++) {
+        snprintf(src, sizeof src, "%s/tests/fixtures/seq2seq/%s/%s", cwd, name, links[k]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, links[k]);
+        if (access(src, R_OK) == 0) CHECK(symlink(src, dst) == 0, "symlink %s", dst);
+    }
+    struct gaze_safetensors * st = NULL;
+    snprintf(src, sizeof src, "tests/fixtures/seq2seq/%s/model.safetensors", name);
+    CHECK(gaze_safetensors_open(&st, src) == GAZE_OK, "%s", gaze_last_error());
+    if (!st) return;
+    const int64_t n = gaze_safetensors_n_tensors(st), half = n / 2;
+    for (int part = 0; part < 2; part++) {
+        struct gaze_st_writer * w = NULL;
+        snprintf(dst, sizeof dst, "%s/model-0000%d-of-00002.safetensors", dir, part + 1);
+        CHECK(gaze_st_writer_init(&w, dst) == GAZE_OK, "%s", gaze_last_error());
+        for (int64_t i = part ? half : 0; w && i < (part ? n : half); i++) {
+            const struct gaze_st_tensor * t = gaze_safetensors_tensor(st, i);
+            CHECK(gaze_st_writer_add(w, t->name, t->dtype, t->n_dims, t->shape, t->data) == GAZE_OK, "%s", gaze_last_error());
+        }
+        CHECK(w && gaze_st_writer_finish(w) == GAZE_OK, "%s", gaze_last_error());
+        gaze_st_writer_free(w);
+    }
+    write_index(dir, st, n, half, false);
+    snprintf(dst, sizeof dst, "%s/model.safetensors", dir);
+    CHECK(access(dst, F_OK) != 0, "the sharded folder has no model.safetensors");
+    test_text_run_in(name, dir);
+    write_index(dir, st, n, half, true);   // a tensor in the other shard than the index says
+    struct s2s * m = NULL;
+    enum gaze_status s = s2s_load(dir, &m);
+    CHECK(s != GAZE_OK && !m && strstr(gaze_last_error(), "index.json") && strstr(gaze_last_error(), gaze_safetensors_tensor(st, 0)->name),
+          "wrong shard: %s", gaze_last_error());
+    s2s_free(m);
+    m = NULL;
+    snprintf(dst, sizeof dst, "%s/model-00002-of-00002.safetensors", dir);
+    unlink(dst);
+    write_index(dir, st, n, half, false);
+    s = s2s_load(dir, &m);
+    CHECK(s != GAZE_OK && !m && strstr(gaze_last_error(), "model-00002-of-00002"), "missing shard: %s", gaze_last_error());
+    s2s_free(m);
+    gaze_safetensors_free(st);
+}
+
+// The memory budget is applied before a seq2seq run allocates: a budget below the estimate is
+// GAZE_ERR_LIMIT naming the parts; the estimate grows with what is generated and captured.
+static void test_memory_budget(void) {
+    struct gaze_model * model = NULL;
+    CHECK(gaze_model_load(&model, "tests/fixtures/seq2seq/marian_text") == GAZE_OK, "%s", gaze_last_error());
+    if (!model) return;
+    struct gaze_run run;
+    struct gaze_run_opts o = { .generate = 8, .n_threads = 1, .max_memory = 4096 };
+    enum gaze_status s = gaze_model_run(model, TEXT, NULL, &o, &run);
+    CHECK(s == GAZE_ERR_LIMIT && strstr(gaze_last_error(), "memory budget") && strstr(gaze_last_error(), "captured arrays") &&
+          strstr(gaze_last_error(), "set by max_memory"), "small budget: %d %s", (int)s, gaze_last_error());
+    if (!s) gaze_run_free(&run);
+    // what the estimate says for this run, against the real arrays: at least the captured ones
+    struct s2s * m = NULL;
+    if (s2s_load("tests/fixtures/seq2seq/marian_text", &m) == GAZE_OK) {
+        double cap, kv, cap2, kv2;
+        const double need = s2s_generate_bytes(m, 36, 8, true, &cap, &kv), need0 = s2s_generate_bytes(m, 36, 8, false, &cap2, &kv2);
+        const struct s2s_config * c = &m->cfg;
+        const double want = 4.0 * (double)(c->Le * c->He * 36 * 36 + c->Ld * c->Hd * 9 * (9 + 36));
+        CHECK(cap == want && cap2 == 0 && need - need0 == cap && kv > 0, "estimate: cap %.0f want %.0f", cap, want);
+        CHECK(s2s_generate_bytes(m, 36, 64, true, &cap2, &kv2) > need, "the estimate grows with generation");
+        // a budget just above the estimate runs
+        o.max_memory = (int64_t)(need + cap) + 1;
+        s = gaze_model_run(model, TEXT, NULL, &o, &run);
+        CHECK(s == GAZE_OK, "budget at the estimate: %s", gaze_last_error());
+        if (!s) gaze_run_free(&run);
+        o.max_memory = (int64_t)(need + cap) - 1;
+        s = gaze_model_run(model, TEXT, NULL, &o, &run);
+        CHECK(s == GAZE_ERR_LIMIT, "budget just under the estimate: %d", (int)s);
+        if (!s) gaze_run_free(&run);
+        s2s_free(m);
+    }
+    gaze_model_free(model);
 }
 
 // tmpdir/name/ with the fixture's weights and a config.json where `key` is replaced by `value`
@@ -462,10 +573,15 @@ int main(void) {
     test_family("t5_relu");
     test_family("bart");
     test_family("marian");
+    test_family("marian_text");
     test_bad_input();
     test_text_run("t5");
     test_text_run("bart");
-    {   // Marian without a tokenizer.json: loads, and text is refused naming what is missing
+    test_text_run("marian_text");   // MarianTokenizer from source.spm / vocab.json (text/marian.c)
+    test_sharded("marian_text");
+    test_sharded("t5");
+    test_memory_budget();
+    {   // Marian without its tokenizer files: loads, and text is refused naming what is missing
         struct gaze_model * mm = NULL;
         struct gaze_run rr;
         CHECK(gaze_model_load(&mm, "tests/fixtures/seq2seq/marian") == GAZE_OK, "marian: %s", gaze_last_error());

@@ -8,19 +8,18 @@
 // by name.
 #include "models/decoder.h"
 #include "formats/json.h"
+#include "formats/st_shards.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#define HF_MAX_SHARDS 256
 
 struct hf {
     const char * folder;
     char cfg_path[4200];
     json_t * cfg;                        // config.json
     const json_t * c;                    // the text model's config (text_config of gemma3)
-    struct gaze_safetensors * shards[HF_MAX_SHARDS];
-    int n_shards;
+    struct st_shards set;                // model.safetensors or its shards (formats/st_shards.c)
     struct decoder * dec;
     const char * prefix;                 // "model.", "language_model.model.", "transformer.", ...
     char lm_head[64];                    // the output weight's name
@@ -28,16 +27,12 @@ struct hf {
 
 static void hf_close_shards(void * p) {
     struct hf * h = p;
-    for (int i = 0; i < h->n_shards; i++) gaze_safetensors_free(h->shards[i]);
+    st_shards_close(&h->set);
     free(h);
 }
 
 static const struct gaze_st_tensor * hf_find(const struct hf * h, const char * name) {
-    for (int i = 0; i < h->n_shards; i++) {
-        const struct gaze_st_tensor * t = gaze_safetensors_find(h->shards[i], name);
-        if (t) return t;
-    }
-    return NULL;
+    return st_shards_find(&h->set, name);
 }
 
 static enum gaze_status check_dtype(const struct hf * h, const struct gaze_st_tensor * t) {
@@ -496,49 +491,6 @@ static enum gaze_status load_llama_like(struct hf * h, const char * type) {
  * Files
  * ------------------------------------------------------------------------------------------- */
 
-static enum gaze_status open_shards(struct hf * h) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors", h->folder);
-    FILE * f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
-        h->n_shards = 1;
-        return gaze_safetensors_open(&h->shards[0], path);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", h->folder);
-    json_t * idx = NULL, * map = NULL;
-    enum gaze_status s = gaze_json_load_file(&idx, path, 64 << 20, 0);
-    if (s == GAZE_ERR_IO)
-        return gaze_error(GAZE_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json", h->folder);
-    if (!s) s = gaze_json_get_object(idx, "weight_map", path, &map);
-    const char * key;
-    json_t * v;
-    json_object_foreach(map, key, v) {
-        if (s) break;
-        const char * file = json_string_value(v);
-        if (!file || !*file || strchr(file, '/') || !strcmp(file, "..") || strlen(file) > 255) {
-            s = gaze_error(GAZE_ERR_FORMAT, "%s: weight_map[\"%s\"]: expected a file name in the folder", path, key);
-            break;
-        }
-        bool seen = false;
-        char sp[4500];
-        snprintf(sp, sizeof sp, "%s/%s", h->folder, file);
-        for (int i = 0; i < h->n_shards && !seen; i++) seen = !strcmp(gaze_safetensors_path(h->shards[i]), sp);
-        if (seen) continue;
-        if (h->n_shards == HF_MAX_SHARDS) { s = gaze_error(GAZE_ERR_LIMIT, "%s: more than %d shards", path, HF_MAX_SHARDS); break; }
-        s = gaze_safetensors_open(&h->shards[h->n_shards], sp);
-        if (!s) h->n_shards++;
-    }
-    // every tensor the index names is in the shard it names
-    json_object_foreach(map, key, v) {
-        if (s) break;
-        if (!hf_find(h, key)) s = gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is not in %s", path, key, json_string_value(v));
-    }
-    if (!s && h->n_shards == 0) s = gaze_error(GAZE_ERR_FORMAT, "%s: weight_map is empty", path);
-    json_decref(idx);
-    return s;
-}
-
 static enum gaze_status model_type_of(const char * folder, char * path, size_t n, json_t ** cfg, const char ** type) {
     snprintf(path, n, "%s/config.json", folder);
     enum gaze_status s = gaze_json_load_file(cfg, path, 1 << 20, 0);
@@ -588,7 +540,7 @@ enum gaze_status decoder_hf_load(struct gaze_model * model, const char * folder)
         m->arch_id = !strcmp(type, "llama") ? GAZE_ARCH_LLAMA : GAZE_ARCH_DECODER;
         s = parse_config(h, type);
     }
-    if (!s) s = open_shards(h);
+    if (!s) s = st_shards_open(&h->set, folder);
     // the vocabulary: rows of the embedding (models pad it beyond the tokenizer's)
     if (!s) {
         const char * emb = !strcmp(type, "gpt2") ? (hf_find(h, "transformer.wte.weight") ? "transformer.wte.weight" : "wte.weight")

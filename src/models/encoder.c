@@ -17,8 +17,15 @@ void enc_weights_free(struct enc_weights * w) {
     for (int64_t i = 0; i < w->n_owned; i++) gaze_free_aligned(w->owned[i]);
     free(w->owned);
     gaze_safetensors_free(w->st);
+    if (w->set) { st_shards_close(w->set); free(w->set); w->set = NULL; }
     memset(w, 0, sizeof *w);
 }
+
+const struct gaze_st_tensor * enc_find(const struct enc_weights * w, const char * full) {
+    return w->set ? st_shards_find(w->set, full) : gaze_safetensors_find(w->st, full);
+}
+
+const char * enc_path(const struct enc_weights * w) { return w->set ? w->set->label : gaze_safetensors_path(w->st); }
 
 static void shape_str(char * buf, size_t n, int n_dims, const int64_t * shape) {
     snprintf(buf, n, "[");
@@ -31,8 +38,8 @@ enum gaze_status enc_tensor(struct enc_weights * w, const char * name, int n_dim
                             const float ** out) {
     char full[256];
     snprintf(full, sizeof full, "%s%s", w->prefix, name);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(w->st, full);
-    if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(w->st), full);
+    const struct gaze_st_tensor * t = enc_find(w, full);
+    if (!t) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", enc_path(w), full);
     bool ok = t->n_dims == n_dims;
     for (int i = 0; ok && i < n_dims; i++) ok = t->shape[i] == shape[i];
     if (!ok) {
@@ -40,14 +47,14 @@ enum gaze_status enc_tensor(struct enc_weights * w, const char * name, int n_dim
         shape_str(got, sizeof got, t->n_dims, t->shape);
         shape_str(want, sizeof want, n_dims, shape);
         return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s has shape %s, expected %s",
-                          gaze_safetensors_path(w->st), full, got, want);
+                          enc_path(w), full, got, want);
     }
     float * owned = NULL;
     enum gaze_status s = gaze_st_tensor_as_f32(t, out, &owned);
     if (s) {   // the converter's message names the tensor; add the file
         char msg[512];
         snprintf(msg, sizeof msg, "%s", gaze_last_error());
-        return gaze_error(s, "%s: %s", gaze_safetensors_path(w->st), msg);
+        return gaze_error(s, "%s: %s", enc_path(w), msg);
     }
     if (!owned && n_dims == 1) {
         // vectors (biases, norms) get their own copy: runs then read no page of the file near
@@ -72,7 +79,7 @@ enum gaze_status enc_tensor(struct enc_weights * w, const char * name, int n_dim
         for (int64_t i = 0; i < t->n_elements; i++)
             if (!isfinite(f[i]))
                 return gaze_error(GAZE_ERR_NUMERIC, "%s: tensor %s holds a non-finite value (%g) at element %lld",
-                                  gaze_safetensors_path(w->st), full, (double)f[i], (long long)i);
+                                  enc_path(w), full, (double)f[i], (long long)i);
     return GAZE_OK;
 }
 
@@ -85,7 +92,7 @@ enum gaze_status enc_linear(struct enc_weights * w, const char * base, int64_t n
     if ((s = enc_tensor2(w, name, n_out, n_in, &wt))) return s;
     snprintf(name, sizeof name, "%s.bias", base);
     snprintf(full, sizeof full, "%s%s", w->prefix, name);
-    if ((need_bias || gaze_safetensors_find(w->st, full)) && (s = enc_tensor2(w, name, n_out, 0, &bias))) return s;
+    if ((need_bias || enc_find(w, full)) && (s = enc_tensor2(w, name, n_out, 0, &bias))) return s;
     *lin = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = n_out, .n_in = n_in, .weight = wt, .bias = bias };
     return gaze_linear_prepare(lin);   // packed once for the GEMM: no per-run packing
 }

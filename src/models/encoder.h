@@ -5,17 +5,23 @@
 #ifndef GAZE_MODELS_ENCODER_H
 #define GAZE_MODELS_ENCODER_H
 #include "models/model.h"
+#include "formats/st_shards.h"
 #include <pthread.h>
 
 // Weights of one safetensors file under a name prefix ("", "bert.", "vit.", ...).
 struct enc_weights {
     struct gaze_safetensors * st;
+    struct st_shards * set;            // or a folder's shards (owned; seq2seq), st NULL
     const char * prefix;
     const char * arch;                 // names the family in messages ("bert", "vit")
     float ** owned;                    // converted (non-F32 or unaligned) tensors and vector copies
     int64_t  n_owned;
 };
 void enc_weights_free(struct enc_weights * w);
+// The tensor named full (prefix included) in st or the shard set; NULL when absent.
+const struct gaze_st_tensor * enc_find(const struct enc_weights * w, const char * full);
+// The weights' file for messages (model.safetensors, or the shards' index).
+const char * enc_path(const struct enc_weights * w);
 // prefix+name with exactly shape [d0, ...] (n_dims entries), as f32 (mapped or converted);
 // vectors are copied; non-finite values are refused naming the tensor and element.
 enum gaze_status enc_tensor(struct enc_weights * w, const char * name, int n_dims, const int64_t * shape,

@@ -40,7 +40,7 @@ bool s2s_is_seq2seq(const char * folder) {
 
 const char * s2s_first_present(const struct s2s * m, const char * const * names, int n) {
     for (int i = 0; i < n; i++)
-        if (names[i] && gaze_safetensors_find(m->w.st, names[i])) return names[i];
+        if (names[i] && enc_find(&m->w, names[i])) return names[i];
     return NULL;
 }
 
@@ -56,11 +56,11 @@ enum gaze_status s2s_norm_pair(struct s2s * m, const char * base, bool bias, con
 enum gaze_status s2s_embedding(struct s2s * m, const char * const * names, int n, int64_t V, const char * label,
                                const char * field, const float ** out) {
     const char * name = s2s_first_present(m, names, n);
-    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", gaze_safetensors_path(m->w.st), names[0]);
-    const struct gaze_st_tensor * t = gaze_safetensors_find(m->w.st, name);
+    if (!name) return gaze_error(GAZE_ERR_FORMAT, "%s: tensor %s is missing", enc_path(&m->w), names[0]);
+    const struct gaze_st_tensor * t = enc_find(&m->w, name);
     if (t->n_dims == 2 && t->shape[1] == m->cfg.C && t->shape[0] != V)
         return gaze_error(GAZE_ERR_FORMAT, "%s: %s %lld disagrees with the embedding %s of %s ([%lld, %lld])", label,
-                          field, (long long)V, name, gaze_safetensors_path(m->w.st), (long long)t->shape[0],
+                          field, (long long)V, name, enc_path(&m->w), (long long)t->shape[0],
                           (long long)t->shape[1]);
     return enc_tensor2(&m->w, name, V, m->cfg.C, out);
 }
@@ -83,7 +83,8 @@ void s2s_free(struct s2s * m) {
     free(m->enc.layers);
     free(m->dec.layers);
     gaze_free_aligned(m->pos_table);
-    if (m->fd >= 0) close(m->fd);
+    if (m->enc.embd_fd >= 0) close(m->enc.embd_fd);
+    if (m->dec.embd_fd >= 0) close(m->dec.embd_fd);
     enc_weights_free(&m->w);
     free(m);
 }
@@ -201,7 +202,7 @@ void s2s_drop_mapped(const struct s2s * m) {
 enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     if (!folder || !out) return gaze_error(GAZE_ERR_INVALID_ARG, "seq2seq: NULL argument");
     *out = NULL;
-    char cpath[4200], wpath[4200];
+    char cpath[4200];
     snprintf(cpath, sizeof cpath, "%s/config.json", folder);
     json_t * cfg = NULL;
     enum gaze_status s = gaze_json_load_file(&cfg, cpath, 1 << 20, 0);
@@ -216,17 +217,13 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     }
     struct s2s * m = calloc(1, sizeof *m);
     if (!m) { json_decref(cfg); return gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory"); }
-    m->fd = -1;
+    m->enc.embd_fd = m->dec.embd_fd = -1;
     snprintf(m->arch, sizeof m->arch, "%s", type);
     m->cfg.arch = m->arch;
     m->cfg.forced_bos = m->cfg.forced_eos = -1;
-    snprintf(wpath, sizeof wpath, "%s/model.safetensors", folder);
-    char ipath[4200];
-    snprintf(ipath, sizeof ipath, "%s/model.safetensors.index.json", folder);
-    if (access(wpath, R_OK) != 0 && access(ipath, R_OK) == 0)
-        s = gaze_error(GAZE_ERR_UNSUPPORTED, "%s: sharded encoder-decoder weights are not supported yet (%s); "
-                       "save them as one model.safetensors", folder, ipath);
-    else s = gaze_safetensors_open(&m->w.st, wpath);
+    // model.safetensors or the shards of model.safetensors.index.json, as decoders read them
+    if (!(m->w.set = malloc(sizeof *m->w.set))) s = gaze_error(GAZE_ERR_NOMEM, "seq2seq: out of memory");
+    else if ((s = st_shards_open(m->w.set, folder))) { free(m->w.set); m->w.set = NULL; }
     m->w.prefix = "";
     m->w.arch = m->arch;
     if (!s) s = !strcmp(type, "t5") ? s2s_load_t5(m, cfg, cpath) : s2s_load_bart(m, cfg, cpath, !strcmp(type, "marian"));
@@ -239,14 +236,19 @@ enum gaze_status s2s_load(const char * folder, struct s2s ** out) {
     // 128-token run the whole 62 MiB table, into this process.
     struct s2s_stack * stacks[2] = { &m->enc, &m->dec };
     for (int i = 0; i < 2; i++) {
-        stacks[i]->embd_off = 0;
-        for (int64_t j = 0; j < gaze_safetensors_n_tensors(m->w.st); j++) {
-            const struct gaze_st_tensor * t = gaze_safetensors_tensor(m->w.st, j);
-            if (t->data == (const void *)stacks[i]->embd && t->dtype == GAZE_DTYPE_F32 && t->file_offset > 0)
-                stacks[i]->embd_off = (int64_t)t->file_offset;
+        const char * file = NULL;
+        for (int f = 0; f < m->w.set->n && !file; f++) {
+            const struct gaze_safetensors * st = m->w.set->files[f];
+            for (int64_t j = 0; j < gaze_safetensors_n_tensors(st) && !file; j++) {
+                const struct gaze_st_tensor * t = gaze_safetensors_tensor(st, j);
+                if (t->data == (const void *)stacks[i]->embd && t->dtype == GAZE_DTYPE_F32 && t->file_offset > 0) {
+                    stacks[i]->embd_off = (int64_t)t->file_offset;
+                    file = gaze_safetensors_path(st);
+                }
+            }
         }
-        if (stacks[i]->embd_off > 0 && m->fd < 0) m->fd = open(wpath, O_RDONLY | O_CLOEXEC);
-        if (m->fd < 0) stacks[i]->embd_off = 0;   // then through the mapping, as before
+        if (file) stacks[i]->embd_fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (stacks[i]->embd_fd < 0) stacks[i]->embd_off = 0;   // then through the mapping, as before
     }
     *out = m;
     return GAZE_OK;
@@ -368,9 +370,8 @@ static enum gaze_status block_ffn(const struct s2s_config * c, const struct s2s_
     return GAZE_OK;
 }
 
-// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding); fd: the file for
-// st->embd_off > 0
-static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int fd, int64_t V,
+// x [T, C] = embedding · scale + positions p0.. (+ layernorm_embedding)
+static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stack * st, int64_t V,
                               const int32_t * ids, int64_t T, int64_t p0, float * x) {
     for (int64_t t = 0; t < T; t++) {
         if (ids[t] < 0 || ids[t] >= V)
@@ -384,8 +385,8 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
         if (st->embd_off > 0) {
             const size_t n = (size_t)c->C * sizeof(float);
             const off_t at = (off_t)(st->embd_off + (int64_t)ids[t] * c->C * (int64_t)sizeof(float));
-            if (pread(fd, x + t * c->C, n, at) != (ssize_t)n)
-                return gaze_error(GAZE_ERR_IO, "%s: cannot read embedding row %d of model.safetensors", c->arch, ids[t]);
+            if (pread(st->embd_fd, x + t * c->C, n, at) != (ssize_t)n)
+                return gaze_error(GAZE_ERR_IO, "%s: cannot read embedding row %d of the weights file", c->arch, ids[t]);
             e = x + t * c->C;
         }
         for (int64_t k = 0; k < c->C; k++) x[t * c->C + k] = e[k] * c->embd_scale + (st->pos ? st->pos[p * c->C + k] : 0.0f);
@@ -397,7 +398,7 @@ static enum gaze_status embed(const struct s2s_config * c, const struct s2s_stac
 static enum gaze_status encode(const struct s2s * m, const int32_t * src, int64_t Ts, struct s2s_work * w,
                                float * cap, int nt) {
     const struct s2s_config * c = &m->cfg;
-    enum gaze_status s = embed(c, &m->enc, m->fd, c->V, src, Ts, 0, w->x);
+    enum gaze_status s = embed(c, &m->enc, c->V, src, Ts, 0, w->x);
     if (s) return s;
     struct gaze_attn_mask mask = { .window_left = -1, .window_right = -1 };
     if (c->pos == S2S_POS_RELATIVE) {
@@ -430,7 +431,7 @@ static enum gaze_status decode_step(const struct s2s * m, int32_t id, int64_t t,
                                     struct s2s_work * w, struct s2s_result * r, float * logits, int nt) {
     const struct s2s_config * c = &m->cfg;
     const int64_t Hd = c->Hd, HD = c->Hd * c->dd, Tt = r->Tt;
-    enum gaze_status s = embed(c, &m->dec, m->fd, c->Vd, &id, 1, t, w->x);
+    enum gaze_status s = embed(c, &m->dec, c->Vd, &id, 1, t, w->x);
     if (s) return s;
     struct gaze_attn_mask self_mask = { .causal = true, .window_left = -1, .window_right = -1 };
     struct gaze_attn_mask cross_mask = { .window_left = -1, .window_right = -1 };
@@ -490,6 +491,21 @@ void s2s_result_free(struct s2s_result * r) {
     gaze_free_aligned(r->cross);
     gaze_free_aligned(r->logits);
     memset(r, 0, sizeof *r);
+}
+
+double s2s_generate_bytes(const struct s2s * m, int64_t Ts, int64_t max_new, bool capture, double * cap, double * kv) {
+    const struct s2s_config * c = &m->cfg;
+    const double f = sizeof(float), ts = (double)Ts, tm = (double)(max_new + 1), HD = (double)(c->Hd * c->dd);
+    const double F = (double)(c->Fe > c->Fd ? c->Fe : c->Fd), C = (double)c->C, Hm = (double)(c->He > c->Hd ? c->He : c->Hd);
+    const struct gaze_mha me = { .d_model = c->C, .n_heads = c->He, .n_kv_heads = c->He, .head_dim = c->d };
+    const struct gaze_mha md = { .d_model = c->C, .n_heads = c->Hd, .n_kv_heads = c->Hd, .head_dim = c->dd };
+    const double scr = (double)GAZE_MAX(gaze_mha_scratch_floats(&me, Ts), gaze_mha_scratch_floats(&md, 1));
+    *kv = 2 * (double)c->Ld * (ts + tm) * HD * f;   // cross keys/values of the source, self cache
+    *cap = capture ? ((double)(c->Le * c->He) * ts * ts + (double)(c->Ld * c->Hd) * tm * (tm + ts)) * f : 0;
+    const double act = (4 * ts * C + GAZE_MAX(ts * F, (double)c->Vd) + ts * F + scr + Hm * GAZE_MAX(tm, ts) +
+                        (c->pos == S2S_POS_RELATIVE ? GAZE_MAX((double)c->He * ts * ts, (double)c->Hd * tm) : 0) +
+                        tm * (double)c->Vd) * f;
+    return *cap + *kv + act;
 }
 
 static float * zalloc(size_t n, bool * ok) {

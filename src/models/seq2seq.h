@@ -75,8 +75,8 @@ struct s2s_layer {
 
 struct s2s_stack {                    // the encoder or the decoder
     const float * embd;               // [V or Vd, C]
-    int64_t embd_off;                 // > 0: rows are read with pread from the file at this offset
-                                      // (s2s.fd), not through the mapping (see s2s_load)
+    int64_t embd_off;                 // > 0: rows are read with pread from the file (shard) at this
+    int embd_fd;                      // offset, embd_fd, not through the mapping (see s2s_load); or -1
     const float * pos;                // [n_pos, C] learned or sinusoidal; NULL for T5
     const float * rel;                // [n_buckets, H] T5 relative attention bias of layer 0
     const float * embd_norm_w, * embd_norm_b;    // BART layernorm_embedding, or NULL
@@ -91,7 +91,6 @@ struct s2s {
     const float * logits_bias;        // [Vd] BART/Marian final_logits_bias, or NULL
     struct enc_weights w;             // the mapped model.safetensors and converted tensors
     float * pos_table;                // owned sinusoidal table
-    int fd;                           // model.safetensors for the embedding rows, or -1
     char arch[16];
 };
 
@@ -155,6 +154,9 @@ struct s2s_gen {
 // its captured attention and logits are exactly those of one pass over the chosen sequence.
 enum gaze_status s2s_generate_ex(const struct s2s * m, const int32_t * src, int64_t Ts, int64_t max_new, bool capture,
                                  int n_threads, const struct s2s_gen * g, struct s2s_result * r);
+// What s2s_generate will allocate for Ts source tokens and max_new new ones, in bytes (weights
+// aside): *cap the captured arrays, *kv the self and cross keys/values; the rest activations.
+double s2s_generate_bytes(const struct s2s * m, int64_t Ts, int64_t max_new, bool capture, double * cap, double * kv);
 
 // T5's bucket of relative position k - q (transformers' _relative_position_bucket).
 int64_t s2s_t5_bucket(int64_t rel, bool bidirectional, int64_t n_buckets, int64_t max_distance);

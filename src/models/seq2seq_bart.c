@@ -123,12 +123,12 @@ enum gaze_status s2s_load_bart(struct s2s * m, const json_t * cfg, const char * 
             (s = s2s_norm_pair(m, "model.decoder.layernorm_embedding", true, &m->dec.embd_norm_w, &m->dec.embd_norm_b)))
             return s;
     }
-    if (gaze_safetensors_find(m->w.st, "final_logits_bias") &&
+    if (enc_find(&m->w, "final_logits_bias") &&
         (s = enc_tensor2(&m->w, "final_logits_bias", 1, Vd, &m->logits_bias)))
         return s;
     // lm_head first (a tied one packs the embedding): the load's peak holds one mapped copy of
     // the largest matrix at a time, each dropped once packed (s2s_drop_mapped)
-    if (!tie || gaze_safetensors_find(m->w.st, "lm_head.weight")) s = enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
+    if (!tie || enc_find(&m->w, "lm_head.weight")) s = enc_linear(&m->w, "lm_head", Vd, C, false, &m->lm_head);
     else {
         m->lm_head = (struct gaze_linear){ .type = GAZE_TYPE_F32, .n_out = Vd, .n_in = C, .weight = m->dec.embd };
         s = gaze_linear_prepare(&m->lm_head);

@@ -7,6 +7,7 @@
 #include "formats/runfile.h"
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct s2s_impl {
     struct s2s * m;
@@ -100,6 +101,20 @@ static enum gaze_status s2s_run(struct gaze_model * model, const char * text, co
                           c->arch, (long long)beams, opts->beams > 0 ? "" : " (the folder's num_beams)", S2S_MAX_BEAMS,
                           S2S_MAX_BEAMS);
     }
+    {   // the budget, before any allocation: generation's arrays, and the run's copies of the
+        // captured ones (both are held while the run is filled)
+        const int64_t new_max = opts->generate > 0 ? opts->generate : 0;
+        double cap, kv;
+        double need = s2s_generate_bytes(m, T, new_max, capture, &cap, &kv) + cap;
+        kv *= (double)beams;   // beam search keeps one decoder cache per hypothesis
+        need += kv - kv / (double)beams;
+        char what[200], a[32], b[32], d[32];
+        snprintf(what, sizeof what, "%lld source tokens, up to %lld generated: captured arrays %s (twice while the run is "
+                 "filled), keys and values %s (%lld beam%s), activations %s", (long long)T, (long long)new_max,
+                 model_format_bytes(cap, a, sizeof a), model_format_bytes(kv, b, sizeof b), (long long)beams, beams > 1 ? "s" : "",
+                 model_format_bytes(need - 2 * cap - kv, d, sizeof d));
+        if ((s = model_check_memory(c->arch, opts, need, what))) { gaze_encoding_free(&enc); return s; }
+    }
     struct stream_ctx sc = { .opts = opts, .tok = im->tok };
     struct s2s_gen g = { .beams = (int)beams, .on_token = opts->on_token ? stream_token : NULL, .user = &sc };
     if (opts->on_token && opts->generate > 0 && (s = gaze_tokenizer_stream_init(&sc.ds, im->tok))) {
@@ -167,14 +182,19 @@ enum gaze_status s2s_model_load(struct gaze_model * model, const char * folder) 
     enum gaze_status s = s2s_load(folder, &im->m);
     if (s) { free(im); return s; }
     if (gaze_tokenizer_from_folder(folder, &im->tok)) {
-        // Marian ships SentencePiece models (source.spm, target.spm) and vocab.json, no
-        // tokenizer.json: the weights run (s2s_generate on ids), text needs a tokenizer
+        // the weights run without one (s2s_generate on ids); text needs a tokenizer: a
+        // tokenizer.json, or Marian's source.spm + target.spm + vocab.json (text/marian.c)
         snprintf(im->tok_error, sizeof im->tok_error, "%s: no tokenizer gaze reads (%s)%s", folder, gaze_last_error(),
-                 !strcmp(im->m->cfg.arch, "marian") ? "; Marian's source.spm / target.spm are not read yet" : "");
+                 !strcmp(im->m->cfg.arch, "marian") ? "; a Marian folder needs source.spm, target.spm and vocab.json" : "");
         im->tok = NULL;
     } else if (gaze_tokenizer_vocab_size(im->tok) > im->m->cfg.V) {
-        s = gaze_error(GAZE_ERR_FORMAT, "%s/tokenizer.json: %d tokens, more than the embedding's %lld rows (config.json "
-                       "vocab_size)", folder, (int)gaze_tokenizer_vocab_size(im->tok), (long long)im->m->cfg.V);
+        char tf[4096];
+        snprintf(tf, sizeof tf, "%s/tokenizer.json", folder);
+        struct stat st;
+        bool json = stat(tf, &st) == 0;
+        s = gaze_error(GAZE_ERR_FORMAT, "%s/%s: %d tokens, more than the embedding's %lld rows (config.json "
+                       "vocab_size)", folder, json ? "tokenizer.json" : "vocab.json", (int)gaze_tokenizer_vocab_size(im->tok),
+                       (long long)im->m->cfg.V);
         impl_free(im);
         return s;
     }

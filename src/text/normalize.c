@@ -258,6 +258,37 @@ static int b64v(int c) {
     return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
+// The decoded blob (trie size le32, the double array, the NUL-separated normalized strings), as
+// spm_precompiled and sentencepiece read it; what: the field, for errors.
+static enum gaze_status charsmap_from_blob(struct op * o, const uint8_t * blob, size_t bn, const char * label, const char * what) {
+    enum gaze_status st = GAZE_OK;
+    if (bn < 4) { st = gaze_error(GAZE_ERR_FORMAT, "%s: %s: %zu bytes, no trie size", label, what, bn); return st; }
+    uint32_t trie_bytes = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 | (uint32_t)blob[3] << 24;
+    o->n_units = trie_bytes / 4;   // as spm_precompiled reads it: a remainder belongs to the strings
+    if (o->n_units > (bn - 4) / 4) {
+        st = gaze_error(GAZE_ERR_FORMAT, "%s: %s: trie of %u bytes in a %zu-byte blob",
+                        label, what, trie_bytes, bn);
+        return st;
+    }
+    o->units = malloc((o->n_units + 1) * sizeof *o->units);
+    o->norm_len = bn - 4 - 4 * o->n_units;
+    o->norm = malloc(o->norm_len + 1);
+    if (!o->units || !o->norm) { st = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label); return st; }
+    for (size_t i = 0; i < o->n_units; i++) {
+        const uint8_t * p = blob + 4 + 4 * i;
+        o->units[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    }
+    memcpy(o->norm, blob + 4 + 4 * o->n_units, o->norm_len);
+    o->norm[o->norm_len] = 0;
+    size_t bad = gaze_utf8_first_invalid(o->norm, o->norm_len);
+    if (bad < o->norm_len) {
+        st = gaze_error(GAZE_ERR_FORMAT, "%s: %s: normalized strings are not UTF-8 "
+                        "(byte %zu)", label, what, bad);
+        return st;
+    }
+    return charsmap_check(o, label);
+}
+
 static enum gaze_status parse_precompiled(struct op * o, const json_t * n, const char * label) {
     json_t * v = json_object_get(n, "precompiled_charsmap");
     if (!json_is_string(v)) return gaze_error(GAZE_ERR_FORMAT, "%s: normalizer Precompiled: precompiled_charsmap is not a base64 string", label);
@@ -284,33 +315,7 @@ static enum gaze_status parse_precompiled(struct op * o, const json_t * n, const
         if (pad < 2) blob[bn++] = (uint8_t)(w >> 8);
         if (pad < 1) blob[bn++] = (uint8_t)w;
     }
-    enum gaze_status st = GAZE_OK;
-    if (bn < 4) { st = gaze_error(GAZE_ERR_FORMAT, "%s: normalizer Precompiled: precompiled_charsmap: %zu bytes, no trie size", label, bn); goto done; }
-    uint32_t trie_bytes = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 | (uint32_t)blob[3] << 24;
-    o->n_units = trie_bytes / 4;   // as spm_precompiled reads it: a remainder belongs to the strings
-    if (o->n_units > (bn - 4) / 4) {
-        st = gaze_error(GAZE_ERR_FORMAT, "%s: normalizer Precompiled: precompiled_charsmap: trie of %u bytes in a %zu-byte blob",
-                        label, trie_bytes, bn);
-        goto done;
-    }
-    o->units = malloc((o->n_units + 1) * sizeof *o->units);
-    o->norm_len = bn - 4 - 4 * o->n_units;
-    o->norm = malloc(o->norm_len + 1);
-    if (!o->units || !o->norm) { st = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label); goto done; }
-    for (size_t i = 0; i < o->n_units; i++) {
-        const uint8_t * p = blob + 4 + 4 * i;
-        o->units[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    }
-    memcpy(o->norm, blob + 4 + 4 * o->n_units, o->norm_len);
-    o->norm[o->norm_len] = 0;
-    size_t bad = gaze_utf8_first_invalid(o->norm, o->norm_len);
-    if (bad < o->norm_len) {
-        st = gaze_error(GAZE_ERR_FORMAT, "%s: normalizer Precompiled: precompiled_charsmap: normalized strings are not UTF-8 "
-                        "(byte %zu)", label, bad);
-        goto done;
-    }
-    st = charsmap_check(o, label);
-done:
+    enum gaze_status st = charsmap_from_blob(o, blob, bn, label, "normalizer Precompiled: precompiled_charsmap");
     free(blob);
     return st;
 }
@@ -516,4 +521,108 @@ enum gaze_status tok_norm_apply(const struct tok_norm * t, struct tok_nstr * ns,
         }
     }
     return st;
+}
+
+/* ---- sentencepiece's own normalizer (normalizer.cc), for .spm model files ------------------- */
+
+enum gaze_status tok_norm_from_charsmap(const uint8_t * blob, size_t n, const char * label, struct tok_norm ** out) {
+    *out = NULL;
+    struct tok_norm * t = calloc(1, sizeof *t);
+    if (!t) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label);
+    enum gaze_status s = GAZE_OK;
+    if (n) {
+        struct op o = { .kind = OP_PRECOMPILED };
+        if (n > CHARSMAP_MAX)
+            s = gaze_error(GAZE_ERR_LIMIT, "%s: normalizer_spec.precompiled_charsmap: %zu bytes, more than %u MiB", label, n, CHARSMAP_MAX >> 20);
+        if (!s) s = charsmap_from_blob(&o, blob, n, label, "normalizer_spec.precompiled_charsmap");
+        if (!s && !(t->ops = malloc(sizeof *t->ops))) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label);
+        if (s) { free(o.units); free(o.norm); }
+        else t->ops[t->n++] = o;
+    }
+    if (!s && !(t->md = pcre2_match_data_create(1, NULL))) s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", label);
+    if (s) { tok_norm_free(t); return s; }
+    *out = t;
+    return GAZE_OK;
+}
+
+// sentencepiece Normalizer::NormalizePrefix: the longest rule of the charsmap matching a prefix
+// of s [n] (among the first 32 prefix matches, as its fixed result array), else one UTF-8
+// character copied, or U+FFFD for one byte of malformed UTF-8. *used: input bytes consumed.
+static const char * spm_prefix(const struct op * o, const char * s, size_t n, size_t * used, size_t * out_len) {
+    size_t best = 0, found = 0;
+    const char * m = NULL;
+    if (o) {
+        size_t p = unit_offset(o->units[0]);
+        for (size_t i = 0; i < n && found < 32; i++) {
+            uint8_t c = (uint8_t)s[i];
+            if (!c) break;
+            p ^= c;
+            uint32_t u = o->units[p];
+            if (unit_label(u) != c) break;
+            p ^= unit_offset(u);
+            if (unit_has_leaf(u)) {
+                found++;
+                size_t v = unit_value(o->units[p]);
+                best = i + 1;
+                m = o->norm + v;
+            }
+        }
+    }
+    if (best) {
+        *used = best;
+        *out_len = strlen(m);   // the strings are NUL-separated and the blob NUL-terminated (checked)
+        return m;
+    }
+    uint32_t cp;
+    int k = gaze_utf8_decode((const uint8_t *)s, n, 0, &cp);
+    if (k <= 0) { *used = 1; *out_len = 3; return "\xEF\xBF\xBD"; }
+    *used = (size_t)k;
+    *out_len = (size_t)k;
+    return s;
+}
+
+enum gaze_status tok_spm_normalize(const struct tok_norm * cm, const struct tok_spm_norm_spec * sp, struct tok_nstr * ns,
+                                   struct tok_norm_scratch * sc) {
+    const struct op * o = cm && cm->n ? &cm->ops[0] : NULL;
+    struct tok_nstr * d = &sc->tmp;
+    d->n = 0;
+    const char * ws = sp->escape_ws ? META : " ";
+    size_t wl = sp->escape_ws ? 3 : 1;
+    size_t pos = 0, used, ml;
+    const char * m;
+    if (sp->remove_extra_ws)   // heading spaces
+        while (pos < ns->n) {
+            m = spm_prefix(o, ns->s + pos, ns->n - pos, &used, &ml);
+            if (ml != 1 || m[0] != ' ') break;
+            pos += used;
+        }
+    if (pos == ns->n) { ns->n = 0; return GAZE_OK; }
+    // the dummy prefix takes the first character's range (sentencepiece maps it to that
+    // character too); every output byte of a rule takes the range of the input it consumed
+    if (!tok_nstr_reserve(d, 3)) return gaze_error(GAZE_ERR_NOMEM, "normalizer: out of memory");
+    if (!sp->ws_as_suffix && sp->add_dummy_prefix) put(d, ws, wl, ns->ab[pos], ns->ab[pos]);
+    bool prev_space = sp->remove_extra_ws;
+    while (pos < ns->n) {
+        m = spm_prefix(o, ns->s + pos, ns->n - pos, &used, &ml);
+        size_t ab = ns->ab[pos], ae = ns->ae[pos + used - 1];
+        while (prev_space && ml && m[0] == ' ') { m++; ml--; }
+        if (ml) {
+            if (!tok_nstr_reserve(d, d->n + 3 * ml + 3)) return gaze_error(GAZE_ERR_NOMEM, "normalizer: out of memory");
+            for (size_t j = 0; j < ml; j++) {
+                if (sp->escape_ws && m[j] == ' ') put(d, META, 3, ab, ae);
+                else put(d, m + j, 1, ab, ae);
+            }
+            prev_space = m[ml - 1] == ' ';
+        }
+        pos += used;
+        if (!sp->remove_extra_ws) prev_space = false;
+    }
+    if (sp->remove_extra_ws)   // tailing spaces
+        while (d->n >= wl && !memcmp(d->s + d->n - wl, ws, wl)) d->n -= wl;
+    if (sp->ws_as_suffix && sp->add_dummy_prefix && d->n) {
+        if (!tok_nstr_reserve(d, d->n + 3)) return gaze_error(GAZE_ERR_NOMEM, "normalizer: out of memory");
+        put(d, ws, wl, d->ae[d->n - 1], d->ae[d->n - 1]);
+    }
+    swap_nstr(ns, d);
+    return GAZE_OK;
 }

@@ -42,6 +42,16 @@ enum gaze_status tok_norm_parse(const json_t * normalizer, const char * label, s
 void             tok_norm_free(struct tok_norm * n);
 enum gaze_status tok_norm_apply(const struct tok_norm * n, struct tok_nstr * ns, struct tok_norm_scratch * s);
 
+// sentencepiece's Normalizer::Normalize (normalizer.cc) for .spm model files (Marian), which the
+// HF chain above only approximates: the longest charsmap rule at each position (HF: the
+// shortest, per grapheme), heading / repeated / trailing spaces removed by remove_extra_ws, the
+// dummy prefix, spaces escaped to U+2581. The original ranges follow every byte.
+struct tok_spm_norm_spec { bool add_dummy_prefix, remove_extra_ws, escape_ws, ws_as_suffix; };
+// A chain of the one Precompiled rule of a raw charsmap blob [n] (0: identity), checked fully.
+enum gaze_status tok_norm_from_charsmap(const uint8_t * blob, size_t n, const char * label, struct tok_norm ** out);
+enum gaze_status tok_spm_normalize(const struct tok_norm * charsmap, const struct tok_spm_norm_spec * spec,
+                                   struct tok_nstr * ns, struct tok_norm_scratch * s);
+
 // Unicode White_Space at s[i] (Rust char::is_whitespace): its byte length, 0 when not.
 size_t tok_ws_len(const char * s, size_t n, size_t i);
 

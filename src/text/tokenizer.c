@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "formats/json.h"
 #include "text/bpe.h"
+#include "text/marian.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
 #include <errno.h>
@@ -17,6 +18,7 @@ struct gaze_tokenizer {
     struct gaze_tokenizer_specials sp;
     char *                   chat;     // chat template, or NULL
     bool                     chat_builtin;   // chat is gaze's own (the file has none)
+    struct tok_marian_dec *  marian;   // Marian: decoding with target.spm
 };
 
 const char * gaze_tokenizer_kind_name(enum gaze_tokenizer_kind k) {
@@ -33,6 +35,7 @@ void gaze_tokenizer_free(struct gaze_tokenizer * t) {
     if (!t) return;
     gaze_bpe_free(t->bpe);
     gaze_wordpiece_free(t->wp);
+    tok_marian_dec_free(t->marian);
     free(t->chat);
     free(t);
 }
@@ -293,6 +296,18 @@ enum gaze_status gaze_tokenizer_from_folder(const char * dir, struct gaze_tokeni
     if ((size_t)snprintf(file, sizeof file, "%s/tokenizer.json", dir) >= sizeof file)
         return gaze_error(GAZE_ERR_INVALID_ARG, "%s: path too long", dir);
     if (stat(file, &st) == 0) return from_json_file(file, dir, out);
+    if (tok_marian_folder(dir)) {   // Marian: source.spm, target.spm, vocab.json
+        struct gaze_tokenizer * t = calloc(1, sizeof *t);
+        if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
+        struct tok_marian_info mi;
+        enum gaze_status s = tok_marian_load(dir, &t->bpe, &mi);
+        if (!s) s = tok_marian_decoder(dir, &t->marian);
+        if (s) { gaze_tokenizer_free(t); return s; }
+        t->kind = GAZE_TOKENIZER_UNIGRAM;
+        t->sp = (struct gaze_tokenizer_specials){ -1, mi.eos, mi.pad, mi.unk, false, true };
+        *out = t;
+        return GAZE_OK;
+    }
     // no tokenizer.json: a BERT vocab.txt folder (gaze_wordpiece_init reports what is missing)
     struct gaze_tokenizer * t = calloc(1, sizeof *t);
     if (!t) return gaze_error(GAZE_ERR_NOMEM, "tokenizer: out of memory");
@@ -441,6 +456,7 @@ enum gaze_status gaze_tokenizer_encode(const struct gaze_tokenizer * t, const ch
 enum gaze_status gaze_tokenizer_decode(const struct gaze_tokenizer * t, const int32_t * ids, int64_t n, bool skip_special,
                                        char ** out, size_t * out_len) {
     if (!t || !out || (!ids && n > 0) || n < 0) return gaze_error(GAZE_ERR_INVALID_ARG, "gaze_tokenizer_decode: bad argument");
+    if (t->marian) return tok_marian_decode(t->marian, t->bpe, ids, n, skip_special, out, out_len);
     if (t->bpe) return gaze_bpe_decode(t->bpe, ids, n, skip_special, out, out_len);
     *out = NULL;
     size_t total = 1;

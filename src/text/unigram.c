@@ -26,6 +26,11 @@ struct tok_unigram {
     struct tok_norm * norm;
     int      metaspace;
     bool     split;
+    // sentencepiece mode (tok_unigram_set_spm)
+    bool     spm, lang_codes;
+    struct tok_spm_norm_spec spec;
+    struct tok_unigram * outer;
+    int32_t  outer_unk;
 };
 
 static const struct tok_unigram * g_sort;   // qsort has no context argument; init is single-threaded per call
@@ -44,6 +49,7 @@ void tok_unigram_free(struct tok_unigram * u) {
     if (!u) return;
     free(u->text); free(u->off); free(u->score); free(u->sorted);
     tok_norm_free(u->norm);
+    tok_unigram_free(u->outer);
     free(u);
 }
 
@@ -81,6 +87,17 @@ static int32_t lookup(const struct tok_unigram * u, const char * t, size_t n) {
     size_t lo = 0, hi = (size_t)u->n;
     for (size_t d = 0; d < n && lo < hi; d++) narrow(u, &lo, &hi, d, (uint8_t)t[d]);
     return lo < hi ? exact_at(u, lo, hi, n) : -1;
+}
+
+int32_t tok_unigram_lookup(const struct tok_unigram * u, const char * t, size_t n) { return n ? lookup(u, t, n) : -1; }
+
+void tok_unigram_set_spm(struct tok_unigram * u, const struct tok_spm_norm_spec * spec, struct tok_unigram * outer,
+                         int32_t outer_unk, bool lang_codes) {
+    u->spm = true;
+    u->spec = *spec;
+    u->outer = outer;
+    u->outer_unk = outer_unk;
+    u->lang_codes = lang_codes;
 }
 
 enum gaze_status tok_unigram_init(struct tok_unigram ** out, const struct tok_unigram_vocab * v, struct tok_norm * norm,
@@ -153,6 +170,12 @@ static bool out_push(struct tok_uni_scratch * s, int32_t id, size_t b, size_t e)
 static enum gaze_status emit(const struct tok_unigram * u, struct tok_uni_scratch * s, int32_t id, size_t b, size_t e) {
     const struct tok_nstr * ns = &s->ns;
     size_t ob = ns->ab[b], oe = ns->ae[e - 1];
+    if (u->outer) {   // sentencepiece mode: the piece, or the unknown's surface, by text in outer
+        bool known = id >= 0 && id != u->unk;
+        int32_t o = lookup(u->outer, known ? ptext(u, id) : ns->s + b, known ? plen(u, id) : e - b);
+        if (!out_push(s, o >= 0 ? o : u->outer_unk, ob, oe)) return gaze_error(GAZE_ERR_NOMEM, "unigram: out of memory");
+        return GAZE_OK;
+    }
     if (id < 0 || id == u->unk) id = lookup(u, ns->s + b, e - b);
     if (id < 0 && u->byte_fallback) {
         bool all = true;
@@ -249,8 +272,45 @@ static enum gaze_status viterbi(const struct tok_unigram * u, struct tok_uni_scr
     return GAZE_OK;
 }
 
+// MarianTokenizer's language_code_re ">>.+<<" (Python re, no DOTALL: "." is anything but \n,
+// greedy) matched at s[i]: the end of the match, 0 if none.
+static size_t lang_code_at(const char * t, size_t n, size_t i) {
+    if (i + 2 > n || t[i] != '>' || t[i + 1] != '>') return 0;
+    size_t lim = i + 2;
+    while (lim < n && t[lim] != '\n') lim++;
+    for (size_t j = lim; j >= i + 5; j--)   // "<<" ends at j, at least one character before it
+        if (t[j - 2] == '<' && t[j - 1] == '<') return j;
+    return 0;
+}
+
+// sentencepiece mode: MarianTokenizer._tokenize (a leading language code is a token of its own,
+// every code is removed) then sentencepiece's encode of the rest: its normalizer, then Viterbi
+// over the whole normalized text (sentencepiece has no pre-tokenizer).
+static enum gaze_status spm_fragment(const struct tok_unigram * u, struct tok_uni_scratch * s) {
+    struct tok_nstr * ns = &s->ns;
+    enum gaze_status st;
+    if (u->lang_codes) {
+        size_t e0 = lang_code_at(ns->s, ns->n, 0), o = 0;
+        if (e0) {
+            int32_t id = lookup(u->outer, ns->s, e0);
+            if (!out_push(s, id >= 0 ? id : u->outer_unk, ns->ab[0], ns->ae[e0 - 1]))
+                return gaze_error(GAZE_ERR_NOMEM, "unigram: out of memory");
+        }
+        for (size_t i = 0; i < ns->n;) {
+            size_t e = lang_code_at(ns->s, ns->n, i);
+            if (e) { i = e; continue; }
+            ns->s[o] = ns->s[i]; ns->ab[o] = ns->ab[i]; ns->ae[o] = ns->ae[i];
+            o++, i++;
+        }
+        ns->n = o;
+    }
+    if ((st = tok_spm_normalize(u->norm, &u->spec, ns, &s->norm))) return st;
+    return ns->n ? viterbi(u, s, 0, ns->n) : GAZE_OK;
+}
+
 enum gaze_status tok_unigram_fragment(const struct tok_unigram * u, struct tok_uni_scratch * s) {
     s->n_out = 0;
+    if (u->spm) return spm_fragment(u, s);
     struct tok_nstr * ns = &s->ns;
     enum gaze_status st = tok_norm_apply(u->norm, ns, &s->norm);
     if (st) return st;

@@ -40,5 +40,14 @@ void             tok_unigram_free(struct tok_unigram * u);
 // s->ns holds one fragment (its bytes and their input ranges). Tokens go to s->out [s->n_out].
 enum gaze_status tok_unigram_fragment(const struct tok_unigram * u, struct tok_uni_scratch * s);
 void             tok_uni_scratch_free(struct tok_uni_scratch * s);
+// The id of a piece by text (the last of equal texts), -1 when none.
+int32_t          tok_unigram_lookup(const struct tok_unigram * u, const char * t, size_t n);
+// sentencepiece mode (Marian, text/marian.c): u's norm is tok_norm_from_charsmap's and is
+// applied as sentencepiece does (spec), the whole fragment is one Viterbi (no pre-tokenizer),
+// and every token gets the id of its text in outer (the piece's text, or a fused unknown's
+// normalized surface), else outer_unk. lang_codes: MarianTokenizer's ">>xx<<" rule first.
+// outer is taken.
+void             tok_unigram_set_spm(struct tok_unigram * u, const struct tok_spm_norm_spec * spec, struct tok_unigram * outer,
+                                     int32_t outer_unk, bool lang_codes);
 
 #endif

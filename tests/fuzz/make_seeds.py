@@ -463,6 +463,92 @@ def run_seeds():
                 put("fuzz_runfile", name + ".safetensors", f.read())
 
 
+# ---- SentencePiece model files (fuzz_spm_model: text length le16, text, ModelProto) ----------
+def pb_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def pb_bytes(field, b):
+    return pb_varint(field << 3 | 2) + pb_varint(len(b)) + b
+
+
+def pb_fields(buf):
+    """(field, wire type, raw bytes of the whole field) of one message, top level only."""
+    i, out = 0, []
+    while i < len(buf):
+        start, key, shift = i, 0, 0
+        while True:
+            b = buf[i]; i += 1
+            key |= (b & 0x7F) << shift; shift += 7
+            if not b & 0x80:
+                break
+        wt = key & 7
+        if wt == 0:
+            while buf[i] & 0x80:
+                i += 1
+            i += 1
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        elif wt == 2:
+            n, shift = 0, 0
+            while True:
+                b = buf[i]; i += 1
+                n |= (b & 0x7F) << shift; shift += 7
+                if not b & 0x80:
+                    break
+            i += n
+        out.append((key >> 3, wt, buf[start:i]))
+    return out
+
+
+def spm_piece(text, score, typ=1):
+    m = pb_bytes(1, text.encode()) + pb_varint(2 << 3 | 5) + struct.pack("<f", score)
+    if typ != 1:
+        m += pb_varint(3 << 3) + pb_varint(typ)
+    return pb_bytes(1, m)
+
+
+def spm_seeds():
+    def put_spm(name, text, model):
+        t = text.encode()
+        put("fuzz_spm_model", name, struct.pack("<H", len(t)) + t + model)
+    hand = b"".join([spm_piece("<unk>", 0, 2), spm_piece("<s>", 0, 3), spm_piece("</s>", 0, 3),
+                     spm_piece("\u2581", -1.5), spm_piece("a", -2), spm_piece("b", -2.5), spm_piece("\u2581ab", -1),
+                     spm_piece("\u00e9", -3), spm_piece("1", -3), spm_piece("<x>", 0, 5)])
+    hand += pb_bytes(2, pb_varint(3 << 3) + pb_varint(1))     # trainer_spec: UNIGRAM
+    hand += pb_bytes(3, pb_varint(3 << 3) + pb_varint(1))     # normalizer_spec: add_dummy_prefix
+    put_spm("hand", "ab  a\tb \u00e9 1 <s> >>de<< z</s>b", hand)
+    put_spm("hand_nows", "  ab a  ", hand + pb_bytes(3, pb_varint(4 << 3) + pb_varint(0) + pb_varint(5 << 3) + pb_varint(0)))
+    fix = os.path.join(ROOT, "tests", "fixtures", "seq2seq", "marian_text", "source.spm")
+    if os.path.exists(fix):
+        full = open(fix, "rb").read()
+        put_spm("marian", "the quick ＢＲＯＷＮ fox ① \u00a0 \u2603\u2603 >>de<< Привет<unk>日本", full)
+        # the same pieces with an identity normalizer (no charsmap): small
+        out = bytearray()
+        for f, _, raw in pb_fields(full):
+            if f == 3:   # normalizer_spec without precompiled_charsmap
+                body = raw[1:]
+                n, shift, k = 0, 0, 0
+                while True:
+                    b = body[k]; k += 1
+                    n |= (b & 0x7F) << shift; shift += 7
+                    if not b & 0x80:
+                        break
+                inner = body[k:k + n]
+                out += pb_bytes(3, b"".join(r for g, _, r in pb_fields(inner) if g != 2))
+            else:
+                out += raw
+        put_spm("marian_identity", "  leading   runs and tabs\there 123 ", bytes(out))
+
+
 def main():
     gguf_seeds()
     render_seeds()
@@ -471,6 +557,7 @@ def main():
     config_seeds()
     tokenizer_seeds()
     text_seeds()
+    spm_seeds()
     total = 0
     for dp, _, fs in os.walk(CORPUS):
         total += sum(os.path.getsize(os.path.join(dp, f)) for f in fs)
