@@ -154,9 +154,9 @@ static void one_case(const char * what, int64_t H, int64_t T, int64_t C, bool ca
         vec[2 * C + c] = (float)(0.1 * nrand());    // ln_b
         vec[3 * C + c] = (float)(0.5 + urand());    // post_w with ln_w
     }
-    const struct gaze_attrib_block b = { H, T, C, alpha, vo, x, bias ? vec : NULL, ln ? vec + C : NULL,
+    struct gaze_attrib_block b = { H, T, C, alpha, vo, x, bias ? vec : NULL, ln ? vec + C : NULL,
                                          ln ? vec + 2 * C : NULL, 1e-12f, post ? (ln ? vec + 3 * C : vec + C) : NULL,
-                                         1e-6f };
+                                         1e-6f, NULL };
     const int64_t TT = T * T;
     CHECK(ref_block(&b, want + 3 * TT, want, want + TT, want + 2 * TT) == GAZE_OK, "%s: reference failed", what);
     for (int isa = GAZE_ISA_SCALAR; isa <= (int)gaze_isa_active(); isa++) {
@@ -179,6 +179,25 @@ static void one_case(const char * what, int64_t H, int64_t T, int64_t C, bool ca
               gaze_isa_name((enum gaze_isa)isa), max_err(got, want, TT, true));
         gaze_set_isa(keep);
     }
+    // the forward pass's attention output given (as the models pass it): the same results
+    float * attn = malloc((size_t)(T * C) * sizeof(float));
+    if (!attn) { CHECK(0, "out of memory"); return; }
+    for (int64_t i = 0; i < T; i++)
+        for (int64_t c = 0; c < C; c++) {
+            double acc = b.bias ? b.bias[c] : 0;
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t j = 0; j < T; j++) acc += (double)alpha[(h * T + i) * T + j] * vo[(h * T + j) * C + c];
+            attn[i * C + c] = (float)acc;
+        }
+    b.attn = attn;
+    memset(got, 0xff, (size_t)(3 * TT) * sizeof(float));
+    CHECK(gaze_attrib_block_compute(&b, NULL, got, got + TT, got + 2 * TT) == GAZE_OK, "%s: %s", what, gaze_last_error());
+    const double ev = max_err(got, want, TT, true), er = max_err(got + TT, want + TT, TT, true),
+                 ea = max_err(got + 2 * TT, want + 2 * TT, TT, false);
+    printf("  %-28s attn given vnorm %.2g resln %.2g alti %.2g\n", what, ev, er, ea);
+    CHECK(ev <= 1e-5 && er <= 1e-5 && ea <= 1e-5, "%s (attention output given): vnorm %g resln %g alti %g > 1e-5", what,
+          ev, er, ea);
+    free(attn);
     free(alpha); free(vo); free(x); free(vec); free(got); free(want);
 }
 
@@ -193,7 +212,7 @@ int main(void) {
     one_case("one token", 2, 1, 19, false, true, false, true, 1.0f);
     // a bad shape is an error, not a crash
     const struct gaze_attrib_block bad = { 0, 4, 8, (const float[1]){ 0 }, (const float[1]){ 0 }, NULL, NULL, NULL, NULL,
-                                           0, NULL, 0 };
+                                           0, NULL, 0, NULL };
     float o[16];
     CHECK(gaze_attrib_block_compute(&bad, NULL, o, NULL, NULL) == GAZE_ERR_INVALID_ARG, "H = 0 accepted");
     return check_summary("test_attrib_block");

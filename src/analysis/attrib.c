@@ -79,6 +79,17 @@ static void pair_exact(const struct gaze_attrib_block * b, const struct attrib_r
     out[0] = r0; out[1] = r1; out[2] = r2;
 }
 
+// Σ v and Σ v² in double, four independent sums (a single running sum waits on each add)
+static void sums4(const float * v, int64_t n, double * sum, double * sq) {
+    double a[4] = { 0 }, q[4] = { 0 };
+    int64_t c = 0;
+    for (; c + 4 <= n; c += 4)
+        for (int k = 0; k < 4; k++) { a[k] += v[c + k]; q[k] += (double)v[c + k] * v[c + k]; }
+    for (; c < n; c++) { a[0] += v[c]; q[0] += (double)v[c] * v[c]; }
+    *sum = (a[0] + a[1]) + (a[2] + a[3]);
+    *sq = (q[0] + q[1]) + (q[2] + q[3]);
+}
+
 enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, float * vnorm_heads,
                                            float * vnorm, float * resln, float * alti) {
     if (!b || !b->alpha || !b->vo || ((resln || alti) && !b->resid))
@@ -91,9 +102,9 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
         double * fn = malloc((size_t)(H * T) * sizeof *fn);
         if (!fn) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
         for (int64_t r = 0; r < H * T; r++) {
-            double acc = 0;
-            for (int64_t c = 0; c < C; c++) acc += (double)b->vo[r * C + c] * b->vo[r * C + c];
-            fn[r] = sqrt(acc);
+            double sum, sq;
+            sums4(b->vo + r * C, C, &sum, &sq);
+            fn[r] = sqrt(sq);
         }
         for (int64_t h = 0; h < H; h++)
             for (int64_t i = 0; i < T; i++)
@@ -106,39 +117,46 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     // Z [rows, C] = A [rows, H] · F_j [H, C] with A[r, h] = α^h_(i0+r) j and F_j the rows f_h(x_j)
     // (stride T·C in vo). The norms of each row then take one pass (attrib_row_sums), with the
     // per-query output y_i, its norm's scale and the mean of z_ij (linear: Σ_h α μ_hj) known
-    // beforehand from the full attention output Σ_h α^h F_h (H GEMMs of depth T).
+    // beforehand from the full attention output (the forward pass's, b->attn, else Σ_h α^h F_h
+    // by H GEMMs of depth T here).
     const int64_t IB = GAZE_MIN(T, ATTRIB_IB);
     const size_t TC = (size_t)(T * C);
-    float * fbuf = malloc((4 * TC + (size_t)(IB * C) + (size_t)(IB * H)) * sizeof(float));
+    // alpha transposed to [key j, query i, head h]: the A of key j is a plain row block
+    float * fbuf = malloc((4 * TC + (size_t)(IB * C) + (size_t)(H * T * T)) * sizeof(float));
     double * dbuf = malloc((size_t)(2 * T + H * T + C) * sizeof(double));
     if (!fbuf || !dbuf) { free(fbuf); free(dbuf); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
     struct attrib_rows st = { fbuf, fbuf + TC, fbuf + 2 * TC, dbuf, dbuf + T };
-    float * att = fbuf + 3 * TC, * Z = att + TC, * A = Z + IB * C;
+    float * att = fbuf + 3 * TC, * Z = att + TC, * at = Z + IB * C;
     double * mu = dbuf + 2 * T, * u = mu + H * T;
     enum gaze_status s = GAZE_OK;
     const bool need_y = resln || alti;
-    for (int64_t h = 0; need_y && h < H && !s; h++)
-        s = gaze_gemm_f32(T, C, T, b->alpha + h * T * T, T, b->vo + h * TC, C, NULL, att, C,
-                          GAZE_GEMM_NN | (h ? GAZE_GEMM_ACCUMULATE : 0), 1);
+    // the attention output with its bias: the forward pass's, or Σ_h α^h F_h + b here
+    const float * ab = b->attn;
+    if (need_y && !ab) {
+        for (int64_t h = 0; h < H && !s; h++)
+            s = gaze_gemm_f32(T, C, T, b->alpha + h * T * T, T, b->vo + h * TC, C, h ? NULL : b->bias, att, C,
+                              GAZE_GEMM_NN | (h ? GAZE_GEMM_ACCUMULATE : 0), 1);
+        ab = att;
+    }
     if (s) { free(fbuf); free(dbuf); return s; }
+    if (!need_y) memset(fbuf, 0, 3 * TC * sizeof(float));   // rows the value-norm-only kernel reads but ignores
     for (int64_t i = 0; need_y && i < T; i++) {
         float * yi = st.y + i * C, * qi = st.q + i * C;
-        const float * ai = att + i * C;
+        const float * ai = ab + i * C;
         // a post-attention RMSNorm scales every summand and the bias by w / rms_i of the full
         // attention output (bias included: nobody's, but inside the norm)
         double inv_rms = 1;
         if (b->post_w) {
             double ms = 0;
             for (int64_t c = 0; c < C; c++) {
-                const double t = (double)ai[c] + (b->bias ? b->bias[c] : 0);
-                ms += t * t;
+                ms += (double)ai[c] * ai[c];
             }
             inv_rms = 1 / sqrt(ms / (double)C + (double)b->post_eps);
         }
         st.inv_rms[i] = inv_rms;
         double mean = 0, var = 0, inv_sigma = 1;
         for (int64_t c = 0; c < C; c++) {
-            double t = (double)ai[c] + (b->bias ? b->bias[c] : 0);
+            double t = ai[c];
             if (b->post_w) t *= inv_rms * b->post_w[c];
             u[c] = t + b->resid[i * C + c];   // the block's pre-norm output y_i
             mean += u[c];
@@ -160,12 +178,17 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     }
     // μ_hj = mean of f_h(x_j): the mean of z_ij that the post-LN subtracts is Σ_h α^h_ij μ_hj
     for (int64_t r = 0; b->ln_w && r < H * T; r++) {
-        double acc = 0;
-        for (int64_t c = 0; c < C; c++) acc += b->vo[r * C + c];
-        mu[r] = acc / (double)C;
+        double sum, sq;
+        sums4(b->vo + r * C, C, &sum, &sq);
+        mu[r] = sum / (double)C;
     }
     void (*row_sums)(const float *, const float *, float, const float *, const float *, int64_t, double[3]) =
         gaze_isa_active() >= GAZE_ISA_AVX2 ? attrib_row_sums_avx2 : attrib_row_sums;
+    for (int64_t i = 0; i < T; i++)   // h inside i: the T rows written (H floats each) stay in L1
+        for (int64_t h = 0; h < H; h++) {
+            const float * row = b->alpha + (h * T + i) * T;
+            for (int64_t j = 0; j < T; j++) at[(j * T + i) * H + h] = row[j];
+        }
     const bool exact_all = b->ln_w && b->post_w;   // no linear shortcut for the mean: every pair exact
     for (int64_t i0 = 0; i0 < T && !s; i0 += IB) {
         const int64_t i1 = GAZE_MIN(T, i0 + IB);
@@ -175,7 +198,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             int64_t lo = -1, hi = -1;
             for (int64_t i = i0; i < i1; i++) {
                 bool any = i == j;
-                for (int64_t h = 0; h < H && !any; h++) any = b->alpha[(h * T + i) * T + j] != 0;
+                for (int64_t h = 0; h < H && !any; h++) any = at[(j * T + i) * H + h] != 0;
                 if (any) { if (lo < 0) lo = i; hi = i; }
             }
             for (int64_t i = i0; i < i1; i++)
@@ -186,17 +209,14 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                 }
             if (lo < 0) continue;
             const int64_t rows = hi - lo + 1;
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t h = 0; h < H; h++) A[r * H + h] = b->alpha[(h * T + lo + r) * T + j];
+            const float * A = at + (j * T + lo) * H;   // [rows, H]
             s = gaze_gemm_f32(rows, C, H, A, H, b->vo + j * C, (int64_t)TC, NULL, Z, C, GAZE_GEMM_NN, 1);
             for (int64_t r = 0; r < rows && !s; r++) {
                 const int64_t i = lo + r;
                 const float * z = Z + r * C;
                 double o[3];
-                if (!need_y) {   // value-norm alone: only Σ z²
-                    double acc = 0;
-                    for (int64_t c = 0; c < C; c++) acc += (double)z[c] * z[c];
-                    o[0] = acc; o[1] = o[2] = 0;
+                if (!need_y) {   // value-norm alone: only Σ z² (q, y, |y| unused: the first row of each)
+                    row_sums(z, st.q, 0.0f, st.y, st.y, C, o);
                 } else if (i == j || exact_all) {
                     pair_exact(b, &st, z, i, j, u, o);
                 } else {
