@@ -122,7 +122,10 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const int64_t IB = GAZE_MIN(T, ATTRIB_IB);
     const size_t TC = (size_t)(T * C);
     // alpha transposed to [key j, query i, head h]: the A of key j is a plain row block
-    float * fbuf = malloc((4 * TC + (size_t)(IB * C) + (size_t)(H * T * T)) * sizeof(float));
+    // (key stride JS padded by a cache line: a stride of a multiple of 2 KiB sends every row of
+    // the transposing writes to the same few L1 sets)
+    const int64_t JS = T * H + 16;
+    float * fbuf = malloc((4 * TC + (size_t)(IB * C) + (size_t)(JS * T)) * sizeof(float));
     double * dbuf = malloc((size_t)(2 * T + H * T + C) * sizeof(double));
     if (!fbuf || !dbuf) { free(fbuf); free(dbuf); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
     struct attrib_rows st = { fbuf, fbuf + TC, fbuf + 2 * TC, dbuf, dbuf + T };
@@ -187,7 +190,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     for (int64_t i = 0; i < T; i++)   // h inside i: the T rows written (H floats each) stay in L1
         for (int64_t h = 0; h < H; h++) {
             const float * row = b->alpha + (h * T + i) * T;
-            for (int64_t j = 0; j < T; j++) at[(j * T + i) * H + h] = row[j];
+            for (int64_t j = 0; j < T; j++) at[j * JS + i * H + h] = row[j];
         }
     const bool exact_all = b->ln_w && b->post_w;   // no linear shortcut for the mean: every pair exact
     for (int64_t i0 = 0; i0 < T && !s; i0 += IB) {
@@ -198,7 +201,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             int64_t lo = -1, hi = -1;
             for (int64_t i = i0; i < i1; i++) {
                 bool any = i == j;
-                for (int64_t h = 0; h < H && !any; h++) any = at[(j * T + i) * H + h] != 0;
+                for (int64_t h = 0; h < H && !any; h++) any = at[j * JS + i * H + h] != 0;
                 if (any) { if (lo < 0) lo = i; hi = i; }
             }
             for (int64_t i = i0; i < i1; i++)
@@ -209,7 +212,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                 }
             if (lo < 0) continue;
             const int64_t rows = hi - lo + 1;
-            const float * A = at + (j * T + lo) * H;   // [rows, H]
+            const float * A = at + j * JS + lo * H;   // [rows, H]
             s = gaze_gemm_f32(rows, C, H, A, H, b->vo + j * C, (int64_t)TC, NULL, Z, C, GAZE_GEMM_NN, 1);
             for (int64_t r = 0; r < rows && !s; r++) {
                 const int64_t i = lo + r;
