@@ -125,12 +125,13 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     // (key stride JS padded by a cache line: a stride of a multiple of 2 KiB sends every row of
     // the transposing writes to the same few L1 sets)
     const int64_t JS = T * H + 16;
-    float * fbuf = malloc((4 * TC + (size_t)(IB * C) + (size_t)(JS * T)) * sizeof(float));
-    double * dbuf = malloc((size_t)(2 * T + H * T + C) * sizeof(double));
+    const int64_t ZR = GAZE_MAX(IB, H + 1);   // rows of Z: the GEMM's block, or F_j and one summand
+    float * fbuf = malloc((4 * TC + (size_t)(ZR * C) + (size_t)(JS * T) + (size_t)IB) * sizeof(float));
+    double * dbuf = malloc((size_t)(2 * T + H * T + C + 3 * IB) * sizeof(double));
     if (!fbuf || !dbuf) { free(fbuf); free(dbuf); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
     struct attrib_rows st = { fbuf, fbuf + TC, fbuf + 2 * TC, dbuf, dbuf + T };
-    float * att = fbuf + 3 * TC, * Z = att + TC, * at = Z + IB * C;
-    double * mu = dbuf + 2 * T, * u = mu + H * T;
+    float * att = fbuf + 3 * TC, * Z = att + TC, * at = Z + ZR * C, * mrow = at + JS * T;
+    double * mu = dbuf + 2 * T, * u = mu + H * T, * ob = u + C;
     enum gaze_status s = GAZE_OK;
     const bool need_y = resln || alti;
     // the attention output with its bias: the forward pass's, or Σ_h α^h F_h + b here
@@ -193,6 +194,9 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             for (int64_t j = 0; j < T; j++) at[j * JS + i * H + h] = row[j];
         }
     const bool exact_all = b->ln_w && b->post_w;   // no linear shortcut for the mean: every pair exact
+    // AVX2: the summands are made in registers and summed at once (attrib_pairs_avx2); otherwise
+    // by the GEMM into Z, then attrib_row_sums on each row
+    const bool fused = gaze_isa_active() >= GAZE_ISA_AVX2 && !exact_all;
     for (int64_t i0 = 0; i0 < T && !s; i0 += IB) {
         const int64_t i1 = GAZE_MIN(T, i0 + IB);
         for (int64_t j = 0; j < T && !s; j++) {
@@ -213,12 +217,34 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             if (lo < 0) continue;
             const int64_t rows = hi - lo + 1;
             const float * A = at + j * JS + lo * H;   // [rows, H]
-            s = gaze_gemm_f32(rows, C, H, A, H, b->vo + j * C, (int64_t)TC, NULL, Z, C, GAZE_GEMM_NN, 1);
+            if (fused) {
+                for (int64_t r = 0; r < rows; r++) {
+                    double m = 0;
+                    for (int64_t h = 0; b->ln_w && need_y && h < H; h++) m += (double)A[r * H + h] * mu[h * T + j];
+                    mrow[r] = (float)m;
+                }
+                // F_j copied together: its H rows lie T·C apart in vo, a multiple of 4 KiB that
+                // puts them all in the same L1 sets (value-norm alone: q, y, |y| are zeros)
+                for (int64_t h = 0; h < H; h++) memcpy(Z + h * C, b->vo + (h * T + j) * C, (size_t)C * sizeof(float));
+                const size_t off = (size_t)(lo * C);
+                attrib_pairs_avx2(A, H, Z, C, C, st.q + off, st.y + off, st.ya + off, mrow, rows, ob);
+            } else
+                s = gaze_gemm_f32(rows, C, H, A, H, b->vo + j * C, (int64_t)TC, NULL, Z, C, GAZE_GEMM_NN, 1);
             for (int64_t r = 0; r < rows && !s; r++) {
                 const int64_t i = lo + r;
                 const float * z = Z + r * C;
                 double o[3];
-                if (!need_y) {   // value-norm alone: only Σ z² (q, y, |y| unused: the first row of each)
+                if (fused && !(need_y && i == j)) {
+                    memcpy(o, ob + 3 * r, sizeof o);
+                } else if (fused) {   // the diagonal, exact: its summand first
+                    float * zr = Z + H * C;
+                    for (int64_t c = 0; c < C; c++) {
+                        float acc = 0;
+                        for (int64_t h = 0; h < H; h++) acc += A[r * H + h] * Z[h * C + c];
+                        zr[c] = acc;
+                    }
+                    pair_exact(b, &st, zr, i, j, u, o);
+                } else if (!need_y) {   // value-norm alone: only Σ z² (q, y, |y| unused: the first row of each)
                     row_sums(z, st.q, 0.0f, st.y, st.y, C, o);
                 } else if (i == j || exact_all) {
                     pair_exact(b, &st, z, i, j, u, o);
