@@ -5,7 +5,9 @@
 // head and layer, no other capture); medians of wall and CPU time (CPU time: less sensitive to
 // other load on a shared machine).
 //
-//   build/bench/bench_attrib [--model DIR] [--tokens 128] [--threads 1] [--repeats 9]
+//   build/bench/bench_attrib [--model DIR] [--tokens 128] [--words N] [--threads 1] [--repeats 9]
+// The text is --words words (default 2 × --tokens), truncated to --tokens by encoders; decoders
+// run it whole (SmolLM2: one token a word, so --words 128 gives T = 128).
 #include "gaze.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,27 +48,33 @@ int main(int argc, char ** argv) {
     char model[4096];
     const char * home = getenv("HOME");
     snprintf(model, sizeof model, "%s/.cache/gaze/models/minilm", home ? home : ".");
-    int tokens = 128, threads = 1, repeats = 9;
+    int tokens = 128, threads = 1, repeats = 9, words_n = 0;
     for (int i = 1; i < argc; i++) {
         const char * v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--model") && v) { snprintf(model, sizeof model, "%s", v); i++; }
         else if (!strcmp(argv[i], "--tokens") && v) { tokens = atoi(v); i++; }
         else if (!strcmp(argv[i], "--threads") && v) { threads = atoi(v); i++; }
+        else if (!strcmp(argv[i], "--words") && v) { words_n = atoi(v); i++; }
         else if (!strcmp(argv[i], "--repeats") && v) { repeats = atoi(v); i++; }
         else {
-            fprintf(stderr, "usage: bench_attrib [--model DIR] [--tokens N] [--threads N] [--repeats N]\n");
+            fprintf(stderr, "usage: bench_attrib [--model DIR] [--tokens N] [--words N] [--threads N] [--repeats N]\n");
             return 2;
         }
     }
-    if (tokens < 4 || repeats < 1 || repeats > 1000) { fprintf(stderr, "bench_attrib: bad --tokens or --repeats\n"); return 2; }
+    if (words_n <= 0) words_n = tokens * 2;
+    if (tokens < 4 || repeats < 1 || repeats > 1000 || words_n > 100000) {
+        fprintf(stderr, "bench_attrib: bad --tokens, --words or --repeats\n");
+        return 2;
+    }
     struct gaze_model * m = NULL;
     if (gaze_model_load(&m, model)) { fprintf(stderr, "bench_attrib: %s\n", gaze_last_error()); return 1; }
     // a text longer than needed, truncated to exactly `tokens` by the tokenizer
     const char * words[] = { "the", "keys", "to", "the", "cabinet", "are", "on", "a", "table", "near", "window" };
-    char * text = malloc((size_t)tokens * 16 + 1);
+    char * text = malloc((size_t)words_n * 8 + 1);
     if (!text) return 1;
     text[0] = 0;
-    for (int i = 0; i < tokens * 2; i++) { strcat(text, words[i % 11]); strcat(text, " "); }
+    size_t len = 0;
+    for (int i = 0; i < words_n; i++) len += (size_t)sprintf(text + len, "%s%s", i ? " " : "", words[i % 11]);
     struct gaze_run_opts plain = { .n_threads = threads, .max_len = tokens, .truncate = true };
     struct gaze_attrib a = { .want = GAZE_ATTRIB_VNORM | GAZE_ATTRIB_ALTI };
     struct gaze_run_opts attrib = { .n_threads = threads, .max_len = tokens, .truncate = true, .no_capture = true,

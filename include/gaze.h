@@ -2094,6 +2094,10 @@ struct gaze_attrib_block {
     // attention output (its eps: post_eps); the residual x_i does not pass through it
     const float * post_w;
     float post_eps;
+    // [T, C] the block's attention output Σ_h Σ_j α^h_ij f_h(x_j) + b as the forward pass
+    // computed it (before post_w and the residual), or NULL: recomputed from alpha and vo
+    // (H GEMMs of depth T, as costly as the decomposition itself)
+    const float * attn;
 };
 // Any output may be NULL: vnorm_heads [H, T, T], vnorm / resln / alti [T, T].
 enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, float * vnorm_heads,

@@ -309,7 +309,8 @@ static enum gaze_status extra_layer(struct enc_extra * e, const struct enc_shape
                                     const struct gaze_attn_mask * mask, int64_t T, int nt, int64_t l) {
     struct gaze_attrib * a = e->attrib;
     const int64_t H = sh->H, C = sh->C, TT = T * T;
-    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln1_w, ly->ln1_b, sh->eps, NULL, 0.0f };
+    const struct gaze_attrib_block blk = { H, T, C, e->alpha, e->vo, e->x_in, ly->o.bias, ly->ln1_w, ly->ln1_b, sh->eps, NULL, 0.0f,
+                                           y };   // y: layer_math left the attention output there
     enum gaze_status s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
                                                    a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
                                                    a->alti ? a->alti + l * TT : NULL);

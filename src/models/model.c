@@ -162,7 +162,7 @@ enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, c
     struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
     const struct gaze_mha_extra ex = { .vo = vo };
     if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
-    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, mha->wo->bias, NULL, NULL, 0.0f, post_w, post_eps };
+    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, mha->wo->bias, NULL, NULL, 0.0f, post_w, post_eps, out };
     if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
                                           a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
                                           a->alti ? a->alti + l * TT : NULL);
