@@ -4,6 +4,7 @@
 //   FN(name)          name with the ISA suffix
 //   VL, vf            floats per vector, vector type
 //   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
+//   V_MIN(a, b) (b when either is NaN) V_DIV
 //   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
 //   V_REDUCE_ADD(v)   horizontal sum
 //   V_GT_MASK(a, b)   bit i set where lane i of a > lane i of b (false for NaN)
@@ -22,7 +23,9 @@
 #include <string.h>
 
 #define O_MR 4   // query rows per P·V micro-kernel call
-#define S_MR 4   // keys per score micro-kernel call
+#ifndef S_MR
+#define S_MR 4   // keys per score micro-kernel call (an ISA may set more: a 4-key remainder follows)
+#endif
 
 struct FN(attn_scratch) {
     float * qt;      // [d, ATTN_BR]  Qᵀ panel, pre-scaled by scale·log2(e)
@@ -87,6 +90,9 @@ static inline void FN(s_kernel_##R)(const float * restrict qt, const float * res
         for (int v = 0; v < S_NV; v++) V_STORE(st + r * ATTN_BR + (iv + v) * VL, acc[r][v]); \
 }
 DEFINE_S_KERNEL(S_MR)
+#if S_MR != 4
+DEFINE_S_KERNEL(4)
+#endif
 DEFINE_S_KERNEL(1)
 
 // Scores of the whole tile: n_k keys (rows of St), all ATTN_BR queries (columns).
@@ -95,8 +101,34 @@ static void FN(tile_scores)(const float * qt, const float * k, int64_t kst, int6
     for (int64_t iv = 0; iv < ATTN_BR / VL; iv += S_NV) {
         int64_t j = 0;
         for (; j + S_MR <= n_k; j += S_MR) FN(s_kernel_S_MR)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+#if S_MR != 4
+        for (; j + 4 <= n_k; j += 4) FN(s_kernel_4)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+#endif
         for (; j < n_k; j++) FN(s_kernel_1)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
     }
+}
+
+// Soft-capping (Gemma 2: s = c·tanh(s/c)) of base-2 scores x = s·log2(e):
+// x ← cap_out·tanh(x·cap_in) with tanh(y) = 1 - 2/(1 + 2^(2y·log2 e)). The exponent is clamped
+// at 64 (tanh is 1 to f32 there) so 2^z stays finite; -inf gives -c, NaN stays NaN (V_MIN
+// returns its second operand then). Absolute error a few ulp of 1 times c: the cap never
+// reaches the softmax's relative precision at |s| << c, which f32 scores do not have either.
+// One formula for the tile and row paths, so the probe and the summaries see the same scores.
+static inline vf FN(v_softcap)(vf x, float cin2, float cout) {
+    const vf one = V_SET1(1.0f);
+    vf z = V_MIN(V_SET1(64.0f), V_MUL(x, V_SET1(cin2)));
+    return V_MUL(V_SET1(cout), V_SUB(one, V_DIV(V_SET1(2.0f), V_ADD(one, V_EXP2(z)))));
+}
+
+static inline float FN(s_softcap)(float x, float cin2, float cout) {
+    float z = 64.0f < x * cin2 ? 64.0f : x * cin2;   // NaN stays NaN
+    return cout * (1.0f - 2.0f / (1.0f + exp2f(z)));
+}
+
+// Caps a whole tile of scores (every panel column: the zero padding caps to zero).
+static void FN(tile_softcap)(const struct attn_plan * plan, float * st, int64_t n_k) {
+    const float cin2 = 2.0f * plan->cap_in * (float)M_LOG2E, cout = plan->cap_out;
+    for (int64_t x = 0; x < n_k * ATTN_BR; x += VL) V_STORE(st + x, FN(v_softcap)(V_LOAD(st + x), cin2, cout));
 }
 
 // Masks (-inf) and biases a tile of scores. row(i) maps a panel column to its query row.
@@ -104,6 +136,17 @@ static void FN(tile_mask)(const struct attn_plan * plan, float * st, enum attn_t
                           int64_t b, int64_t h, const int64_t * rows, int64_t r0, int64_t n_rows,
                           int64_t j0, int64_t n_k) {
     const float bias_scale = (float)M_LOG2E;
+    const struct gaze_attn_mask * msk = &plan->desc->mask;
+    if (kind == ATTN_TILE_PARTIAL && !plan->has_bias && !rows && msk->causal && !msk->key_valid && !plan->has_local) {
+        // causal alone (the common diagonal tile): key j0+j is allowed from query row
+        // j0+j - q_offset on, so each key row masks a prefix of the panel; same -inf as below
+        for (int64_t j = 0; j < n_k; j++) {
+            const int64_t lim = GAZE_MIN(n_rows, j0 + j - (r0 + msk->q_offset));
+            float * sj = st + j * ATTN_BR;
+            for (int64_t i = 0; i < lim; i++) sj[i] = -INFINITY;
+        }
+        return;
+    }
     for (int64_t j = 0; j < n_k; j++) {
         float * sj = st + j * ATTN_BR;
         for (int64_t i = 0; i < n_rows; i++) {
@@ -241,13 +284,36 @@ static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h,
     const int64_t d = plan->desc->d, dv = d / VL * VL;   // dv: vectorised part of d
     const float sl = plan->scale_log2;
     float mx = -INFINITY;
-    for (int64_t j = 0; j < n_k; j++) {
+    float dots[ATTN_BC];
+    // v5: four keys at a time, four independent FMA chains (v4 had one chain per key: bound by
+    // the FMA latency, not its throughput)
+    int64_t j = 0;
+    for (; j + 4 <= n_k; j += 4) {
+        const float * k0 = kbase + (j0 + j) * plan->k.st, * k1 = k0 + plan->k.st;
+        const float * k2 = k1 + plan->k.st, * k3 = k2 + plan->k.st;
+        vf a0 = V_ZERO(), a1 = V_ZERO(), a2 = V_ZERO(), a3 = V_ZERO();
+        for (int64_t c = 0; c < dv; c += VL) {
+            const vf qc = V_LOAD(q + c);
+            a0 = V_FMA(qc, V_LOAD(k0 + c), a0);
+            a1 = V_FMA(qc, V_LOAD(k1 + c), a1);
+            a2 = V_FMA(qc, V_LOAD(k2 + c), a2);
+            a3 = V_FMA(qc, V_LOAD(k3 + c), a3);
+        }
+        float d0 = V_REDUCE_ADD(a0), d1 = V_REDUCE_ADD(a1), d2 = V_REDUCE_ADD(a2), d3 = V_REDUCE_ADD(a3);
+        for (int64_t c = dv; c < d; c++) { d0 += q[c] * k0[c]; d1 += q[c] * k1[c]; d2 += q[c] * k2[c]; d3 += q[c] * k3[c]; }
+        dots[j] = d0; dots[j + 1] = d1; dots[j + 2] = d2; dots[j + 3] = d3;
+    }
+    for (; j < n_k; j++) {
         const float * k = kbase + (j0 + j) * plan->k.st;
         vf a = V_ZERO();
         for (int64_t c = 0; c < dv; c += VL) a = V_FMA(V_LOAD(q + c), V_LOAD(k + c), a);
         float dot = V_REDUCE_ADD(a);
         for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
-        float x = dot * sl;
+        dots[j] = dot;
+    }
+    for (j = 0; j < n_k; j++) {
+        float x = dots[j] * sl;
+        if (plan->cap_out > 0.0f) x = FN(s_softcap)(x, 2.0f * plan->cap_in * (float)M_LOG2E, plan->cap_out);
         if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
         else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
         sc[j] = x;
@@ -265,14 +331,36 @@ static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64
     const vf va = V_SET1(alpha);
     for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
     for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
+    // l in key order exactly as the probe's row path sums it; the allowed keys' weights and
+    // rows are listed, then acc takes four keys per pass (v5: a quarter of the loads and
+    // stores of acc, which v4 made once per key)
+    float pw[ATTN_BC];
+    const float * vr[ATTN_BC];
+    int64_t n = 0;
     for (int64_t j = 0; j < n_k; j++) {
         if (sc[j] == -INFINITY) continue;             // masked: V is never read
         const float pj = exp2f(sc[j] - m_new);
         ls += pj;
-        const float * v = vbase + (j0 + j) * plan->v.st;
-        const vf vp = V_SET1(pj);
+        pw[n] = pj;
+        vr[n++] = vbase + (j0 + j) * plan->v.st;
+    }
+    int64_t x = 0;
+    for (; x + 4 <= n; x += 4) {
+        const float * v0 = vr[x], * v1 = vr[x + 1], * v2 = vr[x + 2], * v3 = vr[x + 3];
+        const vf p0 = V_SET1(pw[x]), p1 = V_SET1(pw[x + 1]), p2 = V_SET1(pw[x + 2]), p3 = V_SET1(pw[x + 3]);
+        for (int64_t c = 0; c < dv; c += VL) {
+            vf a = V_FMA(p0, V_LOAD(v0 + c), V_LOAD(acc + c));
+            a = V_FMA(p1, V_LOAD(v1 + c), a);
+            a = V_FMA(p2, V_LOAD(v2 + c), a);
+            V_STORE(acc + c, V_FMA(p3, V_LOAD(v3 + c), a));
+        }
+        for (int64_t c = dv; c < d; c++) acc[c] += pw[x] * v0[c] + pw[x + 1] * v1[c] + pw[x + 2] * v2[c] + pw[x + 3] * v3[c];
+    }
+    for (; x < n; x++) {
+        const float * v = vr[x];
+        const vf vp = V_SET1(pw[x]);
         for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
-        for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
+        for (int64_t c = dv; c < d; c++) acc[c] += pw[x] * v[c];
     }
     *l = ls;
 }
@@ -735,6 +823,7 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
             continue;
         }
         FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
+        if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s->st, n_k);
         if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
             FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
         if (ss) {
@@ -931,6 +1020,7 @@ bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t *
                     continue;
                 }
                 FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);
+                if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s.st, n_k);
                 if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
                     FN(tile_mask)(plan, s.st, kind, b, h, rl, r0, nr, j0, n_k);
                 if (weights) {   // St becomes 2^(s - running max); m and l as in the fused pass
