@@ -22,7 +22,7 @@ typedef __m256 vf;
 #define S_NV     2   // 6 keys × 2 query vectors: 12 accumulators, 2 query vectors and a
 #define S_MR     6   // broadcast key element fill the 16 ymm registers (v4; v3 had 4 × 2:
                      // 8 accumulators, only just the 2 FMA pipes × 4 cycles of latency)
-#define O_NV_MAX 2
+#define O_NV_MAX 3   // v6: 4 rows × 3 d-vectors = 12 accumulators (v5: 4 × 2 = 8, the bare minimum for 2 FMA pipes × 4 cycles)
 
 static inline float hsum_avx2(__m256 v) {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
