@@ -11,7 +11,11 @@
 //   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
 //   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
 //
-// Version 3 of the kernel lab (v1: reference, v2: scalar online softmax, never kept).
+// Version 3 of the kernel lab (v1: reference, v2: scalar online softmax, never kept), tuned
+// for AVX2 in v4-v6 (bench/results/long_context.md): v4 a 6-key score micro-kernel and a
+// causal-only diagonal mask by prefixes, v6 a 4 × 3-vector P·V micro-kernel
+// (attention_fused_avx2.c). v5 (four keys at a time in the row path) measured 25-30 % slower
+// in CPU time on decoding here and was taken out.
 // Layout trick: scores are computed transposed, St[key][query], by broadcasting K elements
 // against a packed Qᵀ panel (d × 64 queries, scale·log2e folded in). K and V are read in
 // place, nothing is packed per KV tile, and the softmax statistics (running max m, sum l)
@@ -284,35 +288,13 @@ static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h,
     const int64_t d = plan->desc->d, dv = d / VL * VL;   // dv: vectorised part of d
     const float sl = plan->scale_log2;
     float mx = -INFINITY;
-    float dots[ATTN_BC];
-    // v5: four keys at a time, four independent FMA chains (v4 had one chain per key: bound by
-    // the FMA latency, not its throughput)
-    int64_t j = 0;
-    for (; j + 4 <= n_k; j += 4) {
-        const float * k0 = kbase + (j0 + j) * plan->k.st, * k1 = k0 + plan->k.st;
-        const float * k2 = k1 + plan->k.st, * k3 = k2 + plan->k.st;
-        vf a0 = V_ZERO(), a1 = V_ZERO(), a2 = V_ZERO(), a3 = V_ZERO();
-        for (int64_t c = 0; c < dv; c += VL) {
-            const vf qc = V_LOAD(q + c);
-            a0 = V_FMA(qc, V_LOAD(k0 + c), a0);
-            a1 = V_FMA(qc, V_LOAD(k1 + c), a1);
-            a2 = V_FMA(qc, V_LOAD(k2 + c), a2);
-            a3 = V_FMA(qc, V_LOAD(k3 + c), a3);
-        }
-        float d0 = V_REDUCE_ADD(a0), d1 = V_REDUCE_ADD(a1), d2 = V_REDUCE_ADD(a2), d3 = V_REDUCE_ADD(a3);
-        for (int64_t c = dv; c < d; c++) { d0 += q[c] * k0[c]; d1 += q[c] * k1[c]; d2 += q[c] * k2[c]; d3 += q[c] * k3[c]; }
-        dots[j] = d0; dots[j + 1] = d1; dots[j + 2] = d2; dots[j + 3] = d3;
-    }
-    for (; j < n_k; j++) {
+    for (int64_t j = 0; j < n_k; j++) {
         const float * k = kbase + (j0 + j) * plan->k.st;
         vf a = V_ZERO();
         for (int64_t c = 0; c < dv; c += VL) a = V_FMA(V_LOAD(q + c), V_LOAD(k + c), a);
         float dot = V_REDUCE_ADD(a);
         for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
-        dots[j] = dot;
-    }
-    for (j = 0; j < n_k; j++) {
-        float x = dots[j] * sl;
+        float x = dot * sl;
         if (plan->cap_out > 0.0f) x = FN(s_softcap)(x, 2.0f * plan->cap_in * (float)M_LOG2E, plan->cap_out);
         if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
         else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
@@ -331,36 +313,14 @@ static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64
     const vf va = V_SET1(alpha);
     for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_MUL(V_LOAD(acc + c), va));
     for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
-    // l in key order exactly as the probe's row path sums it; the allowed keys' weights and
-    // rows are listed, then acc takes four keys per pass (v5: a quarter of the loads and
-    // stores of acc, which v4 made once per key)
-    float pw[ATTN_BC];
-    const float * vr[ATTN_BC];
-    int64_t n = 0;
     for (int64_t j = 0; j < n_k; j++) {
         if (sc[j] == -INFINITY) continue;             // masked: V is never read
         const float pj = exp2f(sc[j] - m_new);
         ls += pj;
-        pw[n] = pj;
-        vr[n++] = vbase + (j0 + j) * plan->v.st;
-    }
-    int64_t x = 0;
-    for (; x + 4 <= n; x += 4) {
-        const float * v0 = vr[x], * v1 = vr[x + 1], * v2 = vr[x + 2], * v3 = vr[x + 3];
-        const vf p0 = V_SET1(pw[x]), p1 = V_SET1(pw[x + 1]), p2 = V_SET1(pw[x + 2]), p3 = V_SET1(pw[x + 3]);
-        for (int64_t c = 0; c < dv; c += VL) {
-            vf a = V_FMA(p0, V_LOAD(v0 + c), V_LOAD(acc + c));
-            a = V_FMA(p1, V_LOAD(v1 + c), a);
-            a = V_FMA(p2, V_LOAD(v2 + c), a);
-            V_STORE(acc + c, V_FMA(p3, V_LOAD(v3 + c), a));
-        }
-        for (int64_t c = dv; c < d; c++) acc[c] += pw[x] * v0[c] + pw[x + 1] * v1[c] + pw[x + 2] * v2[c] + pw[x + 3] * v3[c];
-    }
-    for (; x < n; x++) {
-        const float * v = vr[x];
-        const vf vp = V_SET1(pw[x]);
+        const float * v = vbase + (j0 + j) * plan->v.st;
+        const vf vp = V_SET1(pj);
         for (int64_t c = 0; c < dv; c += VL) V_STORE(acc + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(acc + c)));
-        for (int64_t c = dv; c < d; c++) acc[c] += pw[x] * v[c];
+        for (int64_t c = dv; c < d; c++) acc[c] += pj * v[c];
     }
     *l = ls;
 }
