@@ -160,6 +160,9 @@ struct gaze_attn_desc {
     float   scale;                   // scores = scale * q·k; 0 means 1/sqrt(d)
     struct gaze_attn_mask mask;      // zero-initialised = no mask
     int     n_threads;               // <= 0: gaze_default_threads()
+    float   softcap;                 // > 0: scores = softcap·tanh(scores / softcap) before
+                                     // bias and mask (Gemma 2); 0: none. Every kernel below
+                                     // (fused, probe, scores, summaries, reference) applies it
 };
 
 // Returns a descriptor for an unmasked problem of this shape (windows unbounded).
@@ -307,8 +310,8 @@ struct gaze_mha {                      // one attention layer's shape and weight
     const float * k_norm;              // [d] same for each key head
     float   qk_norm_eps;
     float   softcap;                   // > 0: scores = softcap·tanh(scores / softcap) before the
-                                       // mask and softmax (Gemma 2); runs a materialised-score
-                                       // path (the fused kernel has no tanh); exact capture
+                                       // mask and softmax (Gemma 2), inside the fused kernel
+                                       // (gaze_attn_desc.softcap): capture and summaries exact
     const float * rope_freqs;          // [rope_dim / 2] inverse frequencies (scaled or per-layer
                                        // RoPE, gaze_rope_apply_freqs); NULL: from rope_base
     float   rope_mscale;               // cos/sin multiplier with rope_freqs; 0 = 1

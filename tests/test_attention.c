@@ -17,7 +17,7 @@ static float rndn(void) { return (float)(2.0 * rnd() - 1.0); }
 
 enum {
     M_CAUSAL = 1, M_OFFSET = 2, M_PAD = 4, M_WINDOW = 8, M_SPARSE = 16, M_GLOBAL = 32,
-    M_BIAS = 64, M_ALIBI = 128, M_STRIDED = 256,
+    M_BIAS = 64, M_ALIBI = 128, M_STRIDED = 256, M_SOFTCAP = 512,
 };
 
 struct problem {
@@ -99,6 +99,8 @@ static void problem_init(struct problem * p, uint64_t seed, int64_t B, int64_t H
         for (int64_t i = 0; i < Hq * Tq * Tk; i++) p->bias[i] = rnd() < 0.02 ? -INFINITY : 2.0f * rndn();
         m->bias = p->bias; m->bias_sb = 0; m->bias_sh = Tq * Tk; m->bias_st = Tk;
     }
+    // scaled scores here have standard deviation ~1/3 at amp 1: a cap of 0.6 bends most of them
+    if (flags & M_SOFTCAP) p->desc.softcap = 0.6f;
     if (flags & M_ALIBI) {
         p->slopes = malloc((size_t)Hq * sizeof(float));
         for (int64_t h = 0; h < Hq; h++) p->slopes[h] = powf(2.0f, -8.0f * (float)(h + 1) / (float)Hq);
@@ -112,6 +114,12 @@ static void problem_free(struct problem * p) {
 }
 
 // The documented mask formula (gaze.h), written again independently of the library.
+// The float64 score before bias: scale·q·k, soft-capped when the problem has a cap.
+static double test_capped(const struct problem * p, double x) {
+    const double c = p->desc.softcap;
+    return c > 0 ? c * tanh(x / c) : x;
+}
+
 static bool test_allowed(const struct problem * p, int64_t b, int64_t i, int64_t j) {
     const struct gaze_attn_mask * m = &p->desc.mask;
     const int64_t pos = i + m->q_offset;
@@ -216,7 +224,7 @@ static void run_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t 
                             double bias = 0;
                             if (p.bias) bias += p.bias[(h * Tq + i) * Tk + j];
                             if (p.slopes) bias -= p.slopes[h] * fabs((double)(i + p.desc.mask.q_offset - j));
-                            w = exp(scale * dot + bias - lr);
+                            w = exp(test_capped(&p, scale * dot) + bias - lr);
                         }
                         if (lr != -INFINITY && Tq * Tk <= 70000 && fabs(w - row[j]) > worst_p) worst_p = fabs(w - row[j]);
                     }
@@ -256,7 +264,7 @@ static void run_case(uint64_t seed, int64_t B, int64_t Hq, int64_t Hkv, int64_t 
                             const float * kj = p.k.data + b * p.k.sb + (h / (Hq / Hkv)) * p.k.sh + j * p.k.st;
                             double dot = 0;
                             for (int64_t c = 0; c < d; c++) dot += (double)qi[c] * kj[c];
-                            want = scale * dot;
+                            want = test_capped(&p, scale * dot);
                             if (p.bias) want += p.bias[(h * Tq + i) * Tk + j];
                             if (p.slopes) want -= p.slopes[h] * fabs((double)(i + p.desc.mask.q_offset - j));
                         }
@@ -494,6 +502,12 @@ static void test_errors(void) {
           strstr(gaze_last_error(), "NULL"), "fused probe without p: %s", gaze_last_error());
     CHECK(gaze_attention_fused_probe(&desc, &bad, &v, &v, &v, NULL, buf) == GAZE_ERR_INVALID_ARG,
           "fused probe: overlapping stride accepted");
+    desc.softcap = -1.0f;
+    CHECK(gaze_attention_fused(&desc, &v, &v, &v, &v, NULL) == GAZE_ERR_INVALID_ARG &&
+          strstr(gaze_last_error(), "softcap"), "negative softcap: %s", gaze_last_error());
+    desc.softcap = NAN;
+    CHECK(gaze_attention_reference(&desc, &v, &v, &v, &v, NULL) == GAZE_ERR_INVALID_ARG, "NaN softcap accepted");
+    desc.softcap = 0.0f;
     int32_t rows[2] = { 0, 1 }, cols[1] = { 5 };
     desc.mask.sparse_rows = rows; desc.mask.sparse_cols = cols;
     desc.mask.sparse_block_q = 4; desc.mask.sparse_block_k = 4;
@@ -618,6 +632,16 @@ int main(void) {
     }
     for (size_t mi = 0; mi < sizeof masks / sizeof masks[0]; mi++)
         splitkv_case(seed++, 1, 4, 1, 2, 5000, 64, masks[mi] | M_OFFSET);
+    // soft-capped scores (Gemma 2) on the tile, row and split-KV paths, with masks and bias
+    const int caps[] = { M_SOFTCAP, M_SOFTCAP | M_CAUSAL, M_SOFTCAP | M_CAUSAL | M_WINDOW | M_PAD,
+                         M_SOFTCAP | M_BIAS | M_STRIDED, M_SOFTCAP | M_ALIBI | M_SPARSE };
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        run_case(seed++, 2, 3, 1, 150, 150, 64, caps[ci], true);
+        run_case(seed++, 1, 4, 2, 3, 300, 80, caps[ci] | M_OFFSET, true);
+        run_case(seed++, 1, 2, 2, 200, 200, 256, caps[ci], false);
+    }
+    splitkv_case(seed++, 1, 8, 2, 1, 5000, 128, M_SOFTCAP | M_CAUSAL | M_OFFSET);
+    splitkv_case(seed++, 1, 4, 1, 2, 4096, 64, M_SOFTCAP | M_WINDOW | M_OFFSET);
     splitkv_empty_rows();
     for (uint64_t s = 100; s < 103; s++) test_permutation(s);
     test_numerics();

@@ -45,6 +45,8 @@ enum gaze_status gaze_attn_check(const struct gaze_attn_desc * desc,
         return gaze_error(GAZE_ERR_LIMIT, "attention: sequence longer than 2^31-1");
     if (!(desc->scale >= 0.0f) || isinf(desc->scale))
         return gaze_error(GAZE_ERR_INVALID_ARG, "attention: scale must be finite and >= 0 (0 = 1/sqrt(d))");
+    if (!(desc->softcap >= 0.0f) || isinf(desc->softcap))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "attention: softcap must be finite and >= 0 (0 = none)");
     enum gaze_status s;
     if ((s = check_view("q", q, B, Hq, Tq, d))) return s;
     if ((s = check_view("k", k, B, Hkv, Tk, d))) return s;
@@ -95,6 +97,10 @@ enum gaze_status attn_plan_init(struct attn_plan * plan, const struct gaze_attn_
     plan->lse = lse;
     plan->scale = desc->scale > 0.0f ? desc->scale : 1.0f / sqrtf((float)desc->d);
     plan->scale_log2 = plan->scale * (float)M_LOG2E;
+    if (desc->softcap > 0.0f) {
+        plan->cap_in = (float)(M_LN2 / (double)desc->softcap);
+        plan->cap_out = (float)((double)desc->softcap * M_LOG2E);
+    }
     plan->group = desc->Hq / desc->Hkv;
     const struct gaze_attn_mask * m = &desc->mask;
     plan->has_bias = m->bias || m->alibi_slopes;

@@ -25,6 +25,8 @@ struct attn_plan {
     float *   p;              // fused pass only: probe weights [B, Hq, Tq, Tk] too, or NULL
     float     scale;          // natural-log domain scale (1/sqrt(d) by default)
     float     scale_log2;     // scale · log2(e): the kernels work in base 2
+    float     cap_in;         // soft-cap (desc->softcap > 0): base-2 score x becomes
+    float     cap_out;        // cap_out·tanh(x·cap_in), cap_in = ln2/c, cap_out = c·log2(e)
     int64_t   group;          // Hq / Hkv
     bool      has_bias;       // bias tensor or ALiBi slopes present
     bool      has_local;      // window or block-sparse present (globals matter only then)

@@ -15,11 +15,14 @@ typedef __m256 vf;
 #define V_SUB(a, b)    _mm256_sub_ps(a, b)
 #define V_MAX(a, b)    _mm256_max_ps(a, b)
 #define V_MIN(a, b)    _mm256_min_ps(a, b)
+#define V_DIV(a, b)    _mm256_div_ps(a, b)
 #define V_REDUCE_ADD(v) hsum_avx2(v)
 #define V_EXP2(x)      exp2_avx2(x)
 #define V_GT_MASK(a, b) ((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)))   // lane i > : bit i
-#define S_NV     2   // 4 keys × 2 query vectors: 8 of the 16 ymm registers
-#define O_NV_MAX 2
+#define S_NV     2   // 6 keys × 2 query vectors: 12 accumulators, 2 query vectors and a
+#define S_MR     6   // broadcast key element fill the 16 ymm registers (v4; v3 had 4 × 2:
+                     // 8 accumulators, only just the 2 FMA pipes × 4 cycles of latency)
+#define O_NV_MAX 3   // v6: 4 rows × 3 d-vectors = 12 accumulators (v5: 4 × 2 = 8, the bare minimum for 2 FMA pipes × 4 cycles)
 
 static inline float hsum_avx2(__m256 v) {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

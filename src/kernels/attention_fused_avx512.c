@@ -15,6 +15,7 @@ typedef __m512 vf;
 #define V_SUB(a, b)    _mm512_sub_ps(a, b)
 #define V_MAX(a, b)    _mm512_max_ps(a, b)
 #define V_MIN(a, b)    _mm512_min_ps(a, b)
+#define V_DIV(a, b)    _mm512_div_ps(a, b)
 #define V_REDUCE_ADD(v) _mm512_reduce_add_ps(v)
 #define V_EXP2(x)      exp2_avx512(x)
 #define V_GT_MASK(a, b) ((unsigned)_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ))   // lane i > : bit i

@@ -4,13 +4,18 @@
 //   FN(name)          name with the ISA suffix
 //   VL, vf            floats per vector, vector type
 //   V_ZERO() V_SET1(x) V_LOAD(p) V_STORE(p, x) V_FMA(a, b, c)=a·b+c V_MUL V_ADD V_SUB V_MAX
+//   V_MIN(a, b) (b when either is NaN) V_DIV
 //   V_EXP2(x)         2^x, 0 for x < -126 or -inf, NaN kept
 //   V_REDUCE_ADD(v)   horizontal sum
 //   V_GT_MASK(a, b)   bit i set where lane i of a > lane i of b (false for NaN)
 //   S_NV              query vectors per score micro-kernel call (ATTN_BR / VL or a divisor)
 //   O_NV_MAX          most d-vectors one P·V micro-kernel call holds in registers
 //
-// Version 3 of the kernel lab (v1: reference, v2: scalar online softmax, never kept).
+// Version 3 of the kernel lab (v1: reference, v2: scalar online softmax, never kept), tuned
+// for AVX2 in v4-v6 (bench/results/long_context.md): v4 a 6-key score micro-kernel and a
+// causal-only diagonal mask by prefixes, v6 a 4 × 3-vector P·V micro-kernel
+// (attention_fused_avx2.c). v5 (four keys at a time in the row path) measured 25-30 % slower
+// in CPU time on decoding here and was taken out.
 // Layout trick: scores are computed transposed, St[key][query], by broadcasting K elements
 // against a packed Qᵀ panel (d × 64 queries, scale·log2e folded in). K and V are read in
 // place, nothing is packed per KV tile, and the softmax statistics (running max m, sum l)
@@ -22,7 +27,9 @@
 #include <string.h>
 
 #define O_MR 4   // query rows per P·V micro-kernel call
-#define S_MR 4   // keys per score micro-kernel call
+#ifndef S_MR
+#define S_MR 4   // keys per score micro-kernel call (an ISA may set more: a 4-key remainder follows)
+#endif
 
 struct FN(attn_scratch) {
     float * qt;      // [d, ATTN_BR]  Qᵀ panel, pre-scaled by scale·log2(e)
@@ -87,6 +94,9 @@ static inline void FN(s_kernel_##R)(const float * restrict qt, const float * res
         for (int v = 0; v < S_NV; v++) V_STORE(st + r * ATTN_BR + (iv + v) * VL, acc[r][v]); \
 }
 DEFINE_S_KERNEL(S_MR)
+#if S_MR != 4
+DEFINE_S_KERNEL(4)
+#endif
 DEFINE_S_KERNEL(1)
 
 // Scores of the whole tile: n_k keys (rows of St), all ATTN_BR queries (columns).
@@ -95,8 +105,34 @@ static void FN(tile_scores)(const float * qt, const float * k, int64_t kst, int6
     for (int64_t iv = 0; iv < ATTN_BR / VL; iv += S_NV) {
         int64_t j = 0;
         for (; j + S_MR <= n_k; j += S_MR) FN(s_kernel_S_MR)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+#if S_MR != 4
+        for (; j + 4 <= n_k; j += 4) FN(s_kernel_4)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
+#endif
         for (; j < n_k; j++) FN(s_kernel_1)(qt, k + j * kst, kst, d, st + j * ATTN_BR, iv);
     }
+}
+
+// Soft-capping (Gemma 2: s = c·tanh(s/c)) of base-2 scores x = s·log2(e):
+// x ← cap_out·tanh(x·cap_in) with tanh(y) = 1 - 2/(1 + 2^(2y·log2 e)). The exponent is clamped
+// at 64 (tanh is 1 to f32 there) so 2^z stays finite; -inf gives -c, NaN stays NaN (V_MIN
+// returns its second operand then). Absolute error a few ulp of 1 times c: the cap never
+// reaches the softmax's relative precision at |s| << c, which f32 scores do not have either.
+// One formula for the tile and row paths, so the probe and the summaries see the same scores.
+static inline vf FN(v_softcap)(vf x, float cin2, float cout) {
+    const vf one = V_SET1(1.0f);
+    vf z = V_MIN(V_SET1(64.0f), V_MUL(x, V_SET1(cin2)));
+    return V_MUL(V_SET1(cout), V_SUB(one, V_DIV(V_SET1(2.0f), V_ADD(one, V_EXP2(z)))));
+}
+
+static inline float FN(s_softcap)(float x, float cin2, float cout) {
+    float z = 64.0f < x * cin2 ? 64.0f : x * cin2;   // NaN stays NaN
+    return cout * (1.0f - 2.0f / (1.0f + exp2f(z)));
+}
+
+// Caps a whole tile of scores (every panel column: the zero padding caps to zero).
+static void FN(tile_softcap)(const struct attn_plan * plan, float * st, int64_t n_k) {
+    const float cin2 = 2.0f * plan->cap_in * (float)M_LOG2E, cout = plan->cap_out;
+    for (int64_t x = 0; x < n_k * ATTN_BR; x += VL) V_STORE(st + x, FN(v_softcap)(V_LOAD(st + x), cin2, cout));
 }
 
 // Masks (-inf) and biases a tile of scores. row(i) maps a panel column to its query row.
@@ -104,6 +140,17 @@ static void FN(tile_mask)(const struct attn_plan * plan, float * st, enum attn_t
                           int64_t b, int64_t h, const int64_t * rows, int64_t r0, int64_t n_rows,
                           int64_t j0, int64_t n_k) {
     const float bias_scale = (float)M_LOG2E;
+    const struct gaze_attn_mask * msk = &plan->desc->mask;
+    if (kind == ATTN_TILE_PARTIAL && !plan->has_bias && !rows && msk->causal && !msk->key_valid && !plan->has_local) {
+        // causal alone (the common diagonal tile): key j0+j is allowed from query row
+        // j0+j - q_offset on, so each key row masks a prefix of the panel; same -inf as below
+        for (int64_t j = 0; j < n_k; j++) {
+            const int64_t lim = GAZE_MIN(n_rows, j0 + j - (r0 + msk->q_offset));
+            float * sj = st + j * ATTN_BR;
+            for (int64_t i = 0; i < lim; i++) sj[i] = -INFINITY;
+        }
+        return;
+    }
     for (int64_t j = 0; j < n_k; j++) {
         float * sj = st + j * ATTN_BR;
         for (int64_t i = 0; i < n_rows; i++) {
@@ -248,6 +295,7 @@ static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h,
         float dot = V_REDUCE_ADD(a);
         for (int64_t c = dv; c < d; c++) dot += q[c] * k[c];
         float x = dot * sl;
+        if (plan->cap_out > 0.0f) x = FN(s_softcap)(x, 2.0f * plan->cap_in * (float)M_LOG2E, plan->cap_out);
         if (kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j)) x = -INFINITY;
         else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h, i, j0 + j);
         sc[j] = x;
@@ -735,6 +783,7 @@ static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch
             continue;
         }
         FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
+        if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s->st, n_k);
         if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
             FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
         if (ss) {
@@ -931,6 +980,7 @@ bool FN(attn_probe)(const struct attn_plan * plan, bool weights, const int64_t *
                     continue;
                 }
                 FN(tile_scores)(s.qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s.st);
+                if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s.st, n_k);
                 if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
                     FN(tile_mask)(plan, s.st, kind, b, h, rl, r0, nr, j0, n_k);
                 if (weights) {   // St becomes 2^(s - running max); m and l as in the fused pass

@@ -15,6 +15,7 @@ typedef float vf;
 #define V_SUB(a, b)    ((a) - (b))
 #define V_MAX(a, b)    scalar_max(a, b)
 #define V_MIN(a, b)    ((a) < (b) ? (a) : (b))
+#define V_DIV(a, b)    ((a) / (b))
 #define V_REDUCE_ADD(v) (v)
 #define V_EXP2(x)      exp2f(x)
 #define V_GT_MASK(a, b) ((unsigned)((a) > (b)))   // lane i > : bit i

@@ -1,6 +1,6 @@
 // Version 1 of the kernel lab: the textbook computation, the oracle every other kernel is
-// tested against. One query row at a time: scores s_j = scale·q·k_j + bias (float64),
-// stable softmax (subtract the row max), o = Σ_j p_j v_j / Σ_j p_j. Masked keys are skipped,
+// tested against. One query row at a time: scores s_j = scale·q·k_j (soft-capped: c·tanh(·/c))
+// + bias (float64), stable softmax (subtract the row max), o = Σ_j p_j v_j / Σ_j p_j. Masked keys are skipped,
 // never multiplied by zero, so a NaN behind a mask cannot leak into the output.
 #include "kernels/attention.h"
 #include <omp.h>
@@ -40,7 +40,9 @@ enum gaze_status gaze_attention_reference(const struct gaze_attn_desc * desc,
                 const float * kj = k->data + b * k->sb + hk * k->sh + j * k->st;
                 double dot = 0;
                 for (int64_t c = 0; c < d; c++) dot += (double)qi[c] * (double)kj[c];
-                s[j] = scale * dot + (plan.has_bias ? attn_bias(&plan, b, h, i, j) : 0.0);
+                double x = scale * dot;
+                if (desc->softcap > 0.0f) x = (double)desc->softcap * tanh(x / (double)desc->softcap);
+                s[j] = x + (plan.has_bias ? attn_bias(&plan, b, h, i, j) : 0.0);
                 if (s[j] > m || s[j] != s[j]) m = s[j];   // NaN wins: a NaN row is NaN, not "masked"
             }
             float * oi = o->data + b * o->sb + h * o->sh + i * o->st;

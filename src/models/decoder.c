@@ -778,8 +778,8 @@ static float * cap_alloc(size_t n) {
 }
 
 // The bytes a run will hold for a prompt of T tokens and n_ctx in all, weights aside, against
-// the budget: captured arrays, their per-call staging, KV cache, activations, and the
-// soft-capped layers' materialised scores.
+// the budget: captured arrays, their per-call staging, KV cache and activations (soft-capped
+// layers run in the fused kernel too: no scores materialised).
 static enum gaze_status dec_check_memory(const struct decoder * m, const struct gaze_run_opts * opts, int64_t T,
                                          int64_t n_ctx) {
     const struct decoder_config * c = &m->cfg;
@@ -794,8 +794,7 @@ static enum gaze_status dec_check_memory(const struct decoder * m, const struct 
     }
     const double kv = (double)c->L * 2 * (double)n_ctx * (double)(c->Hkv * c->d) * f;
     const double act = (double)state_floats(c, T) * f + (double)c->V * sizeof(struct cand) +
-                       (opts->loss ? 32.0 * (double)(c->C + c->V) * f : 0) +
-                       (c->attn_softcap > 0 ? (double)c->H * (double)GAZE_MAX(T * T, n_ctx) * f : 0);
+                       (opts->loss ? 32.0 * (double)(c->C + c->V) * f : 0);
     char what[200], a[32], b[32], d[32];
     snprintf(what, sizeof what, "%lld tokens: captured arrays %s, KV cache %s, activations and staging %s",
              (long long)n_ctx, model_format_bytes(cap, a, sizeof a), model_format_bytes(kv, b, sizeof b),

@@ -18,45 +18,6 @@ static enum gaze_status check_linear(const char * name, const struct gaze_linear
     return GAZE_OK;
 }
 
-// Attention with soft-capped scores (Gemma 2: s = c·tanh(s / c) before the mask and softmax).
-// The fused kernel's online softmax has no tanh, so every head's scores are materialised
-// (gaze_attention_scores: scale·q·k, -inf where masked), capped, softmaxed row by row and
-// multiplied by V; the weights captured are exactly these probabilities, the scores captured
-// the capped scores the softmax saw. Memory: one [Hq, T, Tk] buffer per call.
-static enum gaze_status softcap_attention(const struct gaze_mha * m, const struct gaze_attn_desc * desc,
-                                          const struct gaze_view * vq, const struct gaze_view * vk,
-                                          const float * vall, float * ctx, struct gaze_mha_capture * cap,
-                                          int64_t n_cap) {
-    const int64_t Hq = m->n_heads, Hkv = m->n_kv_heads, d = m->head_dim, T = desc->Tq, Tk = desc->Tk;
-    size_t n;
-    if (gaze_mul_ovf((size_t)(Hq * T), (size_t)Tk * sizeof(float), &n))
-        return gaze_error(GAZE_ERR_LIMIT, "mha: soft-capped scores [%lld, %lld, %lld] overflow", (long long)Hq,
-                          (long long)T, (long long)Tk);
-    float * p = gaze_alloc_aligned(n);
-    if (!p) return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for soft-capped scores");
-    enum gaze_status s = gaze_attention_scores(desc, vq, vk, NULL, Hq, NULL, 0, p);
-    const float c = m->softcap;
-    const int64_t all = Hq * T * Tk;
-    for (int64_t i = 0; !s && i < all; i++)
-        if (isfinite(p[i])) p[i] = c * tanhf(p[i] / c);   // -inf (masked) stays
-    for (int64_t nh = 0; !s && cap && cap->scores && nh < n_cap; nh++) {
-        const int64_t h = cap->heads ? cap->heads[nh] : nh;
-        if (h < 0 || h >= Hq) { s = gaze_error(GAZE_ERR_INVALID_ARG, "mha: capture head %lld out of range", (long long)h); break; }
-        memcpy(cap->scores + nh * T * Tk, p + h * T * Tk, (size_t)(T * Tk) * sizeof(float));
-    }
-    if (!s) gaze_softmax_rows(p, p, Hq * T, Tk);   // a row with every key masked gives zeros
-    for (int64_t h = 0; !s && h < Hq; h++)   // ctx[:, h] [T, d] = P[h] [T, Tk] · V[:, h / g] [Tk, d]
-        s = gaze_gemm_f32(T, d, Tk, p + h * T * Tk, Tk, vall + (h / (Hq / Hkv)) * d, Hkv * d, NULL,
-                          ctx + h * d, Hq * d, GAZE_GEMM_NN, desc->n_threads);
-    for (int64_t nh = 0; !s && cap && cap->weights && nh < n_cap; nh++) {
-        const int64_t h = cap->heads ? cap->heads[nh] : nh;
-        if (h < 0 || h >= Hq) { s = gaze_error(GAZE_ERR_INVALID_ARG, "mha: capture head %lld out of range", (long long)h); break; }
-        memcpy(cap->weights + nh * T * Tk, p + h * T * Tk, (size_t)(T * Tk) * sizeof(float));
-    }
-    gaze_free_aligned(p);
-    return s;
-}
-
 // vo [Hq, Tk, C] = v_j^h W_O^h for every head h and key j: the output projection applied to a
 // context that holds head h's value alone (W_O may be quantized, so it goes through
 // gaze_linear_forward like the real output), minus the projection of zero (the bias). Capture
@@ -169,6 +130,7 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
     if (mask) desc.mask = *mask;
     desc.mask.q_offset = n_past;
     desc.scale = m->scale;
+    desc.softcap = m->softcap > 0.0f ? m->softcap : 0.0f;   // Gemma 2: capped inside every kernel
     desc.n_threads = n_threads;
     // Weights of every head: the probe rides on the fused pass (scores computed once; both
     // outputs bit-identical to the separate kernels, so capture does not change ctx).
@@ -176,12 +138,7 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
     const int64_t n_cap = cap ? (cap->heads ? cap->n_heads : Hq) : 0;
     bool all_heads = cap && cap->weights && n_cap == Hq;
     for (int64_t n = 0; all_heads && cap->heads && n < n_cap; n++) all_heads = cap->heads[n] == n;
-    if (m->softcap > 0.0f) {
-        if (cap && cap->summary)   // the fused pass cannot cap scores; the exact softcap path keeps no summaries
-            return gaze_error(GAZE_ERR_UNSUPPORTED, "attention summaries are not available for soft-capped attention "
-                              "(Gemma 2): capture full weights instead");
-        s = softcap_attention(m, &desc, &vq, &vk, vall, ctx, cap, n_cap);
-    } else if (cap && cap->summary)   // summaries ride on the fused pass too (and the probe, if any)
+    if (cap && cap->summary)   // summaries ride on the fused pass too (and the probe, if any)
         s = gaze_attention_fused_summary(&desc, &vq, &vk, &vv, &vo, NULL, all_heads ? cap->weights : NULL,
                                          cap->heads, n_cap, cap->summary);
     else if (all_heads) s = gaze_attention_fused_probe(&desc, &vq, &vk, &vv, &vo, NULL, cap->weights);
@@ -205,11 +162,10 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
 
     if (cap) {
         const int64_t nh = n_cap;
-        if (m->softcap > 0.0f) all_heads = true;   // weights and scores written by the softcap path
         if (cap->weights && !all_heads &&
             (s = gaze_attention_probe(&desc, &vq, &vk, NULL, cap->heads, nh, NULL, 0, cap->weights)))
             return s;
-        if (cap->scores && m->softcap <= 0.0f && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
+        if (cap->scores && (s = gaze_attention_scores(&desc, &vq, &vk, cap->heads, nh, NULL, 0, cap->scores)))
             return s;
         for (int64_t n = 0; n < nh; n++) {
             const int64_t h = cap->heads ? cap->heads[n] : n;
