@@ -24,17 +24,15 @@
 #define F64_LAYER_SLACK 3.0
 // Gemma 3 270M (head_dim 256, |h| ~1e5 from layer 4 on), measured on AMD EPYC Zen 3 (AVX2),
 // 2026-12-07: summed over 6 prompts x 18 layers gaze's max / mean / sink max / sink mean error
-// is 1.54 / 1.48 / 1.52 / 1.47 of transformers' (1.59 / 1.52 / 1.54 / 1.50 before RoPE angles
-// and RMSNorm went to double); per layer summed over the prompts 0.95-2.12x; per prompt and
-// layer up to 3.5x (T = 6..19: a max over a few hundred weights). Where it goes: gaze's
-// hidden states, q and k are as close to float64 as PyTorch's (and closer on early layers
-// since the double RoPE angles and RMSNorm); the excess is the attention kernel's own
-// rounding: the weights are what an exact softmax of gaze's f32 scores gives, and those
-// scores (f32 dot products over 256 dims) carry 2-10e-6 of error. The bars sit above these
-// figures so that a systematic loss fails; the 1.0 is open (see ARCHITECTURE.md).
-#define F64_GEMMA3_SUM_SLACK 1.75
-#define F64_GEMMA3_LAYER_BAR 2.5
-#define F64_GEMMA3_CASE_LAYER_SLACK 5.0
+// is 0.85 / 0.87 / 0.84 / 0.88 of transformers'; per layer summed over the prompts at most
+// 1.10 (max) / 0.97 (mean); per prompt and layer up to 3.2x (T = 6..19: a max over a few
+// hundred weights, rounding luck). Before (one running f32 sum over the 256 dims of each
+// score in the fused kernel, RoPE angles and RMSNorm in f32 steps) it was 1.59 / 1.52 / 1.54 /
+// 1.50 summed and up to 2.04x per layer: both bars below fail it. The per-layer bar 1.5 leaves
+// room for another ISA's rounding (the scatter per layer is ~0.3 either way) and still fails
+// a systematic loss of half again PyTorch's error.
+#define F64_GEMMA3_LAYER_BAR 1.5
+#define F64_GEMMA3_CASE_LAYER_SLACK 4.0
 
 static const char * src_dir(void) {
     const char * d = getenv("GAZE_SOURCE_DIR");
@@ -184,7 +182,7 @@ int main(void) {
     const char * g3 = getenv("GAZE_GEMMA3");
     if (g3 && *g3) snprintf(path, sizeof path, "%s", g3);
     else snprintf(path, sizeof path, "%s/gemma3/gemma-3-270m-q4_k_m.gguf", models);
-    check_model("gemma3", path, "run `gaze fetch gemma3` (or set GAZE_GEMMA3 to the .gguf)", F64_GEMMA3_SUM_SLACK,
+    check_model("gemma3", path, "run `gaze fetch gemma3` (or set GAZE_GEMMA3 to the .gguf)", F64_SUM_SLACK,
                 F64_GEMMA3_CASE_LAYER_SLACK, F64_GEMMA3_LAYER_BAR);
     return check_summary("test_decoder_f64");
 }
