@@ -76,22 +76,31 @@ static void FN(pack_qt)(float * qt, const float * qbase, int64_t qst, const int6
 
 // St[j, i] for keys j0 .. j0+R-1 and query vectors [iv, iv + S_NV): R keys broadcast against
 // S_NV query vectors, R·S_NV accumulators in registers.
+// The d-term sums run in blocks of S_BLK terms added at the end: one running f32 sum over
+// head_dim 256 (Gemma) drifts by several ulps of the score, 2-10e-6, twice what PyTorch's
+// matmul gives (tests/test_decoder_f64.c); d <= S_BLK (Llama's 64) is the single sum as before.
+#define S_BLK 64
 #define DEFINE_S_KERNEL(R)                                                                   \
 static inline void FN(s_kernel_##R)(const float * restrict qt, const float * restrict k,     \
                                     int64_t kst, int64_t d, float * restrict st, int64_t iv) { \
-    vf acc[R][S_NV];                                                                         \
-    for (int r = 0; r < R; r++)                                                              \
-        for (int v = 0; v < S_NV; v++) acc[r][v] = V_ZERO();                                 \
-    for (int64_t c = 0; c < d; c++) {                                                        \
-        vf qv[S_NV];                                                                         \
-        for (int v = 0; v < S_NV; v++) qv[v] = V_LOAD(qt + c * ATTN_BR + (iv + v) * VL);     \
-        for (int r = 0; r < R; r++) {                                                        \
-            vf kb = V_SET1(k[r * kst + c]);                                                  \
-            for (int v = 0; v < S_NV; v++) acc[r][v] = V_FMA(kb, qv[v], acc[r][v]);          \
+    for (int64_t c0 = 0; c0 < d; c0 += S_BLK) {                                              \
+        vf acc[R][S_NV];                                                                     \
+        for (int r = 0; r < R; r++)                                                          \
+            for (int v = 0; v < S_NV; v++) acc[r][v] = V_ZERO();                             \
+        for (int64_t c = c0; c < d && c < c0 + S_BLK; c++) {                                 \
+            vf qv[S_NV];                                                                     \
+            for (int v = 0; v < S_NV; v++) qv[v] = V_LOAD(qt + c * ATTN_BR + (iv + v) * VL); \
+            for (int r = 0; r < R; r++) {                                                    \
+                vf kb = V_SET1(k[r * kst + c]);                                              \
+                for (int v = 0; v < S_NV; v++) acc[r][v] = V_FMA(kb, qv[v], acc[r][v]);      \
+            }                                                                                \
         }                                                                                    \
+        for (int r = 0; r < R; r++)                                                          \
+            for (int v = 0; v < S_NV; v++) {                                                 \
+                float * o = st + r * ATTN_BR + (iv + v) * VL;                                \
+                V_STORE(o, c0 == 0 ? acc[r][v] : V_ADD(V_LOAD(o), acc[r][v]));              \
+            }                                                                                \
     }                                                                                        \
-    for (int r = 0; r < R; r++)                                                              \
-        for (int v = 0; v < S_NV; v++) V_STORE(st + r * ATTN_BR + (iv + v) * VL, acc[r][v]); \
 }
 DEFINE_S_KERNEL(S_MR)
 #if S_MR != 4

@@ -60,6 +60,13 @@ void ops_gelu_erf_avx512(const float * x, float * y, int64_t n);
 // In place on x [n], on the calling thread, AVX-512 or scalar: the GEMM's GELU epilogue. Same
 // values as gaze_gelu_erf, element for element.
 void ops_gelu_erf_span(float * x, int64_t n);
+// RoPE of q [T, Hq, d] (row stride q_st) and k [T, Hk, d] (k_st; NULL: q only) with one cos/sin
+// table per token (kernels/rope.c; gaze_rope_apply_freqs is it with k NULL). ops_rope_inv_freq:
+// inv [rope_dim / 2] = 1 / base^(2i / rope_dim), gaze_rope_apply's frequencies.
+enum gaze_status ops_rope_apply_qk(float * q, int64_t Hq, int64_t q_st, float * k, int64_t Hk, int64_t k_st,
+                                   int64_t T, int64_t d, const int64_t * pos, enum gaze_rope_layout layout,
+                                   int64_t rope_dim, const float * inv_freq, float mscale);
+void ops_rope_inv_freq(float base, int64_t rope_dim, float * inv);
 void ops_silu_avx512(const float * x, float * y, int64_t n);
 void ops_gelu_tanh_avx512(const float * x, float * y, int64_t n);
 void ops_geglu_tanh_avx512(const float * gate, const float * up, float * y, int64_t n);

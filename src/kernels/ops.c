@@ -63,10 +63,13 @@ static void layer_norm_row_scalar(const float * x, float * y, int64_t C, const f
 }
 
 static void rms_norm_row_scalar(const float * x, float * y, int64_t C, const float * w, float eps) {
+    // All in double, one rounding per output: with |x| ~ 1e5 (Gemma 3's massive activations)
+    // the f32 steps of 1 / sqrt(mean + eps) and x·r·w each add an ulp the float64 run has not
+    // (issue 13; tests/test_decoder_f64.c). Scalar and per row: the cost is nil beside the GEMMs.
     double ss = 0;
     for (int64_t i = 0; i < C; i++) ss += (double)x[i] * x[i];
-    const float r = 1.0f / sqrtf((float)(ss / C) + eps);
-    for (int64_t i = 0; i < C; i++) y[i] = w ? x[i] * r * w[i] : x[i] * r;
+    const double r = 1.0 / sqrt(ss / (double)C + (double)eps);
+    for (int64_t i = 0; i < C; i++) y[i] = w ? (float)((double)x[i] * r * (double)w[i]) : (float)((double)x[i] * r);
 }
 
 static void softmax_row_scalar(const float * x, float * y, int64_t C) {

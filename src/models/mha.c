@@ -1,6 +1,7 @@
 // The multi-head attention layer: Q/K/V projections (gaze_linear_forward), RoPE, the fused
 // kernel over the (cached) keys, optional exact capture through the probe, O projection.
 #include "core/core.h"
+#include "kernels/gemm.h"
 #include <math.h>
 #include <string.h>
 
@@ -110,14 +111,18 @@ enum gaze_status gaze_mha_forward_ex(const struct gaze_mha * m,
             if (!owned) return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for positions");
             for (int64_t t = 0; t < T; t++) owned[t] = n_past + t;
         }
-        if (m->rope_freqs) {
-            const float ms = m->rope_mscale != 0.0f ? m->rope_mscale : 1.0f;
-            s = gaze_rope_apply_freqs(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_freqs, ms);
-            if (!s) s = gaze_rope_apply_freqs(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_freqs, ms);
-        } else {
-            s = gaze_rope_apply(q, T, Hq, d, Hq * d, p, m->rope, m->rope_dim, m->rope_base);
-            if (!s) s = gaze_rope_apply(k, T, Hkv, d, Hkv * d, p, m->rope, m->rope_dim, m->rope_base);
+        // q and k in one pass: one cos/sin table per token for both
+        float inv[128];
+        const float * freqs = m->rope_freqs;
+        const int64_t rd = m->rope_dim > 0 ? m->rope_dim : d;
+        if (!freqs && !(m->rope_base > 0.0f && isfinite(m->rope_base)))
+            s = gaze_error(GAZE_ERR_INVALID_ARG, "rope: base must be a positive number");
+        else if (!freqs && rd <= 256) {
+            ops_rope_inv_freq(m->rope_base, rd, inv);
+            freqs = inv;
         }
+        const float ms = m->rope_freqs && m->rope_mscale != 0.0f ? m->rope_mscale : 1.0f;
+        if (!s) s = ops_rope_apply_qk(q, Hq, Hq * d, k, Hkv, Hkv * d, T, d, p, m->rope, rd, freqs ? freqs : inv, ms);
         if (owned != stack_pos) free(owned);
         if (s) return s;
     }

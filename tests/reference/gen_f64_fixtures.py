@@ -25,7 +25,7 @@ stream at the layer's input) and f64_NN.safetensors: the float64 attention of ev
 lower triangle of each [T, T] map row by row (row i holds keys 0..i), as "attention" [L, H, T(T+1)/2].
 
   PYTHONPATH= /work/venv-peers/bin/python tests/reference/gen_f64_fixtures.py --model smollm2
-  /work/venv-gemma3/bin/python tests/reference/gen_f64_fixtures.py --model gemma3
+  VENV/bin/python tests/reference/gen_f64_fixtures.py --model gemma3   # VENV: requirements-gemma3.txt
 Pins: requirements-f64.txt (transformers 4.46.3 for SmolLM2; 4.52.4 for Gemma 3, whose GGUF
 arrived there; torch 2.5.1 on CPU).
 """
