@@ -679,16 +679,20 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
         }
         struct gaze_mha_capture mc = { 0 };
         const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l] || (cap->sum && cap->sum[l].entropy));
+        // a call that fills the whole arrays (a prompt with nothing generated after it: [Hc, T, T]
+        // is the arrays' own layout) writes into them directly, no staging, no copy
+        const bool direct = want && n_past == 0 && Tk == cap->n_ctx;
         if (want)
-            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
-                                            cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL,
+            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? (direct ? cap->attn[l] : cap->tmp_w) : NULL,
+                                            cap->scores[l] ? (direct ? cap->scores[l] : cap->tmp_s) : NULL,
+                                            cap->q[l] ? (direct ? cap->q[l] : cap->tmp_q) : NULL, NULL,
                                             cap->sum && cap->sum[l].entropy ? &cap->sum[l] : NULL };
         if ((s = dec_block(m, ly, st, &mha, lmask, &st->cache[l], st->x, T, want ? &mc : NULL, NULL, st->scratch, n_threads)))
             break;
-        // the call's rows into the run's arrays, whole rows (zeros past Tk), split over the
+        // else the call's rows into the run's arrays, whole rows (zeros past Tk), split over the
         // threads for a prompt: the first touch of fresh pages (faults, the kernel's zeroing)
         // and the copy are then shared, not serial after a parallel forward pass
-        if (want) {
+        if (want && !direct) {
             const int64_t n_rows = cap->Hc * T, nc = cap->n_ctx;
             #pragma omp parallel for num_threads(n_threads > 0 ? n_threads : gaze_default_threads()) schedule(static) if (n_rows * nc >= (1 << 16))
             for (int64_t hr = 0; hr < n_rows; hr++) {
@@ -941,10 +945,10 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
         // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]; only
         // for the parts captured (recycled: 9 MiB for SmolLM2's 512-token prompt, faulted in
         // afresh by every run from malloc)
-        const size_t stage = (size_t)(Hc * GAZE_MAX(T * T, n_ctx));
+        const size_t stage = n_ctx == T ? 1 : (size_t)(Hc * GAZE_MAX(T * T, n_ctx));   // n_ctx == T: direct
         cap.tmp_w = gaze_alloc_recycled((parts & GAZE_RUN_PART_ATTN ? stage : 1) * sizeof(float));
         cap.tmp_s = gaze_alloc_recycled((parts & GAZE_RUN_PART_SCORES ? stage : 1) * sizeof(float));
-        cap.tmp_q = gaze_alloc_recycled((parts & GAZE_RUN_PART_Q ? (size_t)(Hc * T * d) : 1) * sizeof(float));
+        cap.tmp_q = gaze_alloc_recycled((parts & GAZE_RUN_PART_Q && n_ctx != T ? (size_t)(Hc * T * d) : 1) * sizeof(float));
         if (oom || !cap.tmp_w || !cap.tmp_s || !cap.tmp_q) {
             s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory capturing %lld tokens", arch, (long long)n_ctx);
             goto done;
