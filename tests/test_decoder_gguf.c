@@ -6,7 +6,8 @@
 // (golden.safetensors, 1e-4), fed the fixture's token ids. What llama.cpp's GGUF cannot say is
 // checked as documented: Qwen2's fixture carries YaRN (rope.scaling.type "yarn", factor,
 // original_context_length), which gaze runs as llama.cpp's rope_yarn = transformers' YaRN, so it
-// is held to the same 1e-4. Gemma 2's file has no query_pre_attn_scalar, so gaze (as llama.cpp)
+// is held to the same 1e-4, and to 2e-4 of llama.cpp's own logits from the same file
+// (qwen2_llamacpp.safetensors). Gemma 2's file has no query_pre_attn_scalar, so gaze (as llama.cpp)
 // uses 1/sqrt(head_dim): this fixture's 20 != 24 must show as different logits against the
 // model's own, and equal (1e-4) the logits transformers computes with query_pre_attn_scalar =
 // head_dim (gemma2_llamacpp.safetensors, what llama.cpp's graph computes).
@@ -77,6 +78,16 @@ int main(void) {
         const double e = family_logits(same[f][0], same[f][1], NULL, &n);
         printf("%-12s GGUF logits vs transformers: max error %.2g over %lld cases\n", same[f][0], e, (long long)n);
         CHECK(n >= 3 && e >= 0 && e <= LOGIT_TOL, "%s: GGUF logits max error %.3g (%lld cases)", same[f][0], e, (long long)n);
+    }
+    // Qwen2's YaRN file against what llama.cpp itself computes from it (b11739, f32 KV cache:
+    // tests/reference/gen_llamacpp_logits.py), not only against transformers. 2e-4: llama.cpp's
+    // own f32 sums are 6.8e-5 from transformers' on this file (gaze's 3.5e-5); a YaRN read
+    // wrongly (factor, original context, attention factor) moves logits by 1e-2 and more
+    {
+        int64_t n = 0;
+        const double e = family_logits("qwen2", "qwen2", "tests/fixtures/decoders_gguf/qwen2_llamacpp.safetensors", &n);
+        printf("%-12s GGUF logits vs llama.cpp's own (YaRN): max error %.2g over %lld cases\n", "qwen2", e, (long long)n);
+        CHECK(n >= 3 && e >= 0 && e <= 2e-4, "qwen2: GGUF logits vs llama.cpp's: %.3g (%lld cases)", e, (long long)n);
     }
     // Gemma 2: loads (softcaps, window 4, every 2nd layer global); 1/sqrt(24) is not the
     // fixture's query_pre_attn_scalar 20, which no GGUF key carries: different logits
