@@ -917,7 +917,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
     struct gaze_tokenizer_stream * ds = NULL;   // the generated text for opts->on_token
     struct dec_state st;
     memset(&st, 0, sizeof st);
-    struct dec_capture cap = { opts->heads, opts->heads ? opts->n_heads : c->H, n_ctx, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    struct dec_capture cap = { .heads = opts->heads, .Hc = opts->heads ? opts->n_heads : c->H, .n_ctx = n_ctx };
     const unsigned parts = opts->parts ? opts->parts : GAZE_RUN_PART_ATTN;
     if (!ids || !offs || !work) { s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", arch); goto done; }
     if ((s = dec_check_memory(m, opts, T, n_ctx))) goto done;

@@ -812,6 +812,23 @@ function cellTip(li, what, m, a, b) {
 /* ---- heatmap: one head (or mean / max) enlarged ------------------------------------------------ */
 
 let heatGeom = null;
+// Row labels (right-aligned, left of the grid) and column labels (slanted, above it) of a
+// heatmap whose rows and columns may come from different token lists (cross-attention);
+// special tokens in grey.
+function axisLabels(ctx, U, rowsV, colsV, x0, y0, cell) {
+  ctx.textAlign = 'right';
+  rowsV.forEach((a, i) => { ctx.fillStyle = U.rs.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.rs.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
+  ctx.textAlign = 'left';
+  colsV.forEach((b, i) => {
+    ctx.save();
+    ctx.translate(x0 + i * cell + cell / 2, y0 - 4);
+    ctx.rotate(-Math.PI / 3);
+    ctx.fillStyle = U.special[b] ? '#8a939e' : '#1b1f24';
+    ctx.fillText(U.labels[b], 0, 0);
+    ctx.restore();
+  });
+}
+
 function renderHeatmap() {
   const li = state.layer, m = focusMap(li);
   const probe = newCanvas(10, 10)[1];
@@ -854,18 +871,7 @@ function renderHeatmap() {
   const [img, vmax] = heatImage(ctx, m, U.C, rowsV, colsV, Math.round(gw * dpr), Math.round(gh * dpr), 0, sp[0], sp[1]);
   ctx.putImageData(img, Math.round(x0 * dpr), Math.round(y0 * dpr));
   if (showLabels) {
-    ctx.fillStyle = '#1b1f24';
-    ctx.textAlign = 'right';
-    rowsV.forEach((a, i) => { ctx.fillStyle = U.rs.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.rs.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
-    ctx.textAlign = 'left';
-    colsV.forEach((b, i) => {
-      ctx.save();
-      ctx.translate(x0 + i * cell + cell / 2, y0 - 4);
-      ctx.rotate(-Math.PI / 3);
-      ctx.fillStyle = U.special[b] ? '#8a939e' : '#1b1f24';
-      ctx.fillText(U.labels[b], 0, 0);
-      ctx.restore();
-    });
+    axisLabels(ctx, U, rowsV, colsV, x0, y0, cell);
   } else {
     ctx.fillStyle = '#5b6470';
     ctx.textAlign = 'left';
@@ -1313,17 +1319,7 @@ function renderAlign() {
     return k;
   });
   if (showLabels) {
-    ctx.textAlign = 'right';
-    rowsV.forEach((a, i) => { ctx.fillStyle = U.rs.special[U.rows[a]] ? '#8a939e' : '#1b1f24'; ctx.fillText(U.rs.labels[U.rows[a]], x0 - 4, y0 + i * cell + cell / 2); });
-    ctx.textAlign = 'left';
-    colsV.forEach((b, i) => {
-      ctx.save();
-      ctx.translate(x0 + i * cell + cell / 2, y0 - 4);
-      ctx.rotate(-Math.PI / 3);
-      ctx.fillStyle = U.special[b] ? '#8a939e' : '#1b1f24';
-      ctx.fillText(U.labels[b], 0, 0);
-      ctx.restore();
-    });
+    axisLabels(ctx, U, rowsV, colsV, x0, y0, cell);
   }
   if (cell >= 4 && gw === colsV.length * cell && gh === rowsV.length * cell) {
     ctx.strokeStyle = '#ffffff';
