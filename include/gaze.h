@@ -79,8 +79,7 @@ enum gaze_status gaze_set_isa(enum gaze_isa isa);
 // Threads used by parallel kernels when a call passes n_threads <= 0. Default: physical cores.
 int  gaze_default_threads(void);
 void gaze_set_default_threads(int n);
-// Captured arrays of freed runs are kept (up to 1/16 of physical memory, between 64 MiB and
-// 1 GiB) for the next run, which then skips
+// Captured arrays of freed runs are kept (up to 64 MiB) for the next run, which then skips
 // faulting fresh pages in; this hands them back to the system.
 void gaze_release_memory(void);
 // This process's peak resident memory in KiB (VmHWM: its own address space, not a parent's

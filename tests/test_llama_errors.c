@@ -409,13 +409,6 @@ static void test_forward(bool separate_output) {
                     if (e > max_err) max_err = e;
                 }
     CHECK(max_err <= 1e-5, "%s: attention max abs error %.3g vs float64 reference", label, max_err);
-    // the trailing EOS row, never written by a forward call (the capture arrays come unzeroed
-    // from the recycled pool): exact zeros
-    bool eos_zero = true;
-    for (int64_t l = 0; ended_eos && l < run.n_cap_layers; l++)
-        for (int64_t h = 0; h < r.H; h++)
-            for (int64_t j = 0; j < n; j++) eos_zero &= run.layers[l].attn[(h * n + n - 1) * n + j] == 0.0f;
-    CHECK(eos_zero, "%s: the never-fed EOS row is not all zeros", label);
     // what gaze run -o saves must pass the run-file checks (values in [0, 1], rows sum to 1)
     CHECK(gaze_run_check(&run, label) == GAZE_OK, "%s: run check: %s", label, gaze_last_error());
     printf("  %s: %lld tokens (%lld generated), attention max abs err vs float64 %.2e\n", label, (long long)n,

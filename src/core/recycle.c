@@ -3,24 +3,15 @@
 // memory from the kernel is faulted in and zeroed page by page on first touch: ~2 ms of a
 // 34 ms one-thread MiniLM run, paid again on every run of a loop (corpus statistics, ablation
 // sweeps, benchmarks) because glibc hands the freed blocks back to the kernel. Freed blocks
-// are kept instead (at most recycle_max() bytes in all) and given to the next request they fit.
-// The cap is 1/16 of physical memory, between 64 MiB and 1 GiB: a SmolLM2 run capturing its
-// 512-token prompt holds 283 MB (30 layers x 9 heads x 512^2 floats), which a 64 MiB cap
-// sent back to the kernel after every run, to be faulted and zeroed in again by the next.
-// Blocks of 2 MiB and more start on a 2 MiB boundary and are advised onto transparent huge
-// pages (THP "madvise" mode): 512 times fewer page faults when a fresh block is first written.
+// are kept instead (at most RECYCLE_MAX_BYTES in all) and given to the next request they fit.
 // Under AddressSanitizer nothing is kept, so a use after free is still reported.
 #include "core/core.h"
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#define RECYCLE_SLOTS     256
-#define RECYCLE_MIN_CAP   ((size_t)64 << 20)
-#define RECYCLE_MAX_CAP   ((size_t)1 << 30)
+#define RECYCLE_SLOTS     64
+#define RECYCLE_MAX_BYTES ((size_t)64 << 20)
 #define RECYCLE_HEADER    64               // keeps the payload 64-byte aligned
-#define RECYCLE_HUGE      ((size_t)2 << 20)
 #define RECYCLE_MAGIC     0x67617a6572637963ull
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -37,24 +28,13 @@
 struct recycle_header {   // the RECYCLE_HEADER bytes before each payload
     uint64_t magic;
     size_t   cap;         // payload bytes
-    void *   base;        // what posix_memalign returned (free's argument)
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *  g_slot[RECYCLE_SLOTS];   // payload pointers of kept blocks, NULL = empty
 static size_t  g_held;                  // payload bytes kept
-static size_t  g_max;                   // the cap, computed once under g_lock (0: not yet)
 
 static size_t cap_of(void * p) { return ((struct recycle_header *)((char *)p - RECYCLE_HEADER))->cap; }
-
-static size_t recycle_max(void) {   // called with g_lock held
-    if (!g_max) {
-        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        size_t m = pages > 0 && page > 0 ? (size_t)pages / 16 * (size_t)page : RECYCLE_MIN_CAP;
-        g_max = GAZE_MIN(GAZE_MAX(m, RECYCLE_MIN_CAP), RECYCLE_MAX_CAP);
-    }
-    return g_max;
-}
 
 void * gaze_alloc_recycled(size_t n) {
     const size_t cap = n ? (n + 63) & ~(size_t)63 : 64;
@@ -79,21 +59,15 @@ void * gaze_alloc_recycled(size_t n) {
         pthread_mutex_unlock(&g_lock);
         if (p) return p;
     }
-    // a big block: the payload on a 2 MiB boundary (the header in the small page before it)
-    const bool huge = cap >= RECYCLE_HUGE && cap <= SIZE_MAX - RECYCLE_HUGE;
-    const size_t align = huge ? RECYCLE_HUGE : 64, lead = huge ? RECYCLE_HUGE : RECYCLE_HEADER;
     void * base = NULL;
-    if (posix_memalign(&base, align, cap + lead) != 0) {
+    if (posix_memalign(&base, 64, cap + RECYCLE_HEADER) != 0) {
         gaze_error(GAZE_ERR_NOMEM, "out of memory allocating %zu bytes", n);
         return NULL;
     }
-    char * p = (char *)base + lead;
-    if (huge) (void)madvise(p, cap & ~(RECYCLE_HUGE - 1), MADV_HUGEPAGE);   // advisory: failure is harmless
-    struct recycle_header * h = (struct recycle_header *)(p - RECYCLE_HEADER);
+    struct recycle_header * h = base;
     h->magic = RECYCLE_MAGIC;
     h->cap = cap;
-    h->base = base;
-    return p;
+    return (char *)base + RECYCLE_HEADER;
 }
 
 void gaze_free_recycled(void * p) {
@@ -103,13 +77,13 @@ void gaze_free_recycled(void * p) {
     if (RECYCLE_ON) {
         pthread_mutex_lock(&g_lock);
         bool kept = false;
-        if (h->cap <= recycle_max() - g_held)
+        if (h->cap <= RECYCLE_MAX_BYTES - g_held)
             for (int i = 0; i < RECYCLE_SLOTS && !kept; i++)
                 if (!g_slot[i]) { g_slot[i] = p; g_held += h->cap; kept = true; }
         pthread_mutex_unlock(&g_lock);
         if (kept) return;
     }
-    free(h->base);
+    free(h);
 }
 
 void gaze_release_memory(void) {
@@ -120,5 +94,5 @@ void gaze_release_memory(void) {
     g_held = 0;
     pthread_mutex_unlock(&g_lock);
     for (int i = 0; i < RECYCLE_SLOTS; i++)
-        if (keep[i]) free(((struct recycle_header *)((char *)keep[i] - RECYCLE_HEADER))->base);
+        if (keep[i]) free((char *)keep[i] - RECYCLE_HEADER);
 }

@@ -11,9 +11,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define DEC_MAX_LAYERS 512
 
@@ -437,30 +434,7 @@ struct dec_capture {
     float ** hidden;                  // [L] -> [n_ctx, C] residual stream after the layer
     float * tmp_w, * tmp_s, * tmp_q;  // one call's [Hc, T, Tk] / [Hc, T, d]
     struct gaze_attn_summary * sum;   // [L] summaries over n_ctx rows (entropy NULL: not this layer)
-    int64_t rows;                     // rows 0 .. rows-1 of every array written so far (the
-                                      // arrays come unzeroed: rows past it hold garbage)
 };
-
-// One captured row: n floats of src, then zeros up to total (the keys this call did not see
-// yet: the rows were never zeroed beforehand). Non-temporal stores on x86-64 (SSE2 is part of
-// the base ISA): the capture is hundreds of MB written once and read only after the run, so
-// storing around the cache saves the read of each destination line and leaves the caches to
-// the forward pass.
-static void cap_row(float * restrict dst, const float * restrict src, int64_t n, int64_t total) {
-#if defined(__SSE2__)
-    int64_t j = 0;
-    for (; j < total && ((uintptr_t)(dst + j) & 15); j++) dst[j] = j < n ? src[j] : 0.0f;
-    for (; j + 4 <= n; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
-    for (; j < n; j++) dst[j] = src[j];
-    for (; j < total && ((uintptr_t)(dst + j) & 15); j++) dst[j] = 0.0f;
-    const __m128 z = _mm_setzero_ps();
-    for (; j + 4 <= total; j += 4) _mm_stream_ps(dst + j, z);
-    for (; j < total; j++) dst[j] = 0.0f;
-#else
-    memcpy(dst, src, (size_t)n * sizeof(float));
-    memset(dst + n, 0, (size_t)(total - n) * sizeof(float));
-#endif
-}
 
 static void norm(const struct decoder_config * c, const float * x, float * y, int64_t T, const float * w, const float * b) {
     if (c->norm == DEC_NORM_LAYER) gaze_layer_norm(x, y, T, c->C, w, b, c->eps);
@@ -679,32 +653,19 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
         }
         struct gaze_mha_capture mc = { 0 };
         const bool want = cap && (cap->attn[l] || cap->scores[l] || cap->q[l] || (cap->sum && cap->sum[l].entropy));
-        // a call that fills the whole arrays (a prompt with nothing generated after it: [Hc, T, T]
-        // is the arrays' own layout) writes into them directly, no staging, no copy
-        const bool direct = want && n_past == 0 && Tk == cap->n_ctx;
         if (want)
-            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? (direct ? cap->attn[l] : cap->tmp_w) : NULL,
-                                            cap->scores[l] ? (direct ? cap->scores[l] : cap->tmp_s) : NULL,
-                                            cap->q[l] ? (direct ? cap->q[l] : cap->tmp_q) : NULL, NULL,
+            mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
+                                            cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL,
                                             cap->sum && cap->sum[l].entropy ? &cap->sum[l] : NULL };
         if ((s = dec_block(m, ly, st, &mha, lmask, &st->cache[l], st->x, T, want ? &mc : NULL, NULL, st->scratch, n_threads)))
             break;
-        // else the call's rows into the run's arrays, whole rows (zeros past Tk), split over the
-        // threads for a prompt: the first touch of fresh pages (faults, the kernel's zeroing)
-        // and the copy are then shared, not serial after a parallel forward pass
-        if (want && !direct) {
-            const int64_t n_rows = cap->Hc * T, nc = cap->n_ctx;
-            #pragma omp parallel for num_threads(n_threads > 0 ? n_threads : gaze_default_threads()) schedule(static) if (n_rows * nc >= (1 << 16))
-            for (int64_t hr = 0; hr < n_rows; hr++) {
-                const int64_t h = hr / T, t = hr % T, r = h * nc + n_past + t;
-                if (cap->attn[l]) cap_row(cap->attn[l] + r * nc, cap->tmp_w + hr * Tk, Tk, nc);
-                if (cap->scores[l]) cap_row(cap->scores[l] + r * nc, cap->tmp_s + hr * Tk, Tk, nc);
-                if (cap->q[l]) cap_row(cap->q[l] + r * c->d, cap->tmp_q + hr * c->d, c->d, c->d);
+        for (int64_t h = 0; want && h < cap->Hc; h++)
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t r = h * cap->n_ctx + n_past + t;
+                if (cap->attn[l]) memcpy(cap->attn[l] + r * cap->n_ctx, cap->tmp_w + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
+                if (cap->scores[l]) memcpy(cap->scores[l] + r * cap->n_ctx, cap->tmp_s + (h * T + t) * Tk, (size_t)Tk * sizeof(float));
+                if (cap->q[l]) memcpy(cap->q[l] + r * c->d, cap->tmp_q + (h * T + t) * c->d, (size_t)c->d * sizeof(float));
             }
-#if defined(__SSE2__)
-            _mm_sfence();   // the streaming stores are visible before anything reads the arrays
-#endif
-        }
         if (vz.x_in && (s = value_zeroing(m, ly, st, &mha, lmask, &vz, opts->attrib->vzero + l * T * T, T, n_threads))) break;
         // finite weights can still overflow f32 (a hostile F16 file holds |w| up to 65504): refuse
         // rather than hand back NaN attention and logits
@@ -713,7 +674,6 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
         if (!finite) { s = gaze_error(GAZE_ERR_NUMERIC, "%s: layer %lld: activations overflowed to Inf/NaN", m->arch, (long long)l); break; }
         if (cap && cap->hidden[l]) memcpy(cap->hidden[l] + n_past * C, st->x, (size_t)(T * C) * sizeof(float));
     }
-    if (cap && !s) cap->rows = Tk;
     free(ko.bias);
     vz_free(&vz);
     if (s) return s;
@@ -808,14 +768,13 @@ static int32_t sample(const float * logits, int64_t V, float temperature, float 
     return work[n - 1].id;
 }
 
-// A capture array of n floats from the run allocator (core/recycle.c), so the run can own it.
-// Not zeroed: each call writes its rows whole (cap_row) and the run's assembly zeroes the rows
-// no call wrote (dec_capture.rows); zeroing 283 MB up front (SmolLM2, 512 tokens) was a
-// serial pass that the forward pass then overwrote.
+// A zeroed capture array of n floats from the run allocator (core/recycle.c), so the run can own it.
 static float * cap_alloc(size_t n) {
     size_t bytes;
     if (gaze_mul_ovf(n, sizeof(float), &bytes)) return NULL;
-    return gaze_alloc_recycled(bytes);
+    float * p = gaze_alloc_recycled(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
 }
 
 // The bytes a run will hold for a prompt of T tokens and n_ctx in all, weights aside, against
@@ -933,7 +892,7 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
         bool oom = false;
         for (int64_t l = 0; l < c->L && !oom; l++) {
             if (!model_layer_wanted(opts, l)) continue;
-            // the run's own kind of array (rows no step wrote are zeroed at the end), handed to it then
+            // the run's own kind of array (zeroed: rows a step never wrote stay 0), handed to it at the end
             if (parts & GAZE_RUN_PART_ATTN) oom |= !(cap.attn[l] = cap_alloc((size_t)(Hc * n_ctx * n_ctx)));
             if (parts & GAZE_RUN_PART_SCORES) oom |= !(cap.scores[l] = cap_alloc((size_t)(Hc * n_ctx * n_ctx)));
             if (parts & GAZE_RUN_PART_Q) oom |= !(cap.q[l] = cap_alloc((size_t)(Hc * n_ctx * d)));
@@ -942,12 +901,11 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
             if ((parts & GAZE_RUN_PART_SUMMARY) && !oom && (s = model_summary_alloc(opts, &cap.sum[l], Hc, n_ctx))) goto done;
         }
         // staging for one call: the prompt [Hc, T, T] or a generation step [Hc, 1, Tk]; only
-        // for the parts captured (recycled: 9 MiB for SmolLM2's 512-token prompt, faulted in
-        // afresh by every run from malloc)
-        const size_t stage = n_ctx == T ? 1 : (size_t)(Hc * GAZE_MAX(T * T, n_ctx));   // n_ctx == T: direct
-        cap.tmp_w = gaze_alloc_recycled((parts & GAZE_RUN_PART_ATTN ? stage : 1) * sizeof(float));
-        cap.tmp_s = gaze_alloc_recycled((parts & GAZE_RUN_PART_SCORES ? stage : 1) * sizeof(float));
-        cap.tmp_q = gaze_alloc_recycled((parts & GAZE_RUN_PART_Q && n_ctx != T ? (size_t)(Hc * T * d) : 1) * sizeof(float));
+        // for the parts captured
+        const size_t stage = (size_t)(Hc * GAZE_MAX(T * T, n_ctx));
+        cap.tmp_w = malloc((parts & GAZE_RUN_PART_ATTN ? stage : 1) * sizeof(float));
+        cap.tmp_s = malloc((parts & GAZE_RUN_PART_SCORES ? stage : 1) * sizeof(float));
+        cap.tmp_q = malloc((parts & GAZE_RUN_PART_Q ? (size_t)(Hc * T * d) : 1) * sizeof(float));
         if (oom || !cap.tmp_w || !cap.tmp_s || !cap.tmp_q) {
             s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory capturing %lld tokens", arch, (long long)n_ctx);
             goto done;
@@ -1000,14 +958,6 @@ static enum gaze_status decoder_run(struct gaze_model * model, const char * text
         if ((s = gaze_run_set_capture(run, opts->heads, Hc, NULL, n))) goto done;
         for (int64_t l = 0; l < c->L; l++) {
             if (!model_layer_wanted(opts, l)) continue;
-            // rows no call wrote (a trailing EOS is never fed): zeros, as the run format says
-            for (int64_t h = 0; h < Hc; h++)
-                for (int64_t i = cap.rows; i < n; i++) {
-                    if (cap.attn[l]) memset(cap.attn[l] + (h * n_ctx + i) * n_ctx, 0, (size_t)n_ctx * sizeof(float));
-                    if (cap.scores[l]) memset(cap.scores[l] + (h * n_ctx + i) * n_ctx, 0, (size_t)n_ctx * sizeof(float));
-                    if (cap.q[l]) memset(cap.q[l] + (h * n_ctx + i) * d, 0, (size_t)d * sizeof(float));
-                }
-            if (cap.hidden[l] && cap.rows < n) memset(cap.hidden[l] + cap.rows * c->C, 0, (size_t)((n - cap.rows) * c->C) * sizeof(float));
             // the capture buffers become the run's arrays, not copied (a copy doubled the peak).
             // n < n_ctx when EOS stopped generation: rows [Hc, n_ctx, n_ctx] close up in place to
             // [Hc, n, n] (each destination lies at or before its source); the EOS row is all
@@ -1043,7 +993,7 @@ done:
     for (int64_t l = 0; cap.q && l < c->L; l++) gaze_free_recycled(cap.q[l]);
     for (int64_t l = 0; cap.hidden && l < c->L; l++) gaze_free_recycled(cap.hidden[l]);
     free(cap.attn); free(cap.scores); free(cap.q); free(cap.hidden);
-    gaze_free_recycled(cap.tmp_w); gaze_free_recycled(cap.tmp_s); gaze_free_recycled(cap.tmp_q);
+    free(cap.tmp_w); free(cap.tmp_s); free(cap.tmp_q);
     for (int64_t l = 0; cap.sum && l < c->L; l++) run_summary_free(&cap.sum[l]);
     free(cap.sum);
     state_free(&st);
