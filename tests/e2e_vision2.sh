@@ -51,6 +51,10 @@ check '[ $rc -ne 0 ] && grep -q "multiple of the patch size" "$tmp/err"' "44x40 
 # ablation-weighted rollout of CLIP's image tower for a text
 "$BIN" rollout "$CLIP" "$IMG/rgb_120x90.png" --text "a photo of a cat" --json >"$tmp/t.json" 2>"$tmp/err"; rc=$?
 check '[ $rc -eq 0 ] && grep -q "9 forward passes" "$tmp/err"' "rollout --text: exit $rc: $(cat "$tmp/err")"
+# text that is not UTF-8 is refused by the tokenizer, naming the byte, before any output is written
+"$BIN" rollout "$CLIP" "$IMG/rgb_120x90.png" --text "$(printf 'a \xff cat')" --json >"$tmp/bad.json" 2>"$tmp/err"; rc=$?
+check '[ $rc -ne 0 ] && [ ! -s "$tmp/bad.json" ] && grep -q "invalid UTF-8 at byte offset 2" "$tmp/err"' \
+    "rollout --text with invalid UTF-8 refused: exit $rc: $(cat "$tmp/err")"
 "$BIN" rollout "$CLIP" "$IMG/rgb_120x90.png" --json >"$tmp/p.json" 2>/dev/null
 out=$(python3 - "$tmp/t.json" "$tmp/p.json" <<'PY'
 import json, sys
