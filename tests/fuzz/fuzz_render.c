@@ -69,6 +69,20 @@ static void count_html(xmlNode * n, int64_t * elems, int64_t * attrs, int64_t * 
 }
 
 // Elements, attributes and scripts of a page as libxml2's HTML parser sees it.
+// The page's gaze-meta block (the data the viewer reads), parsed strictly; aborts when it is
+// missing, unclosed or not JSON. what: prefix of the message ("" or "encdec ").
+static json_t * page_meta(const char * page, const char * what) {
+    const char * open = strstr(page, "id=\"gaze-meta\">");
+    FUZZ_REQUIRE(open != NULL, "no gaze-meta block");
+    open += strlen("id=\"gaze-meta\">");
+    const char * close = strstr(open, "</script>");
+    FUZZ_REQUIRE(close != NULL, "gaze-meta block not closed");
+    json_error_t err;
+    json_t * meta = json_loadb(open, (size_t)(close - open), JSON_REJECT_DUPLICATES, &err);
+    FUZZ_REQUIRE(meta != NULL, "%sgaze-meta is not JSON: %s", what, err.text);
+    return meta;
+}
+
 static void html_shape(const char * page, size_t n, int64_t out[3]) {
     out[0] = out[1] = out[2] = 0;
     htmlDocPtr doc = htmlReadMemory(page, (int)n, "page.html", "UTF-8",
@@ -111,14 +125,7 @@ static void check_html(const struct gaze_run * r, const struct gaze_run * benign
                  "tokens changed the page's structure: %lld elements / %lld attributes / %lld scripts, template has %lld / %lld / %lld",
                  (long long)got[0], (long long)got[1], (long long)got[2], (long long)want[0], (long long)want[1], (long long)want[2]);
     // the data block gives the tokens back exactly
-    const char * open = strstr(page, "id=\"gaze-meta\">");
-    FUZZ_REQUIRE(open != NULL, "no gaze-meta block");
-    open += strlen("id=\"gaze-meta\">");
-    const char * close = strstr(open, "</script>");
-    FUZZ_REQUIRE(close != NULL, "gaze-meta block not closed");
-    json_error_t err;
-    json_t * meta = json_loadb(open, (size_t)(close - open), JSON_REJECT_DUPLICATES, &err);
-    FUZZ_REQUIRE(meta != NULL, "gaze-meta is not JSON: %s", err.text);
+    json_t * meta = page_meta(page, "");
     json_t * toks = json_object_get(meta, "tokens");
     FUZZ_REQUIRE(json_is_array(toks) && (int64_t)json_array_size(toks) == r->T, "gaze-meta tokens");
     for (int64_t t = 0; t < r->T; t++) {
@@ -165,14 +172,7 @@ static void check_html_encdec(const struct gaze_run * r, const struct gaze_run *
     html_shape(page, n, got);
     html_shape(ref, nref, want);
     FUZZ_REQUIRE(got[0] == want[0] && got[1] == want[1] && got[2] == want[2], "tokens changed the encdec page's structure");
-    const char * open = strstr(page, "id=\"gaze-meta\">");
-    FUZZ_REQUIRE(open != NULL, "no gaze-meta block");
-    open += strlen("id=\"gaze-meta\">");
-    const char * close = strstr(open, "</script>");
-    FUZZ_REQUIRE(close != NULL, "gaze-meta block not closed");
-    json_error_t err;
-    json_t * meta = json_loadb(open, (size_t)(close - open), JSON_REJECT_DUPLICATES, &err);
-    FUZZ_REQUIRE(meta != NULL, "encdec gaze-meta is not JSON: %s", err.text);
+    json_t * meta = page_meta(page, "encdec ");
     json_t * cross = json_object_get(json_object_get(meta, "kinds"), "cross");
     json_t * keys = json_object_get(cross, "tokens"), * rows = json_object_get(json_object_get(cross, "rows"), "tokens");
     FUZZ_REQUIRE(json_is_array(keys) && json_is_array(rows) && (int64_t)json_array_size(keys) == r->T &&
