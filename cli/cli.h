@@ -103,9 +103,11 @@ int cli_image_size(const char * cmd, const char * v, int64_t * w, int64_t * h);
 // (exit 2, saying why); 0 otherwise.
 int cli_image_size_applies(const char * cmd, int64_t w, bool image_input);
 // CLIP: runs the text tower on each of texts [n] and attaches the text runs and logits_per_image
-// to the image run (run->texts, run->clip_logits); prints them.
+// to the image run (run->texts, run->clip_logits); with image (the file the run was made from)
+// also each vision head's drop of the logits (run->clip_head_drops: L·H + 1 image passes,
+// announced on stderr unless quiet), which gaze plot --kind clip weights the rollout by.
 enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run, const char * const * texts, int n,
-                                const struct gaze_run_opts * image_opts);
+                                const struct gaze_run_opts * image_opts, const char * image, bool quiet);
 void cli_print_clip(const struct gaze_run * run);
 // --patch R,C of an image run -> the token index of that patch (*query). CLI exit code.
 int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query);

@@ -274,6 +274,8 @@ static json_t * image_json(const struct gaze_run * run, const struct image_repor
     json_object_set_new(o, "sink_factor", json_real(r->sum.sink_factor));
     json_object_set_new(o, "norm_factor", json_real(r->sum.norm_factor));
     json_object_set_new(o, "sink_patches", sinks);
+    // registers passing the same tests, counted apart (each [REGi] above carries its "sink" flag)
+    json_object_set_new(o, "register_sinks", json_integer(r->sum.n_register_sinks));
     return o;
 }
 

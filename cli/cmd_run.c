@@ -51,7 +51,11 @@ static int usage(FILE * f) {
             "                   (repeatable, at most 64), print the image-text similarity (logits_per_image,\n"
             "                   softmax over the texts) and keep each text's attention in the run file;\n"
             "                   SigLIP (a whole SiglipModel): texts padded to max_position_embeddings, logits\n"
-            "                   exp(logit_scale) x cosine + logit_bias, each through a sigmoid\n"
+            "                   exp(logit_scale) x cosine + logit_bias, each through a sigmoid. With -o, each\n"
+            "                   vision head is also zeroed in turn (layers x heads + 1 image passes, shared by\n"
+            "                   the texts) and each logit's drop saved, so that gaze plot --kind clip draws\n"
+            "                   each text's ablation-weighted rollout (as gaze rollout CLIP IMAGE --text)\n"
+            "  --no-head-drops  with --text: skip those passes (the figure then shows the plain rollout)\n"
             "  --layers 0,2-4   layers to capture (default: every layer)\n"
             "  --heads 0-3      query heads to capture (default: every head)\n"
             "  --capture LIST   what to save: attn, scores, q, k, hidden, summary or all, comma-separated, or\n"
@@ -142,7 +146,7 @@ int cmd_run(int argc, char ** argv) {
     const char * layers_s = NULL, * heads_s = NULL;
     struct gaze_run_opts opts = { 0 };
     opts.summary_above = (int64_t)1 << 30;
-    bool summary = false;
+    bool summary = false, head_drops = true;
     const char * clip_texts[64];
     int n_clip_texts = 0;
     bool beams_set = false;
@@ -163,6 +167,7 @@ int cmd_run(int argc, char ** argv) {
             clip_texts[n_clip_texts++] = v;
             i++;
         }
+        else if (!strcmp(a, "--no-head-drops")) head_drops = false;
         else if (!strcmp(a, "--layers")) { if (!v) return usage(stderr); layers_s = v; i++; }
         else if (!strcmp(a, "--heads")) { if (!v) return usage(stderr); heads_s = v; i++; }
         else if (!strcmp(a, "--capture")) { if (!v) return usage(stderr); bool ok; opts.parts = parse_parts(v, &ok); if (!ok) return 2; i++; }
@@ -276,6 +281,11 @@ int cmd_run(int argc, char ** argv) {
         rc = 2;
         goto done;
     }
+    if (!head_drops && !n_clip_texts) {
+        fprintf(stderr, "gaze run: --no-head-drops goes with --text (CLIP/SigLIP image-text runs)\n");
+        rc = 2;
+        goto done;
+    }
     if (layers_s && (rc = cli_parse_index_list("--layers", layers_s, info->n_layers, &layers, &opts.n_layers))) goto done;
     if (heads_s && (rc = cli_parse_index_list("--heads", heads_s, info->n_heads, &heads, &opts.n_heads))) goto done;
     opts.layers = layers;
@@ -290,7 +300,9 @@ int cmd_run(int argc, char ** argv) {
     s = image ? cli_run_image(model, image, &opts, &run, quiet) : gaze_model_run(model, text, pair, &opts, &run);
     if (stream.any && !stream.newline) putchar('\n');
     if (s) { rc = cli_fail(s); goto done; }
-    if (n_clip_texts && (s = cli_clip_texts(model, &run, clip_texts, n_clip_texts, &opts))) {
+    // the head drops feed the figure of the saved run: measured only when it is saved
+    if (n_clip_texts && (s = cli_clip_texts(model, &run, clip_texts, n_clip_texts, &opts,
+                                            out && head_drops ? image : NULL, quiet))) {
         gaze_run_free(&run);
         rc = cli_fail(s);
         goto done;

@@ -273,6 +273,7 @@ int cmd_show(int argc, char ** argv) {
         so.row_index = so.col_index = NULL;
         rc = show_summary(&run, ly, -1, &so);
     }
+    if (!rc && run.n_texts) cli_print_clip(&run);   // a CLIP/SigLIP run's texts: logits and probabilities
 done:
     gaze_run_free(&run);
     return rc;

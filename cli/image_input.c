@@ -106,7 +106,7 @@ int cli_patch_query(const struct gaze_run * run, const char * s, int64_t * query
 }
 
 enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run, const char * const * texts, int n,
-                                const struct gaze_run_opts * image_opts) {
+                                const struct gaze_run_opts * image_opts, const char * image, bool quiet) {
     // every layer, head and row of each text's attention (the texts are short: at most the
     // model's positions, 77 for OpenAI's CLIP)
     const struct gaze_run_opts opts = { .parts = GAZE_RUN_PART_ATTN, .n_threads = image_opts->n_threads,
@@ -121,29 +121,39 @@ enum gaze_status cli_clip_texts(struct gaze_model * model, struct gaze_run * run
         tp[j] = &run->texts[j];
     }
     if (!s) s = gaze_clip_similarity(model, run, tp, n, run->clip_logits, NULL, NULL);
+    if (!s && image) {
+        // the image re-run with each vision head zeroed, once for all the texts
+        const int64_t L = gaze_model_info(model)->n_layers, H = gaze_model_info(model)->n_heads;
+        const double t0 = cli_now();
+        if (!quiet)
+            fprintf(stderr, "gaze run: ablating each of the %lld x %lld vision heads for the texts' rollout (%lld forward "
+                    "passes; --no-head-drops skips this)\n", (long long)L, (long long)H, (long long)(L * H + 1));
+        struct gaze_image img;
+        double * d = malloc((size_t)(n * L * H) * sizeof *d);
+        run->clip_head_drops = malloc((size_t)(n * L * H) * sizeof *run->clip_head_drops);
+        if (!d || !run->clip_head_drops) s = gaze_error(GAZE_ERR_NOMEM, "gaze run: out of memory");
+        else if (!(s = gaze_image_load(&img, image, 0))) {
+            s = gaze_clip_head_drops_n(model, &img, image_opts, tp, n, NULL, d);
+            gaze_image_free(&img);
+        }
+        for (int64_t k = 0; !s && k < n * L * H; k++) run->clip_head_drops[k] = (float)d[k];
+        free(d);
+        if (!s && !quiet) fprintf(stderr, "gaze run: head drops measured in %.1f s\n", cli_now() - t0);
+    }
     free(tp);
     return s;
 }
 
 void cli_print_clip(const struct gaze_run * run) {
-    if (run->arch && !strcmp(run->arch, "siglip")) {   // sigmoid logits: each pair scored alone
+    const bool sig = gaze_clip_run_sigmoid(run);   // SigLIP: each pair scored alone
+    if (sig)
         printf("  image-text similarity (logits_per_image = exp(logit_scale) x cosine + logit_bias; sigmoid of each, "
                "as SigLIP):\n");
-        for (int64_t j = 0; j < run->n_texts; j++) {
-            printf("    %9.4f  %6.4f  %lld tokens  \"", (double)run->clip_logits[j], 1.0 / (1.0 + exp(-(double)run->clip_logits[j])),
-                   (long long)run->texts[j].T);
-            gaze_term_fputs(stdout, run->texts[j].text);
-            printf("\"\n");
-        }
-        return;
-    }
-    double m = -INFINITY, z = 0;
-    for (int64_t j = 0; j < run->n_texts; j++) m = fmax(m, run->clip_logits[j]);
-    for (int64_t j = 0; j < run->n_texts; j++) z += exp(run->clip_logits[j] - m);
-    printf("  image-text similarity (logits_per_image = exp(logit_scale) x cosine; softmax over the %lld text%s):\n",
-           (long long)run->n_texts, run->n_texts == 1 ? "" : "s");
+    else
+        printf("  image-text similarity (logits_per_image = exp(logit_scale) x cosine; softmax over the %lld text%s):\n",
+               (long long)run->n_texts, run->n_texts == 1 ? "" : "s");
     for (int64_t j = 0; j < run->n_texts; j++) {
-        printf("    %9.4f  %6.4f  %lld tokens  \"", (double)run->clip_logits[j], exp(run->clip_logits[j] - m) / z,
+        printf("    %9.4f  %6.4f  %lld tokens  \"", (double)run->clip_logits[j], gaze_clip_probability(run, j),
                (long long)run->texts[j].T);
         gaze_term_fputs(stdout, run->texts[j].text);
         printf("\"\n");

@@ -693,6 +693,11 @@ struct gaze_run {
     struct gaze_run * texts;             // [n_texts]
     int64_t   n_texts;
     float *   clip_logits;               // [n_texts]
+    // gaze_clip_head_drops_n of each text (gaze run ... --text -o; NULL when not measured, as
+    // in runs saved before it or with --no-head-drops): the drop of clip_logits[j] when vision
+    // head h of layer l is zeroed, saved as clip.head_drops; max(drop, 0) weights the rollout
+    // that gaze plot --kind clip draws for text j
+    float *   clip_head_drops;           // [n_texts, n_layers, n_heads]
     // other string metadata, kept verbatim (keys outside the gaze.* set this version writes)
     int64_t   n_extra;
     char **   extra_keys;                // [n_extra]
@@ -1460,6 +1465,18 @@ bool gaze_clip_sigmoid(const struct gaze_model * model);
 enum gaze_status gaze_clip_head_drops(struct gaze_model * model, const struct gaze_image * img,
                                       const struct gaze_run_opts * image_opts, const struct gaze_run * text,
                                       double * baseline, double * drops);
+// The same for n texts at once: the image is re-run once per head (L·H + 1 forward passes in
+// all, not per text), baselines [n] and drops [n, L, H] (baselines may be NULL).
+enum gaze_status gaze_clip_head_drops_n(struct gaze_model * model, const struct gaze_image * img,
+                                        const struct gaze_run_opts * image_opts,
+                                        const struct gaze_run * const * texts, int64_t n, double * baselines,
+                                        double * drops);
+// The probability that goes with clip_logits[j] of a CLIP run with texts: CLIP's softmax over
+// the run's texts, or, for a SigLIP run (arch "siglip"), the sigmoid of that logit alone (each
+// image-text pair is scored independently, as SigLIP is trained: the values need not sum to 1).
+// gaze_clip_run_sigmoid says which. NaN when the run has no text j.
+bool gaze_clip_run_sigmoid(const struct gaze_run * run);
+double gaze_clip_probability(const struct gaze_run * run, int64_t j);
 // The config's id2label name of class i (vision classifiers), or NULL.
 const char * gaze_model_label(const struct gaze_model * model, int64_t i);
 

@@ -3,50 +3,10 @@
 // collapse, lowercase, CLIP's split regex with the text between matches dropped, "</w>" word
 // ends, <|startoftext|> ... <|endoftext|>); the text tower's attention (causal) <= 1e-5; the
 // projected text and image embeddings and logits_per_image <= 1e-4 (relative to max(1, |x|)).
-#include "check.h"
-#include "core/core.h"
-#include <jansson.h>
-#include <string.h>
+#include "clip_golden.h"
 #include <unistd.h>
 
 #define DIR "tests/fixtures/clip_full"
-
-static double rel_diff(const float * a, const float * b, int64_t n) {
-    double m = 0;
-    for (int64_t k = 0; k < n; k++) m = fmax(m, fabs((double)a[k] - b[k]) / fmax(1.0, fabs((double)b[k])));
-    return m;
-}
-
-static const struct gaze_st_tensor * golden(struct gaze_safetensors * st, const char * what, size_t i) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.%zu", what, i);
-    return gaze_safetensors_find(st, name);
-}
-
-static void test_tokenizer(struct gaze_safetensors * st) {
-    struct gaze_tokenizer * tok = NULL;
-    CHECK(gaze_tokenizer_from_folder(DIR, &tok) == GAZE_OK, "tokenizer: %s", gaze_last_error());
-    json_t * cases = json_loads(gaze_safetensors_metadata(st, "cases"), 0, NULL);
-    CHECK(json_is_array(cases) && json_array_size(cases) >= 20, "golden cases");
-    size_t i;
-    json_t * c;
-    int same = 0;
-    json_array_foreach(cases, i, c) {
-        const struct gaze_st_tensor * want = golden(st, "ids", i);
-        struct gaze_encoding enc = { 0 };
-        const struct gaze_tokenizer_encode_opts eo = { 0 };
-        enum gaze_status s = tok ? gaze_tokenizer_encode(tok, json_string_value(c), json_string_length(c), &eo, &enc) : GAZE_ERR_INVALID_ARG;
-        bool ok = !s && want && want->n_elements == enc.n_tokens &&
-                  !memcmp(want->data, enc.ids, (size_t)enc.n_tokens * sizeof(int32_t));
-        CHECK(ok, "ids of case %zu \"%s\" differ (%lld tokens, golden %lld)", i, json_string_value(c),
-              (long long)enc.n_tokens, want ? (long long)want->n_elements : -1LL);
-        same += ok;
-        gaze_encoding_free(&enc);
-    }
-    printf("clip tokenizer: %d of %zu cases identical to tokenizers 0.20.3\n", same, json_array_size(cases));
-    json_decref(cases);
-    gaze_tokenizer_free(tok);
-}
 
 static void test_model(struct gaze_safetensors * st) {
     struct gaze_model * m = NULL;
@@ -61,7 +21,7 @@ static void test_model(struct gaze_safetensors * st) {
     CHECK(NT == 3 && NI == 3, "golden lists");
     struct gaze_run truns[3];
     const struct gaze_run * tp[3];
-    double worst_attn = 0, worst_emb = 0, worst_logit = 0;
+    struct golden_worst w = { 0, 0, 0 };
     struct gaze_run_opts opts = { .parts = GAZE_RUN_PART_ATTN, .n_threads = 2 };
     for (size_t j = 0; j < NT && j < 3; j++) {
         s = gaze_model_run(m, json_string_value(json_array_get(texts, j)), NULL, &opts, &truns[j]);
@@ -74,10 +34,9 @@ static void test_model(struct gaze_safetensors * st) {
         CHECK(truns[j].causal && !strcmp(truns[j].tokens[0], "<|startoftext|>"), "text %zu: causal, BOS first", j);
         for (int64_t l = 0; ta && ta->shape[2] == T && l < L; l++) {
             const struct gaze_run_layer * ly = gaze_run_find_layer(&truns[j], l);
-            double md = 0;
-            for (int64_t k = 0; k < H * T * T; k++) md = fmax(md, fabs((double)ly->attn[k] - ((const float *)ta->data)[l * H * T * T + k]));
+            const double md = golden_attn_diff(&truns[j], ta, l);
             CHECK(md <= 1e-5, "text %zu layer %lld: attention differs by %g", j, (long long)l, md);
-            worst_attn = fmax(worst_attn, md);
+            w.attn = fmax(w.attn, md);
             // causal: no weight above the diagonal
             bool upper0 = true;
             for (int64_t h = 0; h < H; h++)
@@ -86,36 +45,11 @@ static void test_model(struct gaze_safetensors * st) {
             CHECK(upper0, "text %zu layer %lld: attention above the diagonal", j, (long long)l);
         }
     }
-    float logits[3], ie[16], te[3 * 16];
+    float logits[3];
     for (size_t i = 0; i < NI; i++) {
-        char ip[256];
-        snprintf(ip, sizeof ip, "tests/fixtures/images/%s", json_string_value(json_array_get(images, i)));
-        struct gaze_image img;
         struct gaze_run ir;
-        CHECK(gaze_image_load(&img, ip, 0) == GAZE_OK, "%s", gaze_last_error());
-        s = gaze_model_run_image(m, &img, ip, &opts, &ir);
-        gaze_image_free(&img);
-        CHECK(s == GAZE_OK, "image %zu: %s", i, gaze_last_error());
+        s = golden_image(m, st, i, tp, (int64_t)NT, &opts, &w, &ir, logits);
         if (s) continue;
-        s = gaze_clip_similarity(m, &ir, tp, (int64_t)NT, logits, ie, te);
-        CHECK(s == GAZE_OK, "similarity: %s", gaze_last_error());
-        const struct gaze_st_tensor * gi = golden(st, "image.embeds", i), * gl = golden(st, "logits_per_image", i);
-        const struct gaze_st_tensor * gia = golden(st, "image.attentions", i);
-        if (!s && gi && gl) {
-            worst_emb = fmax(worst_emb, rel_diff(ie, gi->data, P));
-            worst_logit = fmax(worst_logit, rel_diff(logits, gl->data, (int64_t)NT));
-            for (size_t j = 0; i == 0 && j < NT; j++) {
-                const struct gaze_st_tensor * gt = golden(st, "text.embeds", j);
-                worst_emb = fmax(worst_emb, gt ? rel_diff(te + j * P, gt->data, P) : 1);
-            }
-        }
-        const int64_t T = ir.T, H = ir.n_heads;
-        for (int64_t l = 0; gia && gia->shape[2] == T && l < ir.n_layers; l++) {
-            const struct gaze_run_layer * ly = gaze_run_find_layer(&ir, l);
-            double md = 0;
-            for (int64_t k = 0; k < H * T * T; k++) md = fmax(md, fabs((double)ly->attn[k] - ((const float *)gia->data)[l * H * T * T + k]));
-            worst_attn = fmax(worst_attn, md);
-        }
         // the run file keeps the texts beside the image run (moved in, saved, read back)
         if (i == 0 && !s) {
             struct gaze_run back;
@@ -136,7 +70,23 @@ static void test_model(struct gaze_safetensors * st) {
                     same = !memcmp(a->layers[l].attn, b->layers[l].attn, (size_t)(a->n_heads * a->T * a->T) * sizeof(float));
             }
             CHECK(same, "run file round trip of the CLIP texts");
+            CHECK(back.clip_head_drops == NULL, "a run saved without head drops reads back without them");
             gaze_run_free(&back);
+            // with each text's head drops [NT, L, H] (clip.head_drops), any sign; a NaN is refused
+            const int64_t LH = ir.n_layers * ir.n_heads;
+            ir.clip_head_drops = malloc((size_t)((int64_t)NT * LH) * sizeof(float));
+            for (int64_t k = 0; ir.clip_head_drops && k < (int64_t)NT * LH; k++) ir.clip_head_drops[k] = 0.25f * (float)(k % 7) - 0.5f;
+            CHECK(gaze_run_save(&ir, tmp, false) == GAZE_OK, "save with head drops: %s", gaze_last_error());
+            CHECK(gaze_run_load(&back, tmp) == GAZE_OK, "load with head drops: %s", gaze_last_error());
+            CHECK(back.clip_head_drops && ir.clip_head_drops &&
+                  !memcmp(back.clip_head_drops, ir.clip_head_drops, (size_t)((int64_t)NT * LH) * sizeof(float)),
+                  "run file round trip of the head drops");
+            gaze_run_free(&back);
+            if (ir.clip_head_drops) ir.clip_head_drops[LH + 3] = NAN;
+            CHECK(gaze_run_save(&ir, tmp, false) == GAZE_ERR_FORMAT && strstr(gaze_last_error(), "clip.head_drops [text 1, layer 0, head 3]"),
+                  "a NaN head drop is refused: %s", gaze_last_error());
+            free(ir.clip_head_drops);
+            ir.clip_head_drops = NULL;
             unlink(tmp);
             for (size_t j = 0; j < NT; j++) gaze_run_init(&ir.texts[j]);   // (truns keep their arrays)
             free(ir.texts);
@@ -149,10 +99,7 @@ static void test_model(struct gaze_safetensors * st) {
         CHECK(gaze_clip_similarity(m, tp[0], tp, 1, logits, NULL, NULL) == GAZE_ERR_INVALID_ARG, "text as image refused");
         gaze_run_free(&ir);
     }
-    CHECK(worst_attn <= 1e-5, "attention differs by %g", worst_attn);
-    CHECK(worst_emb <= 1e-4, "embeddings differ by %g", worst_emb);
-    CHECK(worst_logit <= 1e-4, "logits_per_image differ by %g", worst_logit);
-    printf("clip: worst attention %.2g, embeddings %.2g, logits_per_image %.2g\n", worst_attn, worst_emb, worst_logit);
+    golden_bounds(&w, "clip");
     // a text longer than max_position_embeddings (24) is refused as transformers fails on it
     struct gaze_run r;
     CHECK(gaze_model_run(m, "a a a a a a a a a a a a a a a a a a a a a a a a a a a a", NULL, &opts, &r) == GAZE_ERR_LIMIT &&
@@ -216,7 +163,7 @@ int main(void) {
     struct gaze_safetensors * st = NULL;
     CHECK(gaze_safetensors_open(&st, DIR "/golden.safetensors") == GAZE_OK, "%s", gaze_last_error());
     if (st) {
-        test_tokenizer(st);
+        golden_tokenizer(st, DIR, 20, "clip tokenizer vs tokenizers 0.20.3");
         test_model(st);
     }
     test_interp();

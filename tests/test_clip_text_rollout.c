@@ -66,6 +66,30 @@ int main(void) {
             gaze_run_free(&tr);
             n_pairs++;
         }
+        // the three texts at once (gaze run's path: one image pass per head for all the texts)
+        struct gaze_run tr3[3];
+        const struct gaze_run * tp3[3];
+        int n_tr = 0;
+        for (int j = 0; !s && j < 3; j++)
+            if (!gaze_model_run(m, json_string_value(json_array_get(texts, (size_t)j)), NULL, &opts, &tr3[j])) tp3[n_tr++] = &tr3[j];
+        double drops3[3 * 64], base3[3], worst3 = 0;
+        CHECK(n_tr == 3 && L * H <= 64 && gaze_clip_head_drops_n(m, &img, &opts, tp3, 3, base3, drops3) == GAZE_OK,
+              "drops of 3 texts: %s", gaze_last_error());
+        for (int j = 0; n_tr == 3 && j < 3; j++) {
+            char key[64];
+            snprintf(key, sizeof key, "drop.%zu.%d", i, j);
+            const struct gaze_st_tensor * gd = gaze_safetensors_find(st, key);
+            snprintf(key, sizeof key, "baseline.%zu.%d", i, j);
+            const struct gaze_st_tensor * gb = gaze_safetensors_find(st, key);
+            for (int64_t k = 0; gd && gd->n_elements == L * H && k < L * H; k++) {
+                const double g = ((const float *)gd->data)[k];
+                worst3 = fmax(worst3, fabs(drops3[j * L * H + k] - g) / fmax(1.0, fabs(g)));
+            }
+            if (gb) worst3 = fmax(worst3, fabs(base3[j] - ((const float *)gb->data)[0]) / fmax(1.0, fabs(((const float *)gb->data)[0])));
+            CHECK(gd && gb, "golden %s", key);
+        }
+        CHECK(worst3 <= 1e-4, "image %zu: drops of the 3 texts at once differ from the golden by %g", i, worst3);
+        for (int j = 0; j < n_tr; j++) gaze_run_free((struct gaze_run *)tp3[j]);
         if (!s && i == 0) {   // all-zero weights: identity; a negative weight: refused
             double zero[64] = { 0 }, * R = malloc((size_t)(T * T) * sizeof *R);
             struct gaze_rollout_opts ro = { 0 };

@@ -1,7 +1,10 @@
 // Image-run analysis with patch geometry (analysis/image_tokens.c): sink patches as "Vision
 // Transformers Need Registers" (Darcet et al. 2024) describes them, on hand-made runs: a 3 x 3
 // grid after [CLS], one patch drawing half of every row in layer 1 with a large hidden norm;
-// another with a large norm but ordinary attention; each head's most attended key.
+// another with a large norm but ordinary attention; each head's most attended key. Register
+// tokens (DINOv2 with registers: [CLS], [REG0], [REG1], then the patches): a register that draws
+// the mass with a large norm is flagged and counted apart from the sink patches; registers with
+// ordinary attention, or the mass without the norm, are not; [CLS] is never judged.
 #include "check.h"
 #include "gaze.h"
 #include <stdlib.h>
@@ -40,7 +43,82 @@ static void make_run(struct gaze_run * run, bool hidden, float sink_norm) {
     run->patch_size = 16;
 }
 
+// [CLS], [REG0], [REG1], then a 3 x 3 grid; layer 1 sends `mass` of every row to token `to`
+// (the rest spread evenly over the others, [CLS] included), layer 0 is uniform. Hidden norms: 1,
+// except token `to` (to_norm) and patch (2,2) (patch_norm), so a patch can be a sink beside it.
+#define TR 12
+static void make_reg_run(struct gaze_run * run, int to, float mass, float to_norm, int patch_sink) {
+    gaze_run_init(run);
+    const char * toks[TR] = { "[CLS]", "[REG0]", "[REG1]", "(0,0)", "(0,1)", "(0,2)", "(1,0)", "(1,1)", "(1,2)",
+                              "(2,0)", "(2,1)", "(2,2)" };
+    int32_t ids[TR];
+    for (int t = 0; t < TR; t++) ids[t] = t;
+    run->n_layers = 2; run->n_heads = run->n_kv_heads = 2; run->n_embd = E;
+    CHECK(gaze_run_set_tokens(run, TR, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(gaze_run_set_capture(run, NULL, 2, NULL, TR) == GAZE_OK, "%s", gaze_last_error());
+    for (int l = 0; l < 2; l++) {
+        struct gaze_run_layer * ly;
+        CHECK(gaze_run_add_layer(run, l, GAZE_RUN_PART_ATTN | GAZE_RUN_PART_HIDDEN, &ly) == GAZE_OK, "%s", gaze_last_error());
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < TR; i++)
+                for (int k = 0; k < TR; k++) {
+                    float w = 1.0f / TR;
+                    if (l == 1 && patch_sink) w = k == to ? mass : k == 11 ? 0.35f : (1 - mass - 0.35f) / (TR - 2);
+                    else if (l == 1) w = k == to ? mass : (1 - mass) / (TR - 1);
+                    ly->attn[(h * TR + i) * TR + k] = w;
+                }
+        for (int t = 0; t < TR; t++)
+            for (int e = 0; e < E; e++)
+                ly->hidden[t * E + e] = e ? 0 : t == to ? to_norm : t == 11 && patch_sink ? 6.0f : 1.0f;
+    }
+    run->patch_rc = malloc(2 * TR * sizeof(int32_t));
+    for (int t = 0; t < 3; t++) run->patch_rc[2 * t] = run->patch_rc[2 * t + 1] = -1;
+    for (int p = 0; p < 9; p++) { run->patch_rc[2 * (p + 3)] = p / 3; run->patch_rc[2 * (p + 3) + 1] = p % 3; }
+    run->grid_rows = run->grid_cols = 3;
+    run->patch_size = 14;
+}
+
+static void check_registers(void) {
+    struct gaze_run run;
+    struct gaze_image_token tok[TR];
+    struct gaze_image_token_summary sum;
+    // [REG1] takes 60 % of every row in layer 1 with 8x the norm: the sink moved to a register
+    make_reg_run(&run, 2, 0.6f, 8.0f, 0);
+    CHECK(gaze_image_tokens(&run, NULL, tok, &sum) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(tok[2].row == -1 && tok[2].sink && !tok[1].sink && !tok[0].sink, "[REG1] flagged alone: cls %d reg0 %d reg1 %d",
+          tok[0].sink, tok[1].sink, tok[2].sink);
+    CHECK(fabs(tok[2].received - 0.6) < 1e-6 && tok[2].layer == 1, "[REG1] receives %g in layer %lld", tok[2].received,
+          (long long)tok[2].layer);
+    CHECK(sum.n_register_sinks == 1 && sum.n_sinks == 0 && sum.n_patches == 9,
+          "counted apart: %lld register sinks, %lld sink patches, %lld patches", (long long)sum.n_register_sinks,
+          (long long)sum.n_sinks, (long long)sum.n_patches);
+    gaze_run_free(&run);
+    // a register sink and a sink patch together: one in each count, never both in one
+    make_reg_run(&run, 1, 0.4f, 8.0f, 1);
+    CHECK(gaze_image_tokens(&run, NULL, tok, &sum) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(tok[1].sink && !tok[2].sink && tok[11].sink && sum.n_register_sinks == 1 && sum.n_sinks == 1,
+          "[REG0] + (2,2): reg0 %d reg1 %d patch %d, counts %lld %lld", tok[1].sink, tok[2].sink, tok[11].sink,
+          (long long)sum.n_register_sinks, (long long)sum.n_sinks);
+    gaze_run_free(&run);
+    // the same mass on [CLS]: [CLS] is not a register (nor a patch): no sink anywhere
+    make_reg_run(&run, 0, 0.6f, 8.0f, 0);
+    CHECK(gaze_image_tokens(&run, NULL, tok, &sum) == GAZE_OK && !tok[0].sink && sum.n_register_sinks == 0 && sum.n_sinks == 0,
+          "mass on [CLS]: cls %d, counts %lld %lld", tok[0].sink, (long long)sum.n_register_sinks, (long long)sum.n_sinks);
+    gaze_run_free(&run);
+    // registers with ordinary attention (uniform rows) and norms: not sinks
+    make_reg_run(&run, 2, 1.0f / TR, 1.0f, 0);
+    CHECK(gaze_image_tokens(&run, NULL, tok, &sum) == GAZE_OK && !tok[1].sink && !tok[2].sink && sum.n_register_sinks == 0,
+          "uniform: reg0 %d reg1 %d, %lld register sinks", tok[1].sink, tok[2].sink, (long long)sum.n_register_sinks);
+    gaze_run_free(&run);
+    // the mass without the norm (a register drawing attention with an ordinary hidden state): no
+    make_reg_run(&run, 2, 0.6f, 1.0f, 0);
+    CHECK(gaze_image_tokens(&run, NULL, tok, &sum) == GAZE_OK && !tok[2].sink && sum.n_register_sinks == 0,
+          "mass, norm 1: reg1 %d, %lld register sinks", tok[2].sink, (long long)sum.n_register_sinks);
+    gaze_run_free(&run);
+}
+
 int main(void) {
+    check_registers();
     struct gaze_run run;
     struct gaze_image_token tok[T];
     struct gaze_image_token_summary sum;

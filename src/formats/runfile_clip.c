@@ -1,8 +1,9 @@
 // CLIP image–text runs in the run file (docs/runfile.md, "CLIP"): beside the image run, each
 // text's own run (the text tower: tokens, every layer's attention over all heads and rows) as
 // text.J.attention.L / text.J.token_ids, described by the gaze.clip.texts metadata, and
-// transformers' logits_per_image as clip.logits_per_image. Readers that predate them ignore
-// these tensors and keep gaze.clip.texts as an extra.
+// transformers' logits_per_image as clip.logits_per_image, and (optional: runs saved before it
+// or with --no-head-drops lack it) each vision head's drop of those logits as clip.head_drops.
+// Readers that predate them ignore these tensors and keep gaze.clip.texts as an extra.
 #include "formats/json.h"
 #include "formats/runfile.h"
 #include <math.h>
@@ -14,13 +15,15 @@ void run_clip_free(struct gaze_run * run) {
     for (int64_t j = 0; run->texts && j < run->n_texts; j++) gaze_run_free(&run->texts[j]);
     free(run->texts);
     free(run->clip_logits);
+    free(run->clip_head_drops);
     run->texts = NULL;
     run->clip_logits = NULL;
+    run->clip_head_drops = NULL;
     run->n_texts = 0;
 }
 
 enum gaze_status run_clip_check(const struct gaze_run * run, const char * label) {
-    if (!run->n_texts && !run->texts && !run->clip_logits) return GAZE_OK;
+    if (!run->n_texts && !run->texts && !run->clip_logits && !run->clip_head_drops) return GAZE_OK;
     if (run->n_texts < 1 || run->n_texts > CLIP_MAX_TEXTS || !run->texts || !run->clip_logits || run->grid_rows < 1)
         return gaze_error(GAZE_ERR_FORMAT, "%s: gaze.clip.texts: 1..%d texts with their logits, beside an image run",
                           label, CLIP_MAX_TEXTS);
@@ -39,7 +42,25 @@ enum gaze_status run_clip_check(const struct gaze_run * run, const char * label)
         if (!isfinite(run->clip_logits[j]))
             return gaze_error(GAZE_ERR_FORMAT, "%s: clip.logits_per_image[%lld] is not finite", label, (long long)j);
     }
+    const int64_t LH = run->n_layers * run->n_heads;
+    for (int64_t k = 0; run->clip_head_drops && k < run->n_texts * LH; k++)
+        if (!isfinite(run->clip_head_drops[k]))
+            return gaze_error(GAZE_ERR_FORMAT, "%s: clip.head_drops [text %lld, layer %lld, head %lld] is not finite", label,
+                              (long long)(k / LH), (long long)(k % LH / run->n_heads), (long long)(k % run->n_heads));
     return GAZE_OK;
+}
+
+bool gaze_clip_run_sigmoid(const struct gaze_run * run) {
+    return run && run->arch && !strcmp(run->arch, "siglip");
+}
+
+double gaze_clip_probability(const struct gaze_run * run, int64_t j) {
+    if (!run || !run->clip_logits || j < 0 || j >= run->n_texts) return NAN;
+    if (gaze_clip_run_sigmoid(run)) return 1.0 / (1.0 + exp(-(double)run->clip_logits[j]));
+    double m = -INFINITY, z = 0;   // max-shifted: exp of a large logit does not overflow
+    for (int64_t i = 0; i < run->n_texts; i++) m = fmax(m, run->clip_logits[i]);
+    for (int64_t i = 0; i < run->n_texts; i++) z += exp((double)run->clip_logits[i] - m);
+    return exp((double)run->clip_logits[j] - m) / z;
 }
 
 static const char * pool_token(const struct gaze_run * t) {
@@ -63,6 +84,9 @@ enum gaze_status run_clip_save(const struct gaze_run * run, struct gaze_st_write
         }
         const int64_t n[1] = { run->n_texts };
         if (!s) s = gaze_st_writer_add_ref(w, "clip.logits_per_image", GAZE_DTYPE_F32, 1, n, run->clip_logits);
+        const int64_t dd[3] = { run->n_texts, run->n_layers, run->n_heads };
+        if (!s && run->clip_head_drops)
+            s = gaze_st_writer_add_ref(w, "clip.head_drops", GAZE_DTYPE_F32, 3, dd, run->clip_head_drops);
         return s;
     }
     json_t * arr = json_array();
@@ -165,5 +189,17 @@ enum gaze_status run_clip_load(struct gaze_run * run, const struct gaze_safetens
     }
     for (size_t j = 0; !s && j < n; j++) s = load_text(&run->texts[j], json_array_get(arr, j), (int64_t)j, st, path);
     json_decref(arr);
+    // optional: older runs and --no-head-drops have none (gaze plot --kind clip then draws the
+    // plain rollout and says so)
+    const struct gaze_st_tensor * td = gaze_safetensors_find(st, "clip.head_drops");
+    if (!s && td) {
+        const int64_t L = run->n_layers, H = run->n_heads;
+        if (td->n_dims != 3 || td->shape[0] != (int64_t)n || td->shape[1] != L || td->shape[2] != H)
+            s = gaze_error(GAZE_ERR_FORMAT, "%s: clip.head_drops: expected [%zu, %lld, %lld] (texts, layers, heads)", path, n,
+                           (long long)L, (long long)H);
+        else if (!(run->clip_head_drops = malloc((size_t)((int64_t)n * L * H) * sizeof(float))))
+            s = gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
+        else s = gaze_st_tensor_to_f32(td, run->clip_head_drops, (int64_t)n * L * H);
+    }
     return s;   // gaze_run_check, after the whole run is read, checks the values
 }

@@ -325,9 +325,9 @@ enum gaze_status gaze_clip_similarity(const struct gaze_model * model, const str
     return s;
 }
 
-// One image forward without capture (head mask or none) and its logit against text.
-static enum gaze_status masked_logit(struct gaze_model * model, const struct gaze_image * img, const struct gaze_run_opts * io,
-                                     const uint8_t * mask, const struct gaze_run * text, double * logit) {
+// One image forward without capture (head mask or none) and its logits against the n texts.
+static enum gaze_status masked_logits(struct gaze_model * model, const struct gaze_image * img, const struct gaze_run_opts * io,
+                                      const uint8_t * mask, const struct gaze_run * const * texts, int64_t n, float * logits) {
     struct gaze_run_opts ro = { 0 };
     ro.no_capture = true;
     ro.n_threads = io ? io->n_threads : 0;
@@ -338,33 +338,40 @@ static enum gaze_status masked_logit(struct gaze_model * model, const struct gaz
     struct gaze_run ir;
     enum gaze_status s = gaze_model_run_image(model, img, NULL, &ro, &ir);
     if (s) return s;
-    float l = 0;
-    s = gaze_clip_similarity(model, &ir, &text, 1, &l, NULL, NULL);
-    *logit = l;
+    s = gaze_clip_similarity(model, &ir, texts, n, logits, NULL, NULL);
     gaze_run_free(&ir);
+    return s;
+}
+
+enum gaze_status gaze_clip_head_drops_n(struct gaze_model * model, const struct gaze_image * img,
+                                        const struct gaze_run_opts * image_opts,
+                                        const struct gaze_run * const * texts, int64_t n, double * baselines,
+                                        double * drops) {
+    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
+    if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: the model is not a CLIPModel or SiglipModel with a text tower");
+    if (!img || !texts || !drops || n < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: NULL argument or no text");
+    const int64_t L = model->info.n_layers, H = model->info.n_heads;
+    uint8_t * mask = malloc((size_t)(L * H));
+    float * l0 = malloc((size_t)n * 2 * sizeof *l0), * lk = l0 ? l0 + n : NULL;
+    if (!mask || !l0) { free(mask); free(l0); return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory"); }
+    memset(mask, 1, (size_t)(L * H));
+    // the logits are computed in float, as gaze_clip_similarity returns them; the drops in double
+    enum gaze_status s = masked_logits(model, img, image_opts, NULL, texts, n, l0);
+    for (int64_t k = 0; !s && k < L * H; k++) {
+        mask[k] = 0;
+        s = masked_logits(model, img, image_opts, mask, texts, n, lk);
+        mask[k] = 1;
+        for (int64_t j = 0; !s && j < n; j++) drops[j * L * H + k] = (double)l0[j] - (double)lk[j];
+    }
+    for (int64_t j = 0; !s && baselines && j < n; j++) baselines[j] = l0[j];
+    free(mask);
+    free(l0);
     return s;
 }
 
 enum gaze_status gaze_clip_head_drops(struct gaze_model * model, const struct gaze_image * img,
                                       const struct gaze_run_opts * image_opts, const struct gaze_run * text,
                                       double * baseline, double * drops) {
-    const struct clip_text * ct = model ? vit_clip_text(model) : NULL;
-    if (!ct) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: the model is not a CLIPModel or SiglipModel with a text tower");
-    if (!img || !text || !drops) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: NULL argument");
-    const int64_t L = model->info.n_layers, H = model->info.n_heads;
-    uint8_t * mask = malloc((size_t)(L * H));
-    if (!mask) return gaze_error(GAZE_ERR_NOMEM, "clip: out of memory");
-    memset(mask, 1, (size_t)(L * H));
-    double s0 = 0;
-    enum gaze_status s = masked_logit(model, img, image_opts, NULL, text, &s0);
-    for (int64_t k = 0; !s && k < L * H; k++) {
-        double sk = 0;
-        mask[k] = 0;
-        s = masked_logit(model, img, image_opts, mask, text, &sk);
-        mask[k] = 1;
-        drops[k] = s0 - sk;
-    }
-    if (!s && baseline) *baseline = s0;
-    free(mask);
-    return s;
+    if (!text) return gaze_error(GAZE_ERR_INVALID_ARG, "clip head drops: NULL argument");
+    return gaze_clip_head_drops_n(model, img, image_opts, &text, 1, baseline, drops);
 }

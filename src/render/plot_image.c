@@ -1,7 +1,7 @@
 // Figures of image runs, drawn over the image the model saw (stored in the run): the [CLS]
 // (or any token's) attention of each head laid over the patches, attention rollout over the
 // image, the mean attention distance of each head against depth (ViT paper, fig. 7), and
-// CLIP's image and texts side by side with the similarity.
+// CLIP's (or SigLIP's) image and texts side by side with the similarity and each text's rollout.
 #include "render/plot_fig.h"
 #include "render/plot_text.h"
 #include <math.h>
@@ -320,120 +320,176 @@ static enum gaze_status plot_distance(const struct gaze_run * run, const struct 
     return finish(f, cr, out, n, info, W, H);
 }
 
-// CLIP: the image with its tower's [CLS] attention (mean of the heads, one layer) and the
-// image tower's rollout from [CLS] (plain rollout: it does not depend on the text, which only
-// a gradient method such as Chefer et al.'s would bring in), then one row a text: its tokens
-// coloured by the end-of-text token's attention (the pooled token: mean of the heads, same
-// layer rule) and its logits_per_image and softmax share.
+// Rollout over the patch cells (v [cells], zeroed here) from token q's row, or the mean of every
+// row when q < 0 (SigLIP has no [CLS]: its attention-pooling head reads every token); w: head
+// weights [L, H] (the ablation-weighted rollout) or NULL (plain). R: scratch [T, T].
+static enum gaze_status rollout_cells(const struct gaze_run * run, const double * w, int64_t q, double * R, double * v) {
+    struct gaze_rollout_opts ro = { 0 };
+    ro.head_weights = w;
+    const int64_t T = run->T, r0 = q < 0 ? 0 : q, r1 = q < 0 ? T : q + 1;
+    memset(v, 0, (size_t)(run->grid_rows * run->grid_cols) * sizeof *v);
+    enum gaze_status s = gaze_rollout(run, &ro, R);
+    for (int64_t i = r0; !s && i < r1; i++)
+        for (int64_t k = 0; k < T; k++)
+            if (run->patch_rc[2 * k] >= 0)
+                v[run->patch_rc[2 * k] * run->grid_cols + run->patch_rc[2 * k + 1]] += R[i * T + k] / (double)(r1 - r0);
+    return s;
+}
+
+// CLIP and SigLIP: the image with its tower's [CLS] attention (SigLIP, without [CLS]: the mean
+// of every query; mean of the heads, one layer) and the image tower's plain rollout (the same
+// for every text), then one row a text: the rollout of the image tower for that text, each
+// layer's heads weighted by max(0, drop of this text's logit when the head is zeroed) (the
+// run's clip.head_drops, as gaze rollout CLIP IMAGE --text: forward only, not Chefer et al.'s
+// gradients), its logits_per_image with CLIP's softmax over the texts or SigLIP's sigmoid of
+// each, and its tokens coloured by the pooled token's attention (mean of the heads, same layer
+// rule). Runs saved without head drops get the rows without the rollout, and a note says why.
 static enum gaze_status plot_clip(const struct gaze_run * run, const struct gaze_plot_opts * o, unsigned char ** out,
                                   size_t * n, struct gaze_plot_info * info) {
     if (!run->n_texts)
         return gaze_error(GAZE_ERR_INVALID_ARG, "plot: --kind clip draws a CLIP run with texts: make it with "
                           "gaze run CLIP-MODEL IMAGE --text \"...\" -o RUN");
-    const int64_t cells = run->grid_rows * run->grid_cols, q = row_of(run, 0);
+    const int64_t cells = run->grid_rows * run->grid_cols, T = run->T, LH = run->n_layers * run->n_heads;
+    const bool cls = run->patch_rc[0] < 0, sig = gaze_clip_run_sigmoid(run);   // token 0 is [CLS] unless SigLIP
+    const int64_t q = cls ? row_of(run, 0) : -1;
     const struct gaze_run_layer * ly = o->layer >= 0 ? gaze_run_find_layer(run, o->layer) : &run->layers[run->n_cap_layers - 1];
     if (!ly || !ly->attn) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: layer %lld of the image tower was not captured", (long long)o->layer);
-    if (q < 0 || run->patch_rc[0] >= 0) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: --kind clip needs the image's [CLS] row");
-    double * v = calloc((size_t)cells * 2, sizeof *v), * tmp = malloc((size_t)cells * sizeof *tmp);
-    double * R = malloc((size_t)(run->T * run->T) * sizeof *R);
-    enum gaze_status s = v && tmp && R ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
+    if (cls && q < 0) return gaze_error(GAZE_ERR_INVALID_ARG, "plot: --kind clip needs the image's [CLS] row");
+    const bool has_rollout = run->n_cap_layers == run->n_layers && run->Tq == T;
+    const bool cond = has_rollout && run->n_heads_cap == run->n_heads && run->clip_head_drops;
+    const int64_t nv = 2 + (cond ? run->n_texts : 0);
+    double * v = calloc((size_t)(cells * nv), sizeof *v), * tmp = malloc((size_t)cells * sizeof *tmp);
+    double * R = malloc((size_t)(T * T) * sizeof *R), * w = malloc((size_t)LH * sizeof *w);
+    int * n_pos = calloc((size_t)run->n_texts, sizeof *n_pos);
+    enum gaze_status s = v && tmp && R && w && n_pos ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "plot: out of memory");
     for (int64_t h = 0; !s && h < run->n_heads_cap; h++) {
         patch_values(run, ly, h, q, tmp);
         for (int64_t c = 0; c < cells; c++) v[c] += tmp[c] / (double)run->n_heads_cap;
     }
-    struct gaze_rollout_opts ro = { 0 };
-    if (!s && run->n_cap_layers == run->n_layers && !(s = gaze_rollout(run, &ro, R)))
-        for (int64_t k = 0; k < run->T; k++)
-            if (run->patch_rc[2 * k] >= 0) v[cells + run->patch_rc[2 * k] * run->grid_cols + run->patch_rc[2 * k + 1]] += R[k];
-    const bool has_rollout = run->n_cap_layers == run->n_layers;
+    if (!s && has_rollout) s = rollout_cells(run, NULL, q, R, v + cells);
+    for (int64_t j = 0; !s && cond && j < run->n_texts; j++) {
+        for (int64_t k = 0; k < LH; k++) {
+            const double d = run->clip_head_drops[j * LH + k];
+            w[k] = d > 0 ? d : 0;
+            n_pos[j] += d > 0;
+        }
+        s = rollout_cells(run, w, q, R, v + (2 + j) * cells);
+    }
     free(tmp);
     free(R);
-    if (s) { free(v); return s; }
-    // softmax over the texts
-    double m = -INFINITY, z = 0;
-    for (int64_t j = 0; j < run->n_texts; j++) m = fmax(m, run->clip_logits[j]);
-    for (int64_t j = 0; j < run->n_texts; j++) z += exp(run->clip_logits[j] - m);
-    // layout: two image panels, then the texts' rows under them
+    free(w);
+    if (s) { free(v); free(n_pos); return s; }
+    // layout: two image panels, then one row a text: [its rollout thumbnail] numbers tokens
     const double asp = (double)run->image_w / (double)run->image_h;
     const double pw = asp >= 1 ? PANEL : PANEL * asp, ph = asp >= 1 ? PANEL / asp : PANEL;
-    const double row_h = 34, text_top = TITLE_H + PAD + LABEL_H + ph + PAD + 18;
-    double W = PAD + 2 * (pw + PAD);
+    const double tw = cond ? pw * 0.5 : 0, th = cond ? ph * 0.5 : 0;   // a text's rollout thumbnail
+    const double row_h = cond ? fmax(34, th + 10) : 34, text_top = TITLE_H + PAD + LABEL_H + ph + PAD + 34;
+    const double x_num = PAD + (cond ? tw + 10 : 0), x_tok = x_num + 150;
+    const char * about = cond
+        ? "each text: rollout of the image tower for that text (heads weighted by max(0, logit drop when the head is zeroed))"
+        : run->clip_head_drops ? "each text (its rollout needs every layer, head and row of the image tower captured)"
+                               : "each text (this run has no head drops, so no rollout per text: see the note)";
+    char hdr[200];
+    snprintf(hdr, sizeof hdr, "logit   %s   text: pooled token -> tokens (mean of heads)", sig ? "sigmoid" : "softmax");
+    // the two panels' labels; the second panel starts past the first label when that is wider
+    char lab_a[160], lab_b[160];
+    snprintf(lab_a, sizeof lab_a, "%s · max %.3g", cls ? "[CLS] attention" : "every query's attention (mean)", vmax_of(v, cells));
+    if (has_rollout)
+        snprintf(lab_b, sizeof lab_b, "plain rollout %s, no text · max %.3g", cls ? "from [CLS]" : "(mean of rows)",
+                 vmax_of(v + cells, cells));
+    else snprintf(lab_b, sizeof lab_b, "rollout: needs every layer and row");
+    double x_b = 2 * PAD + pw, W = PAD + 2 * (pw + PAD);
     // the widest text row (tokens in 10-unit type with 4 units between them)
     cairo_surface_t * ms = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
     cairo_t * mcr = cairo_create(ms);
     if (!cairo_status(mcr) && gaze_plot_text_attach(mcr, NULL)) {
         gaze_plot_text_font(mcr, 10, false);
         for (int64_t j = 0; j < run->n_texts; j++) {
-            double w = PAD + 150;
-            for (int64_t t = 0; t < run->texts[j].T; t++) w += gaze_plot_text_width(mcr, run->texts[j].tokens[t]) + 10;
-            W = fmax(W, w + PAD + 24);   // (the pooled token is drawn bold)
+            double x = x_tok;
+            for (int64_t t = 0; t < run->texts[j].T; t++) x += gaze_plot_text_width(mcr, run->texts[j].tokens[t]) + 10;
+            W = fmax(W, x + PAD + 24);   // (the pooled token is drawn bold)
         }
+        gaze_plot_text_font(mcr, 9, true);
+        W = fmax(W, fmax(PAD + gaze_plot_text_width(mcr, about), x_num + gaze_plot_text_width(mcr, hdr)) + PAD);
+        gaze_plot_text_font(mcr, 9, false);
+        x_b = fmax(x_b, PAD + gaze_plot_text_width(mcr, lab_a) + 2 * PAD);
+        W = fmax(W, x_b + fmax(pw, gaze_plot_text_width(mcr, lab_b)) + PAD);
     }
     cairo_destroy(mcr);
     cairo_surface_destroy(ms);
     char title[400];
     if (o->title) snprintf(title, sizeof title, "%s", o->title);
-    else snprintf(title, sizeof title, "%s · image-text similarity · image layer %lld, text layer %s", run->model,
-                  (long long)ly->index, o->layer >= 0 ? "the same" : "last");
+    else snprintf(title, sizeof title, "%s · image-text similarity (%s) · image layer %lld, text layer %s", run->model,
+                  sig ? "sigmoid of each text, SigLIP" : "softmax over the texts", (long long)ly->index,
+                  o->layer >= 0 ? "the same" : "last");
     W = fmin(fmax(W, title_width(title) + 2 * PAD), GAZE_PLOT_MAX_PX);
     const double H = text_top + (double)run->n_texts * row_h + PAD;
     struct plot_fig * f;
     cairo_t * cr;
-    if ((s = plot_fig_open(&f, o->format, W, H, title, &cr))) { free(v); return s; }
+    if ((s = plot_fig_open(&f, o->format, W, H, title, &cr))) { free(v); free(n_pos); return s; }
     cairo_surface_t * img = image_surface(run);
     text(cr, PAD, 18, title, 11, true, GAZE_PLOT_ALIGN_LEFT);
-    char lab[160];
+    char lab[200];
     const double y0 = TITLE_H + PAD;
     panel(cr, img, run, v, vmax_of(v, cells), o->palette, PAD, y0 + LABEL_H, pw, ph, -1);
-    snprintf(lab, sizeof lab, "[CLS] attention · max %.3g", vmax_of(v, cells));
-    text(cr, PAD, y0 + LABEL_H - 4, lab, 9, false, GAZE_PLOT_ALIGN_LEFT);
-    if (has_rollout) {
-        panel(cr, img, run, v + cells, vmax_of(v + cells, cells), o->palette, 2 * PAD + pw, y0 + LABEL_H, pw, ph, -1);
-        snprintf(lab, sizeof lab, "rollout from [CLS] · max %.3g", vmax_of(v + cells, cells));
-    } else snprintf(lab, sizeof lab, "rollout: needs every layer");
-    text(cr, 2 * PAD + pw, y0 + LABEL_H - 4, lab, 9, false, GAZE_PLOT_ALIGN_LEFT);
-    text(cr, PAD, text_top - 8, "logit   softmax   text: end-of-text token -> tokens (mean of heads)", 9, true, GAZE_PLOT_ALIGN_LEFT);
+    text(cr, PAD, y0 + LABEL_H - 4, lab_a, 9, false, GAZE_PLOT_ALIGN_LEFT);
+    if (has_rollout) panel(cr, img, run, v + cells, vmax_of(v + cells, cells), o->palette, x_b, y0 + LABEL_H, pw, ph, -1);
+    text(cr, x_b, y0 + LABEL_H - 4, lab_b, 9, false, GAZE_PLOT_ALIGN_LEFT);
+    text(cr, PAD, text_top - 22, about, 9, true, GAZE_PLOT_ALIGN_LEFT);
+    text(cr, x_num, text_top - 8, hdr, 9, true, GAZE_PLOT_ALIGN_LEFT);
     for (int64_t j = 0; j < run->n_texts && !cairo_surface_status(img); j++) {
         const struct gaze_run * t = &run->texts[j];
         const double y = text_top + (double)j * row_h;
-        snprintf(lab, sizeof lab, "%7.3f   %5.3f", (double)run->clip_logits[j], exp(run->clip_logits[j] - m) / z);
-        text(cr, PAD, y + 16, lab, 10, false, GAZE_PLOT_ALIGN_LEFT);
+        if (cond) {
+            const double * vj = v + (2 + j) * cells;
+            panel(cr, img, run, vj, vmax_of(vj, cells), o->palette, PAD, y + 2, tw, th, -1);
+            snprintf(lab, sizeof lab, "%d of %lld heads · max %.2g", n_pos[j], (long long)LH, vmax_of(vj, cells));
+            text(cr, x_num, y + 32, lab, 8, false, GAZE_PLOT_ALIGN_LEFT);
+        }
+        snprintf(lab, sizeof lab, "%7.3f   %5.3f", (double)run->clip_logits[j], gaze_clip_probability(run, j));
+        text(cr, x_num, y + 16, lab, 10, false, GAZE_PLOT_ALIGN_LEFT);
         // the pooled token's row of the text layer: the same index as the image's when asked, else the last
         int64_t pool = t->T - 1;
         for (int64_t i = 0; i < t->n_extra; i++)
             if (!strcmp(t->extra_keys[i], "gaze.clip.pool_token")) pool = strtoll(t->extra_values[i], NULL, 10);
         const struct gaze_run_layer * tl = o->layer >= 0 ? gaze_run_find_layer(t, o->layer) : &t->layers[t->n_cap_layers - 1];
-        double * w = malloc((size_t)t->T * sizeof *w), wmax = 0;
-        for (int64_t k = 0; w && k < t->T; k++) {
-            w[k] = 0;
-            for (int64_t h = 0; tl && pool >= 0 && pool < t->T && h < t->n_heads; h++) w[k] += tl->attn[(h * t->T + pool) * t->T + k] / (double)t->n_heads;
-            wmax = fmax(wmax, w[k]);
+        double * tw_k = malloc((size_t)t->T * sizeof *tw_k), wmax = 0;
+        for (int64_t k = 0; tw_k && k < t->T; k++) {
+            tw_k[k] = 0;
+            for (int64_t h = 0; tl && pool >= 0 && pool < t->T && h < t->n_heads; h++) tw_k[k] += tl->attn[(h * t->T + pool) * t->T + k] / (double)t->n_heads;
+            wmax = fmax(wmax, tw_k[k]);
         }
-        double x = PAD + 150;
-        gaze_plot_text_font(cr, 10, false);
-        for (int64_t k = 0; w && k < t->T; k++) {
+        double x = x_tok;
+        for (int64_t k = 0; tw_k && k < t->T; k++) {
             gaze_plot_text_font(cr, 10, k == pool);   // the pooled token bold, measured bold
-            const double tw = gaze_plot_text_width(cr, t->tokens[k]) + 6;
+            const double bw = gaze_plot_text_width(cr, t->tokens[k]) + 6;
             unsigned char rgb[3];
-            gaze_palette_rgb(o->palette, wmax > 0 ? (float)(w[k] / wmax) : 0, rgb);
+            gaze_palette_rgb(o->palette, wmax > 0 ? (float)(tw_k[k] / wmax) : 0, rgb);
             cairo_set_source_rgb(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
-            cairo_rectangle(cr, x, y + 2, tw, 20);
+            cairo_rectangle(cr, x, y + 2, bw, 20);
             cairo_fill(cr);
             const double lum = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
             gaze_plot_text_font(cr, 10, k == pool);
             cairo_set_source_rgb(cr, lum < 128 ? 1 : 0.05, lum < 128 ? 1 : 0.05, lum < 128 ? 1 : 0.05);
             gaze_plot_text_draw(cr, x + 3, y + 16, t->tokens[k], GAZE_PLOT_ALIGN_LEFT);
-            x += tw + 4;
+            x += bw + 4;
         }
-        free(w);
+        free(tw_k);
         if (!tl) { snprintf(lab, sizeof lab, "(layer %lld not in this text's run)", (long long)o->layer); text(cr, x, y + 16, lab, 9, false, GAZE_PLOT_ALIGN_LEFT); }
     }
     const cairo_status_t is = cairo_surface_status(img);
     cairo_surface_destroy(img);
     free(v);
+    free(n_pos);
     if (is) { plot_fig_abort(f); return gaze_error(GAZE_ERR_NOMEM, "plot: cairo: %s", cairo_status_to_string(is)); }
     if (info) { info->rows = run->n_texts; info->cols = 2; info->cell_w = pw; info->cell_h = ph; info->grid_x = PAD; info->grid_y = y0 + LABEL_H; }
-    return finish(f, cr, out, n, info, W, H);
+    const enum gaze_status fs = finish(f, cr, out, n, info, W, H);
+    if (!fs && info && !cond)
+        snprintf(info->note, sizeof info->note, "%s",
+                 !run->clip_head_drops ? "no rollout per text: the run has no head drops (saved before gaze kept them, or with "
+                                         "--no-head-drops); gaze run MODEL IMAGE --text ... -o RUN measures them"
+                                       : "no rollout per text: it needs every layer, head and row of the image tower captured");
+    return fs;
 }
 
 enum gaze_status plot_image_buffer(const struct gaze_run * run, const struct gaze_plot_opts * o, unsigned char ** out,

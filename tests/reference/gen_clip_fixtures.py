@@ -26,18 +26,15 @@ import argparse, json, os, sys, tempfile
 from collections import Counter
 
 import numpy as np
-import PIL
 import regex
-import tokenizers
 import torch
-import transformers
 from safetensors.numpy import save_file
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer, CLIPTokenizerFast
 from transformers.image_utils import load_image
 from transformers.models.clip.tokenization_clip import bytes_to_unicode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_vit_fixtures import randomise  # noqa: E402  (the same weight spreads)
+from gen_vit_fixtures import randomise, require_pins  # noqa: E402  (the same weight spreads)
 
 PINS = {"torch": "2.5.1", "transformers": "4.46.3", "tokenizers": "0.20.3", "pillow": "11.0.0"}
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,11 +56,7 @@ TEXT_CASES = TEXTS + [
 
 
 def check_pins():
-    got = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
-           "tokenizers": tokenizers.__version__, "pillow": PIL.__version__}
-    for k, v in PINS.items():
-        if got[k] != v:
-            sys.exit(f"gen_clip_fixtures: {k} {got[k]} installed, {v} pinned")
+    require_pins("gen_clip_fixtures", PINS)
 
 
 def learn_vocab(n_merges):

@@ -35,10 +35,7 @@ Writes:
 import argparse, json, os, sys
 
 import numpy as np
-import PIL
-import tokenizers
 import torch
-import transformers
 from safetensors.numpy import save_file
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (BitImageProcessor, CLIPModel, CLIPTokenizerFast, CLIPImageProcessor, Dinov2WithRegistersConfig,
@@ -48,7 +45,7 @@ from transformers.image_utils import load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_vit_fixtures import randomise, labels  # noqa: E402  (the same weight spreads)
+from gen_vit_fixtures import randomise, labels, require_pins  # noqa: E402  (the same weight spreads)
 
 PINS = {"torch": "2.5.1", "transformers": "4.48.3", "tokenizers": "0.21.0", "pillow": "11.0.0"}
 IMAGES = ["rgb_37x29.png", "rgb_120x90.png", "exif6_40x24.jpg", "grey_27x35.jpg"]
@@ -64,11 +61,7 @@ CASES = TEXTS + ["", " ", "hello world", "Hello,   World!!\n\tagain", "caf√© CR√
 
 
 def check_pins():
-    got = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
-           "tokenizers": tokenizers.__version__, "pillow": PIL.__version__}
-    for k, v in PINS.items():
-        if got[k] != v:
-            sys.exit(f"gen_vision2_fixtures: {k} {got[k]} installed, {v} pinned")
+    require_pins("gen_vision2_fixtures", PINS)
 
 
 def stack(xs):

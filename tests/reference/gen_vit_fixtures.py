@@ -30,9 +30,7 @@ every attention map near uniform and the test blind): see randomise().
 import argparse, json, os, sys
 
 import numpy as np
-import PIL
 import torch
-import transformers
 from safetensors.numpy import save_file
 from transformers import (BitImageProcessor, CLIPConfig, CLIPImageProcessor, CLIPModel, DeiTConfig, SiglipConfig,
                           SiglipImageProcessor, SiglipModel, DeiTForImageClassificationWithTeacher, DeiTImageProcessor,
@@ -45,11 +43,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = ["rgb_37x29.png", "rgb_120x90.png", "exif6_40x24.jpg", "grey_27x35.jpg"]
 
 
+def require_pins(script, pins):
+    """Exit unless each pinned package (torch, transformers, tokenizers, pillow) is installed at its
+    pinned version; shared by the vision fixture scripts (gen_clip, gen_vision2)."""
+    import importlib
+    module = {"torch": "torch", "transformers": "transformers", "tokenizers": "tokenizers", "pillow": "PIL"}
+    for k, v in pins.items():
+        got = importlib.import_module(module[k]).__version__.split("+")[0]
+        if got != v:
+            sys.exit(f"{script}: {k} {got} installed, {v} pinned")
+
+
 def check_pins():
-    got = {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__, "pillow": PIL.__version__}
-    for k, v in PINS.items():
-        if got[k] != v:
-            sys.exit(f"gen_vit_fixtures: {k} {got[k]} installed, {v} pinned")
+    require_pins("gen_vit_fixtures", PINS)
 
 
 def randomise(model, seed):
