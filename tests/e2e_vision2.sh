@@ -79,4 +79,16 @@ check '[ $rc -eq 0 ] && grep -q "sigmoid of each" "$tmp/s" && [ $(grep -c "32 to
 "$BIN" heads "$VIT/dinov2_reg" "$IMG/rgb_120x90.png" >"$tmp/h" 2>&1; rc=$?
 check '[ $rc -eq 0 ] && grep -q "\[REG3\] #4 receives" "$tmp/h" && grep -q "register tokens acting as sinks (same tests): [0-9] of 4" "$tmp/h"' \
     "heads on dinov2_reg: exit $rc: $(cat "$tmp/h")"
+# the JSON: each [REGi] with its sink flag, and their count apart from the sink patches, as the table says
+"$BIN" heads "$VIT/dinov2_reg" "$IMG/rgb_120x90.png" --json >"$tmp/h.json" 2>/dev/null; rc=$?
+n_text=$(sed -n 's/.*register tokens acting as sinks (same tests): \([0-9]*\) of 4.*/\1/p' "$tmp/h")
+out=$(python3 - "$tmp/h.json" "$n_text" <<'PY'
+import json, sys
+im = json.load(open(sys.argv[1]))["image"]
+regs = [e for e in im["special_tokens"] if "sink" in e]
+ok = len(regs) == 4 and im["register_sinks"] == sum(e["sink"] for e in regs) == int(sys.argv[2])
+print("ok" if ok else f"bad {len(regs)} {im['register_sinks']} {sys.argv[2]}")
+PY
+)
+check '[ $rc -eq 0 ] && [ "$out" = ok ]' "heads --json on dinov2_reg: register_sinks counts the flagged [REGi]: exit $rc: $out"
 e2e_finish

@@ -13,14 +13,24 @@
 #define T 10
 #define E 4
 
-static void make_run(struct gaze_run * run, bool hidden, float sink_norm) {
+// A 2-layer, 2-head run of n tokens: n_special special tokens, then a 3 x 3 patch grid.
+static void start_run(struct gaze_run * run, int n, const char * const * toks, int n_special) {
     gaze_run_init(run);
-    const char * toks[T] = { "[CLS]", "(0,0)", "(0,1)", "(0,2)", "(1,0)", "(1,1)", "(1,2)", "(2,0)", "(2,1)", "(2,2)" };
-    int32_t ids[T];
-    for (int t = 0; t < T; t++) ids[t] = t;
+    int32_t ids[16];
+    for (int t = 0; t < n; t++) ids[t] = t;
     run->n_layers = 2; run->n_heads = run->n_kv_heads = 2; run->n_embd = E;
-    CHECK(gaze_run_set_tokens(run, T, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
-    CHECK(gaze_run_set_capture(run, NULL, 2, NULL, T) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(gaze_run_set_tokens(run, n, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
+    CHECK(gaze_run_set_capture(run, NULL, 2, NULL, n) == GAZE_OK, "%s", gaze_last_error());
+    run->patch_rc = malloc(2 * (size_t)n * sizeof(int32_t));
+    for (int t = 0; t < n_special; t++) run->patch_rc[2 * t] = run->patch_rc[2 * t + 1] = -1;
+    for (int p = 0; p < 9; p++) { run->patch_rc[2 * (p + n_special)] = p / 3; run->patch_rc[2 * (p + n_special) + 1] = p % 3; }
+    run->grid_rows = run->grid_cols = 3;
+    run->patch_size = 16;
+}
+
+static void make_run(struct gaze_run * run, bool hidden, float sink_norm) {
+    const char * toks[T] = { "[CLS]", "(0,0)", "(0,1)", "(0,2)", "(1,0)", "(1,1)", "(1,2)", "(2,0)", "(2,1)", "(2,2)" };
+    start_run(run, T, toks, 1);
     for (int l = 0; l < 2; l++) {
         struct gaze_run_layer * ly;
         CHECK(gaze_run_add_layer(run, l, GAZE_RUN_PART_ATTN | (hidden ? GAZE_RUN_PART_HIDDEN : 0), &ly) == GAZE_OK, "%s",
@@ -36,11 +46,6 @@ static void make_run(struct gaze_run * run, bool hidden, float sink_norm) {
             for (int t = 0; t < T; t++)
                 for (int e = 0; e < E; e++) ly->hidden[t * E + e] = e ? 0 : (t == 6 ? sink_norm : t == 3 ? 5.0f : 1.0f);
     }
-    run->patch_rc = malloc(2 * T * sizeof(int32_t));
-    run->patch_rc[0] = run->patch_rc[1] = -1;
-    for (int p = 0; p < 9; p++) { run->patch_rc[2 * (p + 1)] = p / 3; run->patch_rc[2 * (p + 1) + 1] = p % 3; }
-    run->grid_rows = run->grid_cols = 3;
-    run->patch_size = 16;
 }
 
 // [CLS], [REG0], [REG1], then a 3 x 3 grid; layer 1 sends `mass` of every row to token `to`
@@ -48,14 +53,9 @@ static void make_run(struct gaze_run * run, bool hidden, float sink_norm) {
 // except token `to` (to_norm) and patch (2,2) (patch_norm), so a patch can be a sink beside it.
 #define TR 12
 static void make_reg_run(struct gaze_run * run, int to, float mass, float to_norm, int patch_sink) {
-    gaze_run_init(run);
     const char * toks[TR] = { "[CLS]", "[REG0]", "[REG1]", "(0,0)", "(0,1)", "(0,2)", "(1,0)", "(1,1)", "(1,2)",
                               "(2,0)", "(2,1)", "(2,2)" };
-    int32_t ids[TR];
-    for (int t = 0; t < TR; t++) ids[t] = t;
-    run->n_layers = 2; run->n_heads = run->n_kv_heads = 2; run->n_embd = E;
-    CHECK(gaze_run_set_tokens(run, TR, toks, NULL, ids, NULL) == GAZE_OK, "%s", gaze_last_error());
-    CHECK(gaze_run_set_capture(run, NULL, 2, NULL, TR) == GAZE_OK, "%s", gaze_last_error());
+    start_run(run, TR, toks, 3);
     for (int l = 0; l < 2; l++) {
         struct gaze_run_layer * ly;
         CHECK(gaze_run_add_layer(run, l, GAZE_RUN_PART_ATTN | GAZE_RUN_PART_HIDDEN, &ly) == GAZE_OK, "%s", gaze_last_error());
@@ -71,11 +71,6 @@ static void make_reg_run(struct gaze_run * run, int to, float mass, float to_nor
             for (int e = 0; e < E; e++)
                 ly->hidden[t * E + e] = e ? 0 : t == to ? to_norm : t == 11 && patch_sink ? 6.0f : 1.0f;
     }
-    run->patch_rc = malloc(2 * TR * sizeof(int32_t));
-    for (int t = 0; t < 3; t++) run->patch_rc[2 * t] = run->patch_rc[2 * t + 1] = -1;
-    for (int p = 0; p < 9; p++) { run->patch_rc[2 * (p + 3)] = p / 3; run->patch_rc[2 * (p + 3) + 1] = p % 3; }
-    run->grid_rows = run->grid_cols = 3;
-    run->patch_size = 14;
 }
 
 static void check_registers(void) {
