@@ -12,11 +12,12 @@
 static int usage(FILE * f) {
     fprintf(f,
             "usage: gaze merge PART.json... [flags]\n"
-            "  gaze evaluate parts (gaze evaluate --shard i/n -o PART.json): see gaze evaluate --help; the\n"
-            "  flags below are for gaze corpus files.\n"
             "  combines gaze corpus -o files of disjoint shards (same model, corpus file, options and shard\n"
             "  count, each shard once) and prints the merged statistics. Refused (exit 1) when shards are\n"
             "  missing or unfinished, given twice, or of another input, model or shard count.\n"
+            "  also joins gaze evaluate parts (gaze evaluate --shard i/n -o PART.json; told apart by their\n"
+            "  \"format\") into the table of one unsharded run, with the same checks; for them only\n"
+            "  --allow-partial, --json and -o apply (gaze evaluate --help).\n"
             "  --allow-partial   merge anyway when shards are missing or unfinished, with a warning (default: refuse)\n"
             "  -o, --out FILE    also save the merged statistics to FILE (default: not saved)\n"
             "  --json, --csv     machine-readable statistics (default: a table)\n"
