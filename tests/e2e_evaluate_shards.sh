@@ -6,7 +6,8 @@
 # every item's scores with the model, data identity, options and shard; merge refuses duplicate,
 # missing, unfinished, mixed-count, other-data and other-option parts, naming the files
 # (--allow-partial merges anyway, saying so); a shard stopped at --deadline or killed resumes
-# with --resume to the same scores; corrupt parts are refused naming the file and the field.
+# with --resume to the same scores; corrupt parts are refused naming the file and the field; a
+# progress line is drawn on a terminal only.
 # Needs $GAZE_BIN, python3 and the fetched MiniLM.
 set -u
 . "$(dirname "$0")/lib/e2e.sh"
@@ -147,6 +148,15 @@ check '[ -n "$n_k" ] && [ "$n_k" -ge 1 ]' "after kill -9 the part does not load 
 "$GAZE_BIN" evaluate "$M" ev3.jsonl --methods value-norm --threads 1 >k3.txt 2>/dev/null
 check '[ "$(field k.json complete)" = true ] && [ "$(mask_table k2.txt)" = "$(mask_table k3.txt)" ]' \
     "killed at item $n_k and resumed: the table differs from an uninterrupted run ($(cat k2.err))"
+
+# --- a progress line on a terminal (a pseudo-terminal from util-linux script), none when piped
+if command -v script >/dev/null; then
+    script -qfec "$(printf '%q ' "$GAZE_BIN" evaluate "$M" ev.jsonl --methods random --limit 12 --threads 1 --shard 0/3 -o t0.json)" \
+        /dev/null </dev/null >t0.tty 2>&1
+    check 'grep -qaP "\rgaze evaluate: (\[[# ]{20}\] )?[0-9]/4 items" t0.tty' "no progress line on a terminal: $(tr '\r' '\n' <t0.tty | head -5)"
+else
+    bad "'script' (util-linux, Debian bsdutils) is not installed: scripts/install-deps"
+fi
 
 # --- corrupt parts: the file and the field named, exit 1, nothing merged
 head -c 300 p1.json >trunc.json

@@ -183,14 +183,16 @@ static int cmp_item(const void * a, const void * b) {
     return (x > y) - (x < y);
 }
 
-// strings of array a (at most max, each 1..max_len bytes unless empty_ok) into out (strdup'd)
-static enum gaze_status read_names(json_t * a, const char * key, const char * label, int64_t n, size_t max_len,
-                                   char ** out) {
+// the n strings of array a, distinct, without NUL, min_len..max_len bytes, into out (strdup'd)
+static enum gaze_status read_names(json_t * a, const char * key, const char * label, int64_t n, size_t min_len,
+                                   size_t max_len, char ** out) {
     for (int64_t i = 0; i < n; i++) {
         json_t * v = json_array_get(a, (size_t)i);
-        if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > max_len ||
+        if (!json_is_string(v) || json_string_length(v) < min_len || json_string_length(v) > max_len ||
             strlen(json_string_value(v)) != json_string_length(v))
-            return gaze_error(GAZE_ERR_FORMAT, "%s: field %s[%lld]: expected a name of 1..%zu bytes", label, key, (long long)i, max_len);
+            return max_len == SIZE_MAX ? gaze_error(GAZE_ERR_FORMAT, "%s: field %s[%lld]: expected a string without NUL", label, key, (long long)i)
+                                       : gaze_error(GAZE_ERR_FORMAT, "%s: field %s[%lld]: expected a name of %zu..%zu bytes without NUL",
+                                                    label, key, (long long)i, min_len, max_len);
         for (int64_t j = 0; j < i; j++)
             if (!strcmp(out[j], json_string_value(v)))
                 return gaze_error(GAZE_ERR_FORMAT, "%s: field %s[%lld]: a name given twice", label, key, (long long)i);
@@ -268,8 +270,9 @@ static enum gaze_status parse_doc(struct gaze_eval_part * p, json_t * o, const c
         goto fail;
     }
     if ((s = gaze_eval_part_init(p, (int64_t)json_array_size(methods), (int64_t)json_array_size(tasks), n_shards))) goto fail;
-    if ((s = read_names(methods, "methods", label, p->n_methods, PART_MAX_NAME, p->methods)) ||
-        (s = read_names(tasks, "tasks", label, p->n_tasks, 4096, p->tasks)))
+    // task names are the data's ("" included); method names are gaze's own
+    if ((s = read_names(methods, "methods", label, p->n_methods, 1, PART_MAX_NAME, p->methods)) ||
+        (s = read_names(tasks, "tasks", label, p->n_tasks, 0, SIZE_MAX, p->tasks)))
         goto fail;
     int64_t boot;
     if ((s = gaze_json_get_string(o, "model", label, &model)) || (s = gaze_json_get_string(o, "data", label, &data)) ||
