@@ -78,8 +78,23 @@ void acli_value(FILE * f, double v);
 #define ACLI_SINK_COLLAPSE 0.99
 double acli_sink_collapse(const double * v, int64_t T, int64_t tok);
 
-// gaze corpus --shard S: "i/n", or "auto" from GAZE_SHARD/GAZE_SHARDS, else a Slurm job array
+// gaze corpus/evaluate --shard S (cmd: "corpus"): "i/n", or "auto" from GAZE_SHARD/GAZE_SHARDS, else a Slurm job array
 // (SLURM_ARRAY_TASK_ID - MIN) / STEP of COUNT (cli/shard.c). from gets what chose it
 // ("--shard", "GAZE_SHARD", "SLURM_ARRAY_TASK_ID"). CLI exit code (2: message printed).
-int cli_shard_parse(const char * s, int64_t * index, int64_t * n, char * from, size_t from_size);
+int cli_shard_parse(const char * cmd, const char * s, int64_t * index, int64_t * n, char * from, size_t from_size);
+
+// One shard file as gaze merge checks it, whatever it holds (corpus statistics, evaluate parts).
+struct cli_shard_file {
+    const char *    path;
+    int64_t         n_shards;
+    const uint8_t * shards;      // [n_shards] 1: held
+    int64_t         input_size;  // -1: unknown (standard input, an older gaze): not checked
+    uint64_t        input_hash;
+    bool            complete;
+};
+// gaze merge's checks of n files before anything is merged (cli/shard.c): mixed shard counts,
+// other inputs and a shard given twice are refused; missing or unfinished shards too unless
+// allow_partial (then a warning; *partial says so). resume names the command that finishes an
+// unfinished shard ("gaze corpus --resume"). Returns 0 or 1 (refused, the files named).
+int cli_shard_check(const struct cli_shard_file * f, int n, bool allow_partial, const char * resume, bool * partial);
 #endif

@@ -20,6 +20,8 @@ int cmd_ablate(int argc, char ** argv);
 int cmd_view(int argc, char ** argv);
 int cmd_explain(int argc, char ** argv);
 int cmd_evaluate(int argc, char ** argv);
+// gaze merge of gaze evaluate part files (cli/cmd_evaluate.c): argv as gaze merge got it.
+int cmd_evaluate_merge(int argc, char ** argv);
 int cmd_bias(int argc, char ** argv);
 
 // Prints "gaze: <message>" for the last library error and returns the CLI exit code 1.

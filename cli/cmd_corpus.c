@@ -100,7 +100,7 @@ int cmd_corpus(int argc, char ** argv) {
     if (!src.src || !file) return usage(stderr);
     if (acli_check_grid("corpus", grid_s != NULL, fmt != ACLI_FORMAT_TABLE)) return 2;
     char shard_from[32] = "";
-    if (shard_s && cli_shard_parse(shard_s, &shard, &n_shards, shard_from, sizeof shard_from)) return 2;
+    if (shard_s && cli_shard_parse("corpus", shard_s, &shard, &n_shards, shard_from, sizeof shard_from)) return 2;
     if (n_shards > 1 && !strcmp(file, "-")) {
         // byte ranges need a file to seek in; reading all of stdin in every job would defeat them
         fprintf(stderr, "gaze corpus: --shard %lld/%lld needs a corpus file: standard input cannot be split into byte ranges\n",

@@ -1,8 +1,11 @@
-// gaze merge: combines corpus statistics files of disjoint shards (gaze corpus --shard i/n -o
+// gaze merge: combines gaze evaluate part files (gaze evaluate --shard i/n -o part.json: handed to
+// cmd_evaluate_merge, which shares the shard checks below through cli_shard_check) and
+// corpus statistics files of disjoint shards (gaze corpus --shard i/n -o
 // part.json) into one, exactly (pairwise mean/variance update), and prints the summary. Every
 // file is read first so that mixed shard counts, other inputs, duplicates and missing or
 // unfinished shards are named before anything is merged.
 #include "analysis_cli.h"
+#include "formats/json.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,9 @@ static int usage(FILE * f) {
             "  combines gaze corpus -o files of disjoint shards (same model, corpus file, options and shard\n"
             "  count, each shard once) and prints the merged statistics. Refused (exit 1) when shards are\n"
             "  missing or unfinished, given twice, or of another input, model or shard count.\n"
+            "  also joins gaze evaluate parts (gaze evaluate --shard i/n -o PART.json; told apart by their\n"
+            "  \"format\") into the table of one unsharded run, with the same checks; for them only\n"
+            "  --allow-partial, --json and -o apply (gaze evaluate --help).\n"
             "  --allow-partial   merge anyway when shards are missing or unfinished, with a warning (default: refuse)\n"
             "  -o, --out FILE    also save the merged statistics to FILE (default: not saved)\n"
             "  --json, --csv     machine-readable statistics (default: a table)\n"
@@ -20,7 +26,26 @@ static int usage(FILE * f) {
     return f == stdout ? 0 : 2;
 }
 
+// The "format" of a shard file: "gaze.evaluate" parts go to gaze evaluate's merge. A file that
+// does not load is left to the corpus loader, whose errors name the file and the field.
+static bool is_evaluate_part(const char * path) {
+    json_t * o = NULL;
+    if (gaze_json_load_file(&o, path, 0, 0)) return false;
+    const json_t * f = json_object_get(o, "format");
+    const bool yes = json_is_string(f) && !strcmp(json_string_value(f), "gaze.evaluate");
+    json_decref(o);
+    return yes;
+}
+
 int cmd_merge(int argc, char ** argv) {
+    for (int i = 1; i < argc; i++) {   // the first file named says what is merged
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out") || !strcmp(argv[i], "--grid") || !strcmp(argv[i], "--grid-plot")) i++;
+            continue;
+        }
+        if (is_evaluate_part(argv[i])) return cmd_evaluate_merge(argc, argv);
+        break;
+    }
     const char * out = NULL, * grid_s = NULL;
     enum acli_format fmt = ACLI_FORMAT_TABLE;
     const char ** parts = calloc((size_t)argc, sizeof *parts);
@@ -45,75 +70,19 @@ int cmd_merge(int argc, char ** argv) {
     if (grid_s && !gaze_metric_from_name(grid_s, &grid_m)) { fprintf(stderr, "gaze merge: unknown metric '%s'\n", grid_s); free(parts); return 2; }
     if ((rc = cli_output_check("merge", out)) || (rc = acli_check_grid_figure("merge"))) { free(parts); return rc; }
     struct gaze_head_stats acc, * st = calloc((size_t)n_parts, sizeof *st);
-    int * owner = NULL;
     enum gaze_status s = GAZE_OK;
     if (!st) { free(parts); return 1; }
     int loaded = 0;
     for (; loaded < n_parts; loaded++)
         if ((s = gaze_head_stats_load(&st[loaded], parts[loaded]))) { rc = cli_fail(s); goto done; }
-    // Older files carry no input identity (and split by line index modulo n): merged as before.
-    bool legacy = false;
+    struct cli_shard_file * files = calloc((size_t)n_parts, sizeof *files);
+    if (!files) { rc = 1; goto done; }
     for (int i = 0; i < n_parts; i++)
-        if (st[i].input_size < 0) {
-            fprintf(stderr, "gaze merge: note: %s records no input identity (standard input or an older gaze): its corpus "
-                            "contents and missing shards are not checked\n", cli_safe(parts[i]));
-            legacy = true;
-        }
-    const int64_t n = st[0].n_shards;
-    for (int i = 1; i < n_parts; i++) {
-        if (st[i].n_shards != n) {
-            fprintf(stderr, "gaze merge: mixed shard counts: %s is split into %lld shards, %s into %lld (run every shard "
-                            "with the same n)\n", cli_safe(parts[0]), (long long)n, cli_safe(parts[i]), (long long)st[i].n_shards);
-            rc = 1;
-            goto done;
-        }
-        if (st[0].input_size >= 0 && st[i].input_size >= 0 &&
-            (st[i].input_size != st[0].input_size || st[i].input_hash != st[0].input_hash)) {
-            fprintf(stderr, "gaze merge: %s and %s were computed on different inputs (%s: %lld bytes, hash %016llx; %s: %lld "
-                            "bytes, hash %016llx)\n", cli_safe(parts[0]), cli_safe(parts[i]), cli_safe(parts[0]), (long long)st[0].input_size,
-                    (unsigned long long)st[0].input_hash, cli_safe(parts[i]), (long long)st[i].input_size,
-                    (unsigned long long)st[i].input_hash);
-            rc = 1;
-            goto done;
-        }
-    }
-    if (!(owner = malloc((size_t)n * sizeof *owner))) { rc = 1; goto done; }
-    for (int64_t k = 0; k < n; k++) owner[k] = -1;
-    for (int i = 0; i < n_parts; i++)
-        for (int64_t k = 0; k < n; k++) {
-            if (!st[i].shards[k]) continue;
-            if (owner[k] >= 0) {
-                fprintf(stderr, "gaze merge: shard %lld/%lld given twice: %s, %s (it would count twice)\n", (long long)k,
-                        (long long)n, cli_safe(parts[owner[k]]), cli_safe(parts[i]));
-                rc = 1;
-                goto done;
-            }
-            owner[k] = i;
-        }
-    // missing and unfinished shards: the merge would cover part of the corpus
-    int64_t missing = 0;
-    for (int64_t k = 0; k < n; k++) missing += owner[k] < 0;
-    bool partial = false;
-    const char * what = allow_partial ? "warning" : "error";
-    if (missing && !legacy) {
-        fprintf(stderr, "gaze merge: %s: missing shard%s ", what, missing > 1 ? "s" : "");
-        int64_t shown = 0;
-        for (int64_t k = 0; k < n && shown < 20; k++)
-            if (owner[k] < 0) fprintf(stderr, "%s%lld", shown++ ? ", " : "", (long long)k);
-        fprintf(stderr, "%s of %lld\n", missing > shown ? ", ..." : "", (long long)n);
-        partial = true;
-    }
-    for (int i = 0; i < n_parts && !legacy; i++)
-        if (!st[i].complete) {
-            fprintf(stderr, "gaze merge: %s: %s is unfinished (interrupted or --limit: gaze corpus --resume completes it)\n",
-                    what, cli_safe(parts[i]));
-            partial = true;
-        }
-    if (partial && !allow_partial) {
-        fprintf(stderr, "gaze merge: refused: the statistics would cover part of the corpus (--allow-partial merges anyway)\n");
-        rc = 1;
-        goto done;
-    }
+        files[i] = (struct cli_shard_file){ parts[i], st[i].n_shards, st[i].shards, st[i].input_size, st[i].input_hash,
+                                            st[i].complete };
+    rc = cli_shard_check(files, n_parts, allow_partial, "gaze corpus --resume", NULL);
+    free(files);
+    if (rc) goto done;
     acc = st[0];
     memset(&st[0], 0, sizeof st[0]);
     for (int i = 1; i < n_parts && !rc; i++)
@@ -135,7 +104,6 @@ int cmd_merge(int argc, char ** argv) {
 done:
     for (int i = 0; i < loaded; i++) gaze_head_stats_free(&st[i]);
     free(st);
-    free(owner);
     free(parts);
     return rc;
 }

@@ -33,7 +33,7 @@ static const struct cli_command commands[] = {
     { "flow",  cmd_flow,  "attention flow (max-flow) to an output token: gaze flow RUN | MODEL \"text\" [--token I]" },
     { "diff",  cmd_diff,  "per-head Jensen-Shannon divergence of two runs: gaze diff A B | MODEL \"a\" \"b\" | MODEL_A MODEL_B \"text\"" },
     { "corpus", cmd_corpus, "per-head metrics averaged over a text file, one document a line: gaze corpus MODEL file.txt [-o stats.json] [--shard i/n]" },
-    { "merge", cmd_merge, "combine gaze corpus shard files: gaze merge part0.json part1.json -o all.json" },
+    { "merge", cmd_merge, "combine the shard files of gaze corpus or gaze evaluate: gaze merge part0.json part1.json -o all.json" },
     { "ablate", cmd_ablate, "head importance by ablating each head in the real forward pass: gaze ablate MODEL \"text\" [--mean]" },
     { "explain", cmd_explain, "token attributions by a method (attention, rollout, flow, value-norm, alti, value-zeroing, occlusion, logit-lens, ...): gaze explain METHOD RUN | MODEL \"text\"" },
     { "evaluate", cmd_evaluate, "faithfulness (ERASER, deletion/insertion) and plausibility of attribution methods: gaze evaluate MODEL data.jsonl" },

@@ -2201,6 +2201,7 @@ struct gaze_lens {
 // lower index first). Tokens are deleted from the text by their byte offsets and the model re-run
 // (gaze_text_keep_tokens, gaze_target_value); at least one token always stays.
 #define GAZE_FAITH_K      5                // comprehensiveness / sufficiency at 1, 5, 10, 20, 50 %
+#define GAZE_FAITH_K_FRACTIONS { 0.01, 0.05, 0.10, 0.20, 0.50 }   // those k, as fractions of the tokens
 #define GAZE_FAITH_POINTS 11               // curves at 0, 10, ..., 100 % of the candidates
 struct gaze_faith {
     double comp[GAZE_FAITH_K];             // target(x) - target(x without the top k)
@@ -2252,6 +2253,69 @@ struct gaze_evidence {
 // Parses data [n] (name: the file, for messages: "NAME:LINE: what was wrong", GAZE_ERR_FORMAT).
 enum gaze_status gaze_evidence_parse(struct gaze_evidence * ev, const char * data, size_t n, const char * name);
 void gaze_evidence_free(struct gaze_evidence * ev);
+
+// gaze evaluate's per-item scores, of one shard of the items or of a whole run (analysis/
+// evalpart.c): the JSON file ("format": "gaze.evaluate", version 1) that `gaze evaluate -o`
+// writes after every item (atomically), `--resume` continues and `gaze merge` joins. It holds the
+// identity of the model (as given), the data file (bytes and gaze_file_fingerprint hash), the
+// options that change a score (methods, exact, k fractions, bootstrap resamples and seed, items
+// asked) and the shards, so that a merge recomputes the means and intervals of one whole run.
+// Items run in the order gaze_eval_order(n_eval, step), step = 0, 1, ...: every prefix is spread
+// over the file (stride ~ n/φ, coprime to n); shard i of n holds the steps with step % n == i.
+#define GAZE_EVAL_METRICS     7   // comprehensiveness, sufficiency (AOPC), deletion, insertion (AUC), AUPRC, F1@k, IOU-F1
+#define GAZE_EVAL_MAX_METHODS 256
+const char * gaze_eval_metric_name(int k);        // "comprehensiveness_aopc", ... (JSON keys)
+int64_t gaze_eval_stride(int64_t n);
+int64_t gaze_eval_order(int64_t n, int64_t step); // the item index (0..n-1) run at step
+int64_t gaze_eval_step_of(int64_t n, int64_t e);  // its inverse
+int64_t gaze_eval_shard_items(int64_t n_eval, int64_t shard, int64_t n_shards);   // items of a shard
+struct gaze_eval_item {
+    int64_t  e;          // index among the n_eval items asked (the data file's item e·n_items/n_eval)
+    int64_t  line;       // line of the data file (messages)
+    int64_t  task;       // index into the part's tasks
+    int8_t   skipped;    // left out (too short an input to delete tokens from)
+    int8_t   match;      // a decoder's prediction equals the item's target: 1 / 0; -1: no target
+    double * val;        // [n_methods, GAZE_EVAL_METRICS]; NaN: not measured (no evidence, unsupported)
+    double * secs;       // [n_methods] seconds the method took on the item; NaN: not run
+};
+struct gaze_eval_part {
+    char *    model;                   // as given to gaze evaluate
+    char *    data;                    // the data file, as given
+    int64_t   input_size;              // the data file's identity (gaze_file_fingerprint)
+    uint64_t  input_hash;
+    bool      causal;                  // target: a decoder's log p, else an encoder's embedding cosine
+    bool      exact;
+    int64_t   n_items, n_eval;         // items in the file; items asked (--limit)
+    int64_t   n_boot;
+    uint64_t  seed;
+    double    k_fractions[GAZE_FAITH_K];
+    int64_t   n_methods;
+    char **   methods;                 // [n_methods] "attention:3", "alti", ...
+    uint8_t * unsupported;             // [n_methods] 1: the model cannot run it (left out)
+    int64_t   n_tasks;
+    char **   tasks;                   // the items' tasks in order of first appearance
+    int64_t   n_shards;
+    uint8_t * shards;                  // [n_shards] 1: held
+    char      shard_from[32];          // "--shard", "SLURM_ARRAY_TASK_ID", ...
+    bool      complete;                // every item of the shards held is present
+    bool      stopped;                 // stopped at --deadline (so not complete)
+    int64_t   n, cap;
+    struct gaze_eval_item * items;     // [n] sorted by e once loaded or merged
+};
+// Empty part with n_methods names, n_tasks names and n_shards flags to fill (all NULL / 0).
+enum gaze_status gaze_eval_part_init(struct gaze_eval_part * p, int64_t n_methods, int64_t n_tasks, int64_t n_shards);
+void gaze_eval_part_free(struct gaze_eval_part * p);
+// Appends a copy of it (val/secs NULL: all NaN).
+enum gaze_status gaze_eval_part_add(struct gaze_eval_part * p, const struct gaze_eval_item * it);
+enum gaze_status gaze_eval_part_save(const struct gaze_eval_part * p, const char * path);
+// Every field checked (GAZE_ERR_FORMAT naming label and the field): items inside the shards held,
+// none twice, "complete" only with every item present.
+enum gaze_status gaze_eval_part_parse(struct gaze_eval_part * p, const char * buf, size_t len, const char * label);
+enum gaze_status gaze_eval_part_load(struct gaze_eval_part * p, const char * path);
+// The first identity field in which a and b differ ("model", "seed", ...); NULL when they agree.
+const char * gaze_eval_part_differs(const struct gaze_eval_part * a, const struct gaze_eval_part * b);
+// Adds from's items and shards to into (same identity, disjoint shards; into unchanged on error).
+enum gaze_status gaze_eval_part_merge(struct gaze_eval_part * into, const struct gaze_eval_part * from);
 
 // Paired differences d [N, K] (N counterfactual pairs, K statistics, e.g. one per head; NaN
 // entries left out per statistic): mean, percentile bootstrap CI (B resamples of the pairs,

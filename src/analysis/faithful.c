@@ -97,7 +97,7 @@ enum gaze_status gaze_faithfulness(struct gaze_model * model, const struct gaze_
                                                 "it needs 2 at least", (long long)n); }
     uint8_t * keep = malloc((size_t)run->T);
     if (!keep) { free(order); return gaze_error(GAZE_ERR_NOMEM, "faithfulness: out of memory"); }
-    static const double pct[GAZE_FAITH_K] = { 0.01, 0.05, 0.10, 0.20, 0.50 };
+    static const double pct[GAZE_FAITH_K] = GAZE_FAITH_K_FRACTIONS;
     for (int k = 0; k < GAZE_FAITH_K && !s; k++) {
         int64_t m = (int64_t)ceil(pct[k] * (double)n);
         m = GAZE_MIN(GAZE_MAX(m, 1), n - 1);
