@@ -97,19 +97,24 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const int64_t H = b->H, T = b->T, C = b->C;
     if (H < 1 || T < 1 || C < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "attribution: bad shape H=%lld T=%lld C=%lld",
                                                    (long long)H, (long long)T, (long long)C);
+    const bool avx2 = gaze_isa_active() >= GAZE_ISA_AVX2;
+    void (*sums)(const float *, int64_t, double *, double *) = avx2 ? attrib_sums4_avx2 : sums4;
     // ‖f_h(x_j)‖ once: per head, ‖α f‖ = α ‖f‖
     if (vnorm_heads) {
         double * fn = malloc((size_t)(H * T) * sizeof *fn);
         if (!fn) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
         for (int64_t r = 0; r < H * T; r++) {
             double sum, sq;
-            sums4(b->vo + r * C, C, &sum, &sq);
+            sums(b->vo + r * C, C, &sum, &sq);
             fn[r] = sqrt(sq);
         }
         for (int64_t h = 0; h < H; h++)
-            for (int64_t i = 0; i < T; i++)
-                for (int64_t j = 0; j < T; j++)
-                    vnorm_heads[(h * T + i) * T + j] = (float)(b->alpha[(h * T + i) * T + j] * fn[h * T + j]);
+            for (int64_t i = 0; i < T; i++) {
+                const float * a = b->alpha + (h * T + i) * T;
+                float * o = vnorm_heads + (h * T + i) * T;
+                if (avx2) attrib_scale_avx2(a, fn + h * T, T, o);
+                else for (int64_t j = 0; j < T; j++) o[j] = (float)(a[j] * fn[h * T + j]);
+            }
         free(fn);
     }
     if (!vnorm && !resln && !alti) return GAZE_OK;
@@ -183,11 +188,11 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     // μ_hj = mean of f_h(x_j): the mean of z_ij that the post-LN subtracts is Σ_h α^h_ij μ_hj
     for (int64_t r = 0; b->ln_w && r < H * T; r++) {
         double sum, sq;
-        sums4(b->vo + r * C, C, &sum, &sq);
+        sums(b->vo + r * C, C, &sum, &sq);
         mu[r] = sum / (double)C;
     }
     void (*row_sums)(const float *, const float *, float, const float *, const float *, int64_t, double[3]) =
-        gaze_isa_active() >= GAZE_ISA_AVX2 ? attrib_row_sums_avx2 : attrib_row_sums;
+        avx2 ? attrib_row_sums_avx2 : attrib_row_sums;
     for (int64_t i = 0; i < T; i++)   // h inside i: the T rows written (H floats each) stay in L1
         for (int64_t h = 0; h < H; h++) {
             const float * row = b->alpha + (h * T + i) * T;
@@ -196,7 +201,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const bool exact_all = b->ln_w && b->post_w;   // no linear shortcut for the mean: every pair exact
     // AVX2: the summands are made in registers and summed at once (attrib_pairs_avx2); otherwise
     // by the GEMM into Z, then attrib_row_sums on each row
-    const bool fused = gaze_isa_active() >= GAZE_ISA_AVX2 && !exact_all;
+    const bool fused = avx2 && !exact_all;
     for (int64_t i0 = 0; i0 < T && !s; i0 += IB) {
         const int64_t i1 = GAZE_MIN(T, i0 + IB);
         for (int64_t j = 0; j < T && !s; j++) {
@@ -218,11 +223,8 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             const int64_t rows = hi - lo + 1;
             const float * A = at + j * JS + lo * H;   // [rows, H]
             if (fused) {
-                for (int64_t r = 0; r < rows; r++) {
-                    double m = 0;
-                    for (int64_t h = 0; b->ln_w && need_y && h < H; h++) m += (double)A[r * H + h] * mu[h * T + j];
-                    mrow[r] = (float)m;
-                }
+                if (b->ln_w && need_y) attrib_mrow_avx2(A, H, mu + j, T, rows, mrow);
+                else memset(mrow, 0, (size_t)rows * sizeof *mrow);
                 // F_j copied together: its H rows lie T·C apart in vo, a multiple of 4 KiB that
                 // puts them all in the same L1 sets (value-norm alone: q, y, |y| are zeros)
                 for (int64_t h = 0; h < H; h++) memcpy(Z + h * C, b->vo + (h * T + j) * C, (size_t)C * sizeof(float));
@@ -238,11 +240,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                     memcpy(o, ob + 3 * r, sizeof o);
                 } else if (fused) {   // the diagonal, exact: its summand first
                     float * zr = Z + H * C;
-                    for (int64_t c = 0; c < C; c++) {
-                        float acc = 0;
-                        for (int64_t h = 0; h < H; h++) acc += A[r * H + h] * Z[h * C + c];
-                        zr[c] = acc;
-                    }
+                    attrib_summand_avx2(A + r * H, H, Z, C, C, zr);
                     pair_exact(b, &st, zr, i, j, u, o);
                 } else if (!need_y) {   // value-norm alone: only Σ z² (q, y, |y| unused: the first row of each)
                     row_sums(z, st.q, 0.0f, st.y, st.y, C, o);
