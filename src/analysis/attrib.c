@@ -98,16 +98,19 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     if (H < 1 || T < 1 || C < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "attribution: bad shape H=%lld T=%lld C=%lld",
                                                    (long long)H, (long long)T, (long long)C);
     const bool avx2 = gaze_isa_active() >= GAZE_ISA_AVX2;
-    void (*sums)(const float *, int64_t, double *, double *) = avx2 ? attrib_sums4_avx2 : sums4;
-    // ‖f_h(x_j)‖ once: per head, ‖α f‖ = α ‖f‖
+    // Σ and Σ² of every row f_h(x_j) once: ‖f‖ for the per-head norms, the mean μ for a post-LN
+    double * vsum = NULL, * vsq = NULL;
+    if (vnorm_heads || (b->ln_w && (vnorm || resln || alti))) {
+        if (!(vsum = malloc((size_t)(2 * H * T) * sizeof *vsum))) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
+        vsq = vsum + H * T;
+        if (avx2) attrib_sums4_avx2(b->vo, H * T, C, vsum, vsq);
+        else for (int64_t r = 0; r < H * T; r++) sums4(b->vo + r * C, C, &vsum[r], &vsq[r]);
+    }
+    // per head, ‖α f‖ = α ‖f‖
     if (vnorm_heads) {
         double * fn = malloc((size_t)(H * T) * sizeof *fn);
-        if (!fn) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
-        for (int64_t r = 0; r < H * T; r++) {
-            double sum, sq;
-            sums(b->vo + r * C, C, &sum, &sq);
-            fn[r] = sqrt(sq);
-        }
+        if (!fn) { free(vsum); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
+        for (int64_t r = 0; r < H * T; r++) fn[r] = sqrt(vsq[r]);
         for (int64_t h = 0; h < H; h++)
             for (int64_t i = 0; i < T; i++) {
                 const float * a = b->alpha + (h * T + i) * T;
@@ -117,7 +120,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             }
         free(fn);
     }
-    if (!vnorm && !resln && !alti) return GAZE_OK;
+    if (!vnorm && !resln && !alti) { free(vsum); return GAZE_OK; }
     // The summands z_ij = Σ_h α^h_ij f_h(x_j) as GEMMs: for key j and a block of queries,
     // Z [rows, C] = A [rows, H] · F_j [H, C] with A[r, h] = α^h_(i0+r) j and F_j the rows f_h(x_j)
     // (stride T·C in vo). The norms of each row then take one pass (attrib_row_sums), with the
@@ -133,7 +136,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const int64_t ZR = GAZE_MAX(IB, H + 1);   // rows of Z: the GEMM's block, or F_j and one summand
     float * fbuf = malloc((4 * TC + (size_t)(ZR * C) + (size_t)(JS * T) + (size_t)IB) * sizeof(float));
     double * dbuf = malloc((size_t)(2 * T + H * T + C + 3 * IB) * sizeof(double));
-    if (!fbuf || !dbuf) { free(fbuf); free(dbuf); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
+    if (!fbuf || !dbuf) { free(fbuf); free(dbuf); free(vsum); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
     struct attrib_rows st = { fbuf, fbuf + TC, fbuf + 2 * TC, dbuf, dbuf + T };
     float * att = fbuf + 3 * TC, * Z = att + TC, * at = Z + ZR * C, * mrow = at + JS * T;
     double * mu = dbuf + 2 * T, * u = mu + H * T, * ob = u + C;
@@ -147,7 +150,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                               GAZE_GEMM_NN | (h ? GAZE_GEMM_ACCUMULATE : 0), 1);
         ab = att;
     }
-    if (s) { free(fbuf); free(dbuf); return s; }
+    if (s) { free(fbuf); free(dbuf); free(vsum); return s; }
     if (!need_y) memset(fbuf, 0, 3 * TC * sizeof(float));   // rows the value-norm-only kernel reads but ignores
     for (int64_t i = 0; need_y && i < T; i++) {
         float * yi = st.y + i * C, * qi = st.q + i * C;
@@ -186,11 +189,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
         }
     }
     // μ_hj = mean of f_h(x_j): the mean of z_ij that the post-LN subtracts is Σ_h α^h_ij μ_hj
-    for (int64_t r = 0; b->ln_w && r < H * T; r++) {
-        double sum, sq;
-        sums(b->vo + r * C, C, &sum, &sq);
-        mu[r] = sum / (double)C;
-    }
+    for (int64_t r = 0; b->ln_w && r < H * T; r++) mu[r] = vsum[r] / (double)C;
     void (*row_sums)(const float *, const float *, float, const float *, const float *, int64_t, double[3]) =
         avx2 ? attrib_row_sums_avx2 : attrib_row_sums;
     for (int64_t i = 0; i < T; i++)   // h inside i: the T rows written (H floats each) stay in L1
@@ -265,6 +264,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     }
     free(fbuf);
     free(dbuf);
+    free(vsum);
     return s;
 }
 

@@ -136,20 +136,43 @@ void attrib_summand_avx2(const float * a, int64_t H, const float * F, int64_t ld
     }
 }
 
-void attrib_sums4_avx2(const float * v, int64_t n, double * sum, double * sq) {
-    __m256d a = _mm256_setzero_pd(), q = a;
-    int64_t c = 0;
-    for (; c + 4 <= n; c += 4) {   // lane k holds the scalar code's a[k], q[k] (products of floats are exact in double)
-        const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(v + c));
-        a = _mm256_add_pd(a, x);
-        q = _mm256_add_pd(q, _mm256_mul_pd(x, x));
-    }
+// one row as sums4: lane k holds the scalar code's a[k], q[k] (products of floats are exact in
+// double); rows go two at a time, so four independent chains hide the adds' latency
+static inline void sums4_tail(const float * v, int64_t c, int64_t n, __m256d a, __m256d q, double * sum, double * sq) {
     double al[4], ql[4];
     _mm256_storeu_pd(al, a);
     _mm256_storeu_pd(ql, q);
     for (; c < n; c++) { al[0] += v[c]; ql[0] += (double)v[c] * v[c]; }
     *sum = (al[0] + al[1]) + (al[2] + al[3]);
     *sq = (ql[0] + ql[1]) + (ql[2] + ql[3]);
+}
+
+void attrib_sums4_avx2(const float * v, int64_t rows, int64_t n, double * sum, double * sq) {
+    const int64_t n4 = n / 4 * 4;
+    int64_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        const float * v0 = v + r * n, * v1 = v0 + n;
+        __m256d a0 = _mm256_setzero_pd(), q0 = a0, a1 = a0, q1 = a0;
+        for (int64_t c = 0; c < n4; c += 4) {
+            const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(v0 + c)), x1 = _mm256_cvtps_pd(_mm_loadu_ps(v1 + c));
+            a0 = _mm256_add_pd(a0, x0);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            a1 = _mm256_add_pd(a1, x1);
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+        }
+        sums4_tail(v0, n4, n, a0, q0, sum + r, sq + r);
+        sums4_tail(v1, n4, n, a1, q1, sum + r + 1, sq + r + 1);
+    }
+    for (; r < rows; r++) {
+        const float * v0 = v + r * n;
+        __m256d a0 = _mm256_setzero_pd(), q0 = a0;
+        for (int64_t c = 0; c < n4; c += 4) {
+            const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(v0 + c));
+            a0 = _mm256_add_pd(a0, x0);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+        }
+        sums4_tail(v0, n4, n, a0, q0, sum + r, sq + r);
+    }
 }
 
 void attrib_scale_avx2(const float * a, const double * f, int64_t n, float * out) {
