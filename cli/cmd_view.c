@@ -53,8 +53,8 @@ static int usage(FILE * f) {
             "                        every layer and head)\n"
             "  --title T             page title (default: the model's name)\n"
             "  --view V              panel shown first: head, model, heatmap, qk, steps, rollout, image\n"
-            "                        (image runs) or align (encoder-decoder runs: the cross-attention\n"
-            "                        alignment; default: image for image runs, else head)\n"
+            "                        (image runs), align (encoder-decoder runs: the cross-attention\n"
+            "                        alignment) or attrib (--attrib; default: image for image runs, else head)\n"
             "  --no-rollout          leave out the rollout / flow panel (default: included)\n"
             "  --fusions LIST        rollout head fusions: all or mean,max,min (default: all three when\n"
             "                        layers x T^3 <= 1e9, else mean)\n"
@@ -66,13 +66,17 @@ static int usage(FILE * f) {
             "  --flow-fusion F       head fusion for the flow: mean, max or min (default: mean)\n"
             "  --time                print how long loading (or running) and writing the page took\n"
             "  --kind K              encoder-decoder runs: the kind the page opens on, encoder, decoder or\n"
-            "                        cross (default: encoder; the page holds all three, a selector switches)\n");
+            "                        cross (default: encoder; the page holds all three, a selector switches)\n"
+            "  --attrib              MODEL \"text\": add the attribution tab (value-norm, residual-norm, ALTI of\n"
+            "                        every layer and rolled out; decoders also the logit lens); one more\n"
+            "                        forward pass (docs/explain.md)\n"
+            "  --value-zeroing       with --attrib: value zeroing too (one layer pass per layer and token)\n");
     return f == stdout ? 0 : 2;
 }
 
 int cmd_view(int argc, char ** argv) {
     const char * src = NULL, * text = NULL, * pair = NULL, * out = NULL, * detail_s = NULL, * flow_s = NULL, * file = NULL;
-    bool exact = false, timing = false;
+    bool exact = false, timing = false, attrib_on = false, vzero_on = false;
     int64_t generate = 0, threads = 0, max_mb = 0, image_w = 0, image_h = 0;
     int kind = -1;
     struct gaze_html_opts o = { 0 };
@@ -106,8 +110,8 @@ int cmd_view(int argc, char ** argv) {
         else if (!strcmp(a, "--title")) o.title = v;
         else if (!strcmp(a, "--view")) {
             if (strcmp(v, "head") && strcmp(v, "model") && strcmp(v, "heatmap") && strcmp(v, "qk") && strcmp(v, "steps") &&
-                strcmp(v, "rollout") && strcmp(v, "image") && strcmp(v, "align")) {
-                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout, image or align\n", v);
+                strcmp(v, "rollout") && strcmp(v, "image") && strcmp(v, "align") && strcmp(v, "attrib")) {
+                fprintf(stderr, "gaze view: --view: '%s' is not head, model, heatmap, qk, steps, rollout, image, align or attrib\n", v);
                 return 2;
             }
             o.view = v;
@@ -122,6 +126,8 @@ int cmd_view(int argc, char ** argv) {
         else if (!strcmp(a, "--no-qk")) o.no_qk = true;
         else if (!strcmp(a, "--exact")) exact = true;
         else if (!strcmp(a, "--time")) timing = true;
+        else if (!strcmp(a, "--attrib")) attrib_on = true;
+        else if (!strcmp(a, "--value-zeroing")) vzero_on = true;
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "gaze view: unknown flag '%s'\n", a); return usage(stderr); }
         else if (!src) src = a;
         else if (!text) text = a;
@@ -136,6 +142,20 @@ int cmd_view(int argc, char ** argv) {
     char * text_buf = NULL;
     if (cli_text_source("view", file, &text, &text_buf)) return 2;
     const bool live = text != NULL;
+    if ((attrib_on || vzero_on) && (!live || generate || !attrib_on)) {
+        fprintf(stderr, "gaze view: %s\n", !attrib_on ? "--value-zeroing goes with --attrib"
+                : !live ? "--attrib computes the attributions in the forward pass: give MODEL \"text\", not a run file"
+                        : "--attrib covers the prompt's tokens: leave out --generate");
+        free(text_buf);
+        return 2;
+    }
+    if (o.view && !strcmp(o.view, "attrib") && !attrib_on) {
+        fprintf(stderr, "gaze view: --view attrib needs --attrib\n");
+        free(text_buf);
+        return 2;
+    }
+    struct gaze_attrib attrib = { 0 };
+    struct gaze_lens lens = { 0 };
     struct gaze_run run;
     gaze_run_init(&run);
     enum gaze_status s;
@@ -176,6 +196,20 @@ int cmd_view(int argc, char ** argv) {
             return 2;
         }
         s = image ? cli_run_image(model, text, &ropts, &run, true) : gaze_model_run(model, text, pair, &ropts, &run);
+        if (!s && attrib_on) {   // a second pass of the same text: the attributions want no q/k capture
+            if (image) s = gaze_error(GAZE_ERR_UNSUPPORTED, "gaze view: --attrib: attributions are for text models");
+            struct gaze_run arun;
+            gaze_run_init(&arun);
+            attrib.want = GAZE_ATTRIB_VNORM | GAZE_ATTRIB_RESLN | GAZE_ATTRIB_ALTI | (vzero_on ? GAZE_ATTRIB_VZERO : 0u);
+            const struct gaze_run_opts ao = { .n_threads = (int)threads, .no_capture = true, .attrib = &attrib };
+            if (!s) s = gaze_model_run(model, text, pair, &ao, &arun);
+            gaze_run_free(&arun);
+            if (!s && gaze_model_info(model)->causal) s = gaze_logit_lens(model, text, 5, (int)threads, &lens);
+            if (!s) {
+                o.attrib = &attrib;
+                o.lens = lens.n_layers ? &lens : NULL;
+            }
+        }
         gaze_model_free(model);
         free(text_buf);
         if (s) return cli_fail(s);
@@ -230,6 +264,8 @@ int cmd_view(int argc, char ** argv) {
     if (info.n_qk) printf(", q/k for %lld", (long long)info.n_qk);
     if (info.n_rollout_fusions) printf(", rollout (%d fusion%s), flow for %lld token%s", info.n_rollout_fusions,
                                        info.n_rollout_fusions > 1 ? "s" : "", (long long)info.n_flow, info.n_flow == 1 ? "" : "s");
+    if (o.attrib) printf(", attributions of %lld layers (value-norm, residual-norm, ALTI%s)%s", (long long)attrib.n_layers,
+                         attrib.vzero ? ", value zeroing" : "", o.lens ? " and the logit lens" : "");
     printf("\n");
     if (info.n_kinds > 1) {
         const unsigned kinds = gaze_run_kinds(&run);
@@ -244,6 +280,8 @@ int cmd_view(int argc, char ** argv) {
 done:
     free(detail);
     free(flow);
+    gaze_attrib_free(&attrib);
+    gaze_lens_free(&lens);
     gaze_run_free(&run);
     return rc;
 }

@@ -2397,6 +2397,12 @@ struct gaze_html_opts {             // zero-initialised = defaults
     // one (default: the encoder). The flow options above apply to the kind listed first (the
     // encoder); the decoder gets the default flow token. Ignored for single-kind runs.
     enum gaze_kind kind;
+    // The attribution tab (gaze view --attrib; docs/explain.md), single-kind pages: attrib's
+    // per-layer matrices of the same tokens (value-norm, residual-norm, ALTI, value zeroing; the
+    // last two also rolled out) as f32, at most a quarter of max_bytes (beyond it methods are left
+    // out from the end, said why), and a decoder's logit lens. NULL: not on the page.
+    const struct gaze_attrib * attrib;
+    const struct gaze_lens * lens;
 };
 #define GAZE_HTML_ROLLOUT_ALL_WORK 1e9   // layers·T^3 up to which all three fusions are embedded
 #define GAZE_HTML_FLOW_AUTO_WORK   5e7   // layers·T^3 up to which the default token's flow is

@@ -499,7 +499,7 @@ static void test_assets(void) {
     char path[4096];
     // each embedded string is the concatenation of its sources (scripts/embed-assets ASSETS)
     static const char * const names[] = { "viewer.js", "viewer.css" };
-    static const char * const parts[2][3] = { { "viewer.js", "image.js", NULL }, { "viewer.css", NULL, NULL } };
+    static const char * const parts[2][4] = { { "viewer.js", "image.js", "attrib.js", NULL }, { "viewer.css", NULL, NULL, NULL } };
     const char * const embedded[] = { gaze_viewer_js, gaze_viewer_css };
     for (int i = 0; i < 2; i++) {
         size_t at = 0, len = strlen(embedded[i]);

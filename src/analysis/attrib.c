@@ -97,22 +97,30 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const int64_t H = b->H, T = b->T, C = b->C;
     if (H < 1 || T < 1 || C < 1) return gaze_error(GAZE_ERR_INVALID_ARG, "attribution: bad shape H=%lld T=%lld C=%lld",
                                                    (long long)H, (long long)T, (long long)C);
-    // ‖f_h(x_j)‖ once: per head, ‖α f‖ = α ‖f‖
+    const bool avx2 = gaze_isa_active() >= GAZE_ISA_AVX2;
+    // Σ and Σ² of every row f_h(x_j) once: ‖f‖ for the per-head norms, the mean μ for a post-LN
+    double * vsum = NULL, * vsq = NULL;
+    if (vnorm_heads || (b->ln_w && (vnorm || resln || alti))) {
+        if (!(vsum = malloc((size_t)(2 * H * T) * sizeof *vsum))) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
+        vsq = vsum + H * T;
+        if (avx2) attrib_sums4_avx2(b->vo, H * T, C, vsum, vsq);
+        else for (int64_t r = 0; r < H * T; r++) sums4(b->vo + r * C, C, &vsum[r], &vsq[r]);
+    }
+    // per head, ‖α f‖ = α ‖f‖
     if (vnorm_heads) {
         double * fn = malloc((size_t)(H * T) * sizeof *fn);
-        if (!fn) return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory");
-        for (int64_t r = 0; r < H * T; r++) {
-            double sum, sq;
-            sums4(b->vo + r * C, C, &sum, &sq);
-            fn[r] = sqrt(sq);
-        }
+        if (!fn) { free(vsum); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
+        for (int64_t r = 0; r < H * T; r++) fn[r] = sqrt(vsq[r]);
         for (int64_t h = 0; h < H; h++)
-            for (int64_t i = 0; i < T; i++)
-                for (int64_t j = 0; j < T; j++)
-                    vnorm_heads[(h * T + i) * T + j] = (float)(b->alpha[(h * T + i) * T + j] * fn[h * T + j]);
+            for (int64_t i = 0; i < T; i++) {
+                const float * a = b->alpha + (h * T + i) * T;
+                float * o = vnorm_heads + (h * T + i) * T;
+                if (avx2) attrib_scale_avx2(a, fn + h * T, T, o);
+                else for (int64_t j = 0; j < T; j++) o[j] = (float)(a[j] * fn[h * T + j]);
+            }
         free(fn);
     }
-    if (!vnorm && !resln && !alti) return GAZE_OK;
+    if (!vnorm && !resln && !alti) { free(vsum); return GAZE_OK; }
     // The summands z_ij = Σ_h α^h_ij f_h(x_j) as GEMMs: for key j and a block of queries,
     // Z [rows, C] = A [rows, H] · F_j [H, C] with A[r, h] = α^h_(i0+r) j and F_j the rows f_h(x_j)
     // (stride T·C in vo). The norms of each row then take one pass (attrib_row_sums), with the
@@ -128,7 +136,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const int64_t ZR = GAZE_MAX(IB, H + 1);   // rows of Z: the GEMM's block, or F_j and one summand
     float * fbuf = malloc((4 * TC + (size_t)(ZR * C) + (size_t)(JS * T) + (size_t)IB) * sizeof(float));
     double * dbuf = malloc((size_t)(2 * T + H * T + C + 3 * IB) * sizeof(double));
-    if (!fbuf || !dbuf) { free(fbuf); free(dbuf); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
+    if (!fbuf || !dbuf) { free(fbuf); free(dbuf); free(vsum); return gaze_error(GAZE_ERR_NOMEM, "attribution: out of memory"); }
     struct attrib_rows st = { fbuf, fbuf + TC, fbuf + 2 * TC, dbuf, dbuf + T };
     float * att = fbuf + 3 * TC, * Z = att + TC, * at = Z + ZR * C, * mrow = at + JS * T;
     double * mu = dbuf + 2 * T, * u = mu + H * T, * ob = u + C;
@@ -142,7 +150,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                               GAZE_GEMM_NN | (h ? GAZE_GEMM_ACCUMULATE : 0), 1);
         ab = att;
     }
-    if (s) { free(fbuf); free(dbuf); return s; }
+    if (s) { free(fbuf); free(dbuf); free(vsum); return s; }
     if (!need_y) memset(fbuf, 0, 3 * TC * sizeof(float));   // rows the value-norm-only kernel reads but ignores
     for (int64_t i = 0; need_y && i < T; i++) {
         float * yi = st.y + i * C, * qi = st.q + i * C;
@@ -181,13 +189,9 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
         }
     }
     // μ_hj = mean of f_h(x_j): the mean of z_ij that the post-LN subtracts is Σ_h α^h_ij μ_hj
-    for (int64_t r = 0; b->ln_w && r < H * T; r++) {
-        double sum, sq;
-        sums4(b->vo + r * C, C, &sum, &sq);
-        mu[r] = sum / (double)C;
-    }
+    for (int64_t r = 0; b->ln_w && r < H * T; r++) mu[r] = vsum[r] / (double)C;
     void (*row_sums)(const float *, const float *, float, const float *, const float *, int64_t, double[3]) =
-        gaze_isa_active() >= GAZE_ISA_AVX2 ? attrib_row_sums_avx2 : attrib_row_sums;
+        avx2 ? attrib_row_sums_avx2 : attrib_row_sums;
     for (int64_t i = 0; i < T; i++)   // h inside i: the T rows written (H floats each) stay in L1
         for (int64_t h = 0; h < H; h++) {
             const float * row = b->alpha + (h * T + i) * T;
@@ -196,7 +200,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     const bool exact_all = b->ln_w && b->post_w;   // no linear shortcut for the mean: every pair exact
     // AVX2: the summands are made in registers and summed at once (attrib_pairs_avx2); otherwise
     // by the GEMM into Z, then attrib_row_sums on each row
-    const bool fused = gaze_isa_active() >= GAZE_ISA_AVX2 && !exact_all;
+    const bool fused = avx2 && !exact_all;
     for (int64_t i0 = 0; i0 < T && !s; i0 += IB) {
         const int64_t i1 = GAZE_MIN(T, i0 + IB);
         for (int64_t j = 0; j < T && !s; j++) {
@@ -218,11 +222,8 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
             const int64_t rows = hi - lo + 1;
             const float * A = at + j * JS + lo * H;   // [rows, H]
             if (fused) {
-                for (int64_t r = 0; r < rows; r++) {
-                    double m = 0;
-                    for (int64_t h = 0; b->ln_w && need_y && h < H; h++) m += (double)A[r * H + h] * mu[h * T + j];
-                    mrow[r] = (float)m;
-                }
+                if (b->ln_w && need_y) attrib_mrow_avx2(A, H, mu + j, T, rows, mrow);
+                else memset(mrow, 0, (size_t)rows * sizeof *mrow);
                 // F_j copied together: its H rows lie T·C apart in vo, a multiple of 4 KiB that
                 // puts them all in the same L1 sets (value-norm alone: q, y, |y| are zeros)
                 for (int64_t h = 0; h < H; h++) memcpy(Z + h * C, b->vo + (h * T + j) * C, (size_t)C * sizeof(float));
@@ -238,11 +239,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
                     memcpy(o, ob + 3 * r, sizeof o);
                 } else if (fused) {   // the diagonal, exact: its summand first
                     float * zr = Z + H * C;
-                    for (int64_t c = 0; c < C; c++) {
-                        float acc = 0;
-                        for (int64_t h = 0; h < H; h++) acc += A[r * H + h] * Z[h * C + c];
-                        zr[c] = acc;
-                    }
+                    attrib_summand_avx2(A + r * H, H, Z, C, C, zr);
                     pair_exact(b, &st, zr, i, j, u, o);
                 } else if (!need_y) {   // value-norm alone: only Σ z² (q, y, |y| unused: the first row of each)
                     row_sums(z, st.q, 0.0f, st.y, st.y, C, o);
@@ -267,6 +264,7 @@ enum gaze_status gaze_attrib_block_compute(const struct gaze_attrib_block * b, f
     }
     free(fbuf);
     free(dbuf);
+    free(vsum);
     return s;
 }
 

@@ -1,6 +1,9 @@
 // AVX2 body of attrib_row_sums (analysis.h): the per-pair sums of the attribution decomposition,
-// eight floats a step, two independent accumulator sets (FMA latency), horizontal sums in double.
-// Called only from attrib.c after gaze_isa_active() reported AVX2.
+// eight floats a step, two independent accumulator sets (FMA latency), horizontal sums in double;
+// and the block's smaller loops (attrib_summand_avx2, attrib_sums4_avx2, attrib_scale_avx2,
+// attrib_mrow_avx2), each bit-identical to the scalar loop it replaces (same operations in the
+// same order per element: no FMA where the scalar code rounds a product, lanes across rows or
+// channels only). Called only from attrib.c after gaze_isa_active() reported AVX2.
 #include "analysis/attrib_row.h"
 #include <immintrin.h>
 #include <math.h>
@@ -101,5 +104,97 @@ void attrib_pairs_avx2(const float * A, int64_t H, const float * F, int64_t ldf,
         double * o = out + r * 3;
         o[0] = o[1] = o[2] = 0;
         row_tail(A + r * H, H, F, ldf, 0, C, q + r * C, m[r], y + r * C, ya + r * C, o);
+    }
+}
+
+void attrib_summand_avx2(const float * a, int64_t H, const float * F, int64_t ldf, int64_t C, float * z) {
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32) {   // four independent chains: the h loop's mul-add latency overlaps
+        __m256 z0 = _mm256_setzero_ps(), z1 = z0, z2 = z0, z3 = z0;
+        for (int64_t h = 0; h < H; h++) {
+            const __m256 b = _mm256_broadcast_ss(a + h);
+            const float * f = F + h * ldf + c;
+            z0 = _mm256_add_ps(z0, _mm256_mul_ps(b, _mm256_loadu_ps(f)));
+            z1 = _mm256_add_ps(z1, _mm256_mul_ps(b, _mm256_loadu_ps(f + 8)));
+            z2 = _mm256_add_ps(z2, _mm256_mul_ps(b, _mm256_loadu_ps(f + 16)));
+            z3 = _mm256_add_ps(z3, _mm256_mul_ps(b, _mm256_loadu_ps(f + 24)));
+        }
+        _mm256_storeu_ps(z + c, z0);
+        _mm256_storeu_ps(z + c + 8, z1);
+        _mm256_storeu_ps(z + c + 16, z2);
+        _mm256_storeu_ps(z + c + 24, z3);
+    }
+    for (; c + 8 <= C; c += 8) {
+        __m256 z0 = _mm256_setzero_ps();
+        for (int64_t h = 0; h < H; h++) z0 = _mm256_add_ps(z0, _mm256_mul_ps(_mm256_broadcast_ss(a + h), _mm256_loadu_ps(F + h * ldf + c)));
+        _mm256_storeu_ps(z + c, z0);
+    }
+    for (; c < C; c++) {
+        float acc = 0;
+        for (int64_t h = 0; h < H; h++) acc += a[h] * F[h * ldf + c];
+        z[c] = acc;
+    }
+}
+
+// one row as sums4: lane k holds the scalar code's a[k], q[k] (products of floats are exact in
+// double); rows go two at a time, so four independent chains hide the adds' latency
+static inline void sums4_tail(const float * v, int64_t c, int64_t n, __m256d a, __m256d q, double * sum, double * sq) {
+    double al[4], ql[4];
+    _mm256_storeu_pd(al, a);
+    _mm256_storeu_pd(ql, q);
+    for (; c < n; c++) { al[0] += v[c]; ql[0] += (double)v[c] * v[c]; }
+    *sum = (al[0] + al[1]) + (al[2] + al[3]);
+    *sq = (ql[0] + ql[1]) + (ql[2] + ql[3]);
+}
+
+void attrib_sums4_avx2(const float * v, int64_t rows, int64_t n, double * sum, double * sq) {
+    const int64_t n4 = n / 4 * 4;
+    int64_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        const float * v0 = v + r * n, * v1 = v0 + n;
+        __m256d a0 = _mm256_setzero_pd(), q0 = a0, a1 = a0, q1 = a0;
+        for (int64_t c = 0; c < n4; c += 4) {
+            const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(v0 + c)), x1 = _mm256_cvtps_pd(_mm_loadu_ps(v1 + c));
+            a0 = _mm256_add_pd(a0, x0);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            a1 = _mm256_add_pd(a1, x1);
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+        }
+        sums4_tail(v0, n4, n, a0, q0, sum + r, sq + r);
+        sums4_tail(v1, n4, n, a1, q1, sum + r + 1, sq + r + 1);
+    }
+    for (; r < rows; r++) {
+        const float * v0 = v + r * n;
+        __m256d a0 = _mm256_setzero_pd(), q0 = a0;
+        for (int64_t c = 0; c < n4; c += 4) {
+            const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(v0 + c));
+            a0 = _mm256_add_pd(a0, x0);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+        }
+        sums4_tail(v0, n4, n, a0, q0, sum + r, sq + r);
+    }
+}
+
+void attrib_scale_avx2(const float * a, const double * f, int64_t n, float * out) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        _mm_storeu_ps(out + j, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + j)), _mm256_loadu_pd(f + j))));
+    for (; j < n; j++) out[j] = (float)(a[j] * f[j]);
+}
+
+void attrib_mrow_avx2(const float * A, int64_t H, const double * mu, int64_t mu_stride, int64_t rows, float * m) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {   // four rows in the lanes, each summed over h in order
+        __m256d acc = _mm256_setzero_pd();
+        for (int64_t h = 0; h < H; h++) {
+            const __m256d x = _mm256_cvtps_pd(_mm_set_ps(A[(r + 3) * H + h], A[(r + 2) * H + h], A[(r + 1) * H + h], A[r * H + h]));
+            acc = _mm256_add_pd(acc, _mm256_mul_pd(x, _mm256_set1_pd(mu[h * mu_stride])));
+        }
+        _mm_storeu_ps(m + r, _mm256_cvtpd_ps(acc));
+    }
+    for (; r < rows; r++) {
+        double acc = 0;
+        for (int64_t h = 0; h < H; h++) acc += (double)A[r * H + h] * mu[h * mu_stride];
+        m[r] = (float)acc;
     }
 }

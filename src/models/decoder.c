@@ -478,7 +478,7 @@ static int64_t layer_window_left(const struct decoder * m, int64_t l) {
 static enum gaze_status dec_block(const struct decoder * m, const struct decoder_layer * ly, struct dec_state * st,
                                   const struct gaze_mha * mha, const struct gaze_attn_mask * mask,
                                   struct gaze_kv_cache * cache, float * x, int64_t T, struct gaze_mha_capture * mc,
-                                  const struct gaze_mha_extra * ex, float * scratch, int n_threads) {
+                                  const struct gaze_mha_extra * ex, float * attn_out, float * scratch, int n_threads) {
     const struct decoder_config * c = &m->cfg;
     const int64_t C = c->C;
     enum gaze_status s;
@@ -488,6 +488,7 @@ static enum gaze_status dec_block(const struct decoder * m, const struct decoder
         norm(c, x, st->h2, T, c->shared_input_norm ? ly->attn_norm : ly->ffn_norm,
              c->shared_input_norm ? ly->attn_norm_b : ly->ffn_norm_b);
     if ((s = gaze_mha_forward_ex(mha, st->h, T, NULL, mask, cache, mc, ex, st->h, scratch, n_threads))) return s;
+    if (attn_out) memcpy(attn_out, st->h, (size_t)(T * C) * sizeof(float));   // the attributions' y (before any post-norm)
     if (c->post_norms) gaze_rms_norm(st->h, st->h, T, C, ly->post_attn_norm, c->eps);
     if (c->parallel_residual) {   // x + attn(n1(x)) + mlp(n2(x)), summed as NeoX does: (mlp + attn) + x
         if ((s = mlp(m, ly, st, st->h2, T, st->h2, n_threads))) return s;
@@ -572,7 +573,7 @@ static enum gaze_status value_zeroing(const struct decoder * m, const struct dec
     for (int64_t j = 0; j < T && !s; j++) {
         memcpy(vz->x_z, vz->x_in, (size_t)(T * C) * sizeof(float));
         const struct gaze_mha_extra zx = { .zero_value = &j };
-        s = dec_block(m, ly, st, mha, mask, NULL, vz->x_z, T, NULL, &zx, vz->scratch, n_threads);
+        s = dec_block(m, ly, st, mha, mask, NULL, vz->x_z, T, NULL, &zx, NULL, vz->scratch, n_threads);
         for (int64_t i = 0; i < T && !s; i++) out[i * T + j] = (float)gaze_cosine_distance(st->x + i * C, vz->x_z + i * C, C);
     }
     for (int64_t i = 0; i < T && !s; i++) {
@@ -609,10 +610,19 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
     // knockout edges and value zeroing: their buffers for this call
     struct dec_knockout ko = { 0 };
     struct dec_vzero vz = { 0 };
+    // attributions: from this pass's own attention (every head's weights, the values through
+    // W_O, the attention output), decomposed after each layer
+    struct model_attrib_bufs ab = { 0 };
+    const int64_t H = mha_shape(c).n_heads;
     s = GAZE_OK;
     if (opts->n_knockout > 0 && (s = ko_init(&ko, m, opts, T, n_past, Tk))) return s;
+    if (opts->attrib && opts->attrib->want && (s = model_attrib_decoder_begin(opts, c->L, H, T, C, n_past, &ab))) {
+        free(ko.bias);
+        return s;
+    }
     if (opts->attrib && (opts->attrib->want & GAZE_ATTRIB_VZERO) && n_past == 0 && (s = vz_init(&vz, m, T))) {
         free(ko.bias);
+        model_attrib_bufs_free(&ab);
         return s;
     }
     for (int64_t l = 0; l < c->L && !s; l++) {
@@ -645,10 +655,7 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
                                c->parallel_residual ? "in a parallel block" : "that are LayerNorms");
                 break;
             }
-            norm(c, st->x, st->h, T, ly->attn_norm, ly->attn_norm_b);
-            if ((s = model_attrib_decoder_layer(opts, &mha, lmask, st->h, st->x, c->post_norms ? ly->post_attn_norm : NULL,
-                                                c->eps, T, n_past, l, c->L, n_threads)))
-                break;
+            if (ab.x_in) memcpy(ab.x_in, st->x, (size_t)(T * C) * sizeof(float));
             if (vz.x_in) memcpy(vz.x_in, st->x, (size_t)(T * C) * sizeof(float));
         }
         struct gaze_mha_capture mc = { 0 };
@@ -657,7 +664,29 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
             mc = (struct gaze_mha_capture){ cap->heads, cap->Hc, cap->attn[l] ? cap->tmp_w : NULL,
                                             cap->scores[l] ? cap->tmp_s : NULL, cap->q[l] ? cap->tmp_q : NULL, NULL,
                                             cap->sum && cap->sum[l].entropy ? &cap->sum[l] : NULL };
-        if ((s = dec_block(m, ly, st, &mha, lmask, &st->cache[l], st->x, T, want ? &mc : NULL, NULL, st->scratch, n_threads)))
+        // the attributions' every-head weights: this pass's capture ([H, T, T] at n_past 0), into
+        // ab.alpha when the run captures none here, or the run's own when it captures every head
+        const float * alpha = NULL;
+        bool rerun = false;
+        if (ab.alpha) {
+            if (!want) { mc = (struct gaze_mha_capture){ NULL, H, ab.alpha, NULL, NULL, NULL, NULL }; alpha = ab.alpha; }
+            else if (cap->heads) rerun = true;   // a subset of heads captured: see below
+            else if (!mc.weights) alpha = mc.weights = ab.alpha;
+            else alpha = mc.weights;
+        }
+        if (rerun) {   // the attention once more, without the cache, for every head's weights and values
+            norm(c, st->x, st->h, T, ly->attn_norm, ly->attn_norm_b);
+            struct gaze_mha_capture ac = { NULL, H, ab.alpha, NULL, NULL, NULL, NULL };
+            const struct gaze_mha_extra ax = { .vo = ab.vo };
+            if ((s = gaze_mha_forward_ex(&mha, st->h, T, NULL, lmask, NULL, &ac, &ax, ab.out, st->scratch, n_threads))) break;
+            alpha = ab.alpha;
+        }
+        const struct gaze_mha_extra vx = { .vo = ab.vo };
+        if ((s = dec_block(m, ly, st, &mha, lmask, &st->cache[l], st->x, T, want || alpha ? &mc : NULL,
+                           ab.alpha && !rerun ? &vx : NULL, ab.alpha && !rerun ? ab.out : NULL, st->scratch, n_threads)))
+            break;
+        if (alpha && (s = model_attrib_decoder_layer(opts, &ab, alpha, mha.wo->bias, c->post_norms ? ly->post_attn_norm : NULL,
+                                                     c->eps, l, C)))
             break;
         for (int64_t h = 0; want && h < cap->Hc; h++)
             for (int64_t t = 0; t < T; t++) {
@@ -676,6 +705,7 @@ static enum gaze_status dec_forward(const struct decoder * m, struct dec_state *
     }
     free(ko.bias);
     vz_free(&vz);
+    model_attrib_bufs_free(&ab);
     if (s) return s;
     norm(c, st->x + (T - 1) * C, st->h, 1, w->output_norm, w->output_norm_b);
     if ((s = gaze_linear_forward(&w->output, st->h, 1, st->logits, n_threads))) return s;

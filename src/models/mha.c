@@ -33,6 +33,29 @@ static enum gaze_status capture_vo(const struct gaze_mha * m, const float * vall
                               NULL, vo + h * Tk * C, C, GAZE_GEMM_NT, n_threads);
         return s;
     }
+    // Block-quantized W_O whose blocks never straddle two heads (Q4_0..Q8_0 with d a multiple of
+    // 32; F16 / BF16): head h's rows through its own columns of W_O alone, [Tk, d]·W_O[:, h·d..]ᵀ.
+    // The full-width form below multiplies the other heads' zeros too (Hq times the work: on
+    // SmolLM2 Q4_1 more than the rest of the layer); a zero activation block quantizes to zero
+    // and adds nothing there, so both give the same products up to float summation order.
+    const int64_t bs = gaze_type_block_size(m->wo->type);
+    const size_t bb = gaze_type_block_bytes(m->wo->type), row = gaze_type_row_bytes(m->wo->type, Hq * d);
+    if (bs > 0 && bb > 0 && d % bs == 0 && (Hq * d) % bs == 0 && m->wo->weight) {
+        const size_t hb = (size_t)(d / bs) * bb;   // bytes of one head's columns in one row
+        char * wh = malloc((size_t)C * hb);
+        float * vh = malloc((size_t)(Tk * d) * sizeof(float));
+        enum gaze_status s = wh && vh ? GAZE_OK : gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for value capture");
+        for (int64_t h = 0; h < Hq && !s; h++) {
+            for (int64_t c = 0; c < C; c++) memcpy(wh + (size_t)c * hb, (const char *)m->wo->weight + (size_t)c * row + (size_t)h * hb, hb);
+            for (int64_t t = 0; t < Tk; t++)
+                memcpy(vh + t * d, vall + t * Hkv * d + (h / (Hq / Hkv)) * d, (size_t)d * sizeof(float));
+            const struct gaze_linear sub = { m->wo->type, C, d, wh, NULL, NULL };
+            s = gaze_linear_forward(&sub, vh, Tk, vo + h * Tk * C, n_threads);
+        }
+        free(wh);
+        free(vh);
+        return s;
+    }
     float * in = calloc((size_t)(rows * Hq * d), sizeof(float));   // [Hq·Tk + 1, Hq·d]
     float * res = malloc((size_t)(rows * C) * sizeof(float));      // [Hq·Tk + 1, C]
     if (!in || !res) { free(in); free(res); return gaze_error(GAZE_ERR_NOMEM, "mha: out of memory for value capture"); }

@@ -130,44 +130,51 @@ double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T) {
            (want & GAZE_ATTRIB_ALTI ? m : 0) + (want & GAZE_ATTRIB_VZERO ? m : 0);
 }
 
-enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
-                                            const struct gaze_attn_mask * mask, const float * h, const float * x,
-                                            const float * post_w, float post_eps, int64_t T, int64_t n_past,
-                                            int64_t l, int64_t L, int n_threads) {
+enum gaze_status model_attrib_decoder_begin(const struct gaze_run_opts * opts, int64_t L, int64_t H, int64_t T,
+                                            int64_t C, int64_t n_past, struct model_attrib_bufs * w) {
+    memset(w, 0, sizeof *w);
     struct gaze_attrib * a = opts->attrib;
     if (!a || !a->want || n_past > 0) return GAZE_OK;
-    const int64_t H = mha->n_heads, C = mha->d_model, TT = T * T;
-    if (l == 0) {
-        char what[96], b[32];
-        snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T,
-                 model_format_bytes(model_attrib_bytes(a->want, L, H, T), b, sizeof b));
-        enum gaze_status s = model_check_memory("attributions", opts, model_attrib_bytes(a->want, L, H, T), what);
-        if (s) return s;
+    const int64_t TT = T * T;
+    char what[96], b[32];
+    snprintf(what, sizeof what, "attribution matrices of %lld tokens: %s", (long long)T,
+             model_format_bytes(model_attrib_bytes(a->want, L, H, T), b, sizeof b));
+    enum gaze_status s = model_check_memory("attributions", opts, model_attrib_bytes(a->want, L, H, T), what);
+    if (s) return s;
+    gaze_attrib_free(a);
+    a->n_layers = L; a->n_heads = H; a->T = T;
+    const size_t m = (size_t)(L * TT) * sizeof(float);
+    bool ok = true;
+    if (a->want & GAZE_ATTRIB_VNORM) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
+    if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
+    if (ok && (a->want & GAZE_ATTRIB_VZERO)) ok = (a->vzero = malloc(m)) != NULL;   // filled by the decoder
+    // one layer's inputs, reused by every layer
+    ok = ok && (w->alpha = malloc((size_t)(H * TT) * sizeof(float))) && (w->vo = malloc((size_t)(H * T * C) * sizeof(float))) &&
+         (w->out = malloc((size_t)(T * C) * sizeof(float))) && (w->x_in = malloc((size_t)(T * C) * sizeof(float)));
+    if (!ok) {
         gaze_attrib_free(a);
-        a->n_layers = L; a->n_heads = H; a->T = T;
-        const size_t m = (size_t)(L * TT) * sizeof(float);
-        bool ok = true;
-        if (a->want & GAZE_ATTRIB_VNORM) ok = (a->vnorm_heads = malloc(m * (size_t)H)) && (a->vnorm = malloc(m));
-        if (ok && (a->want & GAZE_ATTRIB_RESLN)) ok = (a->resln = malloc(m)) != NULL;
-        if (ok && (a->want & GAZE_ATTRIB_ALTI)) ok = (a->alti = malloc(m)) != NULL;
-        if (ok && (a->want & GAZE_ATTRIB_VZERO)) ok = (a->vzero = malloc(m)) != NULL;   // filled by the decoder
-        if (!ok) { gaze_attrib_free(a); return gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory"); }
+        model_attrib_bufs_free(w);
+        return gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
     }
-    if (a->T != T || a->n_layers != L) return gaze_error(GAZE_ERR_INVALID_ARG, "attributions: layer %lld of another input", (long long)l);
-    float * alpha = malloc((size_t)(H * TT) * sizeof(float)), * vo = malloc((size_t)(H * T * C) * sizeof(float));
-    float * out = malloc((size_t)(T * C) * sizeof(float));
-    float * scratch = malloc(gaze_mha_scratch_floats(mha, T) * sizeof(float));
-    enum gaze_status s = GAZE_OK;
-    if (!alpha || !vo || !out || !scratch) s = gaze_error(GAZE_ERR_NOMEM, "attributions: out of memory");
-    struct gaze_mha_capture cap = { NULL, H, alpha, NULL, NULL, NULL, NULL };
-    const struct gaze_mha_extra ex = { .vo = vo };
-    if (!s) s = gaze_mha_forward_ex(mha, h, T, NULL, mask, NULL, &cap, &ex, out, scratch, n_threads);
-    const struct gaze_attrib_block blk = { H, T, C, alpha, vo, x, mha->wo->bias, NULL, NULL, 0.0f, post_w, post_eps, out };
-    if (!s) s = gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
-                                          a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
-                                          a->alti ? a->alti + l * TT : NULL);
-    free(alpha); free(vo); free(out); free(scratch);
-    return s;
+    return GAZE_OK;
+}
+
+void model_attrib_bufs_free(struct model_attrib_bufs * w) {
+    free(w->alpha); free(w->vo); free(w->out); free(w->x_in);
+    memset(w, 0, sizeof *w);
+}
+
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct model_attrib_bufs * w,
+                                            const float * alpha, const float * bias, const float * post_w,
+                                            float post_eps, int64_t l, int64_t C) {
+    struct gaze_attrib * a = opts->attrib;
+    const int64_t H = a->n_heads, T = a->T, TT = T * T;
+    if (l < 0 || l >= a->n_layers) return gaze_error(GAZE_ERR_INVALID_ARG, "attributions: layer %lld outside 0..%lld", (long long)l, (long long)(a->n_layers - 1));
+    const struct gaze_attrib_block blk = { H, T, C, alpha, w->vo, w->x_in, bias, NULL, NULL, 0.0f, post_w, post_eps, w->out };
+    return gaze_attrib_block_compute(&blk, a->vnorm_heads ? a->vnorm_heads + l * H * TT : NULL,
+                                     a->vnorm ? a->vnorm + l * TT : NULL, a->resln ? a->resln + l * TT : NULL,
+                                     a->alti ? a->alti + l * TT : NULL);
 }
 
 const char * gaze_model_label(const struct gaze_model * m, int64_t i) {

@@ -61,15 +61,22 @@ const struct gaze_run_opts * model_auto_summary(const struct gaze_run_opts * opt
                                                 int64_t d, int64_t C, struct gaze_run_opts * copy);
 // Bytes of the [L, T, T] attribution matrices asked by want (GAZE_ATTRIB_* bits).
 double model_attrib_bytes(unsigned want, int64_t L, int64_t H, int64_t T);
-// Decoders: the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI) for
-// layer l of L on the prompt pass (n_past 0; later calls do nothing): the block's attention
-// recomputed without the cache from its normed input h [T, C] (x [T, C]: the residual stream
-// entering it; post_w: the post-attention RMSNorm's weight of Gemma 2/3, or NULL). Allocates
-// attrib's arrays at layer 0 (value zeroing's too; the decoder fills it).
-enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct gaze_mha * mha,
-                                            const struct gaze_attn_mask * mask, const float * h, const float * x,
-                                            const float * post_w, float post_eps, int64_t T, int64_t n_past,
-                                            int64_t l, int64_t L, int n_threads);
+// Decoders: the attributions of gaze_run_opts.attrib (value-norm, residual norm, ALTI) from the
+// forward pass's own attention. model_attrib_decoder_begin, before the layers: on the prompt
+// pass (n_past 0; otherwise w stays empty and nothing is computed) allocates attrib's arrays
+// (value zeroing's too; the decoder fills it) and w, one layer's inputs: the layer's forward
+// fills alpha [H, T, T] (every head's weights), vo [H, T, C] (gaze_mha_extra.vo) and out [T, C]
+// (the attention output before any post-norm), and x_in [T, C] holds the residual stream
+// entering the block. model_attrib_decoder_layer then decomposes layer l (alpha: w->alpha or
+// the run's own capture of every head; bias: W_O's; post_w: Gemma 2/3's post-attention
+// RMSNorm weight, or NULL).
+struct model_attrib_bufs { float * alpha, * vo, * out, * x_in; };
+enum gaze_status model_attrib_decoder_begin(const struct gaze_run_opts * opts, int64_t L, int64_t H, int64_t T,
+                                            int64_t C, int64_t n_past, struct model_attrib_bufs * w);
+enum gaze_status model_attrib_decoder_layer(const struct gaze_run_opts * opts, const struct model_attrib_bufs * w,
+                                            const float * alpha, const float * bias, const float * post_w,
+                                            float post_eps, int64_t l, int64_t C);
+void model_attrib_bufs_free(struct model_attrib_bufs * w);
 // "1.5 GiB", "640 MiB"
 const char * model_format_bytes(double bytes, char * buf, size_t n);
 #endif

@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "core/sha256.h"
 #include "render/html_image.h"
+#include "render/html_attrib.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -624,7 +625,7 @@ static void meta_words(struct sbuf * b, const struct gaze_words * w) {
 }
 
 static const char * view_name(const char * v) {
-    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout", "image", "align" };
+    static const char * const known[] = { "head", "model", "heatmap", "qk", "steps", "rollout", "image", "align", "attrib" };
     for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++) if (!strcmp(v, known[i])) return known[i];
     return "head";
 }
@@ -878,11 +879,14 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
 
     struct sbuf page = { 0 }, kinds = { 0 };
     uint8_t * payload = NULL;
+    struct html_attrib at = { 0 };   // the attribution tab's data (single-kind pages)
     // what is fixed: page chrome, script, style, each kind's metadata and chunk table (bounded),
     // rollouts; the first part carries the image (image runs are single-kind)
     size_t fixed = 2048 + strlen(js) + strlen(css);
     const size_t img_bytes = gaze_html_image_bytes(parts[0].run);
     fixed += img_bytes ? (img_bytes + 2) / 3 * 4 + 4 + gaze_html_image_meta_max(parts[0].run) : 0;
+    if (!encdec && (s = gaze_html_attrib_make(run, &o, max_bytes / 4, &at))) goto fail;
+    fixed += at.meta_max + (at.bytes + 2) / 3 * 4 + 4;
     for (int i = 0; i < np; i++) {
         struct html_part * p = &parts[i];
         const struct gaze_run * r = p->run;
@@ -947,6 +951,8 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     for (int i = 0; i < np; i++) { parts[i].ro_off = total; total += parts[i].ro.bytes; }
     const size_t img_off = total;
     total += img_bytes;
+    const size_t at_off = total;
+    total += at.bytes;
     if (!(payload = malloc(total ? total : 1))) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory for %zu bytes", total); goto fail; }
     for (int i = 0; i < np; i++) {
         struct html_part * p = &parts[i];
@@ -959,12 +965,19 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
             if (!im) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
             sb_str(&p->meta, im);
             free(im);
+            if (!encdec) {
+                char * am = gaze_html_attrib_meta(p->run, &o, &at, at_off);
+                if (!am) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
+                sb_str(&p->meta, am);
+                free(am);
+            }
         }
         p->plan.payload = total;   // the chunk table states the whole payload's size
         meta_chunks(p->run, &p->plan, &p->meta);
         if (p->meta.oom) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
     }
     gaze_html_image_write(parts[0].run, payload + img_off);
+    if (at.bytes) memcpy(payload + at_off, at.data, at.bytes);
 
     const size_t b64 = (total + 2) / 3 * 4;
     if (!sb_reserve(&page, fixed + b64)) { s = gaze_error(GAZE_ERR_NOMEM, "html: out of memory"); goto fail; }
@@ -1032,12 +1045,14 @@ enum gaze_status gaze_html_run(const struct gaze_run * run, const struct gaze_ht
     if (n) *n = page.n;
     free(kinds.p);
     free(payload);
+    gaze_html_attrib_free(&at);
     for (int i = 0; i < np; i++) part_free(&parts[i]);
     return GAZE_OK;
 fail:
     free(kinds.p);
     free(page.p);
     free(payload);
+    gaze_html_attrib_free(&at);
     for (int i = 0; i < np; i++) part_free(&parts[i]);
     return s;
 }

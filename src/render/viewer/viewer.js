@@ -399,7 +399,7 @@ header.append(h1, sub, textP);
 const nav = el('nav');
 const tabs = {};
 const tabDefs = [['head', 'Head view'], ['model', 'Model view'], ['heatmap', 'Heatmap'], ['qk', 'Query / key'], ['steps', 'Steps'],
-                 ['rollout', 'Rollout / flow'], ['image', 'Image'], ['align', 'Alignment']];
+                 ['rollout', 'Rollout / flow'], ['image', 'Image'], ['align', 'Alignment'], ['attrib', 'Attribution']];
 for (const [id, label] of tabDefs) {
   const b = el('button', null, label);
   b.type = 'button';
@@ -411,6 +411,7 @@ for (const [id, label] of tabDefs) {
 if (!meta.qk.some((c) => c)) tabs.qk.disabled = true;
 if (!nGen) tabs.steps.classList.add('hidden');
 if (!meta.image) tabs.image.classList.add('hidden');   // image runs only (image.js)
+if (!meta.attrib) tabs.attrib.classList.add('hidden'); // gaze view --attrib only (attrib.js)
 const hasCross = !!KINDS && KINDS.list.includes('cross');
 if (!hasCross) tabs.align.classList.add('hidden');     // encoder-decoder runs with cross-attention
 
@@ -537,13 +538,14 @@ function syncControls() {
   for (const id in tabs) tabs[id].classList.toggle('on', id === state.view);
   scaleSel.value = state.scale;
   const v = state.view;
-  headsBox.classList.toggle('hidden', v === 'qk' || v === 'model' || v === 'rollout');
+  headsBox.classList.toggle('hidden', v === 'qk' || v === 'model' || v === 'rollout' || v === 'attrib');
   focusLab.classList.toggle('hidden', v !== 'heatmap' && v !== 'qk' && v !== 'image' && v !== 'align');
-  layerLab.classList.toggle('hidden', v === 'model' || v === 'rollout');
-  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout' && v !== 'image' && v !== 'align');
-  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout' || v === 'image');
-  hideLab.classList.toggle('hidden', v === 'qk' || v === 'image' || v === 'align');
-  wordsLab.classList.toggle('hidden', v === 'qk' || v === 'image');
+  layerLab.classList.toggle('hidden', v === 'model' || v === 'rollout' || v === 'attrib');   // attrib: its own selectors
+  scaleLab.classList.toggle('hidden', v !== 'model' && v !== 'heatmap' && v !== 'steps' && v !== 'rollout' && v !== 'image' && v !== 'align' &&
+                                      v !== 'attrib');
+  pairLab.classList.toggle('hidden', !isPair || v === 'qk' || v === 'steps' || v === 'rollout' || v === 'image' || v === 'attrib');
+  hideLab.classList.toggle('hidden', v === 'qk' || v === 'image' || v === 'align' || v === 'attrib');
+  wordsLab.classList.toggle('hidden', v === 'qk' || v === 'image' || v === 'attrib');
 }
 function setNote(s) { note.textContent = s || ''; note.classList.toggle('hidden', !s); }
 function showTip(ev, text) {
@@ -1380,6 +1382,10 @@ const IMG = meta.image ? gazeImageTab({
   meta, bytes, el, state, rowOfToken, rawMap, hasExact, focusHeads, layerName, headName, disp, fmt, css, rgbOf, VIRIDIS,
   scaleT, newCanvas, canvasPos, showTip, hideTip, setNote, rerender, setView, hover, canvasSig, stage, tabs,
 }) : null;
+// the attribution tab of pages made with gaze view --attrib (attrib.js, appended likewise)
+const ATT = meta.attrib ? gazeAttribTab({
+  meta, bytes, el, state, disp, css, rgbOf, VIRIDIS, scaleT, newCanvas, canvasPos, showTip, hideTip, setNote, setView, stage,
+}) : null;
 
 function setView(v) {
   if (v === 'align' && !RS && hasCross) { switchKind('cross', 'align'); return; }   // the cross kind draws it
@@ -1407,6 +1413,7 @@ function render() {
   else if (state.view === 'steps') renderSteps();
   else if (state.view === 'rollout') renderRollout();
   else if (state.view === 'image' && IMG) IMG.render();
+  else if (state.view === 'attrib' && ATT) ATT.render();
   else if (state.view === 'align') renderAlign();
 }
 
@@ -1706,6 +1713,7 @@ function selftest() {
     check('rollout-why', !note.classList.contains('hidden') && note.textContent.indexOf('not in this page') >= 0, note.textContent);
   }
   if (IMG) IMG.selftest(check, probes);
+  if (ATT) ATT.selftest(check, probes);
   // the heaviest view, timed
   const t1 = performance.now();
   cache.clear();
