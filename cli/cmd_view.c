@@ -2,6 +2,7 @@
 // heatmap, query/key view, generation steps), from a saved run or a live model.
 #include "cli.h"
 #include "progress.h"
+#include "core/core.h"   // gaze_error
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
