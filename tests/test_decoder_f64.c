@@ -4,9 +4,9 @@
 // compared with transformers' own float32 run of it. The first token of these models carries
 // massive activations (|h| ~2.2e4 on SmolLM2): every later row attends to it, so the weights on
 // that token (the "sink" column) are summed on their own.
-// Measured (AVX-512, 2026-12-07): summed over the 6 prompts x 30 layers, gaze's max / mean
-// error is 0.94 / 0.98 of transformers' f32 error; per layer the ratio scatters 0.5-1.9 either
-// way (rounding noise at 1e-7). The bar: summed over every case and layer, each of max, mean,
+// Measured (AVX-512, 2026-12-07, against the Intel fixture of that day): summed over the 6
+// prompts x 30 layers, gaze's max / mean error is 0.94 / 0.98 of transformers' f32 error;
+// per layer the ratio scatters 0.5-1.9 either way (rounding noise at 1e-7). The bar: summed over every case and layer, each of max, mean,
 // sink max and sink mean at most F64_SUM_SLACK x transformers' (a systematic loss, such as the
 // 2x once reported, fails it; another ISA's rounding does not), and no layer above
 // F64_LAYER_SLACK x.
@@ -22,6 +22,15 @@
 
 #define F64_SUM_SLACK 1.25
 #define F64_LAYER_SLACK 3.0
+// PyTorch's own f32 error depends on the machine's ISA (its f32 kernels differ): the SmolLM2
+// fixture made on Intel AVX-512 recorded 19-27 % less of it (summed) than the same script on
+// AMD EPYC Zen 3 (AVX2), where gaze's AVX2 path was at 1.07-1.14x of that Intel figure.
+// So a fixture names its machine ("machine": {"isa"}; tests/fixtures/f64/README.md) and,
+// when gaze runs the same ISA, the issue's bar holds as written: summed error at most
+// transformers' (1.0x). Measured with the AVX2 fixture (2026-12-07): max 0.89, mean 0.91,
+// sink max 0.86, sink mean 0.95. Against a fixture of another (or unnamed) ISA the summed
+// slack F64_SUM_SLACK stays, for that ISA's rounding.
+#define F64_SAME_ISA_SUM_BAR 1.0
 // Gemma 3 270M (head_dim 256, |h| ~1e5 from layer 4 on), measured on AMD EPYC Zen 3 (AVX2),
 // 2026-12-07: summed over 6 prompts x 18 layers gaze's max / mean / sink max / sink mean error
 // is 0.85 / 0.87 / 0.84 / 0.88 of transformers'; per layer summed over the prompts at most
@@ -59,6 +68,13 @@ static void check_model(const char * model_name, const char * path, const char *
     CHECK(s == GAZE_OK, "load %s: %s (%s)", path, gaze_last_error(), fetch);
     if (!doc || s) { json_decref(doc); gaze_model_free(model); return; }
     CHECK(gaze_model_set_exact(model, true) == GAZE_OK, "set_exact: %s", gaze_last_error());
+    // transformers' f32 error was measured on a machine of this ISA: the bar as the issue has it
+    const char * isa = gaze_isa_name(gaze_isa_active());
+    const char * fx_isa = json_string_value(json_object_get(json_object_get(doc, "machine"), "isa"));
+    const bool same_isa = fx_isa && strcmp(fx_isa, isa) == 0;
+    if (same_isa && sum_bar > F64_SAME_ISA_SUM_BAR) sum_bar = F64_SAME_ISA_SUM_BAR;
+    printf("%s: fixture's transformers f32 run on %s, gaze on %s: summed bar %.2fx\n", model_name,
+           fx_isa ? fx_isa : "an unnamed machine", isa, sum_bar);
     const char * th = getenv("GAZE_THREADS");
     json_t * cases = json_object_get(doc, "cases");
     double tot_t[4] = { 0 }, tot_g[4] = { 0 };   // summed over every case and layer

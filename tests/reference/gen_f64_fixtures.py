@@ -27,7 +27,13 @@ lower triangle of each [T, T] map row by row (row i holds keys 0..i), as "attent
   PYTHONPATH= /work/venv-peers/bin/python tests/reference/gen_f64_fixtures.py --model smollm2
   VENV/bin/python tests/reference/gen_f64_fixtures.py --model gemma3   # VENV: requirements-gemma3.txt
 Pins: requirements-f64.txt (transformers 4.46.3 for SmolLM2; 4.52.4 for Gemma 3, whose GGUF
-arrived there; torch 2.5.1 on CPU).
+arrived there; torch 2.5.1 on CPU; transformers' GGUF loading also needs accelerate).
+
+The float64 attention is the same on every machine (to 1e-14), but PyTorch's float32 error is
+not: its f32 kernels differ by ISA. The SmolLM2 fixture made on an Intel AVX-512 machine
+recorded a torch f32 error 24 % below the one this script measures on AMD EPYC Zen 3 (AVX2).
+f64.json therefore names the machine ("machine": CPU model and ISA), and gaze's ratio is
+meaningful against transformers run on a machine of the same ISA (tests/fixtures/f64/README.md).
 """
 import argparse
 import json
@@ -84,6 +90,22 @@ class Float64Everywhere:
         torch.Tensor.float, torch.Tensor.to, torch.nn.functional.softmax = self.f, self.to, self.sm
 
 
+def machine():
+    """The CPU model and the widest x86 vector ISA PyTorch's f32 kernels can use here."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    isa = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags and "fma" in flags else "other"
+    return {"cpu": model, "isa": isa}
+
+
 def load(path, dtype):
     kw = {"tie_word_embeddings": True} if "smollm2" in path.lower() else {}
     model = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path),
@@ -112,7 +134,7 @@ def main():
     m64 = load(path, torch.float64)
     doc = {"generator": "tests/reference/gen_f64_fixtures.py", "model": os.path.basename(path),
            "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__},
-           "python": platform.python_version(), "cases": []}
+           "python": platform.python_version(), "machine": machine(), "cases": []}
     for i, name in enumerate(CASES):
         ids = golden[name]["ids"]
         a32, h32 = forward(m32, ids)
