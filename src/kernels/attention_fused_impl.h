@@ -314,9 +314,10 @@ static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h,
 }
 
 // One tile of a row's online softmax after its scores: rescales acc and l by alpha (the old
-// max against m_new) and adds 2^(sc - m_new)·V of the allowed keys.
+// max against m_new) and adds 2^(sc - m_new)·V of the allowed keys. pre (or NULL): those
+// 2^(sc - m_new) already computed by the same exp2f (the probe's, when both ride one pass).
 static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64_t j0, int64_t n_k,
-                       const float * sc, float m_new, float alpha, float * acc, float * l) {
+                       const float * sc, const float * pre, float m_new, float alpha, float * acc, float * l) {
     const int64_t d = plan->desc->d, dv = d / VL * VL;
     float ls = *l * alpha;
     const vf va = V_SET1(alpha);
@@ -324,7 +325,7 @@ static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64
     for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
     for (int64_t j = 0; j < n_k; j++) {
         if (sc[j] == -INFINITY) continue;             // masked: V is never read
-        const float pj = exp2f(sc[j] - m_new);
+        const float pj = pre ? pre[j] : exp2f(sc[j] - m_new);
         ls += pj;
         const float * v = vbase + (j0 + j) * plan->v.st;
         const vf vp = V_SET1(pj);
@@ -577,10 +578,11 @@ static void FN(sum_row_tile)(const struct gaze_attn_summary * S, struct FN(sum_s
 // Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
 // row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
 // and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
-// log; -inf when nothing is allowed). With p_row given it is the probe instead: p [Tk] gets
-// the row's weights (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) and nothing else
-// is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
-// ss (O mode only, or NULL): also the summaries of the row, into slot `slot`.
+// log; -inf when nothing is allowed). With p_row given, p [Tk] also gets the row's weights
+// (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) from the same scores and 2^(s - m)
+// (a captured generation step computes them once); acc NULL: the probe alone, nothing else
+// written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
+// ss (with acc, or NULL): also the summaries of the row, into slot `slot`.
 static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
                          float * sc, float * acc, float * o_row, float * lse_out,
                          float * p_row, float * mt, struct FN(sum_scratch) * ss, int64_t slot) {
@@ -588,10 +590,10 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
-    const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+    const float * vbase = acc ? plan->v.data + b * plan->v.sb + hk * plan->v.sh : NULL;
     float m = -INFINITY, l = 0.0f;
     const int64_t pos = i + desc->mask.q_offset;
-    for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
+    for (int64_t c = 0; acc && c < d; c++) acc[c] = 0.0f;
     if (ss) FN(sum_start)(ss, plan->sum->top_k);
     for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
@@ -610,21 +612,27 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
         }
         const float alpha = exp2f(m - m_new);             // m = -inf: 0
         if (p_row) {   // probe: 2^(s - running max), rescaled once the row is done
-            l *= alpha;
-            for (int64_t j = 0; j < n_k; j++) {
-                const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
-                p_row[j0 + j] = pj;
-                l += pj;
-            }
             mt[t] = m_new;
-            m = m_new;
-            continue;
+            if (!acc) {
+                l *= alpha;
+                for (int64_t j = 0; j < n_k; j++) {
+                    const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
+                    p_row[j0 + j] = pj;
+                    l += pj;
+                }
+                m = m_new;
+                continue;
+            }
+            // both: the same 2^(s - m_new) feed P·V, and l comes out as the probe's (a masked
+            // key adds 0 there, is skipped here: the same sum)
+            for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = exp2f(sc[j] - m_new);
         }
         if (ss) FN(sum_row_tile)(plan->sum, ss, sc, t, pos, j0, n_k, m, m_new, alpha, l);
-        FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, alpha, acc, &l);
+        FN(row_pv)(plan, vbase, j0, n_k, sc, p_row ? p_row + j0 : NULL, m_new, alpha, acc, &l);
         m = m_new;
     }
-    if (p_row) { FN(probe_normalise)(p_row, Tk, mt, 1, m, l); return; }
+    if (p_row) FN(probe_normalise)(p_row, Tk, mt, 1, m, l);
+    if (!acc) return;
     if (ss) FN(sum_finish)(plan->sum, ss, slot, pos, 1, &m, &l, Tk, true);
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int64_t c = 0; c < d; c++) o_row[c] = acc[c] * inv;
@@ -692,7 +700,7 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
                     const float m = pr[dpad];
                     const float m_new = mx > m || mx != mx ? mx : m;
                     if (m_new == -INFINITY) continue;     // nothing allowed yet
-                    FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, exp2f(m - m_new), pr, &pr[dpad + 1]);
+                    FN(row_pv)(plan, vbase, j0, n_k, sc, NULL, m_new, exp2f(m - m_new), pr, &pr[dpad + 1]);
                     pr[dpad] = m_new;
                 }
             }
@@ -869,11 +877,10 @@ static void FN(fused_block)(const struct attn_plan * plan, struct FN(attn_scratc
     struct FN(sum_scratch) * ss = slot >= 0 ? ss_all : NULL;
     if (nr <= ATTN_ROW_MAX) {
         for (int64_t i = i0; i < i0 + nr; i++) {
+            // with plan->p the probe's row rides on the same pass (scores and 2^(s - m) once)
             FN(row_item)(plan, b, h, i, s->st, s->oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
-                         plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL, ss, slot);
-            if (plan->p)   // the probe's own row pass (a few rows: nothing to share)
-                FN(row_item)(plan, b, h, i, s->st, NULL, NULL, NULL,
-                             plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk, mt, NULL, -1);
+                         plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL,
+                         plan->p ? plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk : NULL, mt, ss, slot);
         }
     } else {
         FN(fused_item)(plan, s, b, h, i0, nr, mt, ss, slot);
