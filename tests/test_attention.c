@@ -588,9 +588,59 @@ static void splitkv_empty_rows(void) {
     problem_free(&p);
 }
 
+// Decoding rows with GQA run a kv head's query heads together (row_group): o and lse must be
+// bit-identical to the per-head row path, which the same problem takes when each query head has
+// its own copy of the K/V head (Hkv = Hq: no group). Every ISA, 1 and 2 threads, masks, a
+// cache offset, groups of 2, 3, 4 and 7 (split into sub-groups of <= 4).
+static void gqa_rows_case(uint64_t seed, int64_t Hq, int64_t Hkv, int64_t Tq, int64_t Tk, int64_t d, bool causal) {
+    const int64_t G = Hq / Hkv;
+    float * q = malloc((size_t)(Tq * Hq * d) * sizeof(float)), * k = malloc((size_t)(Tk * Hkv * d) * sizeof(float));
+    float * v = malloc((size_t)(Tk * Hkv * d) * sizeof(float)), * k2 = malloc((size_t)(Tk * Hq * d) * sizeof(float));
+    float * v2 = malloc((size_t)(Tk * Hq * d) * sizeof(float));
+    float * o1 = malloc((size_t)(Tq * Hq * d) * sizeof(float)), * o2 = malloc((size_t)(Tq * Hq * d) * sizeof(float));
+    float l1[64], l2[64];
+    uint64_t r = seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (int64_t i = 0; i < Tq * Hq * d; i++) { r = r * 6364136223846793005ULL + 1442695040888963407ULL; q[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 4 - 2); }
+    for (int64_t i = 0; i < Tk * Hkv * d; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL; k[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 4 - 2);
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL; v[i] = (float)((double)(r >> 11) / 9007199254740992.0 * 2 - 1);
+    }
+    for (int64_t j = 0; j < Tk; j++)
+        for (int64_t h = 0; h < Hq; h++) {
+            memcpy(k2 + (j * Hq + h) * d, k + (j * Hkv + h / G) * d, (size_t)d * sizeof(float));
+            memcpy(v2 + (j * Hq + h) * d, v + (j * Hkv + h / G) * d, (size_t)d * sizeof(float));
+        }
+    for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
+        if (gaze_set_isa(isas[ii]) != GAZE_OK) continue;
+        for (int nt = 1; nt <= 2; nt++) {
+            struct gaze_attn_desc dg = gaze_attn_desc_make(1, Hq, Hkv, Tq, Tk, d), dm = gaze_attn_desc_make(1, Hq, Hq, Tq, Tk, d);
+            dg.mask.causal = dm.mask.causal = causal;
+            dg.mask.window_right = dm.mask.window_right = -1;
+            dg.mask.window_left = dm.mask.window_left = causal ? 100 : -1;
+            dg.mask.q_offset = dm.mask.q_offset = Tk - Tq;
+            dg.n_threads = dm.n_threads = nt;
+            struct gaze_view vq = { q, 0, d, Hq * d }, vk = { k, 0, d, Hkv * d }, vv = { v, 0, d, Hkv * d };
+            struct gaze_view vk2 = { k2, 0, d, Hq * d }, vv2 = { v2, 0, d, Hq * d };
+            struct gaze_view vo1 = { o1, 0, d, Hq * d }, vo2 = { o2, 0, d, Hq * d };
+            CHECK(gaze_attention_fused(&dg, &vq, &vk, &vv, &vo1, l1) == GAZE_OK, "gqa rows: %s", gaze_last_error());
+            CHECK(gaze_attention_fused(&dm, &vq, &vk2, &vv2, &vo2, l2) == GAZE_OK, "gqa rows: %s", gaze_last_error());
+            CHECK(!memcmp(o1, o2, (size_t)(Tq * Hq * d) * sizeof(float)) && !memcmp(l1, l2, (size_t)(Tq * Hq) * sizeof(float)),
+                  "gqa rows Hq=%lld Hkv=%lld Tq=%lld Tk=%lld d=%lld isa=%s threads=%d: grouped heads differ from the per-head path",
+                  (long long)Hq, (long long)Hkv, (long long)Tq, (long long)Tk, (long long)d, gaze_isa_name(isas[ii]), nt);
+        }
+    }
+    if (gaze_set_isa(GAZE_ISA_AVX512) != GAZE_OK && gaze_set_isa(GAZE_ISA_AVX2) != GAZE_OK)
+        gaze_set_isa(GAZE_ISA_SCALAR);
+    free(q); free(k); free(v); free(k2); free(v2); free(o1); free(o2);
+}
+
 int main(void) {
     printf("test_attention: ISA %s\n", gaze_isa_name(gaze_isa_active()));
     uint64_t seed = 1;
+    gqa_rows_case(seed++, 9, 3, 1, 577, 64, true);
+    gqa_rows_case(seed++, 4, 1, 1, 300, 256, true);
+    gqa_rows_case(seed++, 8, 4, 3, 130, 80, true);
+    gqa_rows_case(seed++, 14, 2, 2, 200, 64, false);
     // odd sizes × head dims, unmasked and causal
     const int64_t Ts[] = { 1, 2, 7, 63, 64, 65, 1000 };
     const int64_t ds[] = { 32, 64, 80, 128, 256 };

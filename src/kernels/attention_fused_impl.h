@@ -314,9 +314,10 @@ static float FN(row_scores)(const struct attn_plan * plan, int64_t b, int64_t h,
 }
 
 // One tile of a row's online softmax after its scores: rescales acc and l by alpha (the old
-// max against m_new) and adds 2^(sc - m_new)·V of the allowed keys.
+// max against m_new) and adds 2^(sc - m_new)·V of the allowed keys. pre (or NULL): those
+// 2^(sc - m_new) already computed by the same exp2f (the probe's, when both ride one pass).
 static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64_t j0, int64_t n_k,
-                       const float * sc, float m_new, float alpha, float * acc, float * l) {
+                       const float * sc, const float * pre, float m_new, float alpha, float * acc, float * l) {
     const int64_t d = plan->desc->d, dv = d / VL * VL;
     float ls = *l * alpha;
     const vf va = V_SET1(alpha);
@@ -324,7 +325,7 @@ static void FN(row_pv)(const struct attn_plan * plan, const float * vbase, int64
     for (int64_t c = dv; c < d; c++) acc[c] *= alpha;
     for (int64_t j = 0; j < n_k; j++) {
         if (sc[j] == -INFINITY) continue;             // masked: V is never read
-        const float pj = exp2f(sc[j] - m_new);
+        const float pj = pre ? pre[j] : exp2f(sc[j] - m_new);
         ls += pj;
         const float * v = vbase + (j0 + j) * plan->v.st;
         const vf vp = V_SET1(pj);
@@ -577,10 +578,11 @@ static void FN(sum_row_tile)(const struct gaze_attn_summary * S, struct FN(sum_s
 // Few query rows (decoding: one new token) would waste most of a 64-query panel, so each
 // row runs on its own: scores by d-vectorised dot products, the same base-2 online softmax
 // and tile classification, weights·V accumulated in d-vectors. Writes o row and lse (natural
-// log; -inf when nothing is allowed). With p_row given it is the probe instead: p [Tk] gets
-// the row's weights (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) and nothing else
-// is written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
-// ss (O mode only, or NULL): also the summaries of the row, into slot `slot`.
+// log; -inf when nothing is allowed). With p_row given, p [Tk] also gets the row's weights
+// (see probe_normalise; mt: [ceil(Tk / ATTN_BC)] scratch) from the same scores and 2^(s - m)
+// (a captured generation step computes them once); acc NULL: the probe alone, nothing else
+// written. sc: [ATTN_BC] scratch, acc: [dpad] scratch.
+// ss (with acc, or NULL): also the summaries of the row, into slot `slot`.
 static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, int64_t i,
                          float * sc, float * acc, float * o_row, float * lse_out,
                          float * p_row, float * mt, struct FN(sum_scratch) * ss, int64_t slot) {
@@ -588,10 +590,10 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const float * q = plan->q.data + b * plan->q.sb + h * plan->q.sh + i * plan->q.st;
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
-    const float * vbase = p_row ? NULL : plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+    const float * vbase = acc ? plan->v.data + b * plan->v.sb + hk * plan->v.sh : NULL;
     float m = -INFINITY, l = 0.0f;
     const int64_t pos = i + desc->mask.q_offset;
-    for (int64_t c = 0; !p_row && c < d; c++) acc[c] = 0.0f;
+    for (int64_t c = 0; acc && c < d; c++) acc[c] = 0.0f;
     if (ss) FN(sum_start)(ss, plan->sum->top_k);
     for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
         const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
@@ -610,25 +612,134 @@ static void FN(row_item)(const struct attn_plan * plan, int64_t b, int64_t h, in
         }
         const float alpha = exp2f(m - m_new);             // m = -inf: 0
         if (p_row) {   // probe: 2^(s - running max), rescaled once the row is done
-            l *= alpha;
-            for (int64_t j = 0; j < n_k; j++) {
-                const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
-                p_row[j0 + j] = pj;
-                l += pj;
-            }
             mt[t] = m_new;
-            m = m_new;
-            continue;
+            if (!acc) {
+                l *= alpha;
+                for (int64_t j = 0; j < n_k; j++) {
+                    const float pj = exp2f(sc[j] - m_new);    // masked: 2^-inf = 0
+                    p_row[j0 + j] = pj;
+                    l += pj;
+                }
+                m = m_new;
+                continue;
+            }
+            // both: the same 2^(s - m_new) feed P·V, and l comes out as the probe's (a masked
+            // key adds 0 there, is skipped here: the same sum)
+            for (int64_t j = 0; j < n_k; j++) p_row[j0 + j] = exp2f(sc[j] - m_new);
         }
         if (ss) FN(sum_row_tile)(plan->sum, ss, sc, t, pos, j0, n_k, m, m_new, alpha, l);
-        FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, alpha, acc, &l);
+        FN(row_pv)(plan, vbase, j0, n_k, sc, p_row ? p_row + j0 : NULL, m_new, alpha, acc, &l);
         m = m_new;
     }
-    if (p_row) { FN(probe_normalise)(p_row, Tk, mt, 1, m, l); return; }
+    if (p_row) FN(probe_normalise)(p_row, Tk, mt, 1, m, l);
+    if (!acc) return;
     if (ss) FN(sum_finish)(plan->sum, ss, slot, pos, 1, &m, &l, Tk, true);
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int64_t c = 0; c < d; c++) o_row[c] = acc[c] * inv;
     if (lse_out) *lse_out = l > 0.0f ? (m + log2f(l)) * (float)M_LN2 : -INFINITY;
+}
+
+// row_item for nh <= ROW_G query heads h0.. of one GQA group (one kv head) on one row i, O and
+// optionally the probe rows p_rows (head g's at p_rows + g·p_st): each K and V row is read once
+// for the group, and the heads' dot products are independent chains (a lone chain of d/VL
+// FMAs per key is latency-bound). Per head, every operation and its order is row_item's
+// (row_scores' dot and mask, the max, alpha, exp2f, row_pv's sums), so o, lse and p are
+// bit-identical to row_item's. Not for summaries. sc: [ROW_G, ATTN_BC], acc: [ROW_G, dpad].
+#define ROW_G 4
+static void FN(row_group)(const struct attn_plan * plan, int64_t b, int64_t h0, int64_t nh, int64_t i,
+                          float * sc, float * acc, int64_t dpad, float * p_rows, int64_t p_st, float * mt) {
+    const struct gaze_attn_desc * desc = plan->desc;
+    const int64_t d = desc->d, Tk = desc->Tk, hk = h0 / plan->group, dv = d / VL * VL;
+    const float sl = plan->scale_log2;
+    const int64_t n_tiles = (Tk + ATTN_BC - 1) / ATTN_BC;   // mt: [nh, n_tiles]
+    const float * q[ROW_G];
+    float m[ROW_G], l[ROW_G], mx[ROW_G], m_new[ROW_G], alpha[ROW_G];
+    for (int64_t g = 0; g < nh; g++) {
+        q[g] = plan->q.data + b * plan->q.sb + (h0 + g) * plan->q.sh + i * plan->q.st;
+        m[g] = -INFINITY; l[g] = 0.0f;
+        for (int64_t c = 0; c < d; c++) acc[g * dpad + c] = 0.0f;
+    }
+    const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
+    const float * vbase = plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+    for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
+        const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+        enum attn_tile kind = attn_tile_classify(plan, b, i, i + 1, j0, j0 + n_k);
+        if (kind == ATTN_TILE_SKIP) {
+            for (int64_t g = 0; p_rows && g < nh; g++) {
+                for (int64_t j = 0; j < n_k; j++) p_rows[g * p_st + j0 + j] = 0.0f;
+                mt[g * n_tiles + t] = -INFINITY;
+            }
+            continue;
+        }
+        // scores (row_scores per head)
+        for (int64_t g = 0; g < nh; g++) mx[g] = -INFINITY;
+        for (int64_t j = 0; j < n_k; j++) {
+            const float * k = kbase + (j0 + j) * plan->k.st;
+            const bool masked = kind == ATTN_TILE_PARTIAL && !attn_allowed(plan, b, i, j0 + j);
+            vf a[ROW_G];
+            for (int64_t g = 0; g < nh; g++) a[g] = V_ZERO();
+            for (int64_t c = 0; c < dv; c += VL) {
+                const vf kc = V_LOAD(k + c);
+                for (int64_t g = 0; g < nh; g++) a[g] = V_FMA(V_LOAD(q[g] + c), kc, a[g]);
+            }
+            for (int64_t g = 0; g < nh; g++) {
+                float dot = V_REDUCE_ADD(a[g]);
+                for (int64_t c = dv; c < d; c++) dot += q[g][c] * k[c];
+                float x = dot * sl;
+                if (plan->cap_out > 0.0f) x = FN(s_softcap)(x, 2.0f * plan->cap_in * (float)M_LOG2E, plan->cap_out);
+                if (masked) x = -INFINITY;
+                else if (plan->has_bias) x += (float)M_LOG2E * attn_bias(plan, b, h0 + g, i, j0 + j);
+                sc[g * ATTN_BC + j] = x;
+                if (x > mx[g] || x != x) mx[g] = x;
+            }
+        }
+        bool any = false;
+        for (int64_t g = 0; g < nh; g++) {
+            m_new[g] = mx[g] > m[g] || mx[g] != mx[g] ? mx[g] : m[g];
+            float * pg = p_rows ? p_rows + g * p_st + j0 : NULL;
+            if (m_new[g] == -INFINITY) {                  // nothing allowed yet in this head
+                if (pg) { for (int64_t j = 0; j < n_k; j++) pg[j] = 0.0f; mt[g * n_tiles + t] = -INFINITY; }
+                continue;
+            }
+            any = true;
+            alpha[g] = exp2f(m[g] - m_new[g]);
+            if (pg) {
+                mt[g * n_tiles + t] = m_new[g];
+                for (int64_t j = 0; j < n_k; j++) pg[j] = exp2f(sc[g * ATTN_BC + j] - m_new[g]);
+            }
+            // row_pv's prologue: l and acc rescaled by alpha
+            l[g] *= alpha[g];
+            const vf va = V_SET1(alpha[g]);
+            float * ag = acc + g * dpad;
+            for (int64_t c = 0; c < dv; c += VL) V_STORE(ag + c, V_MUL(V_LOAD(ag + c), va));
+            for (int64_t c = dv; c < d; c++) ag[c] *= alpha[g];
+        }
+        if (!any) continue;
+        // P·V (row_pv per head): each V row once for the group
+        for (int64_t j = 0; j < n_k; j++) {
+            const float * v = vbase + (j0 + j) * plan->v.st;
+            for (int64_t g = 0; g < nh; g++) {
+                const float s = sc[g * ATTN_BC + j];
+                if (m_new[g] == -INFINITY || s == -INFINITY) continue;
+                const float pj = p_rows ? p_rows[g * p_st + j0 + j] : exp2f(s - m_new[g]);
+                l[g] += pj;
+                float * ag = acc + g * dpad;
+                const vf vp = V_SET1(pj);
+                for (int64_t c = 0; c < dv; c += VL) V_STORE(ag + c, V_FMA(vp, V_LOAD(v + c), V_LOAD(ag + c)));
+                for (int64_t c = dv; c < d; c++) ag[c] += pj * v[c];
+            }
+        }
+        for (int64_t g = 0; g < nh; g++) if (m_new[g] != -INFINITY) m[g] = m_new[g];
+    }
+    for (int64_t g = 0; g < nh; g++) {
+        const int64_t h = h0 + g;
+        if (p_rows) FN(probe_normalise)(p_rows + g * p_st, Tk, mt + g * n_tiles, 1, m[g], l[g]);
+        float * o_row = plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st;
+        const float inv = l[g] > 0.0f ? 1.0f / l[g] : 0.0f;
+        for (int64_t c = 0; c < d; c++) o_row[c] = acc[g * dpad + c] * inv;
+        if (plan->lse)
+            plan->lse[(b * desc->Hq + h) * desc->Tq + i] = l[g] > 0.0f ? (m[g] + log2f(l[g])) * (float)M_LN2 : -INFINITY;
+    }
 }
 
 // Query blocks this small run row by row (see row_item).
@@ -692,7 +803,7 @@ static bool FN(attn_split_kv)(const struct attn_plan * plan, int nt) {
                     const float m = pr[dpad];
                     const float m_new = mx > m || mx != mx ? mx : m;
                     if (m_new == -INFINITY) continue;     // nothing allowed yet
-                    FN(row_pv)(plan, vbase, j0, n_k, sc, m_new, exp2f(m - m_new), pr, &pr[dpad + 1]);
+                    FN(row_pv)(plan, vbase, j0, n_k, sc, NULL, m_new, exp2f(m - m_new), pr, &pr[dpad + 1]);
                     pr[dpad] = m_new;
                 }
             }
@@ -869,11 +980,10 @@ static void FN(fused_block)(const struct attn_plan * plan, struct FN(attn_scratc
     struct FN(sum_scratch) * ss = slot >= 0 ? ss_all : NULL;
     if (nr <= ATTN_ROW_MAX) {
         for (int64_t i = i0; i < i0 + nr; i++) {
+            // with plan->p the probe's row rides on the same pass (scores and 2^(s - m) once)
             FN(row_item)(plan, b, h, i, s->st, s->oacc, plan->o.data + b * plan->o.sb + h * plan->o.sh + i * plan->o.st,
-                         plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL, NULL, NULL, ss, slot);
-            if (plan->p)   // the probe's own row pass (a few rows: nothing to share)
-                FN(row_item)(plan, b, h, i, s->st, NULL, NULL, NULL,
-                             plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk, mt, NULL, -1);
+                         plan->lse ? plan->lse + (b * desc->Hq + h) * desc->Tq + i : NULL,
+                         plan->p ? plan->p + ((b * desc->Hq + h) * desc->Tq + i) * desc->Tk : NULL, mt, ss, slot);
         }
     } else {
         FN(fused_item)(plan, s, b, h, i0, nr, mt, ss, slot);
@@ -895,7 +1005,16 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
     // one, a block row straddles two query blocks, so one item takes all blocks of a head
     // (two threads never add into one summary block).
     const bool per_head = plan->sum && n_qb > 1 && desc->mask.q_offset % plan->sum->block != 0;
-    const int64_t n_work = per_head ? desc->B * desc->Hq : n_items;
+    // Decoding (a few rows, no summaries) with GQA: items of gsz heads of one kv head
+    // (row_group), sub-groups halved until there are 2 items per thread to balance.
+    int64_t gsz = 0, n_sub = 0;
+    if (desc->Tq <= ATTN_ROW_MAX && !plan->sum && plan->group > 1) {
+        gsz = GAZE_MIN(plan->group, ROW_G);
+        while (gsz > 1 && desc->B * desc->Hkv * ((plan->group + gsz - 1) / gsz) < 2 * (int64_t)nt) gsz = (gsz + 1) / 2;
+        n_sub = (plan->group + gsz - 1) / gsz;
+        if (gsz == 1) gsz = 0;
+    }
+    const int64_t n_work = gsz ? desc->B * desc->Hkv * n_sub : per_head ? desc->B * desc->Hq : n_items;
     if (nt > n_work) nt = (int)n_work;
     // per thread, probe only: running max of every row after every key tile, [n_tiles, ATTN_BR]
     float * mt_all = plan->p ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
@@ -922,7 +1041,15 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
         #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < n_work; it++) {
             if (skip) continue;
-            if (per_head) {
+            if (gsz) {
+                const int64_t b = it / (desc->Hkv * n_sub), r = it % (desc->Hkv * n_sub);
+                const int64_t h0 = (r / n_sub) * plan->group + (r % n_sub) * gsz;
+                const int64_t nh = GAZE_MIN(gsz, (r / n_sub + 1) * plan->group - h0);
+                for (int64_t i = 0; i < desc->Tq; i++)
+                    FN(row_group)(plan, b, h0, nh, i, s.st, s.oacc, dpad,
+                                  plan->p ? plan->p + ((b * desc->Hq + h0) * desc->Tq + i) * desc->Tk : NULL,
+                                  desc->Tq * desc->Tk, mt);
+            } else if (per_head) {
                 for (int64_t qb = n_qb - 1; qb >= 0; qb--)
                     FN(fused_block)(plan, &s, mt, &ss, it / desc->Hq, it % desc->Hq, qb);
             } else {
