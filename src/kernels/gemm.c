@@ -17,9 +17,10 @@
 // measured with 12 ymm chains), RoBERTa-base shapes, GFLOP per CPU-second (gemm.h lists the
 // versions; bench/gemm.c --avx2-versions; bench/results/gemm.md): the 6×16 kernel alone (all
 // in L1/L2) reaches 85-88; v1 (K slices of 512, as AVX-512) 65-80 on the model shapes, where
-// a 512-deep B panel (32 KiB) plus the A strip overflow L1; v2-v4 (slices of 256, A strips
-// copied to a padded buffer, B prefetch) keep strip and panel in L1: see the table for what
-// the loaded machine let us resolve.
+// a 512-deep B panel (32 KiB) plus the A strip overflow L1. Over three interleaved runs on the
+// loaded machine the means were v1 66.6, v2 67.8, v3 65.1, v4 64.8 (spread ±10 % run to run):
+// v2 (slices of 256) is the default; v3/v4 (A strips copied, B prefetch) showed no gain here
+// and stay selectable for a quieter rerun.
 //
 // How it works (BLIS-style). Work items are blocks of C handed out dynamically; per item,
 // for each NC-column chunk and KC-deep slice, B is packed into NR-wide panels (NT packing
@@ -141,7 +142,7 @@ struct gemm_call {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int gemm_avx2_lab = 4;
+int gemm_avx2_lab = 2;
 void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 4)); }
 
 // The ISA's K slice and A-copy settings, with the AVX2 lab's earlier versions (gemm.h).
