@@ -11,10 +11,17 @@
 // "packed" is the same product through a gaze_linear prepared once (gaze_linear_prepare), as the
 // models run their F32 weights: no per-call packing of W.
 //
+// --cpu times each call in CPU seconds of the process (all its threads: getrusage-like
+// CLOCK_PROCESS_CPUTIME_ID) instead of wall seconds, so GFLOP/s is work per CPU-second: the
+// fair yardstick on a shared machine where a thread waits for a core (2T columns then count
+// both threads' time, spinning included). The FMA peak is measured the same way.
+//
 //   build/bench/bench_gemm [--reps N] [--naive-reps N] [--shapes MxNxK,...] [--no-blas]
-//                          [--blas-core NAME]...     (default: the CPU's choice and SKYLAKEX)
+//                          [--blas-core NAME]... [--cpu]  (default cores: the CPU's choice and SKYLAKEX)
+//   build/bench/bench_gemm --avx2-versions 1,2,3,4 [--cpu] [--reps N] [--shapes ...]   (AVX2 lab)
 #define _GNU_SOURCE
 #include "core/core.h"   // gaze.h + gaze_alloc_aligned
+#include "kernels/gemm.h" // gemm_avx2_lab_version (the AVX2 kernel lab)
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <immintrin.h>
@@ -29,9 +36,11 @@
 #define MAX_SHAPES 32
 #define MAX_BLAS   4
 
+static bool g_cpu_time;   // --cpu: process CPU time instead of wall time
+
 static double now_s(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(g_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -77,6 +86,41 @@ static double fma_peak(int threads) {
         #pragma omp parallel num_threads(threads) reduction(+ : sink)
         sink += fma_peak_thread(iters);
         const double g = threads * (double)iters * 24 * 32 / (now_s() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    if (sink == 1234.5) printf(" ");
+    return best;
+}
+
+// AVX2 + FMA: 12 independent ymm chains (2 FMA pipes × 4 cycles of latency need 8)
+__attribute__((target("avx2,fma"), noinline))
+static double fma_peak_thread_avx2(long iters) {
+    const __m256 b = _mm256_set1_ps(1.0000001f), c = _mm256_set1_ps(1e-7f);
+#define X(i) __m256 a##i = _mm256_set1_ps((float)i);
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#undef X
+    for (long it = 0; it < iters; it++) {
+#define X(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+        X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#undef X
+    }
+    __m256 s = _mm256_setzero_ps();
+#define X(i) s = _mm256_add_ps(s, a##i);
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#undef X
+    float v[8];
+    _mm256_storeu_ps(v, s);
+    return v[0] + v[7];
+}
+
+static double fma_peak_avx2(int threads) {
+    const long iters = 4000000;
+    double best = 0, sink = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        const double t0 = now_s();
+        #pragma omp parallel num_threads(threads) reduction(+ : sink)
+        sink += fma_peak_thread_avx2(iters);
+        const double g = threads * (double)iters * 12 * 16 / (now_s() - t0) / 1e9;
         if (g > best) best = g;
     }
     if (sink == 1234.5) printf(" ");
@@ -146,12 +190,18 @@ static void naive_nt(int M, int N, int K, const float * A, const float * W, floa
 }
 
 // gaze packed: the weight prepared once (gaze_linear_prepare, AVX-512 panels), as models run it
-enum { C_GAZE512_1, C_GAZE512_2, C_PACK512_1, C_PACK512_2, C_GAZE2_1, C_GAZE2_2, C_NAIVE, C_BLAS0 };
+enum { C_GAZE512_1, C_GAZE512_2, C_PACK512_1, C_PACK512_2, C_GAZE2_1, C_GAZE2_2, C_PACK2_1, C_PACK2_2,
+       C_NAIVE, C_BLAS0 };
 
 static double run_one(int c, const struct shape * s, const float * A, const float * W, float * C,
-                      struct blas * blas, const struct gaze_linear * packed) {
+                      struct blas * blas, const struct gaze_linear * packed, const struct gaze_linear * packed2) {
     const double t0 = now_s();
     switch (c) {
+        case C_PACK2_1: case C_PACK2_2:   // weights packed for the AVX2 kernel, as models run them
+            gaze_set_isa(GAZE_ISA_AVX2);
+            if (gaze_linear_forward(packed2, A, s->M, C, c == C_PACK2_1 ? 1 : 2))
+                fprintf(stderr, "linear failed: %s\n", gaze_last_error());
+            break;
         case C_PACK512_1: case C_PACK512_2:
             gaze_set_isa(GAZE_ISA_AVX512);
             if (gaze_linear_forward(packed, A, s->M, C, c == C_PACK512_1 ? 1 : 2))
@@ -175,6 +225,57 @@ static double run_one(int c, const struct shape * s, const float * A, const floa
     return now_s() - t0;
 }
 
+// --avx2-versions 1,2,3,4: the AVX2 kernel lab (gemm.h, gemm_avx2_lab_version) alone. Every
+// version runs the packed (prepared weight, as the models) and the plain product on 1 and 2
+// threads, interleaved within each repetition; GFLOP/s medians, wall or CPU time as chosen.
+static int lab_avx2(const struct shape * shapes, int n_shapes, const int * vers, int n_vers, int reps) {
+    printf("\n| M×N×K | what |");
+    for (int v = 0; v < n_vers; v++)
+        printf(" v%d packed 1T | v%d plain 1T | v%d packed 2T |", vers[v], vers[v], vers[v]);
+    printf("\n|---|---|");
+    for (int v = 0; v < n_vers; v++) printf("---:|---:|---:|");
+    printf("\n");
+    const int nc = 3 * n_vers;
+    double * samples = malloc(sizeof(double) * (size_t)nc * (size_t)reps);
+    for (int si = 0; si < n_shapes; si++) {
+        const struct shape * s = &shapes[si];
+        float * A = gaze_alloc_aligned(sizeof(float) * (size_t)s->M * s->K);
+        float * W = gaze_alloc_aligned(sizeof(float) * (size_t)s->N * s->K);
+        float * C = gaze_alloc_aligned(sizeof(float) * (size_t)s->M * s->N);
+        if (!A || !W || !C) { fprintf(stderr, "out of memory\n"); return 1; }
+        for (size_t i = 0; i < (size_t)s->M * s->K; i++) A[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
+        for (size_t i = 0; i < (size_t)s->N * s->K; i++) W[i] = (float)((i * 40503u) % 1000) / 1000 - 0.5f;
+        struct gaze_linear lin = { .type = GAZE_TYPE_F32, .n_out = s->N, .n_in = s->K, .weight = W };
+        gaze_set_isa(GAZE_ISA_AVX2);
+        if (gaze_linear_prepare(&lin)) { fprintf(stderr, "prepare: %s\n", gaze_last_error()); return 1; }
+        for (int rep = 0; rep <= reps; rep++)          // rep 0 is the warm-up
+            for (int c0 = 0; c0 < nc; c0++) {
+                const int c = (c0 + rep) % nc;          // rotate the order
+                gemm_avx2_lab_version(vers[c / 3]);
+                double best = INFINITY;
+                for (int twice = 0; twice < 2; twice++) {   // first call untimed-ish: keep the faster
+                    const double t0 = now_s();
+                    enum gaze_status st = c % 3 == 1
+                        ? gaze_gemm_f32(s->M, s->N, s->K, A, s->K, W, s->K, NULL, C, s->N, GAZE_GEMM_NT, 1)
+                        : gaze_linear_forward(&lin, A, s->M, C, c % 3 == 0 ? 1 : 2);
+                    if (st) { fprintf(stderr, "gemm: %s\n", gaze_last_error()); return 1; }
+                    best = fmin(best, now_s() - t0);
+                }
+                if (rep > 0) samples[c * reps + rep - 1] = best;
+            }
+        const double flop = 2.0 * s->M * s->N * s->K;
+        printf("| %d×%d×%d | %s |", s->M, s->N, s->K, s->what);
+        for (int c = 0; c < nc; c++) printf(" %.1f |", flop / median(samples + c * reps, reps) / 1e9);
+        printf("\n");
+        fflush(stdout);
+        gaze_linear_release(&lin);
+        gaze_free_aligned(A); gaze_free_aligned(W); gaze_free_aligned(C);
+    }
+    free(samples);
+    gemm_avx2_lab_version(2);   // the library's default
+    return 0;
+}
+
 int main(int argc, char ** argv) {
     int reps = 21, naive_reps = 3;
     bool use_blas = true;
@@ -192,10 +293,17 @@ int main(int argc, char ** argv) {
         {  1, 1536,  576, "one-token decode"},
     };
     int n_shapes = 9;
+    int vers[8], n_vers = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--naive-reps") && i + 1 < argc) naive_reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-blas")) use_blas = false;
+        else if (!strcmp(argv[i], "--cpu")) g_cpu_time = true;
+        else if (!strcmp(argv[i], "--avx2-versions") && i + 1 < argc) {
+            n_vers = 0;
+            for (char * tok = strtok(argv[++i], ","); tok && n_vers < 8; tok = strtok(NULL, ","))
+                if (atoi(tok) >= 1 && atoi(tok) <= 4) vers[n_vers++] = atoi(tok);
+        }
         else if (!strcmp(argv[i], "--blas-core") && i + 1 < argc && n_user_cores + 1 < MAX_BLAS) {
             if (!n_user_cores) n_cores = 1;   // keep the default, replace SKYLAKEX
             cores[n_cores++] = argv[++i];
@@ -209,11 +317,18 @@ int main(int argc, char ** argv) {
             }
         } else {
             fprintf(stderr, "usage: %s [--reps N] [--naive-reps N] [--shapes MxNxK,...] [--no-blas] "
-                    "[--blas-core NAME]...\n", argv[0]);
+                    "[--blas-core NAME]... [--cpu] [--avx2-versions 1,2,3,4]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 1) reps = 1;
+    if (n_vers > 0) {
+        if (gaze_isa_active() < GAZE_ISA_AVX2) { fprintf(stderr, "--avx2-versions: this CPU has no AVX2\n"); return 2; }
+        printf("# AVX2 GEMM lab: GFLOP/s = 2MNK/t (t in %s seconds, best of 2 back-to-back calls), median of "
+               "%d reps, versions interleaved; FMA peak (12 ymm chains) %.1f GFLOP/s 1T, %.1f 2T\n",
+               g_cpu_time ? "process CPU" : "wall", reps, fma_peak_avx2(1), fma_peak_avx2(2));
+        return lab_avx2(shapes, n_shapes, vers, n_vers, reps);
+    }
     if (naive_reps < 0) naive_reps = 0;
     setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);   // OpenBLAS workers sleep instead of spinning
 
@@ -230,15 +345,19 @@ int main(int argc, char ** argv) {
     const int n_cont = C_BLAS0 + 2 * n_blas;
     const bool have512 = gaze_isa_active() == GAZE_ISA_AVX512;
 
-    printf("# gemm bench: C[M,N] = A[M,K]·W[N,K]^T, f32; GFLOP/s = 2MNK/t, median of %d timed reps "
-           "(naive: %d) after 1 warm-up, contenders interleaved\n", reps, naive_reps);
-    printf("# CPU best ISA %s; measured FMA peak (24 zmm chains): %.1f GFLOP/s on 1 thread, %.1f on 2\n",
-           gaze_isa_name(gaze_isa_active()), have512 ? fma_peak(1) : NAN, have512 ? fma_peak(2) : NAN);
+    const bool have2 = gaze_isa_active() >= GAZE_ISA_AVX2;
+    printf("# gemm bench: C[M,N] = A[M,K]·W[N,K]^T, f32; GFLOP/s = 2MNK/t (t in %s seconds), median of %d "
+           "timed reps (naive: %d) after 1 warm-up, contenders interleaved\n",
+           g_cpu_time ? "process CPU" : "wall", reps, naive_reps);
+    printf("# CPU best ISA %s; measured FMA peak (24 zmm chains): %.1f GFLOP/s on 1 thread, %.1f on 2; "
+           "(12 ymm chains): %.1f on 1 thread, %.1f on 2\n", gaze_isa_name(gaze_isa_active()),
+           have512 ? fma_peak(1) : NAN, have512 ? fma_peak(2) : NAN,
+           have2 ? fma_peak_avx2(1) : NAN, have2 ? fma_peak_avx2(2) : NAN);
     for (int b = 0; b < n_blas; b++) printf("# blas %d: %s\n", b, blas[b].label);
     printf("\n| M×N×K | what | gaze avx512 1T | gaze avx512 2T | packed avx512 1T | packed avx512 2T | "
-           "gaze avx2 1T | gaze avx2 2T | naive 1T |");
+           "gaze avx2 1T | gaze avx2 2T | packed avx2 1T | packed avx2 2T | naive 1T |");
     for (int b = 0; b < n_blas; b++) printf(" blas%d 1T | blas%d 2T |", b, b);
-    printf("\n|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    printf("\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (int b = 0; b < n_blas; b++) printf("---:|---:|");
     printf("\n");
 
@@ -252,18 +371,23 @@ int main(int argc, char ** argv) {
         for (size_t i = 0; i < (size_t)s->M * s->K; i++) A[i] = (float)((i * 2654435761u) % 1000) / 1000 - 0.5f;
         for (size_t i = 0; i < (size_t)s->N * s->K; i++) W[i] = (float)((i * 40503u) % 1000) / 1000 - 0.5f;
         struct gaze_linear lin = { .type = GAZE_TYPE_F32, .n_out = s->N, .n_in = s->K, .weight = W };
+        struct gaze_linear lin2 = lin;
         if (have512) {
             gaze_set_isa(GAZE_ISA_AVX512);
             if (gaze_linear_prepare(&lin)) { fprintf(stderr, "prepare: %s\n", gaze_last_error()); return 1; }
+        }
+        if (have2) {
+            gaze_set_isa(GAZE_ISA_AVX2);
+            if (gaze_linear_prepare(&lin2)) { fprintf(stderr, "prepare: %s\n", gaze_last_error()); return 1; }
         }
         int n_samples[16] = {0};
         for (int rep = 0; rep <= reps; rep++)          // rep 0 is the warm-up
             for (int c = 0; c < n_cont; c++) {
                 if (c == C_NAIVE && rep > naive_reps) continue;
                 if (c >= C_GAZE512_1 && c <= C_PACK512_2 && !have512) continue;
-                if (c >= C_GAZE2_1 && c <= C_GAZE2_2 && gaze_set_isa(GAZE_ISA_AVX2) != GAZE_OK) continue;
-                if (c != C_NAIVE) run_one(c, s, A, W, C, blas, &lin);   // untimed: wakes threads, warms caches
-                const double t = run_one(c, s, A, W, C, blas, &lin);
+                if (c >= C_GAZE2_1 && c <= C_PACK2_2 && !have2) continue;
+                if (c != C_NAIVE) run_one(c, s, A, W, C, blas, &lin, &lin2);   // untimed: wakes threads, warms caches
+                const double t = run_one(c, s, A, W, C, blas, &lin, &lin2);
                 if (rep > 0) samples[c * (reps + 1) + n_samples[c]++] = t;
             }
         const double flop = 2.0 * s->M * s->N * s->K;
@@ -275,6 +399,7 @@ int main(int argc, char ** argv) {
         printf("\n");
         fflush(stdout);
         gaze_linear_release(&lin);
+        gaze_linear_release(&lin2);
         gaze_free_aligned(A); gaze_free_aligned(W); gaze_free_aligned(C);
         gaze_set_isa(have512 ? GAZE_ISA_AVX512 : GAZE_ISA_AVX2);
     }

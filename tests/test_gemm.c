@@ -2,6 +2,7 @@
 // accumulation, NT and NN forms, every ISA path this CPU has, 1 and 2 threads.
 #include "check.h"
 #include "gaze.h"
+#include "kernels/gemm.h"   // gemm_avx2_lab_version: the AVX2 kernel lab's versions
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,23 @@ static void test_prepared_f32(void) {
     }
 }
 
+// The AVX2 lab's other versions (gemm.h: K slices of 512, A strips copied, B prefetch) stay
+// selectable for benchmarks, so they must stay exact too: odd and model-like shapes, strided,
+// several K slices, against the float64 reference (run_case: every ISA, 1 and 2 threads).
+static void test_avx2_lab_versions(void) {
+    static const int64_t shapes[][3] = { {7, 33, 1100}, {128, 65, 577}, {13, 100, 513}, {65, 127, 31} };
+    for (int v = 1; v <= 4; v++) {
+        gemm_avx2_lab_version(v);
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            struct gemm_case t = { .M = shapes[i][0], .N = shapes[i][1], .K = shapes[i][2], .bias = true, .acc = i % 2 };
+            t.lda = t.K + 3; t.ldb = t.K + 1; t.ldc = t.N + 2;
+            run_case(&t);
+        }
+    }
+    gemm_avx2_lab_version(2);
+    CHECK(gemm_avx2_lab == 2, "lab version restored to the default");
+}
+
 int main(void) {
     const char * s = getenv("GAZE_TEST_SEED");
     g_rng = s ? strtoull(s, NULL, 0) : 0x9E3779B97F4A7C15ull;
@@ -346,5 +364,6 @@ int main(void) {
     test_linear();
     test_prepared_f32();
     test_shapes();
+    test_avx2_lab_versions();
     return check_summary("test_gemm");
 }

@@ -13,6 +13,14 @@
 //      MiniLM shapes 108-112 → 110-113 1T unpacked, 114-117 prepacked; a MiniLM run whose
 //      42 MB of weights stream from DRAM: -5 % on 1 thread (30.5 → 29.1 ms)
 //   OpenBLAS 0.3.21 (Debian, same run): 97-107 1T, core "Cooperlake" auto-detected here.
+// AVX2 lab on AMD EPYC Zen 3 (32 KiB L1d, 512 KiB L2; FMA peak 97 GFLOP/s per CPU-second
+// measured with 12 ymm chains), RoBERTa-base shapes, GFLOP per CPU-second (gemm.h lists the
+// versions; bench/gemm.c --avx2-versions; bench/results/gemm.md): the 6×16 kernel alone (all
+// in L1/L2) reaches 85-88; v1 (K slices of 512, as AVX-512) 65-80 on the model shapes, where
+// a 512-deep B panel (32 KiB) plus the A strip overflow L1. Over three interleaved runs on the
+// loaded machine the means were v1 66.6, v2 67.8, v3 65.1, v4 64.8 (spread ±10 % run to run):
+// v2 (slices of 256) is the default; v3/v4 (A strips copied, B prefetch) showed no gain here
+// and stay selectable for a quieter rerun.
 //
 // How it works (BLIS-style). Work items are blocks of C handed out dynamically; per item,
 // for each NC-column chunk and KC-deep slice, B is packed into NR-wide panels (NT packing
@@ -134,6 +142,25 @@ struct gemm_call {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+int gemm_avx2_lab = 2;
+void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 4)); }
+
+// The ISA's K slice and A-copy settings, with the AVX2 lab's earlier versions (gemm.h).
+static int64_t isa_kc_max(const struct gemm_isa * isa) {
+    if (isa == &gemm_isa_avx2 && gemm_avx2_lab < 2) return GEMM_KC_MAX;
+    return isa->kc_max ? isa->kc_max : GEMM_KC_MAX;
+}
+static bool isa_copy_a(const struct gemm_isa * isa) {
+    return isa->copy_a && !(isa == &gemm_isa_avx2 && gemm_avx2_lab < 3);
+}
+
+// A strips copied for the micro-kernel (isa->copy_a): rows of kc floats at a stride of
+// kc rounded up to 16, plus 16, so that the mr rows never share an L1 set (an A read in place
+// with a row stride of 3072 floats, e.g. BERT's FFN down projection, puts every row of the
+// strip in the same set, where the streaming B panel evicts them).
+#define GEMM_APACK_MR 12
+static _Thread_local float tl_apack[GEMM_APACK_MR * (GEMM_KC_MAX + 16)] __attribute__((aligned(64)));
+
 // Epilogue on the finished rows [i0, i0 + mr) × columns [j0, j0 + n) of C while they are
 // still in L1: each element is final here (every K slice added), so this equals a later pass.
 static void gemm_epilogue(const struct gemm_call * g, int64_t i0, int64_t mr, int64_t j0, int64_t n) {
@@ -148,6 +175,7 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
                        int64_t n1, float * bp) {
     const struct gemm_isa * isa = g->isa;
     const int64_t MR = isa->mr, NR = isa->nr;
+    const bool copy_a = isa_copy_a(isa) && MR <= GEMM_APACK_MR;
     const int64_t n_chunks = ceil_div(n1 - n0, GEMM_NC_MAX);
     const int64_t nc_step  = ceil_div(ceil_div(n1 - n0, n_chunks), NR) * NR;
     for (int64_t jc = n0; jc < n1; jc += nc_step) {
@@ -168,8 +196,14 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
             for (int64_t ic = m0; ic < m1; ic += MR) {
                 const int mr = (int)GAZE_MIN(MR, m1 - ic);
                 const float * a = g->A + ic * g->lda + pc;
+                int64_t lda = g->lda;
+                if (copy_a) {
+                    lda = ceil_div(kc, 16) * 16 + 16;
+                    for (int r = 0; r < mr; r++) memcpy(tl_apack + r * lda, a + r * g->lda, (size_t)kc * sizeof(float));
+                    a = tl_apack;
+                }
                 for (int64_t jr = 0; jr < nc; jr += NR)
-                    isa->kernel(kc, a, g->lda, blk + (jr / NR) * pstride, g->C + ic * g->ldc + jc + jr,
+                    isa->kernel(kc, a, lda, blk + (jr / NR) * pstride, g->C + ic * g->ldc + jc + jr,
                                 g->ldc, mr, (int)GAZE_MIN(NR, nc - jr),
                                 first && g->bias ? g->bias + jc + jr : NULL,
                                 !first || g->accumulate);
@@ -180,7 +214,8 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
 }
 
 static int64_t kc_step(const struct gemm_call * g) {
-    return ceil_div(ceil_div(g->K, ceil_div(g->K, GEMM_KC_MAX)), 16) * 16;
+    const int64_t kmax = isa_kc_max(g->isa);
+    return ceil_div(ceil_div(g->K, ceil_div(g->K, kmax)), 16) * 16;
 }
 
 // Work items: blocks of rows × columns, handed out dynamically so that a thread slowed by

@@ -37,7 +37,20 @@ struct gemm_isa {
     int            small_m;      // rows of A per small_nt call (its register tile)
     int64_t        small_rows;   // NT products with M <= small_rows use small_nt (measured
                                  // crossover against packing; bench/results/gemm.md)
+    int            kc_max;       // deepest K slice (0: GEMM_KC_MAX of gemm.c); sized to the L1/L2
+    bool           copy_a;       // copy each A strip (mr × kc) to a padded buffer first
 };
+
+// Kernel lab switches of the AVX2 GEMM (bench/gemm.c --avx2-version; bench/results/gemm.md).
+// Version 2 is the default (measured: gemm.c's header); the others stay selectable so a run
+// can interleave them:
+//   v1  K slices of 512, A strips read in place, no software prefetch
+//   v2  v1 with K slices of 256 (A strip + one B panel fit Zen 3's 32 KiB L1d)
+//   v3  v2 + each A strip copied to a buffer of row stride kc + 16 (no L1 set aliasing)
+//   v4  v3 + the micro-kernel prefetches the B panel 32 steps ahead (as the AVX-512 one)
+// Set only by benchmarks, before any GEMM runs; never by the library itself.
+void gemm_avx2_lab_version(int v);
+extern int gemm_avx2_lab;   // the version in force (read by gemm.c and gemm_avx2.c)
 
 extern const struct gemm_isa gemm_isa_avx512;   // 12 × 32, zmm
 extern const struct gemm_isa gemm_isa_avx2;     //  6 × 16, ymm
@@ -57,7 +70,8 @@ struct gemm_packed {
 // checking gaze_isa_active() and splits the work over threads. Same contracts as the public
 // functions in gaze.h, on one chunk [n] or one row [C].
 void ops_gelu_erf_avx512(const float * x, float * y, int64_t n);
-// In place on x [n], on the calling thread, AVX-512 or scalar: the GEMM's GELU epilogue. Same
+void ops_gelu_erf_avx2(const float * x, float * y, int64_t n);   // ops_avx2.c: same values as avx512
+// In place on x [n], on the calling thread, AVX-512, AVX2 or scalar: the GEMM's GELU epilogue. Same
 // values as gaze_gelu_erf, element for element.
 void ops_gelu_erf_span(float * x, int64_t n);
 // RoPE of q [T, Hq, d] (row stride q_st) and k [T, Hk, d] (k_st; NULL: q only) with one cos/sin

@@ -70,7 +70,7 @@ static void pack_nn(const float * b, int64_t ldb, int64_t n0, int64_t nc, int64_
 }
 
 static inline __attribute__((always_inline))
-void kernel_mr(const int mr, int64_t kc, const float * restrict a, int64_t lda,
+void kernel_mr(const int mr, const bool pf, int64_t kc, const float * restrict a, int64_t lda,
                const float * restrict bp, float * restrict c, int64_t ldc, int nc,
                const float * bias, bool load_c) {
     __m256 acc0[MR], acc1[MR];
@@ -78,6 +78,9 @@ void kernel_mr(const int mr, int64_t kc, const float * restrict a, int64_t lda,
     for (int r = 0; r < mr; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; k++) {
+        // v4: prepacked weights stream from DRAM on a strip's first pass: one 64-byte line
+        // per step, 32 steps (2 KiB) ahead, on into the next panel
+        if (pf) _mm_prefetch((const char *)(bp + (k + 32) * NR), _MM_HINT_T0);
         const __m256 b0 = _mm256_load_ps(bp + k * NR);
         const __m256 b1 = _mm256_load_ps(bp + k * NR + 8);
 #pragma GCC unroll 6
@@ -110,8 +113,10 @@ void kernel_mr(const int mr, int64_t kc, const float * restrict a, int64_t lda,
 
 static void kernel(int64_t kc, const float * a, int64_t lda, const float * bp, float * c,
                    int64_t ldc, int mr, int nc, const float * bias, bool load_c) {
-    switch (mr) {
-#define CASE(m) case m: kernel_mr(m, kc, a, lda, bp, c, ldc, nc, bias, load_c); break;
+    const bool pf = gemm_avx2_lab >= 4;
+    switch (mr * 2 + pf) {
+#define CASE(m) case 2 * m:     kernel_mr(m, false, kc, a, lda, bp, c, ldc, nc, bias, load_c); break; \
+                case 2 * m + 1: kernel_mr(m, true,  kc, a, lda, bp, c, ldc, nc, bias, load_c); break;
         CASE(6) CASE(5) CASE(4) CASE(3) CASE(2) CASE(1)
 #undef CASE
         default: GAZE_ASSERT(!"mr out of range");
@@ -186,5 +191,6 @@ static void small_nt(int m, int64_t n, int64_t K, const float * a, int64_t lda, 
 
 const struct gemm_isa gemm_isa_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .pack_nt = pack_nt, .pack_nn = pack_nn, .kernel = kernel,
-    .small_nt = small_nt, .small_m = 2, .small_rows = 16,
+    // copy_a applies from lab version 3 on, K slices of 256 from version 2 (gemm.h)
+    .small_nt = small_nt, .small_m = 2, .small_rows = 16, .kc_max = 256, .copy_a = true,
 };

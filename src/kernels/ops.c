@@ -12,6 +12,8 @@
 #define OPS_MIN_PER_THREAD (1 << 15)
 
 static bool use_avx512(void) { return gaze_isa_active() == GAZE_ISA_AVX512; }
+static bool use_avx2(void) { return gaze_isa_active() == GAZE_ISA_AVX2; }
+
 
 // Threads for `work` elements (or row elements): 1 when small or already inside a team.
 static int ops_threads(int64_t work) {
@@ -99,15 +101,20 @@ static void l2_normalize_row_scalar(const float * x, float * y, int64_t C, float
 
 /* ---- public entry points: pick the body, split over threads ---- */
 
+// The GELU body for the active ISA: AVX-512, AVX2 (the same arithmetic 8 lanes wide, so the
+// two vector paths agree value for value) or libm's erff.
+static void (*gelu_erf_body(void))(const float *, float *, int64_t) {
+    return use_avx512() ? ops_gelu_erf_avx512 : use_avx2() ? ops_gelu_erf_avx2 : gelu_erf_scalar;
+}
+
 void ops_gelu_erf_span(float * x, int64_t n) {
     if (n <= 0) return;
-    if (use_avx512()) ops_gelu_erf_avx512(x, x, n);
-    else gelu_erf_scalar(x, x, n);
+    gelu_erf_body()(x, x, n);
 }
 
 void gaze_gelu_erf(const float * x, float * y, int64_t n) {
     if (n <= 0) return;
-    void (*f)(const float *, float *, int64_t) = use_avx512() ? ops_gelu_erf_avx512 : gelu_erf_scalar;
+    void (*f)(const float *, float *, int64_t) = gelu_erf_body();
     const int64_t chunks = (n + OPS_CHUNK - 1) / OPS_CHUNK;
     const int nt = ops_threads(n);
     #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
