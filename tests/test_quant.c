@@ -613,12 +613,12 @@ static void test_forward_many(void) {
     printf("forward_many cases: %d\n", n);
 }
 
-// The AVX-512 activation quantizer is bit-identical to the scalar one.
+// The AVX2 and AVX-512 activation quantizers are bit-identical to the scalar one.
 static void test_act_quant(void) {
-    if (!(gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable())) {
-        printf("activation quantizer: no AVX-512 VNNI on this CPU, scalar only\n");
-        return;
-    }
+    const bool avx2 = gaze_isa_active() >= GAZE_ISA_AVX2;
+    const bool avx512 = gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable();
+    printf("activation quantizer: scalar%s%s compared\n", avx2 ? ", avx2" : "", avx512 ? ", avx512" : "");
+    if (!avx2) return;
     enum { N = 32 * 64 };
     static float x[N];
     static int8_t q1[N], q2[N];
@@ -629,10 +629,14 @@ static void test_act_quant(void) {
         for (int i = 0; i < 32; i++) x[128 + i] = 0.0f;
         x[200] = rep & 1 ? NAN : INFINITY;
         quant_act_row_q8(x, N, q1, d1, s1);
-        quant_act_row_q8_avx512(x, N, q2, d2, s2);
-        int bad = memcmp(q1, q2, N) != 0;
-        for (int b = 0; b < N / 32; b++) bad += !same_bits(d1[b], f2u(d2[b])) || !same_bits(s1[b], f2u(s2[b]));
-        CHECK(bad == 0, "rep %d: AVX-512 activation quantization differs from scalar (%d)", rep, bad);
+        for (int isa = 0; isa < 2; isa++) {
+            if (isa == 1 && !avx512) break;
+            memset(q2, 0x55, N);
+            (isa ? quant_act_row_q8_avx512 : quant_act_row_q8_avx2)(x, N, q2, d2, s2);
+            int bad = memcmp(q1, q2, N) != 0;
+            for (int b = 0; b < N / 32; b++) bad += !same_bits(d1[b], f2u(d2[b])) || !same_bits(s1[b], f2u(s2[b]));
+            CHECK(bad == 0, "rep %d: %s activation quantization differs from scalar (%d)", rep, isa ? "AVX-512" : "AVX2", bad);
+        }
     }
 }
 

@@ -646,6 +646,7 @@ bool quant_act_init(struct quant_act * act, enum gaze_type type, const float * x
     act->s = (float *)p;
     void (*row_fn)(const float *, int64_t, int8_t *, float *, float *) = quant_act_row_q8;
     if (gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable()) row_fn = quant_act_row_q8_avx512;
+    else if (gaze_isa_active() >= GAZE_ISA_AVX2) row_fn = quant_act_row_q8_avx2;
     #pragma omp parallel for num_threads(n_threads) if (T >= 16) schedule(static)
     for (int64_t t = 0; t < T; t++)
         row_fn(x + t * n_in, n_in, act->qs + t * act->ld_qs, act->d + t * act->nb, act->s + t * act->nb);

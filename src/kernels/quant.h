@@ -101,6 +101,7 @@ struct quant_act {
 // d = amax/127, q = round-to-nearest-even(x/d). Shared by every ISA (bit-identical results).
 void quant_act_row_q8(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 void quant_act_row_q8_avx512(const float * x, int64_t n, int8_t * qs, float * d, float * s);
+void quant_act_row_q8_avx2(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 // Quantizes row x [n] (n % 256 == 0) to Q8_K blocks (ggml's quantize_row_q8_K semantics).
 void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y);
 
