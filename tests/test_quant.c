@@ -470,6 +470,102 @@ static void test_packed(void) {
     printf("packed cases: %d\n", n);
 }
 
+// Every packed layout of the 32-block types that this CPU can run (the AVX2 one, chosen under an
+// AVX2 ISA, and the AVX-512 VNNI one where usable): bitwise equal to the scalar oracle
+// (quant_dot_row_ref on the same quantized activations) for row counts that leave partial
+// 8-row halves and 16-row groups, T = 1 (generation), 2, 3, 7 and 64 (prompt tiles and their
+// tails), 1 and 2 threads; activations of extreme magnitude (products may overflow: the bits
+// must still agree); the raw path (on-the-fly packing for T >= 3) and gaze_linear_forward_many
+// give the same bits.
+static void test_packed_q32(void) {
+    const enum gaze_isa best = gaze_isa_active();
+    enum gaze_isa isas[2];
+    int nisa = 0;
+    if (best >= GAZE_ISA_AVX2) isas[nisa++] = GAZE_ISA_AVX2;
+    if (best >= GAZE_ISA_AVX512 && quant_avx512_usable()) isas[nisa++] = GAZE_ISA_AVX512;
+    if (nisa == 0) { printf("packed q32: no AVX2 on this CPU, nothing packed\n"); return; }
+    const enum gaze_type types[] = { GAZE_TYPE_Q4_0, GAZE_TYPE_Q4_1, GAZE_TYPE_Q5_0, GAZE_TYPE_Q5_1, GAZE_TYPE_Q8_0 };
+    const int64_t shapes[][2] = { { 1, 32 }, { 9, 96 }, { 23, 64 }, { 37, 576 }, { 50, 160 }, { 16, 1536 } };
+    const int64_t Ts[] = { 1, 2, 3, 7, 64 };
+    int cases = 0;
+    for (int ki = 0; ki < nisa; ki++) {
+        gaze_set_isa(isas[ki]);
+        const int want_kind = isas[ki] == GAZE_ISA_AVX512 ? QUANT_PACK_AVX512 : QUANT_PACK_AVX2;
+        for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                const enum gaze_type t = types[k];
+                const int64_t n_out = shapes[s][0], n_in = shapes[s][1];
+                const size_t rb = gaze_type_row_bytes(t, n_in);
+                void * w = make_weights(t, n_out, n_in);
+                struct gaze_quant_packed p;
+                CHECK(gaze_quant_pack_init(&p, w, t, n_out, n_in) == GAZE_OK, "pack %s: %s", gaze_type_name(t), gaze_last_error());
+                CHECK(p.data != NULL && p.kind == want_kind, "%s [%lld,%lld] isa=%s: packed kind %d, want %d",
+                      gaze_type_name(t), (long long)n_out, (long long)n_in, gaze_isa_name(isas[ki]), p.kind, want_kind);
+                for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+                    const int64_t T = Ts[ti];
+                    float * x = malloc((size_t)(T * n_in) * 4);
+                    for (int64_t i = 0; i < T * n_in; i++) x[i] = rnd_normal();
+                    if (s == 2)   // extreme magnitudes per token
+                        for (int64_t tt = 0; tt < T; tt++)
+                            for (int64_t i = 0; i < n_in; i++) x[tt * n_in + i] *= (float[]){ 1e-30f, 1e30f, 1e-3f, 3e4f }[tt % 4];
+                    if (T > 2) for (int64_t i = 0; i < n_in; i++) x[n_in + i] = 0.0f;   // a zero row
+                    struct quant_act act;
+                    void * mem = gaze_alloc_aligned(quant_act_bytes(t, T, n_in) + 64);
+                    quant_act_init(&act, t, x, T, n_in, mem, 1);
+                    float * ref = malloc((size_t)(T * n_out) * 4);
+                    float * y = malloc((size_t)(T * n_out) * 4);
+                    for (int64_t tt = 0; tt < T; tt++)
+                        for (int64_t r = 0; r < n_out; r++)
+                            ref[tt * n_out + r] = quant_dot_row_ref((uint8_t *)w + (size_t)r * rb, t, &act, tt);
+                    for (int nt = 1; nt <= 2; nt++)
+                        for (int path = 0; path < 3; path++) {
+                            if (path == 1 && T < 3) continue;   // raw blocks below T = 3: the unpacked kernel
+                            for (int64_t i = 0; i < T * n_out; i++) y[i] = -12345.0f;
+                            enum gaze_status st;
+                            if (path == 0) st = gaze_quant_linear_forward_packed(&p, x, T, y, nt);
+                            else if (path == 1) st = gaze_quant_linear_forward(w, t, n_out, n_in, x, T, y, nt);
+                            else {
+                                const struct gaze_quant_packed * pp[2] = { &p, &p };
+                                float * y2 = malloc((size_t)(T * n_out) * 4);
+                                float * ys[2] = { y2, y };
+                                st = quant_linear_forward_packed_many(2, pp, x, T, ys, nt) ? GAZE_OK : GAZE_ERR_INVALID_ARG;
+                                int bad2 = 0;
+                                for (int64_t i = 0; i < T * n_out && st == GAZE_OK; i++) bad2 += !same_bits(y2[i], f2u(ref[i]));
+                                CHECK(bad2 == 0, "packed many (first) %s: %d outputs differ", gaze_type_name(t), bad2);
+                                free(y2);
+                            }
+                            CHECK(st == GAZE_OK, "packed %s path %d: %s", gaze_type_name(t), path, gaze_last_error());
+                            int bad = 0;
+                            for (int64_t i = 0; i < T * n_out; i++)
+                                if (!same_bits(y[i], f2u(ref[i]))) {
+                                    if (bad++ < 3) fprintf(stderr, "  out %lld: %.9g vs oracle %.9g\n", (long long)i, y[i], ref[i]);
+                                }
+                            CHECK(bad == 0, "packed %s [%lld,%lld] T=%lld isa=%s threads=%d path=%s: %d outputs not bitwise equal to the scalar oracle",
+                                  gaze_type_name(t), (long long)n_out, (long long)n_in, (long long)T, gaze_isa_name(isas[ki]), nt,
+                                  path == 0 ? "packed" : path == 1 ? "raw" : "many", bad);
+                            cases++;
+                        }
+                    free(x); free(ref); free(y);
+                    gaze_free_aligned(mem);
+                }
+                // packed for this ISA, then run below it: the raw blocks, still the oracle's values
+                gaze_set_isa(GAZE_ISA_SCALAR);
+                float xs[32 * 48], ys[50], rs[50];
+                for (int64_t i = 0; i < n_in; i++) xs[i] = rnd_normal();
+                CHECK(gaze_quant_linear_forward_packed(&p, xs, 1, ys, 1) == GAZE_OK &&
+                      gaze_quant_linear_forward(w, t, n_out, n_in, xs, 1, rs, 1) == GAZE_OK, "scalar fallback");
+                int bad = 0;
+                for (int64_t i = 0; i < n_out; i++) bad += !same_bits(ys[i], f2u(rs[i]));
+                CHECK(bad == 0, "packed %s run on the scalar ISA: %d outputs differ from the raw path", gaze_type_name(t), bad);
+                gaze_set_isa(isas[ki]);
+                gaze_quant_pack_free(&p);
+                free(w);
+            }
+    }
+    gaze_set_isa(best);
+    printf("packed q32 cases: %d (layouts:%s%s)\n", cases, " avx2", nisa > 1 ? " avx512" : "");
+}
+
 // Several prepared quantized linears of one x (q, k, v) through gaze_linear_forward_many: one
 // parallel region, x quantized once per kind; the same bits as one gaze_linear_forward each,
 // for mixed 32-block and K types, T = 1 and T = 5, 1 and 2 threads.
@@ -517,12 +613,12 @@ static void test_forward_many(void) {
     printf("forward_many cases: %d\n", n);
 }
 
-// The AVX-512 activation quantizer is bit-identical to the scalar one.
+// The AVX2 and AVX-512 activation quantizers are bit-identical to the scalar one.
 static void test_act_quant(void) {
-    if (!(gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable())) {
-        printf("activation quantizer: no AVX-512 VNNI on this CPU, scalar only\n");
-        return;
-    }
+    const bool avx2 = gaze_isa_active() >= GAZE_ISA_AVX2;
+    const bool avx512 = gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable();
+    printf("activation quantizer: scalar%s%s compared\n", avx2 ? ", avx2" : "", avx512 ? ", avx512" : "");
+    if (!avx2) return;
     enum { N = 32 * 64 };
     static float x[N];
     static int8_t q1[N], q2[N];
@@ -533,10 +629,14 @@ static void test_act_quant(void) {
         for (int i = 0; i < 32; i++) x[128 + i] = 0.0f;
         x[200] = rep & 1 ? NAN : INFINITY;
         quant_act_row_q8(x, N, q1, d1, s1);
-        quant_act_row_q8_avx512(x, N, q2, d2, s2);
-        int bad = memcmp(q1, q2, N) != 0;
-        for (int b = 0; b < N / 32; b++) bad += !same_bits(d1[b], f2u(d2[b])) || !same_bits(s1[b], f2u(s2[b]));
-        CHECK(bad == 0, "rep %d: AVX-512 activation quantization differs from scalar (%d)", rep, bad);
+        for (int isa = 0; isa < 2; isa++) {
+            if (isa == 1 && !avx512) break;
+            memset(q2, 0x55, N);
+            (isa ? quant_act_row_q8_avx512 : quant_act_row_q8_avx2)(x, N, q2, d2, s2);
+            int bad = memcmp(q1, q2, N) != 0;
+            for (int b = 0; b < N / 32; b++) bad += !same_bits(d1[b], f2u(d2[b])) || !same_bits(s1[b], f2u(s2[b]));
+            CHECK(bad == 0, "rep %d: %s activation quantization differs from scalar (%d)", rep, isa ? "AVX-512" : "AVX2", bad);
+        }
     }
 }
 
@@ -576,6 +676,7 @@ int main(void) {
     test_linear_errors();
     test_linear();
     test_packed();
+    test_packed_q32();
     test_forward_many();
     test_act_quant();
     return check_summary("test_quant");

@@ -646,6 +646,7 @@ bool quant_act_init(struct quant_act * act, enum gaze_type type, const float * x
     act->s = (float *)p;
     void (*row_fn)(const float *, int64_t, int8_t *, float *, float *) = quant_act_row_q8;
     if (gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable()) row_fn = quant_act_row_q8_avx512;
+    else if (gaze_isa_active() >= GAZE_ISA_AVX2) row_fn = quant_act_row_q8_avx2;
     #pragma omp parallel for num_threads(n_threads) if (T >= 16) schedule(static)
     for (int64_t t = 0; t < T; t++)
         row_fn(x + t * n_in, n_in, act->qs + t * act->ld_qs, act->d + t * act->nb, act->s + t * act->nb);
@@ -864,6 +865,33 @@ static bool packed_kernel_active(void) {
     return gaze_isa_active() >= GAZE_ISA_AVX512 && quant_avx512_usable();
 }
 
+// The packed layout the active ISA uses (AVX-512 VNNI, else AVX2), and per kind: the bytes of
+// a 16-row × 32-input block group of `type` (0: not packed by this kind), the packing of one
+// group and the kernel over groups.
+static int pack_kind(void) {
+    if (packed_kernel_active()) return QUANT_PACK_AVX512;
+    return gaze_isa_active() >= GAZE_ISA_AVX2 ? QUANT_PACK_AVX2 : QUANT_PACK_NONE;
+}
+
+static size_t kind_blk_bytes(int kind, enum gaze_type type) {
+    if (kind == QUANT_PACK_AVX512) return quant_pack_blk_bytes(type);
+    if (kind == QUANT_PACK_AVX2) return quant_pack_avx2_blk_bytes(type);
+    return 0;
+}
+
+static void kind_pack_group(int kind, const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
+                            int64_t g, uint8_t * dst) {
+    if (kind == QUANT_PACK_AVX512) quant_pack_group_avx512(w, t, n_out, n_in, g, dst);
+    else quant_pack_group_avx2(w, t, n_out, n_in, g, dst);
+}
+
+static void kind_packed_rows(int kind, const uint8_t * pk, size_t gbytes, enum gaze_type type,
+                             const struct quant_act * act, float * y, int64_t ldy, int64_t g0, int64_t g1,
+                             int64_t n_out) {
+    if (kind == QUANT_PACK_AVX512) quant_packed_rows_avx512(pk, gbytes, type, act, y, ldy, g0, g1, n_out);
+    else quant_packed_rows_avx2(pk, gbytes, type, act, y, ldy, g0, g1, n_out);
+}
+
 // Prompts repack each 16-row group on the fly (the packed kernel needs far fewer instructions
 // per product) once there are enough tokens to amortise the packing.
 #define ONTHEFLY_MIN_T 3
@@ -908,10 +936,11 @@ static enum gaze_status linear_run(const void * raw, const uint8_t * packed, siz
     if (need > 0 && !(mem = scratch_get(0, need))) return GAZE_ERR_NOMEM;
     quant_act_init(&act, type, x, T, n_in, mem, nt);
 
-    const bool pk_ok = packed_kernel_active() && quant_pack_blk_bytes(type) > 0;
+    const int kind = pack_kind();
+    const bool pk_ok = kind_blk_bytes(kind, type) > 0;
     const bool use_packed = pk_ok && packed;
     const bool on_the_fly = pk_ok && !packed && T >= ONTHEFLY_MIN_T;
-    const size_t fly_bytes = quant_pack_blk_bytes(type) * (size_t)(n_in / QK32);
+    const size_t fly_bytes = kind_blk_bytes(kind, type) * (size_t)(n_in / QK32);
     const enum gaze_isa isa = gaze_isa_active();
     rows_fn fns[3];
     int nf = 0;
@@ -929,11 +958,11 @@ static enum gaze_status linear_run(const void * raw, const uint8_t * packed, siz
         uint8_t * buf = on_the_fly ? scratch_get(1, fly_bytes) : NULL;
         if (r1 > r0) {
             if (use_packed) {
-                quant_packed_rows_avx512(packed + (size_t)g0 * gbytes, gbytes, type, &act, y, n_out, g0, g1, n_out);
+                kind_packed_rows(kind, packed + (size_t)g0 * gbytes, gbytes, type, &act, y, n_out, g0, g1, n_out);
             } else if (buf) {
                 for (int64_t g = g0; g < g1; g++) {
-                    quant_pack_group_avx512(raw, type, n_out, n_in, g, buf);
-                    quant_packed_rows_avx512(buf, fly_bytes, type, &act, y, n_out, g, g + 1, n_out);
+                    kind_pack_group(kind, raw, type, n_out, n_in, g, buf);
+                    kind_packed_rows(kind, buf, fly_bytes, type, &act, y, n_out, g, g + 1, n_out);
                 }
             } else {
                 for (int f = 0; f < nf; f++)
@@ -968,8 +997,9 @@ enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void *
     p->n_out = n_out;
     p->n_in = n_in;
     p->raw = w;
-    const size_t bb = quant_pack_blk_bytes(type);
-    if (!packed_kernel_active() || bb == 0 || n_out == 0 || n_in == 0) return GAZE_OK;   // raw path
+    const int kind = pack_kind();
+    const size_t bb = kind_blk_bytes(kind, type);
+    if (bb == 0 || n_out == 0 || n_in == 0) return GAZE_OK;   // raw path
     const int64_t groups = (n_out + 15) / 16;
     size_t total;
     if (gaze_mul_ovf(bb, (size_t)(n_in / QK32), &p->group_bytes) ||
@@ -977,9 +1007,10 @@ enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void *
         return gaze_error(GAZE_ERR_INVALID_ARG, "quant pack: shape too large");
     p->data = gaze_alloc_large(total);
     if (!p->data) return GAZE_ERR_NOMEM;
+    p->kind = kind;
     #pragma omp parallel for schedule(static) if (groups >= 8)
     for (int64_t g = 0; g < groups; g++)
-        quant_pack_group_avx512(w, type, n_out, n_in, g, p->data + (size_t)g * p->group_bytes);
+        kind_pack_group(kind, w, type, n_out, n_in, g, p->data + (size_t)g * p->group_bytes);
     return GAZE_OK;
 }
 
@@ -999,7 +1030,7 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
     if (T == 0 || p->n_out == 0) return GAZE_OK;
     if (!x || !y) return gaze_error(GAZE_ERR_INVALID_ARG, "quant linear: NULL pointer");
     // the packed data is only valid for the kernel that made it (ISA lowered since: raw path)
-    const uint8_t * pk = packed_kernel_active() ? p->data : NULL;
+    const uint8_t * pk = p->kind == pack_kind() ? p->data : NULL;
     return linear_run(p->raw, pk, p->group_bytes, p->type, p->n_out, p->n_in, x, T, y, n_threads);
 }
 
@@ -1012,7 +1043,8 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
 bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
                                       int64_t T, float * const * ys, int n_threads) {
     enum { MAXP = 8 };
-    if (n <= 0 || n > MAXP || T <= 0 || !packed_kernel_active()) return false;
+    const int kind = pack_kind();
+    if (n <= 0 || n > MAXP || T <= 0 || kind == QUANT_PACK_NONE) return false;
     const int64_t n_in = ps[0]->n_in;
     double work = 0, wsum = 0;
     double wcum[MAXP + 1] = { 0 };
@@ -1020,7 +1052,8 @@ bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * co
     enum gaze_type act_type[2] = { GAZE_TYPE_F32, GAZE_TYPE_F32 };   // [0]: a 32-block type, [1]: a K type
     for (int i = 0; i < n; i++) {
         const struct gaze_quant_packed * p = ps[i];
-        if (!p->data || p->n_in != n_in || p->n_out <= 0 || quant_pack_blk_bytes(p->type) == 0) return false;
+        if (!p->data || p->kind != kind || p->n_in != n_in || p->n_out <= 0 || kind_blk_bytes(kind, p->type) == 0)
+            return false;
         act_type[is_k_type(p->type)] = p->type;
         groups[i] = (p->n_out + 15) / 16;
         wsum += (double)groups[i] * (double)p->group_bytes;
@@ -1052,8 +1085,8 @@ bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * co
             g1 = GAZE_MAX(0, GAZE_MIN(groups[i], g1));
             if (tid == ntt - 1) g1 = groups[i];
             if (g1 > g0)
-                quant_packed_rows_avx512(p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
-                                         &act[is_k_type(p->type)], ys[i], p->n_out, g0, g1, p->n_out);
+                kind_packed_rows(kind, p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
+                                 &act[is_k_type(p->type)], ys[i], p->n_out, g0, g1, p->n_out);
         }
     }
     return true;

@@ -101,6 +101,7 @@ struct quant_act {
 // d = amax/127, q = round-to-nearest-even(x/d). Shared by every ISA (bit-identical results).
 void quant_act_row_q8(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 void quant_act_row_q8_avx512(const float * x, int64_t n, int8_t * qs, float * d, float * s);
+void quant_act_row_q8_avx2(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 // Quantizes row x [n] (n % 256 == 0) to Q8_K blocks (ggml's quantize_row_q8_K semantics).
 void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y);
 
@@ -133,15 +134,20 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 
 // ---- pre-packed weights -------------------------------------------------------------------------
 
+// Packed layouts, one per kernel family; data is only read by the kernel of the kind that made it.
+enum { QUANT_PACK_NONE = 0, QUANT_PACK_AVX512 = 1, QUANT_PACK_AVX2 = 2 };
+
 // Weights repacked once (at model load) for the AVX-512 VNNI kernel: 16-row groups whose codes
 // are interleaved so that one vpdpbusd serves 16 rows × 4 inputs (layout in quant_avx512.c).
 // Worth it for generation (T = 1), where the raw-block kernel spends most of its time
 // unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q5_K, Q6_K) use their own
-// group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On CPUs without AVX-512
-// VNNI/VBMI, or for types the packed kernel does not cover (F16/BF16/F32), nothing is copied and
-// forward_packed runs gaze_quant_linear_forward on the raw blocks.
+// group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On AVX2 CPUs without
+// AVX-512 VNNI/VBMI the 32-block types get the AVX2 layout (quant_pack_avx2.c, same bytes). For
+// types the active kind does not cover (F16/BF16/F32), nothing is copied and forward_packed runs
+// gaze_quant_linear_forward on the raw blocks.
 struct gaze_quant_packed {
     enum gaze_type type;
+    int            kind;         // layout of data: QUANT_PACK_AVX512 or QUANT_PACK_AVX2 (0: none)
     int64_t        n_out, n_in;
     const void *   raw;          // [n_out, n_in] the original ggml blocks (borrowed)
     uint8_t *      data;         // [ceil(n_out / 16), n_in / 32, blk_bytes] or NULL (raw path)
@@ -199,6 +205,15 @@ void   quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, 
 void   quant_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
                                 const struct quant_act * act, float * y, int64_t ldy,
                                 int64_t g0, int64_t g1, int64_t n_out);
+// AVX2 packed layout of the 32-block types (quant_pack_avx2.c): the same 16-row groups and
+// bytes per block group as quant_pack_blk_bytes, stored as two 8-row halves whose codes one
+// vpmaddubsw multiplies for 8 rows × 4 inputs; bit-identical to the scalar oracle.
+size_t quant_pack_avx2_blk_bytes(enum gaze_type t);   // 0: type not covered
+void   quant_pack_group_avx2(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
+                             int64_t g, uint8_t * dst);
+void   quant_packed_rows_avx2(const uint8_t * pk, size_t gbytes, enum gaze_type type,
+                              const struct quant_act * act, float * y, int64_t ldy,
+                              int64_t g0, int64_t g1, int64_t n_out);
 // True when the CPU has what quant_rows_avx512 needs beyond AVX-512 F/BW/DQ/VL (VNNI, VBMI).
 bool quant_avx512_usable(void);
 

@@ -2,6 +2,8 @@
 // for the u8 × s8 block dot (llama.cpp's AVX2 scheme). Q8_0 uses the sign trick
 // (|w| × sign(x, w)) because (w + 128) · x pairs would saturate int16; the nibble types stay
 // far below it (31 · 127 · 2 < 32767). Min/offset terms are summed after the block loop.
+// Used for raw 32-block weights at T <= 2 and for F32/F16/BF16: prepared weights and prompts
+// (T >= 3) of the 32-block types go through the packed layout of quant_pack_avx2.c.
 #include "kernels/quant.h"
 #include <immintrin.h>
 
