@@ -139,13 +139,16 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 // unpacking; prompts (T >= 3) repack on the fly anyway. K-quants (Q4_K, Q5_K, Q6_K) use their own
 // group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On CPUs without AVX-512
 // VNNI/VBMI, or for types the packed kernel does not cover (F16/BF16/F32), nothing is copied and
-// forward_packed runs gaze_quant_linear_forward on the raw blocks.
+// forward_packed runs gaze_quant_linear_forward on the raw blocks; except K-quants on AVX2
+// CPUs, which get the 8-row group layout of quant_k_avx2.c (generation and prompts).
 struct gaze_quant_packed {
     enum gaze_type type;
     int64_t        n_out, n_in;
     const void *   raw;          // [n_out, n_in] the original ggml blocks (borrowed)
     uint8_t *      data;         // [ceil(n_out / 16), n_in / 32, blk_bytes] or NULL (raw path)
-    size_t         group_bytes;  // bytes of one 16-row group
+    size_t         group_bytes;  // bytes of one 16-row group (AVX2 K-quant layout: 8-row group)
+    enum gaze_isa  layout;       // which kernel data was packed for: GAZE_ISA_AVX512 (16-row
+                                 // groups), or GAZE_ISA_AVX2 (K-quants, 8-row groups, quant_k_avx2.c)
 };
 
 enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void * w,
@@ -190,6 +193,15 @@ void   quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out
 void   quant_k_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
                                   const struct quant_act * act, float * y, int64_t ldy,
                                   int64_t g0, int64_t g1, int64_t n_out);
+// K-quant 8-row group packing for CPUs without AVX-512 VNNI (quant_k_avx2.c): bytes per
+// super-block of a group (0: not a K type), packing of group g (rows 8g .. 8g+7, zero past
+// n_out) into dst [n_in/256 · sb bytes], and the kernel over groups [g0, g1) (pk: group g0).
+size_t quant_k_pack8_sb_bytes(enum gaze_type t);
+void   quant_k_pack8_group_avx2(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
+                                int64_t g, uint8_t * dst);
+void   quant_k_packed8_rows_avx2(const uint8_t * pk, size_t gbytes, enum gaze_type type,
+                                 const struct quant_act * act, float * y, int64_t ldy,
+                                 int64_t g0, int64_t g1, int64_t n_out);
 // Packed layout (AVX-512 only): bytes of a 16-row × 32-input block group (0: type not
 // packable); packing of group g (rows 16g .. 16g+15, zero past n_out) into dst [n_in/32 ·
 // blk bytes]; the kernel over groups [g0, g1) with pk pointing at group g0.
