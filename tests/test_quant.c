@@ -410,7 +410,7 @@ static void test_linear(void) {
     const enum gaze_type kq[] = { GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
     const int64_t kshapes[][4] = { { 1, 256, 1, 0 }, { 2, 256, 2, 0 }, { 3, 768, 3, 0 }, { 5, 256, 1, 0 },
                                    { 7, 1280, 5, 0 }, { 9, 768, 9, 0 }, { 33, 512, 6, 0 }, { 20, 768, 4, 0 },
-                                   { 37, 2304, 1, 0 }, { 13, 256, 70, 0 }, { 48, 1536, 17, 0 },
+                                   { 37, 2304, 1, 0 }, { 13, 256, 70, 0 }, { 48, 1536, 17, 0 }, { 15, 512, 64, 0 },
                                    { 6, 768, 1, 1 }, { 11, 256, 7, 1 }, { 17, 512, 8, 2 }, { 4, 1280, 1, 2 } };
     for (size_t k = 0; k < sizeof kq / sizeof kq[0]; k++)
         for (size_t s = 0; s < sizeof kshapes / sizeof kshapes[0]; s++) {
@@ -566,6 +566,74 @@ static void test_packed_q32(void) {
     printf("packed q32 cases: %d (layouts:%s%s)\n", cases, " avx2", nisa > 1 ? " avx512" : "");
 }
 
+// The AVX2 8-row K-quant layout (quant_k_avx2.c, chosen at pack time on CPUs without AVX-512
+// VNNI; forced here by packing under the AVX2 ISA): bitwise equal to the scalar oracle for
+// odd row counts (partial last group, odd group counts per thread), T = 1 (generation) to 64
+// (prompt tiles of 4, 2, 1 tokens), 1 and 2 threads, random and extreme super-block scales;
+// the packed data stays readable after the ISA is raised or lowered again.
+static void test_packed_k8(void) {
+    const enum gaze_isa best = gaze_isa_active();
+    if (best < GAZE_ISA_AVX2) { printf("packed K-quants (AVX2): no AVX2 on this CPU, not tested\n"); return; }
+    const enum gaze_type types[] = { GAZE_TYPE_Q4_K, GAZE_TYPE_Q5_K, GAZE_TYPE_Q6_K };
+    const int64_t shapes[][3] = { { 1, 256, 1 }, { 7, 768, 1 }, { 9, 512, 2 }, { 17, 256, 3 }, { 33, 1536, 7 },
+                                  { 45, 768, 64 }, { 23, 512, 1 }, { 5, 1280, 64 }, { 31, 256, 5 } };
+    const int64_t T_all[] = { 1, 2, 3, 7, 64 };
+    int n = 0;
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int extreme = 0; extreme <= 1; extreme++) {
+                const enum gaze_type t = types[k];
+                const int64_t n_out = shapes[s][0], n_in = shapes[s][1];
+                void * w = make_weights(t, n_out, n_in);
+                if (extreme) extreme_k_scales(t, w, n_out, n_in);
+                gaze_set_isa(GAZE_ISA_AVX2);
+                struct gaze_quant_packed p;
+                CHECK(gaze_quant_pack_init(&p, w, t, n_out, n_in) == GAZE_OK, "pack8 %s: %s", gaze_type_name(t), gaze_last_error());
+                CHECK(p.data != NULL && p.kind == QUANT_PACK_AVX2_K8 &&
+                      p.group_bytes == quant_k_pack8_sb_bytes(t) * (size_t)(n_in / 256),
+                      "%s [%lld,%lld]: not packed in the AVX2 8-row layout", gaze_type_name(t), (long long)n_out, (long long)n_in);
+                for (size_t ti = 0; ti < sizeof T_all / sizeof T_all[0]; ti++) {
+                    const int64_t T = ti == 0 ? shapes[s][2] : T_all[ti];
+                    if (ti > 0 && T == shapes[s][2]) continue;
+                    float * x = malloc((size_t)(T * n_in) * 4);
+                    float * y = malloc((size_t)(T * n_out) * 4);
+                    float * ref = malloc((size_t)(T * n_out) * 4);
+                    for (int64_t i = 0; i < T * n_in; i++) x[i] = rnd_normal() * (extreme && (i / n_in) % 2 ? 1e20f : 1.0f);
+                    // the scalar oracle, one output at a time
+                    struct quant_act act;
+                    void * mem = gaze_alloc_aligned(quant_act_bytes(t, T, n_in) + 64);
+                    quant_act_init(&act, t, x, T, n_in, mem, 1);
+                    const size_t rb = gaze_type_row_bytes(t, n_in);
+                    for (int64_t tt = 0; tt < T; tt++)
+                        for (int64_t r = 0; r < n_out; r++)
+                            ref[tt * n_out + r] = quant_dot_row_ref((const uint8_t *)w + (size_t)r * rb, t, &act, tt);
+                    gaze_free_aligned(mem);
+                    const enum gaze_isa isas[] = { GAZE_ISA_AVX2, best, GAZE_ISA_SCALAR };
+                    for (int ii = 0; ii < 3; ii++) {
+                        gaze_set_isa(isas[ii]);
+                        for (int nt = 1; nt <= 2; nt++) {
+                            for (int64_t i = 0; i < T * n_out; i++) y[i] = NAN;
+                            CHECK(gaze_quant_linear_forward_packed(&p, x, T, y, nt) == GAZE_OK, "packed8 forward: %s", gaze_last_error());
+                            int bad = 0;
+                            for (int64_t i = 0; i < T * n_out; i++)
+                                if (!same_bits(y[i], f2u(ref[i])) && bad++ < 3)
+                                    fprintf(stderr, "  out %lld: %.9g vs oracle %.9g\n", (long long)i, y[i], ref[i]);
+                            CHECK(bad == 0, "packed8 %s%s [%lld,%lld] T=%lld isa=%s threads=%d: %d outputs not bitwise equal to the scalar oracle",
+                                  gaze_type_name(t), extreme ? " (extreme scales)" : "", (long long)n_out, (long long)n_in,
+                                  (long long)T, gaze_isa_name(isas[ii]), nt, bad);
+                            n++;
+                        }
+                    }
+                    gaze_set_isa(best);
+                    free(x); free(y); free(ref);
+                }
+                gaze_set_isa(best);
+                gaze_quant_pack_free(&p);
+                free(w);
+            }
+    printf("packed K-quant (AVX2 8-row layout) cases: %d\n", n);
+}
+
 // Several prepared quantized linears of one x (q, k, v) through gaze_linear_forward_many: one
 // parallel region, x quantized once per kind; the same bits as one gaze_linear_forward each,
 // for mixed 32-block and K types, T = 1 and T = 5, 1 and 2 threads.
@@ -677,6 +745,7 @@ int main(void) {
     test_linear();
     test_packed();
     test_packed_q32();
+    test_packed_k8();
     test_forward_many();
     test_act_quant();
     return check_summary("test_quant");

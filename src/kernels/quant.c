@@ -916,6 +916,53 @@ static enum gaze_status check_linear(enum gaze_type type, int64_t n_out, int64_t
     return GAZE_OK;
 }
 
+// ---- K-quants on AVX2 CPUs: 8-row groups packed at load (quant_k_avx2.c) ------------------------
+// Chosen by gaze_quant_pack_init where the AVX-512 layout is not (no AVX-512 VNNI/VBMI, or the
+// ISA lowered to AVX2); p->kind records it, so packed data is only read by its own kernel.
+
+static bool k8_layout_wanted(enum gaze_type type) {
+    return is_k_type(type) && !packed_kernel_active() && gaze_isa_active() >= GAZE_ISA_AVX2;
+}
+
+static enum gaze_status k8_pack_init(struct gaze_quant_packed * p) {
+    const int64_t groups = (p->n_out + 7) / 8;
+    size_t total;
+    if (gaze_mul_ovf(quant_k_pack8_sb_bytes(p->type), (size_t)(p->n_in / QK_K), &p->group_bytes) ||
+        gaze_mul_ovf(p->group_bytes, (size_t)groups, &total))
+        return gaze_error(GAZE_ERR_INVALID_ARG, "quant pack: shape too large");
+    p->data = gaze_alloc_large(total);
+    if (!p->data) return GAZE_ERR_NOMEM;
+    p->kind = QUANT_PACK_AVX2_K8;
+    #pragma omp parallel for schedule(static) if (groups >= 8)
+    for (int64_t g = 0; g < groups; g++)
+        quant_k_pack8_group_avx2(p->raw, p->type, p->n_out, p->n_in, g, p->data + (size_t)g * p->group_bytes);
+    return GAZE_OK;
+}
+
+// As linear_run on the 8-row groups: threads split rows in whole 16-row units as there.
+static enum gaze_status k8_linear_run(const struct gaze_quant_packed * p, const float * x, int64_t T,
+                                      float * y, int n_threads) {
+    const int64_t n_out = p->n_out, n_in = p->n_in;
+    if (n_threads <= 0) n_threads = gaze_default_threads();
+    const double work = (double)n_out * (double)n_in * (double)T;
+    int nt = work < 1.5e5 ? 1 : n_threads;
+    if (nt > (n_out + 15) / 16) nt = (int)GAZE_MAX(1, (n_out + 15) / 16);
+    struct quant_act act;
+    void * mem = scratch_get(0, quant_act_bytes(p->type, T, n_in));
+    if (!mem) return GAZE_ERR_NOMEM;
+    quant_act_init(&act, p->type, x, T, n_in, mem, nt);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = omp_get_thread_num(), ntt = omp_get_num_threads();
+        const int64_t groups = (n_out + 15) / 16;
+        const int64_t g0 = 2 * (groups * tid / ntt), g1 = GAZE_MIN((n_out + 7) / 8, 2 * (groups * (tid + 1) / ntt));
+        if (g1 > g0)
+            quant_k_packed8_rows_avx2(p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type, &act, y, n_out,
+                                      g0, g1, n_out);
+    }
+    return GAZE_OK;
+}
+
 // The product on raw blocks (raw) or pre-packed groups (packed, group stride gbytes).
 static enum gaze_status linear_run(const void * raw, const uint8_t * packed, size_t gbytes,
                                    enum gaze_type type, int64_t n_out, int64_t n_in,
@@ -997,6 +1044,7 @@ enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void *
     p->n_out = n_out;
     p->n_in = n_in;
     p->raw = w;
+    if (k8_layout_wanted(type) && n_out > 0 && n_in > 0) return k8_pack_init(p);
     const int kind = pack_kind();
     const size_t bb = kind_blk_bytes(kind, type);
     if (bb == 0 || n_out == 0 || n_in == 0) return GAZE_OK;   // raw path
@@ -1029,6 +1077,8 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
     if (st) return st;
     if (T == 0 || p->n_out == 0) return GAZE_OK;
     if (!x || !y) return gaze_error(GAZE_ERR_INVALID_ARG, "quant linear: NULL pointer");
+    if (p->data && p->kind == QUANT_PACK_AVX2_K8 && gaze_isa_active() >= GAZE_ISA_AVX2)
+        return k8_linear_run(p, x, T, y, n_threads);
     // the packed data is only valid for the kernel that made it (ISA lowered since: raw path)
     const uint8_t * pk = p->kind == pack_kind() ? p->data : NULL;
     return linear_run(p->raw, pk, p->group_bytes, p->type, p->n_out, p->n_in, x, T, y, n_threads);

@@ -135,7 +135,7 @@ bool   quant_act_init(struct quant_act * act, enum gaze_type type, const float *
 // ---- pre-packed weights -------------------------------------------------------------------------
 
 // Packed layouts, one per kernel family; data is only read by the kernel of the kind that made it.
-enum { QUANT_PACK_NONE = 0, QUANT_PACK_AVX512 = 1, QUANT_PACK_AVX2 = 2 };
+enum { QUANT_PACK_NONE = 0, QUANT_PACK_AVX512 = 1, QUANT_PACK_AVX2 = 2, QUANT_PACK_AVX2_K8 = 3 };
 
 // Weights repacked once (at model load) for the AVX-512 VNNI kernel: 16-row groups whose codes
 // are interleaved so that one vpdpbusd serves 16 rows × 4 inputs (layout in quant_avx512.c).
@@ -144,14 +144,15 @@ enum { QUANT_PACK_NONE = 0, QUANT_PACK_AVX512 = 1, QUANT_PACK_AVX2 = 2 };
 // group layout (quant_k_avx512.c; Q4_K, Q5_K 1.03x, Q6_K 1.3x the raw bytes). On AVX2 CPUs without
 // AVX-512 VNNI/VBMI the 32-block types get the AVX2 layout (quant_pack_avx2.c, same bytes). For
 // types the active kind does not cover (F16/BF16/F32), nothing is copied and forward_packed runs
-// gaze_quant_linear_forward on the raw blocks.
+// gaze_quant_linear_forward on the raw blocks; except K-quants on AVX2 CPUs, which get the
+// 8-row group layout of quant_k_avx2.c (QUANT_PACK_AVX2_K8; generation and prompts).
 struct gaze_quant_packed {
     enum gaze_type type;
-    int            kind;         // layout of data: QUANT_PACK_AVX512 or QUANT_PACK_AVX2 (0: none)
+    int            kind;         // layout of data: QUANT_PACK_AVX512, _AVX2 or _AVX2_K8 (0: none)
     int64_t        n_out, n_in;
     const void *   raw;          // [n_out, n_in] the original ggml blocks (borrowed)
     uint8_t *      data;         // [ceil(n_out / 16), n_in / 32, blk_bytes] or NULL (raw path)
-    size_t         group_bytes;  // bytes of one 16-row group
+    size_t         group_bytes;  // bytes of one 16-row group (AVX2 K-quant layout: 8-row group)
 };
 
 enum gaze_status gaze_quant_pack_init(struct gaze_quant_packed * p, const void * w,
@@ -196,6 +197,15 @@ void   quant_k_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out
 void   quant_k_packed_rows_avx512(const uint8_t * pk, size_t gbytes, enum gaze_type type,
                                   const struct quant_act * act, float * y, int64_t ldy,
                                   int64_t g0, int64_t g1, int64_t n_out);
+// K-quant 8-row group packing for CPUs without AVX-512 VNNI (quant_k_avx2.c): bytes per
+// super-block of a group (0: not a K type), packing of group g (rows 8g .. 8g+7, zero past
+// n_out) into dst [n_in/256 · sb bytes], and the kernel over groups [g0, g1) (pk: group g0).
+size_t quant_k_pack8_sb_bytes(enum gaze_type t);
+void   quant_k_pack8_group_avx2(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
+                                int64_t g, uint8_t * dst);
+void   quant_k_packed8_rows_avx2(const uint8_t * pk, size_t gbytes, enum gaze_type type,
+                                 const struct quant_act * act, float * y, int64_t ldy,
+                                 int64_t g0, int64_t g1, int64_t n_out);
 // Packed layout (AVX-512 only): bytes of a 16-row × 32-input block group (0: type not
 // packable); packing of group g (rows 16g .. 16g+15, zero past n_out) into dst [n_in/32 ·
 // blk bytes]; the kernel over groups [g0, g1) with pk pointing at group g0.
