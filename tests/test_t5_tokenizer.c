@@ -7,6 +7,7 @@
 // with and without special tokens; decoding with specials hidden gives tokenizers' text.
 // Where the file comes from: tests/fixtures/t5_tokenizer/README.md.
 #include "check.h"
+#include "encoding_check.h"
 #include "gaze.h"
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,31 +17,6 @@ static const char * fx(char * buf, size_t cap, const char * name) {
     const char * d = getenv("GAZE_SOURCE_DIR");
     snprintf(buf, cap, "%s/tests/fixtures/t5_tokenizer/%s", d && *d ? d : ".", name);
     return buf;
-}
-
-static bool same(const struct gaze_encoding * enc, const json_t * want) {
-    json_t * ids = json_object_get(want, "ids"), * offs = json_object_get(want, "offsets");
-    if (!ids || (size_t)enc->n_tokens != json_array_size(ids)) return false;
-    for (int64_t k = 0; k < enc->n_tokens; k++) {
-        json_t * o = json_array_get(offs, (size_t)k);
-        if (enc->ids[k] != json_integer_value(json_array_get(ids, (size_t)k)) ||
-            enc->offsets[2 * k] != json_integer_value(json_array_get(o, 0)) ||
-            enc->offsets[2 * k + 1] != json_integer_value(json_array_get(o, 1))) return false;
-    }
-    return true;
-}
-
-static void show(const char * key, const char * text, const struct gaze_encoding * enc, const json_t * want) {
-    json_t * ids = json_object_get(want, "ids"), * offs = json_object_get(want, "offsets");
-    fprintf(stderr, "  %s \"%s\"\n  want", key, text);
-    for (size_t k = 0; k < json_array_size(ids); k++)
-        fprintf(stderr, " %lld(%lld,%lld)", (long long)json_integer_value(json_array_get(ids, k)),
-                (long long)json_integer_value(json_array_get(json_array_get(offs, k), 0)),
-                (long long)json_integer_value(json_array_get(json_array_get(offs, k), 1)));
-    fprintf(stderr, "\n  got ");
-    for (int64_t k = 0; k < enc->n_tokens; k++)
-        fprintf(stderr, " %d(%lld,%lld)", enc->ids[k], (long long)enc->offsets[2 * k], (long long)enc->offsets[2 * k + 1]);
-    fprintf(stderr, "\n");
 }
 
 int main(void) {
@@ -76,10 +52,10 @@ int main(void) {
             struct gaze_tokenizer_encode_opts o = { 0 };
             o.no_special = plain;
             s = gaze_tokenizer_encode(t, text, json_string_length(jt), &o, &enc);
-            const bool ok = s == GAZE_OK && same(&enc, want);
+            const bool ok = s == GAZE_OK && enc_same(&enc, want);
             if (!ok && bad++ < (getenv("GAZE_TEST_VERBOSE") ? 100 : 4)) {
                 if (s) fprintf(stderr, "  %s\n", gaze_last_error());
-                show(key, text, &enc, want);
+                enc_show(key, text, &enc, want);
             }
             n++;
             if (plain || !ok) continue;

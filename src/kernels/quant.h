@@ -41,6 +41,37 @@ _Static_assert(sizeof(struct block_q5_k) == 176, "block_q5_K size");
 _Static_assert(sizeof(struct block_q6_k) == 210, "block_q6_K size");
 _Static_assert(sizeof(struct block_q8_k) == 292, "block_q8_K size");
 
+// ---- 32-block layout constants (shared by the SIMD kernels) ------------------------------------
+
+// Bytes of one block, offset of its code bytes, whether it carries a min, whether it has a fifth
+// bit, and the code offset m'/d of the symmetric types (Q8_0 read as u8 = q + 128).
+static inline int q32_blk_bytes(enum gaze_type t) {
+    switch (t) {
+    case GAZE_TYPE_Q4_0: return 18;
+    case GAZE_TYPE_Q4_1: return 20;
+    case GAZE_TYPE_Q5_0: return 22;
+    case GAZE_TYPE_Q5_1: return 24;
+    default:             return 34;   // Q8_0
+    }
+}
+static inline int q32_qs_off(enum gaze_type t) {
+    switch (t) {
+    case GAZE_TYPE_Q4_1: return 4;
+    case GAZE_TYPE_Q5_0: return 6;
+    case GAZE_TYPE_Q5_1: return 8;
+    default:             return 2;    // Q4_0, Q8_0
+    }
+}
+static inline bool q32_has_min(enum gaze_type t) { return t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_1; }
+static inline bool q32_is_q5(enum gaze_type t) { return t == GAZE_TYPE_Q5_0 || t == GAZE_TYPE_Q5_1; }
+static inline float q32_code_offset(enum gaze_type t) {
+    switch (t) {
+    case GAZE_TYPE_Q4_0: return -8.0f;
+    case GAZE_TYPE_Q5_0: return -16.0f;
+    default:             return -128.0f;   // Q8_0 read as u8 = q + 128
+    }
+}
+
 // ---- type traits ------------------------------------------------------------------------------
 
 #define QUANT_TYPE_CODES 42   // ggml type codes known by name (0 .. 41)

@@ -10,15 +10,6 @@
 #define AI static inline __attribute__((always_inline))
 #define KC 256
 
-AI int blk_bytes(enum gaze_type t) {
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return 18;
-    case GAZE_TYPE_Q4_1: return 20;
-    case GAZE_TYPE_Q5_0: return 22;
-    case GAZE_TYPE_Q5_1: return 24;
-    default:             return 34;
-    }
-}
 
 AI float f16(const uint8_t * p) { uint16_t h; memcpy(&h, p, 2); return _cvtsh_ss(h); }
 
@@ -74,7 +65,7 @@ AI float hsum(__m256 v) {
 AI void tile_q(enum gaze_type t, const int R, const int C, const uint8_t * w, size_t rb,
                const struct quant_act * a, int64_t t0, int64_t r0, float * y, int64_t ldy) {
     const int64_t nb = a->nb;
-    const int B = blk_bytes(t);
+    const int B = q32_blk_bytes(t);
     __m256 acc[R][C];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();

@@ -31,44 +31,16 @@ bool quant_avx512_usable(void) {
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
 }
 
-// Per-type layout constants of a 32-block.
-AI int blk_bytes(enum gaze_type t) {
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return 18;
-    case GAZE_TYPE_Q4_1: return 20;
-    case GAZE_TYPE_Q5_0: return 22;
-    case GAZE_TYPE_Q5_1: return 24;
-    default:             return 34;   // Q8_0
-    }
-}
-AI int qs_off(enum gaze_type t) {
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return 2;
-    case GAZE_TYPE_Q4_1: return 4;
-    case GAZE_TYPE_Q5_0: return 6;
-    case GAZE_TYPE_Q5_1: return 8;
-    default:             return 2;
-    }
-}
-AI bool has_min(enum gaze_type t) { return t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_1; }
-AI float code_offset(enum gaze_type t) {   // m' = -offset·d for the symmetric types
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return -8.0f;
-    case GAZE_TYPE_Q5_0: return -16.0f;
-    default:             return -128.0f;   // Q8_0 read as u8 = q + 128
-    }
-}
-
 // vpermb indices: 16 qs bytes of block 0 twice, then of block 1 twice (nibble types).
 AI __m512i nib_idx(enum gaze_type t) {
-    const int B = blk_bytes(t), o = qs_off(t);
+    const int B = q32_blk_bytes(t), o = q32_qs_off(t);
     uint8_t idx[64];
     for (int i = 0; i < 64; i++) idx[i] = (uint8_t)((i < 32 ? o : B + o) + (i & 15));
     return _mm512_loadu_si512(idx);
 }
 // vpermw indices: words 0-7 = d of block 0, 8-15 = d of block 1, 16/17 = min (or d) of 0/1.
 AI __m512i scale_idx(enum gaze_type t) {
-    const int B2 = blk_bytes(t) / 2, mo = has_min(t) ? 1 : 0;
+    const int B2 = q32_blk_bytes(t) / 2, mo = q32_has_min(t) ? 1 : 0;
     uint16_t idx[32] = { 0 };
     for (int i = 0; i < 8; i++) { idx[i] = 0; idx[8 + i] = (uint16_t)B2; }
     idx[16] = (uint16_t)mo;
@@ -101,7 +73,7 @@ AI struct consts make_consts(enum gaze_type t) {
 // stores m'_b, m'_b+1 at m[0..1].
 AI void unpack_pair(enum gaze_type t, const struct consts * k, const uint8_t * p,
                     __m512i * W, __m512 * DW, float * m) {
-    const int B = blk_bytes(t);
+    const int B = q32_blk_bytes(t);
     __m512i raw;
     if (t == GAZE_TYPE_Q8_0) {
         raw = _mm512_loadu_si512(p);
@@ -124,7 +96,7 @@ AI void unpack_pair(enum gaze_type t, const struct consts * k, const uint8_t * p
     const __m512i s = _mm512_permutexvar_epi16(k->scl, raw);
     *DW = _mm512_cvtph_ps(_mm512_castsi512_si256(s));
     __m128 mm = _mm_cvtph_ps(_mm512_extracti32x4_epi32(s, 2));
-    if (!has_min(t)) mm = _mm_mul_ps(mm, _mm_set1_ps(code_offset(t)));
+    if (!q32_has_min(t)) mm = _mm_mul_ps(mm, _mm_set1_ps(q32_code_offset(t)));
     _mm_storel_pi((__m64 *)m, mm);
 }
 
@@ -140,7 +112,7 @@ AI void tile_q(enum gaze_type t, const int R, const int C, const struct consts *
                const uint8_t * w, size_t rb, const struct quant_act * a, int64_t t0,
                int64_t r0, float * y, int64_t ldy) {
     const int64_t nb = a->nb, nb2 = nb & ~(int64_t)1;
-    const int B = blk_bytes(t);
+    const int B = q32_blk_bytes(t);
     __m512 acc[R][C];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
@@ -326,7 +298,7 @@ void quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, in
         return;
     }
     const int64_t nb = n_in / QK32;
-    const int B = blk_bytes(t);
+    const int B = q32_blk_bytes(t);
     const size_t rb = (size_t)nb * (size_t)B, bb = quant_pack_blk_bytes(t), cb = codes_bytes(t);
     const bool q5 = t == GAZE_TYPE_Q5_0 || t == GAZE_TYPE_Q5_1;
     const uint32_t lo = 0x0F0F0F0Fu, hi = 0xF0F0F0F0u;
@@ -337,12 +309,12 @@ void quant_pack_group_avx512(const void * w, enum gaze_type t, int64_t n_out, in
             const uint8_t * p = row + (size_t)b * B;
             uint8_t * o = dst + (size_t)b * bb;
             memcpy(o + cb + 2 * r, p, 2);                                   // d
-            if (has_min(t)) memcpy(o + cb + 32 + 2 * r, p + 2, 2);          // m
+            if (q32_has_min(t)) memcpy(o + cb + 32 + 2 * r, p + 2, 2);          // m
             if (t == GAZE_TYPE_Q8_0) {
                 for (int j = 0; j < 8; j++) wr32(o + 64 * j + 4 * r, rd32(p + 2 + 4 * j) ^ 0x80808080u);
                 continue;
             }
-            const uint8_t * qs = p + qs_off(t);
+            const uint8_t * qs = p + q32_qs_off(t);
             const uint32_t a = rd32(qs), bw = rd32(qs + 4), c = rd32(qs + 8), d = rd32(qs + 12);
             wr32(o + 4 * r,       (a & lo) | (bw & lo) << 4);
             wr32(o + 64 + 4 * r,  (c & lo) | (d & lo) << 4);
@@ -428,8 +400,8 @@ AI void ptile(enum gaze_type t, const int G, const int C, const uint8_t * pk, si
         for (int g = 0; g < G; g++) {
             const uint8_t * o = pk + (size_t)g * gbytes + (size_t)b * bb + cb;
             const __m512 D = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)o));
-            const __m512 M = has_min(t) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(o + 32)))
-                                        : _mm512_mul_ps(D, _mm512_set1_ps(code_offset(t)));   // exact
+            const __m512 M = q32_has_min(t) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(o + 32)))
+                                        : _mm512_mul_ps(D, _mm512_set1_ps(q32_code_offset(t)));   // exact
             for (int c = 0; c < C; c++) {
                 const __m512 I = _mm512_cvtepi32_ps(_mm512_add_epi32(I0[g][c], I1[g][c]));
                 __m512 a1 = _mm512_mul_ps(D, _mm512_set1_ps(xd[c][b]));

@@ -31,36 +31,9 @@
 // (the scalar oracle, built without FMA, rounds every operation).
 #define NOFUSE(x) __asm__("" : "+x"(x))
 
-AI int blk_bytes(enum gaze_type t) {
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return 18;
-    case GAZE_TYPE_Q4_1: return 20;
-    case GAZE_TYPE_Q5_0: return 22;
-    case GAZE_TYPE_Q5_1: return 24;
-    default:             return 34;   // Q8_0
-    }
-}
-AI int qs_off(enum gaze_type t) {
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return 2;
-    case GAZE_TYPE_Q4_1: return 4;
-    case GAZE_TYPE_Q5_0: return 6;
-    case GAZE_TYPE_Q5_1: return 8;
-    default:             return 2;
-    }
-}
-AI bool has_min(enum gaze_type t) { return t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_1; }
-AI bool is_q5(enum gaze_type t) { return t == GAZE_TYPE_Q5_0 || t == GAZE_TYPE_Q5_1; }
-AI float code_offset(enum gaze_type t) {   // m' = offset·d for the symmetric types (the oracle's)
-    switch (t) {
-    case GAZE_TYPE_Q4_0: return -8.0f;
-    case GAZE_TYPE_Q5_0: return -16.0f;
-    default:             return -128.0f;   // Q8_0 read as u8 = q + 128
-    }
-}
 // Bytes of one 8-row half, and where its scales start.
-AI int half_bytes(enum gaze_type t) { return 8 * blk_bytes(t); }
-AI int scale_off(enum gaze_type t) { return t == GAZE_TYPE_Q8_0 ? 256 : is_q5(t) ? 160 : 128; }
+AI int half_bytes(enum gaze_type t) { return 8 * q32_blk_bytes(t); }
+AI int scale_off(enum gaze_type t) { return t == GAZE_TYPE_Q8_0 ? 256 : q32_is_q5(t) ? 160 : 128; }
 
 size_t quant_pack_avx2_blk_bytes(enum gaze_type t) {
     const bool q32 = t == GAZE_TYPE_Q4_0 || t == GAZE_TYPE_Q4_1 || t == GAZE_TYPE_Q5_0 || t == GAZE_TYPE_Q5_1 ||
@@ -76,7 +49,7 @@ static void wr32(uint8_t * p, uint32_t v) { memcpy(p, &v, 4); }
 void quant_pack_group_avx2(const void * w, enum gaze_type t, int64_t n_out, int64_t n_in,
                            int64_t g, uint8_t * dst) {
     const int64_t nb = n_in / QK32;
-    const int B = blk_bytes(t), hb = half_bytes(t), so = scale_off(t);
+    const int B = q32_blk_bytes(t), hb = half_bytes(t), so = scale_off(t);
     const size_t rb = (size_t)nb * (size_t)B, bb = 2 * (size_t)hb;
     const uint32_t lo = 0x0F0F0F0Fu, hi = 0xF0F0F0F0u;
     memset(dst, 0, bb * (size_t)nb);   // rows past n_out stay zero: d = 0, never stored anyway
@@ -87,18 +60,18 @@ void quant_pack_group_avx2(const void * w, enum gaze_type t, int64_t n_out, int6
             const uint8_t * p = row + (size_t)b * B;
             uint8_t * o = dst + (size_t)b * bb + (size_t)(r >> 3) * (size_t)hb;
             memcpy(o + so + 2 * rr, p, 2);                                  // d
-            if (has_min(t)) memcpy(o + so + 16 + 2 * rr, p + 2, 2);         // m
+            if (q32_has_min(t)) memcpy(o + so + 16 + 2 * rr, p + 2, 2);         // m
             if (t == GAZE_TYPE_Q8_0) {
                 for (int j = 0; j < 8; j++) wr32(o + 32 * j + 4 * rr, rd32(p + 2 + 4 * j));
                 continue;
             }
-            const uint8_t * qs = p + qs_off(t);
+            const uint8_t * qs = p + q32_qs_off(t);
             const uint32_t a = rd32(qs), bw = rd32(qs + 4), c = rd32(qs + 8), d = rd32(qs + 12);
             wr32(o + 4 * rr,      (a & lo) | (bw & lo) << 4);
             wr32(o + 32 + 4 * rr, (c & lo) | (d & lo) << 4);
             wr32(o + 64 + 4 * rr, ((a >> 4) & lo) | (bw & hi));
             wr32(o + 96 + 4 * rr, ((c >> 4) & lo) | (d & hi));
-            if (is_q5(t)) {
+            if (q32_is_q5(t)) {
                 const uint32_t h = rd32(p + (t == GAZE_TYPE_Q5_0 ? 2 : 4));
                 for (int i = 0; i < 4; i++) {
                     uint8_t v = 0;
@@ -174,12 +147,12 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
             } else {
                 __m256i A[C];
                 __m256i H = _mm256_setzero_si256();
-                if (is_q5(t)) H = _mm256_loadu_si256((const __m256i *)(o + 128));
+                if (q32_is_q5(t)) H = _mm256_loadu_si256((const __m256i *)(o + 128));
                 for (int c = 0; c < C; c++) A[c] = _mm256_setzero_si256();
                 for (int j = 0; j < 4; j++) {
                     const __m256i v = _mm256_loadu_si256((const __m256i *)(o + 32 * j));
                     __m256i wl = _mm256_and_si256(v, lo4), wh = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
-                    if (is_q5(t)) {
+                    if (q32_is_q5(t)) {
                         wl = _mm256_or_si256(wl, fifth_bits(H, 2 * j));
                         wh = _mm256_or_si256(wh, fifth_bits(H, 2 * j + 1));
                     }
@@ -188,20 +161,20 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
                         const __m256i p1 = _mm256_maddubs_epi16(wh, bcast4(xq[c] + 32 * b + 8 * j + 4));
                         A[c] = _mm256_add_epi16(A[c], _mm256_add_epi16(p0, p1));
                     }
-                    if (is_q5(t) && j == 1)   // 5-bit codes: at most 4 pairs per int16 lane
+                    if (q32_is_q5(t) && j == 1)   // 5-bit codes: at most 4 pairs per int16 lane
                         for (int c = 0; c < C; c++) {
                             I[c] = _mm256_madd_epi16(A[c], one16);
                             A[c] = _mm256_setzero_si256();
                         }
                 }
                 for (int c = 0; c < C; c++)
-                    I[c] = is_q5(t) ? _mm256_add_epi32(I[c], _mm256_madd_epi16(A[c], one16))
+                    I[c] = q32_is_q5(t) ? _mm256_add_epi32(I[c], _mm256_madd_epi16(A[c], one16))
                                     : _mm256_madd_epi16(A[c], one16);
             }
             // acc += (d_w·d_x)·I + m'_w·s_x, rounded step by step as quant_q32_block_dot
             const __m256 D = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(o + so)));
-            const __m256 M = has_min(t) ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(o + so + 16)))
-                                        : _mm256_mul_ps(D, _mm256_set1_ps(code_offset(t)));   // exact
+            const __m256 M = q32_has_min(t) ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(o + so + 16)))
+                                        : _mm256_mul_ps(D, _mm256_set1_ps(q32_code_offset(t)));   // exact
             for (int c = 0; c < C; c++) {
                 const __m256 If = _mm256_cvtepi32_ps(I[c]);
                 __m256 a1 = _mm256_mul_ps(D, _mm256_set1_ps(xd[c][b]));
