@@ -15,15 +15,12 @@
 // for AVX2 in v4-v6 (bench/results/long_context.md): v4 a 6-key score micro-kernel and a
 // causal-only diagonal mask by prefixes, v6 a 4 × 3-vector P·V micro-kernel
 // (attention_fused_avx2.c). v5 (four keys at a time in the row path) measured 25-30 % slower
-// in CPU time on decoding here and was taken out. v7 (loop orders of tile_scores and tile_pv
-// swapped for L1 reuse at d = 128) measured no faster and was not kept; v8 pairs two query
-// panels of a head over each K/V tile (fused_pair) for long prompts.
+// in CPU time on decoding here and was taken out.
 // Layout trick: scores are computed transposed, St[key][query], by broadcasting K elements
 // against a packed Qᵀ panel (d × 64 queries, scale·log2e folded in). K and V are read in
 // place, nothing is packed per KV tile, and the softmax statistics (running max m, sum l)
 // are vectors over queries: no horizontal reductions anywhere. Work items are
-// (batch, head, 64-query block), or two such blocks of a head (v8, plain prompts), heaviest
-// first, claimed dynamically by OpenMP threads.
+// (batch, head, 64-query block), heaviest first, claimed dynamically by OpenMP threads.
 
 #include <float.h>
 #include <omp.h>
@@ -878,94 +875,83 @@ static void FN(tile_skip_rows)(float * pout, int64_t Tk, int64_t n_rows, int64_t
 // item's probe rows are written too (mt: [n_tiles, ATTN_BR] scratch): each tile's
 // probabilities and running max exactly as attn_probe computes them, from the same St.
 // ss (or NULL): also the summaries of these rows into slot `slot`.
-// Split in three (start, one key tile, finish) so that fused_pair can run two panels over
-// each key tile in turn with the very same code.
-static void FN(item_start)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, struct FN(sum_scratch) * ss) {
-    const struct gaze_attn_desc * desc = plan->desc;
-    const int64_t dpad = (desc->d + VL - 1) / VL * VL;
-    const float * qbase = plan->q.data + b * plan->q.sb + h * plan->q.sh;
-    FN(pack_qt)(s->qt, qbase, plan->q.st, NULL, i0, n_rows, desc->d, plan->scale_log2);
-    memset(s->oacc, 0, (size_t)ATTN_BR * dpad * sizeof(float));
-    for (int64_t i = 0; i < ATTN_BR; i++) { s->m[i] = -INFINITY; s->l[i] = 0.0f; }
-    if (ss) FN(sum_start)(ss, plan->sum->top_k);
-}
-
-static void FN(item_tile)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                          int64_t b, int64_t h, int64_t i0, int64_t n_rows, int64_t j0, int64_t t,
-                          float * mt, struct FN(sum_scratch) * ss) {
+static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
+                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt,
+                           struct FN(sum_scratch) * ss, int64_t slot) {
     const struct gaze_attn_desc * desc = plan->desc;
     const int64_t d = desc->d, Tk = desc->Tk, hk = h / plan->group;
     const int64_t dpad = (d + VL - 1) / VL * VL;
     const int64_t rows_pad = (n_rows + O_MR - 1) / O_MR * O_MR;
+    const float * qbase = plan->q.data + b * plan->q.sb + h * plan->q.sh;
     const float * kbase = plan->k.data + b * plan->k.sb + hk * plan->k.sh;
     const float * vbase = plan->v.data + b * plan->v.sb + hk * plan->v.sh;
+
     float * pout = plan->p ? plan->p + ((b * desc->Hq + h) * desc->Tq + i0) * Tk : NULL;
+
+    FN(pack_qt)(s->qt, qbase, plan->q.st, NULL, i0, n_rows, d, plan->scale_log2);
+    memset(s->oacc, 0, (size_t)ATTN_BR * dpad * sizeof(float));
+    for (int64_t i = 0; i < ATTN_BR; i++) { s->m[i] = -INFINITY; s->l[i] = 0.0f; }
     const int64_t pos0 = i0 + desc->mask.q_offset;
-    const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
-    enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
-    if (kind == ATTN_TILE_SKIP) {
-        if (pout) FN(tile_skip_rows)(pout, Tk, n_rows, j0, n_k, 0.0f, mt + t * ATTN_BR);
-        if (ss) FN(sum_tile_skip)(ss, t);
-        return;
-    }
-    FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
-    if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s->st, n_k);
-    if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
-        FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
-    if (ss) {
-        FN(sum_tile_topk)(ss, plan->sum->top_k, s->st, n_rows, j0, n_k);
-        FN(tile_softmax_e)(s->st, n_k, s->m, s->l, s->alpha, ss->e);
-        FN(sum_tile_post)(plan->sum, ss, s->st, s->m, s->alpha, t, pos0, n_rows, j0, n_k);
-    } else {
-        FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
-    }
-    if (pout) {
-        memcpy(mt + t * ATTN_BR, s->m, ATTN_BR * sizeof(float));
-        FN(tile_to_rows)(pout, Tk, s->st, n_rows, j0, n_k, 1.0f);
-    }
-    const float * vb = vbase + j0 * plan->v.st;
-    int64_t vst = plan->v.st;
-    // Padding keys get P = 0, but 0 · NaN is NaN: their V rows must not be read at all.
-    const int32_t * vp = plan->valid_prefix ? plan->valid_prefix + b * (Tk + 1) : NULL;
-    const bool has_pad = kind == ATTN_TILE_PARTIAL && vp && vp[j0 + n_k] - vp[j0] != n_k;
-    if (dpad != d || has_pad) {   // copy the tile into a zero-padded panel
-        for (int64_t j = 0; j < n_k; j++) {
-            if (has_pad && !desc->mask.key_valid[b * Tk + j0 + j])
-                memset(s->vp + j * dpad, 0, (size_t)d * sizeof(float));
-            else
-                memcpy(s->vp + j * dpad, vb + j * vst, (size_t)d * sizeof(float));
+    if (ss) FN(sum_start)(ss, plan->sum->top_k);
+
+    for (int64_t j0 = 0, t = 0; j0 < Tk; j0 += ATTN_BC, t++) {
+        const int64_t n_k = GAZE_MIN(ATTN_BC, Tk - j0);
+        enum attn_tile kind = attn_tile_classify(plan, b, i0, i0 + n_rows, j0, j0 + n_k);
+        if (kind == ATTN_TILE_SKIP) {
+            if (pout) FN(tile_skip_rows)(pout, Tk, n_rows, j0, n_k, 0.0f, mt + t * ATTN_BR);
+            if (ss) FN(sum_tile_skip)(ss, t);
+            continue;
         }
-        vb = s->vp;
-        vst = dpad;
-    }
-    // A masked element has P = 0, but 0 · NaN = NaN: when a partial tile's V holds a
-    // non-finite value, accumulate only the allowed elements (rare; speed is no concern).
-    bool v_finite = true;
-    for (int64_t j = 0; kind == ATTN_TILE_PARTIAL && j < n_k && v_finite; j++)
-        for (int64_t c = 0; c < d; c++) v_finite &= isfinite(vb[j * vst + c]);
-    if (v_finite) {
-        FN(tile_pv)(s->oacc, dpad, s->st, s->alpha, vb, vst, n_k, rows_pad);
-    } else {
-        for (int64_t r = 0; r < rows_pad; r++) {
-            float * o = s->oacc + r * dpad;
-            for (int64_t c = 0; c < d; c++) o[c] *= s->alpha[r];
+        FN(tile_scores)(s->qt, kbase + j0 * plan->k.st, plan->k.st, n_k, d, s->st);
+        if (plan->cap_out > 0.0f) FN(tile_softcap)(plan, s->st, n_k);
+        if (kind == ATTN_TILE_PARTIAL || plan->has_bias)
+            FN(tile_mask)(plan, s->st, kind, b, h, NULL, i0, n_rows, j0, n_k);
+        if (ss) {
+            FN(sum_tile_topk)(ss, plan->sum->top_k, s->st, n_rows, j0, n_k);
+            FN(tile_softmax_e)(s->st, n_k, s->m, s->l, s->alpha, ss->e);
+            FN(sum_tile_post)(plan->sum, ss, s->st, s->m, s->alpha, t, pos0, n_rows, j0, n_k);
+        } else {
+            FN(tile_softmax)(s->st, n_k, s->m, s->l, s->alpha);
+        }
+        if (pout) {
+            memcpy(mt + t * ATTN_BR, s->m, ATTN_BR * sizeof(float));
+            FN(tile_to_rows)(pout, Tk, s->st, n_rows, j0, n_k, 1.0f);
+        }
+        const float * vb = vbase + j0 * plan->v.st;
+        int64_t vst = plan->v.st;
+        // Padding keys get P = 0, but 0 · NaN is NaN: their V rows must not be read at all.
+        const int32_t * vp = plan->valid_prefix ? plan->valid_prefix + b * (Tk + 1) : NULL;
+        const bool has_pad = kind == ATTN_TILE_PARTIAL && vp && vp[j0 + n_k] - vp[j0] != n_k;
+        if (dpad != d || has_pad) {   // copy the tile into a zero-padded panel
             for (int64_t j = 0; j < n_k; j++) {
-                const float pj = s->st[j * ATTN_BR + r];
-                if (pj == 0.0f) continue;
-                for (int64_t c = 0; c < d; c++) o[c] += pj * vb[j * vst + c];
+                if (has_pad && !desc->mask.key_valid[b * Tk + j0 + j])
+                    memset(s->vp + j * dpad, 0, (size_t)d * sizeof(float));
+                else
+                    memcpy(s->vp + j * dpad, vb + j * vst, (size_t)d * sizeof(float));
+            }
+            vb = s->vp;
+            vst = dpad;
+        }
+        // A masked element has P = 0, but 0 · NaN = NaN: when a partial tile's V holds a
+        // non-finite value, accumulate only the allowed elements (rare; speed is no concern).
+        bool v_finite = true;
+        for (int64_t j = 0; kind == ATTN_TILE_PARTIAL && j < n_k && v_finite; j++)
+            for (int64_t c = 0; c < d; c++) v_finite &= isfinite(vb[j * vst + c]);
+        if (v_finite) {
+            FN(tile_pv)(s->oacc, dpad, s->st, s->alpha, vb, vst, n_k, rows_pad);
+        } else {
+            for (int64_t r = 0; r < rows_pad; r++) {
+                float * o = s->oacc + r * dpad;
+                for (int64_t c = 0; c < d; c++) o[c] *= s->alpha[r];
+                for (int64_t j = 0; j < n_k; j++) {
+                    const float pj = s->st[j * ATTN_BR + r];
+                    if (pj == 0.0f) continue;
+                    for (int64_t c = 0; c < d; c++) o[c] += pj * vb[j * vst + c];
+                }
             }
         }
     }
-}
 
-static void FN(item_finish)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                            int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt,
-                            struct FN(sum_scratch) * ss, int64_t slot) {
-    const struct gaze_attn_desc * desc = plan->desc;
-    const int64_t d = desc->d, Tk = desc->Tk;
-    const int64_t dpad = (d + VL - 1) / VL * VL;
-    float * pout = plan->p ? plan->p + ((b * desc->Hq + h) * desc->Tq + i0) * Tk : NULL;
     float * obase = plan->o.data + b * plan->o.sb + h * plan->o.sh;
     for (int64_t i = 0; i < n_rows; i++) {
         const float l = s->l[i];
@@ -980,33 +966,7 @@ static void FN(item_finish)(const struct attn_plan * plan, struct FN(attn_scratc
                 l == 0.0f ? -INFINITY : (s->m[i] + log2f(l)) * (float)M_LN2;
         if (pout) FN(probe_normalise)(pout + i * Tk, Tk, mt + i, ATTN_BR, s->m[i], l);
     }
-    if (ss) FN(sum_finish)(plan->sum, ss, slot, i0 + desc->mask.q_offset, n_rows, s->m, s->l, Tk, false);
-}
-
-static void FN(fused_item)(const struct attn_plan * plan, struct FN(attn_scratch) * s,
-                           int64_t b, int64_t h, int64_t i0, int64_t n_rows, float * mt,
-                           struct FN(sum_scratch) * ss, int64_t slot) {
-    FN(item_start)(plan, s, b, h, i0, n_rows, ss);
-    for (int64_t j0 = 0, t = 0; j0 < plan->desc->Tk; j0 += ATTN_BC, t++)
-        FN(item_tile)(plan, s, b, h, i0, n_rows, j0, t, mt, ss);
-    FN(item_finish)(plan, s, b, h, i0, n_rows, mt, ss, slot);
-}
-
-// v8: two query panels of one head (rows [ia, ia + na) and [ib, ib + nb)) over each key tile in
-// turn: the K and V tile is read from L3 or memory once for both (at T = 8192 a head's K and V,
-// 4-8 MiB, never fit L2, and each 64-row panel streamed them again). Each panel's arithmetic is
-// fused_item's, in the same order: bit-identical O and lse. Not for the probe or summaries.
-static void FN(fused_pair)(const struct attn_plan * plan, struct FN(attn_scratch) * sa,
-                           struct FN(attn_scratch) * sb, int64_t b, int64_t h,
-                           int64_t ia, int64_t na, int64_t ib, int64_t nb) {
-    FN(item_start)(plan, sa, b, h, ia, na, NULL);
-    FN(item_start)(plan, sb, b, h, ib, nb, NULL);
-    for (int64_t j0 = 0, t = 0; j0 < plan->desc->Tk; j0 += ATTN_BC, t++) {
-        FN(item_tile)(plan, sa, b, h, ia, na, j0, t, NULL, NULL);
-        FN(item_tile)(plan, sb, b, h, ib, nb, j0, t, NULL, NULL);
-    }
-    FN(item_finish)(plan, sa, b, h, ia, na, NULL, NULL, -1);
-    FN(item_finish)(plan, sb, b, h, ib, nb, NULL, NULL, -1);
+    if (ss) FN(sum_finish)(plan->sum, ss, slot, pos0, n_rows, s->m, s->l, Tk, false);
 }
 
 // With plan->p: also the probe's weights of every head and row (see gaze_attention_fused_probe).
@@ -1054,12 +1014,7 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
         n_sub = (plan->group + gsz - 1) / gsz;
         if (gsz == 1) gsz = 0;
     }
-    // Plain prompts (no probe, no summaries): items of two query blocks of one head that share
-    // each K/V tile read (fused_pair), the last (heaviest, when causal) pairs first.
-    const bool pair = !gsz && !per_head && !plan->p && !plan->sum && n_qb >= 2;
-    const int64_t n_pairs = (n_qb + 1) / 2;
-    const int64_t n_work = gsz ? desc->B * desc->Hkv * n_sub : per_head ? desc->B * desc->Hq
-                         : pair ? desc->B * desc->Hq * n_pairs : n_items;
+    const int64_t n_work = gsz ? desc->B * desc->Hkv * n_sub : per_head ? desc->B * desc->Hq : n_items;
     if (nt > n_work) nt = (int)n_work;
     // per thread, probe only: running max of every row after every key tile, [n_tiles, ATTN_BR]
     float * mt_all = plan->p ? gaze_alloc_aligned((size_t)nt * (size_t)n_tiles * ATTN_BR * sizeof(float)) : NULL;
@@ -1068,11 +1023,9 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
 
     #pragma omp parallel num_threads(nt)
     {
-        struct FN(attn_scratch) s, s2;
+        struct FN(attn_scratch) s;
         bool ok = FN(scratch_init)(&s, desc->d, dpad);
         GAZE_ASSERT(ok);   // a few hundred KiB per thread
-        memset(&s2, 0, sizeof s2);
-        if (pair) { ok = FN(scratch_init)(&s2, desc->d, dpad); GAZE_ASSERT(ok); }
         struct FN(sum_scratch) ss;
         memset(&ss, 0, sizeof ss);
         if (plan->sum && !FN(sum_init)(&ss, plan->sum, desc->Tk)) {
@@ -1096,16 +1049,6 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
                     FN(row_group)(plan, b, h0, nh, i, s.st, s.oacc, dpad,
                                   plan->p ? plan->p + ((b * desc->Hq + h0) * desc->Tq + i) * desc->Tk : NULL,
                                   desc->Tq * desc->Tk, mt);
-            } else if (pair) {
-                const int64_t bh = it / n_pairs, b = bh / desc->Hq, h = bh % desc->Hq;
-                const int64_t qa = n_qb - 1 - 2 * (it % n_pairs), qc = qa - 1;
-                const int64_t na = GAZE_MIN(ATTN_BR, desc->Tq - qa * ATTN_BR);
-                if (qc < 0 || na <= ATTN_ROW_MAX) {   // a lone block, or one for the row path
-                    FN(fused_block)(plan, &s, mt, &ss, b, h, qa);
-                    if (qc >= 0) FN(fused_block)(plan, &s, mt, &ss, b, h, qc);
-                } else {
-                    FN(fused_pair)(plan, &s, &s2, b, h, qa * ATTN_BR, na, qc * ATTN_BR, ATTN_BR);
-                }
             } else if (per_head) {
                 for (int64_t qb = n_qb - 1; qb >= 0; qb--)
                     FN(fused_block)(plan, &s, mt, &ss, it / desc->Hq, it % desc->Hq, qb);
@@ -1115,7 +1058,6 @@ bool FN(attn_fused)(const struct attn_plan * plan) {
             }
         }
         FN(scratch_free)(&s);
-        if (pair) FN(scratch_free)(&s2);
         if (plan->sum) FN(sum_free)(&ss);
     }
     gaze_free_aligned(mt_all);
