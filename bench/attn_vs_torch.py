@@ -6,7 +6,7 @@ process (median of R, after a warm-up), so load on a shared machine falls on bot
 Prints a Markdown table of the best (lowest) median per side over the rounds and the ratio
 torch / gaze (> 1: gaze faster). Same inputs' shape, dtype f32, same thread count.
     /work/venv-peers/bin/python bench/attn_vs_torch.py [--rounds 5] [--threads 2] [--quick]
-Env GAZE_BIN (default build/bin/gaze); GAZE_BINS="v3=/path/a,v5=/path/b" compares several
+--min: each side's fastest single call instead (steadiest under load). Env GAZE_BIN (default build/bin/gaze); GAZE_BINS="v3=/path/a,v5=/path/b" compares several
 builds in the same rounds (the ratio column is the last one's)."""
 import argparse, json, os, resource, statistics, subprocess, sys, time
 import torch
@@ -22,6 +22,11 @@ ap.add_argument("--cpu", action="store_true",
                 help="CPU time per call instead of wall (fairer on a loaded machine; use --threads 1): "
                      "gaze's from two processes (--repeat 1 and 1+R, getrusage of children), torch's by "
                      "time.process_time around R calls")
+ap.add_argument("--min", action="store_true",
+                help="fastest single call instead of the median (the steadiest yardstick on a loaded machine: "
+                     "a call no other job interrupted): gaze's min_ms over --min-reps runs in one process, "
+                     "torch's fastest of as many calls")
+ap.add_argument("--min-reps", type=int, default=0, help="calls per side and round for --min (default: by shape)")
 a = ap.parse_args()
 bins = [b.split("=", 1) for b in os.environ["GAZE_BINS"].split(",")] if os.environ.get("GAZE_BINS") \
     else [["gaze", os.environ.get("GAZE_BIN", "build/bin/gaze")]]
@@ -54,7 +59,15 @@ def child_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
+def min_reps(s):
+    if a.min_reps:
+        return a.min_reps
+    work = s["H"] * s["Tq"] * s["Tk"] * s["d"]
+    return 3 if work > 2e10 else 10 if work > 2e9 else 30 if work > 1e8 else 60
+
 def run_gaze(gaze, s):
+    if a.min:
+        return json.loads(gaze_proc(gaze, s, min_reps(s)))["min_ms"]
     if not a.cpu:
         return json.loads(gaze_proc(gaze, s, reps(s)))["ms"]
     c0 = child_cpu(); gaze_proc(gaze, s, 1); c1 = child_cpu(); gaze_proc(gaze, s, 1 + reps(s)); c2 = child_cpu()
@@ -77,6 +90,11 @@ def run_torch(s):
         with torch.no_grad():
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
     once()
+    if a.min:
+        best = float("inf")
+        for _ in range(min_reps(s)):
+            t0 = time.perf_counter(); once(); best = min(best, time.perf_counter() - t0)
+        return 1e3 * best
     if a.cpu:
         c0 = time.process_time()
         for _ in range(reps(s)):
@@ -103,7 +121,7 @@ for r in range(a.rounds):
 with open("/proc/loadavg") as f:
     load = " ".join(f.read().split()[:3])
 print(f"Threads {a.threads}, {a.rounds} interleaved rounds, best of the per-round "
-      f"{'CPU times per call' if a.cpu else 'medians (wall)'}; torch {torch.__version__}; "
+      f"{'fastest single calls (wall)' if a.min else 'CPU times per call' if a.cpu else 'medians (wall)'}; torch {torch.__version__}; "
       f"load after the run {load}.")
 print()
 names = [n for n, _ in bins]

@@ -25,5 +25,9 @@ if [ "$rc" = 0 ]; then ok; else bad "direct run exit code $rc"; fi
 peak2=$(sed -n 's/.*"peak_mib":\([0-9.]*\).*/\1/p' <<<"$out")
 if [ -n "$peak2" ] && awk -v p="$peak2" 'BEGIN { exit !(p > 0 && p < 100) }'; then ok
 else bad "direct peak_mib = '$peak2'"; fi
+# min_ms: the fastest of the timed runs, so positive and not above the median ms.
+ms=$(sed -n 's/.*"ms":\([0-9.]*\).*/\1/p' <<<"$out"); mn=$(sed -n 's/.*"min_ms":\([0-9.]*\).*/\1/p' <<<"$out")
+if [ -n "$ms" ] && [ -n "$mn" ] && awk -v a="$mn" -v b="$ms" 'BEGIN { exit !(a > 0 && a <= b) }'; then ok
+else bad "min_ms = '$mn', ms = '$ms' (want 0 < min_ms <= ms)"; fi
 
 e2e_finish

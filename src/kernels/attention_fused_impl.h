@@ -15,7 +15,9 @@
 // for AVX2 in v4-v6 (bench/results/long_context.md): v4 a 6-key score micro-kernel and a
 // causal-only diagonal mask by prefixes, v6 a 4 × 3-vector P·V micro-kernel
 // (attention_fused_avx2.c). v5 (four keys at a time in the row path) measured 25-30 % slower
-// in CPU time on decoding here and was taken out.
+// in CPU time on decoding here and was taken out. v7 (tile_scores and tile_pv loop orders
+// swapped for L1 reuse at d = 128) and v8 (two query panels of a head over each K/V tile)
+// were bit-identical but measured no clear win (bench/results/long_context.md): not kept.
 // Layout trick: scores are computed transposed, St[key][query], by broadcasting K elements
 // against a packed Qᵀ panel (d × 64 queries, scale·log2e folded in). K and V are read in
 // place, nothing is packed per KV tile, and the softmax statistics (running max m, sum l)
