@@ -143,7 +143,7 @@ struct gemm_call {
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int gemm_avx2_lab = GEMM_AVX2_LAB_DEFAULT;
-void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 6)); }
+void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 7)); }
 
 // The ISA's K slice and A-copy settings, with the AVX2 lab's earlier versions (gemm.h).
 static int64_t isa_kc_max(const struct gemm_isa * isa) {
@@ -256,6 +256,7 @@ static bool gemm_block_pa(const struct gemm_call * g, int64_t m0, int64_t m1, in
     const int64_t nc_step  = ceil_div(ceil_div(n1 - n0, n_chunks), NR) * NR;
     const int64_t m_chunks = ceil_div(m1 - m0, GEMM_MC_MAX);
     const int64_t mc_step  = ceil_div(m1 - m0, m_chunks);
+    const bool pf_next = g->packed && gemm_avx2_lab >= 7;
     for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = GAZE_MIN(nc_step, n1 - jc);
         for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
@@ -284,8 +285,24 @@ static bool gemm_block_pa(const struct gemm_call * g, int64_t m0, int64_t m1, in
                     const float * panel = blk + (jr / NR) * pstride;
                     const int ncols = (int)GAZE_MIN(NR, nc - jr);
                     const float * bias = first && g->bias ? g->bias + jc + jr : NULL;
+                    // v7: the next prepacked panel this item will read (next panel of this
+                    // slice, else the first of the next slice or column chunk), prefetched to
+                    // L2 a few lines before each strip, so it is there when its first strip runs
+                    // (prepared weights stream from DRAM: 340 MB for RoBERTa-base, never cached)
+                    const float * next = NULL;
+                    int64_t next_lines = 0, per_strip = 0;
+                    if (pf_next && ic + mc >= m1) {
+                        if (jr + NR < nc)                 next = panel + pstride, next_lines = kc;
+                        else if (pc + kc < g->K)          next = g->packed + (jc / NR) * g->K * NR + (pc + kc) * NR,
+                                                          next_lines = GAZE_MIN(g->kc_step, g->K - pc - kc);
+                        else if (jc + nc < n1)            next = g->packed + ((jc + nc) / NR) * g->K * NR,
+                                                          next_lines = GAZE_MIN(g->kc_step, g->K);
+                        per_strip = ceil_div(next_lines, ns);
+                    }
                     for (int64_t s = 0, r = 0; s < ns; s++) {
                         const int h = (int)(base + (s < extra));
+                        for (int64_t l = s * per_strip; next && l < GAZE_MIN(next_lines, (s + 1) * per_strip); l++)
+                            __builtin_prefetch(next + l * NR, 0, 2);   // prefetcht1 on x86
                         isa->kernel_pa(kc, ap + r * kc, kc, panel, g->C + (ic + r) * g->ldc + jc + jr,
                                        g->ldc, h | (s == 0 ? 16 : 0), ncols, bias, !first || g->accumulate);
                         if (last) gemm_epilogue(g, ic + r, h, jc + jr, ncols);

@@ -59,6 +59,7 @@ struct gemm_isa {
 //       (in L2); each B panel (kc × 16, in L1) runs against every A strip of the block
 //       before the next; strips of 5 or 6 rows, balanced (no 2-row remainder strip)
 //   v6  v5 + the B panel prefetched 32 steps ahead on its first strip
+//   v7  v6 + the next prepacked B panel prefetched to L2, a slice of it before each strip
 // Set only by benchmarks, before any GEMM runs; never by the library itself.
 #define GEMM_AVX2_LAB_DEFAULT 2
 void gemm_avx2_lab_version(int v);
