@@ -82,7 +82,7 @@ int main(int argc, char ** argv) {
         else if (!strcmp(a, "--avx2-versions") && v) {
             char * dup = strdup(v);
             for (char * tok = strtok(dup, ","); tok && n_vers < 8; tok = strtok(NULL, ","))
-                if (atoi(tok) >= 1 && atoi(tok) <= 7) vers[n_vers++] = atoi(tok);
+                if (atoi(tok) >= 1 && atoi(tok) <= 8) vers[n_vers++] = atoi(tok);
             free(dup);
             i++;
         }

@@ -18,7 +18,7 @@
 //
 //   build/bench/bench_gemm [--reps N] [--naive-reps N] [--shapes MxNxK,...] [--no-blas]
 //                          [--blas-core NAME]... [--cpu]  (default cores: the CPU's choice and SKYLAKEX)
-//   build/bench/bench_gemm --avx2-versions 1,...,7 [--cpu] [--best] [--reps N] [--shapes ...]   (AVX2 lab)
+//   build/bench/bench_gemm --avx2-versions 1,...,8 [--cpu] [--best] [--reps N] [--shapes ...]   (AVX2 lab)
 #define _GNU_SOURCE
 #include "core/core.h"   // gaze.h + gaze_alloc_aligned
 #include "kernels/gemm.h" // gemm_avx2_lab_version (the AVX2 kernel lab)
@@ -226,7 +226,7 @@ static double run_one(int c, const struct shape * s, const float * A, const floa
     return now_s() - t0;
 }
 
-// --avx2-versions 1,...,7: the AVX2 kernel lab (gemm.h, gemm_avx2_lab_version) alone. Every
+// --avx2-versions 1,...,8: the AVX2 kernel lab (gemm.h, gemm_avx2_lab_version) alone. Every
 // version runs the packed (prepared weight, as the models) and the plain product on 1 and 2
 // threads, interleaved within each repetition; GFLOP/s medians, wall or CPU time as chosen.
 static int lab_avx2(const struct shape * shapes, int n_shapes, const int * vers, int n_vers, int reps) {
@@ -309,7 +309,7 @@ int main(int argc, char ** argv) {
         else if (!strcmp(argv[i], "--avx2-versions") && i + 1 < argc) {
             n_vers = 0;
             for (char * tok = strtok(argv[++i], ","); tok && n_vers < 8; tok = strtok(NULL, ","))
-                if (atoi(tok) >= 1 && atoi(tok) <= 7) vers[n_vers++] = atoi(tok);
+                if (atoi(tok) >= 1 && atoi(tok) <= 8) vers[n_vers++] = atoi(tok);
         }
         else if (!strcmp(argv[i], "--blas-core") && i + 1 < argc && n_user_cores + 1 < MAX_BLAS) {
             if (!n_user_cores) n_cores = 1;   // keep the default, replace SKYLAKEX
@@ -324,7 +324,7 @@ int main(int argc, char ** argv) {
             }
         } else {
             fprintf(stderr, "usage: %s [--reps N] [--naive-reps N] [--shapes MxNxK,...] [--no-blas] "
-                    "[--blas-core NAME]... [--cpu] [--avx2-versions 1,...,7 [--best]]\n", argv[0]);
+                    "[--blas-core NAME]... [--cpu] [--avx2-versions 1,...,8 [--best]]\n", argv[0]);
             return 2;
         }
     }

@@ -342,7 +342,7 @@ static void test_prepared_f32(void) {
 static void test_avx2_lab_versions(void) {
     static const int64_t shapes[][3] = { {7, 33, 1100}, {128, 65, 577}, {13, 100, 513}, {65, 127, 31},
                                          {401, 50, 300}, {20, 47, 9} };
-    for (int v = 1; v <= 7; v++) {
+    for (int v = 1; v <= 8; v++) {
         gemm_avx2_lab_version(v);
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
             struct gemm_case t = { .M = shapes[i][0], .N = shapes[i][1], .K = shapes[i][2], .bias = true, .acc = i % 2 };
@@ -352,7 +352,7 @@ static void test_avx2_lab_versions(void) {
     }
     // the packed-A versions also on the prepared-weight path (bit for bit against the unprepared
     // product, the GELU epilogue per tile, linear_forward_many's shared schedule)
-    for (int v = 5; v <= 7; v++) {
+    for (int v = 5; v <= 8; v++) {
         gemm_avx2_lab_version(v);
         test_prepared_f32();
     }

@@ -143,11 +143,12 @@ struct gemm_call {
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int gemm_avx2_lab = GEMM_AVX2_LAB_DEFAULT;
-void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 7)); }
+void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 8)); }
 
 // The ISA's K slice and A-copy settings, with the AVX2 lab's earlier versions (gemm.h).
 static int64_t isa_kc_max(const struct gemm_isa * isa) {
     if (isa == &gemm_isa_avx2 && gemm_avx2_lab < 2) return GEMM_KC_MAX;
+    if (isa == &gemm_isa_avx2 && gemm_avx2_lab >= 8) return 384;   // B panel 24 KiB in L1, A streams
     return isa->kc_max ? isa->kc_max : GEMM_KC_MAX;
 }
 static bool isa_copy_a(const struct gemm_isa * isa) {

@@ -60,6 +60,8 @@ struct gemm_isa {
 //       before the next; strips of 5 or 6 rows, balanced (no 2-row remainder strip)
 //   v6  v5 + the B panel prefetched 32 steps ahead on its first strip
 //   v7  v6 + the next prepacked B panel prefetched to L2, a slice of it before each strip
+//   v8  v7 with K slices of up to 384 (the B panel, 24 KiB, is all L1 must hold: the packed A
+//       strip streams through); K = 768 in 2 slices, not 3
 // Set only by benchmarks, before any GEMM runs; never by the library itself.
 #define GEMM_AVX2_LAB_DEFAULT 2
 void gemm_avx2_lab_version(int v);
