@@ -63,7 +63,7 @@ struct gemm_isa {
 //   v8  v7 with K slices of up to 384 (the B panel, 24 KiB, is all L1 must hold: the packed A
 //       strip streams through); K = 768 in 2 slices, not 3
 // Set only by benchmarks, before any GEMM runs; never by the library itself.
-#define GEMM_AVX2_LAB_DEFAULT 2
+#define GEMM_AVX2_LAB_DEFAULT 8
 void gemm_avx2_lab_version(int v);
 extern int gemm_avx2_lab;   // the version in force (read by gemm.c and gemm_avx2.c)
 
