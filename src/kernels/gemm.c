@@ -19,8 +19,13 @@
 // in L1/L2) reaches 85-88; v1 (K slices of 512, as AVX-512) 65-80 on the model shapes, where
 // a 512-deep B panel (32 KiB) plus the A strip overflow L1. Over three interleaved runs on the
 // loaded machine the means were v1 66.6, v2 67.8, v3 65.1, v4 64.8 (spread ±10 % run to run):
-// v2 (slices of 256) is the default; v3/v4 (A strips copied, B prefetch) showed no gain here
-// and stay selectable for a quieter rerun.
+// v3/v4 (A strips copied, B prefetch) showed no gain. v5-v8 (gemm_block_pa, Goto/BLIS order:
+// a packed A block in L2, each B panel in L1 against all its strips): v5 alone no gain, v8 (K
+// slices of 384, possible because only the B panel must stay in L1) 84.6 vs v2's 79.4 mean
+// packed 1T over three runs (+1 to +14 % per shape, 83-89 % of peak), 2T within the noise, the
+// unprepared product 3-10 % slower; the whole RoBERTa forward within ±5 % (noise). v8 is the
+// default for prepared weights and unprepared products alike (one K slice for both, so they
+// stay bit for bit equal).
 //
 // How it works (BLIS-style). Work items are blocks of C handed out dynamically; per item,
 // for each NC-column chunk and KC-deep slice, B is packed into NR-wide panels (NT packing

@@ -49,8 +49,8 @@ struct gemm_isa {
 };
 
 // Kernel lab switches of the AVX2 GEMM (bench/gemm.c --avx2-version; bench/results/gemm.md).
-// Version 2 is the default (measured: gemm.c's header); the others stay selectable so a run
-// can interleave them:
+// Version 8 is the default (measured: gemm.c's header, bench/results/gemm.md); the others stay
+// selectable so a run can interleave them:
 //   v1  K slices of 512, A strips read in place, no software prefetch
 //   v2  v1 with K slices of 256 (A strip + one B panel fit Zen 3's 32 KiB L1d)
 //   v3  v2 + each A strip copied to a buffer of row stride kc + 16 (no L1 set aliasing)

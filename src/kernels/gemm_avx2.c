@@ -224,7 +224,7 @@ static void small_nt(int m, int64_t n, int64_t K, const float * a, int64_t lda, 
 
 const struct gemm_isa gemm_isa_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .pack_nt = pack_nt, .pack_nn = pack_nn, .kernel = kernel,
-    // copy_a applies from lab version 3 on, K slices of 256 from version 2 (gemm.h)
+    // copy_a applies from lab version 3 on, K slices of 256 from version 2, 384 from 8 (gemm.h)
     .small_nt = small_nt, .small_m = 2, .small_rows = 16, .kc_max = 256, .copy_a = true,
     .pack_a = pack_a, .kernel_pa = kernel_pa,   // lab version 5 on (gemm.h)
 };
