@@ -5,11 +5,17 @@
 //
 //   build/bench/bench_bert [--model minilm] [--text-file F | --text "..."] [--threads N]
 //                          [--repeats N] [--warmup N] [--no-capture] [--serve]
+//                          [--avx2-versions 2,5]
+//
+// --avx2-versions: the AVX2 GEMM lab (src/kernels/gemm.h) on the whole forward: each repeat
+// runs every listed version once (in rotating order, same process, same loaded model) and the
+// medians and minimums of wall and CPU time are printed per version (AVX2 CPUs only).
 //
 // --serve: after loading and warm-up prints "ready T=<tokens>", then for every line "run" on
 // stdin times one run and prints "ms <milliseconds>"; "quit" (or EOF) exits. Otherwise prints
 // the median of --repeats runs. Always ends with "maxrss_kib <peak RSS>" (VmHWM: this process only).
 #include "gaze.h"
+#include "kernels/gemm.h"   // gemm_avx2_lab_version (--avx2-versions)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +67,7 @@ int main(int argc, char ** argv) {
     const char * model_path = "minilm", * text_file = NULL, * text_arg = NULL;
     int repeats = 20, warmup = 3;
     bool serve = false;
+    int vers[8], n_vers = 0;
     struct gaze_run_opts opts = { 0 };   // zero = capture every layer and head (attention)
     for (int i = 1; i < argc; i++) {
         const char * a = argv[i], * v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -72,9 +79,16 @@ int main(int argc, char ** argv) {
         else if (!strcmp(a, "--warmup") && v) { warmup = atoi(v); i++; }
         else if (!strcmp(a, "--no-capture")) opts.no_capture = true;
         else if (!strcmp(a, "--serve")) serve = true;
+        else if (!strcmp(a, "--avx2-versions") && v) {
+            char * dup = strdup(v);
+            for (char * tok = strtok(dup, ","); tok && n_vers < 8; tok = strtok(NULL, ","))
+                if (atoi(tok) >= 1 && atoi(tok) <= 8) vers[n_vers++] = atoi(tok);
+            free(dup);
+            i++;
+        }
         else {
             fprintf(stderr, "usage: bench_bert [--model minilm] [--text-file F | --text S] [--threads N] "
-                            "[--repeats N] [--warmup N] [--no-capture] [--serve]\n");
+                            "[--repeats N] [--warmup N] [--no-capture] [--serve] [--avx2-versions 2,5]\n");
             return 2;
         }
     }
@@ -91,7 +105,30 @@ int main(int argc, char ** argv) {
     double cpu;
     for (int i = 0; i < warmup; i++)
         if (one_run(m, text, &opts, &T, &cpu) < 0) return 1;
-    if (serve) {
+    if (n_vers > 0 && !serve) {
+        if (gaze_isa_active() != GAZE_ISA_AVX2) { fprintf(stderr, "bench_bert: --avx2-versions needs the AVX2 ISA active\n"); return 2; }
+        double * ms = malloc(sizeof(double) * (size_t)(repeats * n_vers)), * cms = malloc(sizeof(double) * (size_t)(repeats * n_vers));
+        for (int w = 0; w < n_vers; w++) {   // one warm-up run of each
+            gemm_avx2_lab_version(vers[w]);
+            if (one_run(m, text, &opts, &T, &cpu) < 0) return 1;
+        }
+        for (int r = 0; r < repeats; r++)
+            for (int j = 0; j < n_vers; j++) {
+                const int w = (j + r) % n_vers;
+                gemm_avx2_lab_version(vers[w]);
+                if ((ms[w * repeats + r] = one_run(m, text, &opts, &T, &cms[w * repeats + r])) < 0) return 1;
+            }
+        printf("model %s: T=%lld, %s capture, %d threads, %d interleaved repeats\n", model_path, (long long)T,
+               opts.no_capture ? "no" : "full", opts.n_threads > 0 ? opts.n_threads : gaze_default_threads(), repeats);
+        for (int w = 0; w < n_vers; w++) {
+            qsort(ms + w * repeats, (size_t)repeats, sizeof *ms, cmp_d);
+            qsort(cms + w * repeats, (size_t)repeats, sizeof *cms, cmp_d);
+            printf("  avx2 v%d: wall median %.3f ms (min %.3f); CPU median %.3f ms (min %.3f)\n", vers[w],
+                   ms[w * repeats + repeats / 2], ms[w * repeats], cms[w * repeats + repeats / 2], cms[w * repeats]);
+        }
+        free(ms);
+        free(cms);
+    } else if (serve) {
         printf("ready T=%lld load_ms=%.3f isa=%s threads=%d\n", (long long)T, load_ms, gaze_isa_name(gaze_isa_active()),
                opts.n_threads > 0 ? opts.n_threads : gaze_default_threads());
         fflush(stdout);

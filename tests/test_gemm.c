@@ -335,12 +335,14 @@ static void test_prepared_f32(void) {
     }
 }
 
-// The AVX2 lab's other versions (gemm.h: K slices of 512, A strips copied, B prefetch) stay
-// selectable for benchmarks, so they must stay exact too: odd and model-like shapes, strided,
-// several K slices, against the float64 reference (run_case: every ISA, 1 and 2 threads).
+// The AVX2 lab's other versions (gemm.h: K slices of 512, A strips copied, B prefetch, packed
+// A blocks) stay selectable for benchmarks, so they must stay exact too: odd and model-like
+// shapes, strided, several K slices, more rows than one packed-A block (GEMM_MC_MAX = 192),
+// against the float64 reference (run_case: every ISA, 1 and 2 threads).
 static void test_avx2_lab_versions(void) {
-    static const int64_t shapes[][3] = { {7, 33, 1100}, {128, 65, 577}, {13, 100, 513}, {65, 127, 31} };
-    for (int v = 1; v <= 4; v++) {
+    static const int64_t shapes[][3] = { {7, 33, 1100}, {128, 65, 577}, {13, 100, 513}, {65, 127, 31},
+                                         {401, 50, 300}, {20, 47, 9} };
+    for (int v = 1; v <= 8; v++) {
         gemm_avx2_lab_version(v);
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
             struct gemm_case t = { .M = shapes[i][0], .N = shapes[i][1], .K = shapes[i][2], .bias = true, .acc = i % 2 };
@@ -348,8 +350,14 @@ static void test_avx2_lab_versions(void) {
             run_case(&t);
         }
     }
-    gemm_avx2_lab_version(2);
-    CHECK(gemm_avx2_lab == 2, "lab version restored to the default");
+    // the packed-A versions also on the prepared-weight path (bit for bit against the unprepared
+    // product, the GELU epilogue per tile, linear_forward_many's shared schedule)
+    for (int v = 5; v <= 8; v++) {
+        gemm_avx2_lab_version(v);
+        test_prepared_f32();
+    }
+    gemm_avx2_lab_version(GEMM_AVX2_LAB_DEFAULT);
+    CHECK(gemm_avx2_lab == GEMM_AVX2_LAB_DEFAULT, "lab version restored to the default");
 }
 
 int main(void) {

@@ -19,8 +19,13 @@
 // in L1/L2) reaches 85-88; v1 (K slices of 512, as AVX-512) 65-80 on the model shapes, where
 // a 512-deep B panel (32 KiB) plus the A strip overflow L1. Over three interleaved runs on the
 // loaded machine the means were v1 66.6, v2 67.8, v3 65.1, v4 64.8 (spread ±10 % run to run):
-// v2 (slices of 256) is the default; v3/v4 (A strips copied, B prefetch) showed no gain here
-// and stay selectable for a quieter rerun.
+// v3/v4 (A strips copied, B prefetch) showed no gain. v5-v8 (gemm_block_pa, Goto/BLIS order:
+// a packed A block in L2, each B panel in L1 against all its strips): v5 alone no gain, v8 (K
+// slices of 384, possible because only the B panel must stay in L1) 84.6 vs v2's 79.4 mean
+// packed 1T over three runs (+1 to +14 % per shape, 83-89 % of peak), 2T within the noise, the
+// unprepared product 3-10 % slower; the whole RoBERTa forward within ±5 % (noise). v8 is the
+// default for prepared weights and unprepared products alike (one K slice for both, so they
+// stay bit for bit equal).
 //
 // How it works (BLIS-style). Work items are blocks of C handed out dynamically; per item,
 // for each NC-column chunk and KC-deep slice, B is packed into NR-wide panels (NT packing
@@ -142,12 +147,13 @@ struct gemm_call {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int gemm_avx2_lab = 2;
-void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 4)); }
+int gemm_avx2_lab = GEMM_AVX2_LAB_DEFAULT;
+void gemm_avx2_lab_version(int v) { gemm_avx2_lab = GAZE_MAX(1, GAZE_MIN(v, 8)); }
 
 // The ISA's K slice and A-copy settings, with the AVX2 lab's earlier versions (gemm.h).
 static int64_t isa_kc_max(const struct gemm_isa * isa) {
     if (isa == &gemm_isa_avx2 && gemm_avx2_lab < 2) return GEMM_KC_MAX;
+    if (isa == &gemm_isa_avx2 && gemm_avx2_lab >= 8) return 384;   // B panel 24 KiB in L1, A streams
     return isa->kc_max ? isa->kc_max : GEMM_KC_MAX;
 }
 static bool isa_copy_a(const struct gemm_isa * isa) {
@@ -213,6 +219,108 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
     }
 }
 
+// Packed-A blocks (lab v5, gemm.h): up to GEMM_MC_MAX rows × one K slice of A, k-major per
+// strip, per thread (192 KiB at the AVX2 slice of 256: with a 128 × 256 C block it fits the
+// 512 KiB L2 of Zen 3). Allocated once per thread like the B scratch, freed at thread exit.
+#define GEMM_MC_MAX 192
+static _Thread_local float * tl_apack_blk;     // [GEMM_MC_MAX · GEMM_KC_MAX]
+static pthread_key_t  g_apack_key;
+static bool           g_apack_key_ok;
+static pthread_once_t g_apack_once = PTHREAD_ONCE_INIT;
+
+static void apack_key_init(void) {
+    g_apack_key_ok = pthread_key_create(&g_apack_key, gaze_free_aligned) == 0;
+}
+
+static float * apack_get(void) {
+    if (!tl_apack_blk) {
+        tl_apack_blk = gaze_alloc_aligned(((size_t)GEMM_MC_MAX * GEMM_KC_MAX + 16) * sizeof(float));   // + pack_a's slack
+        if (!tl_apack_blk) return NULL;
+        pthread_once(&g_apack_once, apack_key_init);
+        if (g_apack_key_ok) pthread_setspecific(g_apack_key, tl_apack_blk);
+    }
+    return tl_apack_blk;
+}
+
+static bool use_pack_a(const struct gemm_isa * isa) {
+    return isa->pack_a && isa == &gemm_isa_avx2 && gemm_avx2_lab >= 5;
+}
+
+// gemm_block in the Goto/BLIS order (lab v5): per K slice, a block of at most GEMM_MC_MAX
+// rows of A is packed k-major into strips of 5-6 rows (balanced: M = 128 is 18 × 6 + 4 × 5,
+// not 21 × 6 + 2, whose 2-row strip runs at a third of the speed); then every B panel (in L1)
+// meets every strip (streaming from L2). Each C element sees the same operations in the same
+// order as gemm_block (k ascending in a slice, + bias, + earlier slices), so the results are
+// bit for bit equal. False if the packing buffer cannot be allocated.
+static bool gemm_block_pa(const struct gemm_call * g, int64_t m0, int64_t m1, int64_t n0,
+                          int64_t n1, float * bp) {
+    const struct gemm_isa * isa = g->isa;
+    const int64_t MR = isa->mr, NR = isa->nr;
+    float * ap = apack_get();
+    if (!ap) return false;
+    const int64_t n_chunks = ceil_div(n1 - n0, GEMM_NC_MAX);
+    const int64_t nc_step  = ceil_div(ceil_div(n1 - n0, n_chunks), NR) * NR;
+    const int64_t m_chunks = ceil_div(m1 - m0, GEMM_MC_MAX);
+    const int64_t mc_step  = ceil_div(m1 - m0, m_chunks);
+    const bool pf_next = g->packed && gemm_avx2_lab >= 7;
+    for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        const int64_t nc = GAZE_MIN(nc_step, n1 - jc);
+        for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
+            const int64_t kc = GAZE_MIN(g->kc_step, g->K - pc);
+            const bool first = pc == 0, last = pc + kc >= g->K;
+            const float * blk;
+            int64_t pstride;
+            if (g->packed) {
+                blk = g->packed + (jc / NR) * g->K * NR + pc * NR;
+                pstride = g->K * NR;
+            } else {
+                g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
+                blk = bp;
+                pstride = kc * NR;
+            }
+            for (int64_t ic = m0; ic < m1; ic += mc_step) {
+                const int64_t mc = GAZE_MIN(mc_step, m1 - ic);
+                const int64_t ns = ceil_div(mc, MR), base = mc / ns, extra = mc % ns;
+                // strip s: rows [ic + s·base + min(s, extra), +base + (s < extra)), at ap + row·kc
+                for (int64_t s = 0, r = 0; s < ns; s++) {
+                    const int h = (int)(base + (s < extra));
+                    isa->pack_a(g->A + (ic + r) * g->lda + pc, g->lda, h, kc, ap + r * kc);
+                    r += h;
+                }
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const float * panel = blk + (jr / NR) * pstride;
+                    const int ncols = (int)GAZE_MIN(NR, nc - jr);
+                    const float * bias = first && g->bias ? g->bias + jc + jr : NULL;
+                    // v7: the next prepacked panel this item will read (next panel of this
+                    // slice, else the first of the next slice or column chunk), prefetched to
+                    // L2 a few lines before each strip, so it is there when its first strip runs
+                    // (prepared weights stream from DRAM: 340 MB for RoBERTa-base, never cached)
+                    const float * next = NULL;
+                    int64_t next_lines = 0, per_strip = 0;
+                    if (pf_next && ic + mc >= m1) {
+                        if (jr + NR < nc)                 next = panel + pstride, next_lines = kc;
+                        else if (pc + kc < g->K)          next = g->packed + (jc / NR) * g->K * NR + (pc + kc) * NR,
+                                                          next_lines = GAZE_MIN(g->kc_step, g->K - pc - kc);
+                        else if (jc + nc < n1)            next = g->packed + ((jc + nc) / NR) * g->K * NR,
+                                                          next_lines = GAZE_MIN(g->kc_step, g->K);
+                        per_strip = ceil_div(next_lines, ns);
+                    }
+                    for (int64_t s = 0, r = 0; s < ns; s++) {
+                        const int h = (int)(base + (s < extra));
+                        for (int64_t l = s * per_strip; next && l < GAZE_MIN(next_lines, (s + 1) * per_strip); l++)
+                            __builtin_prefetch(next + l * NR, 0, 2);   // prefetcht1 on x86
+                        isa->kernel_pa(kc, ap + r * kc, kc, panel, g->C + (ic + r) * g->ldc + jc + jr,
+                                       g->ldc, h | (s == 0 ? 16 : 0), ncols, bias, !first || g->accumulate);
+                        if (last) gemm_epilogue(g, ic + r, h, jc + jr, ncols);
+                        r += h;
+                    }
+                }
+            }
+        }
+    }
+    return true;
+}
+
 static int64_t kc_step(const struct gemm_call * g) {
     const int64_t kmax = isa_kc_max(g->isa);
     return ceil_div(ceil_div(g->K, ceil_div(g->K, kmax)), 16) * 16;
@@ -245,11 +353,15 @@ static struct gemm_split gemm_plan(const struct gemm_call * g, int nt) {
     return s;
 }
 
-static void gemm_item(const struct gemm_call * g, const struct gemm_split * s, int64_t it,
+// False if a packing buffer could not be allocated (nothing computed then).
+static bool gemm_item(const struct gemm_call * g, const struct gemm_split * s, int64_t it,
                       float * bp) {
     const int64_t jb = it / s->nrb, ib = it % s->nrb;   // row blocks of a column block adjacent
-    gemm_block(g, ib * s->rb, GAZE_MIN(g->M, (ib + 1) * s->rb),
-               jb * s->cb, GAZE_MIN(g->N, (jb + 1) * s->cb), bp);
+    const int64_t m0 = ib * s->rb, m1 = GAZE_MIN(g->M, (ib + 1) * s->rb);
+    const int64_t n0 = jb * s->cb, n1 = GAZE_MIN(g->N, (jb + 1) * s->cb);
+    if (use_pack_a(g->isa)) return gemm_block_pa(g, m0, m1, n0, n1, bp);
+    gemm_block(g, m0, m1, n0, n1, bp);
+    return true;
 }
 
 // Inside our own parallel region: items are shared dynamically by the team. (Never as an
@@ -261,7 +373,7 @@ static bool gemm_items_team(const struct gemm_call * g, const struct gemm_split 
     #pragma omp for schedule(dynamic, 1) nowait
     for (int64_t it = 0; it < s->nrb * s->ncb; it++) {
         if (!ok || (!g->packed && !bp && !(bp = scratch_get()))) { ok = false; continue; }
-        gemm_item(g, s, it, bp);
+        ok = gemm_item(g, s, it, bp);
     }
     return ok;
 }
@@ -322,13 +434,13 @@ static enum gaze_status gemm_run(struct gemm_call * g, int n_threads) {
     if (nt <= 1) {
         float * bp = g->packed ? NULL : scratch_get();
         ok = g->packed || bp;
-        for (int64_t it = 0; ok && it < split.nrb * split.ncb; it++) gemm_item(g, &split, it, bp);
+        for (int64_t it = 0; ok && it < split.nrb * split.ncb; it++) ok = gemm_item(g, &split, it, bp);
     } else {
         #pragma omp parallel num_threads(nt) reduction(&& : ok)
         ok = gemm_items_team(g, &split);
     }
     if (!ok) return gaze_error(GAZE_ERR_NOMEM, "gemm: cannot allocate %zu bytes of packing scratch",
-                               (size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
+                               (size_t)GEMM_KC_MAX * (GEMM_NC_MAX + GEMM_MC_MAX) * sizeof(float));
     return GAZE_OK;
 }
 
@@ -486,12 +598,15 @@ enum gaze_status gaze_linear_forward_many(int n, const struct gaze_linear * cons
         first[i + 1] = first[i] + sp[i].nrb * sp[i].ncb;
     }
     if (nt > first[n]) nt = (int)first[n];
-    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+    bool ok = true;
+    #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) reduction(&& : ok)
     for (int64_t it = 0; it < first[n]; it++) {
         int i = 0;
         while (it >= first[i + 1]) i++;
-        gemm_item(&g[i], &sp[i], it - first[i], NULL);
+        ok = gemm_item(&g[i], &sp[i], it - first[i], NULL) && ok;
     }
+    if (!ok) return gaze_error(GAZE_ERR_NOMEM, "linear many: cannot allocate %zu bytes of packing scratch",
+                               (size_t)GEMM_KC_MAX * GEMM_MC_MAX * sizeof(float));
     return GAZE_OK;
 }
 

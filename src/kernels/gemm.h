@@ -27,6 +27,10 @@ typedef void (*gemm_small_fn)(int m, int64_t n, int64_t K, const float * a, int6
                               const float * b, int64_t ldb, float * c, int64_t ldc,
                               const float * bias, bool load_c);
 
+// Copies the strip a[0:mr, 0:kc] (row stride lda) k-major: ap[k·mr + r] = a[r·lda + k]; may
+// write up to 8 floats past ap[kc·mr] (scratch the caller owns).
+typedef void (*gemm_pack_a_fn)(const float * a, int64_t lda, int mr, int64_t kc, float * ap);
+
 struct gemm_isa {
     const char *   name;
     int            mr, nr;       // micro-tile: mr rows of A × nr columns of B
@@ -39,16 +43,27 @@ struct gemm_isa {
                                  // crossover against packing; bench/results/gemm.md)
     int            kc_max;       // deepest K slice (0: GEMM_KC_MAX of gemm.c); sized to the L1/L2
     bool           copy_a;       // copy each A strip (mr × kc) to a padded buffer first
+    gemm_pack_a_fn pack_a;       // NULL: no packed-A path (gemm_block_pa in gemm.c)
+    gemm_kernel_fn kernel_pa;    // the micro-kernel on a strip packed by pack_a (lda unused);
+                                 // mr | 16 asks it to prefetch the B panel (a panel's first strip)
 };
 
 // Kernel lab switches of the AVX2 GEMM (bench/gemm.c --avx2-version; bench/results/gemm.md).
-// Version 2 is the default (measured: gemm.c's header); the others stay selectable so a run
-// can interleave them:
+// Version 8 is the default (measured: gemm.c's header, bench/results/gemm.md); the others stay
+// selectable so a run can interleave them:
 //   v1  K slices of 512, A strips read in place, no software prefetch
 //   v2  v1 with K slices of 256 (A strip + one B panel fit Zen 3's 32 KiB L1d)
 //   v3  v2 + each A strip copied to a buffer of row stride kc + 16 (no L1 set aliasing)
 //   v4  v3 + the micro-kernel prefetches the B panel 32 steps ahead (as the AVX-512 one)
+//   v5  Goto/BLIS order: a block of up to GEMM_MC_MAX rows of A packed k-major per K slice
+//       (in L2); each B panel (kc × 16, in L1) runs against every A strip of the block
+//       before the next; strips of 5 or 6 rows, balanced (no 2-row remainder strip)
+//   v6  v5 + the B panel prefetched 32 steps ahead on its first strip
+//   v7  v6 + the next prepacked B panel prefetched to L2, a slice of it before each strip
+//   v8  v7 with K slices of up to 384 (the B panel, 24 KiB, is all L1 must hold: the packed A
+//       strip streams through); K = 768 in 2 slices, not 3
 // Set only by benchmarks, before any GEMM runs; never by the library itself.
+#define GEMM_AVX2_LAB_DEFAULT 8
 void gemm_avx2_lab_version(int v);
 extern int gemm_avx2_lab;   // the version in force (read by gemm.c and gemm_avx2.c)
 

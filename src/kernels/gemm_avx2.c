@@ -69,8 +69,27 @@ static void pack_nn(const float * b, int64_t ldb, int64_t n0, int64_t nc, int64_
     }
 }
 
+// v5: an A strip of mr rows packed k-major (ap[k·mr + r]) by pack_a, so the mr broadcasts
+// of a step read one contiguous run of mr floats: the strip streams from L2 as one sequential
+// stream (no row-stride set aliasing in L1) while the B panel stays in L1 across the strips.
+// 8 steps at a time: the mr rows (zero rows below) transposed 8×8 in registers, step k's
+// column stored as 8 floats at ap + k·mr, in ascending k, so each store's last 8 - mr floats
+// are overwritten by the next; the last spills up to 8 - mr floats past the strip (the caller's
+// buffer has that slack; the next strip, packed later, overwrites them).
+static void pack_a(const float * a, int64_t lda, int mr, int64_t kc, float * restrict ap) {
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 v[8];
+        for (int r = 0; r < 8; r++) v[r] = r < mr ? _mm256_loadu_ps(a + r * lda + k) : _mm256_setzero_ps();
+        transpose8(v);
+        for (int i = 0; i < 8; i++) _mm256_storeu_ps(ap + (k + i) * mr, v[i]);
+    }
+    for (; k < kc; k++)
+        for (int r = 0; r < mr; r++) ap[k * mr + r] = a[r * lda + k];
+}
+
 static inline __attribute__((always_inline))
-void kernel_mr(const int mr, const bool pf, int64_t kc, const float * restrict a, int64_t lda,
+void kernel_mr(const int mr, const bool pf, const bool pa, int64_t kc, const float * restrict a, int64_t lda,
                const float * restrict bp, float * restrict c, int64_t ldc, int nc,
                const float * bias, bool load_c) {
     __m256 acc0[MR], acc1[MR];
@@ -85,7 +104,7 @@ void kernel_mr(const int mr, const bool pf, int64_t kc, const float * restrict a
         const __m256 b1 = _mm256_load_ps(bp + k * NR + 8);
 #pragma GCC unroll 6
         for (int r = 0; r < mr; r++) {
-            const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
+            const __m256 ar = _mm256_broadcast_ss(pa ? a + k * mr + r : a + r * lda + k);
             acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
             acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
         }
@@ -115,8 +134,22 @@ static void kernel(int64_t kc, const float * a, int64_t lda, const float * bp, f
                    int64_t ldc, int mr, int nc, const float * bias, bool load_c) {
     const bool pf = gemm_avx2_lab >= 4;
     switch (mr * 2 + pf) {
-#define CASE(m) case 2 * m:     kernel_mr(m, false, kc, a, lda, bp, c, ldc, nc, bias, load_c); break; \
-                case 2 * m + 1: kernel_mr(m, true,  kc, a, lda, bp, c, ldc, nc, bias, load_c); break;
+#define CASE(m) case 2 * m:     kernel_mr(m, false, false, kc, a, lda, bp, c, ldc, nc, bias, load_c); break; \
+                case 2 * m + 1: kernel_mr(m, true,  false, kc, a, lda, bp, c, ldc, nc, bias, load_c); break;
+        CASE(6) CASE(5) CASE(4) CASE(3) CASE(2) CASE(1)
+#undef CASE
+        default: GAZE_ASSERT(!"mr out of range");
+    }
+}
+
+// a is a strip packed by pack_a (lda unused). v6: prefetch the B panel ahead, which the
+// driver asks for on a panel's first strip only (the later strips find it in L1).
+static void kernel_pa(int64_t kc, const float * a, int64_t lda, const float * bp, float * c,
+                      int64_t ldc, int mr, int nc, const float * bias, bool load_c) {
+    const bool pf = gemm_avx2_lab >= 6 && (mr & 16);
+    switch ((mr & 15) * 2 + pf) {
+#define CASE(m) case 2 * m:     kernel_mr(m, false, true, kc, a, lda, bp, c, ldc, nc, bias, load_c); break; \
+                case 2 * m + 1: kernel_mr(m, true,  true, kc, a, lda, bp, c, ldc, nc, bias, load_c); break;
         CASE(6) CASE(5) CASE(4) CASE(3) CASE(2) CASE(1)
 #undef CASE
         default: GAZE_ASSERT(!"mr out of range");
@@ -191,6 +224,7 @@ static void small_nt(int m, int64_t n, int64_t K, const float * a, int64_t lda, 
 
 const struct gemm_isa gemm_isa_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .pack_nt = pack_nt, .pack_nn = pack_nn, .kernel = kernel,
-    // copy_a applies from lab version 3 on, K slices of 256 from version 2 (gemm.h)
+    // copy_a applies from lab version 3 on, K slices of 256 from version 2, 384 from 8 (gemm.h)
     .small_nt = small_nt, .small_m = 2, .small_rows = 16, .kc_max = 256, .copy_a = true,
+    .pack_a = pack_a, .kernel_pa = kernel_pa,   // lab version 5 on (gemm.h)
 };
