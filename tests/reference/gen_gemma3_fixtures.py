@@ -26,7 +26,6 @@ prompt is longer than the 512-token window, so the local layers' rows past 512 s
   python3 -m venv /tmp/venv-gemma3 && /tmp/venv-gemma3/bin/pip install -r tests/reference/requirements-gemma3.txt
   /tmp/venv-gemma3/bin/python tests/reference/gen_gemma3_fixtures.py [--gguf PATH] [--out tests/fixtures/gemma3]
 """
-import argparse
 import json
 import os
 import platform
@@ -36,7 +35,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_decoder_ref as ref  # noqa: E402  (first: it sets HF offline; prompts, llama.cpp, greedy, rows, case files)
 
 import torch  # noqa: E402
-from transformers import AutoModelForCausalLM  # noqa: E402
 
 DEFAULT_GGUF = os.path.join(ref.GAZE_HOME, "models", "gemma3", "gemma-3-270m-q4_k_m.gguf")
 GENERATOR = "tests/reference/gen_gemma3_fixtures.py"
@@ -58,22 +56,10 @@ PROMPTS.insert(0, ("long_600", ref.LONG + "\n\n" + ref.LONG))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gguf", default=DEFAULT_GGUF)
-    ap.add_argument("--out", default=os.path.join(ref.ROOT, "tests", "fixtures", "gemma3"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
     # one thread each: on a shared, oversubscribed machine spinning thread pools cost more than
     # they give
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-
-    versions = ref.installed_versions(PINS)
-    sha = ref.file_sha256(args.gguf)
-    folder, fname = os.path.dirname(args.gguf), os.path.basename(args.gguf)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=fname, torch_dtype=torch.float32,
-                                                 attn_implementation="eager")
-    model.eval()
+    args, versions, sha = ref.start(DEFAULT_GGUF, os.path.join(ref.ROOT, "tests", "fixtures", "gemma3"), PINS, 1)
+    model = ref.load_model(args.gguf)
     cfg = model.config
     assert cfg.num_hidden_layers == 18 and cfg.num_attention_heads == 4 and cfg.num_key_value_heads == 1
     assert cfg.sliding_window == 512 and cfg.head_dim == 256 and cfg.query_pre_attn_scalar == 256

@@ -28,7 +28,6 @@ trailing EOS is never fed, so it has no row) in case_NN.safetensors.
   python3 -m venv /tmp/venv-llama && /tmp/venv-llama/bin/pip install -r tests/reference/requirements-llama.txt
   /tmp/venv-llama/bin/python tests/reference/gen_llama_fixtures.py [--gguf PATH] [--out tests/fixtures/llama]
 """
-import argparse
 import json
 import os
 import platform
@@ -38,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_decoder_ref as ref  # noqa: E402  (first: it sets HF offline; prompts, llama.cpp, greedy, rows, case files)
 
 import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
 
 DEFAULT_GGUF = os.path.join(ref.GAZE_HOME, "models", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 GENERATOR = "tests/reference/gen_llama_fixtures.py"
@@ -50,21 +49,9 @@ LAYERS = [0, 14, 29]
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gguf", default=DEFAULT_GGUF)
-    ap.add_argument("--out", default=os.path.join(ref.ROOT, "tests", "fixtures", "llama"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
-
-    versions = ref.installed_versions(PINS)
-    sha = ref.file_sha256(args.gguf)
-    folder, fname = os.path.dirname(args.gguf), os.path.basename(args.gguf)
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=fname)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=fname, torch_dtype=torch.float32,
-                                                 attn_implementation="eager", tie_word_embeddings=True)
-    model.eval()
+    args, versions, sha = ref.start(DEFAULT_GGUF, os.path.join(ref.ROOT, "tests", "fixtures", "llama"), PINS, 2)
+    tok = AutoTokenizer.from_pretrained(os.path.dirname(args.gguf), gguf_file=os.path.basename(args.gguf))
+    model = ref.load_model(args.gguf, tie_word_embeddings=True)
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr(), "lm_head not tied"
     cfg = model.config
     assert cfg.num_hidden_layers == 30 and cfg.num_attention_heads == 9 and cfg.num_key_value_heads == 3

@@ -6,6 +6,7 @@ logit margin, the choice of query rows kept, and the per-case attention file and
 Not a script. Each generator's docstring says how to run it, with its own pins; this module
 needs what both need (torch, numpy, safetensors; llama-cpp-py-sync through gen_bpe_fixtures).
 """
+import argparse
 import hashlib
 import importlib.metadata
 import os
@@ -17,6 +18,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -146,6 +148,28 @@ def open_llamacpp(gguf, versions, **kw):
     return ll
 
 # ------------------------------------------------------------------------------------------
+
+
+def start(default_gguf, default_out, pins, threads):
+    """The command line (--gguf, --out: made if missing), torch's threads and seed; returns
+    (args, the installed versions of pins, the GGUF's sha256)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gguf", default=default_gguf)
+    ap.add_argument("--out", default=default_out)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    return args, installed_versions(pins), file_sha256(args.gguf)
+
+
+def load_model(gguf, **kw):
+    """transformers' GGUF loader: every weight dequantized to f32, eager attention (so
+    output_attentions gives the softmax weights), in eval mode."""
+    model = AutoModelForCausalLM.from_pretrained(os.path.dirname(gguf), gguf_file=os.path.basename(gguf),
+                                                 torch_dtype=torch.float32, attn_implementation="eager", **kw)
+    model.eval()
+    return model
 
 
 def installed_versions(pins):
