@@ -25,7 +25,7 @@ out=$("$BIN" run "$ENC/roberta" "Hello world!" -o "$tmp/r1.safetensors" 2>&1)
 check 'grep -q "<s> H el lo  wor l d ! </s>" <<<"$out"' "roberta tokens: $out"
 out=$("$BIN" run "$ENC/roberta" "A short question?" --pair "A longer answer." -o "$tmp/pair.safetensors" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && grep -q "? </s> </s> A" <<<"$out"' "roberta pair template: exit $rc: $out"
-meta=$(python3 -c 'import json,struct,sys; f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; m=json.loads(f.read(n))["__metadata__"]; print(m.get("gaze.arch"), m.get("gaze.pair"))' "$tmp/pair.safetensors" 2>&1)
+meta=$(e2e_run_meta "$tmp/pair.safetensors" gaze.arch gaze.pair 2>&1)
 check '[ "$meta" = "roberta A longer answer." ]' "roberta pair run file: arch and pair: $meta"
 # longest-first truncation of a pair, as transformers (tok(A, B, truncation="longest_first",
 # max_length=9) on this tokenizer gives these ids)

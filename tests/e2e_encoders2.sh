@@ -12,7 +12,7 @@ MB=tests/fixtures/encoders/modernbert
 out=$("$BIN" run "$MB" "Hello world, twice: hello world." -o "$tmp/mb.safetensors" --capture attn,hidden 2>"$tmp/err"); rc=$?
 check '[ $rc -eq 0 ] && [ -s "$tmp/mb.safetensors" ]' "run modernbert: exit $rc: $(cat "$tmp/err")"
 check 'grep -q "modernbert, 4 layers x 2 heads" <<<"$out$(cat "$tmp/err")"' "run summary names the family: $out"
-win=$(python3 -c 'import json,struct,sys; f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; h=json.loads(f.read(n)); print(h["__metadata__"]["encoder.sliding_window"])' "$tmp/mb.safetensors")
+win=$(e2e_run_meta "$tmp/mb.safetensors" encoder.sliding_window)
 check '[ "$win" = "[0,128,128,0]" ]' "encoder.sliding_window in the run file: $win"
 "$BIN" show "$tmp/mb.safetensors" >/dev/null 2>&1; rc=$?
 check '[ $rc -eq 0 ]' "gaze show reads a modernbert run: exit $rc"

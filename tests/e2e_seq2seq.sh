@@ -13,7 +13,7 @@ for fam in t5 bart marian_text; do
     out=$("$BIN" run "$S2S/$fam" "the lazy dog near the river" --generate 4 -o "$tmp/$fam.safetensors" 2>"$tmp/err"); rc=$?
     check '[ $rc -eq 0 ] && [ -s "$tmp/$fam.safetensors" ]' "run $fam --generate 4: exit $rc: $(cat "$tmp/err")"
     check 'grep -q "target: 5 tokens (4 generated)" <<<"$out"' "$fam: the target side is reported: $out"
-    kinds=$(python3 -c 'import json,struct,sys; f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]; h=json.loads(f.read(n)); print(h["__metadata__"].get("gaze.kinds"))' "$tmp/$fam.safetensors")
+    kinds=$(e2e_run_meta "$tmp/$fam.safetensors" gaze.kinds)
     check 'grep -q "encoder" <<<"$kinds" && grep -q "decoder" <<<"$kinds" && grep -q "cross" <<<"$kinds"' "$fam: run file kinds: $kinds"
     "$BIN" show "$tmp/$fam.safetensors" >/dev/null 2>&1; rc=$?
     check '[ $rc -eq 0 ]' "$fam: gaze show reads the run (encoder kind): exit $rc"

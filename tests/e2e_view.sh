@@ -17,84 +17,19 @@ set -u
 e2e_init e2e_view stderr
 SRC=${GAZE_SOURCE_DIR:-.}
 TEST_HTML=$(dirname "$GAZE_BIN")/../tests/test_html
-
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+. "$(dirname "$0")/lib/view.sh"
 e2e_need_bin
 [ -x "$TEST_HTML" ] || { bad "$TEST_HTML is missing (build the tests first)"; e2e_finish; }
-[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; e2e_finish; }
+view_need_chromium
 e2e_need_model minilm
-
-# headless, sandbox off (root in CI), no GPU, a fresh profile each time, every host unreachable
-n_profile=0
-chrome() {
-    n_profile=$((n_profile + 1))
-    timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-        --no-default-browser-check --disable-extensions --disable-background-networking --disable-sync \
-        --disable-component-update --mute-audio --user-data-dir="$tmp/profile$n_profile" \
-        --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" "$@"
-}
-
-# view NAME ARGS...: gaze view ARGS -o $tmp/NAME.html, exit code 0 and a page written
-view() {
-    local name=$1
-    shift
-    if "$GAZE_BIN" view "$@" -o "$tmp/$name.html" >"$tmp/$name.view.out" 2>&1 && [ -s "$tmp/$name.html" ]; then
-        ok
-        sed 's/^/  /' "$tmp/$name.view.out"
-    else
-        bad "gaze view $name failed"; sed 's/^/    /' "$tmp/$name.view.out" >&2
-    fi
-}
 
 # check NAME RUN [view_check flags]: self-test in the browser, then the checker
 check() {
     local name=$1 run=$2
     shift 2
     [ -s "$tmp/$name.html" ] || { bad "$name: no page to check"; return; }
-    chrome --virtual-time-budget=20000 --dump-dom "file://$tmp/$name.html#selftest" >"$tmp/$name.dom" 2>"$tmp/$name.chrome.err"
-    local rc=$?
-    [ $rc -eq 0 ] && ok || { bad "$name: chromium exited $rc"; tail -5 "$tmp/$name.chrome.err" >&2; }
-    if grep -E "Uncaught|Refused to (execute|apply|load)" "$tmp/$name.chrome.err" >&2; then bad "$name: console errors"; else ok; fi
-    python3 "$SRC/tests/e2e/view_check.py" "$tmp/$name.dom" "$tmp/$name.html" "$run" --gaze "$GAZE_BIN" "$@" >"$tmp/$name.check" 2>&1
-    sed 's/^/  /' "$tmp/$name.check"
-    local line
-    line=$(grep -E '^view_check: [0-9]+ passed, [0-9]+ failed$' "$tmp/$name.check" | tail -1)
-    if [ -z "$line" ]; then bad "$name: view_check printed no summary"; return; fi
-    local p f
-    p=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\1/')
-    f=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\2/')
-    pass=$((pass + p))
-    fail=$((fail + f))
-}
-
-# shot NAME HASH: a screenshot that is a PNG with real content (many distinct colours)
-shot() {
-    local name=$1 hash=$2 png="$tmp/$1-${2//[^a-z0-9]/_}.png"
-    chrome --hide-scrollbars --window-size=1280,900 --virtual-time-budget=5000 --screenshot="$png" \
-        "file://$tmp/$name.html#$hash" >/dev/null 2>&1
-    if python3 - "$png" <<'EOF'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
-idat, pos = b"", 8
-while pos < len(data):
-    (n,) = struct.unpack(">I", data[pos:pos + 4]); kind = data[pos + 4:pos + 8]
-    if kind == b"IDAT": idat += data[pos + 8:pos + 8 + n]
-    pos += 12 + n
-raw = zlib.decompress(idat)
-bpp = {2: 3, 6: 4}[ctype]
-stride = w * bpp + 1
-colours = set()
-for y in range(0, h, 7):   # unfiltered bytes are enough to tell a blank page from a drawing
-    line = raw[y * stride + 1:(y + 1) * stride]
-    for x in range(0, w * bpp, bpp * 5):
-        colours.add(line[x:x + 3])
-assert w == 1280 and h == 900, "size %dx%d" % (w, h)
-assert len(colours) > 40, "only %d distinct colours: blank page?" % len(colours)
-EOF
-    then ok; else bad "$name: screenshot $hash is not a drawn page"; fi
-    [ -n "${GAZE_VIEW_SHOTS:-}" ] && mkdir -p "$GAZE_VIEW_SHOTS" && cp "$png" "$GAZE_VIEW_SHOTS/"
+    view_selftest "$name" "file://$tmp/$name.html#selftest" "$SRC/tests/e2e/view_check.py" "$tmp/$name.html" "$run" \
+        --gaze "$GAZE_BIN" "$@"
 }
 
 # 1. synthetic runs: hostile tokens (BERT-like pair, q/k) and a causal decoder with generation

@@ -14,45 +14,19 @@ set -u
 . "$(dirname "$0")/lib/e2e.sh"
 e2e_init e2e_view_attrib stderr
 SRC=${GAZE_SOURCE_DIR:-.}
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+. "$(dirname "$0")/lib/view.sh"
 e2e_need_bin
-[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; e2e_finish; }
+view_need_chromium
 e2e_need_model minilm smollm2
-
-chrome() {
-    timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-        --no-default-browser-check --disable-extensions --disable-background-networking --disable-sync \
-        --disable-component-update --mute-audio --user-data-dir="$tmp/profile-$1" \
-        --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" --virtual-time-budget=20000 \
-        --dump-dom "file://$tmp/$1.html#view=attrib&selftest"
-}
 
 # page NAME MODEL TEXT [view flags]: the page, its self-test in the browser, then the checker
 page() {
     local name=$1 model=$2 text=$3
     shift 3
-    if "$GAZE_BIN" view "$model" "$text" --attrib --threads 1 "$@" -o "$tmp/$name.html" >"$tmp/$name.view.out" 2>&1 &&
-        [ -s "$tmp/$name.html" ]; then
-        ok
-        sed 's/^/  /' "$tmp/$name.view.out"
-    else
-        bad "gaze view $name failed"; sed 's/^/    /' "$tmp/$name.view.out" >&2; return
-    fi
+    view "$name" "$model" "$text" --attrib --threads 1 "$@" || return
     grep -q '"attrib":{' "$tmp/$name.html" && ok || bad "$name: no attributions in the page's metadata"
-    chrome "$name" >"$tmp/$name.dom" 2>"$tmp/$name.chrome.err"
-    local rc=$?
-    [ $rc -eq 0 ] && ok || { bad "$name: chromium exited $rc"; tail -5 "$tmp/$name.chrome.err" >&2; }
-    if grep -E "Uncaught|Refused to (execute|apply|load)" "$tmp/$name.chrome.err" >&2; then bad "$name: console errors"; else ok; fi
-    python3 "$SRC/tests/e2e/view_attrib_check.py" "$tmp/$name.dom" --gaze "$GAZE_BIN" --model "$model" --text "$text" \
-        >"$tmp/$name.check" 2>&1
-    sed 's/^/  /' "$tmp/$name.check"
-    local line p f
-    line=$(grep -E '^view_attrib_check: [0-9]+ passed, [0-9]+ failed$' "$tmp/$name.check" | tail -1)
-    if [ -z "$line" ]; then bad "$name: view_attrib_check printed no summary"; return; fi
-    p=$(echo "$line" | sed -E 's/^view_attrib_check: ([0-9]+) passed, ([0-9]+) failed$/\1/')
-    f=$(echo "$line" | sed -E 's/^view_attrib_check: ([0-9]+) passed, ([0-9]+) failed$/\2/')
-    pass=$((pass + p))
-    fail=$((fail + f))
+    view_selftest "$name" "file://$tmp/$name.html#view=attrib&selftest" "$SRC/tests/e2e/view_attrib_check.py" \
+        --gaze "$GAZE_BIN" --model "$model" --text "$text"
 }
 
 page minilm minilm 'The keys to the <b>cabinet</b> are "here" & </script> there.' --value-zeroing --no-qk

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `gaze view` of encoder-decoder runs in a real browser (Debian's chromium, headless, no network;
-# the browser harness is e2e_view.sh's): one page holds the encoder, decoder and cross attention.
+# the browser harness is tests/lib/view.sh): one page holds the encoder, decoder and cross attention.
 #   - runs: a synthetic one with hostile source and target tokens (test_html --write-fixtures),
 #     and the committed tiny T5 and BART models (tests/fixtures/seq2seq) with generation;
 #   - each page is opened once per kind at #kind=K&selftest: the self-test drives that kind's
@@ -16,82 +16,18 @@ e2e_init e2e_view_seq2seq stderr
 SRC=${GAZE_SOURCE_DIR:-.}
 S2S=$SRC/tests/fixtures/seq2seq
 TEST_HTML=$(dirname "$GAZE_BIN")/../tests/test_html
-
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+. "$(dirname "$0")/lib/view.sh"
 e2e_need_bin
 [ -x "$TEST_HTML" ] || { bad "$TEST_HTML is missing (build the tests first)"; e2e_finish; }
-[ -n "$CHROMIUM" ] || { bad "chromium is not installed (scripts/install-deps installs it)"; e2e_finish; }
-
-# headless, sandbox off (root in CI), no GPU, a fresh profile each time, every host unreachable
-n_profile=0
-chrome() {
-    n_profile=$((n_profile + 1))
-    timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-        --no-default-browser-check --disable-extensions --disable-background-networking --disable-sync \
-        --disable-component-update --mute-audio --user-data-dir="$tmp/profile$n_profile" \
-        --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" "$@"
-}
-
-# view NAME ARGS...: gaze view ARGS -o $tmp/NAME.html, exit code 0 and a page written
-view() {
-    local name=$1
-    shift
-    if "$GAZE_BIN" view "$@" -o "$tmp/$name.html" >"$tmp/$name.view.out" 2>&1 && [ -s "$tmp/$name.html" ]; then
-        ok
-        sed 's/^/  /' "$tmp/$name.view.out"
-    else
-        bad "gaze view $name failed"; sed 's/^/    /' "$tmp/$name.view.out" >&2
-    fi
-}
+view_need_chromium
 
 # check_kind NAME RUN KIND [view_check flags]: the self-test in KIND, then the checker
 check_kind() {
-    local name=$1 run=$2 kind=$3 tag="$1.$3"
+    local name=$1 run=$2 kind=$3
     shift 3
     [ -s "$tmp/$name.html" ] || { bad "$name: no page to check"; return; }
-    chrome --virtual-time-budget=20000 --dump-dom "file://$tmp/$name.html#kind=$kind&selftest" >"$tmp/$tag.dom" 2>"$tmp/$tag.chrome.err"
-    local rc=$?
-    [ $rc -eq 0 ] && ok || { bad "$tag: chromium exited $rc"; tail -5 "$tmp/$tag.chrome.err" >&2; }
-    if grep -E "Uncaught|Refused to (execute|apply|load)" "$tmp/$tag.chrome.err" >&2; then bad "$tag: console errors"; else ok; fi
-    python3 "$SRC/tests/e2e/view_check.py" "$tmp/$tag.dom" "$tmp/$name.html" "$run" --gaze "$GAZE_BIN" "$@" >"$tmp/$tag.check" 2>&1
-    sed 's/^/  /' "$tmp/$tag.check"
-    local line p f
-    line=$(grep -E '^view_check: [0-9]+ passed, [0-9]+ failed$' "$tmp/$tag.check" | tail -1)
-    if [ -z "$line" ]; then bad "$tag: view_check printed no summary"; return; fi
-    p=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\1/')
-    f=$(echo "$line" | sed -E 's/^view_check: ([0-9]+) passed, ([0-9]+) failed$/\2/')
-    pass=$((pass + p))
-    fail=$((fail + f))
-}
-
-# shot NAME HASH: a screenshot that is a PNG of the page's size with many distinct colours
-shot() {
-    local name=$1 hash=$2 png="$tmp/$1-${2//[^a-z0-9]/_}.png"
-    chrome --hide-scrollbars --window-size=1280,900 --virtual-time-budget=5000 --screenshot="$png" \
-        "file://$tmp/$name.html#$hash" >/dev/null 2>&1
-    if python3 - "$png" <<'EOF'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
-idat, pos = b"", 8
-while pos < len(data):
-    (n,) = struct.unpack(">I", data[pos:pos + 4]); kind = data[pos + 4:pos + 8]
-    if kind == b"IDAT": idat += data[pos + 8:pos + 8 + n]
-    pos += 12 + n
-raw = zlib.decompress(idat)
-bpp = {2: 3, 6: 4}[ctype]
-stride = w * bpp + 1
-colours = set()
-for y in range(0, h, 7):
-    line = raw[y * stride + 1:(y + 1) * stride]
-    for x in range(0, w * bpp, bpp * 5):
-        colours.add(line[x:x + 3])
-assert w == 1280 and h == 900, "size %dx%d" % (w, h)
-assert len(colours) > 40, "only %d distinct colours: blank page?" % len(colours)
-EOF
-    then ok; else bad "$name: screenshot $hash is not a drawn page"; fi
-    [ -n "${GAZE_VIEW_SHOTS:-}" ] && mkdir -p "$GAZE_VIEW_SHOTS" && cp "$png" "$GAZE_VIEW_SHOTS/"
+    view_selftest "$name.$kind" "file://$tmp/$name.html#kind=$kind&selftest" "$SRC/tests/e2e/view_check.py" \
+        "$tmp/$name.html" "$run" --gaze "$GAZE_BIN" "$@"
 }
 
 # 1. synthetic: hostile source and target tokens and target text, 2 decoder layers

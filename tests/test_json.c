@@ -1,5 +1,5 @@
 // JSON helper: UTF-8 validation and U+FFFD replacement (checked against Python's
-// errors="replace"), nesting-depth cap, duplicate keys, size cap, typed getter messages.
+// errors="replace"), nesting-depth cap, duplicate keys, size cap, typed getter messages, hex64.
 #include "check.h"
 #include "formats/json.h"
 #include <string.h>
@@ -202,6 +202,26 @@ static void test_dump(void) {
     free(s);
 }
 
+// The 16-hex-digit hash of an input's identity (gaze corpus / evaluate files): round trip, and
+// strtoull's leniencies (sign, blanks, 0x) refused.
+static void test_hex64(void) {
+    const uint64_t v = 0x0123456789abcdefull;
+    json_t * h = gaze_json_hex64(v);
+    CHECK(h && !strcmp(json_string_value(h), "0123456789abcdef"), "hex64: %s", h ? json_string_value(h) : "(null)");
+    uint64_t back = 0;
+    CHECK(gaze_json_parse_hex64(json_string_value(h), "f.json", "input_hash", &back) == GAZE_OK && back == v, "hex64 round trip");
+    json_decref(h);
+    CHECK(gaze_json_parse_hex64("FFFFFFFFFFFFFFFF", "f.json", "input_hash", &back) == GAZE_OK && back == UINT64_MAX, "upper case");
+    const char * bad[] = { "0123456789abcde", "0123456789abcdef0", " 123456789abcdef", "+123456789abcdef", "-123456789abcdef",
+                           "0x23456789abcdef", "0123456789abcdeg", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        back = 7;
+        CHECK(gaze_json_parse_hex64(bad[i], "f.json", "input_hash", &back) == GAZE_ERR_FORMAT && back == 7, "'%s' taken", bad[i]);
+        CHECK(contains(gaze_last_error(), "f.json: field input_hash: expected 16 hex digits"), "%s", gaze_last_error());
+    }
+    CHECK(gaze_json_parse_hex64(NULL, "f.json", "input_hash", &back) == GAZE_ERR_FORMAT, "NULL (field missing)");
+}
+
 int main(void) {
     test_utf8();
     test_depth();
@@ -209,5 +229,6 @@ int main(void) {
     test_getters();
     test_files();
     test_dump();
+    test_hex64();
     return check_summary("test_json");
 }

@@ -166,11 +166,9 @@ enum gaze_status gaze_head_stats_save(const struct gaze_head_stats * st, const c
     for (int64_t i = 0; i < st->n_shards; i++) if (st->shards[i]) json_array_append_new(shards, json_integer(i));
     json_object_set_new(o, "shards", shards);
     if (st->input_size >= 0) {   // the corpus file's identity and this shard's bytes, for gaze merge
-        char h[24];
-        snprintf(h, sizeof h, "%016llx", (unsigned long long)st->input_hash);
         json_object_set_new(o, "split", json_string("bytes"));
         json_object_set_new(o, "input_size", json_integer(st->input_size));
-        json_object_set_new(o, "input_hash", json_string(h));
+        json_object_set_new(o, "input_hash", gaze_json_hex64(st->input_hash));
     }
     if (st->range_begin >= 0) {
         json_object_set_new(o, "range_begin", json_integer(st->range_begin));
@@ -189,13 +187,7 @@ enum gaze_status gaze_head_stats_save(const struct gaze_head_stats * st, const c
     json_object_set_new(o, "count", cnt);     // [n_layers, n_heads, metrics], row-major
     json_object_set_new(o, "mean", jarr_d(st->mean, n));
     json_object_set_new(o, "m2", jarr_d(st->m2, n));
-    // written through the shared output helper (core/output.h): atomic for a regular file
-    char * text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    if (!text) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
-    enum gaze_status s = gaze_output_write_file(path, text, strlen(text));
-    free(text);
-    return s;
+    return gaze_json_save_file(o, path);   // atomic for a regular file
 }
 
 // Reads array key of exactly n numbers (integers when ints) into out.
@@ -273,11 +265,7 @@ enum gaze_status gaze_head_stats_load(struct gaze_head_stats * st, const char * 
         (s = gaze_json_opt_int(o, "next_offset", path, -1, &st->next_offset)))
         goto fail;
     if (split && strcmp(split, "bytes")) { s = gaze_error(GAZE_ERR_FORMAT, "%s: field split: \"%s\" (this gaze knows \"bytes\")", path, split); goto fail; }
-    if (st->input_size >= 0) {
-        char * e = NULL;
-        st->input_hash = hash ? strtoull(hash, &e, 16) : 0;
-        if (!hash || !*hash || *e || strlen(hash) != 16) { s = gaze_error(GAZE_ERR_FORMAT, "%s: field input_hash: expected 16 hex digits", path); goto fail; }
-    }
+    if (st->input_size >= 0 && (s = gaze_json_parse_hex64(hash, path, "input_hash", &st->input_hash))) goto fail;
     if (st->range_begin > st->range_end || (st->input_size >= 0 && st->range_end > st->input_size)) {
         s = gaze_error(GAZE_ERR_FORMAT, "%s: fields range_begin/range_end: %lld..%lld not a byte range of the input", path,
                        (long long)st->range_begin, (long long)st->range_end);

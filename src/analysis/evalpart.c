@@ -115,19 +115,18 @@ static json_t * num_or_null(double v) { return isfinite(v) ? json_real(v) : json
 enum gaze_status gaze_eval_part_save(const struct gaze_eval_part * p, const char * path) {
     if (!p || !p->methods || !path) return gaze_error(GAZE_ERR_INVALID_ARG, "evaluate part: NULL argument to save");
     json_t * o = json_object(), * a;
-    char h[24];
     json_object_set_new(o, "format", json_string(PART_FORMAT));
     json_object_set_new(o, "version", json_integer(PART_VERSION));
     json_object_set_new(o, "model", json_string(p->model ? p->model : ""));
     json_object_set_new(o, "data", json_string(p->data ? p->data : ""));
-    snprintf(h, sizeof h, "%016llx", (unsigned long long)p->input_hash);
     json_object_set_new(o, "input_size", json_integer(p->input_size));
-    json_object_set_new(o, "input_hash", json_string(h));
+    json_object_set_new(o, "input_hash", gaze_json_hex64(p->input_hash));
     json_object_set_new(o, "target", json_string(p->causal ? "decoder" : "encoder"));
     json_object_set_new(o, "exact", json_boolean(p->exact));
     json_object_set_new(o, "n_items", json_integer(p->n_items));
     json_object_set_new(o, "n_eval", json_integer(p->n_eval));
     json_object_set_new(o, "bootstrap", json_integer(p->n_boot));
+    char h[24];
     snprintf(h, sizeof h, "%llu", (unsigned long long)p->seed);   // the full 64 bits, as text
     json_object_set_new(o, "seed", json_string(h));
     json_object_set_new(o, "k_fractions", a = json_array());
@@ -169,13 +168,7 @@ enum gaze_status gaze_eval_part_save(const struct gaze_eval_part * p, const char
         json_object_set_new(it, "seconds", sc);
         json_array_append_new(a, it);
     }
-    // 17 significant digits: the scores come back bit for bit, so a merge equals one run
-    char * text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    if (!text) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
-    enum gaze_status s = gaze_output_write_file(path, text, strlen(text));
-    free(text);
-    return s;
+    return gaze_json_save_file(o, path);   // the scores come back bit for bit, so a merge equals one run
 }
 
 static int cmp_item(const void * a, const void * b) {
@@ -291,11 +284,7 @@ static enum gaze_status parse_doc(struct gaze_eval_part * p, json_t * o, const c
         goto fail;
     p->n_boot = boot;
     char * e = NULL;
-    p->input_hash = strtoull(hash, &e, 16);
-    if (strlen(hash) != 16 || *e || strspn(hash, "0123456789abcdefABCDEF") != 16) {
-        s = gaze_error(GAZE_ERR_FORMAT, "%s: field input_hash: expected 16 hex digits", label);
-        goto fail;
-    }
+    if ((s = gaze_json_parse_hex64(hash, label, "input_hash", &p->input_hash))) goto fail;
     p->seed = strtoull(seed, &e, 10);
     if (!*seed || *e || strspn(seed, "0123456789") != strlen(seed) || strlen(seed) > 20) {
         s = gaze_error(GAZE_ERR_FORMAT, "%s: field seed: expected an unsigned decimal integer as a string", label);

@@ -364,3 +364,26 @@ char * gaze_json_dump(const json_t * v) {
     if (!s) gaze_error(GAZE_ERR_NOMEM, "out of memory serializing JSON");
     return s;
 }
+
+enum gaze_status gaze_json_save_file(json_t * o, const char * path) {
+    char * text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!text) return gaze_error(GAZE_ERR_NOMEM, "%s: out of memory", path);
+    enum gaze_status s = gaze_output_write_file(path, text, strlen(text));
+    free(text);
+    return s;
+}
+
+json_t * gaze_json_hex64(uint64_t v) {
+    char h[24];
+    snprintf(h, sizeof h, "%016llx", (unsigned long long)v);
+    return json_string(h);
+}
+
+enum gaze_status gaze_json_parse_hex64(const char * text, const char * label, const char * key, uint64_t * out) {
+    // strspn first: strtoull alone would also take a sign, leading blanks or a 0x prefix
+    if (!text || strlen(text) != 16 || strspn(text, "0123456789abcdefABCDEF") != 16)
+        return gaze_error(GAZE_ERR_FORMAT, "%s: field %s: expected 16 hex digits", label, key);
+    *out = strtoull(text, NULL, 16);
+    return GAZE_OK;
+}

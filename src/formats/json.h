@@ -83,4 +83,16 @@ enum gaze_status gaze_json_opt_object(const json_t * obj, const char * key, cons
 // in json_t are valid UTF-8 by construction). malloc'd; NULL with an error recorded on failure.
 char * gaze_json_dump(const json_t * v);
 
+// Writes o to path through gaze_output_write_file (atomic for a regular file), compact, reals
+// with 17 significant digits so they read back bit for bit (a merge of saved parts equals one
+// run). Takes o: it is released on every path. The statistics files of gaze corpus and gaze
+// evaluate are written this way.
+enum gaze_status gaze_json_save_file(json_t * o, const char * path);
+
+// A 64-bit hash (an input file's identity) as JSON: a string of 16 lower-case hex digits (a
+// JSON integer loses bits past 2^53 in other readers). parse_hex64 reads text back, exactly 16
+// hex digits and nothing else, else GAZE_ERR_FORMAT "LABEL: field KEY: expected 16 hex digits".
+json_t * gaze_json_hex64(uint64_t v);
+enum gaze_status gaze_json_parse_hex64(const char * text, const char * label, const char * key, uint64_t * out);
+
 #endif

@@ -17,24 +17,12 @@ two layers and two output tokens in the tab and records the numbers its bars sho
     final prediction per layer to 4 decimals, the top tokens' probabilities to 3).
 Standard library only. Prints "view_attrib_check: N passed, M failed" and exits 1 on a failure.
 """
-import html
 import json
-import re
 import subprocess
 import sys
 
-passed = 0
-failed = 0
-
-
-def ok(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
+import selftest
+from selftest import ok
 
 
 def main():
@@ -45,18 +33,12 @@ def main():
         opt[args[i]] = args[i + 1]
     gaze, model, text = opt["--gaze"], opt["--model"], opt["--text"]
     dom = open(dom_path, encoding="utf-8").read()
-    m = re.search(r'<pre id="gaze-selftest">(.*?)</pre>', dom, re.S)
-    if not ok(m is not None, "no self-test output in the DOM"):
+    st = selftest.read(dom, "%s: no self-test output in the DOM (the script did not run: CSP hash, syntax error?)" % dom_path)
+    if st is None:
         return
-    st = json.loads(html.unescape(m.group(1)))
-    if not ok("crashed" not in st, "self-test crashed: %s" % st.get("crashed")):
-        return
-    names = {c["name"] for c in st["checks"]}
-    for c in st["checks"]:
-        ok(c["ok"], "self-test check %s: %s" % (c["name"], c["detail"]))
-    for need in ("attrib-tab", "attrib-bars", "attrib-switch", "attrib-heatmaps", "attrib-click-row", "no-injected-elements",
-                 "no-errors"):
-        ok(need in names, "self-test check %s missing" % need)
+    names = selftest.checks(st)
+    selftest.require(names, ["attrib-tab", "attrib-bars", "attrib-switch", "attrib-heatmaps", "attrib-click-row",
+                             "no-injected-elements", "no-errors"])
     probes = [p for p in st["probes"] if "attrib" in p]
     methods = {p["attrib"] for p in probes}
     ok(len(probes) >= 8 and {"value-norm", "residual-norm", "alti", "alti-rollout"} <= methods,
@@ -100,5 +82,4 @@ def main():
 
 
 main()
-print("view_attrib_check: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(selftest.finish("view_attrib_check"))

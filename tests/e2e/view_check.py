@@ -36,18 +36,8 @@ import struct
 import subprocess
 import sys
 
-passed = 0
-failed = 0
-
-
-def ok(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
+import selftest
+from selftest import ok
 
 
 class Run:
@@ -304,11 +294,8 @@ def main(argv):
     meta = json.loads(mm.group(1))
     run = Run(run_path)
 
-    k = dom.rfind('<pre id="gaze-selftest">')
-    if not ok(k >= 0, "%s: no self-test output in the DOM (the script did not run: CSP hash, syntax error?)" % page_path):
-        return finish()
-    res = json.loads(html.unescape(dom[k + len('<pre id="gaze-selftest">'):dom.find("</pre>", k)]))
-    if not ok("crashed" not in res, "self-test crashed: %s" % res.get("crashed")):
+    res = selftest.read(dom, "%s: no self-test output in the DOM (the script did not run: CSP hash, syntax error?)" % page_path)
+    if res is None:
         return finish()
     page_meta, kind = meta, res.get("kind")
     kinds = meta.get("kinds")
@@ -321,31 +308,26 @@ def main(argv):
            "the page's kinds %s are not the run's %s" % (kinds["list"], run.meta.get("gaze.kinds")))
     else:
         ok(kind is None, "a single-kind page's self-test names kind %r" % kind)
-    for c in res["checks"]:
-        ok(c["ok"], "self-test check %s: %s" % (c["name"], c["detail"]))
-    names = {c["name"] for c in res["checks"]}
+    names = selftest.checks(res)
     if any(meta["qk"]):   # q/k in the page: the query/key view must have been checked
         expect += ["qk-softmax", "qk-view"]
-    for e in ["scripts", "no-injected-elements", "no-inline-handlers", "text-as-text", "first-render", "layer-select",
-              "head-toggle", "hide-special", "words", "head-hover", "model-click", "no-errors"] + expect:
-        ok(e in names, "self-test check %s did not run" % e)
+    selftest.require(names, ["scripts", "no-injected-elements", "no-inline-handlers", "text-as-text", "first-render",
+                             "layer-select", "head-toggle", "hide-special", "words", "head-hover", "model-click",
+                             "no-errors"] + expect)
     ok(not res["errors"], "page errors: %s" % res["errors"])
     n_align = sum(1 for p in res["probes"] if p["view"] == "align")
     if kinds:
-        for e in ["kind-select", "kind-back"] + (["align-tab"] if "cross" in kinds["list"] else []):
-            ok(e in names, "self-test check %s did not run" % e)
+        selftest.require(names, ["kind-select", "kind-back"] + (["align-tab"] if "cross" in kinds["list"] else []))
         ok(res["T"] == meta["T"], "self-test T %d, the %s kind's keys %d" % (res["T"], kind, meta["T"]))
     if "rows" in meta:   # cross-attention: the alignment view was drawn and probed in both groupings
-        for e in ["align-view", "align-rows-sum"]:
-            ok(e in names, "self-test check %s did not run" % e)
+        selftest.require(names, ["align-view", "align-rows-sum"])
         modes = {p["mode"] for p in res["probes"] if p["view"] == "align"}
         ok(n_align >= 8 and modes == {"tokens", "words"}, "only %d alignment probes (%s)" % (n_align, sorted(modes)))
     else:
         ok(n_align == 0, "alignment probes on a kind without cross-attention")
     ro = meta.get("rollout") or {}
     if "fusions" in ro:
-        for e in ["rollout-panel", "rollout-select", "rollout-click", "rollout-flow-default"]:
-            ok(e in names, "self-test check %s did not run" % e)
+        selftest.require(names, ["rollout-panel", "rollout-select", "rollout-click", "rollout-flow-default"])
     else:
         ok("rollout-why" in names, "self-test check rollout-why did not run (the page has no rollout: %s)" % ro.get("why"))
     ok(len(res["probes"]) >= 4, "only %d hover probes" % len(res["probes"]))
@@ -393,8 +375,7 @@ def main(argv):
 
 
 def finish():
-    print("view_check: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return selftest.finish("view_check")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@
 #   define their own after sourcing this file.
 # e2e_need_bin: fail the whole test now (e2e_finish) when $GAZE_BIN is not an executable.
 # e2e_need_model minilm|smollm2...: the same when a model is not fetched.
+# e2e_run_meta RUN KEY...: print the values of KEYs in the safetensors run file RUN's
+#   __metadata__, space-separated ("None" for a missing key).
 # e2e_finish: the closing line "NAME: N passed, M failed" (CI reads it), then exit 0 when
 #   nothing failed, 1 otherwise.
 
@@ -55,4 +57,14 @@ e2e_need_model() {
         esac
         [ -f "$MODELS/$m/$file" ] || { bad "$label is not at $MODELS/$m (run scripts/fetch-test-models)"; e2e_finish; }
     done
+}
+
+e2e_run_meta() {
+    python3 - "$@" <<'EOF'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    (n,) = struct.unpack("<Q", f.read(8))
+    m = json.loads(f.read(n))["__metadata__"]
+print(*[m.get(k) for k in sys.argv[2:]])
+EOF
 }
