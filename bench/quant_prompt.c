@@ -4,7 +4,7 @@
 // Reports process CPU time per layer (best of reps; CPU time because the machine this was
 // written on is shared: wall time measured the scheduler) and GMAC/s. Build the same file
 // against another libgaze.a to compare two builds in one interleaved run.
-//   build/bench/bench_quant_prompt [threads] [T] [reps] [types: Q8_0,Q6_K,...]
+//   build/bench/bench_quant_prompt [threads] [T] [reps] [types: Q8_0,Q6_K,...] [only: product 0-6]
 #include "gaze.h"
 #include "kernels/quant.h"
 #include <stdio.h>
@@ -32,6 +32,7 @@ int main(int argc, char ** argv) {
     const int reps = argc > 3 ? atoi(argv[3]) : 3;
     char types[256] = "Q8_0,Q6_K";
     if (argc > 4) snprintf(types, sizeof types, "%s", argv[4]);
+    const int only = argc > 5 ? atoi(argv[5]) : -1;   // time only product `only` (6: ffn_down)
     enum { NM = 7 };
     const int64_t shp[NM][2] = { { 576, 576 }, { 576, 192 }, { 576, 192 }, { 576, 576 },
                                  { 576, 1536 }, { 576, 1536 }, { 1536, 576 } };   // n_in, n_out
@@ -60,18 +61,19 @@ int main(int argc, char ** argv) {
                 gaze_quantize(t, row, w[m] + (size_t)r * rb, n_in);
             }
             gaze_quant_pack_init(&pk[m], w[m], t, n_out, n_in);
-            macs += (double)n_in * (double)n_out * (double)T;
+            if (only < 0 || only == m) macs += (double)n_in * (double)n_out * (double)T;
         }
         double best = 1e30;
         for (int rep = 0; rep < reps; rep++) {
             const double c0 = cpu_now();
-            for (int m = 0; m < NM; m++) gaze_quant_linear_forward_packed(&pk[m], x, T, y, nt);
+            for (int m = 0; m < NM; m++)
+                if (only < 0 || only == m) gaze_quant_linear_forward_packed(&pk[m], x, T, y, nt);
             const double dt = cpu_now() - c0;
             if (dt < best) best = dt;
         }
         double chk = 0;
         for (int64_t i = 0; i < T * 576; i++) chk += y[i];
-        printf("%-5s  %8.2f ms  %6.1f GMAC/s (CPU)  checksum %.6g\n", tok, best * 1e3, macs / best * 1e-9, chk);
+        printf("%-5s%s  %8.2f ms  %6.1f GMAC/s (CPU)  checksum %.6g\n", tok, only >= 0 ? " (one product)" : "", best * 1e3, macs / best * 1e-9, chk);
         fflush(stdout);
         for (int m = 0; m < NM; m++) { gaze_quant_pack_free(&pk[m]); gaze_free_aligned(w[m]); }
     }
