@@ -112,19 +112,19 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
     const int64_t nb = a->nb;
     const int so = scale_off(t);
     const __m256i lo4 = _mm256_set1_epi8(0x0F), one16 = _mm256_set1_epi16(1);
-    __m256 acc[S][C];
+    __m256 acc[4][4];
     for (int s = 0; s < S; s++)
         for (int c = 0; c < C; c++) acc[s][c] = _mm256_setzero_ps();
-    const int8_t * xq[C];
-    const float * xd[C];
-    const float * xs[C];
+    const int8_t * xq[4];
+    const float * xd[4];
+    const float * xs[4];
     for (int c = 0; c < C; c++) {
         xq[c] = a->qs + (t0 + c) * a->ld_qs;
         xd[c] = a->d + (t0 + c) * nb;
         xs[c] = a->s + (t0 + c) * nb;
     }
     for (int64_t b = 0; b < nb; b++) {
-        __m256i X128[C];
+        __m256i X128[4];
         if (t == GAZE_TYPE_Q8_0)
             for (int c = 0; c < C; c++) X128[c] = _mm256_slli_epi32(block_xsum(xq[c] + 32 * b), 7);
         for (int s = 0; s < S; s++) {
@@ -134,7 +134,7 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
             if (C == 1)
                 for (int l = 0; l < half_bytes(t); l += 64)
                     _mm_prefetch((const char *)(o + PF_BLOCKS * bb + (size_t)l), _MM_HINT_T0);
-            __m256i I[C];
+            __m256i I[4];
             if (t == GAZE_TYPE_Q8_0) {
                 for (int c = 0; c < C; c++) I[c] = X128[c];
                 for (int j = 0; j < 8; j++) {
@@ -146,7 +146,7 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
                     }
                 }
             } else {
-                __m256i A[C];
+                __m256i A[4];
                 __m256i H = _mm256_setzero_si256();
                 if (q32_is_q5(t)) H = _mm256_loadu_si256((const __m256i *)(o + 128));
                 for (int c = 0; c < C; c++) A[c] = _mm256_setzero_si256();
