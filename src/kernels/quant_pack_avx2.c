@@ -25,7 +25,6 @@
 // 128·Σx afterwards, so its integer equals the oracle's Σ(q + 128)·x exactly.
 #include "kernels/quant.h"
 #include <immintrin.h>
-#include <stdlib.h>
 
 #define AI static inline __attribute__((always_inline))
 // Keeps a rounded f32 product or sum as computed, so the compiler cannot fuse it into an FMA
@@ -296,17 +295,16 @@ AI void q8tile(const int S, const int C, const uint8_t * const * hp, size_t bb, 
 // token blocks (rows over 32·Q8_XS/4 inputs: ptile, which computes it in the tile).
 #define Q8_XS 4096
 
-static int g_q8_variant = -1;   // LAB: tile shape picked by GAZE_Q8_TILE (temporary)
-
-// Groups [g0, g1) of packed Q8_0 weights against T >= 2 tokens; false when rows are too long.
+// Groups [g0, g1) of packed Q8_0 weights against T >= 2 tokens; false (nothing done) when rows
+// are too long for the stack buffer. Tiles: both halves of a group × 4 tokens (each broadcast
+// activation word serves 16 rows; 1.05x over one half × 4 tokens, CPU time, [1536, 576] × 128
+// tokens), then the last tokens and a partial group half by half.
 static bool q8_prompt_rows(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,
                            int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {
     const int64_t T = a->T, nb = a->nb;
     const size_t bb = 2 * (size_t)half_bytes(GAZE_TYPE_Q8_0);
-    int64_t tbn = GAZE_MIN(64, Q8_XS / nb) & ~(int64_t)3;
+    const int64_t tbn = GAZE_MIN(64, Q8_XS / nb) & ~(int64_t)3;   // tokens per block
     if (tbn < 4) return false;
-    if (g_q8_variant < 0) { const char * e = getenv("GAZE_Q8_TILE"); g_q8_variant = e ? atoi(e) : 0; }
-    const int var = g_q8_variant;
     int32_t xs[Q8_XS];
     for (int64_t tb = 0; tb < T; tb += tbn) {
         const int64_t te = GAZE_MIN(T, tb + tbn);
@@ -314,14 +312,10 @@ static bool q8_prompt_rows(const uint8_t * pk, size_t gbytes, const struct quant
         for (int64_t g = g0; g < g1; g++) {
             const uint8_t * p = pk + (size_t)(g - g0) * gbytes;
             const int64_t row = 16 * g;
-            const int two = row + 8 < n_out;   // both halves hold rows
             const uint8_t * hp2[2] = { p, p + bb / 2 };
             int64_t t = tb;
-            if (two && var == 1) {
+            if (row + 8 < n_out)   // both halves hold rows
                 for (; t + 4 <= te; t += 4) q8tile(2, 4, hp2, bb, a, xs + (t - tb) * nb, t, row, n_out, y, ldy);
-            } else if (two && var == 2) {
-                for (; t + 2 <= te; t += 2) q8tile(2, 2, hp2, bb, a, xs + (t - tb) * nb, t, row, n_out, y, ldy);
-            }
             for (int h = 0; h < 2 && row + 8 * h < n_out; h++) {
                 const uint8_t * hp[1] = { hp2[h] };
                 int64_t u = t;
