@@ -195,8 +195,8 @@ bool quant_k_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
 // 4-byte activation word, a few i16 adds (bounded below), then one vpmaddwd with the rows'
 // sub-block scales leave one row per i32 lane: a super-block ends without horizontal sums, and
 // the f32 epilogue runs on 8 rows at once in the oracle's per-lane operation order, so the
-// outputs stay bit-identical to it. Prompts tile 2 groups × 2 tokens (each weight ymm unpacked
-// once for 2 tokens, each broadcast serving 16 rows); generation 2 groups × 1 token.
+// outputs stay bit-identical to it. Prompts tile 2 groups × 4 tokens (each weight ymm unpacked
+// once for 4 tokens, each broadcast serving 16 rows); generation 2 groups × 1 token.
 // One super-block of a group:
 //   Q4_K: codes [32][8 rows][4] u8: ymm m, lane r byte i = code(r, 8m+i) | code(r, 8m+4+i) << 4;
 //         sc [8][8] u8 (sub-block j, row r); mn [4][8][2] u8 (row r's mins of sub-blocks 2k,
@@ -322,7 +322,7 @@ AI __m256i k8_fifth(__m256i f, const int p) {
 
 // Array sizes of k8tile: the most groups and tokens of a tile. Fixed sizes, not [G][C]: GCC keeps
 // arrays sized by the (inlined, constant) parameters in memory as VLAs, and the stores and reloads
-// around every vpmaddwd cost more than the products (Q6_K prompts 1.xx faster with fixed sizes).
+// around every vpmaddwd cost more than the products (Q6_K prompt products 1.5x faster with fixed sizes, CPU time).
 #define K8_G 2
 #define K8_C 4
 // G consecutive 8-row groups (pk: the first one's super-blocks, group stride gbytes) × C tokens
@@ -457,8 +457,10 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
 }
 
 // Groups [g0, g1) (pk: group g0) for all tokens. Generation: 2 groups per tile (4 measured
-// slower); prompts: 2 groups × 2 tokens (an odd last group: 1 group × 4 tokens), tokens in
-// blocks of 64 so their Q8_K blocks stay in cache.
+// slower); prompts: 2 groups × 4 tokens, then 2 × 2 and 2 × 1 for the last tokens (2 × 4 is
+// 1.1x (Q6_K, Q4_K) to 1.3x (Q5_K) over 2 × 2 on [1536 -> 576] × 128 tokens, CPU time, once the
+// tile's arrays had fixed sizes); an odd last group: 1 group × 4 tokens. Tokens in blocks of 64
+// so their Q8_K blocks stay in cache.
 #define DEFINE_K8ROWS(NAME, TYPE)                                                                 \
     static void NAME(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,    \
                      int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {                        \
@@ -473,6 +475,7 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
             for (; gg + 2 <= g1; gg += 2) {                                                   \
                     const uint8_t * p = pk + (size_t)(gg - g0) * gbytes;                          \
                     int64_t t = tb;                                                               \
+                    for (; t + 4 <= te; t += 4) k8tile(TYPE, 2, 4, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                     for (; t + 2 <= te; t += 2) k8tile(TYPE, 2, 2, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                     for (; t < te; t++) k8tile(TYPE, 2, 1, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                 }                                                                                 \
