@@ -566,6 +566,53 @@ static void test_packed_q32(void) {
     printf("packed q32 cases: %d (layouts:%s%s)\n", cases, " avx2", nisa > 1 ? " avx512" : "");
 }
 
+// The AVX2 Q8_0 prompt tiles (quant_pack_avx2.c, q8_prompt_rows) keep each token block's 128·Σx
+// in a fixed stack buffer, so long rows get shorter token blocks (n_in 4096: 32 tokens, T = 70
+// spans three) and rows too long for even 4 tokens fall back to the generic tile (n_in 33024);
+// both still bitwise equal to the scalar oracle, with a partial last group (21 rows).
+static void test_packed_q8_long_rows(void) {
+    if (gaze_isa_active() < GAZE_ISA_AVX2) { printf("packed Q8_0 long rows: no AVX2 on this CPU\n"); return; }
+    const enum gaze_isa best = gaze_isa_active();
+    gaze_set_isa(GAZE_ISA_AVX2);
+    const enum gaze_type t = GAZE_TYPE_Q8_0;
+    const int64_t shapes[][2] = { { 21, 4096 }, { 9, 33024 } };
+    const int64_t Ts[] = { 2, 5, 70 };
+    int cases = 0;
+    for (size_t s = 0; s < 2; s++) {
+        const int64_t n_out = shapes[s][0], n_in = shapes[s][1];
+        const size_t rb = gaze_type_row_bytes(t, n_in);
+        void * w = make_weights(t, n_out, n_in);
+        struct gaze_quant_packed p;
+        CHECK(gaze_quant_pack_init(&p, w, t, n_out, n_in) == GAZE_OK && p.kind == QUANT_PACK_AVX2, "pack Q8_0 [%lld,%lld]",
+              (long long)n_out, (long long)n_in);
+        for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+            const int64_t T = Ts[ti];
+            float * x = malloc((size_t)(T * n_in) * 4), * y = malloc((size_t)(T * n_out) * 4), * ref = malloc((size_t)(T * n_out) * 4);
+            for (int64_t i = 0; i < T * n_in; i++) x[i] = rnd_normal();
+            struct quant_act act;
+            void * mem = gaze_alloc_aligned(quant_act_bytes(t, T, n_in) + 64);
+            quant_act_init(&act, t, x, T, n_in, mem, 1);
+            for (int64_t tt = 0; tt < T; tt++)
+                for (int64_t r = 0; r < n_out; r++) ref[tt * n_out + r] = quant_dot_row_ref((uint8_t *)w + (size_t)r * rb, t, &act, tt);
+            gaze_free_aligned(mem);
+            for (int nt = 1; nt <= 2; nt++) {
+                for (int64_t i = 0; i < T * n_out; i++) y[i] = NAN;
+                CHECK(gaze_quant_linear_forward_packed(&p, x, T, y, nt) == GAZE_OK, "Q8_0 long rows: %s", gaze_last_error());
+                int bad = 0;
+                for (int64_t i = 0; i < T * n_out; i++) bad += !same_bits(y[i], f2u(ref[i]));
+                CHECK(bad == 0, "packed Q8_0 [%lld,%lld] T=%lld threads=%d: %d outputs not bitwise equal to the scalar oracle",
+                      (long long)n_out, (long long)n_in, (long long)T, nt, bad);
+                cases++;
+            }
+            free(x); free(y); free(ref);
+        }
+        gaze_quant_pack_free(&p);
+        free(w);
+    }
+    gaze_set_isa(best);
+    printf("packed Q8_0 long-row prompt cases: %d\n", cases);
+}
+
 // The AVX2 8-row K-quant layout (quant_k_avx2.c, chosen at pack time on CPUs without AVX-512
 // VNNI; forced here by packing under the AVX2 ISA): bitwise equal to the scalar oracle for
 // odd row counts (partial last group, odd group counts per thread), T = 1 (generation) to 64
@@ -745,6 +792,7 @@ int main(void) {
     test_linear();
     test_packed();
     test_packed_q32();
+    test_packed_q8_long_rows();
     test_packed_k8();
     test_forward_many();
     test_act_quant();

@@ -195,8 +195,8 @@ bool quant_k_rows_avx2(const void * w, enum gaze_type type, int64_t n_in,
 // 4-byte activation word, a few i16 adds (bounded below), then one vpmaddwd with the rows'
 // sub-block scales leave one row per i32 lane: a super-block ends without horizontal sums, and
 // the f32 epilogue runs on 8 rows at once in the oracle's per-lane operation order, so the
-// outputs stay bit-identical to it. Prompts tile 2 groups × 2 tokens (each weight ymm unpacked
-// once for 2 tokens, each broadcast serving 16 rows); generation 2 groups × 1 token.
+// outputs stay bit-identical to it. Prompts tile 2 groups × 4 tokens (each weight ymm unpacked
+// once for 4 tokens, each broadcast serving 16 rows); generation 2 groups × 1 token.
 // One super-block of a group:
 //   Q4_K: codes [32][8 rows][4] u8: ymm m, lane r byte i = code(r, 8m+i) | code(r, 8m+4+i) << 4;
 //         sc [8][8] u8 (sub-block j, row r); mn [4][8][2] u8 (row r's mins of sub-blocks 2k,
@@ -320,6 +320,11 @@ AI __m256i k8_fifth(__m256i f, const int p) {
     return _mm256_and_si256(f, b4);
 }
 
+// Array sizes of k8tile: the most groups and tokens of a tile. Fixed sizes, not [G][C]: GCC keeps
+// arrays sized by the (inlined, constant) parameters in memory as VLAs, and the stores and reloads
+// around every vpmaddwd cost more than the products (Q6_K prompt products 1.5x faster with fixed sizes, CPU time).
+#define K8_G 2
+#define K8_C 4
 // G consecutive 8-row groups (pk: the first one's super-blocks, group stride gbytes) × C tokens
 // from t0; rows row0 ...
 AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, size_t gbytes,
@@ -327,27 +332,29 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
     const int64_t nbk = a->n_in / QK_K;
     const size_t sb = quant_k_pack8_sb_bytes(t), cb = k8_codes(t);
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
-    __m256 sum[G][C];
+    __m256 sum[K8_G][K8_C];
     for (int g = 0; g < G; g++)
         for (int c = 0; c < C; c++) sum[g][c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nbk; b++) {
-        const uint8_t * o[G];
+        const uint8_t * o[K8_G];
         for (int g = 0; g < G; g++) o[g] = pk + (size_t)g * gbytes + (size_t)b * sb;
-        const struct block_q8_k * yk[C];
+        const struct block_q8_k * yk[K8_C];
         for (int c = 0; c < C; c++) yk[c] = a->k + (t0 + c) * nbk + b;
-        __m256i acc[G][C];
+        __m256i acc[K8_G][K8_C];
         for (int g = 0; g < G; g++)
             for (int c = 0; c < C; c++) acc[g][c] = _mm256_setzero_si256();
         if (t != GAZE_TYPE_Q6_K) {
             for (int j = 0; j < 8; j++) {   // sub-block j: inputs 32j .. 32j+31, nibble ymms 4j .. 4j+3
-                __m256i SC[G], F[G], p[G][C];
+                __m256i SC[K8_G], F[K8_G], p[K8_G][K8_C];
+                for (int g = 0; g < G; g++)   // (set before use below; zeroed for the compiler's sake)
+                    for (int c = 0; c < C; c++) p[g][c] = _mm256_setzero_si256();
                 for (int g = 0; g < G; g++) {
                     SC[g] = k8_scale_u(bcast16(o[g] + cb + 8 * (j & ~1)), j & 1);
                     if (t == GAZE_TYPE_Q5_K) F[g] = _mm256_loadu_si256((const __m256i *)(o[g] + 1024 + 32 * j));
                 }
                 for (int s = 0; s < 4; s++) {
                     const int m = 4 * j + s;
-                    __m256i X0[C], X1[C];
+                    __m256i X0[K8_C], X1[K8_C];
                     for (int c = 0; c < C; c++) { X0[c] = bc4(yk[c]->qs + 8 * m); X1[c] = bc4(yk[c]->qs + 8 * m + 4); }
                     for (int g = 0; g < G; g++) {
                         const __m256i v = _mm256_loadu_si256((const __m256i *)(o[g] + 32 * m));
@@ -369,11 +376,13 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
             }
         } else {
             for (int j = 0; j < 16; j++) {   // sub-block j: inputs 16j .. 16j+15, code ymms 4j .. 4j+3
-                __m256i SC[G], p[G][C];
+                __m256i SC[K8_G], p[K8_G][K8_C];
+                for (int g = 0; g < G; g++)
+                    for (int c = 0; c < C; c++) p[g][c] = _mm256_setzero_si256();
                 for (int g = 0; g < G; g++) SC[g] = k8_scale_s(bcast16(o[g] + cb + 8 * (j & ~1)), j & 1);
                 for (int s = 0; s < 4; s++) {
                     const int m = 4 * j + s;
-                    __m256i X[C];
+                    __m256i X[K8_C];
                     for (int c = 0; c < C; c++) X[c] = bc4(yk[c]->qs + 4 * m);
                     for (int g = 0; g < G; g++) {
                         const __m256i v = _mm256_loadu_si256((const __m256i *)(o[g] + 32 * m));
@@ -448,8 +457,10 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
 }
 
 // Groups [g0, g1) (pk: group g0) for all tokens. Generation: 2 groups per tile (4 measured
-// slower); prompts: 2 groups × 2 tokens (an odd last group: 1 group × 4 tokens), tokens in
-// blocks of 64 so their Q8_K blocks stay in cache.
+// slower); prompts: 2 groups × 4 tokens, then 2 × 2 and 2 × 1 for the last tokens (2 × 4 is
+// 1.1x (Q6_K, Q4_K) to 1.3x (Q5_K) over 2 × 2 on [1536 -> 576] × 128 tokens, CPU time, once the
+// tile's arrays had fixed sizes); an odd last group: 1 group × 4 tokens. Tokens in blocks of 64
+// so their Q8_K blocks stay in cache.
 #define DEFINE_K8ROWS(NAME, TYPE)                                                                 \
     static void NAME(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,    \
                      int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {                        \
@@ -464,6 +475,7 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
             for (; gg + 2 <= g1; gg += 2) {                                                   \
                     const uint8_t * p = pk + (size_t)(gg - g0) * gbytes;                          \
                     int64_t t = tb;                                                               \
+                    for (; t + 4 <= te; t += 4) k8tile(TYPE, 2, 4, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                     for (; t + 2 <= te; t += 2) k8tile(TYPE, 2, 2, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                     for (; t < te; t++) k8tile(TYPE, 2, 1, p, gbytes, a, t, 8 * gg, n_out, y, ldy); \
                 }                                                                                 \

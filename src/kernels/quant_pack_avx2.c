@@ -111,19 +111,19 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
     const int64_t nb = a->nb;
     const int so = scale_off(t);
     const __m256i lo4 = _mm256_set1_epi8(0x0F), one16 = _mm256_set1_epi16(1);
-    __m256 acc[S][C];
+    __m256 acc[4][4];
     for (int s = 0; s < S; s++)
         for (int c = 0; c < C; c++) acc[s][c] = _mm256_setzero_ps();
-    const int8_t * xq[C];
-    const float * xd[C];
-    const float * xs[C];
+    const int8_t * xq[4];
+    const float * xd[4];
+    const float * xs[4];
     for (int c = 0; c < C; c++) {
         xq[c] = a->qs + (t0 + c) * a->ld_qs;
         xd[c] = a->d + (t0 + c) * nb;
         xs[c] = a->s + (t0 + c) * nb;
     }
     for (int64_t b = 0; b < nb; b++) {
-        __m256i X128[C];
+        __m256i X128[4];
         if (t == GAZE_TYPE_Q8_0)
             for (int c = 0; c < C; c++) X128[c] = _mm256_slli_epi32(block_xsum(xq[c] + 32 * b), 7);
         for (int s = 0; s < S; s++) {
@@ -133,7 +133,7 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
             if (C == 1)
                 for (int l = 0; l < half_bytes(t); l += 64)
                     _mm_prefetch((const char *)(o + PF_BLOCKS * bb + (size_t)l), _MM_HINT_T0);
-            __m256i I[C];
+            __m256i I[4];
             if (t == GAZE_TYPE_Q8_0) {
                 for (int c = 0; c < C; c++) I[c] = X128[c];
                 for (int j = 0; j < 8; j++) {
@@ -145,7 +145,7 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
                     }
                 }
             } else {
-                __m256i A[C];
+                __m256i A[4];
                 __m256i H = _mm256_setzero_si256();
                 if (q32_is_q5(t)) H = _mm256_loadu_si256((const __m256i *)(o + 128));
                 for (int c = 0; c < C; c++) A[c] = _mm256_setzero_si256();
@@ -202,6 +202,132 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
     }
 }
 
+// ---- Q8_0 prompts --------------------------------------------------------------------------------
+// Q8_0 prompts get their own tile: ptile's Q8_0 branch spends 4 vector ops per 32 products
+// (sign, vpmaddubsw, vpmaddwd, add: its codes are signed, so no int16 accumulation) and on top
+// recomputed each token's 128·Σx for every 8-row half, and its arrays sized by the tile's
+// runtime-shaped parameters were kept in memory by GCC (spills around every vpmaddwd). Here
+// 128·Σx comes precomputed per (token, block) (q8_xsum128, once per token block), the arrays
+// have fixed sizes (registers after unrolling), and an empty asm keeps each row's int32 sum a
+// chain of adds (GCC's reassociation otherwise builds trees of spilled partial sums). Same
+// integers and the same per-lane f32 steps as ptile, so the same bits as the scalar oracle.
+
+// xs[t·nb + b] = 128·Σ_i xq[t, 32b + i] for tokens [t0, t0 + n) (exact: |Σ| <= 32·127).
+static void q8_xsum128(const struct quant_act * a, int64_t t0, int64_t n, int32_t * xs) {
+    const int64_t nb = a->nb;
+    for (int64_t t = 0; t < n; t++) {
+        const int8_t * q = a->qs + (t0 + t) * a->ld_qs;
+        for (int64_t b = 0; b < nb; b++) {
+            const __m256i X = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), X), _mm256_set1_epi16(1));
+            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+            xs[t * nb + b] = _mm_cvtsi128_si32(h) * 128;
+        }
+    }
+}
+
+#define Q8_S 2   // most 8-row halves per Q8_0 prompt tile
+#define Q8_C 4   // most tokens per Q8_0 prompt tile
+#define KEEP(v) __asm__("" : "+x"(v))
+
+// S consecutive 8-row halves (hp[s]) × C tokens from t0 (their 128·Σx at xs + c·nb, one int per
+// block); as ptile for Q8_0.
+AI void q8tile(const int S, const int C, const uint8_t * const * hp, size_t bb, const struct quant_act * a,
+               const int32_t * xs, int64_t t0, int64_t row0, int64_t n_out, float * y, int64_t ldy) {
+    const int64_t nb = a->nb;
+    const __m256i one16 = _mm256_set1_epi16(1);
+    __m256 acc[Q8_S][Q8_C];
+    for (int s = 0; s < S; s++)
+        for (int c = 0; c < C; c++) acc[s][c] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i I[Q8_S][Q8_C];
+        for (int c = 0; c < C; c++) {
+            const __m256i x128 = _mm256_set1_epi32(xs[c * nb + b]);
+            for (int s = 0; s < S; s++) I[s][c] = x128;
+        }
+        for (int j = 0; j < 8; j++) {
+            __m256i X[Q8_C];
+            for (int c = 0; c < C; c++) X[c] = bcast4(a->qs + (t0 + c) * a->ld_qs + 32 * b + 4 * j);
+            for (int s = 0; s < S; s++) {
+                const __m256i wv = _mm256_loadu_si256((const __m256i *)(hp[s] + (size_t)b * bb + 32 * j));
+                const __m256i aw = _mm256_abs_epi8(wv);
+                for (int c = 0; c < C; c++) {
+                    const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(X[c], wv));
+                    I[s][c] = _mm256_add_epi32(I[s][c], _mm256_madd_epi16(p, one16));
+                    KEEP(I[s][c]);
+                }
+            }
+        }
+        for (int s = 0; s < S; s++) {
+            const uint8_t * o = hp[s] + (size_t)b * bb;
+            const __m256 D = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(o + 256)));
+            const __m256 M = _mm256_mul_ps(D, _mm256_set1_ps(-128.0f));   // exact
+            for (int c = 0; c < C; c++) {
+                const __m256 If = _mm256_cvtepi32_ps(I[s][c]);
+                __m256 a1 = _mm256_mul_ps(D, _mm256_set1_ps(a->d[(t0 + c) * nb + b]));
+                NOFUSE(a1);
+                __m256 t1 = _mm256_mul_ps(a1, If);
+                NOFUSE(t1);
+                __m256 t2 = _mm256_mul_ps(M, _mm256_set1_ps(a->s[(t0 + c) * nb + b]));
+                NOFUSE(t2);
+                __m256 v = _mm256_add_ps(t1, t2);
+                NOFUSE(v);
+                acc[s][c] = _mm256_add_ps(acc[s][c], v);
+            }
+        }
+    }
+    for (int s = 0; s < S; s++) {
+        const int64_t r = row0 + 8 * s;
+        if (r >= n_out) break;
+        if (n_out - r >= 8) {
+            for (int c = 0; c < C; c++) _mm256_storeu_ps(y + (t0 + c) * ldy + r, acc[s][c]);
+        } else {
+            const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n_out - r)),
+                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (int c = 0; c < C; c++) _mm256_maskstore_ps(y + (t0 + c) * ldy + r, mk, acc[s][c]);
+        }
+    }
+}
+
+// 128·Σx of a token block lives on the stack: at most Q8_XS ints, so long rows get shorter
+// token blocks (rows over 32·Q8_XS/4 inputs: ptile, which computes it in the tile).
+#define Q8_XS 4096
+
+// Groups [g0, g1) of packed Q8_0 weights against T >= 2 tokens; false (nothing done) when rows
+// are too long for the stack buffer. Tiles: both halves of a group × 4 tokens (each broadcast
+// activation word serves 16 rows; 1.05x over one half × 4 tokens, CPU time, [1536, 576] × 128
+// tokens), then the last tokens and a partial group half by half.
+static bool q8_prompt_rows(const uint8_t * pk, size_t gbytes, const struct quant_act * a, float * y,
+                           int64_t ldy, int64_t g0, int64_t g1, int64_t n_out) {
+    const int64_t T = a->T, nb = a->nb;
+    const size_t bb = 2 * (size_t)half_bytes(GAZE_TYPE_Q8_0);
+    const int64_t tbn = GAZE_MIN(64, Q8_XS / nb) & ~(int64_t)3;   // tokens per block
+    if (tbn < 4) return false;
+    int32_t xs[Q8_XS];
+    for (int64_t tb = 0; tb < T; tb += tbn) {
+        const int64_t te = GAZE_MIN(T, tb + tbn);
+        q8_xsum128(a, tb, te - tb, xs);
+        for (int64_t g = g0; g < g1; g++) {
+            const uint8_t * p = pk + (size_t)(g - g0) * gbytes;
+            const int64_t row = 16 * g;
+            const uint8_t * hp2[2] = { p, p + bb / 2 };
+            int64_t t = tb;
+            if (row + 8 < n_out)   // both halves hold rows
+                for (; t + 4 <= te; t += 4) q8tile(2, 4, hp2, bb, a, xs + (t - tb) * nb, t, row, n_out, y, ldy);
+            for (int h = 0; h < 2 && row + 8 * h < n_out; h++) {
+                const uint8_t * hp[1] = { hp2[h] };
+                int64_t u = t;
+                for (; u + 4 <= te; u += 4) q8tile(1, 4, hp, bb, a, xs + (u - tb) * nb, u, row + 8 * h, n_out, y, ldy);
+                for (; u + 2 <= te; u += 2) q8tile(1, 2, hp, bb, a, xs + (u - tb) * nb, u, row + 8 * h, n_out, y, ldy);
+                for (; u < te; u++) q8tile(1, 1, hp, bb, a, xs + (u - tb) * nb, u, row + 8 * h, n_out, y, ldy);
+            }
+        }
+    }
+    return true;
+}
+
 // Token blocks for prompts: the block's activations stay in L2 while the thread's groups
 // stream past, and each group's weights stay in L1 across the block's tokens.
 #define TB 64
@@ -227,6 +353,7 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
             }                                                                                     \
             return;                                                                               \
         }                                                                                         \
+        if (TYPE == GAZE_TYPE_Q8_0 && q8_prompt_rows(pk, gbytes, a, y, ldy, g0, g1, n_out)) return;   \
         for (int64_t tb = 0; tb < T; tb += TB) {                                                  \
             const int64_t te = GAZE_MIN(T, tb + TB);                                              \
             for (int64_t g = g0; g < g1; g++)                                                     \
