@@ -320,6 +320,10 @@ AI __m256i k8_fifth(__m256i f, const int p) {
     return _mm256_and_si256(f, b4);
 }
 
+// Prefetch distance of the generation tiles, in super-blocks: 1 and 2 measured alike (SmolLM2's
+// [576, 1536] ffn_down, 30 copies, 1 thread: Q4_K 1.15x, Q5_K 1.4x, Q6_K 1.1x over none), 4 slower.
+#define K8_PF 1
+
 // G consecutive 8-row groups (pk: the first one's super-blocks, group stride gbytes) × C tokens
 // from t0; rows row0 ...
 AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, size_t gbytes,
@@ -338,6 +342,13 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
         __m256i acc[G][C];
         for (int g = 0; g < G; g++)
             for (int c = 0; c < C; c++) acc[g][c] = _mm256_setzero_si256();
+        // generation streams every weight once, and a group's super-blocks are far apart in
+        // memory from the next pair's: ask for super-block b + K8_PF of each group now (past a
+        // group's end that is the next group's start; prefetches never fault)
+        if (C == 1)
+            for (int g = 0; g < G; g++)
+                for (size_t l = 0; l < sb; l += 64)
+                    _mm_prefetch((const char *)(o[g] + K8_PF * sb + l), _MM_HINT_T0);
         if (t != GAZE_TYPE_Q6_K) {
             for (int j = 0; j < 8; j++) {   // sub-block j: inputs 32j .. 32j+31, nibble ymms 4j .. 4j+3
                 __m256i SC[G], F[G], p[G][C];
