@@ -633,8 +633,10 @@ bool quant_act_init(struct quant_act * act, enum gaze_type type, const float * x
     if (is_k_type(type)) {
         act->k = (struct block_q8_k *)p;
         const int64_t nbk = n_in / QK_K;
+        void (*kfn)(const float *, int64_t, struct block_q8_k *) =
+            gaze_isa_active() >= GAZE_ISA_AVX2 ? quant_act_row_q8k_avx2 : quant_act_row_q8k;
         #pragma omp parallel for num_threads(n_threads) if (T >= 16) schedule(static)
-        for (int64_t t = 0; t < T; t++) quant_act_row_q8k(x + t * n_in, n_in, act->k + t * nbk);
+        for (int64_t t = 0; t < T; t++) kfn(x + t * n_in, n_in, act->k + t * nbk);
         return true;
     }
     if (!is_q32_type(type)) return false;

@@ -135,6 +135,7 @@ void quant_act_row_q8_avx512(const float * x, int64_t n, int8_t * qs, float * d,
 void quant_act_row_q8_avx2(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 // Quantizes row x [n] (n % 256 == 0) to Q8_K blocks (ggml's quantize_row_q8_K semantics).
 void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y);
+void quant_act_row_q8k_avx2(const float * x, int64_t n, struct block_q8_k * y);   // bit-identical
 
 // ---- products ---------------------------------------------------------------------------------
 
