@@ -753,6 +753,31 @@ static void test_act_quant(void) {
             CHECK(bad == 0, "rep %d: %s activation quantization differs from scalar (%d)", rep, isa ? "AVX-512" : "AVX2", bad);
         }
     }
+    // Q8_K (K-quant weights): codes, bsums and d, and which signed extreme sets the scale
+    enum { NK = QK_K * 8 };
+    static struct block_q8_k k1[NK / QK_K], k2[NK / QK_K];
+    int nk = 0;
+    for (int rep = 0; rep < 60; rep++) {
+        for (int i = 0; i < NK; i++) x[i] = rnd_normal() * (rep % 5 == 0 ? 1e-30f : rep % 5 == 1 ? 1e20f : 1.0f);
+        for (int i = 0; i < QK_K; i++) x[i] = (float)(i % 64 - 32) * 0.25f;                   // ties at ±x.5
+        for (int i = 0; i < QK_K; i++) x[QK_K + i] = 0.0f;                                    // all zero
+        x[2 * QK_K + 7] = 9.0f; x[2 * QK_K + 9] = -9.0f;                                      // +max first
+        x[3 * QK_K + 7] = -9.0f; x[3 * QK_K + 200] = 9.0f;                                    // -max first
+        for (int i = 0; i < QK_K; i++) x[4 * QK_K + i] = (i & 1 ? -1.0f : 1.0f) * 127.0f;     // all at ±amax
+        x[5 * QK_K + rep % QK_K] = rep & 1 ? NAN : (rep & 2 ? -INFINITY : INFINITY);        // non-finite
+        x[6 * QK_K + rep % QK_K] = -0.0f;
+        memset(k1, 0x33, sizeof k1);
+        memset(k2, 0x55, sizeof k2);
+        quant_act_row_q8k(x, NK, k1);
+        quant_act_row_q8k_avx2(x, NK, k2);
+        int bad = 0;
+        for (int b = 0; b < NK / QK_K; b++)
+            bad += !same_bits(k1[b].d, f2u(k2[b].d)) || memcmp(k1[b].qs, k2[b].qs, QK_K) ||
+                   memcmp(k1[b].bsums, k2[b].bsums, sizeof k1[b].bsums);
+        CHECK(bad == 0, "rep %d: AVX2 Q8_K activation quantization differs from scalar in %d blocks", rep, bad);
+        nk++;
+    }
+    printf("Q8_K activation quantizer: %d rows of %d blocks, AVX2 = scalar\n", nk, NK / QK_K);
 }
 
 static void test_linear_errors(void) {

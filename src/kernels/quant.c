@@ -633,8 +633,10 @@ bool quant_act_init(struct quant_act * act, enum gaze_type type, const float * x
     if (is_k_type(type)) {
         act->k = (struct block_q8_k *)p;
         const int64_t nbk = n_in / QK_K;
+        void (*kfn)(const float *, int64_t, struct block_q8_k *) =
+            gaze_isa_active() >= GAZE_ISA_AVX2 ? quant_act_row_q8k_avx2 : quant_act_row_q8k;
         #pragma omp parallel for num_threads(n_threads) if (T >= 16) schedule(static)
-        for (int64_t t = 0; t < T; t++) quant_act_row_q8k(x + t * n_in, n_in, act->k + t * nbk);
+        for (int64_t t = 0; t < T; t++) kfn(x + t * n_in, n_in, act->k + t * nbk);
         return true;
     }
     if (!is_q32_type(type)) return false;
@@ -1089,7 +1091,8 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
 // weighted by bytes, so a thread that finishes one product's groups goes on with the next
 // without a barrier in between (q, k and v of a generated token: one fork/join instead of
 // three, one activation quantization instead of three). Same per-output kernels, so the same
-// bits as one call per product.
+// bits as one call per product. K-quants in the AVX2 8-row layout join too (8-row groups, their
+// own kernel on the Q8_K activations), so a K-quant q/k/v or gate/up pays one fork, not one each.
 bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
                                       int64_t T, float * const * ys, int n_threads) {
     enum { MAXP = 8 };
@@ -1100,12 +1103,15 @@ bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * co
     double wcum[MAXP + 1] = { 0 };
     int64_t groups[MAXP];
     enum gaze_type act_type[2] = { GAZE_TYPE_F32, GAZE_TYPE_F32 };   // [0]: a 32-block type, [1]: a K type
+    bool k8[MAXP];   // K-quants in the AVX2 8-row layout: their groups are 8 rows
     for (int i = 0; i < n; i++) {
         const struct gaze_quant_packed * p = ps[i];
-        if (!p->data || p->kind != kind || p->n_in != n_in || p->n_out <= 0 || kind_blk_bytes(kind, p->type) == 0)
+        k8[i] = p->kind == QUANT_PACK_AVX2_K8 && gaze_isa_active() >= GAZE_ISA_AVX2;
+        if (!p->data || p->n_in != n_in || p->n_out <= 0 ||
+            (!k8[i] && (p->kind != kind || kind_blk_bytes(kind, p->type) == 0)))
             return false;
         act_type[is_k_type(p->type)] = p->type;
-        groups[i] = (p->n_out + 15) / 16;
+        groups[i] = k8[i] ? (p->n_out + 7) / 8 : (p->n_out + 15) / 16;
         wsum += (double)groups[i] * (double)p->group_bytes;
         wcum[i + 1] = wsum;
         work += (double)p->n_out * (double)n_in * (double)T;
@@ -1134,7 +1140,10 @@ bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * co
             g0 = GAZE_MAX(0, GAZE_MIN(groups[i], g0));
             g1 = GAZE_MAX(0, GAZE_MIN(groups[i], g1));
             if (tid == ntt - 1) g1 = groups[i];
-            if (g1 > g0)
+            if (g1 > g0 && k8[i])
+                quant_k_packed8_rows_avx2(p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
+                                          &act[1], ys[i], p->n_out, g0, g1, p->n_out);
+            else if (g1 > g0)
                 kind_packed_rows(kind, p->data + (size_t)g0 * p->group_bytes, p->group_bytes, p->type,
                                  &act[is_k_type(p->type)], ys[i], p->n_out, g0, g1, p->n_out);
         }

@@ -135,6 +135,7 @@ void quant_act_row_q8_avx512(const float * x, int64_t n, int8_t * qs, float * d,
 void quant_act_row_q8_avx2(const float * x, int64_t n, int8_t * qs, float * d, float * s);
 // Quantizes row x [n] (n % 256 == 0) to Q8_K blocks (ggml's quantize_row_q8_K semantics).
 void quant_act_row_q8k(const float * x, int64_t n, struct block_q8_k * y);
+void quant_act_row_q8k_avx2(const float * x, int64_t n, struct block_q8_k * y);   // bit-identical
 
 // ---- products ---------------------------------------------------------------------------------
 
@@ -197,6 +198,7 @@ enum gaze_status gaze_quant_linear_forward_packed(const struct gaze_quant_packed
 // ys[i] [T, ps[i]->n_out] = x [T, n_in] · W_iᵀ for n <= 8 packed weights of one n_in, in one
 // parallel region with x quantized once per activation kind. Returns false (nothing done) when
 // the packed kernel is not active or a weight is not packed: the caller runs them one by one.
+// K-quants in the AVX2 8-row layout (QUANT_PACK_AVX2_K8) take part beside the 32-block types.
 bool quant_linear_forward_packed_many(int n, const struct gaze_quant_packed * const * ps, const float * x,
                                       int64_t T, float * const * ys, int n_threads);
 

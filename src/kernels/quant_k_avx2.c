@@ -320,11 +320,22 @@ AI __m256i k8_fifth(__m256i f, const int p) {
     return _mm256_and_si256(f, b4);
 }
 
-// Array sizes of k8tile: the most groups and tokens of a tile. Fixed sizes, not [G][C]: GCC keeps
-// arrays sized by the (inlined, constant) parameters in memory as VLAs, and the stores and reloads
-// around every vpmaddwd cost more than the products (Q6_K prompt products 1.5x faster with fixed sizes, CPU time).
-#define K8_G 2
-#define K8_C 4
+// Prefetch distance of the generation tiles, in super-blocks (1 and 2 measured alike, 4 slower).
+#define K8_PF 1
+// The tiles' largest G and C: fixed array bounds, so that no array is a VLA (GCC kept the
+// [G][C] ones on the stack, resized each sub-block, even with G and C constant after inlining).
+#define K8_GM 2
+#define K8_CM 4
+
+// Generation streams every weight once, and a tile's groups lie a group apart: super-block b +
+// K8_PF of each group (past a group's end: the next group's start; prefetches never fault),
+// a slice per sub-block step j of nj (all of it at once stalled on the line fill buffers).
+AI void k8_prefetch(const uint8_t * o, size_t sb, int j, int nj) {
+    const size_t per = (sb + 64 * (size_t)nj - 1) / (64 * (size_t)nj) * 64;
+    for (size_t l = (size_t)j * per; l < (size_t)(j + 1) * per && l < sb; l += 64)
+        _mm_prefetch((const char *)(o + K8_PF * sb + l), _MM_HINT_T0);
+}
+
 // G consecutive 8-row groups (pk: the first one's super-blocks, group stride gbytes) × C tokens
 // from t0; rows row0 ...
 AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, size_t gbytes,
@@ -332,21 +343,22 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
     const int64_t nbk = a->n_in / QK_K;
     const size_t sb = quant_k_pack8_sb_bytes(t), cb = k8_codes(t);
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
-    __m256 sum[K8_G][K8_C];
+    __m256 sum[K8_GM][K8_CM];
     for (int g = 0; g < G; g++)
         for (int c = 0; c < C; c++) sum[g][c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nbk; b++) {
-        const uint8_t * o[K8_G];
+        const uint8_t * o[K8_GM];
         for (int g = 0; g < G; g++) o[g] = pk + (size_t)g * gbytes + (size_t)b * sb;
-        const struct block_q8_k * yk[K8_C];
+        const struct block_q8_k * yk[K8_CM];
         for (int c = 0; c < C; c++) yk[c] = a->k + (t0 + c) * nbk + b;
-        __m256i acc[K8_G][K8_C];
+        __m256i acc[K8_GM][K8_CM];
         for (int g = 0; g < G; g++)
             for (int c = 0; c < C; c++) acc[g][c] = _mm256_setzero_si256();
         if (t != GAZE_TYPE_Q6_K) {
             for (int j = 0; j < 8; j++) {   // sub-block j: inputs 32j .. 32j+31, nibble ymms 4j .. 4j+3
-                __m256i SC[K8_G], F[K8_G], p[K8_G][K8_C];
-                for (int g = 0; g < G; g++)   // (set before use below; zeroed for the compiler's sake)
+                if (C == 1) for (int g = 0; g < G; g++) k8_prefetch(o[g], sb, j, 8);
+                __m256i SC[K8_GM], F[K8_GM], p[K8_GM][K8_CM];
+                for (int g = 0; g < G; g++)   // set by each product's first step; zeroed for the compiler
                     for (int c = 0; c < C; c++) p[g][c] = _mm256_setzero_si256();
                 for (int g = 0; g < G; g++) {
                     SC[g] = k8_scale_u(bcast16(o[g] + cb + 8 * (j & ~1)), j & 1);
@@ -354,7 +366,7 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
                 }
                 for (int s = 0; s < 4; s++) {
                     const int m = 4 * j + s;
-                    __m256i X0[K8_C], X1[K8_C];
+                    __m256i X0[K8_CM], X1[K8_CM];
                     for (int c = 0; c < C; c++) { X0[c] = bc4(yk[c]->qs + 8 * m); X1[c] = bc4(yk[c]->qs + 8 * m + 4); }
                     for (int g = 0; g < G; g++) {
                         const __m256i v = _mm256_loadu_si256((const __m256i *)(o[g] + 32 * m));
@@ -376,13 +388,14 @@ AI void k8tile(enum gaze_type t, const int G, const int C, const uint8_t * pk, s
             }
         } else {
             for (int j = 0; j < 16; j++) {   // sub-block j: inputs 16j .. 16j+15, code ymms 4j .. 4j+3
-                __m256i SC[K8_G], p[K8_G][K8_C];
+                if (C == 1) for (int g = 0; g < G; g++) k8_prefetch(o[g], sb, j, 16);
+                __m256i SC[K8_GM], p[K8_GM][K8_CM];
                 for (int g = 0; g < G; g++)
                     for (int c = 0; c < C; c++) p[g][c] = _mm256_setzero_si256();
                 for (int g = 0; g < G; g++) SC[g] = k8_scale_s(bcast16(o[g] + cb + 8 * (j & ~1)), j & 1);
                 for (int s = 0; s < 4; s++) {
                     const int m = 4 * j + s;
-                    __m256i X[K8_C];
+                    __m256i X[K8_CM];
                     for (int c = 0; c < C; c++) X[c] = bc4(yk[c]->qs + 4 * m);
                     for (int g = 0; g < G; g++) {
                         const __m256i v = _mm256_loadu_si256((const __m256i *)(o[g] + 32 * m));
