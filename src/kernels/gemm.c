@@ -109,22 +109,33 @@ static const struct gemm_isa gemm_isa_scalar = {
  * ---------------------------------------------------------------------------------------- */
 
 static _Thread_local float * tl_scratch;       // [GEMM_KC_MAX · GEMM_NC_MAX]
-static pthread_key_t  g_scratch_key;
-static bool           g_scratch_key_ok;
-static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local float * tl_apack_blk;     // [GEMM_MC_MAX · GEMM_KC_MAX + 16] (lab v5, below)
+static pthread_key_t  g_scratch_key, g_apack_key;
+static bool           g_keys_ok;
+static pthread_once_t g_keys_once = PTHREAD_ONCE_INIT;
 
-static void scratch_key_init(void) {
-    g_scratch_key_ok = pthread_key_create(&g_scratch_key, gaze_free_aligned) == 0;
+static void scratch_keys_init(void) {
+    g_keys_ok = pthread_key_create(&g_scratch_key, gaze_free_aligned) == 0;
+    if (g_keys_ok && pthread_key_create(&g_apack_key, gaze_free_aligned) != 0) {
+        pthread_key_delete(g_scratch_key);
+        g_keys_ok = false;
+    }
+}
+
+// This thread's buffer *slot of n floats, allocated on first use and registered with key so
+// that it is freed when the thread exits (without keys: kept until the process exits).
+static float * thread_buffer(float ** slot, size_t n, pthread_key_t * key) {
+    if (!*slot) {
+        *slot = gaze_alloc_aligned(n * sizeof(float));
+        if (!*slot) return NULL;
+        pthread_once(&g_keys_once, scratch_keys_init);
+        if (g_keys_ok) pthread_setspecific(*key, *slot);
+    }
+    return *slot;
 }
 
 static float * scratch_get(void) {
-    if (!tl_scratch) {
-        tl_scratch = gaze_alloc_aligned((size_t)GEMM_KC_MAX * GEMM_NC_MAX * sizeof(float));
-        if (!tl_scratch) return NULL;
-        pthread_once(&g_scratch_once, scratch_key_init);
-        if (g_scratch_key_ok) pthread_setspecific(g_scratch_key, tl_scratch);  // else: kept until exit
-    }
-    return tl_scratch;
+    return thread_buffer(&tl_scratch, (size_t)GEMM_KC_MAX * GEMM_NC_MAX, &g_scratch_key);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -223,23 +234,8 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
 // strip, per thread (192 KiB at the AVX2 slice of 256: with a 128 × 256 C block it fits the
 // 512 KiB L2 of Zen 3). Allocated once per thread like the B scratch, freed at thread exit.
 #define GEMM_MC_MAX 192
-static _Thread_local float * tl_apack_blk;     // [GEMM_MC_MAX · GEMM_KC_MAX]
-static pthread_key_t  g_apack_key;
-static bool           g_apack_key_ok;
-static pthread_once_t g_apack_once = PTHREAD_ONCE_INIT;
-
-static void apack_key_init(void) {
-    g_apack_key_ok = pthread_key_create(&g_apack_key, gaze_free_aligned) == 0;
-}
-
 static float * apack_get(void) {
-    if (!tl_apack_blk) {
-        tl_apack_blk = gaze_alloc_aligned(((size_t)GEMM_MC_MAX * GEMM_KC_MAX + 16) * sizeof(float));   // + pack_a's slack
-        if (!tl_apack_blk) return NULL;
-        pthread_once(&g_apack_once, apack_key_init);
-        if (g_apack_key_ok) pthread_setspecific(g_apack_key, tl_apack_blk);
-    }
-    return tl_apack_blk;
+    return thread_buffer(&tl_apack_blk, (size_t)GEMM_MC_MAX * GEMM_KC_MAX + 16, &g_apack_key);   // + pack_a's slack
 }
 
 static bool use_pack_a(const struct gemm_isa * isa) {

@@ -31,6 +31,33 @@
 // (the scalar oracle, built without FMA, rounds every operation).
 #define NOFUSE(x) __asm__("" : "+x"(x))
 
+// acc += (D·xd)·If + M·xs, each product and sum rounded on its own (no FMA contraction), in the
+// order of quant_q32_block_dot: the tiles' results are bit for bit the scalar path's. Macros, not
+// functions, so that the tiles' register arrays never have their address taken.
+#define Q32_ACC(acc, D, If, M, xd, xs) do {                                   \
+        __m256 a1_ = _mm256_mul_ps((D), _mm256_set1_ps(xd)); NOFUSE(a1_);   \
+        __m256 t1_ = _mm256_mul_ps(a1_, (If));                NOFUSE(t1_);   \
+        __m256 t2_ = _mm256_mul_ps((M), _mm256_set1_ps(xs)); NOFUSE(t2_);   \
+        __m256 v_  = _mm256_add_ps(t1_, t2_);                 NOFUSE(v_);    \
+        (acc) = _mm256_add_ps((acc), v_);                                     \
+    } while (0)
+
+// y[t0 + c, row0 + 8s + lane] = acc[s][c] for s < S, c < C, rows below n_out (masked tail).
+#define TILE_STORE(acc, S, C, y, ldy, t0, row0, n_out) do {                                         \
+        for (int s_ = 0; s_ < (S); s_++) {                                                          \
+            const int64_t r_ = (row0) + 8 * s_;                                                     \
+            if (r_ >= (n_out)) break;                                                               \
+            if ((n_out) - r_ >= 8) {                                                                \
+                for (int c_ = 0; c_ < (C); c_++) _mm256_storeu_ps((y) + ((t0) + c_) * (ldy) + r_, acc[s_][c_]); \
+            } else {                                                                                \
+                const __m256i mk_ = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((n_out) - r_)),      \
+                                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));  \
+                for (int c_ = 0; c_ < (C); c_++)                                                    \
+                    _mm256_maskstore_ps((y) + ((t0) + c_) * (ldy) + r_, mk_, acc[s_][c_]);          \
+            }                                                                                       \
+        }                                                                                           \
+    } while (0)
+
 // Bytes of one 8-row half, and where its scales start.
 AI int half_bytes(enum gaze_type t) { return 8 * q32_blk_bytes(t); }
 AI int scale_off(enum gaze_type t) { return t == GAZE_TYPE_Q8_0 ? 256 : q32_is_q5(t) ? 160 : 128; }
@@ -184,29 +211,11 @@ AI void ptile(enum gaze_type t, const int S, const int C, const uint8_t * const 
                                         : _mm256_mul_ps(D, _mm256_set1_ps(q32_code_offset(t)));   // exact
             for (int c = 0; c < C; c++) {
                 const __m256 If = _mm256_cvtepi32_ps(I[c]);
-                __m256 a1 = _mm256_mul_ps(D, _mm256_set1_ps(xd[c][b]));
-                NOFUSE(a1);
-                __m256 t1 = _mm256_mul_ps(a1, If);
-                NOFUSE(t1);
-                __m256 t2 = _mm256_mul_ps(M, _mm256_set1_ps(xs[c][b]));
-                NOFUSE(t2);
-                __m256 v = _mm256_add_ps(t1, t2);
-                NOFUSE(v);
-                acc[s][c] = _mm256_add_ps(acc[s][c], v);
+                Q32_ACC(acc[s][c], D, If, M, xd[c][b], xs[c][b]);
             }
         }
     }
-    for (int s = 0; s < S; s++) {
-        const int64_t r = row0 + 8 * s;
-        if (r >= n_out) break;
-        if (n_out - r >= 8) {
-            for (int c = 0; c < C; c++) _mm256_storeu_ps(y + (t0 + c) * ldy + r, acc[s][c]);
-        } else {
-            const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n_out - r)),
-                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            for (int c = 0; c < C; c++) _mm256_maskstore_ps(y + (t0 + c) * ldy + r, mk, acc[s][c]);
-        }
-    }
+    TILE_STORE(acc, S, C, y, ldy, t0, row0, n_out);
 }
 
 // ---- Q8_0 prompts --------------------------------------------------------------------------------
@@ -237,7 +246,6 @@ static void q8_xsum128(const struct quant_act * a, int64_t t0, int64_t n, int32_
 
 #define Q8_S 2   // most 8-row halves per Q8_0 prompt tile
 #define Q8_C 4   // most tokens per Q8_0 prompt tile
-#define KEEP(v) __asm__("" : "+x"(v))
 
 // S consecutive 8-row halves (hp[s]) × C tokens from t0 (their 128·Σx at xs + c·nb, one int per
 // block); as ptile for Q8_0.
@@ -263,7 +271,7 @@ AI void q8tile(const int S, const int C, const uint8_t * const * hp, size_t bb, 
                 for (int c = 0; c < C; c++) {
                     const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(X[c], wv));
                     I[s][c] = _mm256_add_epi32(I[s][c], _mm256_madd_epi16(p, one16));
-                    KEEP(I[s][c]);
+                    NOFUSE(I[s][c]);   // one chain of adds per row: GCC's reassociation into trees of partial sums spilled them
                 }
             }
         }
@@ -273,29 +281,11 @@ AI void q8tile(const int S, const int C, const uint8_t * const * hp, size_t bb, 
             const __m256 M = _mm256_mul_ps(D, _mm256_set1_ps(-128.0f));   // exact
             for (int c = 0; c < C; c++) {
                 const __m256 If = _mm256_cvtepi32_ps(I[s][c]);
-                __m256 a1 = _mm256_mul_ps(D, _mm256_set1_ps(a->d[(t0 + c) * nb + b]));
-                NOFUSE(a1);
-                __m256 t1 = _mm256_mul_ps(a1, If);
-                NOFUSE(t1);
-                __m256 t2 = _mm256_mul_ps(M, _mm256_set1_ps(a->s[(t0 + c) * nb + b]));
-                NOFUSE(t2);
-                __m256 v = _mm256_add_ps(t1, t2);
-                NOFUSE(v);
-                acc[s][c] = _mm256_add_ps(acc[s][c], v);
+                Q32_ACC(acc[s][c], D, If, M, a->d[(t0 + c) * nb + b], a->s[(t0 + c) * nb + b]);
             }
         }
     }
-    for (int s = 0; s < S; s++) {
-        const int64_t r = row0 + 8 * s;
-        if (r >= n_out) break;
-        if (n_out - r >= 8) {
-            for (int c = 0; c < C; c++) _mm256_storeu_ps(y + (t0 + c) * ldy + r, acc[s][c]);
-        } else {
-            const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n_out - r)),
-                                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            for (int c = 0; c < C; c++) _mm256_maskstore_ps(y + (t0 + c) * ldy + r, mk, acc[s][c]);
-        }
-    }
+    TILE_STORE(acc, S, C, y, ldy, t0, row0, n_out);
 }
 
 // 128·Σx of a token block lives on the stack: at most Q8_XS ints, so long rows get shorter
