@@ -185,6 +185,21 @@ static void gemm_epilogue(const struct gemm_call * g, int64_t i0, int64_t mr, in
     for (int64_t r = 0; r < mr; r++) ops_gelu_erf_span(g->C + (i0 + r) * g->ldc + j0, n);
 }
 
+// The B panels of columns jc .. jc + nc and K slice pc .. pc + kc: in place when the weights were
+// prepacked (jc is a multiple of NR: whole panels), else packed into bp. Panel jr / NR starts at
+// the result + jr / NR · *pstride.
+static const float * b_slice(const struct gemm_call * g, int64_t jc, int64_t nc, int64_t pc,
+                             int64_t kc, float * bp, int64_t * pstride) {
+    const int64_t NR = g->isa->nr;
+    if (g->packed) {
+        *pstride = g->K * NR;
+        return g->packed + (jc / NR) * g->K * NR + pc * NR;
+    }
+    g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
+    *pstride = kc * NR;
+    return bp;
+}
+
 // Computes C[m0:m1, n0:n1], packing B into scratch bp (unless B is prepacked; bp unused).
 // The loop order keeps the A strip in L1 while it sweeps the B block, which stays in L2 for
 // the whole block.
@@ -200,16 +215,8 @@ static void gemm_block(const struct gemm_call * g, int64_t m0, int64_t m1, int64
         for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
             const int64_t kc = GAZE_MIN(g->kc_step, g->K - pc);
             const bool first = pc == 0, last = pc + kc >= g->K;
-            const float * blk;        // panel jr / NR of this block starts at blk + jr / NR · pstride
             int64_t pstride;
-            if (g->packed) {          // jc is a multiple of NR: whole panels
-                blk = g->packed + (jc / NR) * g->K * NR + pc * NR;
-                pstride = g->K * NR;
-            } else {
-                g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
-                blk = bp;
-                pstride = kc * NR;
-            }
+            const float * blk = b_slice(g, jc, nc, pc, kc, bp, &pstride);
             for (int64_t ic = m0; ic < m1; ic += MR) {
                 const int mr = (int)GAZE_MIN(MR, m1 - ic);
                 const float * a = g->A + ic * g->lda + pc;
@@ -264,16 +271,8 @@ static bool gemm_block_pa(const struct gemm_call * g, int64_t m0, int64_t m1, in
         for (int64_t pc = 0; pc < g->K; pc += g->kc_step) {
             const int64_t kc = GAZE_MIN(g->kc_step, g->K - pc);
             const bool first = pc == 0, last = pc + kc >= g->K;
-            const float * blk;
             int64_t pstride;
-            if (g->packed) {
-                blk = g->packed + (jc / NR) * g->K * NR + pc * NR;
-                pstride = g->K * NR;
-            } else {
-                g->pack(g->B, g->ldb, jc, nc, pc, kc, bp);
-                blk = bp;
-                pstride = kc * NR;
-            }
+            const float * blk = b_slice(g, jc, nc, pc, kc, bp, &pstride);
             for (int64_t ic = m0; ic < m1; ic += mc_step) {
                 const int64_t mc = GAZE_MIN(mc_step, m1 - ic);
                 const int64_t ns = ceil_div(mc, MR), base = mc / ns, extra = mc % ns;
